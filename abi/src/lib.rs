@@ -1,0 +1,2 @@
+//! Shared kernel/program ABI.
+#![no_std]

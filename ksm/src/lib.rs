@@ -1,0 +1,2 @@
+//! Security-module runtime (work in progress).
+#![no_std]
