@@ -1,0 +1,48 @@
+//! The architecture interface.
+//!
+//! Each architecture is one module under `arch/` with the same file set (`boot`, `console`,
+//! `trap`, `paging`, `time`, `power`, plus its interrupt controller) and exports the same
+//! names. Nothing outside this module knows which CPU it runs on. The names are:
+//!
+//! | name | what it does |
+//! |---|---|
+//! | `NAME`, `TIMER_NAME` | architecture and timer names for the banner |
+//! | `console_write(&[u8])` | polled write to the boot console, usable at any time |
+//! | `phys_to_virt(PhysAddr) -> *mut u8` | address of physical memory in the direct map |
+//! | `init_paging(&BootInfo)` | replace the boot page tables with the kernel's own |
+//! | `init_interrupts()` | interrupt controller up, all device interrupts masked |
+//! | `start_timer(hz)` | periodic timer calling [`crate::time::on_tick`] |
+//! | `enable_interrupts()`, `disable_interrupts() -> bool` | the CPU interrupt flag |
+//! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
+//! | `wait_for_interrupt()` | enable interrupts and sleep until one arrives |
+//! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
+//! | `breakpoint()` | raise the architecture's breakpoint exception |
+//! | `power_off(ExitStatus) -> !` | end the machine with a status |
+//!
+//! The entry code of each architecture builds a [`crate::boot::BootInfo`] and calls
+//! [`crate::kernel_main`]. Unexpected exceptions go to [`crate::crash::kernel_trap`].
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub use self::x86_64::*;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub use self::aarch64::*;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("Ostrog supports x86_64 and aarch64; other architectures come later");
+
+pub use crate::power::ExitStatus;
+
+/// Runs `f` with interrupts disabled, restoring the previous state afterwards.
+pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    let were_enabled = disable_interrupts();
+    let result = f();
+    if were_enabled {
+        enable_interrupts();
+    }
+    result
+}

@@ -1,0 +1,79 @@
+//! Segmentation in long mode: a GDT with kernel and user segments and the TSS.
+//!
+//! Segments matter in 64-bit mode only for privilege levels and for the TSS, which holds the
+//! stacks the CPU switches to: `rsp0` on entry from user mode (set per thread once processes
+//! exist) and an interrupt stack for double faults, so that a kernel stack overflow still
+//! produces a crash report instead of a triple fault and a silent reset.
+
+use spin::Once;
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
+use x86_64::instructions::tables::load_tss;
+use x86_64::registers::segmentation::SegmentSelector;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::VirtAddr;
+
+/// IST slot used for double faults.
+pub const DOUBLE_FAULT_IST: u16 = 0;
+const FAULT_STACK_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct Stack([u8; FAULT_STACK_SIZE]);
+static mut DOUBLE_FAULT_STACK: Stack = Stack([0; FAULT_STACK_SIZE]);
+
+pub struct Selectors {
+    pub kernel_code: SegmentSelector,
+    pub kernel_data: SegmentSelector,
+    pub user_data: SegmentSelector,
+    pub user_code: SegmentSelector,
+    pub tss: SegmentSelector,
+}
+
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
+
+pub fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        let top = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
+        tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST)] = VirtAddr::new(top);
+        tss
+    });
+    let (gdt, sel) = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        // Order matters for `syscall`/`sysret`: kernel code, kernel data, user data, user code.
+        let kernel_code = gdt.append(Descriptor::kernel_code_segment());
+        let kernel_data = gdt.append(Descriptor::kernel_data_segment());
+        let user_data = gdt.append(Descriptor::user_data_segment());
+        let user_code = gdt.append(Descriptor::user_code_segment());
+        let tss = gdt.append(Descriptor::tss_segment(tss));
+        (
+            gdt,
+            Selectors {
+                kernel_code,
+                kernel_data,
+                user_data,
+                user_code,
+                tss,
+            },
+        )
+    });
+    gdt.load();
+    // SAFETY: the selectors come from the GDT just loaded and describe flat 64-bit kernel
+    // segments and a valid TSS.
+    unsafe {
+        CS::set_reg(sel.kernel_code);
+        DS::set_reg(sel.kernel_data);
+        ES::set_reg(sel.kernel_data);
+        SS::set_reg(sel.kernel_data);
+        load_tss(sel.tss);
+    }
+}
+
+/// The selectors of the loaded GDT.
+pub fn selectors() -> &'static Selectors {
+    match GDT.get() {
+        Some((_, selectors)) => selectors,
+        None => panic!("GDT used before gdt::init"),
+    }
+}

@@ -1,0 +1,55 @@
+//! x86_64: PC-compatible machines (QEMU `q35`, real PCs), booted by PVH or Multiboot2.
+
+mod apic;
+mod boot;
+mod console;
+mod gdt;
+mod paging;
+mod power;
+mod trap;
+
+pub use console::console_write;
+pub use paging::{init_paging, phys_to_virt};
+pub use power::power_off;
+
+pub const NAME: &str = "x86_64";
+pub const TIMER_NAME: &str = "local APIC timer";
+
+pub fn init_interrupts() {
+    apic::init();
+}
+
+pub fn start_timer(hz: u32) {
+    apic::start_timer(hz);
+}
+
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+/// Disables interrupts; returns whether they were enabled.
+pub fn disable_interrupts() -> bool {
+    let were = x86_64::instructions::interrupts::are_enabled();
+    x86_64::instructions::interrupts::disable();
+    were
+}
+
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+/// The time-stamp counter.
+pub fn cycles() -> u64 {
+    // SAFETY: rdtsc is available on every x86_64 CPU and has no side effects.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+pub fn breakpoint() {
+    x86_64::instructions::interrupts::int3();
+}
+
+/// Executes an instruction that does not exist (`ud2`).
+pub fn illegal_instruction() {
+    // SAFETY: ud2 raises #UD and nothing else; used only by the self tests.
+    unsafe { core::arch::asm!("ud2") };
+}

@@ -1,0 +1,93 @@
+//! # The Ostrog microkernel
+//!
+//! Ostrog is a microkernel in the KasperskyOS tradition: programs interact only through typed,
+//! synchronous IPC, and a security module compiled from the solution's policy judges every
+//! event. This crate is the kernel itself. Its design principles, in order of priority:
+//!
+//! 1. **Nothing a process does may bring the kernel down.** Code reachable from a system call
+//!    returns errors; it does not panic. A panic is a kernel bug and is reported as one.
+//! 2. **One arch-independent core.** Everything outside [`arch`] is the same on every CPU and
+//!    assumes neither 64-bit pointers nor a particular page-table shape. The `arch` module
+//!    exposes a fixed set of names (see its documentation); an unsupported target is a
+//!    `compile_error!`.
+//! 3. **Static configuration.** What runs, and what may talk to what, is fixed when the image
+//!    is built. The kernel discovers only the machine (memory, devices) at boot.
+//! 4. **Simple over clever.** A reader should be able to follow the boot path and, later, the
+//!    message path in one sitting.
+//!
+//! ## Boot sequence
+//! The architecture's entry code brings the CPU to a known state (64-bit mode, kernel mapped
+//! in the upper half, a stack, a console, exception vectors) and calls [`kernel_main`] with a
+//! [`boot::BootInfo`] describing physical memory and the command line. From there on the
+//! sequence is the same on every architecture: memory map, frame allocator, heap, interrupt
+//! controller and timer, then the work of the kernel.
+//!
+//! ## Visibility rules
+//! Modules are private to the crate; items are `pub(crate)` by default in spirit even where
+//! written `pub`, because the kernel is a single binary. `unsafe` appears only where the
+//! hardware needs it (arch code, the direct map, the allocator) and each block says why it is
+//! sound.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+#[macro_use]
+pub mod console;
+
+pub mod arch;
+pub mod boot;
+pub mod cmdline;
+pub mod crash;
+pub mod mm;
+pub mod power;
+pub mod selftest;
+pub mod time;
+
+use boot::BootInfo;
+
+/// Timer frequency requested from the architecture's periodic timer.
+pub const TICK_HZ: u32 = 100;
+
+/// The arch-independent boot sequence. Called once by the architecture's entry code, on the
+/// boot CPU, with interrupts disabled.
+pub fn kernel_main(info: &BootInfo) -> ! {
+    println!();
+    println!(
+        "Ostrog {} ({}) booting",
+        env!("CARGO_PKG_VERSION"),
+        arch::NAME
+    );
+    let cmdline = cmdline::CommandLine::parse(info.cmdline());
+    if !info.cmdline().is_empty() {
+        println!("command line: {}", info.cmdline());
+    }
+
+    boot::print_memory_map(info);
+    mm::init(info);
+
+    arch::init_interrupts();
+    arch::start_timer(TICK_HZ);
+    arch::enable_interrupts();
+    println!("timer: {} Hz via {}", TICK_HZ, arch::TIMER_NAME);
+
+    if let Some(test) = cmdline.selftest() {
+        selftest::run(test);
+    }
+
+    // Nothing to run yet: show that the timer ticks, then power off.
+    let ticks_to_show = cmdline.ticks().unwrap_or(5);
+    let mut shown = 0;
+    while shown < ticks_to_show {
+        let now = time::ticks();
+        if now > shown {
+            shown = now;
+            println!("tick {}", now);
+        }
+        arch::wait_for_interrupt();
+    }
+    println!("nothing left to run; powering off");
+    arch::power_off(arch::ExitStatus::Success)
+}

@@ -1,0 +1,53 @@
+//! Kernel self tests selected with `ostrog.selftest=NAME` on the command line.
+//!
+//! They exist so that scenario tests can prove the failure paths work on real hardware models:
+//! a kernel fault must produce a crash report and a failure status, never a hang.
+
+use crate::arch;
+
+pub fn run(name: &str) {
+    println!("selftest: {name}");
+    match name {
+        "page-fault" => {
+            // Virtual address 0 is never mapped in the kernel's address space.
+            let null = core::ptr::null::<u64>();
+            // SAFETY: deliberately unsound: this read must fault, and the fault path is
+            // what is being tested. It never returns normally.
+            let value = unsafe { core::ptr::read_volatile(core::hint::black_box(null)) };
+            println!("selftest: read {value:#x} from address 0: page fault expected");
+        }
+        "breakpoint" => arch::breakpoint(),
+        "illegal-instruction" => arch::illegal_instruction(),
+        "panic" => panic!("self test requested a panic"),
+        "heap" => heap(),
+        "cycles" => {
+            let start = arch::cycles();
+            let end = arch::cycles();
+            println!("selftest: cycle counter advanced by {}", end.wrapping_sub(start));
+        }
+        other => println!("selftest: unknown test {other:?}; ignored"),
+    }
+}
+
+fn heap() {
+    use alloc::{boxed::Box, vec::Vec};
+    let mut blocks: Vec<Box<[u8]>> = Vec::new();
+    for i in 0..64usize {
+        blocks.push(alloc::vec![i as u8; 1024 + i * 61].into_boxed_slice());
+    }
+    let ok = blocks
+        .iter()
+        .enumerate()
+        .all(|(i, b)| b.len() == 1024 + i * 61 && b.iter().all(|&x| x == i as u8));
+    drop(blocks);
+    let big: Vec<u64> = (0..65536u64).collect();
+    let sum: u64 = big.iter().sum();
+    println!(
+        "selftest: heap {} (sum {sum})",
+        if ok && sum == 65535 * 65536 / 2 {
+            "ok"
+        } else {
+            "CORRUPT"
+        }
+    );
+}

@@ -1,0 +1,15 @@
+//! Kernel time: a monotonic tick count advanced by the architecture's periodic timer.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the architecture's timer interrupt handler, once per tick.
+pub fn on_tick() {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Ticks since the timer started.
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
