@@ -26,7 +26,7 @@ impl<'a> CommandLine<'a> {
             .filter_map(|word| word.split_once('='))
             .filter(|(k, _)| *k == key)
             .map(|(_, v)| v)
-            .last()
+            .next_back()
     }
 
     pub fn ticks(&self) -> Option<u64> {

@@ -23,7 +23,10 @@ pub fn run(name: &str) {
         "cycles" => {
             let start = arch::cycles();
             let end = arch::cycles();
-            println!("selftest: cycle counter advanced by {}", end.wrapping_sub(start));
+            println!(
+                "selftest: cycle counter advanced by {}",
+                end.wrapping_sub(start)
+            );
         }
         other => println!("selftest: unknown test {other:?}; ignored"),
     }

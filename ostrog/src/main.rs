@@ -1,1 +1,194 @@
-fn main() {}
+//! `ostrog`: check, build and run Ostrog solutions.
+//!
+//! Reading `main` tells the whole tool: each subcommand is one pipeline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+use ostrog::arch::Arch;
+use ostrog::qemu::{Accel, Machine};
+use ostrog::{kernel, setup};
+
+#[derive(Parser)]
+#[command(
+    name = "ostrog",
+    version,
+    about = "Build, check and run Ostrog solutions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the kernel and boot it in QEMU with the serial console on this terminal.
+    Run {
+        /// Target architecture.
+        #[arg(long, default_value = "x86_64")]
+        arch: Arch,
+        /// Accelerator: kvm when /dev/kvm works for this architecture, tcg otherwise.
+        #[arg(long)]
+        accel: Option<Accel>,
+        /// Extra kernel command-line options (e.g. `ostrog.ticks=10`).
+        #[arg(long, default_value = "")]
+        cmdline: String,
+        /// Solution directory (init.yaml, EDL/CDL/IDL, security.psl, programs).
+        solution: Option<PathBuf>,
+    },
+    /// Build a bootable ISO image for PCs (GRUB + Multiboot2; x86_64).
+    Iso {
+        /// Output file.
+        #[arg(short, long, default_value = "ostrog.iso")]
+        out: PathBuf,
+        /// Kernel command line baked into the boot menu.
+        #[arg(long, default_value = "")]
+        cmdline: String,
+    },
+    /// Parse and check specification files (EDL, CDL, IDL, PSL) and print diagnostics.
+    Check {
+        /// Files or directories to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Directories searched for imported files.
+        #[arg(short = 'I', long = "include")]
+        include: Vec<PathBuf>,
+    },
+    /// Generate Rust transport code from EDL/CDL/IDL files.
+    Gen {
+        /// Output directory.
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(short = 'I', long = "include")]
+        include: Vec<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Run a solution's PAL tests.
+    Test { solution: PathBuf },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ostrog: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Cmd::Run {
+            arch,
+            accel,
+            cmdline,
+            solution,
+        } => {
+            if let Some(dir) = solution {
+                bail!(
+                    "cannot run solution {}: solutions (init.yaml, programs, policy) are not supported by this version yet; run without a folder to boot the kernel alone",
+                    dir.display()
+                );
+            }
+            setup::ensure_rust_targets(&[arch])?;
+            setup::ensure_qemu(&[arch])?;
+            let image = kernel::build(arch)?;
+            let accel = accel.unwrap_or_else(|| Accel::best_for(arch));
+            eprintln!(
+                "ostrog: booting {} on QEMU ({arch}, {})",
+                image.display(),
+                accel.name()
+            );
+            let mut machine = Machine::new(arch, accel, &image);
+            machine.cmdline = cmdline;
+            let ending = machine.run_interactive()?;
+            eprintln!("ostrog: machine {ending}");
+            Ok(u8::try_from(ending.exit_code()).unwrap_or(1))
+        }
+        Cmd::Iso { out, cmdline } => {
+            setup::ensure_rust_targets(&[Arch::X86_64])?;
+            let image = kernel::build(Arch::X86_64)?;
+            let iso = ostrog::iso::build(&image, &cmdline, &out)?;
+            eprintln!("ostrog: wrote {}", iso.display());
+            Ok(0)
+        }
+        Cmd::Check { paths, include } => {
+            let files = collect_files(&paths)?;
+            let (spec, psl): (Vec<_>, Vec<_>) = files
+                .into_iter()
+                .partition(|f| f.extension().is_none_or(|e| e != "psl"));
+            let mut out = std::io::stderr();
+            let mut errors = 0;
+            if !spec.is_empty() {
+                errors += ostrog_spec::check_cli(&spec, &include, &mut out)?;
+            }
+            if !psl.is_empty() {
+                errors += ostrog_policy::check_cli(&psl, &include, &mut out)?;
+            }
+            if errors > 0 {
+                eprintln!("ostrog: {errors} error(s)");
+                return Ok(1);
+            }
+            Ok(0)
+        }
+        Cmd::Gen {
+            out,
+            include,
+            files,
+        } => {
+            let errors = ostrog_spec::gen_cli(&files, &include, &out, &mut std::io::stderr())?;
+            Ok(u8::from(errors > 0))
+        }
+        Cmd::Policy {
+            command: PolicyCmd::Test { solution },
+        } => {
+            let (passed, failed) = ostrog_policy::pal_test_cli(&solution, &mut std::io::stdout())?;
+            println!("{passed} passed, {failed} failed");
+            Ok(u8::from(failed > 0))
+        }
+    }
+}
+
+/// Expands directories into the specification files they contain.
+fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    const EXTENSIONS: [&str; 4] = ["edl", "cdl", "idl", "psl"];
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for entry in entries {
+                if entry.is_dir() {
+                    files.extend(collect_files(&[entry])?);
+                } else if entry
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| EXTENSIONS.contains(&e))
+                {
+                    files.push(entry);
+                }
+            }
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    Ok(files)
+}

@@ -1,1 +1,40 @@
-fn main() {}
+//! `cargo xtask`: the repository's own tasks.
+//!
+//! - `cargo xtask test [--only NAME]`: everything CI checks: formatting, lints, host unit
+//!   tests, and the QEMU scenario tests on both architectures. Ends with `N passed, N failed`.
+//! - `cargo xtask bench NAME`: benchmarks that print figures (see [`bench`]).
+
+mod bench;
+mod scenarios;
+mod test;
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask test [--only NAME] | cargo xtask bench NAME\n\
+         benchmarks: {}",
+        bench::NAMES.join(", ")
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(args.get(1..).unwrap_or(&[])),
+        Some("bench") => match args.get(1) {
+            Some(name) => bench::run(name),
+            None => return usage(),
+        },
+        _ => return usage(),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -80,7 +80,11 @@ pub fn init(info: &BootInfo) {
     // Place the bitmap in the first usable, page-aligned stretch that avoids every reserved
     // range.
     let mut place = None;
-    'regions: for r in info.regions().iter().filter(|r| r.kind == RegionKind::Usable) {
+    'regions: for r in info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == RegionKind::Usable)
+    {
         let mut start = r.start.next_multiple_of(FRAME);
         while start + bitmap_len <= r.end() {
             match info
@@ -114,7 +118,11 @@ pub fn init(info: &BootInfo) {
         total: 0,
         hint: 0,
     };
-    for r in info.regions().iter().filter(|r| r.kind == RegionKind::Usable) {
+    for r in info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == RegionKind::Usable)
+    {
         let first = r.start.div_ceil(FRAME);
         let last = r.end() / FRAME;
         for f in first..last {

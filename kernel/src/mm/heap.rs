@@ -18,7 +18,10 @@ static HEAP: LockedHeap = LockedHeap::empty();
 
 pub fn init() {
     let Some(base) = frame::alloc_contiguous(SIZE / PAGE_SIZE, 1) else {
-        panic!("not enough contiguous memory for a {} KiB kernel heap", SIZE / 1024);
+        panic!(
+            "not enough contiguous memory for a {} KiB kernel heap",
+            SIZE / 1024
+        );
     };
     // SAFETY: the frames were just allocated for the heap alone and are mapped read-write in
     // the direct map; the heap is initialised once, before the first allocation.

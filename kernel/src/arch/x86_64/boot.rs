@@ -17,7 +17,7 @@
 
 use core::arch::global_asm;
 
-use super::{console, gdt, paging, trap};
+use super::{console, gdt, trap};
 use crate::boot::{BootInfo, RegionKind};
 
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
@@ -58,6 +58,8 @@ boot_pdpt_high:
     .fill 512, 8, 0
 boot_pd:
     .fill 2048, 8, 0
+    .fill 64, 8, 0
+boot_stack32_top:
 boot_gdt:
     .quad 0
     .quad 0x00af9a000000ffff
@@ -82,6 +84,8 @@ _start_pvh:
 _start32:
     cli
     cld
+    /* Neither protocol promises a usable stack; the far return below needs one. */
+    mov esp, offset boot_stack32_top
     mov dword ptr [boot_magic], eax
     mov dword ptr [boot_info_ptr], ebx
 
@@ -295,7 +299,10 @@ fn parse_pvh(info: &mut BootInfo, phys: u64) {
         unsafe { read_cstr(info, start.cmdline_paddr) };
     }
     if start.version < 1 || start.memmap_paddr == 0 {
-        panic!("PVH loader gave no memory map (start info version {})", start.version);
+        panic!(
+            "PVH loader gave no memory map (start info version {})",
+            start.version
+        );
     }
     for i in 0..u64::from(start.memmap_entries) {
         // SAFETY: version >= 1 promises memmap_entries entries at memmap_paddr.

@@ -21,6 +21,8 @@ const FAULT_STACK_SIZE: usize = 16 * 1024;
 struct Stack([u8; FAULT_STACK_SIZE]);
 static mut DOUBLE_FAULT_STACK: Stack = Stack([0; FAULT_STACK_SIZE]);
 
+// The user selectors are loaded by the user-mode entry path (syscall/sysret, iretq to ring 3).
+#[allow(dead_code)]
 pub struct Selectors {
     pub kernel_code: SegmentSelector,
     pub kernel_data: SegmentSelector,

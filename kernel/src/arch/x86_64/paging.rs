@@ -71,7 +71,7 @@ fn map_direct(mapper: &mut OffsetPageTable, start: u64, end: u64, flags: Flags) 
     while addr < end {
         let virt = VirtAddr::new(PHYS_OFFSET + addr);
         let phys = x86_64::PhysAddr::new(addr);
-        if addr % SIZE_2M == 0 && addr + SIZE_2M <= end {
+        if addr.is_multiple_of(SIZE_2M) && addr + SIZE_2M <= end {
             // SAFETY: maps RAM into the direct map, which nothing else uses for other data.
             let r = unsafe {
                 mapper.map_to(
@@ -103,7 +103,12 @@ fn map_direct(mapper: &mut OffsetPageTable, start: u64, end: u64, flags: Flags) 
     }
 }
 
-fn map_kernel_section(mapper: &mut OffsetPageTable, start: *const u8, end: *const u8, flags: Flags) {
+fn map_kernel_section(
+    mapper: &mut OffsetPageTable,
+    start: *const u8,
+    end: *const u8,
+    flags: Flags,
+) {
     let (start, end) = (start as u64, end as u64);
     let mut virt = start;
     while virt < end {

@@ -1,0 +1,144 @@
+//! Installing what the tools need on a fresh Debian machine, saying what is installed.
+//!
+//! Nothing here is a manual step: `cargo ostrog run` and `cargo xtask test` call these before
+//! they need QEMU or a Rust target. Each function checks first and does nothing when the
+//! tool is already there.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::arch::Arch;
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Runs a command as root: directly when we are root, through sudo otherwise.
+fn run_as_root(args: &[&str]) -> Result<()> {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    match args.split_first() {
+        Some((program, rest)) if is_root => run(program, rest),
+        Some(_) if on_path("sudo") => run("sudo", args),
+        Some(_) => bail!(
+            "`{}` needs root and sudo is not available; run it as root",
+            args.join(" ")
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Makes sure QEMU for each architecture is installed (Debian packages).
+pub fn ensure_qemu(arches: &[Arch]) -> Result<()> {
+    let wanted: Vec<(&str, &str)> = arches
+        .iter()
+        .map(|a| (a.qemu_binary(), a.qemu_package()))
+        .collect();
+    ensure_programs(&wanted)
+}
+
+/// Makes sure the tools that build a bootable ISO for PCs (GRUB, xorriso) are installed.
+pub fn ensure_iso_tools() -> Result<()> {
+    ensure_programs(&[
+        ("grub-mkrescue", "grub-common"),
+        ("xorriso", "xorriso"),
+        ("mformat", "mtools"),
+    ])?;
+    if !std::path::Path::new("/usr/lib/grub/i386-pc").is_dir() {
+        ensure_packages(&["grub-pc-bin"])?;
+    }
+    Ok(())
+}
+
+/// Installs the Debian package of each `(program, package)` whose program is not on PATH.
+pub fn ensure_programs(wanted: &[(&str, &str)]) -> Result<()> {
+    let mut missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(program, _)| !on_path(program))
+        .map(|(_, package)| *package)
+        .collect();
+    missing.dedup();
+    ensure_packages(&missing)
+}
+
+fn ensure_packages(missing: &[&str]) -> Result<()> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !on_path("apt-get") {
+        bail!(
+            "{} missing, and this is not a Debian-like system with apt-get; install it by hand",
+            missing.join(", ")
+        );
+    }
+    eprintln!(
+        "ostrog: installing {} (apt-get install --no-install-recommends)",
+        missing.join(" ")
+    );
+    run_as_root(&["apt-get", "update", "-qq"])?;
+    let mut args = vec![
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+    ];
+    args.extend(missing.iter());
+    run_as_root(&args)
+}
+
+fn installed(what: &str) -> Result<String> {
+    let out = Command::new("rustup")
+        .args([what, "list", "--installed"])
+        .output()
+        .context("cannot run rustup (Ostrog needs a rustup-managed Rust toolchain)")?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Makes sure the Rust standard library for each architecture's bare-metal target is
+/// installed.
+pub fn ensure_rust_targets(arches: &[Arch]) -> Result<()> {
+    let have = installed("target")?;
+    for arch in arches {
+        let target = arch.rust_target();
+        if !have.lines().any(|l| l.trim() == target) {
+            eprintln!("ostrog: installing Rust target {target} (rustup target add)");
+            run("rustup", &["target", "add", target])?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure rustfmt and clippy are installed (for `cargo xtask test`).
+pub fn ensure_rust_components(components: &[&str]) -> Result<()> {
+    let have = installed("component")?;
+    for component in components {
+        if !have
+            .lines()
+            .any(|l| l.starts_with(&format!("{component}-")))
+        {
+            eprintln!("ostrog: installing Rust component {component} (rustup component add)");
+            run("rustup", &["component", "add", component])?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! `cargo xtask test`: every check CI runs, counted.
+//!
+//! Formatting and each lint run count as one test each; host unit tests are counted as cargo
+//! reports them; each QEMU scenario counts once per architecture. The last line is
+//! `N passed, N failed`.
+
+use std::process::Command;
+
+use anyhow::Result;
+use ostrog::arch::Arch;
+
+use crate::scenarios::{self, SCENARIOS};
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, name: &str, passed: bool, detail: &str) {
+        if passed {
+            self.passed += 1;
+            println!("PASS {name} {detail}");
+        } else {
+            self.failed += 1;
+            self.failures.push(name.to_string());
+            println!("FAIL {name} {detail}");
+        }
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(ostrog::source_root());
+    cmd
+}
+
+/// Runs a command; returns (success, combined output).
+fn capture(mut cmd: Command) -> (bool, String) {
+    match cmd.output() {
+        Ok(out) => (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ),
+        Err(e) => (false, format!("cannot run {cmd:?}: {e}")),
+    }
+}
+
+fn check_step(tally: &mut Tally, name: &str, cmd: Command) {
+    let (ok, output) = capture(cmd);
+    if !ok {
+        println!("{output}");
+    }
+    tally.record(name, ok, "");
+}
+
+/// Sums cargo's `test result: ok. N passed; M failed` lines.
+fn count_cargo_tests(output: &str) -> (usize, usize) {
+    let mut totals = (0, 0);
+    for line in output.lines().filter(|l| l.starts_with("test result:")) {
+        let number_before = |word: &str| {
+            line.split(';')
+                .find(|part| part.trim_end().ends_with(word))
+                .and_then(|part| part.split_whitespace().rev().nth(1))
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        totals.0 += number_before("passed");
+        totals.1 += number_before("failed");
+    }
+    totals
+}
+
+pub fn run(args: &[String]) -> Result<bool> {
+    let only = match args {
+        [flag, name] if flag == "--only" => Some(name.as_str()),
+        [] => None,
+        _ => anyhow::bail!("usage: cargo xtask test [--only SCENARIO]"),
+    };
+    ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
+    ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    let mut tally = Tally::default();
+
+    if only.is_none() {
+        let mut fmt = cargo();
+        fmt.args(["fmt", "--all", "--check"]);
+        check_step(&mut tally, "fmt", fmt);
+
+        let mut clippy = cargo();
+        clippy.args(["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
+        check_step(&mut tally, "clippy (host crates)", clippy);
+
+        for arch in Arch::ALL {
+            let mut clippy = cargo();
+            clippy.args(["clippy", "--quiet", "--release", "-p", "ostrog-kernel"]);
+            clippy.args(["--target", arch.rust_target(), "--", "-D", "warnings"]);
+            check_step(&mut tally, &format!("clippy (kernel, {arch})"), clippy);
+        }
+
+        let mut test = cargo();
+        test.args(["test", "--quiet"]);
+        let (ok, output) = capture(test);
+        let (passed, failed) = count_cargo_tests(&output);
+        tally.passed += passed;
+        tally.failed += failed;
+        println!("host unit tests: {passed} passed, {failed} failed");
+        if !ok {
+            println!("{output}");
+            if failed == 0 {
+                tally.record("host unit tests (build)", false, "");
+            } else {
+                tally.failures.push("host unit tests".into());
+            }
+        }
+    }
+
+    for arch in Arch::ALL {
+        let kernel = match ostrog::kernel::build(arch) {
+            Ok(kernel) => kernel,
+            Err(e) => {
+                tally.record(&format!("kernel build ({arch})"), false, &format!("{e:#}"));
+                continue;
+            }
+        };
+        for scenario in SCENARIOS
+            .iter()
+            .filter(|s| s.runs_on(arch) && only.is_none_or(|o| o == s.name))
+        {
+            let name = format!("{arch}::{}", scenario.name);
+            match scenarios::run(scenario, arch, &kernel) {
+                Ok(outcome) => {
+                    tally.record(&name, outcome.passed, &outcome.summary);
+                    if !outcome.passed {
+                        println!("---- console of {name} ----\n{}----", outcome.console);
+                    }
+                }
+                Err(e) => tally.record(&name, false, &format!("{e:#}")),
+            }
+        }
+    }
+
+    if !tally.failures.is_empty() {
+        println!("failed: {}", tally.failures.join(", "));
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(tally.failed == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_cargo_tests;
+
+    #[test]
+    fn counts_every_test_result_line() {
+        let output = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured\n\
+                      noise\n\
+                      test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured\n";
+        assert_eq!(count_cargo_tests(output), (15, 2));
+    }
+}
