@@ -9,6 +9,7 @@
 pub mod arch;
 pub mod iso;
 pub mod kernel;
+pub mod image;
 pub mod qemu;
 pub mod setup;
 

@@ -1,0 +1,1 @@
+//! Building the programs of an image and packing them into the ROMFS (in progress).
