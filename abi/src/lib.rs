@@ -21,6 +21,7 @@
 //! A negative result is a [`Status`]; zero or positive is success (and may carry a value).
 
 #![no_std]
+pub mod message;
 
 /// System call numbers.
 pub mod syscall {
