@@ -7,9 +7,9 @@
 //!   status the kernel reported when it powered off.
 
 pub mod arch;
+pub mod image;
 pub mod iso;
 pub mod kernel;
-pub mod image;
 pub mod qemu;
 pub mod setup;
 

@@ -1,0 +1,69 @@
+//! AArch64: QEMU `virt` and boards described by a device tree, entered at EL2 or EL1.
+
+mod boot;
+mod console;
+mod gic;
+mod paging;
+mod power;
+mod timer;
+mod trap;
+
+use aarch64_cpu::registers::{Readable, DAIF};
+
+pub use console::console_write;
+pub use paging::{init_paging, phys_to_virt};
+pub use power::power_off;
+
+pub const NAME: &str = "aarch64";
+pub const TIMER_NAME: &str = "generic timer (virtual) via GICv2";
+
+/// Device register ranges the kernel page tables must map: console and interrupt controller.
+fn mmio_ranges() -> impl Iterator<Item = (u64, u64)> {
+    core::iter::once(console::mmio_range())
+        .chain(gic::mmio_ranges())
+        .flatten()
+}
+
+pub fn init_interrupts() {
+    gic::init();
+}
+
+pub fn start_timer(hz: u32) {
+    gic::enable(timer::intid());
+    timer::start(hz);
+}
+
+pub fn enable_interrupts() {
+    // SAFETY: unmasks IRQs; the vector table is installed before the first call.
+    unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack)) };
+}
+
+/// Masks IRQs; returns whether they were unmasked.
+pub fn disable_interrupts() -> bool {
+    let were = !DAIF.is_set(DAIF::I);
+    // SAFETY: masking interrupts has no other effect.
+    unsafe { core::arch::asm!("msr daifset, #2", options(nomem, nostack)) };
+    were
+}
+
+pub fn wait_for_interrupt() {
+    // SAFETY: unmask, then wait; a pending interrupt is taken right after the unmask or wakes
+    // the wait, so no wake-up is lost.
+    unsafe { core::arch::asm!("msr daifclr, #2", "wfi", options(nomem, nostack)) };
+}
+
+/// The virtual counter of the generic timer (a fixed-frequency count, not CPU cycles).
+pub fn cycles() -> u64 {
+    timer::counter()
+}
+
+pub fn breakpoint() {
+    // SAFETY: brk raises a breakpoint exception and nothing else; used only by self tests.
+    unsafe { core::arch::asm!("brk #0") };
+}
+
+/// Executes an instruction that does not exist (`udf`).
+pub fn illegal_instruction() {
+    // SAFETY: udf raises an undefined-instruction exception; used only by self tests.
+    unsafe { core::arch::asm!("udf #0") };
+}

@@ -1,0 +1,228 @@
+//! Kernel page tables on AArch64 (4 KiB granule, 48-bit virtual addresses, four levels).
+//!
+//! The upper half (TTBR1) belongs to the kernel:
+//!
+//! | virtual address | what |
+//! |---|---|
+//! | `0xffff_0000_0000_0000 + pa` | direct map of all RAM (read-write, never executable) |
+//! | `0xffff_0000_0000_0000 + pa` | device registers mapped on demand (device memory) |
+//! | `0xffff_ff80_0000_0000 + pa` | the kernel image: text RX, rodata R, data and bss RW |
+//!
+//! The lower half (TTBR0) is for user address spaces and is empty while the kernel runs on
+//! its own. The table walker is written here rather than taken from a crate: the kernel's
+//! tables are built before the heap exists (so a walker that allocates its tables through
+//! the global allocator, as `aarch64-paging` does, cannot be used), and the walk itself is a
+//! few dozen lines over the architecture's descriptor format.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::boot::{BootInfo, PhysAddr, RegionKind};
+use crate::mm::frame;
+
+/// Where the kernel image is linked: virtual = KERNEL_BASE + physical.
+pub const KERNEL_BASE: u64 = 0xffff_ff80_0000_0000;
+/// Base of the direct map of physical memory.
+pub const PHYS_OFFSET: u64 = 0xffff_0000_0000_0000;
+
+/// `MAIR_EL1`: attribute 0 device nGnRnE, 1 normal write-back, 2 normal non-cacheable.
+pub const MAIR: u64 = 0x00_44_ff_00;
+const ATTR_DEVICE: u64 = 0 << 2;
+const ATTR_NORMAL: u64 = 1 << 2;
+
+/// `TCR_EL1` without IPS (filled in from the CPU): 48-bit regions for both halves, 4 KiB
+/// granules, write-back cacheable, inner-shareable walks.
+pub const TCR: u64 = 16 | (1 << 8) | (1 << 10) | (3 << 12) // TTBR0
+    | (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30); // TTBR1
+
+/// `SCTLR_EL1`: MMU, data and instruction caches on, plus the bits that read as one.
+pub const SCTLR: u64 = 0x30d0_0800 | (1 << 0) | (1 << 2) | (1 << 12);
+
+// Descriptor bits.
+const VALID: u64 = 1 << 0;
+const TABLE: u64 = 1 << 1; // in levels 0-2: next-level table; in level 3: page
+const AP_RO: u64 = 1 << 7; // read-only
+const SH_INNER: u64 = 3 << 8;
+const AF: u64 = 1 << 10;
+const PXN: u64 = 1 << 53;
+const UXN: u64 = 1 << 54;
+const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// Boot block descriptors (1 GiB, used by the entry code).
+pub const BOOT_DEVICE_BLOCK: u64 = VALID | ATTR_DEVICE | AF | PXN | UXN;
+pub const BOOT_NORMAL_BLOCK: u64 = VALID | ATTR_NORMAL | SH_INNER | AF | UXN;
+
+const SIZE_4K: u64 = 4096;
+const SIZE_2M: u64 = 2 * 1024 * 1024;
+
+/// Physical address of the kernel's level-0 table (TTBR1).
+static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
+/// Physical address of the empty level-0 table used for TTBR0 when no user space is active.
+static EMPTY_ROOT: AtomicU64 = AtomicU64::new(0);
+
+pub fn phys_to_virt(addr: PhysAddr) -> *mut u8 {
+    (PHYS_OFFSET + addr.0) as *mut u8
+}
+
+fn table(pa: u64) -> *mut u64 {
+    phys_to_virt(PhysAddr(pa)) as *mut u64
+}
+
+fn index(va: u64, level: u32) -> usize {
+    ((va >> (39 - 9 * level)) & 511) as usize
+}
+
+/// Why a kernel mapping could not be made.
+#[derive(Debug)]
+enum WalkError {
+    OutOfMemory,
+    BlockInTheWay,
+}
+
+/// The descriptor slot for `va` at `level` (1: 1 GiB, 2: 2 MiB, 3: 4 KiB) under `root`,
+/// creating intermediate tables as needed (with `table_bits` added to them).
+fn slot(root: u64, va: u64, level: u32, table_bits: u64) -> Result<*mut u64, WalkError> {
+    let mut current = root;
+    for l in 0..level {
+        // SAFETY: `current` is a page-table frame (the root or one created below), reachable
+        // through the direct map; the index is below 512.
+        let entry = unsafe { table(current).add(index(va, l)) };
+        // SAFETY: as above; page tables are only changed with the owning lock held or during
+        // single-threaded boot.
+        let value = unsafe { entry.read_volatile() };
+        if value & VALID == 0 {
+            let next = frame::alloc().ok_or(WalkError::OutOfMemory)?;
+            // SAFETY: as above; the new table is zeroed.
+            unsafe { entry.write_volatile(next.0 | VALID | TABLE | table_bits) };
+            current = next.0;
+        } else if value & TABLE == 0 {
+            return Err(WalkError::BlockInTheWay);
+        } else {
+            current = value & ADDR_MASK;
+        }
+    }
+    // SAFETY: `current` is the table of the requested level.
+    Ok(unsafe { table(current).add(index(va, level)) })
+}
+
+/// Maps `[start, end)` of physical memory at `base + pa`, with 2 MiB blocks where the range
+/// allows. Slots already in use are left alone.
+fn map_range(root: u64, base: u64, start: u64, end: u64, attrs: u64) {
+    let mut pa = start & !(SIZE_4K - 1);
+    while pa < end {
+        let va = base + pa;
+        let (level, size, kind) = if pa.is_multiple_of(SIZE_2M) && pa + SIZE_2M <= end {
+            (2, SIZE_2M, 0)
+        } else {
+            (3, SIZE_4K, TABLE)
+        };
+        match slot(root, va, level, 0) {
+            Ok(entry) => {
+                // SAFETY: the slot belongs to the table being built.
+                unsafe {
+                    if entry.read_volatile() & VALID == 0 {
+                        entry.write_volatile(pa | VALID | kind | attrs);
+                    }
+                }
+            }
+            Err(WalkError::BlockInTheWay) => {}
+            Err(WalkError::OutOfMemory) => panic!("out of memory for the kernel page tables"),
+        }
+        pa += size;
+    }
+}
+
+unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_start: u8;
+    static __rodata_end: u8;
+    static __data_start: u8;
+    static __data_end: u8;
+}
+
+/// Builds the kernel's page tables and switches to them.
+pub fn init_paging(info: &BootInfo) {
+    let (Some(root), Some(empty)) = (frame::alloc(), frame::alloc()) else {
+        panic!("out of memory for the kernel page tables");
+    };
+    let ram = VALID | ATTR_NORMAL | SH_INNER | AF | PXN | UXN;
+    for r in info.regions() {
+        if r.kind == RegionKind::Usable {
+            map_range(root.0, PHYS_OFFSET, r.start, r.end(), ram);
+        }
+    }
+    let image = VALID | ATTR_NORMAL | SH_INNER | AF | UXN;
+    let sections = [
+        (
+            &raw const __text_start,
+            &raw const __text_end,
+            image | AP_RO,
+        ),
+        (
+            &raw const __rodata_start,
+            &raw const __rodata_end,
+            image | AP_RO | PXN,
+        ),
+        (&raw const __data_start, &raw const __data_end, image | PXN),
+    ];
+    for (start, end, attrs) in sections {
+        let (start, end) = (start as u64 - KERNEL_BASE, end as u64 - KERNEL_BASE);
+        let mut pa = start;
+        while pa < end {
+            match slot(root.0, KERNEL_BASE + pa, 3, 0) {
+                // SAFETY: the slot belongs to the table being built.
+                Ok(entry) => unsafe { entry.write_volatile(pa | VALID | TABLE | attrs) },
+                Err(e) => panic!("cannot map the kernel image at {pa:#x}: {e:?}"),
+            }
+            pa += SIZE_4K;
+        }
+    }
+    for (base, len) in super::mmio_ranges() {
+        map_device(root.0, base, len);
+    }
+    KERNEL_ROOT.store(root.0, Ordering::Relaxed);
+    EMPTY_ROOT.store(empty.0, Ordering::Relaxed);
+    // SAFETY: the new tables map the kernel image, the direct map and the devices in use at
+    // the same addresses as the boot tables, so execution continues; only the identity map
+    // and the unused parts of the first gigabyte disappear.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "msr ttbr1_el1, {root}",
+            "msr ttbr0_el1, {empty}",
+            "isb",
+            "tlbi vmalle1",
+            "dsb ish",
+            "isb",
+            root = in(reg) root.0,
+            empty = in(reg) empty.0,
+        );
+    }
+}
+
+fn map_device(root: u64, phys: u64, len: u64) {
+    let attrs = VALID | TABLE | ATTR_DEVICE | AF | PXN | UXN;
+    let mut pa = phys & !(SIZE_4K - 1);
+    while pa < phys.saturating_add(len) {
+        match slot(root, PHYS_OFFSET + pa, 3, 0) {
+            // SAFETY: device pages go where the direct map would put them; RAM is never
+            // there, so no existing mapping changes meaning.
+            Ok(entry) => unsafe { entry.write_volatile(pa | attrs) },
+            Err(e) => panic!("cannot map device registers at {pa:#x}: {e:?}"),
+        }
+        pa += SIZE_4K;
+    }
+}
+
+/// Maps device registers at `[phys, phys + len)` into the direct-map region of the running
+/// kernel and returns their virtual address. Before [`init_paging`] the boot tables already
+/// map the first gigabyte as device memory.
+pub fn map_mmio(phys: u64, len: u64) -> *mut u8 {
+    let root = KERNEL_ROOT.load(Ordering::Relaxed);
+    if root != 0 {
+        map_device(root, phys, len);
+        // SAFETY: barriers only: make the new descriptors visible to the table walker.
+        unsafe { core::arch::asm!("dsb ishst", "isb") };
+    }
+    phys_to_virt(PhysAddr(phys))
+}

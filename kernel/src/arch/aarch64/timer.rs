@@ -1,0 +1,37 @@
+//! The generic timer on AArch64: the EL1 virtual timer, a periodic tick through the GIC.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use aarch64_cpu::registers::{
+    Readable, Writeable, CNTFRQ_EL0, CNTVCT_EL0, CNTV_CTL_EL0, CNTV_TVAL_EL0,
+};
+
+/// The virtual timer's PPI number (from the device tree; 11 on every known board).
+static PPI: AtomicU32 = AtomicU32::new(11);
+/// Counter ticks per kernel tick.
+static INTERVAL: AtomicU64 = AtomicU64::new(0);
+
+pub fn set_ppi(ppi: u32) {
+    PPI.store(ppi, Ordering::Relaxed);
+}
+
+/// The interrupt id (INTID) of the virtual timer: PPIs start at 16.
+pub fn intid() -> u32 {
+    16 + PPI.load(Ordering::Relaxed)
+}
+
+pub fn start(hz: u32) {
+    let interval = CNTFRQ_EL0.get() / u64::from(hz.max(1));
+    INTERVAL.store(interval, Ordering::Relaxed);
+    CNTV_TVAL_EL0.set(interval);
+    CNTV_CTL_EL0.set(1); // enabled, not masked
+}
+
+/// Called on the timer interrupt: arm the next tick.
+pub fn on_interrupt() {
+    CNTV_TVAL_EL0.set(INTERVAL.load(Ordering::Relaxed));
+}
+
+pub fn counter() -> u64 {
+    CNTVCT_EL0.get()
+}
