@@ -11,7 +11,10 @@ pub fn check_cli(
     out: &mut dyn Write,
 ) -> std::io::Result<usize> {
     let _ = (files, include_dirs);
-    writeln!(out, "error: the EDL/CDL/IDL front end is not implemented yet")?;
+    writeln!(
+        out,
+        "error: the EDL/CDL/IDL front end is not implemented yet"
+    )?;
     Ok(1)
 }
 
@@ -24,6 +27,9 @@ pub fn gen_cli(
     out: &mut dyn Write,
 ) -> std::io::Result<usize> {
     let _ = (files, include_dirs, out_dir);
-    writeln!(out, "error: the transport-code generator is not implemented yet")?;
+    writeln!(
+        out,
+        "error: the transport-code generator is not implemented yet"
+    )?;
     Ok(1)
 }
