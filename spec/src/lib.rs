@@ -1,7 +1,114 @@
-//! EDL/CDL/IDL front end (work in progress).
+//! Ostrog's front end for the KasperskyOS specification languages and its Rust transport-code
+//! generator.
+//!
+//! The pipeline is straight: [`resolve::Workspace`] reads and parses files (finding dotted
+//! names through include directories), [`check::check`] resolves names and builds the
+//! [`model::Model`], [`layout`] says where every parameter lives on the wire, and [`gen`]
+//! writes Rust from the model and the layouts. [`check_cli`] and [`gen_cli`] are the
+//! `cargo ostrog check` and `cargo ostrog gen` commands.
+//!
+//! Nothing here panics on user input: every problem becomes a [`diag::Diagnostic`].
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod gen;
+pub mod layout;
+pub mod lexer;
+pub mod model;
+pub mod parser;
+pub mod resolve;
+pub mod source;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+pub use layout::{
+    layout, FieldLayout, LayoutKind, MessageLayout, MethodLayout, PathStep, TypeLayout,
+};
+pub use model::Model;
+
+/// The result of loading and checking a set of files.
+#[derive(Debug)]
+pub struct Checked {
+    /// Every file read, for rendering diagnostics.
+    pub workspace: resolve::Workspace,
+    /// The model (complete only if there are no diagnostics).
+    pub model: Model,
+    /// Errors, in the order found.
+    pub diagnostics: Vec<diag::Diagnostic>,
+}
+
+impl Checked {
+    /// Number of errors, unreadable files included.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.len() + self.workspace.io_errors.len()
+    }
+
+    /// Writes every error, fully rendered.
+    pub fn report(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for e in &self.workspace.io_errors {
+            writeln!(out, "error: {e}")?;
+        }
+        for d in &self.diagnostics {
+            writeln!(out, "{}", d.render(&self.workspace.sources))?;
+        }
+        Ok(())
+    }
+
+    /// Every error in the one-line `path:line:col: message` form.
+    pub fn short_messages(&self) -> Vec<String> {
+        let mut v = self.workspace.io_errors.clone();
+        v.extend(
+            self.diagnostics
+                .iter()
+                .map(|d| d.short(&self.workspace.sources)),
+        );
+        v
+    }
+}
+
+/// Loads `files` (and everything they name) and checks them.
+pub fn load_and_check(files: &[PathBuf], include_dirs: &[PathBuf]) -> Checked {
+    let mut ws = resolve::Workspace::new(include_dirs);
+    for f in files {
+        ws.add_path(f);
+    }
+    finish(ws)
+}
+
+/// Checks in-memory sources: `(path, text)` pairs, language from the extension.
+pub fn check_sources(sources: &[(&str, &str)], include_dirs: &[PathBuf]) -> Checked {
+    let mut ws = resolve::Workspace::new(include_dirs);
+    for (path, text) in sources {
+        let p = PathBuf::from(path);
+        let lang = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(parser::Language::from_extension);
+        match lang {
+            Some(lang) => {
+                ws.add_source(p, (*text).to_string(), lang);
+            }
+            None => ws
+                .io_errors
+                .push(format!("{path}: not a specification file")),
+        }
+    }
+    finish(ws)
+}
+
+fn finish(mut ws: resolve::Workspace) -> Checked {
+    ws.load_references();
+    let mut diagnostics = std::mem::take(&mut ws.diagnostics);
+    let (model, more) = check::check(&ws);
+    diagnostics.extend(more);
+    Checked {
+        workspace: ws,
+        model,
+        diagnostics,
+    }
+}
 
 /// Parses and checks EDL/CDL/IDL files, writing rendered diagnostics to `out`.
 /// Returns the number of errors found.
@@ -10,12 +117,9 @@ pub fn check_cli(
     include_dirs: &[PathBuf],
     out: &mut dyn Write,
 ) -> std::io::Result<usize> {
-    let _ = (files, include_dirs);
-    writeln!(
-        out,
-        "error: the EDL/CDL/IDL front end is not implemented yet"
-    )?;
-    Ok(1)
+    let checked = load_and_check(files, include_dirs);
+    checked.report(out)?;
+    Ok(checked.error_count())
 }
 
 /// Generates Rust transport code for the given files into `out_dir`.
@@ -23,13 +127,17 @@ pub fn check_cli(
 pub fn gen_cli(
     files: &[PathBuf],
     include_dirs: &[PathBuf],
-    out_dir: &std::path::Path,
+    out_dir: &Path,
     out: &mut dyn Write,
 ) -> std::io::Result<usize> {
-    let _ = (files, include_dirs, out_dir);
-    writeln!(
-        out,
-        "error: the transport-code generator is not implemented yet"
-    )?;
-    Ok(1)
+    let checked = load_and_check(files, include_dirs);
+    checked.report(out)?;
+    if checked.error_count() > 0 {
+        return Ok(checked.error_count());
+    }
+    let written = gen::write_all(&checked.model, out_dir)?;
+    for path in written {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(0)
 }
