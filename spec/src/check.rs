@@ -404,15 +404,13 @@ impl<'w> Checker<'w> {
                 .map_or(path.span, |s| s.span));
         let imported = pkg == idl.name.dotted() || idl.imports.iter().any(|i| i.dotted() == pkg);
         if !imported {
-            let known = self.idl(&pkg).is_some();
-            let msg = if known {
-                format!("package `{pkg}` is not imported")
-            } else {
-                format!("unknown package `{pkg}`")
-            };
             self.err(
-                Diagnostic::new(pkg_span, msg, "not imported")
-                    .help(format!("expected `import {pkg}` after the `package` line")),
+                Diagnostic::new(
+                    pkg_span,
+                    format!("package `{pkg}` is not imported"),
+                    "not imported",
+                )
+                .help(format!("expected `import {pkg}` after the `package` line")),
             );
             return None;
         }
@@ -741,10 +739,19 @@ impl<'w> Checker<'w> {
                         .map(|t| t.name.clone())
                         .collect();
                     names.push(next.name.clone());
+                    let span = model
+                        .packages
+                        .get(&next.package)
+                        .and_then(|p| p.type_decl(&next.name))
+                        .map_or(decl.span, |d| d.span);
                     self.err(
                         Diagnostic::new(
-                            decl.span,
-                            format!("type `{}` contains itself: {}", r.name, names.join(" -> ")),
+                            span,
+                            format!(
+                                "type `{}` contains itself: {}",
+                                next.name,
+                                names.join(" -> ")
+                            ),
                             "recursive type",
                         )
                         .help("expected types without cycles (messages have a bounded size)"),
