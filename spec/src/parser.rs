@@ -44,7 +44,11 @@ impl Language {
 /// Parses one file.
 pub fn parse(file: FileId, text: &str, lang: Language) -> Result<Unit, Diagnostic> {
     let tokens = lex(file, text)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let unit = match lang {
         Language::Edl => Unit::Edl(p.edl()?),
         Language::Cdl => Unit::Cdl(p.cdl()?),
@@ -56,7 +60,13 @@ pub fn parse(file: FileId, text: &str, lang: Language) -> Result<Unit, Diagnosti
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Nesting of types and parenthesised expressions, bounded so that hostile input cannot
+    /// exhaust the stack.
+    depth: u32,
 }
+
+/// Deepest nesting of types or parentheses accepted.
+const MAX_NESTING: u32 = 64;
 
 type PResult<T> = Result<T, Diagnostic>;
 
@@ -385,7 +395,26 @@ impl Parser {
         })
     }
 
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(
+                Diagnostic::new(self.span(), "nesting too deep", "too deep").help(format!(
+                    "expected types and parentheses nested at most {MAX_NESTING} deep"
+                )),
+            );
+        }
+        Ok(())
+    }
+
     fn type_expr(&mut self) -> PResult<TypeExpr> {
+        self.enter()?;
+        let t = self.type_expr_inner();
+        self.depth -= 1;
+        t
+    }
+
+    fn type_expr_inner(&mut self) -> PResult<TypeExpr> {
         let start = self.span();
         let generic = match (self.peek(), self.peek_at(1)) {
             (TokKind::Ident(s), TokKind::Lt) => Some(s.clone()),
@@ -432,6 +461,13 @@ impl Parser {
     // `-`, then `**` (right-associative).
 
     fn expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let e = self.shift();
+        self.depth -= 1;
+        e
+    }
+
+    fn shift(&mut self) -> PResult<Expr> {
         let mut lhs = self.additive()?;
         while self.eat(TokKind::Shl) {
             let rhs = self.additive()?;
@@ -466,7 +502,10 @@ impl Parser {
     fn unary(&mut self) -> PResult<Expr> {
         if *self.peek() == TokKind::Minus {
             let start = self.bump().span;
-            let inner = self.unary()?;
+            self.enter()?;
+            let inner = self.unary();
+            self.depth -= 1;
+            let inner = inner?;
             let span = start.to(inner.span);
             return Ok(Expr {
                 kind: ExprKind::Neg(Box::new(inner)),
@@ -479,7 +518,10 @@ impl Parser {
     fn power(&mut self) -> PResult<Expr> {
         let base = self.primary()?;
         if self.eat(TokKind::StarStar) {
-            let exp = self.unary()?;
+            self.enter()?;
+            let exp = self.unary();
+            self.depth -= 1;
+            let exp = exp?;
             return Ok(binary(BinOp::Pow, base, exp));
         }
         Ok(base)
@@ -552,6 +594,24 @@ mod tests {
     fn nested_generics_close() {
         let i = idl("package a.B\ntypedef sequence<array<UInt8, (2 << 3) ** 2>, 4> T;");
         assert_eq!(i.decls.len(), 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!(
+            "package a.B\nconst UInt32 X = {}1{};",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert!(parse(FileId(0), &deep, Language::Idl).is_err());
+        let minus = format!("package a.B\nconst SInt32 X = {}1;", "-".repeat(10_000));
+        assert!(parse(FileId(0), &minus, Language::Idl).is_err());
+        let types = format!(
+            "package a.B\ntypedef {}UInt8{} T;",
+            "array<".repeat(10_000),
+            ", 1>".repeat(10_000)
+        );
+        assert!(parse(FileId(0), &types, Language::Idl).is_err());
     }
 
     #[test]

@@ -44,6 +44,33 @@ fn format(header: &str, text: &str) -> Result<String, GenError> {
     Ok(format!("{header}\n{}", prettyplease::unparse(&file)))
 }
 
+/// Runs `rustfmt` over a file's text when it is installed, so that the output is exactly what
+/// `cargo fmt` would leave; without it the `prettyplease` layout stands.
+fn run_rustfmt(text: String) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let child = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
+        .args(["--edition", "2021", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return text;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        if stdin.write_all(text.as_bytes()).is_err() {
+            return text;
+        }
+    }
+    match child.wait_with_output() {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
+            String::from_utf8(out.stdout).unwrap_or(text)
+        }
+        _ => text,
+    }
+}
+
 /// Every generated file as `(file name, contents)`, runtime first.
 pub fn generate(model: &Model) -> Result<Vec<(String, String)>, GenError> {
     let mut files = vec![("spec_rt.rs".to_string(), RUNTIME.to_string())];
@@ -82,7 +109,10 @@ pub fn generate(model: &Model) -> Result<Vec<(String, String)>, GenError> {
     }
     files.push(("mod.rs".to_string(), mod_rs));
     files.push(("include.rs".to_string(), include_rs));
-    Ok(files)
+    Ok(files
+        .into_iter()
+        .map(|(name, text)| (name, run_rustfmt(text)))
+        .collect())
 }
 
 /// Writes every generated file into `dir` (created if missing); returns the paths written.

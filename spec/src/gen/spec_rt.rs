@@ -6,12 +6,12 @@
 // and the error types. Decoding never panics: every read is bounds-checked and every
 // violation of the layout in `ostrog_abi::message` is a `DecodeError`.
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use ::ostrog_abi::message::{
     Header, ARENA_REF_SIZE, DEFAULT_MAX_MESSAGE, FLAG_ERROR, HANDLE_SLOT_SIZE, HEADER_SIZE,
     MAX_HANDLES,
 };
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Largest message a generated proxy sends or accepts.
 pub const MAX_MESSAGE: usize = DEFAULT_MAX_MESSAGE;
@@ -164,7 +164,10 @@ impl Wire for Handle {
         }
         let at = index as usize * HANDLE_SLOT_SIZE;
         let word = |i: usize| -> Result<u32, DecodeError> {
-            let b = dec.slots.get(at + i..at + i + 4).ok_or(DecodeError::Truncated)?;
+            let b = dec
+                .slots
+                .get(at + i..at + i + 4)
+                .ok_or(DecodeError::Truncated)?;
             Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         };
         Ok(Handle {
@@ -200,7 +203,13 @@ impl Encoder {
         }
     }
 
-    fn alloc(&mut self, pos: usize, count: usize, bytes: usize, align: usize) -> Result<usize, EncodeError> {
+    fn alloc(
+        &mut self,
+        pos: usize,
+        count: usize,
+        bytes: usize,
+        align: usize,
+    ) -> Result<usize, EncodeError> {
         let mut start = self.body.len();
         while (start - self.fixed_size) & (align - 1) != 0 {
             start += 1;
@@ -236,7 +245,13 @@ impl Encoder {
 
     /// Reserves `len` sequence elements of `stride` bytes in the arena, writes the `ArenaRef`
     /// at `pos`, and returns the body position of the first element.
-    pub fn put_seq(&mut self, pos: usize, len: usize, bound: u32, stride: usize) -> Result<usize, EncodeError> {
+    pub fn put_seq(
+        &mut self,
+        pos: usize,
+        len: usize,
+        bound: u32,
+        stride: usize,
+    ) -> Result<usize, EncodeError> {
         if len > bound as usize {
             return Err(EncodeError::TooLong { bound, len });
         }
@@ -301,8 +316,14 @@ impl<'a> Decoder<'a> {
         let slots = msg
             .get(HEADER_SIZE..header.fixed_offset())
             .ok_or(DecodeError::Truncated)?;
-        let body = msg.get(header.fixed_offset()..).ok_or(DecodeError::Truncated)?;
-        Ok(Decoder { header, slots, body })
+        let body = msg
+            .get(header.fixed_offset()..)
+            .ok_or(DecodeError::Truncated)?;
+        Ok(Decoder {
+            header,
+            slots,
+            body,
+        })
     }
 
     /// Whether the message is an error response.
@@ -340,7 +361,13 @@ impl<'a> Decoder<'a> {
 
     /// Resolves the `ArenaRef` at `pos` to `(body position, length)`, checking the bound,
     /// the alignment and that `len * stride` bytes lie inside the arena.
-    fn arena(&self, pos: usize, bound: u32, stride: usize, align: usize) -> Result<(usize, usize), DecodeError> {
+    fn arena(
+        &self,
+        pos: usize,
+        bound: u32,
+        stride: usize,
+        align: usize,
+    ) -> Result<(usize, usize), DecodeError> {
         let offset = u32::decode(self, pos)? as usize;
         let len = u32::decode(self, pos + ARENA_REF_SIZE / 2)?;
         if len > bound {
@@ -353,8 +380,12 @@ impl<'a> Decoder<'a> {
         let bytes = (len as usize)
             .checked_mul(stride)
             .ok_or(DecodeError::ArenaOutOfBounds)?;
-        let start = fixed.checked_add(offset).ok_or(DecodeError::ArenaOutOfBounds)?;
-        let end = start.checked_add(bytes).ok_or(DecodeError::ArenaOutOfBounds)?;
+        let start = fixed
+            .checked_add(offset)
+            .ok_or(DecodeError::ArenaOutOfBounds)?;
+        let end = start
+            .checked_add(bytes)
+            .ok_or(DecodeError::ArenaOutOfBounds)?;
         if end > self.body.len() {
             return Err(DecodeError::ArenaOutOfBounds);
         }
@@ -385,7 +416,12 @@ impl<'a> Decoder<'a> {
 
     /// A sequence whose `ArenaRef` is at `pos`: `(body position of the first element,
     /// number of elements)`.
-    pub fn seq(&self, pos: usize, bound: u32, stride: usize) -> Result<(usize, usize), DecodeError> {
+    pub fn seq(
+        &self,
+        pos: usize,
+        bound: u32,
+        stride: usize,
+    ) -> Result<(usize, usize), DecodeError> {
         self.arena(pos, bound, stride, SEQUENCE_ALIGN)
     }
 }
@@ -434,13 +470,17 @@ pub fn call<T: Transport, Rq: Message, Rs: Message, Er: Message>(
     let n = transport
         .call(&bytes, &mut response)
         .map_err(CallError::Transport)?;
-    let answer = response.get(..n).ok_or(CallError::Decode(DecodeError::Truncated))?;
+    let answer = response
+        .get(..n)
+        .ok_or(CallError::Decode(DecodeError::Truncated))?;
     let dec = Decoder::parse(answer).map_err(CallError::Decode)?;
     if dec.header.riid != riid || dec.header.mid != Rq::MID {
         return Err(CallError::Decode(DecodeError::Mismatch));
     }
     if dec.is_error() {
-        Err(CallError::Remote(Er::decode_from(&dec).map_err(CallError::Decode)?))
+        Err(CallError::Remote(
+            Er::decode_from(&dec).map_err(CallError::Decode)?,
+        ))
     } else {
         Rs::decode_from(&dec).map_err(CallError::Decode)
     }
