@@ -43,8 +43,15 @@ pub mod cmdline;
 pub mod crash;
 pub mod mm;
 pub mod power;
+pub mod program;
+pub mod romfs;
+pub mod sched;
 pub mod selftest;
+pub mod sid;
+pub mod syscall;
+pub mod task;
 pub mod time;
+pub mod usercopy;
 
 use boot::BootInfo;
 
@@ -77,7 +84,13 @@ pub fn kernel_main(info: &BootInfo) -> ! {
         selftest::run(test);
     }
 
-    // Nothing to run yet: show that the timer ticks, then power off.
+    if program::start_initial(&cmdline) > 0 {
+        sched::run();
+        println!("all processes have ended; powering off");
+        arch::power_off(arch::ExitStatus::Success)
+    }
+
+    // Nothing to run: show that the timer ticks, then power off.
     let ticks_to_show = cmdline.ticks().unwrap_or(5);
     let mut shown = 0;
     while shown < ticks_to_show {

@@ -6,7 +6,8 @@ static TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Called by the architecture's timer interrupt handler, once per tick.
 pub fn on_tick() {
-    TICKS.fetch_add(1, Ordering::Relaxed);
+    let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
+    crate::sched::on_tick(now);
 }
 
 /// Ticks since the timer started.

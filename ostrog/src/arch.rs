@@ -19,11 +19,21 @@ impl Arch {
         }
     }
 
-    /// The Rust target the kernel and programs are built for.
+    /// The Rust target programs are built for.
     pub fn rust_target(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-none",
             Arch::Aarch64 => "aarch64-unknown-none",
+        }
+    }
+
+    /// The Rust target the kernel is built for: one that never uses the FP/SIMD registers,
+    /// so the kernel does not disturb a program's FP state (on x86_64 the bare-metal target
+    /// already is soft-float).
+    pub fn kernel_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-none",
+            Arch::Aarch64 => "aarch64-unknown-none-softfloat",
         }
     }
 

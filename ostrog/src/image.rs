@@ -1,1 +1,139 @@
-//! Building the programs of an image and packing them into the ROMFS (in progress).
+//! Building an image: the programs, the ROMFS that carries them, and a kernel embedding it.
+//!
+//! Programs are the binary targets of the workspace packages under `programs/`, built for the
+//! architecture's program target in the release profile. The ROMFS is a cpio (newc) archive
+//! (see `docs/romfs-and-loader.md`) written with `ostrog-romfs`; the kernel's build script
+//! embeds the archive named by `OSTROG_ROMFS`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::arch::Arch;
+use crate::kernel;
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A program of the workspace: its package and binary name.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub package: String,
+    pub binary: String,
+}
+
+/// The binary targets of the packages under `programs/`.
+pub fn workspace_programs() -> Result<Vec<Program>> {
+    let root = crate::source_root();
+    let out = Command::new(cargo())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(&root)
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
+    let programs_dir = root.join("programs");
+    let mut programs = Vec::new();
+    for package in meta["packages"].as_array().into_iter().flatten() {
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        if !manifest.starts_with(&programs_dir) {
+            continue;
+        }
+        let name = package["name"].as_str().unwrap_or_default();
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"));
+            if is_bin {
+                programs.push(Program {
+                    package: name.to_string(),
+                    binary: target["name"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+        }
+    }
+    programs.sort_by(|a, b| a.binary.cmp(&b.binary));
+    Ok(programs)
+}
+
+/// Builds `programs` for `arch`; returns `(name, ELF path)` for each.
+pub fn build_programs(arch: Arch, programs: &[Program]) -> Result<Vec<(String, PathBuf)>> {
+    if programs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.args([
+        "build",
+        "--quiet",
+        "--release",
+        "--target",
+        arch.rust_target(),
+    ]);
+    let mut packages: Vec<&str> = programs.iter().map(|p| p.package.as_str()).collect();
+    packages.dedup();
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    let status = cmd
+        .current_dir(crate::source_root())
+        .status()
+        .context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("building the programs for {arch} failed");
+    }
+    let dir = kernel::target_dir()?
+        .join(arch.rust_target())
+        .join("release");
+    programs
+        .iter()
+        .map(|p| {
+            let path = dir.join(&p.binary);
+            if path.is_file() {
+                Ok((p.binary.clone(), path))
+            } else {
+                bail!("the build did not produce {}", path.display())
+            }
+        })
+        .collect()
+}
+
+/// Writes a ROMFS archive holding `files` (name, contents) to `out`.
+pub fn write_romfs(files: &[(String, Vec<u8>)], out: &Path) -> Result<()> {
+    let mut writer = ostrog_romfs::Writer::new();
+    for (name, data) in files {
+        writer
+            .add_file(name, data)
+            .map_err(|e| anyhow::anyhow!("cannot add {name} to the ROMFS: {e}"))?;
+    }
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(out, writer.finish()).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// Builds every workspace program for `arch`, packs them (plus `extra` files) into a ROMFS
+/// named `name`, and builds a kernel embedding it. Returns the kernel's path.
+pub fn build(arch: Arch, name: &str, extra: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    let programs = build_programs(arch, &workspace_programs()?)?;
+    let mut files = Vec::new();
+    for (binary, path) in programs {
+        let data =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        files.push((binary, data));
+    }
+    files.extend(extra.iter().cloned());
+    let romfs = kernel::target_dir()?
+        .join("ostrog")
+        .join(arch.name())
+        .join(format!("{name}.cpio"));
+    write_romfs(&files, &romfs)?;
+    kernel::build_with_romfs(arch, Some(&romfs))
+}

@@ -1,6 +1,6 @@
 //! Building the kernel image.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -32,9 +32,20 @@ pub fn target_dir() -> Result<PathBuf> {
     }
 }
 
-/// Builds the kernel for `arch` (release profile) and returns the path of the ELF image.
+/// Builds the kernel for `arch` (release profile) with an empty ROMFS and returns the path
+/// of the ELF image.
 pub fn build(arch: Arch) -> Result<PathBuf> {
-    let status = Command::new(cargo())
+    build_with_romfs(arch, None)
+}
+
+/// Builds the kernel for `arch` embedding the ROMFS archive `romfs` (empty when `None`).
+pub fn build_with_romfs(arch: Arch, romfs: Option<&Path>) -> Result<PathBuf> {
+    let mut cmd = Command::new(cargo());
+    match romfs {
+        Some(path) => cmd.env("OSTROG_ROMFS", path),
+        None => cmd.env_remove("OSTROG_ROMFS"),
+    };
+    let status = cmd
         .args([
             "build",
             "--quiet",
@@ -42,7 +53,7 @@ pub fn build(arch: Arch) -> Result<PathBuf> {
             "-p",
             "ostrog-kernel",
             "--target",
-            arch.rust_target(),
+            arch.kernel_target(),
         ])
         .current_dir(crate::source_root())
         .status()
@@ -51,7 +62,7 @@ pub fn build(arch: Arch) -> Result<PathBuf> {
         bail!("building the kernel for {arch} failed");
     }
     let image = target_dir()?
-        .join(arch.rust_target())
+        .join(arch.kernel_target())
         .join("release")
         .join("ostrog-kernel");
     if !image.is_file() {

@@ -114,12 +114,14 @@ fn installed(what: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Makes sure the Rust standard library for each architecture's bare-metal target is
-/// installed.
+/// Makes sure the Rust core library for each architecture's bare-metal targets (programs and
+/// kernel) is installed.
 pub fn ensure_rust_targets(arches: &[Arch]) -> Result<()> {
     let have = installed("target")?;
-    for arch in arches {
-        let target = arch.rust_target();
+    let targets = arches
+        .iter()
+        .flat_map(|a| [a.rust_target(), a.kernel_target()]);
+    for target in targets {
         if !have.lines().any(|l| l.trim() == target) {
             eprintln!("ostrog: installing Rust target {target} (rustup target add)");
             run("rustup", &["target", "add", target])?;

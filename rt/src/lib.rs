@@ -1,1 +1,63 @@
+//! The runtime of native Ostrog programs (`no_std` + `alloc`).
+//!
+//! A program is an ordinary Cargo binary crate:
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! use ostrog_rt::println;
+//!
+//! ostrog_rt::main!(main);
+//!
+//! fn main() -> i32 {
+//!     println!("Hello from Ostrog");
+//!     0
+//! }
+//! ```
+//!
+//! The runtime provides the entry point `_start` (the kernel starts the main thread there
+//! with the stack pointer at the top of the stack it mapped), a heap for `alloc`, a panic
+//! handler that reports the panic and exits with status 101, the `print!`/`println!` macros,
+//! and thin wrappers over the system calls ([`sys`]). It is built for `x86_64-unknown-none`
+//! and `aarch64-unknown-none`.
+
 #![no_std]
+
+extern crate alloc;
+
+mod entry;
+mod heap;
+pub mod io;
+pub mod sys;
+pub mod thread;
+
+pub use ostrog_abi::Status;
+
+/// Status a program exits with when it panics.
+pub const PANIC_STATUS: isize = 101;
+
+/// Declares the program's main function: `fn() -> i32`, its return value the exit status.
+#[macro_export]
+macro_rules! main {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        extern "Rust" fn __ostrog_main() -> i32 {
+            $main()
+        }
+    };
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    match info.location() {
+        Some(at) => println!(
+            "panic: {} at {}:{}:{}",
+            info.message(),
+            at.file(),
+            at.line(),
+            at.column()
+        ),
+        None => println!("panic: {}", info.message()),
+    }
+    sys::exit(PANIC_STATUS)
+}

@@ -2,11 +2,12 @@
 
 use anyhow::{bail, Result};
 
-pub const NAMES: &[&str] = &["boot"];
+pub const NAMES: &[&str] = &["boot", "syscall"];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
         "boot" => boot(),
+        "syscall" => syscall(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }
@@ -37,6 +38,39 @@ fn boot() -> Result<bool> {
             accel.name(),
             times.len()
         );
+    }
+    Ok(true)
+}
+
+/// The null system call round trip, measured by a program (`null-bench`) with the CPU's
+/// counter: the TSC on x86_64, the virtual counter (CNTVCT) on AArch64.
+fn syscall() -> Result<bool> {
+    use ostrog::arch::Arch;
+    use ostrog::qemu::{Accel, Ending, Machine};
+    ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    for arch in Arch::ALL {
+        let kernel = crate::test::test_image(arch)?;
+        let accel = Accel::best_for(arch);
+        let mut machine = Machine::new(arch, accel, &kernel);
+        machine.cmdline = "ostrog.start=null-bench".into();
+        let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
+        let line = run.console.lines().find(|l| l.starts_with("null-bench:"));
+        match (run.ending, line) {
+            (Ending::PoweredOff(0), Some(line)) => {
+                let unit = match arch {
+                    Arch::X86_64 => "TSC cycles",
+                    Arch::Aarch64 => "CNTVCT ticks",
+                };
+                println!("syscall {arch} ({}): {line} [{unit}]", accel.name());
+            }
+            _ => println!(
+                "syscall {arch} ({}): no figure; the machine {}\n{}",
+                accel.name(),
+                run.ending,
+                run.console
+            ),
+        }
     }
     Ok(true)
 }

@@ -100,8 +100,25 @@ pub fn run(args: &[String]) -> Result<bool> {
         for arch in Arch::ALL {
             let mut clippy = cargo();
             clippy.args(["clippy", "--quiet", "--release", "-p", "ostrog-kernel"]);
-            clippy.args(["--target", arch.rust_target(), "--", "-D", "warnings"]);
+            clippy.args(["--target", arch.kernel_target(), "--", "-D", "warnings"]);
             check_step(&mut tally, &format!("clippy (kernel, {arch})"), clippy);
+
+            let mut clippy = cargo();
+            clippy.args(["clippy", "--quiet", "--release", "-p", "ostrog-rt"]);
+            let mut packages: Vec<String> = ostrog::image::workspace_programs()?
+                .into_iter()
+                .map(|p| p.package)
+                .collect();
+            packages.dedup();
+            for package in &packages {
+                clippy.args(["-p", package]);
+            }
+            clippy.args(["--target", arch.rust_target(), "--", "-D", "warnings"]);
+            check_step(
+                &mut tally,
+                &format!("clippy (runtime and programs, {arch})"),
+                clippy,
+            );
         }
 
         let mut test = cargo();
@@ -122,7 +139,7 @@ pub fn run(args: &[String]) -> Result<bool> {
     }
 
     for arch in Arch::ALL {
-        let kernel = match ostrog::kernel::build(arch) {
+        let kernel = match test_image(arch) {
             Ok(kernel) => kernel,
             Err(e) => {
                 tally.record(&format!("kernel build ({arch})"), false, &format!("{e:#}"));
@@ -151,6 +168,20 @@ pub fn run(args: &[String]) -> Result<bool> {
     }
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)
+}
+
+/// The kernel the scenarios boot: every program of the workspace in its ROMFS, plus a
+/// malformed executable (`Broken`: an ELF cut off inside its program headers).
+pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
+    let programs = ostrog::image::build_programs(arch, &ostrog::image::workspace_programs()?)?;
+    let hello = programs
+        .iter()
+        .find(|(name, _)| name == "hello")
+        .map(|(_, path)| std::fs::read(path))
+        .transpose()?
+        .unwrap_or_default();
+    let broken = hello.get(..120).unwrap_or(&hello).to_vec();
+    ostrog::image::build(arch, "test", &[("Broken".to_string(), broken)])
 }
 
 #[cfg(test)]

@@ -10,6 +10,26 @@ pub mod heap;
 
 use crate::boot::BootInfo;
 
+/// Access rights of a user page (always readable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    pub write: bool,
+    pub execute: bool,
+}
+
+/// Why a page could not be mapped, unmapped or changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No memory for a page table.
+    OutOfMemory,
+    /// Something is already mapped there.
+    AlreadyMapped,
+    /// Nothing is mapped there.
+    NotMapped,
+    /// The address is not a page-aligned user address.
+    OutOfRange,
+}
+
 /// Size of a physical frame and of the smallest page on every supported architecture.
 pub const PAGE_SIZE: usize = 4096;
 

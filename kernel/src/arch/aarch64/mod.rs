@@ -2,6 +2,7 @@
 
 mod boot;
 mod console;
+mod context;
 mod gic;
 mod paging;
 mod power;
@@ -11,7 +12,8 @@ mod trap;
 use aarch64_cpu::registers::{Readable, DAIF};
 
 pub use console::console_write;
-pub use paging::{init_paging, phys_to_virt};
+pub use context::{prepare_user_thread, set_kernel_stack, switch_context};
+pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
 pub use power::power_off;
 
 pub const NAME: &str = "aarch64";

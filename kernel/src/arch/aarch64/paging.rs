@@ -16,8 +16,11 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use ostrog_abi::layout::{USER_END, USER_MIN};
+use spin::Mutex;
+
 use crate::boot::{BootInfo, PhysAddr, RegionKind};
-use crate::mm::frame;
+use crate::mm::{frame, Access, MapError, PAGE_SIZE};
 
 /// Where the kernel image is linked: virtual = KERNEL_BASE + physical.
 pub const KERNEL_BASE: u64 = 0xffff_ff80_0000_0000;
@@ -40,9 +43,11 @@ pub const SCTLR: u64 = 0x30d0_0800 | (1 << 0) | (1 << 2) | (1 << 12);
 // Descriptor bits.
 const VALID: u64 = 1 << 0;
 const TABLE: u64 = 1 << 1; // in levels 0-2: next-level table; in level 3: page
+const AP_EL0: u64 = 1 << 6; // accessible from EL0
 const AP_RO: u64 = 1 << 7; // read-only
 const SH_INNER: u64 = 3 << 8;
 const AF: u64 = 1 << 10;
+const NG: u64 = 1 << 11; // not global: tagged with the ASID
 const PXN: u64 = 1 << 53;
 const UXN: u64 = 1 << 54;
 const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
@@ -225,4 +230,209 @@ pub fn map_mmio(phys: u64, len: u64) -> *mut u8 {
         unsafe { core::arch::asm!("dsb ishst", "isb") };
     }
     phys_to_virt(PhysAddr(phys))
+}
+
+/// Makes the kernel's own (empty) lower half current: no user mappings are reachable.
+pub fn activate_kernel_space() {
+    let empty = EMPTY_ROOT.load(Ordering::Relaxed);
+    // SAFETY: the empty table maps nothing; the kernel lives in the upper half (TTBR1).
+    unsafe { core::arch::asm!("msr ttbr0_el1, {0}", "isb", in(reg) empty) };
+}
+
+/// Address-space identifiers in use (8-bit ASIDs; 0 is shared by spaces that found none free,
+/// which are then flushed from the TLB whenever they are activated).
+static ASIDS: Mutex<[u64; 4]> = Mutex::new([1, 0, 0, 0]);
+
+fn alloc_asid() -> u16 {
+    let mut used = ASIDS.lock();
+    for (word_index, word) in used.iter_mut().enumerate() {
+        if *word != u64::MAX {
+            let bit = word.trailing_ones();
+            *word |= 1 << bit;
+            return (word_index as u32 * 64 + bit) as u16;
+        }
+    }
+    0
+}
+
+fn free_asid(asid: u16) {
+    if asid != 0 {
+        if let Some(word) = ASIDS.lock().get_mut(usize::from(asid / 64)) {
+            *word &= !(1 << (asid % 64));
+        }
+    }
+}
+
+/// A user address space: its own level-0 table for TTBR0, tagged with an ASID so that
+/// switching spaces needs no TLB flush. User pages are 4 KiB, not global, never executable by
+/// the kernel (PXN), and never writable and executable at once.
+pub struct AddressSpace {
+    root: u64,
+    asid: u16,
+}
+
+fn check_user(va: usize) -> Result<u64, MapError> {
+    if !va.is_multiple_of(PAGE_SIZE) || !(USER_MIN..USER_END).contains(&va) {
+        return Err(MapError::OutOfRange);
+    }
+    Ok(va as u64)
+}
+
+fn leaf(frame: PhysAddr, access: Access) -> u64 {
+    let mut bits = frame.0 | VALID | TABLE | ATTR_NORMAL | SH_INNER | AF | NG | AP_EL0 | PXN;
+    if !access.write {
+        bits |= AP_RO;
+    }
+    if !access.execute {
+        bits |= UXN;
+    }
+    bits
+}
+
+impl AddressSpace {
+    /// A new, empty user address space; None when out of memory.
+    pub fn new() -> Option<AddressSpace> {
+        let root = frame::alloc()?;
+        Some(AddressSpace {
+            root: root.0,
+            asid: alloc_asid(),
+        })
+    }
+
+    /// The level-3 slot of `va`, if its tables exist.
+    fn find(&self, va: u64) -> Option<*mut u64> {
+        let mut current = self.root;
+        for level in 0..3 {
+            // SAFETY: `current` is a table of this address space, in the direct map.
+            let value = unsafe { table(current).add(index(va, level)).read_volatile() };
+            if value & (VALID | TABLE) != VALID | TABLE {
+                return None;
+            }
+            current = value & ADDR_MASK;
+        }
+        // SAFETY: as above; the index is below 512.
+        Some(unsafe { table(current).add(index(va, 3)) })
+    }
+
+    fn flush(&self, va: u64) {
+        let operand = (u64::from(self.asid) << 48) | (va >> 12);
+        // SAFETY: TLB maintenance for one page of this ASID; no memory is accessed.
+        unsafe {
+            core::arch::asm!("dsb ishst", "tlbi vae1is, {0}", "dsb ish", "isb", in(reg) operand)
+        };
+    }
+
+    /// Maps the user page at `va` to `frame`.
+    pub fn map(&mut self, va: usize, frame: PhysAddr, access: Access) -> Result<(), MapError> {
+        let va = check_user(va)?;
+        let entry = slot(self.root, va, 3, 0).map_err(|e| match e {
+            WalkError::OutOfMemory => MapError::OutOfMemory,
+            WalkError::BlockInTheWay => MapError::AlreadyMapped,
+        })?;
+        // SAFETY: the slot belongs to this address space's tables; `&mut self` excludes
+        // concurrent changes.
+        unsafe {
+            if entry.read_volatile() & VALID != 0 {
+                return Err(MapError::AlreadyMapped);
+            }
+            entry.write_volatile(leaf(frame, access));
+            // An invalid entry is never cached, so a barrier is all the TLB needs.
+            core::arch::asm!("dsb ishst", "isb");
+        }
+        Ok(())
+    }
+
+    /// Unmaps the user page at `va`, returning the frame it mapped.
+    pub fn unmap(&mut self, va: usize) -> Result<PhysAddr, MapError> {
+        let va = check_user(va)?;
+        let entry = self.find(va).ok_or(MapError::NotMapped)?;
+        // SAFETY: as in `map`.
+        let value = unsafe { entry.read_volatile() };
+        if value & VALID == 0 {
+            return Err(MapError::NotMapped);
+        }
+        // SAFETY: as in `map`.
+        unsafe { entry.write_volatile(0) };
+        self.flush(va);
+        Ok(PhysAddr(value & ADDR_MASK))
+    }
+
+    /// Changes the access rights of the user page at `va`.
+    pub fn protect(&mut self, va: usize, access: Access) -> Result<(), MapError> {
+        let va = check_user(va)?;
+        let entry = self.find(va).ok_or(MapError::NotMapped)?;
+        // SAFETY: as in `map`.
+        let value = unsafe { entry.read_volatile() };
+        if value & VALID == 0 {
+            return Err(MapError::NotMapped);
+        }
+        // SAFETY: as in `map`.
+        unsafe { entry.write_volatile(leaf(PhysAddr(value & ADDR_MASK), access)) };
+        self.flush(va);
+        Ok(())
+    }
+
+    /// The frame and rights of the user page containing `va`, if it is mapped.
+    pub fn translate(&self, va: usize) -> Option<(PhysAddr, Access)> {
+        if !(USER_MIN..USER_END).contains(&va) {
+            return None;
+        }
+        let page = (va as u64) & !(SIZE_4K - 1);
+        // SAFETY: read-only access to this address space's tables.
+        let value = unsafe { self.find(page)?.read_volatile() };
+        if value & (VALID | AP_EL0) != VALID | AP_EL0 {
+            return None;
+        }
+        Some((
+            PhysAddr((value & ADDR_MASK) + (va as u64 & (SIZE_4K - 1))),
+            Access {
+                write: value & AP_RO == 0,
+                execute: value & UXN == 0,
+            },
+        ))
+    }
+
+    /// Makes this the current user address space.
+    pub fn activate(&self) {
+        let ttbr = self.root | (u64::from(self.asid) << 48);
+        // SAFETY: only the lower half changes; the kernel runs in the upper half. ASID 0 is
+        // shared, so its stale entries are dropped before use.
+        unsafe {
+            core::arch::asm!("msr ttbr0_el1, {0}", "isb", in(reg) ttbr);
+            if self.asid == 0 {
+                core::arch::asm!("tlbi aside1, xzr", "dsb nsh", "isb");
+            }
+        }
+    }
+}
+
+impl Drop for AddressSpace {
+    /// Frees every user page, every table and the root, and the ASID's TLB entries. The
+    /// address space must not be active.
+    fn drop(&mut self) {
+        fn entries(table_pa: u64) -> &'static [u64; 512] {
+            // SAFETY: `table_pa` is a table of this address space, in the direct map.
+            unsafe { &*(phys_to_virt(PhysAddr(table_pa)) as *const [u64; 512]) }
+        }
+        let valid = |e: &&u64| **e & VALID != 0;
+        for &l0 in entries(self.root).iter().filter(valid) {
+            for &l1 in entries(l0 & ADDR_MASK).iter().filter(valid) {
+                for &l2 in entries(l1 & ADDR_MASK).iter().filter(valid) {
+                    for &l3 in entries(l2 & ADDR_MASK).iter().filter(valid) {
+                        frame::free(PhysAddr(l3 & ADDR_MASK));
+                    }
+                    frame::free(PhysAddr(l2 & ADDR_MASK));
+                }
+                frame::free(PhysAddr(l1 & ADDR_MASK));
+            }
+            frame::free(PhysAddr(l0 & ADDR_MASK));
+        }
+        frame::free(PhysAddr(self.root));
+        let operand = u64::from(self.asid) << 48;
+        // SAFETY: TLB maintenance only.
+        unsafe {
+            core::arch::asm!("dsb ishst", "tlbi aside1is, {0}", "dsb ish", "isb", in(reg) operand)
+        };
+        free_asid(self.asid);
+    }
 }

@@ -21,6 +21,10 @@ pub fn intid() -> u32 {
 }
 
 pub fn start(hz: u32) {
+    // Programs may read the virtual counter (CNTKCTL_EL1.EL0VCTEN) to time themselves; the
+    // timer registers stay kernel-only.
+    // SAFETY: CNTKCTL_EL1 only controls EL0 access to the counter and timer registers.
+    unsafe { core::arch::asm!("msr cntkctl_el1, {0}", "isb", in(reg) 1u64 << 1) };
     let interval = CNTFRQ_EL0.get() / u64::from(hz.max(1));
     INTERVAL.store(interval, Ordering::Relaxed);
     CNTV_TVAL_EL0.set(interval);

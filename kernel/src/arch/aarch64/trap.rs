@@ -131,10 +131,63 @@ pub fn init() {
 
 extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
     match slot {
-        CURRENT_IRQ | LOWER_IRQ => irq(),
-        CURRENT_SYNC | LOWER_SYNC => exception(frame, slot),
+        CURRENT_IRQ => irq(),
+        CURRENT_SYNC => exception(frame),
+        LOWER_IRQ => irq(),
+        LOWER_SYNC => match (ESR_EL1.get() >> 26) & 0x3f {
+            EC_SVC64 => syscall(frame),
+            _ => user_exception(frame),
+        },
         _ => unexpected(frame, slot),
     }
+    if slot == LOWER_IRQ || slot == LOWER_SYNC {
+        crate::sched::preempt_if_needed();
+    }
+}
+
+/// Exception class of `svc` from AArch64 state.
+const EC_SVC64: u64 = 0x15;
+
+/// A system call: number in `x8`, arguments in `x0`-`x5`, results in `x0` and `x1`.
+fn syscall(frame: &mut TrapFrame) {
+    let args = crate::syscall::Args {
+        number: frame.x[8] as usize,
+        a: [
+            frame.x[0] as usize,
+            frame.x[1] as usize,
+            frame.x[2] as usize,
+            frame.x[3] as usize,
+            frame.x[4] as usize,
+            frame.x[5] as usize,
+        ],
+    };
+    let (result, second) = crate::syscall::dispatch(&args);
+    frame.x[0] = result as u64;
+    frame.x[1] = second as u64;
+}
+
+/// An exception raised by a user program: the program is at fault, not the kernel.
+fn user_exception(frame: &TrapFrame) {
+    let esr = ESR_EL1.get();
+    let class = (esr >> 26) & 0x3f;
+    let mut detail = Text {
+        buf: [0; 96],
+        len: 0,
+    };
+    let addr = match class {
+        0x20 | 0x21 | 0x24 | 0x25 => {
+            abort_detail(esr, &mut detail);
+            Some(FAR_EL1.get())
+        }
+        0x22 | 0x26 => Some(FAR_EL1.get()),
+        _ => None,
+    };
+    crate::task::user_fault(&crate::task::Fault {
+        what: class_name(class),
+        detail: (detail.len > 0).then(|| detail.as_str()),
+        addr,
+        pc: frame.elr,
+    });
 }
 
 fn irq() {
@@ -211,7 +264,7 @@ fn abort_detail(esr: u64, out: &mut Text) {
     let _ = write!(out, ", {} mode", if from_user { "user" } else { "kernel" });
 }
 
-fn exception(frame: &TrapFrame, slot: u64) -> ! {
+fn exception(frame: &TrapFrame) -> ! {
     let esr = ESR_EL1.get();
     let class = (esr >> 26) & 0x3f;
     let mut detail = Text {
@@ -226,9 +279,6 @@ fn exception(frame: &TrapFrame, slot: u64) -> ! {
         0x22 | 0x26 => Some(FAR_EL1.get()),
         _ => None,
     };
-    if slot == LOWER_SYNC && detail.len == 0 {
-        let _ = write!(detail, "from user mode");
-    }
     report(
         frame,
         class_name(class),

@@ -17,7 +17,7 @@
 
 use core::arch::global_asm;
 
-use super::{console, gdt, trap};
+use super::{console, gdt, syscall, trap};
 use crate::boot::{BootInfo, RegionKind};
 
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
@@ -206,6 +206,7 @@ extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
     console::init();
     gdt::init();
     trap::init();
+    syscall::init();
 
     // SAFETY: single-threaded boot; BOOT_INFO is written only here, before anything reads it.
     let info = unsafe { &mut *core::ptr::addr_of_mut!(BOOT_INFO) };

@@ -21,8 +21,6 @@ const FAULT_STACK_SIZE: usize = 16 * 1024;
 struct Stack([u8; FAULT_STACK_SIZE]);
 static mut DOUBLE_FAULT_STACK: Stack = Stack([0; FAULT_STACK_SIZE]);
 
-// The user selectors are loaded by the user-mode entry path (syscall/sysret, iretq to ring 3).
-#[allow(dead_code)]
 pub struct Selectors {
     pub kernel_code: SegmentSelector,
     pub kernel_data: SegmentSelector,
@@ -31,16 +29,18 @@ pub struct Selectors {
     pub tss: SegmentSelector,
 }
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// The TSS. Mutable because `rsp0` changes on every thread switch.
+static mut TSS: TaskStateSegment = TaskStateSegment::new();
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
-        let top = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
+    let top = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
+    // SAFETY: boot is single-threaded and the TSS is not loaded yet.
+    let tss: &'static TaskStateSegment = unsafe {
+        let tss = &mut *core::ptr::addr_of_mut!(TSS);
         tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST)] = VirtAddr::new(top);
         tss
-    });
+    };
     let (gdt, sel) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         // Order matters for `syscall`/`sysret`: kernel code, kernel data, user data, user code.
@@ -77,5 +77,17 @@ pub fn selectors() -> &'static Selectors {
     match GDT.get() {
         Some((_, selectors)) => selectors,
         None => panic!("GDT used before gdt::init"),
+    }
+}
+
+/// Sets the stack the CPU switches to on an interrupt or exception from user mode.
+pub fn set_interrupt_stack(top: usize) {
+    // SAFETY: the CPU reads rsp0 only on a privilege change, which cannot happen while the
+    // kernel (interrupts off) updates it; one CPU. The TSS is packed, hence the unaligned
+    // write through a raw pointer.
+    unsafe {
+        core::ptr::addr_of_mut!(TSS.privilege_stack_table)
+            .cast::<VirtAddr>()
+            .write_unaligned(VirtAddr::new(top as u64));
     }
 }

@@ -3,14 +3,18 @@
 mod apic;
 mod boot;
 mod console;
+mod context;
 mod gdt;
 mod paging;
 mod power;
+mod syscall;
 mod trap;
 
 pub use console::console_write;
-pub use paging::{init_paging, phys_to_virt};
+pub use context::{prepare_user_thread, switch_context};
+pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
 pub use power::power_off;
+pub use syscall::set_kernel_stack;
 
 pub const NAME: &str = "x86_64";
 pub const TIMER_NAME: &str = "local APIC timer";

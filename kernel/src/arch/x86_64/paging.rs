@@ -13,15 +13,17 @@
 //! 4 GiB) are replaced here by tables built with frames from the frame allocator, using the
 //! `x86_64` crate's mapper.
 
+use ostrog_abi::layout::{USER_END, USER_MIN};
 use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame,
-    Size2MiB, Size4KiB,
+    Size2MiB, Size4KiB, Translate,
 };
 use x86_64::VirtAddr;
 
 use crate::boot::{BootInfo, PhysAddr, RegionKind};
-use crate::mm::frame;
+use crate::mm::{frame, Access, MapError, PAGE_SIZE};
 
 /// Where the kernel image is linked: virtual = KERNEL_BASE + physical.
 pub const KERNEL_BASE: u64 = 0xffff_ffff_8000_0000;
@@ -165,6 +167,7 @@ pub fn init_paging(info: &BootInfo) {
     for (start, end, flags) in sections {
         map_kernel_section(&mut mapper, start, end, flags);
     }
+    KERNEL_ROOT.store(root.0, core::sync::atomic::Ordering::Relaxed);
     // SAFETY: the new tables map the kernel image (where this code, its stack and all
     // statics live) and the direct map at the same addresses as the boot tables, so
     // execution continues seamlessly; only the identity map disappears.
@@ -209,4 +212,182 @@ pub fn map_mmio(phys: u64, len: u64) -> *mut u8 {
         addr += SIZE_4K;
     }
     phys_to_virt(PhysAddr(phys))
+}
+
+/// Physical address of the kernel's own PML4 (set by `init_paging`).
+static KERNEL_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Switches to the kernel's own tables (no user half), e.g. before freeing an address space.
+pub fn activate_kernel_space() {
+    let root = KERNEL_ROOT.load(core::sync::atomic::Ordering::Relaxed);
+    if root != 0 {
+        // SAFETY: the kernel tables map everything the kernel uses.
+        unsafe {
+            Cr3::write(
+                PhysFrame::containing_address(x86_64::PhysAddr::new(root)),
+                Cr3Flags::empty(),
+            )
+        };
+    }
+}
+
+/// A user address space: its own PML4, whose upper half points at the kernel's tables.
+///
+/// The kernel half is shared by copying the kernel's top-level entries; every kernel mapping
+/// lives under top-level entries that exist from boot (direct map, kernel image), so later
+/// kernel mappings appear in every address space. User pages are always 4 KiB, user
+/// accessible, and never writable and executable at once.
+pub struct AddressSpace {
+    root: u64,
+}
+
+fn user_page(va: usize) -> Result<Page<Size4KiB>, MapError> {
+    if !va.is_multiple_of(PAGE_SIZE) || !(USER_MIN..USER_END).contains(&va) {
+        return Err(MapError::OutOfRange);
+    }
+    Ok(Page::containing_address(VirtAddr::new(va as u64)))
+}
+
+fn leaf_flags(access: Access) -> Flags {
+    let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+    if access.write {
+        flags |= Flags::WRITABLE;
+    }
+    if !access.execute {
+        flags |= Flags::NO_EXECUTE;
+    }
+    flags
+}
+
+impl AddressSpace {
+    /// A new, empty user address space; None when out of memory.
+    pub fn new() -> Option<AddressSpace> {
+        let root = frame::alloc()?;
+        let kernel = KERNEL_ROOT.load(core::sync::atomic::Ordering::Relaxed);
+        let src = phys_to_virt(PhysAddr(kernel)) as *const u64;
+        let dst = phys_to_virt(root) as *mut u64;
+        // SAFETY: both are page-table frames in the direct map; the upper 256 entries of the
+        // kernel's PML4 are copied into the fresh (zeroed) one.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.add(256), dst.add(256), 256);
+        }
+        Some(AddressSpace { root: root.0 })
+    }
+
+    fn mapper(&mut self) -> OffsetPageTable<'static> {
+        // SAFETY: `root` is this address space's PML4, and `&mut self` makes this the only
+        // mapper on it.
+        unsafe { mapper_for(self.root) }
+    }
+
+    /// Maps the user page at `va` to `frame`.
+    pub fn map(&mut self, va: usize, frame: PhysAddr, access: Access) -> Result<(), MapError> {
+        let page = user_page(va)?;
+        let table_flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
+        // SAFETY: the frame belongs to the caller's process; mapping it into the user half
+        // cannot affect kernel memory.
+        let result = unsafe {
+            self.mapper().map_to_with_table_flags(
+                page,
+                PhysFrame::containing_address(x86_64::PhysAddr::new(frame.0)),
+                leaf_flags(access),
+                table_flags,
+                &mut KernelFrames,
+            )
+        };
+        match result {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfMemory),
+            Err(_) => Err(MapError::AlreadyMapped),
+        }
+    }
+
+    /// Unmaps the user page at `va`, returning the frame it mapped.
+    pub fn unmap(&mut self, va: usize) -> Result<PhysAddr, MapError> {
+        let page = user_page(va)?;
+        match self.mapper().unmap(page) {
+            Ok((frame, flush)) => {
+                flush.flush();
+                Ok(PhysAddr(frame.start_address().as_u64()))
+            }
+            Err(_) => Err(MapError::NotMapped),
+        }
+    }
+
+    /// Changes the access rights of the user page at `va`.
+    pub fn protect(&mut self, va: usize, access: Access) -> Result<(), MapError> {
+        let page = user_page(va)?;
+        // SAFETY: only user pages' flags change.
+        match unsafe { self.mapper().update_flags(page, leaf_flags(access)) } {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(_) => Err(MapError::NotMapped),
+        }
+    }
+
+    /// The frame and rights of the user page containing `va`, if it is mapped.
+    pub fn translate(&self, va: usize) -> Option<(PhysAddr, Access)> {
+        if !(USER_MIN..USER_END).contains(&va) {
+            return None;
+        }
+        // SAFETY: read-only walk of this address space's tables.
+        let mapper = unsafe { mapper_for(self.root) };
+        match mapper.translate(VirtAddr::new(va as u64)) {
+            TranslateResult::Mapped {
+                frame,
+                offset,
+                flags,
+            } if flags.contains(Flags::USER_ACCESSIBLE) => Some((
+                PhysAddr(frame.start_address().as_u64() + offset),
+                Access {
+                    write: flags.contains(Flags::WRITABLE),
+                    execute: !flags.contains(Flags::NO_EXECUTE),
+                },
+            )),
+            _ => None,
+        }
+    }
+
+    /// Makes this the current address space.
+    pub fn activate(&self) {
+        // SAFETY: the upper half of every address space is the kernel's, so the kernel keeps
+        // running unchanged.
+        unsafe {
+            Cr3::write(
+                PhysFrame::containing_address(x86_64::PhysAddr::new(self.root)),
+                Cr3Flags::empty(),
+            )
+        };
+    }
+}
+
+impl Drop for AddressSpace {
+    /// Frees every user page, every user page table and the root. The address space must not
+    /// be active on any CPU.
+    fn drop(&mut self) {
+        fn entries(table: u64) -> &'static [u64; 512] {
+            // SAFETY: `table` is a page-table frame of this address space, in the direct map.
+            unsafe { &*(phys_to_virt(PhysAddr(table)) as *const [u64; 512]) }
+        }
+        const ADDR: u64 = 0x000f_ffff_ffff_f000;
+        let present = |e: &&u64| **e & 1 != 0;
+        for &l4 in entries(self.root).iter().take(256).filter(present) {
+            for &l3 in entries(l4 & ADDR).iter().filter(present) {
+                for &l2 in entries(l3 & ADDR).iter().filter(present) {
+                    for &l1 in entries(l2 & ADDR).iter().filter(present) {
+                        frame::free(PhysAddr(l1 & ADDR));
+                    }
+                    frame::free(PhysAddr(l2 & ADDR));
+                }
+                frame::free(PhysAddr(l3 & ADDR));
+            }
+            frame::free(PhysAddr(l4 & ADDR));
+        }
+        frame::free(PhysAddr(self.root));
+    }
 }

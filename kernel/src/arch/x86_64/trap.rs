@@ -77,6 +77,8 @@ trap_common:
     mov rdi, rsp
     cld
     call {dispatch}
+.global trap_return
+trap_return:
     pop r15
     pop r14
     pop r13
@@ -499,18 +501,53 @@ fn page_fault_detail(code: u64, out: &mut Text) {
     }
 }
 
+impl TrapFrame {
+    /// Whether the trap interrupted user mode (ring 3).
+    pub fn is_from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match frame.vector {
         TIMER_VECTOR => {
-            crate::time::on_tick();
             apic::end_of_interrupt();
+            crate::time::on_tick();
         }
         SPURIOUS_VECTOR => {}
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {
             // Masked legacy PIC lines can still deliver spurious IRQ 7/15; nothing to do.
         }
+        v if frame.is_from_user() => user_exception(frame, v),
         v => exception(frame, v),
     }
+    if frame.is_from_user() {
+        crate::sched::preempt_if_needed();
+    }
+}
+
+/// An exception raised by a user program: the program is at fault, not the kernel.
+fn user_exception(frame: &TrapFrame, vector: u64) {
+    let what = EXCEPTION_NAMES
+        .get(vector as usize)
+        .copied()
+        .unwrap_or("unexpected interrupt");
+    let mut detail = Text {
+        buf: [0; 96],
+        len: 0,
+    };
+    let addr = if vector == 14 {
+        page_fault_detail(frame.error_code, &mut detail);
+        Some(Cr2::read_raw())
+    } else {
+        None
+    };
+    crate::task::user_fault(&crate::task::Fault {
+        what,
+        detail: (detail.len > 0).then(|| detail.as_str()),
+        addr,
+        pc: frame.rip,
+    });
 }
 
 fn exception(frame: &TrapFrame, vector: u64) -> ! {

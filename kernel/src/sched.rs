@@ -1,0 +1,230 @@
+//! The scheduler: fixed priorities, round robin among equals, time slices driven by the
+//! timer.
+//!
+//! The highest-priority ready thread runs. Threads of equal priority take turns: a thread
+//! that uses up its slice ([`SLICE_TICKS`] timer ticks) goes to the back of its queue. A
+//! thread that becomes ready with a higher priority than the running one preempts it on the
+//! next return to user mode. When nothing is ready, the CPU runs the *idle context*: the boot
+//! stack, in [`run`], which sleeps until the next interrupt.
+//!
+//! Per-CPU state is this one [`Scheduler`]; SMP will make it an array indexed by CPU.
+//!
+//! Switching is always done by [`schedule`], which picks the next thread, points the CPU at
+//! its kernel stack and address space, and switches kernel contexts. The locks are released
+//! before the switch; interrupts are disabled throughout (the kernel is not preemptible).
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use spin::Mutex;
+
+use crate::arch;
+use crate::sid::Sid;
+use crate::task::{State, PRIORITIES, TASKS};
+
+/// Length of a time slice in timer ticks.
+pub const SLICE_TICKS: u32 = 2;
+
+struct Scheduler {
+    ready: [VecDeque<Sid>; PRIORITIES],
+    current: Option<Sid>,
+    current_priority: u8,
+    /// Saved stack pointer of the idle context while a thread runs.
+    idle_sp: usize,
+    slice_left: u32,
+    /// Sleeping threads and the tick they wake at.
+    sleepers: Vec<(u64, Sid)>,
+}
+
+static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
+    ready: [const { VecDeque::new() }; PRIORITIES],
+    current: None,
+    current_priority: 0,
+    idle_sp: 0,
+    slice_left: SLICE_TICKS,
+    sleepers: Vec::new(),
+});
+
+static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+
+/// The thread running now (None: the idle context).
+pub fn current() -> Option<Sid> {
+    SCHED.lock().current
+}
+
+/// Queues a ready thread.
+pub fn make_ready(sid: Sid, priority: u8) {
+    let mut s = SCHED.lock();
+    if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
+        queue.push_back(sid);
+    }
+    if s.current.is_some() && priority > s.current_priority {
+        NEED_RESCHED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Removes a thread from the ready queues and the sleepers.
+pub fn forget(sid: Sid) {
+    let mut s = SCHED.lock();
+    for queue in s.ready.iter_mut() {
+        queue.retain(|&t| t != sid);
+    }
+    s.sleepers.retain(|&(_, t)| t != sid);
+}
+
+/// Puts the current thread to sleep until tick `wake_at`.
+pub fn sleep_current(wake_at: u64) {
+    let Some(sid) = current() else { return };
+    if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
+        t.state = State::Sleeping(wake_at);
+    }
+    SCHED.lock().sleepers.push((wake_at, sid));
+    schedule(false);
+}
+
+/// Timer tick: account the time slice and wake sleepers. Runs in interrupt context.
+pub fn on_tick(now: u64) {
+    let Some(mut s) = SCHED.try_lock() else {
+        return;
+    };
+    if s.current.is_some() {
+        s.slice_left = s.slice_left.saturating_sub(1);
+        if s.slice_left == 0 {
+            NEED_RESCHED.store(true, Ordering::Relaxed);
+        }
+    }
+    if !s.sleepers.iter().any(|&(at, _)| at <= now) {
+        return;
+    }
+    let Some(mut tasks) = TASKS.try_lock() else {
+        return;
+    };
+    let (due, waiting): (Vec<_>, Vec<_>) = s.sleepers.iter().partition(|&&(at, _)| at <= now);
+    s.sleepers = waiting;
+    for (_, sid) in due {
+        if let Some(t) = tasks.threads.get_mut(&sid) {
+            if matches!(t.state, State::Sleeping(_)) {
+                t.state = State::Ready;
+                if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
+                    queue.push_back(sid);
+                }
+                if s.current.is_some() && t.priority > s.current_priority {
+                    NEED_RESCHED.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// On the way back to user mode: switch if the slice is used up or a higher-priority thread
+/// became ready.
+pub fn preempt_if_needed() {
+    if NEED_RESCHED.load(Ordering::Relaxed) {
+        schedule(true);
+    }
+}
+
+/// Gives up the rest of the current slice.
+pub fn yield_now() {
+    schedule(true);
+}
+
+/// Switches away from a thread that has exited or blocked; the caller already changed its
+/// state. Returns only if the thread is made ready again later.
+pub fn switch_away() {
+    schedule(false);
+}
+
+/// Picks the next thread and switches to it. `requeue` puts the current thread (if still
+/// running) at the back of its ready queue first.
+fn schedule(requeue: bool) {
+    let mut tasks = TASKS.lock();
+    let mut s = SCHED.lock();
+    let prev = s.current;
+    if let Some(p) = prev {
+        if let Some(t) = tasks.threads.get_mut(&p) {
+            if t.state == State::Running {
+                if requeue {
+                    t.state = State::Ready;
+                    if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
+                        queue.push_back(p);
+                    }
+                } else {
+                    // Still running and not requeued: keep running it.
+                    return;
+                }
+            }
+        }
+    }
+    tasks.reap(prev);
+    NEED_RESCHED.store(false, Ordering::Relaxed);
+    s.slice_left = SLICE_TICKS;
+
+    let mut next = None;
+    'pick: for queue in s.ready.iter_mut().rev() {
+        while let Some(sid) = queue.pop_front() {
+            if tasks
+                .threads
+                .get(&sid)
+                .is_some_and(|t| t.state == State::Ready)
+            {
+                next = Some(sid);
+                break 'pick;
+            }
+        }
+    }
+
+    if prev.is_none() && next.is_none() {
+        return;
+    }
+    let save: *mut usize = match prev.and_then(|p| tasks.threads.get_mut(&p)) {
+        Some(t) => &mut t.saved_sp,
+        None => &mut s.idle_sp,
+    };
+    let load = match next {
+        Some(n) => {
+            let Some(t) = tasks.threads.get_mut(&n) else {
+                return;
+            };
+            if prev == Some(n) {
+                t.state = State::Running;
+                return;
+            }
+            t.state = State::Running;
+            s.current_priority = t.priority;
+            arch::set_kernel_stack(t.kstack_top());
+            let (process, sp) = (t.process, t.saved_sp);
+            match tasks.processes.get(&process) {
+                Some(p) => p.space.activate(),
+                None => arch::activate_kernel_space(),
+            }
+            sp
+        }
+        None => {
+            arch::activate_kernel_space();
+            s.idle_sp
+        }
+    };
+    s.current = next;
+    drop(s);
+    drop(tasks);
+    // SAFETY: `save` points into the previous thread's record (boxed, kept until reaped,
+    // which cannot happen before this switch) or the idle slot; `load` was saved by a switch
+    // or prepared for a new thread, on a kernel stack that is still allocated. Interrupts
+    // are disabled.
+    unsafe { arch::switch_context(save, load) };
+}
+
+/// The idle context: runs threads until no process is left, then returns.
+pub fn run() {
+    loop {
+        arch::disable_interrupts();
+        schedule(false);
+        if TASKS.lock().live_processes() == 0 {
+            TASKS.lock().reap(None);
+            return;
+        }
+        arch::wait_for_interrupt();
+    }
+}

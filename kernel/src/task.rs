@@ -1,0 +1,275 @@
+//! Processes and threads.
+//!
+//! A **process** is an address space, a handle table, a SID, and the class it was started as
+//! (its EDL name). A **thread** runs in a process: its own kernel stack, its saved kernel
+//! context, a priority, and a state. All of them live in one table ([`Tasks`]) guarded by one
+//! lock; the kernel runs on one CPU with interrupts disabled, so the lock is never contended,
+//! it only proves to the compiler that nothing is shared by accident.
+//!
+//! Lifetimes: a thread that exits keeps its record (exit status, for `join`) until it is
+//! joined or its process ends; its kernel stack is freed by the scheduler once another thread
+//! runs ("reaping"). A process ends when its last thread exits or when it faults; its address
+//! space is freed when the last of its threads has been reaped.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use ostrog_abi::Status;
+use spin::Mutex;
+
+use crate::arch::{self, AddressSpace};
+use crate::boot::PhysAddr;
+use crate::mm::{frame, PAGE_SIZE};
+use crate::sched;
+use crate::sid::Sid;
+
+/// Thread priorities: 0 (lowest) to `MAX_PRIORITY`.
+pub const PRIORITIES: usize = 32;
+pub const MAX_PRIORITY: u8 = (PRIORITIES - 1) as u8;
+/// Priority of a process's main thread.
+pub const DEFAULT_PRIORITY: u8 = 16;
+/// Kernel stack of every thread.
+pub const KERNEL_STACK_PAGES: usize = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Ready,
+    Running,
+    /// Waiting for the thread with this SID to exit.
+    Joining(Sid),
+    /// Sleeping until this tick.
+    Sleeping(u64),
+    Exited(isize),
+}
+
+pub struct Thread {
+    pub sid: Sid,
+    pub process: Sid,
+    pub priority: u8,
+    pub state: State,
+    /// Kernel stack frames (None once reaped).
+    pub kstack: Option<PhysAddr>,
+    /// Saved kernel stack pointer while not running.
+    pub saved_sp: usize,
+    /// Set when another thread has collected the exit status.
+    pub joined: bool,
+}
+
+impl Thread {
+    pub fn kstack_top(&self) -> usize {
+        self.kstack
+            .map(|base| arch::phys_to_virt(base) as usize + KERNEL_STACK_PAGES * PAGE_SIZE)
+            .unwrap_or(0)
+    }
+}
+
+pub struct Process {
+    pub sid: Sid,
+    /// The task name (from init.yaml; the program name for now).
+    pub name: String,
+    /// The EDL class the process was started as.
+    pub class: String,
+    pub space: AddressSpace,
+    /// The handle table (objects arrive with the IPC work).
+    pub handles: Vec<()>,
+    pub threads: Vec<Sid>,
+    /// Set when the process has ended (exit or fault).
+    pub ended: bool,
+}
+
+#[derive(Default)]
+pub struct Tasks {
+    pub processes: BTreeMap<Sid, Process>,
+    pub threads: BTreeMap<Sid, Box<Thread>>,
+}
+
+pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
+    processes: BTreeMap::new(),
+    threads: BTreeMap::new(),
+});
+
+impl Tasks {
+    /// Creates a thread of `process` entering user mode at `entry`; it is made ready.
+    pub fn create_thread(
+        &mut self,
+        process: Sid,
+        entry: usize,
+        user_sp: usize,
+        arg: usize,
+        priority: u8,
+    ) -> Result<Sid, Status> {
+        if priority > MAX_PRIORITY {
+            return Err(Status::InvalidArgument);
+        }
+        let proc = self
+            .processes
+            .get_mut(&process)
+            .ok_or(Status::NoSuchThread)?;
+        let kstack = frame::alloc_contiguous(KERNEL_STACK_PAGES, 1).ok_or(Status::NoMemory)?;
+        let sid = Sid::new();
+        let mut thread = Box::new(Thread {
+            sid,
+            process,
+            priority,
+            state: State::Ready,
+            kstack: Some(kstack),
+            saved_sp: 0,
+            joined: false,
+        });
+        thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
+        proc.threads.push(sid);
+        self.threads.insert(sid, thread);
+        sched::make_ready(sid, priority);
+        Ok(sid)
+    }
+
+    /// Marks a thread exited, wakes its joiners, and ends its process if it was the last.
+    pub fn exit_thread(&mut self, sid: Sid, status: isize) {
+        let Some(thread) = self.threads.get_mut(&sid) else {
+            return;
+        };
+        if matches!(thread.state, State::Exited(_)) {
+            return;
+        }
+        thread.state = State::Exited(status);
+        let process = thread.process;
+        sched::forget(sid);
+        let joiners: Vec<Sid> = self
+            .threads
+            .values()
+            .filter(|t| t.state == State::Joining(sid))
+            .map(|t| t.sid)
+            .collect();
+        for joiner in joiners {
+            if let Some(t) = self.threads.get_mut(&joiner) {
+                t.state = State::Ready;
+                sched::make_ready(joiner, t.priority);
+            }
+        }
+        let all_exited = self.processes.get(&process).is_some_and(|p| {
+            p.threads.iter().all(|t| {
+                self.threads
+                    .get(t)
+                    .is_none_or(|t| matches!(t.state, State::Exited(_)))
+            })
+        });
+        if all_exited {
+            if let Some(p) = self.processes.get_mut(&process) {
+                p.ended = true;
+            }
+        }
+    }
+
+    /// Ends a process: every thread exits with `status`.
+    pub fn kill_process(&mut self, process: Sid, status: isize) {
+        let threads = self
+            .processes
+            .get(&process)
+            .map(|p| p.threads.clone())
+            .unwrap_or_default();
+        for t in threads {
+            self.exit_thread(t, status);
+        }
+        if let Some(p) = self.processes.get_mut(&process) {
+            p.ended = true;
+        }
+    }
+
+    /// Frees the kernel stacks of exited threads other than `running`, and the processes
+    /// whose threads are all gone.
+    pub fn reap(&mut self, running: Option<Sid>) {
+        for thread in self.threads.values_mut() {
+            if matches!(thread.state, State::Exited(_)) && Some(thread.sid) != running {
+                if let Some(base) = thread.kstack.take() {
+                    for i in 0..KERNEL_STACK_PAGES {
+                        frame::free(PhysAddr(base.0 + (i * PAGE_SIZE) as u64));
+                    }
+                }
+            }
+        }
+        // Joined and reaped threads are gone for good.
+        let gone: Vec<(Sid, Sid)> = self
+            .threads
+            .values()
+            .filter(|t| t.joined && t.kstack.is_none())
+            .map(|t| (t.sid, t.process))
+            .collect();
+        for (sid, process) in gone {
+            self.threads.remove(&sid);
+            if let Some(p) = self.processes.get_mut(&process) {
+                p.threads.retain(|&t| t != sid);
+            }
+        }
+        let done: Vec<Sid> = self
+            .processes
+            .values()
+            .filter(|p| {
+                p.ended
+                    && p.threads.iter().all(|t| {
+                        self.threads
+                            .get(t)
+                            .is_none_or(|t| t.kstack.is_none() && Some(t.sid) != running)
+                    })
+            })
+            .map(|p| p.sid)
+            .collect();
+        for sid in done {
+            if let Some(p) = self.processes.remove(&sid) {
+                for t in &p.threads {
+                    self.threads.remove(t);
+                }
+                // Dropping the process frees its address space; it is not active, because
+                // none of its threads is running.
+                drop(p);
+            }
+        }
+    }
+
+    /// Number of processes still running.
+    pub fn live_processes(&self) -> usize {
+        self.processes.values().filter(|p| !p.ended).count()
+    }
+}
+
+/// A fault a user program caused, as the architecture saw it.
+pub struct Fault<'a> {
+    pub what: &'a str,
+    pub detail: Option<&'a str>,
+    pub addr: Option<u64>,
+    pub pc: u64,
+}
+
+/// Called by the architecture when the current thread faults in user mode: the process is
+/// terminated with a report, and another thread runs. Does not return to the faulting thread.
+pub fn user_fault(fault: &Fault) {
+    let Some(current) = sched::current() else {
+        panic!("user fault with no current thread");
+    };
+    {
+        let mut tasks = TASKS.lock();
+        let process = tasks.threads.get(&current).map(|t| t.process);
+        if let Some(p) = process.and_then(|p| tasks.processes.get(&p)) {
+            let mut line = alloc::format!(
+                "[kernel] process {} (class {}, sid {}) killed: {}",
+                p.name,
+                p.class,
+                p.sid,
+                fault.what
+            );
+            if let Some(addr) = fault.addr {
+                line.push_str(&alloc::format!(" at address {addr:#x}"));
+            }
+            if let Some(detail) = fault.detail {
+                line.push_str(&alloc::format!(" ({detail})"));
+            }
+            line.push_str(&alloc::format!(", pc {:#x}", fault.pc));
+            println!("{line}");
+        }
+        if let Some(p) = process {
+            tasks.kill_process(p, -1);
+        }
+    }
+    sched::switch_away();
+}

@@ -1,0 +1,84 @@
+//! The only place where the kernel touches user memory.
+//!
+//! Every access names the address space, a user address and a length. The range is checked
+//! to lie inside the user half without overflow, then each page is translated through the
+//! process's own page tables and must be mapped user-accessible (and writable, for writes).
+//! The bytes are then copied through the kernel's direct map of physical memory, so the
+//! kernel never dereferences a user pointer and can never fault on one: a bad pointer is an
+//! error status for the caller, never a kernel crash. (This also keeps SMAP/PAN on at all
+//! times: the kernel has no reason to access user mappings directly.)
+//!
+//! The kernel is not preemptible and runs on one CPU, so a page cannot be unmapped between
+//! the check and the copy.
+
+use ostrog_abi::layout::{USER_END, USER_MIN};
+use ostrog_abi::Status;
+
+use crate::arch::{self, AddressSpace};
+use crate::mm::PAGE_SIZE;
+
+/// Checks that `[addr, addr + len)` is a range of user addresses.
+fn check_range(addr: usize, len: usize) -> Result<(), Status> {
+    let end = addr.checked_add(len).ok_or(Status::BadAddress)?;
+    if addr < USER_MIN || end > USER_END {
+        return Err(Status::BadAddress);
+    }
+    Ok(())
+}
+
+/// Visits the range page by page: `(offset in range, physical pointer, chunk length)`.
+fn for_each_chunk(
+    space: &AddressSpace,
+    addr: usize,
+    len: usize,
+    write: bool,
+    mut f: impl FnMut(usize, *mut u8, usize),
+) -> Result<(), Status> {
+    check_range(addr, len)?;
+    // Check every page before touching any, so a failed copy changes nothing.
+    let mut done = 0;
+    while done < len {
+        let va = addr + done;
+        let chunk = (PAGE_SIZE - va % PAGE_SIZE).min(len - done);
+        match space.translate(va) {
+            Some((_, access)) if !write || access.write => {}
+            _ => return Err(Status::BadAddress),
+        }
+        done += chunk;
+    }
+    let mut done = 0;
+    while done < len {
+        let va = addr + done;
+        let chunk = (PAGE_SIZE - va % PAGE_SIZE).min(len - done);
+        let (pa, _) = space.translate(va).ok_or(Status::BadAddress)?;
+        f(done, arch::phys_to_virt(pa), chunk);
+        done += chunk;
+    }
+    Ok(())
+}
+
+/// Copies `dst.len()` bytes from user address `src`.
+pub fn copy_from_user(space: &AddressSpace, dst: &mut [u8], src: usize) -> Result<(), Status> {
+    for_each_chunk(space, src, dst.len(), false, |offset, from, n| {
+        if let Some(to) = dst.get_mut(offset..offset + n) {
+            // SAFETY: `from` points at `n` bytes of a mapped user frame in the direct map
+            // (checked above); `to` is kernel memory of the same length.
+            unsafe { core::ptr::copy_nonoverlapping(from, to.as_mut_ptr(), n) };
+        }
+    })
+}
+
+/// Copies `src` to user address `dst`.
+pub fn copy_to_user(space: &AddressSpace, dst: usize, src: &[u8]) -> Result<(), Status> {
+    for_each_chunk(space, dst, src.len(), true, |offset, to, n| {
+        if let Some(from) = src.get(offset..offset + n) {
+            // SAFETY: `to` points at `n` writable bytes of a user frame in the direct map.
+            unsafe { core::ptr::copy_nonoverlapping(from.as_ptr(), to, n) };
+        }
+    })
+}
+
+/// Checks that `[addr, addr + len)` is mapped for the given access, without copying.
+pub fn check(space: &AddressSpace, addr: usize, len: usize, write: bool) -> Result<(), Status> {
+    for_each_chunk(space, addr, len, write, |_, _, _| {})
+}

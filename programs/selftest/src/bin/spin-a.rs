@@ -1,0 +1,9 @@
+//! Spinner A of the preemption test.
+#![no_std]
+#![no_main]
+
+ostrog_rt::main!(main);
+
+fn main() -> i32 {
+    selftest::spinner("spin-a", 12)
+}

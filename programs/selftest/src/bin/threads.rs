@@ -1,0 +1,32 @@
+//! Starts threads, joins them, and checks their results.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use ostrog_rt::{println, thread};
+
+ostrog_rt::main!(main);
+
+fn main() -> i32 {
+    let handles: Vec<_> = (0..4u64)
+        .filter_map(|i| {
+            thread::spawn(16, move || (selftest::spin(100_000) % 7 + i * 100) as isize).ok()
+        })
+        .collect();
+    let started = handles.len();
+    let mut sum = 0;
+    for h in handles {
+        match h.join() {
+            Ok(status) => sum += status / 100,
+            Err(e) => println!("threads: join failed: {}", e.name()),
+        }
+    }
+    println!("threads: {started} started, joined with sum of indices {sum}");
+    if started == 4 && sum == 6 {
+        0
+    } else {
+        1
+    }
+}

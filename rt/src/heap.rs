@@ -1,0 +1,27 @@
+//! The program heap: a fixed arena in the program's own `.bss`, managed by
+//! `linked_list_allocator`.
+//!
+//! Programs cannot ask the kernel for more memory yet (that arrives with the memory core
+//! endpoint), so the arena is sized for what the system programs and tests need.
+
+use linked_list_allocator::LockedHeap;
+
+/// Size of the heap arena.
+pub const HEAP_SIZE: usize = 512 * 1024;
+
+#[repr(align(4096))]
+struct Arena([u8; HEAP_SIZE]);
+
+static mut ARENA: Arena = Arena([0; HEAP_SIZE]);
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+pub(crate) fn init() {
+    // SAFETY: called once, before `main`, before anything allocates; the arena is used by
+    // the allocator alone from here on.
+    unsafe {
+        HEAP.lock()
+            .init(core::ptr::addr_of_mut!(ARENA.0).cast::<u8>(), HEAP_SIZE);
+    }
+}
