@@ -51,25 +51,36 @@ fn syscall() -> Result<bool> {
     ostrog::setup::ensure_qemu(&Arch::ALL)?;
     for arch in Arch::ALL {
         let kernel = crate::test::test_image(arch)?;
-        let accel = Accel::best_for(arch);
-        let mut machine = Machine::new(arch, accel, &kernel);
-        machine.cmdline = "ostrog.start=null-bench".into();
-        let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
-        let line = run.console.lines().find(|l| l.starts_with("null-bench:"));
-        match (run.ending, line) {
-            (Ending::PoweredOff(0), Some(line)) => {
-                let unit = match arch {
-                    Arch::X86_64 => "TSC cycles",
-                    Arch::Aarch64 => "CNTVCT ticks",
-                };
-                println!("syscall {arch} ({}): {line} [{unit}]", accel.name());
+        // KVM where it works; TCG when KVM gives no figure (see docs/user-space.md on
+        // nested KVM hosts).
+        let mut accels = vec![Accel::best_for(arch)];
+        if accels[0] != Accel::Tcg {
+            accels.push(Accel::Tcg);
+        }
+        for accel in accels {
+            let mut machine = Machine::new(arch, accel, &kernel);
+            machine.cmdline = "ostrog.start=null-bench".into();
+            let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
+            let line = run.console.lines().find(|l| l.starts_with("null-bench:"));
+            let done = matches!((&run.ending, line), (Ending::PoweredOff(0), Some(_)));
+            match (run.ending, line) {
+                (Ending::PoweredOff(0), Some(line)) => {
+                    let unit = match arch {
+                        Arch::X86_64 => "TSC cycles",
+                        Arch::Aarch64 => "CNTVCT ticks",
+                    };
+                    println!("syscall {arch} ({}): {line} [{unit}]", accel.name());
+                }
+                _ => println!(
+                    "syscall {arch} ({}): no figure; the machine {}\n{}",
+                    accel.name(),
+                    run.ending,
+                    run.console
+                ),
             }
-            _ => println!(
-                "syscall {arch} ({}): no figure; the machine {}\n{}",
-                accel.name(),
-                run.ending,
-                run.console
-            ),
+            if done {
+                break;
+            }
         }
     }
     Ok(true)

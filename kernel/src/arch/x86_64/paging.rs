@@ -177,6 +177,24 @@ pub fn init_paging(info: &BootInfo) {
             Cr3Flags::empty(),
         );
     }
+    protect_kernel_from_user_pages();
+}
+
+/// Turns on SMEP (the kernel never executes user pages) and SMAP (the kernel never reads or
+/// writes user pages; `usercopy` goes through the direct map instead) where the CPU has them.
+fn protect_kernel_from_user_pages() {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let features = core::arch::x86_64::__cpuid_count(7, 0).ebx;
+    let mut flags = Cr4Flags::empty();
+    if features & (1 << 7) != 0 {
+        flags |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    if features & (1 << 20) != 0 {
+        flags |= Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION;
+    }
+    // SAFETY: no kernel code executes or accesses user pages directly, so both protections
+    // only turn kernel bugs into faults.
+    unsafe { Cr4::update(|f| f.insert(flags)) };
 }
 
 /// Maps device registers at `[phys, phys + len)` uncached into the direct-map region and
