@@ -4,9 +4,9 @@
 //! A message is one contiguous byte buffer:
 //!
 //! ```text
-//! offset 0            Header (32 bytes)
-//! offset 32           handle slots: handle_count x HandleSlot (8 bytes each)
-//! offset 32 + 8*h     fixed part: the method's fixed-size parameters, fixed_size bytes
+//! offset 0            Header (40 bytes)
+//! offset 40           handle slots: handle_count x HandleSlot (8 bytes each)
+//! offset 40 + 8*h     fixed part: the method's fixed-size parameters, fixed_size bytes
 //! after the fixed part  arena: variable-size data, arena_size bytes
 //! ```
 //!
@@ -32,7 +32,7 @@
 //! this, and the security module judges only well-formed messages.
 
 /// Size of [`Header`] in bytes.
-pub const HEADER_SIZE: usize = 32;
+pub const HEADER_SIZE: usize = 40;
 /// Size of one [`HandleSlot`] in bytes.
 pub const HANDLE_SLOT_SIZE: usize = 8;
 /// Size of one [`ArenaRef`] in bytes.
@@ -50,7 +50,7 @@ pub const HANDLE_COPY: u32 = 0;
 /// `HandleSlot::mode`: the handle moves to the receiver and is closed in the sender.
 pub const HANDLE_MOVE: u32 = 1;
 
-/// The first 32 bytes of every message.
+/// The first 40 bytes of every message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct Header {
@@ -66,10 +66,13 @@ pub struct Header {
     pub fixed_size: u32,
     /// Size of the arena in bytes.
     pub arena_size: u32,
-    /// SID of the sender, stamped by the kernel.
-    pub src_sid: u32,
-    /// Class (EDL name index in the solution) of the sender, stamped by the kernel.
+    /// Class of the sender (its number in the solution's security module), stamped by the
+    /// kernel.
     pub src_class: u32,
+    /// Reserved, must be zero (keeps `src_sid` 8-byte aligned).
+    pub reserved: u32,
+    /// SID of the sender, stamped by the kernel.
+    pub src_sid: u64,
 }
 
 impl Header {
@@ -86,12 +89,13 @@ impl Header {
             handle_count: word(3)?,
             fixed_size: word(4)?,
             arena_size: word(5)?,
-            src_sid: word(6)?,
-            src_class: word(7)?,
+            src_class: word(6)?,
+            reserved: word(7)?,
+            src_sid: u64::from(word(8)?) | u64::from(word(9)?) << 32,
         })
     }
 
-    /// Writes the header into the first 32 bytes of `out`; false if `out` is too short.
+    /// Writes the header into the first 40 bytes of `out`; false if `out` is too short.
     pub fn write(&self, out: &mut [u8]) -> bool {
         let Some(dst) = out.get_mut(..HEADER_SIZE) else {
             return false;
@@ -103,8 +107,10 @@ impl Header {
             self.handle_count,
             self.fixed_size,
             self.arena_size,
-            self.src_sid,
             self.src_class,
+            self.reserved,
+            self.src_sid as u32,
+            (self.src_sid >> 32) as u32,
         ];
         for (chunk, word) in dst.chunks_exact_mut(4).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
@@ -166,15 +172,16 @@ mod tests {
             handle_count: 2,
             fixed_size: 16,
             arena_size: 10,
-            src_sid: 7,
             src_class: 3,
+            reserved: 0,
+            src_sid: 0x1_0000_0007,
         };
         let mut buf = [0u8; HEADER_SIZE];
         assert!(h.write(&mut buf));
         assert_eq!(Header::read(&buf), Some(h));
-        assert_eq!(h.fixed_offset(), 48);
-        assert_eq!(h.arena_offset(), 64);
-        assert_eq!(h.total_size(), Some(74));
-        assert_eq!(Header::read(&buf[..31]), None);
+        assert_eq!(h.fixed_offset(), 56);
+        assert_eq!(h.arena_offset(), 72);
+        assert_eq!(h.total_size(), Some(82));
+        assert_eq!(Header::read(&buf[..39]), None);
     }
 }

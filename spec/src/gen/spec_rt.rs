@@ -273,8 +273,9 @@ impl Encoder {
             handle_count: self.handles.len() as u32,
             fixed_size: self.fixed_size as u32,
             arena_size: (self.body.len() - self.fixed_size) as u32,
-            src_sid: 0,
             src_class: 0,
+            reserved: 0,
+            src_sid: 0,
         };
         let mut out = Vec::with_capacity(total);
         out.resize(HEADER_SIZE, 0);
