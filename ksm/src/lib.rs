@@ -21,9 +21,34 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// A panic in the security module is a denial of service of the whole system: policy and
+// message data never index, unwrap or overflow unchecked outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
 
 pub mod audit;
+pub mod base;
 pub mod event;
+pub mod expr;
+pub mod flow;
+pub mod hashset;
+pub mod logic;
+pub mod math;
+pub mod mic;
+pub mod staticmap;
+pub mod structure;
+pub mod txn;
 
 pub use audit::{AuditRecord, AuditSink, DenyReason, NullAudit, RuleResult};
 pub use event::{ClassId, Event, EventKind, HandleInfo, Sid, Verdict};
