@@ -1,0 +1,717 @@
+//! From `init.yaml` to a checked [`Solution`], or to every diagnostic at once.
+//!
+//! Checking runs in two passes over the marked tree of [`crate::yaml`]. The first reads
+//! each entity on its own: known keys, value types, name rules, and the defaults (`task`
+//! is the class name, `path` the class's last dotted part). The second looks across
+//! entities: unique task names, connection targets that exist and are not the client
+//! itself, channel ids unique per client, and, when the caller says what the image and the
+//! EDL files hold, that every executable and every class is there.
+//!
+//! The passes do not stop at the first problem: a person fixing `init.yaml` wants the whole
+//! list. They avoid knock-on errors instead: an entity whose name is broken still
+//! registers its task, so connections to it are not reported as unknown as well.
+//! A solution is returned only when there is nothing to report.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diag::Diagnostic;
+use crate::names::{self, NameKind};
+use crate::solution::{Channel, Process, Solution};
+use crate::source::SourceFile;
+use crate::table::{MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PROCESSES};
+use crate::yaml::{self, Kind, Node};
+
+/// What the checker may assume about the rest of the solution.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The executables the image will contain; `None` skips the check.
+    pub executables: Option<Vec<String>>,
+    /// The process classes declared in EDL files; `None` skips the check.
+    pub classes: Option<Vec<String>>,
+}
+
+/// Reads and checks an `init.yaml` file.
+pub fn load(path: &Path, options: &Options) -> Result<Solution, Vec<Diagnostic>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => check_source(path, text, options),
+        Err(e) => {
+            let file = Arc::new(SourceFile::new(path, ""));
+            Err(vec![Diagnostic::new(
+                &file,
+                0..0,
+                format!("cannot read the file: {e}"),
+                "",
+            )
+            .help("give the path of the solution's init.yaml")])
+        }
+    }
+}
+
+/// Checks `text` as the contents of the file `path` (which is only used in messages).
+pub fn check_source(
+    path: impl Into<PathBuf>,
+    text: impl Into<String>,
+    options: &Options,
+) -> Result<Solution, Vec<Diagnostic>> {
+    let file = Arc::new(SourceFile::new(path, text));
+    let root = match yaml::parse(&file) {
+        Ok(root) => root,
+        Err(d) => return Err(vec![d]),
+    };
+    let mut checker = Checker {
+        file,
+        options,
+        diagnostics: Vec::new(),
+    };
+    let solution = checker.solution(root.as_ref());
+    match checker.diagnostics.is_empty() {
+        true => Ok(solution),
+        false => Err(checker.diagnostics),
+    }
+}
+
+const TOP_KEYS: &[&str] = &["entities"];
+const ENTITY_KEYS: &[&str] = &[
+    "name",
+    "task",
+    "path",
+    "args",
+    "env",
+    "connections",
+    "dynamic_connection_manager",
+];
+const CONNECTION_KEYS: &[&str] = &["target", "id"];
+const HEADER_ID_KEYS: &[&str] = &["var", "include"];
+
+/// A string value and where it was written.
+#[derive(Clone, Debug)]
+struct Text {
+    value: String,
+    span: Range<usize>,
+}
+
+/// One connection as written.
+#[derive(Debug)]
+struct Connection {
+    target: Option<Text>,
+    id: Option<Text>,
+}
+
+/// One entity as written, before defaults and cross-entity checks.
+#[derive(Debug, Default)]
+struct Entity {
+    class: Option<Text>,
+    task: Option<Text>,
+    path: Option<Text>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    connections: Vec<Connection>,
+    dynamic_connection_manager: bool,
+}
+
+impl Entity {
+    /// The task name and where to point at it: `task:` if given, else the class.
+    fn task(&self) -> Option<&Text> {
+        self.task.as_ref().or(self.class.as_ref())
+    }
+}
+
+struct Checker<'o> {
+    file: Arc<SourceFile>,
+    options: &'o Options,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// `a, b, c` with backticks, at most `limit` items and an ellipsis after.
+fn listing<'a>(items: impl Iterator<Item = &'a str>, limit: usize) -> String {
+    let items: Vec<&str> = items.collect();
+    let mut out: Vec<String> = items.iter().take(limit).map(|s| format!("`{s}`")).collect();
+    if items.len() > limit {
+        out.push(format!("and {} more", items.len() - limit));
+    }
+    match out.is_empty() {
+        true => "none".to_string(),
+        false => out.join(", "),
+    }
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, message: String, label: &str, help: String) {
+        let d = Diagnostic::new(&self.file, span, message, label).help(help);
+        self.diagnostics.push(d);
+    }
+
+    fn place(&self, offset: usize) -> String {
+        let (line, col) = self.file.line_col(offset);
+        format!("{line}:{col}")
+    }
+
+    fn solution(&mut self, root: Option<&Node>) -> Solution {
+        let Some(root) = root else {
+            self.error(
+                0..0,
+                "the file is empty".to_string(),
+                "expected `entities:` here",
+                "init.yaml is a map with the key `entities` and a list of processes".to_string(),
+            );
+            return Solution::default();
+        };
+        let Kind::Map(top) = &root.kind else {
+            self.error(
+                root.span.clone(),
+                format!(
+                    "the top level must be a map with the key `entities`, found {}",
+                    root.describe()
+                ),
+                "expected `entities:`",
+                "start the file with `entities:` followed by a list of processes".to_string(),
+            );
+            return Solution::default();
+        };
+        let fields = self.fields(top, TOP_KEYS, "at the top level");
+        let Some((_, key, list)) = fields.into_iter().find(|(k, _, _)| *k == "entities") else {
+            self.error(
+                root.span.start..root.span.start,
+                "missing key `entities`".to_string(),
+                "expected `entities:`",
+                "the top level of init.yaml is `entities:` followed by a list of processes"
+                    .to_string(),
+            );
+            return Solution::default();
+        };
+        let Kind::Seq(items) = &list.kind else {
+            self.error(
+                list.span.clone(),
+                format!("`entities` must be a list, found {}", list.describe()),
+                "expected a list",
+                "write each process as a list item: `- name: demo.Client`".to_string(),
+            );
+            return Solution::default();
+        };
+        let entities: Vec<Entity> = items.iter().filter_map(|n| self.entity(n)).collect();
+        if entities.len() > MAX_PROCESSES {
+            self.error(
+                key.span.clone(),
+                format!(
+                    "too many processes: {}, at most {MAX_PROCESSES}",
+                    entities.len()
+                ),
+                "here",
+                "split the solution or start the rest dynamically".to_string(),
+            );
+        }
+        self.across(&entities, key.span.clone())
+    }
+
+    /// The string keys of a map, reporting unknown, duplicate and non-string keys.
+    fn fields<'n>(
+        &mut self,
+        entries: &'n [(Node, Node)],
+        allowed: &[&str],
+        place: &str,
+    ) -> Vec<(&'n str, &'n Node, &'n Node)> {
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            let Some(name) = key.text() else {
+                self.error(
+                    key.span.clone(),
+                    format!("a key must be a name, found {}", key.describe()),
+                    "not a key",
+                    format!(
+                        "keys allowed {place}: {}",
+                        listing(allowed.iter().copied(), 10)
+                    ),
+                );
+                continue;
+            };
+            if !allowed.contains(&name) {
+                self.error(
+                    key.span.clone(),
+                    format!("unknown key `{name}` {place}"),
+                    "unknown key",
+                    format!(
+                        "keys allowed {place}: {}",
+                        listing(allowed.iter().copied(), 10)
+                    ),
+                );
+                continue;
+            }
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == name) {
+                let first = self.place(*first);
+                self.error(
+                    key.span.clone(),
+                    format!("key `{name}` appears twice"),
+                    "second time",
+                    format!("the first `{name}` is at {first}; keep one"),
+                );
+                continue;
+            }
+            seen.push((name, key.span.start));
+            out.push((name, key, value));
+        }
+        out
+    }
+
+    /// A scalar that stands for a string (numbers and booleans count by their text).
+    fn string(&mut self, node: &Node, key: &str, example: &str) -> Option<Text> {
+        match node.text() {
+            Some(text) => Some(Text {
+                value: text.to_string(),
+                span: node.span.clone(),
+            }),
+            None => {
+                self.error(
+                    node.span.clone(),
+                    format!("`{key}` must be a string, found {}", node.describe()),
+                    "expected a string",
+                    format!("write it like `{example}`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks a name against its rule; reports and returns false when it breaks it.
+    fn name(&mut self, text: &Text, kind: NameKind) -> bool {
+        match names::check(kind, &text.value) {
+            Ok(()) => true,
+            Err(problem) => {
+                self.error(
+                    text.span.clone(),
+                    format!("invalid {} `{}`: {problem}", kind.noun(), text.value),
+                    &format!("invalid {}", kind.noun()),
+                    kind.rule().to_string(),
+                );
+                false
+            }
+        }
+    }
+
+    fn entity(&mut self, node: &Node) -> Option<Entity> {
+        let Kind::Map(entries) = &node.kind else {
+            self.error(
+                node.span.clone(),
+                format!("an entity must be a map, found {}", node.describe()),
+                "expected a map",
+                "write an entity like `- name: demo.Client`".to_string(),
+            );
+            return None;
+        };
+        let mut entity = Entity::default();
+        let mut has_name = false;
+        for (key, _, value) in self.fields(entries, ENTITY_KEYS, "in an entity") {
+            match key {
+                "name" => {
+                    has_name = true;
+                    entity.class = self
+                        .string(value, key, "name: demo.Client")
+                        .filter(|t| self.name(t, NameKind::Class));
+                }
+                "task" => {
+                    entity.task = self
+                        .string(value, key, "task: client-1")
+                        .filter(|t| self.name(t, NameKind::Task));
+                }
+                "path" => {
+                    entity.path = self
+                        .string(value, key, "path: client")
+                        .filter(|t| self.name(t, NameKind::Path));
+                }
+                "args" => entity.args = self.args(value),
+                "env" => entity.env = self.env(value),
+                "connections" => entity.connections = self.connections(value),
+                _ => match value.boolean() {
+                    Some(flag) => entity.dynamic_connection_manager = flag,
+                    None => self.error(
+                        value.span.clone(),
+                        format!(
+                            "`{key}` must be `true` or `false`, found {}",
+                            value.describe()
+                        ),
+                        "expected true or false",
+                        format!("write `{key}: true` (without quotes) or leave the key out"),
+                    ),
+                },
+            }
+        }
+        if !has_name {
+            self.error(
+                node.span.start..node.span.start,
+                "entity has no `name`".to_string(),
+                "this entity",
+                "every entity names its process class (EDL): `name: demo.Client`".to_string(),
+            );
+        }
+        Some(entity)
+    }
+
+    fn args(&mut self, node: &Node) -> Vec<String> {
+        let Kind::Seq(items) = &node.kind else {
+            self.error(
+                node.span.clone(),
+                format!(
+                    "`args` must be a list of strings, found {}",
+                    node.describe()
+                ),
+                "expected a list",
+                "write the arguments like `args: [\"-v\", \"--port\", \"80\"]`".to_string(),
+            );
+            return Vec::new();
+        };
+        if items.len() > MAX_ARGS {
+            self.error(
+                node.span.clone(),
+                format!("too many arguments: {}, at most {MAX_ARGS}", items.len()),
+                "here",
+                "pass bulk configuration in a file instead".to_string(),
+            );
+        }
+        let mut args = Vec::new();
+        for item in items {
+            if let Some(arg) = self.string(item, "an argument", "args: [\"-v\"]") {
+                if self.value(&arg, "an argument") {
+                    args.push(arg.value);
+                }
+            }
+        }
+        args
+    }
+
+    /// Checks an argument or environment value for NUL characters.
+    fn value(&mut self, text: &Text, what: &str) -> bool {
+        match names::check_value(&text.value) {
+            Ok(()) => true,
+            Err(_) => {
+                self.error(
+                    text.span.clone(),
+                    format!("{what} contains a NUL character"),
+                    "contains \\0",
+                    "a program sees a NUL as the end of the string; remove it".to_string(),
+                );
+                false
+            }
+        }
+    }
+
+    fn env(&mut self, node: &Node) -> Vec<(String, String)> {
+        let Kind::Map(entries) = &node.kind else {
+            self.error(
+                node.span.clone(),
+                format!(
+                    "`env` must be a map of names to strings, found {}",
+                    node.describe()
+                ),
+                "expected a map",
+                "write the environment as `NAME: value` lines under `env:`".to_string(),
+            );
+            return Vec::new();
+        };
+        if entries.len() > MAX_ENV {
+            self.error(
+                node.span.clone(),
+                format!(
+                    "too many environment variables: {}, at most {MAX_ENV}",
+                    entries.len()
+                ),
+                "here",
+                "pass bulk configuration in a file instead".to_string(),
+            );
+        }
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut first_at: HashMap<String, usize> = HashMap::new();
+        for (key, value) in entries {
+            let Some(name) = self.string(key, "an environment variable name", "MODE: fast") else {
+                continue;
+            };
+            if !self.name(&name, NameKind::EnvKey) {
+                continue;
+            }
+            if let Some(first) = first_at.get(&name.value) {
+                let first = self.place(*first);
+                self.error(
+                    name.span.clone(),
+                    format!("environment variable `{}` is set twice", name.value),
+                    "second time",
+                    format!("the first is at {first}; keep one"),
+                );
+                continue;
+            }
+            first_at.insert(name.value.clone(), name.span.start);
+            let what = format!("environment variable `{}`", name.value);
+            if let Some(v) = self.string(value, &what, "MODE: fast") {
+                if self.value(&v, &what) {
+                    env.push((name.value, v.value));
+                }
+            }
+        }
+        env
+    }
+
+    fn connections(&mut self, node: &Node) -> Vec<Connection> {
+        let Kind::Seq(items) = &node.kind else {
+            self.error(
+                node.span.clone(),
+                format!("`connections` must be a list, found {}", node.describe()),
+                "expected a list",
+                "write each connection as `- {target: <server task>, id: <channel name>}`"
+                    .to_string(),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Kind::Map(entries) = &item.kind else {
+                self.error(
+                    item.span.clone(),
+                    format!("a connection must be a map, found {}", item.describe()),
+                    "expected a map",
+                    "write a connection as `- {target: <server task>, id: <channel name>}`"
+                        .to_string(),
+                );
+                continue;
+            };
+            let mut connection = Connection {
+                target: None,
+                id: None,
+            };
+            let (mut has_target, mut has_id) = (false, false);
+            for (key, _, value) in self.fields(entries, CONNECTION_KEYS, "in a connection") {
+                if key == "target" {
+                    has_target = true;
+                    connection.target = self
+                        .string(value, key, "target: demo.Server")
+                        .filter(|t| self.name(t, NameKind::Task));
+                } else {
+                    has_id = true;
+                    connection.id = self.channel_id(value);
+                }
+            }
+            for (present, key, example) in [
+                (has_target, "target", "target: demo.Server"),
+                (has_id, "id", "id: server_connection"),
+            ] {
+                if !present {
+                    self.error(
+                        item.span.start..item.span.start,
+                        format!("connection has no `{key}`"),
+                        "this connection",
+                        format!(
+                            "a connection names the server task and the channel: add `{example}`"
+                        ),
+                    );
+                }
+            }
+            out.push(connection);
+        }
+        if out.len() > MAX_CHANNELS {
+            self.error(
+                node.span.clone(),
+                format!("too many channels: {}, at most {MAX_CHANNELS}", out.len()),
+                "here",
+                "use the dynamic connection manager for the rest".to_string(),
+            );
+        }
+        out
+    }
+
+    /// A channel id: a string, or the `{var, include}` form, which Ostrog cannot resolve.
+    fn channel_id(&mut self, node: &Node) -> Option<Text> {
+        if let Kind::Map(entries) = &node.kind {
+            self.fields(entries, HEADER_ID_KEYS, "in a channel id");
+            self.error(
+                node.span.clone(),
+                "not supported: channel ids from C headers".to_string(),
+                "`{var, include}` id",
+                "Ostrog has no C headers; write the channel name itself: `id: server_connection`"
+                    .to_string(),
+            );
+            return None;
+        }
+        self.string(node, "id", "id: server_connection")
+            .filter(|t| self.name(t, NameKind::ChannelId))
+    }
+
+    /// The checks across entities, and the solution with every default filled in.
+    fn across(&mut self, entities: &[Entity], entities_key: Range<usize>) -> Solution {
+        let mut tasks: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut solution = Solution::default();
+        for (index, entity) in entities.iter().enumerate() {
+            if let Some(task) = entity.task() {
+                if let Some((_, first)) = tasks.get(task.value.as_str()) {
+                    let first = self.place(*first);
+                    let help = match entity.task.is_none() {
+                        true => format!(
+                            "the first is at {first}; two processes of one class need distinct `task:` names"
+                        ),
+                        false => format!("the first is at {first}; task names must be unique"),
+                    };
+                    self.error(
+                        task.span.clone(),
+                        format!("task `{}` is declared twice", task.value),
+                        "second time",
+                        help,
+                    );
+                } else {
+                    tasks.insert(&task.value, (index, task.span.start));
+                }
+            }
+            let Some(class) = &entity.class else {
+                continue;
+            };
+            self.known_class(class);
+            let path = match &entity.path {
+                Some(path) => path.value.clone(),
+                None => names::default_path(&class.value).to_string(),
+            };
+            self.known_executable(entity, &path, class);
+            solution.processes.push(Process {
+                task: entity.task().map_or_else(String::new, |t| t.value.clone()),
+                class: class.value.clone(),
+                path,
+                args: entity.args.clone(),
+                env: entity.env.clone(),
+                dynamic_connection_manager: entity.dynamic_connection_manager,
+            });
+        }
+        let mut total = 0usize;
+        for (client, entity) in entities.iter().enumerate() {
+            let mut ids: HashMap<&str, usize> = HashMap::new();
+            for connection in &entity.connections {
+                total += 1;
+                let server = connection
+                    .target
+                    .as_ref()
+                    .and_then(|t| self.target(t, entity, entities, &tasks));
+                let Some(id) = &connection.id else { continue };
+                if let Some(first) = ids.get(id.value.as_str()) {
+                    let first = self.place(*first);
+                    let task = entity.task().map_or("", |t| t.value.as_str());
+                    self.error(
+                        id.span.clone(),
+                        format!("channel `{}` is declared twice for task `{task}`", id.value),
+                        "second time",
+                        format!(
+                            "the first is at {first}; the client finds a channel by its id, so each of its channels needs its own"
+                        ),
+                    );
+                    continue;
+                }
+                ids.insert(&id.value, id.span.start);
+                if let Some(server) = server {
+                    solution.channels.push(Channel {
+                        client,
+                        server,
+                        id: id.value.clone(),
+                    });
+                }
+            }
+        }
+        if total > MAX_CHANNELS {
+            self.error(
+                entities_key,
+                format!("too many channels: {total}, at most {MAX_CHANNELS}"),
+                "in these entities",
+                "use the dynamic connection manager for the rest".to_string(),
+            );
+        }
+        solution
+    }
+
+    /// The server index of a connection's target, after reporting unknown targets and
+    /// self-connections.
+    fn target(
+        &mut self,
+        target: &Text,
+        client: &Entity,
+        entities: &[Entity],
+        tasks: &HashMap<&str, (usize, usize)>,
+    ) -> Option<usize> {
+        let Some((server, _)) = tasks.get(target.value.as_str()) else {
+            let renamed: Vec<&str> = entities
+                .iter()
+                .filter(|e| e.class.as_ref().is_some_and(|c| c.value == target.value))
+                .filter_map(|e| e.task.as_ref().map(|t| t.value.as_str()))
+                .collect();
+            let help = match renamed.is_empty() {
+                false => format!(
+                    "`{}` is a class; its processes are the tasks {}: `target` names a task",
+                    target.value,
+                    listing(renamed.into_iter(), 10)
+                ),
+                true => {
+                    let mut known: Vec<&str> = tasks.keys().copied().collect();
+                    known.sort_unstable();
+                    format!("tasks in this solution: {}", listing(known.into_iter(), 10))
+                }
+            };
+            self.error(
+                target.span.clone(),
+                format!("connection to unknown task `{}`", target.value),
+                "no such task",
+                help,
+            );
+            return None;
+        };
+        if client.task().is_some_and(|t| t.value == target.value) {
+            self.error(
+                target.span.clone(),
+                format!("task `{}` connects to itself", target.value),
+                "the client itself",
+                "a connection goes from this entity (the client) to another task (the server)"
+                    .to_string(),
+            );
+            return None;
+        }
+        Some(*server)
+    }
+
+    fn known_class(&mut self, class: &Text) {
+        let Some(classes) = &self.options.classes else {
+            return;
+        };
+        if classes.iter().any(|c| *c == class.value) {
+            return;
+        }
+        let help = format!(
+            "classes declared in the EDL files: {}",
+            listing(classes.iter().map(String::as_str), 10)
+        );
+        self.error(
+            class.span.clone(),
+            format!("unknown class `{}`", class.value),
+            "no EDL declares this class",
+            help,
+        );
+    }
+
+    fn known_executable(&mut self, entity: &Entity, path: &str, class: &Text) {
+        let Some(executables) = &self.options.executables else {
+            return;
+        };
+        if executables.iter().any(|e| e == path) {
+            return;
+        }
+        let available = listing(executables.iter().map(String::as_str), 10);
+        match &entity.path {
+            Some(given) => self.error(
+                given.span.clone(),
+                format!("executable `{path}` is not in the image"),
+                "no such executable",
+                format!("executables in the image: {available}"),
+            ),
+            None => self.error(
+                class.span.clone(),
+                format!(
+                    "executable `{path}` (the default path for class `{}`) is not in the image",
+                    class.value
+                ),
+                "no such executable",
+                format!("executables in the image: {available}; set `path:` to name another"),
+            ),
+        }
+    }
+}
