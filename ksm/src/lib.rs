@@ -46,6 +46,7 @@ pub mod hashset;
 pub mod logic;
 pub mod math;
 pub mod mic;
+pub mod regex;
 pub mod staticmap;
 pub mod structure;
 pub mod txn;
