@@ -39,6 +39,7 @@ extern crate std;
 
 pub mod audit;
 pub mod base;
+pub mod decision;
 pub mod event;
 pub mod expr;
 pub mod flow;
@@ -46,6 +47,7 @@ pub mod hashset;
 pub mod logic;
 pub mod math;
 pub mod mic;
+pub mod profile;
 pub mod regex;
 pub mod staticmap;
 pub mod structure;
