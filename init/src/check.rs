@@ -280,9 +280,13 @@ impl Checker<'_> {
         match names::check(kind, &text.value) {
             Ok(()) => true,
             Err(problem) => {
+                let message = match text.value.is_empty() {
+                    true => format!("invalid {}: {problem}", kind.noun()),
+                    false => format!("invalid {} `{}`: {problem}", kind.noun(), text.value),
+                };
                 self.error(
                     text.span.clone(),
-                    format!("invalid {} `{}`: {problem}", kind.noun(), text.value),
+                    message,
                     &format!("invalid {}", kind.noun()),
                     kind.rule().to_string(),
                 );
@@ -638,8 +642,9 @@ impl Checker<'_> {
                 .collect();
             let help = match renamed.is_empty() {
                 false => format!(
-                    "`{}` is a class; its processes are the tasks {}: `target` names a task",
+                    "`{}` is a class, started as task{} {}; `target` names a task",
                     target.value,
+                    if renamed.len() == 1 { "" } else { "s" },
                     listing(renamed.into_iter(), 10)
                 ),
                 true => {

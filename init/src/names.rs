@@ -81,6 +81,8 @@ pub enum NameProblem {
     EmptySegment,
     /// A part that starts with a character it may not start with.
     BadStart(char),
+    /// The name starts with a character it may not start with.
+    BadFirst(char),
     /// A `.` or `..` path part.
     DotSegment,
 }
@@ -94,6 +96,7 @@ impl fmt::Display for NameProblem {
             NameProblem::BadChar(c) => write!(f, "it contains {c:?}"),
             NameProblem::EmptySegment => f.write_str("it has an empty part"),
             NameProblem::BadStart(c) => write!(f, "a part starts with {c:?}"),
+            NameProblem::BadFirst(c) => write!(f, "it starts with {c:?}"),
             NameProblem::DotSegment => f.write_str("it has a `.` or `..` part"),
         }
     }
@@ -121,7 +124,7 @@ pub fn check(kind: NameKind, name: &str) -> Result<(), NameProblem> {
                 return Err(NameProblem::BadChar(c));
             }
             match name.chars().next() {
-                Some(c) if c.is_ascii_digit() => Err(NameProblem::BadStart(c)),
+                Some(c) if c.is_ascii_digit() => Err(NameProblem::BadFirst(c)),
                 _ => Ok(()),
             }
         }
@@ -227,7 +230,7 @@ mod tests {
         assert_eq!(check(NameKind::EnvKey, "MODE_2"), Ok(()));
         assert_eq!(
             check(NameKind::EnvKey, "2MODE"),
-            Err(NameProblem::BadStart('2'))
+            Err(NameProblem::BadFirst('2'))
         );
         let long = "a".repeat(MAX_NAME_LEN + 1);
         assert_eq!(check(NameKind::Task, &long), Err(NameProblem::TooLong));

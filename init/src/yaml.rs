@@ -199,7 +199,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
                 Some(Frame::Seq { start, items }) => {
-                    let span = collection_span(start, items.first(), items.last());
+                    let span = collection_span(file, start, at, items.first(), items.last());
                     Node {
                         span,
                         kind: Kind::Seq(items),
@@ -207,7 +207,9 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
                 }
                 Some(Frame::Map { start, entries, .. }) => {
                     let span = collection_span(
+                        file,
                         start,
+                        at,
                         entries.first().map(|(k, _)| k),
                         entries.last().map(|(_, v)| v),
                     );
@@ -234,7 +236,15 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
+                Some(k) => {
+                    let mut value = node;
+                    // An omitted value (`task:` and nothing) is marked at the next token,
+                    // possibly lines below; show it at its key's `:` instead.
+                    if value.is_null() && value.span.is_empty() {
+                        value.span = k.span.end..k.span.end + 1;
+                    }
+                    entries.push((k, value));
+                }
             },
         }
     }
@@ -242,11 +252,26 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
 }
 
 /// A collection's span: the scanner marks a block collection after its first key, so the
-/// start is the earlier of the mark and the first child.
-fn collection_span(start: usize, first: Option<&Node>, last: Option<&Node>) -> Range<usize> {
+/// start is the earlier of the mark and the first child; a flow collection ends at its
+/// closing bracket, a block one with its last child.
+fn collection_span(
+    file: &SourceFile,
+    start: usize,
+    end_mark: usize,
+    first: Option<&Node>,
+    last: Option<&Node>,
+) -> Range<usize> {
     let begin = first.map_or(start, |n| n.span.start.min(start));
-    let end = last.map_or(begin + 1, |n| n.span.end.max(begin));
-    begin..end
+    let closed = file
+        .text
+        .get(end_mark..)
+        .is_some_and(|r| r.starts_with([']', '}']));
+    let end = match (closed, last) {
+        (true, _) => end_mark + 1,
+        (false, Some(n)) => n.span.end,
+        (false, None) => begin + 1,
+    };
+    begin..end.max(begin)
 }
 
 /// Where a scalar's source text ends: the value itself for a plain scalar on one line, the
