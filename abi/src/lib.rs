@@ -6,10 +6,10 @@
 //!
 //! ## System calls
 //!
-//! Ostrog has three system calls, `Call`, `Recv` and `Reply` (synchronous IPC). Kernel
-//! services are *core endpoints* reached through `Call`. Until the IPC path exists, a few
-//! services (debug console, exit, yield, threads) have their own numbers on the same entry
-//! path; they move behind `Call` to the core endpoints without changing the entry code.
+//! Ostrog has three system calls, `Call`, `Recv` and `Reply` (synchronous IPC), and nothing
+//! else. Kernel services (processes, threads, memory, time, the console, the audit log) are
+//! *core endpoints*, reached by `Call` on [`handle::CORE`] with messages of the interfaces in
+//! `sysroot/kl/core`.
 //!
 //! Register convention:
 //!
@@ -25,31 +25,16 @@ pub mod message;
 
 /// System call numbers.
 pub mod syscall {
-    /// Send a request and wait for the response (IPC).
+    /// Send a request and wait for the response (IPC):
+    /// `(handle, request, request_len, response, response_capacity, timeout_ms)` -> response
+    /// length. `handle` is a channel handle or [`crate::handle::CORE`] for the kernel.
     pub const CALL: usize = 0;
-    /// Wait for a request (IPC).
+    /// Wait for a request (IPC): `(handle, buffer, capacity, timeout_ms)` -> `(length,
+    /// endpoint handle)`. `handle` is a listening endpoint or [`crate::handle::ANY`]. When the
+    /// buffer is too small the request stays queued and the second result is its length.
     pub const RECV: usize = 1;
-    /// Answer a request (IPC).
+    /// Answer the request this thread received last: `(handle, response, response_len)`.
     pub const REPLY: usize = 2;
-
-    /// Write bytes to the kernel console: `(ptr, len)`.
-    pub const DEBUG_WRITE: usize = 16;
-    /// End the calling process: `(status)`. Does not return.
-    pub const PROCESS_EXIT: usize = 17;
-    /// Give up the rest of the time slice.
-    pub const YIELD: usize = 18;
-    /// Create and start a thread in the calling process:
-    /// `(entry, stack_top, argument, priority)` -> thread id.
-    pub const THREAD_CREATE: usize = 19;
-    /// End the calling thread: `(status)`. Does not return. The last thread to exit ends
-    /// the process.
-    pub const THREAD_EXIT: usize = 20;
-    /// Wait for a thread of the calling process to end: `(thread id)` -> its exit status.
-    pub const THREAD_JOIN: usize = 21;
-    /// Does nothing and returns 0: the cost of entering and leaving the kernel.
-    pub const NULL: usize = 22;
-    /// Sleep for at least `(milliseconds)`.
-    pub const SLEEP: usize = 23;
 }
 
 /// Error statuses returned by system calls (as negative numbers).
@@ -72,10 +57,22 @@ pub enum Status {
     BadHandle = -7,
     /// The operation would wait forever (e.g. a thread joining itself).
     Deadlock = -8,
+    /// The time-out passed before the operation could complete.
+    TimedOut = -9,
+    /// The other side of the channel has ended (or the request was cancelled).
+    Disconnected = -10,
+    /// The buffer cannot hold the message (the second result says how much is needed).
+    BufferTooSmall = -11,
+    /// The operation needs something this kernel or machine does not have.
+    NotSupported = -12,
+    /// The name is already taken, or the object is in a state that forbids the operation.
+    Busy = -13,
+    /// No object with that name exists.
+    NotFound = -14,
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 14] = [
         Status::InvalidArgument,
         Status::BadAddress,
         Status::NoSuchSyscall,
@@ -84,6 +81,12 @@ impl Status {
         Status::AccessDenied,
         Status::BadHandle,
         Status::Deadlock,
+        Status::TimedOut,
+        Status::Disconnected,
+        Status::BufferTooSmall,
+        Status::NotSupported,
+        Status::Busy,
+        Status::NotFound,
     ];
 
     /// Decodes a system call result: `Ok(value)` for non-negative results.
@@ -107,9 +110,44 @@ impl Status {
             Status::AccessDenied => "access denied",
             Status::BadHandle => "bad handle",
             Status::Deadlock => "deadlock",
+            Status::TimedOut => "timed out",
+            Status::Disconnected => "disconnected",
+            Status::BufferTooSmall => "buffer too small",
+            Status::NotSupported => "not supported",
+            Status::Busy => "busy",
+            Status::NotFound => "not found",
         }
     }
 }
+
+/// Handle numbers with a fixed meaning, and handle rights.
+///
+/// A handle number names an entry of the calling process's handle table. The low 16 bits
+/// are the slot index, the high 16 bits the slot's generation, so a closed handle number
+/// stays invalid when its slot is reused.
+pub mod handle {
+    /// The kernel's core endpoint (`kl.core.Core`): every process may address it, the policy
+    /// decides which requests to it are granted.
+    pub const CORE: u32 = 0;
+    /// `Recv` on any listening endpoint of the process.
+    pub const ANY: u32 = u32::MAX;
+
+    /// Right to pass the handle on in a message.
+    pub const RIGHT_TRANSFER: u32 = 1 << 0;
+    /// Right to make a copy with the same or fewer rights.
+    pub const RIGHT_DUPLICATE: u32 = 1 << 1;
+    /// Right to `Call` through a channel.
+    pub const RIGHT_CALL: u32 = 1 << 2;
+    /// Right to `Recv`/`Reply` on a listening endpoint.
+    pub const RIGHT_RECV: u32 = 1 << 3;
+    /// Right to start, wait for or end a process (task handles).
+    pub const RIGHT_CONTROL: u32 = 1 << 4;
+    /// Every right.
+    pub const RIGHTS_ALL: u32 = 0xffff;
+}
+
+/// `timeout_ms` value of `Call` and `Recv` that waits as long as it takes.
+pub const TIMEOUT_FOREVER: usize = usize::MAX;
 
 /// The layout of a program's address space (the user half).
 pub mod layout {
@@ -125,7 +163,7 @@ pub mod layout {
     pub const STACK_GUARD: usize = 64 * 1024;
 }
 
-/// Maximum bytes accepted by one `DEBUG_WRITE`.
+/// Maximum bytes accepted by one `console.Write`.
 pub const DEBUG_WRITE_MAX: usize = 4096;
 
 #[cfg(test)]

@@ -38,14 +38,19 @@ extern crate alloc;
 pub mod console;
 
 pub mod arch;
+pub mod coresrv;
 pub mod boot;
 pub mod cmdline;
 pub mod crash;
+pub mod idl;
+pub mod ipc;
 pub mod mm;
+pub mod object;
 pub mod power;
 pub mod program;
 pub mod romfs;
 pub mod sched;
+pub mod security;
 pub mod selftest;
 pub mod sid;
 pub mod syscall;
@@ -84,7 +89,9 @@ pub fn kernel_main(info: &BootInfo) -> ! {
         selftest::run(test);
     }
 
-    if program::start_initial(&cmdline) > 0 {
+    security::init(cmdline.get("ostrog.audit") == Some("console"));
+    let initial = program::initial(&cmdline);
+    if !initial.is_empty() && coresrv::start_kernel_and_einit(&initial) > 0 {
         sched::run();
         println!("all processes have ended; powering off");
         arch::power_off(arch::ExitStatus::Success)

@@ -18,6 +18,7 @@ use crate::cmdline::CommandLine;
 use crate::mm::{frame, Access, MapError, PAGE_SIZE};
 use crate::romfs;
 use crate::sid::Sid;
+use crate::object::HandleTable;
 use crate::task::{Process, DEFAULT_PRIORITY, TASKS};
 
 /// Why a program could not be started.
@@ -115,8 +116,10 @@ fn machine() -> Machine {
     return Machine::Aarch64;
 }
 
-/// Starts `file` from the ROMFS as a process named `name` of class `class`.
-pub fn start(name: &str, class: &str, file: &str) -> Result<Sid, StartError> {
+/// Creates a process named `name` of class `class` (the security module's number
+/// `class_id`) from the ROMFS file `file`. Its main thread waits until the process is started
+/// (the `execute` event, see [`crate::coresrv`]).
+pub fn create(name: &str, class: &str, file: &str, class_id: u32) -> Result<Sid, StartError> {
     let elf = romfs::find(file).ok_or(StartError::NotFound)?;
     let exe = Executable::parse(elf, machine()).map_err(StartError::Invalid)?;
     let space = build_space(elf, &exe)?;
@@ -128,13 +131,18 @@ pub fn start(name: &str, class: &str, file: &str) -> Result<Sid, StartError> {
             sid,
             name: String::from(name),
             class: String::from(class),
+            class_id,
             space,
-            handles: Vec::new(),
+            handles: HandleTable::default(),
+            args: Vec::new(),
+            env: Vec::new(),
+            started: false,
+            allocations: Vec::new(),
             threads: Vec::new(),
             ended: false,
         },
     );
-    match tasks.create_thread(sid, exe.entry(), layout::STACK_TOP, 0, DEFAULT_PRIORITY) {
+    match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, DEFAULT_PRIORITY) {
         Ok(_) => Ok(sid),
         Err(_) => {
             tasks.processes.remove(&sid);
@@ -143,23 +151,12 @@ pub fn start(name: &str, class: &str, file: &str) -> Result<Sid, StartError> {
     }
 }
 
-/// Starts the programs named by `ostrog.start=a,b,...` (default: `Einit` if the ROMFS has
-/// it). Returns how many started.
-pub fn start_initial(cmdline: &CommandLine) -> usize {
-    let names: Vec<&str> = match cmdline.get("ostrog.start") {
+/// The programs the kernel starts itself: those named by `ostrog.start=a,b,...`, or `Einit`
+/// if the ROMFS has it.
+pub fn initial<'a>(cmdline: &CommandLine<'a>) -> Vec<&'a str> {
+    match cmdline.get("ostrog.start") {
         Some(list) => list.split(',').filter(|n| !n.is_empty()).collect(),
         None if romfs::find("Einit").is_some() => alloc::vec!["Einit"],
         None => Vec::new(),
-    };
-    let mut started = 0;
-    for name in names {
-        match start(name, name, name) {
-            Ok(sid) => {
-                println!("[kernel] started {name} (sid {sid})");
-                started += 1;
-            }
-            Err(e) => println!("[kernel] cannot start {name}: {e}"),
-        }
     }
-    started
 }

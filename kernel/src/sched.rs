@@ -79,7 +79,29 @@ pub fn sleep_current(wake_at: u64) {
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
         t.state = State::Sleeping(wake_at);
     }
-    SCHED.lock().sleepers.push((wake_at, sid));
+    {
+        let mut s = SCHED.lock();
+        s.sleepers.retain(|&(_, t)| t != sid);
+        s.sleepers.push((wake_at, sid));
+    }
+    schedule(false);
+}
+
+/// Blocks the current thread in `state` (an IPC wait) until another thread makes it ready
+/// or, with a `deadline`, until that tick. The caller re-checks why it woke.
+pub fn block_current(state: State, deadline: Option<u64>) {
+    let Some(sid) = current() else { return };
+    if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
+        t.state = state;
+    }
+    {
+        // A time-out of an earlier wait must not end this one.
+        let mut s = SCHED.lock();
+        s.sleepers.retain(|&(_, t)| t != sid);
+        if let Some(at) = deadline {
+            s.sleepers.push((at, sid));
+        }
+    }
     schedule(false);
 }
 
@@ -104,7 +126,10 @@ pub fn on_tick(now: u64) {
     s.sleepers = waiting;
     for (_, sid) in due {
         if let Some(t) = tasks.threads.get_mut(&sid) {
-            if matches!(t.state, State::Sleeping(_)) {
+            if matches!(
+                t.state,
+                State::Sleeping(_) | State::Calling | State::Receiving(_)
+            ) {
                 t.state = State::Ready;
                 if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
                     queue.push_back(sid);

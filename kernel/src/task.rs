@@ -20,6 +20,8 @@ use ostrog_abi::Status;
 use spin::Mutex;
 
 use crate::arch::{self, AddressSpace};
+use crate::ipc::{Channel, Endpoint};
+use crate::object::HandleTable;
 use crate::boot::PhysAddr;
 use crate::mm::{frame, PAGE_SIZE};
 use crate::sched;
@@ -41,6 +43,12 @@ pub enum State {
     Joining(Sid),
     /// Sleeping until this tick.
     Sleeping(u64),
+    /// Blocked in `Call`, waiting for the reply.
+    Calling,
+    /// Blocked in `Recv` on this endpoint (or any endpoint of the process).
+    Receiving(Option<Sid>),
+    /// Created but not started yet (its process waits for `task.Start`).
+    Created,
     Exited(isize),
 }
 
@@ -55,6 +63,8 @@ pub struct Thread {
     pub saved_sp: usize,
     /// Set when another thread has collected the exit status.
     pub joined: bool,
+    /// Its IPC state (calls waited on, the call it serves).
+    pub ipc: crate::ipc::ThreadIpc,
 }
 
 impl Thread {
@@ -71,26 +81,65 @@ pub struct Process {
     pub name: String,
     /// The EDL class the process was started as.
     pub class: String,
+    /// The security module's number for `class`, stamped on every message it sends.
+    pub class_id: ostrog_ksm::ClassId,
     pub space: AddressSpace,
-    /// The handle table (objects arrive with the IPC work).
-    pub handles: Vec<()>,
+    /// Its handle table.
+    pub handles: HandleTable,
+    /// Arguments and environment (NUL-separated), as Einit gave them.
+    pub args: Vec<u8>,
+    pub env: Vec<u8>,
+    /// True once the `execute` event was granted and its main thread runs.
+    pub started: bool,
+    /// Memory mapped by `vmm.Allocate`: (address, pages).
+    pub allocations: Vec<(usize, usize)>,
     pub threads: Vec<Sid>,
     /// Set when the process has ended (exit or fault).
     pub ended: bool,
 }
 
+/// Every process, thread, channel and endpoint. One lock guards them all: the kernel runs on
+/// one CPU with interrupts disabled, so the lock only proves nothing is shared by accident.
 #[derive(Default)]
 pub struct Tasks {
     pub processes: BTreeMap<Sid, Process>,
     pub threads: BTreeMap<Sid, Box<Thread>>,
+    pub channels: BTreeMap<Sid, Channel>,
+    pub endpoints: BTreeMap<Sid, Endpoint>,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     processes: BTreeMap::new(),
     threads: BTreeMap::new(),
+    channels: BTreeMap::new(),
+    endpoints: BTreeMap::new(),
 });
 
 impl Tasks {
+    /// The process of a thread.
+    pub fn process_of(&self, thread: Sid) -> Result<&Process, Status> {
+        self.threads
+            .get(&thread)
+            .and_then(|t| self.processes.get(&t.process))
+            .ok_or(Status::NoSuchThread)
+    }
+
+    /// Creates a thread that waits for its process to be started.
+    pub fn create_waiting_thread(
+        &mut self,
+        process: Sid,
+        entry: usize,
+        user_sp: usize,
+        priority: u8,
+    ) -> Result<Sid, Status> {
+        let sid = self.create_thread(process, entry, user_sp, 0, priority)?;
+        sched::forget(sid);
+        if let Some(t) = self.threads.get_mut(&sid) {
+            t.state = State::Created;
+        }
+        Ok(sid)
+    }
+
     /// Creates a thread of `process` entering user mode at `entry`; it is made ready.
     pub fn create_thread(
         &mut self,
@@ -117,6 +166,7 @@ impl Tasks {
             kstack: Some(kstack),
             saved_sp: 0,
             joined: false,
+            ipc: Default::default(),
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);
@@ -159,6 +209,7 @@ impl Tasks {
             if let Some(p) = self.processes.get_mut(&process) {
                 p.ended = true;
             }
+            crate::ipc::process_ended(self, process);
         }
     }
 
@@ -175,6 +226,7 @@ impl Tasks {
         if let Some(p) = self.processes.get_mut(&process) {
             p.ended = true;
         }
+        crate::ipc::process_ended(self, process);
     }
 
     /// Frees the kernel stacks of exited threads other than `running`, and the processes

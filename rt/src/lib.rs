@@ -28,6 +28,7 @@ extern crate alloc;
 mod entry;
 mod heap;
 pub mod io;
+pub mod idl;
 pub mod sys;
 pub mod thread;
 

@@ -1,8 +1,12 @@
-//! Thin wrappers over the system calls. Each returns `Ok(value)` or the kernel's
-//! [`Status`].
+//! The three system calls and the core services built on them. Each returns `Ok(value)` or
+//! the kernel's [`Status`].
 
-use ostrog_abi::syscall as nr;
-use ostrog_abi::Status;
+use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
+
+use crate::idl::spec_rt as rt;
+use crate::idl::{
+    kl_core_console, kl_core_core, kl_core_handle, kl_core_task, kl_core_thread, kl_core_time,
+};
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
 /// registers. Exposed so that tests can pass anything at all to the kernel.
@@ -47,40 +51,198 @@ pub fn raw(number: usize, args: [usize; 6]) -> (isize, usize) {
     (result, second)
 }
 
-fn call(number: usize, args: [usize; 6]) -> Result<usize, Status> {
-    Status::from_result(raw(number, args).0)
+fn status(raw: isize) -> Result<usize, Status> {
+    Status::from_result(raw)
+}
+
+/// `Call`: sends `request` through `handle` (a channel, or [`handle::CORE`]) and waits up to
+/// `timeout_ms` ([`TIMEOUT_FOREVER`]) for the answer, written into `response`; its length.
+pub fn call(
+    handle: u32,
+    request: &[u8],
+    response: &mut [u8],
+    timeout_ms: usize,
+) -> Result<usize, Status> {
+    status(
+        raw(
+            nr::CALL,
+            [
+                handle as usize,
+                request.as_ptr() as usize,
+                request.len(),
+                response.as_mut_ptr() as usize,
+                response.len(),
+                timeout_ms,
+            ],
+        )
+        .0,
+    )
+}
+
+/// `Recv`: waits for a request on `handle` (a listening endpoint, or [`handle::ANY`]);
+/// `(length, endpoint handle)`. [`Status::BufferTooSmall`] leaves the request queued.
+pub fn recv(handle: u32, buffer: &mut [u8], timeout_ms: usize) -> Result<(usize, u32), Status> {
+    let (result, second) = raw(
+        nr::RECV,
+        [
+            handle as usize,
+            buffer.as_mut_ptr() as usize,
+            buffer.len(),
+            timeout_ms,
+            0,
+            0,
+        ],
+    );
+    status(result).map(|len| (len, second as u32))
+}
+
+/// `Reply`: answers the request this thread received last.
+pub fn reply(handle: u32, response: &[u8]) -> Result<(), Status> {
+    status(
+        raw(
+            nr::REPLY,
+            [
+                handle as usize,
+                response.as_ptr() as usize,
+                response.len(),
+                0,
+                0,
+                0,
+            ],
+        )
+        .0,
+    )
+    .map(|_| ())
+}
+
+/// The transport to the kernel's core endpoints (handle 0).
+pub struct CoreTransport;
+
+impl rt::Transport for CoreTransport {
+    fn call(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, rt::TransportError> {
+        call(handle::CORE, request, response, TIMEOUT_FOREVER)
+            .map_err(|s| rt::TransportError(s as i32))
+    }
+}
+
+/// A channel to a server, found by the name Einit gave it (the `id` in `init.yaml`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Channel {
+    pub handle: u32,
+}
+
+impl Channel {
+    /// The channel (client side) or listening endpoint (server side) named `name`.
+    pub fn lookup(name: &str) -> Result<Channel, Status> {
+        let mut proxy = kl_core_handle::HandleProxy {
+            transport: CoreTransport,
+            riid: kl_core_core::riid::HANDLE,
+        };
+        proxy
+            .lookup(name.into())
+            .map(|r| Channel { handle: r.h.handle })
+            .map_err(call_status)
+    }
+}
+
+impl rt::Transport for Channel {
+    fn call(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, rt::TransportError> {
+        call(self.handle, request, response, TIMEOUT_FOREVER)
+            .map_err(|s| rt::TransportError(s as i32))
+    }
+}
+
+/// The status behind a failed core call: the kernel's error parameter, or the transport's.
+pub fn call_status<E: CoreError>(e: rt::CallError<E>) -> Status {
+    match e {
+        rt::CallError::Remote(e) => Status::from_result(e.status() as isize)
+            .err()
+            .unwrap_or(Status::InvalidArgument),
+        rt::CallError::Transport(t) => Status::from_result(t.0 as isize)
+            .err()
+            .unwrap_or(Status::InvalidArgument),
+        rt::CallError::Encode(_) | rt::CallError::Decode(_) => Status::InvalidArgument,
+    }
+}
+
+/// Error responses of the core endpoints carry a status.
+pub trait CoreError {
+    fn status(&self) -> i32;
+}
+
+macro_rules! core_errors {
+    ($($t:ty),* $(,)?) => {
+        $(impl CoreError for $t {
+            fn status(&self) -> i32 {
+                self.status
+            }
+        })*
+    };
+}
+
+core_errors!(
+    kl_core_handle::LookupError,
+    kl_core_handle::CloseError,
+    kl_core_console::WriteError,
+    kl_core_time::SleepError,
+    kl_core_thread::CreateError,
+    kl_core_thread::JoinError,
+    kl_core_thread::YieldError,
+);
+
+fn proxy<P>(riid: u32, make: impl FnOnce(CoreTransport, u32) -> P) -> P {
+    make(CoreTransport, riid)
 }
 
 /// Writes bytes to the kernel console (at most [`ostrog_abi::DEBUG_WRITE_MAX`] per call).
 pub fn debug_write(bytes: &[u8]) -> Result<usize, Status> {
-    call(
-        nr::DEBUG_WRITE,
-        [bytes.as_ptr() as usize, bytes.len(), 0, 0, 0, 0],
-    )
+    let mut console = proxy(kl_core_core::riid::CONSOLE, |transport, riid| {
+        kl_core_console::ConsoleProxy { transport, riid }
+    });
+    console
+        .write(bytes.into())
+        .map(|r| r.written as usize)
+        .map_err(call_status)
 }
 
 /// Ends the process with `status`.
 pub fn exit(status: isize) -> ! {
-    raw(nr::PROCESS_EXIT, [status as usize, 0, 0, 0, 0, 0]);
-    // The kernel never returns from PROCESS_EXIT; if it did, spin rather than run on.
+    let mut task = proxy(kl_core_core::riid::TASK, |transport, riid| {
+        kl_core_task::TaskProxy { transport, riid }
+    });
+    let _ = task.exit(status as i32);
+    // The kernel never answers task.Exit; if the policy denied it, spin rather than run on.
     loop {
         core::hint::spin_loop();
     }
 }
 
-/// Gives up the rest of the time slice.
-pub fn yield_now() {
-    raw(nr::YIELD, [0; 6]);
+fn thread_proxy() -> kl_core_thread::ThreadProxy<CoreTransport> {
+    proxy(kl_core_core::riid::THREAD, |transport, riid| {
+        kl_core_thread::ThreadProxy { transport, riid }
+    })
 }
 
-/// The cheapest round trip through the kernel.
+/// Gives up the rest of the time slice.
+pub fn yield_now() {
+    let _ = thread_proxy().r#yield();
+}
+
+/// The cheapest round trip through the kernel: `Call` on a handle number that names
+/// nothing, refused right after the handle check.
 pub fn null() -> Result<usize, Status> {
-    call(nr::NULL, [0; 6])
+    let mut response = [0u8; 0];
+    call(u32::MAX - 1, &[], &mut response, 0)
 }
 
 /// Sleeps for at least `ms` milliseconds.
 pub fn sleep_ms(ms: usize) -> Result<usize, Status> {
-    call(nr::SLEEP, [ms, 0, 0, 0, 0, 0])
+    let mut time = proxy(kl_core_core::riid::TIME, |transport, riid| {
+        kl_core_time::TimeProxy { transport, riid }
+    });
+    time.sleep(u32::try_from(ms).unwrap_or(u32::MAX))
+        .map(|_| 0)
+        .map_err(call_status)
 }
 
 /// Starts a thread of this process at `entry(arg)` on the stack ending at `stack_top`.
@@ -90,15 +252,15 @@ pub fn thread_create(
     arg: usize,
     priority: u8,
 ) -> Result<usize, Status> {
-    call(
-        nr::THREAD_CREATE,
-        [entry as usize, stack_top, arg, usize::from(priority), 0, 0],
-    )
+    thread_proxy()
+        .create(entry as usize as u64, stack_top as u64, arg as u64, priority)
+        .map(|r| r.tid as usize)
+        .map_err(call_status)
 }
 
 /// Ends the calling thread.
 pub fn thread_exit(status: isize) -> ! {
-    raw(nr::THREAD_EXIT, [status as usize, 0, 0, 0, 0, 0]);
+    let _ = thread_proxy().exit(status as i32);
     loop {
         core::hint::spin_loop();
     }
@@ -106,7 +268,10 @@ pub fn thread_exit(status: isize) -> ! {
 
 /// Waits for thread `id` of this process to end; returns its status.
 pub fn thread_join(id: usize) -> Result<isize, Status> {
-    call(nr::THREAD_JOIN, [id, 0, 0, 0, 0, 0]).map(|s| s as isize)
+    thread_proxy()
+        .join(id as u64)
+        .map(|r| r.code as isize)
+        .map_err(call_status)
 }
 
 /// A free-running counter: the TSC on x86_64, the virtual counter on AArch64.

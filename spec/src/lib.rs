@@ -141,3 +141,36 @@ pub fn gen_cli(
     }
     Ok(0)
 }
+
+/// For build scripts: generates Rust for every `.edl`, `.cdl` and `.idl` file directly in
+/// `dir` into `OUT_DIR` (include it with `include!(concat!(env!("OUT_DIR"), "/include.rs"))`),
+/// resolving names through `include_dirs`, and tells Cargo to rerun when any of them
+/// changes. Specification errors stop the build with the rendered diagnostics.
+pub fn generate_in_build_script(dir: &Path, include_dirs: &[PathBuf]) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("idl" | "cdl" | "edl")
+            ) {
+                println!("cargo:rerun-if-changed={}", path.display());
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let mut messages = Vec::new();
+    match gen_cli(&files, include_dirs, &out, &mut messages) {
+        Ok(0) => {}
+        Ok(_) => panic!(
+            "the specification in {} has errors:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&messages)
+        ),
+        Err(e) => panic!("cannot generate code from {}: {e}", dir.display()),
+    }
+}

@@ -49,58 +49,78 @@ fn main() -> i32 {
         errors: 0,
         unexpected: 0,
     };
-    // Debug writes from bad buffers, of good and bad lengths.
+    let good = [0u8; 64];
+    let mut out = [0u8; 64];
+    let stack_top = ostrog_abi::layout::STACK_TOP;
+    // Calls to the kernel (handle 0) from bad request buffers, with good and bad lengths.
     for &ptr in &BAD_POINTERS {
-        for len in [1, 16, 4096] {
-            t.expect_error("debug_write", nr::DEBUG_WRITE, [ptr, len, 0, 0, 0, 0]);
+        for len in [1, 40, 4096] {
+            t.expect_error(
+                "call core",
+                nr::CALL,
+                [0, ptr, len, out.as_mut_ptr() as usize, out.len(), 0],
+            );
         }
     }
-    let good = [0u8; 16];
-    for &len in &BAD_LENGTHS {
+    // Lengths that cannot be a message (too short, too long, huge).
+    for &len in BAD_LENGTHS.iter().chain(&[0, 8, 39]) {
         t.expect_error(
-            "debug_write",
-            nr::DEBUG_WRITE,
-            [good.as_ptr() as usize, len, 0, 0, 0, 0],
+            "call core",
+            nr::CALL,
+            [0, good.as_ptr() as usize, len, out.as_mut_ptr() as usize, 64, 0],
         );
     }
-    // A buffer that starts mapped and runs into unmapped memory.
-    let stack_top = ostrog_abi::layout::STACK_TOP;
+    // A request buffer that starts mapped and runs into unmapped memory.
     t.expect_error(
-        "debug_write",
-        nr::DEBUG_WRITE,
-        [stack_top - 8, 64, 0, 0, 0, 0],
+        "call core",
+        nr::CALL,
+        [0, stack_top - 8, 64, out.as_mut_ptr() as usize, 64, 0],
     );
-    // Threads at bad entry points or on bad stacks, and bad priorities.
-    let entry = main as *const () as usize;
-    for &ptr in &BAD_POINTERS {
+    // A zeroed 64-byte "message": its header does not add up to its length.
+    t.expect_error(
+        "call core",
+        nr::CALL,
+        [0, good.as_ptr() as usize, 64, out.as_mut_ptr() as usize, 64, 0],
+    );
+    // Handles that name nothing: forged numbers of every shape.
+    for handle in [1, 2, 3, 0x1_0001, 0xffff, 0xfffe_0001, usize::MAX, 1 << 40] {
         t.expect_error(
-            "thread_create",
-            nr::THREAD_CREATE,
-            [ptr, stack_top, 0, 1, 0, 0],
+            "call",
+            nr::CALL,
+            [handle, good.as_ptr() as usize, 40, out.as_mut_ptr() as usize, 64, 0],
         );
-        t.expect_error("thread_create", nr::THREAD_CREATE, [entry, ptr, 0, 1, 0, 0]);
-    }
-    for priority in [32, 255, 1 << 20, usize::MAX] {
         t.expect_error(
-            "thread_create",
-            nr::THREAD_CREATE,
-            [entry, stack_top, 0, priority, 0, 0],
+            "recv",
+            nr::RECV,
+            [handle, out.as_mut_ptr() as usize, 64, 0, 0, 0],
+        );
+        t.expect_error(
+            "reply",
+            nr::REPLY,
+            [handle, good.as_ptr() as usize, 40, 0, 0, 0],
         );
     }
-    // Joins of threads that do not exist (or are not ours).
-    for id in [0, 1, 2, 3, 1 << 40, usize::MAX] {
-        t.expect_error("thread_join", nr::THREAD_JOIN, [id, 0, 0, 0, 0, 0]);
-    }
-    // IPC without handles.
+    // IPC with bad buffers everywhere.
     for number in [nr::CALL, nr::RECV, nr::REPLY] {
         for &ptr in &BAD_POINTERS {
             t.expect_error("ipc", number, [usize::MAX, ptr, 1 << 30, ptr, 0, 0]);
+            t.expect_error("ipc", number, [0, ptr, 1 << 30, ptr, usize::MAX, 0]);
         }
     }
+    // Receiving with no endpoint at all, and replying with nothing received.
+    t.expect_error(
+        "recv any",
+        nr::RECV,
+        [ostrog_abi::handle::ANY as usize, out.as_mut_ptr() as usize, 64, 0, 0, 0],
+    );
+    t.expect_error(
+        "reply",
+        nr::REPLY,
+        [ostrog_abi::handle::ANY as usize, good.as_ptr() as usize, 40, 0, 0, 0],
+    );
     // Numbers no system call has, with garbage arguments.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for number in (3..16)
-        .chain(24..400)
+    for number in (3..400)
         .chain([1 << 20, usize::MAX / 2, usize::MAX])
     {
         seed ^= seed << 13;

@@ -1,0 +1,177 @@
+//! `task`: processes. Creating one loads its executable from the ROMFS; starting one is the
+//! `execute` event, judged by the security module like every other event.
+
+use ostrog_abi::handle::{RIGHT_CONTROL, RIGHT_DUPLICATE, RIGHT_TRANSFER};
+use ostrog_abi::Status;
+use ostrog_ksm::{Event, Verdict};
+
+use super::{code, Caller};
+use crate::idl::kl_core_task::{
+    ArgsError, ArgsRequest, ArgsResponse, CreateError, CreateRequest, CreateResponse, ExitError,
+    ExitRequest, ExitResponse, StartError as StartFailed, StartRequest, StartResponse,
+    TaskServer,
+};
+use crate::idl::spec_rt::Handle;
+use crate::object::Object;
+use crate::program;
+use crate::sched;
+use crate::sid::{self, Sid};
+use crate::task::{State, TASKS};
+
+pub use crate::program::StartError;
+
+/// Judges the `execute` event of `target` started by `initiator` and, if granted, lets its
+/// threads run. A denied process is removed again.
+pub fn execute(initiator: (Sid, u32), target: Sid) -> Result<(), Status> {
+    let (class, name) = {
+        let tasks = TASKS.lock();
+        let p = tasks.processes.get(&target).ok_or(Status::NotFound)?;
+        if p.started || p.ended {
+            return Err(Status::Busy);
+        }
+        (p.class_id, p.name.clone())
+    };
+    let event = Event::execute((initiator.0 .0, initiator.1), (target.0, class));
+    let mut tasks = TASKS.lock();
+    if crate::security::decide(&event) == Verdict::Denied {
+        println!("[kernel] start of {name} (sid {target}) denied by the security policy");
+        tasks.kill_process(target, -1);
+        return Err(Status::AccessDenied);
+    }
+    let threads = match tasks.processes.get_mut(&target) {
+        Some(p) => {
+            p.started = true;
+            p.threads.clone()
+        }
+        None => return Err(Status::NotFound),
+    };
+    for t in threads {
+        if let Some(thread) = tasks.threads.get_mut(&t) {
+            if thread.state == State::Created {
+                thread.state = State::Ready;
+                sched::make_ready(t, thread.priority);
+            }
+        }
+    }
+    println!("[kernel] started {name} (sid {target})");
+    Ok(())
+}
+
+/// Boot: the kernel's own `execute` event, then the initial programs (Einit, or those named
+/// by `ostrog.start=`), each started by the kernel. Returns how many started.
+pub fn start_kernel_and_einit(names: &[&str]) -> usize {
+    let core = (sid::KERNEL, super::class());
+    let event = Event::execute((core.0 .0, core.1), (core.0 .0, core.1));
+    if crate::security::decide(&event) == Verdict::Denied {
+        println!("[kernel] the security policy denies the kernel's own start; stopping");
+        return 0;
+    }
+    let mut started = 0;
+    for name in names {
+        let class_id = crate::security::class_id(name).unwrap_or(u32::MAX);
+        match program::create(name, name, name, class_id) {
+            Ok(sid) => {
+                if execute(core, sid).is_ok() {
+                    started += 1;
+                }
+            }
+            Err(e) => println!("[kernel] cannot start {name}: {e}"),
+        }
+    }
+    started
+}
+
+impl Caller {
+    fn class_id(&self) -> u32 {
+        TASKS
+            .lock()
+            .processes
+            .get(&self.process)
+            .map_or(u32::MAX, |p| p.class_id)
+    }
+
+    fn task_handle(&self, number: u32) -> Result<Sid, Status> {
+        self.with_handles(|table| match table.get_with(number, RIGHT_CONTROL)?.object {
+            Object::Task(sid) => Ok(sid),
+            _ => Err(Status::BadHandle),
+        })
+    }
+}
+
+impl TaskServer for Caller {
+    fn create(&mut self, r: CreateRequest) -> Result<CreateResponse, CreateError> {
+        (|| {
+            // A class the policy does not know could never be started: refuse it now.
+            let class_id = crate::security::class_id(&r.cls).ok_or(Status::NotFound)?;
+            let sid = program::create(&r.name, &r.cls, &r.path, class_id).map_err(|e| {
+                println!("[kernel] cannot create {} from {}: {e}", r.name, r.path);
+                match e {
+                    StartError::NotFound => Status::NotFound,
+                    StartError::OutOfMemory => Status::NoMemory,
+                    _ => Status::InvalidArgument,
+                }
+            })?;
+            let mut tasks = TASKS.lock();
+            if let Some(p) = tasks.processes.get_mut(&sid) {
+                p.args = r.args;
+                p.env = r.env;
+            }
+            let rights = RIGHT_CONTROL | RIGHT_TRANSFER | RIGHT_DUPLICATE;
+            let caller = tasks
+                .processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            match caller.handles.insert(Object::Task(sid), rights, None) {
+                Ok(number) => Ok(CreateResponse {
+                    task: Handle {
+                        handle: number,
+                        rights_and_mode: rights,
+                    },
+                }),
+                Err(e) => {
+                    tasks.kill_process(sid, -1);
+                    Err(e)
+                }
+            }
+        })()
+        .map_err(|s| CreateError { status: code(s) })
+    }
+
+    fn start(&mut self, r: StartRequest) -> Result<StartResponse, StartFailed> {
+        (|| {
+            let target = self.task_handle(r.task.handle)?;
+            execute((self.process, self.class_id()), target)?;
+            Ok(StartResponse {})
+        })()
+        .map_err(|s| StartFailed { status: code(s) })
+    }
+
+    fn exit(&mut self, r: ExitRequest) -> Result<ExitResponse, ExitError> {
+        {
+            let mut tasks = TASKS.lock();
+            if let Some(p) = tasks.processes.get(&self.process) {
+                println!(
+                    "[kernel] process {} (class {}) exited with status {}",
+                    p.name, p.class, r.status
+                );
+            }
+            tasks.kill_process(self.process, r.status as isize);
+        }
+        sched::switch_away();
+        // Never reached: the process's threads are not scheduled again.
+        Err(ExitError {})
+    }
+
+    fn args(&mut self, _r: ArgsRequest) -> Result<ArgsResponse, ArgsError> {
+        let tasks = TASKS.lock();
+        match tasks.processes.get(&self.process) {
+            Some(p) => Ok(ArgsResponse {
+                args: p.args.clone(),
+                env: p.env.clone(),
+            }),
+            None => Err(ArgsError {
+                status: code(Status::NoSuchThread),
+            }),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `thread`: threads of the calling process.
+
+use ostrog_abi::Status;
+
+use super::{code, Caller};
+use crate::idl::kl_core_thread::{
+    CreateError, CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse,
+    JoinError, JoinRequest, JoinResponse, ThreadServer, YieldError, YieldRequest,
+    YieldResponse,
+};
+use crate::sched;
+use crate::sid::Sid;
+use crate::task::{State, TASKS};
+use crate::usercopy;
+
+impl Caller {
+    fn create_thread(&self, entry: usize, stack: usize, arg: usize, prio: u8) -> Result<Sid, Status> {
+        if !stack.is_multiple_of(16) {
+            return Err(Status::InvalidArgument);
+        }
+        let mut tasks = TASKS.lock();
+        {
+            let space = &tasks
+                .processes
+                .get(&self.process)
+                .ok_or(Status::NoSuchThread)?
+                .space;
+            match space.translate(entry) {
+                Some((_, access)) if access.execute => {}
+                _ => return Err(Status::BadAddress),
+            }
+            // The top of the new stack must be writable user memory.
+            let below = stack.checked_sub(16).ok_or(Status::BadAddress)?;
+            usercopy::check(space, below, 16, true)?;
+        }
+        tasks.create_thread(self.process, entry, stack, arg, prio)
+    }
+
+    fn join_thread(&self, target: Sid) -> Result<isize, Status> {
+        if target == self.thread {
+            return Err(Status::Deadlock);
+        }
+        loop {
+            {
+                let mut tasks = TASKS.lock();
+                let state = match tasks.threads.get(&target) {
+                    Some(t) if t.process == self.process && !t.joined => t.state,
+                    _ => return Err(Status::NoSuchThread),
+                };
+                if let State::Exited(status) = state {
+                    // The record is consumed: a second join finds nothing.
+                    if let Some(t) = tasks.threads.get_mut(&target) {
+                        t.joined = true;
+                    }
+                    return Ok(status);
+                }
+                if let Some(t) = tasks.threads.get_mut(&self.thread) {
+                    t.state = State::Joining(target);
+                }
+            }
+            sched::switch_away();
+        }
+    }
+}
+
+fn to_usize(v: u64) -> Result<usize, Status> {
+    usize::try_from(v).map_err(|_| Status::InvalidArgument)
+}
+
+impl ThreadServer for Caller {
+    fn create(&mut self, r: CreateRequest) -> Result<CreateResponse, CreateError> {
+        (|| {
+            let sid = self.create_thread(
+                to_usize(r.entry)?,
+                to_usize(r.stack)?,
+                to_usize(r.arg)?,
+                r.priority,
+            )?;
+            Ok(CreateResponse { tid: sid.0 })
+        })()
+        .map_err(|s| CreateError { status: code(s) })
+    }
+
+    fn exit(&mut self, r: ExitRequest) -> Result<ExitResponse, ExitError> {
+        TASKS.lock().exit_thread(self.thread, r.status as isize);
+        sched::switch_away();
+        // Never reached: an exited thread is not scheduled again.
+        Err(ExitError {})
+    }
+
+    fn join(&mut self, r: JoinRequest) -> Result<JoinResponse, JoinError> {
+        self.join_thread(Sid(r.tid))
+            .map(|status| JoinResponse {
+                code: status as i64,
+            })
+            .map_err(|s| JoinError { status: code(s) })
+    }
+
+    fn r#yield(&mut self, _r: YieldRequest) -> Result<YieldResponse, YieldError> {
+        sched::yield_now();
+        Ok(YieldResponse {})
+    }
+}

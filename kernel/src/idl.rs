@@ -1,0 +1,6 @@
+//! Transport code for the core endpoints, generated at build time by `ostrog-spec` from
+//! `sysroot/kl/core/*.idl` and `Core.edl` (see `build.rs`).
+
+#![allow(clippy::all, clippy::pedantic, missing_docs, dead_code)]
+
+include!(concat!(env!("OUT_DIR"), "/include.rs"));
