@@ -1,0 +1,83 @@
+//! The corpus of valid policies parses and checks clean, and the checked policy says what
+//! the files say.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+fn policies() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root())
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "psl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn load(name: &str) -> ostrog_policy::Checked {
+    ostrog_policy::load_policy(&root().join(name), &[root()])
+}
+
+#[test]
+fn every_corpus_policy_checks_clean() {
+    let list = policies();
+    assert!(!list.is_empty());
+    let mut failures = Vec::new();
+    for p in &list {
+        let checked = ostrog_policy::load_policy(p, &[root()]);
+        if checked.error_count() > 0 {
+            let mut out = Vec::new();
+            checked.report(&mut out).ok();
+            failures.push(format!(
+                "{}:\n{}",
+                p.display(),
+                String::from_utf8_lossy(&out)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn door_example_resolves_selectors_and_tests() {
+    use ostrog_policy::model::*;
+    let checked = load("door.psl");
+    let policy = checked.policy().expect("door.psl checks clean");
+    assert_eq!(policy.execute_interface, "kl.core.Execute");
+    assert!(policy.classes.contains_key("lock.Controller"));
+    let Some(ObjectConfig::Flow(flow)) = policy.objects.get("door_state").map(|o| &o.config) else {
+        panic!("door_state is a Flow object");
+    };
+    assert_eq!(flow.initial, "closed");
+    let panel = policy
+        .bindings
+        .iter()
+        .find(|b| b.selectors.src.as_deref() == Some("lock.Panel"))
+        .expect("the panel binding");
+    let Stmt::Match(open) = &panel.body.stmts[0] else {
+        panic!("a match section");
+    };
+    assert_eq!(
+        open.targets,
+        Targets::Only(vec![Target {
+            class: "lock.Controller".into(),
+            endpoint: "main.door".into(),
+            riid: 0,
+            interface: "lock.Door".into(),
+            method: "Open".into(),
+            mid: 0,
+        }])
+    );
+    let set = &policy.tests[0];
+    assert_eq!(set.setup.len(), 4);
+    assert_eq!(set.sequences.len(), 2);
+    let case = &set.sequences[0].cases[1];
+    assert_eq!(case.expect, Expect::Deny);
+    assert_eq!(case.target.as_ref().map(|t| t.mid), Some(0));
+}
