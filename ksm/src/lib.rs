@@ -46,12 +46,14 @@ pub mod flow;
 pub mod hashset;
 pub mod logic;
 pub mod math;
+pub mod message;
 pub mod mic;
 pub mod profile;
 pub mod regex;
 pub mod staticmap;
 pub mod structure;
 pub mod txn;
+pub mod validate;
 
 pub use audit::{AuditRecord, AuditSink, DenyReason, NullAudit, RuleResult};
 pub use event::{ClassId, Event, EventKind, HandleInfo, Sid, Verdict};

@@ -1,0 +1,268 @@
+//! Reading a message: the generated code's only way into `Event::message`.
+//!
+//! Layout (see `ostrog_abi::message`): a 40-byte header, `handle_count` handle slots, the
+//! fixed part (`fixed_size` bytes) and the arena (`arena_size` bytes). The policy compiler
+//! knows where every parameter is from `ostrog_spec::layout` and reads it through a
+//! [`MessageView`] by *body position*: the offset from the start of the fixed part, the same
+//! coordinates as the generated decoders use. A parameter at fixed-part offset `o` is at body
+//! position `o`; a sequence element is at the position [`Sequence::element`] returns.
+//!
+//! Messages are validated ([`crate::validate`]) before any rule runs, so on a validated
+//! message these reads cannot fail. They are bounds-checked all the same: the reader never
+//! panics and never trusts the policy compiler to have validated first; a read that does not
+//! fit is an expression failure ([`ExprError::BadField`]), which denies.
+
+use crate::event::{Event, HandleInfo};
+use crate::expr::{Expr, ExprError};
+use crate::validate::Malformed;
+use ostrog_abi::message::{
+    ArenaRef, Header, ARENA_REF_SIZE, HANDLE_SLOT_SIZE, HEADER_SIZE, MAX_HANDLES,
+};
+
+/// Alignment of sequence data in the arena.
+pub const SEQUENCE_ALIGN: usize = 8;
+
+/// A message whose header agrees with its length.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageView<'a> {
+    header: Header,
+    slots: &'a [u8],
+    body: &'a [u8],
+    handles: &'a [HandleInfo],
+}
+
+fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_le_bytes(b))
+}
+
+impl<'a> MessageView<'a> {
+    /// The message of `event`, with the handle information the kernel attached.
+    pub fn of(event: &Event<'a>) -> Result<Self, Malformed> {
+        Self::parse(event.message, event.handles)
+    }
+
+    /// Checks that the header, handle slots, fixed part and arena add up to exactly
+    /// `message.len()` bytes, that there are at most `MAX_HANDLES` slots, and that `handles`
+    /// describes each slot.
+    pub fn parse(message: &'a [u8], handles: &'a [HandleInfo]) -> Result<Self, Malformed> {
+        Self::parse_counted(message, handles, handles.len())
+    }
+
+    /// [`MessageView::parse`] expecting `handle_count` slots (`handles` may be empty when
+    /// only the layout is checked).
+    pub(crate) fn parse_counted(
+        message: &'a [u8],
+        handles: &'a [HandleInfo],
+        handle_count: usize,
+    ) -> Result<Self, Malformed> {
+        let header = Header::read(message).ok_or(Malformed::Truncated)?;
+        let count = header.handle_count as usize;
+        if count > MAX_HANDLES {
+            return Err(Malformed::TooManyHandles);
+        }
+        if count != handle_count {
+            return Err(Malformed::HandleCountMismatch);
+        }
+        let total = header.total_size().ok_or(Malformed::Truncated)?;
+        if total > message.len() {
+            return Err(Malformed::Truncated);
+        }
+        if total < message.len() {
+            return Err(Malformed::TrailingBytes);
+        }
+        let fixed = header.fixed_offset();
+        let slots = message
+            .get(HEADER_SIZE..fixed)
+            .ok_or(Malformed::Truncated)?;
+        let body = message.get(fixed..).ok_or(Malformed::Truncated)?;
+        Ok(MessageView {
+            header,
+            slots,
+            body,
+            handles,
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The fixed part and the arena.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// Size of the fixed part.
+    pub fn fixed_size(&self) -> usize {
+        self.header.fixed_size as usize
+    }
+
+    /// `rights_and_mode` of handle slot `index`.
+    pub fn slot_rights_and_mode(&self, index: usize) -> Option<u32> {
+        let at = index.checked_mul(HANDLE_SLOT_SIZE)?.checked_add(4)?;
+        le_u32(self.slots, at)
+    }
+
+    /// `N` bytes at body position `pos`.
+    pub fn read<const N: usize>(&self, pos: usize) -> Expr<[u8; N]> {
+        let end = pos.checked_add(N).ok_or(ExprError::BadField)?;
+        self.body
+            .get(pos..end)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(ExprError::BadField)
+    }
+
+    /// A `UInt8` at `pos`.
+    pub fn u8(&self, pos: usize) -> Expr<u8> {
+        self.read(pos).map(u8::from_le_bytes)
+    }
+
+    /// A `UInt16` at `pos`.
+    pub fn u16(&self, pos: usize) -> Expr<u16> {
+        self.read(pos).map(u16::from_le_bytes)
+    }
+
+    /// A `UInt32` at `pos`.
+    pub fn u32(&self, pos: usize) -> Expr<u32> {
+        self.read(pos).map(u32::from_le_bytes)
+    }
+
+    /// A `UInt64` at `pos`.
+    pub fn u64(&self, pos: usize) -> Expr<u64> {
+        self.read(pos).map(u64::from_le_bytes)
+    }
+
+    /// An `SInt8` at `pos`.
+    pub fn i8(&self, pos: usize) -> Expr<i8> {
+        self.read(pos).map(i8::from_le_bytes)
+    }
+
+    /// An `SInt16` at `pos`.
+    pub fn i16(&self, pos: usize) -> Expr<i16> {
+        self.read(pos).map(i16::from_le_bytes)
+    }
+
+    /// An `SInt32` at `pos`.
+    pub fn i32(&self, pos: usize) -> Expr<i32> {
+        self.read(pos).map(i32::from_le_bytes)
+    }
+
+    /// An `SInt64` at `pos`.
+    pub fn i64(&self, pos: usize) -> Expr<i64> {
+        self.read(pos).map(i64::from_le_bytes)
+    }
+
+    /// The `ArenaRef` at `pos`.
+    pub fn arena_ref(&self, pos: usize) -> Expr<ArenaRef> {
+        let offset = self.u32(pos)?;
+        let len = self.u32(
+            pos.checked_add(ARENA_REF_SIZE / 2)
+                .ok_or(ExprError::BadField)?,
+        )?;
+        Ok(ArenaRef { offset, len })
+    }
+
+    /// Resolves the `ArenaRef` at `pos` to `(body position, element count)`, checking the
+    /// bound, the alignment of the data and that `len * stride` bytes lie in the arena.
+    pub(crate) fn arena(
+        &self,
+        pos: usize,
+        bound: u32,
+        stride: usize,
+        align: usize,
+    ) -> Result<(usize, usize), Malformed> {
+        let r = self
+            .arena_ref(pos)
+            .map_err(|_| Malformed::FieldOutOfBounds)?;
+        if r.len > bound {
+            return Err(Malformed::TooLong);
+        }
+        let offset = r.offset as usize;
+        if offset.checked_rem(align).is_some_and(|r| r != 0) {
+            return Err(Malformed::Misaligned);
+        }
+        let len = r.len as usize;
+        let bytes = len.checked_mul(stride).ok_or(Malformed::ArenaOutOfBounds)?;
+        let start = self
+            .fixed_size()
+            .checked_add(offset)
+            .ok_or(Malformed::ArenaOutOfBounds)?;
+        let end = start
+            .checked_add(bytes)
+            .ok_or(Malformed::ArenaOutOfBounds)?;
+        if end > self.body.len() {
+            return Err(Malformed::ArenaOutOfBounds);
+        }
+        Ok((start, len))
+    }
+
+    /// The `bytes<bound>` whose `ArenaRef` is at `pos`.
+    pub fn bytes(&self, pos: usize, bound: u32) -> Expr<&'a [u8]> {
+        let (start, len) = self
+            .arena(pos, bound, 1, 1)
+            .map_err(|_| ExprError::BadField)?;
+        let end = start.checked_add(len).ok_or(ExprError::BadField)?;
+        self.body.get(start..end).ok_or(ExprError::BadField)
+    }
+
+    /// The `string<bound>` whose `ArenaRef` is at `pos`.
+    pub fn string(&self, pos: usize, bound: u32) -> Expr<&'a str> {
+        core::str::from_utf8(self.bytes(pos, bound)?).map_err(|_| ExprError::BadField)
+    }
+
+    /// The `sequence<T, bound>` whose `ArenaRef` is at `pos`, elements `stride` bytes apart.
+    pub fn sequence(&self, pos: usize, bound: u32, stride: u32) -> Expr<Sequence> {
+        let (start, len) = self
+            .arena(pos, bound, stride as usize, SEQUENCE_ALIGN)
+            .map_err(|_| ExprError::BadField)?;
+        Ok(Sequence {
+            start,
+            len,
+            stride: stride as usize,
+        })
+    }
+
+    /// The handle whose slot index is at `pos` (PSL `HandleDesc`: `.handle` is its SID,
+    /// `.rights` the rights the receiver gets).
+    pub fn handle(&self, pos: usize) -> Expr<HandleInfo> {
+        let index = self.u32(pos)? as usize;
+        if index >= self.header.handle_count as usize {
+            return Err(ExprError::BadField);
+        }
+        self.handles.get(index).copied().ok_or(ExprError::BadField)
+    }
+}
+
+/// Where a sequence's elements are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sequence {
+    start: usize,
+    len: usize,
+    stride: usize,
+}
+
+impl Sequence {
+    /// Number of elements (`size (message.seq)`).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if there is no element.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Body position of element `index` (`message.seq.[index]`).
+    pub fn element(&self, index: impl Into<i128>) -> Expr<usize> {
+        let index = usize::try_from(index.into()).map_err(|_| ExprError::IndexOutOfRange)?;
+        if index >= self.len {
+            return Err(ExprError::IndexOutOfRange);
+        }
+        index
+            .checked_mul(self.stride)
+            .and_then(|o| o.checked_add(self.start))
+            .ok_or(ExprError::IndexOutOfRange)
+    }
+}
