@@ -678,7 +678,7 @@ impl Checker<'_> {
         let Some(classes) = &self.options.classes else {
             return;
         };
-        if classes.iter().any(|c| *c == class.value) {
+        if classes.contains(&class.value) {
             return;
         }
         let help = format!(
@@ -697,7 +697,7 @@ impl Checker<'_> {
         let Some(executables) = &self.options.executables else {
             return;
         };
-        if executables.iter().any(|e| e == path) {
+        if executables.iter().any(|e| e.as_str() == path) {
             return;
         }
         let available = listing(executables.iter().map(String::as_str), 10);

@@ -48,7 +48,7 @@ enum Cmd {
         #[arg(long, default_value = "")]
         cmdline: String,
     },
-    /// Parse and check specification files (EDL, CDL, IDL, PSL) and print diagnostics.
+    /// Parse and check specification files (EDL, CDL, IDL, PSL, init.yaml) and print diagnostics.
     Check {
         /// Files or directories to check.
         #[arg(required = true)]
@@ -128,16 +128,31 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Cmd::Check { paths, include } => {
             let files = collect_files(&paths)?;
+            let (init, files): (Vec<_>, Vec<_>) = files
+                .into_iter()
+                .partition(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
             let (spec, psl): (Vec<_>, Vec<_>) = files
                 .into_iter()
                 .partition(|f| f.extension().is_none_or(|e| e != "psl"));
             let mut out = std::io::stderr();
             let mut errors = 0;
+            // Classes declared by the EDL files checked alongside; init.yaml must name them.
+            let mut classes = None;
             if !spec.is_empty() {
-                errors += ostrog_spec::check_cli(&spec, &include, &mut out)?;
+                let checked = ostrog_spec::load_and_check(&spec, &include);
+                checked.report(&mut out)?;
+                errors += checked.error_count();
+                classes = Some(checked.model.classes.keys().cloned().collect());
             }
             if !psl.is_empty() {
                 errors += ostrog_policy::check_cli(&psl, &include, &mut out)?;
+            }
+            if !init.is_empty() {
+                let options = ostrog_init::Options {
+                    executables: None,
+                    classes,
+                };
+                errors += ostrog_init::check_cli(&init, &options, &mut out)?;
             }
             if errors > 0 {
                 eprintln!("ostrog: {errors} error(s)");
@@ -163,7 +178,8 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Expands directories into the specification files they contain.
+/// Expands directories into the specification files they contain (and the solution
+/// description, `init.yaml`; other YAML files in a directory are not ours).
 fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     const EXTENSIONS: [&str; 4] = ["edl", "cdl", "idl", "psl"];
     let mut files = Vec::new();
@@ -180,6 +196,7 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                     .extension()
                     .and_then(|e| e.to_str())
                     .is_some_and(|e| EXTENSIONS.contains(&e))
+                    || entry.file_name().is_some_and(|n| n == "init.yaml")
                 {
                     files.push(entry);
                 }
