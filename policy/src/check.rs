@@ -490,7 +490,7 @@ impl Checker<'_> {
                         ),
                     }
                 }
-            } else if conditions.iter().any(|c| *c == key.text) {
+            } else if conditions.contains(&key.text) {
                 let Some(v) = self.value(value) else { continue };
                 if let (Some(states), Value::List(items)) = (&states, &v) {
                     for item in items {

@@ -81,3 +81,58 @@ fn door_example_resolves_selectors_and_tests() {
     assert_eq!(case.expect, Expect::Deny);
     assert_eq!(case.target.as_ref().map(|t| t.mid), Some(0));
 }
+
+#[test]
+fn models_policy_uses_every_model_and_resolves_shared_parameters() {
+    use ostrog_policy::model::*;
+    let checked = load("models.psl");
+    let policy = checked.policy().expect("models.psl checks clean");
+    for model in [
+        "Base",
+        "Pred",
+        "Bool",
+        "Math",
+        "Struct",
+        "Regex",
+        "HashSet",
+        "StaticMap",
+        "Flow",
+        "Mic",
+    ] {
+        assert!(policy.models.contains_key(model), "model {model} declared");
+        assert!(
+            policy.objects.values().any(|o| o.model == model),
+            "an object of {model}"
+        );
+    }
+    assert_eq!(policy.classes["demo.Mirror"].edl, "demo.Server");
+    assert_eq!(
+        policy.audit_default,
+        Some(AuditDefault {
+            profile: "trace".into(),
+            level: 0
+        })
+    );
+    // `match method=Get` under `dst=demo.Server` sees Get on both endpoints.
+    let server = policy
+        .bindings
+        .iter()
+        .find(|b| b.selectors.dst.as_deref() == Some("demo.Server"))
+        .expect("the server binding");
+    let Stmt::Match(client) = &server.body.stmts[0] else {
+        panic!("match src=demo.Client");
+    };
+    let Stmt::Match(get) = &client.body.stmts[1] else {
+        panic!("match method=Get");
+    };
+    let Targets::Only(targets) = &get.targets else {
+        panic!("targets are known");
+    };
+    let eps: Vec<(&str, u32, u32)> = targets
+        .iter()
+        .map(|t| (t.endpoint.as_str(), t.riid, t.mid))
+        .collect();
+    assert_eq!(eps, vec![("backup", 1, 1), ("store.main", 0, 1)]);
+    assert_eq!(policy.tests.len(), 2);
+    assert_eq!(policy.tests[1].sequences[0].cases[0].expect, Expect::Deny);
+}
