@@ -10,14 +10,35 @@
 //!   handles it carries);
 //! * [`Verdict`]: what the module answers;
 //! * [`AuditSink`] and [`AuditRecord`]: where the module reports what it decided and why;
-//! * the runtime the generated modules are built from (the models, in later modules of this
-//!   crate).
+//! * the runtime the generated modules are built from (below).
 //!
 //! The interface is deliberately narrow. The kernel never interprets policy; it knows classes
 //! only as [`ClassId`] numbers handed out by the module, and endpoint and method only as the
 //! indices that travel in the message header. The same module code runs on the host (PAL
 //! tests, tools) and inside the kernel, so the crate is `no_std`, and deciding an event never
 //! allocates.
+//!
+//! ## The runtime for generated policies
+//!
+//! The PSL compiler generates one `SecurityModule` per solution. Its `decide` uses:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`validate`] | static message descriptors and `validate_event`, run first |
+//! | [`message`] | `MessageView`: bounds-checked reads of parameters, sequences, handles |
+//! | [`expr`] | `Expr<T>` = `Result<T, ExprError>`: a failed expression denies |
+//! | [`base`], [`logic`], [`math`], [`structure`] | Base rules; Pred/Bool, Math, Struct helpers |
+//! | [`regex`] | build-time DFAs embedded as aligned statics; `match`, `select` |
+//! | [`hashset`], [`staticmap`], [`flow`], [`mic`] | the stateful models, SID-bound, bounded pools |
+//! | [`txn`] | commit/rollback: state survives only granted events |
+//! | [`profile`], [`decision`] | audit profiles; one `Decision` per event: verdict and record |
+//!
+//! Design rules, in the order they matter: a panic is a denial of service of the whole system,
+//! so nothing here indexes, unwraps or overflows on policy or message data (enforced by the
+//! lints below outside tests); anything unclear denies; memory is fixed at build time through
+//! const generics (pool sizes come from the policy's config), so there is no allocator in the
+//! decision path; every model's reading of the public documentation is written down in its
+//! module essay and in `docs/security-models.md`.
 
 #![no_std]
 #![forbid(unsafe_code)]
