@@ -5,13 +5,14 @@
 //! policy is built, never in the kernel, using the `regex-automata` crate:
 //!
 //! * On the host, the policy compiler (with this crate's `compile` feature) calls
-//!   [`compile::compile_pattern`], which parses the pattern with `regex-syntax` and builds a
+//!   `compile::compile_pattern`, which parses the pattern with `regex-syntax` and builds a
 //!   dense DFA, then serializes it (little-endian; both our targets are little-endian). A
 //!   pattern that does not parse, uses a feature a DFA cannot have (Unicode `\b`,
 //!   look-around, back-references), or would exceed the size limit is a *build* error,
 //!   reported to the policy author.
 //! * In the kernel (no_std, no allocation, only regex-automata's `dfa-search` feature) the
-//!   bytes are embedded as a 4-byte-aligned static ([`DfaBytes`], [`static_dfa!`]) and
+//!   bytes are embedded as a 4-byte-aligned static ([`DfaBytes`],
+//!   [`static_dfa!`](crate::static_dfa)) and
 //!   loaded once with `DFA::from_bytes`, which validates them; searching is then a walk over
 //!   the transition table, linear in the text, with no backtracking and no memory.
 //!
@@ -47,7 +48,7 @@ use regex_automata::Input;
 
 /// Serialized DFA bytes, aligned as `DFA::from_bytes` requires (4 bytes). The generated code
 /// embeds each pattern as `static NAME: DfaBytes<N> = DfaBytes(*include_bytes!(...))` or
-/// with [`static_dfa!`].
+/// with [`static_dfa!`](crate::static_dfa).
 #[derive(Debug)]
 #[repr(C, align(4))]
 pub struct DfaBytes<const N: usize>(pub [u8; N]);
