@@ -136,3 +136,17 @@ fn models_policy_uses_every_model_and_resolves_shared_parameters() {
     assert_eq!(policy.tests.len(), 2);
     assert_eq!(policy.tests[1].sequences[0].cases[0].expect, Expect::Deny);
 }
+
+#[test]
+fn truncated_policies_give_diagnostics_not_panics() {
+    let text = std::fs::read_to_string(root().join("models.psl")).unwrap_or_default();
+    let path = root().join("truncated.psl");
+    for end in (0..text.len()).step_by(13) {
+        let Some(prefix) = text.get(..end) else {
+            continue;
+        };
+        let checked = ostrog_policy::load_policy_source(&path, prefix, &[root()]);
+        let mut out = Vec::new();
+        checked.report(&mut out).ok();
+    }
+}
