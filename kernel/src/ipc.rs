@@ -55,6 +55,8 @@ pub const MAX_MESSAGE: usize = DEFAULT_MAX_MESSAGE;
 /// The client side of a channel.
 pub struct Channel {
     pub sid: Sid,
+    /// The client process it was made for (it goes away with it).
+    pub owner: Sid,
     /// The endpoint it reaches.
     pub endpoint: Sid,
 }
@@ -171,7 +173,11 @@ fn resolve_handles(
     message: &[u8],
     transfer: bool,
 ) -> Result<Vec<(Object, u32, Option<u32>)>, Status> {
-    let table = &tasks.processes.get(&process).ok_or(Status::NoSuchThread)?.handles;
+    let table = &tasks
+        .processes
+        .get(&process)
+        .ok_or(Status::NoSuchThread)?
+        .handles;
     let mut out = Vec::new();
     for (_, number, rights_and_mode) in slots(message) {
         let entry = table.get(number)?;
@@ -246,7 +252,10 @@ pub fn call(
     let (reply, response_ptr) = if handle == handle::CORE {
         (call_kernel(me, request, response.1)?, response.0)
     } else {
-        (call_server(me, handle, request, response.1, timeout_ms)?, response.0)
+        (
+            call_server(me, handle, request, response.1, timeout_ms)?,
+            response.0,
+        )
     };
     let tasks = TASKS.lock();
     let space = &tasks.process_of(me)?.space;
@@ -480,17 +489,22 @@ pub fn recv(
                 .endpoints
                 .values()
                 .find(|e| {
-                    e.owner == process
-                        && filter.is_none_or(|f| f == e.sid)
-                        && !e.queue.is_empty()
+                    e.owner == process && filter.is_none_or(|f| f == e.sid) && !e.queue.is_empty()
                 })
                 .map(|e| e.sid);
             if let Some(endpoint) = ready {
                 return deliver(&mut tasks, me, process, endpoint, buffer, capacity);
             }
-            if filter.is_none() && !tasks.endpoints.values().any(|e| e.owner == process) {
-                // Nothing could ever arrive.
-                return Err(Status::Deadlock);
+            let reachable = tasks.channels.values().any(|c| {
+                filter.is_none_or(|f| f == c.endpoint)
+                    && tasks
+                        .endpoints
+                        .get(&c.endpoint)
+                        .is_some_and(|e| e.owner == process)
+            });
+            if !reachable {
+                // No client can ever call again: waiting would be forever.
+                return Err(Status::Disconnected);
             }
             if deadline.is_some_and(|d| time::ticks() >= d) {
                 return Err(Status::TimedOut);
@@ -593,7 +607,7 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
         },
         src_sid: process.0,
         src_class: class,
-        dst_sid: client.0.0,
+        dst_sid: client.0 .0,
         dst_class: client.1,
         riid: serving.riid,
         mid: serving.mid,
@@ -665,11 +679,7 @@ pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Resul
                 .get_mut(&server)
                 .ok_or(Status::NotFound)?
                 .handles
-                .insert(
-                    Object::Endpoint(sid),
-                    RIGHT_RECV,
-                    Some(String::from(name)),
-                )?;
+                .insert(Object::Endpoint(sid), RIGHT_RECV, Some(String::from(name)))?;
             tasks.endpoints.insert(
                 sid,
                 Endpoint {
@@ -697,16 +707,31 @@ pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Resul
         channel,
         Channel {
             sid: channel,
+            owner: client,
             endpoint,
         },
     );
     Ok(())
 }
 
-/// A process has ended: its endpoints go away and every caller waiting on them, or being
-/// served by one of its threads, gets [`Status::Disconnected`]; its own queued calls are
-/// withdrawn.
+/// A process has ended: its endpoints and channels go away; every caller waiting on its
+/// endpoints, or being served by one of its threads, gets [`Status::Disconnected`]; its own
+/// queued calls are withdrawn; servers it was the last client of stop waiting.
 pub fn process_ended(tasks: &mut Tasks, process: Sid) {
+    tasks.channels.retain(|_, c| c.owner != process);
+    let receivers: Vec<(Sid, u8)> = tasks
+        .threads
+        .values()
+        .filter(|t| matches!(t.state, State::Receiving(_)))
+        .map(|t| (t.sid, t.priority))
+        .collect();
+    for (sid, priority) in receivers {
+        // They re-check whether anyone can still reach them.
+        if let Some(t) = tasks.threads.get_mut(&sid) {
+            t.state = State::Ready;
+            sched::make_ready(sid, priority);
+        }
+    }
     let owned: Vec<Sid> = tasks
         .endpoints
         .values()

@@ -38,9 +38,9 @@ extern crate alloc;
 pub mod console;
 
 pub mod arch;
-pub mod coresrv;
 pub mod boot;
 pub mod cmdline;
+pub mod coresrv;
 pub mod crash;
 pub mod idl;
 pub mod ipc;

@@ -73,7 +73,12 @@ fn split(handle: u32) -> Option<(usize, u16)> {
 
 impl HandleTable {
     /// Adds an entry; its handle number.
-    pub fn insert(&mut self, object: Object, rights: u32, name: Option<String>) -> Result<u32, Status> {
+    pub fn insert(
+        &mut self,
+        object: Object,
+        rights: u32,
+        name: Option<String>,
+    ) -> Result<u32, Status> {
         let entry = Entry {
             object,
             rights: rights & RIGHTS_ALL,

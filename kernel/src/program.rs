@@ -16,9 +16,9 @@ use crate::arch::{self, AddressSpace};
 use crate::boot::PhysAddr;
 use crate::cmdline::CommandLine;
 use crate::mm::{frame, Access, MapError, PAGE_SIZE};
+use crate::object::HandleTable;
 use crate::romfs;
 use crate::sid::Sid;
-use crate::object::HandleTable;
 use crate::task::{Process, DEFAULT_PRIORITY, TASKS};
 
 /// Why a program could not be started.

@@ -33,4 +33,3 @@ pub fn dispatch(args: &Args) -> (isize, usize) {
         Err(status) => (status as isize, 0),
     }
 }
-

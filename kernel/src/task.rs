@@ -20,10 +20,10 @@ use ostrog_abi::Status;
 use spin::Mutex;
 
 use crate::arch::{self, AddressSpace};
-use crate::ipc::{Channel, Endpoint};
-use crate::object::HandleTable;
 use crate::boot::PhysAddr;
+use crate::ipc::{Channel, Endpoint};
 use crate::mm::{frame, PAGE_SIZE};
+use crate::object::HandleTable;
 use crate::sched;
 use crate::sid::Sid;
 

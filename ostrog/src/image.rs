@@ -119,9 +119,69 @@ pub fn write_romfs(files: &[(String, Vec<u8>)], out: &Path) -> Result<()> {
     std::fs::write(out, writer.finish()).with_context(|| format!("cannot write {}", out.display()))
 }
 
-/// Builds every workspace program for `arch`, packs them (plus `extra` files) into a ROMFS
-/// named `name`, and builds a kernel embedding it. Returns the kernel's path.
-pub fn build(arch: Arch, name: &str, extra: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+/// What goes into an image besides the kernel and the workspace programs.
+pub struct ImageSpec<'a> {
+    /// Names the ROMFS archive and Einit table files.
+    pub name: &'a str,
+    /// The solution description; Einit is built with its table and added as `Einit`.
+    pub init_yaml: Option<&'a Path>,
+    /// The security module.
+    pub security: kernel::Security,
+    /// More files for the ROMFS.
+    pub extra: &'a [(String, Vec<u8>)],
+}
+
+/// Checks `init_yaml` against the executables the image will hold and writes its Einit
+/// table to `out`; diagnostics name file, line and column.
+pub fn write_einit_table(init_yaml: &Path, executables: &[String], out: &Path) -> Result<()> {
+    let options = ostrog_init::Options {
+        executables: Some(executables.to_vec()),
+        classes: None,
+    };
+    let solution = match ostrog_init::load(init_yaml, &options) {
+        Ok(s) => s,
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{}", d.render());
+            }
+            bail!("{} error(s) in {}", diagnostics.len(), init_yaml.display());
+        }
+    };
+    let table = solution
+        .to_table()
+        .map_err(|e| anyhow::anyhow!("cannot encode the Einit table: {e}"))?;
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(out, table).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// Builds Einit for `arch` embedding the table `table`; returns the executable's path.
+pub fn build_einit(arch: Arch, table: &Path) -> Result<PathBuf> {
+    let status = Command::new(cargo())
+        .env("OSTROG_EINIT_TABLE", table)
+        .args(["build", "--quiet", "--release", "-p", "einit"])
+        .args(["--target", arch.rust_target()])
+        .current_dir(crate::source_root())
+        .status()
+        .context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("building Einit for {arch} failed");
+    }
+    let path = kernel::target_dir()?
+        .join(arch.rust_target())
+        .join("release")
+        .join("Einit");
+    if !path.is_file() {
+        bail!("the build did not produce {}", path.display());
+    }
+    Ok(path)
+}
+
+/// Builds every workspace program for `arch`, Einit with the solution's table (if any), packs
+/// them (plus `spec.extra`) into a ROMFS, and builds a kernel embedding it and the security
+/// module. Returns the kernel's path.
+pub fn build_image(arch: Arch, spec: &ImageSpec<'_>) -> Result<PathBuf> {
     let programs = build_programs(arch, &workspace_programs()?)?;
     let mut files = Vec::new();
     for (binary, path) in programs {
@@ -129,11 +189,19 @@ pub fn build(arch: Arch, name: &str, extra: &[(String, Vec<u8>)]) -> Result<Path
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         files.push((binary, data));
     }
-    files.extend(extra.iter().cloned());
-    let romfs = kernel::target_dir()?
-        .join("ostrog")
-        .join(arch.name())
-        .join(format!("{name}.cpio"));
+    files.extend(spec.extra.iter().cloned());
+    let dir = kernel::target_dir()?.join("ostrog").join(arch.name());
+    if let Some(init_yaml) = spec.init_yaml {
+        let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        names.push("Einit".into());
+        let table = dir.join(format!("{}.einit", spec.name));
+        write_einit_table(init_yaml, &names, &table)?;
+        let einit = build_einit(arch, &table)?;
+        let data =
+            std::fs::read(&einit).with_context(|| format!("cannot read {}", einit.display()))?;
+        files.push(("Einit".into(), data));
+    }
+    let romfs = dir.join(format!("{}.cpio", spec.name));
     write_romfs(&files, &romfs)?;
-    kernel::build_with_romfs(arch, Some(&romfs))
+    kernel::build_with_romfs(arch, Some(&romfs), &spec.security)
 }

@@ -32,18 +32,43 @@ pub fn target_dir() -> Result<PathBuf> {
     }
 }
 
-/// Builds the kernel for `arch` (release profile) with an empty ROMFS and returns the path
-/// of the ELF image.
-pub fn build(arch: Arch) -> Result<PathBuf> {
-    build_with_romfs(arch, None)
+/// The security module a kernel is built with.
+#[derive(Clone, Debug)]
+pub enum Security {
+    /// A module source file: generated from a policy, or a hand-written test module.
+    Module(PathBuf),
+    /// No module: every event is granted and the kernel says so at boot. Only on request.
+    Insecure,
 }
 
-/// Builds the kernel for `arch` embedding the ROMFS archive `romfs` (empty when `None`).
-pub fn build_with_romfs(arch: Arch, romfs: Option<&Path>) -> Result<PathBuf> {
+/// The hand-written module of a kernel that runs no program: it lets the kernel start and
+/// denies every other event.
+pub fn boot_only_module() -> Security {
+    Security::Module(crate::source_root().join("ostrog/modules/boot_only.rs"))
+}
+
+/// Builds the kernel for `arch` (release profile) with an empty ROMFS and the boot-only
+/// security module; returns the path of the ELF image.
+pub fn build(arch: Arch) -> Result<PathBuf> {
+    build_with_romfs(arch, None, &boot_only_module())
+}
+
+/// Builds the kernel for `arch` embedding the ROMFS archive `romfs` (empty when `None`) and
+/// the security module `security`.
+pub fn build_with_romfs(arch: Arch, romfs: Option<&Path>, security: &Security) -> Result<PathBuf> {
     let mut cmd = Command::new(cargo());
     match romfs {
         Some(path) => cmd.env("OSTROG_ROMFS", path),
         None => cmd.env_remove("OSTROG_ROMFS"),
+    };
+    match security {
+        Security::Module(path) => {
+            if !path.is_file() {
+                bail!("the security module {} does not exist", path.display());
+            }
+            cmd.env("OSTROG_KSM", path).env_remove("OSTROG_INSECURE")
+        }
+        Security::Insecure => cmd.env_remove("OSTROG_KSM").env("OSTROG_INSECURE", "1"),
     };
     let status = cmd
         .args([

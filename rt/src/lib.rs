@@ -27,8 +27,8 @@ extern crate alloc;
 
 mod entry;
 mod heap;
-pub mod io;
 pub mod idl;
+pub mod io;
 pub mod sys;
 pub mod thread;
 

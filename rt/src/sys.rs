@@ -5,7 +5,8 @@ use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 
 use crate::idl::spec_rt as rt;
 use crate::idl::{
-    kl_core_console, kl_core_core, kl_core_handle, kl_core_task, kl_core_thread, kl_core_time,
+    kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_task, kl_core_thread,
+    kl_core_time,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -134,11 +135,7 @@ pub struct Channel {
 impl Channel {
     /// The channel (client side) or listening endpoint (server side) named `name`.
     pub fn lookup(name: &str) -> Result<Channel, Status> {
-        let mut proxy = kl_core_handle::HandleProxy {
-            transport: CoreTransport,
-            riid: kl_core_core::riid::HANDLE,
-        };
-        proxy
+        handles()
             .lookup(name.into())
             .map(|r| Channel { handle: r.h.handle })
             .map_err(call_status)
@@ -182,6 +179,12 @@ macro_rules! core_errors {
 
 core_errors!(
     kl_core_handle::LookupError,
+    kl_core_handle::DuplicateError,
+    kl_core_handle::SidError,
+    kl_core_task::InfoError,
+    kl_core_task::CreateError,
+    kl_core_task::StartError,
+    kl_core_channel::ConnectError,
     kl_core_handle::CloseError,
     kl_core_console::WriteError,
     kl_core_time::SleepError,
@@ -190,15 +193,29 @@ core_errors!(
     kl_core_thread::YieldError,
 );
 
-fn proxy<P>(riid: u32, make: impl FnOnce(CoreTransport, u32) -> P) -> P {
-    make(CoreTransport, riid)
+/// The calling process's SID and class number, as the kernel stamps them on its messages.
+pub fn task_info() -> Result<(u64, u32), Status> {
+    let mut task = kl_core_task::TaskProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::TASK,
+    };
+    task.info().map(|r| (r.sid, r.cls)).map_err(call_status)
+}
+
+/// The handle proxy of the core endpoints (lookup, close, duplicate, SID of a handle).
+pub fn handles() -> kl_core_handle::HandleProxy<CoreTransport> {
+    kl_core_handle::HandleProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::HANDLE,
+    }
 }
 
 /// Writes bytes to the kernel console (at most [`ostrog_abi::DEBUG_WRITE_MAX`] per call).
 pub fn debug_write(bytes: &[u8]) -> Result<usize, Status> {
-    let mut console = proxy(kl_core_core::riid::CONSOLE, |transport, riid| {
-        kl_core_console::ConsoleProxy { transport, riid }
-    });
+    let mut console = kl_core_console::ConsoleProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::CONSOLE,
+    };
     console
         .write(bytes.into())
         .map(|r| r.written as usize)
@@ -207,9 +224,10 @@ pub fn debug_write(bytes: &[u8]) -> Result<usize, Status> {
 
 /// Ends the process with `status`.
 pub fn exit(status: isize) -> ! {
-    let mut task = proxy(kl_core_core::riid::TASK, |transport, riid| {
-        kl_core_task::TaskProxy { transport, riid }
-    });
+    let mut task = kl_core_task::TaskProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::TASK,
+    };
     let _ = task.exit(status as i32);
     // The kernel never answers task.Exit; if the policy denied it, spin rather than run on.
     loop {
@@ -218,9 +236,10 @@ pub fn exit(status: isize) -> ! {
 }
 
 fn thread_proxy() -> kl_core_thread::ThreadProxy<CoreTransport> {
-    proxy(kl_core_core::riid::THREAD, |transport, riid| {
-        kl_core_thread::ThreadProxy { transport, riid }
-    })
+    kl_core_thread::ThreadProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::THREAD,
+    }
 }
 
 /// Gives up the rest of the time slice.
@@ -237,9 +256,10 @@ pub fn null() -> Result<usize, Status> {
 
 /// Sleeps for at least `ms` milliseconds.
 pub fn sleep_ms(ms: usize) -> Result<usize, Status> {
-    let mut time = proxy(kl_core_core::riid::TIME, |transport, riid| {
-        kl_core_time::TimeProxy { transport, riid }
-    });
+    let mut time = kl_core_time::TimeProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::TIME,
+    };
     time.sleep(u32::try_from(ms).unwrap_or(u32::MAX))
         .map(|_| 0)
         .map_err(call_status)
@@ -253,7 +273,12 @@ pub fn thread_create(
     priority: u8,
 ) -> Result<usize, Status> {
     thread_proxy()
-        .create(entry as usize as u64, stack_top as u64, arg as u64, priority)
+        .create(
+            entry as usize as u64,
+            stack_top as u64,
+            arg as u64,
+            priority,
+        )
         .map(|r| r.tid as usize)
         .map_err(call_status)
 }

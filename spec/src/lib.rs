@@ -145,8 +145,10 @@ pub fn gen_cli(
 /// For build scripts: generates Rust for every `.edl`, `.cdl` and `.idl` file directly in
 /// `dir` into `OUT_DIR` (include it with `include!(concat!(env!("OUT_DIR"), "/include.rs"))`),
 /// resolving names through `include_dirs`, and tells Cargo to rerun when any of them
-/// changes. Specification errors stop the build with the rendered diagnostics.
-pub fn generate_in_build_script(dir: &Path, include_dirs: &[PathBuf]) {
+/// changes. Specification errors stop the build with the rendered diagnostics. With
+/// `runtime = Some(path)` the generated code uses the transport runtime at `path` (see
+/// [`gen::generate_sharing_runtime`]); programs pass `"::ostrog_rt::idl::spec_rt"`.
+pub fn generate_in_build_script(dir: &Path, include_dirs: &[PathBuf], runtime: Option<&str>) {
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -163,14 +165,17 @@ pub fn generate_in_build_script(dir: &Path, include_dirs: &[PathBuf]) {
     }
     files.sort();
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    let mut messages = Vec::new();
-    match gen_cli(&files, include_dirs, &out, &mut messages) {
-        Ok(0) => {}
-        Ok(_) => panic!(
+    let checked = load_and_check(&files, include_dirs);
+    if checked.error_count() > 0 {
+        let mut messages = Vec::new();
+        let _ = checked.report(&mut messages);
+        panic!(
             "the specification in {} has errors:\n{}",
             dir.display(),
             String::from_utf8_lossy(&messages)
-        ),
-        Err(e) => panic!("cannot generate code from {}: {e}", dir.display()),
+        );
+    }
+    if let Err(e) = gen::write_all_sharing_runtime(&checked.model, &out, runtime) {
+        panic!("cannot generate code from {}: {e}", dir.display());
     }
 }

@@ -41,7 +41,7 @@ impl Scenario {
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "boots_shows_memory_map_and_ticks_then_powers_off",
-        cmdline: "ostrog.ticks=3",
+        cmdline: "ostrog.start= ostrog.ticks=3",
         status: 0,
         expect: &[
             "booting",
@@ -77,7 +77,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "kernel_heap_allocates_and_frees",
-        cmdline: "ostrog.selftest=heap ostrog.ticks=1",
+        cmdline: "ostrog.start= ostrog.selftest=heap ostrog.ticks=1",
         status: 0,
         expect: &["selftest: heap ok"],
         reject: &["CORRUPT", "KERNEL"],
@@ -198,7 +198,93 @@ pub const SCENARIOS: &[Scenario] = &[
         check: None,
         tcg: true,
     },
+    Scenario {
+        name: "echo_client_and_server_exchange_messages_with_arenas_and_handles",
+        cmdline: "ostrog.audit=console",
+        status: 0,
+        expect: &[
+            "[kernel] started Einit",
+            "[kernel] started echo.Server",
+            "echo-client: 2000 echoes, 0 wrong; the server saw sid",
+            "echo-client: 100 handles moved, 0 wrong",
+            "echo-client: Forbidden refused: access denied",
+            "echo-client: the vault answers too",
+            "echo-client: all calls behaved",
+            "echo-server: no clients left",
+            "all processes have ended; powering off",
+        ],
+        reject: &["KERNEL", "BREACH", "killed", "panic"],
+        iso: false,
+        check: Some(forbidden_audited),
+        tcg: true,
+    },
+    Scenario {
+        name: "hostile_program_is_refused_everything_and_the_system_runs_on",
+        cmdline: "ostrog.audit=console",
+        status: 0,
+        expect: &[
+            "hostile: every attempt was refused",
+            "echo-client: all calls behaved",
+            "all processes have ended; powering off",
+        ],
+        reject: &["KERNEL", "BREACH", "killed", "panic"],
+        iso: false,
+        check: Some(hostile_tally),
+        tcg: true,
+    },
+    Scenario {
+        name: "denied_start_is_audited_and_the_rest_runs",
+        cmdline: "ostrog.audit=console",
+        status: 0,
+        expect: &[
+            "[kernel] start of echo.Unwanted (sid",
+            "denied by the security policy",
+            "[audit] denied execute Einit(",
+            "-> echo.Unwanted(",
+            "Einit: cannot start echo.Unwanted: access denied",
+            "all processes have ended; powering off",
+        ],
+        reject: &["KERNEL", "Hello from Ostrog user space!"],
+        iso: false,
+        check: None,
+        tcg: true,
+    },
 ];
+
+/// Every denied Forbidden call was seen and audited by the security hook.
+fn forbidden_audited(console: &str) -> Result<(), String> {
+    let audited = console
+        .lines()
+        .filter(|l| l.contains("[audit] denied request echo.") && l.contains("echo.Forbidden"))
+        .count();
+    // One from the client, ten from the hostile program.
+    if audited < 11 {
+        return Err(format!(
+            "{audited} denied Forbidden requests were audited; expected at least 11"
+        ));
+    }
+    Ok(())
+}
+
+/// The hostile program tried many things, and none got through.
+fn hostile_tally(console: &str) -> Result<(), String> {
+    let line = console
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("hostile: ")
+                .filter(|l| l.contains("attempts"))
+        })
+        .ok_or("the hostile program printed no tally")?;
+    let attempts: u32 = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or("no attempt count")?;
+    if attempts < 1000 || !line.contains(" 0 got through") {
+        return Err(format!("unexpected tally: {line}"));
+    }
+    Ok(())
+}
 
 /// The spinners' lines must alternate several times: neither yields, so every switch
 /// between them is a preemption by the timer.

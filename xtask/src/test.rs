@@ -171,7 +171,9 @@ pub fn run(args: &[String]) -> Result<bool> {
 }
 
 /// The kernel the scenarios boot: every program of the workspace in its ROMFS, plus a
-/// malformed executable (`Broken`: an ELF cut off inside its program headers).
+/// malformed executable (`Broken`: an ELF cut off inside its program headers), Einit with
+/// the IPC test solution (`xtask/solutions/ipc/init.yaml`), and the hand-written scenario
+/// security module (`xtask/modules/scenario_policy.rs`).
 pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
     let programs = ostrog::image::build_programs(arch, &ostrog::image::workspace_programs()?)?;
     let hello = programs
@@ -181,7 +183,16 @@ pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
         .transpose()?
         .unwrap_or_default();
     let broken = hello.get(..120).unwrap_or(&hello).to_vec();
-    ostrog::image::build(arch, "test", &[("Broken".to_string(), broken)])
+    let root = ostrog::source_root();
+    let init_yaml = root.join("xtask/solutions/ipc/init.yaml");
+    let extra = [("Broken".to_string(), broken)];
+    let spec = ostrog::image::ImageSpec {
+        name: "test",
+        init_yaml: Some(&init_yaml),
+        security: ostrog::kernel::Security::Module(root.join("xtask/modules/scenario_policy.rs")),
+        extra: &extra,
+    };
+    ostrog::image::build_image(arch, &spec)
 }
 
 #[cfg(test)]

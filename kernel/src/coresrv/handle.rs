@@ -5,9 +5,8 @@ use ostrog_abi::Status;
 
 use super::{code, Caller};
 use crate::idl::kl_core_handle::{
-    CloseError, CloseRequest, CloseResponse, DuplicateError, DuplicateRequest,
-    DuplicateResponse, HandleServer, LookupError, LookupRequest, LookupResponse, SidError,
-    SidRequest, SidResponse,
+    CloseError, CloseRequest, CloseResponse, DuplicateError, DuplicateRequest, DuplicateResponse,
+    HandleServer, LookupError, LookupRequest, LookupResponse, SidError, SidRequest, SidResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::task::TASKS;

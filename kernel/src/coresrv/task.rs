@@ -8,8 +8,8 @@ use ostrog_ksm::{Event, Verdict};
 use super::{code, Caller};
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CreateError, CreateRequest, CreateResponse, ExitError,
-    ExitRequest, ExitResponse, StartError as StartFailed, StartRequest, StartResponse,
-    TaskServer,
+    ExitRequest, ExitResponse, InfoError, InfoRequest, InfoResponse, StartError as StartFailed,
+    StartRequest, StartResponse, TaskServer,
 };
 use crate::idl::spec_rt::Handle;
 use crate::object::Object;
@@ -91,10 +91,12 @@ impl Caller {
     }
 
     fn task_handle(&self, number: u32) -> Result<Sid, Status> {
-        self.with_handles(|table| match table.get_with(number, RIGHT_CONTROL)?.object {
-            Object::Task(sid) => Ok(sid),
-            _ => Err(Status::BadHandle),
-        })
+        self.with_handles(
+            |table| match table.get_with(number, RIGHT_CONTROL)?.object {
+                Object::Task(sid) => Ok(sid),
+                _ => Err(Status::BadHandle),
+            },
+        )
     }
 }
 
@@ -160,6 +162,13 @@ impl TaskServer for Caller {
         sched::switch_away();
         // Never reached: the process's threads are not scheduled again.
         Err(ExitError {})
+    }
+
+    fn info(&mut self, _r: InfoRequest) -> Result<InfoResponse, InfoError> {
+        Ok(InfoResponse {
+            sid: self.process.0,
+            cls: self.class_id(),
+        })
     }
 
     fn args(&mut self, _r: ArgsRequest) -> Result<ArgsResponse, ArgsError> {

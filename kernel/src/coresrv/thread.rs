@@ -4,9 +4,8 @@ use ostrog_abi::Status;
 
 use super::{code, Caller};
 use crate::idl::kl_core_thread::{
-    CreateError, CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse,
-    JoinError, JoinRequest, JoinResponse, ThreadServer, YieldError, YieldRequest,
-    YieldResponse,
+    CreateError, CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, JoinError,
+    JoinRequest, JoinResponse, ThreadServer, YieldError, YieldRequest, YieldResponse,
 };
 use crate::sched;
 use crate::sid::Sid;
@@ -14,7 +13,13 @@ use crate::task::{State, TASKS};
 use crate::usercopy;
 
 impl Caller {
-    fn create_thread(&self, entry: usize, stack: usize, arg: usize, prio: u8) -> Result<Sid, Status> {
+    fn create_thread(
+        &self,
+        entry: usize,
+        stack: usize,
+        arg: usize,
+        prio: u8,
+    ) -> Result<Sid, Status> {
         if !stack.is_multiple_of(16) {
             return Err(Status::InvalidArgument);
         }

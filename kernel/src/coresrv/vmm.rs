@@ -85,15 +85,15 @@ impl VmmServer for Caller {
             }
             for i in 0..count {
                 let page = start + i * PAGE_SIZE;
-                let mapped = frame::alloc()
-                    .ok_or(Status::NoMemory)
-                    .and_then(|f| match p.space.map(page, f, rights) {
+                let mapped = frame::alloc().ok_or(Status::NoMemory).and_then(|f| {
+                    match p.space.map(page, f, rights) {
                         Ok(()) => Ok(()),
                         Err(_) => {
                             frame::free(PhysAddr(f.0));
                             Err(Status::NoMemory)
                         }
-                    });
+                    }
+                });
                 if let Err(e) = mapped {
                     // Undo the pages mapped so far: all or nothing.
                     for j in 0..i {

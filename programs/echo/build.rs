@@ -1,0 +1,13 @@
+//! Generates the transport code of the `echo` package.
+
+use std::path::PathBuf;
+
+fn main() {
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let spec = dir.join("spec");
+    ostrog_spec::generate_in_build_script(
+        &spec.join("echo"),
+        &[spec.clone()],
+        Some("::ostrog_rt::idl::spec_rt"),
+    );
+}

@@ -1,0 +1,137 @@
+//! The echo client: thousands of calls with arenas, handle transfers, a denied method.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use echo::idl::echo_echo::EchoProxy;
+use echo::idl::echo_server::riid;
+use echo::idl::spec_rt::{CallError, Handle};
+use ostrog_abi::handle::{RIGHT_CALL, RIGHT_TRANSFER};
+use ostrog_abi::message::HANDLE_MOVE;
+use ostrog_rt::println;
+use ostrog_rt::sys::{self, Channel};
+
+ostrog_rt::main!(main);
+
+const ROUNDS: u32 = 2000;
+const HANDLES: u32 = 100;
+
+fn main() -> i32 {
+    let Ok((my_sid, my_class)) = sys::task_info() else {
+        println!("echo-client: cannot learn its own identity");
+        return 1;
+    };
+    let Ok(channel) = Channel::lookup("echo") else {
+        println!("echo-client: no channel named echo");
+        return 1;
+    };
+    let mut echo = EchoProxy {
+        transport: channel,
+        riid: riid::ECHO,
+    };
+    let mut failures = 0;
+    for n in 0..ROUNDS {
+        let data: Vec<u8> = (0..n % 1024).map(|i| (i ^ n) as u8).collect();
+        match echo.echo(n, data.clone()) {
+            Ok(r) => {
+                let mut expected = data;
+                expected.reverse();
+                let sender_ok = r.sender == my_sid && r.cls == my_class;
+                if r.next != n + 1 || r.back != expected || !sender_ok {
+                    failures += 1;
+                    if failures < 5 {
+                        println!(
+                            "echo-client: echo {n} wrong (sender {} class {})",
+                            r.sender, r.cls
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                println!("echo-client: echo {n} failed: {e:?}");
+            }
+        }
+    }
+    println!(
+        "echo-client: {ROUNDS} echoes, {failures} wrong; the server saw sid {my_sid} class {my_class}"
+    );
+
+    // Handles travel: a copy of our channel handle moves to the server, which reports the
+    // SID of the object it received; it must be the channel's SID.
+    let channel_sid = sys::handles()
+        .sid(Handle {
+            handle: channel.handle,
+            rights_and_mode: 0,
+        })
+        .map_or(0, |r| r.sid);
+    let mut handle_failures = 0;
+    for _ in 0..HANDLES {
+        let copy = match sys::handles().duplicate(
+            Handle {
+                handle: channel.handle,
+                rights_and_mode: 0,
+            },
+            RIGHT_CALL | RIGHT_TRANSFER,
+        ) {
+            Ok(r) => r.copy,
+            Err(e) => {
+                println!("echo-client: duplicate failed: {e:?}");
+                handle_failures += 1;
+                continue;
+            }
+        };
+        let moved = Handle {
+            handle: copy.handle,
+            rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_CALL,
+        };
+        match echo.keep(moved) {
+            Ok(r) if r.sid == channel_sid => {}
+            other => {
+                handle_failures += 1;
+                println!("echo-client: keep answered {other:?}, expected sid {channel_sid}");
+            }
+        }
+        // The handle moved: our number for it is gone.
+        if sys::handles().sid(copy).is_ok() {
+            handle_failures += 1;
+            println!("echo-client: a moved handle is still in our table");
+        }
+    }
+    println!("echo-client: {HANDLES} handles moved, {handle_failures} wrong");
+
+    match echo.forbidden() {
+        Err(CallError::Transport(t)) => println!(
+            "echo-client: Forbidden refused: {}",
+            ostrog_abi::Status::from_result(t.0 as isize)
+                .err()
+                .map_or("?", |s| s.name())
+        ),
+        other => {
+            println!("echo-client: Forbidden was not refused: {other:?}");
+            failures += 1;
+        }
+    }
+    if let Ok(vault) = Channel::lookup("vault") {
+        let mut vault = EchoProxy {
+            transport: vault,
+            riid: riid::ECHO,
+        };
+        match vault.echo(41, Vec::new()) {
+            Ok(r) if r.next == 42 => println!("echo-client: the vault answers too"),
+            other => {
+                failures += 1;
+                println!("echo-client: vault failed: {other:?}");
+            }
+        }
+    }
+    if failures == 0 && handle_failures == 0 {
+        println!("echo-client: all calls behaved");
+        0
+    } else {
+        1
+    }
+}

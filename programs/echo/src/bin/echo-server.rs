@@ -1,0 +1,102 @@
+//! The echo server: answers `echo.Echo` on every endpoint it was given, and ends when no
+//! client is left.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use echo::idl::echo_echo::{
+    EchoError, EchoRequest, EchoResponse, EchoServer, ForbiddenError, ForbiddenRequest,
+    ForbiddenResponse, KeepError, KeepRequest, KeepResponse,
+};
+use echo::idl::echo_server::{self, ServerEndpoints};
+use ostrog_abi::message::{Header, FLAG_ERROR};
+use ostrog_abi::{handle, Status, TIMEOUT_FOREVER};
+use ostrog_rt::{println, sys};
+
+ostrog_rt::main!(main);
+
+#[derive(Default)]
+struct Echo {
+    /// The identity the kernel stamped on the request being served.
+    sender: (u64, u32),
+    served: u64,
+}
+
+impl EchoServer for Echo {
+    fn echo(&mut self, r: EchoRequest) -> Result<EchoResponse, EchoError> {
+        self.served += 1;
+        let mut back = r.data;
+        back.reverse();
+        Ok(EchoResponse {
+            next: r.n.wrapping_add(1),
+            back,
+            sender: self.sender.0,
+            cls: self.sender.1,
+        })
+    }
+
+    fn keep(&mut self, r: KeepRequest) -> Result<KeepResponse, KeepError> {
+        let sid = sys::handles().sid(r.h).map_or(0, |s| s.sid);
+        // The handle was ours only to look at: close it so the table does not fill up.
+        let _ = sys::handles().close(r.h);
+        Ok(KeepResponse { sid })
+    }
+
+    fn forbidden(&mut self, _r: ForbiddenRequest) -> Result<ForbiddenResponse, ForbiddenError> {
+        println!("echo-server: BREACH: a Forbidden request was delivered");
+        Ok(ForbiddenResponse { secret: 0xdead })
+    }
+}
+
+impl ServerEndpoints for Echo {
+    fn echo(&mut self) -> &mut dyn EchoServer {
+        self
+    }
+}
+
+fn main() -> i32 {
+    let mut server = Echo::default();
+    let mut buffer = alloc::vec![0u8; 4096];
+    loop {
+        let len = match sys::recv(handle::ANY, &mut buffer, TIMEOUT_FOREVER) {
+            Ok((len, _)) => len,
+            Err(Status::Disconnected | Status::Deadlock) => break,
+            Err(e) => {
+                println!("echo-server: recv failed: {}", e.name());
+                return 1;
+            }
+        };
+        let request = buffer.get(..len).unwrap_or(&[]);
+        let header = Header::read(request).unwrap_or_default();
+        server.sender = (header.src_sid, header.src_class);
+        let answer = match echo_server::dispatch(&mut server, request) {
+            Ok(answer) => answer,
+            Err(e) => {
+                // A request that does not decode still gets an answer: an empty error
+                // response, so the caller does not wait forever.
+                println!(
+                    "echo-server: malformed request from sid {}: {e:?}",
+                    header.src_sid
+                );
+                let mut empty = [0u8; ostrog_abi::message::HEADER_SIZE];
+                Header {
+                    riid: header.riid,
+                    mid: header.mid,
+                    flags: FLAG_ERROR,
+                    ..Header::default()
+                }
+                .write(&mut empty);
+                empty.to_vec()
+            }
+        };
+        if let Err(e) = sys::reply(handle::ANY, &answer) {
+            println!("echo-server: reply failed: {}", e.name());
+        }
+    }
+    println!(
+        "echo-server: no clients left after {} echoes",
+        server.served
+    );
+    0
+}

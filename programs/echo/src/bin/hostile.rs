@@ -1,0 +1,160 @@
+//! A hostile program: it tries every way out of its channels and counts what got through.
+//! Every attempt must fail; the kernel and the other programs must go on.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use echo::idl::echo_echo::{EchoRequest, ForbiddenRequest, KeepRequest};
+use echo::idl::echo_server::riid;
+use echo::idl::spec_rt::{Handle, Message};
+use ostrog_abi::message::{HANDLE_COPY, HEADER_SIZE};
+use ostrog_abi::{Status, TIMEOUT_FOREVER};
+use ostrog_rt::println;
+use ostrog_rt::sys::{self, Channel};
+
+ostrog_rt::main!(main);
+
+struct Tally {
+    attempts: u32,
+    got_through: u32,
+}
+
+impl Tally {
+    fn refused(&mut self, what: &str, result: Result<usize, Status>, expected: &[Status]) {
+        self.attempts += 1;
+        match result {
+            Err(e) if expected.contains(&e) => {}
+            Err(e) => {
+                // Refused, but not for the reason we expected: still refused, say so.
+                println!("hostile: {what}: refused with {}", e.name());
+            }
+            Ok(n) => {
+                self.got_through += 1;
+                println!("hostile: BREACH: {what} succeeded ({n})");
+            }
+        }
+    }
+}
+
+fn main() -> i32 {
+    let mut t = Tally {
+        attempts: 0,
+        got_through: 0,
+    };
+    let mut response = [0u8; 2048];
+    let echo_request = EchoRequest {
+        n: 1,
+        data: alloc::vec![1, 2, 3],
+    }
+    .encode(riid::ECHO)
+    .unwrap_or_default();
+
+    // 1. A server it has no channel to cannot even be named.
+    let lookup = Channel::lookup("vault").map(|c| c.handle as usize);
+    t.refused("lookup of another's channel", lookup, &[Status::NotFound]);
+
+    // 2. Forged handle numbers: every slot index with several generations.
+    for index in 1..=300u32 {
+        for generation in [0u32, 1, 7, 0xffff] {
+            let forged = (generation << 16) | index;
+            let r = sys::call(forged, &echo_request, &mut response, TIMEOUT_FOREVER);
+            if r != Err(Status::BadHandle) {
+                // Our own channel may sit at one of these numbers: that is no forgery.
+                if let Ok(own) = Channel::lookup("echo") {
+                    if own.handle == forged {
+                        continue;
+                    }
+                }
+            }
+            t.refused("call on a forged handle", r, &[Status::BadHandle]);
+        }
+    }
+
+    let Ok(channel) = Channel::lookup("echo") else {
+        println!("hostile: no echo channel");
+        return 1;
+    };
+
+    // 3. The denied method, through a channel it does have.
+    let forbidden = ForbiddenRequest {}.encode(riid::ECHO).unwrap_or_default();
+    for _ in 0..10 {
+        let r = sys::call(channel.handle, &forbidden, &mut response, TIMEOUT_FOREVER);
+        t.refused("Forbidden", r, &[Status::AccessDenied]);
+    }
+
+    // 4. Oversized, truncated and inconsistent messages.
+    let mut too_long = echo_request.clone();
+    too_long.extend_from_slice(&[0; 16]);
+    let r = sys::call(channel.handle, &too_long, &mut response, TIMEOUT_FOREVER);
+    t.refused(
+        "message longer than its header",
+        r,
+        &[Status::InvalidArgument],
+    );
+    for cut in [0, 1, HEADER_SIZE - 1, HEADER_SIZE, echo_request.len() - 1] {
+        let r = sys::call(
+            channel.handle,
+            echo_request.get(..cut).unwrap_or(&[]),
+            &mut response,
+            TIMEOUT_FOREVER,
+        );
+        t.refused("truncated message", r, &[Status::InvalidArgument]);
+    }
+    let huge: Vec<u8> = alloc::vec![0; 128 * 1024];
+    let r = sys::call(channel.handle, &huge, &mut response, TIMEOUT_FOREVER);
+    t.refused("oversized message", r, &[Status::InvalidArgument]);
+    let mut lying = echo_request.clone();
+    if let Some(b) = lying.get_mut(20..24) {
+        // arena_size claims a gigabyte.
+        b.copy_from_slice(&0x4000_0000u32.to_le_bytes());
+    }
+    let r = sys::call(channel.handle, &lying, &mut response, TIMEOUT_FOREVER);
+    t.refused(
+        "header claiming a huge arena",
+        r,
+        &[Status::InvalidArgument],
+    );
+
+    // 5. Handles in messages that are not ours.
+    for forged in [2u32, 0x0005_0001, 0xffff_ffff] {
+        let keep = KeepRequest {
+            h: Handle {
+                handle: forged,
+                rights_and_mode: HANDLE_COPY << 16 | 0xffff,
+            },
+        }
+        .encode(riid::ECHO)
+        .unwrap_or_default();
+        let r = sys::call(channel.handle, &keep, &mut response, TIMEOUT_FOREVER);
+        t.refused("message carrying a forged handle", r, &[Status::BadHandle]);
+    }
+
+    // 6. A closed handle stays closed, even after its slot is reused.
+    let number = channel.handle;
+    let closed = sys::handles().close(Handle {
+        handle: number,
+        rights_and_mode: 0,
+    });
+    if closed.is_err() {
+        println!("hostile: could not close its own channel");
+    }
+    let r = sys::call(number, &echo_request, &mut response, TIMEOUT_FOREVER);
+    t.refused("call on a closed handle", r, &[Status::BadHandle]);
+    let _ = sys::task_info();
+    let r = sys::call(number, &echo_request, &mut response, TIMEOUT_FOREVER);
+    t.refused("call on a closed handle, again", r, &[Status::BadHandle]);
+
+    println!(
+        "hostile: {} attempts, {} got through",
+        t.attempts, t.got_through
+    );
+    if t.got_through == 0 {
+        println!("hostile: every attempt was refused");
+        0
+    } else {
+        1
+    }
+}

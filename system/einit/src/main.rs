@@ -1,0 +1,121 @@
+//! Einit: the first program. The kernel starts it (an `execute` event); it creates every
+//! process of the solution, connects the channels, and starts the processes, each step a
+//! request to the kernel's core endpoints that the security module judges. Then it ends.
+//!
+//! Its table is generated at build time from the solution's `init.yaml` (see
+//! `ostrog-init`) and embedded in this executable, the way KasperskyOS generates `einit.c`.
+//! The table is validated completely before anything is created.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use ostrog_init::table::Table;
+use ostrog_rt::idl::kl_core_channel::ChannelProxy;
+use ostrog_rt::idl::kl_core_core::riid;
+use ostrog_rt::idl::kl_core_task::TaskProxy;
+use ostrog_rt::idl::spec_rt::Handle;
+use ostrog_rt::println;
+use ostrog_rt::sys::{call_status, CoreTransport};
+
+ostrog_rt::main!(main);
+
+static TABLE: &[u8] = include_bytes!(env!("OSTROG_EINIT_TABLE_FILE"));
+
+fn main() -> i32 {
+    if TABLE.is_empty() {
+        println!("Einit: this image has no solution table; nothing to start");
+        return 1;
+    }
+    let table = match Table::parse(TABLE) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("Einit: the solution table is damaged: {e}");
+            return 1;
+        }
+    };
+    let mut tasks = TaskProxy {
+        transport: CoreTransport,
+        riid: riid::TASK,
+    };
+    let mut channels = ChannelProxy {
+        transport: CoreTransport,
+        riid: riid::CHANNEL,
+    };
+    let mut failures = 0;
+
+    // 1. Processes, created but not running.
+    let mut handles: Vec<Option<Handle>> = Vec::new();
+    for p in table.processes() {
+        let mut args = Vec::new();
+        for a in p.args() {
+            args.extend_from_slice(a.as_bytes());
+            args.push(0);
+        }
+        let mut env = Vec::new();
+        for (k, v) in p.env() {
+            env.extend_from_slice(k.as_bytes());
+            env.push(b'=');
+            env.extend_from_slice(v.as_bytes());
+            env.push(0);
+        }
+        match tasks.create(
+            p.task().into(),
+            p.class().into(),
+            p.path().into(),
+            args,
+            env,
+        ) {
+            Ok(r) => handles.push(Some(r.task)),
+            Err(e) => {
+                println!(
+                    "Einit: cannot create {} ({}) from {}: {}",
+                    p.task(),
+                    p.class(),
+                    p.path(),
+                    call_status(e).name()
+                );
+                failures += 1;
+                handles.push(None);
+            }
+        }
+    }
+
+    // 2. Channels, before anyone runs, so that no program ever looks for one in vain.
+    for c in table.channels() {
+        let ends = (
+            handles.get(c.client()).copied().flatten(),
+            handles.get(c.server()).copied().flatten(),
+        );
+        let (Some(client), Some(server)) = ends else {
+            continue;
+        };
+        if let Err(e) = channels.connect(client, server, c.id().into()) {
+            println!(
+                "Einit: cannot connect channel {}: {}",
+                c.id(),
+                call_status(e).name()
+            );
+            failures += 1;
+        }
+    }
+
+    // 3. Start: each is an `execute` event.
+    for (p, handle) in table.processes().zip(&handles) {
+        let Some(handle) = handle else { continue };
+        if let Err(e) = tasks.start(*handle) {
+            println!(
+                "Einit: cannot start {}: {}",
+                p.task(),
+                call_status(e).name()
+            );
+            failures += 1;
+        }
+    }
+    if failures > 0 {
+        println!("Einit: {failures} step(s) failed; the rest of the solution runs");
+    }
+    0
+}

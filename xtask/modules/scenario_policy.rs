@@ -1,0 +1,153 @@
+// A hand-written security module for the kernel's scenario tests, included by the kernel's
+// build script in place of a module compiled from a policy (the tests of the IPC path must
+// not depend on the policy compiler). Its policy, in words:
+//
+// * every class of the test image is known: the kernel, Einit, the echo solution and the
+//   test programs the kernel starts directly (`ostrog.start=`);
+// * requests for method `Forbidden` (MID 2) of endpoint `echo` (RIID 0) of `echo.Server`
+//   and `echo.Vault` are denied;
+// * starting a process of class `echo.Unwanted` is denied;
+// * a class it does not know is denied everything;
+// * everything else is granted.
+//
+// Every denial is audited; grants are counted but not audited (the echo test makes
+// thousands). It checks message structure only as far as the kernel already does: message
+// validation against IDL types is the job of the compiled modules.
+
+use ostrog_ksm::{
+    AuditRecord, AuditSink, ClassId, DenyReason, Event, EventKind, RuleResult, SecurityModule,
+    Verdict,
+};
+
+pub const INSECURE: bool = false;
+pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
+
+const CLASSES: [&str; 20] = [
+    "kl.core.Core",
+    "Einit",
+    "echo.Client",
+    "echo.Server",
+    "echo.Vault",
+    "echo.Hostile",
+    "echo.Unwanted",
+    "bench.Client",
+    "bench.Server",
+    "hello",
+    "spin-a",
+    "spin-b",
+    "fault-jump",
+    "fault-code-write",
+    "fault-kernel-read",
+    "null-bench",
+    "threads",
+    "syscall-fuzz",
+    "Broken",
+    "ipc-bench",
+];
+
+const CORE: ClassId = 0;
+const SERVER: ClassId = 3;
+const VAULT: ClassId = 4;
+const UNWANTED: ClassId = 6;
+
+/// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
+const CORE_METHODS: [(&str, &[&str]); 9] = [
+    ("task", &["Create", "Start", "Exit", "Info", "Args"]),
+    ("thread", &["Create", "Exit", "Join", "Yield"]),
+    ("channel", &["Connect"]),
+    ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
+    ("vmm", &["Allocate", "Free", "Protect"]),
+    ("time", &["Now", "Sleep"]),
+    ("console", &["Write"]),
+    ("audit", &["Read"]),
+    ("io", &["MapMmio", "ClaimIrq", "ClaimPorts"]),
+];
+const ECHO_METHODS: [&str; 3] = ["Echo", "Keep", "Forbidden"];
+
+struct ScenarioPolicy;
+
+impl ScenarioPolicy {
+    fn decide_event(&self, event: &Event<'_>) -> (Verdict, Option<DenyReason>, Option<RuleResult<'static>>) {
+        let known = |c: ClassId| (c as usize) < CLASSES.len();
+        if !known(event.src_class) || !known(event.dst_class) {
+            return (Verdict::Denied, Some(DenyReason::Unknown), None);
+        }
+        let denied_rule = RuleResult {
+            object: "base",
+            method: "deny",
+            granted: false,
+        };
+        match event.kind {
+            EventKind::Execute if event.dst_class == UNWANTED => {
+                (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
+            }
+            EventKind::Request
+                if (event.dst_class == SERVER || event.dst_class == VAULT)
+                    && event.riid == 0
+                    && event.mid == 2 =>
+            {
+                (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
+            }
+            _ => (Verdict::Granted, None, None),
+        }
+    }
+}
+
+impl SecurityModule for ScenarioPolicy {
+    fn class_id(&self, name: &str) -> Option<ClassId> {
+        let index = CLASSES.iter().position(|c| *c == name)?;
+        ClassId::try_from(index).ok()
+    }
+
+    fn class_name(&self, class: ClassId) -> &str {
+        CLASSES.get(class as usize).copied().unwrap_or("?")
+    }
+
+    fn method_name(&self, class: ClassId, riid: u32, mid: u32) -> Option<(&str, &str)> {
+        if class == CORE {
+            let (endpoint, methods) = CORE_METHODS.get(riid as usize)?;
+            return Some((endpoint, methods.get(mid as usize)?));
+        }
+        if (class == SERVER || class == VAULT) && riid == 0 {
+            return Some(("echo", ECHO_METHODS.get(mid as usize)?));
+        }
+        None
+    }
+
+    fn decide(&mut self, event: &Event<'_>, audit: &mut dyn AuditSink) -> Verdict {
+        let (verdict, reason, rule) = self.decide_event(event);
+        if verdict == Verdict::Denied {
+            // Responses and errors name the server's method: the server is their source.
+            let server = match event.kind {
+                EventKind::Response | EventKind::Error => event.src_class,
+                _ => event.dst_class,
+            };
+            let (endpoint, method) = match event.kind {
+                EventKind::Execute => ("", ""),
+                _ => self
+                    .method_name(server, event.riid, event.mid)
+                    .unwrap_or(("?", "?")),
+            };
+            let rules = rule.as_slice();
+            audit.record(&AuditRecord {
+                kind: event.kind,
+                src_sid: event.src_sid,
+                src_class: self.class_name(event.src_class),
+                dst_sid: event.dst_sid,
+                dst_class: self.class_name(event.dst_class),
+                endpoint,
+                method,
+                rules,
+                verdict,
+                reason,
+                src_class_id: event.src_class,
+                dst_class_id: event.dst_class,
+            });
+        }
+        verdict
+    }
+}
+
+pub fn module() -> alloc::boxed::Box<dyn SecurityModule> {
+    alloc::boxed::Box::new(ScenarioPolicy)
+}
