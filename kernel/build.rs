@@ -30,7 +30,11 @@ fn empty_archive() -> Vec<u8> {
 /// Generates the server side of the core endpoints from `sysroot/kl/core` into `OUT_DIR`.
 fn generate_core_endpoints(manifest_dir: &str) {
     let sysroot = PathBuf::from(manifest_dir).join("../sysroot");
-    ostrog_spec::generate_in_build_script(&sysroot.join("kl/core"), &[sysroot.clone()], None);
+    ostrog_spec::generate_in_build_script(
+        &sysroot.join("kl/core"),
+        std::slice::from_ref(&sysroot),
+        None,
+    );
 }
 
 fn main() {

@@ -5,5 +5,9 @@ use std::path::PathBuf;
 fn main() {
     let sysroot =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("../sysroot");
-    ostrog_spec::generate_in_build_script(&sysroot.join("kl/core"), &[sysroot.clone()], None);
+    ostrog_spec::generate_in_build_script(
+        &sysroot.join("kl/core"),
+        std::slice::from_ref(&sysroot),
+        None,
+    );
 }

@@ -7,7 +7,7 @@ fn main() {
     let spec = dir.join("spec");
     ostrog_spec::generate_in_build_script(
         &spec.join("echo"),
-        &[spec.clone()],
+        std::slice::from_ref(&spec),
         Some("::ostrog_rt::idl::spec_rt"),
     );
 }

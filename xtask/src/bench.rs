@@ -2,12 +2,13 @@
 
 use anyhow::{bail, Result};
 
-pub const NAMES: &[&str] = &["boot", "syscall"];
+pub const NAMES: &[&str] = &["boot", "syscall", "ipc"];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
         "boot" => boot(),
         "syscall" => syscall(),
+        "ipc" => ipc(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }
@@ -43,25 +44,60 @@ fn boot() -> Result<bool> {
 }
 
 /// The null system call round trip, measured by a program (`null-bench`) with the CPU's
-/// counter: the TSC on x86_64, the virtual counter (CNTVCT) on AArch64.
+/// counter: the TSC on x86_64, the virtual counter (CNTVCT) on AArch64. The null call is a
+/// `Call` on a handle number that names nothing: kernel entry, handle check, exit.
 fn syscall() -> Result<bool> {
+    counter_bench(
+        "syscall",
+        "null-bench:",
+        "ostrog.start=null-bench",
+        |arch| crate::test::test_image(arch),
+    )
+}
+
+/// The Call+Reply round trip between two processes (`ipc-bench` and `ipc-bench-server`,
+/// started by Einit from `xtask/solutions/ipc-bench/init.yaml`), through the security hook
+/// with the scenario module granting.
+fn ipc() -> Result<bool> {
+    counter_bench("ipc", "ipc-bench:", "", |arch| {
+        let root = ostrog::source_root();
+        let init_yaml = root.join("xtask/solutions/ipc-bench/init.yaml");
+        let spec = ostrog::image::ImageSpec {
+            name: "bench-ipc",
+            init_yaml: Some(&init_yaml),
+            security: ostrog::kernel::Security::Module(
+                root.join("xtask/modules/scenario_policy.rs"),
+            ),
+            extra: &[],
+        };
+        ostrog::image::build_image(arch, &spec)
+    })
+}
+
+/// Boots `image(arch)` with `cmdline` on each architecture (KVM where it works, then TCG
+/// when KVM gives no figure, see docs/user-space.md on nested KVM hosts) and prints the
+/// program's line starting with `prefix`.
+fn counter_bench(
+    name: &str,
+    prefix: &str,
+    cmdline: &str,
+    image: impl Fn(ostrog::arch::Arch) -> Result<std::path::PathBuf>,
+) -> Result<bool> {
     use ostrog::arch::Arch;
     use ostrog::qemu::{Accel, Ending, Machine};
     ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
     ostrog::setup::ensure_qemu(&Arch::ALL)?;
     for arch in Arch::ALL {
-        let kernel = crate::test::test_image(arch)?;
-        // KVM where it works; TCG when KVM gives no figure (see docs/user-space.md on
-        // nested KVM hosts).
+        let kernel = image(arch)?;
         let mut accels = vec![Accel::best_for(arch)];
         if accels[0] != Accel::Tcg {
             accels.push(Accel::Tcg);
         }
         for accel in accels {
             let mut machine = Machine::new(arch, accel, &kernel);
-            machine.cmdline = "ostrog.start=null-bench".into();
+            machine.cmdline = cmdline.into();
             let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
-            let line = run.console.lines().find(|l| l.starts_with("null-bench:"));
+            let line = run.console.lines().find(|l| l.starts_with(prefix));
             let done = matches!((&run.ending, line), (Ending::PoweredOff(0), Some(_)));
             match (run.ending, line) {
                 (Ending::PoweredOff(0), Some(line)) => {
@@ -69,10 +105,10 @@ fn syscall() -> Result<bool> {
                         Arch::X86_64 => "TSC cycles",
                         Arch::Aarch64 => "CNTVCT ticks",
                     };
-                    println!("syscall {arch} ({}): {line} [{unit}]", accel.name());
+                    println!("{name} {arch} ({}): {line} [{unit}]", accel.name());
                 }
                 _ => println!(
-                    "syscall {arch} ({}): no figure; the machine {}\n{}",
+                    "{name} {arch} ({}): no figure; the machine {}\n{}",
                     accel.name(),
                     run.ending,
                     run.console

@@ -61,10 +61,10 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "boots_from_grub_iso_via_multiboot2",
-        cmdline: "ostrog.ticks=2",
+        cmdline: "ostrog.start= ostrog.ticks=2",
         status: 0,
         expect: &[
-            "command line: ostrog.ticks=2",
+            "command line: ostrog.start= ostrog.ticks=2",
             "boot protocol: Multiboot2",
             "physical memory map:",
             "tick 2",

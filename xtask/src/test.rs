@@ -99,12 +99,25 @@ pub fn run(args: &[String]) -> Result<bool> {
 
         for arch in Arch::ALL {
             let mut clippy = cargo();
+            // The kernel needs a security module to build; lint it with the scenario one.
+            clippy.env(
+                "OSTROG_KSM",
+                ostrog::source_root().join("xtask/modules/scenario_policy.rs"),
+            );
             clippy.args(["clippy", "--quiet", "--release", "-p", "ostrog-kernel"]);
             clippy.args(["--target", arch.kernel_target(), "--", "-D", "warnings"]);
             check_step(&mut tally, &format!("clippy (kernel, {arch})"), clippy);
 
             let mut clippy = cargo();
-            clippy.args(["clippy", "--quiet", "--release", "-p", "ostrog-rt"]);
+            clippy.args([
+                "clippy",
+                "--quiet",
+                "--release",
+                "-p",
+                "ostrog-rt",
+                "-p",
+                "einit",
+            ]);
             let mut packages: Vec<String> = ostrog::image::workspace_programs()?
                 .into_iter()
                 .map(|p| p.package)

@@ -67,7 +67,14 @@ fn main() -> i32 {
         t.expect_error(
             "call core",
             nr::CALL,
-            [0, good.as_ptr() as usize, len, out.as_mut_ptr() as usize, 64, 0],
+            [
+                0,
+                good.as_ptr() as usize,
+                len,
+                out.as_mut_ptr() as usize,
+                64,
+                0,
+            ],
         );
     }
     // A request buffer that starts mapped and runs into unmapped memory.
@@ -80,14 +87,28 @@ fn main() -> i32 {
     t.expect_error(
         "call core",
         nr::CALL,
-        [0, good.as_ptr() as usize, 64, out.as_mut_ptr() as usize, 64, 0],
+        [
+            0,
+            good.as_ptr() as usize,
+            64,
+            out.as_mut_ptr() as usize,
+            64,
+            0,
+        ],
     );
     // Handles that name nothing: forged numbers of every shape.
     for handle in [1, 2, 3, 0x1_0001, 0xffff, 0xfffe_0001, usize::MAX, 1 << 40] {
         t.expect_error(
             "call",
             nr::CALL,
-            [handle, good.as_ptr() as usize, 40, out.as_mut_ptr() as usize, 64, 0],
+            [
+                handle,
+                good.as_ptr() as usize,
+                40,
+                out.as_mut_ptr() as usize,
+                64,
+                0,
+            ],
         );
         t.expect_error(
             "recv",
@@ -111,18 +132,30 @@ fn main() -> i32 {
     t.expect_error(
         "recv any",
         nr::RECV,
-        [ostrog_abi::handle::ANY as usize, out.as_mut_ptr() as usize, 64, 0, 0, 0],
+        [
+            ostrog_abi::handle::ANY as usize,
+            out.as_mut_ptr() as usize,
+            64,
+            0,
+            0,
+            0,
+        ],
     );
     t.expect_error(
         "reply",
         nr::REPLY,
-        [ostrog_abi::handle::ANY as usize, good.as_ptr() as usize, 40, 0, 0, 0],
+        [
+            ostrog_abi::handle::ANY as usize,
+            good.as_ptr() as usize,
+            40,
+            0,
+            0,
+            0,
+        ],
     );
     // Numbers no system call has, with garbage arguments.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for number in (3..400)
-        .chain([1 << 20, usize::MAX / 2, usize::MAX])
-    {
+    for number in (3..400).chain([1 << 20, usize::MAX / 2, usize::MAX]) {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
