@@ -1,12 +1,13 @@
 //! The three system calls and the core services built on them. Each returns `Ok(value)` or
 //! the kernel's [`Status`].
 
+use ostrog_abi::message::{Header, HEADER_SIZE};
 use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 
 use crate::idl::spec_rt as rt;
 use crate::idl::{
     kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_task, kl_core_thread,
-    kl_core_time,
+    kl_core_time, kl_core_vmm,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -185,6 +186,8 @@ core_errors!(
     kl_core_task::CreateError,
     kl_core_task::StartError,
     kl_core_channel::ConnectError,
+    kl_core_vmm::AllocateError,
+    kl_core_vmm::FreeError,
     kl_core_handle::CloseError,
     kl_core_console::WriteError,
     kl_core_time::SleepError,
@@ -210,6 +213,14 @@ pub fn handles() -> kl_core_handle::HandleProxy<CoreTransport> {
     }
 }
 
+/// The memory proxy of the core endpoints.
+pub fn vmm() -> kl_core_vmm::VmmProxy<CoreTransport> {
+    kl_core_vmm::VmmProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::VMM,
+    }
+}
+
 /// Writes bytes to the kernel console (at most [`ostrog_abi::DEBUG_WRITE_MAX`] per call).
 pub fn debug_write(bytes: &[u8]) -> Result<usize, Status> {
     let mut console = kl_core_console::ConsoleProxy {
@@ -222,13 +233,33 @@ pub fn debug_write(bytes: &[u8]) -> Result<usize, Status> {
         .map_err(call_status)
 }
 
+/// Sends a core request whose only parameter is an `SInt32` and that is never answered
+/// (`task.Exit`, `thread.Exit`), from buffers on the stack: the heap is not touched, so
+/// nothing is left allocated when the caller ends.
+fn call_never_answered(riid: u32, mid: u32, value: i32) {
+    const FIXED: usize = 8;
+    let mut request = [0u8; HEADER_SIZE + FIXED];
+    Header {
+        riid,
+        mid,
+        fixed_size: FIXED as u32,
+        ..Header::default()
+    }
+    .write(&mut request);
+    if let Some(b) = request.get_mut(HEADER_SIZE..HEADER_SIZE + 4) {
+        b.copy_from_slice(&value.to_le_bytes());
+    }
+    let mut response = [0u8; HEADER_SIZE + FIXED];
+    let _ = call(handle::CORE, &request, &mut response, TIMEOUT_FOREVER);
+}
+
 /// Ends the process with `status`.
 pub fn exit(status: isize) -> ! {
-    let mut task = kl_core_task::TaskProxy {
-        transport: CoreTransport,
-        riid: kl_core_core::riid::TASK,
-    };
-    let _ = task.exit(status as i32);
+    call_never_answered(
+        kl_core_core::riid::TASK,
+        <kl_core_task::ExitRequest as rt::Message>::MID,
+        status as i32,
+    );
     // The kernel never answers task.Exit; if the policy denied it, spin rather than run on.
     loop {
         core::hint::spin_loop();
@@ -285,7 +316,11 @@ pub fn thread_create(
 
 /// Ends the calling thread.
 pub fn thread_exit(status: isize) -> ! {
-    let _ = thread_proxy().exit(status as i32);
+    call_never_answered(
+        kl_core_core::riid::THREAD,
+        <kl_core_thread::ExitRequest as rt::Message>::MID,
+        status as i32,
+    );
     loop {
         core::hint::spin_loop();
     }

@@ -21,7 +21,9 @@ use crate::source::Span;
 /// Largest whole message (header, handle slots, fixed part and arena), as in `ostrog_abi`.
 pub const MAX_MESSAGE: u32 = 64 * 1024;
 /// Header plus the largest number of handle slots.
-const MESSAGE_OVERHEAD: u32 = 32 + 8 * 8;
+const MESSAGE_OVERHEAD: u32 = (ostrog_abi::message::HEADER_SIZE
+    + ostrog_abi::message::MAX_HANDLES * ostrog_abi::message::HANDLE_SLOT_SIZE)
+    as u32;
 
 /// Checks every unit of the workspace and builds the model.
 pub fn check(ws: &Workspace) -> (Model, Vec<Diagnostic>) {

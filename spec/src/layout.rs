@@ -406,6 +406,58 @@ pub fn interface_layouts(model: &Model, interface: &str) -> Result<Vec<MethodLay
 }
 
 /// The layout of one method, by interface and method name.
+/// The largest arena a value of this layout can need (sequence data 8-aligned).
+fn max_arena(l: &TypeLayout) -> u64 {
+    match &l.kind {
+        LayoutKind::Int(_) | LayoutKind::Handle { .. } => 0,
+        LayoutKind::Bytes { bound } | LayoutKind::String { bound } => u64::from(*bound),
+        LayoutKind::Sequence { bound, element } => {
+            u64::from(SEQUENCE_ALIGN - 1)
+                + u64::from(*bound) * (u64::from(element.size) + max_arena(element))
+        }
+        LayoutKind::Array { len, element } => u64::from(*len) * max_arena(element),
+        LayoutKind::Struct { fields, .. } => fields.iter().map(|f| max_arena(&f.layout)).sum(),
+        LayoutKind::Union { variants, .. } => variants
+            .iter()
+            .map(|f| max_arena(&f.layout))
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+/// The largest number of handles a value of this layout can carry.
+fn max_handles(l: &TypeLayout) -> u64 {
+    match &l.kind {
+        LayoutKind::Handle { .. } => 1,
+        LayoutKind::Int(_) | LayoutKind::Bytes { .. } | LayoutKind::String { .. } => 0,
+        LayoutKind::Sequence { bound, element } => u64::from(*bound) * max_handles(element),
+        LayoutKind::Array { len, element } => u64::from(*len) * max_handles(element),
+        LayoutKind::Struct { fields, .. } => fields.iter().map(|f| max_handles(&f.layout)).sum(),
+        LayoutKind::Union { variants, .. } => variants
+            .iter()
+            .map(|f| max_handles(&f.layout))
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+impl MessageLayout {
+    /// The largest whole message of this kind (header, handle slots, fixed part, arena),
+    /// capped at `ostrog_abi::message::DEFAULT_MAX_MESSAGE`: what a receive buffer must hold.
+    pub fn max_size(&self) -> u32 {
+        use ostrog_abi::message::{
+            DEFAULT_MAX_MESSAGE, HANDLE_SLOT_SIZE, HEADER_SIZE, MAX_HANDLES,
+        };
+        let handles: u64 = self.params.iter().map(|p| max_handles(&p.layout)).sum();
+        let arena: u64 = self.params.iter().map(|p| max_arena(&p.layout)).sum();
+        let total = HEADER_SIZE as u64
+            + handles.min(MAX_HANDLES as u64) * HANDLE_SLOT_SIZE as u64
+            + u64::from(self.fixed_size)
+            + arena;
+        u32::try_from(total.min(DEFAULT_MAX_MESSAGE as u64)).unwrap_or(u32::MAX)
+    }
+}
+
 pub fn layout(model: &Model, interface: &str, method: &str) -> Option<MethodLayout> {
     let iface = model.packages.get(interface)?.interface.as_ref()?;
     let m = iface.methods.iter().find(|m| m.name == method)?;

@@ -22,7 +22,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 20] = [
+const CLASSES: [&str; 22] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -43,6 +43,8 @@ const CLASSES: [&str; 20] = [
     "syscall-fuzz",
     "Broken",
     "ipc-bench",
+    "ipc-bench-server",
+    "fault-stack-overflow",
 ];
 
 const CORE: ClassId = 0;

@@ -143,12 +143,14 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "faulting_programs_are_killed_others_keep_running",
-        cmdline: "ostrog.start=spin-a,fault-kernel-read,fault-code-write,fault-jump",
+        cmdline:
+            "ostrog.start=spin-a,fault-kernel-read,fault-code-write,fault-jump,fault-stack-overflow",
         status: 0,
         expect: &[
             "process fault-kernel-read (class fault-kernel-read, sid",
             "process fault-code-write (class fault-code-write, sid",
             "process fault-jump (class fault-jump, sid",
+            "process fault-stack-overflow (class fault-stack-overflow, sid",
             "spin-a done",
             "all processes have ended; powering off",
         ],
@@ -237,10 +239,10 @@ pub const SCENARIOS: &[Scenario] = &[
         cmdline: "ostrog.audit=console",
         status: 0,
         expect: &[
-            "[kernel] start of echo.Unwanted (sid",
-            "denied by the security policy",
             "[audit] denied execute Einit(",
             "-> echo.Unwanted(",
+            "[kernel] start of echo.Unwanted (sid",
+            "denied by the security policy",
             "Einit: cannot start echo.Unwanted: access denied",
             "all processes have ended; powering off",
         ],
@@ -311,7 +313,12 @@ fn interleaved(console: &str) -> Result<(), String> {
 
 /// Every faulting program is reported with what it did and where.
 fn faults_reported(console: &str) -> Result<(), String> {
-    for name in ["fault-kernel-read", "fault-code-write", "fault-jump"] {
+    for name in [
+        "fault-kernel-read",
+        "fault-code-write",
+        "fault-jump",
+        "fault-stack-overflow",
+    ] {
         let line = console
             .lines()
             .find(|l| l.contains(&format!("process {name} (class")))

@@ -1,7 +1,9 @@
 //! `vmm`: memory for the calling process.
 //!
 //! `Allocate` maps fresh zeroed pages in the allocation window of the address space
-//! ([`WINDOW`]), first fit; only what `Allocate` mapped can be freed or re-protected, so a
+//! ([`WINDOW`]), first fit, with an unmapped guard page on each side, so that a thread stack
+//! or buffer allocated this way faults on overflow instead of running into its neighbour.
+//! Only what `Allocate` mapped can be freed or re-protected, so a
 //! process cannot unmap its own code or stack by accident or make its code writable. W^X
 //! holds for every page: writable and executable together is refused.
 
@@ -67,22 +69,24 @@ impl VmmServer for Caller {
                 .processes
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
-            // First fit: the lowest run of `count` unmapped pages in the window.
-            let mut start = WINDOW.start;
+            // First fit: the lowest run of `count` unmapped pages with an unmapped guard page
+            // on each side.
+            let mut run_start = WINDOW.start;
             let mut run = 0;
             let mut va = WINDOW.start;
-            while run < count && va < WINDOW.end {
+            while run < count + 2 && va < WINDOW.end {
                 if p.space.translate(va).is_some() {
                     run = 0;
-                    start = va + PAGE_SIZE;
+                    run_start = va + PAGE_SIZE;
                 } else {
                     run += 1;
                 }
                 va += PAGE_SIZE;
             }
-            if run < count {
+            if run < count + 2 {
                 return Err(Status::NoMemory);
             }
+            let start = run_start + PAGE_SIZE;
             for i in 0..count {
                 let page = start + i * PAGE_SIZE;
                 let mapped = frame::alloc().ok_or(Status::NoMemory).and_then(|f| {

@@ -107,6 +107,9 @@ fn draw_label(label: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// Size of the message header.
+const H: usize = ostrog_abi::message::HEADER_SIZE;
+
 fn word(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
@@ -117,7 +120,7 @@ fn set_word(bytes: &mut [u8], at: usize, v: u32) {
 
 #[test]
 fn malformed_messages_are_rejected_with_typed_errors() {
-    // Draw's request has no handles, so its fixed part starts at 32 with the union `shape`:
+    // Draw's request has no handles, so its fixed part starts at H (the header size) with the union `shape`:
     // its tag first, the label's ArenaRef in the payload.
     let good = draw_label("hi");
     assert!(DrawRequest::decode(&good).is_ok());
@@ -135,22 +138,22 @@ fn malformed_messages_are_rejected_with_typed_errors() {
     );
 
     let mut m = good.clone();
-    set_word(&mut m, 32, 9); // union tag
+    set_word(&mut m, H, 9); // union tag
     assert_eq!(DrawRequest::decode(&m), Err(DecodeError::BadUnionTag(9)));
 
-    let arena_start = 32 + word(&good, 16) as usize;
+    let arena_start = H + word(&good, 16) as usize;
     let mut m = good.clone();
     m[arena_start] = 0xff; // not UTF-8
     assert_eq!(DrawRequest::decode(&m), Err(DecodeError::InvalidUtf8));
 
     // Find the label's ArenaRef (offset 0, len 2) in the fixed part and break it.
-    let fixed = &good[32..arena_start];
+    let fixed = &good[H..arena_start];
     let ref_at = (0..fixed.len() - 8)
         .step_by(4)
         .find(|&i| word(fixed, i) == 0 && word(fixed, i + 4) == 2)
-        .map(|i| 32 + i)
+        .map(|i| H + i)
         .unwrap_or(0);
-    assert!(ref_at > 32);
+    assert!(ref_at > H);
     let mut m = good.clone();
     set_word(&mut m, ref_at + 4, 31); // longer than string<30>
     assert_eq!(
@@ -187,11 +190,11 @@ fn handles_travel_in_slots_and_bad_indices_are_rejected() {
     };
     let bytes = ShareRequest { peer, buffer }.encode(0).unwrap_or_default();
     assert_eq!(word(&bytes, 12), 2); // handle_count
-    assert_eq!((word(&bytes, 32), word(&bytes, 36)), (5, 0x1_0003));
-    assert_eq!(word(&bytes, 48), 0); // peer -> slot 0
-    assert_eq!(word(&bytes, 52), 1); // buffer -> slot 1
+    assert_eq!((word(&bytes, H), word(&bytes, H + 4)), (5, 0x1_0003));
+    assert_eq!(word(&bytes, H + 16), 0); // peer -> slot 0
+    assert_eq!(word(&bytes, H + 20), 1); // buffer -> slot 1
     let mut m = bytes.clone();
-    set_word(&mut m, 52, 2);
+    set_word(&mut m, H + 20, 2);
     assert_eq!(
         ShareRequest::decode(&m),
         Err(DecodeError::BadHandleIndex(2))
@@ -223,7 +226,7 @@ fn sequences_start_eight_aligned() {
         file: Handle::default(),
     }];
     let bytes = GroupRequest { items }.encode(0).unwrap_or_default();
-    let fixed_at = 32 + 8 * word(&bytes, 12) as usize;
+    let fixed_at = H + 8 * word(&bytes, 12) as usize;
     // `items` is the only parameter: its ArenaRef is at the start of the fixed part.
     assert_eq!(word(&bytes, fixed_at) % 8, 0);
     let mut m = bytes.clone();

@@ -105,10 +105,14 @@ pub fn package(model: &Model, pkg: &Package) -> Result<String, LayoutError> {
                     out,
                     "/// {suffix} of `{}` (MID {}).\n{DERIVES}\npub struct {name} {{ {fields} }}\n\
                      impl rt::Message for {name} {{\n\
-                     const MID: u32 = {};\nconst FLAGS: u32 = {flags};\nconst FIXED_SIZE: u32 = {};\n\
+                     const MID: u32 = {};\nconst FLAGS: u32 = {flags};\nconst FIXED_SIZE: u32 = {};\nconst MAX_SIZE: u32 = {};\n\
                      fn encode_body(&self, {enc_arg}: &mut rt::Encoder) -> Result<(), rt::EncodeError> {{ {enc} Ok(()) }}\n\
                      fn decode_body({dec_arg}: &rt::Decoder<'_>) -> Result<Self, rt::DecodeError> {{ Ok(Self {{ {dec} }}) }}\n}}\n",
-                    m.name, m.mid, m.mid, layout.fixed_size
+                    m.name,
+                    m.mid,
+                    m.mid,
+                    layout.fixed_size,
+                    layout.max_size()
                 );
             }
             let _ = writeln!(

@@ -435,6 +435,8 @@ pub trait Message: Sized {
     const FLAGS: u32;
     /// Size of the fixed part.
     const FIXED_SIZE: u32;
+    /// Size of the largest message of this kind (at most `MAX_MESSAGE`).
+    const MAX_SIZE: u32;
     /// Writes the parameters.
     fn encode_body(&self, enc: &mut Encoder) -> Result<(), EncodeError>;
     /// Reads the parameters of a message already checked by [`Message::decode_from`].
@@ -467,7 +469,9 @@ pub fn call<T: Transport, Rq: Message, Rs: Message, Er: Message>(
     request: &Rq,
 ) -> Result<Rs, CallError<Er>> {
     let bytes = request.encode(riid).map_err(CallError::Encode)?;
-    let mut response = alloc::vec![0; MAX_MESSAGE];
+    // Room for the larger of the two answers this method can have, and no more.
+    let room = (Rs::MAX_SIZE.max(Er::MAX_SIZE) as usize).min(MAX_MESSAGE);
+    let mut response = alloc::vec![0; room];
     let n = transport
         .call(&bytes, &mut response)
         .map_err(CallError::Transport)?;

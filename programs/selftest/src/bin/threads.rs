@@ -12,7 +12,9 @@ ostrog_rt::main!(main);
 fn main() -> i32 {
     let handles: Vec<_> = (0..4u64)
         .filter_map(|i| {
-            thread::spawn(16, move || (selftest::spin(100_000) % 7 + i * 100) as isize).ok()
+            thread::spawn(16, move || (selftest::spin(100_000) % 7 + i * 100) as isize)
+                .map_err(|e| println!("threads: spawn failed: {}", e.name()))
+                .ok()
         })
         .collect();
     let started = handles.len();
