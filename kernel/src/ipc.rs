@@ -438,17 +438,18 @@ fn cancel_call(tasks: &mut Tasks, id: u64) {
 
 /// Wakes the threads of `server` waiting in `Recv` on `endpoint` (or on any endpoint).
 fn wake_receivers(tasks: &mut Tasks, server: Sid, endpoint: Sid) {
-    let threads = tasks
-        .processes
-        .get(&server)
-        .map(|p| p.threads.clone())
-        .unwrap_or_default();
-    for t in threads {
-        if let Some(thread) = tasks.threads.get_mut(&t) {
+    let Tasks {
+        processes, threads, ..
+    } = tasks;
+    let Some(p) = processes.get(&server) else {
+        return;
+    };
+    for t in &p.threads {
+        if let Some(thread) = threads.get_mut(t) {
             if let State::Receiving(filter) = thread.state {
                 if filter.is_none() || filter == Some(endpoint) {
                     thread.state = State::Ready;
-                    sched::make_ready(t, thread.priority);
+                    sched::make_ready(*t, thread.priority);
                 }
             }
         }

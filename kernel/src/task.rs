@@ -106,6 +106,9 @@ pub struct Tasks {
     pub threads: BTreeMap<Sid, Box<Thread>>,
     pub channels: BTreeMap<Sid, Channel>,
     pub endpoints: BTreeMap<Sid, Endpoint>,
+    /// Set when a thread exits or is joined: [`Tasks::reap`] has work to do. The scheduler
+    /// calls `reap` on every switch, so the flag keeps the common switch cheap.
+    pub reap_pending: bool,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
@@ -113,6 +116,7 @@ pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     threads: BTreeMap::new(),
     channels: BTreeMap::new(),
     endpoints: BTreeMap::new(),
+    reap_pending: false,
 });
 
 impl Tasks {
@@ -185,6 +189,7 @@ impl Tasks {
         }
         thread.state = State::Exited(status);
         let process = thread.process;
+        self.reap_pending = true;
         sched::forget(sid);
         let joiners: Vec<Sid> = self
             .threads
@@ -232,6 +237,9 @@ impl Tasks {
     /// Frees the kernel stacks of exited threads other than `running`, and the processes
     /// whose threads are all gone.
     pub fn reap(&mut self, running: Option<Sid>) {
+        if !self.reap_pending {
+            return;
+        }
         for thread in self.threads.values_mut() {
             if matches!(thread.state, State::Exited(_)) && Some(thread.sid) != running {
                 if let Some(base) = thread.kstack.take() {
@@ -277,6 +285,12 @@ impl Tasks {
                 drop(p);
             }
         }
+        // Left for a later pass: the running thread's stack, processes still in use.
+        self.reap_pending = self
+            .threads
+            .values()
+            .any(|t| matches!(t.state, State::Exited(_)) && t.kstack.is_some())
+            || self.processes.values().any(|p| p.ended);
     }
 
     /// Number of processes still running.

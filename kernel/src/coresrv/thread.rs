@@ -57,6 +57,7 @@ impl Caller {
                     if let Some(t) = tasks.threads.get_mut(&target) {
                         t.joined = true;
                     }
+                    tasks.reap_pending = true;
                     return Ok(status);
                 }
                 if let Some(t) = tasks.threads.get_mut(&self.thread) {
