@@ -129,6 +129,11 @@ pub mod handle {
     /// The kernel's core endpoint (`kl.core.Core`): every process may address it, the policy
     /// decides which requests to it are granted.
     pub const CORE: u32 = 0;
+    /// The security module itself: a `Call` here is a `security` event on a message of the
+    /// caller's security interface (its EDL `security` declaration). The answer is the
+    /// verdict: success with an empty response, or `AccessDenied`. (Slot index 0 is never a
+    /// table entry, so no handle number collides with it.)
+    pub const SECURITY: u32 = 0xffff_0000;
     /// `Recv` on any listening endpoint of the process.
     pub const ANY: u32 = u32::MAX;
 

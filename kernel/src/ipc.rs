@@ -15,6 +15,8 @@
 //!    any rule runs. A denied request is never delivered and the caller gets
 //!    [`Status::AccessDenied`]; a denied response is dropped and the caller gets
 //!    [`Status::AccessDenied`] as well;
+//!    A `security` event (a `Call` on [`handle::SECURITY`]) ends here: the verdict is the
+//!    answer;
 //! 5. **deliver**: to the kernel's core endpoints ([`crate::coresrv`]) at once, or to a server
 //!    through its listening endpoint's queue; handles move to the receiver with at most the
 //!    rights the sender had and chose to pass.
@@ -251,6 +253,8 @@ pub fn call(
 ) -> Result<usize, Status> {
     let (reply, response_ptr) = if handle == handle::CORE {
         (call_kernel(me, request, response.1)?, response.0)
+    } else if handle == handle::SECURITY {
+        return query_security(me, request);
     } else {
         (
             call_server(me, handle, request, response.1, timeout_ms)?,
@@ -330,6 +334,39 @@ fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<
         return Err(Status::AccessDenied);
     }
     Ok(answer)
+}
+
+/// A `security` event: the process asks the security module about a message of its own
+/// security interface. Nothing is delivered; the verdict is the answer.
+fn query_security(me: Sid, request: (usize, usize)) -> Result<usize, Status> {
+    let (mut message, process, class, handles) = {
+        let tasks = TASKS.lock();
+        let message = copy_in(&tasks, me, request.0, request.1)?;
+        let p = tasks.process_of(me)?;
+        let handles = resolve_handles(&tasks, p.sid, &message, false)?;
+        (message, p.sid, p.class_id, handles)
+    };
+    stamp(&mut message, process, class);
+    let h = header(&message);
+    if h.flags & FLAG_ERROR != 0 {
+        return Err(Status::InvalidArgument);
+    }
+    let infos = handle_infos(&handles);
+    let event = Event {
+        kind: EventKind::Security,
+        src_sid: process.0,
+        src_class: class,
+        dst_sid: sid::KERNEL.0,
+        dst_class: crate::coresrv::class(),
+        riid: h.riid,
+        mid: h.mid,
+        message: &message,
+        handles: &infos,
+    };
+    match security::decide(&event) {
+        Verdict::Granted => Ok(0),
+        Verdict::Denied => Err(Status::AccessDenied),
+    }
 }
 
 /// A request to a server: judged, queued on its endpoint, then wait for the reply.

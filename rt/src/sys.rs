@@ -6,8 +6,8 @@ use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 
 use crate::idl::spec_rt as rt;
 use crate::idl::{
-    kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_task, kl_core_thread,
-    kl_core_time, kl_core_vmm,
+    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_task,
+    kl_core_thread, kl_core_time, kl_core_vmm,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -117,6 +117,13 @@ pub fn reply(handle: u32, response: &[u8]) -> Result<(), Status> {
     .map(|_| ())
 }
 
+/// A `security` event: asks the security module about `request`, a message of this
+/// program's security interface. `Ok` if the policy grants it, [`Status::AccessDenied`] if
+/// not; the program must act on the answer itself.
+pub fn security_query(request: &[u8]) -> Result<(), Status> {
+    call(handle::SECURITY, request, &mut [], TIMEOUT_FOREVER).map(|_| ())
+}
+
 /// The transport to the kernel's core endpoints (handle 0).
 pub struct CoreTransport;
 
@@ -183,6 +190,8 @@ core_errors!(
     kl_core_handle::DuplicateError,
     kl_core_handle::SidError,
     kl_core_task::InfoError,
+    kl_core_task::CountError,
+    kl_core_audit::ReadError,
     kl_core_task::CreateError,
     kl_core_task::StartError,
     kl_core_channel::ConnectError,

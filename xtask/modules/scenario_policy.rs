@@ -7,6 +7,8 @@
 // * requests for method `Forbidden` (MID 2) of endpoint `echo` (RIID 0) of `echo.Server`
 //   and `echo.Vault` are denied;
 // * starting a process of class `echo.Unwanted` is denied;
+// * a `security` query of `echo.Client` (`echo.Approve.Check(in UInt32 port)`) is granted
+//   only for a port above 80 (a message too short to hold the port is denied);
 // * a class it does not know is denied everything;
 // * everything else is granted.
 //
@@ -51,10 +53,11 @@ const CORE: ClassId = 0;
 const SERVER: ClassId = 3;
 const VAULT: ClassId = 4;
 const UNWANTED: ClassId = 6;
+const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
 const CORE_METHODS: [(&str, &[&str]); 9] = [
-    ("task", &["Create", "Start", "Exit", "Info", "Args"]),
+    ("task", &["Create", "Start", "Exit", "Info", "Count", "Args"]),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
@@ -90,9 +93,45 @@ impl ScenarioPolicy {
             {
                 (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
             }
+            EventKind::Security => {
+                let port = Self::first_u32(event.message);
+                let assert = RuleResult {
+                    object: "base",
+                    method: "assert",
+                    granted: port.is_some_and(|p| p > 80),
+                };
+                match (event.src_class, port) {
+                    (CLIENT, Some(p)) if p > 80 => (Verdict::Granted, None, None),
+                    (CLIENT, Some(_)) => (Verdict::Denied, Some(DenyReason::Rule), Some(assert)),
+                    (CLIENT, None) => (Verdict::Denied, Some(DenyReason::Malformed), None),
+                    _ => (Verdict::Denied, Some(DenyReason::NoBinding), None),
+                }
+            }
             _ => (Verdict::Granted, None, None),
         }
     }
+}
+
+impl ScenarioPolicy {
+    /// The first `u32` of the fixed part, if the message has one.
+    fn first_u32(message: &[u8]) -> Option<u32> {
+        let header = ostrog_abi_header(message)?;
+        let at = 40 + 8 * header.0 as usize;
+        if header.1 < 4 {
+            return None;
+        }
+        let b = message.get(at..at + 4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// `(handle_count, fixed_size)` of a message header.
+fn ostrog_abi_header(message: &[u8]) -> Option<(u32, u32)> {
+    let word = |i: usize| -> Option<u32> {
+        let b = message.get(i * 4..i * 4 + 4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    Some((word(3)?, word(4)?))
 }
 
 impl SecurityModule for ScenarioPolicy {
@@ -126,6 +165,7 @@ impl SecurityModule for ScenarioPolicy {
             };
             let (endpoint, method) = match event.kind {
                 EventKind::Execute => ("", ""),
+                EventKind::Security => ("security", "Check"),
                 _ => self
                     .method_name(server, event.riid, event.mid)
                     .unwrap_or(("?", "?")),

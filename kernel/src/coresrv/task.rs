@@ -7,9 +7,9 @@ use ostrog_ksm::{Event, Verdict};
 
 use super::{code, Caller};
 use crate::idl::kl_core_task::{
-    ArgsError, ArgsRequest, ArgsResponse, CreateError, CreateRequest, CreateResponse, ExitError,
-    ExitRequest, ExitResponse, InfoError, InfoRequest, InfoResponse, StartError as StartFailed,
-    StartRequest, StartResponse, TaskServer,
+    ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
+    CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, InfoError, InfoRequest,
+    InfoResponse, StartError as StartFailed, StartRequest, StartResponse, TaskServer,
 };
 use crate::idl::spec_rt::Handle;
 use crate::object::Object;
@@ -168,6 +168,13 @@ impl TaskServer for Caller {
         Ok(InfoResponse {
             sid: self.process.0,
             cls: self.class_id(),
+        })
+    }
+
+    fn count(&mut self, _r: CountRequest) -> Result<CountResponse, CountError> {
+        let live = TASKS.lock().live_processes();
+        Ok(CountResponse {
+            live: u32::try_from(live).unwrap_or(u32::MAX),
         })
     }
 

@@ -6,8 +6,10 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+use echo::idl::echo_approve::CheckRequest;
 use echo::idl::echo_echo::EchoProxy;
 use echo::idl::echo_server::riid;
+use echo::idl::spec_rt::Message;
 use echo::idl::spec_rt::{CallError, Handle};
 use ostrog_abi::handle::{RIGHT_CALL, RIGHT_TRANSFER};
 use ostrog_abi::message::HANDLE_MOVE;
@@ -112,6 +114,18 @@ fn main() -> i32 {
         ),
         other => {
             println!("echo-client: Forbidden was not refused: {other:?}");
+            failures += 1;
+        }
+    }
+    // The security interface: the policy answers, nothing is delivered.
+    for (port, expected) in [(443u32, true), (22, false)] {
+        let query = CheckRequest { port }.encode(0).unwrap_or_default();
+        let granted = sys::security_query(&query).is_ok();
+        println!(
+            "echo-client: security query Check({port}): {}",
+            if granted { "granted" } else { "denied" }
+        );
+        if granted != expected {
             failures += 1;
         }
     }
