@@ -28,6 +28,7 @@ pub mod ast;
 pub mod bindings;
 pub mod check;
 pub mod config;
+pub mod gen;
 pub mod lexer;
 pub mod load;
 pub mod model;
@@ -40,6 +41,7 @@ use std::path::{Path, PathBuf};
 use ostrog_spec::diag::Diagnostic;
 use ostrog_spec::resolve::Workspace;
 
+pub use gen::{compile, CompileError, GeneratedModule};
 pub use model::Policy;
 
 /// A loaded and checked policy.
@@ -133,13 +135,105 @@ pub fn check_cli(
     Ok(errors)
 }
 
-/// Runs the PAL tests of a solution directory, printing one line per test.
-/// Returns (passed, failed).
+/// Runs the PAL tests of a solution directory, printing one line per test
+/// (`PASS set/sequence` or `FAIL set/sequence: case N ...`) and a summary. Returns
+/// (passed, failed).
 ///
-/// Not implemented in this crate yet: the PAL runner needs the security-module generator.
-/// It reports that honestly and counts as one failure.
+/// The policy is `security.psl` in `solution_dir`, or else every `.psl` file directly in it
+/// (each its own policy). EDL/CDL/IDL files are searched in the folder, its subfolders and
+/// the system root (`sysroot`: `kl.core.Core`, `Einit`). See [`gen::pal`].
 pub fn pal_test_cli(solution_dir: &Path, out: &mut dyn Write) -> std::io::Result<(usize, usize)> {
-    let _ = solution_dir;
-    writeln!(out, "error: PAL tests are not implemented yet")?;
-    Ok((0, 1))
+    let tops = solution_policies(solution_dir);
+    if tops.is_empty() {
+        writeln!(
+            out,
+            "error: no policy (`security.psl` or another `.psl` file) in {}",
+            solution_dir.display()
+        )?;
+        return Ok((0, 1));
+    }
+    let include = solution_include_dirs(solution_dir);
+    let (mut passed, mut failed) = (0, 0);
+    for top in &tops {
+        let (p, f) = pal_test_file(top, &include, out)?;
+        passed += p;
+        failed += f;
+    }
+    writeln!(out, "PAL: {passed} passed, {failed} failed")?;
+    Ok((passed, failed))
+}
+
+/// The top policy files of a solution folder: `security.psl` if present, else every
+/// `.psl` file in the folder, sorted.
+pub fn solution_policies(dir: &Path) -> Vec<PathBuf> {
+    let security = dir.join("security.psl");
+    if security.is_file() {
+        return vec![security];
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "psl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Include folders of a solution: the folder, its subfolders (breadth first, hidden ones
+/// and `target` skipped) and the system root.
+pub fn solution_include_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(&out[i])
+            .map(|r| {
+                r.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.is_dir()
+                            && p.file_name()
+                                .and_then(|n| n.to_str())
+                                .is_some_and(|n| !n.starts_with('.') && n != "target")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        subs.sort();
+        out.extend(subs);
+        i += 1;
+    }
+    out.push(gen::pal::sysroot_dir());
+    out
+}
+
+/// Runs the PAL tests of the policy whose top file is `top` (see [`pal_test_cli`]).
+pub fn pal_test_file(
+    top: &Path,
+    include_dirs: &[PathBuf],
+    out: &mut dyn Write,
+) -> std::io::Result<(usize, usize)> {
+    let checked = load_policy(top, include_dirs);
+    if checked.error_count() > 0 {
+        checked.report(out)?;
+        writeln!(out, "FAIL {}: the policy has errors", top.display())?;
+        return Ok((0, 1));
+    }
+    let name = top
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("solution")
+        .to_string();
+    let name = if name == "security" {
+        top.parent()
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or("solution")
+            .to_string()
+    } else {
+        name
+    };
+    gen::pal::run(&checked, &name, &top.display().to_string(), out)
 }
