@@ -12,6 +12,8 @@ pub mod iso;
 pub mod kernel;
 pub mod qemu;
 pub mod setup;
+pub mod solution;
+pub mod template;
 
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use ostrog::arch::Arch;
 use ostrog::qemu::{Accel, Machine};
+use ostrog::solution::Solution;
 use ostrog::{kernel, setup};
 
 #[derive(Parser)]
@@ -72,6 +73,24 @@ enum Cmd {
         #[command(subcommand)]
         command: PolicyCmd,
     },
+    /// Check and build a solution into a bootable kernel image
+    Build {
+        #[arg(long, default_value = "x86_64")]
+        arch: Arch,
+        solution: PathBuf,
+    },
+    /// Run a solution's PAL tests and its scenario tests (tests/*.scenario) in QEMU
+    Test {
+        /// `x86_64`, `aarch64` or `all`
+        #[arg(long, default_value = "all")]
+        arch: String,
+        solution: PathBuf,
+    },
+    /// Create a new two-program solution to start from
+    New {
+        /// Folder to create (its last component names the solution)
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,16 +117,12 @@ fn run(cli: Cli) -> Result<u8> {
             cmdline,
             solution,
         } => {
-            if let Some(dir) = solution {
-                bail!(
-                    "cannot run solution {}: solutions (init.yaml, programs, policy) are not supported by this version yet; run without a folder to boot the kernel alone",
-                    dir.display()
-                );
-            }
             setup::ensure_rust_targets(&[arch])?;
             setup::ensure_qemu(&[arch])?;
-            let image = kernel::build(arch)?;
-            let accel = accel.unwrap_or_else(|| Accel::best_for(arch));
+            let dir = solution.unwrap_or_else(|| ostrog::source_root().join("examples/demo"));
+            let solution = Solution::open(&dir)?;
+            let image = ostrog::solution::build(&solution, arch)?;
+            let accel = accel.unwrap_or_else(|| ostrog::solution::accel(arch));
             eprintln!(
                 "ostrog: booting {} on QEMU ({arch}, {})",
                 image.display(),
@@ -167,6 +182,40 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let errors = ostrog_spec::gen_cli(&files, &include, &out, &mut std::io::stderr())?;
             Ok(u8::from(errors > 0))
+        }
+        Cmd::Build { arch, solution } => {
+            setup::ensure_rust_targets(&[arch])?;
+            let solution = Solution::open(&solution)?;
+            let image = ostrog::solution::build(&solution, arch)?;
+            eprintln!("ostrog: built {}", image.display());
+            Ok(0)
+        }
+        Cmd::Test { arch, solution } => {
+            let arches = match arch.as_str() {
+                "all" => Arch::ALL.to_vec(),
+                one => vec![one.parse::<Arch>().map_err(|e| anyhow::anyhow!("{e}"))?],
+            };
+            setup::ensure_rust_targets(&arches)?;
+            setup::ensure_qemu(&arches)?;
+            let solution = Solution::open(&solution)?;
+            let mut out = std::io::stdout();
+            let (mut passed, mut failed) = ostrog_policy::pal_test_cli(&solution.dir, &mut out)?;
+            for arch in arches {
+                let (p, f) = ostrog::solution::run_scenarios(&solution, arch, &mut out)?;
+                passed += p;
+                failed += f;
+            }
+            println!("{passed} passed, {failed} failed");
+            Ok(u8::from(failed > 0))
+        }
+        Cmd::New { path } => {
+            ostrog::template::create(&path)?;
+            eprintln!(
+                "ostrog: created {}; try `cargo ostrog run {}`",
+                path.display(),
+                path.display()
+            );
+            Ok(0)
         }
         Cmd::Policy {
             command: PolicyCmd::Test { solution },

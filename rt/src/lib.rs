@@ -29,10 +29,22 @@ mod entry;
 mod heap;
 pub mod idl;
 pub mod io;
+pub mod server;
 pub mod sys;
 pub mod thread;
 
 pub use ostrog_abi::Status;
+
+/// Why the kernel refused a proxy call (e.g. [`Status::AccessDenied`] when the policy
+/// denied the request or its response), or `None` when the call failed otherwise: the
+/// server answered with its error parameters (`CallError::Remote`), or the request could
+/// not be encoded, or the answer did not decode.
+pub fn call_refusal<E>(error: &idl::spec_rt::CallError<E>) -> Option<Status> {
+    match error {
+        idl::spec_rt::CallError::Transport(t) => Status::from_result(t.0 as isize).err(),
+        _ => None,
+    }
+}
 
 /// Status a program exits with when it panics.
 pub const PANIC_STATUS: isize = 101;

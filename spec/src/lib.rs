@@ -142,28 +142,48 @@ pub fn gen_cli(
     Ok(0)
 }
 
-/// For build scripts: generates Rust for every `.edl`, `.cdl` and `.idl` file directly in
-/// `dir` into `OUT_DIR` (include it with `include!(concat!(env!("OUT_DIR"), "/include.rs"))`),
+/// The SDK folder of specifications every solution can use (`kl.core.Core`, `Einit`,
+/// `kl.Klog`, ...): `sysroot/` of the Ostrog source tree this crate was built from.
+pub fn sysroot() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sysroot")
+}
+
+/// Every `.edl`, `.cdl` and `.idl` file under `dir` (recursively), sorted.
+pub fn spec_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("idl" | "cdl" | "edl")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// For build scripts: generates Rust for every `.edl`, `.cdl` and `.idl` file under `dir`
+/// (recursively) into `OUT_DIR` (include it with `include!(concat!(env!("OUT_DIR"), "/include.rs"))`),
 /// resolving names through `include_dirs`, and tells Cargo to rerun when any of them
 /// changes. Specification errors stop the build with the rendered diagnostics. With
 /// `runtime = Some(path)` the generated code uses the transport runtime at `path` (see
 /// [`gen::generate_sharing_runtime`]); programs pass `"::ostrog_rt::idl::spec_rt"`.
 pub fn generate_in_build_script(dir: &Path, include_dirs: &[PathBuf], runtime: Option<&str>) {
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("idl" | "cdl" | "edl")
-            ) {
-                println!("cargo:rerun-if-changed={}", path.display());
-                files.push(path);
-            }
-        }
+    let files = spec_files_under(dir);
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
     }
-    files.sort();
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
     let checked = load_and_check(&files, include_dirs);
     if checked.error_count() > 0 {

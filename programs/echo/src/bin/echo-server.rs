@@ -10,8 +10,6 @@ use echo::idl::echo_echo::{
     ForbiddenResponse, KeepError, KeepRequest, KeepResponse,
 };
 use echo::idl::echo_server::{self, ServerEndpoints};
-use ostrog_abi::message::{Header, FLAG_ERROR};
-use ostrog_abi::{handle, Status, TIMEOUT_FOREVER};
 use ostrog_rt::{println, sys};
 
 ostrog_rt::main!(main);
@@ -57,42 +55,13 @@ impl ServerEndpoints for Echo {
 
 fn main() -> i32 {
     let mut server = Echo::default();
-    let mut buffer = alloc::vec![0u8; 4096];
-    loop {
-        let len = match sys::recv(handle::ANY, &mut buffer, TIMEOUT_FOREVER) {
-            Ok((len, _)) => len,
-            Err(Status::Disconnected | Status::Deadlock) => break,
-            Err(e) => {
-                println!("echo-server: recv failed: {}", e.name());
-                return 1;
-            }
-        };
-        let request = buffer.get(..len).unwrap_or(&[]);
-        let header = Header::read(request).unwrap_or_default();
+    let served = ostrog_rt::server::run(|header, request| {
         server.sender = (header.src_sid, header.src_class);
-        let answer = match echo_server::dispatch(&mut server, request) {
-            Ok(answer) => answer,
-            Err(e) => {
-                // A request that does not decode still gets an answer: an empty error
-                // response, so the caller does not wait forever.
-                println!(
-                    "echo-server: malformed request from sid {}: {e:?}",
-                    header.src_sid
-                );
-                let mut empty = [0u8; ostrog_abi::message::HEADER_SIZE];
-                Header {
-                    riid: header.riid,
-                    mid: header.mid,
-                    flags: FLAG_ERROR,
-                    ..Header::default()
-                }
-                .write(&mut empty);
-                empty.to_vec()
-            }
-        };
-        if let Err(e) = sys::reply(handle::ANY, &answer) {
-            println!("echo-server: reply failed: {}", e.name());
-        }
+        echo_server::dispatch(&mut server, request)
+    });
+    if let Err(e) = served {
+        println!("echo-server: recv failed: {}", e.name());
+        return 1;
     }
     println!(
         "echo-server: no clients left after {} echoes",
