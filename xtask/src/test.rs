@@ -78,10 +78,11 @@ fn count_cargo_tests(output: &str) -> (usize, usize) {
 }
 
 pub fn run(args: &[String]) -> Result<bool> {
-    let only = match args {
-        [flag, name] if flag == "--only" => Some(name.as_str()),
-        [] => None,
-        _ => anyhow::bail!("usage: cargo xtask test [--only SCENARIO]"),
+    let (only, example) = match args {
+        [flag, name] if flag == "--only" => (Some(name.as_str()), None),
+        [flag, name] if flag == "--example" => (Some(""), Some(name.as_str())),
+        [] => (None, None),
+        _ => anyhow::bail!("usage: cargo xtask test [--only SCENARIO | --example NAME]"),
     };
     ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
     ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
@@ -151,7 +152,7 @@ pub fn run(args: &[String]) -> Result<bool> {
         }
     }
 
-    for arch in Arch::ALL {
+    for arch in Arch::ALL.into_iter().filter(|_| example.is_none()) {
         let kernel = match test_image(arch) {
             Ok(kernel) => kernel,
             Err(e) => {
@@ -176,11 +177,70 @@ pub fn run(args: &[String]) -> Result<bool> {
         }
     }
 
+    if only.is_none() || example.is_some() {
+        examples(&mut tally, example);
+    }
+
     if !tally.failures.is_empty() {
         println!("failed: {}", tally.failures.join(", "));
     }
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)
+}
+
+/// The example solutions (`examples/*`): their PAL tests, then their scenario tests on
+/// every architecture, each counted once.
+fn examples(tally: &mut Tally, only: Option<&str>) {
+    let root = ostrog::source_root().join("examples");
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.retain(|d| d.join("init.yaml").is_file());
+    dirs.sort();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let solution = match ostrog::solution::Solution::open(&dir) {
+            Ok(s) => s,
+            Err(e) => {
+                tally.record(&format!("example {name}"), false, &format!("{e:#}"));
+                continue;
+            }
+        };
+        let mut out = Vec::new();
+        match ostrog_policy::pal_test_cli(&solution.dir, &mut out) {
+            Ok((passed, failed)) => {
+                print!("{}", String::from_utf8_lossy(&out));
+                tally.passed += passed;
+                tally.failed += failed;
+                if failed > 0 {
+                    tally.failures.push(format!("{name} PAL tests"));
+                }
+            }
+            Err(e) => tally.record(&format!("{name} PAL tests"), false, &format!("{e:#}")),
+        }
+        for arch in Arch::ALL {
+            let mut out = Vec::new();
+            let result = ostrog::solution::run_scenarios(&solution, arch, &mut out);
+            print!("{}", String::from_utf8_lossy(&out));
+            match result {
+                Ok((passed, failed)) => {
+                    tally.passed += passed;
+                    tally.failed += failed;
+                    if failed > 0 {
+                        tally.failures.push(format!("{name} ({arch})"));
+                    }
+                }
+                Err(e) => tally.record(&format!("{name} ({arch})"), false, &format!("{e:#}")),
+            }
+        }
+    }
 }
 
 /// The kernel the scenarios boot: every program of the workspace in its ROMFS, plus a
