@@ -2,13 +2,16 @@
 
 use anyhow::{bail, Result};
 
-pub const NAMES: &[&str] = &["boot", "syscall", "ipc"];
+mod policy;
+
+pub const NAMES: &[&str] = &["boot", "syscall", "ipc", "policy"];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
         "boot" => boot(),
         "syscall" => syscall(),
         "ipc" => ipc(),
+        "policy" => policy::run(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }

@@ -1,0 +1,168 @@
+//! `cargo xtask bench policy`: nanoseconds per decision of generated security modules with
+//! 10, 100 and 1,000 process classes.
+//!
+//! Each size is a generated solution: classes `bench.C0 .. bench.C<n-1>`, each serving one
+//! endpoint `svc : bench.Svc` (`Put(in UInt32 x)`), a request binding from every class to the
+//! next one with an `assert` on the message, a response binding back, and the kernel's
+//! bindings. The module is compiled by the policy compiler, built in release on the host
+//! with a timing `main`, and run on the same event mix for every size: a granted request, a
+//! request denied by its rule, a granted response, a request no binding covers, an execute.
+//! The classes the mix uses are spread over the whole class range. If dispatch depended on
+//! the number of classes, the figures would grow with it.
+
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context, Result};
+
+const SIZES: [usize; 3] = [10, 100, 1000];
+const ROUNDS: u64 = 200_000;
+
+fn solution(n: usize) -> Result<std::path::PathBuf> {
+    let dir = ostrog_policy::gen::pal::target_dir()
+        .join("ostrog")
+        .join("bench-policy")
+        .join(format!("classes-{n}"));
+    std::fs::create_dir_all(dir.join("bench"))?;
+    std::fs::write(
+        dir.join("bench/Svc.idl"),
+        "package bench.Svc\ninterface {\n    Put(in UInt32 x, out UInt32 rc);\n}\n",
+    )?;
+    let mut psl = String::from(
+        "execute: kl.core.Execute\nuse nk.basic._\nuse EDL Einit\nuse EDL kl.core.Core\n",
+    );
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("bench/C{i}.edl")),
+            format!("task class bench.C{i}\nendpoints {{\n    svc : bench.Svc\n}}\n"),
+        )?;
+        let _ = writeln!(psl, "use EDL bench.C{i}");
+    }
+    psl.push_str(
+        "execute src=kl.core.Core { grant () }\nexecute src=Einit { grant () }\n\
+         request dst=kl.core.Core { grant () }\nresponse src=kl.core.Core { grant () }\n",
+    );
+    for i in 0..n {
+        let j = (i + 1) % n;
+        let _ = writeln!(
+            psl,
+            "request src=bench.C{i}, dst=bench.C{j}, endpoint=svc, method=Put {{ assert (message.x < 1000) }}\n\
+             response src=bench.C{j}, dst=bench.C{i} {{ grant () }}"
+        );
+    }
+    std::fs::write(dir.join("security.psl"), psl)?;
+    Ok(dir)
+}
+
+fn put(x: i128, response: bool) -> Result<Vec<u8>> {
+    use ostrog_policy::model::Value;
+    use ostrog_spec::layout::{FieldLayout, LayoutKind, MessageLayout, TypeLayout};
+    use ostrog_spec::model::{IntType, Ty};
+    let param = |name: &str| FieldLayout {
+        name: name.into(),
+        offset: 0,
+        ty: Ty::Int(IntType::U32),
+        layout: TypeLayout {
+            size: 4,
+            align: 4,
+            kind: LayoutKind::Int(IntType::U32),
+        },
+    };
+    let name = if response { "rc" } else { "x" };
+    let layout = MessageLayout {
+        fixed_size: 8,
+        params: vec![param(name)],
+    };
+    let e = ostrog_policy::gen::encode::encode(&layout, &[(name.into(), Value::Int(x))], 0, 0, 0)
+        .map_err(anyhow::Error::msg)?;
+    Ok(e.bytes)
+}
+
+fn harness(n: usize) -> Result<String> {
+    let granted = put(5, false)?;
+    let denied = put(5000, false)?;
+    let response = put(0, true)?;
+    Ok(format!(
+        r#"#![deny(warnings)]
+use ostrog_ksm::{{Event, EventKind, NullAudit}};
+use std::hint::black_box;
+
+const N: u32 = {n};
+static GRANTED: &[u8] = &{granted:?};
+static DENIED: &[u8] = &{denied:?};
+static RESPONSE: &[u8] = &{response:?};
+
+fn main() {{
+    let mut m = ksm_solution::solution::module();
+    let class = |i: u32| m.class_id(&format!("bench.C{{}}", i % N)).expect("class");
+    let einit = m.class_id("Einit").expect("Einit");
+    // Eight classes spread over the range, each with the mix of five events.
+    let mut events = Vec::new();
+    for k in 0..8u32 {{
+        let i = k * N / 8;
+        let (a, b, c) = (class(i), class(i + 1), class(i + 2));
+        let sid = |x: u32| 1000 + u64::from(x);
+        let ev = |kind, s: u32, d: u32, msg: &'static [u8]| Event {{
+            kind,
+            src_sid: sid(s),
+            src_class: s,
+            dst_sid: sid(d),
+            dst_class: d,
+            riid: 0,
+            mid: 0,
+            message: msg,
+            handles: &[],
+        }};
+        events.push((ev(EventKind::Request, a, b, GRANTED), true));
+        events.push((ev(EventKind::Request, a, b, DENIED), false));
+        events.push((ev(EventKind::Response, b, a, RESPONSE), true));
+        events.push((ev(EventKind::Request, a, c, GRANTED), N <= 2));
+        events.push((ev(EventKind::Execute, einit, a, &[]), true));
+    }}
+    for (e, want) in &events {{
+        assert_eq!(m.decide(e, &mut NullAudit).is_granted(), *want, "{{e:?}}");
+    }}
+    let rounds: u64 = {ROUNDS};
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {{
+        for (e, _) in &events {{
+            black_box(m.decide(black_box(e), &mut NullAudit));
+        }}
+    }}
+    let ns = start.elapsed().as_nanos() as f64 / (rounds as f64 * events.len() as f64);
+    println!("{{ns:.1}}");
+}}
+"#
+    ))
+}
+
+/// Runs the benchmark.
+pub fn run() -> Result<bool> {
+    for n in SIZES {
+        let dir = solution(n)?;
+        let include = ostrog_policy::solution_include_dirs(&dir);
+        let module =
+            ostrog_policy::compile(&dir.join("security.psl"), &include, &format!("bench{n}"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (krate, bin) = ostrog_policy::gen::pal::write_crate(
+            "bench",
+            &format!("policy-{n}"),
+            &module.source,
+            &harness(n)?,
+            true,
+        )?;
+        let exe = ostrog_policy::gen::pal::build(&krate, &bin, true).map_err(anyhow::Error::msg)?;
+        let out = std::process::Command::new(&exe)
+            .output()
+            .with_context(|| format!("running {}", exe.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{}: {}",
+                exe.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let ns = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        println!("policy: {n} classes: {ns} ns/decision");
+    }
+    Ok(true)
+}
