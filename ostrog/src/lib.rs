@@ -7,6 +7,7 @@
 //!   status the kernel reported when it powered off.
 
 pub mod arch;
+pub mod graph;
 pub mod image;
 pub mod iso;
 pub mod kernel;

@@ -86,6 +86,14 @@ enum Cmd {
         arch: String,
         solution: PathBuf,
     },
+    /// Draw a solution: processes, channels and the methods the policy can grant on each
+    /// (writes graph.dot and graph.svg)
+    Graph {
+        solution: PathBuf,
+        /// Output folder (default: the solution folder)
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Create a new two-program solution to start from
     New {
         /// Folder to create (its last component names the solution)
@@ -207,6 +215,13 @@ fn run(cli: Cli) -> Result<u8> {
             }
             println!("{passed} passed, {failed} failed");
             Ok(u8::from(failed > 0))
+        }
+        Cmd::Graph { solution, out } => {
+            let solution = Solution::open(&solution)?;
+            let out = out.unwrap_or_else(|| solution.dir.clone());
+            let (dot, svg) = ostrog::graph::write(&solution, &out)?;
+            eprintln!("ostrog: wrote {} and {}", dot.display(), svg.display());
+            Ok(0)
         }
         Cmd::New { path } => {
             ostrog::template::create(&path)?;
