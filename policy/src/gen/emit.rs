@@ -279,7 +279,7 @@ impl<'p> Emitter<'p> {
 
     fn expr(&mut self, e: &'p Expr, at: &Place<'_>) -> Gen<Val<'p>> {
         Ok(match &e.kind {
-            ExprKind::Int(v) => Val::Code(format!("({v}i128)"), G::Int(None)),
+            ExprKind::Int(v) => Val::Code(format!("{v}i128"), G::Int(None)),
             ExprKind::Text(t) => Val::Code(lit_str(t), G::Text),
             ExprKind::Bool(b) => Val::Code(format!("{b}"), G::Bool),
             ExprKind::Unit => Val::Code("()".into(), G::Unit),
@@ -1073,7 +1073,7 @@ impl<'p> Emitter<'p> {
                     Val::Code(format!("len_of({c}.len())"), G::Int(Some(IntType::U32)))
                 }
                 Val::List(ListVal::Lit(items)) => {
-                    Val::Code(format!("({}i128)", items.len()), G::Int(Some(IntType::U32)))
+                    Val::Code(format!("{}i128", items.len()), G::Int(Some(IntType::U32)))
                 }
                 Val::List(ListVal::Msg(c, _)) => {
                     Val::Code(format!("len_of({c}.len)"), G::Int(Some(IntType::U32)))

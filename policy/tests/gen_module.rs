@@ -1,0 +1,48 @@
+//! The generated module file: its interface to the kernel, and compile errors with places.
+
+use std::path::{Path, PathBuf};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+#[test]
+fn the_module_file_defines_what_the_kernel_includes_and_nothing_from_std() {
+    let include = ostrog_policy::solution_include_dirs(&corpus());
+    let m = ostrog_policy::compile(&corpus().join("door.psl"), &include, "door")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(m.source.contains("pub const INSECURE: bool = false;"));
+    assert!(m.source.contains("pub const SOLUTION: &str = \"door\";"));
+    assert!(m
+        .source
+        .contains("pub fn module() -> alloc::boxed::Box<dyn ostrog_ksm::SecurityModule>"));
+    assert!(
+        !m.source.contains("std::"),
+        "only ostrog_ksm, alloc and core paths"
+    );
+    assert!(
+        m.source.contains("static_dfa!(static RE_0"),
+        "the pattern is embedded"
+    );
+    assert_eq!(
+        m.classes,
+        ["Einit", "kl.core.Core", "lock.Controller", "lock.Panel"]
+    );
+}
+
+#[test]
+fn an_invalid_pattern_is_a_compile_error_at_its_place() {
+    let dir = std::env::temp_dir().join("ostrog-gen-bad-pattern");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let text = std::fs::read_to_string(corpus().join("door.psl"))
+        .expect("door.psl")
+        .replace("^[0-9]{4,8}$", "^([0-9]$");
+    let top = dir.join("bad.psl");
+    std::fs::write(&top, text).expect("write");
+    let mut include = ostrog_policy::solution_include_dirs(&corpus());
+    include.insert(0, dir.clone());
+    let e = ostrog_policy::compile(&top, &include, "bad").expect_err("the pattern is invalid");
+    let text = e.to_string();
+    assert!(text.contains("invalid regular expression"), "{text}");
+    assert!(text.contains("bad.psl:27:58"), "file and line: {text}");
+}
