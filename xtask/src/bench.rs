@@ -54,7 +54,7 @@ fn syscall() -> Result<bool> {
         "syscall",
         "null-bench:",
         "ostrog.start=null-bench",
-        |arch| crate::test::test_image(arch),
+        crate::test::test_image,
     )
 }
 

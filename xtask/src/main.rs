@@ -7,6 +7,7 @@
 mod bench;
 mod scenarios;
 mod test;
+mod tutorial;
 
 use std::process::ExitCode;
 

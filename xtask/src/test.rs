@@ -180,6 +180,11 @@ pub fn run(args: &[String]) -> Result<bool> {
     if only.is_none() || example.is_some() {
         examples(&mut tally, example);
     }
+    if only.is_none() || example == Some("tutorial") {
+        for (name, passed, detail) in crate::tutorial::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
 
     if !tally.failures.is_empty() {
         println!("failed: {}", tally.failures.join(", "));
