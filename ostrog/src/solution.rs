@@ -201,6 +201,9 @@ fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, PathBu
         .arg("--manifest-path")
         .arg(solution.dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
+        // The Ostrog tree's `.cargo/config.toml` sets the code model of bare-metal programs;
+        // Cargo reads it from the working directory, wherever the solution is.
+        .current_dir(crate::source_root())
         .status()
         .context("cannot run cargo build")?;
     if !status.success() {
