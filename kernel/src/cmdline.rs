@@ -8,6 +8,11 @@
 //! - `ostrog.exit=semihosting`: on AArch64, report the exit status through semihosting (the
 //!   test harness enables it in QEMU); without it the kernel uses PSCI `SYSTEM_OFF`.
 //!
+//! - `ostrog.start=a,b,...`: programs the kernel starts itself (tests); empty: none. Without
+//!   it the kernel starts `Einit` if the ROMFS has it.
+//! - `ostrog.audit=console`: print every audit record on the console as it is made.
+//! - `ostrog.max_message=BYTES`: the largest IPC message (default 64 KiB).
+//!
 //! Unknown options are ignored so that boot loaders may add their own.
 
 pub struct CommandLine<'a> {

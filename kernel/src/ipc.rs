@@ -35,6 +35,7 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use ostrog_abi::handle::{self, RIGHT_CALL, RIGHT_RECV, RIGHT_TRANSFER};
 use ostrog_abi::message::{
@@ -51,8 +52,31 @@ use crate::sid::{self, Sid};
 use crate::task::{State, Tasks, TASKS};
 use crate::{time, usercopy, TICK_HZ};
 
-/// Largest message the kernel carries.
-pub const MAX_MESSAGE: usize = DEFAULT_MAX_MESSAGE;
+/// Largest message the kernel carries unless the command line says otherwise
+/// (`ostrog.max_message=BYTES`, from [`MIN_MAX_MESSAGE`] to [`MAX_MAX_MESSAGE`]).
+static MAX_MESSAGE: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_MESSAGE);
+/// Bounds of `ostrog.max_message`.
+pub const MIN_MAX_MESSAGE: usize = 256;
+pub const MAX_MAX_MESSAGE: usize = 1 << 20;
+/// Bytes of requests one endpoint may hold queued, in messages of the largest size: a
+/// server that does not receive slows its clients down (`Busy`) instead of filling the
+/// kernel heap.
+pub const QUEUE_MESSAGES: usize = 8;
+
+/// Sets the largest message size (boot time, from the command line); false if out of range.
+pub fn set_max_message(bytes: usize) -> bool {
+    if (MIN_MAX_MESSAGE..=MAX_MAX_MESSAGE).contains(&bytes) {
+        MAX_MESSAGE.store(bytes, Ordering::Relaxed);
+        true
+    } else {
+        false
+    }
+}
+
+/// The largest message the kernel carries.
+pub fn max_message() -> usize {
+    MAX_MESSAGE.load(Ordering::Relaxed)
+}
 
 /// The client side of a channel.
 pub struct Channel {
@@ -112,12 +136,19 @@ pub struct ThreadIpc {
 
 static NEXT_CALL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
+impl Endpoint {
+    /// Bytes of the requests waiting.
+    fn queued_bytes(&self) -> usize {
+        self.queue.iter().map(|c| c.message.len()).sum()
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Step 2: copy.
 
 /// Copies a message from user memory and checks its header against its length.
 fn copy_in(tasks: &Tasks, thread: Sid, ptr: usize, len: usize) -> Result<Vec<u8>, Status> {
-    if !(HEADER_SIZE..=MAX_MESSAGE).contains(&len) {
+    if !(HEADER_SIZE..=max_message()).contains(&len) {
         return Err(Status::InvalidArgument);
     }
     let space = &tasks.process_of(thread)?.space;
@@ -377,7 +408,7 @@ fn call_server(
     capacity: usize,
     timeout_ms: usize,
 ) -> Result<Vec<u8>, Status> {
-    let id = NEXT_CALL.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    let id = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
     {
         let mut tasks = TASKS.lock();
         let p = tasks.process_of(me)?;
@@ -403,6 +434,14 @@ fn call_server(
         let mut message = copy_in(&tasks, me, request.0, request.1)?;
         if header(&message).flags & FLAG_ERROR != 0 {
             return Err(Status::InvalidArgument);
+        }
+        let queued = tasks
+            .endpoints
+            .get(&endpoint)
+            .map_or(0, Endpoint::queued_bytes);
+        if queued + message.len() > QUEUE_MESSAGES * max_message() {
+            // The server is not keeping up; refused before anything happens.
+            return Err(Status::Busy);
         }
         let handles = resolve_handles(&tasks, process, &message, true)?;
         stamp(&mut message, process, class);

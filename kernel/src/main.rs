@@ -89,6 +89,16 @@ pub fn kernel_main(info: &BootInfo) -> ! {
         selftest::run(test);
     }
 
+    if let Some(bytes) = cmdline.get("ostrog.max_message") {
+        match bytes.parse() {
+            Ok(n) if ipc::set_max_message(n) => println!("ipc: messages of up to {n} bytes"),
+            _ => println!(
+                "ipc: ignoring ostrog.max_message={bytes} (expected {} to {} bytes)",
+                ipc::MIN_MAX_MESSAGE,
+                ipc::MAX_MAX_MESSAGE
+            ),
+        }
+    }
     security::init(cmdline.get("ostrog.audit") == Some("console"));
     let initial = program::initial(&cmdline);
     if !initial.is_empty() && coresrv::start_kernel_and_einit(&initial) > 0 {

@@ -34,6 +34,10 @@ pub const MAX_PRIORITY: u8 = (PRIORITIES - 1) as u8;
 pub const DEFAULT_PRIORITY: u8 = 16;
 /// Kernel stack of every thread.
 pub const KERNEL_STACK_PAGES: usize = 4;
+/// Exit statuses kept for `task.Wait` after their processes are gone.
+pub const EXIT_RECORDS: usize = 256;
+/// Threads one process may have at a time (a process must not exhaust the kernel's memory).
+pub const MAX_THREADS_PER_PROCESS: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -41,6 +45,8 @@ pub enum State {
     Running,
     /// Waiting for the thread with this SID to exit.
     Joining(Sid),
+    /// Waiting for the process with this SID to end (`task.Wait`).
+    Waiting(Sid),
     /// Sleeping until this tick.
     Sleeping(u64),
     /// Blocked in `Call`, waiting for the reply.
@@ -109,6 +115,8 @@ pub struct Tasks {
     /// Set when a thread exits or is joined: [`Tasks::reap`] has work to do. The scheduler
     /// calls `reap` on every switch, so the flag keeps the common switch cheap.
     pub reap_pending: bool,
+    /// Exit statuses of ended processes, for `task.Wait`.
+    pub exits: BTreeMap<Sid, isize>,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
@@ -117,6 +125,7 @@ pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     channels: BTreeMap::new(),
     endpoints: BTreeMap::new(),
     reap_pending: false,
+    exits: BTreeMap::new(),
 });
 
 impl Tasks {
@@ -160,6 +169,9 @@ impl Tasks {
             .processes
             .get_mut(&process)
             .ok_or(Status::NoSuchThread)?;
+        if proc.threads.len() >= MAX_THREADS_PER_PROCESS {
+            return Err(Status::NoMemory);
+        }
         let kstack = frame::alloc_contiguous(KERNEL_STACK_PAGES, 1).ok_or(Status::NoMemory)?;
         let sid = Sid::new();
         let mut thread = Box::new(Thread {
@@ -211,11 +223,34 @@ impl Tasks {
             })
         });
         if all_exited {
-            if let Some(p) = self.processes.get_mut(&process) {
-                p.ended = true;
-            }
-            crate::ipc::process_ended(self, process);
+            self.process_ended(process, status);
         }
+    }
+
+    /// A process has ended with `status`: record it for `task.Wait` (the last
+    /// [`EXIT_RECORDS`] are kept), wake its waiters, take down its IPC objects.
+    fn process_ended(&mut self, process: Sid, status: isize) {
+        match self.processes.get_mut(&process) {
+            Some(p) if !p.ended => p.ended = true,
+            _ => return,
+        }
+        self.exits.insert(process, status);
+        while self.exits.len() > EXIT_RECORDS {
+            self.exits.pop_first();
+        }
+        let waiters: Vec<(Sid, u8)> = self
+            .threads
+            .values()
+            .filter(|t| t.state == State::Waiting(process))
+            .map(|t| (t.sid, t.priority))
+            .collect();
+        for (sid, priority) in waiters {
+            if let Some(t) = self.threads.get_mut(&sid) {
+                t.state = State::Ready;
+                sched::make_ready(sid, priority);
+            }
+        }
+        crate::ipc::process_ended(self, process);
     }
 
     /// Ends a process: every thread exits with `status`.
@@ -228,10 +263,8 @@ impl Tasks {
         for t in threads {
             self.exit_thread(t, status);
         }
-        if let Some(p) = self.processes.get_mut(&process) {
-            p.ended = true;
-        }
-        crate::ipc::process_ended(self, process);
+        // Also a process with no thread left (one whose start was denied) ends here.
+        self.process_ended(process, status);
     }
 
     /// Frees the kernel stacks of exited threads other than `running`, and the processes

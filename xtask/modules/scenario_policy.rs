@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 22] = [
+const CLASSES: [&str; 23] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -47,6 +47,7 @@ const CLASSES: [&str; 22] = [
     "ipc-bench",
     "ipc-bench-server",
     "fault-stack-overflow",
+    "spawner",
 ];
 
 const CORE: ClassId = 0;
@@ -57,7 +58,7 @@ const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
 const CORE_METHODS: [(&str, &[&str]); 9] = [
-    ("task", &["Create", "Start", "Exit", "Info", "Count", "Args"]),
+    ("task", &["Create", "Start", "Wait", "Exit", "Info", "Count", "Args"]),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),

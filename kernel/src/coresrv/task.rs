@@ -9,7 +9,8 @@ use super::{code, Caller};
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
     CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, InfoError, InfoRequest,
-    InfoResponse, StartError as StartFailed, StartRequest, StartResponse, TaskServer,
+    InfoResponse, StartError as StartFailed, StartRequest, StartResponse, TaskServer, WaitError,
+    WaitRequest, WaitResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::object::Object;
@@ -162,6 +163,40 @@ impl TaskServer for Caller {
         sched::switch_away();
         // Never reached: the process's threads are not scheduled again.
         Err(ExitError {})
+    }
+
+    fn wait(&mut self, r: WaitRequest) -> Result<WaitResponse, WaitError> {
+        let target = self
+            .task_handle(r.task.handle)
+            .map_err(|s| WaitError { status: code(s) })?;
+        loop {
+            {
+                let mut tasks = TASKS.lock();
+                if let Some(&status) = tasks.exits.get(&target) {
+                    return Ok(WaitResponse {
+                        code: status as i64,
+                    });
+                }
+                match tasks.processes.get(&target) {
+                    Some(p) if !p.ended => {}
+                    // Ended so long ago that its status is no longer kept.
+                    _ => {
+                        return Err(WaitError {
+                            status: code(Status::NotFound),
+                        })
+                    }
+                }
+                if target == self.process {
+                    return Err(WaitError {
+                        status: code(Status::Deadlock),
+                    });
+                }
+                if let Some(t) = tasks.threads.get_mut(&self.thread) {
+                    t.state = State::Waiting(target);
+                }
+            }
+            sched::switch_away();
+        }
     }
 
     fn info(&mut self, _r: InfoRequest) -> Result<InfoResponse, InfoError> {

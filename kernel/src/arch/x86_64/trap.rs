@@ -15,7 +15,7 @@ use core::fmt::Write;
 
 use x86_64::registers::control::Cr2;
 
-use super::{apic, gdt};
+use super::{apic, gdt, syscall};
 use crate::crash::{kernel_trap, TrapReport};
 
 /// Vector of the local APIC timer.
@@ -518,7 +518,13 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {
             // Masked legacy PIC lines can still deliver spurious IRQ 7/15; nothing to do.
         }
-        v if frame.is_from_user() => user_exception(frame, v),
+        v if frame.is_from_user() => {
+            if !(syscall::is_stranded_syscall(frame, v)
+                && syscall::complete_stranded_syscall(frame))
+            {
+                user_exception(frame, v);
+            }
+        }
         v => exception(frame, v),
     }
     if frame.is_from_user() {
@@ -528,6 +534,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
 
 /// An exception raised by a user program: the program is at fault, not the kernel.
 fn user_exception(frame: &TrapFrame, vector: u64) {
+    crate::println!("DIAG user exc vec {} err {:#x} rip {:#x} cs {:#x} ss {:#x} rflags {:#x} rsp {:#x} rcx {:#x} r11 {:#x}", vector, frame.error_code, frame.rip, frame.cs, frame.ss, frame.rflags, frame.rsp, frame.rcx, frame.r11);
     let what = EXCEPTION_NAMES
         .get(vector as usize)
         .copied()
