@@ -203,6 +203,41 @@ pub fn init_paging(info: &BootInfo) {
             empty = in(reg) empty.0,
         );
     }
+    if enable_pan() {
+        println!("paging: PAN on (the kernel cannot touch user memory directly)");
+    } else {
+        println!("paging: this CPU has no PAN (ARMv8.0); user memory is reached only via usercopy");
+    }
+}
+
+/// Turns on Privileged Access Never where the CPU has it (ARMv8.1 and later): the kernel
+/// then faults on any access to user memory through user addresses. It never makes one
+/// (`usercopy` goes through the direct map), so PAN stays on for good: SCTLR_EL1.SPAN is
+/// cleared, which sets PSTATE.PAN on every exception taken to EL1. Returns whether PAN is on.
+pub fn enable_pan() -> bool {
+    let mmfr1: u64;
+    // SAFETY: reading an ID register has no effect.
+    unsafe {
+        core::arch::asm!("mrs {0}, id_aa64mmfr1_el1", out(reg) mmfr1, options(nomem, nostack))
+    };
+    if (mmfr1 >> 20) & 0xf == 0 {
+        return false;
+    }
+    // SAFETY: SPAN (bit 23) only chooses whether exceptions set PSTATE.PAN; `msr pan, #1`
+    // (encoded, for assemblers without ARMv8.1) sets it now. The kernel never touches user
+    // addresses directly, so nothing that ran before faults now.
+    unsafe {
+        core::arch::asm!(
+            "mrs {tmp}, sctlr_el1",
+            "bic {tmp}, {tmp}, #(1 << 23)",
+            "msr sctlr_el1, {tmp}",
+            "isb",
+            ".inst 0xd500419f",
+            tmp = out(reg) _,
+            options(nostack),
+        );
+    }
+    true
 }
 
 fn map_device(root: u64, phys: u64, len: u64) {
