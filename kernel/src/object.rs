@@ -27,13 +27,19 @@ pub enum Object {
     Task(Sid),
     /// A claimed interrupt line.
     Irq(Sid),
+    /// A shared memory region (a [`crate::coresrv::vmm::Region`]).
+    Region(Sid),
 }
 
 impl Object {
     /// The SID of the object (what the security module sees instead of a handle number).
     pub fn sid(self) -> Sid {
         match self {
-            Object::Channel(s) | Object::Endpoint(s) | Object::Task(s) | Object::Irq(s) => s,
+            Object::Channel(s)
+            | Object::Endpoint(s)
+            | Object::Task(s)
+            | Object::Irq(s)
+            | Object::Region(s) => s,
         }
     }
 }

@@ -97,8 +97,8 @@ pub struct Process {
     pub env: Vec<u8>,
     /// True once the `execute` event was granted and its main thread runs.
     pub started: bool,
-    /// Memory mapped by `vmm.Allocate`: (address, pages).
-    pub allocations: Vec<(usize, usize)>,
+    /// Memory mapped by `vmm.Allocate` or `vmm.Map`.
+    pub allocations: Vec<crate::coresrv::vmm::Allocation>,
     pub threads: Vec<Sid>,
     /// Set when the process has ended (exit or fault).
     pub ended: bool,
@@ -117,6 +117,8 @@ pub struct Tasks {
     pub reap_pending: bool,
     /// Exit statuses of ended processes, for `task.Wait`.
     pub exits: BTreeMap<Sid, isize>,
+    /// Shared memory regions.
+    pub regions: BTreeMap<Sid, crate::coresrv::vmm::Region>,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
@@ -126,6 +128,7 @@ pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     endpoints: BTreeMap::new(),
     reap_pending: false,
     exits: BTreeMap::new(),
+    regions: BTreeMap::new(),
 });
 
 impl Tasks {
@@ -309,7 +312,9 @@ impl Tasks {
             .map(|p| p.sid)
             .collect();
         for sid in done {
-            if let Some(p) = self.processes.remove(&sid) {
+            if let Some(mut p) = self.processes.remove(&sid) {
+                // Shared frames belong to their regions, not to the address space.
+                crate::coresrv::vmm::unmap_regions(&mut p, &mut self.regions);
                 for t in &p.threads {
                     self.threads.remove(t);
                 }
@@ -317,6 +322,9 @@ impl Tasks {
                 // none of its threads is running.
                 drop(p);
             }
+        }
+        if !self.regions.is_empty() {
+            crate::coresrv::vmm::free_unused_regions(self);
         }
         // Left for a later pass: the running thread's stack, processes still in use.
         self.reap_pending = self

@@ -197,6 +197,8 @@ core_errors!(
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,
+    kl_core_vmm::ShareError,
+    kl_core_vmm::MapError,
     kl_core_handle::CloseError,
     kl_core_console::WriteError,
     kl_core_time::SleepError,

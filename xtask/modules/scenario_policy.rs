@@ -62,13 +62,13 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
-    ("vmm", &["Allocate", "Free", "Protect"]),
+    ("vmm", &["Allocate", "Free", "Protect", "Share", "Map"]),
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
     ("audit", &["Read"]),
     ("io", &["MapMmio", "ClaimIrq", "ClaimPorts"]),
 ];
-const ECHO_METHODS: [&str; 3] = ["Echo", "Keep", "Forbidden"];
+const ECHO_METHODS: [&str; 4] = ["Echo", "Keep", "Forbidden", "Touch"];
 
 struct ScenarioPolicy;
 

@@ -227,6 +227,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "[kernel] started echo.Server",
             "echo-client: 2000 echoes, 0 wrong; the server saw sid",
             "echo-client: 100 handles moved, 0 wrong",
+            "echo-client: shared memory seen and changed by the server",
             "echo-client: Forbidden refused: access denied",
             "echo-client: security query Check(443): granted",
             "[audit] denied security echo.Client(",

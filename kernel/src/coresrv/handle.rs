@@ -42,8 +42,13 @@ impl HandleServer for Caller {
     }
 
     fn close(&mut self, request: CloseRequest) -> Result<CloseResponse, CloseError> {
-        self.with_handles(|table| table.remove(request.h.handle).map(|_| CloseResponse {}))
-            .map_err(|s| CloseError { status: code(s) })
+        let closed = self
+            .with_handles(|table| table.remove(request.h.handle))
+            .map_err(|s| CloseError { status: code(s) })?;
+        if matches!(closed.object, crate::object::Object::Region(_)) {
+            crate::coresrv::vmm::free_unused_regions(&mut TASKS.lock());
+        }
+        Ok(CloseResponse {})
     }
 
     fn duplicate(

@@ -21,7 +21,7 @@ mod io;
 mod task;
 mod thread;
 mod time;
-mod vmm;
+pub mod vmm;
 
 use alloc::vec::Vec;
 

@@ -3,22 +3,35 @@
 //! `Allocate` maps fresh zeroed pages in the allocation window of the address space
 //! ([`WINDOW`]), first fit, with an unmapped guard page on each side, so that a thread stack
 //! or buffer allocated this way faults on overflow instead of running into its neighbour.
+//! Memory can be shared: `Share` turns an allocation into a *region* (a kernel object with a
+//! SID, named by a handle that can travel in messages), and `Map` maps a region another
+//! process shared into the caller. A region's frames belong to the region, not to any
+//! address space: they are freed when no process maps it and no handle names it.
+//!
 //! Only what `Allocate` mapped can be freed or re-protected, so a
 //! process cannot unmap its own code or stack by accident or make its code writable. W^X
 //! holds for every page: writable and executable together is refused.
 
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use core::ops::Range;
 
+use ostrog_abi::handle::{RIGHT_DUPLICATE, RIGHT_TRANSFER};
 use ostrog_abi::Status;
 
 use super::{code, Caller};
+use crate::arch::AddressSpace;
 use crate::boot::PhysAddr;
 use crate::idl::kl_core_vmm::{
     AllocateError, AllocateRequest, AllocateResponse, FreeError, FreeRequest, FreeResponse,
-    ProtectError, ProtectRequest, ProtectResponse, VmmServer,
+    MapError, MapRequest, MapResponse, ProtectError, ProtectRequest, ProtectResponse, ShareError,
+    ShareRequest, ShareResponse, VmmServer,
 };
+use crate::idl::spec_rt::Handle;
 use crate::mm::{frame, Access, PAGE_SIZE};
-use crate::task::TASKS;
+use crate::object::Object;
+use crate::sid::Sid;
+use crate::task::{Process, Tasks, TASKS};
 
 /// Where `Allocate` places memory.
 pub const WINDOW: Range<usize> = 0x4000_0000..0x7000_0000;
@@ -27,6 +40,87 @@ pub const MAX_ALLOCATION: usize = 64 * 1024 * 1024;
 
 const WRITE: u32 = 1;
 const EXECUTE: u32 = 2;
+
+/// A range mapped by `Allocate` (its frames are the process's) or by `Map` / `Share` (its
+/// frames are the region's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Allocation {
+    pub start: usize,
+    pub pages: usize,
+    pub region: Option<Sid>,
+}
+
+/// A shared memory region.
+pub struct Region {
+    pub sid: Sid,
+    pub frames: Vec<PhysAddr>,
+    /// Address spaces it is mapped in.
+    pub mappings: usize,
+}
+
+/// Unmaps every region mapping of a process that is going away, so that dropping its address
+/// space does not free frames that belong to regions.
+pub fn unmap_regions(p: &mut Process, regions: &mut BTreeMap<Sid, Region>) {
+    for a in core::mem::take(&mut p.allocations) {
+        let Some(sid) = a.region else {
+            p.allocations.push(a);
+            continue;
+        };
+        for i in 0..a.pages {
+            let _ = p.space.unmap(a.start + i * PAGE_SIZE);
+        }
+        if let Some(r) = regions.get_mut(&sid) {
+            r.mappings = r.mappings.saturating_sub(1);
+        }
+    }
+}
+
+/// Frees the regions no process maps and no handle names.
+pub fn free_unused_regions(tasks: &mut Tasks) {
+    let named: Vec<Sid> = tasks
+        .processes
+        .values()
+        .flat_map(|p| p.handles.entries())
+        .filter_map(|e| match e.object {
+            Object::Region(sid) => Some(sid),
+            _ => None,
+        })
+        .collect();
+    let unused: Vec<Sid> = tasks
+        .regions
+        .values()
+        .filter(|r| r.mappings == 0 && !named.contains(&r.sid))
+        .map(|r| r.sid)
+        .collect();
+    for sid in unused {
+        if let Some(r) = tasks.regions.remove(&sid) {
+            for f in r.frames {
+                frame::free(f);
+            }
+        }
+    }
+}
+
+/// The lowest run of `count` unmapped pages in the window with an unmapped guard page on
+/// each side; its first page.
+fn find_free(space: &AddressSpace, count: usize) -> Result<usize, Status> {
+    let mut run_start = WINDOW.start;
+    let mut run = 0;
+    let mut va = WINDOW.start;
+    while run < count + 2 && va < WINDOW.end {
+        if space.translate(va).is_some() {
+            run = 0;
+            run_start = va + PAGE_SIZE;
+        } else {
+            run += 1;
+        }
+        va += PAGE_SIZE;
+    }
+    if run < count + 2 {
+        return Err(Status::NoMemory);
+    }
+    Ok(run_start + PAGE_SIZE)
+}
 
 fn access(flags: u32) -> Result<Access, Status> {
     if flags & !(WRITE | EXECUTE) != 0 || flags == WRITE | EXECUTE {
@@ -69,24 +163,7 @@ impl VmmServer for Caller {
                 .processes
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
-            // First fit: the lowest run of `count` unmapped pages with an unmapped guard page
-            // on each side.
-            let mut run_start = WINDOW.start;
-            let mut run = 0;
-            let mut va = WINDOW.start;
-            while run < count + 2 && va < WINDOW.end {
-                if p.space.translate(va).is_some() {
-                    run = 0;
-                    run_start = va + PAGE_SIZE;
-                } else {
-                    run += 1;
-                }
-                va += PAGE_SIZE;
-            }
-            if run < count + 2 {
-                return Err(Status::NoMemory);
-            }
-            let start = run_start + PAGE_SIZE;
+            let start = find_free(&p.space, count)?;
             for i in 0..count {
                 let page = start + i * PAGE_SIZE;
                 let mapped = frame::alloc().ok_or(Status::NoMemory).and_then(|f| {
@@ -108,7 +185,11 @@ impl VmmServer for Caller {
                     return Err(e);
                 }
             }
-            p.allocations.push((start, count));
+            p.allocations.push(Allocation {
+                start,
+                pages: count,
+                region: None,
+            });
             Ok(AllocateResponse { addr: start as u64 })
         })()
         .map_err(|s| AllocateError { status: code(s) })
@@ -125,13 +206,22 @@ impl VmmServer for Caller {
             let index = p
                 .allocations
                 .iter()
-                .position(|&a| a == (start, count))
+                .position(|a| (a.start, a.pages) == (start, count))
                 .ok_or(Status::InvalidArgument)?;
-            p.allocations.swap_remove(index);
+            let a = p.allocations.swap_remove(index);
             for i in 0..count {
                 if let Ok(f) = p.space.unmap(start + i * PAGE_SIZE) {
-                    frame::free(f);
+                    // A region's frames stay with the region.
+                    if a.region.is_none() {
+                        frame::free(f);
+                    }
                 }
+            }
+            if let Some(sid) = a.region {
+                if let Some(r) = tasks.regions.get_mut(&sid) {
+                    r.mappings = r.mappings.saturating_sub(1);
+                }
+                free_unused_regions(&mut tasks);
             }
             Ok(FreeResponse {})
         })()
@@ -147,10 +237,12 @@ impl VmmServer for Caller {
                 .processes
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
-            let inside = p
-                .allocations
-                .iter()
-                .any(|&(a, n)| start >= a && start + count * PAGE_SIZE <= a + n * PAGE_SIZE);
+            // Only private memory: a region's rights are fixed when it is mapped.
+            let inside = p.allocations.iter().any(|a| {
+                a.region.is_none()
+                    && start >= a.start
+                    && start + count * PAGE_SIZE <= a.start + a.pages * PAGE_SIZE
+            });
             if !inside {
                 return Err(Status::InvalidArgument);
             }
@@ -162,5 +254,102 @@ impl VmmServer for Caller {
             Ok(ProtectResponse {})
         })()
         .map_err(|s| ProtectError { status: code(s) })
+    }
+
+    fn share(&mut self, r: ShareRequest) -> Result<ShareResponse, ShareError> {
+        (|| {
+            let (start, count) = pages(r.addr, r.size)?;
+            let mut tasks = TASKS.lock();
+            let Tasks {
+                processes, regions, ..
+            } = &mut *tasks;
+            let p = processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            let a = p
+                .allocations
+                .iter_mut()
+                .find(|a| (a.start, a.pages) == (start, count))
+                .ok_or(Status::InvalidArgument)?;
+            if a.region.is_some() {
+                return Err(Status::Busy);
+            }
+            let mut frames = Vec::new();
+            for i in 0..count {
+                let (pa, access) = p
+                    .space
+                    .translate(start + i * PAGE_SIZE)
+                    .ok_or(Status::InvalidArgument)?;
+                if access.execute {
+                    // Code is not shared.
+                    return Err(Status::InvalidArgument);
+                }
+                frames.push(pa);
+            }
+            let sid = Sid::new();
+            let rights = RIGHT_TRANSFER | RIGHT_DUPLICATE;
+            let number = p.handles.insert(Object::Region(sid), rights, None)?;
+            a.region = Some(sid);
+            regions.insert(
+                sid,
+                Region {
+                    sid,
+                    frames,
+                    mappings: 1,
+                },
+            );
+            Ok(ShareResponse {
+                region: Handle {
+                    handle: number,
+                    rights_and_mode: rights,
+                },
+            })
+        })()
+        .map_err(|s| ShareError { status: code(s) })
+    }
+
+    fn map(&mut self, r: MapRequest) -> Result<MapResponse, MapError> {
+        (|| {
+            if r.flags & !WRITE != 0 {
+                return Err(Status::InvalidArgument);
+            }
+            let rights = Access {
+                write: r.flags & WRITE != 0,
+                execute: false,
+            };
+            let mut tasks = TASKS.lock();
+            let Tasks {
+                processes, regions, ..
+            } = &mut *tasks;
+            let p = processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            let sid = match p.handles.get(r.region.handle)?.object {
+                Object::Region(sid) => sid,
+                _ => return Err(Status::BadHandle),
+            };
+            let region = regions.get_mut(&sid).ok_or(Status::NotFound)?;
+            let count = region.frames.len();
+            let start = find_free(&p.space, count)?;
+            for (i, f) in region.frames.iter().enumerate() {
+                if p.space.map(start + i * PAGE_SIZE, *f, rights).is_err() {
+                    for j in 0..i {
+                        let _ = p.space.unmap(start + j * PAGE_SIZE);
+                    }
+                    return Err(Status::NoMemory);
+                }
+            }
+            region.mappings += 1;
+            p.allocations.push(Allocation {
+                start,
+                pages: count,
+                region: Some(sid),
+            });
+            Ok(MapResponse {
+                addr: start as u64,
+                size: (count * PAGE_SIZE) as u64,
+            })
+        })()
+        .map_err(|s| MapError { status: code(s) })
     }
 }

@@ -72,6 +72,8 @@ ostrog_syscall_entry:
     mov rdi, rsp
     cld
     call {dispatch}
+.global ostrog_syscall_return
+ostrog_syscall_return:
     /* A user-controlled return address that is not canonical must not reach sysretq. */
     mov rcx, [rsp + 17 * 8]
     mov rax, rcx
@@ -102,7 +104,7 @@ ostrog_syscall_entry:
     pop rsp
     sysretq
 3:
-    jmp trap_return
+    jmp trap_return_iret
 "#,
     user_ss = const gdt::USER_DS,
     user_cs = const gdt::USER_CS,
@@ -116,7 +118,7 @@ unsafe extern "C" {
 
 extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     static N: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-    if N.fetch_add(1, core::sync::atomic::Ordering::Relaxed) < 3 {
+    if N.fetch_add(1, core::sync::atomic::Ordering::Relaxed) < 40 {
         let cs: u16;
         // SAFETY: diag
         unsafe { core::arch::asm!("mov {0:x}, cs", out(reg) cs) };
@@ -181,9 +183,21 @@ pub fn complete_stranded_syscall(frame: &mut TrapFrame) -> bool {
     }
     frame.rip = frame.rcx;
     frame.rflags = (frame.r11 & USER_RFLAGS) | RFlags::INTERRUPT_FLAG.bits() | 0x2;
+    frame.vector = SYSCALL_VECTOR;
     frame.cs = u64::from(gdt::USER_CS);
     frame.ss = u64::from(gdt::USER_DS);
     syscall_dispatch(frame);
+    crate::println!(
+        "DIAG stranded done -> rip {:#x} rax {:#x} rflags {:#x} cr3 {:#x} tsc {}",
+        frame.rip,
+        frame.rax,
+        frame.rflags,
+        x86_64::registers::control::Cr3::read_raw()
+            .0
+            .start_address()
+            .as_u64(),
+        super::cycles()
+    );
     true
 }
 

@@ -105,6 +105,16 @@ fn main() -> i32 {
     }
     println!("echo-client: {HANDLES} handles moved, {handle_failures} wrong");
 
+    // Shared memory: a region of ours, mapped by the server, which sees our bytes and
+    // changes them.
+    match share_and_touch(&mut echo) {
+        Ok(()) => println!("echo-client: shared memory seen and changed by the server"),
+        Err(why) => {
+            failures += 1;
+            println!("echo-client: shared memory failed: {why}");
+        }
+    }
+
     match echo.forbidden() {
         Err(CallError::Transport(t)) => println!(
             "echo-client: Forbidden refused: {}",
@@ -148,4 +158,33 @@ fn main() -> i32 {
     } else {
         1
     }
+}
+
+fn share_and_touch(echo: &mut EchoProxy<Channel>) -> Result<(), &'static str> {
+    const SIZE: u64 = 8192;
+    let addr = sys::vmm().allocate(SIZE, 1).map_err(|_| "allocate")?.addr;
+    // SAFETY: the kernel mapped SIZE writable bytes at `addr` for this process alone.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, SIZE as usize) };
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i % 7) as u8;
+    }
+    let expected: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    let region = sys::vmm().share(addr, SIZE).map_err(|_| "share")?.region;
+    let moved = Handle {
+        handle: region.handle,
+        rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_TRANSFER,
+    };
+    let sum = echo.touch(moved).map_err(|_| "touch")?.sum;
+    if sum != expected {
+        return Err("the server saw other bytes");
+    }
+    if bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b != (i % 7) as u8 + 1)
+    {
+        return Err("the server's writes did not reach us");
+    }
+    sys::vmm().free(addr, SIZE).map_err(|_| "free")?;
+    Ok(())
 }

@@ -7,7 +7,8 @@ extern crate alloc;
 
 use echo::idl::echo_echo::{
     EchoError, EchoRequest, EchoResponse, EchoServer, ForbiddenError, ForbiddenRequest,
-    ForbiddenResponse, KeepError, KeepRequest, KeepResponse,
+    ForbiddenResponse, KeepError, KeepRequest, KeepResponse, TouchError, TouchRequest,
+    TouchResponse,
 };
 use echo::idl::echo_server::{self, ServerEndpoints};
 use ostrog_rt::{println, sys};
@@ -39,6 +40,23 @@ impl EchoServer for Echo {
         // The handle was ours only to look at: close it so the table does not fill up.
         let _ = sys::handles().close(r.h);
         Ok(KeepResponse { sid })
+    }
+
+    fn touch(&mut self, r: TouchRequest) -> Result<TouchResponse, TouchError> {
+        let mapped = sys::vmm().map(r.region, 1);
+        let _ = sys::handles().close(r.region);
+        let Ok(m) = mapped else {
+            return Ok(TouchResponse { sum: u64::MAX });
+        };
+        // SAFETY: the kernel just mapped `m.size` writable bytes at `m.addr` for this
+        // process; nothing else in this program refers to them.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(m.addr as *mut u8, m.size as usize) };
+        let sum = bytes.iter().map(|&b| u64::from(b)).sum();
+        for b in bytes.iter_mut() {
+            *b = b.wrapping_add(1);
+        }
+        let _ = sys::vmm().free(m.addr, m.size);
+        Ok(TouchResponse { sum })
     }
 
     fn forbidden(&mut self, _r: ForbiddenRequest) -> Result<ForbiddenResponse, ForbiddenError> {
