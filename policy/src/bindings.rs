@@ -459,6 +459,38 @@ impl Checker<'_> {
             }
             _ => {}
         }
+        if !has_runtime(&model, &method.name) {
+            let help = if RUNTIME.iter().any(|(m, _)| *m == model) {
+                format!(
+                    "expected a method the runtime of `{model}` implements: {}",
+                    one_of(runtime_methods(&model))
+                )
+            } else {
+                format!(
+                    "expected a method of a standard model ({}); a model declared in a policy file can be checked but not compiled",
+                    one_of(RUNTIME.iter().map(|(m, _)| *m))
+                )
+            };
+            self.error(
+                callee.span,
+                format!(
+                    "`{shown}` calls model `{model}`, which has no runtime: only the standard models have one"
+                ),
+                "no runtime for this call",
+                help,
+            );
+            return None;
+        }
+        if model == "Regex" && method.name == "select" && place != CallPlace::Choice {
+            self.error(
+                callee.span,
+                format!("`{shown}` stands only as the scrutinee of a `choice`"),
+                "`select` outside `choice`",
+                "expected `choice (re.select {text : ...}) { \"<pattern>\" : ... _ : ... }`; use `re.match {text : ..., pattern : ...}` in expressions"
+                    .to_string(),
+            );
+            return None;
+        }
         let arg = self.argument(&shown, &object, &method, arg, scope)?;
         Some(Call {
             object,
@@ -905,6 +937,56 @@ impl Checker<'_> {
             span: e.span,
         })
     }
+}
+
+/// The models and methods `ostrog-ksm` implements: the only calls the code generator can
+/// translate. A model declared by a user's own PSL file has no runtime.
+pub(crate) const RUNTIME: &[(&str, &[&str])] = &[
+    ("Base", &["grant", "deny", "assert", "set_level"]),
+    ("Pred", &["empty"]),
+    ("Bool", &["all", "any", "cond", "assert"]),
+    (
+        "Math",
+        &[
+            "neg", "abs", "sum", "product", "uint8", "uint16", "uint32", "uint64", "sint8",
+            "sint16", "sint32", "sint64",
+        ],
+    ),
+    ("Struct", &["size"]),
+    ("Regex", &["match", "select"]),
+    ("HashSet", &["init", "fini", "add", "remove", "contains"]),
+    (
+        "StaticMap",
+        &["init", "fini", "set", "commit", "rollback", "get", "get_uncommited"],
+    ),
+    ("Flow", &["init", "fini", "enter", "allow", "query"]),
+    (
+        "Mic",
+        &[
+            "create",
+            "execute",
+            "upgrade",
+            "downgrade",
+            "call",
+            "invoke",
+            "read",
+            "write",
+            "fini",
+            "query_level",
+        ],
+    ),
+];
+
+fn runtime_methods(model: &str) -> impl Iterator<Item = &'static str> + '_ {
+    RUNTIME
+        .iter()
+        .filter(move |(m, _)| *m == model)
+        .flat_map(|(_, ms)| ms.iter().copied())
+}
+
+/// Whether the runtime implements `model.method`.
+pub(crate) fn has_runtime(model: &str, method: &str) -> bool {
+    runtime_methods(model).any(|m| m == method)
 }
 
 /// One raw step of a `message...` chain: a name or a literal index, with its place.
