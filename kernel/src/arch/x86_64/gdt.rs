@@ -31,20 +31,7 @@ pub struct Selectors {
 
 /// The TSS. Mutable because `rsp0` changes on every thread switch.
 static mut TSS: TaskStateSegment = TaskStateSegment::new();
-static GDT: Once<(GlobalDescriptorTable<GDT_ENTRIES>, Selectors)> = Once::new();
-
-/// Null, 0x08 unused, kernel code 0x10, kernel data 0x18, 0x20 unused, user data 0x2b, user
-/// code 0x33, TSS 0x38 (two entries).
-const GDT_ENTRIES: usize = 9;
-
-/// Kernel code selector (RPL 0).
-pub const KERNEL_CS: u16 = 0x10;
-/// Kernel data/stack selector (RPL 0).
-pub const KERNEL_DS: u16 = 0x18;
-/// User data/stack selector (RPL 3).
-pub const USER_DS: u16 = 0x2b;
-/// User 64-bit code selector (RPL 3).
-pub const USER_CS: u16 = 0x33;
+static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 pub fn init() {
     let top = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
@@ -55,12 +42,10 @@ pub fn init() {
         tss
     };
     let (gdt, sel) = GDT.call_once(|| {
-        let mut gdt = GlobalDescriptorTable::<GDT_ENTRIES>::empty();
-        let unused = || Descriptor::UserSegment(0);
-        gdt.append(unused());
+        let mut gdt = GlobalDescriptorTable::new();
+        // Order matters for `syscall`/`sysret`: kernel code, kernel data, user data, user code.
         let kernel_code = gdt.append(Descriptor::kernel_code_segment());
         let kernel_data = gdt.append(Descriptor::kernel_data_segment());
-        gdt.append(unused());
         let user_data = gdt.append(Descriptor::user_data_segment());
         let user_code = gdt.append(Descriptor::user_code_segment());
         let tss = gdt.append(Descriptor::tss_segment(tss));

@@ -15,7 +15,7 @@ use core::fmt::Write;
 
 use x86_64::registers::control::Cr2;
 
-use super::{apic, gdt, syscall};
+use super::{apic, gdt};
 use crate::crash::{kernel_trap, TrapReport};
 
 /// Vector of the local APIC timer.
@@ -79,10 +79,6 @@ trap_common:
     call {dispatch}
 .global trap_return
 trap_return:
-    cmp qword ptr [rsp + 15 * 8], {syscall_vector}
-    je ostrog_syscall_return
-.global trap_return_iret
-trap_return_iret:
     pop r15
     pop r14
     pop r13
@@ -347,7 +343,6 @@ trap_stub_table:
     .quad trap_stub_48
 "#,
     dispatch = sym trap_dispatch,
-    syscall_vector = const syscall::SYSCALL_VECTOR,
 );
 
 unsafe extern "C" {
@@ -516,14 +511,6 @@ impl TrapFrame {
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match frame.vector {
         TIMER_VECTOR => {
-            {
-                static T: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-                if frame.is_from_user()
-                    && T.fetch_add(1, core::sync::atomic::Ordering::Relaxed) < 30
-                {
-                    crate::println!("DIAG timer in user rip {:#x} rflags {:#x} rsp {:#x} rax {:#x} cr3 {:#x} tsc {}", frame.rip, frame.rflags, frame.rsp, frame.rax, x86_64::registers::control::Cr3::read_raw().0.start_address().as_u64(), super::cycles());
-                }
-            }
             apic::end_of_interrupt();
             crate::time::on_tick();
         }
@@ -531,19 +518,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {
             // Masked legacy PIC lines can still deliver spurious IRQ 7/15; nothing to do.
         }
-        v if frame.is_from_user() => {
-            {
-                static M: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-                if M.fetch_add(1, core::sync::atomic::Ordering::Relaxed) < 40 {
-                    crate::println!("DIAG utrap v {} err {:#x} rip {:#x} cs {:#x} rcx {:#x} r11 {:#x} rax {:#x} cr2 {:#x}", v, frame.error_code, frame.rip, frame.cs, frame.rcx, frame.r11, frame.rax, Cr2::read_raw());
-                }
-            }
-            if !(syscall::is_stranded_syscall(frame, v)
-                && syscall::complete_stranded_syscall(frame))
-            {
-                user_exception(frame, v);
-            }
-        }
+        v if frame.is_from_user() => user_exception(frame, v),
         v => exception(frame, v),
     }
     if frame.is_from_user() {
@@ -553,7 +528,6 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
 
 /// An exception raised by a user program: the program is at fault, not the kernel.
 fn user_exception(frame: &TrapFrame, vector: u64) {
-    crate::println!("DIAG user exc vec {} err {:#x} rip {:#x} cs {:#x} ss {:#x} rflags {:#x} rsp {:#x} rcx {:#x} r11 {:#x}", vector, frame.error_code, frame.rip, frame.cs, frame.ss, frame.rflags, frame.rsp, frame.rcx, frame.r11);
     let what = EXCEPTION_NAMES
         .get(vector as usize)
         .copied()
