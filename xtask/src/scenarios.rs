@@ -25,10 +25,12 @@ pub struct Scenario {
     pub iso: bool,
     /// A further check of the console, beyond lines in order.
     pub check: Option<ConsoleCheck>,
-    /// Run emulated (TCG) even where KVM works. Scenarios that run user programs need it on
-    /// the nested-KVM AMD hosts CI uses: there a user-mode `syscall` (and `int 0x80`) arrives
-    /// at the kernel entry still at CPL 3 or as #UD, which TCG and the architecture rule out.
-    /// Everything else about user space is identical under both.
+    /// Run emulated (TCG) even where `/dev/kvm` opens. Scenarios that run user programs need
+    /// it on the CI hosts, whose `/dev/kvm` is the PVM software hypervisor (`kvm_pvm`, no
+    /// SVM/VMX), not hardware KVM: for a guest that is not written to PVM's own ABI, a
+    /// user-mode `syscall` reaches LSTAR still at CPL 3 and `int 0x80` raises #UD, whatever
+    /// the kernel's GDT, STAR or CPU model (docs/user-space.md has the experiments). Kernel-only
+    /// scenarios run fine there.
     pub tcg: bool,
 }
 
