@@ -93,6 +93,20 @@ impl Checker<'_> {
         wanted: &[&str],
         model: &str,
     ) -> Option<BTreeMap<String, Value>> {
+        self.fields_opt(value, span, wanted, &[], model)
+    }
+
+    /// The fields of a dictionary configuration: all of `wanted`, any of `optional`, no
+    /// others.
+    fn fields_opt(
+        &mut self,
+        value: &Value,
+        span: Span,
+        wanted: &[&str],
+        optional: &[&str],
+        model: &str,
+    ) -> Option<BTreeMap<String, Value>> {
+        let all: Vec<&str> = wanted.iter().chain(optional).copied().collect();
         let Value::Dict(entries) = value else {
             self.bad_config(
                 span,
@@ -104,11 +118,11 @@ impl Checker<'_> {
         let map: BTreeMap<String, Value> = entries.iter().cloned().collect();
         let mut ok = true;
         for k in map.keys() {
-            if !wanted.contains(&k.as_str()) {
+            if !all.contains(&k.as_str()) {
                 self.bad_config(
                     span,
                     format!("unknown {model} configuration field `{k}`"),
-                    &format!("expected only {}", one_of(wanted.iter().copied())),
+                    &format!("expected only {}", one_of(all.iter().copied())),
                 );
                 ok = false;
             }
@@ -145,6 +159,25 @@ impl Checker<'_> {
                 None
             }
             None => None,
+        }
+    }
+
+    /// The optional `pool_size` of a Flow or Mic object (an Ostrog extension): SIDs the
+    /// object can hold, from 1 to [`MAX_SID_POOL`]; [`DEFAULT_SID_POOL`] when not given.
+    fn sid_pool(&mut self, v: Option<&Value>, span: Span) -> Option<u32> {
+        let Some(v) = v else {
+            return Some(DEFAULT_SID_POOL);
+        };
+        match v {
+            Value::Int(i) if *i >= 1 && *i <= i128::from(MAX_SID_POOL) => u32::try_from(*i).ok(),
+            _ => {
+                self.bad_config(
+                    span,
+                    format!("`pool_size` must be an integer from 1 to {MAX_SID_POOL}"),
+                    &format!("expected the number of SIDs the object can hold, at most {MAX_SID_POOL} (default {DEFAULT_SID_POOL})"),
+                );
+                None
+            }
         }
     }
 
@@ -188,8 +221,16 @@ impl Checker<'_> {
         span: Span,
         types: &[(ast::Name, ast::TypeExpr)],
     ) -> ObjectConfig {
-        let Some(fields) = self.fields(&value, span, &["states", "initial", "transitions"], "Flow")
-        else {
+        let Some(fields) = self.fields_opt(
+            &value,
+            span,
+            &["states", "initial", "transitions"],
+            &["pool_size"],
+            "Flow",
+        ) else {
+            return ObjectConfig::None;
+        };
+        let Some(pool_size) = self.sid_pool(fields.get("pool_size"), span) else {
             return ObjectConfig::None;
         };
         let Some(states) = self.text_list(fields.get("states"), "states", span) else {
@@ -298,13 +339,17 @@ impl Checker<'_> {
             states,
             initial,
             transitions,
+            pool_size,
         })
     }
 
     fn mic_config(&mut self, value: Value, span: Span) -> ObjectConfig {
         match &value {
             Value::List(_) => match self.text_list(Some(&value), "levels", span) {
-                Some(levels) if !levels.is_empty() => ObjectConfig::Mic(MicLevels::Linear(levels)),
+                Some(levels) if !levels.is_empty() => ObjectConfig::Mic {
+                    levels: MicLevels::Linear(levels),
+                    pool_size: DEFAULT_SID_POOL,
+                },
                 Some(_) => {
                     self.bad_config(
                         span,
@@ -316,8 +361,16 @@ impl Checker<'_> {
                 None => ObjectConfig::None,
             },
             Value::Dict(_) => {
-                let Some(fields) = self.fields(&value, span, &["degrees", "categories"], "Mic")
-                else {
+                let Some(fields) = self.fields_opt(
+                    &value,
+                    span,
+                    &["degrees", "categories"],
+                    &["pool_size"],
+                    "Mic",
+                ) else {
+                    return ObjectConfig::None;
+                };
+                let Some(pool_size) = self.sid_pool(fields.get("pool_size"), span) else {
                     return ObjectConfig::None;
                 };
                 let degrees = self.text_list(fields.get("degrees"), "degrees", span);
@@ -331,10 +384,13 @@ impl Checker<'_> {
                         );
                         ObjectConfig::None
                     }
-                    (Some(degrees), Some(categories)) => ObjectConfig::Mic(MicLevels::Lattice {
-                        degrees,
-                        categories,
-                    }),
+                    (Some(degrees), Some(categories)) => ObjectConfig::Mic {
+                        levels: MicLevels::Lattice {
+                            degrees,
+                            categories,
+                        },
+                        pool_size,
+                    },
                     _ => ObjectConfig::None,
                 }
             }

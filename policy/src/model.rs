@@ -181,7 +181,13 @@ pub enum ObjectConfig {
         pool_size: u32,
     },
     /// Mic.
-    Mic(MicLevels),
+    Mic {
+        /// The levels.
+        levels: MicLevels,
+        /// Number of SIDs that can carry a label (`pool_size`, an Ostrog extension;
+        /// [`DEFAULT_SID_POOL`] when not given).
+        pool_size: u32,
+    },
     /// A model this crate has no specific check for: the value as written.
     Other(Value),
 }
@@ -195,7 +201,18 @@ pub struct FlowConfig {
     pub initial: String,
     /// Allowed transitions from each state (states without an entry have none).
     pub transitions: BTreeMap<String, Vec<String>>,
+    /// Number of SIDs that can have a state machine (`pool_size`, an Ostrog extension;
+    /// [`DEFAULT_SID_POOL`] when not given).
+    pub pool_size: u32,
 }
+
+/// Pool size of Flow and Mic objects whose config gives none (KasperskyOS configures no pool
+/// for them; memory is static here).
+pub const DEFAULT_SID_POOL: u32 = 64;
+
+/// Largest `pool_size` of a Flow or Mic object (each SID costs two slots of state: the
+/// committed and the working copy).
+pub const MAX_SID_POOL: u32 = 4096;
 
 /// Mic integrity levels.
 #[derive(Clone, Debug, PartialEq)]

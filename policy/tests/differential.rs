@@ -793,7 +793,7 @@ impl Eval<'_> {
                 match m {
                     "init" => {
                         let used = self.s.flows.keys().filter(|(x, _)| x == o).count();
-                        if self.s.flows.contains_key(&key) || used >= 64 {
+                        if self.s.flows.contains_key(&key) || used >= cfg.pool_size as usize {
                             false
                         } else {
                             self.s.flows.insert(key, cfg.initial.clone());

@@ -46,3 +46,16 @@ fn an_invalid_pattern_is_a_compile_error_at_its_place() {
     assert!(text.contains("invalid regular expression"), "{text}");
     assert!(text.contains("bad.psl:27:58"), "file and line: {text}");
 }
+
+#[test]
+fn flow_and_mic_pools_come_from_the_config_or_default_to_64() {
+    let include = ostrog_policy::solution_include_dirs(&corpus());
+    let m = ostrog_policy::compile(&corpus().join("pools.psl"), &include, "pools")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(m.source.contains("o_door: Flow<2>,"), "configured");
+    assert!(m.source.contains("o_wide: Flow<64>,"), "default");
+    assert!(m.source.contains("o_mic: Mic<3>,"), "configured");
+    let m = ostrog_policy::compile(&corpus().join("models.psl"), &include, "models")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(m.source.contains("o_mic: Mic<64>,"), "default: {}", m.source);
+}

@@ -72,3 +72,9 @@ fn a_failing_expectation_is_reported_with_its_case_and_reason() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn flow_and_mic_pool_sizes_from_the_config() {
+    let (p, f, out) = run("pools.psl");
+    assert_eq!((p, f), (2, 0), "{out}");
+}

@@ -19,8 +19,9 @@ use super::phf;
 use super::plan::{Plan, Unit};
 use crate::model::*;
 
-/// Pool size of Flow and Mic objects (KasperskyOS configures none; memory is static here).
-pub const DEFAULT_SID_POOL: usize = 64;
+/// Pool size of Flow and Mic objects whose config gives none (KasperskyOS configures none;
+/// memory is static here).
+pub const DEFAULT_SID_POOL: usize = crate::model::DEFAULT_SID_POOL as usize;
 
 /// Largest number of audited results one decision keeps.
 const MAX_RECORDED: usize = 32;
@@ -830,7 +831,7 @@ impl<'p> Emitter<'p> {
     }
 
     fn mic_level(&mut self, object: &str, e: &'p Expr, at: &Place<'_>) -> Gen<String> {
-        let Some(ObjectConfig::Mic(levels)) = self.object(object).map(|o| &o.config) else {
+        let Some(ObjectConfig::Mic { levels, .. }) = self.object(object).map(|o| &o.config) else {
             self.error(
                 e.span,
                 "a level for an object that is not a Mic object",
@@ -1993,7 +1994,7 @@ const FLAG_ERROR: u32 = 1;
                         trans.join(", "),
                         o.name
                     );
-                    let _ = writeln!(fields, "    {f}: Flow<{DEFAULT_SID_POOL}>,");
+                    let _ = writeln!(fields, "    {f}: Flow<{}>,", cfg.pool_size);
                     let _ = writeln!(inits, "        {f}: Flow::new(&FLOW_{}),", o.name);
                     txn.push(format!("&mut self.o.{f}"));
                 }
@@ -2041,7 +2042,7 @@ const FLAG_ERROR: u32 = 1;
                     let _ = writeln!(inits, "        {f}: StaticMap::new(&SMAP_{}),", o.name);
                     txn.push(format!("&mut self.o.{f}"));
                 }
-                (ObjectConfig::Mic(levels), "Mic") => {
+                (ObjectConfig::Mic { levels, pool_size }, "Mic") => {
                     let (d, c) = match levels {
                         MicLevels::Linear(d) => (d.clone(), Vec::new()),
                         MicLevels::Lattice {
@@ -2058,7 +2059,7 @@ const FLAG_ERROR: u32 = 1;
                         d.join(", "),
                         c.join(", ")
                     );
-                    let _ = writeln!(fields, "    {f}: Mic<{DEFAULT_SID_POOL}>,");
+                    let _ = writeln!(fields, "    {f}: Mic<{pool_size}>,");
                     let _ = writeln!(inits, "        {f}: Mic::new(&MIC_{}),", o.name);
                     txn.push(format!("&mut self.o.{f}"));
                 }
