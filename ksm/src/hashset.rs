@@ -4,8 +4,8 @@
 //! becomes `HashSet<u32, 5, 2>`: a pool of `pool_size` tables, each holding at most
 //! `set_size` distinct entries, one table per SID. Entries are any `Copy + Eq` value: the
 //! policy compiler maps PSL integers and Booleans to the Rust types of the same width and
-//! dictionaries/tuples of them to tuples or fixed arrays (e.g. `{a : UInt32, b : Boolean}` to
-//! `(u32, bool)`).
+//! packs dictionaries/tuples of them into fixed-width byte keys (e.g. `{a : UInt32, b :
+//! Boolean}` to `[u8; 5]`: the leaves in declaration order, little-endian).
 //!
 //! * `init {sid}` binds a free, empty table to `sid`; denied if `sid` already has one or no
 //!   table is free.
@@ -177,6 +177,22 @@ mod tests {
         assert_eq!(set.add(1, (3, true)), Verdict::Granted);
         assert_eq!(set.contains(1, (3, false)), Ok(false));
         assert_eq!(set.contains(1, (3, true)), Ok(true));
+    }
+
+    #[test]
+    fn byte_key_entries() {
+        // `{ port : UInt16, proto : UInt8 }` as the policy compiler packs it.
+        let key = |port: u16, proto: u8| {
+            let [a, b] = port.to_le_bytes();
+            [a, b, proto]
+        };
+        let mut set: HashSet<[u8; 3], 2, 1> = HashSet::new();
+        set.init(1);
+        assert_eq!(set.add(1, key(80, 6)), Verdict::Granted);
+        assert_eq!(set.contains(1, key(80, 17)), Ok(false));
+        assert_eq!(set.contains(1, key(80, 6)), Ok(true));
+        assert_eq!(set.add(1, key(443, 6)), Verdict::Granted);
+        assert_eq!(set.add(1, key(53, 17)), Verdict::Denied, "full");
     }
 
     #[test]

@@ -672,7 +672,12 @@ impl Checker<'_> {
                     }
                     self.flow_state_argument(object, &k.text, v);
                     match self.expr(v, scope) {
-                        Some(e) => out.push((k.text.clone(), e)),
+                        Some(e) => {
+                            if k.text == "entry" && !self.entry_argument(object, &e) {
+                                ok = false;
+                            }
+                            out.push((k.text.clone(), e));
+                        }
                         None => ok = false,
                     }
                 }
@@ -691,6 +696,29 @@ impl Checker<'_> {
                     }
                 }
                 ok.then(|| self.literal(ExprKind::Dict(out), Type::Dict, arg.span))
+            }
+        }
+    }
+
+    /// A HashSet `entry` argument must have the shape of the object's `type Entry`: a
+    /// dictionary literal with exactly its fields, a list literal with one element per
+    /// tuple item, numbers and Booleans at the leaves (integer literals in range).
+    fn entry_argument(&mut self, object: &str, e: &Expr) -> bool {
+        let Some(o) = self.policy.objects.get(object) else {
+            return true;
+        };
+        if o.model != "HashSet" {
+            return true;
+        }
+        // A bad declaration has been reported with the object.
+        let Ok(ty) = EntryType::of_object(o) else {
+            return true;
+        };
+        match entry_shape(&ty, e) {
+            Ok(()) => true,
+            Err((span, message, help)) => {
+                self.error(span, message, "does not fit `type Entry`", help);
+                false
             }
         }
     }
@@ -987,6 +1015,109 @@ fn runtime_methods(model: &str) -> impl Iterator<Item = &'static str> + '_ {
 /// Whether the runtime implements `model.method`.
 pub(crate) fn has_runtime(model: &str, method: &str) -> bool {
     runtime_methods(model).any(|m| m == method)
+}
+
+/// Checks a value against a HashSet entry type.
+fn entry_shape(ty: &EntryType, e: &Expr) -> Result<(), WalkError> {
+    let want = || format!("expected a value of `{}`", ty.psl());
+    match ty {
+        EntryType::Bool => {
+            if compatible(&e.ty, &Type::Bool) {
+                Ok(())
+            } else {
+                Err((
+                    e.span,
+                    format!("a {} where the entry has a Boolean", type_name(&e.ty)),
+                    want(),
+                ))
+            }
+        }
+        EntryType::Int(t) => {
+            if let ExprKind::Int(v) = e.kind {
+                let (lo, hi) = t.range();
+                if v < lo || v > hi {
+                    return Err((
+                        e.span,
+                        format!("{v} does not fit the entry's `{}`", ty.psl()),
+                        format!("expected a value from {lo} to {hi}"),
+                    ));
+                }
+            }
+            if compatible(&e.ty, &Type::Int(None)) || e.ty == Type::Sid {
+                Ok(())
+            } else {
+                Err((
+                    e.span,
+                    format!("a {} where the entry has a number", type_name(&e.ty)),
+                    want(),
+                ))
+            }
+        }
+        EntryType::Dict(fields) => {
+            let ExprKind::Dict(entries) = &e.kind else {
+                return Err((
+                    e.span,
+                    format!(
+                        "a {} where the entry is a dictionary",
+                        type_name(&e.ty)
+                    ),
+                    format!(
+                        "expected a dictionary literal `{}` (a whole message struct is not an entry: list its fields)",
+                        ty.psl()
+                    ),
+                ));
+            };
+            for (k, v) in entries {
+                let Some((_, ft)) = fields.iter().find(|(n, _)| n == k) else {
+                    return Err((
+                        v.span,
+                        format!("the entry has no field `{k}`"),
+                        format!(
+                            "expected the fields of `{}`: {}",
+                            ty.psl(),
+                            one_of(fields.iter().map(|(n, _)| n.as_str()))
+                        ),
+                    ));
+                };
+                entry_shape(ft, v)?;
+            }
+            if let Some((missing, _)) = fields
+                .iter()
+                .find(|(n, _)| !entries.iter().any(|(k, _)| k == n))
+            {
+                return Err((
+                    e.span,
+                    format!("the entry lacks field `{missing}`"),
+                    format!("expected every field of `{}`", ty.psl()),
+                ));
+            }
+            Ok(())
+        }
+        EntryType::Tuple(items) => {
+            let ExprKind::List(values) = &e.kind else {
+                return Err((
+                    e.span,
+                    format!("a {} where the entry is a tuple", type_name(&e.ty)),
+                    format!("expected a list literal `{}`", ty.psl()),
+                ));
+            };
+            if values.len() != items.len() {
+                return Err((
+                    e.span,
+                    format!(
+                        "a tuple of {} values where the entry has {}",
+                        values.len(),
+                        items.len()
+                    ),
+                    format!("expected `{}`", ty.psl()),
+                ));
+            }
+            for (t, v) in items.iter().zip(values) {
+                entry_shape(t, v)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// One raw step of a `message...` chain: a name or a literal index, with its place.

@@ -318,6 +318,9 @@ impl Checker<'_> {
             }
             (Some(c), true) => self.config(&model_name, c, &o.types),
         };
+        if model_name == "HashSet" {
+            self.entry_type(o);
+        }
         self.policy.objects.insert(
             name.clone(),
             Object {
@@ -329,6 +332,29 @@ impl Checker<'_> {
                 span: o.name.span,
             },
         );
+    }
+
+    /// Checks a HashSet object's `type Entry`: integers, Booleans, and dictionaries or tuples
+    /// of them, packed into at most [`MAX_ENTRY_BYTES`].
+    fn entry_type(&mut self, o: &ast::ObjectDecl) {
+        let Some((name, ty)) = o.types.iter().find(|(n, _)| n.text == "Entry") else {
+            return;
+        };
+        match EntryType::from_decl(ty) {
+            Err(span) => self.error(
+                span,
+                "not a HashSet entry type".to_string(),
+                "unsupported entry type",
+                "expected an integer type, `Boolean`, or a non-empty dictionary `{ f : T, ... }` or tuple `[T1, T2]` of them with distinct field names".to_string(),
+            ),
+            Ok(t) if t.width() > MAX_ENTRY_BYTES => self.error(
+                name.span,
+                format!("HashSet entries of `{}` take {} bytes", t.psl(), t.width()),
+                "entry too large",
+                format!("expected an entry type of at most {MAX_ENTRY_BYTES} bytes"),
+            ),
+            Ok(_) => {}
+        }
     }
 
     /// Evaluates a constant value, reporting anything else.

@@ -564,3 +564,118 @@ pub struct TestCase {
     /// Where.
     pub span: Span,
 }
+
+/// Largest HashSet entry key, in bytes (dictionaries and tuples are packed into a key of
+/// this many bytes at most).
+pub const MAX_ENTRY_BYTES: u32 = 64;
+
+/// The type of a HashSet object's entries (`type Entry = ...`): integers, Booleans, and
+/// dictionaries or tuples of them (KasperskyOS). The generated code keeps a scalar entry as
+/// the Rust integer or `bool` of that type and packs a dictionary or tuple into a
+/// fixed-width key `[u8; N]`: each leaf, in declaration order, little-endian in the bytes of
+/// its type (a Boolean is one byte), so two entries are equal exactly when their keys are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryType {
+    /// `Boolean`
+    Bool,
+    /// An integer type.
+    Int(IntType),
+    /// `{ f : T, ... }` (fields in declaration order).
+    Dict(Vec<(String, EntryType)>),
+    /// `[T1, T2, ...]`
+    Tuple(Vec<EntryType>),
+}
+
+impl EntryType {
+    /// The entry type of a HashSet object: its `type Entry`, or `UInt64` when not declared.
+    /// `Err` names the part of the declaration that is not an entry type.
+    pub fn of_object(o: &Object) -> Result<EntryType, Span> {
+        match o.types.iter().find(|(n, _)| n == "Entry") {
+            Some((_, t)) => EntryType::from_decl(t),
+            None => Ok(EntryType::Int(IntType::U64)),
+        }
+    }
+
+    /// From a declared type.
+    pub fn from_decl(t: &TypeExpr) -> Result<EntryType, Span> {
+        use crate::ast::TypeExprKind as K;
+        match &t.kind {
+            K::Named(n, args) if args.is_empty() && n.text == "Boolean" => Ok(EntryType::Bool),
+            K::Named(n, args) if args.is_empty() => {
+                IntType::from_name(&n.text).map(EntryType::Int).ok_or(t.span)
+            }
+            K::Dict(fields) if !fields.is_empty() => {
+                let mut out: Vec<(String, EntryType)> = Vec::new();
+                for (name, ty) in fields {
+                    if out.iter().any(|(n, _)| *n == name.text) {
+                        return Err(name.span);
+                    }
+                    out.push((name.text.clone(), EntryType::from_decl(ty)?));
+                }
+                Ok(EntryType::Dict(out))
+            }
+            K::Tuple(items) if !items.is_empty() => items
+                .iter()
+                .map(EntryType::from_decl)
+                .collect::<Result<Vec<_>, _>>()
+                .map(EntryType::Tuple),
+            _ => Err(t.span),
+        }
+    }
+
+    /// Whether the entry is packed into a byte key (a dictionary or tuple).
+    pub fn is_composite(&self) -> bool {
+        matches!(self, EntryType::Dict(_) | EntryType::Tuple(_))
+    }
+
+    /// Width in bytes of the packed entry.
+    pub fn width(&self) -> u32 {
+        match self {
+            EntryType::Bool => 1,
+            EntryType::Int(t) => t.size(),
+            EntryType::Dict(fields) => fields
+                .iter()
+                .map(|(_, t)| t.width())
+                .fold(0u32, u32::saturating_add),
+            EntryType::Tuple(items) => items
+                .iter()
+                .map(EntryType::width)
+                .fold(0u32, u32::saturating_add),
+        }
+    }
+
+    /// The type as PSL writes it (for diagnostics).
+    pub fn psl(&self) -> String {
+        match self {
+            EntryType::Bool => "Boolean".to_string(),
+            EntryType::Int(t) => int_type_name(*t).to_string(),
+            EntryType::Dict(fields) => {
+                let fs: Vec<String> = fields
+                    .iter()
+                    .map(|(n, t)| format!("{n} : {}", t.psl()))
+                    .collect();
+                format!("{{ {} }}", fs.join(", "))
+            }
+            EntryType::Tuple(items) => {
+                let is: Vec<String> = items.iter().map(EntryType::psl).collect();
+                format!("[{}]", is.join(", "))
+            }
+        }
+    }
+}
+
+/// The PSL name of an integer type.
+pub fn int_type_name(t: IntType) -> &'static str {
+    match t {
+        IntType::S8 => "SInt8",
+        IntType::S16 => "SInt16",
+        IntType::S32 => "SInt32",
+        IntType::S64 => "SInt64",
+        IntType::U8 => "UInt8",
+        IntType::U16 => "UInt16",
+        IntType::U32 => "UInt32",
+        IntType::U64 => "UInt64",
+        IntType::USize => "UIntSize",
+        IntType::UPtr => "UIntPtr",
+    }
+}

@@ -59,3 +59,15 @@ fn flow_and_mic_pools_come_from_the_config_or_default_to_64() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(m.source.contains("o_mic: Mic<64>,"), "default: {}", m.source);
 }
+
+#[test]
+fn dictionary_and_tuple_entries_are_fixed_width_keys() {
+    let include = ostrog_policy::solution_include_dirs(&corpus());
+    let m = ostrog_policy::compile(&corpus().join("entries.psl"), &include, "entries")
+        .unwrap_or_else(|e| panic!("{e}"));
+    // { port : UInt16, proto : UInt8 }: 3 bytes; [UInt32, Boolean]: 5; nested: 1 + 1 + 2.
+    assert!(m.source.contains("o_conns: HashSet<[u8; 3], 2, 3>,"));
+    assert!(m.source.contains("o_pairs: HashSet<[u8; 5], 4, 3>,"));
+    assert!(m.source.contains("o_nested: HashSet<[u8; 4], 4, 3>,"));
+    assert!(m.source.contains("key_put(&mut k, 2, &math::cast::<u8>("));
+}

@@ -78,3 +78,9 @@ fn flow_and_mic_pool_sizes_from_the_config() {
     let (p, f, out) = run("pools.psl");
     assert_eq!((p, f), (2, 0), "{out}");
 }
+
+#[test]
+fn hashset_entries_that_are_dictionaries_and_tuples() {
+    let (p, f, out) = run("entries.psl");
+    assert_eq!((p, f), (5, 0), "{out}");
+}

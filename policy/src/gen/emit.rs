@@ -1159,28 +1159,100 @@ impl<'p> Emitter<'p> {
 
     fn hashset_entry(&mut self, call: &'p Call, at: &Place<'_>) -> Gen<String> {
         let e = self.arg_field(call, "entry")?;
-        match self.hashset_type(&call.object) {
-            Some(("bool", _)) => self.boolean(e, at),
-            Some((rust, Some(_))) => {
+        let Some(ty) = self.hashset_type(&call.object) else {
+            self.error(
+                call.span,
+                "HashSet entries of this type",
+                "expected `type Entry = <integer type>`, `Boolean`, or a dictionary or tuple of them",
+            );
+            return Err(());
+        };
+        match &ty {
+            EntryType::Bool => self.boolean(e, at),
+            EntryType::Int(t) => {
                 let c = self.int(e, at)?;
-                Ok(format!("math::cast::<{rust}>({c})?"))
+                Ok(format!("math::cast::<{}>({c})?", reader(*t)))
             }
-            _ => {
-                self.error(
-                    call.span,
-                    "HashSet entries of this type",
-                    "expected `type Entry = <integer type>` or `Boolean`",
-                );
-                Err(())
+            EntryType::Dict(_) | EntryType::Tuple(_) => {
+                // A fixed-width key: each leaf little-endian at its offset.
+                let mut puts = String::new();
+                let mut offset = 0u32;
+                self.entry_key(&ty, e, at, &mut offset, &mut puts)?;
+                Ok(format!(
+                    "{{ let mut k = [0u8; {}]; {puts}k }}",
+                    ty.width()
+                ))
             }
         }
     }
 
-    fn hashset_type(&self, object: &str) -> Option<(&'static str, Option<IntType>)> {
-        let o = self.object(object)?;
-        match o.types.iter().find(|(n, _)| n == "Entry") {
-            Some((_, t)) => rust_scalar(t),
-            None => Some(("u64", Some(IntType::U64))),
+    /// Code writing the leaves of entry `e` of type `ty` into the key `k`, from `offset`.
+    fn entry_key(
+        &mut self,
+        ty: &EntryType,
+        e: &'p Expr,
+        at: &Place<'_>,
+        offset: &mut u32,
+        out: &mut String,
+    ) -> Gen<()> {
+        match ty {
+            EntryType::Bool => {
+                let b = self.boolean(e, at)?;
+                let _ = write!(out, "key_put(&mut k, {offset}, &[u8::from({b})]); ");
+            }
+            EntryType::Int(t) => {
+                let c = self.int(e, at)?;
+                let _ = write!(
+                    out,
+                    "key_put(&mut k, {offset}, &math::cast::<{}>({c})?.to_le_bytes()); ",
+                    reader(*t)
+                );
+            }
+            EntryType::Dict(fields) => {
+                for (name, ft) in fields {
+                    let Some(v) = dict_field(e, name) else {
+                        self.error(
+                            e.span,
+                            format!("an entry without field `{name}`"),
+                            format!("expected a dictionary literal `{}`", ty.psl()),
+                        );
+                        return Err(());
+                    };
+                    self.entry_key(ft, v, at, offset, out)?;
+                }
+                return Ok(());
+            }
+            EntryType::Tuple(items) => {
+                let ExprKind::List(values) = &e.kind else {
+                    self.error(
+                        e.span,
+                        "an entry that is not a list literal",
+                        format!("expected a list literal `{}`", ty.psl()),
+                    );
+                    return Err(());
+                };
+                for (it, v) in items.iter().zip(values) {
+                    self.entry_key(it, v, at, offset, out)?;
+                }
+                return Ok(());
+            }
+        }
+        *offset = offset.saturating_add(ty.width());
+        Ok(())
+    }
+
+    /// The entry type of a HashSet object.
+    fn hashset_type(&self, object: &str) -> Option<EntryType> {
+        EntryType::of_object(self.object(object)?).ok()
+    }
+
+    /// The Rust type of a HashSet object's entries.
+    fn hashset_rust(&self, object: &str) -> String {
+        match self.hashset_type(object) {
+            Some(EntryType::Bool) => "bool".to_string(),
+            Some(EntryType::Int(t)) => reader(t).to_string(),
+            Some(t) => format!("[u8; {}]", t.width()),
+            None => "u64".to_string(),
         }
     }
 
@@ -1653,6 +1725,13 @@ fn variant(v: MessageView<'_>, pos: usize, tag: u32, payload: u64) -> Expr<usize
     off(pos, payload)
 }
 
+/// Writes `bytes` into a HashSet entry key at `at` (the compiler sized the key to fit).
+fn key_put(key: &mut [u8], at: usize, bytes: &[u8]) {
+    for (d, s) in key.iter_mut().skip(at).zip(bytes) {
+        *d = *s;
+    }
+}
+
 /// Elements of a message array or sequence, by body position.
 #[derive(Clone, Copy)]
 struct Items {
@@ -2005,7 +2084,7 @@ const FLAG_ERROR: u32 = 1;
                     },
                     "HashSet",
                 ) => {
-                    let (rust, _) = self.hashset_type(&o.name).unwrap_or(("u64", None));
+                    let rust = self.hashset_rust(&o.name);
                     let _ = writeln!(fields, "    {f}: HashSet<{rust}, {set_size}, {pool_size}>,");
                     let _ = writeln!(inits, "        {f}: HashSet::new(),");
                     txn.push(format!("&mut self.o.{f}"));
