@@ -1,0 +1,286 @@
+//! The hostile program. It has one channel, `store`, on which the policy grants it Get, and
+//! tries every other way out: names it was not given, forged handle numbers, methods the
+//! policy denies, forged handles inside messages, malformed messages, and the kernel's
+//! endpoints. It prints one line per kind of attempt and who refused it: "access denied"
+//! is the security module (and an `[audit]` line), "bad handle" the kernel, which refuses a
+//! handle that names nothing before there is any event to judge.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use ostrog_abi::message::{Header, HANDLE_COPY, HEADER_SIZE};
+use ostrog_abi::{Status, TIMEOUT_FOREVER};
+use ostrog_rt::idl::kl_core_channel::ChannelProxy;
+use ostrog_rt::idl::kl_core_core::riid as core_riid;
+use ostrog_rt::idl::kl_core_io::IoProxy;
+use ostrog_rt::idl::kl_core_task::TaskProxy;
+use ostrog_rt::sys::{self, Channel, CoreTransport};
+use ostrog_rt::{call_refusal, println};
+
+// Generated from spec/: this program uses only part of it.
+#[allow(dead_code, unused_imports)]
+mod idl {
+    include!(concat!(env!("OUT_DIR"), "/include.rs"));
+}
+
+use idl::hostile_server::riid;
+use idl::hostile_store::{GetRequest, ShareRequest, StoreProxy, TEXT_MAX};
+use idl::spec_rt::{CallError, Handle, Message};
+
+ostrog_rt::main!(main);
+
+/// Counts the attempts and the ones that got through.
+#[derive(Default)]
+struct Tally {
+    attempts: u32,
+    breaches: u32,
+}
+
+impl Tally {
+    /// Records one attempt; `Err` says who refused it.
+    fn attempt(&mut self, what: &str, result: Result<(), String>) {
+        self.attempts += 1;
+        match result {
+            Ok(()) => {
+                self.breaches += 1;
+                println!("attacker: BREACH: {what} got through");
+            }
+            Err(why) => println!("attacker: {what}: refused ({why})"),
+        }
+    }
+}
+
+/// A raw call's outcome, for [`Tally::attempt`].
+fn raw(result: Result<usize, Status>) -> Result<(), String> {
+    result.map(|_| ()).map_err(|s| String::from(s.name()))
+}
+
+/// A proxy call's outcome, for [`Tally::attempt`].
+fn proxied<T, E: core::fmt::Debug>(result: Result<T, CallError<E>>) -> Result<(), String> {
+    result.map(|_| ()).map_err(|e| match call_refusal(&e) {
+        Some(s) => String::from(s.name()),
+        None => format!("{e:?}"),
+    })
+}
+
+/// A request to the store's endpoint built by hand: `mid`, handle slots, fixed part and
+/// arena, with a header that adds up (so that only the contents are wrong).
+fn message(mid: u32, slots: &[(u32, u32)], fixed: &[u8], arena: &[u8]) -> Vec<u8> {
+    let header = Header {
+        riid: riid::STORE,
+        mid,
+        handle_count: slots.len() as u32,
+        fixed_size: fixed.len() as u32,
+        arena_size: arena.len() as u32,
+        ..Header::default()
+    };
+    let mut bytes = alloc::vec![0u8; HEADER_SIZE];
+    header.write(&mut bytes);
+    for (handle, rights_and_mode) in slots {
+        bytes.extend_from_slice(&handle.to_le_bytes());
+        bytes.extend_from_slice(&rights_and_mode.to_le_bytes());
+    }
+    bytes.extend_from_slice(fixed);
+    bytes.extend_from_slice(arena);
+    bytes
+}
+
+/// An arena reference (offset, length) as it sits in a fixed part.
+fn arena_ref(offset: u32, len: u32) -> [u8; 8] {
+    let mut r = [0u8; 8];
+    r[..4].copy_from_slice(&offset.to_le_bytes());
+    r[4..].copy_from_slice(&len.to_le_bytes());
+    r
+}
+
+fn main() -> i32 {
+    let mut t = Tally::default();
+    let mut response = [0u8; 1024];
+
+    // 1. Names it was not given: the policy lets it look up `store` only.
+    t.attempt(
+        "looking up the vault's channel",
+        raw(Channel::lookup("vault").map(|c| c.handle as usize)),
+    );
+
+    let Ok(store) = Channel::lookup("store") else {
+        println!("attacker: no store channel");
+        return 1;
+    };
+
+    // 2. Forged handle numbers: slot indices with several generations. None names an
+    //    object of this process, so the kernel refuses each before any event exists.
+    let get = GetRequest { key: "pin".into() }
+        .encode(riid::STORE)
+        .unwrap_or_default();
+    let mut forged = 0;
+    let mut refused = 0;
+    for index in 1..=64u32 {
+        for generation in [0u32, 1, 7, 0xffff] {
+            let number = generation << 16 | index;
+            if number == store.handle {
+                continue;
+            }
+            forged += 1;
+            match sys::call(number, &get, &mut response, TIMEOUT_FOREVER) {
+                Err(Status::BadHandle) => refused += 1,
+                other => t.attempt(&format!("a call on handle {number:#x}"), raw(other)),
+            }
+        }
+    }
+    // Each refusal is an attempt too (the others were counted as they happened).
+    t.attempts += refused;
+    println!("attacker: {forged} calls on forged handle numbers: {refused} refused (bad handle)");
+
+    // 3. Methods the policy denies, on the channel it does have.
+    let mut proxy = StoreProxy {
+        transport: store,
+        riid: riid::STORE,
+    };
+    t.attempt(
+        "Put on the store",
+        proxied(proxy.put("record-0".into(), "mine now".into())),
+    );
+    t.attempt("Erase on the store", proxied(proxy.erase()));
+    let own = Handle {
+        handle: store.handle,
+        rights_and_mode: HANDLE_COPY << 16 | 0xffff,
+    };
+    t.attempt("Share of its own channel", proxied(proxy.share(own)));
+
+    // 4. A handle in a message that is not its own.
+    let share_forged = ShareRequest {
+        h: Handle {
+            handle: 0x0007_0009,
+            rights_and_mode: HANDLE_COPY << 16 | 0xffff,
+        },
+    }
+    .encode(riid::STORE)
+    .unwrap_or_default();
+    t.attempt(
+        "Share of a forged handle",
+        raw(sys::call(
+            store.handle,
+            &share_forged,
+            &mut response,
+            TIMEOUT_FOREVER,
+        )),
+    );
+
+    // 5. Malformed requests of the granted method Get (and one of Share): the header adds
+    //    up, the contents do not. The policy's validator checks them against the IDL types
+    //    before any rule runs.
+    let get_mid = <GetRequest as Message>::MID;
+    let share_mid = <ShareRequest as Message>::MID;
+    let long = [b'a'; TEXT_MAX as usize + 8];
+    let malformed: [(&str, Vec<u8>); 6] = [
+        (
+            "Get with its key outside the arena",
+            message(get_mid, &[], &arena_ref(4096, 4), b"pin\0\0\0\0\0"),
+        ),
+        (
+            "Get with a garbage fixed part",
+            message(get_mid, &[], &[0xa5; 8], &[0xa5; 8]),
+        ),
+        (
+            "Get with a fixed part of the wrong size",
+            message(get_mid, &[], &[0; 16], b"pin\0\0\0\0\0"),
+        ),
+        (
+            "Get with a key that is not UTF-8",
+            message(
+                get_mid,
+                &[],
+                &arena_ref(0, 4),
+                &[0xff, 0xfe, 0xfd, 0xfc, 0, 0, 0, 0],
+            ),
+        ),
+        (
+            "Get with a key longer than its bound",
+            message(get_mid, &[], &arena_ref(0, long.len() as u32), &long),
+        ),
+        (
+            "Share naming a handle slot the message lacks",
+            message(share_mid, &[], &[0; 8], &[]),
+        ),
+    ];
+    for (what, bytes) in &malformed {
+        t.attempt(
+            what,
+            raw(sys::call(
+                store.handle,
+                bytes,
+                &mut response,
+                TIMEOUT_FOREVER,
+            )),
+        );
+    }
+    let unknown = message(9, &[], &[], &[]);
+    t.attempt(
+        "a method the store does not have",
+        raw(sys::call(
+            store.handle,
+            &unknown,
+            &mut response,
+            TIMEOUT_FOREVER,
+        )),
+    );
+
+    // 6. The kernel's endpoints the policy does not grant it.
+    let mut vmm = sys::vmm();
+    t.attempt("vmm.Allocate", proxied(vmm.allocate(1 << 20, 1)));
+    let mut io = IoProxy {
+        transport: CoreTransport,
+        riid: core_riid::IO,
+    };
+    t.attempt("io.MapMmio", proxied(io.map_mmio(0x0900_0000, 4096)));
+    t.attempt("io.ClaimIrq", proxied(io.claim_irq(1)));
+    let mut task = TaskProxy {
+        transport: CoreTransport,
+        riid: core_riid::TASK,
+    };
+    t.attempt(
+        "task.Create",
+        proxied(task.create(
+            "evil".into(),
+            "hostile.Client".into(),
+            "Client".into(),
+            Vec::new(),
+            Vec::new(),
+        )),
+    );
+    let mut channels = ChannelProxy {
+        transport: CoreTransport,
+        riid: core_riid::CHANNEL,
+    };
+    let copy = Handle {
+        handle: store.handle,
+        rights_and_mode: HANDLE_COPY << 16 | 0xffff,
+    };
+    t.attempt(
+        "channel.Connect",
+        proxied(channels.connect(copy, copy, "vault".into())),
+    );
+
+    // What it may do still works: reading the store.
+    match proxy.get("record-0".into()) {
+        Ok(_) => println!("attacker: Get on the store is granted, as the policy says"),
+        Err(e) => println!("attacker: even Get failed: {e:?}"),
+    }
+
+    if t.breaches == 0 {
+        println!("attacker: {} attempts, none got through", t.attempts);
+        0
+    } else {
+        println!(
+            "attacker: {} attempts, {} got through",
+            t.attempts, t.breaches
+        );
+        1
+    }
+}
