@@ -14,6 +14,7 @@
 
 use ostrog_spec::ast::Direction;
 use ostrog_spec::layout::{layout, LayoutKind, TypeLayout};
+use ostrog_spec::model::IntType;
 use ostrog_spec::source::Span;
 
 use crate::ast::{self, EventKind, SelectorKey};
@@ -676,6 +677,9 @@ impl Checker<'_> {
                             if k.text == "entry" && !self.entry_argument(object, &e) {
                                 ok = false;
                             }
+                            if k.text == "key" && !self.key_argument(object, &e) {
+                                ok = false;
+                            }
                             out.push((k.text.clone(), e));
                         }
                         None => ok = false,
@@ -720,6 +724,45 @@ impl Checker<'_> {
                 self.error(span, message, "does not fit `type Entry`", help);
                 false
             }
+        }
+    }
+
+    /// A StaticMap `key` is a `Text` or a `List<UInt8>` (a list literal of bytes, a message
+    /// `bytes`, `sequence<UInt8>` or `array<UInt8>`).
+    fn key_argument(&mut self, object: &str, e: &Expr) -> bool {
+        if self
+            .policy
+            .objects
+            .get(object)
+            .is_none_or(|o| o.model != "StaticMap")
+        {
+            return true;
+        }
+        let help = "expected a `Text` key or a `List<UInt8>` key such as `[0x6b, 0x31]`";
+        let bad = match (&e.kind, &e.ty) {
+            (ExprKind::List(items), _) => items.iter().find_map(|x| match (&x.kind, &x.ty) {
+                (ExprKind::Int(v), _) if !(0..=255).contains(v) => {
+                    Some((x.span, format!("{v} is not a byte of a `List<UInt8>` key")))
+                }
+                (_, Type::Int(None | Some(IntType::U8)) | Type::Any) => None,
+                (_, t) => Some((
+                    x.span,
+                    format!("a {} in a `List<UInt8>` key", type_name(t)),
+                )),
+            }),
+            (_, Type::Text | Type::Any) => None,
+            (_, Type::List(t)) if matches!(**t, Type::Int(Some(IntType::U8)) | Type::Any) => None,
+            (_, t) => Some((
+                e.span,
+                format!("a {} is not a StaticMap key", type_name(t)),
+            )),
+        };
+        match bad {
+            Some((span, message)) => {
+                self.error(span, message, "not a key", help.to_string());
+                false
+            }
+            None => true,
         }
     }
 

@@ -84,3 +84,9 @@ fn hashset_entries_that_are_dictionaries_and_tuples() {
     let (p, f, out) = run("entries.psl");
     assert_eq!((p, f), (5, 0), "{out}");
 }
+
+#[test]
+fn staticmap_keys_given_as_byte_lists() {
+    let (p, f, out) = run("keys.psl");
+    assert_eq!((p, f), (4, 0), "{out}");
+}

@@ -1264,20 +1264,74 @@ impl<'p> Emitter<'p> {
         }
     }
 
+    /// The keys of a StaticMap object, as bytes (a `Text` key is its UTF-8).
+    fn staticmap_keys(&self, object: &str) -> Vec<Vec<u8>> {
+        match self.object(object).map(|o| &o.config) {
+            Some(ObjectConfig::StaticMap { keys, .. }) => {
+                keys.iter().map(|(k, _)| k.as_bytes().to_vec()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Code of the key index of a StaticMap call: a `Text` or a `List<UInt8>` key, resolved
+    /// at build time when it is a literal.
     fn staticmap_key(&mut self, call: &'p Call, at: &Place<'_>) -> Gen<String> {
         let e = self.arg_field(call, "key")?;
-        if let ExprKind::Text(t) = &e.kind {
-            let Some(ObjectConfig::StaticMap { keys, .. }) =
-                self.object(&call.object).map(|o| &o.config)
-            else {
-                return Ok("usize::MAX".into());
-            };
-            // An unknown literal key: an index past the keys, which denies at run time.
-            let i = keys.iter().position(|(k, _)| k == t).unwrap_or(keys.len());
-            return Ok(format!("{i}usize"));
+        let keys = self.staticmap_keys(&call.object);
+        // An unknown literal key: an index past the keys, which denies at run time.
+        let literal = |bytes: &[u8]| {
+            let i = keys.iter().position(|k| k == bytes).unwrap_or(keys.len());
+            format!("{i}usize")
+        };
+        let smap = format!("SMAP_{}", call.object);
+        match &e.kind {
+            ExprKind::Text(t) => return Ok(literal(t.as_bytes())),
+            ExprKind::List(items) => {
+                let bytes: Option<Vec<u8>> = items
+                    .iter()
+                    .map(|x| match x.kind {
+                        ExprKind::Int(v) => u8::try_from(v).ok(),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(b) = bytes {
+                    return Ok(literal(&b));
+                }
+                // Computed elements: each must fit a UInt8.
+                let mut codes = Vec::new();
+                for x in items {
+                    let c = self.int(x, at)?;
+                    codes.push(format!("math::cast::<u8>({c})?"));
+                }
+                return Ok(format!(
+                    "{{ let b: [u8; {}] = [{}]; {smap}.key_index(&b)? }}",
+                    codes.len(),
+                    codes.join(", ")
+                ));
+            }
+            _ => {}
         }
-        let t = self.text(e, at)?;
-        Ok(format!("SMAP_{}.key_index({t}.as_bytes())?", call.object))
+        match self.expr(e, at)? {
+            Val::Code(t, G::Text) => Ok(format!("{smap}.key_index({t}.as_bytes())?")),
+            Val::List(ListVal::Bytes(b)) => Ok(format!("{smap}.key_index({b})?")),
+            Val::List(ListVal::Msg(items, elem))
+                if elem.kind == LayoutKind::Int(IntType::U8) =>
+            {
+                let longest = keys.iter().map(Vec::len).max().unwrap_or(0);
+                Ok(format!(
+                    "items_key::<{longest}>(c.v()?, {items}, |b| {smap}.key_index(b))?"
+                ))
+            }
+            _ => {
+                self.error(
+                    e.span,
+                    "a StaticMap key of this type",
+                    "expected a `Text` or a `List<UInt8>` key",
+                );
+                Err(())
+            }
+        }
     }
 
     // ---------------------------------------------------------------- statements
@@ -1730,6 +1784,23 @@ fn key_put(key: &mut [u8], at: usize, bytes: &[u8]) {
     for (d, s) in key.iter_mut().skip(at).zip(bytes) {
         *d = *s;
     }
+}
+
+/// The StaticMap key index of message `UInt8` items: copied into a buffer of the longest
+/// key's length (`N`); a longer list is no key.
+fn items_key<const N: usize>(
+    v: MessageView<'_>,
+    items: Items,
+    index: impl Fn(&[u8]) -> Expr<usize>,
+) -> Expr<usize> {
+    if items.len > N {
+        return Err(ExprError::UnknownKey);
+    }
+    let mut buf = [0u8; N];
+    for (i, slot) in buf.iter_mut().enumerate().take(items.len) {
+        *slot = v.u8(items.at(len_of(i))?)?;
+    }
+    index(buf.get(..items.len).ok_or(ExprError::UnknownKey)?)
 }
 
 /// Elements of a message array or sequence, by body position.
