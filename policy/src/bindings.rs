@@ -745,17 +745,11 @@ impl Checker<'_> {
                     Some((x.span, format!("{v} is not a byte of a `List<UInt8>` key")))
                 }
                 (_, Type::Int(None | Some(IntType::U8)) | Type::Any) => None,
-                (_, t) => Some((
-                    x.span,
-                    format!("a {} in a `List<UInt8>` key", type_name(t)),
-                )),
+                (_, t) => Some((x.span, format!("a {} in a `List<UInt8>` key", type_name(t)))),
             }),
             (_, Type::Text | Type::Any) => None,
             (_, Type::List(t)) if matches!(**t, Type::Int(Some(IntType::U8)) | Type::Any) => None,
-            (_, t) => Some((
-                e.span,
-                format!("a {} is not a StaticMap key", type_name(t)),
-            )),
+            (_, t) => Some((e.span, format!("a {} is not a StaticMap key", type_name(t)))),
         };
         match bad {
             Some((span, message)) => {
@@ -1028,7 +1022,15 @@ pub(crate) const RUNTIME: &[(&str, &[&str])] = &[
     ("HashSet", &["init", "fini", "add", "remove", "contains"]),
     (
         "StaticMap",
-        &["init", "fini", "set", "commit", "rollback", "get", "get_uncommited"],
+        &[
+            "init",
+            "fini",
+            "set",
+            "commit",
+            "rollback",
+            "get",
+            "get_uncommited",
+        ],
     ),
     ("Flow", &["init", "fini", "enter", "allow", "query"]),
     (

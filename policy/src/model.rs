@@ -601,9 +601,9 @@ impl EntryType {
         use crate::ast::TypeExprKind as K;
         match &t.kind {
             K::Named(n, args) if args.is_empty() && n.text == "Boolean" => Ok(EntryType::Bool),
-            K::Named(n, args) if args.is_empty() => {
-                IntType::from_name(&n.text).map(EntryType::Int).ok_or(t.span)
-            }
+            K::Named(n, args) if args.is_empty() => IntType::from_name(&n.text)
+                .map(EntryType::Int)
+                .ok_or(t.span),
             K::Dict(fields) if !fields.is_empty() => {
                 let mut out: Vec<(String, EntryType)> = Vec::new();
                 for (name, ty) in fields {

@@ -584,6 +584,16 @@ impl Parser {
                 TokKind::LBracket => {
                     self.bump();
                     self.bump();
+                    if self.peek() == &TokKind::Star {
+                        return Err(Diagnostic::new(
+                            self.span(),
+                            "`.[*]` (every element) is not supported".to_string(),
+                            "not an index",
+                        )
+                        .help(
+                            "expected a literal index such as `.[0]`; `math.sum`, `math.product` and `size` take a whole list of integers (`math.sum (message.values)`), and there is no projection of a field over a list of structs",
+                        ));
+                    }
                     let index = self.expr()?;
                     let end = self.expect(&TokKind::RBracket)?;
                     let span = e.span.to(end);

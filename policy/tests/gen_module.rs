@@ -57,7 +57,11 @@ fn flow_and_mic_pools_come_from_the_config_or_default_to_64() {
     assert!(m.source.contains("o_mic: Mic<3>,"), "configured");
     let m = ostrog_policy::compile(&corpus().join("models.psl"), &include, "models")
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(m.source.contains("o_mic: Mic<64>,"), "default: {}", m.source);
+    assert!(
+        m.source.contains("o_mic: Mic<64>,"),
+        "default: {}",
+        m.source
+    );
 }
 
 #[test]

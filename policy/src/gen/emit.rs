@@ -1178,10 +1178,7 @@ impl<'p> Emitter<'p> {
                 let mut puts = String::new();
                 let mut offset = 0u32;
                 self.entry_key(&ty, e, at, &mut offset, &mut puts)?;
-                Ok(format!(
-                    "{{ let mut k = [0u8; {}]; {puts}k }}",
-                    ty.width()
-                ))
+                Ok(format!("{{ let mut k = [0u8; {}]; {puts}k }}", ty.width()))
             }
         }
     }
@@ -1315,9 +1312,7 @@ impl<'p> Emitter<'p> {
         match self.expr(e, at)? {
             Val::Code(t, G::Text) => Ok(format!("{smap}.key_index({t}.as_bytes())?")),
             Val::List(ListVal::Bytes(b)) => Ok(format!("{smap}.key_index({b})?")),
-            Val::List(ListVal::Msg(items, elem))
-                if elem.kind == LayoutKind::Int(IntType::U8) =>
-            {
+            Val::List(ListVal::Msg(items, elem)) if elem.kind == LayoutKind::Int(IntType::U8) => {
                 let longest = keys.iter().map(Vec::len).max().unwrap_or(0);
                 Ok(format!(
                     "items_key::<{longest}>(c.v()?, {items}, |b| {smap}.key_index(b))?"
