@@ -34,6 +34,7 @@ pub fn check(ws: &Workspace) -> (Model, Vec<Diagnostic>) {
         aliases: HashMap::new(),
     };
     let model = c.run();
+    c.diags.extend(crate::collide::check(ws, &model));
     (model, c.diags)
 }
 

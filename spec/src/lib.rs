@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod collide;
 pub mod diag;
 pub mod gen;
 pub mod layout;

@@ -12,8 +12,9 @@ use super::names::{camel, screaming, snake};
 
 const DERIVES: &str = "#[derive(Clone, Debug, PartialEq, Eq, Hash)]";
 
-/// The Rust text (unformatted) of a package.
-pub fn package(model: &Model, pkg: &Package) -> Result<String, LayoutError> {
+/// The Rust text (unformatted) of a package; with `security`, the interface is the security
+/// interface of some class or component and also gets a security client.
+pub fn package(model: &Model, pkg: &Package, security: bool) -> Result<String, LayoutError> {
     let ctx = Ctx {
         model,
         package: &pkg.name,
@@ -55,6 +56,7 @@ pub fn package(model: &Model, pkg: &Package) -> Result<String, LayoutError> {
         let mut server = String::new();
         let mut arms = String::new();
         let mut proxy = String::new();
+        let mut queries = String::new();
         for m in &iface.methods {
             let mcamel = camel(&m.name);
             let msnake = snake(&m.name);
@@ -138,6 +140,15 @@ pub fn package(model: &Model, pkg: &Package) -> Result<String, LayoutError> {
                 args.join(", "),
                 inits.join(", ")
             );
+            let _ = write!(
+                queries,
+                "/// Asks the security module about `{}`; `Ok` if the policy grants it.\n\
+                 pub fn {msnake}(&mut self, {}) -> Result<(), rt::SecurityError<Q::Error>> {{\n\
+                 rt::security_query(&mut self.query, &{mcamel}Request {{ {} }})\n}}\n",
+                m.name,
+                args.join(", "),
+                inits.join(", ")
+            );
         }
         let server_arg = if iface.methods.is_empty() {
             "_server"
@@ -155,6 +166,18 @@ pub fn package(model: &Model, pkg: &Package) -> Result<String, LayoutError> {
              impl<T: rt::Transport> {base}Proxy<T> {{ {proxy} }}\n",
             name = pkg.name
         );
+        if security {
+            let _ = write!(
+                out,
+                "/// A client of `{name}` as a security interface: each method encodes its request and \
+                 asks the security module through `query` (e.g. `ostrog_rt::sys::security_query`), \
+                 which judges it as a `security` event.\n\
+                 #[derive(Debug)]\npub struct {base}Security<Q> {{\n\
+                 /// Sends one query: `Ok` if granted.\npub query: Q,\n}}\n\
+                 impl<Q: rt::SecurityQuery> {base}Security<Q> {{ {queries} }}\n",
+                name = pkg.name
+            );
+        }
     }
     Ok(out)
 }

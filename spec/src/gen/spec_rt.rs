@@ -491,6 +491,50 @@ pub fn call<T: Transport, Rq: Message, Rs: Message, Er: Message>(
     }
 }
 
+/// Endpoint index written in a security query (a `security` event has no endpoint).
+pub const SECURITY_RIID: u32 = 0;
+
+/// Where a security client sends its queries: any `FnMut(&[u8]) -> Result<(), E>` (such as
+/// `ostrog_rt::sys::security_query`), or a type implementing this trait.
+pub trait SecurityQuery {
+    /// Why a query was not granted (denied, or the query could not be made).
+    type Error;
+    /// Asks the security module about `request`, a whole message of the security interface;
+    /// `Ok` if the policy grants it.
+    fn query(&mut self, request: &[u8]) -> Result<(), Self::Error>;
+}
+
+impl<F, E> SecurityQuery for F
+where
+    F: FnMut(&[u8]) -> Result<(), E>,
+{
+    type Error = E;
+    fn query(&mut self, request: &[u8]) -> Result<(), E> {
+        self(request)
+    }
+}
+
+/// Why a security query was not granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecurityError<E> {
+    /// The request could not be built (a value over its bound); nothing was asked.
+    Encode(EncodeError),
+    /// The query answered with an error: denied by the policy, or not made.
+    Query(E),
+}
+
+/// Encodes `request` (addressed to [`SECURITY_RIID`]) and asks the security module through
+/// `query`.
+pub fn security_query<Q: SecurityQuery + ?Sized, Rq: Message>(
+    query: &mut Q,
+    request: &Rq,
+) -> Result<(), SecurityError<Q::Error>> {
+    let bytes = request
+        .encode(SECURITY_RIID)
+        .map_err(SecurityError::Encode)?;
+    query.query(&bytes).map_err(SecurityError::Query)
+}
+
 /// Decodes a request with `Rq`, runs `handler`, and encodes its answer.
 pub fn serve<Rq: Message, Rs: Message, Er: Message>(
     request: &Decoder<'_>,
