@@ -191,6 +191,19 @@ impl demo_storage::StorageServer for Storage {
     }
 }
 
+/// Names, the security interface of `lock.Keeper`: grants everything.
+#[derive(Default)]
+pub struct Names;
+
+impl lock_names::NamesServer for Names {
+    fn r#use(
+        &mut self,
+        _r: lock_names::UseRequest,
+    ) -> Result<lock_names::UseResponse, lock_names::UseError> {
+        Ok(lock_names::UseResponse {})
+    }
+}
+
 /// One implementation of every endpoint of every class and component of the corpus.
 #[derive(Default)]
 pub struct Everything {
@@ -198,6 +211,13 @@ pub struct Everything {
     echo: Echo,
     canvas: Canvas,
     storage: Storage,
+    names: Names,
+}
+
+impl lock_keeper::KeeperEndpoints for Everything {
+    fn names(&mut self) -> &mut dyn lock_names::NamesServer {
+        &mut self.names
+    }
 }
 
 impl lock_controller::ControllerEndpoints for Everything {
@@ -285,6 +305,7 @@ pub fn dispatch_all(msg: &[u8]) {
     let mut t = Everything::default();
     let replies = [
         lock_controller::dispatch(&mut t, msg),
+        lock_keeper::dispatch(&mut t, msg),
         lock_panel::dispatch(&mut t, msg),
         lock_door_comp::dispatch(&mut t, msg),
         net_client::dispatch(&mut t, msg),
@@ -309,6 +330,7 @@ pub fn decode_all(msg: &[u8]) {
     decode_as::<lock_door::OpenRequest>(msg);
     decode_as::<lock_door::OpenResponse>(msg);
     decode_as::<lock_door::CloseRequest>(msg);
+    decode_as::<lock_names::UseRequest>(msg);
     decode_as::<net_echo::PingRequest>(msg);
     decode_as::<net_echo::PingResponse>(msg);
     decode_as::<shapes_audit::CheckRequest>(msg);

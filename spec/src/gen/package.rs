@@ -11,6 +11,11 @@ use super::codec::{at, Ctx};
 use super::names::{camel, screaming, snake};
 
 const DERIVES: &str = "#[derive(Clone, Debug, PartialEq, Eq, Hash)]";
+/// Type parameters of the proxy and the security client. Their methods name user types, so
+/// the parameters start with `_`, which no converted IDL type name does: a struct `T` or `Q`
+/// next to the interface stays reachable.
+const TRANSPORT: &str = "_T";
+const QUERY: &str = "_Q";
 
 /// The Rust text (unformatted) of a package; with `security`, the interface is the security
 /// interface of some class or component and also gets a security client.
@@ -143,7 +148,7 @@ pub fn package(model: &Model, pkg: &Package, security: bool) -> Result<String, L
             let _ = write!(
                 queries,
                 "/// Asks the security module about `{}`; `Ok` if the policy grants it.\n\
-                 pub fn {msnake}(&mut self, {}) -> Result<(), rt::SecurityError<Q::Error>> {{\n\
+                 pub fn {msnake}(&mut self, {}) -> Result<(), rt::SecurityError<{QUERY}::Error>> {{\n\
                  rt::security_query(&mut self.query, &{mcamel}Request {{ {} }})\n}}\n",
                 m.name,
                 args.join(", "),
@@ -162,8 +167,8 @@ pub fn package(model: &Model, pkg: &Package, security: bool) -> Result<String, L
              pub fn dispatch<S: {base}Server + ?Sized>({server_arg}: &mut S, request: &rt::Decoder<'_>) -> Result<Vec<u8>, rt::DispatchError> {{\n\
              match request.header.mid {{ {arms} m => Err(rt::DispatchError::Decode(rt::DecodeError::UnknownMethod(m))), }}\n}}\n\
              /// A client of `{name}`: calls go through `transport` to endpoint `riid` of the server.\n\
-             #[derive(Debug)]\npub struct {base}Proxy<T> {{\n/// The channel.\npub transport: T,\n/// The endpoint index in the server's class.\npub riid: u32,\n}}\n\
-             impl<T: rt::Transport> {base}Proxy<T> {{ {proxy} }}\n",
+             #[derive(Debug)]\npub struct {base}Proxy<{TRANSPORT}> {{\n/// The channel.\npub transport: {TRANSPORT},\n/// The endpoint index in the server's class.\npub riid: u32,\n}}\n\
+             impl<{TRANSPORT}: rt::Transport> {base}Proxy<{TRANSPORT}> {{ {proxy} }}\n",
             name = pkg.name
         );
         if security {
@@ -172,9 +177,9 @@ pub fn package(model: &Model, pkg: &Package, security: bool) -> Result<String, L
                 "/// A client of `{name}` as a security interface: each method encodes its request and \
                  asks the security module through `query` (e.g. `ostrog_rt::sys::security_query`), \
                  which judges it as a `security` event.\n\
-                 #[derive(Debug)]\npub struct {base}Security<Q> {{\n\
-                 /// Sends one query: `Ok` if granted.\npub query: Q,\n}}\n\
-                 impl<Q: rt::SecurityQuery> {base}Security<Q> {{ {queries} }}\n",
+                 #[derive(Debug)]\npub struct {base}Security<{QUERY}> {{\n\
+                 /// Sends one query: `Ok` if granted.\npub query: {QUERY},\n}}\n\
+                 impl<{QUERY}: rt::SecurityQuery> {base}Security<{QUERY}> {{ {queries} }}\n",
                 name = pkg.name
             );
         }
