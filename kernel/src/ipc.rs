@@ -132,6 +132,39 @@ pub struct ThreadIpc {
     pub reply: Option<Result<Vec<u8>, Status>>,
     /// The call this thread (as a server) must answer.
     pub serving: Option<Serving>,
+    /// A message buffer kept from the last message this thread sent or received, reused
+    /// for the next one so that the common path does not allocate.
+    pub spare: Option<Vec<u8>>,
+}
+
+/// Buffers larger than this are not kept for reuse (a thread's spare stays small).
+const SPARE_MAX: usize = 4096;
+
+/// A zeroed buffer of `len` bytes: the thread's spare if it is large enough.
+fn buffer_for(tasks: &mut Tasks, thread: Sid, len: usize) -> Vec<u8> {
+    let spare = tasks
+        .threads
+        .get_mut(&thread)
+        .and_then(|t| t.ipc.spare.take());
+    match spare {
+        Some(mut buf) if buf.capacity() >= len => {
+            buf.clear();
+            buf.resize(len, 0);
+            buf
+        }
+        _ => vec![0u8; len],
+    }
+}
+
+/// Keeps `buf` as the thread's spare buffer, if it is small and the thread has none.
+fn recycle(tasks: &mut Tasks, thread: Sid, buf: Vec<u8>) {
+    if buf.capacity() <= SPARE_MAX {
+        if let Some(t) = tasks.threads.get_mut(&thread) {
+            if t.ipc.spare.is_none() {
+                t.ipc.spare = Some(buf);
+            }
+        }
+    }
 }
 
 static NEXT_CALL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
@@ -147,12 +180,12 @@ impl Endpoint {
 // Step 2: copy.
 
 /// Copies a message from user memory and checks its header against its length.
-fn copy_in(tasks: &Tasks, thread: Sid, ptr: usize, len: usize) -> Result<Vec<u8>, Status> {
+fn copy_in(tasks: &mut Tasks, thread: Sid, ptr: usize, len: usize) -> Result<Vec<u8>, Status> {
     if !(HEADER_SIZE..=max_message()).contains(&len) {
         return Err(Status::InvalidArgument);
     }
+    let mut message = buffer_for(tasks, thread, len);
     let space = &tasks.process_of(thread)?.space;
-    let mut message = vec![0u8; len];
     usercopy::copy_from_user(space, &mut message, ptr)?;
     let header = Header::read(&message).ok_or(Status::InvalidArgument)?;
     let well_sized = header.total_size() == Some(len)
@@ -292,20 +325,22 @@ pub fn call(
             response.0,
         )
     };
-    let tasks = TASKS.lock();
-    let space = &tasks.process_of(me)?.space;
+    let mut tasks = TASKS.lock();
     if reply.len() > response.1 {
         return Err(Status::BufferTooSmall);
     }
+    let space = &tasks.process_of(me)?.space;
     usercopy::copy_to_user(space, response_ptr, &reply)?;
-    Ok(reply.len())
+    let len = reply.len();
+    recycle(&mut tasks, me, reply);
+    Ok(len)
 }
 
 /// A request to the kernel's core endpoints: judged, served at once, the answer judged.
 fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<u8>, Status> {
     let (mut message, process, class, handles) = {
-        let tasks = TASKS.lock();
-        let mut message = copy_in(&tasks, me, request.0, request.1)?;
+        let mut tasks = TASKS.lock();
+        let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
         let p = tasks.process_of(me)?;
         let handles = resolve_handles(&tasks, p.sid, &message, false)?;
         stamp(&mut message, p.sid, p.class_id);
@@ -332,6 +367,7 @@ fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<
     }
     // The kernel acts on the caller's handles in the caller's name: nothing is moved.
     let answer = crate::coresrv::serve(me, process, &mut message)?;
+    recycle(&mut TASKS.lock(), me, message);
     if answer.len() > capacity {
         return Err(Status::BufferTooSmall);
     }
@@ -371,8 +407,8 @@ fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<
 /// security interface. Nothing is delivered; the verdict is the answer.
 fn query_security(me: Sid, request: (usize, usize)) -> Result<usize, Status> {
     let (mut message, process, class, handles) = {
-        let tasks = TASKS.lock();
-        let message = copy_in(&tasks, me, request.0, request.1)?;
+        let mut tasks = TASKS.lock();
+        let message = copy_in(&mut tasks, me, request.0, request.1)?;
         let p = tasks.process_of(me)?;
         let handles = resolve_handles(&tasks, p.sid, &message, false)?;
         (message, p.sid, p.class_id, handles)
@@ -431,7 +467,7 @@ fn call_server(
             Some(s) if !s.ended => (s.sid, s.class_id),
             _ => return Err(Status::Disconnected),
         };
-        let mut message = copy_in(&tasks, me, request.0, request.1)?;
+        let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
         if header(&message).flags & FLAG_ERROR != 0 {
             return Err(Status::InvalidArgument);
         }
@@ -621,7 +657,9 @@ fn deliver(
     };
     install_handles(tasks, process, &mut call.message, &call.handles)?;
     usercopy::copy_to_user(&tasks.process_of(me)?.space, buffer, &call.message)?;
+    let len = call.message.len();
     let h = header(&call.message);
+    recycle(tasks, me, call.message);
     if let Some(t) = tasks.threads.get_mut(&me) {
         t.ipc.serving = Some(Serving {
             id: call.id,
@@ -637,7 +675,7 @@ fn deliver(
         .get(&process)
         .and_then(|p| p.handles.find(Object::Endpoint(endpoint)))
         .unwrap_or(0);
-    Ok((call.message.len(), endpoint_handle as usize))
+    Ok((len, endpoint_handle as usize))
 }
 
 /// `Reply(handle, response, len)`: answers the call this thread received last.
@@ -656,7 +694,7 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
         .get(&me)
         .and_then(|t| t.ipc.serving)
         .ok_or(Status::InvalidArgument)?;
-    let mut message = copy_in(&tasks, me, response, len)?;
+    let mut message = copy_in(&mut tasks, me, response, len)?;
     let h = header(&message);
     if h.riid != serving.riid || h.mid != serving.mid {
         // A response answers its request's method, nothing else.
