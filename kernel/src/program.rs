@@ -83,6 +83,7 @@ fn build_space(elf: &[u8], exe: &Executable) -> Result<AddressSpace, StartError>
         let access = Access {
             write: seg.writable,
             execute: seg.executable,
+            device: false,
         };
         let file = elf.get(seg.offset..seg.offset + seg.filesz).unwrap_or(&[]);
         for va in (start..end).step_by(PAGE_SIZE) {
@@ -102,6 +103,7 @@ fn build_space(elf: &[u8], exe: &Executable) -> Result<AddressSpace, StartError>
     let stack = Access {
         write: true,
         execute: false,
+        device: false,
     };
     for va in (layout::STACK_TOP - layout::STACK_SIZE..layout::STACK_TOP).step_by(PAGE_SIZE) {
         map_page(&mut space, va, stack, |_| {})?;

@@ -41,7 +41,8 @@ fn for_each_chunk(
         let va = addr + done;
         let chunk = (PAGE_SIZE - va % PAGE_SIZE).min(len - done);
         match space.translate(va) {
-            Some((_, access)) if !write || access.write => {}
+            // Device registers are not memory the kernel can copy through.
+            Some((_, access)) if (!write || access.write) && !access.device => {}
             _ => return Err(Status::BadAddress),
         }
         done += chunk;

@@ -6,8 +6,8 @@ use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 
 use crate::idl::spec_rt as rt;
 use crate::idl::{
-    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_task,
-    kl_core_thread, kl_core_time, kl_core_vmm,
+    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_io,
+    kl_core_task, kl_core_thread, kl_core_time, kl_core_vmm,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -198,6 +198,7 @@ core_errors!(
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,
     kl_core_vmm::ShareError,
+    kl_core_io::MapMmioError,
     kl_core_vmm::MapError,
     kl_core_handle::CloseError,
     kl_core_console::WriteError,

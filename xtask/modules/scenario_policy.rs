@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 23] = [
+const CLASSES: [&str; 24] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -48,6 +48,7 @@ const CLASSES: [&str; 23] = [
     "ipc-bench-server",
     "fault-stack-overflow",
     "spawner",
+    "mmio",
 ];
 
 const CORE: ClassId = 0;

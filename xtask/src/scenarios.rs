@@ -221,6 +221,21 @@ pub const SCENARIOS: &[Scenario] = &[
         tcg: true,
     },
     Scenario {
+        name: "a_driver_maps_device_registers_but_never_memory",
+        cmdline: "ostrog.start=mmio",
+        status: 0,
+        expect: &[
+            "identified through its registers",
+            "mmio: registers refused as a message buffer",
+            "mmio: memory and the kernel's devices refused",
+            "[kernel] process mmio (class mmio) exited with status 0",
+        ],
+        reject: &["KERNEL", "killed", "panic"],
+        iso: false,
+        check: None,
+        tcg: true,
+    },
+    Scenario {
         name: "echo_client_and_server_exchange_messages_with_arenas_and_handles",
         cmdline: "ostrog.audit=console",
         status: 0,

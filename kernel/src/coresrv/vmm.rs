@@ -41,13 +41,24 @@ pub const MAX_ALLOCATION: usize = 64 * 1024 * 1024;
 const WRITE: u32 = 1;
 const EXECUTE: u32 = 2;
 
-/// A range mapped by `Allocate` (its frames are the process's) or by `Map` / `Share` (its
-/// frames are the region's).
+/// A range of the allocation window in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Allocation {
     pub start: usize,
     pub pages: usize,
-    pub region: Option<Sid>,
+    /// Whose pages they are.
+    pub backing: Backing,
+}
+
+/// Who owns the pages of an [`Allocation`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// The process's own frames (`Allocate`): freed with the allocation.
+    Private,
+    /// A shared region's frames (`Share`, `Map`): they stay with the region.
+    Region(Sid),
+    /// Device registers (`io.MapMmio`): not RAM, never freed.
+    Device,
 }
 
 /// A shared memory region.
@@ -58,21 +69,49 @@ pub struct Region {
     pub mappings: usize,
 }
 
-/// Unmaps every region mapping of a process that is going away, so that dropping its address
-/// space does not free frames that belong to regions.
+/// Unmaps every page of a process that is going away and is not its own (region and device
+/// mappings), so that dropping its address space frees only its own frames.
 pub fn unmap_regions(p: &mut Process, regions: &mut BTreeMap<Sid, Region>) {
     for a in core::mem::take(&mut p.allocations) {
-        let Some(sid) = a.region else {
+        if a.backing == Backing::Private {
             p.allocations.push(a);
             continue;
-        };
+        }
         for i in 0..a.pages {
             let _ = p.space.unmap(a.start + i * PAGE_SIZE);
         }
-        if let Some(r) = regions.get_mut(&sid) {
-            r.mappings = r.mappings.saturating_sub(1);
+        if let Backing::Region(sid) = a.backing {
+            if let Some(r) = regions.get_mut(&sid) {
+                r.mappings = r.mappings.saturating_sub(1);
+            }
         }
     }
+}
+
+/// Maps `count` pages of device registers from `phys` into a process (uncached, never
+/// executable); their address.
+pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Result<usize, Status> {
+    let start = find_free(&p.space, count)?;
+    let access = Access {
+        write,
+        execute: false,
+        device: true,
+    };
+    for i in 0..count {
+        let pa = PhysAddr(phys + (i * PAGE_SIZE) as u64);
+        if p.space.map(start + i * PAGE_SIZE, pa, access).is_err() {
+            for j in 0..i {
+                let _ = p.space.unmap(start + j * PAGE_SIZE);
+            }
+            return Err(Status::NoMemory);
+        }
+    }
+    p.allocations.push(Allocation {
+        start,
+        pages: count,
+        backing: Backing::Device,
+    });
+    Ok(start)
 }
 
 /// Frees the regions no process maps and no handle names.
@@ -129,6 +168,7 @@ fn access(flags: u32) -> Result<Access, Status> {
     Ok(Access {
         write: flags & WRITE != 0,
         execute: flags & EXECUTE != 0,
+        device: false,
     })
 }
 
@@ -188,7 +228,7 @@ impl VmmServer for Caller {
             p.allocations.push(Allocation {
                 start,
                 pages: count,
-                region: None,
+                backing: Backing::Private,
             });
             Ok(AllocateResponse { addr: start as u64 })
         })()
@@ -211,13 +251,13 @@ impl VmmServer for Caller {
             let a = p.allocations.swap_remove(index);
             for i in 0..count {
                 if let Ok(f) = p.space.unmap(start + i * PAGE_SIZE) {
-                    // A region's frames stay with the region.
-                    if a.region.is_none() {
+                    // A region's frames stay with the region; device pages are not RAM.
+                    if a.backing == Backing::Private {
                         frame::free(f);
                     }
                 }
             }
-            if let Some(sid) = a.region {
+            if let Backing::Region(sid) = a.backing {
                 if let Some(r) = tasks.regions.get_mut(&sid) {
                     r.mappings = r.mappings.saturating_sub(1);
                 }
@@ -239,7 +279,7 @@ impl VmmServer for Caller {
                 .ok_or(Status::NoSuchThread)?;
             // Only private memory: a region's rights are fixed when it is mapped.
             let inside = p.allocations.iter().any(|a| {
-                a.region.is_none()
+                a.backing == Backing::Private
                     && start >= a.start
                     && start + count * PAGE_SIZE <= a.start + a.pages * PAGE_SIZE
             });
@@ -271,7 +311,7 @@ impl VmmServer for Caller {
                 .iter_mut()
                 .find(|a| (a.start, a.pages) == (start, count))
                 .ok_or(Status::InvalidArgument)?;
-            if a.region.is_some() {
+            if a.backing != Backing::Private {
                 return Err(Status::Busy);
             }
             let mut frames = Vec::new();
@@ -289,7 +329,7 @@ impl VmmServer for Caller {
             let sid = Sid::new();
             let rights = RIGHT_TRANSFER | RIGHT_DUPLICATE;
             let number = p.handles.insert(Object::Region(sid), rights, None)?;
-            a.region = Some(sid);
+            a.backing = Backing::Region(sid);
             regions.insert(
                 sid,
                 Region {
@@ -316,6 +356,7 @@ impl VmmServer for Caller {
             let rights = Access {
                 write: r.flags & WRITE != 0,
                 execute: false,
+                device: false,
             };
             let mut tasks = TASKS.lock();
             let Tasks {
@@ -343,7 +384,7 @@ impl VmmServer for Caller {
             p.allocations.push(Allocation {
                 start,
                 pages: count,
-                region: Some(sid),
+                backing: Backing::Region(sid),
             });
             Ok(MapResponse {
                 addr: start as u64,

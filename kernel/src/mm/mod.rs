@@ -15,6 +15,9 @@ use crate::boot::BootInfo;
 pub struct Access {
     pub write: bool,
     pub execute: bool,
+    /// Device registers: mapped uncached and never executable. Such a page is outside RAM,
+    /// so the kernel never copies through it (`usercopy` refuses it).
+    pub device: bool,
 }
 
 /// Why a page could not be mapped, unmapped or changed.
@@ -30,12 +33,52 @@ pub enum MapError {
     OutOfRange,
 }
 
+/// Every physical range the boot memory map describes (RAM, reserved, firmware tables) and
+/// the ranges reserved for the kernel: what a process may never map as device registers.
+/// Recorded at boot, before the heap exists, hence the fixed capacity.
+static MEMORY_MAP: spin::Once<Ranges> = spin::Once::new();
+
+/// At most this many ranges are kept (boot maps have a few dozen).
+const MAX_RANGES: usize = 128;
+
+struct Ranges {
+    items: [(u64, u64); MAX_RANGES],
+    len: usize,
+}
+
+fn record_memory_map(info: &BootInfo) -> Ranges {
+    let mut ranges = Ranges {
+        items: [(0, 0); MAX_RANGES],
+        len: 0,
+    };
+    let described = info.regions().iter().map(|r| (r.start, r.end()));
+    for r in described.chain(info.reserved().iter().copied()) {
+        if let Some(slot) = ranges.items.get_mut(ranges.len) {
+            *slot = r;
+            ranges.len += 1;
+        }
+    }
+    ranges
+}
+
+/// True if `[start, end)` overlaps anything the boot memory map describes or the kernel
+/// reserved: such a range is memory, never device registers a process may map.
+pub fn overlaps_memory(start: u64, end: u64) -> bool {
+    MEMORY_MAP.get().is_none_or(|m| {
+        m.items
+            .iter()
+            .take(m.len)
+            .any(|&(s, e)| start < e && s < end)
+    })
+}
+
 /// Size of a physical frame and of the smallest page on every supported architecture.
 pub const PAGE_SIZE: usize = 4096;
 
 /// Brings up physical memory management and the heap, then lets the architecture replace the
 /// boot page tables with the kernel's own.
 pub fn init(info: &BootInfo) {
+    MEMORY_MAP.call_once(|| record_memory_map(info));
     frame::init(info);
     crate::arch::init_paging(info);
     heap::init();

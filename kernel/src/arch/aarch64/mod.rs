@@ -26,6 +26,12 @@ fn mmio_ranges() -> impl Iterator<Item = (u64, u64)> {
         .flatten()
 }
 
+/// Device registers the kernel itself drives (console, interrupt controller) as `(start,
+/// end)`: no process may map them.
+pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
+    mmio_ranges().map(|(base, len)| (base, base.saturating_add(len)))
+}
+
 pub fn init_interrupts() {
     gic::init();
 }

@@ -31,6 +31,8 @@ pub const PHYS_OFFSET: u64 = 0xffff_0000_0000_0000;
 pub const MAIR: u64 = 0x00_44_ff_00;
 const ATTR_DEVICE: u64 = 0 << 2;
 const ATTR_NORMAL: u64 = 1 << 2;
+/// The MAIR index field of a descriptor.
+const ATTR_MASK: u64 = 7 << 2;
 
 /// `TCR_EL1` without IPS (filled in from the CPU): 48-bit regions for both halves, 4 KiB
 /// granules, write-back cacheable, inner-shareable walks.
@@ -314,7 +316,12 @@ fn check_user(va: usize) -> Result<u64, MapError> {
 }
 
 fn leaf(frame: PhysAddr, access: Access) -> u64 {
-    let mut bits = frame.0 | VALID | TABLE | ATTR_NORMAL | SH_INNER | AF | NG | AP_EL0 | PXN;
+    let memory = if access.device {
+        ATTR_DEVICE | UXN
+    } else {
+        ATTR_NORMAL | SH_INNER
+    };
+    let mut bits = frame.0 | VALID | TABLE | memory | AF | NG | AP_EL0 | PXN;
     if !access.write {
         bits |= AP_RO;
     }
@@ -423,6 +430,7 @@ impl AddressSpace {
             Access {
                 write: value & AP_RO == 0,
                 execute: value & UXN == 0,
+                device: value & ATTR_MASK == ATTR_DEVICE,
             },
         ))
     }

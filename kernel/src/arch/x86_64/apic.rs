@@ -32,6 +32,16 @@ const PIT_HZ: u64 = 1_193_182;
 const CALIBRATION_MS: u64 = 10;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
+/// Physical address of the local APIC's registers.
+static PHYS: AtomicU64 = AtomicU64::new(0);
+/// The I/O APIC's usual place (the kernel does not drive it yet, but a process must not).
+const IOAPIC_PHYS: u64 = 0xfec0_0000;
+
+/// Device registers the kernel drives or reserves: local and I/O APIC.
+pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
+    let lapic = PHYS.load(Ordering::Relaxed);
+    [(lapic, lapic + 4096), (IOAPIC_PHYS, IOAPIC_PHYS + 4096)].into_iter()
+}
 
 fn write(reg: usize, value: u32) {
     let base = BASE.load(Ordering::Relaxed);
@@ -87,6 +97,7 @@ pub fn init() {
         msr.write(value | APIC_GLOBAL_ENABLE);
         value & 0x000f_ffff_ffff_f000
     };
+    PHYS.store(phys, Ordering::Relaxed);
     let virt = paging::map_mmio(phys, 4096);
     BASE.store(virt as u64, Ordering::Relaxed);
     write(REG_SVR, 0x100 | SPURIOUS_VECTOR as u32);

@@ -10,6 +10,7 @@ mod power;
 mod syscall;
 mod trap;
 
+pub use apic::kernel_devices;
 pub use console::console_write;
 pub use context::{prepare_user_thread, switch_context};
 pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};

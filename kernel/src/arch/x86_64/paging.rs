@@ -271,8 +271,11 @@ fn leaf_flags(access: Access) -> Flags {
     if access.write {
         flags |= Flags::WRITABLE;
     }
-    if !access.execute {
+    if !access.execute || access.device {
         flags |= Flags::NO_EXECUTE;
+    }
+    if access.device {
+        flags |= Flags::NO_CACHE | Flags::WRITE_THROUGH;
     }
     flags
 }
@@ -365,6 +368,7 @@ impl AddressSpace {
                 Access {
                     write: flags.contains(Flags::WRITABLE),
                     execute: !flags.contains(Flags::NO_EXECUTE),
+                    device: flags.contains(Flags::NO_CACHE),
                 },
             )),
             _ => None,
