@@ -41,10 +41,6 @@ const RESERVED_TYPES: &[(&str, &str)] = &[
         "Result",
         "`Result`, used by every generated encoder and decoder",
     ),
-    (
-        "Option",
-        "`Option`, from the Rust prelude used by generated code",
-    ),
     ("Sized", "`Sized`, used by the generated `dispatch` bound"),
 ];
 
