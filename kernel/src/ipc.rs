@@ -338,33 +338,8 @@ pub fn call(
 
 /// A request to the kernel's core endpoints: judged, served at once, the answer judged.
 fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<u8>, Status> {
-    let (mut message, process, class, handles) = {
-        let mut tasks = TASKS.lock();
-        let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
-        let p = tasks.process_of(me)?;
-        let handles = resolve_handles(&tasks, p.sid, &message, false)?;
-        stamp(&mut message, p.sid, p.class_id);
-        (message, p.sid, p.class_id, handles)
-    };
+    let (mut message, process, class) = judge_to_kernel(me, request, EventKind::Request)?;
     let h = header(&message);
-    if h.flags & FLAG_ERROR != 0 {
-        return Err(Status::InvalidArgument);
-    }
-    let infos = handle_infos(&handles);
-    let event = Event {
-        kind: EventKind::Request,
-        src_sid: process.0,
-        src_class: class,
-        dst_sid: sid::KERNEL.0,
-        dst_class: crate::coresrv::class(),
-        riid: h.riid,
-        mid: h.mid,
-        message: &message,
-        handles: &infos,
-    };
-    if security::decide(&event) == Verdict::Denied {
-        return Err(Status::AccessDenied);
-    }
     // The kernel acts on the caller's handles in the caller's name: nothing is moved.
     let answer = crate::coresrv::serve(me, process, &mut message)?;
     recycle(&mut TASKS.lock(), me, message);
@@ -406,6 +381,20 @@ fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<
 /// A `security` event: the process asks the security module about a message of its own
 /// security interface. Nothing is delivered; the verdict is the answer.
 fn query_security(me: Sid, request: (usize, usize)) -> Result<usize, Status> {
+    let (message, ..) = judge_to_kernel(me, request, EventKind::Security)?;
+    recycle(&mut TASKS.lock(), me, message);
+    Ok(0)
+}
+
+/// Steps 2 to 4 for a message to the kernel or the security module (`kind` is `Request` or
+/// `Security`): copied, stamped, and judged with the kernel as destination. The handles it
+/// carries stay the caller's: the kernel acts on them in the caller's name. Returns the
+/// kernel's copy, the caller's process and class, or `AccessDenied`.
+fn judge_to_kernel(
+    me: Sid,
+    request: (usize, usize),
+    kind: EventKind,
+) -> Result<(Vec<u8>, Sid, u32), Status> {
     let (mut message, process, class, handles) = {
         let mut tasks = TASKS.lock();
         let message = copy_in(&mut tasks, me, request.0, request.1)?;
@@ -420,7 +409,7 @@ fn query_security(me: Sid, request: (usize, usize)) -> Result<usize, Status> {
     }
     let infos = handle_infos(&handles);
     let event = Event {
-        kind: EventKind::Security,
+        kind,
         src_sid: process.0,
         src_class: class,
         dst_sid: sid::KERNEL.0,
@@ -431,7 +420,7 @@ fn query_security(me: Sid, request: (usize, usize)) -> Result<usize, Status> {
         handles: &infos,
     };
     match security::decide(&event) {
-        Verdict::Granted => Ok(0),
+        Verdict::Granted => Ok((message, process, class)),
         Verdict::Denied => Err(Status::AccessDenied),
     }
 }

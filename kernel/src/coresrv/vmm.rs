@@ -88,6 +88,25 @@ pub fn unmap_regions(p: &mut Process, regions: &mut BTreeMap<Sid, Region>) {
     }
 }
 
+/// Maps `frames` at consecutive pages from `start`: all or nothing. On failure the pages
+/// mapped so far are unmapped again and their frames left to the caller.
+fn map_all(
+    space: &mut AddressSpace,
+    start: usize,
+    frames: impl Iterator<Item = PhysAddr>,
+    access: Access,
+) -> Result<(), Status> {
+    for (i, f) in frames.enumerate() {
+        if space.map(start + i * PAGE_SIZE, f, access).is_err() {
+            for j in 0..i {
+                let _ = space.unmap(start + j * PAGE_SIZE);
+            }
+            return Err(Status::NoMemory);
+        }
+    }
+    Ok(())
+}
+
 /// Maps `count` pages of device registers from `phys` into a process (uncached, never
 /// executable); their address.
 pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Result<usize, Status> {
@@ -97,15 +116,8 @@ pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Resu
         execute: false,
         device: true,
     };
-    for i in 0..count {
-        let pa = PhysAddr(phys + (i * PAGE_SIZE) as u64);
-        if p.space.map(start + i * PAGE_SIZE, pa, access).is_err() {
-            for j in 0..i {
-                let _ = p.space.unmap(start + j * PAGE_SIZE);
-            }
-            return Err(Status::NoMemory);
-        }
-    }
+    let registers = (0..count).map(|i| PhysAddr(phys + (i * PAGE_SIZE) as u64));
+    map_all(&mut p.space, start, registers, access)?;
     p.allocations.push(Allocation {
         start,
         pages: count,
@@ -204,26 +216,19 @@ impl VmmServer for Caller {
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
             let start = find_free(&p.space, count)?;
-            for i in 0..count {
-                let page = start + i * PAGE_SIZE;
-                let mapped = frame::alloc().ok_or(Status::NoMemory).and_then(|f| {
-                    match p.space.map(page, f, rights) {
-                        Ok(()) => Ok(()),
-                        Err(_) => {
-                            frame::free(PhysAddr(f.0));
-                            Err(Status::NoMemory)
-                        }
+            let mut frames = Vec::with_capacity(count);
+            for _ in 0..count {
+                match frame::alloc() {
+                    Some(f) => frames.push(f),
+                    None => {
+                        frames.into_iter().for_each(frame::free);
+                        return Err(Status::NoMemory);
                     }
-                });
-                if let Err(e) = mapped {
-                    // Undo the pages mapped so far: all or nothing.
-                    for j in 0..i {
-                        if let Ok(f) = p.space.unmap(start + j * PAGE_SIZE) {
-                            frame::free(f);
-                        }
-                    }
-                    return Err(e);
                 }
+            }
+            if let Err(e) = map_all(&mut p.space, start, frames.iter().copied(), rights) {
+                frames.into_iter().for_each(frame::free);
+                return Err(e);
             }
             p.allocations.push(Allocation {
                 start,
@@ -372,14 +377,7 @@ impl VmmServer for Caller {
             let region = regions.get_mut(&sid).ok_or(Status::NotFound)?;
             let count = region.frames.len();
             let start = find_free(&p.space, count)?;
-            for (i, f) in region.frames.iter().enumerate() {
-                if p.space.map(start + i * PAGE_SIZE, *f, rights).is_err() {
-                    for j in 0..i {
-                        let _ = p.space.unmap(start + j * PAGE_SIZE);
-                    }
-                    return Err(Status::NoMemory);
-                }
-            }
+            map_all(&mut p.space, start, region.frames.iter().copied(), rights)?;
             region.mappings += 1;
             p.allocations.push(Allocation {
                 start,
