@@ -315,16 +315,15 @@ pub fn call(
     response: (usize, usize),
     timeout_ms: usize,
 ) -> Result<usize, Status> {
-    let (reply, response_ptr) = if handle == handle::CORE {
-        (call_kernel(me, request, response.1)?, response.0)
+    let answer = if handle == handle::CORE {
+        call_kernel(me, request, response.1)
     } else if handle == handle::SECURITY {
-        return query_security(me, request);
+        return query_security(me, request).inspect_err(|e| audit_refused(me, handle, *e));
     } else {
-        (
-            call_server(me, handle, request, response.1, timeout_ms)?,
-            response.0,
-        )
+        call_server(me, handle, request, response.1, timeout_ms)
     };
+    let reply = answer.inspect_err(|e| audit_refused(me, handle, *e))?;
+    let response_ptr = response.0;
     let mut tasks = TASKS.lock();
     if reply.len() > response.1 {
         return Err(Status::BufferTooSmall);
@@ -334,6 +333,20 @@ pub fn call(
     let len = reply.len();
     recycle(&mut tasks, me, reply);
     Ok(len)
+}
+
+/// Audits a `Call` the kernel refused before the security module could judge it (the module
+/// audits its own denials, `AccessDenied`).
+fn audit_refused(me: Sid, handle: u32, status: Status) {
+    if matches!(
+        status,
+        Status::BadHandle | Status::InvalidArgument | Status::BadAddress
+    ) {
+        let tasks = TASKS.lock();
+        if let Ok(p) = tasks.process_of(me) {
+            security::audit_refusal(&p.class, p.sid.0, handle, status);
+        }
+    }
 }
 
 /// A request to the kernel's core endpoints: judged, served at once, the answer judged.

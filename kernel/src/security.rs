@@ -39,9 +39,8 @@ pub struct AuditLog {
     pub decided: (u64, u64),
 }
 
-impl AuditSink for AuditLog {
-    fn record(&mut self, record: &AuditRecord<'_>) {
-        let line = record.to_string();
+impl AuditLog {
+    fn push(&mut self, line: String) {
         if self.echo {
             println!("[audit] {line}");
         }
@@ -50,6 +49,12 @@ impl AuditSink for AuditLog {
             self.dropped = self.dropped.saturating_add(1);
         }
         self.records.push_back(line);
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn record(&mut self, record: &AuditRecord<'_>) {
+        self.push(record.to_string());
     }
 }
 
@@ -99,6 +104,17 @@ pub fn decide(event: &Event<'_>) -> Verdict {
         Verdict::Denied => log.decided.1 += 1,
     }
     verdict
+}
+
+/// Records an attempt the kernel refused before it became an event the module could judge:
+/// a handle that names nothing, a message that is not one, a buffer that is not the
+/// caller's. The module never sees these, but the audit log must show every refusal.
+pub fn audit_refusal(class: &str, sid: u64, handle: u32, status: ostrog_abi::Status) {
+    let line = alloc::format!(
+        "denied call {class}({sid}) through handle {handle:#x}: {} (refused by the kernel before the policy)",
+        status.name()
+    );
+    HOOK.lock().log.push(line);
 }
 
 /// Endpoint and method names of a request to `class`, for reports.
