@@ -94,6 +94,13 @@ pub fn run(args: &[String]) -> Result<bool> {
         fmt.args(["fmt", "--all", "--check"]);
         check_step(&mut tally, "fmt", fmt);
 
+        // The example solutions and the `cargo ostrog new` template are workspaces of their
+        // own (or templates): their Rust files are checked one by one.
+        let mut fmt = std::process::Command::new("rustfmt");
+        fmt.args(["--edition", "2021", "--check"]);
+        fmt.args(rust_files_under(&["examples", "ostrog/template"]));
+        check_step(&mut tally, "fmt (examples and template)", fmt);
+
         let mut clippy = cargo();
         clippy.args(["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
         check_step(&mut tally, "clippy (host crates)", clippy);
@@ -191,6 +198,27 @@ pub fn run(args: &[String]) -> Result<bool> {
     }
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)
+}
+
+/// Every `.rs` file under the given folders of the source tree (not their `target/`).
+fn rust_files_under(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending: Vec<std::path::PathBuf> =
+        dirs.iter().map(|d| ostrog::source_root().join(d)).collect();
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() && !path.ends_with("target") {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// The example solutions (`examples/*`): their PAL tests, then their scenario tests on
