@@ -37,6 +37,8 @@ use crate::task::{Process, Tasks, TASKS};
 pub const WINDOW: Range<usize> = 0x4000_0000..0x7000_0000;
 /// Largest single allocation.
 pub const MAX_ALLOCATION: usize = 64 * 1024 * 1024;
+/// Mapped ranges one process may hold (each costs kernel memory to track).
+pub const MAX_ALLOCATIONS: usize = 1024;
 
 const WRITE: u32 = 1;
 const EXECUTE: u32 = 2;
@@ -110,7 +112,7 @@ fn map_all(
 /// Maps `count` pages of device registers from `phys` into a process (uncached, never
 /// executable); their address.
 pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Result<usize, Status> {
-    let start = find_free(&p.space, count)?;
+    let start = find_free(p, count)?;
     let access = Access {
         write,
         execute: false,
@@ -154,7 +156,11 @@ pub fn free_unused_regions(tasks: &mut Tasks) {
 
 /// The lowest run of `count` unmapped pages in the window with an unmapped guard page on
 /// each side; its first page.
-fn find_free(space: &AddressSpace, count: usize) -> Result<usize, Status> {
+fn find_free(p: &Process, count: usize) -> Result<usize, Status> {
+    if p.allocations.len() >= MAX_ALLOCATIONS {
+        return Err(Status::NoMemory);
+    }
+    let space = &p.space;
     let mut run_start = WINDOW.start;
     let mut run = 0;
     let mut va = WINDOW.start;
@@ -215,7 +221,7 @@ impl VmmServer for Caller {
                 .processes
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
-            let start = find_free(&p.space, count)?;
+            let start = find_free(p, count)?;
             let mut frames = Vec::with_capacity(count);
             for _ in 0..count {
                 match frame::alloc() {
@@ -376,7 +382,7 @@ impl VmmServer for Caller {
             };
             let region = regions.get_mut(&sid).ok_or(Status::NotFound)?;
             let count = region.frames.len();
-            let start = find_free(&p.space, count)?;
+            let start = find_free(p, count)?;
             map_all(&mut p.space, start, region.frames.iter().copied(), rights)?;
             region.mappings += 1;
             p.allocations.push(Allocation {
