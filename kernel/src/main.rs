@@ -44,6 +44,7 @@ pub mod coresrv;
 pub mod crash;
 pub mod idl;
 pub mod ipc;
+pub mod irq;
 pub mod mm;
 pub mod object;
 pub mod power;

@@ -254,6 +254,7 @@ impl Tasks {
             }
         }
         crate::ipc::process_ended(self, process);
+        crate::irq::process_ended(process);
     }
 
     /// Ends a process: every thread exits with `status`.

@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 24] = [
+const CLASSES: [&str; 25] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -49,6 +49,7 @@ const CLASSES: [&str; 24] = [
     "fault-stack-overflow",
     "spawner",
     "mmio",
+    "irq",
 ];
 
 const CORE: ClassId = 0;
@@ -67,7 +68,7 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
     ("audit", &["Read"]),
-    ("io", &["MapMmio", "ClaimIrq", "ClaimPorts"]),
+    ("io", &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"]),
 ];
 const ECHO_METHODS: [&str; 4] = ["Echo", "Keep", "Forbidden", "Touch"];
 

@@ -11,6 +11,9 @@
 //! | `phys_to_virt(PhysAddr) -> *mut u8` | address of physical memory in the direct map |
 //! | `init_paging(&BootInfo)` | replace the boot page tables with the kernel's own |
 //! | `init_interrupts()` | interrupt controller up, all device interrupts masked |
+//! | `irq_claimable(line) -> bool` | whether a process may claim device interrupt `line` (GIC SPI / I/O APIC GSI; never the kernel's timer) |
+//! | `enable_irq(line)` | route a claimed line to this CPU and unmask it |
+//! | `mask_irq(line)`, `unmask_irq(line)` | mask / unmask a device line at the controller (masked while a firing waits for its driver, [`crate::irq`]) |
 //! | `start_timer(hz)` | periodic timer calling [`crate::time::on_tick`] |
 //! | `enable_interrupts()`, `disable_interrupts() -> bool` | the CPU interrupt flag |
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |

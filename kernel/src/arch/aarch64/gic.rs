@@ -1,9 +1,12 @@
 //! The interrupt controller on AArch64: a GICv2 driven by the `arm-gic` crate.
 //!
 //! The distributor and CPU interface addresses come from the device tree. All interrupts
-//! start disabled; drivers enable the ones they claim (now: the timer).
+//! start disabled; the kernel enables the timer, and driver processes the shared peripheral
+//! interrupts (SPIs, INTID 32 up to what the distributor implements) they claim
+//! ([`crate::irq`]). A claimed SPI is routed to this CPU and enabled; while a firing waits
+//! for its driver it is disabled (masked) at the distributor.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use arm_gic::gicv2::GicV2;
 use arm_gic::{IntId, InterruptGroup};
@@ -14,6 +17,14 @@ use super::paging;
 static GICD: AtomicU64 = AtomicU64::new(0);
 static GICC: AtomicU64 = AtomicU64::new(0);
 static GIC: Mutex<Option<GicV2<'static>>> = Mutex::new(None);
+/// Where the distributor is mapped (for GICD_ITARGETSR, which the driver crate does not
+/// write) and how many interrupt ids it implements.
+static GICD_VIRT: AtomicU64 = AtomicU64::new(0);
+static LINES: AtomicU32 = AtomicU32::new(0);
+/// Offset of GICD_ITARGETSR: one byte per interrupt id, a bit per target CPU.
+const GICD_ITARGETSR: usize = 0x800;
+/// Largest interrupt id of GICv2 (1020..1023 are special).
+const MAX_INTID: u32 = 1020;
 
 pub fn set_addresses(gicd: u64, gicc: u64) {
     GICD.store(gicd, Ordering::Relaxed);
@@ -41,6 +52,8 @@ pub fn init() {
     let mut gic = unsafe { GicV2::new(gicd.cast(), gicc.cast()) };
     gic.setup();
     gic.enable_all_interrupts(false);
+    GICD_VIRT.store(gicd as u64, Ordering::Relaxed);
+    LINES.store(gic.typer().num_irqs().min(MAX_INTID), Ordering::Relaxed);
     *GIC.lock() = Some(gic);
 }
 
@@ -60,6 +73,41 @@ pub fn enable(number: u32) {
         gic.set_interrupt_priority(id, 0x80);
         // Only an out-of-range id fails, and `number` comes from the device tree.
         let _ = gic.enable_interrupt(id, true);
+    }
+}
+
+/// Whether `number` is an SPI this distributor implements (what processes may claim).
+pub fn is_spi(number: u32) -> bool {
+    (32..LINES.load(Ordering::Relaxed)).contains(&number)
+}
+
+/// Routes SPI `number` to this CPU (CPU interface 0, the only one in use) and enables it.
+pub fn enable_spi(number: u32) {
+    let gicd = GICD_VIRT.load(Ordering::Relaxed);
+    if gicd == 0 || !is_spi(number) {
+        return;
+    }
+    // SAFETY: the distributor is mapped at `gicd` (64 KiB, device memory); `number` is below
+    // the implemented count (at most 1020), so the byte lies in GICD_ITARGETSR inside the
+    // mapping. The driver crate never writes these registers, and byte access is
+    // architecturally permitted for them.
+    unsafe {
+        core::ptr::write_volatile(
+            (gicd as usize + GICD_ITARGETSR + number as usize) as *mut u8,
+            1,
+        )
+    };
+    enable(number);
+}
+
+/// Disables (`false`) or enables (`true`) SPI `number` at the distributor.
+pub fn set_enabled(number: u32, enabled: bool) {
+    if !is_spi(number) {
+        return;
+    }
+    if let Some(gic) = GIC.lock().as_mut() {
+        // In range (checked above): cannot fail.
+        let _ = gic.enable_interrupt(intid(number), enabled);
     }
 }
 

@@ -41,6 +41,26 @@ pub fn start_timer(hz: u32) {
     timer::start(hz);
 }
 
+/// Whether a process may claim interrupt `line` (an SPI; the timer is a PPI, never one).
+pub fn irq_claimable(line: u32) -> bool {
+    gic::is_spi(line) && line != timer::intid()
+}
+
+/// Routes a claimed SPI to this CPU and enables it.
+pub fn enable_irq(line: u32) {
+    gic::enable_spi(line);
+}
+
+/// Masks a device interrupt line (disabled at the distributor).
+pub fn mask_irq(line: u32) {
+    gic::set_enabled(line, false);
+}
+
+/// Unmasks a device interrupt line.
+pub fn unmask_irq(line: u32) {
+    gic::set_enabled(line, true);
+}
+
 pub fn enable_interrupts() {
     // SAFETY: unmasks IRQs; the vector table is installed before the first call.
     unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack)) };

@@ -195,6 +195,9 @@ fn irq() {
         if number == timer::intid() {
             timer::on_interrupt();
             crate::time::on_tick();
+        } else {
+            // A device line: masked and handed to its driver; ended at the GIC afterwards.
+            crate::irq::on_device_irq(number);
         }
     });
 }

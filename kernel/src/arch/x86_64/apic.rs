@@ -17,6 +17,7 @@ use super::trap::{PIC_BASE, SPURIOUS_VECTOR, TIMER_VECTOR};
 const IA32_APIC_BASE: u32 = 0x1b;
 const APIC_GLOBAL_ENABLE: u64 = 1 << 11;
 
+const REG_ID: usize = 0x20;
 const REG_TPR: usize = 0x80;
 const REG_EOI: usize = 0xb0;
 const REG_SVR: usize = 0xf0;
@@ -34,8 +35,8 @@ const CALIBRATION_MS: u64 = 10;
 static BASE: AtomicU64 = AtomicU64::new(0);
 /// Physical address of the local APIC's registers.
 static PHYS: AtomicU64 = AtomicU64::new(0);
-/// The I/O APIC's usual place (the kernel does not drive it yet, but a process must not).
-const IOAPIC_PHYS: u64 = 0xfec0_0000;
+/// The I/O APIC's place (driven by [`super::ioapic`]; a process must not map it).
+const IOAPIC_PHYS: u64 = super::ioapic::PHYS;
 
 /// Device registers the kernel drives or reserves: local and I/O APIC.
 pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
@@ -136,6 +137,11 @@ pub fn start_timer(hz: u32) {
     let initial = (per_second / u64::from(hz.max(1))).clamp(1, u64::from(u32::MAX)) as u32;
     write(REG_LVT_TIMER, TIMER_VECTOR as u32 | LVT_PERIODIC);
     write(REG_TIMER_INITIAL, initial);
+}
+
+/// This CPU's local APIC id (where the I/O APIC sends device interrupts).
+pub fn id() -> u32 {
+    read(REG_ID) >> 24
 }
 
 pub fn end_of_interrupt() {

@@ -5,6 +5,7 @@ mod boot;
 mod console;
 mod context;
 mod gdt;
+mod ioapic;
 mod paging;
 mod power;
 mod syscall;
@@ -22,6 +23,27 @@ pub const TIMER_NAME: &str = "local APIC timer";
 
 pub fn init_interrupts() {
     apic::init();
+    ioapic::init();
+}
+
+/// Whether a process may claim interrupt line `line` (an I/O APIC input, not a timer's).
+pub fn irq_claimable(line: u32) -> bool {
+    ioapic::claimable(line)
+}
+
+/// Routes a claimed I/O APIC input to this CPU and unmasks it.
+pub fn enable_irq(line: u32) {
+    ioapic::enable(line);
+}
+
+/// Masks a device interrupt line at the I/O APIC.
+pub fn mask_irq(line: u32) {
+    ioapic::set_masked(line, true);
+}
+
+/// Unmasks a device interrupt line.
+pub fn unmask_irq(line: u32) {
+    ioapic::set_masked(line, false);
 }
 
 pub fn start_timer(hz: u32) {

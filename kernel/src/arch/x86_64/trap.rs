@@ -15,7 +15,7 @@ use core::fmt::Write;
 
 use x86_64::registers::control::Cr2;
 
-use super::{apic, gdt};
+use super::{apic, gdt, ioapic};
 use crate::crash::{kernel_trap, TrapReport};
 
 /// Vector of the local APIC timer.
@@ -288,7 +288,21 @@ trap_stub_255:
     push 255
     jmp trap_common
 
+    .irp vec, 64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87
+irq_stub_\vec:
+    push 0
+    push \vec
+    jmp trap_common
+    .endr
+
     .section .rodata
+    .balign 8
+.global irq_stub_table
+irq_stub_table:
+    .irp vec, 64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87
+    .quad irq_stub_\vec
+    .endr
+
     .balign 8
 .global trap_stub_table
 trap_stub_table:
@@ -347,6 +361,7 @@ trap_stub_table:
 
 unsafe extern "C" {
     static trap_stub_table: [u64; 49];
+    static irq_stub_table: [u64; ioapic::MAX_INPUTS as usize];
     fn trap_stub_255();
 }
 
@@ -407,6 +422,13 @@ pub fn init() {
             0
         };
         *gate = Gate::interrupt(stub, selector, ist);
+    }
+    // SAFETY: the I/O APIC stub table is defined in the assembly above, one per input.
+    let irq_stubs = unsafe { &*core::ptr::addr_of!(irq_stub_table) };
+    for (i, &stub) in irq_stubs.iter().enumerate() {
+        if let Some(gate) = idt.0.get_mut(ioapic::VECTOR_BASE as usize + i) {
+            *gate = Gate::interrupt(stub, selector, 0);
+        }
     }
     if let Some(gate) = idt.0.get_mut(SPURIOUS_VECTOR as usize) {
         *gate = Gate::interrupt(trap_stub_255 as *const () as u64, selector, 0);
@@ -517,6 +539,14 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         SPURIOUS_VECTOR => {}
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {
             // Masked legacy PIC lines can still deliver spurious IRQ 7/15; nothing to do.
+        }
+        v if (ioapic::VECTOR_BASE..ioapic::VECTOR_BASE + u64::from(ioapic::MAX_INPUTS))
+            .contains(&v) =>
+        {
+            // A device line: masked and handed to its driver before the end of interrupt,
+            // so a level-triggered line cannot fire again until the driver waits again.
+            crate::irq::on_device_irq((v - ioapic::VECTOR_BASE) as u32);
+            apic::end_of_interrupt();
         }
         v if frame.is_from_user() => user_exception(frame, v),
         v => exception(frame, v),
