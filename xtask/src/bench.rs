@@ -48,7 +48,7 @@ fn boot() -> Result<bool> {
 
 /// The null system call round trip, measured by a program (`null-bench`) with the CPU's
 /// counter: the TSC on x86_64, the virtual counter (CNTVCT) on AArch64. The null call is a
-/// `Call` on a handle number that names nothing: kernel entry, handle check, exit.
+/// `Reply` with nothing received: kernel entry, the caller's thread looked up, exit.
 fn syscall() -> Result<bool> {
     counter_bench(
         "syscall",
