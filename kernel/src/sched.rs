@@ -221,7 +221,10 @@ fn schedule(requeue: bool) {
             arch::set_kernel_stack(t.kstack_top());
             let (process, sp) = (t.process, t.saved_sp);
             match tasks.processes.get(&process) {
-                Some(p) => p.space.activate(),
+                Some(p) => {
+                    p.space.activate();
+                    arch::set_io_ports(tasks.io_ports.get(&process).map_or(&[], |r| r));
+                }
                 None => arch::activate_kernel_space(),
             }
             sp

@@ -119,6 +119,9 @@ pub struct Tasks {
     pub exits: BTreeMap<Sid, isize>,
     /// Shared memory regions.
     pub regions: BTreeMap<Sid, crate::coresrv::vmm::Region>,
+    /// x86 I/O port ranges (inclusive) claimed by each process with `io.ClaimPorts`; the
+    /// scheduler lets the running process use exactly its own ([`arch::set_io_ports`]).
+    pub io_ports: BTreeMap<Sid, Vec<(u16, u16)>>,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
@@ -129,6 +132,7 @@ pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     reap_pending: false,
     exits: BTreeMap::new(),
     regions: BTreeMap::new(),
+    io_ports: BTreeMap::new(),
 });
 
 impl Tasks {
@@ -255,6 +259,8 @@ impl Tasks {
         }
         crate::ipc::process_ended(self, process);
         crate::irq::process_ended(process);
+        // Its I/O ports are free for others; the bitmap denies them at the next switch.
+        self.io_ports.remove(&process);
     }
 
     /// Ends a process: every thread exits with `status`.

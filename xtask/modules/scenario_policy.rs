@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 25] = [
+const CLASSES: [&str; 27] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -50,6 +50,8 @@ const CLASSES: [&str; 25] = [
     "spawner",
     "mmio",
     "irq",
+    "ports",
+    "ports-unclaimed",
 ];
 
 const CORE: ClassId = 0;

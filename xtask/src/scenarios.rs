@@ -1,8 +1,9 @@
 //! QEMU scenario tests: boot a real image, read the console, check how the machine ended.
 //!
-//! Each scenario is named after the behaviour it proves and runs on every architecture. To
-//! add one: append a [`Scenario`] to [`SCENARIOS`] with the kernel command line, the status
-//! the kernel must power off with, and the lines the console must (and must not) show.
+//! Each scenario is named after the behaviour it proves and runs on every architecture
+//! unless it says otherwise (`iso`, `arch_only`). To add one: append a [`Scenario`] to
+//! [`SCENARIOS`] with the kernel command line, the status the kernel must power off with,
+//! and the lines the console must (and must not) show.
 
 use std::time::Duration;
 
@@ -32,11 +33,13 @@ pub struct Scenario {
     /// the kernel's GDT, STAR or CPU model (docs/user-space.md has the experiments). Kernel-only
     /// scenarios run fine there.
     pub tcg: bool,
+    /// Runs on this architecture only (x86 I/O ports, say); `None`: on every one.
+    pub arch_only: Option<Arch>,
 }
 
 impl Scenario {
     pub fn runs_on(&self, arch: Arch) -> bool {
-        !self.iso || arch == Arch::X86_64
+        (!self.iso || arch == Arch::X86_64) && self.arch_only.is_none_or(|only| only == arch)
     }
 }
 
@@ -60,6 +63,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: false,
+        arch_only: None,
     },
     Scenario {
         name: "boots_from_grub_iso_via_multiboot2",
@@ -76,6 +80,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: true,
         check: None,
         tcg: false,
+        arch_only: None,
     },
     Scenario {
         name: "kernel_heap_allocates_and_frees",
@@ -86,6 +91,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: false,
+        arch_only: None,
     },
     Scenario {
         name: "kernel_page_fault_is_reported_not_hung",
@@ -102,6 +108,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: false,
+        arch_only: None,
     },
     Scenario {
         name: "kernel_illegal_instruction_is_reported",
@@ -112,6 +119,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: false,
+        arch_only: None,
     },
     Scenario {
         name: "kernel_panic_is_reported",
@@ -126,6 +134,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: false,
+        arch_only: None,
     },
     Scenario {
         name: "two_programs_preempt_each_other",
@@ -142,6 +151,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: Some(interleaved),
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "faulting_programs_are_killed_others_keep_running",
@@ -160,6 +170,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: Some(faults_reported),
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "invalid_system_calls_get_errors_and_the_kernel_survives",
@@ -173,6 +184,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: Some(hello_and_many_calls),
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "malformed_executable_is_refused_at_load",
@@ -188,6 +200,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "threads_start_and_join",
@@ -201,6 +214,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "a_process_creates_starts_and_waits_for_another",
@@ -219,6 +233,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "a_driver_maps_device_registers_but_never_memory",
@@ -234,6 +249,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "a_driver_waits_for_its_device_interrupt",
@@ -253,6 +269,25 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: true,
+        arch_only: None,
+    },
+    Scenario {
+        name: "a_driver_uses_only_the_io_ports_it_claimed",
+        cmdline: "ostrog.start=ports,ports-unclaimed",
+        status: 0,
+        expect: &[
+            "ports: claimed the CMOS ports 0x70-0x71",
+            "ports: CMOS register 0x7e reads back what was written",
+            "ports: the kernel's ports, double claims and bad ranges refused",
+            "ports: the ports still work after other processes ran",
+            "[kernel] process ports (class ports) exited with status 0",
+            "all processes have ended; powering off",
+        ],
+        reject: &["KERNEL", "SURVIVED", "panic"],
+        iso: false,
+        check: Some(unclaimed_port_killed),
+        tcg: true,
+        arch_only: Some(Arch::X86_64),
     },
     Scenario {
         name: "echo_client_and_server_exchange_messages_with_arenas_and_handles",
@@ -277,6 +312,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: Some(forbidden_audited),
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "hostile_program_is_refused_everything_and_the_system_runs_on",
@@ -291,6 +327,7 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: Some(hostile_tally),
         tcg: true,
+        arch_only: None,
     },
     Scenario {
         name: "denied_start_is_audited_and_the_rest_runs",
@@ -308,8 +345,26 @@ pub const SCENARIOS: &[Scenario] = &[
         iso: false,
         check: None,
         tcg: true,
+        arch_only: None,
     },
 ];
+
+/// The program that read a port it never claimed was killed for it (#GP), with a report.
+fn unclaimed_port_killed(console: &str) -> Result<(), String> {
+    if !console.contains("ports-unclaimed: reading port 0x71 without a claim") {
+        return Err("ports-unclaimed did not run".into());
+    }
+    let line = console
+        .lines()
+        .find(|l| l.contains("process ports-unclaimed (class ports-unclaimed, sid"))
+        .ok_or("no report for ports-unclaimed")?;
+    if !line.contains("killed: general protection fault") {
+        return Err(format!(
+            "ports-unclaimed was not killed for its port: {line}"
+        ));
+    }
+    Ok(())
+}
 
 /// Every denied Forbidden call was seen and audited by the security hook.
 fn forbidden_audited(console: &str) -> Result<(), String> {

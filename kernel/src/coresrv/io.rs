@@ -14,8 +14,16 @@
 //! the line; the handle cannot be transferred or duplicated. Which process may claim which
 //! line is again the policy's business (`method=ClaimIrq { assert (message.line == ...) }`).
 //!
-//! x86 I/O ports (`ClaimPorts`) need the per-process I/O bitmaps of the driver work; until
-//! then they answer [`Status::NotSupported`] after the policy has judged the request.
+//! `ClaimPorts` gives the caller x86 I/O ports `first..first+count` (`in`/`out` in user
+//! mode): the scheduler loads the running process's ranges into the TSS's I/O permission
+//! bitmap ([`crate::arch::set_io_ports`]) and every other port faults (#GP, the process is
+//! killed). A port belongs to one process at a time (`Busy`, also for the caller's own
+//! ranges), the ports the kernel drives are refused (`AccessDenied`, see
+//! [`crate::arch::ports_claimable`]), `count` 0 or a range past port 0xFFFF is
+//! `InvalidArgument`, and a process holds at most [`MAX_PORT_RANGES`] ranges (`NoMemory`).
+//! Ports are released when the process ends. Which process may claim which ports is the
+//! policy's business (`method=ClaimPorts { assert (message.first == ...) }`). AArch64 has no
+//! I/O ports: there `ClaimPorts` answers [`Status::NotSupported`].
 
 use ostrog_abi::Status;
 
@@ -33,6 +41,8 @@ use crate::task::TASKS;
 
 /// Largest register window one `MapMmio` maps.
 pub const MAX_MMIO: u64 = 16 * 1024 * 1024;
+/// Port ranges one process may hold.
+pub const MAX_PORT_RANGES: usize = 16;
 
 impl Caller {
     /// The IRQ object a handle of the caller names.
@@ -136,12 +146,40 @@ impl IoServer for Caller {
         .map_err(|s| ReleaseIrqError { status: code(s) })
     }
 
-    fn claim_ports(
-        &mut self,
-        _r: ClaimPortsRequest,
-    ) -> Result<ClaimPortsResponse, ClaimPortsError> {
-        Err(ClaimPortsError {
-            status: code(Status::NotSupported),
-        })
+    fn claim_ports(&mut self, r: ClaimPortsRequest) -> Result<ClaimPortsResponse, ClaimPortsError> {
+        (|| {
+            // Without I/O ports at all (AArch64) the answer is NotSupported, whatever asked.
+            crate::arch::ports_claimable(0, 0).or_else(|s| match s {
+                Status::NotSupported => Err(s),
+                _ => Ok(()),
+            })?;
+            if r.count == 0 {
+                return Err(Status::InvalidArgument);
+            }
+            let last = r
+                .first
+                .checked_add(r.count - 1)
+                .ok_or(Status::InvalidArgument)?;
+            crate::arch::ports_claimable(r.first, last)?;
+            let mut tasks = TASKS.lock();
+            if !tasks.processes.contains_key(&self.process) {
+                return Err(Status::NoSuchThread);
+            }
+            let overlaps = |&(s, e): &(u16, u16)| r.first <= e && s <= last;
+            if tasks.io_ports.values().flatten().any(overlaps) {
+                return Err(Status::Busy);
+            }
+            let ranges = tasks.io_ports.entry(self.process).or_default();
+            if ranges.len() >= MAX_PORT_RANGES {
+                return Err(Status::NoMemory);
+            }
+            ranges.push((r.first, last));
+            // The caller is running: its ports work as soon as the call returns.
+            if crate::sched::current() == Some(self.thread) {
+                crate::arch::set_io_ports(ranges);
+            }
+            Ok(ClaimPortsResponse {})
+        })()
+        .map_err(|s| ClaimPortsError { status: code(s) })
     }
 }

@@ -46,6 +46,14 @@ pub fn irq_claimable(line: u32) -> bool {
     gic::is_spi(line) && line != timer::intid()
 }
 
+/// AArch64 has no I/O ports: `io.ClaimPorts` answers `NotSupported`.
+pub fn ports_claimable(_first: u16, _last: u16) -> Result<(), ostrog_abi::Status> {
+    Err(ostrog_abi::Status::NotSupported)
+}
+
+/// No I/O ports, nothing to switch.
+pub fn set_io_ports(_ranges: &[(u16, u16)]) {}
+
 /// Routes a claimed SPI to this CPU and enables it.
 pub fn enable_irq(line: u32) {
     gic::enable_spi(line);

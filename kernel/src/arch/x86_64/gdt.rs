@@ -4,6 +4,10 @@
 //! stacks the CPU switches to: `rsp0` on entry from user mode (set per thread once processes
 //! exist) and an interrupt stack for double faults, so that a kernel stack overflow still
 //! produces a crash report instead of a triple fault and a silent reset.
+//!
+//! The TSS is followed by its I/O permission bitmap (8 KiB, one bit per port, a set bit
+//! denies the port in user mode, plus the terminating 0xFF byte); the segment limit covers
+//! it. It is all ones except for the ports of the running process ([`super::ioports`]).
 
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
@@ -29,17 +33,35 @@ pub struct Selectors {
     pub tss: SegmentSelector,
 }
 
-/// The TSS. Mutable because `rsp0` changes on every thread switch.
-static mut TSS: TaskStateSegment = TaskStateSegment::new();
+/// Bytes of the I/O permission bitmap: one bit for each of the 65536 ports.
+pub const IO_BITMAP_BYTES: usize = 8192;
+
+/// The TSS and its I/O permission bitmap, which must follow it within the TSS segment.
+#[repr(C)]
+pub struct TssArea {
+    tss: TaskStateSegment,
+    /// The bitmap and its terminating 0xFF byte (the CPU reads two bytes per check).
+    pub io_bitmap: [u8; IO_BITMAP_BYTES + 1],
+}
+
+/// The TSS. Mutable because `rsp0` changes on every thread switch and the I/O bitmap on
+/// every switch between processes with ports. `TaskStateSegment::new` sets the I/O map base
+/// to the TSS's size, which is where `io_bitmap` starts (`repr(C)`, no padding: the TSS is
+/// 104 bytes with 4-byte alignment).
+pub static mut TSS: TssArea = TssArea {
+    tss: TaskStateSegment::new(),
+    io_bitmap: [0xff; IO_BITMAP_BYTES + 1],
+};
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 pub fn init() {
     let top = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
-    // SAFETY: boot is single-threaded and the TSS is not loaded yet.
-    let tss: &'static TaskStateSegment = unsafe {
-        let tss = &mut *core::ptr::addr_of_mut!(TSS);
-        tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST)] = VirtAddr::new(top);
-        tss
+    // SAFETY: boot is single-threaded and the TSS is not loaded yet; later writes to the
+    // area go through raw pointers (rsp0, the I/O bitmap) with interrupts disabled.
+    let (tss, iomap): (&'static TaskStateSegment, &'static [u8]) = unsafe {
+        let area = &mut *core::ptr::addr_of_mut!(TSS);
+        area.tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST)] = VirtAddr::new(top);
+        (&area.tss, &area.io_bitmap)
     };
     let (gdt, sel) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
@@ -48,7 +70,11 @@ pub fn init() {
         let kernel_data = gdt.append(Descriptor::kernel_data_segment());
         let user_data = gdt.append(Descriptor::user_data_segment());
         let user_code = gdt.append(Descriptor::user_code_segment());
-        let tss = gdt.append(Descriptor::tss_segment(tss));
+        // The layout is fixed at compile time (bitmap right after the TSS, ends in 0xFF), so
+        // this cannot fail; a plain TSS without bitmap (every port denied) is the fallback.
+        let descriptor = Descriptor::tss_segment_with_iomap(tss, iomap)
+            .unwrap_or_else(|_| Descriptor::tss_segment(tss));
+        let tss = gdt.append(descriptor);
         (
             gdt,
             Selectors {
@@ -86,7 +112,7 @@ pub fn set_interrupt_stack(top: usize) {
     // kernel (interrupts off) updates it; one CPU. The TSS is packed, hence the unaligned
     // write through a raw pointer.
     unsafe {
-        core::ptr::addr_of_mut!(TSS.privilege_stack_table)
+        core::ptr::addr_of_mut!(TSS.tss.privilege_stack_table)
             .cast::<VirtAddr>()
             .write_unaligned(VirtAddr::new(top as u64));
     }
