@@ -45,8 +45,15 @@ impl HandleServer for Caller {
         let closed = self
             .with_handles(|table| table.remove(request.h.handle))
             .map_err(|s| CloseError { status: code(s) })?;
-        if matches!(closed.object, crate::object::Object::Region(_)) {
-            crate::coresrv::vmm::free_unused_regions(&mut TASKS.lock());
+        match closed.object {
+            crate::object::Object::Region(_) => {
+                crate::coresrv::vmm::free_unused_regions(&mut TASKS.lock());
+            }
+            // The only handle to a claimed line: closing it releases the line.
+            crate::object::Object::Irq(sid) => {
+                let _ = crate::irq::release(self.process, sid);
+            }
+            _ => {}
         }
         Ok(CloseResponse {})
     }
