@@ -19,7 +19,7 @@ use crate::mm::{frame, Access, MapError, PAGE_SIZE};
 use crate::object::HandleTable;
 use crate::romfs;
 use crate::sid::Sid;
-use crate::task::{Process, DEFAULT_PRIORITY, TASKS};
+use crate::task::{Process, TASKS};
 
 /// Why a program could not be started.
 #[derive(Debug)]
@@ -121,7 +121,13 @@ fn machine() -> Machine {
 /// Creates a process named `name` of class `class` (the security module's number
 /// `class_id`) from the ROMFS file `file`. Its main thread waits until the process is started
 /// (the `execute` event, see [`crate::coresrv`]).
-pub fn create(name: &str, class: &str, file: &str, class_id: u32) -> Result<Sid, StartError> {
+pub fn create(
+    name: &str,
+    class: &str,
+    file: &str,
+    class_id: u32,
+    priority: u8,
+) -> Result<Sid, StartError> {
     let elf = romfs::find(file).ok_or(StartError::NotFound)?;
     let exe = Executable::parse(elf, machine()).map_err(StartError::Invalid)?;
     let space = build_space(elf, &exe)?;
@@ -144,7 +150,7 @@ pub fn create(name: &str, class: &str, file: &str, class_id: u32) -> Result<Sid,
             ended: false,
         },
     );
-    match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, DEFAULT_PRIORITY) {
+    match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, priority) {
         Ok(_) => Ok(sid),
         Err(_) => {
             tasks.processes.remove(&sid);

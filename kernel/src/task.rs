@@ -32,6 +32,8 @@ pub const PRIORITIES: usize = 32;
 pub const MAX_PRIORITY: u8 = (PRIORITIES - 1) as u8;
 /// Priority of a process's main thread.
 pub const DEFAULT_PRIORITY: u8 = 16;
+/// Priority of Einit: above the programs it starts (see `coresrv::task`).
+pub const EINIT_PRIORITY: u8 = DEFAULT_PRIORITY + 4;
 /// Kernel stack of every thread.
 pub const KERNEL_STACK_PAGES: usize = 4;
 /// Exit statuses kept for `task.Wait` after their processes are gone.

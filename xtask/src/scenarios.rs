@@ -296,6 +296,8 @@ pub const SCENARIOS: &[Scenario] = &[
         expect: &[
             "[kernel] started Einit",
             "[kernel] started echo.Server",
+            // Einit outranks the programs: everything is started before any of them runs.
+            "[kernel] process Einit (class Einit) exited with status 0",
             "echo-client: 2000 echoes, 0 wrong; the server saw sid",
             "echo-client: 100 handles moved, 0 wrong",
             "echo-client: shared memory seen and changed by the server",
@@ -310,7 +312,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         reject: &["KERNEL", "BREACH", "killed", "panic"],
         iso: false,
-        check: Some(forbidden_audited),
+        check: Some(einit_first_then_forbidden_audited),
         tcg: true,
         arch_only: None,
     },
@@ -364,6 +366,20 @@ fn unclaimed_port_killed(console: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// No program printed before Einit had started them all, and every denied Forbidden call
+/// was seen and audited by the security hook.
+fn einit_first_then_forbidden_audited(console: &str) -> Result<(), String> {
+    let einit_done = console
+        .find("[kernel] process Einit (class Einit) exited")
+        .ok_or("Einit did not end")?;
+    for program in ["echo-client:", "hostile:", "echo-server:"] {
+        if console.find(program).is_some_and(|at| at < einit_done) {
+            return Err(format!("{program} ran before Einit had started everything"));
+        }
+    }
+    forbidden_audited(console)
 }
 
 /// Every denied Forbidden call was seen and audited by the security hook.

@@ -17,7 +17,7 @@ use crate::object::Object;
 use crate::program;
 use crate::sched;
 use crate::sid::{self, Sid};
-use crate::task::{State, TASKS};
+use crate::task::{State, DEFAULT_PRIORITY, EINIT_PRIORITY, TASKS};
 
 pub use crate::program::StartError;
 
@@ -70,7 +70,15 @@ pub fn start_kernel_and_einit(names: &[&str]) -> usize {
     let mut started = 0;
     for name in names {
         let class_id = crate::security::class_id(name).unwrap_or(u32::MAX);
-        match program::create(name, name, name, class_id) {
+        // Einit runs above the programs it starts, so that every process is created,
+        // connected and started (every `execute` event judged, every model state the policy
+        // sets up at a start in place) before any program runs.
+        let priority = if *name == "Einit" {
+            EINIT_PRIORITY
+        } else {
+            DEFAULT_PRIORITY
+        };
+        match program::create(name, name, name, class_id, priority) {
             Ok(sid) => {
                 if execute(core, sid).is_ok() {
                     started += 1;
@@ -106,14 +114,15 @@ impl TaskServer for Caller {
         (|| {
             // A class the policy does not know could never be started: refuse it now.
             let class_id = crate::security::class_id(&r.cls).ok_or(Status::NotFound)?;
-            let sid = program::create(&r.name, &r.cls, &r.path, class_id).map_err(|e| {
-                println!("[kernel] cannot create {} from {}: {e}", r.name, r.path);
-                match e {
-                    StartError::NotFound => Status::NotFound,
-                    StartError::OutOfMemory => Status::NoMemory,
-                    _ => Status::InvalidArgument,
-                }
-            })?;
+            let sid = program::create(&r.name, &r.cls, &r.path, class_id, DEFAULT_PRIORITY)
+                .map_err(|e| {
+                    println!("[kernel] cannot create {} from {}: {e}", r.name, r.path);
+                    match e {
+                        StartError::NotFound => Status::NotFound,
+                        StartError::OutOfMemory => Status::NoMemory,
+                        _ => Status::InvalidArgument,
+                    }
+                })?;
             let mut tasks = TASKS.lock();
             if let Some(p) = tasks.processes.get_mut(&sid) {
                 p.args = r.args;
