@@ -26,21 +26,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build the kernel and boot it in QEMU with the serial console on this terminal.
+    /// Build a solution and boot it in QEMU with the serial console on this terminal
+    /// (no folder: the demonstration solution examples/demo).
     Run {
         /// Target architecture.
         #[arg(long, default_value = "x86_64")]
         arch: Arch,
-        /// Accelerator: kvm when /dev/kvm works for this architecture, tcg otherwise.
+        /// Accelerator (default: tcg for x86_64 user programs unless OSTROG_USER_KVM=1, see
+        /// docs/user-space.md; kvm where it works otherwise).
         #[arg(long)]
         accel: Option<Accel>,
         /// Extra kernel command-line options (e.g. `ostrog.ticks=10`).
         #[arg(long, default_value = "")]
         cmdline: String,
-        /// Solution directory (init.yaml, EDL/CDL/IDL, security.psl, programs).
+        /// Solution directory (init.yaml, spec/, security.psl, programs).
         solution: Option<PathBuf>,
     },
-    /// Build a bootable ISO image for PCs (GRUB + Multiboot2; x86_64).
+    /// Build a bootable ISO image of the bare kernel for PCs (GRUB + Multiboot2; x86_64).
     Iso {
         /// Output file.
         #[arg(short, long, default_value = "ostrog.iso")]
