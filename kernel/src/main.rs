@@ -12,15 +12,19 @@
 //!    `compile_error!`.
 //! 3. **Static configuration.** What runs, and what may talk to what, is fixed when the image
 //!    is built. The kernel discovers only the machine (memory, devices) at boot.
-//! 4. **Simple over clever.** A reader should be able to follow the boot path and, later, the
-//!    message path in one sitting.
+//! 4. **Simple over clever.** A reader should be able to follow the boot path and the message
+//!    path ([`ipc`]: entry, copy, stamp, decide, deliver) in one sitting.
+//! 5. **The kernel enforces, it never decides.** Every event goes to the solution's security
+//!    module through one hook ([`security`]); the kernel knows classes only as numbers.
 //!
 //! ## Boot sequence
 //! The architecture's entry code brings the CPU to a known state (64-bit mode, kernel mapped
 //! in the upper half, a stack, a console, exception vectors) and calls [`kernel_main`] with a
 //! [`boot::BootInfo`] describing physical memory and the command line. From there on the
 //! sequence is the same on every architecture: memory map, frame allocator, heap, interrupt
-//! controller and timer, then the work of the kernel.
+//! controller and timer, the security module, the kernel's own `execute` event, then Einit
+//! (which starts the solution through the core endpoints, [`coresrv`]). When every process
+//! has ended the machine powers off.
 //!
 //! ## Visibility rules
 //! Modules are private to the crate; items are `pub(crate)` by default in spirit even where
