@@ -179,8 +179,8 @@ fn program_binaries(solution: &Solution) -> Result<Vec<String>> {
     Ok(bins)
 }
 
-/// Builds the solution's programs for `arch`; `(name, ELF path)` for each.
-fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, PathBuf)>> {
+/// Builds the solution's programs for `arch`; `(name, ELF contents)` for each.
+fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> {
     let bins = program_binaries(solution)?;
     if bins.is_empty() {
         return Ok(Vec::new());
@@ -190,6 +190,13 @@ fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, PathBu
     let target = kernel::target_dir()?
         .join("ostrog")
         .join("solutions-target");
+    // Solutions share binary names (`Client`, `Server`): another build must not replace
+    // ours between building and reading them, so both happen under a lock.
+    std::fs::create_dir_all(&target)
+        .with_context(|| format!("cannot create {}", target.display()))?;
+    let lock = std::fs::File::create(target.join("ostrog-build.lock"))
+        .context("cannot create the build lock")?;
+    lock.lock().context("cannot take the build lock")?;
     let status = Command::new(cargo())
         .args([
             "build",
@@ -213,10 +220,9 @@ fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, PathBu
     bins.into_iter()
         .map(|b| {
             let path = dir.join(&b);
-            if path.is_file() {
-                Ok((b, path))
-            } else {
-                bail!("the build did not produce {}", path.display())
+            match std::fs::read(&path) {
+                Ok(data) => Ok((b, data)),
+                Err(e) => bail!("the build did not produce {}: {e}", path.display()),
             }
         })
         .collect()
@@ -248,11 +254,7 @@ pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
     check(solution)?;
     let module = compile_policy(solution, arch)?;
     let mut files = Vec::new();
-    for (name, path) in build_programs(solution, arch)? {
-        let data =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        files.push((name, data));
-    }
+    files.extend(build_programs(solution, arch)?);
     let klog = build_system_program(arch, "klog", "Klog")?;
     files.push((
         "Klog".into(),
