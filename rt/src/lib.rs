@@ -17,9 +17,13 @@
 //!
 //! The runtime provides the entry point `_start` (the kernel starts the main thread there
 //! with the stack pointer at the top of the stack it mapped), a heap for `alloc`, a panic
-//! handler that reports the panic and exits with status 101, the `print!`/`println!` macros,
-//! and thin wrappers over the system calls ([`sys`]). It is built for `x86_64-unknown-none`
-//! and `aarch64-unknown-none`.
+//! handler that reports the panic and exits with status 101, the `print!`/`println!` macros
+//! (over the kernel's `console` core endpoint), the three system calls and the core services
+//! built on them ([`sys`]: `Call`/`Recv`/`Reply`, channels by name, security queries,
+//! threads, memory), the client proxies of the core endpoints generated from
+//! `sysroot/kl/core` ([`idl`], whose `spec_rt` is also the transport runtime of every
+//! program's generated code), and the server loop ([`server`]). It is built for
+//! `x86_64-unknown-none` and `aarch64-unknown-none`.
 
 #![no_std]
 
