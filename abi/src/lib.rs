@@ -147,6 +147,10 @@ pub mod handle {
     pub const RIGHT_RECV: u32 = 1 << 3;
     /// Right to start, wait for or end a process (task handles).
     pub const RIGHT_CONTROL: u32 = 1 << 4;
+    /// Right to map a shared memory region readable.
+    pub const RIGHT_MAP_READ: u32 = 1 << 5;
+    /// Right to map a shared memory region writable.
+    pub const RIGHT_MAP_WRITE: u32 = 1 << 6;
     /// Every right.
     pub const RIGHTS_ALL: u32 = 0xffff;
 }

@@ -16,7 +16,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use ostrog_abi::handle::{RIGHT_DUPLICATE, RIGHT_TRANSFER};
+use ostrog_abi::handle::{RIGHT_DUPLICATE, RIGHT_MAP_READ, RIGHT_MAP_WRITE, RIGHT_TRANSFER};
 use ostrog_abi::Status;
 
 use super::{code, Caller};
@@ -338,7 +338,7 @@ impl VmmServer for Caller {
                 frames.push(pa);
             }
             let sid = Sid::new();
-            let rights = RIGHT_TRANSFER | RIGHT_DUPLICATE;
+            let rights = RIGHT_TRANSFER | RIGHT_DUPLICATE | RIGHT_MAP_READ | RIGHT_MAP_WRITE;
             let number = p.handles.insert(Object::Region(sid), rights, None)?;
             a.backing = Backing::Region(sid);
             regions.insert(
@@ -376,7 +376,14 @@ impl VmmServer for Caller {
             let p = processes
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
-            let sid = match p.handles.get(r.region.handle)?.object {
+            // Mapping needs the read right, and the write right to map writable: a region
+            // passed on with fewer rights can only be mapped read-only, or not at all.
+            let needed = if rights.write {
+                RIGHT_MAP_READ | RIGHT_MAP_WRITE
+            } else {
+                RIGHT_MAP_READ
+            };
+            let sid = match p.handles.get_with(r.region.handle, needed)?.object {
                 Object::Region(sid) => sid,
                 _ => return Err(Status::BadHandle),
             };

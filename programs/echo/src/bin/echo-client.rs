@@ -11,8 +11,8 @@ use echo::idl::echo_echo::EchoProxy;
 use echo::idl::echo_server::riid;
 use echo::idl::spec_rt::Message;
 use echo::idl::spec_rt::{CallError, Handle};
-use ostrog_abi::handle::{RIGHT_CALL, RIGHT_TRANSFER};
-use ostrog_abi::message::HANDLE_MOVE;
+use ostrog_abi::handle::{RIGHT_CALL, RIGHT_MAP_READ, RIGHT_MAP_WRITE, RIGHT_TRANSFER};
+use ostrog_abi::message::{HANDLE_COPY, HANDLE_MOVE};
 use ostrog_rt::println;
 use ostrog_rt::sys::{self, Channel};
 
@@ -170,9 +170,17 @@ fn share_and_touch(echo: &mut EchoProxy<Channel>) -> Result<(), &'static str> {
     }
     let expected: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
     let region = sys::vmm().share(addr, SIZE).map_err(|_| "share")?.region;
+    // A read-only copy cannot be mapped writable by whoever receives it.
+    let read_only = Handle {
+        handle: region.handle,
+        rights_and_mode: (HANDLE_COPY << 16) | RIGHT_MAP_READ,
+    };
+    if echo.touch(read_only).map_err(|_| "touch")?.sum != u64::MAX {
+        return Err("a read-only region handle was mapped writable");
+    }
     let moved = Handle {
         handle: region.handle,
-        rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_TRANSFER,
+        rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_TRANSFER | RIGHT_MAP_READ | RIGHT_MAP_WRITE,
     };
     let sum = echo.touch(moved).map_err(|_| "touch")?.sum;
     if sum != expected {
