@@ -32,8 +32,8 @@ enum Cmd {
         /// Target architecture.
         #[arg(long, default_value = "x86_64")]
         arch: Arch,
-        /// Accelerator (default: tcg for x86_64 user programs unless OSTROG_USER_KVM=1, see
-        /// docs/user-space.md; kvm where it works otherwise).
+        /// Accelerator (default: kvm where it can run user programs, tcg otherwise; see
+        /// docs/user-space.md).
         #[arg(long)]
         accel: Option<Accel>,
         /// Extra kernel command-line options (e.g. `ostrog.ticks=10`).

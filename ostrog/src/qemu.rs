@@ -56,6 +56,22 @@ impl Accel {
     }
 }
 
+impl Accel {
+    /// The accelerator for images that run user programs: [`Accel::best_for`], except that
+    /// a `/dev/kvm` provided by the PVM software hypervisor (module `kvm_pvm`) is passed over
+    /// for TCG: PVM does not deliver `syscall` or `int 0x80` from the user mode of a guest not
+    /// written to its own interface (docs/user-space.md). `OSTROG_ACCEL` still decides.
+    pub fn for_user_programs(arch: Arch) -> Accel {
+        let best = Accel::best_for(arch);
+        let forced = std::env::var_os("OSTROG_ACCEL").is_some();
+        if best == Accel::Kvm && !forced && std::path::Path::new("/sys/module/kvm_pvm").exists() {
+            Accel::Tcg
+        } else {
+            best
+        }
+    }
+}
+
 impl std::str::FromStr for Accel {
     type Err = String;
 

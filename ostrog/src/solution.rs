@@ -384,18 +384,9 @@ pub fn collect_audit(solution: &Solution, arch: Arch, console: &str) -> Result<P
     Ok(path)
 }
 
-/// The accelerator for running a solution: what [`crate::qemu::Accel::best_for`] picks,
-/// except on hosts where user programs cannot run under KVM (see docs/user-space.md), where
-/// `OSTROG_USER_KVM=0` (the default until the cause is fixed) selects TCG for x86_64.
+/// The accelerator for running a solution (it runs user programs).
 pub fn accel(arch: Arch) -> crate::qemu::Accel {
-    use crate::qemu::Accel;
-    let best = Accel::best_for(arch);
-    let user_kvm = std::env::var("OSTROG_USER_KVM").is_ok_and(|v| v == "1");
-    if best == Accel::Kvm && !user_kvm && std::env::var("OSTROG_ACCEL").is_err() {
-        Accel::Tcg
-    } else {
-        best
-    }
+    crate::qemu::Accel::for_user_programs(arch)
 }
 
 /// Builds the solution for `arch` and runs each of its scenario tests; prints one line per

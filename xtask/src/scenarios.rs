@@ -26,12 +26,12 @@ pub struct Scenario {
     pub iso: bool,
     /// A further check of the console, beyond lines in order.
     pub check: Option<ConsoleCheck>,
-    /// Run emulated (TCG) even where `/dev/kvm` opens. Scenarios that run user programs need
-    /// it on the CI hosts, whose `/dev/kvm` is the PVM software hypervisor (`kvm_pvm`, no
-    /// SVM/VMX), not hardware KVM: for a guest that is not written to PVM's own ABI, a
-    /// user-mode `syscall` reaches LSTAR still at CPL 3 and `int 0x80` raises #UD, whatever
-    /// the kernel's GDT, STAR or CPU model (docs/user-space.md has the experiments). Kernel-only
-    /// scenarios run fine there.
+    /// The scenario runs user programs: it boots with [`Accel::for_user_programs`], which
+    /// falls back to TCG where `/dev/kvm` is the PVM software hypervisor (`kvm_pvm`, no
+    /// SVM/VMX), as on the CI hosts: for a guest not written to PVM's own ABI, a user-mode
+    /// `syscall` reaches LSTAR still at CPL 3 and `int 0x80` raises #UD, whatever the kernel's
+    /// GDT, STAR or CPU model (docs/user-space.md has the experiments). Kernel-only scenarios
+    /// run under KVM there.
     pub tcg: bool,
     /// Runs on this architecture only (x86 I/O ports, say); `None`: on every one.
     pub arch_only: Option<Arch>,
@@ -501,8 +501,10 @@ pub fn run(scenario: &Scenario, arch: Arch, kernel: &std::path::Path) -> anyhow:
     // The ISO path runs firmware (SeaBIOS) and GRUB before the kernel; it is emulated (TCG)
     // so that it does not depend on how well the host's KVM runs real-mode firmware (nested
     // KVM hosts have been seen to stall in SeaBIOS).
-    let accel = if scenario.iso || scenario.tcg {
+    let accel = if scenario.iso {
         Accel::Tcg
+    } else if scenario.tcg {
+        Accel::for_user_programs(arch)
     } else {
         Accel::best_for(arch)
     };
