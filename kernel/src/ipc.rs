@@ -363,10 +363,15 @@ fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<
     let infos = {
         let tasks = TASKS.lock();
         let table = &tasks.process_of(me)?.handles;
+        // The kernel put the caller's own handles in its answer.
         slots(&answer)
-            .map(|(_, number, _)| HandleInfo {
-                sid: table.get(number).map_or(0, |e| e.object.sid().0),
-                rights: table.get(number).map_or(0, |e| e.rights),
+            .map(|(_, number, _)| {
+                table
+                    .get(number)
+                    .map_or(HandleInfo::default(), |e| HandleInfo {
+                        sid: e.object.sid().0,
+                        rights: e.rights,
+                    })
             })
             .collect::<Vec<_>>()
     };
