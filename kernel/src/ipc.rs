@@ -5,21 +5,29 @@
 //!
 //! 1. **entry**: the system call arrives with a handle and a user buffer ([`call`],
 //!    [`recv`], [`reply`]);
-//! 2. **copy**: the whole message is copied once into a kernel buffer ([`copy_in`]) and its
-//!    header checked against its length; from here on only the kernel's copy is used, so the
-//!    sender cannot change what is judged;
+//! 2. **copy**: the whole message is copied once into a kernel buffer ([`copy_in`]),
+//!    charged to the sender ([`crate::quota`]), and its header checked against its length;
+//!    from here on only the kernel's copy is used, so the sender cannot change what is
+//!    judged;
 //! 3. **stamp**: the kernel writes the sender's SID and class into the header and resolves
-//!    the handles the message carries into the SIDs of their objects;
+//!    the handles the message carries into the objects and rights the receiver would get
+//!    ([`resolve_handles`]); moved handles are *in flight* from here until the message is
+//!    delivered or given up, and nothing can use them meanwhile;
 //! 4. **decide**: the security module judges the event on the kernel's copy
-//!    ([`crate::security::decide`]); it validates the message against its IDL type before
-//!    any rule runs. A denied request is never delivered and the caller gets
-//!    [`Status::AccessDenied`]; a denied response is dropped and the caller gets
-//!    [`Status::AccessDenied`] as well;
-//!    A `security` event (a `Call` on [`handle::SECURITY`]) ends here: the verdict is the
-//!    answer;
+//!    ([`crate::security::decide`]), with exactly the rights the receiver will get; it
+//!    validates the message against its IDL type before any rule runs (every handle slot
+//!    named by a parameter, every arena byte used by one). A request is judged when it is
+//!    *delivered* (a server thread takes it in [`recv`]), a response when it reaches a
+//!    caller still waiting for it, so that a verdict, and the model state it commits, is
+//!    made exactly for an event that happens: a call cancelled before a server took it was
+//!    never judged. A denied request is answered [`Status::AccessDenied`] and the server's
+//!    `Recv` goes on to the next call; a denied response leaves the caller with
+//!    [`Status::AccessDenied`]. A `security` event (a `Call` on [`handle::SECURITY`]) ends
+//!    here: the verdict is the answer;
 //! 5. **deliver**: to the kernel's core endpoints ([`crate::coresrv`]) at once, or to a server
-//!    through its listening endpoint's queue; handles move to the receiver with at most the
-//!    rights the sender had and chose to pass.
+//!    thread in [`recv`]; delivery is all or nothing: the receiver's table must have room for
+//!    every handle before anything moves, otherwise the call is answered
+//!    [`Status::NoMemory`] and moved handles go back to their sender.
 //!
 //! Rendezvous: a client blocks in `Call` until the server's `Reply` (or a time-out, or the
 //! server's end). A server thread blocks in `Recv` until a request is queued on one of its
@@ -29,15 +37,14 @@
 //! Objects: a *channel* is the client's side (its handle names the channel); an *endpoint*
 //! is the server's listening side with a queue of calls. Both are created only by
 //! `channel.Connect` (Einit, from `init.yaml`), so a process can reach exactly the servers
-//! it was given channels to.
+//! it was given channels to, or that a judged message handed it a channel to.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use ostrog_abi::handle::{self, RIGHT_CALL, RIGHT_RECV, RIGHT_TRANSFER};
+use ostrog_abi::handle::{self, RIGHT_CALL, RIGHT_DUPLICATE, RIGHT_RECV, RIGHT_TRANSFER};
 use ostrog_abi::message::{
     Header, DEFAULT_MAX_MESSAGE, FLAG_ERROR, HANDLE_COPY, HANDLE_MOVE, HANDLE_SLOT_SIZE,
     HEADER_SIZE, MAX_HANDLES,
@@ -45,7 +52,8 @@ use ostrog_abi::message::{
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
 use ostrog_ksm::{Event, EventKind, HandleInfo, Verdict};
 
-use crate::object::Object;
+use crate::object::{HandleTable, Object};
+use crate::quota::MessageBuf;
 use crate::sched;
 use crate::security;
 use crate::sid::{self, Sid};
@@ -58,10 +66,6 @@ static MAX_MESSAGE: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_MESSAGE);
 /// Bounds of `ostrog.max_message`.
 pub const MIN_MAX_MESSAGE: usize = 256;
 pub const MAX_MAX_MESSAGE: usize = 1 << 20;
-/// Bytes of requests one endpoint may hold queued, in messages of the largest size: a
-/// server that does not receive slows its clients down (`Busy`) instead of filling the
-/// kernel heap.
-pub const QUEUE_MESSAGES: usize = 8;
 
 /// Sets the largest message size (boot time, from the command line); false if out of range.
 pub fn set_max_message(bytes: usize) -> bool {
@@ -81,7 +85,8 @@ pub fn max_message() -> usize {
 /// The client side of a channel.
 pub struct Channel {
     pub sid: Sid,
-    /// The client process it was made for (it goes away with it).
+    /// The process that holds it: the client it was made for, or the one a judged message
+    /// moved it to. It goes away with that process.
     pub owner: Sid,
     /// The endpoint it reaches.
     pub endpoint: Sid,
@@ -94,20 +99,67 @@ pub struct Endpoint {
     pub owner: Sid,
     /// The channel name it was created for.
     pub name: String,
-    /// Calls waiting to be received, oldest first.
+    /// Calls waiting to be received, oldest first. Each is charged to its caller, and a
+    /// thread has at most one call in flight.
     pub queue: VecDeque<PendingCall>,
 }
 
-/// A judged request waiting for a server thread.
+/// A handle a message carries, as the kernel resolved it in the sender's table.
+#[derive(Clone, Copy, Debug)]
+pub struct CarriedHandle {
+    pub object: Object,
+    /// The rights the receiver gets, which are the rights the policy sees.
+    pub rights: u32,
+    /// The sender's handle number if the handle moves (in flight until delivered).
+    pub moved: Option<u32>,
+}
+
+/// The handles of one message, in slot order (at most [`MAX_HANDLES`]; no heap).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Carried {
+    slots: [Option<CarriedHandle>; MAX_HANDLES],
+}
+
+impl Carried {
+    fn iter(&self) -> impl Iterator<Item = &CarriedHandle> {
+        self.slots.iter().flatten()
+    }
+
+    fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// What the security module sees of each handle: its object's SID and the rights.
+    fn infos(&self) -> ([HandleInfo; MAX_HANDLES], usize) {
+        let mut infos = [HandleInfo::default(); MAX_HANDLES];
+        for (info, carried) in infos.iter_mut().zip(self.iter()) {
+            *info = HandleInfo {
+                sid: carried.object.sid().0,
+                rights: carried.rights,
+            };
+        }
+        (infos, self.len())
+    }
+
+    /// Marks the moved handles in flight in the sender's table, or the sender's again.
+    fn set_in_flight(&self, sender: &mut HandleTable, in_flight: bool) {
+        for number in self.iter().filter_map(|c| c.moved) {
+            sender.set_in_flight(number, in_flight);
+        }
+    }
+}
+
+/// A request waiting for a server thread; judged when one takes it.
 pub struct PendingCall {
     pub id: u64,
-    /// The calling thread and its process.
+    /// The calling thread, its process and class.
     pub caller: Sid,
     pub caller_process: Sid,
-    /// The kernel's copy, header stamped.
-    pub message: Vec<u8>,
-    /// The objects its handle slots carry, with the rights the receiver gets.
-    pub handles: Vec<(Object, u32)>,
+    pub caller_class: u32,
+    /// The kernel's copy, header stamped, charged to the caller.
+    pub message: MessageBuf,
+    /// The handles its slots carry.
+    pub handles: Carried,
     /// How large a response the caller can take.
     pub response_capacity: usize,
 }
@@ -128,8 +180,8 @@ pub struct Serving {
 pub struct ThreadIpc {
     /// The call this thread (as a client) waits on.
     pub awaiting: Option<u64>,
-    /// The answer to it, left by `Reply` or by a cancellation.
-    pub reply: Option<Result<Vec<u8>, Status>>,
+    /// The answer to it, left by `Reply` or by a refusal or cancellation.
+    pub reply: Option<Result<MessageBuf, Status>>,
     /// The call this thread (as a server) must answer.
     pub serving: Option<Serving>,
     /// A message buffer kept from the last message this thread sent or received, reused
@@ -140,24 +192,9 @@ pub struct ThreadIpc {
 /// Buffers larger than this are not kept for reuse (a thread's spare stays small).
 const SPARE_MAX: usize = 4096;
 
-/// A zeroed buffer of `len` bytes: the thread's spare if it is large enough.
-fn buffer_for(tasks: &mut Tasks, thread: Sid, len: usize) -> Vec<u8> {
-    let spare = tasks
-        .threads
-        .get_mut(&thread)
-        .and_then(|t| t.ipc.spare.take());
-    match spare {
-        Some(mut buf) if buf.capacity() >= len => {
-            buf.clear();
-            buf.resize(len, 0);
-            buf
-        }
-        _ => vec![0u8; len],
-    }
-}
-
 /// Keeps `buf` as the thread's spare buffer, if it is small and the thread has none.
-fn recycle(tasks: &mut Tasks, thread: Sid, buf: Vec<u8>) {
+fn recycle(tasks: &mut Tasks, thread: Sid, buf: MessageBuf) {
+    let buf = buf.into_vec();
     if buf.capacity() <= SPARE_MAX {
         if let Some(t) = tasks.threads.get_mut(&thread) {
             if t.ipc.spare.is_none() {
@@ -167,26 +204,24 @@ fn recycle(tasks: &mut Tasks, thread: Sid, buf: Vec<u8>) {
     }
 }
 
-static NEXT_CALL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
-
-impl Endpoint {
-    /// Bytes of the requests waiting.
-    fn queued_bytes(&self) -> usize {
-        self.queue.iter().map(|c| c.message.len()).sum()
-    }
-}
+static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
 
 // ---------------------------------------------------------------------------------------
 // Step 2: copy.
 
-/// Copies a message from user memory and checks its header against its length.
-fn copy_in(tasks: &mut Tasks, thread: Sid, ptr: usize, len: usize) -> Result<Vec<u8>, Status> {
+/// Copies a message from user memory into a buffer charged to the sender's process, and
+/// checks its header against its length.
+fn copy_in(tasks: &mut Tasks, thread: Sid, ptr: usize, len: usize) -> Result<MessageBuf, Status> {
     if !(HEADER_SIZE..=max_message()).contains(&len) {
         return Err(Status::InvalidArgument);
     }
-    let mut message = buffer_for(tasks, thread, len);
-    let space = &tasks.process_of(thread)?.space;
-    usercopy::copy_from_user(space, &mut message, ptr)?;
+    let spare = tasks
+        .threads
+        .get_mut(&thread)
+        .and_then(|t| t.ipc.spare.take());
+    let process = tasks.process_of(thread)?;
+    let mut message = MessageBuf::zeroed(&process.quota, len, spare)?;
+    usercopy::copy_from_user(&process.space, &mut message, ptr)?;
     let header = Header::read(&message).ok_or(Status::InvalidArgument)?;
     let well_sized = header.total_size() == Some(len)
         && header.handle_count as usize <= MAX_HANDLES
@@ -199,7 +234,7 @@ fn copy_in(tasks: &mut Tasks, thread: Sid, ptr: usize, len: usize) -> Result<Vec
     Ok(message)
 }
 
-/// `(handle, rights_and_mode)` of every handle slot.
+/// `(position, handle, rights_and_mode)` of every handle slot.
 fn slots(message: &[u8]) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
     let count = Header::read(message).map_or(0, |h| h.handle_count as usize);
     (0..count).filter_map(move |i| {
@@ -230,62 +265,101 @@ fn stamp(message: &mut [u8], sender: Sid, class: u32) {
     }
 }
 
+/// Where a message's handles go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Destination {
+    /// To another process: each needs the transfer right, a copy the duplicate right, and
+    /// the receiver gets the rights the sender chose to pass (never more than it has).
+    Process,
+    /// To the kernel, which acts on them in the sender's name with the rights they have in
+    /// its table: nothing moves, and the policy sees exactly those rights.
+    Kernel,
+}
+
 /// Resolves the handles a message carries in the sender's table: the objects, the rights
-/// the receiver will get, and whether each moves. `transfer` requires the transfer right
-/// (not needed when the handles go to the kernel, which uses them in the sender's name).
+/// the receiver gets, and whether each moves. A handle that moves may appear in one slot
+/// only (it cannot be both given away and kept, or given twice).
 fn resolve_handles(
-    tasks: &Tasks,
-    process: Sid,
+    table: &HandleTable,
     message: &[u8],
-    transfer: bool,
-) -> Result<Vec<(Object, u32, Option<u32>)>, Status> {
-    let table = &tasks
-        .processes
-        .get(&process)
-        .ok_or(Status::NoSuchThread)?
-        .handles;
-    let mut out = Vec::new();
-    for (_, number, rights_and_mode) in slots(message) {
+    destination: Destination,
+) -> Result<Carried, Status> {
+    let mut carried = Carried::default();
+    for (i, (_, number, rights_and_mode)) in slots(message).enumerate() {
         let entry = table.get(number)?;
-        if transfer && entry.rights & RIGHT_TRANSFER == 0 {
-            return Err(Status::AccessDenied);
-        }
         let moves = match rights_and_mode >> 16 {
-            m if m == HANDLE_COPY => None,
-            m if m == HANDLE_MOVE => Some(number),
+            m if m == HANDLE_COPY => false,
+            m if m == HANDLE_MOVE => true,
             _ => return Err(Status::InvalidArgument),
         };
-        out.push((entry.object, entry.rights & rights_and_mode & 0xffff, moves));
+        let rights = match destination {
+            Destination::Kernel => entry.rights,
+            Destination::Process => {
+                let needed = if moves {
+                    RIGHT_TRANSFER
+                } else {
+                    RIGHT_TRANSFER | RIGHT_DUPLICATE
+                };
+                if entry.rights & needed != needed {
+                    return Err(Status::AccessDenied);
+                }
+                entry.rights & rights_and_mode & 0xffff
+            }
+        };
+        let moved = (moves && destination == Destination::Process).then_some(number);
+        if moves && slots(message).filter(|&(_, n, _)| n == number).count() > 1 {
+            return Err(Status::InvalidArgument);
+        }
+        let slot = carried.slots.get_mut(i).ok_or(Status::InvalidArgument)?;
+        *slot = Some(CarriedHandle {
+            object: entry.object,
+            rights,
+            moved,
+        });
     }
-    Ok(out)
+    Ok(carried)
 }
 
-fn handle_infos(handles: &[(Object, u32, Option<u32>)]) -> Vec<HandleInfo> {
-    handles
-        .iter()
-        .map(|(object, rights, _)| HandleInfo {
-            sid: object.sid().0,
-            rights: *rights,
-        })
-        .collect()
-}
-
-/// Installs handles in the receiver's table and rewrites the slots with its numbers.
-fn install_handles(
+/// Step 5 for handles: installs every carried handle in the receiver's table, or none
+/// (`NoMemory` if the table has no room for all), rewrites the slots with the receiver's
+/// numbers, and removes moved handles from the sender (`None`: the kernel).
+fn move_handles(
     tasks: &mut Tasks,
+    sender: Option<Sid>,
     receiver: Sid,
     message: &mut [u8],
-    handles: &[(Object, u32)],
+    handles: &Carried,
 ) -> Result<(), Status> {
-    let process = tasks
+    let table = &mut tasks
         .processes
         .get_mut(&receiver)
-        .ok_or(Status::Disconnected)?;
-    let positions: Vec<usize> = slots(message).map(|(at, _, _)| at).collect();
-    for (at, (object, rights)) in positions.into_iter().zip(handles) {
-        let number = process.handles.insert(*object, *rights, None)?;
+        .ok_or(Status::Disconnected)?
+        .handles;
+    if table.room() < handles.len() {
+        return Err(Status::NoMemory);
+    }
+    let positions = slots(message).map(|(at, _, _)| at);
+    let mut numbers = [(0usize, 0u32, 0u32); MAX_HANDLES];
+    for ((at, carried), out) in positions.zip(handles.iter()).zip(numbers.iter_mut()) {
+        let number = table.insert(carried.object, carried.rights, None)?;
+        *out = (at, number, carried.rights);
+    }
+    for &(at, number, rights) in numbers.iter().take(handles.len()) {
         write_u32(message, at, number);
-        write_u32(message, at + 4, *rights);
+        write_u32(message, at + 4, rights);
+    }
+    if let Some(sender) = sender.and_then(|s| tasks.processes.get_mut(&s)) {
+        for number in handles.iter().filter_map(|c| c.moved) {
+            sender.handles.remove_moved(number);
+        }
+    }
+    // A moved channel belongs to its new holder: it lives and dies with that process.
+    for carried in handles.iter().filter(|c| c.moved.is_some()) {
+        if let Object::Channel(sid) = carried.object {
+            if let Some(channel) = tasks.channels.get_mut(&sid) {
+                channel.owner = receiver;
+            }
+        }
     }
     Ok(())
 }
@@ -305,6 +379,44 @@ fn timeout_deadline(timeout_ms: usize) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Step 4: decide. One function builds every message event the kernel judges.
+
+/// The two parties of a message event: (SID, class) of sender and receiver.
+type Parties = ((Sid, u32), (Sid, u32));
+
+/// Asks the security module about `message` going from one party to the other.
+fn judge(
+    kind: EventKind,
+    ((src, src_class), (dst, dst_class)): Parties,
+    message: &[u8],
+    handles: &Carried,
+) -> Verdict {
+    let h = header(message);
+    let (infos, count) = handles.infos();
+    let event = Event {
+        kind,
+        src_sid: src.0,
+        src_class,
+        dst_sid: dst.0,
+        dst_class,
+        riid: h.riid,
+        mid: h.mid,
+        message,
+        handles: infos.get(..count).unwrap_or(&[]),
+    };
+    security::decide(&event)
+}
+
+/// `Response`, or `Error` for a message with the error flag.
+fn response_kind(message: &[u8]) -> EventKind {
+    if header(message).flags & FLAG_ERROR != 0 {
+        EventKind::Error
+    } else {
+        EventKind::Response
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Step 1: entry. The three system calls.
 
 /// `Call(handle, request, request_len, response, response_capacity, timeout_ms)`.
@@ -316,20 +428,19 @@ pub fn call(
     timeout_ms: usize,
 ) -> Result<usize, Status> {
     let answer = if handle == handle::CORE {
-        call_kernel(me, request, response.1)
+        call_kernel(me, request, response)
     } else if handle == handle::SECURITY {
         return query_security(me, request).inspect_err(|e| audit_refused(me, handle, *e));
     } else {
         call_server(me, handle, request, response.1, timeout_ms)
     };
     let reply = answer.inspect_err(|e| audit_refused(me, handle, *e))?;
-    let response_ptr = response.0;
     let mut tasks = TASKS.lock();
     if reply.len() > response.1 {
         return Err(Status::BufferTooSmall);
     }
     let space = &tasks.process_of(me)?.space;
-    usercopy::copy_to_user(space, response_ptr, &reply)?;
+    usercopy::copy_to_user(space, response.0, &reply)?;
     let len = reply.len();
     recycle(&mut tasks, me, reply);
     Ok(len)
@@ -350,50 +461,42 @@ fn audit_refused(me: Sid, handle: u32, status: Status) {
 }
 
 /// A request to the kernel's core endpoints: judged, served at once, the answer judged.
-fn call_kernel(me: Sid, request: (usize, usize), capacity: usize) -> Result<Vec<u8>, Status> {
+///
+/// The response buffer is checked before the request is served, so that a response the
+/// caller cannot take never skips its judgement. The core service acts before its response
+/// is judged (its effect is what the response reports); a denied response withholds the
+/// answer.
+fn call_kernel(
+    me: Sid,
+    request: (usize, usize),
+    response: (usize, usize),
+) -> Result<MessageBuf, Status> {
+    let capacity = response.1.min(max_message());
+    usercopy::check(
+        &TASKS.lock().process_of(me)?.space,
+        response.0,
+        capacity,
+        true,
+    )?;
     let (mut message, process, class) = judge_to_kernel(me, request, EventKind::Request)?;
-    let h = header(&message);
     // The kernel acts on the caller's handles in the caller's name: nothing is moved.
-    let answer = crate::coresrv::serve(me, process, &mut message)?;
-    recycle(&mut TASKS.lock(), me, message);
-    if answer.len() > capacity {
-        return Err(Status::BufferTooSmall);
-    }
-    let a = header(&answer);
-    let infos = {
-        let tasks = TASKS.lock();
-        let table = &tasks.process_of(me)?.handles;
-        // The kernel put the caller's own handles in its answer.
-        slots(&answer)
-            .map(|(_, number, _)| {
-                table
-                    .get(number)
-                    .map_or(HandleInfo::default(), |e| HandleInfo {
-                        sid: e.object.sid().0,
-                        rights: e.rights,
-                    })
-            })
-            .collect::<Vec<_>>()
-    };
-    let event = Event {
-        kind: if a.flags & FLAG_ERROR != 0 {
-            EventKind::Error
-        } else {
-            EventKind::Response
-        },
-        src_sid: sid::KERNEL.0,
-        src_class: crate::coresrv::class(),
-        dst_sid: process.0,
-        dst_class: class,
-        riid: h.riid,
-        mid: h.mid,
-        message: &answer,
-        handles: &infos,
-    };
-    if security::decide(&event) == Verdict::Denied {
+    let answer = crate::coresrv::serve(me, process, &mut message);
+    let mut tasks = TASKS.lock();
+    recycle(&mut tasks, me, message);
+    // A thread that ended itself (`thread.Exit`, `task.Exit`) gets no answer.
+    tasks.check_alive(me)?;
+    let reply = MessageBuf::adopt(&tasks.process_of(me)?.quota, answer?)?;
+    // The kernel put the caller's own handles in its answer.
+    let table = &tasks.process_of(me)?.handles;
+    let carried = resolve_handles(table, &reply, Destination::Kernel)?;
+    let parties = ((sid::KERNEL, crate::coresrv::class()), (process, class));
+    if judge(response_kind(&reply), parties, &reply, &carried) == Verdict::Denied {
         return Err(Status::AccessDenied);
     }
-    Ok(answer)
+    if reply.len() > response.1 {
+        return Err(Status::BufferTooSmall);
+    }
+    Ok(reply)
 }
 
 /// A `security` event: the process asks the security module about a message of its own
@@ -412,45 +515,32 @@ fn judge_to_kernel(
     me: Sid,
     request: (usize, usize),
     kind: EventKind,
-) -> Result<(Vec<u8>, Sid, u32), Status> {
-    let (mut message, process, class, handles) = {
-        let mut tasks = TASKS.lock();
-        let message = copy_in(&mut tasks, me, request.0, request.1)?;
-        let p = tasks.process_of(me)?;
-        let handles = resolve_handles(&tasks, p.sid, &message, false)?;
-        (message, p.sid, p.class_id, handles)
-    };
-    stamp(&mut message, process, class);
-    let h = header(&message);
-    if h.flags & FLAG_ERROR != 0 {
+) -> Result<(MessageBuf, Sid, u32), Status> {
+    let mut tasks = TASKS.lock();
+    let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
+    let p = tasks.process_of(me)?;
+    let (process, class) = (p.sid, p.class_id);
+    let carried = resolve_handles(&p.handles, &message, Destination::Kernel)?;
+    if header(&message).flags & FLAG_ERROR != 0 {
         return Err(Status::InvalidArgument);
     }
-    let infos = handle_infos(&handles);
-    let event = Event {
-        kind,
-        src_sid: process.0,
-        src_class: class,
-        dst_sid: sid::KERNEL.0,
-        dst_class: crate::coresrv::class(),
-        riid: h.riid,
-        mid: h.mid,
-        message: &message,
-        handles: &infos,
-    };
-    match security::decide(&event) {
+    stamp(&mut message, process, class);
+    let parties = ((process, class), (sid::KERNEL, crate::coresrv::class()));
+    match judge(kind, parties, &message, &carried) {
         Verdict::Granted => Ok((message, process, class)),
         Verdict::Denied => Err(Status::AccessDenied),
     }
 }
 
-/// A request to a server: judged, queued on its endpoint, then wait for the reply.
+/// A request to a server: copied, stamped, queued on its endpoint with its moved handles in
+/// flight, then wait for the answer (the verdict comes when a server thread takes it).
 fn call_server(
     me: Sid,
     handle: u32,
     request: (usize, usize),
     capacity: usize,
     timeout_ms: usize,
-) -> Result<Vec<u8>, Status> {
+) -> Result<MessageBuf, Status> {
     let id = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
     {
         let mut tasks = TASKS.lock();
@@ -470,58 +560,37 @@ fn call_server(
             .get(&endpoint)
             .map(|e| e.owner)
             .ok_or(Status::Disconnected)?;
-        let (server_sid, server_class) = match tasks.processes.get(&server) {
-            Some(s) if !s.ended => (s.sid, s.class_id),
-            _ => return Err(Status::Disconnected),
-        };
+        if tasks.processes.get(&server).is_none_or(|s| s.ended) {
+            return Err(Status::Disconnected);
+        }
         let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
         if header(&message).flags & FLAG_ERROR != 0 {
             return Err(Status::InvalidArgument);
         }
-        let queued = tasks
-            .endpoints
-            .get(&endpoint)
-            .map_or(0, Endpoint::queued_bytes);
-        if queued + message.len() > QUEUE_MESSAGES * max_message() {
-            // The server is not keeping up; refused before anything happens.
-            return Err(Status::Busy);
-        }
-        let handles = resolve_handles(&tasks, process, &message, true)?;
+        let sender = &mut tasks
+            .processes
+            .get_mut(&process)
+            .ok_or(Status::NoSuchThread)?
+            .handles;
+        let handles = resolve_handles(sender, &message, Destination::Process)?;
         stamp(&mut message, process, class);
-        let h = header(&message);
-        let infos = handle_infos(&handles);
-        let event = Event {
-            kind: EventKind::Request,
-            src_sid: process.0,
-            src_class: class,
-            dst_sid: server_sid.0,
-            dst_class: server_class,
-            riid: h.riid,
-            mid: h.mid,
-            message: &message,
-            handles: &infos,
-        };
-        if security::decide(&event) == Verdict::Denied {
-            return Err(Status::AccessDenied);
-        }
-        // Granted: from here on the call happens. Moved handles leave the sender now.
-        if let Some(p) = tasks.processes.get_mut(&process) {
-            for (_, _, moved) in &handles {
-                if let Some(number) = moved {
-                    let _ = p.handles.remove(*number);
-                }
-            }
-        }
-        let pending = PendingCall {
+        let queue = &mut tasks
+            .endpoints
+            .get_mut(&endpoint)
+            .ok_or(Status::Disconnected)?
+            .queue;
+        queue.try_reserve(1).map_err(|_| Status::NoMemory)?;
+        queue.push_back(PendingCall {
             id,
             caller: me,
             caller_process: process,
+            caller_class: class,
             message,
-            handles: handles.iter().map(|(o, r, _)| (*o, *r)).collect(),
+            handles,
             response_capacity: capacity,
-        };
-        if let Some(e) = tasks.endpoints.get_mut(&endpoint) {
-            e.queue.push_back(pending);
+        });
+        if let Some(p) = tasks.processes.get_mut(&process) {
+            handles.set_in_flight(&mut p.handles, true);
         }
         if let Some(t) = tasks.threads.get_mut(&me) {
             t.ipc.awaiting = Some(id);
@@ -538,21 +607,67 @@ fn call_server(
                 t.ipc.awaiting = None;
                 return answer;
             }
-            if deadline.is_some_and(|d| time::ticks() >= d) {
+            if deadline.is_some_and(|d| time::ticks() >= d) || t.dying.is_some() {
                 t.ipc.awaiting = None;
                 cancel_call(&mut tasks, id);
+                tasks.check_alive(me)?;
                 return Err(Status::TimedOut);
             }
         }
-        sched::block_current(State::Calling, deadline);
+        // Woken by the answer, the deadline, or the thread's end: all re-checked above.
+        let _ = sched::block_current(State::Calling, deadline);
     }
 }
 
-/// Removes a call that is still queued (its caller gave up).
+/// Withdraws a call that is still queued (its caller gave up or ended): it was never judged,
+/// and its moved handles are the caller's again.
 fn cancel_call(tasks: &mut Tasks, id: u64) {
+    let mut withdrawn = None;
     for e in tasks.endpoints.values_mut() {
-        e.queue.retain(|c| c.id != id);
+        if let Some(at) = e.queue.iter().position(|c| c.id == id) {
+            withdrawn = e.queue.remove(at);
+            break;
+        }
     }
+    if let Some(call) = withdrawn {
+        give_back(tasks, &call);
+    }
+}
+
+/// A call that will not be delivered: its moved handles are its caller's again.
+fn give_back(tasks: &mut Tasks, call: &PendingCall) {
+    if let Some(p) = tasks.processes.get_mut(&call.caller_process) {
+        call.handles.set_in_flight(&mut p.handles, false);
+    }
+}
+
+/// Leaves `answer` for the thread waiting on call `id`, if it still waits, and wakes it;
+/// false if nobody waits for it any more.
+fn answer_caller(
+    tasks: &mut Tasks,
+    caller: Sid,
+    id: u64,
+    answer: Result<MessageBuf, Status>,
+) -> bool {
+    match tasks.threads.get_mut(&caller) {
+        Some(t) if t.ipc.awaiting == Some(id) => {
+            t.ipc.reply = Some(answer);
+            if t.state == State::Calling {
+                t.state = State::Ready;
+                sched::make_ready(caller, t.priority);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// True if the thread waiting for call `id` still waits for it.
+fn still_awaited(tasks: &Tasks, caller: Sid, id: u64) -> bool {
+    tasks
+        .threads
+        .get(&caller)
+        .is_some_and(|t| t.ipc.awaiting == Some(id) && t.dying.is_none())
 }
 
 /// Wakes the threads of `server` waiting in `Recv` on `endpoint` (or on any endpoint).
@@ -585,8 +700,9 @@ pub fn recv(
 ) -> Result<(usize, usize), Status> {
     let deadline = timeout_deadline(timeout_ms);
     loop {
-        {
+        let filter = {
             let mut tasks = TASKS.lock();
+            tasks.check_alive(me)?;
             let p = tasks.process_of(me)?;
             let process = p.sid;
             let filter = if handle == handle::ANY {
@@ -605,15 +721,23 @@ pub fn recv(
                 // One call at a time per thread: answer the last one first.
                 return Err(Status::Busy);
             }
-            let ready = tasks
-                .endpoints
-                .values()
-                .find(|e| {
-                    e.owner == process && filter.is_none_or(|f| f == e.sid) && !e.queue.is_empty()
-                })
-                .map(|e| e.sid);
-            if let Some(endpoint) = ready {
-                return deliver(&mut tasks, me, process, endpoint, buffer, capacity);
+            // Calls that are refused on delivery are answered, and the next one is tried.
+            loop {
+                let ready = tasks
+                    .endpoints
+                    .values()
+                    .find(|e| {
+                        e.owner == process
+                            && filter.is_none_or(|f| f == e.sid)
+                            && !e.queue.is_empty()
+                    })
+                    .map(|e| e.sid);
+                let Some(endpoint) = ready else { break };
+                if let Some(delivered) =
+                    deliver(&mut tasks, me, process, endpoint, buffer, capacity)?
+                {
+                    return Ok(delivered);
+                }
             }
             let reachable = tasks.channels.values().any(|c| {
                 filter.is_none_or(|f| f == c.endpoint)
@@ -629,14 +753,18 @@ pub fn recv(
             if deadline.is_some_and(|d| time::ticks() >= d) {
                 return Err(Status::TimedOut);
             }
-            drop(tasks);
-            sched::block_current(State::Receiving(filter), deadline);
-        }
+            filter
+        };
+        // Woken by a call, the deadline, or the thread's end: all re-checked above.
+        let _ = sched::block_current(State::Receiving(filter), deadline);
     }
 }
 
-/// Step 5 for a request: the oldest call on `endpoint` moves into the receiver's buffer,
-/// its handles into the receiver's table.
+/// Steps 4 and 5 for a request: the oldest call on `endpoint` is judged and, if granted,
+/// moves into the receiver's buffer, its handles into the receiver's table. `Ok(None)`: the
+/// call was refused (denied, or the receiver has no room for its handles) and answered so;
+/// the caller of `Recv` goes on with the next. A call the receiver's buffer cannot hold
+/// stays queued (`BufferTooSmall`).
 fn deliver(
     tasks: &mut Tasks,
     me: Sid,
@@ -644,7 +772,7 @@ fn deliver(
     endpoint: Sid,
     buffer: usize,
     capacity: usize,
-) -> Result<(usize, usize), Status> {
+) -> Result<Option<(usize, usize)>, Status> {
     let needed = tasks
         .endpoints
         .get(&endpoint)
@@ -654,15 +782,52 @@ fn deliver(
         return Err(Status::BufferTooSmall);
     }
     // The buffer must be writable before the call is taken off the queue.
-    usercopy::check(&tasks.process_of(me)?.space, buffer, needed, true)?;
+    let server = tasks.process_of(me)?;
+    let server_party = (server.sid, server.class_id);
+    usercopy::check(&server.space, buffer, needed, true)?;
     let Some(mut call) = tasks
         .endpoints
         .get_mut(&endpoint)
         .and_then(|e| e.queue.pop_front())
     else {
-        return Err(Status::Disconnected);
+        return Ok(None);
     };
-    install_handles(tasks, process, &mut call.message, &call.handles)?;
+    if !still_awaited(tasks, call.caller, call.id) {
+        give_back(tasks, &call);
+        return Ok(None);
+    }
+    let room = tasks
+        .processes
+        .get(&process)
+        .map_or(0, |p| p.handles.room());
+    let refusal = if room < call.handles.len() {
+        // Refused before the event: the server's table is full.
+        Some(Status::NoMemory)
+    } else {
+        let parties = ((call.caller_process, call.caller_class), server_party);
+        match judge(EventKind::Request, parties, &call.message, &call.handles) {
+            Verdict::Granted => None,
+            Verdict::Denied => Some(Status::AccessDenied),
+        }
+    };
+    if let Some(status) = refusal {
+        give_back(tasks, &call);
+        answer_caller(tasks, call.caller, call.id, Err(status));
+        return Ok(None);
+    }
+    let moved = move_handles(
+        tasks,
+        Some(call.caller_process),
+        process,
+        &mut call.message,
+        &call.handles,
+    );
+    if let Err(status) = moved {
+        give_back(tasks, &call);
+        answer_caller(tasks, call.caller, call.id, Err(status));
+        return Ok(None);
+    }
+    // Checked writable above, and nothing ran since.
     usercopy::copy_to_user(&tasks.process_of(me)?.space, buffer, &call.message)?;
     let len = call.message.len();
     let h = header(&call.message);
@@ -682,7 +847,7 @@ fn deliver(
         .get(&process)
         .and_then(|p| p.handles.find(Object::Endpoint(endpoint)))
         .unwrap_or(0);
-    Ok((len, endpoint_handle as usize))
+    Ok(Some((len, endpoint_handle as usize)))
 }
 
 /// `Reply(handle, response, len)`: answers the call this thread received last.
@@ -710,62 +875,48 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
     if message.len() > serving.response_capacity {
         return Err(Status::BufferTooSmall);
     }
-    let handles = resolve_handles(&tasks, process, &message, true)?;
+    let sender = &tasks.process_of(me)?.handles;
+    let handles = resolve_handles(sender, &message, Destination::Process)?;
     stamp(&mut message, process, class);
-    // The call is answered (or dropped) now, whatever the verdict.
+    // The call is answered (or dropped) now, whatever happens next.
     if let Some(t) = tasks.threads.get_mut(&me) {
         t.ipc.serving = None;
     }
     let client = match tasks.processes.get(&serving.caller_process) {
-        Some(c) if !c.ended => (c.sid, c.class_id),
+        Some(c) if !c.ended && still_awaited(&tasks, serving.caller, serving.id) => {
+            (c.sid, c.class_id)
+        }
+        // Nobody waits for it any more: no event, and the server keeps its handles.
         _ => return Err(Status::Disconnected),
     };
-    let infos = handle_infos(&handles);
-    let event = Event {
-        kind: if h.flags & FLAG_ERROR != 0 {
-            EventKind::Error
-        } else {
-            EventKind::Response
-        },
-        src_sid: process.0,
-        src_class: class,
-        dst_sid: client.0 .0,
-        dst_class: client.1,
-        riid: serving.riid,
-        mid: serving.mid,
-        message: &message,
-        handles: &infos,
-    };
-    let verdict = security::decide(&event);
-    let answer = if verdict == Verdict::Granted {
-        if let Some(p) = tasks.processes.get_mut(&process) {
-            for (_, _, moved) in &handles {
-                if let Some(number) = moved {
-                    let _ = p.handles.remove(*number);
-                }
-            }
-        }
-        let carried: Vec<(Object, u32)> = handles.iter().map(|(o, r, _)| (*o, *r)).collect();
-        install_handles(&mut tasks, client.0, &mut message, &carried).map(|()| message)
-    } else {
-        Err(Status::AccessDenied)
-    };
-    let delivered = match tasks.threads.get_mut(&serving.caller) {
-        Some(caller) if caller.ipc.awaiting == Some(serving.id) => {
-            caller.ipc.reply = Some(answer);
-            if caller.state == State::Calling {
-                caller.state = State::Ready;
-                sched::make_ready(serving.caller, caller.priority);
-            }
-            true
-        }
-        _ => false,
-    };
-    match (verdict, delivered) {
-        (Verdict::Denied, _) => Err(Status::AccessDenied),
-        (_, false) => Err(Status::Disconnected),
-        _ => Ok(0),
+    let room = tasks
+        .processes
+        .get(&client.0)
+        .map_or(0, |c| c.handles.room());
+    if room < handles.len() {
+        // Refused before the event: the client's table is full; the server keeps its
+        // handles, the client learns why.
+        answer_caller(
+            &mut tasks,
+            serving.caller,
+            serving.id,
+            Err(Status::NoMemory),
+        );
+        return Err(Status::NoMemory);
     }
+    let kind = response_kind(&message);
+    if judge(kind, ((process, class), client), &message, &handles) == Verdict::Denied {
+        answer_caller(
+            &mut tasks,
+            serving.caller,
+            serving.id,
+            Err(Status::AccessDenied),
+        );
+        return Err(Status::AccessDenied);
+    }
+    move_handles(&mut tasks, Some(process), client.0, &mut message, &handles)?;
+    answer_caller(&mut tasks, serving.caller, serving.id, Ok(message));
+    Ok(0)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -822,7 +973,7 @@ pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Resul
         .handles
         .insert(
             Object::Channel(channel),
-            RIGHT_CALL | RIGHT_TRANSFER | handle::RIGHT_DUPLICATE,
+            RIGHT_CALL | RIGHT_TRANSFER | RIGHT_DUPLICATE,
             Some(String::from(name)),
         )?;
     tasks.channels.insert(
@@ -863,7 +1014,10 @@ pub fn process_ended(tasks: &mut Tasks, process: Sid) {
     let mut cancelled: Vec<(Sid, u64)> = Vec::new();
     for sid in owned {
         if let Some(e) = tasks.endpoints.remove(&sid) {
-            cancelled.extend(e.queue.iter().map(|c| (c.caller, c.id)));
+            for call in &e.queue {
+                give_back(tasks, call);
+                cancelled.push((call.caller, call.id));
+            }
         }
     }
     let threads = tasks
@@ -880,14 +1034,6 @@ pub fn process_ended(tasks: &mut Tasks, process: Sid) {
         e.queue.retain(|c| c.caller_process != process);
     }
     for (caller, id) in cancelled {
-        if let Some(t) = tasks.threads.get_mut(&caller) {
-            if t.ipc.awaiting == Some(id) {
-                t.ipc.reply = Some(Err(Status::Disconnected));
-                if t.state == State::Calling {
-                    t.state = State::Ready;
-                    sched::make_ready(caller, t.priority);
-                }
-            }
-        }
+        answer_caller(tasks, caller, id, Err(Status::Disconnected));
     }
 }

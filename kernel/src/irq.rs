@@ -147,7 +147,7 @@ pub fn wait(thread: Sid, process: Sid, sid: Sid, timeout_ms: u32) -> Result<(), 
             irq.waiter = Some(thread);
         }
         // Interrupts stay disabled until the switch: no firing is lost in between.
-        sched::block_current(State::Sleeping(deadline.unwrap_or(u64::MAX)), deadline);
+        sched::block_current(State::Sleeping(deadline.unwrap_or(u64::MAX)), deadline)?;
     }
 }
 

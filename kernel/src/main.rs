@@ -53,6 +53,7 @@ pub mod mm;
 pub mod object;
 pub mod power;
 pub mod program;
+pub mod quota;
 pub mod romfs;
 pub mod sched;
 pub mod security;

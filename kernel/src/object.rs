@@ -59,6 +59,10 @@ pub struct Entry {
     pub rights: u32,
     /// The channel name Einit gave it (for `handle.Lookup`), if any.
     pub name: Option<String>,
+    /// Moved by a message that is not delivered yet: the handle is the message's, and
+    /// unusable here, until the message is delivered (then it is removed) or cancelled
+    /// (then it is the sender's again).
+    pub in_flight: bool,
 }
 
 /// A process's handle table.
@@ -89,6 +93,7 @@ impl HandleTable {
             object,
             rights: rights & RIGHTS_ALL,
             name,
+            in_flight: false,
         };
         if let Some((index, slot)) = self
             .slots
@@ -109,8 +114,17 @@ impl HandleTable {
         Ok(number(self.slots.len() - 1, 0))
     }
 
-    /// The entry a handle number names, if it is live.
+    /// The entry a handle number names, if it is live and not in flight.
     pub fn get(&self, handle: u32) -> Result<&Entry, Status> {
+        let entry = self.entry(handle)?;
+        if entry.in_flight {
+            return Err(Status::Busy);
+        }
+        Ok(entry)
+    }
+
+    /// The entry a handle number names, in flight or not.
+    fn entry(&self, handle: u32) -> Result<&Entry, Status> {
         let (index, generation) = split(handle).ok_or(Status::BadHandle)?;
         match self.slots.get(index) {
             Some(Slot {
@@ -119,6 +133,36 @@ impl HandleTable {
             }) if *g == generation => Ok(entry),
             _ => Err(Status::BadHandle),
         }
+    }
+
+    /// Marks a handle moved by an undelivered message (`true`) or the sender's again.
+    pub fn set_in_flight(&mut self, handle: u32, in_flight: bool) {
+        if self.entry(handle).is_ok() {
+            if let Some(entry) = split(handle)
+                .and_then(|(index, _)| self.slots.get_mut(index))
+                .and_then(|slot| slot.entry.as_mut())
+            {
+                entry.in_flight = in_flight;
+            }
+        }
+    }
+
+    /// Removes a handle whose message was delivered (in flight or not).
+    pub fn remove_moved(&mut self, handle: u32) {
+        if self.entry(handle).is_ok() {
+            if let Some(slot) = split(handle).and_then(|(index, _)| self.slots.get_mut(index)) {
+                slot.generation = slot.generation.wrapping_add(1);
+                slot.entry = None;
+            }
+        }
+    }
+
+    /// How many more handles the table can take.
+    pub fn room(&self) -> usize {
+        let empty = self.slots.iter().filter(|s| s.entry.is_none()).count();
+        MAX_HANDLES
+            .saturating_sub(self.slots.len())
+            .saturating_add(empty)
     }
 
     /// The entry, which must have every right in `rights`.

@@ -17,6 +17,7 @@ use crate::boot::PhysAddr;
 use crate::cmdline::CommandLine;
 use crate::mm::{frame, Access, MapError, PAGE_SIZE};
 use crate::object::HandleTable;
+use crate::quota::Quota;
 use crate::romfs;
 use crate::sid::Sid;
 use crate::task::{Process, TASKS};
@@ -148,6 +149,9 @@ pub fn create(
             allocations: Vec::new(),
             threads: Vec::new(),
             ended: false,
+            quota: Quota::new(
+                crate::quota::MESSAGES_PER_PROCESS.saturating_mul(crate::ipc::max_message()),
+            ),
         },
     );
     match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, priority) {

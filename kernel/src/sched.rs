@@ -17,6 +17,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use ostrog_abi::Status;
 use spin::Mutex;
 
 use crate::arch;
@@ -73,9 +74,11 @@ pub fn forget(sid: Sid) {
     s.sleepers.retain(|&(_, t)| t != sid);
 }
 
-/// Puts the current thread to sleep until tick `wake_at`.
-pub fn sleep_current(wake_at: u64) {
-    let Some(sid) = current() else { return };
+/// Puts the current thread to sleep until tick `wake_at`; `Err` if it was ended meanwhile.
+pub fn sleep_current(wake_at: u64) -> Result<(), Status> {
+    let Some(sid) = current() else {
+        return Err(Status::NoSuchThread);
+    };
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
         t.state = State::Sleeping(wake_at);
     }
@@ -85,12 +88,16 @@ pub fn sleep_current(wake_at: u64) {
         s.sleepers.push((wake_at, sid));
     }
     schedule(false);
+    TASKS.lock().check_alive(sid)
 }
 
-/// Blocks the current thread in `state` (an IPC wait) until another thread makes it ready
-/// or, with a `deadline`, until that tick. The caller re-checks why it woke.
-pub fn block_current(state: State, deadline: Option<u64>) {
-    let Some(sid) = current() else { return };
+/// Blocks the current thread in `state` until another thread makes it ready or, with a
+/// `deadline`, until that tick. The caller re-checks why it woke; `Err(Disconnected)` if the
+/// thread was ended meanwhile (it must return to user mode, where it dies).
+pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> {
+    let Some(sid) = current() else {
+        return Err(Status::NoSuchThread);
+    };
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
         t.state = state;
     }
@@ -103,6 +110,7 @@ pub fn block_current(state: State, deadline: Option<u64>) {
         }
     }
     schedule(false);
+    TASKS.lock().check_alive(sid)
 }
 
 /// Timer tick: account the time slice and wake sleepers. Runs in interrupt context.
@@ -142,23 +150,35 @@ pub fn on_tick(now: u64) {
     }
 }
 
-/// On the way back to user mode: switch if the slice is used up or a higher-priority thread
-/// became ready.
+/// On the way back to user mode: a dying thread exits here, and the CPU switches if the
+/// slice is used up or a higher-priority thread became ready.
 pub fn preempt_if_needed() {
+    exit_if_dying();
     if NEED_RESCHED.load(Ordering::Relaxed) {
         schedule(true);
+        // Ended while it was preempted.
+        exit_if_dying();
     }
+}
+
+/// Exits the current thread if it was ended ([`crate::task::Tasks::exit_thread`]); does not
+/// return then. Called only where the thread's kernel stack holds nothing but its trap
+/// frame, so that nothing the kernel allocated for it is left behind.
+pub fn exit_if_dying() {
+    let Some(me) = current() else { return };
+    {
+        let mut tasks = TASKS.lock();
+        let Some(status) = tasks.threads.get(&me).and_then(|t| t.dying) else {
+            return;
+        };
+        tasks.finish_exit(me, status);
+    }
+    schedule(false);
 }
 
 /// Gives up the rest of the current slice.
 pub fn yield_now() {
     schedule(true);
-}
-
-/// Switches away from a thread that has exited or blocked; the caller already changed its
-/// state. Returns only if the thread is made ready again later.
-pub fn switch_away() {
-    schedule(false);
 }
 
 /// Picks the next thread and switches to it. `requeue` puts the current thread (if still

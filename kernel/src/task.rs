@@ -73,6 +73,9 @@ pub struct Thread {
     pub joined: bool,
     /// Its IPC state (calls waited on, the call it serves).
     pub ipc: crate::ipc::ThreadIpc,
+    /// Set when the thread was ended while in the kernel: it exits with this status on its
+    /// way back to user mode.
+    pub dying: Option<isize>,
 }
 
 impl Thread {
@@ -104,6 +107,8 @@ pub struct Process {
     pub threads: Vec<Sid>,
     /// Set when the process has ended (exit or fault).
     pub ended: bool,
+    /// Kernel memory its system calls may hold ([`crate::quota`]).
+    pub quota: alloc::sync::Arc<crate::quota::Quota>,
 }
 
 /// Every process, thread, channel and endpoint. One lock guards them all: the kernel runs on
@@ -192,6 +197,7 @@ impl Tasks {
             saved_sp: 0,
             joined: false,
             ipc: Default::default(),
+            dying: None,
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);
@@ -200,14 +206,53 @@ impl Tasks {
         Ok(sid)
     }
 
-    /// Marks a thread exited, wakes its joiners, and ends its process if it was the last.
+    /// Ends a thread with `status`.
+    ///
+    /// A thread dies only on its way back to user mode ([`sched::exit_if_dying`]), when its
+    /// kernel stack holds nothing but the trap frame: whatever the kernel allocated for the
+    /// system call it was in (a message copy, a decoded request) is freed as that call
+    /// unwinds. So a thread blocked in the kernel is only marked *dying* and woken, at the
+    /// highest priority so that it goes promptly; every wait returns `Disconnected` to a
+    /// dying thread ([`Tasks::check_alive`]). A thread that never ran dies at once.
     pub fn exit_thread(&mut self, sid: Sid, status: isize) {
+        let Some(thread) = self.threads.get_mut(&sid) else {
+            return;
+        };
+        match thread.state {
+            State::Exited(_) => {}
+            State::Created => self.finish_exit(sid, status),
+            state => {
+                if thread.dying.is_none() {
+                    thread.dying = Some(status);
+                }
+                if state != State::Running {
+                    sched::forget(sid);
+                    thread.state = State::Ready;
+                    thread.priority = MAX_PRIORITY;
+                    sched::make_ready(sid, MAX_PRIORITY);
+                }
+            }
+        }
+    }
+
+    /// `Err(Disconnected)` if `thread` is dying: a wait it woke from must not go on.
+    pub fn check_alive(&self, thread: Sid) -> Result<(), Status> {
+        match self.threads.get(&thread) {
+            Some(t) if t.dying.is_none() => Ok(()),
+            _ => Err(Status::Disconnected),
+        }
+    }
+
+    /// Marks a thread exited, wakes its joiners, and ends its process if it was the last.
+    /// Only for a thread with nothing on its kernel stack (see [`Tasks::exit_thread`]).
+    pub fn finish_exit(&mut self, sid: Sid, status: isize) {
         let Some(thread) = self.threads.get_mut(&sid) else {
             return;
         };
         if matches!(thread.state, State::Exited(_)) {
             return;
         }
+        let status = thread.dying.take().unwrap_or(status);
         thread.state = State::Exited(status);
         let process = thread.process;
         self.reap_pending = true;
@@ -387,5 +432,5 @@ pub fn user_fault(fault: &Fault) {
             tasks.kill_process(p, -1);
         }
     }
-    sched::switch_away();
+    sched::exit_if_dying();
 }

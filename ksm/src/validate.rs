@@ -18,13 +18,22 @@
 //! * every parameter, recursively through structs, arrays, unions and sequence elements:
 //!   handle indices are below the slot count; union tags name a variant; strings, byte
 //!   buffers and sequences are within their bound and inside the arena, sequence data
-//!   8-aligned in the arena; strings are UTF-8.
+//!   8-aligned in the arena; strings are UTF-8;
+//! * nothing is carried that the policy cannot see: every handle slot is named by exactly
+//!   one `Handle` parameter (a slot no parameter names would reach the receiver unjudged),
+//!   and the arena holds exactly the parameters' data, in the order the generated encoders
+//!   write it (each reference starts where the previous one ended, sequences rounded up to
+//!   8 bytes, and the arena ends where the last one does). A message is therefore exactly as
+//!   long as its parameters need, and a method without variable-size parameters has an empty
+//!   arena.
 //!
 //! Descriptors are trusted (they come from the policy compiler), but the validator does not
 //! rely on them to be consistent: a field that lies outside the fixed part or a nesting
 //! deeper than [`MAX_DEPTH`] is reported as malformed rather than read out of bounds or
 //! recursed without end. The work is bounded by the message size: elements of zero size are
 //! checked once, and plain data (integers, arrays and structs of them) is not walked at all.
+
+use core::cell::Cell;
 
 use crate::event::Event;
 use crate::message::{MessageView, SEQUENCE_ALIGN};
@@ -68,6 +77,12 @@ pub enum Malformed {
     BadUnionTag,
     /// A handle index is not below the number of slots.
     BadHandleIndex,
+    /// A handle slot that no `Handle` parameter names (the policy would never see it), or
+    /// one that two parameters name.
+    UnnamedHandle,
+    /// Arena bytes that no parameter uses: data not where the previous parameter's ended
+    /// (after alignment), or bytes after the last parameter's data.
+    UnusedArena,
     /// The descriptor nests deeper than [`MAX_DEPTH`].
     TooDeep,
 }
@@ -234,17 +249,34 @@ fn check_message(desc: &MessageDesc, view: &MessageView<'_>) -> Result<(), Malfo
             return Err(Malformed::BadHandleMode);
         }
     }
-    let checker = Checker { view };
+    let checker = Checker {
+        view,
+        named: Cell::new(0),
+        cursor: Cell::new(0),
+    };
     let fixed_end = view.fixed_size();
     for param in desc.params {
         let pos = param.offset as usize;
         checker.value(pos, fixed_end, &param.ty, 0)?;
+    }
+    let all_slots = 1u32
+        .checked_shl(header.handle_count)
+        .map_or(u32::MAX, |b| b.wrapping_sub(1));
+    if checker.named.get() != all_slots {
+        return Err(Malformed::UnnamedHandle);
+    }
+    if checker.cursor.get() != header.arena_size as usize {
+        return Err(Malformed::UnusedArena);
     }
     Ok(())
 }
 
 struct Checker<'v, 'a> {
     view: &'v MessageView<'a>,
+    /// Handle slots named so far (bit `i`: slot `i`).
+    named: Cell<u32>,
+    /// Where the next parameter's arena data must start (arena offset).
+    cursor: Cell<usize>,
 }
 
 /// True if every bit pattern of the type is valid (nothing to check).
@@ -281,11 +313,16 @@ impl Checker<'_, '_> {
                 if index >= self.view.header().handle_count {
                     return Err(Malformed::BadHandleIndex);
                 }
+                let bit = 1u32.checked_shl(index).ok_or(Malformed::BadHandleIndex)?;
+                if self.named.get() & bit != 0 {
+                    return Err(Malformed::UnnamedHandle);
+                }
+                self.named.set(self.named.get() | bit);
                 Ok(())
             }
-            Shape::Bytes { bound } => self.view.arena(pos, bound, 1, 1).map(|_| ()),
+            Shape::Bytes { bound } => self.arena(pos, bound, 1, 1).map(|_| ()),
             Shape::String { bound } => {
-                let (start, len) = self.view.arena(pos, bound, 1, 1)?;
+                let (start, len) = self.arena(pos, bound, 1, 1)?;
                 let data = start
                     .checked_add(len)
                     .and_then(|e| self.view.body().get(start..e))
@@ -296,7 +333,7 @@ impl Checker<'_, '_> {
             }
             Shape::Sequence { bound, element } => {
                 let stride = element.size as usize;
-                let (start, len) = self.view.arena(pos, bound, stride, SEQUENCE_ALIGN)?;
+                let (start, len) = self.arena(pos, bound, stride, SEQUENCE_ALIGN)?;
                 let arena_end = self.view.body().len();
                 self.elements(start, len, arena_end, element, next)
             }
@@ -351,6 +388,35 @@ impl Checker<'_, '_> {
             self.value(at, end, element, depth)?;
         }
         Ok(())
+    }
+
+    /// The arena data of the reference at `pos` (see [`MessageView::arena`]), which must
+    /// start where the previous parameter's data ended, rounded up to `align`.
+    fn arena(
+        &self,
+        pos: usize,
+        bound: u32,
+        stride: usize,
+        align: usize,
+    ) -> Result<(usize, usize), Malformed> {
+        let (start, len) = self.view.arena(pos, bound, stride, align)?;
+        let offset = start
+            .checked_sub(self.view.fixed_size())
+            .ok_or(Malformed::ArenaOutOfBounds)?;
+        let expected = self
+            .cursor
+            .get()
+            .checked_next_multiple_of(align)
+            .ok_or(Malformed::UnusedArena)?;
+        if offset != expected {
+            return Err(Malformed::UnusedArena);
+        }
+        let bytes = len.checked_mul(stride).ok_or(Malformed::ArenaOutOfBounds)?;
+        let next = offset
+            .checked_add(bytes)
+            .ok_or(Malformed::ArenaOutOfBounds)?;
+        self.cursor.set(next);
+        Ok((start, len))
     }
 
     fn read_u32(&self, pos: usize) -> Result<u32, Malformed> {

@@ -120,8 +120,8 @@ impl Msg {
     }
 }
 
-/// A well-formed message of METHOD: a = 7, name = "door", list = two entries, arr = [small
-/// 5, text "ok"], h = slot 1, data = [1, 2].
+/// A well-formed message of METHOD: a = 7, name = "door", list = two entries (slots 0 and
+/// 1), arr = [small 5, text "ok"], h = slot 2, data = [].
 fn valid() -> Msg {
     let mut m = Msg {
         header: Header {
@@ -130,7 +130,7 @@ fn valid() -> Msg {
             fixed_size: 56,
             ..Header::default()
         },
-        slots: std::vec![(10, 0x0001_00ff), (11, 0x0000_0001)],
+        slots: std::vec![(10, 0x0001_00ff), (11, 0x0000_0001), (12, 0x0000_0001)],
         body: std::vec![0; 56],
     };
     m.put(0, &7u64.to_le_bytes());
@@ -154,10 +154,9 @@ fn valid() -> Msg {
     m.put_u32(40, 32);
     m.put_u32(44, 2);
     m.put(56 + 32, b"ok");
-    m.put_u32(48, 1);
-    // data at arena 34.
+    m.put_u32(48, 2);
+    // data at arena 34 (empty).
     m.put_u32(52, 34);
-    m.put(56 + 34, &[1, 2]);
     // bytes<4>: the ArenaRef is 8 bytes and the fixed part is 56: data's ArenaRef would
     // need 52..60, so METHOD declares it at 52 only to exercise the region check; see
     // `fields_outside_the_fixed_part_are_malformed`. Well-formed messages of METHOD are
@@ -175,13 +174,17 @@ static VALID_METHOD: MessageDesc = MessageDesc {
     },
 };
 
-const HANDLES: [HandleInfo; 2] = [
+const HANDLES: [HandleInfo; 3] = [
     HandleInfo {
         sid: 500,
         rights: 0xff,
     },
     HandleInfo {
         sid: 501,
+        rights: 1,
+    },
+    HandleInfo {
+        sid: 502,
         rights: 1,
     },
 ];
@@ -227,7 +230,7 @@ fn a_well_formed_message_passes_and_reads_back() {
     assert_eq!(view.u32(24), Ok(0), "union tag");
     assert_eq!(view.u16(28), Ok(5));
     assert_eq!(view.string(40, 4), Ok("ok"));
-    assert_eq!(view.handle(48), Ok(HANDLES[1]));
+    assert_eq!(view.handle(48), Ok(HANDLES[2]));
     assert_eq!(
         view.bytes(52, 4).ok(),
         None,
@@ -265,22 +268,22 @@ fn header_violations() {
 
     let m = valid();
     assert_eq!(
-        validate(&VALID_METHOD, &m.bytes(), 1),
+        validate(&VALID_METHOD, &m.bytes(), 2),
         Err(Malformed::HandleCountMismatch)
     );
     let mut bytes = m.bytes();
     bytes.push(0);
     assert_eq!(
-        validate(&VALID_METHOD, &bytes, 2),
+        validate(&VALID_METHOD, &bytes, 3),
         Err(Malformed::TrailingBytes)
     );
     bytes.truncate(bytes.len() - 2);
     assert_eq!(
-        validate(&VALID_METHOD, &bytes, 2),
+        validate(&VALID_METHOD, &bytes, 3),
         Err(Malformed::Truncated)
     );
     assert_eq!(
-        validate(&VALID_METHOD, &bytes[..20], 2),
+        validate(&VALID_METHOD, &bytes[..20], 3),
         Err(Malformed::Truncated)
     );
 
@@ -299,7 +302,7 @@ fn parameter_violations() {
     let cases: [Case; 10] = [
         (
             "handle index",
-            |m| m.put_u32(48, 2),
+            |m| m.put_u32(48, 3),
             Malformed::BadHandleIndex,
         ),
         (
@@ -352,9 +355,63 @@ fn parameter_violations() {
 }
 
 #[test]
+fn every_handle_slot_is_named_by_exactly_one_parameter() {
+    // A fourth slot that no parameter names would reach the receiver unjudged.
+    let mut m = valid();
+    m.slots.push((13, 0x0001_00ff));
+    assert_eq!(check(&m), Err(Malformed::UnnamedHandle));
+    // Two parameters naming one slot leave another unnamed.
+    let mut m = valid();
+    m.put_u32(48, 1);
+    assert_eq!(check(&m), Err(Malformed::UnnamedHandle));
+}
+
+#[test]
+fn every_arena_byte_belongs_to_a_parameter() {
+    // Padding after the last parameter's data.
+    let mut m = valid();
+    m.body.extend_from_slice(&[0; 64]);
+    assert_eq!(check(&m), Err(Malformed::UnusedArena));
+    // A gap between two parameters' data: "door" moved one byte on, its old byte unused.
+    let mut m = valid();
+    m.put(56, b"\0door");
+    m.put_u32(8, 1);
+    assert_eq!(check(&m), Err(Malformed::UnusedArena));
+    // Data that is not where the previous parameter's ended (the same bytes named twice).
+    let mut m = valid();
+    m.put_u32(40, 0);
+    m.put_u32(44, 2);
+    assert_eq!(check(&m), Err(Malformed::UnusedArena));
+    // A method without variable-size parameters carries no arena at all.
+    static FIXED_ONLY: MessageDesc = MessageDesc {
+        fixed_size: 8,
+        flags: 0,
+        params: &[FieldDesc {
+            name: "a",
+            offset: 0,
+            ty: TypeDesc::int(IntKind::U64),
+        }],
+    };
+    let mut m = Msg {
+        header: Header {
+            fixed_size: 8,
+            ..Header::default()
+        },
+        slots: Vec::new(),
+        body: std::vec![0; 8],
+    };
+    assert_eq!(validate(&FIXED_ONLY, &m.bytes(), 0), Ok(()));
+    m.body.extend_from_slice(&[0xaa; 4096]);
+    assert_eq!(
+        validate(&FIXED_ONLY, &m.bytes(), 0),
+        Err(Malformed::UnusedArena)
+    );
+}
+
+#[test]
 fn fields_outside_the_fixed_part_are_malformed() {
     assert_eq!(
-        validate(&METHOD, &valid().bytes(), 2),
+        validate(&METHOD, &valid().bytes(), 3),
         Err(Malformed::FieldOutOfBounds)
     );
 }
@@ -511,7 +568,7 @@ proptest! {
             let i = index.index(bytes.len());
             bytes[i] = value;
         }
-        if validate(&VALID_METHOD, &bytes, 2).is_ok() {
+        if validate(&VALID_METHOD, &bytes, 3).is_ok() {
             let view = MessageView::parse(&bytes, &HANDLES).unwrap();
             prop_assert!(view.string(8, 8).is_ok());
             let list = view.sequence(16, 3, 12).unwrap();

@@ -169,8 +169,8 @@ impl TaskServer for Caller {
             }
             tasks.kill_process(self.process, r.status as isize);
         }
-        sched::switch_away();
-        // Never reached: the process's threads are not scheduled again.
+        // Its threads exit on their way back to user mode, once what the kernel holds for
+        // them is freed; the answer is never delivered.
         Err(ExitError {})
     }
 
@@ -180,7 +180,7 @@ impl TaskServer for Caller {
             .map_err(|s| WaitError { status: code(s) })?;
         loop {
             {
-                let mut tasks = TASKS.lock();
+                let tasks = TASKS.lock();
                 if let Some(&status) = tasks.exits.get(&target) {
                     return Ok(WaitResponse {
                         code: status as i64,
@@ -200,11 +200,9 @@ impl TaskServer for Caller {
                         status: code(Status::Deadlock),
                     });
                 }
-                if let Some(t) = tasks.threads.get_mut(&self.thread) {
-                    t.state = State::Waiting(target);
-                }
             }
-            sched::switch_away();
+            sched::block_current(State::Waiting(target), None)
+                .map_err(|s| WaitError { status: code(s) })?;
         }
     }
 

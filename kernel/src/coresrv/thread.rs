@@ -60,11 +60,8 @@ impl Caller {
                     tasks.reap_pending = true;
                     return Ok(status);
                 }
-                if let Some(t) = tasks.threads.get_mut(&self.thread) {
-                    t.state = State::Joining(target);
-                }
             }
-            sched::switch_away();
+            sched::block_current(State::Joining(target), None)?;
         }
     }
 }
@@ -88,9 +85,9 @@ impl ThreadServer for Caller {
     }
 
     fn exit(&mut self, r: ExitRequest) -> Result<ExitResponse, ExitError> {
+        // The thread exits on its way back to user mode, once this request is freed; the
+        // answer is never delivered.
         TASKS.lock().exit_thread(self.thread, r.status as isize);
-        sched::switch_away();
-        // Never reached: an exited thread is not scheduled again.
         Err(ExitError {})
     }
 

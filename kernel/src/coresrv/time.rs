@@ -17,7 +17,9 @@ impl TimeServer for Caller {
             .saturating_mul(u64::from(TICK_HZ))
             .div_ceil(1000)
             .max(1);
-        sched::sleep_current(time::ticks().saturating_add(ticks));
+        sched::sleep_current(time::ticks().saturating_add(ticks)).map_err(|s| SleepError {
+            status: super::code(s),
+        })?;
         Ok(SleepResponse {})
     }
 }
