@@ -107,8 +107,15 @@ pub fn kernel_main(info: &BootInfo) -> ! {
     }
     security::init(cmdline.get("ostrog.audit") == Some("console"));
     let initial = program::initial(&cmdline);
+    let before = mm::usage();
     if !initial.is_empty() && coresrv::start_kernel_and_einit(&initial) > 0 {
         sched::run();
+        // Everything the programs made the kernel hold is freed by now.
+        let after = mm::usage();
+        println!(
+            "memory: heap {} bytes in use ({} before Einit), frames {} in use ({} before Einit)",
+            after.heap, before.heap, after.frames, before.frames
+        );
         println!("all processes have ended; powering off");
         arch::power_off(arch::ExitStatus::Success)
     }

@@ -29,3 +29,8 @@ pub fn init() {
         HEAP.lock().init(arch::phys_to_virt(base), SIZE);
     }
 }
+
+/// Bytes of the heap allocated now.
+pub fn used() -> usize {
+    HEAP.lock().used()
+}

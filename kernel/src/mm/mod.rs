@@ -91,3 +91,19 @@ pub fn init(info: &BootInfo) {
         heap::SIZE / 1024
     );
 }
+
+/// Kernel memory in use: heap bytes and physical frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub heap: usize,
+    pub frames: u64,
+}
+
+/// What the kernel holds now.
+pub fn usage() -> Usage {
+    let frames = frame::stats();
+    Usage {
+        heap: heap::used(),
+        frames: frames.total.saturating_sub(frames.free),
+    }
+}

@@ -13,7 +13,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use ostrog_abi::message::{Header, HANDLE_COPY, HEADER_SIZE};
+use ostrog_abi::message::{Header, HANDLE_COPY, HANDLE_MOVE, HEADER_SIZE};
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
 use ostrog_rt::idl::kl_core_channel::ChannelProxy;
 use ostrog_rt::idl::kl_core_core::riid as core_riid;
@@ -96,6 +96,41 @@ fn arena_ref(offset: u32, len: u32) -> [u8; 8] {
     r[..4].copy_from_slice(&offset.to_le_bytes());
     r[4..].copy_from_slice(&len.to_le_bytes());
     r
+}
+
+/// Messages of the granted method Get that carry what the policy would not see: a handle
+/// no parameter names, arena bytes no parameter uses, one handle moved twice.
+fn unseen_cargo(t: &mut Tally, store: u32, response: &mut [u8]) {
+    let get_mid = <GetRequest as Message>::MID;
+    let copy = HANDLE_COPY << 16 | 0xffff;
+    let moves = HANDLE_MOVE << 16 | 0xffff;
+    let mut padded = Vec::from(&b"pin"[..]);
+    padded.resize(60 * 1024, 0);
+    let cargo: [(&str, Vec<u8>); 3] = [
+        (
+            "Get carrying a handle no parameter names",
+            message(get_mid, &[(store, copy)], &arena_ref(0, 3), b"pin"),
+        ),
+        (
+            "Get padded with 60 KiB no parameter uses",
+            message(get_mid, &[], &arena_ref(0, 3), &padded),
+        ),
+        (
+            "Get moving its channel in two slots",
+            message(
+                get_mid,
+                &[(store, moves), (store, moves)],
+                &arena_ref(0, 3),
+                b"pin",
+            ),
+        ),
+    ];
+    for (what, bytes) in &cargo {
+        t.attempt(
+            what,
+            raw(sys::call(store, bytes, response, TIMEOUT_FOREVER)),
+        );
+    }
 }
 
 fn main() -> i32 {
@@ -220,6 +255,7 @@ fn main() -> i32 {
             )),
         );
     }
+    unseen_cargo(&mut t, store.handle, &mut response);
     let unknown = message(9, &[], &[], &[]);
     t.attempt(
         "a method the store does not have",
