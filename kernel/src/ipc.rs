@@ -85,8 +85,10 @@ pub fn max_message() -> usize {
 /// The client side of a channel.
 pub struct Channel {
     pub sid: Sid,
-    /// The process that holds it: the client it was made for, or the one a judged message
-    /// moved it to. It goes away with that process.
+    /// The client process it was made for: the channel goes away with it, and so do the
+    /// handles to it that judged messages passed to others (they find `Disconnected`). Any
+    /// holder of a handle with the call right may call; each call is judged with the
+    /// holder as the source.
     pub owner: Sid,
     /// The endpoint it reaches.
     pub endpoint: Sid,
@@ -351,14 +353,6 @@ fn move_handles(
     if let Some(sender) = sender.and_then(|s| tasks.processes.get_mut(&s)) {
         for number in handles.iter().filter_map(|c| c.moved) {
             sender.handles.remove_moved(number);
-        }
-    }
-    // A moved channel belongs to its new holder: it lives and dies with that process.
-    for carried in handles.iter().filter(|c| c.moved.is_some()) {
-        if let Object::Channel(sid) = carried.object {
-            if let Some(channel) = tasks.channels.get_mut(&sid) {
-                channel.owner = receiver;
-            }
         }
     }
     Ok(())
