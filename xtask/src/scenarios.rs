@@ -580,7 +580,18 @@ pub fn run(scenario: &Scenario, arch: Arch, kernel: &std::path::Path) -> anyhow:
     }
     let passed = problems.is_empty();
     let summary = if passed {
-        format!("{} in {:.1}s", accel.name(), run.elapsed.as_secs_f64())
+        // A scenario that ends with the kernel's memory figures shows them.
+        let memory = run
+            .console
+            .lines()
+            .find(|l| l.starts_with("memory: heap "))
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        format!(
+            "{} in {:.1}s{memory}",
+            accel.name(),
+            run.elapsed.as_secs_f64()
+        )
     } else {
         format!("{}: {}", accel.name(), problems.join("; "))
     };
