@@ -243,7 +243,7 @@ fn slots(message: &[u8]) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
         let at = HEADER_SIZE + i * HANDLE_SLOT_SIZE;
         let word = |o: usize| -> Option<u32> {
             let b = message.get(at + o..at + o + 4)?;
-            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            Some(u32::from_le_bytes(b.try_into().ok()?))
         };
         Some((at, word(0)?, word(4)?))
     })
