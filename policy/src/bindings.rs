@@ -1,10 +1,11 @@
 //! Checks of bindings, `match` and `choice` sections, calls and expressions.
 //!
 //! A binding level's selectors are resolved against the classes the policy includes:
-//! `src=`/`dst=` name classes, `interface=` an interface package, `component=` a component,
-//! and `endpoint=`/`method=` are looked up in the *server* class of the event (the `dst` of a
-//! request, the `src` of a response, error or security event; every class when the server is
-//! not selected). The result is the level's [`Targets`].
+//! `src=`/`dst=` name classes, `interface=` an interface package, `component=` a component
+//! (CDL), and `component=`/`endpoint=`/`method=` are looked up in the *server* class of the
+//! event (the `dst` of a request, the `src` of a response, error or security event; every
+//! class when the server is not selected). `component=K` keeps the endpoints that lie in an
+//! instance of `K`, at any depth of nesting. The result is the level's [`Targets`].
 //!
 //! `message` is allowed only where the targets are a known, non-empty set whose methods all
 //! have the named parameter with one type (so a binding selecting `method=Open` on two
@@ -26,6 +27,10 @@ use crate::model::*;
 pub(crate) struct Scope {
     pub(crate) event: EventKind,
     pub(crate) sel: Selectors,
+    /// Every `component=` of this level and the enclosing ones: unlike the other selectors,
+    /// a nested level may name another component (one nested in the outer one), and the
+    /// event's endpoint must lie in all of them.
+    pub(crate) components: Vec<String>,
     pub(crate) targets: Targets,
 }
 
@@ -42,6 +47,7 @@ impl Checker<'_> {
         let root = Scope {
             event: b.event,
             sel: Selectors::default(),
+            components: Vec::new(),
             targets: Targets::Any,
         };
         let (selectors, scope) = self.selectors(&root, &b.selectors, b.span, false)?;
@@ -83,7 +89,9 @@ impl Checker<'_> {
             seen.push(key);
             let allowed = match parent.event {
                 EventKind::Execute => matches!(key, SelectorKey::Src | SelectorKey::Dst),
-                EventKind::Security => key != SelectorKey::Dst,
+                // A security event carries the class's own security interface only (see
+                // `Targets`), so no component can provide it.
+                EventKind::Security => !matches!(key, SelectorKey::Dst | SelectorKey::Component),
                 _ => true,
             };
             if !allowed {
@@ -97,7 +105,8 @@ impl Checker<'_> {
                     "not applicable",
                     match parent.event {
                         EventKind::Execute => "expected only `src=` and `dst=` for execute",
-                        _ => "expected `src=`, `interface=`, `component=`, `endpoint=` or `method=` for security",
+                        _ => "expected `src=`, `interface=` or `method=` for security (a security event \
+                              uses the class's own security interface, which no component provides)",
                     }
                     .to_string(),
                 );
@@ -124,14 +133,22 @@ impl Checker<'_> {
                     found
                 }
                 SelectorKey::Component => {
-                    let found = self.spec.components.contains_key(&value)
-                        || self.policy.classes.contains_key(&value);
+                    let found = self.spec.components.contains_key(&value);
                     if !found {
+                        let known = one_of(self.spec.components.keys().map(String::as_str));
+                        let help = if self.policy.classes.contains_key(&value) {
+                            format!(
+                                "`{value}` is a process class: select it with `src=`/`dst=`; \
+                                 expected a component (CDL): {known}"
+                            )
+                        } else {
+                            format!("expected a component (CDL) reached from an included class: {known}")
+                        };
                         self.error(
                             s.value.span,
                             format!("unknown component `{value}`"),
                             "no such component",
-                            "expected a component (CDL) reached from an included class".to_string(),
+                            help,
                         );
                     }
                     found
@@ -150,7 +167,9 @@ impl Checker<'_> {
                 SelectorKey::Endpoint => (&mut own.endpoint, &mut scope.sel.endpoint),
                 SelectorKey::Method => (&mut own.method, &mut scope.sel.method),
             };
-            if let Some(outer) = scope_slot.as_ref().filter(|o| **o != value) {
+            if key == SelectorKey::Component {
+                scope.components.push(value.clone());
+            } else if let Some(outer) = scope_slot.as_ref().filter(|o| **o != value) {
                 let outer = outer.clone();
                 self.error(
                     s.value.span,
@@ -199,7 +218,10 @@ impl Checker<'_> {
     ) -> Option<Targets> {
         let sel = &scope.sel;
         if scope.event == EventKind::Execute
-            || (sel.interface.is_none() && sel.endpoint.is_none() && sel.method.is_none())
+            || (sel.interface.is_none()
+                && scope.components.is_empty()
+                && sel.endpoint.is_none()
+                && sel.method.is_none())
         {
             return Some(Targets::Any);
         }
@@ -213,6 +235,7 @@ impl Checker<'_> {
         };
         let mut out = Vec::new();
         let mut endpoint_seen = false;
+        let mut component_seen = false;
         let mut methods_seen: Vec<String> = Vec::new();
         for class in &classes {
             let mut candidates: Vec<(String, u32, String)> = Vec::new();
@@ -230,6 +253,15 @@ impl Checker<'_> {
                     continue;
                 }
                 endpoint_seen = true;
+                let path = class.endpoint_components.get(&endpoint);
+                if !scope
+                    .components
+                    .iter()
+                    .all(|k| path.is_some_and(|p| p.contains(k)))
+                {
+                    continue;
+                }
+                component_seen = true;
                 if sel.interface.as_ref().is_some_and(|x| *x != interface) {
                     continue;
                 }
@@ -287,6 +319,23 @@ impl Checker<'_> {
                 format!("unknown endpoint `{e}` of {where_}"),
                 "no such endpoint",
                 what,
+            );
+        } else if let (Some(k), false) = (&sel.component, component_seen) {
+            let mut known: Vec<&str> = classes
+                .iter()
+                .flat_map(|c| c.endpoint_components.values().flatten())
+                .map(String::as_str)
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            self.error(
+                span_of(SelectorKey::Component),
+                format!("component `{k}` provides no endpoint of {where_}"),
+                "not a component of the server",
+                format!(
+                    "expected a component instantiated in {where_}: {}",
+                    one_of(known.into_iter())
+                ),
             );
         } else if let Some(m) = &sel.method {
             self.error(

@@ -13,16 +13,20 @@ use std::collections::BTreeMap;
 
 use ostrog_spec::diag::Diagnostic;
 use ostrog_spec::model::{IntType, Model as SpecModel};
+use ostrog_spec::resolve::Workspace;
 use ostrog_spec::source::Span;
 
 use crate::ast::{self, ArgShape, Decl, TypeExprKind};
+use crate::components::endpoint_components;
 use crate::load::PslFile;
 use crate::model::*;
 
-/// Checks the PSL files of a policy against the checked EDL/CDL/IDL model.
-pub fn check(files: &[PslFile], spec: &SpecModel) -> (Policy, Vec<Diagnostic>) {
+/// Checks the PSL files of a policy against the checked EDL/CDL/IDL model (`ws` holds the
+/// EDL/CDL syntax trees, read for the component instances of each class).
+pub fn check(files: &[PslFile], spec: &SpecModel, ws: &Workspace) -> (Policy, Vec<Diagnostic>) {
     let mut c = Checker {
         spec,
+        ws,
         diags: Vec::new(),
         policy: Policy::default(),
     };
@@ -33,6 +37,7 @@ pub fn check(files: &[PslFile], spec: &SpecModel) -> (Policy, Vec<Diagnostic>) {
 /// State shared by the passes.
 pub(crate) struct Checker<'a> {
     pub(crate) spec: &'a SpecModel,
+    pub(crate) ws: &'a Workspace,
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) policy: Policy,
 }
@@ -224,6 +229,7 @@ impl Checker<'_> {
                 edl: spec_class.name.clone(),
                 security: spec_class.security.clone(),
                 endpoints: spec_class.endpoints.clone(),
+                endpoint_components: endpoint_components(self.ws, &spec_class.name),
                 span: name.span,
             },
         );

@@ -27,6 +27,7 @@
 pub mod ast;
 pub mod bindings;
 pub mod check;
+mod components;
 pub mod config;
 pub mod gen;
 pub mod lexer;
@@ -109,7 +110,7 @@ fn finish(mut loaded: load::Loaded) -> Checked {
     diagnostics.append(&mut loaded.workspace.diagnostics);
     let (spec, more) = ostrog_spec::check::check(&loaded.workspace);
     diagnostics.extend(more);
-    let (policy, more) = check::check(&loaded.files, &spec);
+    let (policy, more) = check::check(&loaded.files, &spec, &loaded.workspace);
     diagnostics.extend(more);
     Checked {
         workspace: loaded.workspace,

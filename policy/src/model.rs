@@ -71,6 +71,11 @@ pub struct Class {
     pub security: Option<String>,
     /// Endpoints (nested components flattened), in RIID order.
     pub endpoints: Vec<Endpoint>,
+    /// For each endpoint (by qualified name), the components (CDL names) whose instances
+    /// contain it, outermost first: `main.door` of `lock.Controller` is `["lock.DoorComp"]`;
+    /// an endpoint the EDL declares itself has none. `component=K` selects the endpoints
+    /// whose list holds `K`.
+    pub endpoint_components: BTreeMap<String, Vec<String>>,
     /// Where the policy includes it.
     pub span: Span,
 }
@@ -285,7 +290,8 @@ pub struct Selectors {
     pub dst: Option<String>,
     /// Interface (package name).
     pub interface: Option<String>,
-    /// Component name (checked to exist; see `docs/languages/psl.md`).
+    /// Component (CDL) name: the event's endpoint must lie in an instance of it, at any
+    /// depth (see [`Class::endpoint_components`]).
     pub component: Option<String>,
     /// Qualified endpoint name.
     pub endpoint: Option<String>,

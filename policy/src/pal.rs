@@ -152,12 +152,26 @@ impl Checker<'_> {
         let root = Scope {
             event: c.event,
             sel: Selectors::default(),
+            components: Vec::new(),
             targets: Targets::Any,
         };
         let (_, scope) = self.selectors(&root, &sels, c.span, true)?;
         let target = match &scope.targets {
             Targets::Only(t) if scope.sel.method.is_some() => t.first().cloned(),
-            _ => None,
+            Targets::Only(_) => {
+                // The event sent needs one endpoint and method; without `method=` the
+                // endpoint, interface or component selector would name no message at all.
+                self.error(
+                    c.span,
+                    "a test case that selects an endpoint, interface or component needs `method=`"
+                        .to_string(),
+                    "which method?",
+                    "expected e.g. `request src=p dst=c endpoint=main.door method=Open`"
+                        .to_string(),
+                );
+                return None;
+            }
+            Targets::Any => None,
         };
         let mut message = Vec::new();
         if let Some(m) = &c.message {

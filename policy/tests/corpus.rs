@@ -150,3 +150,52 @@ fn truncated_policies_give_diagnostics_not_panics() {
         checked.report(&mut out).ok();
     }
 }
+
+#[test]
+fn component_selector_narrows_targets_to_the_component_endpoints() {
+    use ostrog_policy::model::*;
+    let checked = load("components.psl");
+    let policy = checked.policy().expect("components.psl checks clean");
+    let box_ = &policy.classes["nest.Box"];
+    let paths: Vec<(&str, Vec<&str>)> = box_
+        .endpoints
+        .iter()
+        .map(|e| {
+            let path = box_.endpoint_components[&e.qualified]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            (e.qualified.as_str(), path)
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            ("outer.store.main", vec!["nest.Shelf", "demo.StoreComp"]),
+            ("outer.side", vec!["nest.Shelf"]),
+            ("own", vec![]),
+        ]
+    );
+    let request = policy
+        .bindings
+        .iter()
+        .find(|b| b.selectors.component.as_deref() == Some("demo.StoreComp"))
+        .expect("the request binding");
+    let Targets::Only(targets) = &request.targets else {
+        panic!("component= narrows the targets, got {:?}", request.targets);
+    };
+    // Targets are sorted by class, endpoint, interface and method name (Get before Put).
+    let eps: Vec<(&str, &str, u32, u32)> = targets
+        .iter()
+        .map(|t| (t.class.as_str(), t.endpoint.as_str(), t.riid, t.mid))
+        .collect();
+    assert_eq!(
+        eps,
+        vec![
+            ("demo.Server", "store.main", 0, 1),
+            ("demo.Server", "store.main", 0, 0),
+            ("nest.Box", "outer.store.main", 0, 1),
+            ("nest.Box", "outer.store.main", 0, 0),
+        ]
+    );
+}

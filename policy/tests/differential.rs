@@ -299,6 +299,8 @@ fn event_strategy() -> impl Strategy<Value = Ev> {
         ("kl.core.Core", "demo.Client"),
         ("demo.Server", "kl.core.Core"),
         ("Einit", "kl.core.Core"),
+        ("demo.Client", "nest.Box"),
+        ("nest.Box", "demo.Client"),
     ]
     .iter()
     .map(|(a, b)| (class_no(a), class_no(b)))
@@ -613,7 +615,7 @@ impl Eval<'_> {
             ev: e.clone(),
             params: Vec::new(),
         };
-        let mut target: Option<(String, u32, u32)> = None;
+        let mut target: Option<Addr> = None;
         if e.kind != EventKind::Execute {
             let Some((iface, m)) = method_of(e.kind, e.src.1, e.dst.1, e.riid, e.mid) else {
                 return false;
@@ -647,15 +649,28 @@ impl Eval<'_> {
             } else {
                 src.clone()
             };
-            target = Some((server, e.riid, e.mid));
+            let endpoint = if e.kind == EventKind::Security {
+                None
+            } else {
+                self.p.classes[&server]
+                    .endpoints
+                    .iter()
+                    .find(|x| x.riid == e.riid)
+                    .map(|x| x.qualified.clone())
+            };
+            target = Some(Addr {
+                server,
+                endpoint,
+                interface: iface,
+                method: m,
+            });
         }
         let mut run = Run {
             ran: false,
             ok: true,
         };
         for b in &self.p.bindings {
-            if b.event != e.kind || !self.level_fits(&b.selectors, &b.targets, &src, &dst, &target)
-            {
+            if b.event != e.kind || !self.level_fits(&b.selectors, &src, &dst, &target) {
                 continue;
             }
             self.block(&b.body, &msg, &src, &dst, &target, &mut run);
@@ -667,26 +682,46 @@ impl Eval<'_> {
         granted
     }
 
-    fn level_fits(
-        &self,
-        sel: &Selectors,
-        targets: &Targets,
-        src: &str,
-        dst: &str,
-        target: &Option<(String, u32, u32)>,
-    ) -> bool {
+    /// Whether an event fits one level's own selectors, read straight from the selectors
+    /// (not from the checker's `targets`): classes by name; `interface=`, `endpoint=` and
+    /// `method=` against what the event addresses; `component=` by walking the endpoint's
+    /// instance path through the EDL/CDL syntax trees.
+    fn level_fits(&self, sel: &Selectors, src: &str, dst: &str, target: &Option<Addr>) -> bool {
         if sel.src.as_deref().is_some_and(|s| s != src)
             || sel.dst.as_deref().is_some_and(|d| d != dst)
         {
             return false;
         }
-        match targets {
-            Targets::Any => true,
-            Targets::Only(ts) => target.as_ref().is_some_and(|(c, r, m)| {
-                ts.iter()
-                    .any(|t| t.class == *c && t.riid == *r && t.mid == *m)
-            }),
+        if sel.interface.is_none()
+            && sel.component.is_none()
+            && sel.endpoint.is_none()
+            && sel.method.is_none()
+        {
+            return true;
         }
+        let Some(t) = target else {
+            return false;
+        };
+        if sel.interface.as_ref().is_some_and(|i| *i != t.interface)
+            || sel.method.as_ref().is_some_and(|m| *m != t.method)
+        {
+            return false;
+        }
+        if let Some(want) = &sel.endpoint {
+            if t.endpoint.as_ref() != Some(want) {
+                return false;
+            }
+        }
+        if let Some(k) = &sel.component {
+            let Some(ep) = &t.endpoint else {
+                return false;
+            };
+            let edl = &self.p.classes[&t.server].edl;
+            if !instance_types(edl, ep).contains(k) {
+                return false;
+            }
+        }
+        true
     }
 
     fn block(
@@ -695,7 +730,7 @@ impl Eval<'_> {
         msg: &Msg,
         src: &str,
         dst: &str,
-        target: &Option<(String, u32, u32)>,
+        target: &Option<Addr>,
         run: &mut Run,
     ) {
         for s in &b.stmts {
@@ -708,7 +743,7 @@ impl Eval<'_> {
                     Err(()) => run.ok = false,
                 },
                 Stmt::Match(m) => {
-                    if self.level_fits(&m.selectors, &m.targets, src, dst, target) {
+                    if self.level_fits(&m.selectors, src, dst, target) {
                         self.block(&m.body, msg, src, dst, target, run);
                     }
                 }
@@ -1135,6 +1170,52 @@ impl Eval<'_> {
 struct Run {
     ran: bool,
     ok: bool,
+}
+
+/// What a non-execute event addresses on its server.
+struct Addr {
+    /// The server class (request: dst; otherwise src).
+    server: String,
+    /// Qualified endpoint name (`None` for a security event).
+    endpoint: Option<String>,
+    interface: String,
+    method: String,
+}
+
+/// The component types of the instances on an endpoint's path (`outer.store.main` of
+/// nest.Box: the instance `outer` of the EDL, then `store` inside that component), found by
+/// following the instance names one by one through the syntax trees.
+fn instance_types(edl: &str, qualified: &str) -> Vec<String> {
+    use ostrog_spec::ast::{Section, Unit};
+    use ostrog_spec::parser::Language;
+    let ws = &checked().workspace;
+    let names: Vec<&str> = qualified.split('.').collect();
+    let Some((_, instances)) = names.split_last() else {
+        return Vec::new();
+    };
+    let mut sections = match ws.get(Language::Edl, edl).map(|l| &l.unit) {
+        Some(Unit::Edl(e)) => &e.sections,
+        _ => return Vec::new(),
+    };
+    let mut types = Vec::new();
+    for inst in instances {
+        let ty = sections.iter().find_map(|s| match s {
+            Section::Components { entries, .. } => entries
+                .iter()
+                .find(|b| b.name.text == *inst)
+                .map(|b| b.target.dotted()),
+            _ => None,
+        });
+        let Some(ty) = ty else {
+            return Vec::new();
+        };
+        sections = match ws.get(Language::Cdl, &ty).map(|l| &l.unit) {
+            Some(Unit::Cdl(c)) => &c.sections,
+            _ => return Vec::new(),
+        };
+        types.push(ty);
+    }
+    types
 }
 
 fn field<'e>(e: &'e Expr, name: &str) -> &'e Expr {

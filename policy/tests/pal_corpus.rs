@@ -90,3 +90,11 @@ fn staticmap_keys_given_as_byte_lists() {
     let (p, f, out) = run("keys.psl");
     assert_eq!((p, f), (4, 0), "{out}");
 }
+
+#[test]
+fn component_selector_grants_only_the_component_endpoints() {
+    let (p, f, out) = run("components.psl");
+    assert_eq!((p, f), (4, 0), "{out}");
+    assert!(out.contains("PASS component selector/requests to the component's endpoints only"));
+    assert!(out.contains("PASS component selector/nested components"));
+}

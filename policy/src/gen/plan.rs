@@ -112,6 +112,16 @@ impl<'p> Plan<'p> {
     pub fn class(&self, name: &str) -> Option<usize> {
         self.class_index.get(name).copied()
     }
+
+    /// The class number of a `src=`/`dst=` selector (`None`: not given). A name the policy
+    /// has no class for is an error, never "any class".
+    fn selected(&self, name: Option<&str>) -> Result<Option<usize>, PlanError> {
+        name.map(|n| {
+            self.class(n)
+                .ok_or_else(|| PlanError(format!("selector names `{n}`, which is not a class")))
+        })
+        .transpose()
+    }
 }
 
 /// Why a policy cannot be planned.
@@ -207,8 +217,8 @@ pub fn plan<'p>(
     for b in &policy.bindings {
         let scope = Scope {
             kind: b.event,
-            src: b.selectors.src.as_deref().and_then(|s| p.class(s)),
-            dst: b.selectors.dst.as_deref().and_then(|s| p.class(s)),
+            src: p.selected(b.selectors.src.as_deref())?,
+            dst: p.selected(b.selectors.dst.as_deref())?,
             targets: match &b.targets {
                 Targets::Any => None,
                 Targets::Only(t) => Some(t.clone()),
@@ -219,7 +229,7 @@ pub fn plan<'p>(
                 .clone()
                 .unwrap_or_else(|| default_profile.to_string()),
         };
-        flatten(&b.body, &scope, &mut p);
+        flatten(&b.body, &scope, &mut p)?;
     }
     let mut filed: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
     for (ui, u) in p.units.iter().enumerate() {
@@ -264,7 +274,7 @@ struct Scope {
     profile: String,
 }
 
-fn flatten<'p>(block: &'p Block, scope: &Scope, p: &mut Plan<'p>) {
+fn flatten<'p>(block: &'p Block, scope: &Scope, p: &mut Plan<'p>) -> Result<(), PlanError> {
     let mut run: Vec<&'p Stmt> = Vec::new();
     let flush = |run: &mut Vec<&'p Stmt>, p: &mut Plan<'p>| {
         if !run.is_empty() {
@@ -283,10 +293,10 @@ fn flatten<'p>(block: &'p Block, scope: &Scope, p: &mut Plan<'p>) {
             Stmt::Match(m) => {
                 flush(&mut run, p);
                 let mut inner = scope.clone();
-                if let Some(c) = m.selectors.src.as_deref().and_then(|c| p.class(c)) {
+                if let Some(c) = p.selected(m.selectors.src.as_deref())? {
                     inner.src = Some(c);
                 }
-                if let Some(c) = m.selectors.dst.as_deref().and_then(|c| p.class(c)) {
+                if let Some(c) = p.selected(m.selectors.dst.as_deref())? {
                     inner.dst = Some(c);
                 }
                 inner.targets = match &m.targets {
@@ -296,10 +306,11 @@ fn flatten<'p>(block: &'p Block, scope: &Scope, p: &mut Plan<'p>) {
                 if let Some(a) = &m.body.audit {
                     inner.profile = a.clone();
                 }
-                flatten(&m.body, &inner, p);
+                flatten(&m.body, &inner, p)?;
             }
             other => run.push(other),
         }
     }
     flush(&mut run, p);
+    Ok(())
 }
