@@ -73,7 +73,7 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
     ("audit", &["Read"]),
     ("io", &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"]),
 ];
-const ECHO_METHODS: [&str; 4] = ["Echo", "Keep", "Forbidden", "Touch"];
+const ECHO_METHODS: [&str; 6] = ["Echo", "Keep", "Forbidden", "Touch", "Hoard", "Release"];
 
 struct ScenarioPolicy;
 

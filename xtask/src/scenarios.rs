@@ -244,7 +244,7 @@ pub const SCENARIOS: &[Scenario] = &[
         cmdline: "ostrog.start=soak",
         status: 0,
         expect: &[
-            "soak: 200 rounds of threads and children ended while blocked",
+            "soak: 300 rounds of threads and children ended while blocked",
             "[kernel] process soak (class soak) exited with status 0",
             "memory: heap ",
             "all processes have ended; powering off",
@@ -360,6 +360,7 @@ pub const SCENARIOS: &[Scenario] = &[
         cmdline: "ostrog.audit=console",
         status: 0,
         expect: &[
+            "hostile: the hoard server's table filled after",
             "hostile: every attempt was refused",
             "echo-client: all calls behaved",
             "all processes have ended; powering off",

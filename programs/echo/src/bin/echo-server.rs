@@ -5,12 +5,16 @@
 
 extern crate alloc;
 
+use alloc::vec::Vec;
+
 use echo::idl::echo_echo::{
     EchoError, EchoRequest, EchoResponse, EchoServer, ForbiddenError, ForbiddenRequest,
-    ForbiddenResponse, KeepError, KeepRequest, KeepResponse, TouchError, TouchRequest,
+    ForbiddenResponse, HoardError, HoardRequest, HoardResponse, KeepError, KeepRequest,
+    KeepResponse, ReleaseError, ReleaseRequest, ReleaseResponse, TouchError, TouchRequest,
     TouchResponse,
 };
 use echo::idl::echo_server::{self, ServerEndpoints};
+use echo::idl::spec_rt::Handle;
 use ostrog_rt::{println, sys};
 
 ostrog_rt::main!(main);
@@ -20,6 +24,8 @@ struct Echo {
     /// The identity the kernel stamped on the request being served.
     sender: (u64, u32),
     served: u64,
+    /// Handles kept by Hoard.
+    hoard: Vec<Handle>,
 }
 
 impl EchoServer for Echo {
@@ -57,6 +63,21 @@ impl EchoServer for Echo {
         }
         let _ = sys::vmm().free(m.addr, m.size);
         Ok(TouchResponse { sum })
+    }
+
+    fn hoard(&mut self, r: HoardRequest) -> Result<HoardResponse, HoardError> {
+        self.hoard.push(r.h);
+        Ok(HoardResponse {
+            held: self.hoard.len() as u32,
+        })
+    }
+
+    fn release(&mut self, _r: ReleaseRequest) -> Result<ReleaseResponse, ReleaseError> {
+        let released = self.hoard.len() as u32;
+        for h in self.hoard.drain(..) {
+            let _ = sys::handles().close(h);
+        }
+        Ok(ReleaseResponse { released })
     }
 
     fn forbidden(&mut self, _r: ForbiddenRequest) -> Result<ForbiddenResponse, ForbiddenError> {

@@ -7,13 +7,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use echo::idl::echo_echo::{EchoRequest, ForbiddenRequest, KeepRequest};
+use echo::idl::echo_echo::{EchoProxy, EchoRequest, ForbiddenRequest, KeepRequest};
 use echo::idl::echo_server::riid;
 use echo::idl::spec_rt::{Handle, Message};
-use ostrog_abi::message::{HANDLE_COPY, HEADER_SIZE};
+use ostrog_abi::handle::{RIGHT_CALL, RIGHT_TRANSFER};
+use ostrog_abi::message::{HANDLE_COPY, HANDLE_MOVE, HEADER_SIZE};
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
-use ostrog_rt::println;
 use ostrog_rt::sys::{self, Channel};
+use ostrog_rt::{call_refusal, println};
 
 ostrog_rt::main!(main);
 
@@ -39,6 +40,55 @@ impl Tally {
     }
 }
 
+/// Moves copies of its `hoard` channel to the hoard server until the server's table is full.
+fn fill_a_servers_table() -> Result<(), &'static str> {
+    let hoard = Channel::lookup("hoard").map_err(|_| "no hoard channel")?;
+    let mut proxy = EchoProxy {
+        transport: hoard,
+        riid: riid::ECHO,
+    };
+    let own = Handle {
+        handle: hoard.handle,
+        rights_and_mode: 0,
+    };
+    let mut held = 0u32;
+    let refused = loop {
+        let copy = sys::handles()
+            .duplicate(own, RIGHT_CALL | RIGHT_TRANSFER)
+            .map_err(|_| "duplicate failed")?
+            .copy;
+        let moved = Handle {
+            handle: copy.handle,
+            rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_CALL,
+        };
+        match proxy.hoard(moved) {
+            Ok(r) => held = r.held,
+            Err(e) if call_refusal(&e) == Some(Status::NoMemory) => break copy,
+            Err(_) => return Err("Hoard failed otherwise"),
+        }
+        if held > 2048 {
+            return Err("the server's table never filled");
+        }
+    };
+    // Nothing was lost: the refused handle is ours again and works.
+    sys::handles()
+        .sid(refused)
+        .map_err(|_| "the refused handle was lost")?;
+    let _ = sys::handles().close(refused);
+    // The server's Recv did not fail: it still answers, and its table empties.
+    let echoed = proxy
+        .echo(1, alloc::vec![7])
+        .map_err(|_| "the server stopped")?;
+    let released = proxy.release().map_err(|_| "Release failed")?.released;
+    if echoed.next != 2 || released != held {
+        return Err("the server answered wrongly");
+    }
+    println!(
+        "hostile: the hoard server's table filled after {held} handles; the next was refused (no memory), stayed ours, and the server serves on"
+    );
+    Ok(())
+}
+
 fn main() -> i32 {
     let mut t = Tally {
         attempts: 0,
@@ -62,11 +112,10 @@ fn main() -> i32 {
             let forged = (generation << 16) | index;
             let r = sys::call(forged, &echo_request, &mut response, TIMEOUT_FOREVER);
             if r != Err(Status::BadHandle) {
-                // Our own channel may sit at one of these numbers: that is no forgery.
-                if let Ok(own) = Channel::lookup("echo") {
-                    if own.handle == forged {
-                        continue;
-                    }
+                // Our own channels sit at some of these numbers: that is no forgery.
+                let own = |name| Channel::lookup(name).is_ok_and(|c| c.handle == forged);
+                if own("echo") || own("hoard") {
+                    continue;
                 }
             }
             t.refused("call on a forged handle", r, &[Status::BadHandle]);
@@ -119,7 +168,7 @@ fn main() -> i32 {
     );
 
     // 5. Handles in messages that are not ours.
-    for forged in [2u32, 0x0005_0001, 0xffff_ffff] {
+    for forged in [3u32, 0x0005_0001, 0xffff_ffff] {
         let keep = KeepRequest {
             h: Handle {
                 handle: forged,
@@ -146,6 +195,14 @@ fn main() -> i32 {
     let _ = sys::task_info();
     let r = sys::call(number, &echo_request, &mut response, TIMEOUT_FOREVER);
     t.refused("call on a closed handle, again", r, &[Status::BadHandle]);
+
+    // 7. A server whose handle table is full: the call that would overflow it is refused
+    //    with `NoMemory`, the handle it moved is still ours, and the server serves on.
+    t.attempts += 1;
+    if let Err(why) = fill_a_servers_table() {
+        t.got_through += 1;
+        println!("hostile: BREACH: a full handle table: {why}");
+    }
 
     println!(
         "hostile: {} attempts, {} got through",

@@ -16,7 +16,7 @@ use ostrog_rt::{println, thread};
 ostrog_rt::main!(main);
 
 /// Rounds of the default test; each starts one thread and one child process.
-const ROUNDS: u32 = 200;
+const ROUNDS: u32 = 300;
 
 fn tasks() -> TaskProxy<CoreTransport> {
     TaskProxy {
