@@ -5,7 +5,7 @@
 
 extern crate alloc;
 
-use ostrog_rt::sys::Channel;
+use ostrog_rt::sys::{self, Channel};
 use ostrog_rt::{call_refusal, println};
 
 // Generated from spec/: this program uses only part of it.
@@ -14,9 +14,9 @@ mod idl {
     include!(concat!(env!("OUT_DIR"), "/include.rs"));
 }
 
-use idl::ping_ping::PingProxy;
+use idl::ping_ping::{PingProxy, PongRequest};
 use idl::ping_server::riid;
-use idl::spec_rt::CallError;
+use idl::spec_rt::{CallError, Message};
 
 ostrog_rt::main!(main);
 
@@ -24,11 +24,24 @@ ostrog_rt::main!(main);
 enum Call {
     Ping(u32),
     Pong(u32),
+    /// A Pong with time-out 0: given up before the server can take it.
+    PongAtOnce(u32),
 }
 
 /// Why a call failed: the kernel's refusal (e.g. "access denied"), or another failure.
 fn why<E>(e: CallError<E>) -> &'static str {
     call_refusal(&e).map_or("(not by the kernel)", |s| s.name())
+}
+
+/// A Pong whose caller gives up at once (time-out 0).
+fn pong_at_once(channel: Channel, value: u32) -> Result<u32, &'static str> {
+    let request = PongRequest { value }
+        .encode(riid::PING)
+        .map_err(|_| "(cannot encode)")?;
+    let mut response = [0u8; 256];
+    sys::call(channel.handle, &request, &mut response, 0)
+        .map(|_| value.wrapping_sub(1))
+        .map_err(|s| s.name())
 }
 
 fn main() -> i32 {
@@ -40,9 +53,9 @@ fn main() -> i32 {
         transport: channel,
         riid: riid::PING,
     };
-    use Call::{Ping, Pong};
+    use Call::{Ping, Pong, PongAtOnce};
     // Each round: the calls, then whether the policy must grant each.
-    let rounds: [(&str, &[(Call, bool)]); 4] = [
+    let rounds: [(&str, &[(Call, bool)]); 5] = [
         (
             "alternating",
             &[
@@ -63,6 +76,12 @@ fn main() -> i32 {
             "a denied Ping changes nothing",
             &[(Ping(1000), false), (Pong(10), false), (Ping(11), true)],
         ),
+        // A call is judged when the server takes it: one given up before that was never an
+        // event, so the FSM still wants a Pong.
+        (
+            "a Pong given up at once changes nothing",
+            &[(PongAtOnce(12), false), (Ping(13), false), (Pong(14), true)],
+        ),
     ];
     let mut surprises = 0;
     for (name, calls) in rounds {
@@ -71,6 +90,7 @@ fn main() -> i32 {
             let (name, value, result) = match call {
                 Ping(v) => ("Ping", v, server.ping(v).map(|r| r.result).map_err(why)),
                 Pong(v) => ("Pong", v, server.pong(v).map(|r| r.result).map_err(why)),
+                PongAtOnce(v) => ("Pong", v, pong_at_once(channel, v)),
             };
             let granted = result.is_ok();
             match result {
