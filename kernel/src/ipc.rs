@@ -656,6 +656,12 @@ fn answer_caller(
     }
 }
 
+/// A server thread ended without answering the call it received: its caller gets
+/// `Disconnected`.
+pub fn abandon(tasks: &mut Tasks, serving: Serving) {
+    answer_caller(tasks, serving.caller, serving.id, Err(Status::Disconnected));
+}
+
 /// True if the thread waiting for call `id` still waits for it.
 fn still_awaited(tasks: &Tasks, caller: Sid, id: u64) -> bool {
     tasks

@@ -255,6 +255,11 @@ impl Tasks {
         let status = thread.dying.take().unwrap_or(status);
         thread.state = State::Exited(status);
         let process = thread.process;
+        let serving = thread.ipc.serving.take();
+        if let Some(serving) = serving {
+            // A call it received and never answered: its caller must not wait forever.
+            crate::ipc::abandon(self, serving);
+        }
         self.reap_pending = true;
         sched::forget(sid);
         let joiners: Vec<Sid> = self
