@@ -763,8 +763,8 @@ pub fn recv(
 /// Steps 4 and 5 for a request: the oldest call on `endpoint` is judged and, if granted,
 /// moves into the receiver's buffer, its handles into the receiver's table. `Ok(None)`: the
 /// call was refused (denied, or the receiver has no room for its handles) and answered so;
-/// the caller of `Recv` goes on with the next. A call the receiver's buffer cannot hold
-/// stays queued (`BufferTooSmall`).
+/// the caller of `Recv` goes on with the next. A call larger than the receiver's buffer is
+/// answered `BufferTooSmall` unjudged.
 fn deliver(
     tasks: &mut Tasks,
     me: Sid,
@@ -778,13 +778,11 @@ fn deliver(
         .get(&endpoint)
         .and_then(|e| e.queue.front())
         .map_or(0, |c| c.message.len());
-    if needed > capacity {
-        return Err(Status::BufferTooSmall);
-    }
-    // The buffer must be writable before the call is taken off the queue.
+    // The buffer must be writable before a call is taken off the queue (the server's own
+    // mistake: its `Recv` fails and the call stays queued).
     let server = tasks.process_of(me)?;
     let server_party = (server.sid, server.class_id);
-    usercopy::check(&server.space, buffer, needed, true)?;
+    usercopy::check(&server.space, buffer, needed.min(capacity), true)?;
     let Some(mut call) = tasks
         .endpoints
         .get_mut(&endpoint)
@@ -792,6 +790,12 @@ fn deliver(
     else {
         return Ok(None);
     };
+    if needed > capacity {
+        // Larger than the server takes: the caller's problem, not the server's.
+        give_back(tasks, &call);
+        answer_caller(tasks, call.caller, call.id, Err(Status::BufferTooSmall));
+        return Ok(None);
+    }
     if !still_awaited(tasks, call.caller, call.id) {
         give_back(tasks, &call);
         return Ok(None);

@@ -82,7 +82,8 @@ pub fn call(
 }
 
 /// `Recv`: waits for a request on `handle` (a listening endpoint, or [`handle::ANY`]);
-/// `(length, endpoint handle)`. [`Status::BufferTooSmall`] leaves the request queued.
+/// `(length, endpoint handle)`. A request larger than `buffer` is answered
+/// [`Status::BufferTooSmall`] to its caller, and `recv` waits for the next one.
 pub fn recv(handle: u32, buffer: &mut [u8], timeout_ms: usize) -> Result<(usize, u32), Status> {
     let (result, second) = raw(
         nr::RECV,
