@@ -116,6 +116,10 @@ pub fn kernel_main(info: &BootInfo) -> ! {
             "memory: heap {} bytes in use ({} before Einit), frames {} in use ({} before Einit)",
             after.heap, before.heap, after.frames, before.frames
         );
+        match after.frames.checked_sub(before.frames) {
+            Some(0) => println!("memory: every frame the programs used is free again"),
+            _ => println!("memory: frames in use differ from before Einit"),
+        }
         println!("all processes have ended; powering off");
         arch::power_off(arch::ExitStatus::Success)
     }
