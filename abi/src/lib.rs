@@ -69,10 +69,12 @@ pub enum Status {
     Busy = -13,
     /// No object with that name exists.
     NotFound = -14,
+    /// The priority asked for is above the caller's priority ceiling.
+    AboveCeiling = -15,
 }
 
 impl Status {
-    pub const ALL: [Status; 14] = [
+    pub const ALL: [Status; 15] = [
         Status::InvalidArgument,
         Status::BadAddress,
         Status::NoSuchSyscall,
@@ -87,6 +89,7 @@ impl Status {
         Status::NotSupported,
         Status::Busy,
         Status::NotFound,
+        Status::AboveCeiling,
     ];
 
     /// Decodes a system call result: `Ok(value)` for non-negative results.
@@ -116,6 +119,7 @@ impl Status {
             Status::NotSupported => "not supported",
             Status::Busy => "busy",
             Status::NotFound => "not found",
+            Status::AboveCeiling => "above the priority ceiling",
         }
     }
 }
@@ -153,6 +157,22 @@ pub mod handle {
     pub const RIGHT_MAP_WRITE: u32 = 1 << 6;
     /// Every right.
     pub const RIGHTS_ALL: u32 = 0xffff;
+}
+
+/// Thread priorities, 0 (lowest) to [`priority::MAX`].
+///
+/// Each process has a *priority ceiling*: none of its threads runs above it (`thread.Create`
+/// above it is refused with [`Status::AboveCeiling`]), and the processes it creates
+/// (`task.Create`) have lower ceilings than its own. A process's main thread runs at its
+/// ceiling.
+pub mod priority {
+    /// The highest priority.
+    pub const MAX: u8 = 31;
+    /// The ceiling of a process unless `init.yaml` gives another (`priority:`).
+    pub const DEFAULT: u8 = 16;
+    /// Einit's ceiling: above every program it starts, so that it creates, connects and
+    /// starts them all before any of them runs.
+    pub const EINIT: u8 = DEFAULT + 4;
 }
 
 /// `timeout_ms` value of `Call` and `Recv` that waits as long as it takes.

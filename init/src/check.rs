@@ -21,7 +21,9 @@ use crate::diag::Diagnostic;
 use crate::names::{self, NameKind};
 use crate::solution::{Channel, Process, Solution};
 use crate::source::SourceFile;
-use crate::table::{MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PROCESSES};
+use crate::table::{
+    DEFAULT_PRIORITY, MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PRIORITY, MAX_PROCESSES,
+};
 use crate::yaml::{self, Kind, Node};
 
 /// What the checker may assume about the rest of the solution.
@@ -82,6 +84,7 @@ const ENTITY_KEYS: &[&str] = &[
     "env",
     "connections",
     "dynamic_connection_manager",
+    "priority",
 ];
 const CONNECTION_KEYS: &[&str] = &["target", "id"];
 const HEADER_ID_KEYS: &[&str] = &["var", "include"];
@@ -110,6 +113,7 @@ struct Entity {
     env: Vec<(String, String)>,
     connections: Vec<Connection>,
     dynamic_connection_manager: bool,
+    priority: Option<u8>,
 }
 
 impl Entity {
@@ -328,6 +332,7 @@ impl Checker<'_> {
                 "args" => entity.args = self.args(value),
                 "env" => entity.env = self.env(value),
                 "connections" => entity.connections = self.connections(value),
+                "priority" => entity.priority = self.priority(value),
                 _ => match value.boolean() {
                     Some(flag) => entity.dynamic_connection_manager = flag,
                     None => self.error(
@@ -351,6 +356,44 @@ impl Checker<'_> {
             );
         }
         Some(entity)
+    }
+
+    /// `priority:` (an Ostrog extension): a plain number from 0 to [`MAX_PRIORITY`].
+    fn priority(&mut self, node: &Node) -> Option<u8> {
+        let number = match &node.kind {
+            Kind::Scalar {
+                text,
+                quoted: false,
+            } => text.parse::<u8>().ok(),
+            _ => None,
+        };
+        match number {
+            Some(p) if p <= MAX_PRIORITY => Some(p),
+            Some(p) => {
+                self.error(
+                    node.span.clone(),
+                    format!("priority {p} is above {MAX_PRIORITY}"),
+                    "too high",
+                    format!(
+                        "programs run below Einit ({}); the default is {DEFAULT_PRIORITY}",
+                        MAX_PRIORITY + 1
+                    ),
+                );
+                None
+            }
+            None => {
+                self.error(
+                    node.span.clone(),
+                    format!(
+                        "`priority` must be a number from 0 to {MAX_PRIORITY}, found {}",
+                        node.describe()
+                    ),
+                    "expected a number",
+                    format!("write it like `priority: {DEFAULT_PRIORITY}` or leave the key out"),
+                );
+                None
+            }
+        }
     }
 
     fn args(&mut self, node: &Node) -> Vec<String> {
@@ -579,6 +622,7 @@ impl Checker<'_> {
                 args: entity.args.clone(),
                 env: entity.env.clone(),
                 dynamic_connection_manager: entity.dynamic_connection_manager,
+                priority: entity.priority,
             });
         }
         let mut total = 0usize;

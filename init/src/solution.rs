@@ -39,6 +39,8 @@ pub struct Process {
     pub env: Vec<(String, String)>,
     /// Whether this is the dynamic connection manager.
     pub dynamic_connection_manager: bool,
+    /// Its priority ceiling (`priority:`, an Ostrog extension); `None`: the default.
+    pub priority: Option<u8>,
 }
 
 /// One static channel from a client to a server.
@@ -75,6 +77,7 @@ impl Solution {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 dynamic_connection_manager: p.dynamic_connection_manager(),
+                priority: p.priority(),
             })
             .collect();
         let channels = table

@@ -23,7 +23,8 @@
 //! | … | | `P` process records, then `C` channel records, back to back |
 //!
 //! A *process record* is `flags` (bit 0: the process is the dynamic connection manager;
-//! the other bits are reserved and zero), the task name, the class name and the executable
+//! bit 8: a priority is given, in bits 16 to 23, at most [`MAX_PRIORITY`]; the other bits
+//! are reserved and zero), the task name, the class name and the executable
 //! path as strings, an argument count (at most [`MAX_ARGS`]) and that many strings, an
 //! environment count (at most [`MAX_ENV`]) and that many key/value string pairs.
 //!
@@ -71,6 +72,17 @@ pub const MAX_ARGS: usize = 256;
 pub const MAX_ENV: usize = 256;
 /// Process flag: this process is the dynamic connection manager.
 pub const FLAG_DYNAMIC_CONNECTION_MANAGER: u32 = 1;
+/// Process flag: bits 16 to 23 hold the process's priority (ceiling).
+pub const FLAG_PRIORITY: u32 = 1 << 8;
+/// Where the priority sits in the flags.
+pub const PRIORITY_SHIFT: u32 = 16;
+/// The highest priority a process of the table may have: below Einit's, so that Einit
+/// creates, connects and starts every process before any of them runs.
+pub const MAX_PRIORITY: u8 = ostrog_abi::priority::EINIT - 1;
+/// The priority of a process the table gives none.
+pub const DEFAULT_PRIORITY: u8 = ostrog_abi::priority::DEFAULT;
+/// Flag bits with a meaning.
+const KNOWN_FLAGS: u32 = FLAG_DYNAMIC_CONNECTION_MANAGER | FLAG_PRIORITY | 0xff << PRIORITY_SHIFT;
 
 /// What is wrong with a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +115,8 @@ pub enum TableErrorKind {
     BadValue,
     /// Reserved flag bits are set.
     ReservedFlags,
+    /// A priority above [`MAX_PRIORITY`].
+    BadPriority,
     /// A channel names a process index that does not exist.
     BadProcessIndex,
     /// A channel's client and server are the same process.
@@ -154,6 +168,9 @@ impl fmt::Display for TableError {
             }
             TableErrorKind::BadValue => f.write_str("a value contains a NUL character"),
             TableErrorKind::ReservedFlags => f.write_str("reserved flag bits are set"),
+            TableErrorKind::BadPriority => {
+                write!(f, "a priority is above {MAX_PRIORITY}")
+            }
             TableErrorKind::BadProcessIndex => {
                 f.write_str("a channel names a process that does not exist")
             }
@@ -452,10 +469,17 @@ fn read_process(
 ) -> Result<(Process<'_>, usize), TableError> {
     let mut r = Reader::at(bytes, offset);
     let flags = r.u32()?;
-    if flags & !FLAG_DYNAMIC_CONNECTION_MANAGER != 0 {
+    let priority = flags >> PRIORITY_SHIFT & 0xff;
+    if flags & !KNOWN_FLAGS != 0 || (flags & FLAG_PRIORITY == 0 && priority != 0) {
         return Err(TableError {
             offset,
             kind: TableErrorKind::ReservedFlags,
+        });
+    }
+    if priority > u32::from(MAX_PRIORITY) {
+        return Err(TableError {
+            offset,
+            kind: TableErrorKind::BadPriority,
         });
     }
     let task = r.name(NameKind::Task)?;
@@ -536,6 +560,15 @@ impl<'a> Process<'a> {
     /// Whether this process is the dynamic connection manager.
     pub fn dynamic_connection_manager(&self) -> bool {
         self.flags & FLAG_DYNAMIC_CONNECTION_MANAGER != 0
+    }
+
+    /// The priority `init.yaml` gives the process (its ceiling), if any; at most
+    /// [`MAX_PRIORITY`].
+    pub fn priority(&self) -> Option<u8> {
+        match self.flags & FLAG_PRIORITY {
+            0 => None,
+            _ => u8::try_from(self.flags >> PRIORITY_SHIFT & 0xff).ok(),
+        }
     }
 
     /// The command-line arguments (not including a program name).

@@ -19,6 +19,7 @@ fn read_back(bytes: &[u8]) {
                 p.class(),
                 p.path(),
                 p.dynamic_connection_manager(),
+                p.priority(),
             );
             assert_eq!(p.args().count(), p.args().len());
             assert_eq!(p.env().count(), p.env().len());
@@ -47,15 +48,19 @@ fn process(index: usize) -> impl Strategy<Value = Process> {
         proptest::collection::vec("[^\u{0}]{0,12}", 0..4),
         proptest::collection::btree_map("[A-Z_][A-Z0-9_]{0,6}", "[^\u{0}]{0,8}", 0..4),
         any::<bool>(),
+        proptest::option::of(0u8..=ostrog_init::table::MAX_PRIORITY),
     )
-        .prop_map(move |(class, task, path, args, env, dcm)| Process {
-            task: format!("{}-{index}", task.unwrap_or_else(|| class.clone())),
-            path: path.unwrap_or_else(|| class.rsplit('.').next().unwrap_or("x").to_string()),
-            class,
-            args,
-            env: env.into_iter().collect(),
-            dynamic_connection_manager: dcm,
-        })
+        .prop_map(
+            move |(class, task, path, args, env, dcm, priority)| Process {
+                task: format!("{}-{index}", task.unwrap_or_else(|| class.clone())),
+                path: path.unwrap_or_else(|| class.rsplit('.').next().unwrap_or("x").to_string()),
+                class,
+                args,
+                env: env.into_iter().collect(),
+                dynamic_connection_manager: dcm,
+                priority,
+            },
+        )
 }
 
 /// Solutions that satisfy every rule (unique tasks, distinct ends, ids unique per client).
@@ -93,14 +98,16 @@ fn any_solution() -> impl Strategy<Value = Solution> {
         proptest::collection::vec(".{0,4}", 0..3),
         proptest::collection::vec((".{0,4}", ".{0,4}"), 0..3),
         any::<bool>(),
+        proptest::option::of(any::<u8>()),
     )
-        .prop_map(|(task, class, path, args, env, dcm)| Process {
+        .prop_map(|(task, class, path, args, env, dcm, priority)| Process {
             task,
             class,
             path,
             args,
             env,
             dynamic_connection_manager: dcm,
+            priority,
         });
     (
         proptest::collection::vec(process, 0..4),
@@ -131,6 +138,8 @@ fn yamlish() -> impl Strategy<Value = String> {
         Just("    id: c"),
         Just("    id: {var: X, include: x.h}"),
         Just("  dynamic_connection_manager: maybe"),
+        Just("  priority: 7"),
+        Just("  priority: 99"),
         Just("---"),
         Just("&a [*a]"),
         Just("- ["),

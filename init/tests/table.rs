@@ -13,6 +13,7 @@ fn good() -> Solution {
         args: vec!["-v".into()],
         env: vec![("A".into(), "1".into()), ("B".into(), "2".into())],
         dynamic_connection_manager: false,
+        priority: None,
     };
     Solution {
         processes: vec![process("a"), process("b")],
@@ -71,6 +72,16 @@ fn record_refusals() {
     let mut b = bytes.clone();
     put(&mut b, first, 2);
     assert_eq!(kind(&b), Some(TableErrorKind::ReservedFlags));
+    // A priority without its flag, and one above Einit's programs.
+    let mut b = bytes.clone();
+    put(&mut b, first, 5 << 16);
+    assert_eq!(kind(&b), Some(TableErrorKind::ReservedFlags));
+    let mut b = bytes.clone();
+    put(&mut b, first, 1 << 8 | 20 << 16);
+    assert_eq!(kind(&b), Some(TableErrorKind::BadPriority));
+    let mut b = bytes.clone();
+    put(&mut b, first, 1 << 8 | 19 << 16);
+    assert_eq!(kind(&b), None);
     // The first task name's single byte `a` (after flags and the length).
     let mut b = bytes.clone();
     b[first + 8] = 0xff;

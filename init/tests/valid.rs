@@ -97,6 +97,8 @@ fn every_key_and_both_styles() {
     assert_eq!(s.processes[0].path, "DCM");
     assert!(!s.processes[2].dynamic_connection_manager);
     assert_eq!(s.processes[1].path, "bin/vfs-ram");
+    assert_eq!(s.processes[1].priority, Some(12));
+    assert_eq!(s.processes[0].priority, None);
     assert_eq!(s.processes[1].args, ["--size", "4096", "--verbose"]);
     assert_eq!(
         s.processes[1].env,
@@ -113,6 +115,8 @@ fn every_key_and_both_styles() {
     let dcm = table.process(0).expect("present");
     assert!(dcm.dynamic_connection_manager());
     let vfs = table.find_task("vfs").expect("present");
+    assert_eq!(vfs.priority(), Some(12));
+    assert_eq!(dcm.priority(), None);
     assert_eq!(vfs.args().len(), 3);
     assert_eq!(
         vfs.env().collect::<Vec<_>>(),

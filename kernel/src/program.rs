@@ -121,7 +121,8 @@ fn machine() -> Machine {
 
 /// Creates a process named `name` of class `class` (the security module's number
 /// `class_id`) from the ROMFS file `file`. Its main thread waits until the process is started
-/// (the `execute` event, see [`crate::coresrv`]).
+/// (the `execute` event, see [`crate::coresrv`]). `priority` is its ceiling and the main
+/// thread's priority.
 pub fn create(
     name: &str,
     class: &str,
@@ -146,6 +147,7 @@ pub fn create(
             args: Vec::new(),
             env: Vec::new(),
             started: false,
+            ceiling: priority,
             allocations: Vec::new(),
             threads: Vec::new(),
             ended: false,

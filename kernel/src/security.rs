@@ -7,54 +7,148 @@
 //! a module exists only when someone asked for an insecure image, and it says so at boot.
 //!
 //! The module's audit records are kept in the kernel's audit log, a bounded queue of text
-//! lines that the `audit` core endpoint hands out (Klog reads it); when the log is full the
-//! oldest records are dropped and counted. With `ostrog.audit=console` on the command line
-//! each record is also printed as it is made (for tests and bring-up).
+//! lines that the `audit` core endpoint hands out (Klog reads it). Each record has a
+//! *source*, the subject whose event it records (a process, or the kernel itself); when the
+//! log is full the sources share it fairly (see [`AuditLog::push`]): one noisy source loses
+//! its own records, never those of the others, and every loss is counted by source and
+//! reported in the log (`N records of CLASS(SID) suppressed`). Memory is bounded: at most
+//! [`AUDIT_CAPACITY`] records and [`AUDIT_SOURCES`] sources. With `ostrog.audit=console` on
+//! the command line each record is also printed as it is made (for tests and bring-up).
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
-use ostrog_ksm::{AuditRecord, AuditSink, ClassId, Event, SecurityModule, Verdict};
+use ostrog_ksm::{AuditRecord, AuditSink, ClassId, Event, SecurityModule, Sid, Verdict};
 use spin::Mutex;
 
 mod solution {
     include!(env!("OSTROG_KSM_FILE"));
 }
 
-/// Records the log keeps before dropping the oldest.
+/// Records the log keeps.
 pub const AUDIT_CAPACITY: usize = 512;
+/// Sources the log can name at a time: those with records in the log or losses not yet
+/// reported. Only sources holding records lose any (see [`AuditLog::push`]), so at most
+/// [`AUDIT_CAPACITY`] entries hold records; the rest is room for losses awaiting a read.
+pub const AUDIT_SOURCES: usize = 2 * AUDIT_CAPACITY;
+/// Bytes of a read kept for loss reports while some are waiting.
+const REPORT_RESERVE: usize = 1024;
 
 struct Hook {
     module: Option<Box<dyn SecurityModule>>,
     log: AuditLog,
 }
 
-/// The kernel's audit log.
+/// One record in the log and whose it is.
+struct Kept {
+    source: Sid,
+    line: String,
+}
+
+/// A source of records: a process, or the kernel itself. Its identity is the subject of
+/// its records (`src` of the event, the caller of a refused call).
+struct Source {
+    class: String,
+    /// Its records in the log.
+    held: usize,
+    /// Its records lost since the last report.
+    lost: u32,
+}
+
+/// The kernel's audit log: at most [`AUDIT_CAPACITY`] records, shared fairly between their
+/// sources, and a count of every record it could not keep, by source.
 pub struct AuditLog {
-    records: VecDeque<String>,
-    dropped: u32,
+    records: VecDeque<Kept>,
+    sources: BTreeMap<Sid, Source>,
+    /// Records lost whose source could not be named (the table of sources was full).
+    unnamed: u32,
     echo: bool,
     /// Events decided since boot (granted, denied).
     pub decided: (u64, u64),
 }
 
 impl AuditLog {
-    fn push(&mut self, line: String) {
+    /// Keeps a record of `source` (class `class`), or counts its loss.
+    ///
+    /// While the log has room every record is kept. When it is full, the record of a source
+    /// that holds fewer records than the biggest holder is kept and that holder's newest
+    /// record is dropped; the record of a source that holds the most is dropped itself. So
+    /// with `n` sources in the log each can always keep `AUDIT_CAPACITY / n` records, only a
+    /// biggest holder ever loses any, and every loss is counted against the source whose
+    /// record was lost, to be reported by [`take_audit`].
+    fn push(&mut self, source: Sid, class: &str, line: String) {
         if self.echo {
             println!("[audit] {line}");
         }
         if self.records.len() >= AUDIT_CAPACITY {
-            self.records.pop_front();
-            self.dropped = self.dropped.saturating_add(1);
+            let own = self.sources.get(&source).map_or(0, |s| s.held);
+            let top = self
+                .sources
+                .iter()
+                .max_by_key(|(_, s)| s.held)
+                .map(|(&sid, s)| (sid, s.held));
+            match top {
+                Some((top, held)) if held > own => {
+                    if let Some(at) = self.records.iter().rposition(|k| k.source == top) {
+                        self.records.remove(at);
+                    }
+                    if let Some(s) = self.sources.get_mut(&top) {
+                        s.held = s.held.saturating_sub(1);
+                        s.lost = s.lost.saturating_add(1);
+                    }
+                }
+                _ => {
+                    self.lose(source, class);
+                    return;
+                }
+            }
         }
-        self.records.push_back(line);
+        match self.source(source, class) {
+            Some(s) => {
+                s.held += 1;
+                self.records.push_back(Kept { source, line });
+            }
+            None => self.unnamed = self.unnamed.saturating_add(1),
+        }
+    }
+
+    /// The entry of `source`, made if the table has room.
+    fn source(&mut self, source: Sid, class: &str) -> Option<&mut Source> {
+        if !self.sources.contains_key(&source) && self.sources.len() >= AUDIT_SOURCES {
+            return None;
+        }
+        Some(self.sources.entry(source).or_insert_with(|| Source {
+            class: class.to_string(),
+            held: 0,
+            lost: 0,
+        }))
+    }
+
+    /// Counts a lost record of `source`.
+    fn lose(&mut self, source: Sid, class: &str) {
+        match self.source(source, class) {
+            Some(s) => s.lost = s.lost.saturating_add(1),
+            None => self.unnamed = self.unnamed.saturating_add(1),
+        }
+    }
+
+    /// Forgets a source with nothing left in the log and nothing to report.
+    fn tidy(&mut self, source: Sid) {
+        if self
+            .sources
+            .get(&source)
+            .is_some_and(|s| s.held == 0 && s.lost == 0)
+        {
+            self.sources.remove(&source);
+        }
     }
 }
 
 impl AuditSink for AuditLog {
     fn record(&mut self, record: &AuditRecord<'_>) {
-        self.push(record.to_string());
+        self.push(record.src_sid, record.src_class, record.to_string());
     }
 }
 
@@ -62,7 +156,8 @@ static HOOK: Mutex<Hook> = Mutex::new(Hook {
     module: None,
     log: AuditLog {
         records: VecDeque::new(),
-        dropped: 0,
+        sources: BTreeMap::new(),
+        unnamed: 0,
         echo: false,
         decided: (0, 0),
     },
@@ -114,7 +209,7 @@ pub fn audit_refusal(class: &str, sid: u64, handle: u32, status: ostrog_abi::Sta
         "denied call {class}({sid}) through handle {handle:#x}: {} (refused by the kernel before the policy)",
         status.name()
     );
-    HOOK.lock().log.push(line);
+    HOOK.lock().log.push(sid, class, line);
 }
 
 /// Endpoint and method names of a request to `class`, for reports.
@@ -124,31 +219,86 @@ pub fn method_name(class: ClassId, riid: u32, mid: u32) -> Option<(String, Strin
     Some((e.to_string(), m.to_string()))
 }
 
-/// Takes the oldest audit lines that fit in `max` bytes (each ends with a newline) and the
-/// number of records dropped since the last call.
+/// Takes the oldest audit lines that fit in `max` bytes (each ends with a newline), then
+/// one line per source that lost records since the last report, `N records of
+/// CLASS(SID) suppressed ...`, as far as they fit; and the number of lost records those
+/// lines report. While reports wait, [`REPORT_RESERVE`] bytes are kept for them, so that a
+/// log kept full by a flood cannot hold them back.
 pub fn take_audit(max: usize) -> (String, u32) {
     let mut hook = HOOK.lock();
     let log = &mut hook.log;
+    let waiting = log.unnamed > 0 || log.sources.values().any(|s| s.lost > 0);
+    let budget = match waiting {
+        true => max.saturating_sub(REPORT_RESERVE).max(max / 2),
+        false => max,
+    };
     let mut out = String::new();
-    while let Some(line) = log.records.front() {
-        if out.len() + line.len() + 1 > max {
+    while let Some(kept) = log.records.front() {
+        let line = &kept.line;
+        if out.len() + line.len() + 1 > budget {
             if out.is_empty() {
                 // A record longer than a whole read is cut rather than blocking the log.
-                let mut cut = max.saturating_sub(1);
+                let mut cut = budget.saturating_sub(1);
                 while !line.is_char_boundary(cut) {
                     cut -= 1;
                 }
                 out.push_str(line.get(..cut).unwrap_or(""));
                 out.push('\n');
-                log.records.pop_front();
+            } else {
+                break;
             }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+        let source = kept.source;
+        log.records.pop_front();
+        if let Some(s) = log.sources.get_mut(&source) {
+            s.held = s.held.saturating_sub(1);
+        }
+        log.tidy(source);
+    }
+    let mut reported = 0u32;
+    let losers: Vec<Sid> = log
+        .sources
+        .iter()
+        .filter(|(_, s)| s.lost > 0)
+        .map(|(&sid, _)| sid)
+        .collect();
+    for sid in losers {
+        let Some(s) = log.sources.get_mut(&sid) else {
+            continue;
+        };
+        let line = alloc::format!(
+            "{} records of {}({sid}) suppressed: over its share of the full audit log",
+            s.lost,
+            s.class
+        );
+        if out.len() + line.len() + 1 > max {
             break;
         }
-        out.push_str(line);
+        reported = reported.saturating_add(s.lost);
+        s.lost = 0;
+        if log.echo {
+            println!("[audit] {line}");
+        }
+        out.push_str(&line);
         out.push('\n');
-        log.records.pop_front();
+        log.tidy(sid);
     }
-    (out, core::mem::take(&mut log.dropped))
+    if log.unnamed > 0 {
+        let line = alloc::format!(
+            "{} records of sources the audit log could not name suppressed",
+            log.unnamed
+        );
+        if out.len() + line.len() < max {
+            reported = reported.saturating_add(log.unnamed);
+            log.unnamed = 0;
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    (out, reported)
 }
 
 /// Events decided since boot: (granted, denied).

@@ -27,13 +27,13 @@ use crate::object::HandleTable;
 use crate::sched;
 use crate::sid::Sid;
 
-/// Thread priorities: 0 (lowest) to `MAX_PRIORITY`.
-pub const PRIORITIES: usize = 32;
-pub const MAX_PRIORITY: u8 = (PRIORITIES - 1) as u8;
-/// Priority of a process's main thread.
-pub const DEFAULT_PRIORITY: u8 = 16;
+/// Thread priorities: 0 (lowest) to `MAX_PRIORITY` (see [`ostrog_abi::priority`]).
+pub const PRIORITIES: usize = MAX_PRIORITY as usize + 1;
+pub const MAX_PRIORITY: u8 = ostrog_abi::priority::MAX;
+/// Ceiling (and main thread's priority) of a process the kernel starts other than Einit.
+pub const DEFAULT_PRIORITY: u8 = ostrog_abi::priority::DEFAULT;
 /// Priority of Einit: above the programs it starts (see `coresrv::task`).
-pub const EINIT_PRIORITY: u8 = DEFAULT_PRIORITY + 4;
+pub const EINIT_PRIORITY: u8 = ostrog_abi::priority::EINIT;
 /// Kernel stack of every thread.
 pub const KERNEL_STACK_PAGES: usize = 4;
 /// Exit statuses kept for `task.Wait` after their processes are gone.
@@ -102,6 +102,8 @@ pub struct Process {
     pub env: Vec<u8>,
     /// True once the `execute` event was granted and its main thread runs.
     pub started: bool,
+    /// None of its threads runs above this priority; the processes it creates run below.
+    pub ceiling: u8,
     /// Memory mapped by `vmm.Allocate` or `vmm.Map`.
     pub allocations: Vec<crate::coresrv::vmm::Allocation>,
     pub threads: Vec<Sid>,

@@ -7,7 +7,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    Table, TableError, TableErrorKind, FLAG_DYNAMIC_CONNECTION_MANAGER, HEADER_LEN, MAGIC, VERSION,
+    Table, TableError, TableErrorKind, FLAG_DYNAMIC_CONNECTION_MANAGER, FLAG_PRIORITY, HEADER_LEN,
+    MAGIC, PRIORITY_SHIFT, VERSION,
 };
 use crate::solution::Solution;
 
@@ -53,10 +54,13 @@ pub fn encode(solution: &Solution) -> Result<Vec<u8>, TableError> {
     let mut offsets = Vec::with_capacity(slots);
     for p in &solution.processes {
         offsets.push(u32_of(out.len(), out.len())?);
-        let flags = match p.dynamic_connection_manager {
+        let mut flags = match p.dynamic_connection_manager {
             true => FLAG_DYNAMIC_CONNECTION_MANAGER,
             false => 0,
         };
+        if let Some(priority) = p.priority {
+            flags |= FLAG_PRIORITY | u32::from(priority) << PRIORITY_SHIFT;
+        }
         put_u32(&mut out, flags);
         put_str(&mut out, &p.task)?;
         put_str(&mut out, &p.class)?;

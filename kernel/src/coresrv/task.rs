@@ -112,10 +112,21 @@ impl Caller {
 impl TaskServer for Caller {
     fn create(&mut self, r: CreateRequest) -> Result<CreateResponse, CreateError> {
         (|| {
+            // A process runs below its creator, so that the creator sets it up (channels,
+            // start) before it can run, as Einit does, and no program gains a priority by
+            // having another created.
+            let ceiling = TASKS
+                .lock()
+                .processes
+                .get(&self.process)
+                .map_or(0, |p| p.ceiling);
+            if r.priority >= ceiling {
+                return Err(Status::AboveCeiling);
+            }
             // A class the policy does not know could never be started: refuse it now.
             let class_id = crate::security::class_id(&r.cls).ok_or(Status::NotFound)?;
-            let sid = program::create(&r.name, &r.cls, &r.path, class_id, DEFAULT_PRIORITY)
-                .map_err(|e| {
+            let sid =
+                program::create(&r.name, &r.cls, &r.path, class_id, r.priority).map_err(|e| {
                     println!("[kernel] cannot create {} from {}: {e}", r.name, r.path);
                     match e {
                         StartError::NotFound => Status::NotFound,

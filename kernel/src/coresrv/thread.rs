@@ -1,4 +1,5 @@
-//! `thread`: threads of the calling process.
+//! `thread`: threads of the calling process, each at most at its process's priority
+//! ceiling.
 
 use ostrog_abi::Status;
 
@@ -25,11 +26,16 @@ impl Caller {
         }
         let mut tasks = TASKS.lock();
         {
-            let space = &tasks
+            let process = tasks
                 .processes
                 .get(&self.process)
-                .ok_or(Status::NoSuchThread)?
-                .space;
+                .ok_or(Status::NoSuchThread)?;
+            // No thread runs above its process's ceiling: a program cannot starve the
+            // system (Einit included) by asking for a high priority.
+            if prio > process.ceiling {
+                return Err(Status::AboveCeiling);
+            }
+            let space = &process.space;
             match space.translate(entry) {
                 Some((_, access)) if access.execute => {}
                 _ => return Err(Status::BadAddress),

@@ -2,6 +2,9 @@
 //! process of the solution, connects the channels, and starts the processes, each step a
 //! request to the kernel's core endpoints that the security module judges. Then it ends.
 //!
+//! Each process gets the priority ceiling its `init.yaml` entry gives (`priority:`), or the
+//! default, always below Einit's own.
+//!
 //! Its table is generated at build time from the solution's `init.yaml` (see
 //! `ostrog-init`) and embedded in this executable, the way KasperskyOS generates `einit.c`.
 //! The table is validated completely before anything is created.
@@ -12,7 +15,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use ostrog_init::table::Table;
+use ostrog_init::table::{self, Table};
 use ostrog_rt::idl::kl_core_channel::ChannelProxy;
 use ostrog_rt::idl::kl_core_core::riid;
 use ostrog_rt::idl::kl_core_task::TaskProxy;
@@ -67,6 +70,8 @@ fn main() -> i32 {
             p.path().into(),
             args,
             env,
+            // Below Einit's own ceiling, so that nothing runs before everything is set up.
+            p.priority().unwrap_or(table::DEFAULT_PRIORITY),
         ) {
             Ok(r) => handles.push(Some(r.task)),
             Err(e) => {

@@ -35,7 +35,10 @@ fn main() -> i32 {
             }
         };
         if batch.dropped > 0 {
-            println!("[audit] ({} records lost: the log was full)", batch.dropped);
+            println!(
+                "[audit] ({} records lost: the log was full; the lines below name whose)",
+                batch.dropped
+            );
         }
         for line in batch
             .records

@@ -21,6 +21,7 @@ fn main() -> i32 {
         "hello".into(),
         b"-v\0".to_vec(),
         b"MODE=test\0".to_vec(),
+        15,
     ) {
         Ok(r) => r.task,
         Err(e) => {
@@ -39,6 +40,21 @@ fn main() -> i32 {
             return 1;
         }
     }
+    // A child runs below its creator: one at the spawner's own priority is refused.
+    match tasks.create(
+        "peer".into(),
+        "hello".into(),
+        "hello".into(),
+        Default::default(),
+        Default::default(),
+        16,
+    ) {
+        Ok(_) => println!("spawner: created a process at its own priority"),
+        Err(e) => println!(
+            "spawner: a child at its own priority is refused ({})",
+            ostrog_rt::sys::call_status(e).name()
+        ),
+    }
     // A process that does not exist cannot be created.
     match tasks.create(
         "ghost".into(),
@@ -46,6 +62,7 @@ fn main() -> i32 {
         "no-such-file".into(),
         Default::default(),
         Default::default(),
+        15,
     ) {
         Ok(_) => println!("spawner: created a process from nothing"),
         Err(_) => println!("spawner: a missing executable is refused"),

@@ -1,4 +1,5 @@
-//! Starts threads, joins them, and checks their results.
+//! Starts threads, joins them, and checks their results; a thread above the process's
+//! priority ceiling is refused.
 #![no_std]
 #![no_main]
 
@@ -26,6 +27,11 @@ fn main() -> i32 {
         }
     }
     println!("threads: {started} started, joined with sum of indices {sum}");
+    // The kernel started this program at the default ceiling, 16.
+    match thread::spawn(31, || 0) {
+        Ok(_) => println!("threads: BREACH: a thread at priority 31 was created"),
+        Err(e) => println!("threads: a thread at priority 31 is refused ({})", e.name()),
+    }
     if started == 4 && sum == 6 {
         0
     } else {

@@ -3,7 +3,10 @@
 //! policy denies, forged handles inside messages, malformed messages, and the kernel's
 //! endpoints. It prints one line per kind of attempt and who refused it: "access denied"
 //! is the security module (and an `[audit]` line), "bad handle" the kernel, which refuses a
-//! handle that names nothing before there is any event to judge.
+//! handle that names nothing before there is any event to judge. Then it tries to starve
+//! the system with a thread at the highest priority, and to flush the audit log with
+//! thousands of denied calls, so that the denials of others are lost before Klog reads
+//! them.
 #![no_std]
 #![no_main]
 
@@ -33,6 +36,21 @@ use idl::hostile_store::{GetRequest, ShareRequest, StoreProxy, TEXT_MAX};
 use idl::spec_rt::{CallError, Handle, Message};
 
 ostrog_rt::main!(main);
+
+/// Denied calls of the audit flood: many times the log's 512 records.
+const FLOOD: u32 = 3000;
+
+/// The stack of the thread it asks for at priority 31 (it has no memory of its own to
+/// allocate: the policy denies it `vmm.Allocate`).
+#[repr(C, align(16))]
+struct Stack([u8; 4096]);
+static mut STACK: Stack = Stack([0; 4096]);
+
+/// The thread at priority 31, were it created: it would starve everything else for as long
+/// as it runs; it ends at once, so that even a breach does not hang the test.
+extern "C" fn greedy(_: usize) -> ! {
+    sys::thread_exit(0)
+}
 
 /// Counts the attempts and the ones that got through.
 #[derive(Default)]
@@ -288,6 +306,7 @@ fn main() -> i32 {
             "Client".into(),
             Vec::new(),
             Vec::new(),
+            31,
         )),
     );
     let mut channels = ChannelProxy {
@@ -301,6 +320,28 @@ fn main() -> i32 {
     t.attempt(
         "channel.Connect",
         proxied(channels.connect(copy, copy, "vault".into())),
+    );
+
+    // 7. A thread above its priority ceiling (the default, 16, below Einit's 20): the policy
+    //    grants thread.Create, the kernel refuses the priority.
+    let top = core::ptr::addr_of!(STACK) as usize + core::mem::size_of::<Stack>();
+    t.attempt(
+        "a thread at priority 31",
+        raw(sys::thread_create(greedy, top, 0, 31)),
+    );
+
+    // 8. An audit flood: thousands of denied calls (Erase, which no binding covers, so each
+    //    is recorded), to push the records of others out of the log before Klog reads them.
+    let mut flooded = 0;
+    for _ in 0..FLOOD {
+        match proxy.erase() {
+            Err(e) if call_refusal(&e) == Some(Status::AccessDenied) => flooded += 1,
+            other => t.attempt("Erase in the flood", proxied(other)),
+        }
+    }
+    t.attempts += flooded;
+    println!(
+        "attacker: {FLOOD} denied calls to flood the audit log: {flooded} refused (access denied)"
     );
 
     // What it may do still works: reading the store.
