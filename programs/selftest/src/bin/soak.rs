@@ -27,14 +27,14 @@ fn tasks() -> TaskProxy<CoreTransport> {
 
 /// A child: threads block in the kernel, then the process ends under them.
 fn child() -> i32 {
-    let Ok(sleeper) = thread::spawn(16, || {
+    let Ok(sleeper) = thread::spawn(15, || {
         let _ = sys::sleep_ms(60_000);
         0
     }) else {
         return 2;
     };
     let sleeper_id = sleeper.id();
-    let _joiner = thread::spawn(16, move || {
+    let _joiner = thread::spawn(15, move || {
         let _ = sys::thread_join(sleeper_id);
         0
     });
@@ -49,7 +49,7 @@ fn main() -> i32 {
         return child();
     }
     for round in 0..ROUNDS {
-        let result = thread::spawn(16, move || round as isize).map(|t| t.join());
+        let result = thread::spawn(15, move || round as isize).map(|t| t.join());
         if !matches!(result, Ok(Ok(r)) if r == round as isize) {
             println!("soak: round {round}: thread failed");
             return 1;
@@ -61,6 +61,7 @@ fn main() -> i32 {
             "soak".into(),
             b"child\0".to_vec(),
             Default::default(),
+            15,
         ) {
             Ok(r) => r.task,
             Err(e) => {
