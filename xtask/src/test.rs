@@ -11,6 +11,11 @@ use ostrog::arch::Arch;
 
 use crate::scenarios::{self, SCENARIOS};
 
+/// The variable the soaking programs read their round count from when they are built.
+const SOAK_ROUNDS: &str = "OSTROG_SOAK_ROUNDS";
+/// Rounds of the long soak (`--long`).
+const LONG_SOAK_ROUNDS: &str = "100000";
+
 #[derive(Default)]
 struct Tally {
     passed: usize,
@@ -78,12 +83,23 @@ fn count_cargo_tests(output: &str) -> (usize, usize) {
 }
 
 pub fn run(args: &[String]) -> Result<bool> {
-    let (only, example) = match args {
-        [flag, name] if flag == "--only" => (Some(name.as_str()), None),
-        [flag, name] if flag == "--example" => (Some(""), Some(name.as_str())),
+    let long = args.iter().any(|a| a == "--long");
+    let args: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--long")
+        .collect();
+    let (only, example) = match args[..] {
+        ["--only", name] => (Some(name), None),
+        ["--example", name] => (Some(""), Some(name)),
         [] => (None, None),
-        _ => anyhow::bail!("usage: cargo xtask test [--only SCENARIO | --example NAME]"),
+        _ => anyhow::bail!("usage: cargo xtask test [--long] [--only SCENARIO | --example NAME]"),
     };
+    if long && std::env::var_os(SOAK_ROUNDS).is_none() {
+        // The soaks (the hostile example's attacker and client) are built with their long
+        // round count; programs read it when they are compiled.
+        std::env::set_var(SOAK_ROUNDS, LONG_SOAK_ROUNDS);
+    }
     ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
     ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
     ostrog::setup::ensure_qemu(&Arch::ALL)?;

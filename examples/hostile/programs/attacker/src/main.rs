@@ -119,6 +119,26 @@ fn arena_ref(offset: u32, len: u32) -> [u8; 8] {
 /// Messages of the granted method Get that carry what the policy would not see: a handle
 /// no parameter names, arena bytes no parameter uses, one handle moved twice.
 fn unseen_cargo(t: &mut Tally, store: u32, response: &mut [u8]) {
+    for (what, result) in unseen_cargo_results(store, response) {
+        t.attempt(what, raw(result));
+    }
+}
+
+/// [`unseen_cargo`] without a line for each refusal (the soak repeats it many times).
+fn unseen_cargo_quietly(t: &mut Tally, store: u32, response: &mut [u8]) {
+    for (what, result) in unseen_cargo_results(store, response) {
+        t.attempts += 1;
+        if result.is_ok() {
+            t.breaches += 1;
+            println!("attacker: BREACH: {what} got through");
+        }
+    }
+}
+
+fn unseen_cargo_results(
+    store: u32,
+    response: &mut [u8],
+) -> [(&'static str, Result<usize, Status>); 3] {
     let get_mid = <GetRequest as Message>::MID;
     let copy = HANDLE_COPY << 16 | 0xffff;
     let moves = HANDLE_MOVE << 16 | 0xffff;
@@ -143,12 +163,49 @@ fn unseen_cargo(t: &mut Tally, store: u32, response: &mut [u8]) {
             ),
         ),
     ];
-    for (what, bytes) in &cargo {
-        t.attempt(
-            what,
-            raw(sys::call(store, bytes, response, TIMEOUT_FOREVER)),
-        );
+    cargo.map(|(what, bytes)| (what, sys::call(store, &bytes, response, TIMEOUT_FOREVER)))
+}
+
+/// Rounds of the soak: `OSTROG_SOAK_ROUNDS` when the program is built (`cargo xtask test
+/// --long` builds it with 100,000), a short run otherwise.
+pub fn soak_rounds() -> u32 {
+    option_env!("OSTROG_SOAK_ROUNDS")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000)
+}
+
+/// The soak: the attacks that once leaked kernel memory or slipped past the policy, again
+/// and again, next to the client's honest work. Every one must be refused every time, and
+/// Get must keep working.
+fn soak(store: u32, response: &mut [u8]) -> Tally {
+    let mut t = Tally::default();
+    let rounds = soak_rounds();
+    let get = GetRequest { key: "pin".into() }
+        .encode(riid::STORE)
+        .unwrap_or_default();
+    let mut proxy = StoreProxy {
+        transport: Channel { handle: store },
+        riid: riid::STORE,
+    };
+    for round in 0..rounds {
+        let mut quiet = Tally::default();
+        unseen_cargo_quietly(&mut quiet, store, response);
+        let forged = (round % 0xffff + 2) << 16 | 7;
+        if sys::call(forged, &get, response, TIMEOUT_FOREVER) != Err(Status::BadHandle) {
+            quiet.breaches += 1;
+        }
+        if proxy.get("record-0".into()).is_err() {
+            println!("attacker: soak round {round}: Get failed");
+            t.breaches += 1;
+        }
+        t.attempts += quiet.attempts + 1;
+        t.breaches += quiet.breaches;
     }
+    println!(
+        "attacker: soak of {rounds} rounds of the attacks above: {} attempts, {} got through",
+        t.attempts, t.breaches
+    );
+    t
 }
 
 fn main() -> i32 {
@@ -350,7 +407,9 @@ fn main() -> i32 {
         Err(e) => println!("attacker: even Get failed: {e:?}"),
     }
 
-    if t.breaches == 0 {
+    let soaked = soak(store.handle, &mut response);
+
+    if t.breaches == 0 && soaked.breaches == 0 {
         println!("attacker: {} attempts, none got through", t.attempts);
         0
     } else {

@@ -37,6 +37,31 @@ fn open(name: &str) -> Option<StoreProxy<Channel>> {
     }
 }
 
+/// Rounds of Put and Get next to the attacker's soak (a quarter of its rounds: it makes four
+/// calls a round, so both keep the store busy for about as long).
+fn soak_rounds() -> u32 {
+    option_env!("OSTROG_SOAK_ROUNDS")
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1000)
+        / 4
+}
+
+/// Honest work while the attacker soaks: every answer must be right.
+fn soak(store: &mut StoreProxy<Channel>) -> bool {
+    let rounds = soak_rounds();
+    let mut wrong = 0u32;
+    for round in 0..rounds {
+        let value = format!("{round}");
+        let right = store.put("soak".into(), value.clone()).is_ok()
+            && store.get("soak".into()).is_ok_and(|r| r.value == value);
+        if !right {
+            wrong += 1;
+        }
+    }
+    println!("client: soak: {rounds} rounds of Put and Get next to the attacker, {wrong} wrong");
+    wrong == 0
+}
+
 fn main() -> i32 {
     let (Some(mut store), Some(mut vault)) = (open("store"), open("vault")) else {
         return 1;
@@ -65,7 +90,8 @@ fn main() -> i32 {
     } else {
         println!("client: the vault lost the secret");
     }
-    if good == RECORDS && kept {
+    let soaked = soak(&mut store);
+    if good == RECORDS && kept && soaked {
         println!("client: done, all well");
         0
     } else {
