@@ -157,20 +157,26 @@ pub fn init(cmdline: &CommandLine) {
             xcr0 |= XCr0Flags::AVX;
         }
         // SAFETY: every bit is a component CPUID reports (x87 and SSE always exist with
-        // XSAVE), in a valid combination.
-        unsafe { XCr0::write(xcr0) };
+        // XSAVE), in a valid combination. `write_raw`, not `write`: XCR0 has no reserved bit
+        // worth keeping, and `write` reads it first (XGETBV), which some hypervisors (PVM)
+        // cannot emulate for a guest kernel.
+        unsafe { XCr0::write_raw(xcr0.bits()) };
         // EBX of leaf 0xD: bytes XSAVE needs for what XCR0 enables now.
         let needed = core::arch::x86_64::__cpuid_count(0xd, 0).ebx as usize;
         if needed > AREA_BYTES {
             // Cannot happen for x87|SSE|AVX (their layout is fixed), but never overrun.
+            xcr0.remove(XCr0Flags::AVX);
             // SAFETY: x87|SSE alone needs 576 bytes.
-            unsafe { XCr0::write(XCr0Flags::X87 | XCr0Flags::SSE) };
+            unsafe { XCr0::write_raw(xcr0.bits()) };
         }
         XSAVE.store(true, Ordering::Relaxed);
-        let avx = XCr0::read().contains(XCr0Flags::AVX);
         println!(
             "fpu: XSAVE, x87 SSE{} saved per thread",
-            if avx { " AVX" } else { "" }
+            if xcr0.contains(XCr0Flags::AVX) {
+                " AVX"
+            } else {
+                ""
+            }
         );
     } else {
         println!("fpu: FXSAVE, x87 SSE saved per thread");
