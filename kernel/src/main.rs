@@ -83,6 +83,7 @@ pub fn kernel_main(info: &BootInfo) -> ! {
         println!("command line: {}", info.cmdline());
     }
 
+    arch::init_fpu(&cmdline);
     boot::print_memory_map(info);
     mm::init(info);
 

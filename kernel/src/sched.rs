@@ -223,6 +223,15 @@ fn schedule(requeue: bool) {
     if prev.is_none() && next.is_none() {
         return;
     }
+    if prev != next {
+        // The registers still hold `prev`'s user FP/SIMD state: the kernel never uses them.
+        if let Some(t) = prev.and_then(|p| tasks.threads.get_mut(&p)) {
+            t.extended.save();
+        }
+        if let Some(t) = next.and_then(|n| tasks.threads.get(&n)) {
+            t.extended.restore();
+        }
+    }
     let save: *mut usize = match prev.and_then(|p| tasks.threads.get_mut(&p)) {
         Some(t) => &mut t.saved_sp,
         None => &mut s.idle_sp,

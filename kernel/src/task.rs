@@ -69,6 +69,8 @@ pub struct Thread {
     pub kstack: Option<PhysAddr>,
     /// Saved kernel stack pointer while not running.
     pub saved_sp: usize,
+    /// Its FP/SIMD and other user registers outside the trap frame, while not running.
+    pub extended: arch::ExtendedState,
     /// Set when another thread has collected the exit status.
     pub joined: bool,
     /// Its IPC state (calls waited on, the call it serves).
@@ -197,6 +199,7 @@ impl Tasks {
             state: State::Ready,
             kstack: Some(kstack),
             saved_sp: 0,
+            extended: arch::ExtendedState::default(),
             joined: false,
             ipc: Default::default(),
             dying: None,

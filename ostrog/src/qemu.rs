@@ -122,7 +122,17 @@ impl Machine {
         let mut cmdline = self.cmdline.clone();
         match self.arch {
             Arch::X86_64 => {
-                cmd.args(["-M", "q35", "-cpu", "qemu64,+smep,+smap"]);
+                // Under TCG the model also has XSAVE and AVX (emulated since QEMU 7.2), which
+                // the kernel saves per thread and programs will want; under KVM the plain
+                // model, so the host's CPU never has to provide them. XSAVEOPT too, as on
+                // every real CPU with AVX: QEMU 7.2's TCG hangs on the CR4.OSXSAVE write of a
+                // model with XSAVE but no XSAVEOPT.
+                let cpu = if self.accel == Accel::Tcg {
+                    "qemu64,+smep,+smap,+xsave,+xsaveopt,+avx"
+                } else {
+                    "qemu64,+smep,+smap"
+                };
+                cmd.args(["-M", "q35", "-cpu", cpu]);
                 // Keep the firmware (SeaBIOS) off the serial console, so it shows only Ostrog.
                 cmd.args(["-fw_cfg", "name=etc/sercon-port,string=0"]);
                 cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);

@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 28] = [
+const CLASSES: [&str; 29] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -53,6 +53,7 @@ const CLASSES: [&str; 28] = [
     "ports",
     "ports-unclaimed",
     "soak",
+    "fpu",
 ];
 
 const CORE: ClassId = 0;

@@ -257,6 +257,38 @@ pub const SCENARIOS: &[Scenario] = &[
         arch_only: None,
     },
     Scenario {
+        name: "fpu_and_simd_registers_are_kept_per_thread",
+        cmdline: "ostrog.start=fpu",
+        status: 0,
+        expect: &[
+            "saved per thread",
+            "fpu: checking ",
+            "fpu: state kept across ",
+            "[kernel] process fpu (class fpu) exited with status 0",
+        ],
+        reject: &["MISMATCH", "KERNEL", "killed", "panic"],
+        iso: false,
+        check: Some(fpu_classes_match),
+        tcg: true,
+        arch_only: None,
+    },
+    Scenario {
+        name: "fpu_registers_are_kept_per_thread_with_fxsave",
+        cmdline: "ostrog.start=fpu ostrog.fpu=fxsave",
+        status: 0,
+        expect: &[
+            "fpu: FXSAVE, x87 SSE saved per thread",
+            "fpu: checking x87 MMX SSE segment registers",
+            "fpu: state kept across ",
+            "[kernel] process fpu (class fpu) exited with status 0",
+        ],
+        reject: &["MISMATCH", "KERNEL", "killed", "panic"],
+        iso: false,
+        check: None,
+        tcg: true,
+        arch_only: Some(Arch::X86_64),
+    },
+    Scenario {
         name: "a_process_creates_starts_and_waits_for_another",
         cmdline: "ostrog.start=spawner",
         status: 0,
@@ -466,6 +498,30 @@ fn hostile_tally(console: &str) -> Result<(), String> {
 
 /// The spinners' lines must alternate several times: neither yields, so every switch
 /// between them is a preemption by the timer.
+/// The fpu program checked AVX exactly when the kernel turned AVX on (x86_64), so a CPU
+/// model with AVX is really tested with it.
+fn fpu_classes_match(console: &str) -> Result<(), String> {
+    let kernel_avx = console.contains("fpu: XSAVE, x87 SSE AVX saved per thread");
+    let program_avx = console.contains("fpu: checking x87 MMX SSE AVX");
+    if kernel_avx == program_avx {
+        Ok(())
+    } else {
+        Err(format!(
+            "the kernel {} AVX but the program {} it",
+            if kernel_avx {
+                "enabled"
+            } else {
+                "did not enable"
+            },
+            if program_avx {
+                "checked"
+            } else {
+                "did not check"
+            }
+        ))
+    }
+}
+
 fn interleaved(console: &str) -> Result<(), String> {
     let owners: Vec<char> = console
         .lines()

@@ -16,6 +16,8 @@
 //! | `mask_irq(line)`, `unmask_irq(line)` | mask / unmask a device line at the controller (masked while a firing waits for its driver, [`crate::irq`]) |
 //! | `ports_claimable(first, last) -> Result` | whether a process may claim I/O ports `first..=last` (`AccessDenied` for the kernel's own; `NotSupported` on AArch64, which has no I/O ports) |
 //! | `set_io_ports(&[(first, last)])` | let the running process use exactly these port ranges (x86 TSS I/O bitmap; called by the scheduler on every switch; nothing on AArch64) |
+//! | `init_fpu(&CommandLine)` | let user mode use the FP/SIMD units (x87/SSE/AVX, AArch64 FP/SIMD); print what is saved |
+//! | `ExtendedState` | a thread's user registers beyond the trap frame (FP/SIMD, segment selectors or `TPIDR_EL0`): `default()` (a clean state), `save()`, `restore()`; the scheduler saves and restores them on every switch |
 //! | `start_timer(hz)` | periodic timer calling [`crate::time::on_tick`] |
 //! | `enable_interrupts()`, `disable_interrupts() -> bool` | the CPU interrupt flag |
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |

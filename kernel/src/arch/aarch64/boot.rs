@@ -5,7 +5,8 @@
 //!
 //! 1. parks every CPU but the first (secondary CPUs come later);
 //! 2. drops from EL2 to EL1 when entered at EL2 (giving EL1 the generic timer);
-//! 3. enables the FP/SIMD unit (Rust code may use it) and clears `.bss`;
+//! 3. clears `.bss` (the FP/SIMD unit stays off until [`super::fpu::init`]: the kernel is
+//!    soft-float and never uses it);
 //! 4. builds boot page tables: one level-1 table of 1 GiB blocks mapping physical
 //!    `0..5 GiB`, used three times: identity (TTBR0, so the next instruction still runs),
 //!    the direct map at [`super::paging::PHYS_OFFSET`] and the kernel image at
@@ -47,13 +48,15 @@ _start:
     cmp     x0, #2
     b.ne    9f                      // EL3 entry is not supported
 
-    // EL2 -> EL1: EL1 is AArch64, may use the physical and virtual timers.
+    // EL2 -> EL1: EL1 is AArch64, may use the physical and virtual timers and FP/SIMD.
     mov     x0, #(1 << 31)
     msr     hcr_el2, x0
     mrs     x0, cnthctl_el2
     orr     x0, x0, #3
     msr     cnthctl_el2, x0
     msr     cntvoff_el2, xzr
+    mov     x0, #0x33ff             // CPTR_EL2: RES1 bits, TFP clear (FP/SIMD not trapped)
+    msr     cptr_el2, x0
     mov     x0, #0x3c5              // EL1h, all exceptions masked
     msr     spsr_el2, x0
     adr     x0, 1f
@@ -61,10 +64,6 @@ _start:
     eret
 
 1:  // EL1, MMU off.
-    mov     x0, #(3 << 20)          // CPACR_EL1.FPEN: FP/SIMD without traps
-    msr     cpacr_el1, x0
-    isb
-
     // Clear .bss (linked in the upper half; written here at its physical address).
     ldr     x0, =__bss_start
     ldr     x1, =__bss_end

@@ -1,10 +1,9 @@
 //! Switching between threads, and the first entry of a thread into user mode (AArch64).
 //!
 //! As on x86_64, switching threads is switching kernel stacks: [`switch_context`] pushes the
-//! callee-saved registers (`x19`-`x30`) and the FP/SIMD registers on the old stack, stores the
-//! stack pointer, loads the new one and pops the same set. The kernel is built for a soft-float
-//! target and never touches the FP/SIMD registers itself, so they still hold the user's values
-//! here and saving them on a switch is all the FP context management there is.
+//! callee-saved registers (`x19`-`x30`) on the old stack, stores the stack pointer, loads the
+//! new one and pops the same set. The FP/SIMD registers and `TPIDR_EL0` are the scheduler's
+//! business ([`super::fpu`]).
 //!
 //! The kernel stack of a thread running in user mode is `SP_EL1`: the trap entry uses it
 //! directly, and the return to user mode leaves it at the top of the thread's stack. There is
@@ -14,15 +13,11 @@ use core::arch::global_asm;
 
 use super::trap::TrapFrame;
 
-/// Bytes `switch_context` keeps on a stack: 12 general registers, FPCR and FPSR, then the 32
-/// 128-bit FP/SIMD registers.
-const SWITCH_FRAME: usize = 96 + 512 + 16;
+/// Bytes `switch_context` keeps on a stack: 12 general registers.
+const SWITCH_FRAME: usize = 96;
 
 global_asm!(
     r#"
-    // The kernel target is soft-float; this code alone touches the FP/SIMD registers.
-    .arch_extension fp
-    .arch_extension simd
     .text
     .global ostrog_switch_context
 ostrog_switch_context:
@@ -33,50 +28,10 @@ ostrog_switch_context:
     stp     x25, x26, [sp, #48]
     stp     x27, x28, [sp, #64]
     stp     x29, x30, [sp, #80]
-    add     x9, sp, #112
-    stp     q0, q1, [x9, #0]
-    stp     q2, q3, [x9, #32]
-    stp     q4, q5, [x9, #64]
-    stp     q6, q7, [x9, #96]
-    stp     q8, q9, [x9, #128]
-    stp     q10, q11, [x9, #160]
-    stp     q12, q13, [x9, #192]
-    stp     q14, q15, [x9, #224]
-    stp     q16, q17, [x9, #256]
-    stp     q18, q19, [x9, #288]
-    stp     q20, q21, [x9, #320]
-    stp     q22, q23, [x9, #352]
-    stp     q24, q25, [x9, #384]
-    stp     q26, q27, [x9, #416]
-    stp     q28, q29, [x9, #448]
-    stp     q30, q31, [x9, #480]
-    mrs     x10, fpcr
-    mrs     x11, fpsr
-    stp     x10, x11, [sp, #96]
     mov     x9, sp
     str     x9, [x0]
 
     mov     sp, x1
-    add     x9, sp, #112
-    ldp     q0, q1, [x9, #0]
-    ldp     q2, q3, [x9, #32]
-    ldp     q4, q5, [x9, #64]
-    ldp     q6, q7, [x9, #96]
-    ldp     q8, q9, [x9, #128]
-    ldp     q10, q11, [x9, #160]
-    ldp     q12, q13, [x9, #192]
-    ldp     q14, q15, [x9, #224]
-    ldp     q16, q17, [x9, #256]
-    ldp     q18, q19, [x9, #288]
-    ldp     q20, q21, [x9, #320]
-    ldp     q22, q23, [x9, #352]
-    ldp     q24, q25, [x9, #384]
-    ldp     q26, q27, [x9, #416]
-    ldp     q28, q29, [x9, #448]
-    ldp     q30, q31, [x9, #480]
-    ldp     x10, x11, [sp, #96]
-    msr     fpcr, x10
-    msr     fpsr, x11
     ldp     x19, x20, [sp, #0]
     ldp     x21, x22, [sp, #16]
     ldp     x23, x24, [sp, #32]

@@ -3,6 +3,7 @@
 mod boot;
 mod console;
 mod context;
+mod fpu;
 mod gic;
 mod paging;
 mod power;
@@ -13,6 +14,7 @@ use aarch64_cpu::registers::{Readable, DAIF};
 
 pub use console::console_write;
 pub use context::{prepare_user_thread, set_kernel_stack, switch_context};
+pub use fpu::{init as init_fpu, ExtendedState};
 pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
 pub use power::power_off;
 
