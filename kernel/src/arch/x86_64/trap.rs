@@ -76,6 +76,12 @@ trap_common:
     push r15
     mov rdi, rsp
     cld
+    /* A trap does not clear RFLAGS.AC: a user thread that set it would turn SMAP off for
+       the kernel's handler. Cleared with popfq (clac is not on CPUs without SMAP); the
+       user's flags come back with iretq. */
+    pushfq
+    and qword ptr [rsp], ~(1 << 18)
+    popfq
     call {dispatch}
 .global trap_return
 trap_return:
