@@ -29,7 +29,10 @@
 //! equals the method's fixed size; every `ArenaRef` lies inside the arena; string data is valid
 //! UTF-8 and within its bound; sequence and bytes lengths are within their bounds; union tags
 //! name a variant; handle indices are below `handle_count`. The generated decoders check all of
-//! this, and the security module judges only well-formed messages.
+//! this, and the security module judges only well-formed messages. The module's validator
+//! also requires that nothing travels unseen: every handle slot named by exactly one `Handle`
+//! parameter, and the arena exactly the parameters' data, each reference starting where the
+//! previous one's data ended (8-aligned for sequences), in the order the encoders write it.
 
 /// Size of [`Header`] in bytes.
 pub const HEADER_SIZE: usize = 40;
