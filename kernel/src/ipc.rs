@@ -897,26 +897,18 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
         .processes
         .get(&client.0)
         .map_or(0, |c| c.handles.room());
-    if room < handles.len() {
+    let refusal = if room < handles.len() {
         // Refused before the event: the client's table is full; the server keeps its
         // handles, the client learns why.
-        answer_caller(
-            &mut tasks,
-            serving.caller,
-            serving.id,
-            Err(Status::NoMemory),
-        );
-        return Err(Status::NoMemory);
-    }
-    let kind = response_kind(&message);
-    if judge(kind, ((process, class), client), &message, &handles) == Verdict::Denied {
-        answer_caller(
-            &mut tasks,
-            serving.caller,
-            serving.id,
-            Err(Status::AccessDenied),
-        );
-        return Err(Status::AccessDenied);
+        Some(Status::NoMemory)
+    } else {
+        let kind = response_kind(&message);
+        let verdict = judge(kind, ((process, class), client), &message, &handles);
+        (verdict == Verdict::Denied).then_some(Status::AccessDenied)
+    };
+    if let Some(status) = refusal {
+        answer_caller(&mut tasks, serving.caller, serving.id, Err(status));
+        return Err(status);
     }
     move_handles(&mut tasks, Some(process), client.0, &mut message, &handles)?;
     answer_caller(&mut tasks, serving.caller, serving.id, Ok(message));
