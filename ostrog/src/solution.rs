@@ -407,7 +407,7 @@ pub fn run_scenarios(
         let accel = accel(arch);
         let mut machine = Machine::new(arch, accel, &image);
         machine.cmdline = test.cmdline.clone();
-        let run = machine.run_captured(test_timeout(), false)?;
+        let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
             _ => None,
@@ -432,15 +432,4 @@ pub fn run_scenarios(
         }
     }
     Ok((passed, failed))
-}
-
-/// How long one scenario of a solution may run: two minutes, an hour for soaks built with a
-/// round count of their own (`OSTROG_SOAK_ROUNDS`, `cargo xtask test --long`).
-fn test_timeout() -> std::time::Duration {
-    let minutes = if std::env::var_os("OSTROG_SOAK_ROUNDS").is_some() {
-        60
-    } else {
-        2
-    };
-    std::time::Duration::from_secs(minutes * 60)
 }
