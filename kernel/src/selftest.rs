@@ -20,6 +20,10 @@ pub fn run(name: &str) {
         "illegal-instruction" => arch::illegal_instruction(),
         "panic" => panic!("self test requested a panic"),
         "heap" => heap(),
+        // Interrupts at vectors nothing handles (exception numbers, unused vectors, an NMI,
+        // SGIs on AArch64) arrive on the next timer ticks; the kernel and the programs that
+        // are running must not notice.
+        "stray-interrupts" => arch::inject_strays(),
         "cycles" => {
             let start = arch::cycles();
             let end = arch::cycles();

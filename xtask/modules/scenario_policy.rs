@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 27] = [
+const CLASSES: [&str; 29] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -52,6 +52,8 @@ const CLASSES: [&str; 27] = [
     "irq",
     "ports",
     "ports-unclaimed",
+    "stray-victim",
+    "soft-int",
 ];
 
 const CORE: ClassId = 0;

@@ -290,6 +290,23 @@ pub const SCENARIOS: &[Scenario] = &[
         arch_only: Some(Arch::X86_64),
     },
     Scenario {
+        name: "stray_interrupts_harm_neither_kernel_nor_programs",
+        cmdline: "ostrog.selftest=stray-interrupts ostrog.start=stray-victim,soft-int",
+        status: 0,
+        expect: &[
+            "selftest: stray interrupts sent",
+            "stray-victim: ",
+            "rounds of busy work, every result right",
+            "[kernel] process stray-victim (class stray-victim) exited with status 0",
+            "all processes have ended; powering off",
+        ],
+        reject: &["KERNEL", "SURVIVED", "WRONG", "panic"],
+        iso: false,
+        check: Some(strays_reported_soft_int_killed),
+        tcg: true,
+        arch_only: None,
+    },
+    Scenario {
         name: "echo_client_and_server_exchange_messages_with_arenas_and_handles",
         cmdline: "ostrog.audit=console",
         status: 0,
@@ -364,6 +381,44 @@ fn unclaimed_port_killed(console: &str) -> Result<(), String> {
         return Err(format!(
             "ports-unclaimed was not killed for its port: {line}"
         ));
+    }
+    Ok(())
+}
+
+/// Every stray interrupt was reported as ignored (each vector once), and the program that
+/// raised a vector by software was killed for it, alone.
+fn strays_reported_soft_int_killed(console: &str) -> Result<(), String> {
+    let expected: Vec<String> = if console.contains("(x86_64) booting") {
+        (16..32)
+            .chain([100, 200])
+            .map(|v| format!("interrupt: vector {v} has no handler; ignored"))
+            .chain(["interrupt: non-maskable interrupt ignored".to_string()])
+            .collect()
+    } else {
+        (0..16)
+            .map(|id| format!("interrupt: id {id} has no handler; ignored"))
+            .collect()
+    };
+    for line in &expected {
+        if !console.contains(line.as_str()) {
+            return Err(format!("console lacks {line:?}"));
+        }
+    }
+    // Vector 17 is sent twice; it is reported once.
+    if console.matches("vector 17 has no handler").count() > 1 {
+        return Err("vector 17 was reported more than once".into());
+    }
+    let line = console
+        .lines()
+        .find(|l| l.contains("process soft-int (class soft-int, sid"))
+        .ok_or("no report for soft-int")?;
+    let cause = if console.contains("(x86_64) booting") {
+        "killed: general protection fault"
+    } else {
+        "killed: illegal instruction"
+    };
+    if !line.contains(cause) {
+        return Err(format!("soft-int was not killed as expected: {line}"));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod context;
 mod gic;
 mod paging;
 mod power;
+mod reserved;
 mod timer;
 mod trap;
 
@@ -15,6 +16,8 @@ pub use console::console_write;
 pub use context::{prepare_user_thread, set_kernel_stack, switch_context};
 pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
 pub use power::power_off;
+pub use reserved::{kernel_devices, ports_claimable};
+pub use trap::inject_strays;
 
 pub const NAME: &str = "aarch64";
 pub const TIMER_NAME: &str = "generic timer (virtual) via GICv2";
@@ -24,12 +27,6 @@ fn mmio_ranges() -> impl Iterator<Item = (u64, u64)> {
     core::iter::once(console::mmio_range())
         .chain(gic::mmio_ranges())
         .flatten()
-}
-
-/// Device registers the kernel itself drives (console, interrupt controller) as `(start,
-/// end)`: no process may map them.
-pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
-    mmio_ranges().map(|(base, len)| (base, base.saturating_add(len)))
 }
 
 pub fn init_interrupts() {
@@ -44,11 +41,6 @@ pub fn start_timer(hz: u32) {
 /// Whether a process may claim interrupt `line` (an SPI; the timer is a PPI, never one).
 pub fn irq_claimable(line: u32) -> bool {
     gic::is_spi(line) && line != timer::intid()
-}
-
-/// AArch64 has no I/O ports: `io.ClaimPorts` answers `NotSupported`.
-pub fn ports_claimable(_first: u16, _last: u16) -> Result<(), ostrog_abi::Status> {
-    Err(ostrog_abi::Status::NotSupported)
 }
 
 /// No I/O ports, nothing to switch.

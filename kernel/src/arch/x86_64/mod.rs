@@ -9,16 +9,18 @@ mod ioapic;
 mod ioports;
 mod paging;
 mod power;
+mod reserved;
 mod syscall;
 mod trap;
 
-pub use apic::kernel_devices;
 pub use console::console_write;
 pub use context::{prepare_user_thread, switch_context};
-pub use ioports::{ports_claimable, set_io_ports};
+pub use ioports::set_io_ports;
 pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
 pub use power::power_off;
+pub use reserved::{kernel_devices, ports_claimable};
 pub use syscall::set_kernel_stack;
+pub use trap::inject_strays;
 
 pub const NAME: &str = "x86_64";
 pub const TIMER_NAME: &str = "local APIC timer";
