@@ -137,6 +137,22 @@ pub const SCENARIOS: &[Scenario] = &[
         arch_only: None,
     },
     Scenario {
+        name: "kernel_stack_overflow_hits_its_guard_page",
+        cmdline: "ostrog.start= ostrog.selftest=kernel-stack-overflow",
+        status: 3,
+        expect: &[
+            "selftest: overflowing the kernel stack",
+            "*** KERNEL FAULT:",
+            "faulting address: 0x",
+            "system halted",
+        ],
+        reject: &["did not stop it", "KERNEL PANIC"],
+        iso: false,
+        check: Some(fault_in_guard_page),
+        tcg: false,
+        arch_only: None,
+    },
+    Scenario {
         name: "two_programs_preempt_each_other",
         cmdline: "ostrog.start=spin-a,spin-b",
         status: 0,
@@ -367,6 +383,34 @@ pub const SCENARIOS: &[Scenario] = &[
         arch_only: None,
     },
 ];
+
+/// The kernel fault of the stack-overflow self test is at an address in the guard pages
+/// below the stack it printed.
+fn fault_in_guard_page(console: &str) -> Result<(), String> {
+    let hex = |s: &str| u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok();
+    let line = console
+        .lines()
+        .find_map(|l| l.strip_prefix("selftest: overflowing the kernel stack "))
+        .ok_or("the self test did not say which stack")?;
+    let (range, guard) = line.split_once(", guard from ").ok_or("no guard address")?;
+    let bottom = range
+        .split('-')
+        .next()
+        .and_then(hex)
+        .ok_or("no stack bottom")?;
+    let guard = hex(guard).ok_or("bad guard address")?;
+    let fault = console
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("faulting address: "))
+        .and_then(hex)
+        .ok_or("no faulting address")?;
+    if !(guard..bottom).contains(&fault) {
+        return Err(format!(
+            "fault at {fault:#x}, outside the guard {guard:#x}-{bottom:#x}"
+        ));
+    }
+    Ok(())
+}
 
 /// The program that read a port it never claimed was killed for it (#GP), with a report.
 fn unclaimed_port_killed(console: &str) -> Result<(), String> {

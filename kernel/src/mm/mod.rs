@@ -7,6 +7,7 @@
 
 pub mod frame;
 pub mod heap;
+pub mod kstack;
 
 use crate::boot::BootInfo;
 

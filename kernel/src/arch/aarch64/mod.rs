@@ -14,7 +14,10 @@ use aarch64_cpu::registers::{Readable, DAIF};
 
 pub use console::console_write;
 pub use context::{prepare_user_thread, set_kernel_stack, switch_context};
-pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
+pub use paging::{
+    activate_kernel_space, init_paging, map_kernel_page, phys_to_virt, unmap_kernel_page,
+    AddressSpace, KERNEL_STACKS,
+};
 pub use power::power_off;
 pub use reserved::{kernel_devices, ports_claimable};
 pub use trap::inject_strays;
@@ -94,4 +97,20 @@ pub fn breakpoint() {
 pub fn illegal_instruction() {
     // SAFETY: udf raises an undefined-instruction exception; used only by self tests.
     unsafe { core::arch::asm!("udf #0") };
+}
+
+/// Switches to the stack ending at `top` and calls `f` there (the kernel-stack guard self
+/// test); never returns.
+pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
+    // SAFETY: the caller gives a mapped kernel stack; `f` never returns, so nothing of the
+    // abandoned stack is used again.
+    unsafe {
+        core::arch::asm!(
+            "mov sp, {top}",
+            "blr {f}",
+            top = in(reg) top,
+            f = in(reg) f,
+            options(noreturn)
+        )
+    }
 }

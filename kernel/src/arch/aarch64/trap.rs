@@ -56,7 +56,20 @@ exception_vectors:
     vector 1
     vector 2
     vector 3
-    vector 4
+    // A synchronous exception in the kernel is always fatal, and may be a kernel stack
+    // that ran into its guard page, where nothing more can be pushed: the crash report
+    // runs on a stack of its own.
+    .balign 0x80
+    msr     tpidr_el1, x0
+    adrp    x0, {crash_stack}
+    add     x0, x0, #:lo12:{crash_stack}
+    add     x0, x0, #{crash_stack_size}
+    mov     sp, x0
+    mrs     x0, tpidr_el1
+    sub     sp, sp, #{frame}
+    stp     x0, x1, [sp, #0]
+    mov     x1, #4
+    b       trap_common
     vector 5
     vector 6
     vector 7
@@ -120,7 +133,17 @@ trap_return:
 "#,
     frame = const FRAME_SIZE,
     dispatch = sym trap_dispatch,
+    crash_stack = sym CRASH_STACK,
+    crash_stack_size = const CRASH_STACK_SIZE,
 );
+
+const CRASH_STACK_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct CrashStack([u8; CRASH_STACK_SIZE]);
+
+/// The stack of the crash report for a synchronous exception taken in the kernel.
+static mut CRASH_STACK: CrashStack = CrashStack([0; CRASH_STACK_SIZE]);
 
 unsafe extern "C" {
     static exception_vectors: u8;

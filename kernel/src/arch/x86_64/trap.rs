@@ -475,6 +475,9 @@ fn exception(frame: &TrapFrame, vector: u64) -> ! {
             page_fault_detail(frame.error_code, &mut detail);
             Some(Cr2::read_raw())
         }
+        // Most often a page fault that could not be delivered (a kernel stack that ran into
+        // its guard page): CR2 still holds that fault's address.
+        DOUBLE_FAULT => Some(Cr2::read_raw()),
         _ => None,
     };
     let f = frame;
