@@ -230,16 +230,13 @@ fn irq() {
         } else {
             // An SGI or PPI nothing uses: disabled, so that it cannot come back.
             gic::disable(number);
-            stray(number);
+            crate::irq::stray("id", number);
         }
     });
 }
 
 /// SErrors taken since boot.
 static SERRORS: AtomicU64 = AtomicU64::new(0);
-/// Interrupts nothing handles, and which ids (below 64) have been reported.
-static STRAYS: AtomicU64 = AtomicU64::new(0);
-static STRAY_SEEN: AtomicU64 = AtomicU64::new(0);
 
 /// An SError (an asynchronous external abort: a bus error of some earlier access, a device
 /// signalling a fault) taken while a process ran. The kernel masks SErrors while it runs,
@@ -251,15 +248,6 @@ fn serror() {
         "SError ignored (syndrome {:#x}, {count} so far); the process it interrupted continues",
         ESR_EL1.get()
     );
-}
-
-/// An interrupt id nothing handles: counted, reported the first time.
-fn stray(number: u32) {
-    let count = STRAYS.fetch_add(1, Ordering::Relaxed) + 1;
-    let bit = 1u64.checked_shl(number).unwrap_or(0);
-    if bit == 0 || STRAY_SEEN.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
-        println!("interrupt: id {number} has no handler; ignored ({count} so far)");
-    }
 }
 
 /// Next SGI [`inject_strays`] sends, plus one (0: not injecting).

@@ -303,7 +303,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         TIMER_VECTOR => {
             apic::end_of_interrupt();
-            report_stray();
+            report_nmis();
             inject_next();
             crate::time::on_tick();
         }
@@ -324,13 +324,13 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         // MSI, never the fault of the code it interrupted.
         v if apic::in_service(v) => {
             apic::end_of_interrupt();
-            stray(v);
+            crate::irq::stray("vector", v as u32);
         }
         v if v < 32 && frame.is_from_user() => user_exception(frame, v),
         v if v < 32 => exception(frame, v),
         // No exception has this number and the APIC did not deliver it (a legacy PIC line
         // or an interrupt that was already ended): nobody is at fault.
-        v => stray(v),
+        v => crate::irq::stray("vector", v as u32),
     }
     if frame.is_from_user() {
         crate::sched::preempt_if_needed();
@@ -345,11 +345,6 @@ const DOUBLE_FAULT: u64 = 8;
 /// NMIs taken since boot, and whether the last ones are still to be reported.
 static NMIS: AtomicU64 = AtomicU64::new(0);
 static NMI_UNREPORTED: AtomicBool = AtomicBool::new(false);
-/// Interrupts at vectors nothing handles, and which vectors have been reported (one bit
-/// each: every vector is reported once).
-static STRAYS: AtomicU64 = AtomicU64::new(0);
-static STRAY_SEEN: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
-
 /// A non-maskable interrupt (a hardware error line, a watchdog, a forged MSI with NMI
 /// delivery): nothing in the kernel raises one, so it is counted and reported later (from
 /// the timer: printing here could wait for a console lock held by the interrupted code).
@@ -359,23 +354,8 @@ fn nmi() {
     NMI_UNREPORTED.store(true, Ordering::Relaxed);
 }
 
-/// An interrupt nobody handles: counted, and reported the first time its vector appears.
-fn stray(vector: u64) {
-    STRAYS.fetch_add(1, Ordering::Relaxed);
-    let (word, bit) = ((vector / 64) as usize, 1u64 << (vector % 64));
-    let first = STRAY_SEEN
-        .get(word)
-        .is_some_and(|w| w.fetch_or(bit, Ordering::Relaxed) & bit == 0);
-    if first {
-        println!(
-            "interrupt: vector {vector} has no handler; ignored ({} so far)",
-            STRAYS.load(Ordering::Relaxed)
-        );
-    }
-}
-
 /// Reports NMIs taken since the last report (from the timer interrupt).
-fn report_stray() {
+fn report_nmis() {
     if NMI_UNREPORTED.swap(false, Ordering::Relaxed) {
         println!(
             "interrupt: non-maskable interrupt ignored ({} so far)",

@@ -5,23 +5,13 @@
 #![no_std]
 #![no_main]
 
-use ostrog_rt::idl::kl_core_core::riid;
-use ostrog_rt::idl::kl_core_time::TimeProxy;
 use ostrog_rt::println;
-use ostrog_rt::sys::CoreTransport;
+use selftest::now_ms;
 
 ostrog_rt::main!(main);
 
 /// How long to keep busy: well past the self test's last interrupt (20 timer ticks).
 const RUN_MS: u64 = 800;
-
-fn now_ms() -> u64 {
-    let mut time = TimeProxy {
-        transport: CoreTransport,
-        riid: riid::TIME,
-    };
-    time.now().map(|n| n.ns / 1_000_000).unwrap_or(0)
-}
 
 fn main() -> i32 {
     let expected = selftest::spin(200_000);
