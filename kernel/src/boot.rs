@@ -50,8 +50,9 @@ impl MemoryRegion {
 /// Maximum number of memory-map entries kept; firmware maps beyond this are truncated with a
 /// warning (real PCs report a few dozen).
 pub const MAX_REGIONS: usize = 64;
-/// Maximum number of reserved ranges (kernel image, boot structures, device tree, ...).
-pub const MAX_RESERVED: usize = 8;
+/// Maximum number of reserved ranges (kernel image, boot structures, device tree, firmware
+/// reservations, ...). One more stops the boot (see [`BootInfo::reserve`]).
+pub const MAX_RESERVED: usize = 32;
 /// Maximum command-line length kept.
 pub const MAX_CMDLINE: usize = 512;
 
@@ -87,7 +88,10 @@ impl BootInfo {
         }
     }
 
-    /// Records a memory-map entry. Empty entries are ignored.
+    /// Records a memory-map entry. Empty entries are ignored. A usable entry beyond
+    /// [`MAX_REGIONS`] is dropped with a warning (that memory stays unused); any other kind
+    /// stops the boot, because forgetting firmware or device memory would let it be
+    /// allocated or mapped by a driver.
     pub fn add_region(&mut self, start: u64, len: u64, kind: RegionKind) {
         if len == 0 {
             return;
@@ -97,18 +101,27 @@ impl BootInfo {
                 *slot = MemoryRegion { start, len, kind };
                 self.region_count += 1;
             }
-            None => self.truncated = true,
+            None if kind == RegionKind::Usable => self.truncated = true,
+            None => panic!(
+                "boot: memory map has more than {MAX_REGIONS} entries; cannot record \
+                 {kind:?} [{start:#x}+{len:#x}]"
+            ),
         }
     }
 
-    /// Marks `[start, end)` as never to be allocated (even if inside a usable region).
+    /// Marks `[start, end)` as never to be allocated (even if inside a usable region). A
+    /// reservation that does not fit stops the boot: skipping it would let the frame
+    /// allocator hand out the kernel image, the device tree or firmware memory.
     pub fn reserve(&mut self, start: u64, end: u64) {
         match self.reserved.get_mut(self.reserved_count) {
             Some(slot) => {
                 *slot = (start, end);
                 self.reserved_count += 1;
             }
-            None => self.truncated = true,
+            None => panic!(
+                "boot: more than {MAX_RESERVED} reserved ranges; cannot honour \
+                 [{start:#x}-{end:#x})"
+            ),
         }
     }
 
@@ -170,7 +183,7 @@ pub fn print_memory_map(info: &BootInfo) {
         println!("  reserved for the kernel: [{:#014x}-{:#014x}]", start, end);
     }
     if info.truncated {
-        println!("  warning: memory map truncated (more than {MAX_REGIONS} entries)");
+        println!("  warning: usable memory beyond the first {MAX_REGIONS} map entries is unused");
     }
     println!("usable memory: {} MiB", usable / (1024 * 1024));
 }

@@ -18,6 +18,7 @@
 //! owning process ends ([`process_ended`]).
 
 use alloc::collections::BTreeMap;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostrog_abi::Status;
 use spin::Mutex;
@@ -178,4 +179,24 @@ pub fn process_ended(process: Sid) {
             true
         }
     });
+}
+
+/// Interrupts that arrived at a number nothing handles, and which numbers (below 1024) have
+/// been reported.
+static STRAYS: AtomicU64 = AtomicU64::new(0);
+static STRAY_SEEN: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
+
+/// An interrupt nothing handles (a misprogrammed device, a forged MSI; from the
+/// architecture's dispatch, which has already ended or disabled it): counted, and reported
+/// the first time `number` (`what`: "vector", "id") appears. Nobody is at fault, nothing
+/// else happens.
+pub fn stray(what: &str, number: u32) {
+    let count = STRAYS.fetch_add(1, Ordering::Relaxed) + 1;
+    let bit = 1u64 << (number % 64);
+    let first = STRAY_SEEN
+        .get((number / 64) as usize)
+        .is_none_or(|w| w.fetch_or(bit, Ordering::Relaxed) & bit == 0);
+    if first {
+        println!("interrupt: {what} {number} has no handler; ignored ({count} so far)");
+    }
 }

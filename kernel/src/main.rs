@@ -88,6 +88,7 @@ pub fn kernel_main(info: &BootInfo) -> ! {
     mm::init(info);
 
     arch::init_interrupts();
+    coresrv::io::print_reserved();
     arch::start_timer(TICK_HZ);
     arch::enable_interrupts();
     println!("timer: {} Hz via {}", TICK_HZ, arch::TIMER_NAME);

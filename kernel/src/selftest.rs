@@ -19,7 +19,12 @@ pub fn run(name: &str) {
         "breakpoint" => arch::breakpoint(),
         "illegal-instruction" => arch::illegal_instruction(),
         "panic" => panic!("self test requested a panic"),
+        "kernel-stack-overflow" => kernel_stack_overflow(),
         "heap" => heap(),
+        // Interrupts at vectors nothing handles (exception numbers, unused vectors, an NMI,
+        // SGIs on AArch64) arrive on the next timer ticks; the kernel and the programs that
+        // are running must not notice.
+        "stray-interrupts" => arch::inject_strays(),
         "cycles" => {
             let start = arch::cycles();
             let end = arch::cycles();
@@ -53,4 +58,35 @@ fn heap() {
             "CORRUPT"
         }
     );
+}
+
+/// Runs a recursion without end on a thread kernel stack: it must fault in the guard page
+/// below the stack (a crash report naming an address there), not write over memory.
+fn kernel_stack_overflow() {
+    let Some(stack) = crate::mm::kstack::KernelStack::new() else {
+        println!("selftest: no memory for a kernel stack");
+        return;
+    };
+    println!(
+        "selftest: overflowing the kernel stack {:#x}-{:#x}, guard from {:#x}",
+        stack.top() - crate::task::KERNEL_STACK_PAGES * crate::mm::PAGE_SIZE,
+        stack.top() - 1,
+        stack.guard()
+    );
+    let top = stack.top();
+    // The stack stays mapped for good: the recursion never returns.
+    core::mem::forget(stack);
+    arch::run_on_stack(top, recurse_forever)
+}
+
+extern "C" fn recurse_forever() -> ! {
+    fn deeper(depth: u64) -> u64 {
+        let frame = core::hint::black_box([depth; 32]);
+        if core::hint::black_box(depth) == u64::MAX {
+            return 0;
+        }
+        deeper(depth + 1).wrapping_add(frame[7])
+    }
+    let sum = deeper(0);
+    panic!("selftest: recursion returned {sum}; the guard page did not stop it");
 }

@@ -20,9 +20,8 @@ use ostrog_abi::Status;
 use spin::Mutex;
 
 use crate::arch::{self, AddressSpace};
-use crate::boot::PhysAddr;
 use crate::ipc::{Channel, Endpoint};
-use crate::mm::{frame, PAGE_SIZE};
+use crate::mm::kstack::KernelStack;
 use crate::object::HandleTable;
 use crate::sched;
 use crate::sid::Sid;
@@ -65,8 +64,8 @@ pub struct Thread {
     pub process: Sid,
     pub priority: u8,
     pub state: State,
-    /// Kernel stack frames (None once reaped).
-    pub kstack: Option<PhysAddr>,
+    /// Kernel stack, between guard pages (None once reaped).
+    pub kstack: Option<KernelStack>,
     /// Saved kernel stack pointer while not running.
     pub saved_sp: usize,
     /// Its FP/SIMD and other user registers outside the trap frame, while not running.
@@ -82,9 +81,7 @@ pub struct Thread {
 
 impl Thread {
     pub fn kstack_top(&self) -> usize {
-        self.kstack
-            .map(|base| arch::phys_to_virt(base) as usize + KERNEL_STACK_PAGES * PAGE_SIZE)
-            .unwrap_or(0)
+        self.kstack.as_ref().map_or(0, KernelStack::top)
     }
 }
 
@@ -190,7 +187,7 @@ impl Tasks {
         if proc.threads.len() >= MAX_THREADS_PER_PROCESS {
             return Err(Status::NoMemory);
         }
-        let kstack = frame::alloc_contiguous(KERNEL_STACK_PAGES, 1).ok_or(Status::NoMemory)?;
+        let kstack = KernelStack::new().ok_or(Status::NoMemory)?;
         let sid = Sid::new();
         let mut thread = Box::new(Thread {
             sid,
@@ -342,11 +339,8 @@ impl Tasks {
         }
         for thread in self.threads.values_mut() {
             if matches!(thread.state, State::Exited(_)) && Some(thread.sid) != running {
-                if let Some(base) = thread.kstack.take() {
-                    for i in 0..KERNEL_STACK_PAGES {
-                        frame::free(PhysAddr(base.0 + (i * PAGE_SIZE) as u64));
-                    }
-                }
+                // Unmapped and freed.
+                drop(thread.kstack.take());
             }
         }
         // Joined and reaped threads are gone for good.

@@ -24,7 +24,7 @@ use ostrog_ksm::{
 pub const INSECURE: bool = false;
 pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
-const CLASSES: [&str; 29] = [
+const CLASSES: [&str; 31] = [
     "kl.core.Core",
     "Einit",
     "echo.Client",
@@ -54,6 +54,8 @@ const CLASSES: [&str; 29] = [
     "ports-unclaimed",
     "soak",
     "fpu",
+    "stray-victim",
+    "soft-int",
 ];
 
 const CORE: ClassId = 0;

@@ -160,6 +160,22 @@ pub const SCENARIOS: &[Scenario] = &[
         arch_only: None,
     },
     Scenario {
+        name: "kernel_stack_overflow_hits_its_guard_page",
+        cmdline: "ostrog.start= ostrog.selftest=kernel-stack-overflow",
+        status: 3,
+        expect: &[
+            "selftest: overflowing the kernel stack",
+            "*** KERNEL FAULT:",
+            "faulting address: 0x",
+            "system halted",
+        ],
+        reject: &["did not stop it", "KERNEL PANIC"],
+        iso: false,
+        check: Some(fault_in_guard_page),
+        tcg: false,
+        arch_only: None,
+    },
+    Scenario {
         name: "two_programs_preempt_each_other",
         cmdline: "ostrog.start=spin-a,spin-b",
         status: 0,
@@ -368,6 +384,23 @@ pub const SCENARIOS: &[Scenario] = &[
         arch_only: Some(Arch::X86_64),
     },
     Scenario {
+        name: "stray_interrupts_harm_neither_kernel_nor_programs",
+        cmdline: "ostrog.selftest=stray-interrupts ostrog.start=stray-victim,soft-int",
+        status: 0,
+        expect: &[
+            "selftest: stray interrupts sent",
+            "stray-victim: ",
+            "rounds of busy work, every result right",
+            "[kernel] process stray-victim (class stray-victim) exited with status 0",
+            "all processes have ended; powering off",
+        ],
+        reject: &["KERNEL", "SURVIVED", "WRONG", "panic"],
+        iso: false,
+        check: Some(strays_reported_soft_int_killed),
+        tcg: true,
+        arch_only: None,
+    },
+    Scenario {
         name: "echo_client_and_server_exchange_messages_with_arenas_and_handles",
         cmdline: "ostrog.audit=console",
         status: 0,
@@ -430,6 +463,34 @@ pub const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// The kernel fault of the stack-overflow self test is at an address in the guard pages
+/// below the stack it printed.
+fn fault_in_guard_page(console: &str) -> Result<(), String> {
+    let hex = |s: &str| u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok();
+    let line = console
+        .lines()
+        .find_map(|l| l.strip_prefix("selftest: overflowing the kernel stack "))
+        .ok_or("the self test did not say which stack")?;
+    let (range, guard) = line.split_once(", guard from ").ok_or("no guard address")?;
+    let bottom = range
+        .split('-')
+        .next()
+        .and_then(hex)
+        .ok_or("no stack bottom")?;
+    let guard = hex(guard).ok_or("bad guard address")?;
+    let fault = console
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("faulting address: "))
+        .and_then(hex)
+        .ok_or("no faulting address")?;
+    if !(guard..bottom).contains(&fault) {
+        return Err(format!(
+            "fault at {fault:#x}, outside the guard {guard:#x}-{bottom:#x}"
+        ));
+    }
+    Ok(())
+}
+
 /// The program that read a port it never claimed was killed for it (#GP), with a report.
 fn unclaimed_port_killed(console: &str) -> Result<(), String> {
     if !console.contains("ports-unclaimed: reading port 0x71 without a claim") {
@@ -443,6 +504,44 @@ fn unclaimed_port_killed(console: &str) -> Result<(), String> {
         return Err(format!(
             "ports-unclaimed was not killed for its port: {line}"
         ));
+    }
+    Ok(())
+}
+
+/// Every stray interrupt was reported as ignored (each vector once), and the program that
+/// raised a vector by software was killed for it, alone.
+fn strays_reported_soft_int_killed(console: &str) -> Result<(), String> {
+    let expected: Vec<String> = if console.contains("(x86_64) booting") {
+        (16..32)
+            .chain([100, 200])
+            .map(|v| format!("interrupt: vector {v} has no handler; ignored"))
+            .chain(["interrupt: non-maskable interrupt ignored".to_string()])
+            .collect()
+    } else {
+        (0..16)
+            .map(|id| format!("interrupt: id {id} has no handler; ignored"))
+            .collect()
+    };
+    for line in &expected {
+        if !console.contains(line.as_str()) {
+            return Err(format!("console lacks {line:?}"));
+        }
+    }
+    // Vector 17 is sent twice; it is reported once.
+    if console.matches("vector 17 has no handler").count() > 1 {
+        return Err("vector 17 was reported more than once".into());
+    }
+    let line = console
+        .lines()
+        .find(|l| l.contains("process soft-int (class soft-int, sid"))
+        .ok_or("no report for soft-int")?;
+    let cause = if console.contains("(x86_64) booting") {
+        "killed: general protection fault"
+    } else {
+        "killed: illegal instruction"
+    };
+    if !line.contains(cause) {
+        return Err(format!("soft-int was not killed as expected: {line}"));
     }
     Ok(())
 }

@@ -15,6 +15,10 @@
 //! | `enable_irq(line)` | route a claimed line to this CPU and unmask it |
 //! | `mask_irq(line)`, `unmask_irq(line)` | mask / unmask a device line at the controller (masked while a firing waits for its driver, [`crate::irq`]) |
 //! | `ports_claimable(first, last) -> Result` | whether a process may claim I/O ports `first..=last` (`AccessDenied` for the kernel's own; `NotSupported` on AArch64, which has no I/O ports) |
+//! | `kernel_devices() -> impl Iterator<(start, end)>` | physical ranges no process may map: the reserved-range table of `arch/<arch>/reserved.rs` (docs/devices.md) |
+//! | `KERNEL_STACKS`, `map_kernel_page(va, frame)`, `unmap_kernel_page(va)` | the virtual area of thread kernel stacks, mapped in every address space ([`crate::mm::kstack`]) |
+//! | `run_on_stack(top, f) -> !` | call `f` on another stack (self test of the stack guard) |
+//! | `inject_strays()` | self test: send this CPU interrupts nothing handles, one per tick |
 //! | `set_io_ports(&[(first, last)])` | let the running process use exactly these port ranges (x86 TSS I/O bitmap; called by the scheduler on every switch; nothing on AArch64) |
 //! | `init_fpu(&CommandLine)` | let user mode use the FP/SIMD units (x87/SSE/AVX, AArch64 FP/SIMD); print what is saved |
 //! | `ExtendedState` | a thread's user registers beyond the trap frame (FP/SIMD, segment selectors or `TPIDR_EL0`): `default()` (a clean state), `save()`, `restore()`; the scheduler saves and restores them on every switch |

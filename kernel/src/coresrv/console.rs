@@ -10,10 +10,13 @@ impl ConsoleServer for Caller {
         let written = u32::try_from(request.text.len()).map_err(|_| WriteError {
             status: code(Status::InvalidArgument),
         })?;
-        crate::console::print(format_args!(
-            "{}",
-            alloc::string::String::from_utf8_lossy(&request.text)
-        ));
+        let text = alloc::string::String::from_utf8_lossy(&request.text);
+        // A system call runs with interrupts disabled; this one holds no lock, so the
+        // timer and device interrupts may be taken between the chunks of a long text
+        // (see `crate::console`).
+        crate::arch::enable_interrupts();
+        crate::console::print(format_args!("{text}"));
+        crate::arch::disable_interrupts();
         Ok(WriteResponse { written })
     }
 }

@@ -59,6 +59,15 @@ impl Caller {
     }
 }
 
+/// Prints the device ranges no process may map (the boot banner).
+pub fn print_reserved() {
+    print!("io: device ranges kept from drivers:");
+    for (start, end) in crate::arch::kernel_devices() {
+        print!(" {start:#x}-{:#x}", end.saturating_sub(1));
+    }
+    println!();
+}
+
 /// Whether `[start, end)` may be mapped as device registers by a process.
 fn mappable(start: u64, end: u64) -> bool {
     !crate::mm::overlaps_memory(start, end)

@@ -17,7 +17,7 @@ mod audit;
 mod channel;
 mod console;
 mod handle;
-mod io;
+pub mod io;
 mod task;
 mod thread;
 mod time;

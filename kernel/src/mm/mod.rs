@@ -7,6 +7,7 @@
 
 pub mod frame;
 pub mod heap;
+pub mod kstack;
 
 use crate::boot::BootInfo;
 
@@ -40,6 +41,7 @@ static MEMORY_MAP: spin::Once<Ranges> = spin::Once::new();
 
 /// At most this many ranges are kept (boot maps have a few dozen).
 const MAX_RANGES: usize = 128;
+const _: () = assert!(crate::boot::MAX_REGIONS + crate::boot::MAX_RESERVED <= MAX_RANGES);
 
 struct Ranges {
     items: [(u64, u64); MAX_RANGES],
@@ -53,10 +55,13 @@ fn record_memory_map(info: &BootInfo) -> Ranges {
     };
     let described = info.regions().iter().map(|r| (r.start, r.end()));
     for r in described.chain(info.reserved().iter().copied()) {
-        if let Some(slot) = ranges.items.get_mut(ranges.len) {
-            *slot = r;
-            ranges.len += 1;
+        match ranges.items.get_mut(ranges.len) {
+            Some(slot) => *slot = r,
+            // Cannot happen with today's limits (regions and reservations together fit);
+            // a range left out would become mappable by drivers.
+            None => panic!("boot: more than {MAX_RANGES} memory ranges to keep from drivers"),
         }
+        ranges.len += 1;
     }
     ranges
 }

@@ -2,7 +2,19 @@
 
 #![no_std]
 
+use ostrog_rt::idl::kl_core_core::riid;
+use ostrog_rt::idl::kl_core_time::TimeProxy;
 use ostrog_rt::println;
+use ostrog_rt::sys::CoreTransport;
+
+/// The kernel's clock in milliseconds (`time.Now`; 0 if the call fails).
+pub fn now_ms() -> u64 {
+    let mut time = TimeProxy {
+        transport: CoreTransport,
+        riid: riid::TIME,
+    };
+    time.now().map(|n| n.ns / 1_000_000).unwrap_or(0)
+}
 
 /// Busy work that the compiler cannot remove.
 pub fn spin(iterations: u64) -> u64 {

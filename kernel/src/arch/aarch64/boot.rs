@@ -22,7 +22,7 @@ use core::arch::global_asm;
 
 use fdt::Fdt;
 
-use super::{console, gic, paging, power, timer, trap};
+use super::{console, gic, paging, power, reserved, timer, trap};
 use crate::boot::{BootInfo, PhysAddr, RegionKind};
 
 /// Where QEMU puts the device tree of a bare-metal image: the start of RAM.
@@ -203,6 +203,7 @@ fn read_device_tree(fdt: &Fdt, dtb: u64, info: &mut BootInfo) {
     if let Some((base, _)) = first_reg(fdt, &["arm,pl011"]) {
         console::init(base);
     }
+    reserved::read_device_tree(fdt);
     for region in fdt.memory().regions() {
         info.add_region(
             region.starting_address as u64,

@@ -38,7 +38,10 @@ pub fn console_write(bytes: &[u8]) {
         // the boot tables and by the kernel's tables (see `mmio_range`); FR and DR are its
         // flag and data registers.
         unsafe {
-            while (regs.add(FR) as *const u32).read_volatile() & FR_TXFF != 0 {
+            // Bounded: a wedged UART must not hang the kernel (a byte may then be lost).
+            let mut spins = 0u32;
+            while (regs.add(FR) as *const u32).read_volatile() & FR_TXFF != 0 && spins < 100_000 {
+                spins += 1;
                 core::hint::spin_loop();
             }
             (regs.add(DR) as *mut u32).write_volatile(u32::from(byte));

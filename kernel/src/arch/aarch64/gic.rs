@@ -8,7 +8,7 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use arm_gic::gicv2::GicV2;
+use arm_gic::gicv2::{GicV2, SgiTarget, SgiTargetListFilter};
 use arm_gic::{IntId, InterruptGroup};
 use spin::Mutex;
 
@@ -108,6 +108,34 @@ pub fn set_enabled(number: u32, enabled: bool) {
     if let Some(gic) = GIC.lock().as_mut() {
         // In range (checked above): cannot fail.
         let _ = gic.enable_interrupt(intid(number), enabled);
+    }
+}
+
+/// Disables interrupt id `number` at the distributor, whatever its kind (SGI, PPI, SPI).
+pub fn disable(number: u32) {
+    if number >= LINES.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Some(gic) = GIC.lock().as_mut() {
+        // In range (checked above): cannot fail.
+        let _ = gic.enable_interrupt(intid(number), false);
+    }
+}
+
+/// Enables software-generated interrupt `sgi` (0-15) and sends it to this CPU (self tests).
+pub fn send_sgi_to_self(sgi: u32) {
+    if sgi >= 16 {
+        return;
+    }
+    enable(sgi);
+    if let Some(gic) = GIC.lock().as_mut() {
+        gic.send_sgi(
+            intid(sgi),
+            SgiTarget::List {
+                target_list_filter: SgiTargetListFilter::ForwardSelfOnly,
+                target_list: 0,
+            },
+        );
     }
 }
 

@@ -7,6 +7,7 @@ mod fpu;
 mod gic;
 mod paging;
 mod power;
+mod reserved;
 mod timer;
 mod trap;
 
@@ -15,8 +16,13 @@ use aarch64_cpu::registers::{Readable, DAIF};
 pub use console::console_write;
 pub use context::{prepare_user_thread, set_kernel_stack, switch_context};
 pub use fpu::{init as init_fpu, ExtendedState};
-pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
+pub use paging::{
+    activate_kernel_space, init_paging, map_kernel_page, phys_to_virt, unmap_kernel_page,
+    AddressSpace, KERNEL_STACKS,
+};
 pub use power::power_off;
+pub use reserved::{kernel_devices, ports_claimable};
+pub use trap::inject_strays;
 
 pub const NAME: &str = "aarch64";
 pub const TIMER_NAME: &str = "generic timer (virtual) via GICv2";
@@ -26,12 +32,6 @@ fn mmio_ranges() -> impl Iterator<Item = (u64, u64)> {
     core::iter::once(console::mmio_range())
         .chain(gic::mmio_ranges())
         .flatten()
-}
-
-/// Device registers the kernel itself drives (console, interrupt controller) as `(start,
-/// end)`: no process may map them.
-pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
-    mmio_ranges().map(|(base, len)| (base, base.saturating_add(len)))
 }
 
 pub fn init_interrupts() {
@@ -46,11 +46,6 @@ pub fn start_timer(hz: u32) {
 /// Whether a process may claim interrupt `line` (an SPI; the timer is a PPI, never one).
 pub fn irq_claimable(line: u32) -> bool {
     gic::is_spi(line) && line != timer::intid()
-}
-
-/// AArch64 has no I/O ports: `io.ClaimPorts` answers `NotSupported`.
-pub fn ports_claimable(_first: u16, _last: u16) -> Result<(), ostrog_abi::Status> {
-    Err(ostrog_abi::Status::NotSupported)
 }
 
 /// No I/O ports, nothing to switch.
@@ -104,4 +99,20 @@ pub fn breakpoint() {
 pub fn illegal_instruction() {
     // SAFETY: udf raises an undefined-instruction exception; used only by self tests.
     unsafe { core::arch::asm!("udf #0") };
+}
+
+/// Switches to the stack ending at `top` and calls `f` there (the kernel-stack guard self
+/// test); never returns.
+pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
+    // SAFETY: the caller gives a mapped kernel stack; `f` never returns, so nothing of the
+    // abandoned stack is used again.
+    unsafe {
+        core::arch::asm!(
+            "mov sp, {top}",
+            "blr {f}",
+            top = in(reg) top,
+            f = in(reg) f,
+            options(noreturn)
+        )
+    }
 }

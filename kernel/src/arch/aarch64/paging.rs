@@ -269,6 +269,56 @@ pub fn map_mmio(phys: u64, len: u64) -> *mut u8 {
     phys_to_virt(PhysAddr(phys))
 }
 
+/// Where thread kernel stacks are mapped ([`crate::mm::kstack`]): TTBR1 is shared by every
+/// address space, so stacks mapped here are seen everywhere.
+pub const KERNEL_STACKS: usize = 0xffff_fe00_0000_0000;
+
+/// Maps `frame` read-write for EL1 only (never executable, global) at kernel address `va`
+/// in [`KERNEL_STACKS`].
+pub fn map_kernel_page(va: usize, frame: PhysAddr) -> Result<(), MapError> {
+    let root = KERNEL_ROOT.load(Ordering::Relaxed);
+    if root == 0 || !(KERNEL_STACKS..KERNEL_STACKS + (1 << 30)).contains(&va) {
+        return Err(MapError::OutOfRange);
+    }
+    let entry = match slot(root, va as u64, 3, 0) {
+        Ok(entry) => entry,
+        Err(WalkError::OutOfMemory) => return Err(MapError::OutOfMemory),
+        Err(WalkError::BlockInTheWay) => return Err(MapError::AlreadyMapped),
+    };
+    // SAFETY: the slot is a level-3 entry of the kernel's tables in the kernel-stack area,
+    // which only this function and `unmap_kernel_page` change (kernel not preemptible).
+    unsafe {
+        if entry.read_volatile() & VALID != 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        entry.write_volatile(frame.0 | VALID | TABLE | ATTR_NORMAL | SH_INNER | AF | PXN | UXN);
+        core::arch::asm!("dsb ishst", "isb");
+    }
+    Ok(())
+}
+
+/// Unmaps kernel address `va` (mapped by [`map_kernel_page`]) and flushes it from the TLB.
+pub fn unmap_kernel_page(va: usize) {
+    let root = KERNEL_ROOT.load(Ordering::Relaxed);
+    if root == 0 {
+        return;
+    }
+    if let Ok(entry) = slot(root, va as u64, 3, 0) {
+        // SAFETY: as in `map_kernel_page`; then TLB maintenance for that address in every
+        // ASID.
+        unsafe {
+            entry.write_volatile(0);
+            core::arch::asm!(
+                "dsb ishst",
+                "tlbi vaae1is, {0}",
+                "dsb ish",
+                "isb",
+                in(reg) (va as u64 >> 12) & ((1 << 44) - 1),
+            );
+        }
+    }
+}
+
 /// Makes the kernel's own (empty) lower half current: no user mappings are reachable.
 pub fn activate_kernel_space() {
     let empty = EMPTY_ROOT.load(Ordering::Relaxed);

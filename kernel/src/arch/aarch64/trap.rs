@@ -4,10 +4,13 @@
 //! to one common path that saves the rest of the registers in a [`TrapFrame`] on the current
 //! (`SP_EL1`) stack and calls [`trap_dispatch`]. Synchronous exceptions and SErrors taken in
 //! the kernel are kernel bugs and end in a crash report ([`crate::crash::kernel_trap`]); IRQs
-//! go to the GIC.
+//! go to the GIC. An SError taken while a process runs is reported and the process
+//! continues (it is asynchronous: nothing says the process caused it); an interrupt id
+//! nothing handles is disabled, reported once and otherwise ignored.
 
 use core::arch::global_asm;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, Writeable, ESR_EL1, FAR_EL1, VBAR_EL1};
 
@@ -33,6 +36,7 @@ const CURRENT_SYNC: u64 = 4;
 const CURRENT_IRQ: u64 = 5;
 const LOWER_SYNC: u64 = 8;
 const LOWER_IRQ: u64 = 9;
+const LOWER_SERROR: u64 = 11;
 
 global_asm!(
     r#"
@@ -52,7 +56,20 @@ exception_vectors:
     vector 1
     vector 2
     vector 3
-    vector 4
+    // A synchronous exception in the kernel is always fatal, and may be a kernel stack
+    // that ran into its guard page, where nothing more can be pushed: the crash report
+    // runs on a stack of its own.
+    .balign 0x80
+    msr     tpidr_el1, x0
+    adrp    x0, {crash_stack}
+    add     x0, x0, #:lo12:{crash_stack}
+    add     x0, x0, #{crash_stack_size}
+    mov     sp, x0
+    mrs     x0, tpidr_el1
+    sub     sp, sp, #{frame}
+    stp     x0, x1, [sp, #0]
+    mov     x1, #4
+    b       trap_common
     vector 5
     vector 6
     vector 7
@@ -116,7 +133,17 @@ trap_return:
 "#,
     frame = const FRAME_SIZE,
     dispatch = sym trap_dispatch,
+    crash_stack = sym CRASH_STACK,
+    crash_stack_size = const CRASH_STACK_SIZE,
 );
+
+const CRASH_STACK_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct CrashStack([u8; CRASH_STACK_SIZE]);
+
+/// The stack of the crash report for a synchronous exception taken in the kernel.
+static mut CRASH_STACK: CrashStack = CrashStack([0; CRASH_STACK_SIZE]);
 
 unsafe extern "C" {
     static exception_vectors: u8;
@@ -138,6 +165,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
             EC_SVC64 => syscall(frame),
             _ => user_exception(frame),
         },
+        LOWER_SERROR => serror(),
         _ => unexpected(frame, slot),
     }
     if slot == LOWER_IRQ || slot == LOWER_SYNC {
@@ -194,12 +222,57 @@ fn irq() {
     gic::dispatch(|number| {
         if number == timer::intid() {
             timer::on_interrupt();
+            inject_next();
             crate::time::on_tick();
-        } else {
+        } else if gic::is_spi(number) {
             // A device line: masked and handed to its driver; ended at the GIC afterwards.
             crate::irq::on_device_irq(number);
+        } else {
+            // An SGI or PPI nothing uses: disabled, so that it cannot come back.
+            gic::disable(number);
+            crate::irq::stray("id", number);
         }
     });
+}
+
+/// SErrors taken since boot.
+static SERRORS: AtomicU64 = AtomicU64::new(0);
+
+/// An SError (an asynchronous external abort: a bus error of some earlier access, a device
+/// signalling a fault) taken while a process ran. The kernel masks SErrors while it runs,
+/// so every one it takes arrives at a process's instruction, which says nothing about whose
+/// access caused it: it is reported and counted, and the process continues.
+fn serror() {
+    let count = SERRORS.fetch_add(1, Ordering::Relaxed) + 1;
+    println!(
+        "SError ignored (syndrome {:#x}, {count} so far); the process it interrupted continues",
+        ESR_EL1.get()
+    );
+}
+
+/// Next SGI [`inject_strays`] sends, plus one (0: not injecting).
+static INJECT: AtomicU32 = AtomicU32::new(0);
+
+/// Stands in for a misprogrammed interrupt source (self test `stray-interrupts`): from the
+/// next timer tick on, each tick sends this CPU one software-generated interrupt (SGI 0-15),
+/// which nothing handles, so some arrive while a process runs and some while the kernel
+/// does.
+pub fn inject_strays() {
+    INJECT.store(1, Ordering::Relaxed);
+}
+
+fn inject_next() {
+    match INJECT.load(Ordering::Relaxed) {
+        0 => {}
+        n @ 1..=16 => {
+            INJECT.store(n + 1, Ordering::Relaxed);
+            gic::send_sgi_to_self(n - 1);
+        }
+        _ => {
+            INJECT.store(0, Ordering::Relaxed);
+            println!("selftest: stray interrupts sent");
+        }
+    }
 }
 
 /// Names of the exception classes the crash report decodes.

@@ -21,6 +21,9 @@ const REG_ID: usize = 0x20;
 const REG_TPR: usize = 0x80;
 const REG_EOI: usize = 0xb0;
 const REG_SVR: usize = 0xf0;
+const REG_ISR: usize = 0x100;
+const REG_ICR_LOW: usize = 0x300;
+const REG_ICR_HIGH: usize = 0x310;
 const REG_LVT_TIMER: usize = 0x320;
 const REG_TIMER_INITIAL: usize = 0x380;
 const REG_TIMER_CURRENT: usize = 0x390;
@@ -35,13 +38,10 @@ const CALIBRATION_MS: u64 = 10;
 static BASE: AtomicU64 = AtomicU64::new(0);
 /// Physical address of the local APIC's registers.
 static PHYS: AtomicU64 = AtomicU64::new(0);
-/// The I/O APIC's place (driven by [`super::ioapic`]; a process must not map it).
-const IOAPIC_PHYS: u64 = super::ioapic::PHYS;
 
-/// Device registers the kernel drives or reserves: local and I/O APIC.
-pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
-    let lapic = PHYS.load(Ordering::Relaxed);
-    [(lapic, lapic + 4096), (IOAPIC_PHYS, IOAPIC_PHYS + 4096)].into_iter()
+/// Physical address of the local APIC (no process may map it, see [`super::reserved`]).
+pub fn phys() -> u64 {
+    PHYS.load(Ordering::Relaxed)
 }
 
 fn write(reg: usize, value: u32) {
@@ -142,6 +142,28 @@ pub fn start_timer(hz: u32) {
 /// This CPU's local APIC id (where the I/O APIC sends device interrupts).
 pub fn id() -> u32 {
     read(REG_ID) >> 24
+}
+
+/// Whether the local APIC has `vector` in service: an interrupt it delivered, which needs an
+/// end of interrupt, rather than a CPU exception (vectors 16 and up; 0-15 are never
+/// delivered by the APIC).
+pub fn in_service(vector: u64) -> bool {
+    if !(16..256).contains(&vector) {
+        return false;
+    }
+    let reg = REG_ISR + 0x10 * (vector / 32) as usize;
+    read(reg) & (1 << (vector % 32)) != 0
+}
+
+/// Sends this CPU an interrupt at `vector` (fixed delivery), or an NMI when `nmi`: the
+/// self tests use it to stand in for a device or a forged MSI.
+pub fn send_to_self(vector: u8, nmi: bool) {
+    const DELIVERY_NMI: u32 = 0b100 << 8;
+    write(REG_ICR_HIGH, id() << 24);
+    write(
+        REG_ICR_LOW,
+        if nmi { DELIVERY_NMI } else { u32::from(vector) },
+    );
 }
 
 pub fn end_of_interrupt() {

@@ -17,7 +17,7 @@
 
 use core::arch::global_asm;
 
-use super::{console, gdt, syscall, trap};
+use super::{console, gdt, reserved, syscall, trap};
 use crate::boot::{BootInfo, RegionKind};
 
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
@@ -229,7 +229,7 @@ extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
 /// # Safety
 /// `phys` must be the address of a readable `T` in the first 4 GiB (mapped by the boot page
 /// tables) that the boot protocol guarantees to be there.
-unsafe fn read_phys<T: Copy>(phys: u64) -> T {
+pub(super) unsafe fn read_phys<T: Copy>(phys: u64) -> T {
     let ptr = super::phys_to_virt(crate::boot::PhysAddr(phys)) as *const T;
     // SAFETY: guaranteed by the caller; read_unaligned because loaders only promise byte
     // alignment for some fields.
@@ -310,6 +310,9 @@ fn parse_pvh(info: &mut BootInfo, phys: u64) {
         let e: E820Entry = unsafe { read_phys(start.memmap_paddr + i * 24) };
         info.add_region(e.addr, e.size, e820_kind(e.kind));
     }
+    if start.rsdp_paddr != 0 {
+        reserved::read_acpi(start.rsdp_paddr);
+    }
 }
 
 fn parse_multiboot2(info: &mut BootInfo, phys: u64) {
@@ -337,6 +340,8 @@ fn parse_multiboot2(info: &mut BootInfo, phys: u64) {
                     e += u64::from(entry_size);
                 }
             }
+            // A copy of the ACPI RSDP (version 1 or 2) follows the tag header.
+            14 | 15 => reserved::read_acpi(tag + 8),
             _ => {}
         }
         tag += u64::from(size.max(8)).next_multiple_of(8);

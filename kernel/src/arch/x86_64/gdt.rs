@@ -19,11 +19,15 @@ use x86_64::VirtAddr;
 
 /// IST slot used for double faults.
 pub const DOUBLE_FAULT_IST: u16 = 0;
+/// IST slot used for NMIs, which can arrive anywhere, also in the two instructions of the
+/// system call entry that still run on the user's stack.
+pub const NMI_IST: u16 = 1;
 const FAULT_STACK_SIZE: usize = 16 * 1024;
 
 #[repr(C, align(16))]
 struct Stack([u8; FAULT_STACK_SIZE]);
 static mut DOUBLE_FAULT_STACK: Stack = Stack([0; FAULT_STACK_SIZE]);
+static mut NMI_STACK: Stack = Stack([0; FAULT_STACK_SIZE]);
 
 pub struct Selectors {
     pub kernel_code: SegmentSelector,
@@ -56,11 +60,13 @@ static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 pub fn init() {
     let top = core::ptr::addr_of!(DOUBLE_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
+    let nmi_top = core::ptr::addr_of!(NMI_STACK) as u64 + FAULT_STACK_SIZE as u64;
     // SAFETY: boot is single-threaded and the TSS is not loaded yet; later writes to the
     // area go through raw pointers (rsp0, the I/O bitmap) with interrupts disabled.
     let (tss, iomap): (&'static TaskStateSegment, &'static [u8]) = unsafe {
         let area = &mut *core::ptr::addr_of_mut!(TSS);
         area.tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST)] = VirtAddr::new(top);
+        area.tss.interrupt_stack_table[usize::from(NMI_IST)] = VirtAddr::new(nmi_top);
         (&area.tss, &area.io_bitmap)
     };
     let (gdt, sel) = GDT.call_once(|| {

@@ -9,8 +9,6 @@
 
 use spin::Mutex;
 
-use ostrog_abi::Status;
-
 use super::gdt::{IO_BITMAP_BYTES, TSS};
 
 /// Ranges remembered as loaded; a process with more (the `io` endpoint allows fewer) makes
@@ -30,27 +28,6 @@ static LOADED: Mutex<Loaded> = Mutex::new(Loaded {
     len: 0,
     exact: true,
 });
-
-/// Ports the kernel drives itself (inclusive ranges): the PICs, the PIT and its gate (port
-/// 0x61, used to calibrate the APIC timer), `isa-debug-exit`, COM1 (the console) and the
-/// PCI configuration ports (shared by every PCI device, one day the PCI manager's).
-const KERNEL_PORTS: [(u16, u16); 7] = [
-    (0x20, 0x21),
-    (0x40, 0x43),
-    (0x61, 0x61),
-    (0xa0, 0xa1),
-    (0xf4, 0xf7),
-    (0x3f8, 0x3ff),
-    (0xcf8, 0xcff),
-];
-
-/// Whether a process may claim ports `first..=last`: `AccessDenied` for the kernel's own.
-pub fn ports_claimable(first: u16, last: u16) -> Result<(), Status> {
-    if KERNEL_PORTS.iter().any(|&(s, e)| first <= e && s <= last) {
-        return Err(Status::AccessDenied);
-    }
-    Ok(())
-}
 
 /// Sets (deny) or clears (allow) the bits of ports `first..=last`.
 fn patch(first: u16, last: u16, deny: bool) {

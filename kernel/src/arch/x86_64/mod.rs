@@ -10,17 +10,22 @@ mod ioapic;
 mod ioports;
 mod paging;
 mod power;
+mod reserved;
 mod syscall;
 mod trap;
 
-pub use apic::kernel_devices;
 pub use console::console_write;
 pub use context::{prepare_user_thread, switch_context};
 pub use fpu::{init as init_fpu, ExtendedState};
-pub use ioports::{ports_claimable, set_io_ports};
-pub use paging::{activate_kernel_space, init_paging, phys_to_virt, AddressSpace};
+pub use ioports::set_io_ports;
+pub use paging::{
+    activate_kernel_space, init_paging, map_kernel_page, phys_to_virt, unmap_kernel_page,
+    AddressSpace, KERNEL_STACKS,
+};
 pub use power::power_off;
+pub use reserved::{kernel_devices, ports_claimable};
 pub use syscall::set_kernel_stack;
+pub use trap::inject_strays;
 
 pub const NAME: &str = "x86_64";
 pub const TIMER_NAME: &str = "local APIC timer";
@@ -83,4 +88,20 @@ pub fn breakpoint() {
 pub fn illegal_instruction() {
     // SAFETY: ud2 raises #UD and nothing else; used only by the self tests.
     unsafe { core::arch::asm!("ud2") };
+}
+
+/// Switches to the stack ending at `top` and calls `f` there (the kernel-stack guard self
+/// test); never returns.
+pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
+    // SAFETY: the caller gives a mapped kernel stack; `f` never returns, so nothing of the
+    // abandoned stack is used again.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {top}",
+            "call {f}",
+            top = in(reg) top,
+            f = in(reg) f,
+            options(noreturn)
+        )
+    }
 }

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `0xffff_8000_0000_0000 + pa` | direct map of all RAM (read-write, never executable) |
 //! | `0xffff_8000_0000_0000 + pa` | device registers mapped on demand, uncached |
+//! | `0xffff_ffff_0000_0000` | [`KERNEL_STACKS`]: thread kernel stacks between unmapped guard pages ([`crate::mm::kstack`]) |
 //! | `0xffff_ffff_8000_0000 + pa` | the kernel image: text RX, rodata R, data and bss RW |
 //!
 //! The lower half is left empty for user address spaces; in particular address 0 is never
@@ -230,6 +231,60 @@ pub fn map_mmio(phys: u64, len: u64) -> *mut u8 {
         addr += SIZE_4K;
     }
     phys_to_virt(PhysAddr(phys))
+}
+
+/// Where thread kernel stacks are mapped ([`crate::mm::kstack`]): 1 GiB under the same
+/// top-level entry as the kernel image, which exists from boot, so every address space
+/// (which copies the kernel's top-level entries) sees the stacks mapped later.
+pub const KERNEL_STACKS: usize = 0xffff_ffff_0000_0000;
+
+/// Maps `frame` read-write (never executable, global) at kernel address `va` in
+/// [`KERNEL_STACKS`].
+pub fn map_kernel_page(va: usize, frame: PhysAddr) -> Result<(), MapError> {
+    let root = KERNEL_ROOT.load(core::sync::atomic::Ordering::Relaxed);
+    if root == 0 || !(KERNEL_STACKS..KERNEL_STACKS + (1 << 30)).contains(&va) {
+        return Err(MapError::OutOfRange);
+    }
+    let flags = Flags::PRESENT | Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+    crate::arch::without_interrupts(|| {
+        // SAFETY: the kernel's root; the kernel is not preemptible and interrupts are off,
+        // so no other mapper works on these tables meanwhile.
+        let mut mapper = unsafe { mapper_for(root) };
+        // SAFETY: `va` is in the kernel-stack area, which nothing else maps; the frame is
+        // the caller's.
+        let r = unsafe {
+            mapper.map_to(
+                Page::<Size4KiB>::containing_address(VirtAddr::new(va as u64)),
+                PhysFrame::containing_address(x86_64::PhysAddr::new(frame.0)),
+                flags,
+                &mut KernelFrames,
+            )
+        };
+        match r {
+            Ok(flush) => {
+                flush.flush();
+                Ok(())
+            }
+            Err(MapToError::FrameAllocationFailed) => Err(MapError::OutOfMemory),
+            Err(_) => Err(MapError::AlreadyMapped),
+        }
+    })
+}
+
+/// Unmaps kernel address `va` (mapped by [`map_kernel_page`]) and flushes it from the TLB.
+pub fn unmap_kernel_page(va: usize) {
+    let root = KERNEL_ROOT.load(core::sync::atomic::Ordering::Relaxed);
+    if root == 0 {
+        return;
+    }
+    crate::arch::without_interrupts(|| {
+        // SAFETY: as in `map_kernel_page`.
+        let mut mapper = unsafe { mapper_for(root) };
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(va as u64));
+        if let Ok((_, flush)) = mapper.unmap(page) {
+            flush.flush();
+        }
+    })
 }
 
 /// Physical address of the kernel's own PML4 (set by `init_paging`).

@@ -12,6 +12,7 @@
 
 use core::arch::global_asm;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use x86_64::registers::control::Cr2;
 
@@ -103,273 +104,39 @@ trap_return:
     add rsp, 16
     iretq
 
-trap_stub_0:
+    /* One stub per vector, each in its own 32-byte slot (checked in `init`). Whether the
+       CPU pushed an error code is read from the stack rather than assumed from the vector:
+       in 64-bit mode the CPU aligns RSP to 16 bytes before pushing SS, RSP, RFLAGS, CS and
+       RIP (40 bytes), so RSP is 8 modulo 16 without an error code and 0 with one. A device
+       or a forged MSI raising vector 17, 21, 29 or 30 pushes none, unlike the exception of
+       that number; the frame layout stays right either way. */
+    .balign 32
+.global trap_stubs
+trap_stubs:
+    .set trap_vector, 0
+    .rept 256
+    .balign 32
+    test spl, 8
+    jz 1f
     push 0
-    push 0
+1:
+    push trap_vector
     jmp trap_common
-trap_stub_1:
-    push 0
-    push 1
-    jmp trap_common
-trap_stub_2:
-    push 0
-    push 2
-    jmp trap_common
-trap_stub_3:
-    push 0
-    push 3
-    jmp trap_common
-trap_stub_4:
-    push 0
-    push 4
-    jmp trap_common
-trap_stub_5:
-    push 0
-    push 5
-    jmp trap_common
-trap_stub_6:
-    push 0
-    push 6
-    jmp trap_common
-trap_stub_7:
-    push 0
-    push 7
-    jmp trap_common
-trap_stub_8:
-    push 8
-    jmp trap_common
-trap_stub_9:
-    push 0
-    push 9
-    jmp trap_common
-trap_stub_10:
-    push 10
-    jmp trap_common
-trap_stub_11:
-    push 11
-    jmp trap_common
-trap_stub_12:
-    push 12
-    jmp trap_common
-trap_stub_13:
-    push 13
-    jmp trap_common
-trap_stub_14:
-    push 14
-    jmp trap_common
-trap_stub_15:
-    push 0
-    push 15
-    jmp trap_common
-trap_stub_16:
-    push 0
-    push 16
-    jmp trap_common
-trap_stub_17:
-    push 17
-    jmp trap_common
-trap_stub_18:
-    push 0
-    push 18
-    jmp trap_common
-trap_stub_19:
-    push 0
-    push 19
-    jmp trap_common
-trap_stub_20:
-    push 0
-    push 20
-    jmp trap_common
-trap_stub_21:
-    push 21
-    jmp trap_common
-trap_stub_22:
-    push 0
-    push 22
-    jmp trap_common
-trap_stub_23:
-    push 0
-    push 23
-    jmp trap_common
-trap_stub_24:
-    push 0
-    push 24
-    jmp trap_common
-trap_stub_25:
-    push 0
-    push 25
-    jmp trap_common
-trap_stub_26:
-    push 0
-    push 26
-    jmp trap_common
-trap_stub_27:
-    push 0
-    push 27
-    jmp trap_common
-trap_stub_28:
-    push 0
-    push 28
-    jmp trap_common
-trap_stub_29:
-    push 29
-    jmp trap_common
-trap_stub_30:
-    push 30
-    jmp trap_common
-trap_stub_31:
-    push 0
-    push 31
-    jmp trap_common
-trap_stub_32:
-    push 0
-    push 32
-    jmp trap_common
-trap_stub_33:
-    push 0
-    push 33
-    jmp trap_common
-trap_stub_34:
-    push 0
-    push 34
-    jmp trap_common
-trap_stub_35:
-    push 0
-    push 35
-    jmp trap_common
-trap_stub_36:
-    push 0
-    push 36
-    jmp trap_common
-trap_stub_37:
-    push 0
-    push 37
-    jmp trap_common
-trap_stub_38:
-    push 0
-    push 38
-    jmp trap_common
-trap_stub_39:
-    push 0
-    push 39
-    jmp trap_common
-trap_stub_40:
-    push 0
-    push 40
-    jmp trap_common
-trap_stub_41:
-    push 0
-    push 41
-    jmp trap_common
-trap_stub_42:
-    push 0
-    push 42
-    jmp trap_common
-trap_stub_43:
-    push 0
-    push 43
-    jmp trap_common
-trap_stub_44:
-    push 0
-    push 44
-    jmp trap_common
-trap_stub_45:
-    push 0
-    push 45
-    jmp trap_common
-trap_stub_46:
-    push 0
-    push 46
-    jmp trap_common
-trap_stub_47:
-    push 0
-    push 47
-    jmp trap_common
-trap_stub_48:
-    push 0
-    push 48
-    jmp trap_common
-trap_stub_255:
-    push 0
-    push 255
-    jmp trap_common
-
-    .irp vec, 64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87
-irq_stub_\vec:
-    push 0
-    push \vec
-    jmp trap_common
+    .set trap_vector, trap_vector + 1
     .endr
-
-    .section .rodata
-    .balign 8
-.global irq_stub_table
-irq_stub_table:
-    .irp vec, 64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87
-    .quad irq_stub_\vec
-    .endr
-
-    .balign 8
-.global trap_stub_table
-trap_stub_table:
-    .quad trap_stub_0
-    .quad trap_stub_1
-    .quad trap_stub_2
-    .quad trap_stub_3
-    .quad trap_stub_4
-    .quad trap_stub_5
-    .quad trap_stub_6
-    .quad trap_stub_7
-    .quad trap_stub_8
-    .quad trap_stub_9
-    .quad trap_stub_10
-    .quad trap_stub_11
-    .quad trap_stub_12
-    .quad trap_stub_13
-    .quad trap_stub_14
-    .quad trap_stub_15
-    .quad trap_stub_16
-    .quad trap_stub_17
-    .quad trap_stub_18
-    .quad trap_stub_19
-    .quad trap_stub_20
-    .quad trap_stub_21
-    .quad trap_stub_22
-    .quad trap_stub_23
-    .quad trap_stub_24
-    .quad trap_stub_25
-    .quad trap_stub_26
-    .quad trap_stub_27
-    .quad trap_stub_28
-    .quad trap_stub_29
-    .quad trap_stub_30
-    .quad trap_stub_31
-    .quad trap_stub_32
-    .quad trap_stub_33
-    .quad trap_stub_34
-    .quad trap_stub_35
-    .quad trap_stub_36
-    .quad trap_stub_37
-    .quad trap_stub_38
-    .quad trap_stub_39
-    .quad trap_stub_40
-    .quad trap_stub_41
-    .quad trap_stub_42
-    .quad trap_stub_43
-    .quad trap_stub_44
-    .quad trap_stub_45
-    .quad trap_stub_46
-    .quad trap_stub_47
-    .quad trap_stub_48
+.global trap_stubs_end
+trap_stubs_end:
 "#,
     dispatch = sym trap_dispatch,
 );
 
 unsafe extern "C" {
-    static trap_stub_table: [u64; 49];
-    static irq_stub_table: [u64; ioapic::MAX_INPUTS as usize];
-    fn trap_stub_255();
+    static trap_stubs: u8;
+    static trap_stubs_end: u8;
 }
+
+/// Bytes between two stubs in `trap_stubs`.
+const STUB_SLOT: u64 = 32;
 
 /// One 16-byte interrupt gate.
 #[repr(C)]
@@ -416,28 +183,24 @@ static mut IDT: Idt = Idt([Gate::MISSING; 256]);
 
 pub fn init() {
     let selector = gdt::selectors().kernel_code.0;
-    // SAFETY: the stub table is defined in the assembly above with 49 entries.
-    let stubs = unsafe { &*core::ptr::addr_of!(trap_stub_table) };
+    let base = &raw const trap_stubs as u64;
+    let end = &raw const trap_stubs_end as u64;
+    // Every stub must fit its slot, or the gates below would point into the wrong stubs.
+    if !(255 * STUB_SLOT..=256 * STUB_SLOT).contains(&(end - base)) {
+        panic!("interrupt entry stubs do not fit their {STUB_SLOT}-byte slots");
+    }
     // SAFETY: boot is single-threaded and the IDT is not loaded yet, so nothing reads it
     // while it is written.
     let idt = unsafe { &mut *core::ptr::addr_of_mut!(IDT) };
-    for (vector, (gate, &stub)) in idt.0.iter_mut().zip(stubs.iter()).enumerate() {
-        let ist = if vector == 8 {
-            gdt::DOUBLE_FAULT_IST as u8 + 1
-        } else {
-            0
+    // Every vector has a gate: one without a handler of its own (a device, a forged MSI)
+    // must not find a missing gate, which would be a #NP blamed on whatever was running.
+    for (vector, gate) in idt.0.iter_mut().enumerate() {
+        let ist = match vector as u64 {
+            DOUBLE_FAULT => gdt::DOUBLE_FAULT_IST as u8 + 1,
+            NMI => gdt::NMI_IST as u8 + 1,
+            _ => 0,
         };
-        *gate = Gate::interrupt(stub, selector, ist);
-    }
-    // SAFETY: the I/O APIC stub table is defined in the assembly above, one per input.
-    let irq_stubs = unsafe { &*core::ptr::addr_of!(irq_stub_table) };
-    for (i, &stub) in irq_stubs.iter().enumerate() {
-        if let Some(gate) = idt.0.get_mut(ioapic::VECTOR_BASE as usize + i) {
-            *gate = Gate::interrupt(stub, selector, 0);
-        }
-    }
-    if let Some(gate) = idt.0.get_mut(SPURIOUS_VECTOR as usize) {
-        *gate = Gate::interrupt(trap_stub_255 as *const () as u64, selector, 0);
+        *gate = Gate::interrupt(base + vector as u64 * STUB_SLOT, selector, ist);
     }
     let pointer = x86_64::structures::DescriptorTablePointer {
         limit: (core::mem::size_of::<Idt>() - 1) as u16,
@@ -538,8 +301,16 @@ impl TrapFrame {
 
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match frame.vector {
+        // On its own stack, possibly in the middle of the system call entry or of another
+        // handler: count it and return at once (no locks, no preemption).
+        NMI => {
+            nmi();
+            return;
+        }
         TIMER_VECTOR => {
             apic::end_of_interrupt();
+            report_nmis();
+            inject_next();
             crate::time::on_tick();
         }
         SPURIOUS_VECTOR => {}
@@ -554,11 +325,100 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             crate::irq::on_device_irq((v - ioapic::VECTOR_BASE) as u32);
             apic::end_of_interrupt();
         }
-        v if frame.is_from_user() => user_exception(frame, v),
-        v => exception(frame, v),
+        // An interrupt the local APIC delivered at a vector nothing uses (an exception's
+        // number 16-31 or a vector without a handler): a misprogrammed device or a forged
+        // MSI, never the fault of the code it interrupted.
+        v if apic::in_service(v) => {
+            apic::end_of_interrupt();
+            crate::irq::stray("vector", v as u32);
+        }
+        v if v < 32 && frame.is_from_user() => user_exception(frame, v),
+        v if v < 32 => exception(frame, v),
+        // No exception has this number and the APIC did not deliver it (a legacy PIC line
+        // or an interrupt that was already ended): nobody is at fault.
+        v => crate::irq::stray("vector", v as u32),
     }
     if frame.is_from_user() {
         crate::sched::preempt_if_needed();
+    }
+}
+
+/// Vector of the non-maskable interrupt.
+const NMI: u64 = 2;
+/// Vector of the double fault.
+const DOUBLE_FAULT: u64 = 8;
+
+/// NMIs taken since boot, and whether the last ones are still to be reported.
+static NMIS: AtomicU64 = AtomicU64::new(0);
+static NMI_UNREPORTED: AtomicBool = AtomicBool::new(false);
+/// A non-maskable interrupt (a hardware error line, a watchdog, a forged MSI with NMI
+/// delivery): nothing in the kernel raises one, so it is counted and reported later (from
+/// the timer: printing here could wait for a console lock held by the interrupted code).
+/// Neither the kernel nor the interrupted process is at fault.
+fn nmi() {
+    NMIS.fetch_add(1, Ordering::Relaxed);
+    NMI_UNREPORTED.store(true, Ordering::Relaxed);
+}
+
+/// Reports NMIs taken since the last report (from the timer interrupt).
+fn report_nmis() {
+    if NMI_UNREPORTED.swap(false, Ordering::Relaxed) {
+        println!(
+            "interrupt: non-maskable interrupt ignored ({} so far)",
+            NMIS.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// Stands in for a device or a forged MSI (self test `stray-interrupts`): from the next
+/// timer tick on, each tick sends this CPU one interrupt that nothing handles: every vector
+/// 16-31 (exception numbers), an unused vector, and an NMI, so some arrive while a process
+/// runs and some while the kernel does.
+pub fn inject_strays() {
+    INJECT.store(1, Ordering::Relaxed);
+}
+
+/// Next entry of [`INJECTED`] to send, plus one (0: not injecting).
+static INJECT: AtomicU64 = AtomicU64::new(0);
+/// What `inject_strays` sends, in order: a vector, or `None` for an NMI.
+const INJECTED: [Option<u8>; 20] = [
+    Some(16),
+    Some(17),
+    Some(18),
+    Some(19),
+    Some(20),
+    Some(21),
+    Some(22),
+    Some(23),
+    Some(24),
+    Some(25),
+    Some(26),
+    Some(27),
+    Some(28),
+    Some(29),
+    Some(30),
+    Some(31),
+    Some(100),
+    Some(200),
+    None,
+    Some(17),
+];
+
+/// Sends the next injected interrupt, if the self test asked for them.
+fn inject_next() {
+    let next = INJECT.load(Ordering::Relaxed);
+    if next == 0 {
+        return;
+    }
+    match INJECTED.get(next as usize - 1) {
+        Some(&vector) => {
+            INJECT.store(next + 1, Ordering::Relaxed);
+            apic::send_to_self(vector.unwrap_or(0), vector.is_none());
+        }
+        None => {
+            INJECT.store(0, Ordering::Relaxed);
+            println!("selftest: stray interrupts sent");
+        }
     }
 }
 
@@ -596,11 +456,15 @@ fn exception(frame: &TrapFrame, vector: u64) -> ! {
         buf: [0; 96],
         len: 0,
     };
-    let fault_addr = if vector == 14 {
-        page_fault_detail(frame.error_code, &mut detail);
-        Some(Cr2::read_raw())
-    } else {
-        None
+    let fault_addr = match vector {
+        14 => {
+            page_fault_detail(frame.error_code, &mut detail);
+            Some(Cr2::read_raw())
+        }
+        // Most often a page fault that could not be delivered (a kernel stack that ran into
+        // its guard page): CR2 still holds that fault's address.
+        DOUBLE_FAULT => Some(Cr2::read_raw()),
+        _ => None,
     };
     let f = frame;
     let regs = [

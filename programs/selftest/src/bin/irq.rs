@@ -12,7 +12,6 @@
 use ostrog_abi::Status;
 use ostrog_rt::idl::kl_core_core::riid;
 use ostrog_rt::idl::kl_core_io::IoProxy;
-use ostrog_rt::idl::kl_core_time::TimeProxy;
 use ostrog_rt::idl::spec_rt::Handle;
 use ostrog_rt::println;
 use ostrog_rt::sys::{call_status, CoreTransport};
@@ -150,14 +149,6 @@ mod device {
     }
 }
 
-fn now_ms() -> u64 {
-    let mut time = TimeProxy {
-        transport: CoreTransport,
-        riid: riid::TIME,
-    };
-    time.now().map(|n| n.ns / 1_000_000).unwrap_or(0)
-}
-
 fn main() -> i32 {
     let mut io = IoProxy {
         transport: CoreTransport,
@@ -195,13 +186,13 @@ fn main() -> i32 {
     }
 
     for round in 1..=2 {
-        let start = now_ms();
+        let start = selftest::now_ms();
         device.arm();
         match io.wait_irq(irq, 5000) {
             Ok(_) => println!(
                 "irq: interrupt {round} of the {} after {} ms",
                 device::NAME,
-                now_ms().saturating_sub(start)
+                selftest::now_ms().saturating_sub(start)
             ),
             Err(e) => {
                 println!(

@@ -1,5 +1,7 @@
 //! A driver's view of `io.MapMmio`: it maps a device's registers and reads its identity;
-//! RAM, the kernel's own devices and nonsense are refused; mapped registers are never
+//! RAM, the kernel's own devices, the devices that amount to kernel privilege (interrupt
+//! controllers, MSI doorbells, fw_cfg, PCIe configuration space, firmware flash) and
+//! nonsense are refused; mapped registers are never
 //! accepted as an IPC buffer.
 #![no_std]
 #![no_main]
@@ -19,11 +21,31 @@ const DEVICE: (&str, u64, usize, u32, u32) = ("PL031 RTC", 0x0901_0000, 0xfe0, 0
 #[cfg(target_arch = "x86_64")]
 const DEVICE: (&str, u64, usize, u32, u32) = ("HPET", 0xfed0_0000, 0x0, 0xffff_0000, 0x8086_0000);
 
-/// RAM and a device the kernel drives, which must be refused.
+/// RAM, devices the kernel drives and devices that amount to kernel privilege, which must
+/// be refused: on `virt` RAM, the GIC distributor, CPU interface and MSI frame, fw_cfg,
+/// the firmware flash and PCIe configuration space (ECAM, high as QEMU places it with a
+/// 64-bit CPU); on `q35` RAM, the local APIC and the rest of the
+/// MSI window, the I/O APIC window, PCIe configuration space (MMCONFIG) and the firmware.
 #[cfg(target_arch = "aarch64")]
-const REFUSED: [u64; 2] = [0x4000_0000, 0x0800_0000];
+const REFUSED: [u64; 7] = [
+    0x4000_0000,
+    0x0800_0000,
+    0x0801_0000,
+    0x0802_0000,
+    0x0902_0000,
+    0x0000_0000,
+    0x40_1000_0000,
+];
 #[cfg(target_arch = "x86_64")]
-const REFUSED: [u64; 2] = [0x0010_0000, 0xfee0_0000];
+const REFUSED: [u64; 7] = [
+    0x0010_0000,
+    0xfee0_0000,
+    0xfee0_1000,
+    0xfec0_1000,
+    0xb000_0000,
+    0xbfff_f000,
+    0xffff_f000,
+];
 
 fn main() -> i32 {
     let mut io = IoProxy {

@@ -1,7 +1,8 @@
 //! A driver's view of x86 I/O ports: it claims the CMOS real-time clock's index and data
 //! ports (0x70-0x71, which the kernel does not use) with `io.ClaimPorts`, writes and reads
 //! back a byte of CMOS RAM through them, and finds the kernel's own ports (COM1, the PIT),
-//! a second claim of its own range, an empty and an overflowing range refused. It keeps the
+//! the ports that reset, power off or reach all memory (fw_cfg, 0xcf9, 0x92, the i8042's
+//! command port, ACPI PM, SMI, ISA DMA), a second claim of its own range, an empty and an overflowing range refused. It keeps the
 //! ports for a while and uses them again after other processes ran (`ports-unclaimed`, which
 //! must be killed for touching them), so the bitmap is the running process's.
 //!
@@ -135,6 +136,16 @@ fn main() -> i32 {
             8,
             Status::AccessDenied,
         ),
+        ("the reset control port", 0xcf9, 1, Status::AccessDenied),
+        ("QEMU fw_cfg", 0x510, 2, Status::AccessDenied),
+        ("the fw_cfg DMA ports", 0x514, 8, Status::AccessDenied),
+        ("system control port A", 0x92, 1, Status::AccessDenied),
+        ("the i8042 command port", 0x64, 1, Status::AccessDenied),
+        ("ACPI PM1 control (q35)", 0x604, 2, Status::AccessDenied),
+        ("the SMI command port", 0xb2, 1, Status::AccessDenied),
+        ("the ISA DMA controller", 0x00, 16, Status::AccessDenied),
+        ("a DMA page register", 0x81, 1, Status::AccessDenied),
+        ("isa-debug-exit", 0xf4, 1, Status::AccessDenied),
         ("its own range again", 0x70, 2, Status::Busy),
         ("part of its own range", 0x71, 1, Status::Busy),
         ("an empty range", 0x300, 0, Status::InvalidArgument),
