@@ -92,6 +92,10 @@ impl BootInfo {
     /// [`MAX_REGIONS`] is dropped with a warning (that memory stays unused); any other kind
     /// stops the boot, because forgetting firmware or device memory would let it be
     /// allocated or mapped by a driver.
+    #[allow(
+        clippy::panic,
+        reason = "boot: a reservation that cannot be kept must stop the boot"
+    )]
     pub fn add_region(&mut self, start: u64, len: u64, kind: RegionKind) {
         if len == 0 {
             return;
@@ -112,6 +116,10 @@ impl BootInfo {
     /// Marks `[start, end)` as never to be allocated (even if inside a usable region). A
     /// reservation that does not fit stops the boot: skipping it would let the frame
     /// allocator hand out the kernel image, the device tree or firmware memory.
+    #[allow(
+        clippy::panic,
+        reason = "boot: a reservation that cannot be kept must stop the boot"
+    )]
     pub fn reserve(&mut self, start: u64, end: u64) {
         match self.reserved.get_mut(self.reserved_count) {
             Some(slot) => {

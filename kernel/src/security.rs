@@ -23,6 +23,13 @@ use alloc::vec::Vec;
 use ostrog_ksm::{AuditRecord, AuditSink, ClassId, Event, SecurityModule, Sid, Verdict};
 use spin::Mutex;
 
+// The solution's module is generated (or a hand-written test module); the security-module
+// crate it builds on carries the full deny list itself.
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod solution {
     include!(env!("OSTROG_KSM_FILE"));
 }

@@ -18,6 +18,7 @@ pub fn run(name: &str) {
         }
         "breakpoint" => arch::breakpoint(),
         "illegal-instruction" => arch::illegal_instruction(),
+        #[allow(clippy::panic, reason = "this self test checks the panic report")]
         "panic" => panic!("self test requested a panic"),
         "kernel-stack-overflow" => kernel_stack_overflow(),
         "heap" => heap(),
@@ -79,6 +80,10 @@ fn kernel_stack_overflow() {
     arch::run_on_stack(top, recurse_forever)
 }
 
+#[allow(
+    clippy::panic,
+    reason = "this self test checks the guard page's fault report"
+)]
 extern "C" fn recurse_forever() -> ! {
     fn deeper(depth: u64) -> u64 {
         let frame = core::hint::black_box([depth; 32]);

@@ -72,6 +72,7 @@ fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
 }
 
 /// Builds the bitmap from the boot memory map. Called once, before anything allocates.
+#[allow(clippy::panic, reason = "boot cannot go on without a frame allocator")]
 pub fn init(info: &BootInfo) {
     let frames = info.ram_end() / FRAME;
     let bitmap_bytes = frames.div_ceil(64) * 8;

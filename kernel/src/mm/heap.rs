@@ -16,6 +16,7 @@ pub const SIZE: usize = 8 * 1024 * 1024;
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
 
+#[allow(clippy::panic, reason = "the kernel cannot run without its heap")]
 pub fn init() {
     let Some(base) = frame::alloc_contiguous(SIZE / PAGE_SIZE, 1) else {
         panic!(

@@ -113,6 +113,10 @@ fn slot(root: u64, va: u64, level: u32, table_bits: u64) -> Result<*mut u64, Wal
 
 /// Maps `[start, end)` of physical memory at `base + pa`, with 2 MiB blocks where the range
 /// allows. Slots already in use are left alone.
+#[allow(
+    clippy::panic,
+    reason = "boot: the kernel cannot run without its page tables"
+)]
 fn map_range(root: u64, base: u64, start: u64, end: u64, attrs: u64) {
     let mut pa = start & !(SIZE_4K - 1);
     while pa < end {
@@ -148,6 +152,10 @@ unsafe extern "C" {
 }
 
 /// Builds the kernel's page tables and switches to them.
+#[allow(
+    clippy::panic,
+    reason = "boot: the kernel cannot run without its page tables"
+)]
 pub fn init_paging(info: &BootInfo) {
     let (Some(root), Some(empty)) = (frame::alloc(), frame::alloc()) else {
         panic!("out of memory for the kernel page tables");
@@ -242,6 +250,10 @@ pub fn enable_pan() -> bool {
     true
 }
 
+#[allow(
+    clippy::panic,
+    reason = "boot: the kernel's own devices must be mapped"
+)]
 fn map_device(root: u64, phys: u64, len: u64) {
     let attrs = VALID | TABLE | ATTR_DEVICE | AF | PXN | UXN;
     let mut pa = phys & !(SIZE_4K - 1);

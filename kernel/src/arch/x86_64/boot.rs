@@ -202,6 +202,10 @@ unsafe extern "C" {
 }
 
 /// The first Rust code: 64-bit mode, upper half, boot page tables, interrupts off.
+#[allow(
+    clippy::panic,
+    reason = "boot: the machine cannot go on without its memory map"
+)]
 extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
     console::init();
     gdt::init();
@@ -288,6 +292,10 @@ struct E820Entry {
     reserved: u32,
 }
 
+#[allow(
+    clippy::panic,
+    reason = "boot: the machine cannot go on without its memory map"
+)]
 fn parse_pvh(info: &mut BootInfo, phys: u64) {
     info.protocol = "PVH";
     // SAFETY: the PVH protocol passes a valid hvm_start_info in ebx, below 4 GiB.

@@ -65,8 +65,14 @@ pub fn init() {
     // area go through raw pointers (rsp0, the I/O bitmap) with interrupts disabled.
     let (tss, iomap): (&'static TaskStateSegment, &'static [u8]) = unsafe {
         let area = &mut *core::ptr::addr_of_mut!(TSS);
-        area.tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST)] = VirtAddr::new(top);
-        area.tss.interrupt_stack_table[usize::from(NMI_IST)] = VirtAddr::new(nmi_top);
+        // The TSS is packed: its table is copied out, filled and written back.
+        let mut ist = area.tss.interrupt_stack_table;
+        for (index, stack_top) in [(DOUBLE_FAULT_IST, top), (NMI_IST, nmi_top)] {
+            if let Some(entry) = ist.get_mut(usize::from(index)) {
+                *entry = VirtAddr::new(stack_top);
+            }
+        }
+        area.tss.interrupt_stack_table = ist;
         (&area.tss, &area.io_bitmap)
     };
     let (gdt, sel) = GDT.call_once(|| {
@@ -105,6 +111,10 @@ pub fn init() {
 }
 
 /// The selectors of the loaded GDT.
+#[allow(
+    clippy::panic,
+    reason = "the GDT is loaded at boot, before anything asks for it"
+)]
 pub fn selectors() -> &'static Selectors {
     match GDT.get() {
         Some((_, selectors)) => selectors,

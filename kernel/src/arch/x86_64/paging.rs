@@ -106,6 +106,10 @@ fn map_direct(mapper: &mut OffsetPageTable, start: u64, end: u64, flags: Flags) 
     }
 }
 
+#[allow(
+    clippy::panic,
+    reason = "boot: the kernel cannot run without its page tables"
+)]
 fn map_kernel_section(
     mapper: &mut OffsetPageTable,
     start: *const u8,
@@ -133,6 +137,10 @@ fn map_kernel_section(
 }
 
 /// Builds the kernel's page tables and switches to them.
+#[allow(
+    clippy::panic,
+    reason = "boot: the kernel cannot run without its page tables"
+)]
 pub fn init_paging(info: &BootInfo) {
     let Some(root) = frame::alloc() else {
         panic!("out of memory for the kernel page tables");
@@ -200,6 +208,10 @@ fn protect_kernel_from_user_pages() {
 
 /// Maps device registers at `[phys, phys + len)` uncached into the direct-map region and
 /// returns their virtual address.
+#[allow(
+    clippy::panic,
+    reason = "boot: the kernel's own devices must be mapped"
+)]
 pub fn map_mmio(phys: u64, len: u64) -> *mut u8 {
     let (root, _) = Cr3::read();
     // SAFETY: the active root is a page table built by init_paging; boot is single-threaded.

@@ -89,6 +89,10 @@ static LEARNED: Mutex<Learned> = Mutex::new(Learned {
 });
 
 impl Learned {
+    #[allow(
+        clippy::panic,
+        reason = "boot: a device range left out would become mappable by drivers"
+    )]
     fn add_mmio(&mut self, start: u64, end: u64) {
         if start >= end {
             return;
@@ -102,6 +106,10 @@ impl Learned {
         }
     }
 
+    #[allow(
+        clippy::panic,
+        reason = "boot: a device range left out would become mappable by drivers"
+    )]
     fn add_ports(&mut self, first: u64, len: u64) {
         if first == 0 || len == 0 || first > 0xffff {
             return;
