@@ -91,6 +91,7 @@ pub fn init(info: &BootInfo) {
     frame::init(info);
     crate::arch::init_paging(info);
     heap::init();
+    kstack::init();
     let stats = frame::stats();
     println!(
         "frames: {} free of {} ({} MiB free); heap: {} KiB",
