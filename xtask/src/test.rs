@@ -54,10 +54,10 @@ fn long_soak(tally: &mut Tally) {
                 .lines()
                 .find(|l| l.starts_with("memory: heap"))
                 .unwrap_or("no memory line");
-            let detail = format!(
-                "in {:.0}s; {memory}; missing: {missing:?}",
-                started.elapsed().as_secs_f64()
-            );
+            let mut detail = format!("in {:.0}s; {memory}", started.elapsed().as_secs_f64());
+            if !missing.is_empty() {
+                detail.push_str(&format!("; console lacks {missing:?}"));
+            }
             Ok((
                 missing.is_empty() && !run.console.contains("BREACH"),
                 detail,
