@@ -790,22 +790,17 @@ fn deliver(
     else {
         return Ok(None);
     };
-    if needed > capacity {
-        // Larger than the server takes: the caller's problem, not the server's.
-        give_back(tasks, &call);
-        answer_caller(tasks, call.caller, call.id, Err(Status::BufferTooSmall));
-        return Ok(None);
-    }
-    if !still_awaited(tasks, call.caller, call.id) {
-        give_back(tasks, &call);
-        return Ok(None);
-    }
     let room = tasks
         .processes
         .get(&process)
         .map_or(0, |p| p.handles.room());
-    let refusal = if room < call.handles.len() {
-        // Refused before the event: the server's table is full.
+    // Refusals before the event (nobody waits any more; larger than the server takes, the
+    // caller's problem, not the server's; the server's table is full), then the verdict.
+    let refusal = if !still_awaited(tasks, call.caller, call.id) {
+        Some(Status::Disconnected)
+    } else if needed > capacity {
+        Some(Status::BufferTooSmall)
+    } else if room < call.handles.len() {
         Some(Status::NoMemory)
     } else {
         let parties = ((call.caller_process, call.caller_class), server_party);
@@ -814,19 +809,18 @@ fn deliver(
             Verdict::Denied => Some(Status::AccessDenied),
         }
     };
-    if let Some(status) = refusal {
-        give_back(tasks, &call);
-        answer_caller(tasks, call.caller, call.id, Err(status));
-        return Ok(None);
-    }
-    let moved = move_handles(
-        tasks,
-        Some(call.caller_process),
-        process,
-        &mut call.message,
-        &call.handles,
-    );
+    let moved = match refusal {
+        Some(status) => Err(status),
+        None => move_handles(
+            tasks,
+            Some(call.caller_process),
+            process,
+            &mut call.message,
+            &call.handles,
+        ),
+    };
     if let Err(status) = moved {
+        // Answered (if anyone waits) and given up; the receiver goes on with the next.
         give_back(tasks, &call);
         answer_caller(tasks, call.caller, call.id, Err(status));
         return Ok(None);

@@ -41,11 +41,6 @@ impl Quota {
         })
     }
 
-    /// Bytes charged now.
-    pub fn used(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
-    }
-
     fn charge(&self, bytes: usize) -> Result<(), Status> {
         let used = self.used.load(Ordering::Relaxed);
         match used.checked_add(bytes) {
