@@ -197,14 +197,9 @@ pub const SCENARIOS: &[Scenario] = &[
         cmdline:
             "ostrog.start=spin-a,fault-kernel-read,fault-code-write,fault-jump,fault-stack-overflow",
         status: 0,
-        expect: &[
-            "process fault-kernel-read (class fault-kernel-read, sid",
-            "process fault-code-write (class fault-code-write, sid",
-            "process fault-jump (class fault-jump, sid",
-            "process fault-stack-overflow (class fault-stack-overflow, sid",
-            "spin-a done",
-            "all processes have ended; powering off",
-        ],
+        // The four reports come in whatever order the programs run (the timer follows the
+        // host's clock under TCG); `faults_reported` finds each one wherever it is.
+        expect: &["spin-a done", "all processes have ended; powering off"],
         reject: &["SURVIVED", "KERNEL"],
         iso: false,
         check: Some(faults_reported),
