@@ -272,7 +272,12 @@ pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
     ));
     let romfs = out.join("romfs.cpio");
     crate::image::write_romfs(&files, &romfs)?;
-    kernel::build_with_romfs(arch, Some(&romfs), &Security::Module(module))
+    kernel::build_with_romfs(
+        arch,
+        &out.join("kernel"),
+        Some(&romfs),
+        &Security::Policy(module),
+    )
 }
 
 /// A scenario test of a solution: a `tests/NAME.scenario` file of lines
