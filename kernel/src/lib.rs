@@ -24,17 +24,16 @@
 //! in the upper half, a stack, a console, exception vectors) and calls [`kernel_main`] with a
 //! [`boot::BootInfo`] describing physical memory and the command line; [`kernel_main`] hands
 //! over to the binary's entry, which calls [`run`] with the binary's module and ROMFS. From
-//! there on the sequence is the same on every architecture: memory map, frame allocator, heap, interrupt
-//! controller and timer, the security module, the kernel's own `execute` event, then Einit
-//! (which starts the solution through the core endpoints, [`coresrv`]). When every process
-//! has ended the machine powers off.
+//! there on the sequence is the same on every architecture: memory map, frame allocator,
+//! heap, interrupt controller and timer, the security module, the kernel's own `execute`
+//! event, then Einit (which starts the solution through the core endpoints, [`coresrv`]).
+//! When every process has ended the machine powers off.
 //!
 //! ## Visibility rules
-//! A solution's kernel binary uses only [`run`], [`main!`] and the [`Module`] trait; the
-//! other modules are public for the kernel's own tests and tools, and their items are
-//! `pub(crate)` in spirit even where written `pub`. `unsafe` appears only where the
-//! hardware needs it (arch code, the direct map, the allocator) and each block says why it is
-//! sound.
+//! A kernel binary uses only [`run`], [`main!`] and the [`Module`] trait. The other modules
+//! are `pub` but meant for the crate itself: their items are `pub(crate)` in spirit even
+//! where written `pub`. `unsafe` appears only where the hardware needs it (arch code, the
+//! direct map, the allocator) and each block says why it is sound.
 
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]

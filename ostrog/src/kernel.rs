@@ -39,6 +39,17 @@ pub fn target_dir() -> Result<PathBuf> {
     }
 }
 
+/// Creates the target folder `target` shared by several builds and takes its build lock,
+/// held until the returned file is dropped.
+pub fn lock_target(target: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(target)
+        .with_context(|| format!("cannot create {}", target.display()))?;
+    let lock = std::fs::File::create(target.join("ostrog-build.lock"))
+        .context("cannot create the build lock")?;
+    lock.lock().context("cannot take the build lock")?;
+    Ok(lock)
+}
+
 /// The security module a kernel is built with.
 #[derive(Clone, Debug)]
 pub enum Security {
@@ -196,11 +207,7 @@ pub fn build_with_romfs(
     // Binaries share the name `ostrog-kernel`: another build must not replace ours between
     // building and copying it, so both happen under a lock.
     let target = target_dir()?.join("ostrog").join("kernels-target");
-    std::fs::create_dir_all(&target)
-        .with_context(|| format!("cannot create {}", target.display()))?;
-    let lock = std::fs::File::create(target.join("ostrog-build.lock"))
-        .context("cannot create the build lock")?;
-    lock.lock().context("cannot take the build lock")?;
+    let _lock = lock_target(&target)?;
     let status = Command::new(cargo())
         .args([
             "build",
