@@ -1,10 +1,11 @@
 //! The security hook: the one place where the kernel asks the security module.
 //!
 //! Every event (a process start, a request, a response, an error response) passes through
-//! [`decide`] before it takes effect. The module is the solution's: the image builder
-//! compiles it from the policy and the kernel's build script includes it (see `build.rs`);
-//! the kernel only enforces the verdict and never interprets policy. A kernel built without
-//! a module exists only when someone asked for an insecure image, and it says so at boot.
+//! [`decide`] before it takes effect. The module is the kernel binary's [`Module`]: the
+//! solution's, compiled from its policy by the image builder, or one of the kernel's test
+//! modules. The kernel only enforces the verdict and never interprets policy. A module that
+//! grants everything unjudged exists only when someone asked for an insecure image, and the
+//! kernel says so at boot.
 //!
 //! The module's audit records are kept in the kernel's audit log, a bounded queue of text
 //! lines that the `audit` core endpoint hands out (Klog reads it). Each record has a
@@ -23,15 +24,15 @@ use alloc::vec::Vec;
 use ostrog_ksm::{AuditRecord, AuditSink, ClassId, Event, SecurityModule, Sid, Verdict};
 use spin::Mutex;
 
-// The solution's module is generated (or a hand-written test module); the security-module
-// crate it builds on carries the full deny list itself.
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
-mod solution {
-    include!(env!("OSTROG_KSM_FILE"));
+/// The security module a kernel binary boots with, named as a type: the solution's (compiled
+/// from its policy) or one of the kernel's test modules.
+pub trait Module {
+    /// The solution the module was made for, named in the boot log.
+    const SOLUTION: &'static str;
+    /// True only for a module that grants every event unjudged: the kernel warns at boot.
+    const INSECURE: bool = false;
+    /// Makes the module. Called once at boot, when the kernel heap is ready.
+    fn module() -> Box<dyn SecurityModule>;
 }
 
 /// Records the log keeps.
@@ -180,18 +181,18 @@ static HOOK: Mutex<Hook> = Mutex::new(Hook {
 /// The class of the kernel itself.
 pub const CORE_CLASS_NAME: &str = "kl.core.Core";
 
-/// Installs the solution's module. Called once at boot.
-pub fn init(echo_audit: bool) {
+/// Installs the module `M`. Called once at boot.
+pub fn init<M: Module>(echo_audit: bool) {
     let mut hook = HOOK.lock();
-    hook.module = Some(solution::module());
+    hook.module = Some(M::module());
     hook.log.echo = echo_audit;
-    if solution::INSECURE {
+    if M::INSECURE {
         println!("**************************************************************");
         println!("*** Booting an insecure kernel! No security module: every  ***");
         println!("*** event is granted. Build with a policy for real use.    ***");
         println!("**************************************************************");
     } else {
-        println!("security: module of solution `{}`", solution::SOLUTION);
+        println!("security: module of solution `{}`", M::SOLUTION);
     }
 }
 
@@ -351,38 +352,4 @@ pub fn commit_audit(read: &AuditRead) {
 /// Events decided since boot: (granted, denied).
 pub fn decided() -> (u64, u64) {
     HOOK.lock().log.decided
-}
-
-/// The module of an insecure kernel: every event is granted, classes are numbered as they
-/// are first named. Only built when the image was explicitly requested insecure.
-#[derive(Default)]
-pub struct GrantAll {
-    classes: Mutex<alloc::vec::Vec<String>>,
-}
-
-impl SecurityModule for GrantAll {
-    fn class_id(&self, name: &str) -> Option<ClassId> {
-        let mut classes = self.classes.lock();
-        let index = match classes.iter().position(|c| c == name) {
-            Some(i) => i,
-            None => {
-                classes.push(name.to_string());
-                classes.len() - 1
-            }
-        };
-        ClassId::try_from(index).ok()
-    }
-
-    fn class_name(&self, _class: ClassId) -> &str {
-        // Names cannot be borrowed out of the lock; an insecure kernel audits nothing anyway.
-        "?"
-    }
-
-    fn method_name(&self, _class: ClassId, _riid: u32, _mid: u32) -> Option<(&str, &str)> {
-        None
-    }
-
-    fn decide(&mut self, _event: &Event<'_>, _audit: &mut dyn AuditSink) -> Verdict {
-        Verdict::Granted
-    }
 }
