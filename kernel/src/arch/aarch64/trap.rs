@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use aarch64_cpu::registers::{Readable, Writeable, ESR_EL1, FAR_EL1, VBAR_EL1};
 
 use super::{gic, timer};
-use crate::crash::{kernel_trap, TrapReport};
+use crate::crash::{kernel_trap, TrapDetail, TrapReport};
 
 /// Registers saved on every trap (lowest address first).
 #[repr(C)]
@@ -198,10 +198,7 @@ fn syscall(frame: &mut TrapFrame) {
 fn user_exception(frame: &TrapFrame) {
     let esr = ESR_EL1.get();
     let class = (esr >> 26) & 0x3f;
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
+    let mut detail = TrapDetail::default();
     let addr = match class {
         0x20 | 0x21 | 0x24 | 0x25 => {
             abort_detail(esr, &mut detail);
@@ -212,7 +209,7 @@ fn user_exception(frame: &TrapFrame) {
     };
     crate::task::user_fault(&crate::task::Fault {
         what: class_name(class),
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        detail: detail.text(),
         addr,
         pc: frame.elr,
     });
@@ -294,31 +291,7 @@ fn class_name(class: u64) -> &'static str {
     }
 }
 
-/// A small fixed buffer for the decoded syndrome.
-struct Text {
-    buf: [u8; 96],
-    len: usize,
-}
-
-impl Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Text {
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
-    }
-}
-
-fn abort_detail(esr: u64, out: &mut Text) {
+fn abort_detail(esr: u64, out: &mut TrapDetail) {
     let iss = esr & 0x1ff_ffff;
     let status = iss & 0x3f;
     let kind = match status >> 2 {
@@ -343,10 +316,7 @@ fn abort_detail(esr: u64, out: &mut Text) {
 fn exception(frame: &TrapFrame) -> ! {
     let esr = ESR_EL1.get();
     let class = (esr >> 26) & 0x3f;
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
+    let mut detail = TrapDetail::default();
     let fault_addr = match class {
         0x20 | 0x21 | 0x24 | 0x25 => {
             abort_detail(esr, &mut detail);
@@ -377,10 +347,7 @@ fn unexpected(frame: &TrapFrame, slot: u64) -> ! {
         what,
         slot,
         Some(ESR_EL1.get()),
-        &Text {
-            buf: [0; 96],
-            len: 0,
-        },
+        &TrapDetail::default(),
         None,
     )
 }
@@ -390,7 +357,7 @@ fn report(
     what: &str,
     vector: u64,
     error_code: Option<u64>,
-    detail: &Text,
+    detail: &TrapDetail,
     fault_addr: Option<u64>,
 ) -> ! {
     const NAMES: [&str; 31] = [
@@ -410,7 +377,7 @@ fn report(
         what,
         vector,
         error_code,
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        detail: detail.text(),
         fault_addr,
         pc: frame.elr,
         regs: &regs,

@@ -18,7 +18,7 @@ use x86_64::registers::rflags::RFlags;
 use x86_64::VirtAddr;
 
 use super::gdt;
-use super::trap::TrapFrame;
+use super::trap::{restore_registers, save_registers, TrapFrame};
 
 /// Marker in `TrapFrame::vector` for frames built by the system call entry.
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -53,21 +53,9 @@ ostrog_syscall_entry:
     push rcx
     push 0
     push {vector}
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    save_registers!(),
+    r#"
     mov rdi, rsp
     cld
     call {dispatch}
@@ -79,21 +67,9 @@ ostrog_syscall_entry:
     cmp rax, -1
     jne 3f
 2:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+"#,
+    restore_registers!(),
+    r#"
     add rsp, 16
     pop rcx
     add rsp, 8

@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::registers::control::Cr2;
 
 use super::{apic, gdt, ioapic};
-use crate::crash::{kernel_trap, TrapReport};
+use crate::crash::{kernel_trap, TrapDetail, TrapReport};
 
 /// Vector of the local APIC timer.
 pub const TIMER_VECTOR: u64 = 48;
@@ -55,11 +55,12 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
-global_asm!(
-    r#"
-    .text
-    .balign 16
-trap_common:
+/// Assembly that pushes the general registers, completing a [`TrapFrame`] whose vector and
+/// error code are already on the stack; the trap entry and the system call entry share it,
+/// so the frame has one layout whichever way the kernel was entered.
+macro_rules! save_registers {
+    () => {
+        "
     push rax
     push rbx
     push rcx
@@ -75,17 +76,14 @@ trap_common:
     push r13
     push r14
     push r15
-    mov rdi, rsp
-    cld
-    /* A trap does not clear RFLAGS.AC: a user thread that set it would turn SMAP off for
-       the kernel's handler. Cleared with popfq (clac is not on CPUs without SMAP); the
-       user's flags come back with iretq. */
-    pushfq
-    and qword ptr [rsp], ~(1 << 18)
-    popfq
-    call {dispatch}
-.global trap_return
-trap_return:
+"
+    };
+}
+
+/// Assembly that pops what [`save_registers`] pushed, leaving the vector on top.
+macro_rules! restore_registers {
+    () => {
+        "
     pop r15
     pop r14
     pop r13
@@ -101,6 +99,31 @@ trap_return:
     pop rcx
     pop rbx
     pop rax
+"
+    };
+}
+pub(super) use {restore_registers, save_registers};
+
+global_asm!(
+    r#"
+    .text
+    .balign 16
+trap_common:"#,
+    save_registers!(),
+    r#"    mov rdi, rsp
+    cld
+    /* A trap does not clear RFLAGS.AC: a user thread that set it would turn SMAP off for
+       the kernel's handler. Cleared with popfq (clac is not on CPUs without SMAP); the
+       user's flags come back with iretq. */
+    pushfq
+    and qword ptr [rsp], ~(1 << 18)
+    popfq
+    call {dispatch}
+.global trap_return
+trap_return:
+"#,
+    restore_registers!(),
+    r#"
     add rsp, 16
     iretq
 
@@ -249,31 +272,7 @@ const EXCEPTION_NAMES: [&str; 32] = [
     "reserved",
 ];
 
-/// A small fixed buffer for formatting without the heap (the heap may be what failed).
-struct Text {
-    buf: [u8; 96],
-    len: usize,
-}
-
-impl Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Text {
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
-    }
-}
-
-fn page_fault_detail(code: u64, out: &mut Text) {
+fn page_fault_detail(code: u64, out: &mut TrapDetail) {
     let _ = write!(
         out,
         "{}, {}, {} mode",
@@ -432,10 +431,7 @@ fn user_exception(frame: &TrapFrame, vector: u64) {
         .get(vector as usize)
         .copied()
         .unwrap_or("unexpected interrupt");
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
+    let mut detail = TrapDetail::default();
     let addr = if vector == 14 {
         page_fault_detail(frame.error_code, &mut detail);
         Some(Cr2::read_raw())
@@ -444,7 +440,7 @@ fn user_exception(frame: &TrapFrame, vector: u64) {
     };
     crate::task::user_fault(&crate::task::Fault {
         what,
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        detail: detail.text(),
         addr,
         pc: frame.rip,
     });
@@ -456,10 +452,7 @@ fn exception(frame: &TrapFrame, vector: u64) -> ! {
         .copied()
         .unwrap_or("unexpected interrupt");
     let has_code = matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30);
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
+    let mut detail = TrapDetail::default();
     let fault_addr = match vector {
         14 => {
             page_fault_detail(frame.error_code, &mut detail);
@@ -497,7 +490,7 @@ fn exception(frame: &TrapFrame, vector: u64) -> ! {
         what,
         vector,
         error_code: has_code.then_some(f.error_code),
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        detail: detail.text(),
         fault_addr,
         pc: f.rip,
         regs: &regs,
