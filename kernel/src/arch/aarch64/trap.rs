@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, Writeable, ESR_EL1, FAR_EL1, VBAR_EL1};
 
-use super::{gic, timer};
+use super::{intc, syscall, timer};
 use crate::crash::{kernel_trap, TrapDetail, TrapReport};
 
 /// Registers saved on every trap (lowest address first).
@@ -162,7 +162,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
         CURRENT_SYNC => exception(frame),
         LOWER_IRQ => irq(),
         LOWER_SYNC => match (ESR_EL1.get() >> 26) & 0x3f {
-            EC_SVC64 => syscall(frame),
+            syscall::EC_SVC64 => syscall::syscall_dispatch(frame),
             _ => user_exception(frame),
         },
         LOWER_SERROR => serror(),
@@ -171,27 +171,6 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
     if slot == LOWER_IRQ || slot == LOWER_SYNC {
         crate::sched::preempt_if_needed();
     }
-}
-
-/// Exception class of `svc` from AArch64 state.
-const EC_SVC64: u64 = 0x15;
-
-/// A system call: number in `x8`, arguments in `x0`-`x5`, results in `x0` and `x1`.
-fn syscall(frame: &mut TrapFrame) {
-    let args = crate::syscall::Args {
-        number: frame.x[8] as usize,
-        a: [
-            frame.x[0] as usize,
-            frame.x[1] as usize,
-            frame.x[2] as usize,
-            frame.x[3] as usize,
-            frame.x[4] as usize,
-            frame.x[5] as usize,
-        ],
-    };
-    let (result, second) = crate::syscall::dispatch(&args);
-    frame.x[0] = result as u64;
-    frame.x[1] = second as u64;
 }
 
 /// An exception raised by a user program: the program is at fault, not the kernel.
@@ -216,17 +195,17 @@ fn user_exception(frame: &TrapFrame) {
 }
 
 fn irq() {
-    gic::dispatch(|number| {
+    intc::dispatch(|number| {
         if number == timer::intid() {
             timer::on_interrupt();
             inject_next();
             crate::time::on_tick();
-        } else if gic::is_spi(number) {
+        } else if intc::is_spi(number) {
             // A device line: masked and handed to its driver; ended at the GIC afterwards.
             crate::irq::on_device_irq(number);
         } else {
             // An SGI or PPI nothing uses: disabled, so that it cannot come back.
-            gic::disable(number);
+            intc::disable(number);
             crate::irq::stray("id", number);
         }
     });
@@ -263,7 +242,7 @@ fn inject_next() {
         0 => {}
         n @ 1..=16 => {
             INJECT.store(n + 1, Ordering::Relaxed);
-            gic::send_sgi_to_self(n - 1);
+            intc::send_sgi_to_self(n - 1);
         }
         _ => {
             INJECT.store(0, Ordering::Relaxed);

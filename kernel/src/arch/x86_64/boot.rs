@@ -17,7 +17,7 @@
 
 use core::arch::global_asm;
 
-use super::{console, gdt, reserved, syscall, trap};
+use super::{console, cpu, reserved, syscall, trap};
 use crate::boot::{BootInfo, RegionKind};
 
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
@@ -208,7 +208,7 @@ unsafe extern "C" {
 )]
 extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
     console::init();
-    gdt::init();
+    cpu::init();
     trap::init();
     syscall::init();
 

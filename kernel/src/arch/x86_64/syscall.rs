@@ -17,7 +17,7 @@ use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::VirtAddr;
 
-use super::gdt;
+use super::cpu;
 use super::trap::{restore_registers, save_registers, TrapFrame};
 
 /// Marker in `TrapFrame::vector` for frames built by the system call entry.
@@ -107,14 +107,13 @@ extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     crate::sched::preempt_if_needed();
 }
 
-/// Sets the kernel stack used on the next entry from user mode (syscall and interrupts).
-pub fn set_kernel_stack(top: usize) {
+/// Sets the stack the system call entry switches to.
+pub fn set_entry_stack(top: usize) {
     // SAFETY: one CPU, interrupts disabled by the caller (the scheduler); the stub reads
     // this only on entry from user mode.
     unsafe {
         (*core::ptr::addr_of_mut!(PER_CPU)).kernel_rsp = top as u64;
     }
-    gdt::set_interrupt_stack(top);
 }
 
 #[allow(
@@ -122,7 +121,7 @@ pub fn set_kernel_stack(top: usize) {
     reason = "boot: a system call entry that does not match the GDT cannot run"
 )]
 pub fn init() {
-    let sel = gdt::selectors();
+    let sel = cpu::selectors();
     // The GDT layout must match the constants pushed by the stub and what sysretq derives.
     if sel.user_data.0 != 0x1b || sel.user_code.0 != 0x23 {
         panic!("GDT layout does not match the system call entry");

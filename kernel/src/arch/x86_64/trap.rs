@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use x86_64::registers::control::Cr2;
 
-use super::{apic, gdt, ioapic};
+use super::{cpu, intc};
 use crate::crash::{kernel_trap, TrapDetail, TrapReport};
 
 /// Vector of the local APIC timer.
@@ -209,7 +209,7 @@ static mut IDT: Idt = Idt([Gate::MISSING; 256]);
     reason = "boot: misplaced interrupt stubs would misroute every interrupt"
 )]
 pub fn init() {
-    let selector = gdt::selectors().kernel_code.0;
+    let selector = cpu::selectors().kernel_code.0;
     let base = &raw const trap_stubs as u64;
     let end = &raw const trap_stubs_end as u64;
     // Every stub must fit its slot, or the gates below would point into the wrong stubs.
@@ -223,8 +223,8 @@ pub fn init() {
     // must not find a missing gate, which would be a #NP blamed on whatever was running.
     for (vector, gate) in idt.0.iter_mut().enumerate() {
         let ist = match vector as u64 {
-            DOUBLE_FAULT => gdt::DOUBLE_FAULT_IST as u8 + 1,
-            NMI => gdt::NMI_IST as u8 + 1,
+            DOUBLE_FAULT => cpu::DOUBLE_FAULT_IST as u8 + 1,
+            NMI => cpu::NMI_IST as u8 + 1,
             _ => 0,
         };
         *gate = Gate::interrupt(base + vector as u64 * STUB_SLOT, selector, ist);
@@ -311,7 +311,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             return;
         }
         TIMER_VECTOR => {
-            apic::end_of_interrupt();
+            intc::end_of_interrupt();
             report_nmis();
             inject_next();
             crate::time::on_tick();
@@ -320,19 +320,17 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {
             // Masked legacy PIC lines can still deliver spurious IRQ 7/15; nothing to do.
         }
-        v if (ioapic::VECTOR_BASE..ioapic::VECTOR_BASE + u64::from(ioapic::MAX_INPUTS))
-            .contains(&v) =>
-        {
+        v if (intc::VECTOR_BASE..intc::VECTOR_BASE + u64::from(intc::MAX_INPUTS)).contains(&v) => {
             // A device line: masked and handed to its driver before the end of interrupt,
             // so a level-triggered line cannot fire again until the driver waits again.
-            crate::irq::on_device_irq((v - ioapic::VECTOR_BASE) as u32);
-            apic::end_of_interrupt();
+            crate::irq::on_device_irq((v - intc::VECTOR_BASE) as u32);
+            intc::end_of_interrupt();
         }
         // An interrupt the local APIC delivered at a vector nothing uses (an exception's
         // number 16-31 or a vector without a handler): a misprogrammed device or a forged
         // MSI, never the fault of the code it interrupted.
-        v if apic::in_service(v) => {
-            apic::end_of_interrupt();
+        v if intc::in_service(v) => {
+            intc::end_of_interrupt();
             crate::irq::stray("vector", v as u32);
         }
         v if v < 32 && frame.is_from_user() => user_exception(frame, v),
@@ -416,7 +414,7 @@ fn inject_next() {
     match INJECTED.get(next as usize - 1) {
         Some(&vector) => {
             INJECT.store(next + 1, Ordering::Relaxed);
-            apic::send_to_self(vector.unwrap_or(0), vector.is_none());
+            intc::send_to_self(vector.unwrap_or(0), vector.is_none());
         }
         None => {
             INJECT.store(0, Ordering::Relaxed);
