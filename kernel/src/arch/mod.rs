@@ -1,8 +1,27 @@
 //! The architecture interface.
 //!
-//! Each architecture is one module under `arch/` with the same file set (`boot`, `console`,
-//! `trap`, `paging`, `time`, `power`, plus its interrupt controller) and exports the same
-//! names. Nothing outside this module knows which CPU it runs on. The names are:
+//! Each architecture is one module under `arch/` with the same file set, each file with the
+//! same purpose everywhere (small where a CPU needs little), and exports the same names.
+//! Nothing outside this module knows which CPU it runs on. A port writes these files:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | `NAME`, and re-exports of the names below from the other files |
+//! | `boot.rs`, `linker.ld` | entry from the loader, boot page tables, [`crate::boot::BootInfo`]; the image layout |
+//! | `console.rs` | the polled boot console |
+//! | `cpu.rs` | the processor itself: interrupt mask, sleep, deliberate faults, privilege tables (x86 GDT/TSS) |
+//! | `trap.rs` | exception and interrupt entry, the trap frame, dispatch, user faults, crash reports |
+//! | `syscall.rs` | the system call entry: registers to [`crate::syscall::Args`] and back |
+//! | `context.rs` | thread switch, a new thread's first entry to user mode, the kernel stack for entries |
+//! | `paging.rs` | the kernel's page tables, `AddressSpace`, the direct map |
+//! | `intc.rs` | the interrupt controller: device lines for drivers, end of interrupt |
+//! | `timer.rs` | the periodic tick and the cycle counter |
+//! | `fpu.rs` | FP/SIMD for user mode, `ExtendedState` |
+//! | `ioports.rs` | user access to I/O ports (nothing where the CPU has none) |
+//! | `reserved.rs` | device ranges no process may claim |
+//! | `power.rs` | ending the machine with a status |
+//!
+//! The names are:
 //!
 //! | name | what it does |
 //! |---|---|
