@@ -6,10 +6,9 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `mod.rs` | `NAME`, and re-exports of the names below from the other files |
 //! | `boot.rs`, `linker.ld` | entry from the loader, boot page tables, [`crate::boot::BootInfo`]; the image layout |
 //! | `console.rs` | the polled boot console |
-//! | `cpu.rs` | the processor itself: interrupt mask, sleep, deliberate faults, privilege tables (x86 GDT/TSS) |
+//! | `cpu.rs` | `NAME`; the processor itself: interrupt mask, sleep, deliberate faults, privilege tables (x86 GDT/TSS) |
 //! | `trap.rs` | exception and interrupt entry, the trap frame, dispatch, user faults, crash reports |
 //! | `syscall.rs` | the system call entry: registers to [`crate::syscall::Args`] and back |
 //! | `context.rs` | thread switch, a new thread's first entry to user mode, the kernel stack for entries |
@@ -52,20 +51,39 @@
 //! The entry code of each architecture builds a [`crate::boot::BootInfo`] and calls
 //! [`crate::kernel_main`]. Unexpected exceptions go to [`crate::crash::kernel_trap`].
 
+// The target picks the folder; every folder has the same files, and the names below are
+// taken from each by file, so an architecture that lacks one does not build.
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
-pub use self::x86_64::*;
+use self::x86_64 as imp;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 #[cfg(target_arch = "aarch64")]
-pub use self::aarch64::*;
+use self::aarch64 as imp;
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("Ostrog supports x86_64 and aarch64; other architectures come later");
 
 pub use crate::power::ExitStatus;
+pub use imp::console::console_write;
+pub use imp::context::{prepare_user_thread, set_kernel_stack, switch_context};
+pub use imp::cpu::{
+    breakpoint, disable_interrupts, enable_interrupts, illegal_instruction, run_on_stack,
+    wait_for_interrupt, NAME,
+};
+pub use imp::fpu::{init as init_fpu, ExtendedState};
+pub use imp::intc::{enable_irq, init_interrupts, irq_claimable, mask_irq, unmask_irq};
+pub use imp::ioports::set_io_ports;
+pub use imp::paging::{
+    activate_kernel_space, init_paging, map_kernel_page, phys_to_virt, unmap_kernel_page,
+    AddressSpace, KERNEL_STACKS,
+};
+pub use imp::power::power_off;
+pub use imp::reserved::{kernel_devices, ports_claimable};
+pub use imp::timer::{cycles, start_timer, TIMER_NAME};
+pub use imp::trap::inject_strays;
 
 /// Runs `f` with interrupts disabled, restoring the previous state afterwards.
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {

@@ -6,6 +6,9 @@
 
 use aarch64_cpu::registers::{Readable, DAIF};
 
+/// The architecture's name, for the banner.
+pub const NAME: &str = "aarch64";
+
 pub fn enable_interrupts() {
     // SAFETY: unmasks IRQs; the vector table is installed before the first call.
     unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack)) };

@@ -234,7 +234,7 @@ extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
 /// `phys` must be the address of a readable `T` in the first 4 GiB (mapped by the boot page
 /// tables) that the boot protocol guarantees to be there.
 pub(super) unsafe fn read_phys<T: Copy>(phys: u64) -> T {
-    let ptr = super::phys_to_virt(crate::boot::PhysAddr(phys)) as *const T;
+    let ptr = super::paging::phys_to_virt(crate::boot::PhysAddr(phys)) as *const T;
     // SAFETY: guaranteed by the caller; read_unaligned because loaders only promise byte
     // alignment for some fields.
     unsafe { ptr.read_unaligned() }

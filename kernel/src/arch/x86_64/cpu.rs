@@ -19,6 +19,9 @@ use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
 use x86_64::VirtAddr;
 
+/// The architecture's name, for the banner.
+pub const NAME: &str = "x86_64";
+
 /// IST slot used for double faults.
 pub const DOUBLE_FAULT_IST: u16 = 0;
 /// IST slot used for NMIs, which can arrive anywhere, also in the two instructions of the
