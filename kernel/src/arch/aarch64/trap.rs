@@ -176,18 +176,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
 /// An exception raised by a user program: the program is at fault, not the kernel.
 fn user_exception(frame: &TrapFrame) {
     let esr = ESR_EL1.get();
-    let class = (esr >> 26) & 0x3f;
-    let mut detail = TrapDetail::default();
-    let addr = match class {
-        0x20 | 0x21 | 0x24 | 0x25 => {
-            abort_detail(esr, &mut detail);
-            Some(FAR_EL1.get())
-        }
-        0x22 | 0x26 => Some(FAR_EL1.get()),
-        _ => None,
-    };
+    let (detail, addr) = fault_detail(esr);
     crate::task::user_fault(&crate::task::Fault {
-        what: class_name(class),
+        what: class_name((esr >> 26) & 0x3f),
         detail: detail.text(),
         addr,
         pc: frame.elr,
@@ -270,6 +261,21 @@ fn class_name(class: u64) -> &'static str {
     }
 }
 
+/// Decodes the syndrome of a fault: what kind of fault, and the faulting address where the
+/// exception class has one.
+fn fault_detail(esr: u64) -> (TrapDetail, Option<u64>) {
+    let mut detail = TrapDetail::default();
+    let addr = match (esr >> 26) & 0x3f {
+        0x20 | 0x21 | 0x24 | 0x25 => {
+            abort_detail(esr, &mut detail);
+            Some(FAR_EL1.get())
+        }
+        0x22 | 0x26 => Some(FAR_EL1.get()),
+        _ => None,
+    };
+    (detail, addr)
+}
+
 fn abort_detail(esr: u64, out: &mut TrapDetail) {
     let iss = esr & 0x1ff_ffff;
     let status = iss & 0x3f;
@@ -295,15 +301,7 @@ fn abort_detail(esr: u64, out: &mut TrapDetail) {
 fn exception(frame: &TrapFrame) -> ! {
     let esr = ESR_EL1.get();
     let class = (esr >> 26) & 0x3f;
-    let mut detail = TrapDetail::default();
-    let fault_addr = match class {
-        0x20 | 0x21 | 0x24 | 0x25 => {
-            abort_detail(esr, &mut detail);
-            Some(FAR_EL1.get())
-        }
-        0x22 | 0x26 => Some(FAR_EL1.get()),
-        _ => None,
-    };
+    let (detail, fault_addr) = fault_detail(esr);
     report(
         frame,
         class_name(class),

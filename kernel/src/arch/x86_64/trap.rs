@@ -425,42 +425,43 @@ fn inject_next() {
 
 /// An exception raised by a user program: the program is at fault, not the kernel.
 fn user_exception(frame: &TrapFrame, vector: u64) {
-    let what = EXCEPTION_NAMES
-        .get(vector as usize)
-        .copied()
-        .unwrap_or("unexpected interrupt");
-    let mut detail = TrapDetail::default();
-    let addr = if vector == 14 {
-        page_fault_detail(frame.error_code, &mut detail);
-        Some(Cr2::read_raw())
-    } else {
-        None
-    };
+    let (detail, addr) = fault_detail(frame, vector);
     crate::task::user_fault(&crate::task::Fault {
-        what,
+        what: exception_name(vector),
         detail: detail.text(),
         addr,
         pc: frame.rip,
     });
 }
 
-fn exception(frame: &TrapFrame, vector: u64) -> ! {
-    let what = EXCEPTION_NAMES
+/// The name of exception `vector`.
+fn exception_name(vector: u64) -> &'static str {
+    EXCEPTION_NAMES
         .get(vector as usize)
         .copied()
-        .unwrap_or("unexpected interrupt");
-    let has_code = matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30);
+        .unwrap_or("unexpected interrupt")
+}
+
+/// Decodes a page fault's error code and reads its address (CR2); nothing for the other
+/// exceptions.
+fn fault_detail(frame: &TrapFrame, vector: u64) -> (TrapDetail, Option<u64>) {
     let mut detail = TrapDetail::default();
-    let fault_addr = match vector {
-        14 => {
-            page_fault_detail(frame.error_code, &mut detail);
-            Some(Cr2::read_raw())
-        }
+    if vector != 14 {
+        return (detail, None);
+    }
+    page_fault_detail(frame.error_code, &mut detail);
+    (detail, Some(Cr2::read_raw()))
+}
+
+fn exception(frame: &TrapFrame, vector: u64) -> ! {
+    let what = exception_name(vector);
+    let has_code = matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30);
+    let (detail, mut fault_addr) = fault_detail(frame, vector);
+    if vector == DOUBLE_FAULT {
         // Most often a page fault that could not be delivered (a kernel stack that ran into
         // its guard page): CR2 still holds that fault's address.
-        DOUBLE_FAULT => Some(Cr2::read_raw()),
-        _ => None,
-    };
+        fault_addr = Some(Cr2::read_raw());
+    }
     let f = frame;
     let regs = [
         ("rax", f.rax),
