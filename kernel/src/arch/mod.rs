@@ -34,6 +34,8 @@
 //! | `mask_irq(line)`, `unmask_irq(line)` | mask / unmask a device line at the controller (masked while a firing waits for its driver, [`crate::irq`]) |
 //! | `ports_claimable(first, last) -> Result` | whether a process may claim I/O ports `first..=last` (`AccessDenied` for the kernel's own; `NotSupported` on AArch64, which has no I/O ports) |
 //! | `kernel_devices() -> impl Iterator<(start, end)>` | physical ranges no process may map: the reserved-range table of `arch/<arch>/reserved.rs` (docs/devices.md) |
+//! | `AddressSpace`, `activate_kernel_space()` | a process's page tables; back to the kernel's own |
+//! | `switch_context(save, load)`, `prepare_user_thread(..)`, `set_kernel_stack(top)` | switch kernel stacks; a new thread's first entry to user mode; the stack of the next entry from user mode |
 //! | `KERNEL_STACKS`, `map_kernel_page(va, frame)`, `unmap_kernel_page(va)` | the virtual area of thread kernel stacks, mapped in every address space ([`crate::mm::kstack`]) |
 //! | `run_on_stack(top, f) -> !` | call `f` on another stack (self test of the stack guard) |
 //! | `inject_strays()` | self test: send this CPU interrupts nothing handles, one per tick |
@@ -45,7 +47,7 @@
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
 //! | `wait_for_interrupt()` | enable interrupts and sleep until one arrives |
 //! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
-//! | `breakpoint()` | raise the architecture's breakpoint exception |
+//! | `breakpoint()`, `illegal_instruction()` | raise the breakpoint / undefined-instruction exception (self tests) |
 //! | `power_off(ExitStatus) -> !` | end the machine with a status |
 //!
 //! The entry code of each architecture builds a [`crate::boot::BootInfo`] and calls
