@@ -34,7 +34,7 @@ use crate::idl::{
     kl_core_audit, kl_core_channel, kl_core_console, kl_core_handle, kl_core_io, kl_core_task,
     kl_core_thread, kl_core_time, kl_core_vmm,
 };
-use crate::sid::Sid;
+use crate::sid::{ProcessId, ThreadId};
 
 pub use task::{start_kernel_and_einit, StartError};
 
@@ -49,12 +49,12 @@ pub fn class() -> ClassId {
 
 /// On whose behalf the kernel serves a request.
 pub struct Caller {
-    pub thread: Sid,
-    pub process: Sid,
+    pub thread: ThreadId,
+    pub process: ProcessId,
 }
 
 /// Serves one granted request; the encoded answer (response or error response).
-pub fn serve(thread: Sid, process: Sid, request: &mut [u8]) -> Result<Vec<u8>, Status> {
+pub fn serve(thread: ThreadId, process: ProcessId, request: &mut [u8]) -> Result<Vec<u8>, Status> {
     let mut caller = Caller { thread, process };
     kl_core_core::dispatch(&mut caller, request).map_err(|_| Status::InvalidArgument)
 }
