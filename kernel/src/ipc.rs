@@ -3,18 +3,22 @@
 //! This module is the heart of the kernel and is meant to be read top to bottom. Every
 //! message takes the same five steps:
 //!
-//! 1. **entry**: the system call arrives with a handle and a user buffer ([`call`],
+//! 1. **entry**: the system call arrives with its arguments decoded into a named struct
+//!    ([`CallArgs`], [`RecvArgs`], [`ReplyArgs`] in [`crate::syscall`]): a handle and user
+//!    buffers, each a [`UserSlice`] the process only alleges is its memory ([`call`],
 //!    [`recv`], [`reply`]);
 //! 2. **copy**: the whole message is copied once into a kernel buffer ([`copy_in`]),
-//!    charged to the sender ([`crate::quota`]), and its header checked against its length;
+//!    charged to the sender ([`crate::quota`]), and its header checked against its length
+//!    (the `UserSlice` is checked against the sender's address space by [`usercopy`]);
 //!    from here on only the kernel's copy is used, so the sender cannot change what is
 //!    judged;
 //! 3. **stamp**: the kernel writes the sender's SID and class into the header and resolves
 //!    the handles the message carries into the objects and rights the receiver would get
-//!    ([`resolve_handles`]); moved handles are *in flight* from here until the message is
-//!    delivered or given up, and nothing can use them meanwhile;
+//!    ([`resolve_handles`], a [`Carried`]); moved handles are *in flight* from here until
+//!    the message is delivered or given up, and nothing can use them meanwhile;
 //! 4. **decide**: the security module judges the event on the kernel's copy
-//!    ([`crate::security::decide`]), with exactly the rights the receiver will get; it
+//!    ([`crate::judge::judge`], the kernel's one judge, for this and every other event),
+//!    with exactly the rights the receiver will get; it
 //!    validates the message against its IDL type before any rule runs (every handle slot
 //!    named by a parameter, every arena byte used by one). A request is judged when it is
 //!    *delivered* (a server thread takes it in [`recv`]), a response when it reaches a
@@ -27,7 +31,8 @@
 //! 5. **deliver**: to the kernel's core endpoints ([`crate::coresrv`]) at once, or to a server
 //!    thread in [`recv`]; delivery is all or nothing: the receiver's table must have room for
 //!    every handle before anything moves, otherwise the call is answered
-//!    [`Status::NoMemory`] and moved handles go back to their sender.
+//!    [`Status::NoMemory`] and moved handles go back to their sender. Handles change tables
+//!    in one place only, [`commit_handles`] (held in flight, given back, or installed).
 //!
 //! Rendezvous: a client blocks in `Call` until the server's `Reply` (or a time-out, or the
 //! server's end). A server thread blocks in `Recv` until a request is queued on one of its

@@ -17,6 +17,11 @@ use crate::ipc::Carried;
 use crate::security;
 use crate::sid::{self, ProcessId, Sid};
 
+/// Proof that the caller is this module: [`crate::security::decide`] takes one, and only
+/// this module can make one (its field is private), so the type checker shows that nothing
+/// else asks the security module.
+pub struct Judge(());
+
 /// A party of an event, as the security module sees it: a SID and a class.
 #[derive(Clone, Copy, Debug)]
 pub struct Party {
@@ -71,10 +76,13 @@ pub enum Judged<'a> {
 /// Builds the event, asks the security module (which audits it), and returns its verdict.
 pub fn judge(what: Judged<'_>) -> Verdict {
     match what {
-        Judged::Execute { initiator, target } => security::decide(&Event::execute(
-            (initiator.sid.0, initiator.class),
-            (target.sid.0, target.class),
-        )),
+        Judged::Execute { initiator, target } => security::decide(
+            &Judge(()),
+            &Event::execute(
+                (initiator.sid.0, initiator.class),
+                (target.sid.0, target.class),
+            ),
+        ),
         Judged::Message {
             sent,
             from,
@@ -90,17 +98,20 @@ pub fn judge(what: Judged<'_>) -> Verdict {
                 Sent::Answer => EventKind::Response,
             };
             let (infos, count) = handles.infos();
-            security::decide(&Event {
-                kind,
-                src_sid: from.sid.0,
-                src_class: from.class,
-                dst_sid: to.sid.0,
-                dst_class: to.class,
-                riid: header.riid,
-                mid: header.mid,
-                message,
-                handles: infos.get(..count).unwrap_or(&[]),
-            })
+            security::decide(
+                &Judge(()),
+                &Event {
+                    kind,
+                    src_sid: from.sid.0,
+                    src_class: from.class,
+                    dst_sid: to.sid.0,
+                    dst_class: to.class,
+                    riid: header.riid,
+                    mid: header.mid,
+                    message,
+                    handles: infos.get(..count).unwrap_or(&[]),
+                },
+            )
         }
     }
 }
