@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use ostrog_abi::handle::RIGHTS_ALL;
 use ostrog_abi::Status;
 
-use crate::sid::{ChannelId, EndpointId, ProcessId, Sid};
+use crate::sid::{ChannelId, EndpointId, IrqId, ProcessId, RegionId, Sid};
 
 /// What a handle names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,9 +26,9 @@ pub enum Object {
     /// A process.
     Task(ProcessId),
     /// A claimed interrupt line.
-    Irq(Sid),
+    Irq(IrqId),
     /// A shared memory region (a [`crate::coresrv::vmm::Region`]).
-    Region(Sid),
+    Region(RegionId),
 }
 
 impl Object {
@@ -38,7 +38,8 @@ impl Object {
             Object::Channel(c) => c.sid(),
             Object::Endpoint(e) => e.sid(),
             Object::Task(p) => p.sid(),
-            Object::Irq(s) | Object::Region(s) => s,
+            Object::Irq(i) => i.sid(),
+            Object::Region(r) => r.sid(),
         }
     }
 }

@@ -6,8 +6,9 @@
 //! different object. 64 bits make wrap-around unreachable (one SID per nanosecond lasts 584
 //! years).
 //!
-//! Inside the kernel a thread, a process, a channel and an endpoint are named by distinct
-//! types ([`ThreadId`], [`ProcessId`], [`ChannelId`], [`EndpointId`]), each wrapping its
+//! Inside the kernel a thread, a process, a channel, an endpoint, a region and an interrupt
+//! line are named by distinct types ([`ThreadId`], [`ProcessId`], [`ChannelId`],
+//! [`EndpointId`], [`RegionId`], [`IrqId`]), each wrapping its
 //! object's SID, so that the type checker refuses a thread where a process is meant. The raw
 //! [`Sid`] appears only where an identity leaves the kernel's tables: in an event for the
 //! security module, in the audit log, in a message header or a core endpoint's answer.
@@ -80,6 +81,15 @@ identity!(
 identity!(
     /// A server's listening endpoint ([`crate::ipc::Endpoint`]).
     EndpointId
+);
+
+identity!(
+    /// A shared memory region ([`crate::coresrv::vmm::Region`]).
+    RegionId
+);
+identity!(
+    /// A claimed interrupt line.
+    IrqId
 );
 
 impl ThreadId {

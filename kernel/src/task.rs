@@ -126,7 +126,7 @@ pub struct Tasks {
     /// Exit statuses of ended processes, for `task.Wait`.
     pub exits: BTreeMap<ProcessId, isize>,
     /// Shared memory regions.
-    pub regions: BTreeMap<crate::sid::Sid, crate::coresrv::vmm::Region>,
+    pub regions: BTreeMap<crate::sid::RegionId, crate::coresrv::vmm::Region>,
     /// x86 I/O port ranges (inclusive) claimed by each process with `io.ClaimPorts`; the
     /// scheduler lets the running process use exactly its own ([`arch::set_io_ports`]).
     pub io_ports: BTreeMap<ProcessId, Vec<(u16, u16)>>,
