@@ -33,10 +33,9 @@ pub fn execute(initiator: Party, target: ProcessId) -> Result<(), Status> {
         }
         (p.class_id, p.name.clone())
     };
-    let target_party = Party::process(target, class);
     let verdict = judge(Judged::Execute {
         initiator,
-        target: target_party,
+        target: Party::process(target, class),
     });
     let mut tasks = TASKS.lock();
     if verdict == Verdict::Denied {
