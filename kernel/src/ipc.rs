@@ -3,18 +3,22 @@
 //! This module is the heart of the kernel and is meant to be read top to bottom. Every
 //! message takes the same five steps:
 //!
-//! 1. **entry**: the system call arrives with a handle and a user buffer ([`call`],
+//! 1. **entry**: the system call arrives with its arguments decoded into a named struct
+//!    ([`CallArgs`], [`RecvArgs`], [`ReplyArgs`] in [`crate::syscall`]): a handle and user
+//!    buffers, each a [`UserSlice`] the process only alleges is its memory ([`call`],
 //!    [`recv`], [`reply`]);
 //! 2. **copy**: the whole message is copied once into a kernel buffer ([`copy_in`]),
-//!    charged to the sender ([`crate::quota`]), and its header checked against its length;
+//!    charged to the sender ([`crate::quota`]), and its header checked against its length
+//!    (the `UserSlice` is checked against the sender's address space by [`usercopy`]);
 //!    from here on only the kernel's copy is used, so the sender cannot change what is
 //!    judged;
 //! 3. **stamp**: the kernel writes the sender's SID and class into the header and resolves
 //!    the handles the message carries into the objects and rights the receiver would get
-//!    ([`resolve_handles`]); moved handles are *in flight* from here until the message is
-//!    delivered or given up, and nothing can use them meanwhile;
+//!    ([`resolve_handles`], a [`Carried`]); moved handles are *in flight* from here until
+//!    the message is delivered or given up, and nothing can use them meanwhile;
 //! 4. **decide**: the security module judges the event on the kernel's copy
-//!    ([`crate::security::decide`]), with exactly the rights the receiver will get; it
+//!    ([`crate::judge::judge`], the kernel's one judge, for this and every other event),
+//!    with exactly the rights the receiver will get; it
 //!    validates the message against its IDL type before any rule runs (every handle slot
 //!    named by a parameter, every arena byte used by one). A request is judged when it is
 //!    *delivered* (a server thread takes it in [`recv`]), a response when it reaches a
@@ -27,7 +31,8 @@
 //! 5. **deliver**: to the kernel's core endpoints ([`crate::coresrv`]) at once, or to a server
 //!    thread in [`recv`]; delivery is all or nothing: the receiver's table must have room for
 //!    every handle before anything moves, otherwise the call is answered
-//!    [`Status::NoMemory`] and moved handles go back to their sender.
+//!    [`Status::NoMemory`] and moved handles go back to their sender. Handles change tables
+//!    in one place only, [`commit_handles`] (held in flight, given back, or installed).
 //!
 //! Rendezvous: a client blocks in `Call` until the server's `Reply` (or a time-out, or the
 //! server's end). A server thread blocks in `Recv` until a request is queued on one of its
@@ -50,15 +55,18 @@ use ostrog_abi::message::{
     HEADER_SIZE, MAX_HANDLES,
 };
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
-use ostrog_ksm::{Event, EventKind, HandleInfo, Verdict};
+use ostrog_ksm::{HandleInfo, Verdict};
 
+use crate::judge::{judge, Judged, Party, Sent};
 use crate::object::{HandleTable, Object};
 use crate::quota::MessageBuf;
 use crate::sched;
 use crate::security;
-use crate::sid::{self, Sid};
+use crate::sid::{ChannelId, EndpointId, ProcessId, ThreadId};
+use crate::syscall::{CallArgs, RecvArgs, ReplyArgs};
 use crate::task::{State, Tasks, TASKS};
-use crate::{time, usercopy, TICK_HZ};
+use crate::usercopy::{self, UserSlice};
+use crate::{time, TICK_HZ};
 
 /// Largest message the kernel carries unless the command line says otherwise
 /// (`ostrog.max_message=BYTES`, from [`MIN_MAX_MESSAGE`] to [`MAX_MAX_MESSAGE`]).
@@ -84,21 +92,21 @@ pub fn max_message() -> usize {
 
 /// The client side of a channel.
 pub struct Channel {
-    pub sid: Sid,
+    pub sid: ChannelId,
     /// The client process it was made for: the channel goes away with it, and so do the
     /// handles to it that judged messages passed to others (they find `Disconnected`). Any
     /// holder of a handle with the call right may call; each call is judged with the
     /// holder as the source.
-    pub owner: Sid,
+    pub owner: ProcessId,
     /// The endpoint it reaches.
-    pub endpoint: Sid,
+    pub endpoint: EndpointId,
 }
 
 /// A server's listening endpoint.
 pub struct Endpoint {
-    pub sid: Sid,
+    pub sid: EndpointId,
     /// The process that receives on it.
-    pub owner: Sid,
+    pub owner: ProcessId,
     /// The channel name it was created for.
     pub name: String,
     /// Calls waiting to be received, oldest first. Each is charged to its caller, and a
@@ -132,7 +140,7 @@ impl Carried {
     }
 
     /// What the security module sees of each handle: its object's SID and the rights.
-    fn infos(&self) -> ([HandleInfo; MAX_HANDLES], usize) {
+    pub(crate) fn infos(&self) -> ([HandleInfo; MAX_HANDLES], usize) {
         let mut infos = [HandleInfo::default(); MAX_HANDLES];
         for (info, carried) in infos.iter_mut().zip(self.iter()) {
             *info = HandleInfo {
@@ -142,21 +150,14 @@ impl Carried {
         }
         (infos, self.len())
     }
-
-    /// Marks the moved handles in flight in the sender's table, or the sender's again.
-    fn set_in_flight(&self, sender: &mut HandleTable, in_flight: bool) {
-        for number in self.iter().filter_map(|c| c.moved) {
-            sender.set_in_flight(number, in_flight);
-        }
-    }
 }
 
 /// A request waiting for a server thread; judged when one takes it.
 pub struct PendingCall {
     pub id: u64,
     /// The calling thread, its process and class.
-    pub caller: Sid,
-    pub caller_process: Sid,
+    pub caller: ThreadId,
+    pub caller_process: ProcessId,
     pub caller_class: u32,
     /// The kernel's copy, header stamped, charged to the caller.
     pub message: MessageBuf,
@@ -170,8 +171,8 @@ pub struct PendingCall {
 #[derive(Clone, Copy)]
 pub struct Serving {
     pub id: u64,
-    pub caller: Sid,
-    pub caller_process: Sid,
+    pub caller: ThreadId,
+    pub caller_process: ProcessId,
     pub riid: u32,
     pub mid: u32,
     pub response_capacity: usize,
@@ -195,7 +196,7 @@ pub struct ThreadIpc {
 const SPARE_MAX: usize = 4096;
 
 /// Keeps `buf` as the thread's spare buffer, if it is small and the thread has none.
-fn recycle(tasks: &mut Tasks, thread: Sid, buf: MessageBuf) {
+fn recycle(tasks: &mut Tasks, thread: ThreadId, buf: MessageBuf) {
     let buf = buf.into_vec();
     if buf.capacity() <= SPARE_MAX {
         if let Some(t) = tasks.threads.get_mut(&thread) {
@@ -213,7 +214,8 @@ static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
 
 /// Copies a message from user memory into a buffer charged to the sender's process, and
 /// checks its header against its length.
-fn copy_in(tasks: &mut Tasks, thread: Sid, ptr: usize, len: usize) -> Result<MessageBuf, Status> {
+fn copy_in(tasks: &mut Tasks, thread: ThreadId, src: UserSlice) -> Result<MessageBuf, Status> {
+    let len = src.len();
     if !(HEADER_SIZE..=max_message()).contains(&len) {
         return Err(Status::InvalidArgument);
     }
@@ -223,7 +225,7 @@ fn copy_in(tasks: &mut Tasks, thread: Sid, ptr: usize, len: usize) -> Result<Mes
         .and_then(|t| t.ipc.spare.take());
     let process = tasks.process_of(thread)?;
     let mut message = MessageBuf::zeroed(&process.quota, len, spare)?;
-    usercopy::copy_from_user(&process.space, &mut message, ptr)?;
+    usercopy::copy_from_user(&process.space, &mut message, src)?;
     let header = Header::read(&message).ok_or(Status::InvalidArgument)?;
     let well_sized = header.total_size() == Some(len)
         && header.handle_count as usize <= MAX_HANDLES
@@ -259,9 +261,9 @@ fn write_u32(message: &mut [u8], at: usize, value: u32) {
 // Step 3: stamp.
 
 /// Writes the sender's identity into the header; whatever the sender put there is lost.
-fn stamp(message: &mut [u8], sender: Sid, class: u32) {
+fn stamp(message: &mut [u8], sender: ProcessId, class: u32) {
     if let Some(mut header) = Header::read(message) {
-        header.src_sid = sender.0;
+        header.src_sid = sender.sid().0;
         header.src_class = class;
         header.write(message);
     }
@@ -322,16 +324,42 @@ fn resolve_handles(
     Ok(carried)
 }
 
-/// Step 5 for handles: installs every carried handle in the receiver's table, or none
-/// (`NoMemory` if the table has no room for all), rewrites the slots with the receiver's
-/// numbers, and removes moved handles from the sender (`None`: the kernel).
-fn move_handles(
+/// What becomes of the handles a message carries.
+enum HandleMove<'m> {
+    /// The message is queued: its moved handles are in flight, unusable by the sender.
+    Hold,
+    /// The message will not be delivered: its moved handles are the sender's again.
+    GiveBack,
+    /// The message is delivered to `receiver`: every handle is installed in its table, or
+    /// none (`NoMemory` if the table has no room for all); the slots of `message` get the
+    /// receiver's numbers, and moved handles leave the sender's table.
+    Install {
+        receiver: ProcessId,
+        message: &'m mut [u8],
+    },
+}
+
+/// Step 5 for handles, and the only place where a handle changes tables or its in-flight
+/// mark: commits `step` for the handles `sender` put in a message.
+fn commit_handles(
     tasks: &mut Tasks,
-    sender: Option<Sid>,
-    receiver: Sid,
-    message: &mut [u8],
+    sender: ProcessId,
     handles: &Carried,
+    step: HandleMove<'_>,
 ) -> Result<(), Status> {
+    let moved = handles.iter().filter_map(|c| c.moved);
+    let (receiver, message) = match step {
+        HandleMove::Hold | HandleMove::GiveBack => {
+            let in_flight = matches!(step, HandleMove::Hold);
+            if let Some(p) = tasks.processes.get_mut(&sender) {
+                for number in moved {
+                    p.handles.set_in_flight(number, in_flight);
+                }
+            }
+            return Ok(());
+        }
+        HandleMove::Install { receiver, message } => (receiver, message),
+    };
     let table = &mut tasks
         .processes
         .get_mut(&receiver)
@@ -350,8 +378,8 @@ fn move_handles(
         write_u32(message, at, number);
         write_u32(message, at + 4, rights);
     }
-    if let Some(sender) = sender.and_then(|s| tasks.processes.get_mut(&s)) {
-        for number in handles.iter().filter_map(|c| c.moved) {
+    if let Some(sender) = tasks.processes.get_mut(&sender) {
+        for number in moved {
             sender.handles.remove_moved(number);
         }
     }
@@ -373,73 +401,35 @@ fn timeout_deadline(timeout_ms: usize) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Step 4: decide. One function builds every message event the kernel judges.
-
-/// The two parties of a message event: (SID, class) of sender and receiver.
-type Parties = ((Sid, u32), (Sid, u32));
-
-/// Asks the security module about `message` going from one party to the other.
-fn judge(
-    kind: EventKind,
-    ((src, src_class), (dst, dst_class)): Parties,
-    message: &[u8],
-    handles: &Carried,
-) -> Verdict {
-    let h = header(message);
-    let (infos, count) = handles.infos();
-    let event = Event {
-        kind,
-        src_sid: src.0,
-        src_class,
-        dst_sid: dst.0,
-        dst_class,
-        riid: h.riid,
-        mid: h.mid,
-        message,
-        handles: infos.get(..count).unwrap_or(&[]),
-    };
-    security::decide(&event)
-}
-
-/// `Response`, or `Error` for a message with the error flag.
-fn response_kind(message: &[u8]) -> EventKind {
-    if header(message).flags & FLAG_ERROR != 0 {
-        EventKind::Error
-    } else {
-        EventKind::Response
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Step 1: entry. The three system calls.
 
 /// `Call(handle, request, request_len, response, response_capacity, timeout_ms)`.
-pub fn call(
-    me: Sid,
-    handle: u32,
-    request: (usize, usize),
-    response: (usize, usize),
-    timeout_ms: usize,
-) -> Result<usize, Status> {
+pub fn call(me: ThreadId, args: CallArgs) -> Result<usize, Status> {
+    let CallArgs {
+        handle,
+        request,
+        response,
+        timeout_ms,
+    } = args;
     let answer = if handle == handle::CORE {
         call_kernel(me, request, response)
     } else if handle == handle::SECURITY {
         query_security(me, request)
     } else {
-        call_server(me, handle, request, response.1, timeout_ms)
+        call_server(me, handle, request, response.len(), timeout_ms)
             .and_then(|reply| copy_out(me, response, reply))
     };
     answer.inspect_err(|e| audit_refused(me, handle, *e))
 }
 
 /// Copies an answer into the caller's response buffer; its length.
-fn copy_out(me: Sid, response: (usize, usize), reply: MessageBuf) -> Result<usize, Status> {
+fn copy_out(me: ThreadId, response: UserSlice, reply: MessageBuf) -> Result<usize, Status> {
     let mut tasks = TASKS.lock();
-    if reply.len() > response.1 {
+    if reply.len() > response.len() {
         return Err(Status::BufferTooSmall);
     }
     let space = &tasks.process_of(me)?.space;
-    usercopy::copy_to_user(space, response.0, &reply)?;
+    usercopy::copy_to_user(space, response, &reply)?;
     let len = reply.len();
     recycle(&mut tasks, me, reply);
     Ok(len)
@@ -447,14 +437,14 @@ fn copy_out(me: Sid, response: (usize, usize), reply: MessageBuf) -> Result<usiz
 
 /// Audits a `Call` the kernel refused before the security module could judge it (the module
 /// audits its own denials, `AccessDenied`).
-fn audit_refused(me: Sid, handle: u32, status: Status) {
+fn audit_refused(me: ThreadId, handle: u32, status: Status) {
     if matches!(
         status,
         Status::BadHandle | Status::InvalidArgument | Status::BadAddress
     ) {
         let tasks = TASKS.lock();
         if let Ok(p) = tasks.process_of(me) {
-            security::audit_refusal(&p.class, p.sid.0, handle, status);
+            security::audit_refusal(&p.class, p.sid.sid().0, handle, status);
         }
     }
 }
@@ -467,23 +457,14 @@ fn audit_refused(me: Sid, handle: u32, status: Status) {
 /// answer is granted and fits; a denied answer undoes it, so the caller never holds what it
 /// was not allowed to learn. What the request did without handing anything over is the
 /// request's effect, decided when the request was judged.
-fn call_kernel(
-    me: Sid,
-    request: (usize, usize),
-    response: (usize, usize),
-) -> Result<usize, Status> {
-    let capacity = response.1.min(max_message());
-    usercopy::check(
-        &TASKS.lock().process_of(me)?.space,
-        response.0,
-        capacity,
-        true,
-    )?;
-    let (mut message, process, class) = judge_to_kernel(me, request, EventKind::Request)?;
+fn call_kernel(me: ThreadId, request: UserSlice, response: UserSlice) -> Result<usize, Status> {
+    let writable = response.prefix(max_message());
+    usercopy::check(&TASKS.lock().process_of(me)?.space, writable, true)?;
+    let (mut message, process, class) = judge_to_kernel(me, request, Sent::Request)?;
     // The kernel acts on the caller's handles in the caller's name: nothing is moved.
     let (answer, handover) = crate::coresrv::serve(me, process, &mut message);
     recycle(&mut TASKS.lock(), me, message);
-    let delivered = judge_kernel_answer(me, (process, class), answer, response.1)
+    let delivered = judge_kernel_answer(me, (process, class), answer, response.len())
         .and_then(|reply| copy_out(me, response, reply));
     match delivered {
         Ok(len) => {
@@ -499,8 +480,8 @@ fn call_kernel(
 
 /// The kernel's answer to `me`, judged: the reply the caller may take, or why not.
 fn judge_kernel_answer(
-    me: Sid,
-    (process, class): (Sid, u32),
+    me: ThreadId,
+    (process, class): (ProcessId, u32),
     answer: Result<Vec<u8>, Status>,
     capacity: usize,
 ) -> Result<MessageBuf, Status> {
@@ -512,8 +493,14 @@ fn judge_kernel_answer(
     let table = &tasks.process_of(me)?.handles;
     let carried = resolve_handles(table, &reply, Destination::Kernel)?;
     drop(tasks);
-    let parties = ((sid::KERNEL, crate::coresrv::class()), (process, class));
-    if judge(response_kind(&reply), parties, &reply, &carried) == Verdict::Denied {
+    let verdict = judge(Judged::Message {
+        sent: Sent::Answer,
+        from: Party::kernel(),
+        to: Party::process(process, class),
+        message: &reply,
+        handles: &carried,
+    });
+    if verdict == Verdict::Denied {
         return Err(Status::AccessDenied);
     }
     if reply.len() > capacity {
@@ -524,23 +511,23 @@ fn judge_kernel_answer(
 
 /// A `security` event: the process asks the security module about a message of its own
 /// security interface. Nothing is delivered; the verdict is the answer.
-fn query_security(me: Sid, request: (usize, usize)) -> Result<usize, Status> {
-    let (message, ..) = judge_to_kernel(me, request, EventKind::Security)?;
+fn query_security(me: ThreadId, request: UserSlice) -> Result<usize, Status> {
+    let (message, ..) = judge_to_kernel(me, request, Sent::Query)?;
     recycle(&mut TASKS.lock(), me, message);
     Ok(0)
 }
 
-/// Steps 2 to 4 for a message to the kernel or the security module (`kind` is `Request` or
-/// `Security`): copied, stamped, and judged with the kernel as destination. The handles it
+/// Steps 2 to 4 for a message to the kernel or the security module (`sent` is a request or
+/// a query): copied, stamped, and judged with the kernel as destination. The handles it
 /// carries stay the caller's: the kernel acts on them in the caller's name. Returns the
 /// kernel's copy, the caller's process and class, or `AccessDenied`.
 fn judge_to_kernel(
-    me: Sid,
-    request: (usize, usize),
-    kind: EventKind,
-) -> Result<(MessageBuf, Sid, u32), Status> {
+    me: ThreadId,
+    request: UserSlice,
+    sent: Sent,
+) -> Result<(MessageBuf, ProcessId, u32), Status> {
     let mut tasks = TASKS.lock();
-    let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
+    let mut message = copy_in(&mut tasks, me, request)?;
     let p = tasks.process_of(me)?;
     let (process, class) = (p.sid, p.class_id);
     let carried = resolve_handles(&p.handles, &message, Destination::Kernel)?;
@@ -548,8 +535,14 @@ fn judge_to_kernel(
         return Err(Status::InvalidArgument);
     }
     stamp(&mut message, process, class);
-    let parties = ((process, class), (sid::KERNEL, crate::coresrv::class()));
-    match judge(kind, parties, &message, &carried) {
+    let verdict = judge(Judged::Message {
+        sent,
+        from: Party::process(process, class),
+        to: Party::kernel(),
+        message: &message,
+        handles: &carried,
+    });
+    match verdict {
         Verdict::Granted => Ok((message, process, class)),
         Verdict::Denied => Err(Status::AccessDenied),
     }
@@ -558,9 +551,9 @@ fn judge_to_kernel(
 /// A request to a server: copied, stamped, queued on its endpoint with its moved handles in
 /// flight, then wait for the answer (the verdict comes when a server thread takes it).
 fn call_server(
-    me: Sid,
+    me: ThreadId,
     handle: u32,
-    request: (usize, usize),
+    request: UserSlice,
     capacity: usize,
     timeout_ms: usize,
 ) -> Result<MessageBuf, Status> {
@@ -586,7 +579,7 @@ fn call_server(
         if tasks.processes.get(&server).is_none_or(|s| s.ended) {
             return Err(Status::Disconnected);
         }
-        let mut message = copy_in(&mut tasks, me, request.0, request.1)?;
+        let mut message = copy_in(&mut tasks, me, request)?;
         if header(&message).flags & FLAG_ERROR != 0 {
             return Err(Status::InvalidArgument);
         }
@@ -612,9 +605,7 @@ fn call_server(
             handles,
             response_capacity: capacity,
         });
-        if let Some(p) = tasks.processes.get_mut(&process) {
-            handles.set_in_flight(&mut p.handles, true);
-        }
+        commit_handles(&mut tasks, process, &handles, HandleMove::Hold)?;
         if let Some(t) = tasks.threads.get_mut(&me) {
             t.ipc.awaiting = Some(id);
             t.ipc.reply = None;
@@ -659,16 +650,19 @@ fn cancel_call(tasks: &mut Tasks, id: u64) {
 
 /// A call that will not be delivered: its moved handles are its caller's again.
 fn give_back(tasks: &mut Tasks, call: &PendingCall) {
-    if let Some(p) = tasks.processes.get_mut(&call.caller_process) {
-        call.handles.set_in_flight(&mut p.handles, false);
-    }
+    let _ = commit_handles(
+        tasks,
+        call.caller_process,
+        &call.handles,
+        HandleMove::GiveBack,
+    );
 }
 
 /// Leaves `answer` for the thread waiting on call `id`, if it still waits, and wakes it;
 /// false if nobody waits for it any more.
 fn answer_caller(
     tasks: &mut Tasks,
-    caller: Sid,
+    caller: ThreadId,
     id: u64,
     answer: Result<MessageBuf, Status>,
 ) -> bool {
@@ -692,7 +686,7 @@ pub fn abandon(tasks: &mut Tasks, serving: Serving) {
 }
 
 /// True if the thread waiting for call `id` still waits for it.
-fn still_awaited(tasks: &Tasks, caller: Sid, id: u64) -> bool {
+fn still_awaited(tasks: &Tasks, caller: ThreadId, id: u64) -> bool {
     tasks
         .threads
         .get(&caller)
@@ -700,7 +694,7 @@ fn still_awaited(tasks: &Tasks, caller: Sid, id: u64) -> bool {
 }
 
 /// Wakes the threads of `server` waiting in `Recv` on `endpoint` (or on any endpoint).
-fn wake_receivers(tasks: &mut Tasks, server: Sid, endpoint: Sid) {
+fn wake_receivers(tasks: &mut Tasks, server: ProcessId, endpoint: EndpointId) {
     let Tasks {
         processes, threads, ..
     } = tasks;
@@ -720,13 +714,12 @@ fn wake_receivers(tasks: &mut Tasks, server: Sid, endpoint: Sid) {
 }
 
 /// `Recv(handle, buffer, capacity, timeout_ms)` -> (length, endpoint handle).
-pub fn recv(
-    me: Sid,
-    handle: u32,
-    buffer: usize,
-    capacity: usize,
-    timeout_ms: usize,
-) -> Result<(usize, usize), Status> {
+pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
+    let RecvArgs {
+        handle,
+        buffer,
+        timeout_ms,
+    } = args;
     let deadline = timeout_deadline(timeout_ms);
     loop {
         let filter = {
@@ -762,9 +755,7 @@ pub fn recv(
                     })
                     .map(|e| e.sid);
                 let Some(endpoint) = ready else { break };
-                if let Some(delivered) =
-                    deliver(&mut tasks, me, process, endpoint, buffer, capacity)?
-                {
+                if let Some(delivered) = deliver(&mut tasks, me, process, endpoint, buffer)? {
                     return Ok(delivered);
                 }
             }
@@ -796,12 +787,12 @@ pub fn recv(
 /// answered `BufferTooSmall` unjudged.
 fn deliver(
     tasks: &mut Tasks,
-    me: Sid,
-    process: Sid,
-    endpoint: Sid,
-    buffer: usize,
-    capacity: usize,
+    me: ThreadId,
+    process: ProcessId,
+    endpoint: EndpointId,
+    buffer: UserSlice,
 ) -> Result<Option<(usize, usize)>, Status> {
+    let capacity = buffer.len();
     let needed = tasks
         .endpoints
         .get(&endpoint)
@@ -810,8 +801,8 @@ fn deliver(
     // The buffer must be writable before a call is taken off the queue (the server's own
     // mistake: its `Recv` fails and the call stays queued).
     let server = tasks.process_of(me)?;
-    let server_party = (server.sid, server.class_id);
-    usercopy::check(&server.space, buffer, needed.min(capacity), true)?;
+    let server_party = Party::process(server.sid, server.class_id);
+    usercopy::check(&server.space, buffer.prefix(needed), true)?;
     let Some(mut call) = tasks
         .endpoints
         .get_mut(&endpoint)
@@ -832,20 +823,28 @@ fn deliver(
     } else if room < call.handles.len() {
         Some(Status::NoMemory)
     } else {
-        let parties = ((call.caller_process, call.caller_class), server_party);
-        match judge(EventKind::Request, parties, &call.message, &call.handles) {
+        let verdict = judge(Judged::Message {
+            sent: Sent::Request,
+            from: Party::process(call.caller_process, call.caller_class),
+            to: server_party,
+            message: &call.message,
+            handles: &call.handles,
+        });
+        match verdict {
             Verdict::Granted => None,
             Verdict::Denied => Some(Status::AccessDenied),
         }
     };
     let moved = match refusal {
         Some(status) => Err(status),
-        None => move_handles(
+        None => commit_handles(
             tasks,
-            Some(call.caller_process),
-            process,
-            &mut call.message,
+            call.caller_process,
             &call.handles,
+            HandleMove::Install {
+                receiver: process,
+                message: &mut call.message,
+            },
         ),
     };
     if let Err(status) = moved {
@@ -878,7 +877,8 @@ fn deliver(
 }
 
 /// `Reply(handle, response, len)`: answers the call this thread received last.
-pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize, Status> {
+pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
+    let ReplyArgs { handle, response } = args;
     let mut tasks = TASKS.lock();
     let p = tasks.process_of(me)?;
     let (process, class) = (p.sid, p.class_id);
@@ -893,7 +893,7 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
         .get(&me)
         .and_then(|t| t.ipc.serving)
         .ok_or(Status::InvalidArgument)?;
-    let mut message = copy_in(&mut tasks, me, response, len)?;
+    let mut message = copy_in(&mut tasks, me, response)?;
     let h = header(&message);
     if h.riid != serving.riid || h.mid != serving.mid {
         // A response answers its request's method, nothing else.
@@ -925,15 +925,28 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
         // handles, the client learns why.
         Some(Status::NoMemory)
     } else {
-        let kind = response_kind(&message);
-        let verdict = judge(kind, ((process, class), client), &message, &handles);
+        let verdict = judge(Judged::Message {
+            sent: Sent::Answer,
+            from: Party::process(process, class),
+            to: Party::process(client.0, client.1),
+            message: &message,
+            handles: &handles,
+        });
         (verdict == Verdict::Denied).then_some(Status::AccessDenied)
     };
     if let Some(status) = refusal {
         answer_caller(&mut tasks, serving.caller, serving.id, Err(status));
         return Err(status);
     }
-    move_handles(&mut tasks, Some(process), client.0, &mut message, &handles)?;
+    commit_handles(
+        &mut tasks,
+        process,
+        &handles,
+        HandleMove::Install {
+            receiver: client.0,
+            message: &mut message,
+        },
+    )?;
     answer_caller(&mut tasks, serving.caller, serving.id, Ok(message));
     Ok(0)
 }
@@ -943,7 +956,12 @@ pub fn reply(me: Sid, handle: u32, response: usize, len: usize) -> Result<usize,
 
 /// Connects `client` to `server` under channel `name`: a new channel for the client, and
 /// the server's endpoint of that name (created on first use).
-pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Result<(), Status> {
+pub fn connect(
+    tasks: &mut Tasks,
+    client: ProcessId,
+    server: ProcessId,
+    name: &str,
+) -> Result<(), Status> {
     if client == server {
         return Err(Status::InvalidArgument);
     }
@@ -965,7 +983,7 @@ pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Resul
     let endpoint = match existing {
         Some(sid) => sid,
         None => {
-            let sid = Sid::new();
+            let sid = EndpointId::new();
             tasks
                 .processes
                 .get_mut(&server)
@@ -984,7 +1002,7 @@ pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Resul
             sid
         }
     };
-    let channel = Sid::new();
+    let channel = ChannelId::new();
     tasks
         .processes
         .get_mut(&client)
@@ -1009,9 +1027,9 @@ pub fn connect(tasks: &mut Tasks, client: Sid, server: Sid, name: &str) -> Resul
 /// A process has ended: its endpoints and channels go away; every caller waiting on its
 /// endpoints, or being served by one of its threads, gets [`Status::Disconnected`]; its own
 /// queued calls are withdrawn; servers it was the last client of stop waiting.
-pub fn process_ended(tasks: &mut Tasks, process: Sid) {
+pub fn process_ended(tasks: &mut Tasks, process: ProcessId) {
     tasks.channels.retain(|_, c| c.owner != process);
-    let receivers: Vec<(Sid, u8)> = tasks
+    let receivers: Vec<(ThreadId, u8)> = tasks
         .threads
         .values()
         .filter(|t| matches!(t.state, State::Receiving(_)))
@@ -1024,13 +1042,13 @@ pub fn process_ended(tasks: &mut Tasks, process: Sid) {
             sched::make_ready(sid, priority);
         }
     }
-    let owned: Vec<Sid> = tasks
+    let owned: Vec<EndpointId> = tasks
         .endpoints
         .values()
         .filter(|e| e.owner == process)
         .map(|e| e.sid)
         .collect();
-    let mut cancelled: Vec<(Sid, u64)> = Vec::new();
+    let mut cancelled: Vec<(ThreadId, u64)> = Vec::new();
     for sid in owned {
         if let Some(e) = tasks.endpoints.remove(&sid) {
             for call in &e.queue {

@@ -23,19 +23,19 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use ostrog_abi::Status;
 use spin::Mutex;
 
-use crate::sid::Sid;
+use crate::sid::{IrqId, ProcessId, ThreadId};
 use crate::task::{State, TASKS};
 use crate::{arch, sched, time, TICK_HZ};
 
 /// A claimed line.
 struct Irq {
-    sid: Sid,
+    sid: IrqId,
     /// The process that claimed it: the only one that may wait for it.
-    owner: Sid,
+    owner: ProcessId,
     /// Firings since the last wait.
     pending: u32,
     /// The thread blocked in `WaitIrq`, if any.
-    waiter: Option<Sid>,
+    waiter: Option<ThreadId>,
 }
 
 /// Claimed lines by line number. Lock order: [`TASKS`] before this one.
@@ -43,7 +43,7 @@ static IRQS: Mutex<BTreeMap<u32, Irq>> = Mutex::new(BTreeMap::new());
 
 /// Claims `line` for `owner`; the SID of the new IRQ object. The line is enabled (routed to
 /// this CPU and unmasked).
-pub fn claim(line: u32, owner: Sid) -> Result<Sid, Status> {
+pub fn claim(line: u32, owner: ProcessId) -> Result<IrqId, Status> {
     if !arch::irq_claimable(line) {
         return Err(Status::InvalidArgument);
     }
@@ -51,7 +51,7 @@ pub fn claim(line: u32, owner: Sid) -> Result<Sid, Status> {
     if irqs.contains_key(&line) {
         return Err(Status::Busy);
     }
-    let sid = Sid::new();
+    let sid = IrqId::new();
     irqs.insert(
         line,
         Irq {
@@ -66,14 +66,14 @@ pub fn claim(line: u32, owner: Sid) -> Result<Sid, Status> {
 }
 
 /// The line of IRQ object `sid` and its record.
-fn find(irqs: &mut BTreeMap<u32, Irq>, sid: Sid) -> Option<(u32, &mut Irq)> {
+fn find(irqs: &mut BTreeMap<u32, Irq>, sid: IrqId) -> Option<(u32, &mut Irq)> {
     irqs.iter_mut()
         .find(|(_, irq)| irq.sid == sid)
         .map(|(&line, irq)| (line, irq))
 }
 
 /// Makes a thread blocked in [`wait`] ready again (it re-checks why it woke).
-fn wake(thread: Sid) {
+fn wake(thread: ThreadId) {
     let priority = TASKS.try_lock().and_then(|mut tasks| {
         let t = tasks.threads.get_mut(&thread)?;
         if !matches!(t.state, State::Sleeping(_)) {
@@ -88,7 +88,7 @@ fn wake(thread: Sid) {
 }
 
 /// Releases IRQ object `sid` of `process`: the line is masked and may be claimed again.
-pub fn release(process: Sid, sid: Sid) -> Result<(), Status> {
+pub fn release(process: ProcessId, sid: IrqId) -> Result<(), Status> {
     let waiter = {
         let mut irqs = IRQS.lock();
         let (line, irq) = find(&mut irqs, sid).ok_or(Status::BadHandle)?;
@@ -109,7 +109,12 @@ pub fn release(process: Sid, sid: Sid) -> Result<(), Status> {
 
 /// Blocks `thread` of `process` until IRQ object `sid` has fired since the last wait, at
 /// most `timeout_ms` milliseconds (0: only check; `u32::MAX`: no limit).
-pub fn wait(thread: Sid, process: Sid, sid: Sid, timeout_ms: u32) -> Result<(), Status> {
+pub fn wait(
+    thread: ThreadId,
+    process: ProcessId,
+    sid: IrqId,
+    timeout_ms: u32,
+) -> Result<(), Status> {
     let deadline = (timeout_ms != u32::MAX).then(|| {
         let ticks = u64::from(timeout_ms)
             .saturating_mul(u64::from(TICK_HZ))
@@ -170,7 +175,7 @@ pub fn on_device_irq(line: u32) {
 }
 
 /// A process has ended: its lines are masked and released.
-pub fn process_ended(process: Sid) {
+pub fn process_ended(process: ProcessId) {
     IRQS.lock().retain(|&line, irq| {
         if irq.owner == process {
             arch::mask_irq(line);

@@ -51,6 +51,7 @@ pub mod crash;
 pub mod idl;
 pub mod ipc;
 pub mod irq;
+pub mod judge;
 pub mod mm;
 pub mod object;
 pub mod power;

@@ -14,32 +14,32 @@ use alloc::vec::Vec;
 use ostrog_abi::handle::RIGHTS_ALL;
 use ostrog_abi::Status;
 
-use crate::sid::Sid;
+use crate::sid::{ChannelId, EndpointId, IrqId, ProcessId, RegionId, Sid};
 
 /// What a handle names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Object {
     /// The client side of a channel (a [`crate::ipc::Channel`]).
-    Channel(Sid),
+    Channel(ChannelId),
     /// A listening endpoint of a server (a [`crate::ipc::Endpoint`]).
-    Endpoint(Sid),
+    Endpoint(EndpointId),
     /// A process.
-    Task(Sid),
+    Task(ProcessId),
     /// A claimed interrupt line.
-    Irq(Sid),
+    Irq(IrqId),
     /// A shared memory region (a [`crate::coresrv::vmm::Region`]).
-    Region(Sid),
+    Region(RegionId),
 }
 
 impl Object {
     /// The SID of the object (what the security module sees instead of a handle number).
     pub fn sid(self) -> Sid {
         match self {
-            Object::Channel(s)
-            | Object::Endpoint(s)
-            | Object::Task(s)
-            | Object::Irq(s)
-            | Object::Region(s) => s,
+            Object::Channel(c) => c.sid(),
+            Object::Endpoint(e) => e.sid(),
+            Object::Task(p) => p.sid(),
+            Object::Irq(i) => i.sid(),
+            Object::Region(r) => r.sid(),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::mm::{frame, Access, MapError, PAGE_SIZE};
 use crate::object::HandleTable;
 use crate::quota::Quota;
 use crate::romfs;
-use crate::sid::Sid;
+use crate::sid::ProcessId;
 use crate::task::{Process, TASKS};
 
 /// Why a program could not be started.
@@ -129,11 +129,11 @@ pub fn create(
     file: &str,
     class_id: u32,
     priority: u8,
-) -> Result<Sid, StartError> {
+) -> Result<ProcessId, StartError> {
     let elf = romfs::find(file).ok_or(StartError::NotFound)?;
     let exe = Executable::parse(elf, machine()).map_err(StartError::Invalid)?;
     let space = build_space(elf, &exe)?;
-    let sid = Sid::new();
+    let sid = ProcessId::new();
     let mut tasks = TASKS.lock();
     tasks.processes.insert(
         sid,

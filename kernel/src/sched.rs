@@ -21,21 +21,21 @@ use ostrog_abi::Status;
 use spin::Mutex;
 
 use crate::arch;
-use crate::sid::Sid;
+use crate::sid::ThreadId;
 use crate::task::{State, PRIORITIES, TASKS};
 
 /// Length of a time slice in timer ticks.
 pub const SLICE_TICKS: u32 = 2;
 
 struct Scheduler {
-    ready: [VecDeque<Sid>; PRIORITIES],
-    current: Option<Sid>,
+    ready: [VecDeque<ThreadId>; PRIORITIES],
+    current: Option<ThreadId>,
     current_priority: u8,
     /// Saved stack pointer of the idle context while a thread runs.
     idle_sp: usize,
     slice_left: u32,
     /// Sleeping threads and the tick they wake at.
-    sleepers: Vec<(u64, Sid)>,
+    sleepers: Vec<(u64, ThreadId)>,
 }
 
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
@@ -50,12 +50,12 @@ static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 
 /// The thread running now (None: the idle context).
-pub fn current() -> Option<Sid> {
+pub fn current() -> Option<ThreadId> {
     SCHED.lock().current
 }
 
 /// Queues a ready thread.
-pub fn make_ready(sid: Sid, priority: u8) {
+pub fn make_ready(sid: ThreadId, priority: u8) {
     let mut s = SCHED.lock();
     if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
         queue.push_back(sid);
@@ -66,7 +66,7 @@ pub fn make_ready(sid: Sid, priority: u8) {
 }
 
 /// Removes a thread from the ready queues and the sleepers.
-pub fn forget(sid: Sid) {
+pub fn forget(sid: ThreadId) {
     let mut s = SCHED.lock();
     for queue in s.ready.iter_mut() {
         queue.retain(|&t| t != sid);

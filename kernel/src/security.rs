@@ -1,8 +1,9 @@
 //! The security hook: the one place where the kernel asks the security module.
 //!
-//! Every event (a process start, a request, a response, an error response) passes through
-//! [`decide`] before it takes effect. The module is the kernel binary's [`Module`]: the
-//! solution's, compiled from its policy by the image builder, or one of the kernel's test
+//! Every event (a process start, a request, a response, an error response, a security
+//! query) passes through [`decide`] before it takes effect, called only by
+//! [`crate::judge`], which builds the event. The module is the kernel binary's [`Module`]:
+//! the solution's, compiled from its policy by the image builder, or one of the kernel's test
 //! modules. The kernel only enforces the verdict and never interprets policy. A module that
 //! grants everything unjudged exists only when someone asked for an insecure image, and the
 //! kernel says so at boot.
@@ -201,8 +202,9 @@ pub fn class_id(name: &str) -> Option<ClassId> {
     HOOK.lock().module.as_ref()?.class_id(name)
 }
 
-/// Decides one event. Without a module (before [`init`]) everything is denied.
-pub fn decide(event: &Event<'_>) -> Verdict {
+/// Decides one event (only [`crate::judge::judge`] asks). Without a module (before
+/// [`init`]) everything is denied.
+pub fn decide(_judge: &crate::judge::Judge, event: &Event<'_>) -> Verdict {
     let mut hook = HOOK.lock();
     let Hook { module, log } = &mut *hook;
     let verdict = match module {

@@ -4,9 +4,15 @@
 //! which returns `(result, second)`: a negative result is an [`ostrog_abi::Status`]. There
 //! are three system calls, all IPC ([`crate::ipc`]); everything else the kernel offers is a
 //! core endpoint reached through `Call`. Nothing a process passes can make the kernel panic.
+//!
+//! The registers are decoded once, here, into one named struct per system call
+//! ([`CallArgs`], [`RecvArgs`], [`ReplyArgs`]): handle numbers become `u32` (a larger value
+//! names nothing), and every user buffer becomes a [`UserSlice`], an unchecked allegation
+//! that only [`crate::usercopy`] can turn into bytes.
 
 use ostrog_abi::{syscall as nr, Status};
 
+use crate::usercopy::UserSlice;
 use crate::{ipc, sched};
 
 /// A system call as the process made it.
@@ -15,19 +21,69 @@ pub struct Args {
     pub a: [usize; 6],
 }
 
+/// `Call(handle, request, request_len, response, response_capacity, timeout_ms)`.
+pub struct CallArgs {
+    pub handle: u32,
+    pub request: UserSlice,
+    pub response: UserSlice,
+    pub timeout_ms: usize,
+}
+
+/// `Recv(handle, buffer, capacity, timeout_ms)`.
+pub struct RecvArgs {
+    pub handle: u32,
+    pub buffer: UserSlice,
+    pub timeout_ms: usize,
+}
+
+/// `Reply(handle, response, len)`.
+pub struct ReplyArgs {
+    pub handle: u32,
+    pub response: UserSlice,
+}
+
+/// A system call decoded from its registers.
+enum Syscall {
+    Call(CallArgs),
+    Recv(RecvArgs),
+    Reply(ReplyArgs),
+}
+
+impl Syscall {
+    fn decode(args: &Args) -> Result<Syscall, Status> {
+        let [a0, a1, a2, a3, a4, a5] = args.a;
+        // Handle numbers are 32-bit; a larger value names nothing.
+        let handle = u32::try_from(a0).unwrap_or(u32::MAX - 1);
+        match args.number {
+            nr::CALL => Ok(Syscall::Call(CallArgs {
+                handle,
+                request: UserSlice::new(a1, a2),
+                response: UserSlice::new(a3, a4),
+                timeout_ms: a5,
+            })),
+            nr::RECV => Ok(Syscall::Recv(RecvArgs {
+                handle,
+                buffer: UserSlice::new(a1, a2),
+                timeout_ms: a3,
+            })),
+            nr::REPLY => Ok(Syscall::Reply(ReplyArgs {
+                handle,
+                response: UserSlice::new(a1, a2),
+            })),
+            _ => Err(Status::NoSuchSyscall),
+        }
+    }
+}
+
 pub fn dispatch(args: &Args) -> (isize, usize) {
     let Some(me) = sched::current() else {
         return (Status::NoSuchThread as isize, 0);
     };
-    let [a0, a1, a2, a3, a4, a5] = args.a;
-    // Handle numbers are 32-bit; a larger value names nothing.
-    let handle = u32::try_from(a0).unwrap_or(u32::MAX - 1);
-    let result = match args.number {
-        nr::CALL => ipc::call(me, handle, (a1, a2), (a3, a4), a5).map(|n| (n, 0)),
-        nr::RECV => ipc::recv(me, handle, a1, a2, a3),
-        nr::REPLY => ipc::reply(me, handle, a1, a2).map(|n| (n, 0)),
-        _ => Err(Status::NoSuchSyscall),
-    };
+    let result = Syscall::decode(args).and_then(|syscall| match syscall {
+        Syscall::Call(call) => ipc::call(me, call).map(|n| (n, 0)),
+        Syscall::Recv(recv) => ipc::recv(me, recv),
+        Syscall::Reply(reply) => ipc::reply(me, reply).map(|n| (n, 0)),
+    });
     match result {
         Ok((value, second)) => (value as isize, second),
         Err(status) => (status as isize, 0),

@@ -24,7 +24,7 @@ use crate::ipc::{Channel, Endpoint};
 use crate::mm::kstack::KernelStack;
 use crate::object::HandleTable;
 use crate::sched;
-use crate::sid::Sid;
+use crate::sid::{ChannelId, EndpointId, ProcessId, ThreadId};
 
 /// Thread priorities: 0 (lowest) to `MAX_PRIORITY` (see [`ostrog_abi::priority`]).
 pub const PRIORITIES: usize = MAX_PRIORITY as usize + 1;
@@ -45,23 +45,23 @@ pub enum State {
     Ready,
     Running,
     /// Waiting for the thread with this SID to exit.
-    Joining(Sid),
+    Joining(ThreadId),
     /// Waiting for the process with this SID to end (`task.Wait`).
-    Waiting(Sid),
+    Waiting(ProcessId),
     /// Sleeping until this tick.
     Sleeping(u64),
     /// Blocked in `Call`, waiting for the reply.
     Calling,
     /// Blocked in `Recv` on this endpoint (or any endpoint of the process).
-    Receiving(Option<Sid>),
+    Receiving(Option<EndpointId>),
     /// Created but not started yet (its process waits for `task.Start`).
     Created,
     Exited(isize),
 }
 
 pub struct Thread {
-    pub sid: Sid,
-    pub process: Sid,
+    pub sid: ThreadId,
+    pub process: ProcessId,
     pub priority: u8,
     pub state: State,
     /// Kernel stack, between guard pages (None once reaped).
@@ -86,7 +86,7 @@ impl Thread {
 }
 
 pub struct Process {
-    pub sid: Sid,
+    pub sid: ProcessId,
     /// The task name (from init.yaml; the program name for now).
     pub name: String,
     /// The EDL class the process was started as.
@@ -105,7 +105,7 @@ pub struct Process {
     pub ceiling: u8,
     /// Memory mapped by `vmm.Allocate` or `vmm.Map`.
     pub allocations: Vec<crate::coresrv::vmm::Allocation>,
-    pub threads: Vec<Sid>,
+    pub threads: Vec<ThreadId>,
     /// Set when the process has ended (exit or fault).
     pub ended: bool,
     /// Kernel memory its system calls may hold ([`crate::quota`]).
@@ -116,20 +116,20 @@ pub struct Process {
 /// one CPU with interrupts disabled, so the lock only proves nothing is shared by accident.
 #[derive(Default)]
 pub struct Tasks {
-    pub processes: BTreeMap<Sid, Process>,
-    pub threads: BTreeMap<Sid, Box<Thread>>,
-    pub channels: BTreeMap<Sid, Channel>,
-    pub endpoints: BTreeMap<Sid, Endpoint>,
+    pub processes: BTreeMap<ProcessId, Process>,
+    pub threads: BTreeMap<ThreadId, Box<Thread>>,
+    pub channels: BTreeMap<ChannelId, Channel>,
+    pub endpoints: BTreeMap<EndpointId, Endpoint>,
     /// Set when a thread exits or is joined: [`Tasks::reap`] has work to do. The scheduler
     /// calls `reap` on every switch, so the flag keeps the common switch cheap.
     pub reap_pending: bool,
     /// Exit statuses of ended processes, for `task.Wait`.
-    pub exits: BTreeMap<Sid, isize>,
+    pub exits: BTreeMap<ProcessId, isize>,
     /// Shared memory regions.
-    pub regions: BTreeMap<Sid, crate::coresrv::vmm::Region>,
+    pub regions: BTreeMap<crate::sid::RegionId, crate::coresrv::vmm::Region>,
     /// x86 I/O port ranges (inclusive) claimed by each process with `io.ClaimPorts`; the
     /// scheduler lets the running process use exactly its own ([`arch::set_io_ports`]).
-    pub io_ports: BTreeMap<Sid, Vec<(u16, u16)>>,
+    pub io_ports: BTreeMap<ProcessId, Vec<(u16, u16)>>,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
@@ -145,7 +145,7 @@ pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
 
 impl Tasks {
     /// The process of a thread.
-    pub fn process_of(&self, thread: Sid) -> Result<&Process, Status> {
+    pub fn process_of(&self, thread: ThreadId) -> Result<&Process, Status> {
         self.threads
             .get(&thread)
             .and_then(|t| self.processes.get(&t.process))
@@ -156,12 +156,12 @@ impl Tasks {
     /// process to be started, or for the answer naming it to be delivered.
     pub fn create_waiting_thread(
         &mut self,
-        process: Sid,
+        process: ProcessId,
         entry: usize,
         user_sp: usize,
         arg: usize,
         priority: u8,
-    ) -> Result<Sid, Status> {
+    ) -> Result<ThreadId, Status> {
         let sid = self.create_thread(process, entry, user_sp, arg, priority)?;
         sched::forget(sid);
         if let Some(t) = self.threads.get_mut(&sid) {
@@ -173,12 +173,12 @@ impl Tasks {
     /// Creates a thread of `process` entering user mode at `entry`; it is made ready.
     pub fn create_thread(
         &mut self,
-        process: Sid,
+        process: ProcessId,
         entry: usize,
         user_sp: usize,
         arg: usize,
         priority: u8,
-    ) -> Result<Sid, Status> {
+    ) -> Result<ThreadId, Status> {
         if priority > MAX_PRIORITY {
             return Err(Status::InvalidArgument);
         }
@@ -190,7 +190,7 @@ impl Tasks {
             return Err(Status::NoMemory);
         }
         let kstack = KernelStack::new().ok_or(Status::NoMemory)?;
-        let sid = Sid::new();
+        let sid = ThreadId::new();
         let mut thread = Box::new(Thread {
             sid,
             process,
@@ -212,7 +212,7 @@ impl Tasks {
 
     /// Removes a thread that never ran (made by [`Tasks::create_waiting_thread`]) without a
     /// trace: no exit status, no joiner woken, its kernel stack freed.
-    pub fn discard_unstarted_thread(&mut self, sid: Sid) {
+    pub fn discard_unstarted_thread(&mut self, sid: ThreadId) {
         if self
             .threads
             .get(&sid)
@@ -236,7 +236,7 @@ impl Tasks {
     /// unwinds. So a thread blocked in the kernel is only marked *dying* and woken, at the
     /// highest priority so that it goes promptly; every wait returns `Disconnected` to a
     /// dying thread ([`Tasks::check_alive`]). A thread that never ran dies at once.
-    pub fn exit_thread(&mut self, sid: Sid, status: isize) {
+    pub fn exit_thread(&mut self, sid: ThreadId, status: isize) {
         let Some(thread) = self.threads.get_mut(&sid) else {
             return;
         };
@@ -258,7 +258,7 @@ impl Tasks {
     }
 
     /// `Err(Disconnected)` if `thread` is dying: a wait it woke from must not go on.
-    pub fn check_alive(&self, thread: Sid) -> Result<(), Status> {
+    pub fn check_alive(&self, thread: ThreadId) -> Result<(), Status> {
         match self.threads.get(&thread) {
             Some(t) if t.dying.is_none() => Ok(()),
             _ => Err(Status::Disconnected),
@@ -267,7 +267,7 @@ impl Tasks {
 
     /// Marks a thread exited, wakes its joiners, and ends its process if it was the last.
     /// Only for a thread with nothing on its kernel stack (see [`Tasks::exit_thread`]).
-    pub fn finish_exit(&mut self, sid: Sid, status: isize) {
+    pub fn finish_exit(&mut self, sid: ThreadId, status: isize) {
         let Some(thread) = self.threads.get_mut(&sid) else {
             return;
         };
@@ -284,7 +284,7 @@ impl Tasks {
         }
         self.reap_pending = true;
         sched::forget(sid);
-        let joiners: Vec<Sid> = self
+        let joiners: Vec<ThreadId> = self
             .threads
             .values()
             .filter(|t| t.state == State::Joining(sid))
@@ -310,7 +310,7 @@ impl Tasks {
 
     /// A process has ended with `status`: record it for `task.Wait` (the last
     /// [`EXIT_RECORDS`] are kept), wake its waiters, take down its IPC objects.
-    fn process_ended(&mut self, process: Sid, status: isize) {
+    fn process_ended(&mut self, process: ProcessId, status: isize) {
         match self.processes.get_mut(&process) {
             Some(p) if !p.ended => p.ended = true,
             _ => return,
@@ -319,7 +319,7 @@ impl Tasks {
         while self.exits.len() > EXIT_RECORDS {
             self.exits.pop_first();
         }
-        let waiters: Vec<(Sid, u8)> = self
+        let waiters: Vec<(ThreadId, u8)> = self
             .threads
             .values()
             .filter(|t| t.state == State::Waiting(process))
@@ -338,7 +338,7 @@ impl Tasks {
     }
 
     /// Ends a process: every thread exits with `status`.
-    pub fn kill_process(&mut self, process: Sid, status: isize) {
+    pub fn kill_process(&mut self, process: ProcessId, status: isize) {
         let threads = self
             .processes
             .get(&process)
@@ -353,7 +353,7 @@ impl Tasks {
 
     /// Frees the kernel stacks of exited threads other than `running`, and the processes
     /// whose threads are all gone.
-    pub fn reap(&mut self, running: Option<Sid>) {
+    pub fn reap(&mut self, running: Option<ThreadId>) {
         if !self.reap_pending {
             return;
         }
@@ -364,7 +364,7 @@ impl Tasks {
             }
         }
         // Joined and reaped threads are gone for good.
-        let gone: Vec<(Sid, Sid)> = self
+        let gone: Vec<(ThreadId, ProcessId)> = self
             .threads
             .values()
             .filter(|t| t.joined && t.kstack.is_none())
@@ -376,7 +376,7 @@ impl Tasks {
                 p.threads.retain(|&t| t != sid);
             }
         }
-        let done: Vec<Sid> = self
+        let done: Vec<ProcessId> = self
             .processes
             .values()
             .filter(|p| {

@@ -1,6 +1,9 @@
 //! The only place where the kernel touches user memory.
 //!
-//! Every access names the address space, a user address and a length. The range is checked
+//! User memory is named by a [`UserSlice`]: an address and a length a process *alleges* are
+//! its memory, decoded from its registers or a request and not checked yet. Nothing but the
+//! functions of this module turns one into bytes, so every user pointer the type checker sees
+//! flows here. Every access names the address space and a `UserSlice`. The range is checked
 //! to lie inside the user half without overflow, then each page is translated through the
 //! process's own page tables and must be mapped user-accessible (and writable, for writes).
 //! The bytes are then copied through the kernel's direct map of physical memory, so the
@@ -17,6 +20,41 @@ use ostrog_abi::Status;
 use crate::arch::{self, AddressSpace};
 use crate::mm::PAGE_SIZE;
 
+/// A user range as a process alleges it: `len` bytes at user address `addr`, unchecked.
+///
+/// Holding one proves nothing; it can only be given to [`copy_from_user`], [`copy_to_user`]
+/// or [`check`], which check it against the process's address space first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserSlice {
+    addr: usize,
+    len: usize,
+}
+
+impl UserSlice {
+    /// The allegation `len` bytes at `addr` (not checked here).
+    pub fn new(addr: usize, len: usize) -> UserSlice {
+        UserSlice { addr, len }
+    }
+
+    /// How many bytes it alleges.
+    pub fn len(self) -> usize {
+        self.len
+    }
+
+    /// True if it alleges no bytes at all.
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// Its first `len` bytes (all of it if it is shorter).
+    pub fn prefix(self, len: usize) -> UserSlice {
+        UserSlice {
+            addr: self.addr,
+            len: self.len.min(len),
+        }
+    }
+}
+
 /// Checks that `[addr, addr + len)` is a range of user addresses.
 fn check_range(addr: usize, len: usize) -> Result<(), Status> {
     let end = addr.checked_add(len).ok_or(Status::BadAddress)?;
@@ -29,11 +67,11 @@ fn check_range(addr: usize, len: usize) -> Result<(), Status> {
 /// Visits the range page by page: `(offset in range, physical pointer, chunk length)`.
 fn for_each_chunk(
     space: &AddressSpace,
-    addr: usize,
-    len: usize,
+    range: UserSlice,
     write: bool,
     mut f: impl FnMut(usize, *mut u8, usize),
 ) -> Result<(), Status> {
+    let UserSlice { addr, len } = range;
     check_range(addr, len)?;
     // Check every page before touching any, so a failed copy changes nothing.
     let mut done = 0;
@@ -58,9 +96,12 @@ fn for_each_chunk(
     Ok(())
 }
 
-/// Copies `dst.len()` bytes from user address `src`.
-pub fn copy_from_user(space: &AddressSpace, dst: &mut [u8], src: usize) -> Result<(), Status> {
-    for_each_chunk(space, src, dst.len(), false, |offset, from, n| {
+/// Fills `dst` from the start of the user range `src` (`BadAddress` if `src` is shorter).
+pub fn copy_from_user(space: &AddressSpace, dst: &mut [u8], src: UserSlice) -> Result<(), Status> {
+    if src.len < dst.len() {
+        return Err(Status::BadAddress);
+    }
+    for_each_chunk(space, src.prefix(dst.len()), false, |offset, from, n| {
         if let Some(to) = dst.get_mut(offset..offset + n) {
             // SAFETY: `from` points at `n` bytes of a mapped user frame in the direct map
             // (checked above); `to` is kernel memory of the same length.
@@ -69,9 +110,12 @@ pub fn copy_from_user(space: &AddressSpace, dst: &mut [u8], src: usize) -> Resul
     })
 }
 
-/// Copies `src` to user address `dst`.
-pub fn copy_to_user(space: &AddressSpace, dst: usize, src: &[u8]) -> Result<(), Status> {
-    for_each_chunk(space, dst, src.len(), true, |offset, to, n| {
+/// Copies `src` to the start of the user range `dst` (`BufferTooSmall` if it does not fit).
+pub fn copy_to_user(space: &AddressSpace, dst: UserSlice, src: &[u8]) -> Result<(), Status> {
+    if dst.len < src.len() {
+        return Err(Status::BufferTooSmall);
+    }
+    for_each_chunk(space, dst.prefix(src.len()), true, |offset, to, n| {
         if let Some(from) = src.get(offset..offset + n) {
             // SAFETY: `to` points at `n` writable bytes of a user frame in the direct map.
             unsafe { core::ptr::copy_nonoverlapping(from.as_ptr(), to, n) };
@@ -79,7 +123,7 @@ pub fn copy_to_user(space: &AddressSpace, dst: usize, src: &[u8]) -> Result<(), 
     })
 }
 
-/// Checks that `[addr, addr + len)` is mapped for the given access, without copying.
-pub fn check(space: &AddressSpace, addr: usize, len: usize, write: bool) -> Result<(), Status> {
-    for_each_chunk(space, addr, len, write, |_, _, _| {})
+/// Checks that the user range is mapped for the given access, without copying.
+pub fn check(space: &AddressSpace, range: UserSlice, write: bool) -> Result<(), Status> {
+    for_each_chunk(space, range, write, |_, _, _| {})
 }

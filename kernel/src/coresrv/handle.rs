@@ -10,7 +10,7 @@ use crate::idl::kl_core_handle::{
 };
 use crate::idl::spec_rt::Handle;
 use crate::object::Object;
-use crate::sid::Sid;
+use crate::sid::ProcessId;
 use crate::task::TASKS;
 
 impl Caller {
@@ -30,7 +30,7 @@ impl Caller {
 
 /// Closes handle `number` of `process`, and frees what only it held: a region no one maps,
 /// a claimed interrupt line. The object it named.
-pub fn close_in(process: Sid, number: u32) -> Result<Object, Status> {
+pub fn close_in(process: ProcessId, number: u32) -> Result<Object, Status> {
     let object = {
         let mut tasks = TASKS.lock();
         let closed = tasks

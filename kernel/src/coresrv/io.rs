@@ -36,7 +36,7 @@ use crate::idl::kl_core_io::{
 use crate::idl::spec_rt::Handle;
 use crate::mm::PAGE_SIZE;
 use crate::object::Object;
-use crate::sid::Sid;
+use crate::sid::IrqId;
 use crate::task::TASKS;
 
 /// Largest register window one `MapMmio` maps.
@@ -46,7 +46,7 @@ pub const MAX_PORT_RANGES: usize = 16;
 
 impl Caller {
     /// The IRQ object a handle of the caller names.
-    fn irq(&self, handle: u32) -> Result<Sid, Status> {
+    fn irq(&self, handle: u32) -> Result<IrqId, Status> {
         let tasks = TASKS.lock();
         let p = tasks
             .processes

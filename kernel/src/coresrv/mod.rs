@@ -36,7 +36,7 @@ use crate::idl::{
 };
 use crate::object::Object;
 use crate::sched;
-use crate::sid::Sid;
+use crate::sid::{ProcessId, ThreadId};
 use crate::task::{State, TASKS};
 
 pub use task::{start_kernel_and_einit, StartError};
@@ -52,8 +52,8 @@ pub fn class() -> ClassId {
 
 /// On whose behalf the kernel serves a request.
 pub struct Caller {
-    pub thread: Sid,
-    pub process: Sid,
+    pub thread: ThreadId,
+    pub process: ProcessId,
     /// What the answer hands over, held until the answer's verdict.
     handover: Handover,
 }
@@ -75,16 +75,20 @@ pub enum Handover {
     /// Pages mapped for the answer (`vmm.Allocate`, `vmm.Map`, `io.MapMmio`).
     Mapped { start: usize },
     /// A thread made for the answer: it becomes ready only when the answer is delivered.
-    Thread(Sid),
+    Thread(ThreadId),
     /// An exit status the answer carries (`thread.Join`): consumed only when delivered.
-    Joined(Sid),
+    Joined(ThreadId),
     /// Audit records the answer carries: taken from the log only when delivered.
     Audit(crate::security::AuditRead),
 }
 
 /// Serves one granted request: the encoded answer (response or error response) and what it
 /// hands over, to be kept or undone by the caller of this function.
-pub fn serve(thread: Sid, process: Sid, request: &mut [u8]) -> (Result<Vec<u8>, Status>, Handover) {
+pub fn serve(
+    thread: ThreadId,
+    process: ProcessId,
+    request: &mut [u8],
+) -> (Result<Vec<u8>, Status>, Handover) {
     let mut caller = Caller {
         thread,
         process,
@@ -121,7 +125,7 @@ impl Handover {
     }
 
     /// The answer was withheld from `process`: undo what it would have handed over.
-    pub fn undo(self, process: Sid) {
+    pub fn undo(self, process: ProcessId) {
         match self {
             Handover::Handle(number) => {
                 // A task never started ends with the only handle to it.

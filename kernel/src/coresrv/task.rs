@@ -3,7 +3,7 @@
 
 use ostrog_abi::handle::{RIGHT_CONTROL, RIGHT_DUPLICATE, RIGHT_TRANSFER};
 use ostrog_abi::Status;
-use ostrog_ksm::{Event, Verdict};
+use ostrog_ksm::Verdict;
 
 use super::{code, Caller, Handover};
 use crate::idl::kl_core_task::{
@@ -13,17 +13,18 @@ use crate::idl::kl_core_task::{
     WaitRequest, WaitResponse,
 };
 use crate::idl::spec_rt::Handle;
+use crate::judge::{judge, Judged, Party};
 use crate::object::Object;
 use crate::program;
 use crate::sched;
-use crate::sid::{self, Sid};
+use crate::sid::ProcessId;
 use crate::task::{State, DEFAULT_PRIORITY, EINIT_PRIORITY, TASKS};
 
 pub use crate::program::StartError;
 
 /// Judges the `execute` event of `target` started by `initiator` and, if granted, lets its
 /// threads run. A denied process is removed again.
-pub fn execute(initiator: (Sid, u32), target: Sid) -> Result<(), Status> {
+pub fn execute(initiator: Party, target: ProcessId) -> Result<(), Status> {
     let (class, name) = {
         let tasks = TASKS.lock();
         let p = tasks.processes.get(&target).ok_or(Status::NotFound)?;
@@ -32,9 +33,12 @@ pub fn execute(initiator: (Sid, u32), target: Sid) -> Result<(), Status> {
         }
         (p.class_id, p.name.clone())
     };
-    let event = Event::execute((initiator.0 .0, initiator.1), (target.0, class));
+    let verdict = judge(Judged::Execute {
+        initiator,
+        target: Party::process(target, class),
+    });
     let mut tasks = TASKS.lock();
-    if crate::security::decide(&event) == Verdict::Denied {
+    if verdict == Verdict::Denied {
         println!("[kernel] start of {name} (sid {target}) denied by the security policy");
         tasks.kill_process(target, -1);
         return Err(Status::AccessDenied);
@@ -61,9 +65,12 @@ pub fn execute(initiator: (Sid, u32), target: Sid) -> Result<(), Status> {
 /// Boot: the kernel's own `execute` event, then the initial programs (Einit, or those named
 /// by `ostrog.start=`), each started by the kernel. Returns how many started.
 pub fn start_kernel_and_einit(names: &[&str]) -> usize {
-    let core = (sid::KERNEL, super::class());
-    let event = Event::execute((core.0 .0, core.1), (core.0 .0, core.1));
-    if crate::security::decide(&event) == Verdict::Denied {
+    let core = Party::kernel();
+    let verdict = judge(Judged::Execute {
+        initiator: core,
+        target: core,
+    });
+    if verdict == Verdict::Denied {
         println!("[kernel] the security policy denies the kernel's own start; stopping");
         return 0;
     }
@@ -99,7 +106,7 @@ impl Caller {
             .map_or(u32::MAX, |p| p.class_id)
     }
 
-    fn task_handle(&self, number: u32) -> Result<Sid, Status> {
+    fn task_handle(&self, number: u32) -> Result<ProcessId, Status> {
         self.with_handles(
             |table| match table.get_with(number, RIGHT_CONTROL)?.object {
                 Object::Task(sid) => Ok(sid),
@@ -166,7 +173,7 @@ impl TaskServer for Caller {
     fn start(&mut self, r: StartRequest) -> Result<StartResponse, StartFailed> {
         (|| {
             let target = self.task_handle(r.task.handle)?;
-            execute((self.process, self.class_id()), target)?;
+            execute(Party::process(self.process, self.class_id()), target)?;
             Ok(StartResponse {})
         })()
         .map_err(|s| StartFailed { status: code(s) })
@@ -222,7 +229,7 @@ impl TaskServer for Caller {
 
     fn info(&mut self, _r: InfoRequest) -> Result<InfoResponse, InfoError> {
         Ok(InfoResponse {
-            sid: self.process.0,
+            sid: self.process.sid().0,
             cls: self.class_id(),
         })
     }

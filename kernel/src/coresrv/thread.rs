@@ -9,9 +9,9 @@ use crate::idl::kl_core_thread::{
     JoinRequest, JoinResponse, ThreadServer, YieldError, YieldRequest, YieldResponse,
 };
 use crate::sched;
-use crate::sid::Sid;
+use crate::sid::ThreadId;
 use crate::task::{State, TASKS};
-use crate::usercopy;
+use crate::usercopy::{self, UserSlice};
 
 impl Caller {
     fn create_thread(
@@ -20,7 +20,7 @@ impl Caller {
         stack: usize,
         arg: usize,
         prio: u8,
-    ) -> Result<Sid, Status> {
+    ) -> Result<ThreadId, Status> {
         if !stack.is_multiple_of(16) {
             return Err(Status::InvalidArgument);
         }
@@ -42,13 +42,13 @@ impl Caller {
             }
             // The top of the new stack must be writable user memory.
             let below = stack.checked_sub(16).ok_or(Status::BadAddress)?;
-            usercopy::check(space, below, 16, true)?;
+            usercopy::check(space, UserSlice::new(below, 16), true)?;
         }
         // It runs once the answer naming it is delivered (see `Handover`).
         tasks.create_waiting_thread(self.process, entry, stack, arg, prio)
     }
 
-    fn join_thread(&self, target: Sid) -> Result<isize, Status> {
+    fn join_thread(&self, target: ThreadId) -> Result<isize, Status> {
         if target == self.thread {
             return Err(Status::Deadlock);
         }
@@ -84,7 +84,7 @@ impl ThreadServer for Caller {
                 r.priority,
             )?;
             self.handover = Handover::Thread(sid);
-            Ok(CreateResponse { tid: sid.0 })
+            Ok(CreateResponse { tid: sid.sid().0 })
         })()
         .map_err(|s| CreateError { status: code(s) })
     }
@@ -97,9 +97,10 @@ impl ThreadServer for Caller {
     }
 
     fn join(&mut self, r: JoinRequest) -> Result<JoinResponse, JoinError> {
-        self.join_thread(Sid(r.tid))
+        let target = ThreadId::named(r.tid);
+        self.join_thread(target)
             .map(|status| {
-                self.handover = Handover::Joined(Sid(r.tid));
+                self.handover = Handover::Joined(target);
                 JoinResponse {
                     code: status as i64,
                 }

@@ -30,7 +30,7 @@ use crate::idl::kl_core_vmm::{
 use crate::idl::spec_rt::Handle;
 use crate::mm::{frame, Access, PAGE_SIZE};
 use crate::object::Object;
-use crate::sid::Sid;
+use crate::sid::{ProcessId, RegionId};
 use crate::task::{Process, Tasks, TASKS};
 
 /// Where `Allocate` places memory.
@@ -58,14 +58,14 @@ pub enum Backing {
     /// The process's own frames (`Allocate`): freed with the allocation.
     Private,
     /// A shared region's frames (`Share`, `Map`): they stay with the region.
-    Region(Sid),
+    Region(RegionId),
     /// Device registers (`io.MapMmio`): not RAM, never freed.
     Device,
 }
 
 /// A shared memory region.
 pub struct Region {
-    pub sid: Sid,
+    pub sid: RegionId,
     pub frames: Vec<PhysAddr>,
     /// Address spaces it is mapped in.
     pub mappings: usize,
@@ -73,7 +73,7 @@ pub struct Region {
 
 /// Unmaps every page of a process that is going away and is not its own (region and device
 /// mappings), so that dropping its address space frees only its own frames.
-pub fn unmap_regions(p: &mut Process, regions: &mut BTreeMap<Sid, Region>) {
+pub fn unmap_regions(p: &mut Process, regions: &mut BTreeMap<RegionId, Region>) {
     for a in core::mem::take(&mut p.allocations) {
         if a.backing == Backing::Private {
             p.allocations.push(a);
@@ -130,7 +130,7 @@ pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Resu
 
 /// Frees the regions no process maps and no handle names.
 pub fn free_unused_regions(tasks: &mut Tasks) {
-    let named: Vec<Sid> = tasks
+    let named: Vec<RegionId> = tasks
         .processes
         .values()
         .flat_map(|p| p.handles.entries())
@@ -139,7 +139,7 @@ pub fn free_unused_regions(tasks: &mut Tasks) {
             _ => None,
         })
         .collect();
-    let unused: Vec<Sid> = tasks
+    let unused: Vec<RegionId> = tasks
         .regions
         .values()
         .filter(|r| r.mappings == 0 && !named.contains(&r.sid))
@@ -159,7 +159,7 @@ pub fn free_unused_regions(tasks: &mut Tasks) {
 /// names it), device pages are just unmapped.
 pub fn unmap(
     tasks: &mut Tasks,
-    process: Sid,
+    process: ProcessId,
     start: usize,
     count: Option<usize>,
 ) -> Result<(), Status> {
@@ -192,7 +192,7 @@ pub fn unmap(
 
 /// Undoes a `Share` whose answer was withheld: the handle is closed and the allocation at
 /// `start` owns its frames again, as before.
-pub fn unshare(process: Sid, handle: u32, start: usize) {
+pub fn unshare(process: ProcessId, handle: u32, start: usize) {
     let mut tasks = TASKS.lock();
     let Tasks {
         processes, regions, ..
@@ -373,7 +373,7 @@ impl VmmServer for Caller {
                 }
                 frames.push(pa);
             }
-            let sid = Sid::new();
+            let sid = RegionId::new();
             let rights = RIGHT_TRANSFER | RIGHT_DUPLICATE | RIGHT_MAP_READ | RIGHT_MAP_WRITE;
             let number = p.handles.insert(Object::Region(sid), rights, None)?;
             a.backing = Backing::Region(sid);
