@@ -142,7 +142,7 @@ impl Header {
 }
 
 /// A handle carried by a message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct HandleSlot {
     /// The handle number in the sender's table (rewritten for the receiver on delivery).
