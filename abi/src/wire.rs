@@ -297,7 +297,10 @@ mod tests {
         assert_eq!(r.u32(14), None);
         assert_eq!(r.arena(0, 3, 1, 1), Ok((10, 3)));
         assert_eq!(r.bytes(10, 3), Some(&b"cde"[..]));
-        assert_eq!(r.arena(0, 2, 1, 1), Err(WireError::TooLong { bound: 2, len: 3 }));
+        assert_eq!(
+            r.arena(0, 2, 1, 1),
+            Err(WireError::TooLong { bound: 2, len: 3 })
+        );
         assert_eq!(r.arena(0, 3, 1, 8), Err(WireError::Misaligned));
         assert_eq!(r.arena(0, 3, 3, 1), Err(WireError::ArenaOutOfBounds));
         assert_eq!(r.arena(12, 3, 1, 1), Err(WireError::FieldOutOfBounds));
@@ -314,7 +317,10 @@ mod tests {
         assert_eq!(Reader::parse(&longer).err(), Some(WireError::TrailingBytes));
         let mut many = m;
         assert!(put(&mut many, 12, &9u32.to_le_bytes()));
-        assert_eq!(Reader::parse(&many).err(), Some(WireError::TooManyHandles(9)));
+        assert_eq!(
+            Reader::parse(&many).err(),
+            Some(WireError::TooManyHandles(9))
+        );
     }
 
     #[test]
@@ -322,7 +328,10 @@ mod tests {
         let mut m = message(b"", ArenaRef::default());
         assert!(Writer::new(&mut m[..40]).stamp(3, 0x1_0000_0002));
         let h = Header::read(&m).unwrap();
-        assert_eq!((h.src_class, h.src_sid, h.fixed_size), (3, 0x1_0000_0002, 8));
+        assert_eq!(
+            (h.src_class, h.src_sid, h.fixed_size),
+            (3, 0x1_0000_0002, 8)
+        );
         assert!(!Writer::new(&mut m[..39]).stamp(3, 4));
         assert_eq!(arena_next(5, 8), Some(8));
         assert_eq!(arena_next(5, 0), None);

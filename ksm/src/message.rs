@@ -65,7 +65,9 @@ impl<'a> MessageView<'a> {
     ) -> Result<Self, Malformed> {
         // The slot count is judged before the length, so a message with too many slots or
         // other slots than the kernel attached says so whatever its length.
-        let count = Header::read(message).ok_or(Malformed::Truncated)?.handle_count as usize;
+        let count = Header::read(message)
+            .ok_or(Malformed::Truncated)?
+            .handle_count as usize;
         if count > MAX_HANDLES {
             return Err(Malformed::TooManyHandles);
         }

@@ -414,7 +414,8 @@ impl Checker<'_, '_> {
         if start < end {
             let bytes = self
                 .view
-                .data(start, end - start)
+                .body()
+                .get(start..end)
                 .ok_or(Malformed::FieldOutOfBounds)?;
             if bytes.iter().any(|&b| b != 0) {
                 self.padding_clean.set(false);

@@ -413,8 +413,14 @@ fn padding_bytes_must_be_zero() {
     // (body position, what it is): each byte is padding, and one nonzero byte is refused.
     let gaps = [
         (53, "the end of the fixed part after the last parameter"),
-        (30, "a union payload after its smaller variant (arr[0] = small 5)"),
-        (56 + 8 + 1, "a struct inside a sequence element (list[0].tag .. value)"),
+        (
+            30,
+            "a union payload after its smaller variant (arr[0] = small 5)",
+        ),
+        (
+            56 + 8 + 1,
+            "a struct inside a sequence element (list[0].tag .. value)",
+        ),
         (56 + 20 + 3, "the same gap in the second element"),
         (56 + 5, "the arena before the 8-aligned sequence data"),
     ];
