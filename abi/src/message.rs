@@ -32,7 +32,9 @@
 //! this, and the security module judges only well-formed messages. The module's validator
 //! also requires that nothing travels unseen: every handle slot named by exactly one `Handle`
 //! parameter, and the arena exactly the parameters' data, each reference starting where the
-//! previous one's data ended (8-aligned for sequences), in the order the encoders write it.
+//! previous one's data ended (8-aligned for sequences), in the order the encoders write it,
+//! and every padding byte (between fields, after a type's last field, before aligned arena
+//! data) zero. [`crate::wire`] is the one reader and writer of this layout.
 
 /// Size of [`Header`] in bytes.
 pub const HEADER_SIZE: usize = 40;

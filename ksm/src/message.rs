@@ -1,10 +1,11 @@
 //! Reading a message: the generated code's only way into `Event::message`.
 //!
 //! Layout (see `ostrog_abi::message`): a 40-byte header, `handle_count` handle slots, the
-//! fixed part (`fixed_size` bytes) and the arena (`arena_size` bytes). The policy compiler
-//! knows where every parameter is from `ostrog_spec::layout` and reads it through a
-//! [`MessageView`] by *body position*: the offset from the start of the fixed part, the same
-//! coordinates as the generated decoders use. A parameter at fixed-part offset `o` is at body
+//! fixed part (`fixed_size` bytes) and the arena (`arena_size` bytes), found by the one
+//! reader of that layout, `ostrog_abi::wire::Reader`, which the kernel and the generated
+//! decoders use too. The policy compiler knows where every parameter is from
+//! `ostrog_spec::layout` and reads it through a [`MessageView`] by *body position*: the offset
+//! from the start of the fixed part, the same coordinates as the generated decoders use. A parameter at fixed-part offset `o` is at body
 //! position `o`; a sequence element is at the position [`Sequence::element`] returns.
 //!
 //! Messages are validated ([`crate::validate`]) before any rule runs, so on a validated
