@@ -46,6 +46,8 @@ pub const ARENA_REF_SIZE: usize = 8;
 pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024;
 /// Maximum number of handles one message may carry.
 pub const MAX_HANDLES: usize = 8;
+/// Alignment of sequence data in the arena (from the arena's start).
+pub const SEQUENCE_ALIGN: usize = 8;
 
 /// `flags`: the message is an error response (it carries error parameters).
 pub const FLAG_ERROR: u32 = 1 << 0;

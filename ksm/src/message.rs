@@ -19,8 +19,7 @@ use crate::validate::Malformed;
 use ostrog_abi::message::{ArenaRef, Header, MAX_HANDLES};
 use ostrog_abi::wire::{Reader, WireError};
 
-/// Alignment of sequence data in the arena.
-pub const SEQUENCE_ALIGN: usize = 8;
+pub use ostrog_abi::message::SEQUENCE_ALIGN;
 
 /// A message whose header agrees with its length, read through the one reader of the
 /// layout ([`ostrog_abi::wire::Reader`]), with the handle information the kernel attached.
@@ -151,16 +150,9 @@ impl<'a> MessageView<'a> {
         self.wire.arena_ref(pos).ok_or(ExprError::BadField)
     }
 
-    /// Resolves the `ArenaRef` at `pos` to `(body position, element count)`, checking the
-    /// bound, the alignment of the data and that `len * stride` bytes lie in the arena.
-    pub(crate) fn arena(
-        &self,
-        pos: usize,
-        bound: u32,
-        stride: usize,
-        align: usize,
-    ) -> Result<(usize, usize), Malformed> {
-        Ok(self.wire.arena(pos, bound, stride, align)?)
+    /// The one reader underneath (the validator resolves arena references with it).
+    pub(crate) fn wire(&self) -> &Reader<'a> {
+        &self.wire
     }
 
     /// The bytes of body positions `start..start + len`.
@@ -171,6 +163,7 @@ impl<'a> MessageView<'a> {
     /// The `bytes<bound>` whose `ArenaRef` is at `pos`.
     pub fn bytes(&self, pos: usize, bound: u32) -> Expr<&'a [u8]> {
         let (start, len) = self
+            .wire
             .arena(pos, bound, 1, 1)
             .map_err(|_| ExprError::BadField)?;
         self.data(start, len).ok_or(ExprError::BadField)
@@ -184,6 +177,7 @@ impl<'a> MessageView<'a> {
     /// The `sequence<T, bound>` whose `ArenaRef` is at `pos`, elements `stride` bytes apart.
     pub fn sequence(&self, pos: usize, bound: u32, stride: u32) -> Expr<Sequence> {
         let (start, len) = self
+            .wire
             .arena(pos, bound, stride as usize, SEQUENCE_ALIGN)
             .map_err(|_| ExprError::BadField)?;
         Ok(Sequence {

@@ -451,7 +451,7 @@ impl Checker<'_, '_> {
         Ok(())
     }
 
-    /// The arena data of the reference at `pos` (see [`MessageView::arena`]), which must
+    /// The arena data of the reference at `pos` (see [`ostrog_abi::wire::Reader::arena`]), which must
     /// start where the previous parameter's data ended, rounded up to `align` (the bytes
     /// skipped are padding).
     fn arena(
@@ -461,7 +461,7 @@ impl Checker<'_, '_> {
         stride: usize,
         align: usize,
     ) -> Result<(usize, usize), Malformed> {
-        let (start, len) = self.view.arena(pos, bound, stride, align)?;
+        let (start, len) = self.view.wire().arena(pos, bound, stride, align)?;
         let offset = start
             .checked_sub(self.view.fixed_size())
             .ok_or(Malformed::ArenaOutOfBounds)?;

@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 /// Largest message a generated proxy sends or accepts.
 pub const MAX_MESSAGE: usize = DEFAULT_MAX_MESSAGE;
 /// Alignment of sequence data in the arena.
-pub const SEQUENCE_ALIGN: usize = 8;
+pub use ::ostrog_abi::message::SEQUENCE_ALIGN;
 
 /// A handle carried in a message: its number (the sender's on encode, the receiver's on
 /// decode) and `rights_and_mode`, as in the handle slot.
