@@ -5,6 +5,7 @@
 //! the machine off with a failure status so that a test harness sees the failure instead of a
 //! hang. A fault while reporting a fault stops the machine at once.
 
+use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::arch;
@@ -27,6 +28,43 @@ pub struct TrapReport<'a> {
     pub pc: u64,
     /// All general registers, named as the architecture names them.
     pub regs: &'a [(&'a str, u64)],
+}
+
+/// The decoded detail of a trap (what kind of fault, read or write, which mode), formatted
+/// into a fixed buffer: the report must not need the heap, which may be what failed. Text
+/// beyond the buffer is dropped.
+pub struct TrapDetail {
+    buf: [u8; 96],
+    len: usize,
+}
+
+impl Default for TrapDetail {
+    fn default() -> TrapDetail {
+        TrapDetail {
+            buf: [0; 96],
+            len: 0,
+        }
+    }
+}
+
+impl TrapDetail {
+    /// The text written so far, or `None` if nothing was.
+    pub fn text(&self) -> Option<&str> {
+        let bytes = self.buf.get(..self.len).filter(|b| !b.is_empty())?;
+        Some(core::str::from_utf8(bytes).unwrap_or(""))
+    }
+}
+
+impl Write for TrapDetail {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
 }
 
 static CRASHING: AtomicBool = AtomicBool::new(false);

@@ -411,11 +411,16 @@ pub fn call(
     let answer = if handle == handle::CORE {
         call_kernel(me, request, response)
     } else if handle == handle::SECURITY {
-        return query_security(me, request).inspect_err(|e| audit_refused(me, handle, *e));
+        query_security(me, request)
     } else {
         call_server(me, handle, request, response.1, timeout_ms)
+            .and_then(|reply| copy_out(me, response, reply))
     };
-    let reply = answer.inspect_err(|e| audit_refused(me, handle, *e))?;
+    answer.inspect_err(|e| audit_refused(me, handle, *e))
+}
+
+/// Copies an answer into the caller's response buffer; its length.
+fn copy_out(me: Sid, response: (usize, usize), reply: MessageBuf) -> Result<usize, Status> {
     let mut tasks = TASKS.lock();
     if reply.len() > response.1 {
         return Err(Status::BufferTooSmall);
@@ -444,14 +449,16 @@ fn audit_refused(me: Sid, handle: u32, status: Status) {
 /// A request to the kernel's core endpoints: judged, served at once, the answer judged.
 ///
 /// The response buffer is checked before the request is served, so that a response the
-/// caller cannot take never skips its judgement. The core service acts before its response
-/// is judged (its effect is what the response reports); a denied response withholds the
-/// answer.
+/// caller cannot take never skips its judgement. What the answer hands over (a handle, a
+/// mapping, a thread, a consumed record: [`crate::coresrv::Handover`]) is held until the
+/// answer is granted and fits; a denied answer undoes it, so the caller never holds what it
+/// was not allowed to learn. What the request did without handing anything over is the
+/// request's effect, decided when the request was judged.
 fn call_kernel(
     me: Sid,
     request: (usize, usize),
     response: (usize, usize),
-) -> Result<MessageBuf, Status> {
+) -> Result<usize, Status> {
     let capacity = response.1.min(max_message());
     usercopy::check(
         &TASKS.lock().process_of(me)?.space,
@@ -461,20 +468,42 @@ fn call_kernel(
     )?;
     let (mut message, process, class) = judge_to_kernel(me, request, EventKind::Request)?;
     // The kernel acts on the caller's handles in the caller's name: nothing is moved.
-    let answer = crate::coresrv::serve(me, process, &mut message);
-    let mut tasks = TASKS.lock();
-    recycle(&mut tasks, me, message);
+    let (answer, handover) = crate::coresrv::serve(me, process, &mut message);
+    recycle(&mut TASKS.lock(), me, message);
+    let delivered = judge_kernel_answer(me, (process, class), answer, response.1)
+        .and_then(|reply| copy_out(me, response, reply));
+    match delivered {
+        Ok(len) => {
+            handover.keep();
+            Ok(len)
+        }
+        Err(e) => {
+            handover.undo(process);
+            Err(e)
+        }
+    }
+}
+
+/// The kernel's answer to `me`, judged: the reply the caller may take, or why not.
+fn judge_kernel_answer(
+    me: Sid,
+    (process, class): (Sid, u32),
+    answer: Result<Vec<u8>, Status>,
+    capacity: usize,
+) -> Result<MessageBuf, Status> {
+    let tasks = TASKS.lock();
     // A thread that ended itself (`thread.Exit`, `task.Exit`) gets no answer.
     tasks.check_alive(me)?;
     let reply = MessageBuf::adopt(&tasks.process_of(me)?.quota, answer?)?;
     // The kernel put the caller's own handles in its answer.
     let table = &tasks.process_of(me)?.handles;
     let carried = resolve_handles(table, &reply, Destination::Kernel)?;
+    drop(tasks);
     let parties = ((sid::KERNEL, crate::coresrv::class()), (process, class));
     if judge(response_kind(&reply), parties, &reply, &carried) == Verdict::Denied {
         return Err(Status::AccessDenied);
     }
-    if reply.len() > response.1 {
+    if reply.len() > capacity {
         return Err(Status::BufferTooSmall);
     }
     Ok(reply)

@@ -156,7 +156,7 @@ pub fn create(
             ),
         },
     );
-    match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, priority) {
+    match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, 0, priority) {
         Ok(_) => Ok(sid),
         Err(_) => {
             tasks.processes.remove(&sid);

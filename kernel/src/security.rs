@@ -1,10 +1,11 @@
 //! The security hook: the one place where the kernel asks the security module.
 //!
 //! Every event (a process start, a request, a response, an error response) passes through
-//! [`decide`] before it takes effect. The module is the solution's: the image builder
-//! compiles it from the policy and the kernel's build script includes it (see `build.rs`);
-//! the kernel only enforces the verdict and never interprets policy. A kernel built without
-//! a module exists only when someone asked for an insecure image, and it says so at boot.
+//! [`decide`] before it takes effect. The module is the kernel binary's [`Module`]: the
+//! solution's, compiled from its policy by the image builder, or one of the kernel's test
+//! modules. The kernel only enforces the verdict and never interprets policy. A module that
+//! grants everything unjudged exists only when someone asked for an insecure image, and the
+//! kernel says so at boot.
 //!
 //! The module's audit records are kept in the kernel's audit log, a bounded queue of text
 //! lines that the `audit` core endpoint hands out (Klog reads it). Each record has a
@@ -23,15 +24,15 @@ use alloc::vec::Vec;
 use ostrog_ksm::{AuditRecord, AuditSink, ClassId, Event, SecurityModule, Sid, Verdict};
 use spin::Mutex;
 
-// The solution's module is generated (or a hand-written test module); the security-module
-// crate it builds on carries the full deny list itself.
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
-mod solution {
-    include!(env!("OSTROG_KSM_FILE"));
+/// The security module a kernel binary boots with, named as a type: the solution's (compiled
+/// from its policy) or one of the kernel's test modules.
+pub trait Module {
+    /// The solution the module was made for, named in the boot log.
+    const SOLUTION: &'static str;
+    /// True only for a module that grants every event unjudged: the kernel warns at boot.
+    const INSECURE: bool = false;
+    /// Makes the module. Called once at boot, when the kernel heap is ready.
+    fn module() -> Box<dyn SecurityModule>;
 }
 
 /// Records the log keeps.
@@ -52,6 +53,8 @@ struct Hook {
 struct Kept {
     source: Sid,
     line: String,
+    /// Its place in the order records were made.
+    seq: u64,
 }
 
 /// A source of records: a process, or the kernel itself. Its identity is the subject of
@@ -71,6 +74,8 @@ pub struct AuditLog {
     sources: BTreeMap<Sid, Source>,
     /// Records lost whose source could not be named (the table of sources was full).
     unnamed: u32,
+    /// Sequence number of the next record.
+    next_seq: u64,
     echo: bool,
     /// Events decided since boot (granted, denied).
     pub decided: (u64, u64),
@@ -84,7 +89,7 @@ impl AuditLog {
     /// record is dropped; the record of a source that holds the most is dropped itself. So
     /// with `n` sources in the log each can always keep `AUDIT_CAPACITY / n` records, only a
     /// biggest holder ever loses any, and every loss is counted against the source whose
-    /// record was lost, to be reported by [`take_audit`].
+    /// record was lost, to be reported by [`read_audit`].
     fn push(&mut self, source: Sid, class: &str, line: String) {
         if self.echo {
             println!("[audit] {line}");
@@ -115,7 +120,9 @@ impl AuditLog {
         match self.source(source, class) {
             Some(s) => {
                 s.held += 1;
-                self.records.push_back(Kept { source, line });
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.records.push_back(Kept { source, line, seq });
             }
             None => self.unnamed = self.unnamed.saturating_add(1),
         }
@@ -165,6 +172,7 @@ static HOOK: Mutex<Hook> = Mutex::new(Hook {
         records: VecDeque::new(),
         sources: BTreeMap::new(),
         unnamed: 0,
+        next_seq: 0,
         echo: false,
         decided: (0, 0),
     },
@@ -173,18 +181,18 @@ static HOOK: Mutex<Hook> = Mutex::new(Hook {
 /// The class of the kernel itself.
 pub const CORE_CLASS_NAME: &str = "kl.core.Core";
 
-/// Installs the solution's module. Called once at boot.
-pub fn init(echo_audit: bool) {
+/// Installs the module `M`. Called once at boot.
+pub fn init<M: Module>(echo_audit: bool) {
     let mut hook = HOOK.lock();
-    hook.module = Some(solution::module());
+    hook.module = Some(M::module());
     hook.log.echo = echo_audit;
-    if solution::INSECURE {
+    if M::INSECURE {
         println!("**************************************************************");
         println!("*** Booting an insecure kernel! No security module: every  ***");
         println!("*** event is granted. Build with a policy for real use.    ***");
         println!("**************************************************************");
     } else {
-        println!("security: module of solution `{}`", solution::SOLUTION);
+        println!("security: module of solution `{}`", M::SOLUTION);
     }
 }
 
@@ -226,37 +234,101 @@ pub fn method_name(class: ClassId, riid: u32, mid: u32) -> Option<(String, Strin
     Some((e.to_string(), m.to_string()))
 }
 
-/// Takes the oldest audit lines that fit in `max` bytes (each ends with a newline), then
+/// One read of the audit log: the text handed out, and what it takes from the log once
+/// the answer carrying it is delivered ([`commit_audit`]). Until then the log is unchanged,
+/// so an answer the policy withholds loses no record.
+pub struct AuditRead {
+    /// The records, then the loss reports, each line ending with a newline.
+    pub text: String,
+    /// Lost records the reports count.
+    pub reported: u32,
+    /// Sequence number of the last record read.
+    last: Option<u64>,
+    /// Losses reported, by source.
+    losses: Vec<(Sid, u32)>,
+    /// Losses of unnamed sources reported.
+    unnamed: u32,
+}
+
+/// Reads the oldest audit lines that fit in `max` bytes (each ends with a newline), then
 /// one line per source that lost records since the last report, `N records of
-/// CLASS(SID) suppressed ...`, as far as they fit; and the number of lost records those
-/// lines report. While reports wait, [`REPORT_RESERVE`] bytes are kept for them, so that a
-/// log kept full by a flood cannot hold them back.
-pub fn take_audit(max: usize) -> (String, u32) {
-    let mut hook = HOOK.lock();
-    let log = &mut hook.log;
+/// CLASS(SID) suppressed ...`, as far as they fit, and counts the lost records those lines
+/// report. While reports wait, [`REPORT_RESERVE`] bytes are kept for them, so that a log
+/// kept full by a flood cannot hold them back. Nothing is taken until [`commit_audit`].
+pub fn read_audit(max: usize) -> AuditRead {
+    let hook = HOOK.lock();
+    let log = &hook.log;
     let waiting = log.unnamed > 0 || log.sources.values().any(|s| s.lost > 0);
     let budget = match waiting {
         true => max.saturating_sub(REPORT_RESERVE).max(max / 2),
         false => max,
     };
-    let mut out = String::new();
-    while let Some(kept) = log.records.front() {
+    let mut read = AuditRead {
+        text: String::new(),
+        reported: 0,
+        last: None,
+        losses: Vec::new(),
+        unnamed: 0,
+    };
+    let out = &mut read.text;
+    for kept in &log.records {
         let line = &kept.line;
         if out.len() + line.len() + 1 > budget {
-            if out.is_empty() {
-                // A record longer than a whole read is cut rather than blocking the log.
-                let mut cut = budget.saturating_sub(1);
-                while !line.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                out.push_str(line.get(..cut).unwrap_or(""));
-                out.push('\n');
-            } else {
+            if !out.is_empty() {
                 break;
             }
+            // A record longer than a whole read is cut rather than blocking the log.
+            let mut cut = budget.saturating_sub(1);
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push_str(line.get(..cut).unwrap_or(""));
         } else {
             out.push_str(line);
+        }
+        out.push('\n');
+        read.last = Some(kept.seq);
+    }
+    for (&sid, s) in log.sources.iter().filter(|(_, s)| s.lost > 0) {
+        let line = loss_line(s.lost, &s.class, sid);
+        if out.len() + line.len() + 1 > max {
+            break;
+        }
+        read.reported = read.reported.saturating_add(s.lost);
+        read.losses.push((sid, s.lost));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if log.unnamed > 0 {
+        let line = alloc::format!(
+            "{} records of sources the audit log could not name suppressed",
+            log.unnamed
+        );
+        if out.len() + line.len() < max {
+            read.reported = read.reported.saturating_add(log.unnamed);
+            read.unnamed = log.unnamed;
+            out.push_str(&line);
             out.push('\n');
+        }
+    }
+    read
+}
+
+/// The report of `lost` records of a source.
+fn loss_line(lost: u32, class: &str, sid: Sid) -> String {
+    alloc::format!(
+        "{lost} records of {class}({sid}) suppressed: over its share of the full audit log"
+    )
+}
+
+/// Takes what a delivered read handed out from the log: its records (those the log has not
+/// dropped since) and the losses it reported (losses counted since stay to be reported).
+pub fn commit_audit(read: &AuditRead) {
+    let mut hook = HOOK.lock();
+    let log = &mut hook.log;
+    while let Some(kept) = log.records.front() {
+        if read.last.is_none_or(|last| kept.seq > last) {
+            break;
         }
         let source = kept.source;
         log.records.pop_front();
@@ -265,84 +337,19 @@ pub fn take_audit(max: usize) -> (String, u32) {
         }
         log.tidy(source);
     }
-    let mut reported = 0u32;
-    let losers: Vec<Sid> = log
-        .sources
-        .iter()
-        .filter(|(_, s)| s.lost > 0)
-        .map(|(&sid, _)| sid)
-        .collect();
-    for sid in losers {
-        let Some(s) = log.sources.get_mut(&sid) else {
-            continue;
-        };
-        let line = alloc::format!(
-            "{} records of {}({sid}) suppressed: over its share of the full audit log",
-            s.lost,
-            s.class
-        );
-        if out.len() + line.len() + 1 > max {
-            break;
+    for &(sid, lost) in &read.losses {
+        if let Some(s) = log.sources.get_mut(&sid) {
+            s.lost = s.lost.saturating_sub(lost);
+            if log.echo {
+                println!("[audit] {}", loss_line(lost, &s.class, sid));
+            }
         }
-        reported = reported.saturating_add(s.lost);
-        s.lost = 0;
-        if log.echo {
-            println!("[audit] {line}");
-        }
-        out.push_str(&line);
-        out.push('\n');
         log.tidy(sid);
     }
-    if log.unnamed > 0 {
-        let line = alloc::format!(
-            "{} records of sources the audit log could not name suppressed",
-            log.unnamed
-        );
-        if out.len() + line.len() < max {
-            reported = reported.saturating_add(log.unnamed);
-            log.unnamed = 0;
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    (out, reported)
+    log.unnamed = log.unnamed.saturating_sub(read.unnamed);
 }
 
 /// Events decided since boot: (granted, denied).
 pub fn decided() -> (u64, u64) {
     HOOK.lock().log.decided
-}
-
-/// The module of an insecure kernel: every event is granted, classes are numbered as they
-/// are first named. Only built when the image was explicitly requested insecure.
-#[derive(Default)]
-pub struct GrantAll {
-    classes: Mutex<alloc::vec::Vec<String>>,
-}
-
-impl SecurityModule for GrantAll {
-    fn class_id(&self, name: &str) -> Option<ClassId> {
-        let mut classes = self.classes.lock();
-        let index = match classes.iter().position(|c| c == name) {
-            Some(i) => i,
-            None => {
-                classes.push(name.to_string());
-                classes.len() - 1
-            }
-        };
-        ClassId::try_from(index).ok()
-    }
-
-    fn class_name(&self, _class: ClassId) -> &str {
-        // Names cannot be borrowed out of the lock; an insecure kernel audits nothing anyway.
-        "?"
-    }
-
-    fn method_name(&self, _class: ClassId, _riid: u32, _mid: u32) -> Option<(&str, &str)> {
-        None
-    }
-
-    fn decide(&mut self, _event: &Event<'_>, _audit: &mut dyn AuditSink) -> Verdict {
-        Verdict::Granted
-    }
 }

@@ -152,15 +152,17 @@ impl Tasks {
             .ok_or(Status::NoSuchThread)
     }
 
-    /// Creates a thread that waits for its process to be started.
+    /// Creates a thread that does not run until it is made ready: one that waits for its
+    /// process to be started, or for the answer naming it to be delivered.
     pub fn create_waiting_thread(
         &mut self,
         process: Sid,
         entry: usize,
         user_sp: usize,
+        arg: usize,
         priority: u8,
     ) -> Result<Sid, Status> {
-        let sid = self.create_thread(process, entry, user_sp, 0, priority)?;
+        let sid = self.create_thread(process, entry, user_sp, arg, priority)?;
         sched::forget(sid);
         if let Some(t) = self.threads.get_mut(&sid) {
             t.state = State::Created;
@@ -206,6 +208,24 @@ impl Tasks {
         self.threads.insert(sid, thread);
         sched::make_ready(sid, priority);
         Ok(sid)
+    }
+
+    /// Removes a thread that never ran (made by [`Tasks::create_waiting_thread`]) without a
+    /// trace: no exit status, no joiner woken, its kernel stack freed.
+    pub fn discard_unstarted_thread(&mut self, sid: Sid) {
+        if self
+            .threads
+            .get(&sid)
+            .is_none_or(|t| t.state != State::Created)
+        {
+            return;
+        }
+        sched::forget(sid);
+        if let Some(t) = self.threads.remove(&sid) {
+            if let Some(p) = self.processes.get_mut(&t.process) {
+                p.threads.retain(|&other| other != sid);
+            }
+        }
     }
 
     /// Ends a thread with `status`.

@@ -1,9 +1,9 @@
 //! Building an image: the programs, the ROMFS that carries them, and a kernel embedding it.
 //!
-//! Programs are the binary targets of the workspace packages under `programs/`, built for the
-//! architecture's program target in the release profile. The ROMFS is a cpio (newc) archive
-//! (see `docs/romfs-and-loader.md`) written with `ostrog-romfs`; the kernel's build script
-//! embeds the archive named by `OSTROG_ROMFS`.
+//! Programs are the binary targets of the workspace packages under `tests/kernel/programs/`
+//! (the kernel's test programs), built for the architecture's program target in the release
+//! profile. The ROMFS is a cpio (newc) archive (see `docs/romfs-and-loader.md`) written with
+//! `ostrog-romfs`; the kernel binary embeds it (see [`crate::kernel`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +24,7 @@ pub struct Program {
     pub binary: String,
 }
 
-/// The binary targets of the packages under `programs/`.
+/// The binary targets of the packages under `tests/kernel/programs/`.
 pub fn workspace_programs() -> Result<Vec<Program>> {
     let root = crate::source_root();
     let out = Command::new(cargo())
@@ -40,7 +40,7 @@ pub fn workspace_programs() -> Result<Vec<Program>> {
     }
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
-    let programs_dir = root.join("programs");
+    let programs_dir = root.join("tests/kernel/programs");
     let mut programs = Vec::new();
     for package in meta["packages"].as_array().into_iter().flatten() {
         let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
@@ -203,5 +203,6 @@ pub fn build_image(arch: Arch, spec: &ImageSpec<'_>) -> Result<PathBuf> {
     }
     let romfs = dir.join(format!("{}.cpio", spec.name));
     write_romfs(&files, &romfs)?;
-    kernel::build_with_romfs(arch, Some(&romfs), &spec.security)
+    let binary = dir.join(format!("{}-kernel", spec.name));
+    kernel::build_with_romfs(arch, &binary, Some(&romfs), &spec.security)
 }

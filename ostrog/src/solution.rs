@@ -192,11 +192,7 @@ fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8
         .join("solutions-target");
     // Solutions share binary names (`Client`, `Server`): another build must not replace
     // ours between building and reading them, so both happen under a lock.
-    std::fs::create_dir_all(&target)
-        .with_context(|| format!("cannot create {}", target.display()))?;
-    let lock = std::fs::File::create(target.join("ostrog-build.lock"))
-        .context("cannot create the build lock")?;
-    lock.lock().context("cannot take the build lock")?;
+    let _lock = kernel::lock_target(&target)?;
     let status = Command::new(cargo())
         .args([
             "build",
@@ -272,7 +268,12 @@ pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
     ));
     let romfs = out.join("romfs.cpio");
     crate::image::write_romfs(&files, &romfs)?;
-    kernel::build_with_romfs(arch, Some(&romfs), &Security::Module(module))
+    kernel::build_with_romfs(
+        arch,
+        &out.join("kernel"),
+        Some(&romfs),
+        &Security::Policy(module),
+    )
 }
 
 /// A scenario test of a solution: a `tests/NAME.scenario` file of lines

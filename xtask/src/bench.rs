@@ -59,18 +59,16 @@ fn syscall() -> Result<bool> {
 }
 
 /// The Call+Reply round trip between two processes (`ipc-bench` and `ipc-bench-server`,
-/// started by Einit from `xtask/solutions/ipc-bench/init.yaml`), through the security hook
+/// started by Einit from `tests/kernel/solutions/ipc-bench/init.yaml`), through the security hook
 /// with the scenario module granting.
 fn ipc() -> Result<bool> {
     counter_bench("ipc", "ipc-bench:", "", |arch| {
         let root = ostrog::source_root();
-        let init_yaml = root.join("xtask/solutions/ipc-bench/init.yaml");
+        let init_yaml = root.join("tests/kernel/solutions/ipc-bench/init.yaml");
         let spec = ostrog::image::ImageSpec {
             name: "bench-ipc",
             init_yaml: Some(&init_yaml),
-            security: ostrog::kernel::Security::Module(
-                root.join("xtask/modules/scenario_policy.rs"),
-            ),
+            security: ostrog::kernel::Security::Testing("ScenarioPolicy"),
             extra: &[],
         };
         ostrog::image::build_image(arch, &spec)

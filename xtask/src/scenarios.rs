@@ -197,14 +197,9 @@ pub const SCENARIOS: &[Scenario] = &[
         cmdline:
             "ostrog.start=spin-a,fault-kernel-read,fault-code-write,fault-jump,fault-stack-overflow",
         status: 0,
-        expect: &[
-            "process fault-kernel-read (class fault-kernel-read, sid",
-            "process fault-code-write (class fault-code-write, sid",
-            "process fault-jump (class fault-jump, sid",
-            "process fault-stack-overflow (class fault-stack-overflow, sid",
-            "spin-a done",
-            "all processes have ended; powering off",
-        ],
+        // The four reports come in whatever order the programs run (the timer follows the
+        // host's clock under TCG); `faults_reported` finds each one wherever it is.
+        expect: &["spin-a done", "all processes have ended; powering off"],
         reject: &["SURVIVED", "KERNEL"],
         iso: false,
         check: Some(faults_reported),
@@ -716,10 +711,10 @@ pub fn run(scenario: &Scenario, arch: Arch, kernel: &std::path::Path) -> anyhow:
         let iso = kernel.with_file_name(format!("{}.iso", scenario.name));
         machine.medium = BootMedium::Cdrom(ostrog::iso::build(kernel, scenario.cmdline, &iso)?);
     }
-    let timeout = match accel {
-        Accel::Kvm => Duration::from_secs(30),
-        Accel::Tcg => Duration::from_secs(90),
-    };
+    // The same bound for both: `/dev/kvm` may be the PVM software hypervisor, which on a
+    // loaded host boots slower than TCG (39 s against 0.8 s measured with a dozen QEMUs
+    // beside it); a hung kernel is still caught.
+    let timeout = Duration::from_secs(90);
     let run = machine.run_captured(timeout, false)?;
     let mut problems = Vec::new();
     if run.ending != Ending::PoweredOff(scenario.status) {

@@ -174,12 +174,8 @@ pub fn run(args: &[String]) -> Result<bool> {
 
         for arch in Arch::ALL {
             let mut clippy = cargo();
-            // The kernel needs a security module to build; lint it with the scenario one.
-            clippy.env(
-                "OSTROG_KSM",
-                ostrog::source_root().join("xtask/modules/scenario_policy.rs"),
-            );
             clippy.args(["clippy", "--quiet", "--release", "-p", "ostrog-kernel"]);
+            clippy.args(["-p", "ostrog-test-modules"]);
             clippy.args(["--target", arch.kernel_target(), "--", "-D", "warnings"]);
             check_step(&mut tally, &format!("clippy (kernel, {arch})"), clippy);
 
@@ -349,8 +345,8 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
 
 /// The kernel the scenarios boot: every program of the workspace in its ROMFS, plus a
 /// malformed executable (`Broken`: an ELF cut off inside its program headers), Einit with
-/// the IPC test solution (`xtask/solutions/ipc/init.yaml`), and the hand-written scenario
-/// security module (`xtask/modules/scenario_policy.rs`).
+/// the IPC test solution (`tests/kernel/solutions/ipc/init.yaml`), and the hand-written
+/// scenario security module (`ScenarioPolicy` of `tests/kernel/modules`).
 pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
     let programs = ostrog::image::build_programs(arch, &ostrog::image::workspace_programs()?)?;
     let hello = programs
@@ -361,12 +357,12 @@ pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
         .unwrap_or_default();
     let broken = hello.get(..120).unwrap_or(&hello).to_vec();
     let root = ostrog::source_root();
-    let init_yaml = root.join("xtask/solutions/ipc/init.yaml");
+    let init_yaml = root.join("tests/kernel/solutions/ipc/init.yaml");
     let extra = [("Broken".to_string(), broken)];
     let spec = ostrog::image::ImageSpec {
         name: "test",
         init_yaml: Some(&init_yaml),
-        security: ostrog::kernel::Security::Module(root.join("xtask/modules/scenario_policy.rs")),
+        security: ostrog::kernel::Security::Testing("ScenarioPolicy"),
         extra: &extra,
     };
     ostrog::image::build_image(arch, &spec)

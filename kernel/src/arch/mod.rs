@@ -1,8 +1,26 @@
 //! The architecture interface.
 //!
-//! Each architecture is one module under `arch/` with the same file set (`boot`, `console`,
-//! `trap`, `paging`, `time`, `power`, plus its interrupt controller) and exports the same
-//! names. Nothing outside this module knows which CPU it runs on. The names are:
+//! Each architecture is one module under `arch/` with the same file set, each file with the
+//! same purpose everywhere (small where a CPU needs little), and exports the same names.
+//! Nothing outside this module knows which CPU it runs on. A port writes these files:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `boot.rs`, `linker.ld` | entry from the loader, boot page tables, [`crate::boot::BootInfo`]; the image layout |
+//! | `console.rs` | the polled boot console |
+//! | `cpu.rs` | `NAME`; the processor itself: interrupt mask, sleep, deliberate faults, privilege tables (x86 GDT/TSS) |
+//! | `trap.rs` | exception and interrupt entry, the trap frame, dispatch, user faults, crash reports |
+//! | `syscall.rs` | the system call entry: registers to [`crate::syscall::Args`] and back |
+//! | `context.rs` | thread switch, a new thread's first entry to user mode, the kernel stack for entries |
+//! | `paging.rs` | the kernel's page tables, `AddressSpace`, the direct map |
+//! | `intc.rs` | the interrupt controller: device lines for drivers, end of interrupt |
+//! | `timer.rs` | the periodic tick and the cycle counter |
+//! | `fpu.rs` | FP/SIMD for user mode, `ExtendedState` |
+//! | `ioports.rs` | user access to I/O ports (nothing where the CPU has none) |
+//! | `reserved.rs` | device ranges no process may claim |
+//! | `power.rs` | ending the machine with a status |
+//!
+//! The names are:
 //!
 //! | name | what it does |
 //! |---|---|
@@ -16,6 +34,8 @@
 //! | `mask_irq(line)`, `unmask_irq(line)` | mask / unmask a device line at the controller (masked while a firing waits for its driver, [`crate::irq`]) |
 //! | `ports_claimable(first, last) -> Result` | whether a process may claim I/O ports `first..=last` (`AccessDenied` for the kernel's own; `NotSupported` on AArch64, which has no I/O ports) |
 //! | `kernel_devices() -> impl Iterator<(start, end)>` | physical ranges no process may map: the reserved-range table of `arch/<arch>/reserved.rs` (docs/devices.md) |
+//! | `AddressSpace`, `activate_kernel_space()` | a process's page tables; back to the kernel's own |
+//! | `switch_context(save, load)`, `prepare_user_thread(..)`, `set_kernel_stack(top)` | switch kernel stacks; a new thread's first entry to user mode; the stack of the next entry from user mode |
 //! | `KERNEL_STACKS`, `map_kernel_page(va, frame)`, `unmap_kernel_page(va)` | the virtual area of thread kernel stacks, mapped in every address space ([`crate::mm::kstack`]) |
 //! | `run_on_stack(top, f) -> !` | call `f` on another stack (self test of the stack guard) |
 //! | `inject_strays()` | self test: send this CPU interrupts nothing handles, one per tick |
@@ -27,26 +47,45 @@
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
 //! | `wait_for_interrupt()` | enable interrupts and sleep until one arrives |
 //! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
-//! | `breakpoint()` | raise the architecture's breakpoint exception |
+//! | `breakpoint()`, `illegal_instruction()` | raise the breakpoint / undefined-instruction exception (self tests) |
 //! | `power_off(ExitStatus) -> !` | end the machine with a status |
 //!
 //! The entry code of each architecture builds a [`crate::boot::BootInfo`] and calls
 //! [`crate::kernel_main`]. Unexpected exceptions go to [`crate::crash::kernel_trap`].
 
+// The target picks the folder; every folder has the same files, and the names below are
+// taken from each by file, so an architecture that lacks one does not build.
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
-pub use self::x86_64::*;
+use self::x86_64 as imp;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 #[cfg(target_arch = "aarch64")]
-pub use self::aarch64::*;
+use self::aarch64 as imp;
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("Ostrog supports x86_64 and aarch64; other architectures come later");
 
 pub use crate::power::ExitStatus;
+pub use imp::console::console_write;
+pub use imp::context::{prepare_user_thread, set_kernel_stack, switch_context};
+pub use imp::cpu::{
+    breakpoint, disable_interrupts, enable_interrupts, illegal_instruction, run_on_stack,
+    wait_for_interrupt, NAME,
+};
+pub use imp::fpu::{init as init_fpu, ExtendedState};
+pub use imp::intc::{enable_irq, init_interrupts, irq_claimable, mask_irq, unmask_irq};
+pub use imp::ioports::set_io_ports;
+pub use imp::paging::{
+    activate_kernel_space, init_paging, map_kernel_page, phys_to_virt, unmap_kernel_page,
+    AddressSpace, KERNEL_STACKS,
+};
+pub use imp::power::power_off;
+pub use imp::reserved::{kernel_devices, ports_claimable};
+pub use imp::timer::{cycles, start_timer, TIMER_NAME};
+pub use imp::trap::inject_strays;
 
 /// Runs `f` with interrupts disabled, restoring the previous state afterwards.
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {

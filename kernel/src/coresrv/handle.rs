@@ -3,12 +3,14 @@
 use ostrog_abi::handle::RIGHT_DUPLICATE;
 use ostrog_abi::Status;
 
-use super::{code, Caller};
+use super::{code, Caller, Handover};
 use crate::idl::kl_core_handle::{
     CloseError, CloseRequest, CloseResponse, DuplicateError, DuplicateRequest, DuplicateResponse,
     HandleServer, LookupError, LookupRequest, LookupResponse, SidError, SidRequest, SidResponse,
 };
 use crate::idl::spec_rt::Handle;
+use crate::object::Object;
+use crate::sid::Sid;
 use crate::task::TASKS;
 
 impl Caller {
@@ -24,6 +26,30 @@ impl Caller {
             .ok_or(Status::NoSuchThread)?;
         f(&mut p.handles)
     }
+}
+
+/// Closes handle `number` of `process`, and frees what only it held: a region no one maps,
+/// a claimed interrupt line. The object it named.
+pub fn close_in(process: Sid, number: u32) -> Result<Object, Status> {
+    let object = {
+        let mut tasks = TASKS.lock();
+        let closed = tasks
+            .processes
+            .get_mut(&process)
+            .ok_or(Status::NoSuchThread)?
+            .handles
+            .remove(number)?;
+        if let Object::Region(_) = closed.object {
+            super::vmm::free_unused_regions(&mut tasks);
+        }
+        closed.object
+    };
+    // The only handle to a claimed line: closing it releases the line (and wakes a thread
+    // still waiting on it, which takes the task lock).
+    if let Object::Irq(sid) = object {
+        let _ = crate::irq::release(process, sid);
+    }
+    Ok(object)
 }
 
 impl HandleServer for Caller {
@@ -42,20 +68,9 @@ impl HandleServer for Caller {
     }
 
     fn close(&mut self, request: CloseRequest) -> Result<CloseResponse, CloseError> {
-        let closed = self
-            .with_handles(|table| table.remove(request.h.handle))
-            .map_err(|s| CloseError { status: code(s) })?;
-        match closed.object {
-            crate::object::Object::Region(_) => {
-                crate::coresrv::vmm::free_unused_regions(&mut TASKS.lock());
-            }
-            // The only handle to a claimed line: closing it releases the line.
-            crate::object::Object::Irq(sid) => {
-                let _ = crate::irq::release(self.process, sid);
-            }
-            _ => {}
-        }
-        Ok(CloseResponse {})
+        close_in(self.process, request.h.handle)
+            .map(|_| CloseResponse {})
+            .map_err(|s| CloseError { status: code(s) })
     }
 
     fn duplicate(
@@ -67,12 +82,16 @@ impl HandleServer for Caller {
             // Rights only ever shrink.
             let rights = entry.rights & request.rights;
             let number = table.insert(entry.object, rights, None)?;
-            Ok(DuplicateResponse {
+            Ok((number, rights))
+        })
+        .map(|(number, rights)| {
+            self.handover = Handover::Handle(number);
+            DuplicateResponse {
                 copy: Handle {
                     handle: number,
                     rights_and_mode: rights,
                 },
-            })
+            }
         })
         .map_err(|s| DuplicateError { status: code(s) })
     }

@@ -27,7 +27,7 @@
 
 use ostrog_abi::Status;
 
-use super::{code, Caller};
+use super::{code, Caller, Handover};
 use crate::idl::kl_core_io::{
     ClaimIrqError, ClaimIrqRequest, ClaimIrqResponse, ClaimPortsError, ClaimPortsRequest,
     ClaimPortsResponse, IoServer, MapMmioError, MapMmioRequest, MapMmioResponse, ReleaseIrqError,
@@ -99,6 +99,7 @@ impl IoServer for Caller {
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
             let addr = super::vmm::map_device(p, start, count, true)?;
+            self.handover = Handover::Mapped { start: addr };
             Ok(MapMmioResponse {
                 addr: addr as u64 + (r.phys - start),
             })
@@ -117,12 +118,15 @@ impl IoServer for Caller {
             // Neither transferable nor duplicable: the line stays with its owner.
             let rights = 0;
             match p.handles.insert(Object::Irq(sid), rights, None) {
-                Ok(number) => Ok(ClaimIrqResponse {
-                    irq: Handle {
-                        handle: number,
-                        rights_and_mode: rights,
-                    },
-                }),
+                Ok(number) => {
+                    self.handover = Handover::Handle(number);
+                    Ok(ClaimIrqResponse {
+                        irq: Handle {
+                            handle: number,
+                            rights_and_mode: rights,
+                        },
+                    })
+                }
                 Err(e) => {
                     drop(tasks);
                     let _ = crate::irq::release(self.process, sid);

@@ -34,7 +34,10 @@ use crate::idl::{
     kl_core_audit, kl_core_channel, kl_core_console, kl_core_handle, kl_core_io, kl_core_task,
     kl_core_thread, kl_core_time, kl_core_vmm,
 };
+use crate::object::Object;
+use crate::sched;
 use crate::sid::Sid;
+use crate::task::{State, TASKS};
 
 pub use task::{start_kernel_and_einit, StartError};
 
@@ -51,12 +54,93 @@ pub fn class() -> ClassId {
 pub struct Caller {
     pub thread: Sid,
     pub process: Sid,
+    /// What the answer hands over, held until the answer's verdict.
+    handover: Handover,
 }
 
-/// Serves one granted request; the encoded answer (response or error response).
-pub fn serve(thread: Sid, process: Sid, request: &mut [u8]) -> Result<Vec<u8>, Status> {
-    let mut caller = Caller { thread, process };
-    kl_core_core::dispatch(&mut caller, request).map_err(|_| Status::InvalidArgument)
+/// What a core service's answer hands its caller: a new handle, a new mapping, a new
+/// thread, a consumed record. It is held until the response is judged and delivered
+/// ([`Handover::keep`]); a response the policy denies, or one the caller cannot take, undoes
+/// it ([`Handover::undo`]), so that what a withheld answer reports never comes into being.
+/// What a granted request does without handing anything over (text written, a handle
+/// closed, time slept) is the request's effect and decided by the request's verdict.
+#[derive(Default)]
+pub enum Handover {
+    #[default]
+    Nothing,
+    /// A handle made for the answer (`handle.Duplicate`, `task.Create`, `io.ClaimIrq`).
+    Handle(u32),
+    /// An allocation turned into a shared region named by a new handle (`vmm.Share`).
+    Shared { handle: u32, start: usize },
+    /// Pages mapped for the answer (`vmm.Allocate`, `vmm.Map`, `io.MapMmio`).
+    Mapped { start: usize },
+    /// A thread made for the answer: it becomes ready only when the answer is delivered.
+    Thread(Sid),
+    /// An exit status the answer carries (`thread.Join`): consumed only when delivered.
+    Joined(Sid),
+    /// Audit records the answer carries: taken from the log only when delivered.
+    Audit(crate::security::AuditRead),
+}
+
+/// Serves one granted request: the encoded answer (response or error response) and what it
+/// hands over, to be kept or undone by the caller of this function.
+pub fn serve(thread: Sid, process: Sid, request: &mut [u8]) -> (Result<Vec<u8>, Status>, Handover) {
+    let mut caller = Caller {
+        thread,
+        process,
+        handover: Handover::Nothing,
+    };
+    let answer = kl_core_core::dispatch(&mut caller, request).map_err(|_| Status::InvalidArgument);
+    (answer, caller.handover)
+}
+
+impl Handover {
+    /// The answer was delivered: what it reports becomes final.
+    pub fn keep(self) {
+        match self {
+            Handover::Thread(sid) => {
+                let mut tasks = TASKS.lock();
+                if let Some(t) = tasks.threads.get_mut(&sid) {
+                    t.state = State::Ready;
+                    sched::make_ready(sid, t.priority);
+                }
+            }
+            Handover::Joined(sid) => {
+                let mut tasks = TASKS.lock();
+                if let Some(t) = tasks.threads.get_mut(&sid) {
+                    t.joined = true;
+                }
+                tasks.reap_pending = true;
+            }
+            Handover::Audit(read) => crate::security::commit_audit(&read),
+            Handover::Nothing
+            | Handover::Handle(_)
+            | Handover::Shared { .. }
+            | Handover::Mapped { .. } => {}
+        }
+    }
+
+    /// The answer was withheld from `process`: undo what it would have handed over.
+    pub fn undo(self, process: Sid) {
+        match self {
+            Handover::Handle(number) => {
+                // A task never started ends with the only handle to it.
+                if let Ok(Object::Task(task)) = handle::close_in(process, number) {
+                    let mut tasks = TASKS.lock();
+                    if tasks.processes.get(&task).is_some_and(|p| !p.started) {
+                        tasks.kill_process(task, -1);
+                    }
+                }
+            }
+            Handover::Shared { handle, start } => vmm::unshare(process, handle, start),
+            Handover::Mapped { start } => {
+                let _ = vmm::unmap(&mut TASKS.lock(), process, start, None);
+            }
+            Handover::Thread(sid) => TASKS.lock().discard_unstarted_thread(sid),
+            // Not marked joined, not taken from the log: a later call finds them again.
+            Handover::Joined(_) | Handover::Audit(_) | Handover::Nothing => {}
+        }
+    }
 }
 
 /// The error-parameter value for a status.

@@ -5,7 +5,7 @@ use ostrog_abi::handle::{RIGHT_CONTROL, RIGHT_DUPLICATE, RIGHT_TRANSFER};
 use ostrog_abi::Status;
 use ostrog_ksm::{Event, Verdict};
 
-use super::{code, Caller};
+use super::{code, Caller, Handover};
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
     CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, InfoError, InfoRequest,
@@ -145,12 +145,15 @@ impl TaskServer for Caller {
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
             match caller.handles.insert(Object::Task(sid), rights, None) {
-                Ok(number) => Ok(CreateResponse {
-                    task: Handle {
-                        handle: number,
-                        rights_and_mode: rights,
-                    },
-                }),
+                Ok(number) => {
+                    self.handover = Handover::Handle(number);
+                    Ok(CreateResponse {
+                        task: Handle {
+                            handle: number,
+                            rights_and_mode: rights,
+                        },
+                    })
+                }
                 Err(e) => {
                     tasks.kill_process(sid, -1);
                     Err(e)

@@ -3,7 +3,7 @@
 
 use ostrog_abi::Status;
 
-use super::{code, Caller};
+use super::{code, Caller, Handover};
 use crate::idl::kl_core_thread::{
     CreateError, CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, JoinError,
     JoinRequest, JoinResponse, ThreadServer, YieldError, YieldRequest, YieldResponse,
@@ -44,7 +44,8 @@ impl Caller {
             let below = stack.checked_sub(16).ok_or(Status::BadAddress)?;
             usercopy::check(space, below, 16, true)?;
         }
-        tasks.create_thread(self.process, entry, stack, arg, prio)
+        // It runs once the answer naming it is delivered (see `Handover`).
+        tasks.create_waiting_thread(self.process, entry, stack, arg, prio)
     }
 
     fn join_thread(&self, target: Sid) -> Result<isize, Status> {
@@ -53,17 +54,14 @@ impl Caller {
         }
         loop {
             {
-                let mut tasks = TASKS.lock();
+                let tasks = TASKS.lock();
                 let state = match tasks.threads.get(&target) {
                     Some(t) if t.process == self.process && !t.joined => t.state,
                     _ => return Err(Status::NoSuchThread),
                 };
                 if let State::Exited(status) = state {
-                    // The record is consumed: a second join finds nothing.
-                    if let Some(t) = tasks.threads.get_mut(&target) {
-                        t.joined = true;
-                    }
-                    tasks.reap_pending = true;
+                    // The record is consumed once the answer is delivered: then a second
+                    // join finds nothing.
                     return Ok(status);
                 }
             }
@@ -85,6 +83,7 @@ impl ThreadServer for Caller {
                 to_usize(r.arg)?,
                 r.priority,
             )?;
+            self.handover = Handover::Thread(sid);
             Ok(CreateResponse { tid: sid.0 })
         })()
         .map_err(|s| CreateError { status: code(s) })
@@ -99,8 +98,11 @@ impl ThreadServer for Caller {
 
     fn join(&mut self, r: JoinRequest) -> Result<JoinResponse, JoinError> {
         self.join_thread(Sid(r.tid))
-            .map(|status| JoinResponse {
-                code: status as i64,
+            .map(|status| {
+                self.handover = Handover::Joined(Sid(r.tid));
+                JoinResponse {
+                    code: status as i64,
+                }
             })
             .map_err(|s| JoinError { status: code(s) })
     }

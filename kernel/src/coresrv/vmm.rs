@@ -19,7 +19,7 @@ use core::ops::Range;
 use ostrog_abi::handle::{RIGHT_DUPLICATE, RIGHT_MAP_READ, RIGHT_MAP_WRITE, RIGHT_TRANSFER};
 use ostrog_abi::Status;
 
-use super::{code, Caller};
+use super::{code, Caller, Handover};
 use crate::arch::AddressSpace;
 use crate::boot::PhysAddr;
 use crate::idl::kl_core_vmm::{
@@ -154,6 +154,67 @@ pub fn free_unused_regions(tasks: &mut Tasks) {
     }
 }
 
+/// Unmaps the allocation of `process` starting at `start` (of `count` pages, if given):
+/// private frames are freed, a region loses a mapping (and is freed if no one maps or
+/// names it), device pages are just unmapped.
+pub fn unmap(
+    tasks: &mut Tasks,
+    process: Sid,
+    start: usize,
+    count: Option<usize>,
+) -> Result<(), Status> {
+    let p = tasks
+        .processes
+        .get_mut(&process)
+        .ok_or(Status::NoSuchThread)?;
+    let index = p
+        .allocations
+        .iter()
+        .position(|a| a.start == start && count.is_none_or(|c| c == a.pages))
+        .ok_or(Status::InvalidArgument)?;
+    let a = p.allocations.swap_remove(index);
+    for i in 0..a.pages {
+        if let Ok(f) = p.space.unmap(start + i * PAGE_SIZE) {
+            // A region's frames stay with the region; device pages are not RAM.
+            if a.backing == Backing::Private {
+                frame::free(f);
+            }
+        }
+    }
+    if let Backing::Region(sid) = a.backing {
+        if let Some(r) = tasks.regions.get_mut(&sid) {
+            r.mappings = r.mappings.saturating_sub(1);
+        }
+        free_unused_regions(tasks);
+    }
+    Ok(())
+}
+
+/// Undoes a `Share` whose answer was withheld: the handle is closed and the allocation at
+/// `start` owns its frames again, as before.
+pub fn unshare(process: Sid, handle: u32, start: usize) {
+    let mut tasks = TASKS.lock();
+    let Tasks {
+        processes, regions, ..
+    } = &mut *tasks;
+    let Some(p) = processes.get_mut(&process) else {
+        return;
+    };
+    let Ok(entry) = p.handles.remove(handle) else {
+        return;
+    };
+    let Object::Region(sid) = entry.object else {
+        return;
+    };
+    if let Some(a) = p.allocations.iter_mut().find(|a| a.start == start) {
+        if a.backing == Backing::Region(sid) {
+            a.backing = Backing::Private;
+            // Its frames are the allocation's again: the region must not free them.
+            regions.remove(&sid);
+        }
+    }
+}
+
 /// The lowest run of `count` unmapped pages in the window with an unmapped guard page on
 /// each side; its first page.
 fn find_free(p: &Process, count: usize) -> Result<usize, Status> {
@@ -241,42 +302,17 @@ impl VmmServer for Caller {
                 pages: count,
                 backing: Backing::Private,
             });
+            self.handover = Handover::Mapped { start };
             Ok(AllocateResponse { addr: start as u64 })
         })()
         .map_err(|s| AllocateError { status: code(s) })
     }
 
     fn free(&mut self, r: FreeRequest) -> Result<FreeResponse, FreeError> {
-        (|| {
-            let (start, count) = pages(r.addr, r.size)?;
-            let mut tasks = TASKS.lock();
-            let p = tasks
-                .processes
-                .get_mut(&self.process)
-                .ok_or(Status::NoSuchThread)?;
-            let index = p
-                .allocations
-                .iter()
-                .position(|a| (a.start, a.pages) == (start, count))
-                .ok_or(Status::InvalidArgument)?;
-            let a = p.allocations.swap_remove(index);
-            for i in 0..count {
-                if let Ok(f) = p.space.unmap(start + i * PAGE_SIZE) {
-                    // A region's frames stay with the region; device pages are not RAM.
-                    if a.backing == Backing::Private {
-                        frame::free(f);
-                    }
-                }
-            }
-            if let Backing::Region(sid) = a.backing {
-                if let Some(r) = tasks.regions.get_mut(&sid) {
-                    r.mappings = r.mappings.saturating_sub(1);
-                }
-                free_unused_regions(&mut tasks);
-            }
-            Ok(FreeResponse {})
-        })()
-        .map_err(|s| FreeError { status: code(s) })
+        pages(r.addr, r.size)
+            .and_then(|(start, count)| unmap(&mut TASKS.lock(), self.process, start, Some(count)))
+            .map(|()| FreeResponse {})
+            .map_err(|s| FreeError { status: code(s) })
     }
 
     fn protect(&mut self, r: ProtectRequest) -> Result<ProtectResponse, ProtectError> {
@@ -349,6 +385,10 @@ impl VmmServer for Caller {
                     mappings: 1,
                 },
             );
+            self.handover = Handover::Shared {
+                handle: number,
+                start,
+            };
             Ok(ShareResponse {
                 region: Handle {
                     handle: number,
@@ -397,6 +437,7 @@ impl VmmServer for Caller {
                 pages: count,
                 backing: Backing::Region(sid),
             });
+            self.handover = Handover::Mapped { start };
             Ok(MapResponse {
                 addr: start as u64,
                 size: (count * PAGE_SIZE) as u64,

@@ -22,7 +22,7 @@ use core::arch::global_asm;
 
 use fdt::Fdt;
 
-use super::{console, gic, paging, power, reserved, timer, trap};
+use super::{console, intc, paging, power, reserved, timer, trap};
 use crate::boot::{BootInfo, PhysAddr, RegionKind};
 
 /// Where QEMU puts the device tree of a bare-metal image: the start of RAM.
@@ -236,7 +236,7 @@ fn read_device_tree(fdt: &Fdt, dtb: u64, info: &mut BootInfo) {
         .and_then(|mut r| r.nth(1))
         .map(|r| r.starting_address as u64);
     if let (Some((gicd, _)), Some(gicc)) = (gicd, gicc) {
-        gic::set_addresses(gicd, gicc);
+        intc::set_addresses(gicd, gicc);
     }
     if let Some(node) = fdt.find_compatible(&["arm,armv8-timer", "arm,armv7-timer"]) {
         // `interrupts`: four (type, number, flags) triples; the third is the virtual timer.

@@ -192,7 +192,7 @@ pub fn init_paging(info: &BootInfo) {
             pa += SIZE_4K;
         }
     }
-    for (base, len) in super::mmio_ranges() {
+    for (base, len) in kernel_mmio() {
         map_device(root.0, base, len);
     }
     KERNEL_ROOT.store(root.0, Ordering::Relaxed);
@@ -540,4 +540,11 @@ impl Drop for AddressSpace {
         };
         free_asid(self.asid);
     }
+}
+
+/// Device register ranges the kernel page tables must map: console and interrupt controller.
+pub fn kernel_mmio() -> impl Iterator<Item = (u64, u64)> {
+    core::iter::once(super::console::mmio_range())
+        .chain(super::intc::mmio_ranges())
+        .flatten()
 }

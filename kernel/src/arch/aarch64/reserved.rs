@@ -93,7 +93,7 @@ pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
     let ranges = recorded.ranges;
     let len = recorded.len;
     drop(recorded);
-    super::mmio_ranges()
+    super::paging::kernel_mmio()
         .map(|(base, len)| (base, base.saturating_add(len)))
         .chain(ranges.into_iter().take(len))
 }

@@ -1,10 +1,15 @@
-//! The generic timer on AArch64: the EL1 virtual timer, a periodic tick through the GIC.
+//! The kernel's tick on AArch64: the EL1 virtual timer of the generic timer, a periodic
+//! interrupt through the GIC, and its counter.
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{
     Readable, Writeable, CNTFRQ_EL0, CNTVCT_EL0, CNTV_CTL_EL0, CNTV_TVAL_EL0,
 };
+
+use super::intc;
+
+pub const TIMER_NAME: &str = "generic timer (virtual) via GICv2";
 
 /// The virtual timer's PPI number (from the device tree; 11 on every known board).
 static PPI: AtomicU32 = AtomicU32::new(11);
@@ -20,7 +25,9 @@ pub fn intid() -> u32 {
     16 + PPI.load(Ordering::Relaxed)
 }
 
-pub fn start(hz: u32) {
+/// Starts the periodic timer at `hz` interrupts per second.
+pub fn start_timer(hz: u32) {
+    intc::enable(intid());
     // Programs may read the virtual counter (CNTKCTL_EL1.EL0VCTEN) to time themselves; the
     // timer registers stay kernel-only.
     // SAFETY: CNTKCTL_EL1 only controls EL0 access to the counter and timer registers.
@@ -36,6 +43,7 @@ pub fn on_interrupt() {
     CNTV_TVAL_EL0.set(INTERVAL.load(Ordering::Relaxed));
 }
 
-pub fn counter() -> u64 {
+/// The virtual counter of the generic timer (a fixed-frequency count, not CPU cycles).
+pub fn cycles() -> u64 {
     CNTVCT_EL0.get()
 }

@@ -14,8 +14,8 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, Writeable, ESR_EL1, FAR_EL1, VBAR_EL1};
 
-use super::{gic, timer};
-use crate::crash::{kernel_trap, TrapReport};
+use super::{intc, syscall, timer};
+use crate::crash::{kernel_trap, TrapDetail, TrapReport};
 
 /// Registers saved on every trap (lowest address first).
 #[repr(C)]
@@ -162,7 +162,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
         CURRENT_SYNC => exception(frame),
         LOWER_IRQ => irq(),
         LOWER_SYNC => match (ESR_EL1.get() >> 26) & 0x3f {
-            EC_SVC64 => syscall(frame),
+            syscall::EC_SVC64 => syscall::syscall_dispatch(frame),
             _ => user_exception(frame),
         },
         LOWER_SERROR => serror(),
@@ -173,63 +173,30 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
     }
 }
 
-/// Exception class of `svc` from AArch64 state.
-const EC_SVC64: u64 = 0x15;
-
-/// A system call: number in `x8`, arguments in `x0`-`x5`, results in `x0` and `x1`.
-fn syscall(frame: &mut TrapFrame) {
-    let args = crate::syscall::Args {
-        number: frame.x[8] as usize,
-        a: [
-            frame.x[0] as usize,
-            frame.x[1] as usize,
-            frame.x[2] as usize,
-            frame.x[3] as usize,
-            frame.x[4] as usize,
-            frame.x[5] as usize,
-        ],
-    };
-    let (result, second) = crate::syscall::dispatch(&args);
-    frame.x[0] = result as u64;
-    frame.x[1] = second as u64;
-}
-
 /// An exception raised by a user program: the program is at fault, not the kernel.
 fn user_exception(frame: &TrapFrame) {
     let esr = ESR_EL1.get();
-    let class = (esr >> 26) & 0x3f;
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
-    let addr = match class {
-        0x20 | 0x21 | 0x24 | 0x25 => {
-            abort_detail(esr, &mut detail);
-            Some(FAR_EL1.get())
-        }
-        0x22 | 0x26 => Some(FAR_EL1.get()),
-        _ => None,
-    };
+    let (detail, addr) = fault_detail(esr);
     crate::task::user_fault(&crate::task::Fault {
-        what: class_name(class),
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        what: class_name((esr >> 26) & 0x3f),
+        detail: detail.text(),
         addr,
         pc: frame.elr,
     });
 }
 
 fn irq() {
-    gic::dispatch(|number| {
+    intc::dispatch(|number| {
         if number == timer::intid() {
             timer::on_interrupt();
             inject_next();
             crate::time::on_tick();
-        } else if gic::is_spi(number) {
+        } else if intc::is_spi(number) {
             // A device line: masked and handed to its driver; ended at the GIC afterwards.
             crate::irq::on_device_irq(number);
         } else {
             // An SGI or PPI nothing uses: disabled, so that it cannot come back.
-            gic::disable(number);
+            intc::disable(number);
             crate::irq::stray("id", number);
         }
     });
@@ -266,7 +233,7 @@ fn inject_next() {
         0 => {}
         n @ 1..=16 => {
             INJECT.store(n + 1, Ordering::Relaxed);
-            gic::send_sgi_to_self(n - 1);
+            intc::send_sgi_to_self(n - 1);
         }
         _ => {
             INJECT.store(0, Ordering::Relaxed);
@@ -294,31 +261,22 @@ fn class_name(class: u64) -> &'static str {
     }
 }
 
-/// A small fixed buffer for the decoded syndrome.
-struct Text {
-    buf: [u8; 96],
-    len: usize,
-}
-
-impl Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
+/// Decodes the syndrome of a fault: what kind of fault, and the faulting address where the
+/// exception class has one.
+fn fault_detail(esr: u64) -> (TrapDetail, Option<u64>) {
+    let mut detail = TrapDetail::default();
+    let addr = match (esr >> 26) & 0x3f {
+        0x20 | 0x21 | 0x24 | 0x25 => {
+            abort_detail(esr, &mut detail);
+            Some(FAR_EL1.get())
         }
-        Ok(())
-    }
+        0x22 | 0x26 => Some(FAR_EL1.get()),
+        _ => None,
+    };
+    (detail, addr)
 }
 
-impl Text {
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
-    }
-}
-
-fn abort_detail(esr: u64, out: &mut Text) {
+fn abort_detail(esr: u64, out: &mut TrapDetail) {
     let iss = esr & 0x1ff_ffff;
     let status = iss & 0x3f;
     let kind = match status >> 2 {
@@ -343,18 +301,7 @@ fn abort_detail(esr: u64, out: &mut Text) {
 fn exception(frame: &TrapFrame) -> ! {
     let esr = ESR_EL1.get();
     let class = (esr >> 26) & 0x3f;
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
-    let fault_addr = match class {
-        0x20 | 0x21 | 0x24 | 0x25 => {
-            abort_detail(esr, &mut detail);
-            Some(FAR_EL1.get())
-        }
-        0x22 | 0x26 => Some(FAR_EL1.get()),
-        _ => None,
-    };
+    let (detail, fault_addr) = fault_detail(esr);
     report(
         frame,
         class_name(class),
@@ -377,10 +324,7 @@ fn unexpected(frame: &TrapFrame, slot: u64) -> ! {
         what,
         slot,
         Some(ESR_EL1.get()),
-        &Text {
-            buf: [0; 96],
-            len: 0,
-        },
+        &TrapDetail::default(),
         None,
     )
 }
@@ -390,7 +334,7 @@ fn report(
     what: &str,
     vector: u64,
     error_code: Option<u64>,
-    detail: &Text,
+    detail: &TrapDetail,
     fault_addr: Option<u64>,
 ) -> ! {
     const NAMES: [&str; 31] = [
@@ -410,7 +354,7 @@ fn report(
         what,
         vector,
         error_code,
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        detail: detail.text(),
         fault_addr,
         pc: frame.elr,
         regs: &regs,

@@ -17,7 +17,7 @@
 
 use core::arch::global_asm;
 
-use super::{console, gdt, reserved, syscall, trap};
+use super::{console, cpu, reserved, syscall, trap};
 use crate::boot::{BootInfo, RegionKind};
 
 const MULTIBOOT2_BOOTLOADER_MAGIC: u32 = 0x36d7_6289;
@@ -208,7 +208,7 @@ unsafe extern "C" {
 )]
 extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
     console::init();
-    gdt::init();
+    cpu::init();
     trap::init();
     syscall::init();
 
@@ -234,7 +234,7 @@ extern "C" fn x86_64_entry(magic: u32, info_phys: u32) -> ! {
 /// `phys` must be the address of a readable `T` in the first 4 GiB (mapped by the boot page
 /// tables) that the boot protocol guarantees to be there.
 pub(super) unsafe fn read_phys<T: Copy>(phys: u64) -> T {
-    let ptr = super::phys_to_virt(crate::boot::PhysAddr(phys)) as *const T;
+    let ptr = super::paging::phys_to_virt(crate::boot::PhysAddr(phys)) as *const T;
     // SAFETY: guaranteed by the caller; read_unaligned because loaders only promise byte
     // alignment for some fields.
     unsafe { ptr.read_unaligned() }

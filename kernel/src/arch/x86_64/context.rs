@@ -12,8 +12,8 @@
 
 use core::arch::global_asm;
 
-use super::gdt;
 use super::trap::TrapFrame;
+use super::{cpu, syscall};
 
 global_asm!(
     r#"
@@ -54,6 +54,12 @@ pub unsafe fn switch_context(save_sp: *mut usize, load_sp: usize) {
     unsafe { ostrog_switch_context(save_sp, load_sp) }
 }
 
+/// Sets the kernel stack used on the next entry from user mode (system call and interrupts).
+pub fn set_kernel_stack(top: usize) {
+    syscall::set_entry_stack(top);
+    cpu::set_interrupt_stack(top);
+}
+
 const RFLAGS_IF: u64 = 1 << 9;
 /// Bit 1 of RFLAGS is reserved and always set.
 const RFLAGS_RESERVED: u64 = 1 << 1;
@@ -62,7 +68,7 @@ const RFLAGS_RESERVED: u64 = 1 << 1;
 /// `entry` with stack pointer `user_sp` and `arg` in the first argument register. Returns the
 /// saved stack pointer to give to [`switch_context`].
 pub fn prepare_user_thread(kstack_top: usize, entry: usize, user_sp: usize, arg: usize) -> usize {
-    let sel = gdt::selectors();
+    let sel = cpu::selectors();
     let frame = TrapFrame {
         r15: 0,
         r14: 0,

@@ -1,7 +1,7 @@
 //! x86 I/O ports for user processes: the TSS's I/O permission bitmap.
 //!
 //! User threads run with IOPL 0, so every `in`/`out` in user mode is checked against the
-//! bitmap that follows the TSS ([`super::gdt`]): a set bit denies the port (#GP, which kills
+//! bitmap that follows the TSS ([`super::cpu`]): a set bit denies the port (#GP, which kills
 //! the process). The bitmap is all ones except for the port ranges of the running process.
 //! Instead of copying 8 KiB on a switch, the ranges last let through are remembered and
 //! denied again, then the new process's ranges are cleared; a switch between processes
@@ -9,7 +9,7 @@
 
 use spin::Mutex;
 
-use super::gdt::{IO_BITMAP_BYTES, TSS};
+use super::cpu::{IO_BITMAP_BYTES, TSS};
 
 /// Ranges remembered as loaded; a process with more (the `io` endpoint allows fewer) makes
 /// the next switch reset the whole bitmap.

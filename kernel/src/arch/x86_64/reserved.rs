@@ -156,7 +156,7 @@ pub fn kernel_devices() -> impl Iterator<Item = (u64, u64)> {
         acpi[ACPI_SLOTS] = Q35_ECAM;
     }
     drop(learned);
-    let lapic = super::apic::phys();
+    let lapic = super::intc::lapic_phys();
     RESERVED_MMIO
         .into_iter()
         .map(|(s, e, _)| (s, e))

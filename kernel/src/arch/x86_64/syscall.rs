@@ -17,8 +17,8 @@ use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 use x86_64::VirtAddr;
 
-use super::gdt;
-use super::trap::TrapFrame;
+use super::cpu;
+use super::trap::{restore_registers, save_registers, TrapFrame};
 
 /// Marker in `TrapFrame::vector` for frames built by the system call entry.
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -53,21 +53,9 @@ ostrog_syscall_entry:
     push rcx
     push 0
     push {vector}
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    save_registers!(),
+    r#"
     mov rdi, rsp
     cld
     call {dispatch}
@@ -79,21 +67,9 @@ ostrog_syscall_entry:
     cmp rax, -1
     jne 3f
 2:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+"#,
+    restore_registers!(),
+    r#"
     add rsp, 16
     pop rcx
     add rsp, 8
@@ -131,14 +107,13 @@ extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     crate::sched::preempt_if_needed();
 }
 
-/// Sets the kernel stack used on the next entry from user mode (syscall and interrupts).
-pub fn set_kernel_stack(top: usize) {
+/// Sets the stack the system call entry switches to.
+pub fn set_entry_stack(top: usize) {
     // SAFETY: one CPU, interrupts disabled by the caller (the scheduler); the stub reads
     // this only on entry from user mode.
     unsafe {
         (*core::ptr::addr_of_mut!(PER_CPU)).kernel_rsp = top as u64;
     }
-    gdt::set_interrupt_stack(top);
 }
 
 #[allow(
@@ -146,7 +121,7 @@ pub fn set_kernel_stack(top: usize) {
     reason = "boot: a system call entry that does not match the GDT cannot run"
 )]
 pub fn init() {
-    let sel = gdt::selectors();
+    let sel = cpu::selectors();
     // The GDT layout must match the constants pushed by the stub and what sysretq derives.
     if sel.user_data.0 != 0x1b || sel.user_code.0 != 0x23 {
         panic!("GDT layout does not match the system call entry");

@@ -16,8 +16,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use x86_64::registers::control::Cr2;
 
-use super::{apic, gdt, ioapic};
-use crate::crash::{kernel_trap, TrapReport};
+use super::{cpu, intc};
+use crate::crash::{kernel_trap, TrapDetail, TrapReport};
 
 /// Vector of the local APIC timer.
 pub const TIMER_VECTOR: u64 = 48;
@@ -55,11 +55,12 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
-global_asm!(
-    r#"
-    .text
-    .balign 16
-trap_common:
+/// Assembly that pushes the general registers, completing a [`TrapFrame`] whose vector and
+/// error code are already on the stack; the trap entry and the system call entry share it,
+/// so the frame has one layout whichever way the kernel was entered.
+macro_rules! save_registers {
+    () => {
+        "
     push rax
     push rbx
     push rcx
@@ -75,17 +76,14 @@ trap_common:
     push r13
     push r14
     push r15
-    mov rdi, rsp
-    cld
-    /* A trap does not clear RFLAGS.AC: a user thread that set it would turn SMAP off for
-       the kernel's handler. Cleared with popfq (clac is not on CPUs without SMAP); the
-       user's flags come back with iretq. */
-    pushfq
-    and qword ptr [rsp], ~(1 << 18)
-    popfq
-    call {dispatch}
-.global trap_return
-trap_return:
+"
+    };
+}
+
+/// Assembly that pops what [`save_registers`] pushed, leaving the vector on top.
+macro_rules! restore_registers {
+    () => {
+        "
     pop r15
     pop r14
     pop r13
@@ -101,6 +99,31 @@ trap_return:
     pop rcx
     pop rbx
     pop rax
+"
+    };
+}
+pub(super) use {restore_registers, save_registers};
+
+global_asm!(
+    r#"
+    .text
+    .balign 16
+trap_common:"#,
+    save_registers!(),
+    r#"    mov rdi, rsp
+    cld
+    /* A trap does not clear RFLAGS.AC: a user thread that set it would turn SMAP off for
+       the kernel's handler. Cleared with popfq (clac is not on CPUs without SMAP); the
+       user's flags come back with iretq. */
+    pushfq
+    and qword ptr [rsp], ~(1 << 18)
+    popfq
+    call {dispatch}
+.global trap_return
+trap_return:
+"#,
+    restore_registers!(),
+    r#"
     add rsp, 16
     iretq
 
@@ -186,7 +209,7 @@ static mut IDT: Idt = Idt([Gate::MISSING; 256]);
     reason = "boot: misplaced interrupt stubs would misroute every interrupt"
 )]
 pub fn init() {
-    let selector = gdt::selectors().kernel_code.0;
+    let selector = cpu::selectors().kernel_code.0;
     let base = &raw const trap_stubs as u64;
     let end = &raw const trap_stubs_end as u64;
     // Every stub must fit its slot, or the gates below would point into the wrong stubs.
@@ -200,8 +223,8 @@ pub fn init() {
     // must not find a missing gate, which would be a #NP blamed on whatever was running.
     for (vector, gate) in idt.0.iter_mut().enumerate() {
         let ist = match vector as u64 {
-            DOUBLE_FAULT => gdt::DOUBLE_FAULT_IST as u8 + 1,
-            NMI => gdt::NMI_IST as u8 + 1,
+            DOUBLE_FAULT => cpu::DOUBLE_FAULT_IST as u8 + 1,
+            NMI => cpu::NMI_IST as u8 + 1,
             _ => 0,
         };
         *gate = Gate::interrupt(base + vector as u64 * STUB_SLOT, selector, ist);
@@ -249,31 +272,7 @@ const EXCEPTION_NAMES: [&str; 32] = [
     "reserved",
 ];
 
-/// A small fixed buffer for formatting without the heap (the heap may be what failed).
-struct Text {
-    buf: [u8; 96],
-    len: usize,
-}
-
-impl Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Text {
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
-    }
-}
-
-fn page_fault_detail(code: u64, out: &mut Text) {
+fn page_fault_detail(code: u64, out: &mut TrapDetail) {
     let _ = write!(
         out,
         "{}, {}, {} mode",
@@ -312,7 +311,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             return;
         }
         TIMER_VECTOR => {
-            apic::end_of_interrupt();
+            intc::end_of_interrupt();
             report_nmis();
             inject_next();
             crate::time::on_tick();
@@ -321,19 +320,17 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {
             // Masked legacy PIC lines can still deliver spurious IRQ 7/15; nothing to do.
         }
-        v if (ioapic::VECTOR_BASE..ioapic::VECTOR_BASE + u64::from(ioapic::MAX_INPUTS))
-            .contains(&v) =>
-        {
+        v if (intc::VECTOR_BASE..intc::VECTOR_BASE + u64::from(intc::MAX_INPUTS)).contains(&v) => {
             // A device line: masked and handed to its driver before the end of interrupt,
             // so a level-triggered line cannot fire again until the driver waits again.
-            crate::irq::on_device_irq((v - ioapic::VECTOR_BASE) as u32);
-            apic::end_of_interrupt();
+            crate::irq::on_device_irq((v - intc::VECTOR_BASE) as u32);
+            intc::end_of_interrupt();
         }
         // An interrupt the local APIC delivered at a vector nothing uses (an exception's
         // number 16-31 or a vector without a handler): a misprogrammed device or a forged
         // MSI, never the fault of the code it interrupted.
-        v if apic::in_service(v) => {
-            apic::end_of_interrupt();
+        v if intc::in_service(v) => {
+            intc::end_of_interrupt();
             crate::irq::stray("vector", v as u32);
         }
         v if v < 32 && frame.is_from_user() => user_exception(frame, v),
@@ -417,7 +414,7 @@ fn inject_next() {
     match INJECTED.get(next as usize - 1) {
         Some(&vector) => {
             INJECT.store(next + 1, Ordering::Relaxed);
-            apic::send_to_self(vector.unwrap_or(0), vector.is_none());
+            intc::send_to_self(vector.unwrap_or(0), vector.is_none());
         }
         None => {
             INJECT.store(0, Ordering::Relaxed);
@@ -428,48 +425,43 @@ fn inject_next() {
 
 /// An exception raised by a user program: the program is at fault, not the kernel.
 fn user_exception(frame: &TrapFrame, vector: u64) {
-    let what = EXCEPTION_NAMES
-        .get(vector as usize)
-        .copied()
-        .unwrap_or("unexpected interrupt");
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
-    let addr = if vector == 14 {
-        page_fault_detail(frame.error_code, &mut detail);
-        Some(Cr2::read_raw())
-    } else {
-        None
-    };
+    let (detail, addr) = fault_detail(frame, vector);
     crate::task::user_fault(&crate::task::Fault {
-        what,
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        what: exception_name(vector),
+        detail: detail.text(),
         addr,
         pc: frame.rip,
     });
 }
 
-fn exception(frame: &TrapFrame, vector: u64) -> ! {
-    let what = EXCEPTION_NAMES
+/// The name of exception `vector`.
+fn exception_name(vector: u64) -> &'static str {
+    EXCEPTION_NAMES
         .get(vector as usize)
         .copied()
-        .unwrap_or("unexpected interrupt");
+        .unwrap_or("unexpected interrupt")
+}
+
+/// Decodes a page fault's error code and reads its address (CR2); nothing for the other
+/// exceptions.
+fn fault_detail(frame: &TrapFrame, vector: u64) -> (TrapDetail, Option<u64>) {
+    let mut detail = TrapDetail::default();
+    if vector != 14 {
+        return (detail, None);
+    }
+    page_fault_detail(frame.error_code, &mut detail);
+    (detail, Some(Cr2::read_raw()))
+}
+
+fn exception(frame: &TrapFrame, vector: u64) -> ! {
+    let what = exception_name(vector);
     let has_code = matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30);
-    let mut detail = Text {
-        buf: [0; 96],
-        len: 0,
-    };
-    let fault_addr = match vector {
-        14 => {
-            page_fault_detail(frame.error_code, &mut detail);
-            Some(Cr2::read_raw())
-        }
+    let (detail, mut fault_addr) = fault_detail(frame, vector);
+    if vector == DOUBLE_FAULT {
         // Most often a page fault that could not be delivered (a kernel stack that ran into
         // its guard page): CR2 still holds that fault's address.
-        DOUBLE_FAULT => Some(Cr2::read_raw()),
-        _ => None,
-    };
+        fault_addr = Some(Cr2::read_raw());
+    }
     let f = frame;
     let regs = [
         ("rax", f.rax),
@@ -497,7 +489,7 @@ fn exception(frame: &TrapFrame, vector: u64) -> ! {
         what,
         vector,
         error_code: has_code.then_some(f.error_code),
-        detail: (detail.len > 0).then(|| detail.as_str()),
+        detail: detail.text(),
         fault_addr,
         pc: f.rip,
         regs: &regs,

@@ -20,6 +20,7 @@ use ostrog_abi::message::{Header, HANDLE_COPY, HANDLE_MOVE, HEADER_SIZE};
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
 use ostrog_rt::idl::kl_core_channel::ChannelProxy;
 use ostrog_rt::idl::kl_core_core::riid as core_riid;
+use ostrog_rt::idl::kl_core_handle::HandleProxy;
 use ostrog_rt::idl::kl_core_io::IoProxy;
 use ostrog_rt::idl::kl_core_task::TaskProxy;
 use ostrog_rt::sys::{self, Channel, CoreTransport};
@@ -114,6 +115,30 @@ fn arena_ref(offset: u32, len: u32) -> [u8; 8] {
     r[..4].copy_from_slice(&offset.to_le_bytes());
     r[4..].copy_from_slice(&len.to_le_bytes());
     r
+}
+
+/// Calls `get` on forged handle numbers: slot indices with several generations. None names
+/// an object of this process (other than `store`), so the kernel refuses each before any
+/// event exists.
+fn forged_handles(t: &mut Tally, store: u32, get: &[u8], response: &mut [u8], what: &str) {
+    let mut forged = 0;
+    let mut refused = 0;
+    for index in 1..=64u32 {
+        for generation in [0u32, 1, 7, 0xffff] {
+            let number = generation << 16 | index;
+            if number == store {
+                continue;
+            }
+            forged += 1;
+            match sys::call(number, get, response, TIMEOUT_FOREVER) {
+                Err(Status::BadHandle) => refused += 1,
+                other => t.attempt(&format!("a call on handle {number:#x}"), raw(other)),
+            }
+        }
+    }
+    // Each refusal is an attempt too (the others were counted as they happened).
+    t.attempts += refused;
+    println!("attacker: {forged} calls on {what}: {refused} refused (bad handle)");
 }
 
 /// Messages of the granted method Get that carry what the policy would not see: a handle
@@ -228,24 +253,13 @@ fn main() -> i32 {
     let get = GetRequest { key: "pin".into() }
         .encode(riid::STORE)
         .unwrap_or_default();
-    let mut forged = 0;
-    let mut refused = 0;
-    for index in 1..=64u32 {
-        for generation in [0u32, 1, 7, 0xffff] {
-            let number = generation << 16 | index;
-            if number == store.handle {
-                continue;
-            }
-            forged += 1;
-            match sys::call(number, &get, &mut response, TIMEOUT_FOREVER) {
-                Err(Status::BadHandle) => refused += 1,
-                other => t.attempt(&format!("a call on handle {number:#x}"), raw(other)),
-            }
-        }
-    }
-    // Each refusal is an attempt too (the others were counted as they happened).
-    t.attempts += refused;
-    println!("attacker: {forged} calls on forged handle numbers: {refused} refused (bad handle)");
+    forged_handles(
+        &mut t,
+        store.handle,
+        &get,
+        &mut response,
+        "forged handle numbers",
+    );
 
     // 3. Methods the policy denies, on the channel it does have.
     let mut proxy = StoreProxy {
@@ -388,6 +402,25 @@ fn main() -> i32 {
     t.attempt(
         "channel.Connect",
         proxied(channels.connect(copy, copy, "vault".into())),
+    );
+
+    // 6b. A kernel answer the policy withholds: handle.Duplicate is granted, its response
+    //     denied. The copy the kernel made for the answer is closed again, so no handle
+    //     number but `store`'s reaches the store afterwards.
+    let mut handles = HandleProxy {
+        transport: CoreTransport,
+        riid: core_riid::HANDLE,
+    };
+    t.attempt(
+        "handle.Duplicate, its answer withheld",
+        proxied(handles.duplicate(copy, 0xffff)),
+    );
+    forged_handles(
+        &mut t,
+        store.handle,
+        &get,
+        &mut response,
+        "handle numbers after the withheld copy",
     );
 
     // 7. A thread above its priority ceiling (the default, 16, below Einit's 20): the policy

@@ -1,28 +1,24 @@
-// A hand-written security module for the kernel's scenario tests, included by the kernel's
-// build script in place of a module compiled from a policy (the tests of the IPC path must
-// not depend on the policy compiler). Its policy, in words:
-//
-// * every class of the test image is known: the kernel, Einit, the echo solution and the
-//   test programs the kernel starts directly (`ostrog.start=`);
-// * requests for method `Forbidden` (MID 2) of endpoint `echo` (RIID 0) of `echo.Server`
-//   and `echo.Vault` are denied;
-// * starting a process of class `echo.Unwanted` is denied;
-// * a `security` query of `echo.Client` (`echo.Approve.Check(in UInt32 port)`) is granted
-//   only for a port above 80 (a message too short to hold the port is denied);
-// * a class it does not know is denied everything;
-// * everything else is granted.
-//
-// Every denial is audited; grants are counted but not audited (the echo test makes
-// thousands). It checks message structure only as far as the kernel already does: message
-// validation against IDL types is the job of the compiled modules.
+//! The hand-written security module of the kernel's scenario tests (the tests of the IPC path
+//! must not depend on the policy compiler). Its policy, in words:
+//!
+//! * every class of the test image is known: the kernel, Einit, the echo solution and the
+//!   test programs the kernel starts directly (`ostrog.start=`);
+//! * requests for method `Forbidden` (MID 2) of endpoint `echo` (RIID 0) of `echo.Server`
+//!   and `echo.Vault` are denied;
+//! * starting a process of class `echo.Unwanted` is denied;
+//! * a `security` query of `echo.Client` (`echo.Approve.Check(in UInt32 port)`) is granted
+//!   only for a port above 80 (a message too short to hold the port is denied);
+//! * a class it does not know is denied everything;
+//! * everything else is granted.
+//!
+//! Every denial is audited; grants are counted but not audited (the echo test makes
+//! thousands). It checks message structure only as far as the kernel already does: message
+//! validation against IDL types is the job of the compiled modules.
 
 use ostrog_ksm::{
     AuditRecord, AuditSink, ClassId, DenyReason, Event, EventKind, RuleResult, SecurityModule,
     Verdict,
 };
-
-pub const INSECURE: bool = false;
-pub const SOLUTION: &str = "kernel scenario tests (hand-written module)";
 
 const CLASSES: [&str; 31] = [
     "kl.core.Core",
@@ -66,7 +62,10 @@ const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
 const CORE_METHODS: [(&str, &[&str]); 9] = [
-    ("task", &["Create", "Start", "Wait", "Exit", "Info", "Count", "Args"]),
+    (
+        "task",
+        &["Create", "Start", "Wait", "Exit", "Info", "Count", "Args"],
+    ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
@@ -74,14 +73,21 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
     ("audit", &["Read"]),
-    ("io", &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"]),
+    (
+        "io",
+        &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"],
+    ),
 ];
 const ECHO_METHODS: [&str; 6] = ["Echo", "Keep", "Forbidden", "Touch", "Hoard", "Release"];
 
-struct ScenarioPolicy;
+/// The scenario tests' policy (see the module's documentation).
+pub struct ScenarioPolicy;
 
 impl ScenarioPolicy {
-    fn decide_event(&self, event: &Event<'_>) -> (Verdict, Option<DenyReason>, Option<RuleResult<'static>>) {
+    fn decide_event(
+        &self,
+        event: &Event<'_>,
+    ) -> (Verdict, Option<DenyReason>, Option<RuleResult<'static>>) {
         let known = |c: ClassId| (c as usize) < CLASSES.len();
         if !known(event.src_class) || !known(event.dst_class) {
             return (Verdict::Denied, Some(DenyReason::Unknown), None);
@@ -199,6 +205,10 @@ impl SecurityModule for ScenarioPolicy {
     }
 }
 
-pub fn module() -> alloc::boxed::Box<dyn SecurityModule> {
-    alloc::boxed::Box::new(ScenarioPolicy)
+impl ostrog_kernel::Module for ScenarioPolicy {
+    const SOLUTION: &'static str = "kernel scenario tests (hand-written module)";
+
+    fn module() -> alloc::boxed::Box<dyn SecurityModule> {
+        alloc::boxed::Box::new(ScenarioPolicy)
+    }
 }

@@ -1,14 +1,10 @@
-// A hand-written security module for a kernel that runs no program (`cargo ostrog run` with
-// nothing to run, the boot scenario tests): it knows only the kernel and Einit, lets the
-// kernel start, and denies every other event. Included by the kernel's build script in
-// place of a module compiled from a policy.
-
-pub const INSECURE: bool = false;
-pub const SOLUTION: &str = "(boot only)";
+//! The module of a kernel that runs no program (`cargo ostrog iso`, the boot benchmark): it
+//! knows only the kernel and Einit, lets the kernel start, and denies every other event.
 
 const CLASSES: [&str; 2] = ["kl.core.Core", "Einit"];
 
-struct BootOnly;
+/// Lets the kernel start; denies every other event, audited.
+pub struct BootOnly;
 
 impl ostrog_ksm::SecurityModule for BootOnly {
     fn class_id(&self, name: &str) -> Option<ostrog_ksm::ClassId> {
@@ -20,7 +16,12 @@ impl ostrog_ksm::SecurityModule for BootOnly {
         CLASSES.get(class as usize).copied().unwrap_or("?")
     }
 
-    fn method_name(&self, _class: ostrog_ksm::ClassId, _riid: u32, _mid: u32) -> Option<(&str, &str)> {
+    fn method_name(
+        &self,
+        _class: ostrog_ksm::ClassId,
+        _riid: u32,
+        _mid: u32,
+    ) -> Option<(&str, &str)> {
         None
     }
 
@@ -53,6 +54,10 @@ impl ostrog_ksm::SecurityModule for BootOnly {
     }
 }
 
-pub fn module() -> alloc::boxed::Box<dyn ostrog_ksm::SecurityModule> {
-    alloc::boxed::Box::new(BootOnly)
+impl ostrog_kernel::Module for BootOnly {
+    const SOLUTION: &'static str = "(boot only)";
+
+    fn module() -> alloc::boxed::Box<dyn ostrog_ksm::SecurityModule> {
+        alloc::boxed::Box::new(BootOnly)
+    }
 }

@@ -1,5 +1,7 @@
-//! Segmentation in long mode: a GDT with kernel and user segments and the TSS.
+//! The processor itself: its privilege tables, the interrupt flag, and the instructions the
+//! self tests use to fault on purpose.
 //!
+//! Segmentation in long mode: a GDT with kernel and user segments and the TSS.
 //! Segments matter in 64-bit mode only for privilege levels and for the TSS, which holds the
 //! stacks the CPU switches to: `rsp0` on entry from user mode (set per thread once processes
 //! exist) and an interrupt stack for double faults, so that a kernel stack overflow still
@@ -16,6 +18,9 @@ use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
 use x86_64::VirtAddr;
+
+/// The architecture's name, for the banner.
+pub const NAME: &str = "x86_64";
 
 /// IST slot used for double faults.
 pub const DOUBLE_FAULT_IST: u16 = 0;
@@ -118,7 +123,7 @@ pub fn init() {
 pub fn selectors() -> &'static Selectors {
     match GDT.get() {
         Some((_, selectors)) => selectors,
-        None => panic!("GDT used before gdt::init"),
+        None => panic!("GDT used before cpu::init"),
     }
 }
 
@@ -131,5 +136,46 @@ pub fn set_interrupt_stack(top: usize) {
         core::ptr::addr_of_mut!(TSS.tss.privilege_stack_table)
             .cast::<VirtAddr>()
             .write_unaligned(VirtAddr::new(top as u64));
+    }
+}
+
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+/// Disables interrupts; returns whether they were enabled.
+pub fn disable_interrupts() -> bool {
+    let were = x86_64::instructions::interrupts::are_enabled();
+    x86_64::instructions::interrupts::disable();
+    were
+}
+
+pub fn wait_for_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+pub fn breakpoint() {
+    x86_64::instructions::interrupts::int3();
+}
+
+/// Executes an instruction that does not exist (`ud2`).
+pub fn illegal_instruction() {
+    // SAFETY: ud2 raises #UD and nothing else; used only by the self tests.
+    unsafe { core::arch::asm!("ud2") };
+}
+
+/// Switches to the stack ending at `top` and calls `f` there (the kernel-stack guard self
+/// test); never returns.
+pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
+    // SAFETY: the caller gives a mapped kernel stack; `f` never returns, so nothing of the
+    // abandoned stack is used again.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {top}",
+            "call {f}",
+            top = in(reg) top,
+            f = in(reg) f,
+            options(noreturn)
+        )
     }
 }

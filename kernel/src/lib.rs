@@ -2,7 +2,9 @@
 //!
 //! Ostrog is a microkernel in the KasperskyOS tradition: programs interact only through typed,
 //! synchronous IPC, and a security module compiled from the solution's policy judges every
-//! event. This crate is the kernel itself. Its design principles, in order of priority:
+//! event. This crate is the kernel as a library: a solution's kernel is a small binary that
+//! names its security module and its ROMFS and hands over to [`run`] (see [`main!`]). Its
+//! design principles, in order of priority:
 //!
 //! 1. **Nothing a process does may bring the kernel down.** Code reachable from a system call
 //!    returns errors; it does not panic. A panic is a kernel bug and is reported as one.
@@ -20,20 +22,20 @@
 //! ## Boot sequence
 //! The architecture's entry code brings the CPU to a known state (64-bit mode, kernel mapped
 //! in the upper half, a stack, a console, exception vectors) and calls [`kernel_main`] with a
-//! [`boot::BootInfo`] describing physical memory and the command line. From there on the
-//! sequence is the same on every architecture: memory map, frame allocator, heap, interrupt
-//! controller and timer, the security module, the kernel's own `execute` event, then Einit
-//! (which starts the solution through the core endpoints, [`coresrv`]). When every process
-//! has ended the machine powers off.
+//! [`boot::BootInfo`] describing physical memory and the command line; [`kernel_main`] hands
+//! over to the binary's entry, which calls [`run`] with the binary's module and ROMFS. From
+//! there on the sequence is the same on every architecture: memory map, frame allocator,
+//! heap, interrupt controller and timer, the security module, the kernel's own `execute`
+//! event, then Einit (which starts the solution through the core endpoints, [`coresrv`]).
+//! When every process has ended the machine powers off.
 //!
 //! ## Visibility rules
-//! Modules are private to the crate; items are `pub(crate)` by default in spirit even where
-//! written `pub`, because the kernel is a single binary. `unsafe` appears only where the
-//! hardware needs it (arch code, the direct map, the allocator) and each block says why it is
-//! sound.
+//! A kernel binary uses only [`run`], [`main!`] and the [`Module`] trait. The other modules
+//! are `pub` but meant for the crate itself: their items are `pub(crate)` in spirit even
+//! where written `pub`. `unsafe` appears only where the hardware needs it (arch code, the
+//! direct map, the allocator) and each block says why it is sound.
 
 #![no_std]
-#![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 extern crate alloc;
@@ -69,9 +71,45 @@ use boot::BootInfo;
 /// Timer frequency requested from the architecture's periodic timer.
 pub const TICK_HZ: u32 = 100;
 
-/// The arch-independent boot sequence. Called once by the architecture's entry code, on the
-/// boot CPU, with interrupts disabled.
+pub use security::Module;
+
+/// The entry of a solution's kernel binary: boots with the security module `M` and the ROMFS
+/// archive `romfs` (a cpio archive, usually `include_bytes!` of the image builder's file).
+/// Called once, by the function [`main!`] defines, on the boot CPU with interrupts disabled.
+pub fn run<M: Module>(info: &BootInfo, romfs: &'static [u8]) -> ! {
+    romfs::install(romfs);
+    boot(info, security::init::<M>)
+}
+
+/// Defines the entry of a solution's kernel binary: `ostrog_kernel::main!(Module, ROMFS)`
+/// boots the kernel with the security module `Module` (a type implementing [`Module`]) and
+/// the ROMFS archive `ROMFS` (a `&'static [u8]`). The binary is `#![no_std]`,
+/// `#![no_main]`; the architecture's boot code (in this library) reaches the entry through
+/// [`kernel_main`].
+#[macro_export]
+macro_rules! main {
+    ($module:ty, $romfs:expr $(,)?) => {
+        /// The kernel's entry into this binary (see `ostrog_kernel::kernel_main`).
+        #[no_mangle]
+        fn ostrog_kernel_entry(info: &$crate::boot::BootInfo) -> ! {
+            $crate::run::<$module>(info, $romfs)
+        }
+    };
+}
+
+/// Called once by the architecture's entry code, on the boot CPU, with interrupts disabled:
+/// hands over to the entry that [`main!`] defined in the kernel binary.
 pub fn kernel_main(info: &BootInfo) -> ! {
+    extern "Rust" {
+        fn ostrog_kernel_entry(info: &BootInfo) -> !;
+    }
+    // SAFETY: `main!` defines this symbol with this signature in the kernel binary; a binary
+    // without it does not link. It is an ordinary Rust function with no precondition.
+    unsafe { ostrog_kernel_entry(info) }
+}
+
+/// The arch-independent boot sequence; `install_security` installs the binary's module.
+fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
     println!();
     println!(
         "Ostrog {} ({}) booting",
@@ -107,7 +145,7 @@ pub fn kernel_main(info: &BootInfo) -> ! {
             ),
         }
     }
-    security::init(cmdline.get("ostrog.audit") == Some("console"));
+    install_security(cmdline.get("ostrog.audit") == Some("console"));
     let initial = program::initial(&cmdline);
     let before = mm::usage();
     if !initial.is_empty() && coresrv::start_kernel_and_einit(&initial) > 0 {

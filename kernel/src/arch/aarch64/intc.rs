@@ -12,7 +12,7 @@ use arm_gic::gicv2::{GicV2, SgiTarget, SgiTargetListFilter};
 use arm_gic::{IntId, InterruptGroup};
 use spin::Mutex;
 
-use super::paging;
+use super::{paging, timer};
 
 static GICD: AtomicU64 = AtomicU64::new(0);
 static GICC: AtomicU64 = AtomicU64::new(0);
@@ -40,8 +40,9 @@ pub fn mmio_ranges() -> [Option<(u64, u64)>; 2] {
     [range(&GICD), range(&GICC)]
 }
 
+/// Sets up the GIC with every interrupt disabled.
 #[allow(clippy::panic, reason = "boot: no interrupt controller, no kernel")]
-pub fn init() {
+pub fn init_interrupts() {
     let (gicd, gicc) = (GICD.load(Ordering::Relaxed), GICC.load(Ordering::Relaxed));
     if gicd == 0 || gicc == 0 {
         panic!("the device tree names no GICv2 interrupt controller");
@@ -83,7 +84,7 @@ pub fn is_spi(number: u32) -> bool {
 }
 
 /// Routes SPI `number` to this CPU (CPU interface 0, the only one in use) and enables it.
-pub fn enable_spi(number: u32) {
+pub fn enable_irq(number: u32) {
     let gicd = GICD_VIRT.load(Ordering::Relaxed);
     if gicd == 0 || !is_spi(number) {
         return;
@@ -101,8 +102,23 @@ pub fn enable_spi(number: u32) {
     enable(number);
 }
 
+/// Whether a process may claim interrupt `line` (an SPI; the timer is a PPI, never one).
+pub fn irq_claimable(line: u32) -> bool {
+    is_spi(line) && line != timer::intid()
+}
+
+/// Masks a device interrupt line (disabled at the distributor).
+pub fn mask_irq(line: u32) {
+    set_enabled(line, false);
+}
+
+/// Unmasks a device interrupt line.
+pub fn unmask_irq(line: u32) {
+    set_enabled(line, true);
+}
+
 /// Disables (`false`) or enables (`true`) SPI `number` at the distributor.
-pub fn set_enabled(number: u32, enabled: bool) {
+fn set_enabled(number: u32, enabled: bool) {
     if !is_spi(number) {
         return;
     }

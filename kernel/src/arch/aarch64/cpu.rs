@@ -1,0 +1,56 @@
+//! The processor itself on AArch64: the IRQ mask, waiting for an interrupt, and the
+//! instructions the self tests use to fault on purpose.
+//!
+//! Exception levels, the vector base and the system registers are set by the entry code
+//! ([`super::boot`], [`super::trap`]); AArch64 has no descriptor tables to load.
+
+use aarch64_cpu::registers::{Readable, DAIF};
+
+/// The architecture's name, for the banner.
+pub const NAME: &str = "aarch64";
+
+pub fn enable_interrupts() {
+    // SAFETY: unmasks IRQs; the vector table is installed before the first call.
+    unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack)) };
+}
+
+/// Masks IRQs; returns whether they were unmasked.
+pub fn disable_interrupts() -> bool {
+    let were = !DAIF.is_set(DAIF::I);
+    // SAFETY: masking interrupts has no other effect.
+    unsafe { core::arch::asm!("msr daifset, #2", options(nomem, nostack)) };
+    were
+}
+
+pub fn wait_for_interrupt() {
+    // SAFETY: unmask, then wait; a pending interrupt is taken right after the unmask or wakes
+    // the wait, so no wake-up is lost.
+    unsafe { core::arch::asm!("msr daifclr, #2", "wfi", options(nomem, nostack)) };
+}
+
+pub fn breakpoint() {
+    // SAFETY: brk raises a breakpoint exception and nothing else; used only by self tests.
+    unsafe { core::arch::asm!("brk #0") };
+}
+
+/// Executes an instruction that does not exist (`udf`).
+pub fn illegal_instruction() {
+    // SAFETY: udf raises an undefined-instruction exception; used only by self tests.
+    unsafe { core::arch::asm!("udf #0") };
+}
+
+/// Switches to the stack ending at `top` and calls `f` there (the kernel-stack guard self
+/// test); never returns.
+pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
+    // SAFETY: the caller gives a mapped kernel stack; `f` never returns, so nothing of the
+    // abandoned stack is used again.
+    unsafe {
+        core::arch::asm!(
+            "mov sp, {top}",
+            "blr {f}",
+            top = in(reg) top,
+            f = in(reg) f,
+            options(noreturn)
+        )
+    }
+}
