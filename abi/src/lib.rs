@@ -1,8 +1,9 @@
 //! What the Ostrog kernel and the programs running on it share: system call numbers, the
 //! register convention, status codes, and the layout of a program's address space.
 //!
-//! This crate is `no_std`, has no dependencies, and contains no code that runs: only numbers
-//! both sides must agree on.
+//! This crate is `no_std` and has no dependencies. Besides numbers both sides must agree on,
+//! it holds the one bounds-checked reader and writer of a message ([`wire`]), so that the
+//! kernel, the security module and the generated transport code read the same layout.
 //!
 //! ## System calls
 //!
@@ -22,6 +23,7 @@
 
 #![no_std]
 pub mod message;
+pub mod wire;
 
 /// System call numbers.
 pub mod syscall {

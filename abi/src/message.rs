@@ -32,7 +32,9 @@
 //! this, and the security module judges only well-formed messages. The module's validator
 //! also requires that nothing travels unseen: every handle slot named by exactly one `Handle`
 //! parameter, and the arena exactly the parameters' data, each reference starting where the
-//! previous one's data ended (8-aligned for sequences), in the order the encoders write it.
+//! previous one's data ended (8-aligned for sequences), in the order the encoders write it,
+//! and every padding byte (between fields, after a type's last field, before aligned arena
+//! data) zero. [`crate::wire`] is the one reader and writer of this layout.
 
 /// Size of [`Header`] in bytes.
 pub const HEADER_SIZE: usize = 40;
@@ -44,6 +46,8 @@ pub const ARENA_REF_SIZE: usize = 8;
 pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024;
 /// Maximum number of handles one message may carry.
 pub const MAX_HANDLES: usize = 8;
+/// Alignment of sequence data in the arena (from the arena's start).
+pub const SEQUENCE_ALIGN: usize = 8;
 
 /// `flags`: the message is an error response (it carries error parameters).
 pub const FLAG_ERROR: u32 = 1 << 0;
@@ -142,7 +146,7 @@ impl Header {
 }
 
 /// A handle carried by a message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct HandleSlot {
     /// The handle number in the sender's table (rewritten for the receiver on delivery).

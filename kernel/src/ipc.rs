@@ -51,9 +51,10 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use ostrog_abi::handle::{self, RIGHT_CALL, RIGHT_DUPLICATE, RIGHT_RECV, RIGHT_TRANSFER};
 use ostrog_abi::message::{
-    Header, DEFAULT_MAX_MESSAGE, FLAG_ERROR, HANDLE_COPY, HANDLE_MOVE, HANDLE_SLOT_SIZE,
-    HEADER_SIZE, MAX_HANDLES,
+    HandleSlot, Header, DEFAULT_MAX_MESSAGE, FLAG_ERROR, HANDLE_COPY, HANDLE_MOVE, HEADER_SIZE,
+    MAX_HANDLES,
 };
+use ostrog_abi::wire::{Reader, Writer};
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
 use ostrog_ksm::{HandleInfo, Verdict};
 
@@ -226,35 +227,21 @@ fn copy_in(tasks: &mut Tasks, thread: ThreadId, src: UserSlice) -> Result<Messag
     let process = tasks.process_of(thread)?;
     let mut message = MessageBuf::zeroed(&process.quota, len, spare)?;
     usercopy::copy_from_user(&process.space, &mut message, src)?;
-    let header = Header::read(&message).ok_or(Status::InvalidArgument)?;
-    let well_sized = header.total_size() == Some(len)
-        && header.handle_count as usize <= MAX_HANDLES
-        && header.fixed_size % 8 == 0
-        && header.reserved == 0
-        && header.flags & !FLAG_ERROR == 0;
+    let wire = Reader::parse(&message).map_err(|_| Status::InvalidArgument)?;
+    let header = wire.header();
+    let well_sized =
+        header.fixed_size % 8 == 0 && header.reserved == 0 && header.flags & !FLAG_ERROR == 0;
     if !well_sized {
         return Err(Status::InvalidArgument);
     }
     Ok(message)
 }
 
-/// `(position, handle, rights_and_mode)` of every handle slot.
-fn slots(message: &[u8]) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
-    let count = Header::read(message).map_or(0, |h| h.handle_count as usize);
-    (0..count).filter_map(move |i| {
-        let at = HEADER_SIZE + i * HANDLE_SLOT_SIZE;
-        let word = |o: usize| -> Option<u32> {
-            let b = message.get(at + o..at + o + 4)?;
-            Some(u32::from_le_bytes(b.try_into().ok()?))
-        };
-        Some((at, word(0)?, word(4)?))
-    })
-}
-
-fn write_u32(message: &mut [u8], at: usize, value: u32) {
-    if let Some(b) = message.get_mut(at..at + 4) {
-        b.copy_from_slice(&value.to_le_bytes());
-    }
+/// Every handle slot of a message `copy_in` accepted (none of anything else).
+fn slots(message: &[u8]) -> impl Iterator<Item = HandleSlot> + '_ {
+    Reader::parse(message)
+        .into_iter()
+        .flat_map(|wire| wire.slots())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -262,11 +249,7 @@ fn write_u32(message: &mut [u8], at: usize, value: u32) {
 
 /// Writes the sender's identity into the header; whatever the sender put there is lost.
 fn stamp(message: &mut [u8], sender: ProcessId, class: u32) {
-    if let Some(mut header) = Header::read(message) {
-        header.src_sid = sender.sid().0;
-        header.src_class = class;
-        header.write(message);
-    }
+    Writer::new(message).stamp(class, sender.sid().0);
 }
 
 /// Where a message's handles go.
@@ -289,7 +272,8 @@ fn resolve_handles(
     destination: Destination,
 ) -> Result<Carried, Status> {
     let mut carried = Carried::default();
-    for (i, (_, number, rights_and_mode)) in slots(message).enumerate() {
+    for (i, slot) in slots(message).enumerate() {
+        let (number, rights_and_mode) = (slot.handle, slot.rights_and_mode);
         let entry = table.get(number)?;
         let moves = match rights_and_mode >> 16 {
             m if m == HANDLE_COPY => false,
@@ -311,7 +295,7 @@ fn resolve_handles(
             }
         };
         let moved = (moves && destination == Destination::Process).then_some(number);
-        if moves && slots(message).filter(|&(_, n, _)| n == number).count() > 1 {
+        if moves && slots(message).filter(|s| s.handle == number).count() > 1 {
             return Err(Status::InvalidArgument);
         }
         let slot = carried.slots.get_mut(i).ok_or(Status::InvalidArgument)?;
@@ -368,15 +352,18 @@ fn commit_handles(
     if table.room() < handles.len() {
         return Err(Status::NoMemory);
     }
-    let positions = slots(message).map(|(at, _, _)| at);
-    let mut numbers = [(0usize, 0u32, 0u32); MAX_HANDLES];
-    for ((at, carried), out) in positions.zip(handles.iter()).zip(numbers.iter_mut()) {
-        let number = table.insert(carried.object, carried.rights, None)?;
-        *out = (at, number, carried.rights);
+    let count = slots(message).count();
+    let mut numbers = [HandleSlot::default(); MAX_HANDLES];
+    for (carried, out) in handles.iter().take(count).zip(numbers.iter_mut()) {
+        let handle = table.insert(carried.object, carried.rights, None)?;
+        *out = HandleSlot {
+            handle,
+            rights_and_mode: carried.rights,
+        };
     }
-    for &(at, number, rights) in numbers.iter().take(handles.len()) {
-        write_u32(message, at, number);
-        write_u32(message, at + 4, rights);
+    let mut writer = Writer::new(message);
+    for (index, &slot) in numbers.iter().take(handles.len().min(count)).enumerate() {
+        writer.set_slot(index, slot);
     }
     if let Some(sender) = tasks.processes.get_mut(&sender) {
         for number in moved {

@@ -25,7 +25,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`validate`] | static message descriptors and `validate_event`, run first |
-//! | [`message`] | `MessageView`: bounds-checked reads of parameters, sequences, handles |
+//! | [`message`] | `MessageView`: parameters, sequences, handles, read through `ostrog_abi::wire` |
 //! | [`expr`] | `Expr<T>` = `Result<T, ExprError>`: a failed expression denies |
 //! | [`base`], [`logic`], [`math`], [`structure`] | Base rules; Pred/Bool, Math, Struct helpers |
 //! | [`regex`] | build-time DFAs embedded as aligned statics; `match`, `select` |

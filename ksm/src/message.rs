@@ -1,10 +1,11 @@
 //! Reading a message: the generated code's only way into `Event::message`.
 //!
 //! Layout (see `ostrog_abi::message`): a 40-byte header, `handle_count` handle slots, the
-//! fixed part (`fixed_size` bytes) and the arena (`arena_size` bytes). The policy compiler
-//! knows where every parameter is from `ostrog_spec::layout` and reads it through a
-//! [`MessageView`] by *body position*: the offset from the start of the fixed part, the same
-//! coordinates as the generated decoders use. A parameter at fixed-part offset `o` is at body
+//! fixed part (`fixed_size` bytes) and the arena (`arena_size` bytes), found by the one
+//! reader of that layout, `ostrog_abi::wire::Reader`, which the kernel and the generated
+//! decoders use too. The policy compiler knows where every parameter is from
+//! `ostrog_spec::layout` and reads it through a [`MessageView`] by *body position*: the offset
+//! from the start of the fixed part, the same coordinates as the generated decoders use. A parameter at fixed-part offset `o` is at body
 //! position `o`; a sequence element is at the position [`Sequence::element`] returns.
 //!
 //! Messages are validated ([`crate::validate`]) before any rule runs, so on a validated
@@ -15,25 +16,31 @@
 use crate::event::{Event, HandleInfo};
 use crate::expr::{Expr, ExprError};
 use crate::validate::Malformed;
-use ostrog_abi::message::{
-    ArenaRef, Header, ARENA_REF_SIZE, HANDLE_SLOT_SIZE, HEADER_SIZE, MAX_HANDLES,
-};
+use ostrog_abi::message::{ArenaRef, Header, MAX_HANDLES};
+use ostrog_abi::wire::{Reader, WireError};
 
-/// Alignment of sequence data in the arena.
-pub const SEQUENCE_ALIGN: usize = 8;
+pub use ostrog_abi::message::SEQUENCE_ALIGN;
 
-/// A message whose header agrees with its length.
+/// A message whose header agrees with its length, read through the one reader of the
+/// layout ([`ostrog_abi::wire::Reader`]), with the handle information the kernel attached.
 #[derive(Clone, Copy, Debug)]
 pub struct MessageView<'a> {
-    header: Header,
-    slots: &'a [u8],
-    body: &'a [u8],
+    wire: Reader<'a>,
     handles: &'a [HandleInfo],
 }
 
-fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
-    let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(u32::from_le_bytes(b))
+impl From<WireError> for Malformed {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Truncated => Malformed::Truncated,
+            WireError::TrailingBytes => Malformed::TrailingBytes,
+            WireError::TooManyHandles(_) => Malformed::TooManyHandles,
+            WireError::FieldOutOfBounds => Malformed::FieldOutOfBounds,
+            WireError::ArenaOutOfBounds => Malformed::ArenaOutOfBounds,
+            WireError::Misaligned => Malformed::Misaligned,
+            WireError::TooLong { .. } => Malformed::TooLong,
+        }
+    }
 }
 
 impl<'a> MessageView<'a> {
@@ -56,62 +63,46 @@ impl<'a> MessageView<'a> {
         handles: &'a [HandleInfo],
         handle_count: usize,
     ) -> Result<Self, Malformed> {
-        let header = Header::read(message).ok_or(Malformed::Truncated)?;
-        let count = header.handle_count as usize;
+        // The slot count is judged before the length, so a message with too many slots or
+        // other slots than the kernel attached says so whatever its length.
+        let count = Header::read(message)
+            .ok_or(Malformed::Truncated)?
+            .handle_count as usize;
         if count > MAX_HANDLES {
             return Err(Malformed::TooManyHandles);
         }
         if count != handle_count {
             return Err(Malformed::HandleCountMismatch);
         }
-        let total = header.total_size().ok_or(Malformed::Truncated)?;
-        if total > message.len() {
-            return Err(Malformed::Truncated);
-        }
-        if total < message.len() {
-            return Err(Malformed::TrailingBytes);
-        }
-        let fixed = header.fixed_offset();
-        let slots = message
-            .get(HEADER_SIZE..fixed)
-            .ok_or(Malformed::Truncated)?;
-        let body = message.get(fixed..).ok_or(Malformed::Truncated)?;
         Ok(MessageView {
-            header,
-            slots,
-            body,
+            wire: Reader::parse(message)?,
             handles,
         })
     }
 
     /// The header.
     pub fn header(&self) -> &Header {
-        &self.header
+        self.wire.header()
     }
 
     /// The fixed part and the arena.
     pub fn body(&self) -> &'a [u8] {
-        self.body
+        self.wire.body()
     }
 
     /// Size of the fixed part.
     pub fn fixed_size(&self) -> usize {
-        self.header.fixed_size as usize
+        self.wire.fixed_size()
     }
 
     /// `rights_and_mode` of handle slot `index`.
     pub fn slot_rights_and_mode(&self, index: usize) -> Option<u32> {
-        let at = index.checked_mul(HANDLE_SLOT_SIZE)?.checked_add(4)?;
-        le_u32(self.slots, at)
+        self.wire.slot(index).map(|s| s.rights_and_mode)
     }
 
     /// `N` bytes at body position `pos`.
     pub fn read<const N: usize>(&self, pos: usize) -> Expr<[u8; N]> {
-        let end = pos.checked_add(N).ok_or(ExprError::BadField)?;
-        self.body
-            .get(pos..end)
-            .and_then(|b| b.try_into().ok())
-            .ok_or(ExprError::BadField)
+        self.wire.read(pos).ok_or(ExprError::BadField)
     }
 
     /// A `UInt8` at `pos`.
@@ -156,55 +147,26 @@ impl<'a> MessageView<'a> {
 
     /// The `ArenaRef` at `pos`.
     pub fn arena_ref(&self, pos: usize) -> Expr<ArenaRef> {
-        let offset = self.u32(pos)?;
-        let len = self.u32(
-            pos.checked_add(ARENA_REF_SIZE / 2)
-                .ok_or(ExprError::BadField)?,
-        )?;
-        Ok(ArenaRef { offset, len })
+        self.wire.arena_ref(pos).ok_or(ExprError::BadField)
     }
 
-    /// Resolves the `ArenaRef` at `pos` to `(body position, element count)`, checking the
-    /// bound, the alignment of the data and that `len * stride` bytes lie in the arena.
-    pub(crate) fn arena(
-        &self,
-        pos: usize,
-        bound: u32,
-        stride: usize,
-        align: usize,
-    ) -> Result<(usize, usize), Malformed> {
-        let r = self
-            .arena_ref(pos)
-            .map_err(|_| Malformed::FieldOutOfBounds)?;
-        if r.len > bound {
-            return Err(Malformed::TooLong);
-        }
-        let offset = r.offset as usize;
-        if offset.checked_rem(align).is_some_and(|r| r != 0) {
-            return Err(Malformed::Misaligned);
-        }
-        let len = r.len as usize;
-        let bytes = len.checked_mul(stride).ok_or(Malformed::ArenaOutOfBounds)?;
-        let start = self
-            .fixed_size()
-            .checked_add(offset)
-            .ok_or(Malformed::ArenaOutOfBounds)?;
-        let end = start
-            .checked_add(bytes)
-            .ok_or(Malformed::ArenaOutOfBounds)?;
-        if end > self.body.len() {
-            return Err(Malformed::ArenaOutOfBounds);
-        }
-        Ok((start, len))
+    /// The one reader underneath (the validator resolves arena references with it).
+    pub(crate) fn wire(&self) -> &Reader<'a> {
+        &self.wire
+    }
+
+    /// The bytes of body positions `start..start + len`.
+    pub(crate) fn data(&self, start: usize, len: usize) -> Option<&'a [u8]> {
+        self.wire.bytes(start, len)
     }
 
     /// The `bytes<bound>` whose `ArenaRef` is at `pos`.
     pub fn bytes(&self, pos: usize, bound: u32) -> Expr<&'a [u8]> {
         let (start, len) = self
+            .wire
             .arena(pos, bound, 1, 1)
             .map_err(|_| ExprError::BadField)?;
-        let end = start.checked_add(len).ok_or(ExprError::BadField)?;
-        self.body.get(start..end).ok_or(ExprError::BadField)
+        self.data(start, len).ok_or(ExprError::BadField)
     }
 
     /// The `string<bound>` whose `ArenaRef` is at `pos`.
@@ -215,6 +177,7 @@ impl<'a> MessageView<'a> {
     /// The `sequence<T, bound>` whose `ArenaRef` is at `pos`, elements `stride` bytes apart.
     pub fn sequence(&self, pos: usize, bound: u32, stride: u32) -> Expr<Sequence> {
         let (start, len) = self
+            .wire
             .arena(pos, bound, stride as usize, SEQUENCE_ALIGN)
             .map_err(|_| ExprError::BadField)?;
         Ok(Sequence {
@@ -228,7 +191,7 @@ impl<'a> MessageView<'a> {
     /// `.rights` the rights the receiver gets).
     pub fn handle(&self, pos: usize) -> Expr<HandleInfo> {
         let index = self.u32(pos)? as usize;
-        if index >= self.header.handle_count as usize {
+        if index >= self.header().handle_count as usize {
             return Err(ExprError::BadField);
         }
         self.handles.get(index).copied().ok_or(ExprError::BadField)

@@ -25,19 +25,26 @@
 //!   write it (each reference starts where the previous one ended, sequences rounded up to
 //!   8 bytes, and the arena ends where the last one does). A message is therefore exactly as
 //!   long as its parameters need, and a method without variable-size parameters has an empty
-//!   arena.
+//!   arena;
+//! * padding is zero: the gaps between fields of the fixed part, of structs, union payloads,
+//!   array and sequence elements and after their last field up to the type's size, and the
+//!   gap before 8-aligned sequence data in the arena. Otherwise padding would carry bytes to
+//!   the receiver that no rule reads. This is checked last, so a message with another defect
+//!   reports that one.
 //!
 //! Descriptors are trusted (they come from the policy compiler), but the validator does not
 //! rely on them to be consistent: a field that lies outside the fixed part or a nesting
 //! deeper than [`MAX_DEPTH`] is reported as malformed rather than read out of bounds or
 //! recursed without end. The work is bounded by the message size: elements of zero size are
-//! checked once, and plain data (integers, arrays and structs of them) is not walked at all.
+//! checked once, dense data (integers, arrays and structs of them without gaps) is not walked
+//! at all, and each padding byte is read once.
 
 use core::cell::Cell;
 
 use crate::event::Event;
 use crate::message::{MessageView, SEQUENCE_ALIGN};
 use ostrog_abi::message::{HANDLE_COPY, HANDLE_MOVE};
+use ostrog_abi::wire::arena_next;
 
 /// Deepest nesting of types the validator follows (the IDL front end allows 64).
 pub const MAX_DEPTH: u32 = 64;
@@ -85,6 +92,9 @@ pub enum Malformed {
     UnusedArena,
     /// The descriptor nests deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// A padding byte (a gap between fields, after the last field of a type, or before
+    /// aligned arena data) is not zero.
+    NonzeroPadding,
 }
 
 /// Width and signedness of an integer.
@@ -253,12 +263,9 @@ fn check_message(desc: &MessageDesc, view: &MessageView<'_>) -> Result<(), Malfo
         view,
         named: Cell::new(0),
         cursor: Cell::new(0),
+        padding_clean: Cell::new(true),
     };
-    let fixed_end = view.fixed_size();
-    for param in desc.params {
-        let pos = param.offset as usize;
-        checker.value(pos, fixed_end, &param.ty, 0)?;
-    }
+    checker.fields(0, view.fixed_size(), desc.params, 0)?;
     let all_slots = 1u32
         .checked_shl(header.handle_count)
         .map_or(u32::MAX, |b| b.wrapping_sub(1));
@@ -267,6 +274,9 @@ fn check_message(desc: &MessageDesc, view: &MessageView<'_>) -> Result<(), Malfo
     }
     if checker.cursor.get() != header.arena_size as usize {
         return Err(Malformed::UnusedArena);
+    }
+    if !checker.padding_clean.get() {
+        return Err(Malformed::NonzeroPadding);
     }
     Ok(())
 }
@@ -277,18 +287,34 @@ struct Checker<'v, 'a> {
     named: Cell<u32>,
     /// Where the next parameter's arena data must start (arena offset).
     cursor: Cell<usize>,
+    /// False once a nonzero padding byte was seen (reported after every other check).
+    padding_clean: Cell<bool>,
 }
 
-/// True if every bit pattern of the type is valid (nothing to check).
-fn is_plain(ty: &TypeDesc, depth: u32) -> bool {
+/// True if every bit pattern of the type is valid and it has no padding (nothing to check).
+fn is_dense(ty: &TypeDesc, depth: u32) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
     let next = depth.saturating_add(1);
     match ty.shape {
         Shape::Int(_) => true,
-        Shape::Array { element, .. } => is_plain(element, next),
-        Shape::Struct { fields } => fields.iter().all(|f| is_plain(&f.ty, next)),
+        Shape::Array { len, element } => {
+            element.size.checked_mul(len) == Some(ty.size) && is_dense(element, next)
+        }
+        Shape::Struct { fields } => {
+            let mut covered = 0u32;
+            for f in fields {
+                if f.offset != covered || !is_dense(&f.ty, next) {
+                    return false;
+                }
+                covered = match covered.checked_add(f.ty.size) {
+                    Some(c) => c,
+                    None => return false,
+                };
+            }
+            covered == ty.size
+        }
         _ => false,
     }
 }
@@ -323,9 +349,9 @@ impl Checker<'_, '_> {
             Shape::Bytes { bound } => self.arena(pos, bound, 1, 1).map(|_| ()),
             Shape::String { bound } => {
                 let (start, len) = self.arena(pos, bound, 1, 1)?;
-                let data = start
-                    .checked_add(len)
-                    .and_then(|e| self.view.body().get(start..e))
+                let data = self
+                    .view
+                    .data(start, len)
                     .ok_or(Malformed::ArenaOutOfBounds)?;
                 core::str::from_utf8(data)
                     .map(|_| ())
@@ -338,17 +364,14 @@ impl Checker<'_, '_> {
                 self.elements(start, len, arena_end, element, next)
             }
             Shape::Array { len, element } => {
-                self.elements(pos, len as usize, value_end, element, next)
+                self.elements(pos, len as usize, value_end, element, next)?;
+                let used = (len as usize)
+                    .checked_mul(element.size as usize)
+                    .and_then(|bytes| bytes.checked_add(pos))
+                    .ok_or(Malformed::FieldOutOfBounds)?;
+                self.padding(used, value_end)
             }
-            Shape::Struct { fields } => {
-                for field in fields {
-                    let at = pos
-                        .checked_add(field.offset as usize)
-                        .ok_or(Malformed::FieldOutOfBounds)?;
-                    self.value(at, value_end, &field.ty, next)?;
-                }
-                Ok(())
-            }
+            Shape::Struct { fields } => self.fields(pos, value_end, fields, next),
             Shape::Union {
                 payload_offset,
                 variants,
@@ -358,9 +381,47 @@ impl Checker<'_, '_> {
                 let at = pos
                     .checked_add(payload_offset as usize)
                     .ok_or(Malformed::FieldOutOfBounds)?;
-                self.value(at, value_end, variant, next)
+                self.padding(pos.saturating_add(4), at.min(value_end))?;
+                self.value(at, value_end, variant, next)?;
+                self.padding(at.saturating_add(variant.size as usize), value_end)
             }
         }
+    }
+
+    /// Checks `fields` of a struct (or the parameters of a fixed part) at body position
+    /// `pos` whose size ends at `end`, and that the bytes no field covers are zero.
+    fn fields(
+        &self,
+        pos: usize,
+        end: usize,
+        fields: &[FieldDesc],
+        depth: u32,
+    ) -> Result<(), Malformed> {
+        let mut covered = pos;
+        for field in fields {
+            let at = pos
+                .checked_add(field.offset as usize)
+                .ok_or(Malformed::FieldOutOfBounds)?;
+            self.padding(covered, at.min(end))?;
+            self.value(at, end, &field.ty, depth)?;
+            covered = covered.max(at.saturating_add(field.ty.size as usize));
+        }
+        self.padding(covered, end)
+    }
+
+    /// Notes whether body positions `start..end` (padding; none if `end <= start`) are zero.
+    fn padding(&self, start: usize, end: usize) -> Result<(), Malformed> {
+        if start < end {
+            let bytes = self
+                .view
+                .body()
+                .get(start..end)
+                .ok_or(Malformed::FieldOutOfBounds)?;
+            if bytes.iter().any(|&b| b != 0) {
+                self.padding_clean.set(false);
+            }
+        }
+        Ok(())
     }
 
     /// Checks `len` elements of `element` from `start`, ending by `end`.
@@ -372,8 +433,8 @@ impl Checker<'_, '_> {
         element: &TypeDesc,
         depth: u32,
     ) -> Result<(), Malformed> {
-        if len == 0 || is_plain(element, depth) {
-            // Plain data still has to fit; the region check of the caller covers arrays, and
+        if len == 0 || is_dense(element, depth) {
+            // Dense data still has to fit; the region check of the caller covers arrays, and
             // `arena` covers sequences.
             return Ok(());
         }
@@ -390,8 +451,9 @@ impl Checker<'_, '_> {
         Ok(())
     }
 
-    /// The arena data of the reference at `pos` (see [`MessageView::arena`]), which must
-    /// start where the previous parameter's data ended, rounded up to `align`.
+    /// The arena data of the reference at `pos` (see [`ostrog_abi::wire::Reader::arena`]), which must
+    /// start where the previous parameter's data ended, rounded up to `align` (the bytes
+    /// skipped are padding).
     fn arena(
         &self,
         pos: usize,
@@ -399,18 +461,19 @@ impl Checker<'_, '_> {
         stride: usize,
         align: usize,
     ) -> Result<(usize, usize), Malformed> {
-        let (start, len) = self.view.arena(pos, bound, stride, align)?;
+        let (start, len) = self.view.wire().arena(pos, bound, stride, align)?;
         let offset = start
             .checked_sub(self.view.fixed_size())
             .ok_or(Malformed::ArenaOutOfBounds)?;
-        let expected = self
-            .cursor
-            .get()
-            .checked_next_multiple_of(align)
-            .ok_or(Malformed::UnusedArena)?;
+        let expected = arena_next(self.cursor.get(), align).ok_or(Malformed::UnusedArena)?;
         if offset != expected {
             return Err(Malformed::UnusedArena);
         }
+        let fixed = self.view.fixed_size();
+        self.padding(
+            fixed.saturating_add(self.cursor.get()),
+            fixed.saturating_add(expected),
+        )?;
         let bytes = len.checked_mul(stride).ok_or(Malformed::ArenaOutOfBounds)?;
         let next = offset
             .checked_add(bytes)

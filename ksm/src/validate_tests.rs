@@ -155,8 +155,7 @@ fn valid() -> Msg {
     m.put_u32(44, 2);
     m.put(56 + 32, b"ok");
     m.put_u32(48, 2);
-    // data at arena 34 (empty).
-    m.put_u32(52, 34);
+    // Body positions 52..56 stay zero: padding at the end of VALID_METHOD's fixed part.
     // bytes<4>: the ArenaRef is 8 bytes and the fixed part is 56: data's ArenaRef would
     // need 52..60, so METHOD declares it at 52 only to exercise the region check; see
     // `fields_outside_the_fixed_part_are_malformed`. Well-formed messages of METHOD are
@@ -406,6 +405,85 @@ fn every_arena_byte_belongs_to_a_parameter() {
         validate(&FIXED_ONLY, &m.bytes(), 0),
         Err(Malformed::UnusedArena)
     );
+}
+
+#[test]
+fn padding_bytes_must_be_zero() {
+    assert_eq!(check(&valid()), Ok(()), "zero padding everywhere");
+    // (body position, what it is): each byte is padding, and one nonzero byte is refused.
+    let gaps = [
+        (53, "the end of the fixed part after the last parameter"),
+        (
+            30,
+            "a union payload after its smaller variant (arr[0] = small 5)",
+        ),
+        (
+            56 + 8 + 1,
+            "a struct inside a sequence element (list[0].tag .. value)",
+        ),
+        (56 + 20 + 3, "the same gap in the second element"),
+        (56 + 5, "the arena before the 8-aligned sequence data"),
+    ];
+    for (pos, what) in gaps {
+        let mut m = valid();
+        m.put(pos, &[0x5a]);
+        assert_eq!(check(&m), Err(Malformed::NonzeroPadding), "{what}");
+    }
+    // The same bytes as data are accepted: the sequence element's tag, the union's value.
+    let mut m = valid();
+    m.put(56 + 8, &[0xff]);
+    m.put(28, &0xffffu16.to_le_bytes());
+    assert_eq!(check(&m), Ok(()));
+    // Another defect is reported before the padding.
+    let mut m = valid();
+    m.put(53, &[1]);
+    m.put_u32(48, 7);
+    assert_eq!(check(&m), Err(Malformed::BadHandleIndex));
+    // A gap between fields of the fixed part, and inside an array of padded structs.
+    static PAIRS: TypeDesc = TypeDesc {
+        size: 24,
+        shape: Shape::Array {
+            len: 2,
+            element: &ENTRY,
+        },
+    };
+    static GAPPED: MessageDesc = MessageDesc {
+        fixed_size: 32,
+        flags: 0,
+        params: &[
+            FieldDesc {
+                name: "small",
+                offset: 0,
+                ty: TypeDesc::int(IntKind::U16),
+            },
+            FieldDesc {
+                name: "pairs",
+                offset: 4,
+                ty: PAIRS,
+            },
+        ],
+    };
+    let gapped = |pos: Option<usize>| {
+        let mut m = Msg {
+            header: Header {
+                fixed_size: 32,
+                ..Header::default()
+            },
+            slots: std::vec![(1, 0), (2, 0)],
+            body: std::vec![0; 32],
+        };
+        m.put_u32(4 + 8, 0);
+        m.put_u32(4 + 12 + 8, 1);
+        if let Some(pos) = pos {
+            m.put(pos, &[1]);
+        }
+        validate(&GAPPED, &m.bytes(), 2)
+    };
+    assert_eq!(gapped(None), Ok(()));
+    assert_eq!(gapped(Some(0)), Ok(()), "data");
+    for pos in [2, 3, 4 + 12 + 1, 28, 31] {
+        assert_eq!(gapped(Some(pos)), Err(Malformed::NonzeroPadding), "{pos}");
+    }
 }
 
 #[test]

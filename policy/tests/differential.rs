@@ -471,11 +471,23 @@ fn decode(
     }
     let body = &bytes[40 + 8 * h_count..];
     let mut out = Vec::new();
+    let mut used = vec![false; body.len()];
     for p in &ml.params {
         out.push((
             p.name.clone(),
-            value(body, h_fixed, h_count, p.offset as usize, &p.layout)?,
+            value(
+                body,
+                h_fixed,
+                h_count,
+                p.offset as usize,
+                &p.layout,
+                &mut used,
+            )?,
         ));
+    }
+    // Padding: every byte no value occupies is zero.
+    if body.iter().zip(&used).any(|(b, u)| !u && *b != 0) {
+        return Err(());
     }
     Ok(out)
 }
@@ -500,7 +512,29 @@ fn arena(
     Ok((start, len as usize))
 }
 
-fn value(body: &[u8], fixed: usize, nh: usize, pos: usize, l: &TypeLayout) -> R<V> {
+/// Marks body positions `at..at + n` as occupied by a value.
+fn occupy(used: &mut [bool], at: usize, n: usize) {
+    if let Some(u) = used.get_mut(at..at + n) {
+        u.fill(true);
+    }
+}
+
+fn value(
+    body: &[u8],
+    fixed: usize,
+    nh: usize,
+    pos: usize,
+    l: &TypeLayout,
+    used: &mut [bool],
+) -> R<V> {
+    let size = match &l.kind {
+        LayoutKind::Int(t) => t.size() as usize,
+        LayoutKind::Handle { .. } => 4,
+        LayoutKind::String { .. } | LayoutKind::Bytes { .. } | LayoutKind::Sequence { .. } => 8,
+        LayoutKind::Union { .. } => 4,
+        _ => 0,
+    };
+    occupy(used, pos, size);
     Ok(match &l.kind {
         LayoutKind::Int(t) => {
             let n = t.size() as usize;
@@ -522,10 +556,12 @@ fn value(body: &[u8], fixed: usize, nh: usize, pos: usize, l: &TypeLayout) -> R<
         }
         LayoutKind::String { bound } => {
             let (s, n) = arena(body, fixed, pos, *bound, 1, 1)?;
+            occupy(used, s, n);
             V::Text(String::from_utf8(body[s..s + n].to_vec()).map_err(|_| ())?)
         }
         LayoutKind::Bytes { bound } => {
             let (s, n) = arena(body, fixed, pos, *bound, 1, 1)?;
+            occupy(used, s, n);
             V::List(
                 body[s..s + n]
                     .iter()
@@ -543,6 +579,7 @@ fn value(body: &[u8], fixed: usize, nh: usize, pos: usize, l: &TypeLayout) -> R<
                     nh,
                     s + i * element.size as usize,
                     element,
+                    used,
                 )?);
             }
             V::List(v)
@@ -556,6 +593,7 @@ fn value(body: &[u8], fixed: usize, nh: usize, pos: usize, l: &TypeLayout) -> R<
                     nh,
                     pos + i * element.size as usize,
                     element,
+                    used,
                 )?);
             }
             V::List(v)
@@ -565,7 +603,7 @@ fn value(body: &[u8], fixed: usize, nh: usize, pos: usize, l: &TypeLayout) -> R<
             for f in fields {
                 v.push((
                     f.name.clone(),
-                    value(body, fixed, nh, pos + f.offset as usize, &f.layout)?,
+                    value(body, fixed, nh, pos + f.offset as usize, &f.layout, used)?,
                 ));
             }
             V::Dict(v)
@@ -579,7 +617,14 @@ fn value(body: &[u8], fixed: usize, nh: usize, pos: usize, l: &TypeLayout) -> R<
             let var = variants.get(tag).ok_or(())?;
             V::Dict(vec![(
                 var.name.clone(),
-                value(body, fixed, nh, pos + *payload_offset as usize, &var.layout)?,
+                value(
+                    body,
+                    fixed,
+                    nh,
+                    pos + *payload_offset as usize,
+                    &var.layout,
+                    used,
+                )?,
             )])
         }
     })

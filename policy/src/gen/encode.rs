@@ -9,7 +9,8 @@
 //! rights : mask }`. Each handle parameter gets a copy-mode slot; the event carries the
 //! SID and rights the kernel would attach.
 
-use ostrog_abi::message::{Header, HANDLE_COPY, HEADER_SIZE};
+use ostrog_abi::message::{ArenaRef, HandleSlot, Header, HANDLE_COPY};
+use ostrog_abi::wire;
 use ostrog_spec::layout::{LayoutKind, MessageLayout, TypeLayout, SEQUENCE_ALIGN};
 
 use crate::model::Value;
@@ -46,20 +47,24 @@ impl Writer {
         Ok(())
     }
 
-    /// Appends `len` zero bytes to the arena, aligned; returns their body position.
+    /// Appends `len` zero bytes to the arena, aligned (the padding before them zero too);
+    /// returns their body position.
     fn reserve(&mut self, len: usize, align: usize) -> usize {
         let arena_len = self.body.len() - self.fixed;
-        let pad = (align - arena_len % align) % align;
-        self.body.resize(self.body.len() + pad, 0);
-        let at = self.body.len();
+        let at = self.fixed + wire::arena_next(arena_len, align).unwrap_or(arena_len);
         self.body.resize(at + len, 0);
         at
     }
 
     fn arena_ref(&mut self, pos: usize, at: usize, len: usize) -> Result<(), String> {
-        let offset = (at - self.fixed) as u32;
-        self.put(pos, &offset.to_le_bytes())?;
-        self.put(pos + 4, &(len as u32).to_le_bytes())
+        let r = ArenaRef {
+            offset: (at - self.fixed) as u32,
+            len: len as u32,
+        };
+        let written = self.body.get_mut(pos..).is_some_and(|dst| r.write(dst));
+        written
+            .then_some(())
+            .ok_or_else(|| "value outside its message".to_string())
     }
 
     fn value(
@@ -242,11 +247,15 @@ pub fn encode(
         arena_size: (w.body.len() - fixed) as u32,
         ..Header::default()
     };
-    let mut bytes = vec![0u8; HEADER_SIZE];
-    header.write(&mut bytes);
-    for (i, _) in w.handles.iter().enumerate() {
-        bytes.extend_from_slice(&(i as u32).to_le_bytes());
-        bytes.extend_from_slice(&(HANDLE_COPY << 16).to_le_bytes());
+    let mut bytes = vec![0u8; header.fixed_offset()];
+    let mut head = wire::Writer::new(&mut bytes);
+    head.set_header(&header);
+    for i in 0..w.handles.len() {
+        let slot = HandleSlot {
+            handle: i as u32,
+            rights_and_mode: HANDLE_COPY << 16,
+        };
+        head.set_slot(i, slot);
     }
     bytes.extend_from_slice(&w.body);
     Ok(Encoded {

@@ -3,29 +3,25 @@
 // This file is copied verbatim next to the generated packages as `spec_rt.rs`. It is
 // `no_std` + `alloc`, depends only on `ostrog_abi`, and holds everything generated code needs:
 // the message encoder and the validating decoder, the transport trait a proxy calls through,
-// and the error types. Decoding never panics: every read is bounds-checked and every
-// violation of the layout in `ostrog_abi::message` is a `DecodeError`.
+// and the error types. Where the parts of a message are is `ostrog_abi::wire`'s to say: the
+// decoder reads through its `Reader`, the encoder writes with its functions. Decoding never
+// panics: every read is bounds-checked and every violation of the layout in
+// `ostrog_abi::message` is a `DecodeError`. The encoder leaves every padding byte zero (the
+// fixed part and the arena grow zeroed), as the security module's validator requires.
 
-use ::ostrog_abi::message::{
-    Header, ARENA_REF_SIZE, DEFAULT_MAX_MESSAGE, FLAG_ERROR, HANDLE_SLOT_SIZE, HEADER_SIZE,
-    MAX_HANDLES,
-};
+use ::ostrog_abi::message::{ArenaRef, Header, DEFAULT_MAX_MESSAGE, FLAG_ERROR, MAX_HANDLES};
+use ::ostrog_abi::wire::{self, Reader, WireError};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Largest message a generated proxy sends or accepts.
 pub const MAX_MESSAGE: usize = DEFAULT_MAX_MESSAGE;
 /// Alignment of sequence data in the arena.
-pub const SEQUENCE_ALIGN: usize = 8;
+pub use ::ostrog_abi::message::SEQUENCE_ALIGN;
 
-/// A handle carried in a message: its number and `rights_and_mode` as in the handle slot.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Handle {
-    /// Handle number (the sender's on encode, the receiver's on decode).
-    pub handle: u32,
-    /// Rights (low 16 bits) and copy/move mode (high 16 bits).
-    pub rights_and_mode: u32,
-}
+/// A handle carried in a message: its number (the sender's on encode, the receiver's on
+/// decode) and `rights_and_mode`, as in the handle slot.
+pub use ::ostrog_abi::message::HandleSlot as Handle;
 
 /// Why a message was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,18 +158,7 @@ impl Wire for Handle {
         if index >= dec.header.handle_count {
             return Err(DecodeError::BadHandleIndex(index));
         }
-        let at = index as usize * HANDLE_SLOT_SIZE;
-        let word = |i: usize| -> Result<u32, DecodeError> {
-            let b = dec
-                .slots
-                .get(at + i..at + i + 4)
-                .ok_or(DecodeError::Truncated)?;
-            Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        Ok(Handle {
-            handle: word(0)?,
-            rights_and_mode: word(4)?,
-        })
+        dec.wire.slot(index as usize).ok_or(DecodeError::Truncated)
     }
 }
 
@@ -198,11 +183,12 @@ impl Encoder {
     /// Writes `bytes` at body position `pos` (positions come from the layout, so they lie
     /// inside the body; an out-of-range write is ignored rather than panicking).
     pub fn put(&mut self, pos: usize, bytes: &[u8]) {
-        if let Some(dst) = self.body.get_mut(pos..pos.saturating_add(bytes.len())) {
-            dst.copy_from_slice(bytes);
-        }
+        wire::put(&mut self.body, pos, bytes);
     }
 
+    /// Appends `bytes` zeroed bytes to the arena at the next `align`-aligned offset (the
+    /// bytes skipped stay zero), writes their `ArenaRef` (with `count`) at `pos`, and
+    /// returns the body position of the data.
     fn alloc(
         &mut self,
         pos: usize,
@@ -210,18 +196,21 @@ impl Encoder {
         bytes: usize,
         align: usize,
     ) -> Result<usize, EncodeError> {
-        let mut start = self.body.len();
-        while (start - self.fixed_size) & (align - 1) != 0 {
-            start += 1;
-        }
+        let arena_len = self.body.len().saturating_sub(self.fixed_size);
+        let offset = wire::arena_next(arena_len, align).ok_or(EncodeError::TooLarge)?;
+        let start = self.fixed_size.saturating_add(offset);
         let end = start.checked_add(bytes).ok_or(EncodeError::TooLarge)?;
         if end > MAX_MESSAGE {
             return Err(EncodeError::TooLarge);
         }
         self.body.resize(end, 0);
-        let offset = (start - self.fixed_size) as u32;
-        self.put(pos, &offset.to_le_bytes());
-        self.put(pos + 4, &(count as u32).to_le_bytes());
+        let r = ArenaRef {
+            offset: offset as u32,
+            len: count as u32,
+        };
+        if let Some(dst) = self.body.get_mut(pos..) {
+            r.write(dst);
+        }
         Ok(start)
     }
 
@@ -261,11 +250,6 @@ impl Encoder {
 
     /// The whole message with this header.
     pub fn finish(self, riid: u32, mid: u32, flags: u32) -> Result<Vec<u8>, EncodeError> {
-        let handle_bytes = self.handles.len() * HANDLE_SLOT_SIZE;
-        let total = HEADER_SIZE + handle_bytes + self.body.len();
-        if total > MAX_MESSAGE {
-            return Err(EncodeError::TooLarge);
-        }
         let header = Header {
             riid,
             mid,
@@ -277,15 +261,30 @@ impl Encoder {
             reserved: 0,
             src_sid: 0,
         };
-        let mut out = Vec::with_capacity(total);
-        out.resize(HEADER_SIZE, 0);
-        header.write(&mut out);
-        for h in &self.handles {
-            out.extend_from_slice(&h.handle.to_le_bytes());
-            out.extend_from_slice(&h.rights_and_mode.to_le_bytes());
+        if header.total_size().is_none_or(|total| total > MAX_MESSAGE) {
+            return Err(EncodeError::TooLarge);
+        }
+        let mut out = alloc::vec![0; header.fixed_offset()];
+        let mut head = wire::Writer::new(&mut out);
+        head.set_header(&header);
+        for (index, slot) in self.handles.iter().enumerate() {
+            head.set_slot(index, *slot);
         }
         out.extend_from_slice(&self.body);
         Ok(out)
+    }
+}
+
+impl From<WireError> for DecodeError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Truncated | WireError::FieldOutOfBounds => DecodeError::Truncated,
+            WireError::TrailingBytes => DecodeError::TrailingBytes,
+            WireError::TooManyHandles(n) => DecodeError::TooManyHandles(n),
+            WireError::ArenaOutOfBounds => DecodeError::ArenaOutOfBounds,
+            WireError::Misaligned => DecodeError::Misaligned,
+            WireError::TooLong { bound, len } => DecodeError::TooLong { bound, len },
+        }
     }
 }
 
@@ -295,35 +294,17 @@ impl Encoder {
 pub struct Decoder<'a> {
     /// The header.
     pub header: Header,
-    slots: &'a [u8],
-    body: &'a [u8],
+    wire: Reader<'a>,
 }
 
 impl<'a> Decoder<'a> {
     /// Checks the header against the buffer: handle count, and that header, slots, fixed part
     /// and arena add up to exactly the buffer's length.
     pub fn parse(msg: &'a [u8]) -> Result<Self, DecodeError> {
-        let header = Header::read(msg).ok_or(DecodeError::Truncated)?;
-        if header.handle_count as usize > MAX_HANDLES {
-            return Err(DecodeError::TooManyHandles(header.handle_count));
-        }
-        let total = header.total_size().ok_or(DecodeError::Truncated)?;
-        if total > msg.len() {
-            return Err(DecodeError::Truncated);
-        }
-        if total < msg.len() {
-            return Err(DecodeError::TrailingBytes);
-        }
-        let slots = msg
-            .get(HEADER_SIZE..header.fixed_offset())
-            .ok_or(DecodeError::Truncated)?;
-        let body = msg
-            .get(header.fixed_offset()..)
-            .ok_or(DecodeError::Truncated)?;
+        let wire = Reader::parse(msg)?;
         Ok(Decoder {
-            header,
-            slots,
-            body,
+            header: *wire.header(),
+            wire,
         })
     }
 
@@ -351,65 +332,25 @@ impl<'a> Decoder<'a> {
 
     /// `N` bytes at body position `pos`.
     pub fn read<const N: usize>(&self, pos: usize) -> Result<[u8; N], DecodeError> {
-        let bytes = self
-            .body
-            .get(pos..pos.saturating_add(N))
-            .ok_or(DecodeError::Truncated)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(bytes);
-        Ok(out)
+        self.wire.read(pos).ok_or(DecodeError::Truncated)
     }
 
-    /// Resolves the `ArenaRef` at `pos` to `(body position, length)`, checking the bound,
-    /// the alignment and that `len * stride` bytes lie inside the arena.
-    fn arena(
-        &self,
-        pos: usize,
-        bound: u32,
-        stride: usize,
-        align: usize,
-    ) -> Result<(usize, usize), DecodeError> {
-        let offset = u32::decode(self, pos)? as usize;
-        let len = u32::decode(self, pos + ARENA_REF_SIZE / 2)?;
-        if len > bound {
-            return Err(DecodeError::TooLong { bound, len });
-        }
-        if offset & (align - 1) != 0 {
-            return Err(DecodeError::Misaligned);
-        }
-        let fixed = self.header.fixed_size as usize;
-        let bytes = (len as usize)
-            .checked_mul(stride)
-            .ok_or(DecodeError::ArenaOutOfBounds)?;
-        let start = fixed
-            .checked_add(offset)
-            .ok_or(DecodeError::ArenaOutOfBounds)?;
-        let end = start
-            .checked_add(bytes)
-            .ok_or(DecodeError::ArenaOutOfBounds)?;
-        if end > self.body.len() {
-            return Err(DecodeError::ArenaOutOfBounds);
-        }
-        Ok((start, len as usize))
+    /// The arena bytes (at most `bound`) whose `ArenaRef` is at `pos`.
+    fn data(&self, pos: usize, bound: u32) -> Result<&'a [u8], DecodeError> {
+        let (start, len) = self.wire.arena(pos, bound, 1, 1)?;
+        self.wire
+            .bytes(start, len)
+            .ok_or(DecodeError::ArenaOutOfBounds)
     }
 
     /// A byte buffer whose `ArenaRef` is at `pos`.
     pub fn bytes(&self, pos: usize, bound: u32) -> Result<Vec<u8>, DecodeError> {
-        let (start, len) = self.arena(pos, bound, 1, 1)?;
-        let data = self
-            .body
-            .get(start..start + len)
-            .ok_or(DecodeError::ArenaOutOfBounds)?;
-        Ok(data.to_vec())
+        Ok(self.data(pos, bound)?.to_vec())
     }
 
     /// A UTF-8 string whose `ArenaRef` is at `pos`.
     pub fn string(&self, pos: usize, bound: u32) -> Result<String, DecodeError> {
-        let (start, len) = self.arena(pos, bound, 1, 1)?;
-        let data = self
-            .body
-            .get(start..start + len)
-            .ok_or(DecodeError::ArenaOutOfBounds)?;
+        let data = self.data(pos, bound)?;
         core::str::from_utf8(data)
             .map(String::from)
             .map_err(|_| DecodeError::InvalidUtf8)
@@ -423,7 +364,7 @@ impl<'a> Decoder<'a> {
         bound: u32,
         stride: usize,
     ) -> Result<(usize, usize), DecodeError> {
-        self.arena(pos, bound, stride, SEQUENCE_ALIGN)
+        Ok(self.wire.arena(pos, bound, stride, SEQUENCE_ALIGN)?)
     }
 }
 

@@ -296,13 +296,15 @@ fn main() -> i32 {
         )),
     );
 
-    // 5. Malformed requests of the granted method Get (and one of Share): the header adds
+    // 5. Malformed requests of the granted method Get (and two of Share): the header adds
     //    up, the contents do not. The policy's validator checks them against the IDL types
-    //    before any rule runs.
+    //    before any rule runs. Padding must be zero: bytes there would reach the server
+    //    without any rule reading them.
     let get_mid = <GetRequest as Message>::MID;
     let share_mid = <ShareRequest as Message>::MID;
     let long = [b'a'; TEXT_MAX as usize + 8];
-    let malformed: [(&str, Vec<u8>); 6] = [
+    let own_copy = (store.handle, HANDLE_COPY << 16 | 0xffff);
+    let malformed: [(&str, Vec<u8>); 7] = [
         (
             "Get with its key outside the arena",
             message(get_mid, &[], &arena_ref(4096, 4), b"pin\0\0\0\0\0"),
@@ -331,6 +333,15 @@ fn main() -> i32 {
         (
             "Share naming a handle slot the message lacks",
             message(share_mid, &[], &[0; 8], &[]),
+        ),
+        (
+            "Share with padding carrying data",
+            message(
+                share_mid,
+                &[own_copy],
+                &[0, 0, 0, 0, b'l', b'e', b'a', b'k'],
+                &[],
+            ),
         ),
     ];
     for (what, bytes) in &malformed {
