@@ -324,6 +324,30 @@ pub fn run_units<P: PolicyTables<N>, const N: usize>(
     }
 }
 
+/// Everything a generated module names, for one glob import.
+pub mod prelude {
+    pub use super::{Ctx, Dispatch, Engine, PolicyTables, Tables, Unit};
+    pub use crate::arith::*;
+    pub use crate::base;
+    pub use crate::decision::Decision;
+    pub use crate::expr::{Expr, ExprError};
+    pub use crate::flow::{Flow, FlowConfig, StateId};
+    pub use crate::hashset::HashSet;
+    pub use crate::items::*;
+    pub use crate::math;
+    pub use crate::message::{MessageView, Sequence};
+    pub use crate::mic::{self, Level, Mic, MicConfig};
+    pub use crate::profile::{
+        AuditProfile, Call, CallDetail, ObjectAudit, Outcomes, ProfileLevel, RegexEmit, RegexOp,
+    };
+    pub use crate::regex::{self, Pattern};
+    pub use crate::staticmap::{StaticMap, StaticMapConfig};
+    pub use crate::txn::Transactional;
+    pub use crate::validate::{FieldDesc, IntKind, MessageDesc, Shape, TypeDesc};
+    pub use crate::SecurityModule;
+    pub use ostrog_abi::message::FLAG_ERROR;
+}
+
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;

@@ -109,7 +109,7 @@ pub fn generate(
     let plan = plan::plan(policy, &checked.spec, &default_profile).map_err(|e| CompileError {
         messages: vec![format!("error: {}", e.0)],
     })?;
-    let emitter = emit::Emitter::new(policy, &checked.spec, &plan);
+    let emitter = emit::Emitter::new(policy, &checked.spec, &plan, &checked.workspace.sources);
     let source = emitter.module(solution, origin).map_err(|ds| render(&ds))?;
     Ok(GeneratedModule {
         solution: solution.to_string(),
