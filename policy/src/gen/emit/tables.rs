@@ -129,10 +129,12 @@ fn pairs(v: &[(u32, u32)]) -> String {
 }
 
 /// What the objects add to the module: their configurations (statics), their fields and
-/// initial values in `Objects`, and the fields that take part in commit and rollback.
+/// initial values in `Objects`, and the fields that take part in commit and rollback. The
+/// compiled regular expressions (`dfas`) are long byte strings, left out of formatting.
 #[derive(Default)]
 pub(super) struct ObjectParts {
     pub statics: String,
+    pub dfas: String,
     pub fields: String,
     pub inits: String,
     pub txn: Vec<String>,
@@ -199,6 +201,7 @@ impl<'p> Emitter<'p> {
         };
         let ObjectParts {
             statics,
+            dfas,
             fields,
             inits,
             txn,
@@ -300,8 +303,9 @@ impl<'p> Emitter<'p> {
         for (i, pattern) in self.regexes.iter().enumerate() {
             let bytes = ostrog_ksm::regex::compile::compile_pattern(pattern).unwrap_or_default();
             let _ = writeln!(
-                statics,
-                "ostrog_ksm::static_dfa!(static RE_{i} = {});",
+                dfas,
+                "    // {}\n    ostrog_ksm::static_dfa!(static RE_{i} = {});",
+                pattern.replace('\n', " "),
                 byte_string(&bytes)
             );
             let _ = writeln!(
