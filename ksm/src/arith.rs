@@ -27,17 +27,29 @@ pub fn result_in(v: Option<i128>, lo: i128, hi: i128) -> Expr<i128> {
 
 /// `a + b`.
 pub fn ar_add(a: i128, b: i128, lo: i128, hi: i128) -> Expr<i128> {
-    result_in(to_range(a, lo, hi)?.checked_add(to_range(b, lo, hi)?), lo, hi)
+    result_in(
+        to_range(a, lo, hi)?.checked_add(to_range(b, lo, hi)?),
+        lo,
+        hi,
+    )
 }
 
 /// `a - b`.
 pub fn ar_sub(a: i128, b: i128, lo: i128, hi: i128) -> Expr<i128> {
-    result_in(to_range(a, lo, hi)?.checked_sub(to_range(b, lo, hi)?), lo, hi)
+    result_in(
+        to_range(a, lo, hi)?.checked_sub(to_range(b, lo, hi)?),
+        lo,
+        hi,
+    )
 }
 
 /// `a * b`.
 pub fn ar_mul(a: i128, b: i128, lo: i128, hi: i128) -> Expr<i128> {
-    result_in(to_range(a, lo, hi)?.checked_mul(to_range(b, lo, hi)?), lo, hi)
+    result_in(
+        to_range(a, lo, hi)?.checked_mul(to_range(b, lo, hi)?),
+        lo,
+        hi,
+    )
 }
 
 /// `a & b`.
@@ -112,7 +124,10 @@ mod tests {
     #[test]
     fn byte_folds_are_checked() {
         assert_eq!(fold_bytes(&[1, 2, 3], 0, 255, false), Ok(6));
-        assert_eq!(fold_bytes(&[16, 16], 0, 255, true), Err(ExprError::Overflow));
+        assert_eq!(
+            fold_bytes(&[16, 16], 0, 255, true),
+            Err(ExprError::Overflow)
+        );
         assert_eq!(fold_bytes(&[], 0, 255, true), Ok(1));
     }
 }

@@ -238,10 +238,7 @@ pub fn kind_index(kind: EventKind) -> u64 {
 /// A dispatch key: kind, then src, dst and method, each `0` for "any" or number + 1.
 pub fn pack(kind: u64, src: Option<u32>, dst: Option<u32>, gm: Option<u32>) -> u64 {
     let part = |v: Option<u32>| v.map_or(0u64, |x| u64::from(x).wrapping_add(1));
-    kind.wrapping_shl(61)
-        | part(src).wrapping_shl(41)
-        | part(dst).wrapping_shl(21)
-        | part(gm)
+    kind.wrapping_shl(61) | part(src).wrapping_shl(41) | part(dst).wrapping_shl(21) | part(gm)
 }
 
 /// The hash of `key` under `seed` (a 64-bit finalizer; not cryptographic: the keys are the

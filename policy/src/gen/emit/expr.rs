@@ -114,7 +114,11 @@ impl<'p> Emitter<'p> {
         }
     }
 
-    pub(super) fn int_typed(&mut self, e: &'p Expr, at: &Place<'_>) -> Gen<(String, Option<IntType>)> {
+    pub(super) fn int_typed(
+        &mut self,
+        e: &'p Expr,
+        at: &Place<'_>,
+    ) -> Gen<(String, Option<IntType>)> {
         match self.scalar(e, at)? {
             (c, G::Int(t)) => Ok((c, t)),
             (c, G::Sid) => Ok((format!("i128::from({c})"), Some(IntType::U64))),
@@ -226,7 +230,13 @@ impl<'p> Emitter<'p> {
     }
 
     /// Code of `l == r`.
-    pub(super) fn equality(&mut self, l: &'p Expr, r: &'p Expr, at: &Place<'_>, span: Span) -> Gen<String> {
+    pub(super) fn equality(
+        &mut self,
+        l: &'p Expr,
+        r: &'p Expr,
+        at: &Place<'_>,
+        span: Span,
+    ) -> Gen<String> {
         let (a, ga) = self.scalar(l, at)?;
         let (b, gb) = self.scalar(r, at)?;
         let numeric = |g: &G| matches!(g, G::Int(_) | G::Sid);

@@ -12,7 +12,12 @@ use crate::model::*;
 
 impl<'p> Emitter<'p> {
     /// A message access: `Val` of the leaf.
-    pub(super) fn message(&mut self, path: &MessagePath, span: Span, at: &Place<'_>) -> Gen<Val<'p>> {
+    pub(super) fn message(
+        &mut self,
+        path: &MessagePath,
+        span: Span,
+        at: &Place<'_>,
+    ) -> Gen<Val<'p>> {
         let Some(targets) = at.targets else {
             self.error(
                 span,

@@ -219,17 +219,21 @@ impl<'p> Emitter<'p> {
     /// one already emitted with the same text; records the policy line of `span` on it.
     fn function(&mut self, prefix: &str, text: String, span: Option<Span>) -> String {
         let line = span.map(|span| {
-        let file = self.sources.path(span.file);
-        let file = std::path::Path::new(&file)
-            .file_name()
-            .map_or(file.clone(), |f| f.to_string_lossy().into_owned());
-        (file, self.sources.line_col(span.file, span.start).0)
+            let file = self.sources.path(span.file);
+            let file = std::path::Path::new(&file)
+                .file_name()
+                .map_or(file.clone(), |f| f.to_string_lossy().into_owned());
+            (file, self.sources.line_col(span.file, span.start).0)
         });
         let i = match self.bodies.get(&text) {
             Some(&i) => i,
             None => {
                 let i = self.functions.len();
-                let n = self.functions.iter().filter(|f| f.name.starts_with(prefix)).count();
+                let n = self
+                    .functions
+                    .iter()
+                    .filter(|f| f.name.starts_with(prefix))
+                    .count();
                 self.functions.push(Function {
                     name: format!("{prefix}_{n}"),
                     text: text.clone(),
@@ -266,11 +270,7 @@ impl<'p> Emitter<'p> {
             } else {
                 format!("/// From {}.\n", at.join(", "))
             };
-            let _ = writeln!(
-                out,
-                "{from}{}",
-                f.text.replacen("NAME", &f.name, 1)
-            );
+            let _ = writeln!(out, "{from}{}", f.text.replacen("NAME", &f.name, 1));
         }
         out
     }
@@ -325,8 +325,16 @@ impl<'p> Emitter<'p> {
         out.push_str(&objects.statics);
         out.push_str(&self.profiles());
         out.push_str(&self.dispatch_table());
-        let commit: String = objects.txn.iter().map(|f| format!("self.{f}.commit();")).collect();
-        let rollback: String = objects.txn.iter().map(|f| format!("self.{f}.rollback();")).collect();
+        let commit: String = objects
+            .txn
+            .iter()
+            .map(|f| format!("self.{f}.commit();"))
+            .collect();
+        let rollback: String = objects
+            .txn
+            .iter()
+            .map(|f| format!("self.{f}.rollback();"))
+            .collect();
         let _ = writeln!(
             out,
             "/// The policy's objects (state is transactional).\n\

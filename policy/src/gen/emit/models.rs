@@ -132,7 +132,12 @@ impl<'p> Emitter<'p> {
         }
     }
 
-    pub(super) fn opt_level(&mut self, object: &str, e: Option<&'p Expr>, at: &Place<'_>) -> Gen<String> {
+    pub(super) fn opt_level(
+        &mut self,
+        object: &str,
+        e: Option<&'p Expr>,
+        at: &Place<'_>,
+    ) -> Gen<String> {
         match e {
             Some(x) if !is_unit(Some(x)) => Ok(format!("Some({})", self.mic_level(object, x, at)?)),
             _ => Ok("None".into()),
@@ -567,6 +572,4 @@ impl<'p> Emitter<'p> {
             }
         }
     }
-
 }
-

@@ -33,9 +33,7 @@ fn type_desc(l: &TypeLayout) -> String {
         }
         LayoutKind::Handle { .. } if l.size == 4 => return "TypeDesc::HANDLE".to_string(),
         LayoutKind::Bytes { bound } if l.size == 8 => return format!("TypeDesc::bytes({bound})"),
-        LayoutKind::String { bound } if l.size == 8 => {
-            return format!("TypeDesc::string({bound})")
-        }
+        LayoutKind::String { bound } if l.size == 8 => return format!("TypeDesc::string({bound})"),
         _ => {}
     }
     let shape = match &l.kind {
@@ -77,7 +75,10 @@ fn field_desc(name: &str, offset: u32, l: &TypeLayout) -> String {
     let name = lit_str(name);
     match &l.kind {
         LayoutKind::Int(i) if l.size == i.size() => {
-            return format!("FieldDesc::int({name}, {offset}, IntKind::{})", int_kind(*i))
+            return format!(
+                "FieldDesc::int({name}, {offset}, IntKind::{})",
+                int_kind(*i)
+            )
         }
         LayoutKind::Handle { .. } if l.size == 4 => {
             return format!("FieldDesc::handle({name}, {offset})")
@@ -90,10 +91,7 @@ fn field_desc(name: &str, offset: u32, l: &TypeLayout) -> String {
         }
         _ => {}
     }
-    format!(
-        "FieldDesc::new({name}, {offset}, {})",
-        type_desc(l)
-    )
+    format!("FieldDesc::new({name}, {offset}, {})", type_desc(l))
 }
 
 fn message_desc(m: &MessageLayout, constructor: &str) -> String {
