@@ -87,9 +87,19 @@ pub fn len_of(n: usize) -> i128 {
 
 /// `math.sum` (or, with `product`, `math.product`) of bytes.
 pub fn fold_bytes(bytes: &[u8], lo: i128, hi: i128, product: bool) -> Expr<i128> {
+    fold(bytes.iter().map(|b| Ok(i128::from(*b))), lo, hi, product)
+}
+
+/// The checked sum (or product) of `values`; the first value that failed fails the fold.
+pub fn fold(
+    values: impl Iterator<Item = Expr<i128>>,
+    lo: i128,
+    hi: i128,
+    product: bool,
+) -> Expr<i128> {
     let mut acc: i128 = if product { 1 } else { 0 };
-    for b in bytes {
-        let x = i128::from(*b);
+    for x in values {
+        let x = x?;
         acc = if product {
             ar_mul(acc, x, lo, hi)?
         } else {

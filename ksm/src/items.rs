@@ -6,7 +6,7 @@
 //! the message does not have is an expression failure, never a panic. [`key_put`] and
 //! [`items_key`] turn read values into the fixed-width keys of HashSet and StaticMap.
 
-use crate::arith::{ar_add, ar_mul, len_of};
+use crate::arith::{fold, len_of};
 use crate::expr::{Expr, ExprError};
 use crate::message::{MessageView, Sequence};
 
@@ -93,16 +93,8 @@ pub fn fold_items(
     hi: i128,
     product: bool,
 ) -> Expr<i128> {
-    let mut acc: i128 = if product { 1 } else { 0 };
-    for i in 0..items.len {
-        let x = read(&v, items.at(len_of(i))?)?;
-        acc = if product {
-            ar_mul(acc, x, lo, hi)?
-        } else {
-            ar_add(acc, x, lo, hi)?
-        };
-    }
-    Ok(acc)
+    let values = (0..items.len).map(|i| read(&v, items.at(len_of(i))?));
+    fold(values, lo, hi, product)
 }
 
 #[cfg(test)]

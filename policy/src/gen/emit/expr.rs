@@ -29,12 +29,11 @@ impl<'p> Emitter<'p> {
                         None => Val::Code("return Err(ExprError::UnknownKey)".into(), G::Unit),
                     },
                     _ => {
-                        self.error(
+                        return self.fail(
                             e.span,
                             format!("field `{name}` of a computed value"),
                             "expected a field of a message parameter or of a dictionary literal",
                         );
-                        return Err(());
                     }
                 }
             }
@@ -50,8 +49,7 @@ impl<'p> Emitter<'p> {
                             if ty.as_ref().is_some_and(|t| *t != g) {
                                 let g2 = ty.clone().unwrap_or(G::Unit);
                                 if !matches!((&g, &g2), (G::Int(_), G::Int(_))) {
-                                    self.error(item.span, "list elements of different types", "expected elements of one type");
-                                    return Err(());
+                                    return self.fail(item.span, "list elements of different types", "expected elements of one type");
                                 }
                             }
                             ty.get_or_insert(g);
@@ -73,8 +71,7 @@ impl<'p> Emitter<'p> {
                         return self.leaf(&pos, &elem, e.span);
                     }
                     _ => {
-                        self.error(e.span, "index of a value that is not a list", "expected a list");
-                        return Err(());
+                        return self.fail(e.span, "index of a value that is not a list", "expected a list");
                     }
                 }
             }
@@ -103,14 +100,11 @@ impl<'p> Emitter<'p> {
     pub(super) fn scalar(&mut self, e: &'p Expr, at: &Place<'_>) -> Gen<(String, G)> {
         match self.expr(e, at)? {
             Val::Code(c, g) => Ok((c, g)),
-            _ => {
-                self.error(
-                    e.span,
-                    "a list or dictionary where a single value is needed",
-                    "expected a number, text, Boolean or SID",
-                );
-                Err(())
-            }
+            _ => self.fail(
+                e.span,
+                "a list or dictionary where a single value is needed",
+                "expected a number, text, Boolean or SID",
+            ),
         }
     }
 
@@ -122,10 +116,7 @@ impl<'p> Emitter<'p> {
         match self.scalar(e, at)? {
             (c, G::Int(t)) => Ok((c, t)),
             (c, G::Sid) => Ok((format!("i128::from({c})"), Some(IntType::U64))),
-            _ => {
-                self.error(e.span, "not a number", "expected an integer expression");
-                Err(())
-            }
+            _ => self.fail(e.span, "not a number", "expected an integer expression"),
         }
     }
 
@@ -136,20 +127,14 @@ impl<'p> Emitter<'p> {
     pub(super) fn boolean(&mut self, e: &'p Expr, at: &Place<'_>) -> Gen<String> {
         match self.scalar(e, at)? {
             (c, G::Bool) => Ok(c),
-            _ => {
-                self.error(e.span, "not a Boolean", "expected a Boolean expression");
-                Err(())
-            }
+            _ => self.fail(e.span, "not a Boolean", "expected a Boolean expression"),
         }
     }
 
     pub(super) fn text(&mut self, e: &'p Expr, at: &Place<'_>) -> Gen<String> {
         match self.scalar(e, at)? {
             (c, G::Text) => Ok(c),
-            _ => {
-                self.error(e.span, "not a text", "expected a text expression");
-                Err(())
-            }
+            _ => self.fail(e.span, "not a text", "expected a text expression"),
         }
     }
 
@@ -159,14 +144,11 @@ impl<'p> Emitter<'p> {
             (c, G::Int(_)) => Ok(format!(
                 "u64::try_from({c}).map_err(|_| ExprError::NotBound)?"
             )),
-            _ => {
-                self.error(
-                    e.span,
-                    "not a SID",
-                    "expected `src_sid`, `dst_sid` or `message.<handle>.handle`",
-                );
-                Err(())
-            }
+            _ => self.fail(
+                e.span,
+                "not a SID",
+                "expected `src_sid`, `dst_sid` or `message.<handle>.handle`",
+            ),
         }
     }
 
@@ -288,12 +270,11 @@ impl<'p> Emitter<'p> {
                 format!("{{ let a = {a}; let b = {b}; a == b }}")
             }
             _ => {
-                self.error(
+                return self.fail(
                     span,
                     "comparison of values of different kinds",
                     "expected two numbers, two texts, two Booleans or a state and a state name",
                 );
-                return Err(());
             }
         })
     }

@@ -19,12 +19,11 @@ impl<'p> Emitter<'p> {
         at: &Place<'_>,
     ) -> Gen<Val<'p>> {
         let Some(targets) = at.targets else {
-            self.error(
+            return self.fail(
                 span,
                 "`message` without a selected method",
                 "expected `method=` on the binding",
             );
-            return Err(());
         };
         // One access plan per distinct layout; usually all targets share one.
         let mut plans: Vec<(String, Vec<u32>)> = Vec::new();
@@ -41,12 +40,11 @@ impl<'p> Emitter<'p> {
                 continue;
             };
             if kind.as_ref().is_some_and(|k| *k != leaf_kind) {
-                self.error(
+                return self.fail(
                     span,
                     "this parameter has different layouts in the selected methods",
                     "expected a `method=` selector naming one method",
                 );
-                return Err(());
             }
             kind = Some(leaf_kind);
             match plans.iter_mut().find(|(c, _)| *c == code) {
@@ -55,12 +53,11 @@ impl<'p> Emitter<'p> {
             }
         }
         let Some(kind) = kind else {
-            self.error(
+            return self.fail(
                 span,
                 "`message` names no parameter of the selected methods",
                 "expected a parameter of the method",
             );
-            return Err(());
         };
         let code = if plans.len() == 1 {
             plans.remove(0).0
@@ -188,12 +185,11 @@ impl<'p> Emitter<'p> {
                 KindTag::Items((**element).clone()),
             ),
             LayoutKind::Struct { .. } | LayoutKind::Union { .. } => {
-                self.error(
+                return self.fail(
                     span,
                     "a whole struct or union as a value",
                     "expected a path down to a number, text, handle or list",
                 );
-                return Err(());
             }
         };
         Ok(Some((code, tag)))
@@ -211,12 +207,11 @@ impl<'p> Emitter<'p> {
             }
             LayoutKind::Handle { .. } => Val::Code(format!("c.v()?.handle({pos})?"), G::Handle),
             _ => {
-                self.error(
+                return self.fail(
                     span,
                     "an element of this type as a value",
                     "expected a list of numbers or texts",
                 );
-                return Err(());
             }
         })
     }

@@ -183,6 +183,17 @@ impl<'p> Emitter<'p> {
             .push(Diagnostic::new(span, message, "not supported by the code generator").help(help));
     }
 
+    /// Reports a construct the generator cannot translate and gives up on it.
+    fn fail<T>(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Gen<T> {
+        self.error(span, message, help);
+        Err(())
+    }
+
     fn object(&self, name: &str) -> Option<&'p Object> {
         self.policy.objects.get(name)
     }

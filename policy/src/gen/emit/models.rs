@@ -45,15 +45,24 @@ impl<'p> Emitter<'p> {
     pub(super) fn arg_field(&mut self, call: &'p Call, name: &str) -> Gen<&'p Expr> {
         match dict_field(&call.arg, name) {
             Some(e) => Ok(e),
-            None => {
-                self.error(
-                    call.span,
-                    format!("`{}.{}` without `{name}`", call.object, call.method),
-                    format!("expected a `{name}` field"),
-                );
-                Err(())
-            }
+            None => self.fail(
+                call.span,
+                format!("`{}.{}` without `{name}`", call.object, call.method),
+                format!("expected a `{name}` field"),
+            ),
         }
+    }
+
+    /// The SID given by field `name` of the call's argument.
+    pub(super) fn sid_field(&mut self, call: &'p Call, name: &str, at: &Place<'_>) -> Gen<String> {
+        let a = self.arg_field(call, name)?;
+        self.sid(a, at)
+    }
+
+    /// The integer given by field `name` of the call's argument.
+    pub(super) fn int_field(&mut self, call: &'p Call, name: &str, at: &Place<'_>) -> Gen<String> {
+        let a = self.arg_field(call, name)?;
+        self.int(a, at)
     }
 
     pub(super) fn flow_state(&mut self, object: &str, e: &'p Expr, at: &Place<'_>) -> Gen<String> {
@@ -71,12 +80,11 @@ impl<'p> Emitter<'p> {
 
     pub(super) fn mic_level(&mut self, object: &str, e: &'p Expr, at: &Place<'_>) -> Gen<String> {
         let Some(ObjectConfig::Mic { levels, .. }) = self.object(object).map(|o| &o.config) else {
-            self.error(
+            return self.fail(
                 e.span,
                 "a level for an object that is not a Mic object",
                 "expected a Mic object",
             );
-            return Err(());
         };
         let (degrees, categories) = match levels {
             MicLevels::Linear(d) => (d.clone(), Vec::new()),
@@ -111,12 +119,11 @@ impl<'p> Emitter<'p> {
                                 _ => return Ok(format!("Level::new({}, 0)", u16::MAX)),
                             },
                             _ => {
-                                self.error(
+                                return self.fail(
                                     it.span,
                                     "a computed category",
                                     "expected category names as text literals",
                                 );
-                                return Err(());
                             }
                         }
                     }
@@ -154,10 +161,7 @@ impl<'p> Emitter<'p> {
     pub(super) fn list_items(&mut self, e: &'p Expr, at: &Place<'_>) -> Gen<ListVal<'p>> {
         match self.expr(e, at)? {
             Val::List(l) => Ok(l),
-            _ => {
-                self.error(e.span, "not a list", "expected a list");
-                Err(())
-            }
+            _ => self.fail(e.span, "not a list", "expected a list"),
         }
     }
 
@@ -175,22 +179,20 @@ impl<'p> Emitter<'p> {
                 Val::List(ListVal::Msg(c, _)) => Val::Code(format!("({c}.len == 0)"), G::Bool),
                 Val::List(ListVal::Bytes(c)) => Val::Code(format!("{c}.is_empty()"), G::Bool),
                 _ => {
-                    self.error(
+                    return self.fail(
                         call.span,
                         "`pred.empty` of this value",
                         "expected a text or a list",
                     );
-                    return Err(());
                 }
             },
             ("Bool", m @ ("all" | "any")) => {
                 let ListVal::Lit(items) = self.list_items(arg, at)? else {
-                    self.error(
+                    return self.fail(
                         call.span,
                         "a message list of Booleans",
                         "expected a list literal",
                     );
-                    return Err(());
                 };
                 let mut lets = String::new();
                 let mut names = Vec::new();
@@ -217,12 +219,11 @@ impl<'p> Emitter<'p> {
                     dict_field(arg, "then"),
                     dict_field(arg, "else"),
                 ) else {
-                    self.error(
+                    return self.fail(
                         call.span,
                         "`bool.cond` without `if`, `then` and `else`",
                         "expected all three fields",
                     );
-                    return Err(());
                 };
                 let i = self.boolean(i, at)?;
                 let (t, gt) = self.scalar(t, at)?;
@@ -231,12 +232,11 @@ impl<'p> Emitter<'p> {
                     (G::Int(a), G::Int(b)) => G::Int(common(*a, *b)),
                     (a, b) if a == b => gt.clone(),
                     _ => {
-                        self.error(
+                        return self.fail(
                             call.span,
                             "`then` and `else` of different kinds",
                             "expected two values of one kind",
                         );
-                        return Err(());
                     }
                 };
                 Val::Code(format!("{{ let i: bool = {i}; let t = {t}; let e = {e2}; if i {{ t }} else {{ e }} }}"), g)
@@ -271,12 +271,11 @@ impl<'p> Emitter<'p> {
                     }
                     ListVal::Msg(items, elem) => {
                         let LayoutKind::Int(t) = elem.kind else {
-                            self.error(
+                            return self.fail(
                                 call.span,
                                 "a sum of non-numbers",
                                 "expected a list of integers",
                             );
-                            return Err(());
                         };
                         let (lo, hi) = range(Some(t));
                         Val::Code(
@@ -301,12 +300,11 @@ impl<'p> Emitter<'p> {
                     "sint32" => IntType::S32,
                     "sint64" => IntType::S64,
                     other => {
-                        self.error(
+                        return self.fail(
                             call.span,
                             format!("`math.{other}`"),
                             "expected a method of nk/basic.psl",
                         );
-                        return Err(());
                     }
                 };
                 let c = self.int(arg, at)?;
@@ -327,20 +325,18 @@ impl<'p> Emitter<'p> {
                     Val::Code(format!("len_of({c}.len())"), G::Int(Some(IntType::U32)))
                 }
                 _ => {
-                    self.error(
+                    return self.fail(
                         call.span,
                         "`size` of this value",
                         "expected a text or a list",
                     );
-                    return Err(());
                 }
             },
             ("Regex", "match") => {
                 let text = self.arg_field(call, "text")?;
                 let pattern = self.arg_field(call, "pattern")?;
                 let ExprKind::Text(p) = &pattern.kind else {
-                    self.error(pattern.span, "a computed pattern", "expected the pattern as a text literal (patterns are compiled when the policy is built)");
-                    return Err(());
+                    return self.fail(pattern.span, "a computed pattern", "expected the pattern as a text literal (patterns are compiled when the policy is built)");
                 };
                 if let Err(e) = ostrog_ksm::regex::compile::compile_pattern(p) {
                     self.errors.push(Diagnostic::new(pattern.span, format!("invalid regular expression: {e}"), "cannot be compiled").help("expected a pattern in the syntax of Rust's `regex` crate, without look-around or back-references"));
@@ -352,28 +348,19 @@ impl<'p> Emitter<'p> {
                 Val::Code(format!("{{ let t: &str = {t}; d.expr(&{profile}, {call_code}, o.re_{r}.is_match(t))? }}"), G::Bool)
             }
             ("Flow", "query") => {
-                let sid = {
-                    let a = self.arg_field(call, "sid")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "sid", at)?;
                 let call_code =
                     self.call_ref(call, &format!("CallDetail::Flow(o.{obj}.state_of(sid))"));
                 Val::Code(format!("{{ let sid: u64 = {sid}; d.expr(&{profile}, {call_code}, o.{obj}.query(sid))? }}"), G::State(call.object.clone()))
             }
             ("HashSet", "contains") => {
-                let sid = {
-                    let a = self.arg_field(call, "sid")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "sid", at)?;
                 let entry = self.hashset_entry(call, at)?;
                 let call_code = self.call_ref(call, "CallDetail::Plain");
                 Val::Code(format!("{{ let sid: u64 = {sid}; let entry = {entry}; d.expr(&{profile}, {call_code}, o.{obj}.contains(sid, entry))? }}"), G::Bool)
             }
             ("StaticMap", m @ ("get" | "get_uncommited")) => {
-                let sid = {
-                    let a = self.arg_field(call, "sid")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "sid", at)?;
                 let key = self.staticmap_key(call, at)?;
                 let call_code = self.call_ref(call, "CallDetail::Plain");
                 let t = self
@@ -383,20 +370,16 @@ impl<'p> Emitter<'p> {
                 Val::Code(format!("{{ let sid: u64 = {sid}; let key: usize = {key}; i128::from(d.expr(&{profile}, {call_code}, o.{obj}.{m}(sid, key))?) }}"), G::Int(t))
             }
             ("Mic", "query_level") => {
-                let sid = {
-                    let a = self.arg_field(call, "source")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "source", at)?;
                 let call_code = self.call_ref(call, "CallDetail::Plain");
                 Val::Code(format!("{{ let sid: u64 = {sid}; d.expr(&{profile}, {call_code}, o.{obj}.query_level(sid))? }}"), G::Level(call.object.clone()))
             }
             (model, method) => {
-                self.error(
+                return self.fail(
                     call.span,
                     format!("expression `{method}` of model `{model}`"),
                     "expected an expression of a standard model (nk/*.psl)",
                 );
-                return Err(());
             }
         })
     }
@@ -404,12 +387,11 @@ impl<'p> Emitter<'p> {
     pub(super) fn hashset_entry(&mut self, call: &'p Call, at: &Place<'_>) -> Gen<String> {
         let e = self.arg_field(call, "entry")?;
         let Some(ty) = self.hashset_type(&call.object) else {
-            self.error(
+            return self.fail(
                 call.span,
                 "HashSet entries of this type",
                 "expected `type Entry = <integer type>`, `Boolean`, or a dictionary or tuple of them",
             );
-            return Err(());
         };
         match &ty {
             EntryType::Bool => self.boolean(e, at),
@@ -452,12 +434,11 @@ impl<'p> Emitter<'p> {
             EntryType::Dict(fields) => {
                 for (name, ft) in fields {
                     let Some(v) = dict_field(e, name) else {
-                        self.error(
+                        return self.fail(
                             e.span,
                             format!("an entry without field `{name}`"),
                             format!("expected a dictionary literal `{}`", ty.psl()),
                         );
-                        return Err(());
                     };
                     self.entry_key(ft, v, at, offset, out)?;
                 }
@@ -465,12 +446,11 @@ impl<'p> Emitter<'p> {
             }
             EntryType::Tuple(items) => {
                 let ExprKind::List(values) = &e.kind else {
-                    self.error(
+                    return self.fail(
                         e.span,
                         "an entry that is not a list literal",
                         format!("expected a list literal `{}`", ty.psl()),
                     );
-                    return Err(());
                 };
                 for (it, v) in items.iter().zip(values) {
                     self.entry_key(it, v, at, offset, out)?;
@@ -562,14 +542,11 @@ impl<'p> Emitter<'p> {
                     "items_key::<{longest}>(c.v()?, {items}, |b| {smap}.key_index(b))?"
                 ))
             }
-            _ => {
-                self.error(
-                    e.span,
-                    "a StaticMap key of this type",
-                    "expected a `Text` or a `List<UInt8>` key",
-                );
-                Err(())
-            }
+            _ => self.fail(
+                e.span,
+                "a StaticMap key of this type",
+                "expected a `Text` or a `List<UInt8>` key",
+            ),
         }
     }
 }

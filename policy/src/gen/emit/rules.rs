@@ -183,10 +183,7 @@ impl<'p> Emitter<'p> {
                 format!("let v = u32::try_from({n}).map_err(|_| ExprError::CastOutOfRange)?; let r = o.level.set_level(v); {}", report("r"))
             }
             ("Flow", m) => {
-                let sid = {
-                    let a = self.arg_field(call, "sid")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "sid", at)?;
                 let flow_call =
                     self.call_ref(call, &format!("CallDetail::Flow(o.{obj}.state_of(sid))"));
                 let action = match m {
@@ -201,12 +198,11 @@ impl<'p> Emitter<'p> {
                     "allow" => {
                         let states = self.arg_field(call, "states")?;
                         let ExprKind::List(items) = &states.kind else {
-                            self.error(
+                            return self.fail(
                                 states.span,
                                 "computed states",
                                 "expected a list of state names",
                             );
-                            return Err(());
                         };
                         let mut ids = Vec::new();
                         for it in items {
@@ -219,21 +215,17 @@ impl<'p> Emitter<'p> {
                         )
                     }
                     other => {
-                        self.error(
+                        return self.fail(
                             call.span,
                             format!("Flow rule `{other}`"),
                             "expected init, fini, enter or allow",
                         );
-                        return Err(());
                     }
                 };
                 format!("let sid: u64 = {sid}; let call = {flow_call}; let v = {action}; d.rule(&{profile}, call, v);")
             }
             ("HashSet", m) => {
-                let sid = {
-                    let a = self.arg_field(call, "sid")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "sid", at)?;
                 let action = match m {
                     "init" | "fini" => format!("o.{obj}.{m}(sid)"),
                     "add" | "remove" => {
@@ -241,41 +233,33 @@ impl<'p> Emitter<'p> {
                         format!("{{ let entry = {entry}; o.{obj}.{m}(sid, entry) }}")
                     }
                     other => {
-                        self.error(
+                        return self.fail(
                             call.span,
                             format!("HashSet rule `{other}`"),
                             "expected init, fini, add or remove",
                         );
-                        return Err(());
                     }
                 };
                 format!("let sid: u64 = {sid}; let v = {action}; {}", report("v"))
             }
             ("StaticMap", m) => {
-                let sid = {
-                    let a = self.arg_field(call, "sid")?;
-                    self.sid(a, at)
-                }?;
+                let sid = self.sid_field(call, "sid", at)?;
                 let action = match m {
                     "init" | "fini" => format!("o.{obj}.{m}(sid)"),
                     "commit" => format!("o.{obj}.commit_sid(sid)"),
                     "rollback" => format!("o.{obj}.rollback_sid(sid)"),
                     "set" => {
                         let key = self.staticmap_key(call, at)?;
-                        let value = {
-                            let a = self.arg_field(call, "value")?;
-                            self.int(a, at)
-                        }?;
+                        let value = self.int_field(call, "value", at)?;
                         let rust = self.staticmap_value(&call.object).map_or("i64", |x| x.0);
                         format!("{{ let key: usize = {key}; let value = math::cast::<{rust}>({value})?; o.{obj}.set(sid, key, value) }}")
                     }
                     other => {
-                        self.error(
+                        return self.fail(
                             call.span,
                             format!("StaticMap rule `{other}`"),
                             "expected init, fini, set, commit or rollback",
                         );
-                        return Err(());
                     }
                 };
                 format!("let sid: u64 = {sid}; let v = {action}; {}", report("v"))
@@ -284,47 +268,26 @@ impl<'p> Emitter<'p> {
                 let o_name = call.object.clone();
                 let action = match m {
                     "call" | "invoke" | "read" | "write" => {
-                        let s = {
-                            let a = self.arg_field(call, "source")?;
-                            self.sid(a, at)
-                        }?;
-                        let t = {
-                            let a = self.arg_field(call, "target")?;
-                            self.sid(a, at)
-                        }?;
+                        let s = self.sid_field(call, "source", at)?;
+                        let t = self.sid_field(call, "target", at)?;
                         format!("{{ let source: u64 = {s}; let target: u64 = {t}; o.{obj}.{m}(source, target) }}")
                     }
                     "fini" => {
-                        let s = {
-                            let a = self.arg_field(call, "sid")?;
-                            self.sid(a, at)
-                        }?;
+                        let s = self.sid_field(call, "sid", at)?;
                         format!("o.{obj}.fini({s})")
                     }
                     "execute" => {
                         let image = self.opt_sid(dict_field(arg, "image"), at)?;
-                        let target = {
-                            let a = self.arg_field(call, "target")?;
-                            self.sid(a, at)
-                        }?;
+                        let target = self.sid_field(call, "target", at)?;
                         let level = self.opt_level(&o_name, dict_field(arg, "level"), at)?;
                         let level_r = self.opt_level(&o_name, dict_field(arg, "levelR"), at)?;
                         format!("{{ let a = mic::ExecuteArgs {{ image: {image}, target: {target}, level: {level}, level_r: {level_r} }}; o.{obj}.execute(a) }}")
                     }
                     "create" | "upgrade" | "downgrade" => {
-                        let source = {
-                            let a = self.arg_field(call, "source")?;
-                            self.sid(a, at)
-                        }?;
-                        let target = {
-                            let a = self.arg_field(call, "target")?;
-                            self.sid(a, at)
-                        }?;
+                        let source = self.sid_field(call, "source", at)?;
+                        let target = self.sid_field(call, "target", at)?;
                         let container = self.opt_sid(dict_field(arg, "container"), at)?;
-                        let driver = {
-                            let a = self.arg_field(call, "driver")?;
-                            self.sid(a, at)
-                        }?;
+                        let driver = self.sid_field(call, "driver", at)?;
                         if m == "create" {
                             let level = self.opt_level(&o_name, dict_field(arg, "level"), at)?;
                             format!("{{ let a = mic::CreateArgs {{ source: {source}, target: {target}, container: {container}, driver: {driver}, level: {level} }}; o.{obj}.create(a) }}")
@@ -337,23 +300,21 @@ impl<'p> Emitter<'p> {
                         }
                     }
                     other => {
-                        self.error(
+                        return self.fail(
                             call.span,
                             format!("Mic rule `{other}`"),
                             "expected a rule of nk/mic.psl",
                         );
-                        return Err(());
                     }
                 };
                 format!("let v = {action}; {}", report("v"))
             }
             (model, method) => {
-                self.error(
+                return self.fail(
                     call.span,
                     format!("rule `{method}` of model `{model}`"),
                     "expected a rule of a standard model (nk/*.psl)",
                 );
-                return Err(());
             }
         })
     }
