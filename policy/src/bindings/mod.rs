@@ -68,8 +68,7 @@ impl Checker<'_> {
         })
     }
 
-    /// Resolves one level's selectors on top of `parent`.
-
+    /// Checks a block: its audit profile and each statement.
     pub(super) fn block(&mut self, b: &ast::Block, scope: &Scope) -> Block {
         if let Some(p) = &b.audit {
             if !self.policy.audit_profiles.contains_key(&p.text) {

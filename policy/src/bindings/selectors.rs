@@ -9,6 +9,7 @@ use crate::check::{one_of, Checker};
 use crate::model::*;
 
 impl Checker<'_> {
+    /// Resolves one level's selectors on top of `parent`.
     pub(crate) fn selectors(
         &mut self,
         parent: &Scope,
