@@ -20,12 +20,16 @@
 //!
 //! ## The runtime for generated policies
 //!
-//! The PSL compiler generates one `SecurityModule` per solution. Its `decide` uses:
+//! The PSL compiler generates, per solution, the policy's tables and rule functions as an
+//! implementation of [`engine::PolicyTables`]; [`engine::Engine`] makes that a
+//! `SecurityModule`. The modules:
 //!
 //! | module | what |
 //! |---|---|
+//! | [`engine`] | `decide`: lookup, validation, dispatch of the units, verdict (same for every policy) |
 //! | [`validate`] | static message descriptors and `validate_event`, run first |
 //! | [`message`] | `MessageView`: parameters, sequences, handles, read through `ostrog_abi::wire` |
+//! | [`arith`], [`items`] | checked PSL integer arithmetic; positions and element lists in a message |
 //! | [`expr`] | `Expr<T>` = `Result<T, ExprError>`: a failed expression denies |
 //! | [`base`], [`logic`], [`math`], [`structure`] | Base rules; Pred/Bool, Math, Struct helpers |
 //! | [`regex`] | build-time DFAs embedded as aligned statics; `match`, `select` |
@@ -58,13 +62,16 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod arith;
 pub mod audit;
 pub mod base;
 pub mod decision;
+pub mod engine;
 pub mod event;
 pub mod expr;
 pub mod flow;
 pub mod hashset;
+pub mod items;
 pub mod logic;
 pub mod math;
 pub mod message;

@@ -43,7 +43,7 @@ use core::cell::Cell;
 
 use crate::event::Event;
 use crate::message::{MessageView, SEQUENCE_ALIGN};
-use ostrog_abi::message::{HANDLE_COPY, HANDLE_MOVE};
+use ostrog_abi::message::{FLAG_ERROR, HANDLE_COPY, HANDLE_MOVE};
 use ostrog_abi::wire::arena_next;
 
 /// Deepest nesting of types the validator follows (the IDL front end allows 64).
@@ -212,6 +212,33 @@ pub struct FieldDesc {
     pub ty: TypeDesc,
 }
 
+impl FieldDesc {
+    /// The part `name` of type `ty` at `offset`.
+    pub const fn new(name: &'static str, offset: u32, ty: TypeDesc) -> Self {
+        FieldDesc { name, offset, ty }
+    }
+
+    /// An integer part.
+    pub const fn int(name: &'static str, offset: u32, kind: IntKind) -> Self {
+        Self::new(name, offset, TypeDesc::int(kind))
+    }
+
+    /// A handle part.
+    pub const fn handle(name: &'static str, offset: u32) -> Self {
+        Self::new(name, offset, TypeDesc::HANDLE)
+    }
+
+    /// A `string<bound>` part.
+    pub const fn string(name: &'static str, offset: u32, bound: u32) -> Self {
+        Self::new(name, offset, TypeDesc::string(bound))
+    }
+
+    /// A `bytes<bound>` part.
+    pub const fn bytes(name: &'static str, offset: u32, bound: u32) -> Self {
+        Self::new(name, offset, TypeDesc::bytes(bound))
+    }
+}
+
 /// One kind of message of one method (request, response or error response).
 #[derive(Clone, Copy, Debug)]
 pub struct MessageDesc {
@@ -221,6 +248,26 @@ pub struct MessageDesc {
     pub flags: u32,
     /// The parameters.
     pub params: &'static [FieldDesc],
+}
+
+impl MessageDesc {
+    /// A request or response with `fixed_size` bytes of fixed part and `params`.
+    pub const fn new(fixed_size: u32, params: &'static [FieldDesc]) -> Self {
+        MessageDesc {
+            fixed_size,
+            flags: 0,
+            params,
+        }
+    }
+
+    /// An error response with `fixed_size` bytes of fixed part and `params`.
+    pub const fn error(fixed_size: u32, params: &'static [FieldDesc]) -> Self {
+        MessageDesc {
+            fixed_size,
+            flags: FLAG_ERROR,
+            params,
+        }
+    }
 }
 
 /// Checks `message` (with `handle_count` handles attached by the kernel) against `desc`.

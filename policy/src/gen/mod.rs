@@ -11,10 +11,11 @@
 //! 1. [`plan`]: number classes (sorted names) and methods (a *global method number* per
 //!    `(server class, riid, mid)`), cut bindings into *units* at their `match` sections,
 //!    and file each unit under dispatch keys `(kind, src|any, dst|any, method|any)`;
-//! 2. [`phf`]: a perfect hash of those keys, built here and probed by the module;
-//! 3. [`emit`]: the Rust text: tables, message descriptors from `ostrog_spec::layout`,
-//!    model objects sized from their configurations, regular expressions compiled to DFAs,
-//!    audit profiles, one function per unit and per statement, and `decide`.
+//! 2. [`phf`]: a perfect hash of those keys, built here and probed by the engine;
+//! 3. [`emit`]: the Rust text of the policy only: tables, message descriptors from
+//!    `ostrog_spec::layout`, model objects sized from their configurations, regular
+//!    expressions compiled to DFAs, audit profiles, one function per distinct unit and
+//!    statement body. `decide` itself is `ostrog_ksm::engine`, the same for every policy.
 //!
 //! Deciding an event costs: a bounds check of the two class numbers, the method number from
 //! two small per-class tables, the message validation, at most eight perfect-hash probes,
@@ -109,7 +110,7 @@ pub fn generate(
     let plan = plan::plan(policy, &checked.spec, &default_profile).map_err(|e| CompileError {
         messages: vec![format!("error: {}", e.0)],
     })?;
-    let emitter = emit::Emitter::new(policy, &checked.spec, &plan);
+    let emitter = emit::Emitter::new(policy, &checked.spec, &plan, &checked.workspace.sources);
     let source = emitter.module(solution, origin).map_err(|ds| render(&ds))?;
     Ok(GeneratedModule {
         solution: solution.to_string(),

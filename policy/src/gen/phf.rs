@@ -7,26 +7,10 @@
 //! hashes, two array reads and one comparison, whatever the number of keys: this is what
 //! makes the cost of a decision independent of the number of classes.
 //!
-//! The same `mix` function is emitted into the generated module (see
-//! [`super::emit`]), so the build-time placement and the run-time lookup agree by
-//! construction (every PAL test goes through the emitted copy).
+//! The hash is `ostrog_ksm::engine::mix`, the one the engine probes with at run time, so
+//! the build-time placement and the run-time lookup agree by construction.
 
-/// The hash of `key` under `seed` (a 64-bit finalizer; not cryptographic: the keys are the
-/// policy's own, fixed at build time, so nobody can choose colliding keys at run time).
-pub fn mix(key: u64, seed: u64) -> u64 {
-    let mut x = key ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// The Rust text of `mix`, for the generated module.
-pub const MIX_SOURCE: &str = "fn mix(key: u64, seed: u64) -> u64 {
-        let mut x = key ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }";
+pub use ostrog_ksm::engine::mix;
 
 /// A built table: `slots[i]` is the index of the key placed there (or `None`), and
 /// `displacements[b]` the displacement of bucket `b`.

@@ -37,13 +37,9 @@ pub fn kind_index(k: EventKind) -> u64 {
     }
 }
 
-/// Packs a dispatch key (the generated module packs it the same way).
+/// Packs a dispatch key as the engine does (`ostrog_ksm::engine::pack`).
 pub fn pack(kind: u64, src: Option<usize>, dst: Option<usize>, gm: Option<u32>) -> u64 {
-    let part = |v: Option<u64>| v.map_or(0, |x| x + 1);
-    (kind << 61)
-        | (part(src.map(|s| s as u64)) << 41)
-        | (part(dst.map(|d| d as u64)) << 21)
-        | part(gm.map(u64::from))
+    ostrog_ksm::engine::pack(kind, src.map(|s| s as u32), dst.map(|d| d as u32), gm)
 }
 
 /// One method a message can address.
