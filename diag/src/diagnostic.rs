@@ -53,13 +53,7 @@ impl Diagnostic {
             return format!(":1:1: {}", self.message);
         };
         let (line, col) = file.line_col(self.span.start as usize);
-        format!(
-            "{}:{}:{}: {}",
-            file.path.display(),
-            line,
-            col,
-            self.message
-        )
+        format!("{}:{}:{}: {}", file.path.display(), line, col, self.message)
     }
 
     /// Full rustc-style rendering.
@@ -129,6 +123,15 @@ impl FileDiagnostic {
     /// Full rustc-style rendering.
     pub fn render(&self) -> String {
         self.diagnostic.render(&*self.file)
+    }
+}
+
+/// The message, label and help read through the wrapper (`d.message`).
+impl std::ops::Deref for FileDiagnostic {
+    type Target = Diagnostic;
+
+    fn deref(&self) -> &Diagnostic {
+        &self.diagnostic
     }
 }
 

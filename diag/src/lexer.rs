@@ -48,20 +48,26 @@ pub trait Grammar {
     const EOF: Self::Kind;
     /// Which integer literals are accepted.
     const INTEGERS: Integers;
-    /// Punctuation marks and their tokens; where one mark begins with another, the longer
-    /// one comes first.
-    const PUNCTUATION: &'static [(&'static str, Self::Kind)];
+    /// The punctuation marks, separated by spaces; where one mark begins with another, the
+    /// longer one comes first.
+    const MARKS: &'static str;
+    /// The token of each mark, in the order of [`Grammar::MARKS`].
+    const MARK_KINDS: &'static [Self::Kind];
     /// The label under a character that is not part of the language.
     const FOREIGN_LABEL: &'static str;
     /// What was expected instead of it.
     const FOREIGN_HELP: &'static str;
 }
 
+/// Each punctuation mark of a grammar with its token, longer marks first.
+fn punctuation<G: Grammar>() -> impl Iterator<Item = (&'static str, &'static G::Kind)> {
+    G::MARKS.split_whitespace().zip(G::MARK_KINDS)
+}
+
 /// The text of a punctuation token (empty for names, literals and the end of the file).
 pub fn mark<G: Grammar>(kind: &G::Kind) -> &'static str {
-    G::PUNCTUATION
-        .iter()
-        .find(|(_, k)| k == kind)
+    punctuation::<G>()
+        .find(|(_, k)| *k == kind)
         .map_or("", |(text, _)| text)
 }
 
@@ -112,8 +118,7 @@ pub fn lex<G: Grammar>(file: FileId, text: &str) -> Result<Vec<Token<G::Kind>>, 
         } else if let (b'"', Some(make)) = (c, G::TEXT) {
             let (value, end) = text_literal(file, text, start)?;
             (make(value), end)
-        } else if let Some((mark, kind)) = G::PUNCTUATION.iter().find(|(m, _)| rest.starts_with(m))
-        {
+        } else if let Some((mark, kind)) = punctuation::<G>().find(|(m, _)| rest.starts_with(m)) {
             (kind.clone(), start + mark.len())
         } else {
             let ch = rest.chars().next().unwrap_or('?');
@@ -135,6 +140,13 @@ pub fn lex<G: Grammar>(file: FileId, text: &str) -> Result<Vec<Token<G::Kind>>, 
         span: Span::new(file, text.len(), text.len()),
     });
     Ok(tokens)
+}
+
+/// The kinds of the tokens of `text`, nothing if it does not lex (for tests of a grammar).
+pub fn kinds<G: Grammar>(text: &str) -> Vec<G::Kind> {
+    lex::<G>(FileId(0), text)
+        .map(|t| t.into_iter().map(|t| t.kind).collect())
+        .unwrap_or_default()
 }
 
 /// One past the last letter, digit or `_` from `start`.
@@ -227,31 +239,26 @@ mod tests {
     struct Small;
 
     impl Grammar for Small {
-        type Kind = Tok;
-        const IDENT: fn(String) -> Tok = Tok::Ident;
-        const INT: fn(u128) -> Tok = Tok::Int;
-        const TEXT: Option<fn(String) -> Tok> = Some(Tok::Text);
-        const EOF: Tok = Tok::Eof;
+        const MARKS: &'static str = "<= <";
+        const MARK_KINDS: &'static [Tok] = &[Tok::Le, Tok::Lt];
+        const FOREIGN_HELP: &'static str = "something else";
+        const FOREIGN_LABEL: &'static str = "foreign";
         const INTEGERS: Integers = Integers {
             octal: true,
             separators: true,
             help: "a number",
         };
-        const PUNCTUATION: &'static [(&'static str, Tok)] = &[("<=", Tok::Le), ("<", Tok::Lt)];
-        const FOREIGN_LABEL: &'static str = "foreign";
-        const FOREIGN_HELP: &'static str = "something else";
-    }
-
-    fn kinds(text: &str) -> Vec<Tok> {
-        lex::<Small>(FileId(0), text)
-            .map(|t| t.into_iter().map(|t| t.kind).collect())
-            .unwrap_or_default()
+        type Kind = Tok;
+        const EOF: Tok = Tok::Eof;
+        const TEXT: Option<fn(String) -> Tok> = Some(Tok::Text);
+        const INT: fn(u128) -> Tok = Tok::Int;
+        const IDENT: fn(String) -> Tok = Tok::Ident;
     }
 
     #[test]
     fn shared_tokens() {
         assert_eq!(
-            kinds("a_1 <= < 0o17 1_000 \"x\\\"\\d\" // c\n /* d */ _"),
+            kinds::<Small>("a_1 <= < 0o17 1_000 \"x\\\"\\d\" // c\n /* d */ _"),
             vec![
                 Tok::Ident("a_1".into()),
                 Tok::Le,
@@ -280,16 +287,35 @@ mod tests {
         assert_eq!(integer("0x_1", Small::INTEGERS), None);
         assert_eq!(integer("0x", Small::INTEGERS), None);
         assert_eq!(integer(&u128::MAX.to_string(), plain), Some(u128::MAX));
-        assert_eq!(integer("340282366920938463463374607431768211456", plain), None);
+        assert_eq!(
+            integer("340282366920938463463374607431768211456", plain),
+            None
+        );
     }
 
     #[test]
     fn errors_point_at_the_offending_text() {
-        let err = |text: &str| lex::<Small>(FileId(0), text).err().map(|d| (d.message, d.span));
+        let err = |text: &str| {
+            lex::<Small>(FileId(0), text)
+                .err()
+                .map(|d| (d.message, d.span))
+        };
         let at = |s, e| Span::new(FileId(0), s, e);
-        assert_eq!(err("x /* open *"), Some(("unterminated block comment".into(), at(2, 4))));
-        assert_eq!(err(" \"open"), Some(("unterminated text literal".into(), at(1, 2))));
-        assert_eq!(err("0xZZ"), Some(("invalid integer literal `0xZZ`".into(), at(0, 4))));
-        assert_eq!(err("a é"), Some(("unexpected character `é`".into(), at(2, 4))));
+        assert_eq!(
+            err("x /* open *"),
+            Some(("unterminated block comment".into(), at(2, 4)))
+        );
+        assert_eq!(
+            err(" \"open"),
+            Some(("unterminated text literal".into(), at(1, 2)))
+        );
+        assert_eq!(
+            err("0xZZ"),
+            Some(("invalid integer literal `0xZZ`".into(), at(0, 4)))
+        );
+        assert_eq!(
+            err("a é"),
+            Some(("unexpected character `é`".into(), at(2, 4)))
+        );
     }
 }

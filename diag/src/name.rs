@@ -87,6 +87,9 @@ mod tests {
         assert_eq!(p.last(), "Task");
         assert_eq!(p.file_name("idl"), "Task.idl");
         assert_eq!(p.package_file("idl"), PathBuf::from("kl/core/Task.idl"));
-        assert_eq!(path("Einit").package_file("edl"), PathBuf::from("Einit.edl"));
+        assert_eq!(
+            path("Einit").package_file("edl"),
+            PathBuf::from("Einit.edl")
+        );
     }
 }
