@@ -59,6 +59,70 @@ pub trait Grammar {
     const FOREIGN_HELP: &'static str;
 }
 
+/// Declares a language's [`Grammar`] and, in the calling module, what its parser uses: the
+/// `Token` type, `lex(file, text)`, and `describe()` (how a token reads in a diagnostic) and
+/// `punct()` (a mark's text) on the token kind. The kind must have the variants `Ident(String)`,
+/// `Int(u128)` and `Eof`, and the variant named after `text:` if the language has text
+/// literals.
+#[macro_export]
+macro_rules! grammar {
+    (
+        $(#[$doc:meta])*
+        $grammar:ident for $kind:ident {
+            text: [$($text:ident)?],
+            integers: $integers:expr,
+            marks: $marks:literal => [$($mark:ident),* $(,)?],
+            foreign: ($label:literal, $help:literal) $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        pub struct $grammar;
+
+        impl $crate::lexer::Grammar for $grammar {
+            type Kind = $kind;
+            const IDENT: fn(String) -> $kind = $kind::Ident;
+            const INT: fn(u128) -> $kind = $kind::Int;
+            const TEXT: Option<fn(String) -> $kind> = {
+                let text: Option<fn(String) -> $kind> = None;
+                $(let text: Option<fn(String) -> $kind> = Some($kind::$text);)?
+                text
+            };
+            const EOF: $kind = $kind::Eof;
+            const INTEGERS: $crate::lexer::Integers = $integers;
+            const MARKS: &'static str = $marks;
+            const MARK_KINDS: &'static [$kind] = &[$($kind::$mark),*];
+            const FOREIGN_LABEL: &'static str = $label;
+            const FOREIGN_HELP: &'static str = $help;
+        }
+
+        /// A token with its place in the file.
+        pub type Token = $crate::lexer::Token<$kind>;
+
+        /// Splits `text` into tokens; the last token is always the end of the file.
+        pub fn lex(file: $crate::FileId, text: &str) -> Result<Vec<Token>, $crate::Diagnostic> {
+            $crate::lexer::lex::<$grammar>(file, text)
+        }
+
+        impl $kind {
+            /// How the token reads in a diagnostic.
+            pub fn describe(&self) -> String {
+                match self {
+                    $kind::Ident(s) => format!("`{s}`"),
+                    $kind::Int(v) => format!("integer `{v}`"),
+                    $($kind::$text(s) => format!("text `\"{s}\"`"),)?
+                    $kind::Eof => "end of file".to_string(),
+                    other => format!("`{}`", other.punct()),
+                }
+            }
+
+            /// The text of a punctuation token (empty for names, literals and the end).
+            pub fn punct(&self) -> &'static str {
+                $crate::lexer::mark::<$grammar>(self)
+            }
+        }
+    };
+}
+
 /// Each punctuation mark of a grammar with its token, longer marks first.
 fn punctuation<G: Grammar>() -> impl Iterator<Item = (&'static str, &'static G::Kind)> {
     G::MARKS.split_whitespace().zip(G::MARK_KINDS)
@@ -147,6 +211,15 @@ pub fn kinds<G: Grammar>(text: &str) -> Vec<G::Kind> {
     lex::<G>(FileId(0), text)
         .map(|t| t.into_iter().map(|t| t.kind).collect())
         .unwrap_or_default()
+}
+
+/// Whether every mark of a grammar lexes alone as its own token, in the order of
+/// [`Grammar::MARK_KINDS`] (for a grammar's tests: a mark listed after a shorter one that
+/// begins it, or a kind missing, fails).
+pub fn marks_agree<G: Grammar>() -> bool {
+    let mut want = G::MARK_KINDS.to_vec();
+    want.push(G::EOF);
+    kinds::<G>(G::MARKS) == want
 }
 
 /// One past the last letter, digit or `_` from `start`.
@@ -271,6 +344,7 @@ mod tests {
             ]
         );
         assert_eq!(mark::<Small>(&Tok::Le), "<=");
+        assert!(marks_agree::<Small>());
         assert_eq!(mark::<Small>(&Tok::Eof), "");
     }
 
@@ -295,27 +369,17 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_offending_text() {
-        let err = |text: &str| {
-            lex::<Small>(FileId(0), text)
-                .err()
-                .map(|d| (d.message, d.span))
-        };
-        let at = |s, e| Span::new(FileId(0), s, e);
-        assert_eq!(
-            err("x /* open *"),
-            Some(("unterminated block comment".into(), at(2, 4)))
-        );
-        assert_eq!(
-            err(" \"open"),
-            Some(("unterminated text literal".into(), at(1, 2)))
-        );
-        assert_eq!(
-            err("0xZZ"),
-            Some(("invalid integer literal `0xZZ`".into(), at(0, 4)))
-        );
-        assert_eq!(
-            err("a é"),
-            Some(("unexpected character `é`".into(), at(2, 4)))
-        );
+        let cases = [
+            ("x /* open *", "unterminated block comment", 2, 4),
+            (" \"open", "unterminated text literal", 1, 2),
+            ("0xZZ", "invalid integer literal `0xZZ`", 0, 4),
+            ("a é", "unexpected character `é`", 2, 4),
+        ];
+        for (text, message, start, end) in cases {
+            let d = lex::<Small>(FileId(0), text).err();
+            let got = d.map(|d| (d.message, d.span));
+            let span = Span::new(FileId(0), start, end);
+            assert_eq!(got, Some((message.to_string(), span)), "{text}");
+        }
     }
 }

@@ -11,9 +11,7 @@
 //! `List<List<Text>>` closes correctly; `>=` is recognised by the parser as `>` immediately
 //! followed by `=`.
 
-use ostrog_diag::lexer::{self, Grammar, Integers};
-use ostrog_diag::source::FileId;
-use ostrog_diag::Diagnostic;
+use ostrog_diag::lexer::Integers;
 
 /// Kind of a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,68 +80,36 @@ pub enum TokKind {
     Eof,
 }
 
-impl TokKind {
-    /// How the token reads in a diagnostic.
-    pub fn describe(&self) -> String {
-        match self {
-            TokKind::Ident(s) => format!("`{s}`"),
-            TokKind::Int(v) => format!("integer `{v}`"),
-            TokKind::Str(s) => format!("text `\"{s}\"`"),
-            TokKind::Eof => "end of file".to_string(),
-            other => format!("`{}`", other.punct()),
-        }
-    }
-
-    /// The text of a punctuation token.
-    pub fn punct(&self) -> &'static str {
-        lexer::mark::<Psl>(self)
-    }
-}
-
-/// A token and where it is.
-pub type Token = lexer::Token<TokKind>;
-
-/// Splits a file into tokens; the last token is always [`TokKind::Eof`].
-pub fn lex(file: FileId, text: &str) -> Result<Vec<Token>, Diagnostic> {
-    lexer::lex::<Psl>(file, text)
-}
-
-/// What PSL adds to the shared token rules.
-struct Psl;
-
-impl Grammar for Psl {
-    type Kind = TokKind;
-    const IDENT: fn(String) -> TokKind = TokKind::Ident;
-    const INT: fn(u128) -> TokKind = TokKind::Int;
-    const TEXT: Option<fn(String) -> TokKind> = Some(TokKind::Str);
-    const EOF: TokKind = TokKind::Eof;
-    const INTEGERS: Integers = Integers {
-        octal: false,
-        separators: false,
-        help: "expected decimal digits or `0x` followed by hex digits",
-    };
-    const MARKS: &'static str = "==> == != <= <- ~> && || { } ( ) [ ] , : . = < > & | ~ ! + - *";
-    const MARK_KINDS: &'static [TokKind] = {
-        use TokKind::*;
-        &[
+ostrog_diag::grammar! {
+    /// What PSL adds to the shared token rules.
+    Psl for TokKind {
+        text: [Str],
+        integers: Integers {
+            octal: false,
+            separators: false,
+            help: "expected decimal digits or `0x` followed by hex digits",
+        },
+        marks: "==> == != <= <- ~> && || { } ( ) [ ] , : . = < > & | ~ ! + - *" => [
             Implies, EqEq, NotEq, Le, LArrow, Squiggle, AndAnd, OrOr, LBrace, RBrace, LParen,
             RParen, LBracket, RBracket, Comma, Colon, Dot, Eq, Lt, Gt, Amp, Pipe, Tilde, Bang,
             Plus, Minus, Star,
-        ]
-    };
-    const FOREIGN_LABEL: &'static str = "not part of PSL";
-    const FOREIGN_HELP: &'static str =
-        "expected a name, a number, a \"text\" literal or an operator";
+        ],
+        foreign: (
+            "not part of PSL",
+            "expected a name, a number, a \"text\" literal or an operator"
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ostrog_diag::lexer;
+    use ostrog_diag::FileId;
 
     #[test]
     fn operators_are_greedy() {
-        let every_mark = [Psl::MARK_KINDS, &[TokKind::Eof]].concat();
-        assert_eq!(lexer::kinds::<Psl>(Psl::MARKS), every_mark);
+        assert!(lexer::marks_agree::<Psl>());
         assert_eq!(
             lexer::kinds::<Psl>("==> == = <- <= < ~> ~"),
             vec![

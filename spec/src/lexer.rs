@@ -5,9 +5,7 @@
 //! literals. `>` is always a single token (there is no `>>` operator), so nested
 //! `sequence<array<UInt8, 4>>` closes correctly.
 
-use ostrog_diag::lexer::{self, Grammar, Integers};
-use ostrog_diag::source::FileId;
-use ostrog_diag::Diagnostic;
+use ostrog_diag::lexer::Integers;
 
 /// Kind of a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,56 +50,31 @@ pub enum TokKind {
     Eof,
 }
 
-impl TokKind {
-    /// How the token reads in a diagnostic.
-    pub fn describe(&self) -> String {
-        match self {
-            TokKind::Ident(s) => format!("`{s}`"),
-            TokKind::Int(v) => format!("integer `{v}`"),
-            TokKind::Eof => "end of file".to_string(),
-            other => format!("`{}`", lexer::mark::<Spec>(other)),
-        }
-    }
-}
-
-/// A token with its place in the file.
-pub type Token = lexer::Token<TokKind>;
-
-/// Splits `text` into tokens; the last token is always [`TokKind::Eof`].
-pub fn lex(file: FileId, text: &str) -> Result<Vec<Token>, Diagnostic> {
-    lexer::lex::<Spec>(file, text)
-}
-
-/// What EDL, CDL and IDL add to the shared token rules.
-struct Spec;
-
-impl Grammar for Spec {
-    type Kind = TokKind;
-    const IDENT: fn(String) -> TokKind = TokKind::Ident;
-    const INT: fn(u128) -> TokKind = TokKind::Int;
-    const TEXT: Option<fn(String) -> TokKind> = None;
-    const EOF: TokKind = TokKind::Eof;
-    const INTEGERS: Integers = Integers {
-        octal: true,
-        separators: true,
-        help: "expected a decimal, `0x` hexadecimal or `0o` octal literal that fits in 128 bits",
-    };
-    const MARKS: &'static str = "** * << < > + - { } ( ) , ; : = .";
-    const MARK_KINDS: &'static [TokKind] = {
-        use TokKind::*;
-        &[
+ostrog_diag::grammar! {
+    /// What EDL, CDL and IDL add to the shared token rules.
+    Spec for TokKind {
+        text: [],
+        integers: Integers {
+            octal: true,
+            separators: true,
+            help: "expected a decimal, `0x` hexadecimal or `0o` octal literal that fits in 128 bits",
+        },
+        marks: "** * << < > + - { } ( ) , ; : = ." => [
             StarStar, Star, Shl, Lt, Gt, Plus, Minus, LBrace, RBrace, LParen, RParen, Comma, Semi,
             Colon, Eq, Dot,
-        ]
-    };
-    const FOREIGN_LABEL: &'static str = "not part of the language";
-    const FOREIGN_HELP: &'static str =
-        "expected a name, a number, a comment or one of `{ } ( ) < > , ; : = . + - * ** <<`";
+        ],
+        foreign: (
+            "not part of the language",
+            "expected a name, a number, a comment or one of `{ } ( ) < > , ; : = . + - * ** <<`"
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ostrog_diag::lexer;
+    use ostrog_diag::FileId;
 
     #[test]
     fn literals_in_all_bases() {
@@ -120,8 +93,7 @@ mod tests {
 
     #[test]
     fn operators_and_comments() {
-        let every_mark = [Spec::MARK_KINDS, &[TokKind::Eof]].concat();
-        assert_eq!(lexer::kinds::<Spec>(Spec::MARKS), every_mark);
+        assert!(lexer::marks_agree::<Spec>());
         assert_eq!(
             lexer::kinds::<Spec>("a ** 2 << 3 // c\n /* x */ >>"),
             vec![
@@ -139,8 +111,9 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(lex(FileId(0), "0x").is_err());
-        assert!(lex(FileId(0), "/* open").is_err());
-        assert!(lex(FileId(0), "a # b").is_err());
+        // EDL, CDL and IDL have no text literals.
+        for bad in ["0x", "/* open", "a # b", "\"text\""] {
+            assert!(lex(FileId(0), bad).is_err(), "{bad}");
+        }
     }
 }
