@@ -103,6 +103,7 @@ ostrog_diag::grammar! {
 
 #[cfg(test)]
 mod tests {
+    use super::TokKind::*;
     use super::*;
     use ostrog_diag::lexer;
     use ostrog_diag::FileId;
@@ -112,17 +113,7 @@ mod tests {
         assert!(lexer::marks_agree::<Psl>());
         assert_eq!(
             lexer::kinds::<Psl>("==> == = <- <= < ~> ~"),
-            vec![
-                TokKind::Implies,
-                TokKind::EqEq,
-                TokKind::Eq,
-                TokKind::LArrow,
-                TokKind::Le,
-                TokKind::Lt,
-                TokKind::Squiggle,
-                TokKind::Tilde,
-                TokKind::Eof
-            ]
+            vec![Implies, EqEq, Eq, LArrow, Le, Lt, Squiggle, Tilde, Eof]
         );
     }
 
@@ -131,11 +122,11 @@ mod tests {
         assert_eq!(
             lexer::kinds::<Psl>("0x1F 12 \"a\\\"b\" // c\n /* d */ x_1"),
             vec![
-                TokKind::Int(31),
-                TokKind::Int(12),
-                TokKind::Str("a\"b".into()),
-                TokKind::Ident("x_1".into()),
-                TokKind::Eof
+                Int(31),
+                Int(12),
+                Str("a\"b".into()),
+                Ident("x_1".into()),
+                Eof
             ]
         );
     }

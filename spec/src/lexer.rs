@@ -72,6 +72,7 @@ ostrog_diag::grammar! {
 
 #[cfg(test)]
 mod tests {
+    use super::TokKind::*;
     use super::*;
     use ostrog_diag::lexer;
     use ostrog_diag::FileId;
@@ -80,14 +81,7 @@ mod tests {
     fn literals_in_all_bases() {
         assert_eq!(
             lexer::kinds::<Spec>("12 0x2f 0X2F 0o17 0O17"),
-            vec![
-                TokKind::Int(12),
-                TokKind::Int(47),
-                TokKind::Int(47),
-                TokKind::Int(15),
-                TokKind::Int(15),
-                TokKind::Eof
-            ]
+            vec![Int(12), Int(47), Int(47), Int(15), Int(15), Eof]
         );
     }
 
@@ -97,14 +91,14 @@ mod tests {
         assert_eq!(
             lexer::kinds::<Spec>("a ** 2 << 3 // c\n /* x */ >>"),
             vec![
-                TokKind::Ident("a".into()),
-                TokKind::StarStar,
-                TokKind::Int(2),
-                TokKind::Shl,
-                TokKind::Int(3),
-                TokKind::Gt,
-                TokKind::Gt,
-                TokKind::Eof
+                Ident("a".into()),
+                StarStar,
+                Int(2),
+                Shl,
+                Int(3),
+                Gt,
+                Gt,
+                Eof
             ]
         );
     }
