@@ -177,23 +177,8 @@ fn resolve_spec(loaded: &mut Loaded) {
                 Language::Edl => "process class",
                 _ => "interface",
             };
-            let searched: Vec<String> = loaded
-                .workspace
-                .candidates(lang, &path, from)
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
-            loaded.diagnostics.push(
-                Diagnostic::new(
-                    path.span,
-                    format!("unknown {what} `{}`", path.dotted()),
-                    format!("no such {what}"),
-                )
-                .help(format!(
-                    "expected a file declaring it; searched: {}",
-                    searched.join(", ")
-                )),
-            );
+            let d = loaded.workspace.unknown(what, lang, &path, from);
+            loaded.diagnostics.push(d);
         }
     }
     loaded.workspace.load_references();

@@ -177,6 +177,31 @@ impl Workspace {
         out
     }
 
+    /// "unknown {what} `a.b.C`", naming the files searched, for a name [`Self::lookup`] did
+    /// not find.
+    pub fn unknown(
+        &self,
+        what: &str,
+        lang: Language,
+        path: &ast::Path,
+        from: FileId,
+    ) -> Diagnostic {
+        let searched: Vec<String> = self
+            .candidates(lang, path, from)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Diagnostic::new(
+            path.span,
+            format!("unknown {what} `{}`", path.dotted()),
+            format!("no such {what}"),
+        )
+        .help(format!(
+            "expected a file declaring it; searched: {}",
+            searched.join(", ")
+        ))
+    }
+
     /// Loads every unit referred to by a loaded unit, transitively, reporting names that
     /// cannot be found.
     pub fn load_references(&mut self) {
@@ -191,22 +216,8 @@ impl Workspace {
                         Language::Cdl => "component",
                         Language::Edl => "process class",
                     };
-                    let searched: Vec<String> = self
-                        .candidates(lang, &path, file)
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect();
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            path.span,
-                            format!("unknown {what} `{}`", path.dotted()),
-                            format!("no such {what}"),
-                        )
-                        .help(format!(
-                            "expected a file declaring it; searched: {}",
-                            searched.join(", ")
-                        )),
-                    );
+                    let d = self.unknown(what, lang, &path, file);
+                    self.diagnostics.push(d);
                 }
             }
             i += 1;
