@@ -17,14 +17,14 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diag::Diagnostic;
 use crate::names::{self, NameKind};
 use crate::solution::{Channel, Process, Solution};
-use crate::source::SourceFile;
 use crate::table::{
     DEFAULT_PRIORITY, MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PRIORITY, MAX_PROCESSES,
 };
 use crate::yaml::{self, Kind, Node};
+use ostrog_diag::FileDiagnostic;
+use ostrog_diag::SourceFile;
 
 /// What the checker may assume about the rest of the solution.
 #[derive(Clone, Debug, Default)]
@@ -36,12 +36,12 @@ pub struct Options {
 }
 
 /// Reads and checks an `init.yaml` file.
-pub fn load(path: &Path, options: &Options) -> Result<Solution, Vec<Diagnostic>> {
+pub fn load(path: &Path, options: &Options) -> Result<Solution, Vec<FileDiagnostic>> {
     match std::fs::read_to_string(path) {
         Ok(text) => check_source(path, text, options),
         Err(e) => {
             let file = Arc::new(SourceFile::new(path, ""));
-            Err(vec![Diagnostic::new(
+            Err(vec![FileDiagnostic::new(
                 &file,
                 0..0,
                 format!("cannot read the file: {e}"),
@@ -57,7 +57,7 @@ pub fn check_source(
     path: impl Into<PathBuf>,
     text: impl Into<String>,
     options: &Options,
-) -> Result<Solution, Vec<Diagnostic>> {
+) -> Result<Solution, Vec<FileDiagnostic>> {
     let file = Arc::new(SourceFile::new(path, text));
     let root = match yaml::parse(&file) {
         Ok(root) => root,
@@ -126,7 +126,7 @@ impl Entity {
 struct Checker<'o> {
     file: Arc<SourceFile>,
     options: &'o Options,
-    diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<FileDiagnostic>,
 }
 
 /// `a, b, c` with backticks, at most `limit` items and an ellipsis after.
@@ -144,7 +144,7 @@ fn listing<'a>(items: impl Iterator<Item = &'a str>, limit: usize) -> String {
 
 impl Checker<'_> {
     fn error(&mut self, span: Range<usize>, message: String, label: &str, help: String) {
-        let d = Diagnostic::new(&self.file, span, message, label).help(help);
+        let d = FileDiagnostic::new(&self.file, span, message, label).help(help);
         self.diagnostics.push(d);
     }
 

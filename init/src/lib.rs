@@ -12,7 +12,7 @@
 //! * The host side. With the `alloc` feature, [`solution::Solution`] (the checked
 //!   description as plain data) and the table encoder. With the `std` feature, the YAML
 //!   reader with source positions ([`yaml`]), the checker ([`check`]) and its diagnostics
-//!   ([`diag`]), and [`check_cli`], which is `cargo ostrog check init.yaml`.
+//!   (`ostrog_diag`), and [`check_cli`], which is `cargo ostrog check init.yaml`.
 //!
 //! The pipeline is straight: `init.yaml` -> [`yaml::parse`] (a tree of nodes with byte
 //! spans) -> [`check::check_source`] (every diagnostic, or a [`solution::Solution`] with
@@ -20,7 +20,7 @@
 //! [`table::Table::parse`] in Einit.
 //!
 //! Design rules: nothing panics on user input (a YAML file or a table's bytes); every
-//! problem in `init.yaml` becomes a [`diag::Diagnostic`] naming file, line and column; the
+//! problem in `init.yaml` becomes an `ostrog_diag::FileDiagnostic` naming file, line and column; the
 //! encoder refuses whatever the decoder would refuse, so a table that leaves the host loads.
 
 // The core is `no_std`; the host side (the `std` feature) is an ordinary std crate.
@@ -39,10 +39,6 @@ pub mod solution;
 #[cfg(feature = "std")]
 pub mod check;
 #[cfg(feature = "std")]
-pub mod diag;
-#[cfg(feature = "std")]
-pub mod source;
-#[cfg(feature = "std")]
 pub mod yaml;
 
 #[cfg(feature = "alloc")]
@@ -51,7 +47,7 @@ pub use solution::Solution;
 #[cfg(feature = "std")]
 pub use check::{check_source, load, Options};
 #[cfg(feature = "std")]
-pub use diag::Diagnostic;
+pub use ostrog_diag::FileDiagnostic;
 
 /// Checks `init.yaml` files, writing every diagnostic fully rendered to `out`.
 /// Returns the number of errors found.

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::TScalarStyle;
 
-use crate::diag::Diagnostic;
-use crate::source::SourceFile;
+use ostrog_diag::FileDiagnostic;
+use ostrog_diag::SourceFile;
 
 /// The deepest nesting of lists and maps accepted.
 pub const MAX_DEPTH: usize = 64;
@@ -131,7 +131,7 @@ enum Frame {
 }
 
 /// Parses the file into its one document's root node (`None` for an empty file).
-pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
+pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, FileDiagnostic> {
     let mut parser = Parser::new_from_str(&file.text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut root = None;
@@ -140,7 +140,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
         let (event, mark) = parser.next_token().map_err(|e| {
             let m = e.marker();
             let at = file.offset(m.line(), m.col());
-            Diagnostic::new(
+            FileDiagnostic::new(
                 file,
                 at..at,
                 format!("YAML syntax error: {}", e.info()),
@@ -155,7 +155,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
             Event::DocumentStart => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(Diagnostic::new(
+                    return Err(FileDiagnostic::new(
                         file,
                         at..at + 3,
                         "a second YAML document",
@@ -166,7 +166,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
                 continue;
             }
             Event::Alias(_) => {
-                return Err(Diagnostic::new(
+                return Err(FileDiagnostic::new(
                     file,
                     at..at + 1,
                     "YAML aliases are not supported",
@@ -176,7 +176,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(Diagnostic::new(
+                    return Err(FileDiagnostic::new(
                         file,
                         at..at + 1,
                         format!("lists and maps nested deeper than {MAX_DEPTH} levels"),
@@ -309,7 +309,7 @@ fn scalar_end(file: &SourceFile, start: usize, text: &str, style: TScalarStyle) 
 mod tests {
     use super::*;
 
-    fn tree(text: &str) -> Result<Option<Node>, Diagnostic> {
+    fn tree(text: &str) -> Result<Option<Node>, FileDiagnostic> {
         parse(&Arc::new(SourceFile::new("t.yaml", text)))
     }
 

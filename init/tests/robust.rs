@@ -224,7 +224,7 @@ proptest! {
         };
         if let Err(diagnostics) = check::check_source("fuzz.yaml", text.clone(), &options) {
             for d in diagnostics {
-                prop_assert!(d.span.start <= text.len(), "{:?}", d);
+                prop_assert!(d.span.start as usize <= text.len(), "{:?}", d);
                 prop_assert!(!d.render().is_empty());
             }
         }

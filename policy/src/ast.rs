@@ -5,48 +5,8 @@
 //! language as written (juxtaposed `assert x` next to `assert (x)`, `use EDL X` next to
 //! `task class X : path`); the checker gives them one meaning.
 
-use ostrog_spec::source::Span;
-
-/// A name with its place.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Name {
-    /// The text.
-    pub text: String,
-    /// Where.
-    pub span: Span,
-}
-
-/// A dotted name such as `kl.core.Core` (one segment for a plain name).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Path {
-    /// The segments.
-    pub segments: Vec<Name>,
-    /// Where the whole name is.
-    pub span: Span,
-}
-
-impl Path {
-    /// The name joined with dots.
-    pub fn dotted(&self) -> String {
-        let parts: Vec<&str> = self.segments.iter().map(|s| s.text.as_str()).collect();
-        parts.join(".")
-    }
-
-    /// As a path of the EDL/CDL/IDL front end (for include lookups).
-    pub fn to_spec(&self) -> ostrog_spec::ast::Path {
-        ostrog_spec::ast::Path {
-            segments: self
-                .segments
-                .iter()
-                .map(|n| ostrog_spec::ast::Name {
-                    text: n.text.clone(),
-                    span: n.span,
-                })
-                .collect(),
-            span: self.span,
-        }
-    }
-}
+pub use ostrog_diag::name::{Name, Path};
+use ostrog_diag::source::Span;
 
 /// One parsed `.psl` file.
 #[derive(Clone, Debug, Default)]

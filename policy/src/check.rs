@@ -11,10 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use ostrog_spec::diag::Diagnostic;
+use ostrog_diag::source::Span;
+use ostrog_diag::Diagnostic;
 use ostrog_spec::model::{IntType, Model as SpecModel};
 use ostrog_spec::resolve::Workspace;
-use ostrog_spec::source::Span;
 
 use crate::ast::{self, ArgShape, Decl, TypeExprKind};
 use crate::components::endpoint_components;

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
 
 use crate::ast::{self, TypeExprKind};
 use crate::check::{one_of, Checker};

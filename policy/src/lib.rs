@@ -14,14 +14,14 @@
 //!    `ostrog_spec` workspace;
 //! 2. `ostrog_spec::check` checks those and builds their model (endpoints with RIIDs,
 //!    methods with MIDs, parameter types and layouts);
-//! 3. [`check`] resolves the policy: models declared by the standard library (`policy/lib`,
+//! 3. [`check`] resolves the policy: models declared by the standard library (`sysroot/nk`,
 //!    see [`load::library_dir`]), classes, objects and their configurations ([`config`]),
 //!    audit profiles, bindings and expressions ([`bindings`]), and PAL tests ([`pal`]).
 //!
 //! Entry points: [`load_policy`] (a file on disk) and [`load_policy_source`] (text in
 //! memory), both returning a [`Checked`]; [`check_cli`] for `cargo ostrog check x.psl`.
 //!
-//! Nothing here panics on user input: every problem is an `ostrog_spec::diag::Diagnostic`
+//! Nothing here panics on user input: every problem is an `ostrog_diag::Diagnostic`
 //! naming file, line and column, shown with its source line and what was expected.
 
 pub mod ast;
@@ -39,7 +39,7 @@ pub mod parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ostrog_spec::diag::Diagnostic;
+use ostrog_diag::{diagnostic, Diagnostic};
 use ostrog_spec::resolve::Workspace;
 
 pub use gen::{compile, CompileError, GeneratedModule};
@@ -71,24 +71,14 @@ impl Checked {
 
     /// Writes every error, fully rendered.
     pub fn report(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        for e in &self.workspace.io_errors {
-            writeln!(out, "error: {e}")?;
-        }
-        for d in &self.diagnostics {
-            writeln!(out, "{}", d.render(&self.workspace.sources))?;
-        }
-        Ok(())
+        let w = &self.workspace;
+        diagnostic::write_report(out, &w.sources, &w.io_errors, &self.diagnostics)
     }
 
     /// Every error in the one-line `path:line:col: message` form.
     pub fn short_messages(&self) -> Vec<String> {
-        let mut v = self.workspace.io_errors.clone();
-        v.extend(
-            self.diagnostics
-                .iter()
-                .map(|d| d.short(&self.workspace.sources)),
-        );
-        v
+        let w = &self.workspace;
+        diagnostic::short_messages(&w.sources, &w.io_errors, &self.diagnostics)
     }
 }
 

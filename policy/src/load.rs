@@ -2,8 +2,8 @@
 //!
 //! A policy is a top file plus everything it includes. `use a.b._` names the file `a/b.psl`,
 //! searched in each include directory in order, then next to the including file, then in the
-//! standard library shipped with this crate (`policy/lib`, always last on the path, so a
-//! solution can override any library file). Each file is read once however often it is
+//! SDK tree (`sysroot/`, always on the path and last unless an include directory names it, so
+//! a solution can override any library file). Each file is read once however often it is
 //! included, so include cycles are harmless.
 //!
 //! `use EDL X`, `task class X : a.B` and `execute: I` are resolved through the EDL/CDL/IDL
@@ -13,17 +13,23 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use ostrog_spec::diag::Diagnostic;
+use ostrog_diag::source::FileId;
+use ostrog_diag::Diagnostic;
 use ostrog_spec::parser::Language;
 use ostrog_spec::resolve::Workspace;
-use ostrog_spec::source::FileId;
 
 use crate::ast::{Decl, File};
 use crate::parser::parse;
 
-/// The standard library folder (model declarations, the execute interface).
+/// The SDK tree (`sysroot/`): the models' PSL libraries under `nk/`, the core interfaces
+/// (the execute interface among them) under `kl/`.
 pub fn library_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("lib")
+    ostrog_spec::sysroot()
+}
+
+/// The models' libraries (`sysroot/nk`): the objects they declare are the standard ones.
+fn models_dir() -> PathBuf {
+    library_dir().join("nk")
 }
 
 /// One parsed PSL file.
@@ -51,7 +57,9 @@ pub struct Loaded {
 /// Reads `top` (text given, or read from disk) and every PSL file it includes.
 pub fn load(top: &Path, text: Option<String>, include_dirs: &[PathBuf]) -> Loaded {
     let mut dirs = include_dirs.to_vec();
-    dirs.push(library_dir());
+    if !dirs.contains(&library_dir()) {
+        dirs.push(library_dir());
+    }
     let mut loaded = Loaded {
         workspace: Workspace::new(&dirs),
         files: Vec::new(),
@@ -75,7 +83,7 @@ pub fn load(top: &Path, text: Option<String>, include_dirs: &[PathBuf]) -> Loade
     let mut parsed: Vec<PslFile> = Vec::new();
     let mut queue: VecDeque<(PathBuf, String, usize, bool)> = VecDeque::new();
     queue.push_back((top.to_path_buf(), text, 0, false));
-    let lib = library_dir();
+    let lib = models_dir();
     while let Some((path, text, depth, library)) = queue.pop_front() {
         let file = loaded.workspace.sources.add(path.clone(), text);
         let source = loaded
@@ -92,11 +100,7 @@ pub fn load(top: &Path, text: Option<String>, include_dirs: &[PathBuf]) -> Loade
         };
         for decl in &ast.decls {
             let Decl::UsePsl(p) = decl else { continue };
-            let mut rel = PathBuf::new();
-            for seg in &p.segments {
-                rel.push(&seg.text);
-            }
-            rel.set_extension("psl");
+            let rel = p.package_file("psl");
             let mut candidates: Vec<PathBuf> = dirs.iter().map(|d| d.join(&rel)).collect();
             if let Some(parent) = path.parent() {
                 candidates.insert(include_dirs.len(), parent.join(&rel));
@@ -168,29 +172,13 @@ fn resolve_spec(loaded: &mut Loaded) {
         }
     }
     for (lang, path, from) in wanted {
-        let spec_path = path.to_spec();
-        if loaded.workspace.lookup(lang, &spec_path, from).is_none() {
+        if loaded.workspace.lookup(lang, &path, from).is_none() {
             let what = match lang {
                 Language::Edl => "process class",
                 _ => "interface",
             };
-            let searched: Vec<String> = loaded
-                .workspace
-                .candidates(lang, &spec_path, from)
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
-            loaded.diagnostics.push(
-                Diagnostic::new(
-                    path.span,
-                    format!("unknown {what} `{}`", path.dotted()),
-                    format!("no such {what}"),
-                )
-                .help(format!(
-                    "expected a file declaring it; searched: {}",
-                    searched.join(", ")
-                )),
-            );
+            let d = loaded.workspace.unknown(what, lang, &path, from);
+            loaded.diagnostics.push(d);
         }
     }
     loaded.workspace.load_references();

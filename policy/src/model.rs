@@ -33,9 +33,9 @@
 
 use std::collections::BTreeMap;
 
+use ostrog_diag::source::Span;
 use ostrog_spec::ast::Direction;
 use ostrog_spec::model::{Endpoint, IntType};
-use ostrog_spec::source::Span;
 
 pub use crate::ast::{BinOp, EventKind, Expect, Pattern, TypeExpr, UnOp};
 

@@ -16,8 +16,8 @@
 //! Like the EDL/CDL/IDL parser, it stops at the first syntax error of a file and bounds
 //! nesting, so hostile input gives a diagnostic, never a stack overflow.
 
-use ostrog_spec::diag::Diagnostic;
-use ostrog_spec::source::{FileId, Span};
+use ostrog_diag::source::{FileId, Span};
+use ostrog_diag::Diagnostic;
 
 use crate::ast::*;
 use crate::lexer::{lex, TokKind, Token};

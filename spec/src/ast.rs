@@ -2,38 +2,8 @@
 //!
 //! Every node that a diagnostic may point at carries a [`Span`].
 
-use crate::source::Span;
-
-/// A name with its place.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Name {
-    /// The text.
-    pub text: String,
-    /// Where.
-    pub span: Span,
-}
-
-/// A dotted name such as `kl.core.Types`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Path {
-    /// The segments.
-    pub segments: Vec<Name>,
-    /// Where the whole name is.
-    pub span: Span,
-}
-
-impl Path {
-    /// The name joined with dots.
-    pub fn dotted(&self) -> String {
-        let parts: Vec<&str> = self.segments.iter().map(|s| s.text.as_str()).collect();
-        parts.join(".")
-    }
-
-    /// The last segment.
-    pub fn last(&self) -> &str {
-        self.segments.last().map_or("", |s| s.text.as_str())
-    }
-}
+pub use ostrog_diag::name::{Name, Path};
+use ostrog_diag::source::Span;
 
 /// One parsed file.
 #[derive(Clone, Debug)]

@@ -11,12 +11,12 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, BinOp, Decl, Direction, ExprKind, Section, TypeExpr, TypeExprKind, Unit};
-use crate::diag::Diagnostic;
 use crate::layout::{message_layout, type_layout, LayoutKind};
 use crate::model::*;
 use crate::parser::Language;
 use crate::resolve::Workspace;
-use crate::source::Span;
+use ostrog_diag::source::Span;
+use ostrog_diag::Diagnostic;
 
 /// Largest whole message (header, handle slots, fixed part and arena), as in `ostrog_abi`.
 pub const MAX_MESSAGE: u32 = 64 * 1024;
@@ -174,7 +174,7 @@ impl<'w> Checker<'w> {
         state.insert(name, 2);
     }
 
-    fn package(&mut self, idl: &'w ast::Idl, file: crate::source::FileId) -> Package {
+    fn package(&mut self, idl: &'w ast::Idl, file: ostrog_diag::FileId) -> Package {
         let pkg = idl.name.dotted();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for d in &idl.decls {

@@ -20,11 +20,11 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::Unit;
-use crate::diag::Diagnostic;
 use crate::gen::names::{camel, module, screaming, snake};
 use crate::model::{Endpoint, Model, Package, TypeDeclKind};
 use crate::resolve::Workspace;
-use crate::source::Span;
+use ostrog_diag::source::Span;
+use ostrog_diag::Diagnostic;
 
 /// Names every package module imports or uses unqualified: a type of the same name would
 /// shadow or clash with them.

@@ -12,14 +12,15 @@
 pub mod ast;
 pub mod check;
 pub mod collide;
-pub mod diag;
 pub mod gen;
 pub mod layout;
 pub mod lexer;
 pub mod model;
 pub mod parser;
 pub mod resolve;
-pub mod source;
+
+// The policy front end reaches sources and diagnostics through this crate too.
+pub use ostrog_diag::{diagnostic as diag, source};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,24 +49,14 @@ impl Checked {
 
     /// Writes every error, fully rendered.
     pub fn report(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        for e in &self.workspace.io_errors {
-            writeln!(out, "error: {e}")?;
-        }
-        for d in &self.diagnostics {
-            writeln!(out, "{}", d.render(&self.workspace.sources))?;
-        }
-        Ok(())
+        let w = &self.workspace;
+        diag::write_report(out, &w.sources, &w.io_errors, &self.diagnostics)
     }
 
     /// Every error in the one-line `path:line:col: message` form.
     pub fn short_messages(&self) -> Vec<String> {
-        let mut v = self.workspace.io_errors.clone();
-        v.extend(
-            self.diagnostics
-                .iter()
-                .map(|d| d.short(&self.workspace.sources)),
-        );
-        v
+        let w = &self.workspace;
+        diag::short_messages(&w.sources, &w.io_errors, &self.diagnostics)
     }
 }
 
@@ -143,10 +134,13 @@ pub fn gen_cli(
     Ok(0)
 }
 
-/// The SDK folder of specifications every solution can use (`kl.core.Core`, `Einit`,
-/// `kl.Klog`, ...): `sysroot/` of the Ostrog source tree this crate was built from.
+/// The SDK tree every solution can use: `sysroot/` of the Ostrog source tree this crate was
+/// built from, holding `kl/` (`kl.core.Core` and its interfaces, `kl.Klog` with its policy
+/// part), `nk/` (the models' PSL libraries) and `Einit`. The path has no `..`, so that the
+/// front ends compare it with other spellings of the same folder.
 pub fn sysroot() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sysroot")
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().unwrap_or(crate_dir).join("sysroot")
 }
 
 /// Every `.edl`, `.cdl` and `.idl` file under `dir` (recursively), sorted.

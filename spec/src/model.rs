@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::ast::{Direction, EdlForm};
-use crate::source::{FileId, Span};
+use ostrog_diag::source::{FileId, Span};
 
 /// Everything reachable from the files given to one run.
 #[derive(Clone, Debug, Default)]

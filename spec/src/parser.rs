@@ -5,9 +5,9 @@
 //! still parsed and checked.
 
 use crate::ast::*;
-use crate::diag::Diagnostic;
 use crate::lexer::{lex, TokKind, Token};
-use crate::source::{FileId, Span};
+use ostrog_diag::source::{FileId, Span};
+use ostrog_diag::Diagnostic;
 
 /// Which language a file is in (from its extension).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

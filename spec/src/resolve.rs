@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::ast::{self, Section, TypeExpr, TypeExprKind, Unit};
-use crate::diag::Diagnostic;
 use crate::parser::{parse, Language};
-use crate::source::{FileId, SourceMap};
+use ostrog_diag::source::{FileId, SourceMap};
+use ostrog_diag::Diagnostic;
 
 /// A parsed file.
 #[derive(Clone, Debug)]
@@ -166,16 +166,8 @@ impl Workspace {
 
     /// Where `path` was searched for, for the "not found" help.
     pub fn candidates(&self, lang: Language, path: &ast::Path, from: FileId) -> Vec<PathBuf> {
-        let file_name = format!("{}.{}", path.last(), lang.extension());
-        let mut nested = PathBuf::new();
-        for seg in path
-            .segments
-            .iter()
-            .take(path.segments.len().saturating_sub(1))
-        {
-            nested.push(&seg.text);
-        }
-        nested.push(&file_name);
+        let file_name = path.file_name(lang.extension());
+        let nested = path.package_file(lang.extension());
         let mut out: Vec<PathBuf> = self.include_dirs.iter().map(|d| d.join(&nested)).collect();
         out.extend(self.include_dirs.iter().map(|d| d.join(&file_name)));
         if let Some(dir) = self.sources.get(from).and_then(|f| f.path.parent()) {
@@ -183,6 +175,31 @@ impl Workspace {
             out.push(dir.join(&file_name));
         }
         out
+    }
+
+    /// "unknown {what} `a.b.C`", naming the files searched, for a name [`Self::lookup`] did
+    /// not find.
+    pub fn unknown(
+        &self,
+        what: &str,
+        lang: Language,
+        path: &ast::Path,
+        from: FileId,
+    ) -> Diagnostic {
+        let searched: Vec<String> = self
+            .candidates(lang, path, from)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Diagnostic::new(
+            path.span,
+            format!("unknown {what} `{}`", path.dotted()),
+            format!("no such {what}"),
+        )
+        .help(format!(
+            "expected a file declaring it; searched: {}",
+            searched.join(", ")
+        ))
     }
 
     /// Loads every unit referred to by a loaded unit, transitively, reporting names that
@@ -199,22 +216,8 @@ impl Workspace {
                         Language::Cdl => "component",
                         Language::Edl => "process class",
                     };
-                    let searched: Vec<String> = self
-                        .candidates(lang, &path, file)
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect();
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            path.span,
-                            format!("unknown {what} `{}`", path.dotted()),
-                            format!("no such {what}"),
-                        )
-                        .help(format!(
-                            "expected a file declaring it; searched: {}",
-                            searched.join(", ")
-                        )),
-                    );
+                    let d = self.unknown(what, lang, &path, file);
+                    self.diagnostics.push(d);
                 }
             }
             i += 1;
