@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// Generates the server side of the core endpoints from `sysroot/kl/core` into `OUT_DIR`.
 fn generate_core_endpoints(manifest_dir: &str) {
     let sysroot = PathBuf::from(manifest_dir).join("../sysroot");
-    ostrog_spec::generate_in_build_script(
+    ostrog_idl::generate_in_build_script(
         &sysroot.join("kl/core"),
         std::slice::from_ref(&sysroot),
         None,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 fn main() {
     let sysroot =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("../sysroot");
-    ostrog_spec::generate_in_build_script(
+    ostrog_idl::generate_in_build_script(
         &sysroot.join("kl/core"),
         std::slice::from_ref(&sysroot),
         None,

@@ -6,7 +6,7 @@
 //! they cannot disagree about where a slot, a field or an arena reference is.
 //!
 //! Positions inside the fixed part and the arena are *body positions*: offsets from the
-//! start of the fixed part, the coordinates of `ostrog_spec::layout`. Every access is
+//! start of the fixed part, the coordinates of `ostrog_idl::layout`. Every access is
 //! bounds-checked and returns an `Option` or a `Result`; nothing here panics, whatever the
 //! bytes say.
 

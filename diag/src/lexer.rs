@@ -60,8 +60,8 @@ pub trait Grammar {
 }
 
 /// Declares a language's [`Grammar`] and, in the calling module, what its parser uses: the
-/// `Token` type, `lex(file, text)`, and `describe()` (how a token reads in a diagnostic) and
-/// `punct()` (a mark's text) on the token kind. The kind must have the variants `Ident(String)`,
+/// `Token` type, `lex(file, text)`, and `describe()` (how a token reads in a diagnostic),
+/// `punct()` (a mark's text) and [`crate::name::NameToken`] on the token kind. The kind must have the variants `Ident(String)`,
 /// `Int(u128)` and `Eof`, and the variant named after `text:` if the language has text
 /// literals.
 #[macro_export]
@@ -118,6 +118,19 @@ macro_rules! grammar {
             /// The text of a punctuation token (empty for names, literals and the end).
             pub fn punct(&self) -> &'static str {
                 $crate::lexer::mark::<$grammar>(self)
+            }
+        }
+
+        impl $crate::name::NameToken for $kind {
+            fn name(&self) -> Option<&str> {
+                match self {
+                    $kind::Ident(s) => Some(s),
+                    _ => None,
+                }
+            }
+
+            fn is_dot(&self) -> bool {
+                self.punct() == "."
             }
         }
     };

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 
 /// A name with its place.
@@ -57,6 +58,97 @@ impl Path {
     pub fn file_name(&self, extension: &str) -> String {
         format!("{}.{extension}", self.last())
     }
+}
+
+/// What a token kind tells about names: implemented for each language's token kind by
+/// [`crate::grammar!`].
+pub trait NameToken {
+    /// The text of a name token.
+    fn name(&self) -> Option<&str>;
+
+    /// Whether the token is `.`.
+    fn is_dot(&self) -> bool;
+}
+
+/// Reading a name and a dotted name, the same in both parsers: a parser says what the tokens
+/// ahead of it are and how it moves on ([`crate::name_parser!`] writes that for a parser over
+/// a token list); the rules of a name and of a dotted name are here.
+pub trait NameParser {
+    /// Whether a `.` after a dotted name that no name follows ends the dotted name, leaving
+    /// the `.` to what comes next (PSL), instead of asking for a name after it
+    /// (EDL/CDL/IDL).
+    const DOT_MAY_FOLLOW: bool;
+
+    /// The text of the token `n` places ahead if it is a name.
+    fn name_at(&self, n: usize) -> Option<&str>;
+
+    /// Whether the token `n` places ahead is `.`.
+    fn dot_at(&self, n: usize) -> bool;
+
+    /// Moves past the next token; returns its place.
+    fn advance(&mut self) -> Span;
+
+    /// "expected `what`" at the next token.
+    fn expected(&self, what: &str) -> Diagnostic;
+
+    /// A name; `what` says what it names, for the diagnostic if there is none.
+    fn name(&mut self, what: &str) -> Result<Name, Diagnostic> {
+        let Some(text) = self.name_at(0).map(str::to_owned) else {
+            return Err(self.expected(what));
+        };
+        let span = self.advance();
+        Ok(Name { text, span })
+    }
+
+    /// A dotted name such as `kl.core.Core` (a plain name too).
+    fn path(&mut self, what: &str) -> Result<Path, Diagnostic> {
+        let first = self.name(what)?;
+        let mut span = first.span;
+        let mut segments = vec![first];
+        while self.dot_at(0) && (!Self::DOT_MAY_FOLLOW || self.name_at(1).is_some()) {
+            self.advance();
+            let seg = self.name(&format!("a name after `.` in {what}"))?;
+            span = span.to(seg.span);
+            segments.push(seg);
+        }
+        Ok(Path { segments, span })
+    }
+}
+
+/// Implements [`NameParser`] for a parser over a token list: the tokens in its field
+/// `tokens` (the last one is the end of the file), the index of the next one in `pos`, and
+/// "expected ..." diagnostics from its method `error(what)`. `dot_may_follow` is
+/// [`NameParser::DOT_MAY_FOLLOW`].
+#[macro_export]
+macro_rules! name_parser {
+    ($parser:ty, dot_may_follow: $dot:literal) => {
+        impl $crate::name::NameParser for $parser {
+            const DOT_MAY_FOLLOW: bool = $dot;
+
+            fn name_at(&self, n: usize) -> Option<&str> {
+                let token = self.tokens.get(self.pos + n)?;
+                $crate::name::NameToken::name(&token.kind)
+            }
+
+            fn dot_at(&self, n: usize) -> bool {
+                let token = self.tokens.get(self.pos + n);
+                token.is_some_and(|t| $crate::name::NameToken::is_dot(&t.kind))
+            }
+
+            fn advance(&mut self) -> $crate::Span {
+                let token = self.tokens.get(self.pos).or(self.tokens.last());
+                let span = token.map_or($crate::Span::new($crate::FileId(0), 0, 0), |t| t.span);
+                if self.pos < self.tokens.len() {
+                    self.pos += 1;
+                }
+                span
+            }
+
+            fn expected(&self, what: &str) -> $crate::Diagnostic {
+                self.error(what)
+            }
+        }
+    };
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! written a line, or [`CHUNK`] bytes, at a time; the lock and the disabled interrupts last
 //! for one chunk only (at most about 11 ms on a real UART), and when the caller runs with
 //! interrupts enabled a pending interrupt is taken between chunks. System calls run with
-//! interrupts disabled; `console.Write` (the programs' output, [`crate::coresrv`]) holds no
+//! interrupts disabled; `console.Write` (the programs' output, [`crate::core_endpoints`]) holds no
 //! lock and enables them while it prints. The price: a line longer than a chunk may have an
 //! interrupt handler's line in the middle of it.
 

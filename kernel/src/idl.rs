@@ -1,4 +1,4 @@
-//! Transport code for the core endpoints, generated at build time by `ostrog-spec` from
+//! Transport code for the core endpoints, generated at build time by `ostrog-idl` from
 //! `sysroot/kl/core/*.idl` and `Core.edl` (see `build.rs`).
 
 // Generated code is checked by its generator's own tests (and its reads are bounds-checked

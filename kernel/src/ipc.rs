@@ -28,7 +28,7 @@
 //!    `Recv` goes on to the next call; a denied response leaves the caller with
 //!    [`Status::AccessDenied`]. A `security` event (a `Call` on [`handle::SECURITY`]) ends
 //!    here: the verdict is the answer;
-//! 5. **deliver**: to the kernel's core endpoints ([`crate::coresrv`]) at once, or to a server
+//! 5. **deliver**: to the kernel's core endpoints ([`crate::core_endpoints`]) at once, or to a server
 //!    thread in [`recv`]; delivery is all or nothing: the receiver's table must have room for
 //!    every handle before anything moves, otherwise the call is answered
 //!    [`Status::NoMemory`] and moved handles go back to their sender. Handles change tables
@@ -440,7 +440,7 @@ fn audit_refused(me: ThreadId, handle: u32, status: Status) {
 ///
 /// The response buffer is checked before the request is served, so that a response the
 /// caller cannot take never skips its judgement. What the answer hands over (a handle, a
-/// mapping, a thread, a consumed record: [`crate::coresrv::Handover`]) is held until the
+/// mapping, a thread, a consumed record: [`crate::core_endpoints::Handover`]) is held until the
 /// answer is granted and fits; a denied answer undoes it, so the caller never holds what it
 /// was not allowed to learn. What the request did without handing anything over is the
 /// request's effect, decided when the request was judged.
@@ -449,7 +449,7 @@ fn call_kernel(me: ThreadId, request: UserSlice, response: UserSlice) -> Result<
     usercopy::check(&TASKS.lock().process_of(me)?.space, writable, true)?;
     let (mut message, process, class) = judge_to_kernel(me, request, Sent::Request)?;
     // The kernel acts on the caller's handles in the caller's name: nothing is moved.
-    let (answer, handover) = crate::coresrv::serve(me, process, &mut message);
+    let (answer, handover) = crate::core_endpoints::serve(me, process, &mut message);
     recycle(&mut TASKS.lock(), me, message);
     let delivered = judge_kernel_answer(me, (process, class), answer, response.len())
         .and_then(|reply| copy_out(me, response, reply));

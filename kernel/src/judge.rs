@@ -42,7 +42,7 @@ impl Party {
     pub fn kernel() -> Party {
         Party {
             sid: sid::KERNEL,
-            class: crate::coresrv::class(),
+            class: crate::core_endpoints::class(),
         }
     }
 }

@@ -26,7 +26,7 @@
 //! over to the binary's entry, which calls [`run`] with the binary's module and ROMFS. From
 //! there on the sequence is the same on every architecture: memory map, frame allocator,
 //! heap, interrupt controller and timer, the security module, the kernel's own `execute`
-//! event, then Einit (which starts the solution through the core endpoints, [`coresrv`]).
+//! event, then Einit (which starts the solution through the core endpoints, [`core_endpoints`]).
 //! When every process has ended the machine powers off.
 //!
 //! ## Visibility rules
@@ -46,7 +46,7 @@ pub mod console;
 pub mod arch;
 pub mod boot;
 pub mod cmdline;
-pub mod coresrv;
+pub mod core_endpoints;
 pub mod crash;
 pub mod idl;
 pub mod ipc;
@@ -127,7 +127,7 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
     mm::init(info);
 
     arch::init_interrupts();
-    coresrv::io::print_reserved();
+    core_endpoints::io::print_reserved();
     arch::start_timer(TICK_HZ);
     arch::enable_interrupts();
     println!("timer: {} Hz via {}", TICK_HZ, arch::TIMER_NAME);
@@ -149,7 +149,7 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
     install_security(cmdline.get("ostrog.audit") == Some("console"));
     let initial = program::initial(&cmdline);
     let before = mm::usage();
-    if !initial.is_empty() && coresrv::start_kernel_and_einit(&initial) > 0 {
+    if !initial.is_empty() && core_endpoints::start_kernel_and_einit(&initial) > 0 {
         sched::run();
         // Everything the programs made the kernel hold is freed by now.
         let after = mm::usage();

@@ -27,7 +27,7 @@ pub enum Object {
     Task(ProcessId),
     /// A claimed interrupt line.
     Irq(IrqId),
-    /// A shared memory region (a [`crate::coresrv::vmm::Region`]).
+    /// A shared memory region (a [`crate::core_endpoints::vmm::Region`]).
     Region(RegionId),
 }
 

@@ -121,7 +121,7 @@ fn machine() -> Machine {
 
 /// Creates a process named `name` of class `class` (the security module's number
 /// `class_id`) from the ROMFS file `file`. Its main thread waits until the process is started
-/// (the `execute` event, see [`crate::coresrv`]). `priority` is its ceiling and the main
+/// (the `execute` event, see [`crate::core_endpoints`]). `priority` is its ceiling and the main
 /// thread's priority.
 pub fn create(
     name: &str,

@@ -11,7 +11,7 @@
 //!
 //! Everything else a program can create is bounded by count instead, each bound in the
 //! module that owns the object: threads per process ([`crate::task`]), handles per table
-//! ([`crate::object`]), mapped ranges per process ([`crate::coresrv::vmm`]), one pending
+//! ([`crate::object`]), mapped ranges per process ([`crate::core_endpoints::vmm`]), one pending
 //! call per thread ([`crate::ipc`]), and the audit log's fixed ring ([`crate::security`]).
 
 use alloc::sync::Arc;

@@ -84,7 +84,7 @@ identity!(
 );
 
 identity!(
-    /// A shared memory region ([`crate::coresrv::vmm::Region`]).
+    /// A shared memory region ([`crate::core_endpoints::vmm::Region`]).
     RegionId
 );
 identity!(

@@ -31,7 +31,7 @@ pub const PRIORITIES: usize = MAX_PRIORITY as usize + 1;
 pub const MAX_PRIORITY: u8 = ostrog_abi::priority::MAX;
 /// Ceiling (and main thread's priority) of a process the kernel starts other than Einit.
 pub const DEFAULT_PRIORITY: u8 = ostrog_abi::priority::DEFAULT;
-/// Priority of Einit: above the programs it starts (see `coresrv::task`).
+/// Priority of Einit: above the programs it starts (see `core_endpoints::task`).
 pub const EINIT_PRIORITY: u8 = ostrog_abi::priority::EINIT;
 /// Kernel stack of every thread.
 pub const KERNEL_STACK_PAGES: usize = 4;
@@ -104,7 +104,7 @@ pub struct Process {
     /// None of its threads runs above this priority; the processes it creates run below.
     pub ceiling: u8,
     /// Memory mapped by `vmm.Allocate` or `vmm.Map`.
-    pub allocations: Vec<crate::coresrv::vmm::Allocation>,
+    pub allocations: Vec<crate::core_endpoints::vmm::Allocation>,
     pub threads: Vec<ThreadId>,
     /// Set when the process has ended (exit or fault).
     pub ended: bool,
@@ -126,7 +126,7 @@ pub struct Tasks {
     /// Exit statuses of ended processes, for `task.Wait`.
     pub exits: BTreeMap<ProcessId, isize>,
     /// Shared memory regions.
-    pub regions: BTreeMap<crate::sid::RegionId, crate::coresrv::vmm::Region>,
+    pub regions: BTreeMap<crate::sid::RegionId, crate::core_endpoints::vmm::Region>,
     /// x86 I/O port ranges (inclusive) claimed by each process with `io.ClaimPorts`; the
     /// scheduler lets the running process use exactly its own ([`arch::set_io_ports`]).
     pub io_ports: BTreeMap<ProcessId, Vec<(u16, u16)>>,
@@ -392,7 +392,7 @@ impl Tasks {
         for sid in done {
             if let Some(mut p) = self.processes.remove(&sid) {
                 // Shared frames belong to their regions, not to the address space.
-                crate::coresrv::vmm::unmap_regions(&mut p, &mut self.regions);
+                crate::core_endpoints::vmm::unmap_regions(&mut p, &mut self.regions);
                 for t in &p.threads {
                     self.threads.remove(t);
                 }
@@ -402,7 +402,7 @@ impl Tasks {
             }
         }
         if !self.regions.is_empty() {
-            crate::coresrv::vmm::free_unused_regions(self);
+            crate::core_endpoints::vmm::free_unused_regions(self);
         }
         // Left for a later pass: the running thread's stack, processes still in use.
         self.reap_pending = self

@@ -4,7 +4,7 @@
 //! fixed part (`fixed_size` bytes) and the arena (`arena_size` bytes), found by the one
 //! reader of that layout, `ostrog_abi::wire::Reader`, which the kernel and the generated
 //! decoders use too. The policy compiler knows where every parameter is from
-//! `ostrog_spec::layout` and reads it through a [`MessageView`] by *body position*: the offset
+//! `ostrog_idl::layout` and reads it through a [`MessageView`] by *body position*: the offset
 //! from the start of the fixed part, the same coordinates as the generated decoders use. A parameter at fixed-part offset `o` is at body
 //! position `o`; a sequence element is at the position [`Sequence::element`] returns.
 //!

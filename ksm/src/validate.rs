@@ -2,7 +2,7 @@
 //!
 //! KasperskyOS checks message structure before any rule runs and denies malformed messages
 //! (always audited). Our check is table-driven: the policy compiler translates each method's
-//! `ostrog_spec::layout::MessageLayout` (request, response or error) into a static
+//! `ostrog_idl::layout::MessageLayout` (request, response or error) into a static
 //! [`MessageDesc`], a `const`-constructible tree of [`TypeDesc`]s, and the generated `decide`
 //! calls [`validate_event`] with the descriptor of the event's method before anything else.
 //!
@@ -122,7 +122,7 @@ impl IntKind {
     }
 }
 
-/// The shape of a type on the wire (mirrors `ostrog_spec::layout::LayoutKind`).
+/// The shape of a type on the wire (mirrors `ostrog_idl::layout::LayoutKind`).
 #[derive(Clone, Copy, Debug)]
 pub enum Shape {
     /// A little-endian integer; every bit pattern is valid.

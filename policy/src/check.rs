@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use ostrog_diag::source::Span;
 use ostrog_diag::Diagnostic;
-use ostrog_spec::model::{IntType, Model as SpecModel};
-use ostrog_spec::resolve::Workspace;
+use ostrog_idl::model::{IntType, Model as SpecModel};
+use ostrog_idl::resolve::Workspace;
 
 use crate::ast::{self, ArgShape, Decl, TypeExprKind};
 use crate::components::endpoint_components;

@@ -1,6 +1,6 @@
 //! Which components provide each endpoint of a class.
 //!
-//! `ostrog-spec` flattens nested components into a class's endpoint list (qualified names
+//! `ostrog-idl` flattens nested components into a class's endpoint list (qualified names
 //! such as `store.main`, numbered by RIID) and keeps no trace of the component types on the
 //! way. The `component=` selector needs them: an event selects `component=K` when its
 //! endpoint lies inside an instance of `K`, directly or through other components. This walks
@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use ostrog_spec::ast::{Section, Unit};
-use ostrog_spec::parser::Language;
-use ostrog_spec::resolve::Workspace;
+use ostrog_idl::ast::{Section, Unit};
+use ostrog_idl::parser::Language;
+use ostrog_idl::resolve::Workspace;
 
 /// For each endpoint of the EDL `edl` (qualified name), the components whose instances
 /// contain it, outermost first. Endpoints the EDL declares itself map to an empty list.

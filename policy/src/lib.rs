@@ -4,15 +4,15 @@
 //! requests, responses, errors and security-interface queries — are granted, by binding
 //! events to the rules of *security models* (Base, Flow, Regex, ...). This crate reads a
 //! policy as KasperskyOS Community Edition writes it (1.0 to 1.4 forms), checks it against
-//! the EDL/CDL/IDL files it names (through `ostrog-spec`), and produces a checked
+//! the EDL/CDL/IDL files it names (through `ostrog-idl`), and produces a checked
 //! [`model::Policy`] for the code generator and the PAL test runner.
 //!
-//! The pipeline is straight, like `ostrog-spec`'s:
+//! The pipeline is straight, like `ostrog-idl`'s:
 //!
 //! 1. [`load`] finds and parses the top file and every file it includes ([`parser`], on
 //!    [`lexer`] tokens, into [`ast`] trees), and loads the EDL/IDL files it names into an
-//!    `ostrog_spec` workspace;
-//! 2. `ostrog_spec::check` checks those and builds their model (endpoints with RIIDs,
+//!    `ostrog_idl` workspace;
+//! 2. `ostrog_idl::check` checks those and builds their model (endpoints with RIIDs,
 //!    methods with MIDs, parameter types and layouts);
 //! 3. [`check`] resolves the policy: models declared by the standard library (`sysroot/nk`,
 //!    see [`load::library_dir`]), classes, objects and their configurations ([`config`]),
@@ -40,7 +40,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ostrog_diag::{diagnostic, Diagnostic};
-use ostrog_spec::resolve::Workspace;
+use ostrog_idl::resolve::Workspace;
 
 pub use gen::{compile, CompileError, GeneratedModule};
 pub use model::Policy;
@@ -51,7 +51,7 @@ pub struct Checked {
     /// Every file read (PSL, EDL, CDL, IDL), for rendering diagnostics.
     pub workspace: Workspace,
     /// The checked EDL/CDL/IDL model: classes, interfaces, methods and types.
-    pub spec: ostrog_spec::Model,
+    pub spec: ostrog_idl::Model,
     /// The checked policy (complete only if there are no errors).
     pub policy: Policy,
     /// Errors, in the order found.
@@ -98,7 +98,7 @@ pub fn load_policy_source(path: &Path, text: &str, include_dirs: &[PathBuf]) -> 
 fn finish(mut loaded: load::Loaded) -> Checked {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     diagnostics.append(&mut loaded.workspace.diagnostics);
-    let (spec, more) = ostrog_spec::check::check(&loaded.workspace);
+    let (spec, more) = ostrog_idl::check::check(&loaded.workspace);
     diagnostics.extend(more);
     let (policy, more) = check::check(&loaded.files, &spec, &loaded.workspace);
     diagnostics.extend(more);

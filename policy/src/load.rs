@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use ostrog_diag::source::FileId;
 use ostrog_diag::Diagnostic;
-use ostrog_spec::parser::Language;
-use ostrog_spec::resolve::Workspace;
+use ostrog_idl::parser::Language;
+use ostrog_idl::resolve::Workspace;
 
 use crate::ast::{Decl, File};
 use crate::parser::parse;
@@ -24,7 +24,7 @@ use crate::parser::parse;
 /// The SDK tree (`sysroot/`): the models' PSL libraries under `nk/`, the core interfaces
 /// (the execute interface among them) under `kl/`.
 pub fn library_dir() -> PathBuf {
-    ostrog_spec::sysroot()
+    ostrog_idl::sysroot()
 }
 
 /// The models' libraries (`sysroot/nk`): the objects they declare are the standard ones.

@@ -26,7 +26,7 @@
 //! * **Expressions** ([`Expr`]) carry a coarse [`Type`]. Message accesses are
 //!   [`ExprKind::Message`]: the direction (request: `in`, response: `out`, error: `error`,
 //!   security: `in`) and the steps; locate them with
-//!   `ostrog_spec::layout::layout(model, interface, method)` and `MessageLayout::locate` for
+//!   `ostrog_idl::layout::layout(model, interface, method)` and `MessageLayout::locate` for
 //!   each target of the enclosing level (all targets have the parameter, with one type).
 //! * **Audit**: [`Policy::audit_profiles`], [`Policy::audit_default`], and the `audit`
 //!   profile named at the start of a [`Block`].
@@ -34,8 +34,8 @@
 use std::collections::BTreeMap;
 
 use ostrog_diag::source::Span;
-use ostrog_spec::ast::Direction;
-use ostrog_spec::model::{Endpoint, IntType};
+use ostrog_idl::ast::Direction;
+use ostrog_idl::model::{Endpoint, IntType};
 
 pub use crate::ast::{BinOp, EventKind, Expect, Pattern, TypeExpr, UnOp};
 

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use ostrog_spec::ast::Direction;
+use ostrog_idl::ast::Direction;
 
 use crate::ast::{self, EventKind, SelectorKey};
 use crate::bindings::Scope;

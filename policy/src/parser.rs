@@ -17,7 +17,7 @@
 //! nesting, so hostile input gives a diagnostic, never a stack overflow.
 
 use ostrog_diag::source::{FileId, Span};
-use ostrog_diag::Diagnostic;
+use ostrog_diag::{Diagnostic, NameParser};
 
 use crate::ast::*;
 use crate::lexer::{lex, TokKind, Token};
@@ -48,6 +48,9 @@ struct Parser {
 fn is_builtin_value(name: &str) -> bool {
     matches!(name, "message" | "src_sid" | "dst_sid" | "true" | "false")
 }
+
+// A `.` that no name follows ends a dotted name and is left to the rule that called.
+ostrog_diag::name_parser!(Parser, dot_may_follow: true);
 
 impl Parser {
     fn peek(&self) -> &TokKind {
@@ -133,29 +136,6 @@ impl Parser {
         } else {
             Err(self.error(&format!("`{word}`")))
         }
-    }
-
-    fn name(&mut self, what: &str) -> PResult<Name> {
-        match self.peek().clone() {
-            TokKind::Ident(text) => {
-                let span = self.bump();
-                Ok(Name { text, span })
-            }
-            _ => Err(self.error(what)),
-        }
-    }
-
-    fn path(&mut self, what: &str) -> PResult<Path> {
-        let first = self.name(what)?;
-        let mut span = first.span;
-        let mut segments = vec![first];
-        while self.peek() == &TokKind::Dot && matches!(self.peek_at(1), TokKind::Ident(_)) {
-            self.bump();
-            let seg = self.name("a name")?;
-            span = span.to(seg.span);
-            segments.push(seg);
-        }
-        Ok(Path { segments, span })
     }
 
     fn enter(&mut self) -> PResult<()> {

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use ostrog_idl::ast::Direction;
+use ostrog_idl::layout::{layout, LayoutKind, MessageLayout, TypeLayout};
+use ostrog_idl::model::IntType;
 use ostrog_policy::gen::encode::encode;
 use ostrog_policy::model::*;
-use ostrog_spec::ast::Direction;
-use ostrog_spec::layout::{layout, LayoutKind, MessageLayout, TypeLayout};
-use ostrog_spec::model::IntType;
 use proptest::prelude::*;
 
 fn dir() -> PathBuf {
@@ -415,7 +415,7 @@ struct State {
 
 struct Eval<'a> {
     p: &'a Policy,
-    spec: &'a ostrog_spec::Model,
+    spec: &'a ostrog_idl::Model,
     s: State,
 }
 
@@ -1231,8 +1231,8 @@ struct Addr {
 /// nest.Box: the instance `outer` of the EDL, then `store` inside that component), found by
 /// following the instance names one by one through the syntax trees.
 fn instance_types(edl: &str, qualified: &str) -> Vec<String> {
-    use ostrog_spec::ast::{Section, Unit};
-    use ostrog_spec::parser::Language;
+    use ostrog_idl::ast::{Section, Unit};
+    use ostrog_idl::parser::Language;
     let ws = &checked().workspace;
     let names: Vec<&str> = qualified.split('.').collect();
     let Some((_, instances)) = names.split_last() else {

@@ -18,12 +18,12 @@ pub fn run(name: &str) -> Result<bool> {
 
 /// Time from QEMU start to power-off for the bare kernel on each architecture.
 fn boot() -> Result<bool> {
-    use ostrog::arch::Arch;
-    use ostrog::qemu::{Accel, Ending, Machine};
-    ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
-    ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    use cargo_ostrog::arch::Arch;
+    use cargo_ostrog::qemu::{Accel, Ending, Machine};
+    cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
     for arch in Arch::ALL {
-        let kernel = ostrog::kernel::build(arch)?;
+        let kernel = cargo_ostrog::kernel::build(arch)?;
         let accel = Accel::best_for(arch);
         let mut machine = Machine::new(arch, accel, &kernel);
         machine.cmdline = "ostrog.ticks=0".into();
@@ -63,15 +63,15 @@ fn syscall() -> Result<bool> {
 /// with the scenario module granting.
 fn ipc() -> Result<bool> {
     counter_bench("ipc", "ipc-bench:", "", |arch| {
-        let root = ostrog::source_root();
+        let root = cargo_ostrog::source_root();
         let init_yaml = root.join("tests/kernel/solutions/ipc-bench/init.yaml");
-        let spec = ostrog::image::ImageSpec {
+        let spec = cargo_ostrog::image::ImageSpec {
             name: "bench-ipc",
             init_yaml: Some(&init_yaml),
-            security: ostrog::kernel::Security::Testing("ScenarioPolicy"),
+            security: cargo_ostrog::kernel::Security::Testing("ScenarioPolicy"),
             extra: &[],
         };
-        ostrog::image::build_image(arch, &spec)
+        cargo_ostrog::image::build_image(arch, &spec)
     })
 }
 
@@ -82,12 +82,12 @@ fn counter_bench(
     name: &str,
     prefix: &str,
     cmdline: &str,
-    image: impl Fn(ostrog::arch::Arch) -> Result<std::path::PathBuf>,
+    image: impl Fn(cargo_ostrog::arch::Arch) -> Result<std::path::PathBuf>,
 ) -> Result<bool> {
-    use ostrog::arch::Arch;
-    use ostrog::qemu::{Accel, Ending, Machine};
-    ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
-    ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    use cargo_ostrog::arch::Arch;
+    use cargo_ostrog::qemu::{Accel, Ending, Machine};
+    cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
     for arch in Arch::ALL {
         let kernel = image(arch)?;
         let accel = Accel::for_user_programs(arch);

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use ostrog::arch::Arch;
-use ostrog::qemu::{Accel, BootMedium, Ending, Machine};
+use cargo_ostrog::arch::Arch;
+use cargo_ostrog::qemu::{Accel, BootMedium, Ending, Machine};
 
 /// A check of the whole console: `Err` says what is wrong.
 pub type ConsoleCheck = fn(&str) -> Result<(), String>;
@@ -709,7 +709,8 @@ pub fn run(scenario: &Scenario, arch: Arch, kernel: &std::path::Path) -> anyhow:
     machine.cmdline = scenario.cmdline.to_string();
     if scenario.iso {
         let iso = kernel.with_file_name(format!("{}.iso", scenario.name));
-        machine.medium = BootMedium::Cdrom(ostrog::iso::build(kernel, scenario.cmdline, &iso)?);
+        machine.medium =
+            BootMedium::Cdrom(cargo_ostrog::iso::build(kernel, scenario.cmdline, &iso)?);
     }
     // The same bound for both: `/dev/kvm` may be the PVM software hypervisor, which on a
     // loaded host boots slower than TCG (39 s against 0.8 s measured with a dozen QEMUs

@@ -7,10 +7,10 @@
 use std::process::Command;
 
 use anyhow::Result;
-use ostrog::arch::Arch;
+use cargo_ostrog::arch::Arch;
 
 use crate::scenarios::{self, SCENARIOS};
-use ostrog::qemu::Machine;
+use cargo_ostrog::qemu::Machine;
 
 /// The variable the soaking programs read their round count from when they are built.
 const SOAK_ROUNDS: &str = "OSTROG_SOAK_ROUNDS";
@@ -22,7 +22,7 @@ const LONG_SOAK_ROUNDS: u32 = 100_000;
 /// all correct, and every frame free again at power-off. (Its scenario files boot the
 /// short build; the long one runs once, about ten minutes per architecture.)
 fn long_soak(tally: &mut Tally) {
-    let dir = ostrog::source_root().join("examples/hostile");
+    let dir = cargo_ostrog::source_root().join("examples/hostile");
     let rounds = LONG_SOAK_ROUNDS.to_string();
     let expect = [
         format!("attacker: soak of {rounds} rounds of the attacks above: "),
@@ -39,9 +39,9 @@ fn long_soak(tally: &mut Tally) {
     for arch in Arch::ALL {
         let name = format!("hostile soak of {rounds} rounds ({arch})");
         let outcome = (|| -> Result<(bool, String)> {
-            let solution = ostrog::solution::Solution::open(&dir)?;
-            let image = ostrog::solution::build(&solution, arch)?;
-            let machine = Machine::new(arch, ostrog::solution::accel(arch), &image);
+            let solution = cargo_ostrog::solution::Solution::open(&dir)?;
+            let image = cargo_ostrog::solution::build(&solution, arch)?;
+            let machine = Machine::new(arch, cargo_ostrog::solution::accel(arch), &image);
             let started = std::time::Instant::now();
             let run = machine.run_captured(std::time::Duration::from_secs(3600), false)?;
             // The two programs run side by side: each line on its own, not in order.
@@ -93,7 +93,7 @@ impl Tally {
 
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(ostrog::source_root());
+    cmd.current_dir(cargo_ostrog::source_root());
     cmd
 }
 
@@ -151,9 +151,9 @@ pub fn run(args: &[String]) -> Result<bool> {
         _ => anyhow::bail!("usage: cargo xtask test [--long] [--only SCENARIO | --example NAME]"),
     };
 
-    ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
-    ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
-    ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
+    cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
     let mut tally = Tally::default();
 
     if only.is_none() {
@@ -165,7 +165,7 @@ pub fn run(args: &[String]) -> Result<bool> {
         // own (or templates): their Rust files are checked one by one.
         let mut fmt = std::process::Command::new("rustfmt");
         fmt.args(["--edition", "2021", "--check"]);
-        fmt.args(rust_files_under(&["examples", "ostrog/template"]));
+        fmt.args(rust_files_under(&["examples", "cargo-ostrog/template"]));
         check_step(&mut tally, "fmt (examples and template)", fmt);
 
         let mut clippy = cargo();
@@ -189,7 +189,7 @@ pub fn run(args: &[String]) -> Result<bool> {
                 "-p",
                 "einit",
             ]);
-            let mut packages: Vec<String> = ostrog::image::workspace_programs()?
+            let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()
                 .map(|p| p.package)
                 .collect();
@@ -270,8 +270,10 @@ pub fn run(args: &[String]) -> Result<bool> {
 /// Every `.rs` file under the given folders of the source tree (not their `target/`).
 fn rust_files_under(dirs: &[&str]) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
-    let mut pending: Vec<std::path::PathBuf> =
-        dirs.iter().map(|d| ostrog::source_root().join(d)).collect();
+    let mut pending: Vec<std::path::PathBuf> = dirs
+        .iter()
+        .map(|d| cargo_ostrog::source_root().join(d))
+        .collect();
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -291,7 +293,7 @@ fn rust_files_under(dirs: &[&str]) -> Vec<std::path::PathBuf> {
 /// The example solutions (`examples/*`): their PAL tests, then their scenario tests on
 /// every architecture, each counted once.
 fn examples(tally: &mut Tally, only: Option<&str>) {
-    let root = ostrog::source_root().join("examples");
+    let root = cargo_ostrog::source_root().join("examples");
     let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
         .map(|entries| entries.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -306,7 +308,7 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let solution = match ostrog::solution::Solution::open(&dir) {
+        let solution = match cargo_ostrog::solution::Solution::open(&dir) {
             Ok(s) => s,
             Err(e) => {
                 tally.record(&format!("example {name}"), false, &format!("{e:#}"));
@@ -327,7 +329,7 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
         }
         for arch in Arch::ALL {
             let mut out = Vec::new();
-            let result = ostrog::solution::run_scenarios(&solution, arch, &mut out);
+            let result = cargo_ostrog::solution::run_scenarios(&solution, arch, &mut out);
             print!("{}", String::from_utf8_lossy(&out));
             match result {
                 Ok((passed, failed)) => {
@@ -348,7 +350,8 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
 /// the IPC test solution (`tests/kernel/solutions/ipc/init.yaml`), and the hand-written
 /// scenario security module (`ScenarioPolicy` of `tests/kernel/modules`).
 pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
-    let programs = ostrog::image::build_programs(arch, &ostrog::image::workspace_programs()?)?;
+    let programs =
+        cargo_ostrog::image::build_programs(arch, &cargo_ostrog::image::workspace_programs()?)?;
     let hello = programs
         .iter()
         .find(|(name, _)| name == "hello")
@@ -356,16 +359,16 @@ pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
         .transpose()?
         .unwrap_or_default();
     let broken = hello.get(..120).unwrap_or(&hello).to_vec();
-    let root = ostrog::source_root();
+    let root = cargo_ostrog::source_root();
     let init_yaml = root.join("tests/kernel/solutions/ipc/init.yaml");
     let extra = [("Broken".to_string(), broken)];
-    let spec = ostrog::image::ImageSpec {
+    let spec = cargo_ostrog::image::ImageSpec {
         name: "test",
         init_yaml: Some(&init_yaml),
-        security: ostrog::kernel::Security::Testing("ScenarioPolicy"),
+        security: cargo_ostrog::kernel::Security::Testing("ScenarioPolicy"),
         extra: &extra,
     };
-    ostrog::image::build_image(arch, &spec)
+    cargo_ostrog::image::build_image(arch, &spec)
 }
 
 #[cfg(test)]

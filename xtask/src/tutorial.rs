@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use ostrog::arch::Arch;
-use ostrog::solution::Solution;
+use cargo_ostrog::arch::Arch;
+use cargo_ostrog::solution::Solution;
 
 /// Text the tutorial shows, checked against the real output.
 const PAL_LINES: [&str; 3] = [
@@ -28,8 +28,8 @@ pub fn run() -> Vec<(String, bool, String)> {
         results.push((format!("tutorial: {name}"), ok, detail));
         ok
     };
-    let doc =
-        std::fs::read_to_string(ostrog::source_root().join("docs/tutorial.md")).unwrap_or_default();
+    let doc = std::fs::read_to_string(cargo_ostrog::source_root().join("docs/tutorial.md"))
+        .unwrap_or_default();
     let shown = |text: &str| {
         if doc.contains(text) {
             Ok(())
@@ -41,7 +41,7 @@ pub fn run() -> Vec<(String, bool, String)> {
     // 1. Create a solution.
     if !step(
         "1 new",
-        ostrog::template::create(&dir).map_err(|e| format!("{e:#}")),
+        cargo_ostrog::template::create(&dir).map_err(|e| format!("{e:#}")),
     ) {
         return results;
     }
@@ -70,7 +70,7 @@ pub fn run() -> Vec<(String, bool, String)> {
     step("3 PAL tests", pal(&solution.dir, true));
     for arch in Arch::ALL {
         let mut out = Vec::new();
-        let outcome = match ostrog::solution::run_scenarios(&solution, arch, &mut out) {
+        let outcome = match cargo_ostrog::solution::run_scenarios(&solution, arch, &mut out) {
             Ok((passed, 0)) if passed > 0 => shown("client: Shutdown refused: access denied"),
             Ok(_) => Err(String::from_utf8_lossy(&out).into_owned()),
             Err(e) => Err(format!("{e:#}")),
@@ -91,7 +91,7 @@ pub fn run() -> Vec<(String, bool, String)> {
     // 6. The graph.
     step(
         "6 graph",
-        ostrog::graph::write(&solution, &solution.dir)
+        cargo_ostrog::graph::write(&solution, &solution.dir)
             .map_err(|e| format!("{e:#}"))
             .and_then(|(dot, svg)| {
                 let dot = std::fs::read_to_string(dot).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Calls: model methods resolved to the policy's objects, their arguments checked against
 //! the model's declarations, and the calls the runtime (`ostrog-ksm`) implements.
 
-use ostrog_spec::model::IntType;
+use ostrog_idl::model::IntType;
 
 use super::*;
 use crate::ast;

@@ -1,9 +1,9 @@
 //! Message paths: `message.<param>...` checked against the layouts of every targeted
 //! method, which must all have the path with one type.
 
-use ostrog_spec::ast::Direction;
-use ostrog_spec::layout::{layout, LayoutKind, TypeLayout};
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
+use ostrog_idl::ast::Direction;
+use ostrog_idl::layout::{layout, LayoutKind, TypeLayout};
 
 use super::*;
 use crate::ast::{self, EventKind};
@@ -118,7 +118,7 @@ pub(super) fn message_chain(e: &ast::Expr) -> Option<(Vec<RawStep>, Span)> {
 pub(super) type WalkError = (Span, String, String);
 
 pub(super) fn walk(
-    msg: &ostrog_spec::layout::MessageLayout,
+    msg: &ostrog_idl::layout::MessageLayout,
     steps: &[RawStep],
     direction: Direction,
     t: &Target,
@@ -127,7 +127,7 @@ pub(super) fn walk(
         let span = match steps.first() {
             Some(RawStep::Index(_, s)) => *s,
             _ => Span {
-                file: ostrog_spec::source::FileId(0),
+                file: ostrog_diag::source::FileId(0),
                 start: 0,
                 end: 0,
             },
@@ -200,7 +200,7 @@ pub(super) fn walk(
                 layout = TypeLayout {
                     size: 1,
                     align: 1,
-                    kind: LayoutKind::Int(ostrog_spec::model::IntType::U8),
+                    kind: LayoutKind::Int(ostrog_idl::model::IntType::U8),
                 };
             }
             (RawStep::Index(None, s), _) => {
@@ -241,14 +241,14 @@ pub(super) fn walk(
 pub(super) fn type_of_layout(l: &TypeLayout, last: Option<&MessageStep>) -> Type {
     match last {
         Some(MessageStep::Handle) => return Type::Sid,
-        Some(MessageStep::Rights) => return Type::Int(Some(ostrog_spec::model::IntType::U32)),
+        Some(MessageStep::Rights) => return Type::Int(Some(ostrog_idl::model::IntType::U32)),
         _ => {}
     }
     match &l.kind {
         LayoutKind::Int(i) => Type::Int(Some(*i)),
         LayoutKind::Handle { .. } => Type::HandleDesc,
         LayoutKind::Bytes { .. } => {
-            Type::List(Box::new(Type::Int(Some(ostrog_spec::model::IntType::U8))))
+            Type::List(Box::new(Type::Int(Some(ostrog_idl::model::IntType::U8))))
         }
         LayoutKind::String { .. } => Type::Text,
         LayoutKind::Sequence { element, .. } | LayoutKind::Array { element, .. } => {

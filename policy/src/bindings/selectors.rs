@@ -1,7 +1,7 @@
 //! Selectors: `src=`, `dst=`, `interface=`, `component=`, `endpoint=`, `method=` resolved
 //! against the included classes into a level's targets.
 
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
 
 use super::*;
 use crate::ast::{self, EventKind, SelectorKey};

@@ -1,7 +1,7 @@
 //! Typing of expressions: literals, operators and operands, and which types may stand
 //! for which.
 
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
 
 use super::*;
 use crate::ast;

@@ -2,7 +2,7 @@
 //!
 //! A PAL case gives some parameters of its method (`{ code : "1234" }`); the others take
 //! default values (0, empty text, empty list, union variant 0, a handle with SID 0 and no
-//! rights). The message is laid out exactly as `ostrog_spec::layout` says, so it passes the
+//! rights). The message is laid out exactly as `ostrog_idl::layout` says, so it passes the
 //! module's validator like a message of a real client would.
 //!
 //! Handles: a `Handle` parameter's value is its SID (an integer) or `{ handle : sid,
@@ -11,7 +11,7 @@
 
 use ostrog_abi::message::{ArenaRef, HandleSlot, Header, HANDLE_COPY};
 use ostrog_abi::wire;
-use ostrog_spec::layout::{LayoutKind, MessageLayout, TypeLayout, SEQUENCE_ALIGN};
+use ostrog_idl::layout::{LayoutKind, MessageLayout, TypeLayout, SEQUENCE_ALIGN};
 
 use crate::model::Value;
 

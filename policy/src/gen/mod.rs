@@ -1,7 +1,9 @@
 //! # The PSL compiler's back end: a checked policy becomes a Rust security module
 //!
-//! [`compile`] turns a solution's policy into **one Rust source file** that the kernel
-//! includes (`mod solution { include!(env!("OSTROG_KSM_FILE")); }`). The file defines
+//! [`compile`] turns a solution's policy into **one Rust source file**, the module `policy`
+//! of the image's small kernel binary crate (written by `cargo ostrog`,
+//! `cargo-ostrog/src/kernel.rs`), which boots the kernel library with it through
+//! `ostrog_kernel::main!(Module, ROMFS)`. The file defines
 //! `INSECURE`, `SOLUTION` and `module()`, which returns the solution's
 //! `ostrog_ksm::SecurityModule`. The same file is compiled into the host test crates of the
 //! PAL runner ([`crate::pal_run`]), so what the PAL tests check is what runs in the kernel.
@@ -13,7 +15,7 @@
 //!    and file each unit under dispatch keys `(kind, src|any, dst|any, method|any)`;
 //! 2. [`phf`]: a perfect hash of those keys, built here and probed by the engine;
 //! 3. [`emit`]: the Rust text of the policy only: tables, message descriptors from
-//!    `ostrog_spec::layout`, model objects sized from their configurations, regular
+//!    `ostrog_idl::layout`, model objects sized from their configurations, regular
 //!    expressions compiled to DFAs, audit profiles, one function per distinct unit and
 //!    statement body. `decide` itself is `ostrog_ksm::engine`, the same for every policy.
 //!
@@ -31,7 +33,7 @@ pub mod plan;
 
 use std::path::{Path, PathBuf};
 
-use ostrog_spec::diag::Diagnostic;
+use ostrog_diag::diagnostic::Diagnostic;
 
 use crate::Checked;
 

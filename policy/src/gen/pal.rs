@@ -22,8 +22,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ostrog_spec::ast::Direction;
-use ostrog_spec::layout::layout;
+use ostrog_idl::ast::Direction;
+use ostrog_idl::layout::layout;
 
 use super::encode::encode;
 use crate::model::{EventKind, Expect, Party, Policy, TestCase};

@@ -127,7 +127,7 @@ pub struct PlanError(pub String);
 /// Numbers classes and methods and builds units and dispatch keys.
 pub fn plan<'p>(
     policy: &'p Policy,
-    spec: &ostrog_spec::Model,
+    spec: &ostrog_idl::Model,
     default_profile: &str,
 ) -> Result<Plan<'p>, PlanError> {
     let classes: Vec<String> = policy.classes.keys().cloned().collect();

@@ -55,9 +55,9 @@ fn solution(n: usize) -> Result<std::path::PathBuf> {
 }
 
 fn put(x: i128, response: bool) -> Result<Vec<u8>> {
+    use ostrog_idl::layout::{FieldLayout, LayoutKind, MessageLayout, TypeLayout};
+    use ostrog_idl::model::{IntType, Ty};
     use ostrog_policy::model::Value;
-    use ostrog_spec::layout::{FieldLayout, LayoutKind, MessageLayout, TypeLayout};
-    use ostrog_spec::model::{IntType, Ty};
     let param = |name: &str| FieldLayout {
         name: name.into(),
         offset: 0,

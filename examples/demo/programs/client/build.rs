@@ -3,9 +3,9 @@
 fn main() {
     let dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let spec = dir.join("../../spec");
-    ostrog_spec::generate_in_build_script(
+    ostrog_idl::generate_in_build_script(
         &spec,
-        &[spec.clone(), ostrog_spec::sysroot()],
+        &[spec.clone(), ostrog_idl::sysroot()],
         Some("::ostrog_rt::idl::spec_rt"),
     );
 }

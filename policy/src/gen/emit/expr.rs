@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use ostrog_spec::model::IntType;
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
+use ostrog_idl::model::IntType;
 
 use super::*;
 use crate::model::*;

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use ostrog_spec::layout::{layout, LayoutKind, MessageLayout, TypeLayout};
-use ostrog_spec::model::IntType;
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
+use ostrog_idl::layout::{layout, LayoutKind, MessageLayout, TypeLayout};
+use ostrog_idl::model::IntType;
 
 use super::*;
 use crate::model::*;

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use ostrog_spec::layout::LayoutKind;
-use ostrog_spec::model::IntType;
+use ostrog_idl::layout::LayoutKind;
+use ostrog_idl::model::IntType;
 
 use super::*;
 use crate::model::*;

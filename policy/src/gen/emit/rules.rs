@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use ostrog_spec::source::Span;
+use ostrog_diag::source::Span;
 
 use super::models::{dict_field, is_unit};
 use super::*;

@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use ostrog_spec::diag::Diagnostic;
-use ostrog_spec::layout::{layout, LayoutKind, MessageLayout, TypeLayout};
-use ostrog_spec::model::IntType;
+use ostrog_diag::diagnostic::Diagnostic;
+use ostrog_idl::layout::{layout, LayoutKind, MessageLayout, TypeLayout};
+use ostrog_idl::model::IntType;
 
 use super::*;
 use crate::model::*;

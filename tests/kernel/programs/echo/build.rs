@@ -5,7 +5,7 @@ use std::path::PathBuf;
 fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let spec = dir.join("spec");
-    ostrog_spec::generate_in_build_script(
+    ostrog_idl::generate_in_build_script(
         &spec.join("echo"),
         std::slice::from_ref(&spec),
         Some("::ostrog_rt::idl::spec_rt"),

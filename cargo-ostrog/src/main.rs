@@ -1,0 +1,285 @@
+//! `cargo ostrog`: check, build and run Ostrog solutions.
+//!
+//! Reading `main` tells the whole tool: each subcommand is one pipeline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+use cargo_ostrog::arch::Arch;
+use cargo_ostrog::qemu::{Accel, Machine};
+use cargo_ostrog::solution::Solution;
+use cargo_ostrog::{kernel, setup};
+
+#[derive(Parser)]
+#[command(
+    name = "ostrog",
+    bin_name = "cargo ostrog",
+    version,
+    about = "Build, check and run Ostrog solutions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build a solution and boot it in QEMU with the serial console on this terminal
+    /// (no folder: the demonstration solution examples/demo).
+    Run {
+        /// Target architecture.
+        #[arg(long, default_value = "x86_64")]
+        arch: Arch,
+        /// Accelerator (default: kvm where it can run user programs, tcg otherwise; see
+        /// docs/user-space.md).
+        #[arg(long)]
+        accel: Option<Accel>,
+        /// Extra kernel command-line options (e.g. `ostrog.ticks=10`).
+        #[arg(long, default_value = "")]
+        cmdline: String,
+        /// Solution directory (init.yaml, spec/, security.psl, programs).
+        solution: Option<PathBuf>,
+    },
+    /// Build a bootable ISO image of the bare kernel for PCs (GRUB + Multiboot2; x86_64).
+    Iso {
+        /// Output file.
+        #[arg(short, long, default_value = "ostrog.iso")]
+        out: PathBuf,
+        /// Kernel command line baked into the boot menu.
+        #[arg(long, default_value = "")]
+        cmdline: String,
+    },
+    /// Parse and check specification files (EDL, CDL, IDL, PSL, init.yaml) and print diagnostics.
+    Check {
+        /// Files or directories to check.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Directories searched for imported files.
+        #[arg(short = 'I', long = "include")]
+        include: Vec<PathBuf>,
+    },
+    /// Generate Rust transport code from EDL/CDL/IDL files.
+    Gen {
+        /// Output directory.
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(short = 'I', long = "include")]
+        include: Vec<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCmd,
+    },
+    /// Check and build a solution into a bootable kernel image
+    Build {
+        #[arg(long, default_value = "x86_64")]
+        arch: Arch,
+        solution: PathBuf,
+    },
+    /// Run a solution's PAL tests and its scenario tests (tests/*.scenario) in QEMU
+    Test {
+        /// `x86_64`, `aarch64` or `all`
+        #[arg(long, default_value = "all")]
+        arch: String,
+        solution: PathBuf,
+    },
+    /// Draw a solution: processes, channels and the methods the policy can grant on each
+    /// (writes graph.dot and graph.svg)
+    Graph {
+        solution: PathBuf,
+        /// Output folder (default: the solution folder)
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+    /// Create a new two-program solution to start from
+    New {
+        /// Folder to create (its last component names the solution)
+        path: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Run a solution's PAL tests.
+    Test { solution: PathBuf },
+}
+
+fn main() -> ExitCode {
+    // Installed (`cargo install --path cargo-ostrog`), the binary `cargo-ostrog` runs as
+    // `cargo ostrog ...`, and cargo passes the subcommand name `ostrog` first; the alias in
+    // .cargo/config.toml (`cargo run -p cargo-ostrog --`) does not.
+    let mut args: Vec<_> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "ostrog") {
+        args.remove(1);
+    }
+    match run(Cli::parse_from(args)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ostrog: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Cmd::Run {
+            arch,
+            accel,
+            cmdline,
+            solution,
+        } => {
+            setup::ensure_rust_targets(&[arch])?;
+            setup::ensure_qemu(&[arch])?;
+            let dir = solution.unwrap_or_else(|| cargo_ostrog::source_root().join("examples/demo"));
+            let solution = Solution::open(&dir)?;
+            let image = cargo_ostrog::solution::build(&solution, arch)?;
+            let accel = accel.unwrap_or_else(|| cargo_ostrog::solution::accel(arch));
+            eprintln!(
+                "ostrog: booting {} on QEMU ({arch}, {})",
+                image.display(),
+                accel.name()
+            );
+            let mut machine = Machine::new(arch, accel, &image);
+            machine.cmdline = cmdline;
+            let ending = machine.run_interactive()?;
+            eprintln!("ostrog: machine {ending}");
+            Ok(u8::try_from(ending.exit_code()).unwrap_or(1))
+        }
+        Cmd::Iso { out, cmdline } => {
+            setup::ensure_rust_targets(&[Arch::X86_64])?;
+            let image = kernel::build(Arch::X86_64)?;
+            let iso = cargo_ostrog::iso::build(&image, &cmdline, &out)?;
+            eprintln!("ostrog: wrote {}", iso.display());
+            Ok(0)
+        }
+        Cmd::Check { paths, include } => {
+            let files = collect_files(&paths)?;
+            let (init, files): (Vec<_>, Vec<_>) = files
+                .into_iter()
+                .partition(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+            let (spec, psl): (Vec<_>, Vec<_>) = files
+                .into_iter()
+                .partition(|f| f.extension().is_none_or(|e| e != "psl"));
+            let mut out = std::io::stderr();
+            let mut errors = 0;
+            // Classes declared by the EDL files checked alongside; init.yaml must name them.
+            let mut classes = None;
+            if !spec.is_empty() {
+                let checked = ostrog_idl::load_and_check(&spec, &include);
+                checked.report(&mut out)?;
+                errors += checked.error_count();
+                classes = Some(checked.model.classes.keys().cloned().collect());
+            }
+            if !psl.is_empty() {
+                errors += ostrog_policy::check_cli(&psl, &include, &mut out)?;
+            }
+            if !init.is_empty() {
+                let options = ostrog_init::Options {
+                    executables: None,
+                    classes,
+                };
+                errors += ostrog_init::check_cli(&init, &options, &mut out)?;
+            }
+            if errors > 0 {
+                eprintln!("ostrog: {errors} error(s)");
+                return Ok(1);
+            }
+            Ok(0)
+        }
+        Cmd::Gen {
+            out,
+            include,
+            files,
+        } => {
+            let errors = ostrog_idl::gen_cli(&files, &include, &out, &mut std::io::stderr())?;
+            Ok(u8::from(errors > 0))
+        }
+        Cmd::Build { arch, solution } => {
+            setup::ensure_rust_targets(&[arch])?;
+            let solution = Solution::open(&solution)?;
+            let image = cargo_ostrog::solution::build(&solution, arch)?;
+            eprintln!("ostrog: built {}", image.display());
+            Ok(0)
+        }
+        Cmd::Test { arch, solution } => {
+            let arches = match arch.as_str() {
+                "all" => Arch::ALL.to_vec(),
+                one => vec![one.parse::<Arch>().map_err(|e| anyhow::anyhow!("{e}"))?],
+            };
+            setup::ensure_rust_targets(&arches)?;
+            setup::ensure_qemu(&arches)?;
+            let solution = Solution::open(&solution)?;
+            let mut out = std::io::stdout();
+            let (mut passed, mut failed) = ostrog_policy::pal_test_cli(&solution.dir, &mut out)?;
+            for arch in arches {
+                let (p, f) = cargo_ostrog::solution::run_scenarios(&solution, arch, &mut out)?;
+                passed += p;
+                failed += f;
+            }
+            println!("{passed} passed, {failed} failed");
+            Ok(u8::from(failed > 0))
+        }
+        Cmd::Graph { solution, out } => {
+            let solution = Solution::open(&solution)?;
+            let out = out.unwrap_or_else(|| solution.dir.clone());
+            let (dot, svg) = cargo_ostrog::graph::write(&solution, &out)?;
+            eprintln!("ostrog: wrote {} and {}", dot.display(), svg.display());
+            Ok(0)
+        }
+        Cmd::New { path } => {
+            cargo_ostrog::template::create(&path)?;
+            eprintln!(
+                "ostrog: created {}; try `cargo ostrog run {}`",
+                path.display(),
+                path.display()
+            );
+            Ok(0)
+        }
+        Cmd::Policy {
+            command: PolicyCmd::Test { solution },
+        } => {
+            let (passed, failed) = ostrog_policy::pal_test_cli(&solution, &mut std::io::stdout())?;
+            println!("{passed} passed, {failed} failed");
+            Ok(u8::from(failed > 0))
+        }
+    }
+}
+
+/// Expands directories into the specification files they contain (and the solution
+/// description, `init.yaml`; other YAML files in a directory are not ours).
+fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    const EXTENSIONS: [&str; 4] = ["edl", "cdl", "idl", "psl"];
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for entry in entries {
+                if entry.is_dir() {
+                    files.extend(collect_files(&[entry])?);
+                } else if entry
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| EXTENSIONS.contains(&e))
+                    || entry.file_name().is_some_and(|n| n == "init.yaml")
+                {
+                    files.push(entry);
+                }
+            }
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    Ok(files)
+}
