@@ -1,6 +1,6 @@
 //! Klog: the audit reader. It takes the security module's records from the kernel's audit
 //! log (core endpoint `audit.Read`) and prints each on the console as one line starting
-//! with `[audit]`, where a person reads them and `ostrog` collects them after a run. When
+//! with `[audit]`, where a person reads them and `cargo ostrog` collects them after a run. When
 //! the log is empty and Klog is the last process running, it ends, so that a solution
 //! whose programs have all finished powers off.
 #![no_std]
