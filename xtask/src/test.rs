@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::Result;
 use ostrog::arch::Arch;
 
-use crate::scenarios::{self, SCENARIOS};
+use crate::scenarios;
 use ostrog::qemu::Machine;
 
 /// The variable the soaking programs read their round count from when they are built.
@@ -222,6 +222,26 @@ pub fn run(args: &[String]) -> Result<bool> {
         }
     }
 
+    let kernel_scenarios = if example.is_none() {
+        match scenarios::load() {
+            Ok(all) => all,
+            Err(e) if only.is_some() => return Err(e),
+            Err(e) => {
+                tally.record("kernel scenario files", false, &format!("{e:#}"));
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    // `--only NAME` names a file of `tests/kernel/scenarios` (by its stem).
+    let unknown = only.filter(|o| !kernel_scenarios.iter().any(|s| s.name == *o));
+    if let (Some(name), None) = (unknown, example) {
+        anyhow::bail!(
+            "no kernel scenario {name}: no file {}/{name}.scenario",
+            scenarios::dir().display()
+        );
+    }
     for arch in Arch::ALL.into_iter().filter(|_| example.is_none()) {
         let kernel = match test_image(arch) {
             Ok(kernel) => kernel,
@@ -230,7 +250,7 @@ pub fn run(args: &[String]) -> Result<bool> {
                 continue;
             }
         };
-        for scenario in SCENARIOS
+        for scenario in kernel_scenarios
             .iter()
             .filter(|s| s.runs_on(arch) && only.is_none_or(|o| o == s.name))
         {
