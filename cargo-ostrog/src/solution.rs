@@ -276,64 +276,179 @@ pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
     )
 }
 
-/// A scenario test of a solution: a `tests/NAME.scenario` file of lines
-/// `expect: TEXT` (in order), `reject: TEXT`, `cmdline: TEXT` and `status: N`.
-#[derive(Clone, Debug, Default)]
+/// A scenario test: a `NAME.scenario` file of lines `KEY: VALUE` (and `#` comments). The
+/// solutions' `tests/*.scenario` and the kernel's `tests/kernel/scenarios/*.scenario` share
+/// this format:
+///
+/// * `expect: TEXT`: the console shows TEXT, after the previous `expect` (in order);
+/// * `reject: TEXT`: the console never shows TEXT;
+/// * `status: N`: the kernel powers off with status N (0 if not given);
+/// * `cmdline: TEXT`: the kernel command line;
+/// * `boot: iso`: boot a GRUB ISO through Multiboot2 (x86_64 only) instead of the kernel ELF
+///   (`boot: kernel`, the default);
+/// * `accel: tcg`: the scenario runs user programs ([`crate::qemu::Accel::for_user_programs`]);
+/// * `arch: x86_64` or `arch: aarch64`: run on that architecture only;
+/// * `check: NAME`: a further check of the console by a named function of the runner (the
+///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]).
+///
+/// A TEXT in double quotes (`expect: "memory: heap "`) is taken as written between them, so
+/// that it can end with spaces; any other value loses its trailing spaces.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScenarioTest {
     pub name: String,
     pub cmdline: String,
     pub status: i32,
     pub expect: Vec<String>,
     pub reject: Vec<String>,
+    /// `boot: iso`.
+    pub iso: bool,
+    /// `accel: tcg`.
+    pub tcg: bool,
+    /// `arch: NAME`; `None`: every architecture.
+    pub arch: Option<Arch>,
+    /// `check: NAME`, in file order.
+    pub checks: Vec<String>,
 }
 
+const SCENARIO_KEYS: &str = "expect, reject, status, cmdline, boot, accel, arch or check";
+
 impl ScenarioTest {
-    /// Parses a scenario file; errors name the line.
+    /// Parses a solution's scenario file (no named checks); errors name the file and line.
     pub fn parse(name: &str, path: &Path, text: &str) -> Result<ScenarioTest> {
+        Self::parse_with_checks(name, path, text, &[])
+    }
+
+    /// Parses a scenario file whose `check:` lines may name the checks in `checks`; errors
+    /// name the file and line.
+    pub fn parse_with_checks(
+        name: &str,
+        path: &Path,
+        text: &str,
+        checks: &[&str],
+    ) -> Result<ScenarioTest> {
         let mut test = ScenarioTest {
             name: name.to_string(),
             ..ScenarioTest::default()
         };
+        let mut seen: Vec<&str> = Vec::new();
         for (i, line) in text.lines().enumerate() {
+            let at = format!("{}:{}:1", path.display(), i + 1);
             let line = line.trim_end();
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
             let Some((key, value)) = line.split_once(':') else {
-                bail!(
-                    "{}:{}:1: expected `expect: TEXT`, `reject: TEXT`, `cmdline: TEXT` or `status: N`",
-                    path.display(),
-                    i + 1
-                );
+                bail!("{at}: expected `KEY: VALUE`, with KEY one of {SCENARIO_KEYS}");
             };
-            let value = value.strip_prefix(' ').unwrap_or(value).to_string();
-            match key.trim() {
-                "expect" => test.expect.push(value),
-                "reject" => test.reject.push(value),
-                "cmdline" => test.cmdline = value,
-                "status" => {
-                    test.status = value.trim().parse().with_context(|| {
-                        format!("{}:{}: status must be a number", path.display(), i + 1)
-                    })?
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(quoted) => quoted,
+                None => value,
+            };
+            let key = key.trim();
+            let single = ["status", "cmdline", "boot", "accel", "arch"];
+            if let Some(&key) = single.iter().find(|k| **k == key) {
+                if seen.contains(&key) {
+                    bail!("{at}: `{key}` given twice");
                 }
-                other => bail!(
-                    "{}:{}:1: unknown key `{other}`; expected expect, reject, cmdline or status",
-                    path.display(),
-                    i + 1
-                ),
+                seen.push(key);
+            }
+            match key {
+                "expect" => test.expect.push(value.to_string()),
+                "reject" => test.reject.push(value.to_string()),
+                "cmdline" => test.cmdline = value.to_string(),
+                "status" => {
+                    test.status = value
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("{at}: status must be a number"))?
+                }
+                "boot" => match value.trim() {
+                    "iso" => test.iso = true,
+                    "kernel" => test.iso = false,
+                    other => bail!("{at}: unknown boot `{other}`; expected iso or kernel"),
+                },
+                "accel" => match value.trim() {
+                    "tcg" => test.tcg = true,
+                    other => bail!(
+                        "{at}: unknown accel `{other}`; expected tcg (the scenario runs user \
+                         programs)"
+                    ),
+                },
+                "arch" => {
+                    let arch = value
+                        .trim()
+                        .parse::<Arch>()
+                        .map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+                    test.arch = Some(arch);
+                }
+                "check" => {
+                    let check = value.trim();
+                    if !checks.contains(&check) {
+                        if checks.is_empty() {
+                            bail!("{at}: unknown check `{check}`; there are no named checks here");
+                        }
+                        bail!(
+                            "{at}: unknown check `{check}`; expected one of {}",
+                            checks.join(", ")
+                        );
+                    }
+                    test.checks.push(check.to_string());
+                }
+                other => bail!("{at}: unknown key `{other}`; expected {SCENARIO_KEYS}"),
+            }
+            if test.iso && test.arch == Some(Arch::Aarch64) {
+                bail!(
+                    "{at}: `boot: iso` runs on x86_64 only, but the scenario says `arch: aarch64`"
+                );
             }
         }
         Ok(test)
     }
 
+    /// Whether the scenario runs on `arch` (an ISO boots on x86_64 only).
+    pub fn runs_on(&self, arch: Arch) -> bool {
+        (!self.iso || arch == Arch::X86_64) && self.arch.is_none_or(|only| only == arch)
+    }
+
+    /// The accelerator to boot with: TCG for an ISO (the firmware and GRUB run first, and
+    /// nested KVM hosts have been seen to stall in SeaBIOS), [`Accel::for_user_programs`]
+    /// for `accel: tcg`, else `default`.
+    ///
+    /// [`Accel::for_user_programs`]: crate::qemu::Accel::for_user_programs
+    pub fn accel(&self, arch: Arch, default: crate::qemu::Accel) -> crate::qemu::Accel {
+        use crate::qemu::Accel;
+        if self.iso {
+            Accel::Tcg
+        } else if self.tcg {
+            Accel::for_user_programs(arch)
+        } else {
+            default
+        }
+    }
+
+    /// The machine that runs the scenario with `kernel`: its command line, and for
+    /// `boot: iso` a GRUB ISO built next to the kernel.
+    pub fn machine(
+        &self,
+        arch: Arch,
+        accel: crate::qemu::Accel,
+        kernel: &Path,
+    ) -> Result<crate::qemu::Machine> {
+        let mut machine = crate::qemu::Machine::new(arch, accel, kernel);
+        machine.cmdline = self.cmdline.clone();
+        if self.iso {
+            let iso = kernel.with_file_name(format!("{}.iso", self.name));
+            machine.medium =
+                crate::qemu::BootMedium::Cdrom(crate::iso::build(kernel, &self.cmdline, &iso)?);
+        }
+        Ok(machine)
+    }
+
     /// Checks a console against the test: `Err` says what is wrong.
     pub fn judge(&self, status: Option<i32>, console: &str) -> std::result::Result<(), String> {
-        let mut rest = console;
-        for line in &self.expect {
-            match rest.find(line.as_str()) {
-                Some(at) => rest = &rest[at + line.len()..],
-                None => return Err(format!("console lacks (in order): {line:?}")),
-            }
+        if let Some(line) = first_missing(console, &self.expect) {
+            return Err(format!("console lacks (in order): {line:?}"));
         }
         if let Some(bad) = self.reject.iter().find(|r| console.contains(r.as_str())) {
             return Err(format!("console shows {bad:?}"));
@@ -349,10 +464,22 @@ impl ScenarioTest {
     }
 }
 
-/// The scenario tests of a solution (`tests/*.scenario`), sorted by name.
-pub fn scenario_tests(solution: &Solution) -> Result<Vec<ScenarioTest>> {
-    let dir = solution.dir.join("tests");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+/// The first of `expect` missing from `console` in order (each found after the one before).
+pub fn first_missing<'a>(console: &str, expect: &'a [String]) -> Option<&'a str> {
+    let mut rest = console;
+    for line in expect {
+        match rest.find(line.as_str()) {
+            Some(at) => rest = rest.get(at + line.len()..).unwrap_or(""),
+            None => return Some(line),
+        }
+    }
+    None
+}
+
+/// The scenario files (`*.scenario`) of `dir`, sorted by name, parsed with the named checks
+/// `checks`; none if there is no such folder.
+pub fn scenario_files(dir: &Path, checks: &[&str]) -> Result<Vec<ScenarioTest>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
     let mut paths: Vec<PathBuf> = entries
@@ -367,9 +494,14 @@ pub fn scenario_tests(solution: &Solution) -> Result<Vec<ScenarioTest>> {
             let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read {}", p.display()))?;
-            ScenarioTest::parse(name, p, &text)
+            ScenarioTest::parse_with_checks(name, p, &text, checks)
         })
         .collect()
+}
+
+/// The scenario tests of a solution (`tests/*.scenario`), sorted by name.
+pub fn scenario_tests(solution: &Solution) -> Result<Vec<ScenarioTest>> {
+    scenario_files(&solution.dir.join("tests"), &[])
 }
 
 /// Saves the `[audit]` lines of a console next to the image, for a person to read after a
@@ -397,17 +529,16 @@ pub fn run_scenarios(
     arch: Arch,
     out: &mut dyn std::io::Write,
 ) -> Result<(usize, usize)> {
-    use crate::qemu::{Ending, Machine};
+    use crate::qemu::Ending;
     let tests = scenario_tests(solution)?;
     if tests.is_empty() {
         return Ok((0, 0));
     }
     let image = build(solution, arch)?;
     let (mut passed, mut failed) = (0, 0);
-    for test in &tests {
-        let accel = accel(arch);
-        let mut machine = Machine::new(arch, accel, &image);
-        machine.cmdline = test.cmdline.clone();
+    for test in tests.iter().filter(|t| t.runs_on(arch)) {
+        let accel = test.accel(arch, accel(arch));
+        let machine = test.machine(arch, accel, &image)?;
         let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
@@ -433,4 +564,119 @@ pub fn run_scenarios(
         }
     }
     Ok((passed, failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKS: &[&str] = &["memory-baseline", "interleaved"];
+
+    fn parse(text: &str) -> Result<ScenarioTest> {
+        ScenarioTest::parse_with_checks("t", Path::new("dir/t.scenario"), text, CHECKS)
+    }
+
+    /// The error of a bad file: it names the file and the line.
+    fn error(text: &str, line: usize) -> String {
+        let e = format!("{:#}", parse(text).unwrap_err());
+        assert!(
+            e.contains(&format!("dir/t.scenario:{line}")),
+            "{e:?} does not name line {line}"
+        );
+        e
+    }
+
+    #[test]
+    fn a_kernel_scenario_file_parses() {
+        let text = "# what it proves\n\
+                    cmdline: ostrog.start=soak ostrog.ticks=1\n\
+                    boot: iso\n\
+                    accel: tcg\n\
+                    arch: x86_64\n\
+                    \n\
+                    expect: soak:  done\n\
+                    expect: \"memory: heap \"\n\
+                    reject: KERNEL   \n\
+                    check: memory-baseline\n\
+                    check: interleaved\n\
+                    status: 3\n";
+        let test = parse(text).unwrap();
+        assert_eq!(
+            test,
+            ScenarioTest {
+                name: "t".into(),
+                cmdline: "ostrog.start=soak ostrog.ticks=1".into(),
+                status: 3,
+                expect: vec!["soak:  done".into(), "memory: heap ".into()],
+                reject: vec!["KERNEL".into()],
+                iso: true,
+                tcg: true,
+                arch: Some(Arch::X86_64),
+                checks: vec!["memory-baseline".into(), "interleaved".into()],
+            }
+        );
+        assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
+    }
+
+    #[test]
+    fn a_solution_scenario_file_parses_as_before() {
+        let text = "expect: client: Reverse(\"hello\") = \"olleh\"\n\
+                    expect:  rounds of \n\
+                    reject: BREACH\n";
+        let test = ScenarioTest::parse("calls", Path::new("calls.scenario"), text).unwrap();
+        assert_eq!(test.expect[0], "client: Reverse(\"hello\") = \"olleh\"");
+        assert_eq!(test.expect[1], " rounds of");
+        assert_eq!(
+            (test.status, test.iso, test.tcg, test.arch),
+            (0, false, false, None)
+        );
+        assert!(Arch::ALL.iter().all(|a| test.runs_on(*a)));
+    }
+
+    #[test]
+    fn an_iso_boots_on_x86_64_only() {
+        let test = parse("boot: iso\n").unwrap();
+        assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
+        assert!(error("boot: iso\narch: aarch64\n", 2).contains("x86_64 only"));
+    }
+
+    #[test]
+    fn every_bad_line_is_an_error_naming_file_and_line() {
+        assert!(error("expect: a\nno colon here\n", 2).contains("KEY: VALUE"));
+        assert!(error("# c\nexpects: a\n", 2).contains("unknown key `expects`"));
+        assert!(error("status: zero\n", 1).contains("status must be a number"));
+        assert!(error("boot: floppy\n", 1).contains("unknown boot `floppy`"));
+        assert!(error("accel: kvm\n", 1).contains("unknown accel `kvm`"));
+        assert!(error("arch: riscv64\n", 1).contains("unknown architecture `riscv64`"));
+        let e = error("\ncheck: memory-baselin\n", 2);
+        assert!(e.contains("unknown check `memory-baselin`") && e.contains("memory-baseline"));
+        assert!(error("status: 0\nstatus: 1\n", 2).contains("`status` given twice"));
+        assert!(error("cmdline: a\narch: x86_64\ncmdline: b\n", 3).contains("twice"));
+    }
+
+    #[test]
+    fn a_solution_scenario_has_no_named_checks() {
+        let e = ScenarioTest::parse("t", Path::new("t.scenario"), "check: interleaved\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.scenario:1") && e.contains("unknown check `interleaved`"));
+    }
+
+    #[test]
+    fn expected_lines_must_appear_in_order() {
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(first_missing("a b c", &lines(&["a", "c"])), None);
+        assert_eq!(first_missing("a b c", &lines(&["c", "a"])), Some("a"));
+        assert_eq!(first_missing("a b", &lines(&["a", "x"])), Some("x"));
+    }
+
+    #[test]
+    fn judge_checks_lines_rejects_and_status() {
+        let test = parse("expect: a\nexpect: b\nreject: BAD\nstatus: 2\n").unwrap();
+        assert_eq!(test.judge(Some(2), "a b"), Ok(()));
+        assert!(test.judge(Some(2), "b a").is_err());
+        assert!(test.judge(Some(2), "a b BAD").is_err());
+        assert!(test.judge(Some(0), "a b").is_err());
+        assert!(test.judge(None, "a b").is_err());
+    }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::Result;
 use cargo_ostrog::arch::Arch;
 
-use crate::scenarios::{self, SCENARIOS};
+use crate::scenarios;
 use cargo_ostrog::qemu::Machine;
 
 /// The variable the soaking programs read their round count from when they are built.
@@ -165,7 +165,7 @@ pub fn run(args: &[String]) -> Result<bool> {
         // own (or templates): their Rust files are checked one by one.
         let mut fmt = std::process::Command::new("rustfmt");
         fmt.args(["--edition", "2021", "--check"]);
-        fmt.args(rust_files_under(&["examples", "cargo-ostrog/template"]));
+        fmt.args(rust_files_under(&["examples", "ostrog/template"]));
         check_step(&mut tally, "fmt (examples and template)", fmt);
 
         let mut clippy = cargo();
@@ -222,6 +222,26 @@ pub fn run(args: &[String]) -> Result<bool> {
         }
     }
 
+    let kernel_scenarios = if example.is_none() {
+        match scenarios::load() {
+            Ok(all) => all,
+            Err(e) if only.is_some() => return Err(e),
+            Err(e) => {
+                tally.record("kernel scenario files", false, &format!("{e:#}"));
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    // `--only NAME` names a file of `tests/kernel/scenarios` (by its stem).
+    let unknown = only.filter(|o| !kernel_scenarios.iter().any(|s| s.name == *o));
+    if let (Some(name), None) = (unknown, example) {
+        anyhow::bail!(
+            "no kernel scenario {name}: no file {}/{name}.scenario",
+            scenarios::dir().display()
+        );
+    }
     for arch in Arch::ALL.into_iter().filter(|_| example.is_none()) {
         let kernel = match test_image(arch) {
             Ok(kernel) => kernel,
@@ -230,7 +250,7 @@ pub fn run(args: &[String]) -> Result<bool> {
                 continue;
             }
         };
-        for scenario in SCENARIOS
+        for scenario in kernel_scenarios
             .iter()
             .filter(|s| s.runs_on(arch) && only.is_none_or(|o| o == s.name))
         {
@@ -270,10 +290,8 @@ pub fn run(args: &[String]) -> Result<bool> {
 /// Every `.rs` file under the given folders of the source tree (not their `target/`).
 fn rust_files_under(dirs: &[&str]) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
-    let mut pending: Vec<std::path::PathBuf> = dirs
-        .iter()
-        .map(|d| cargo_ostrog::source_root().join(d))
-        .collect();
+    let mut pending: Vec<std::path::PathBuf> =
+        dirs.iter().map(|d| cargo_ostrog::source_root().join(d)).collect();
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -350,8 +368,7 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
 /// the IPC test solution (`tests/kernel/solutions/ipc/init.yaml`), and the hand-written
 /// scenario security module (`ScenarioPolicy` of `tests/kernel/modules`).
 pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
-    let programs =
-        cargo_ostrog::image::build_programs(arch, &cargo_ostrog::image::workspace_programs()?)?;
+    let programs = cargo_ostrog::image::build_programs(arch, &cargo_ostrog::image::workspace_programs()?)?;
     let hello = programs
         .iter()
         .find(|(name, _)| name == "hello")

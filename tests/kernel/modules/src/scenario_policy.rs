@@ -1,17 +1,17 @@
 //! The hand-written security module of the kernel's scenario tests (the tests of the IPC path
 //! must not depend on the policy compiler). Its policy, in words:
 //!
-//! * every class of the test image is known: the kernel, Einit, the echo solution and the
-//!   test programs the kernel starts directly (`ostrog.start=`);
-//! * requests for method `Forbidden` (MID 2) of endpoint `echo` (RIID 0) of `echo.Server`
-//!   and `echo.Vault` are denied;
-//! * starting a process of class `echo.Unwanted` is denied;
-//! * a `security` query of `echo.Client` (`echo.Approve.Check(in UInt32 port)`) is granted
-//!   only for a port above 80 (a message too short to hold the port is denied);
+//! * every class of the test image is known: the kernel, Einit, the IPC test solution
+//!   (package `ipctest`) and the test programs the kernel starts directly (`ostrog.start=`);
+//! * requests for method `Forbidden` (MID 2) of endpoint `ipc` (RIID 0) of `ipctest.Server`
+//!   and `ipctest.Vault` are denied;
+//! * starting a process of class `ipctest.Unwanted` is denied;
+//! * a `security` query of `ipctest.Client` (`ipctest.Approve.Check(in UInt32 port)`) is
+//!   granted only for a port above 80 (a message too short to hold the port is denied);
 //! * a class it does not know is denied everything;
 //! * everything else is granted.
 //!
-//! Every denial is audited; grants are counted but not audited (the echo test makes
+//! Every denial is audited; grants are counted but not audited (the IPC test makes
 //! thousands). It checks message structure only as far as the kernel already does: message
 //! validation against IDL types is the job of the compiled modules.
 
@@ -23,11 +23,11 @@ use ostrog_ksm::{
 const CLASSES: [&str; 31] = [
     "kl.core.Core",
     "Einit",
-    "echo.Client",
-    "echo.Server",
-    "echo.Vault",
-    "echo.Hostile",
-    "echo.Unwanted",
+    "ipctest.Client",
+    "ipctest.Server",
+    "ipctest.Vault",
+    "ipctest.Hostile",
+    "ipctest.Unwanted",
     "bench.Client",
     "bench.Server",
     "hello",
@@ -165,7 +165,7 @@ impl SecurityModule for ScenarioPolicy {
             return Some((endpoint, methods.get(mid as usize)?));
         }
         if (class == SERVER || class == VAULT) && riid == 0 {
-            return Some(("echo", ECHO_METHODS.get(mid as usize)?));
+            return Some(("ipc", ECHO_METHODS.get(mid as usize)?));
         }
         None
     }

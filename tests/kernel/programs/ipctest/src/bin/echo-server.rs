@@ -1,4 +1,4 @@
-//! The echo server: answers `echo.Echo` on every endpoint it was given, and ends when no
+//! The echo server: answers `ipctest.Echo` on every endpoint it was given, and ends when no
 //! client is left.
 #![no_std]
 #![no_main]
@@ -7,14 +7,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use echo::idl::echo_echo::{
+use ipctest::idl::ipctest_echo::{
     EchoError, EchoRequest, EchoResponse, EchoServer, ForbiddenError, ForbiddenRequest,
     ForbiddenResponse, HoardError, HoardRequest, HoardResponse, KeepError, KeepRequest,
     KeepResponse, ReleaseError, ReleaseRequest, ReleaseResponse, TouchError, TouchRequest,
     TouchResponse,
 };
-use echo::idl::echo_server::{self, ServerEndpoints};
-use echo::idl::spec_rt::Handle;
+use ipctest::idl::ipctest_server::{self, ServerEndpoints};
+use ipctest::idl::spec_rt::Handle;
 use ostrog_rt::{println, sys};
 
 ostrog_rt::main!(main);
@@ -87,7 +87,7 @@ impl EchoServer for Echo {
 }
 
 impl ServerEndpoints for Echo {
-    fn echo(&mut self) -> &mut dyn EchoServer {
+    fn ipc(&mut self) -> &mut dyn EchoServer {
         self
     }
 }
@@ -96,7 +96,7 @@ fn main() -> i32 {
     let mut server = Echo::default();
     let served = ostrog_rt::server::run(|header, request| {
         server.sender = (header.src_sid, header.src_class);
-        echo_server::dispatch(&mut server, request)
+        ipctest_server::dispatch(&mut server, request)
     });
     if let Err(e) = served {
         println!("echo-server: recv failed: {}", e.name());

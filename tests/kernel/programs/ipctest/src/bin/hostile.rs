@@ -7,9 +7,9 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use echo::idl::echo_echo::{EchoProxy, EchoRequest, ForbiddenRequest, KeepRequest};
-use echo::idl::echo_server::riid;
-use echo::idl::spec_rt::{Handle, Message};
+use ipctest::idl::ipctest_echo::{EchoProxy, EchoRequest, ForbiddenRequest, KeepRequest};
+use ipctest::idl::ipctest_server::riid;
+use ipctest::idl::spec_rt::{Handle, Message};
 use ostrog_abi::handle::{RIGHT_CALL, RIGHT_TRANSFER};
 use ostrog_abi::message::{HANDLE_COPY, HANDLE_MOVE, HEADER_SIZE};
 use ostrog_abi::{Status, TIMEOUT_FOREVER};
@@ -45,7 +45,7 @@ fn fill_a_servers_table() -> Result<(), &'static str> {
     let hoard = Channel::lookup("hoard").map_err(|_| "no hoard channel")?;
     let mut proxy = EchoProxy {
         transport: hoard,
-        riid: riid::ECHO,
+        riid: riid::IPC,
     };
     let own = Handle {
         handle: hoard.handle,
@@ -99,7 +99,7 @@ fn main() -> i32 {
         n: 1,
         data: alloc::vec![1, 2, 3],
     }
-    .encode(riid::ECHO)
+    .encode(riid::IPC)
     .unwrap_or_default();
 
     // 1. A server it has no channel to cannot even be named.
@@ -128,7 +128,7 @@ fn main() -> i32 {
     };
 
     // 3. The denied method, through a channel it does have.
-    let forbidden = ForbiddenRequest {}.encode(riid::ECHO).unwrap_or_default();
+    let forbidden = ForbiddenRequest {}.encode(riid::IPC).unwrap_or_default();
     for _ in 0..10 {
         let r = sys::call(channel.handle, &forbidden, &mut response, TIMEOUT_FOREVER);
         t.refused("Forbidden", r, &[Status::AccessDenied]);
@@ -175,7 +175,7 @@ fn main() -> i32 {
                 rights_and_mode: HANDLE_COPY << 16 | 0xffff,
             },
         }
-        .encode(riid::ECHO)
+        .encode(riid::IPC)
         .unwrap_or_default();
         let r = sys::call(channel.handle, &keep, &mut response, TIMEOUT_FOREVER);
         t.refused("message carrying a forged handle", r, &[Status::BadHandle]);

@@ -1,4 +1,4 @@
-//! Transport code generated from `spec/echo` (see `build.rs`).
+//! Transport code generated from `spec/ipctest` (see `build.rs`).
 
 #![no_std]
 

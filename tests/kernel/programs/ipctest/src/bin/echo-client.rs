@@ -6,11 +6,11 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use echo::idl::echo_approve::CheckRequest;
-use echo::idl::echo_echo::EchoProxy;
-use echo::idl::echo_server::riid;
-use echo::idl::spec_rt::Message;
-use echo::idl::spec_rt::{CallError, Handle};
+use ipctest::idl::ipctest_approve::CheckRequest;
+use ipctest::idl::ipctest_echo::EchoProxy;
+use ipctest::idl::ipctest_server::riid;
+use ipctest::idl::spec_rt::Message;
+use ipctest::idl::spec_rt::{CallError, Handle};
 use ostrog_abi::handle::{RIGHT_CALL, RIGHT_MAP_READ, RIGHT_MAP_WRITE, RIGHT_TRANSFER};
 use ostrog_abi::message::{HANDLE_COPY, HANDLE_MOVE};
 use ostrog_rt::println;
@@ -30,14 +30,14 @@ fn main() -> i32 {
         println!("echo-client: no channel named echo");
         return 1;
     };
-    let mut echo = EchoProxy {
+    let mut proxy = EchoProxy {
         transport: channel,
-        riid: riid::ECHO,
+        riid: riid::IPC,
     };
     let mut failures = 0;
     for n in 0..ROUNDS {
         let data: Vec<u8> = (0..n % 1024).map(|i| (i ^ n) as u8).collect();
-        match echo.echo(n, data.clone()) {
+        match proxy.echo(n, data.clone()) {
             Ok(r) => {
                 let mut expected = data;
                 expected.reverse();
@@ -90,7 +90,7 @@ fn main() -> i32 {
             handle: copy.handle,
             rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_CALL,
         };
-        match echo.keep(moved) {
+        match proxy.keep(moved) {
             Ok(r) if r.sid == channel_sid => {}
             other => {
                 handle_failures += 1;
@@ -107,7 +107,7 @@ fn main() -> i32 {
 
     // Shared memory: a region of ours, mapped by the server, which sees our bytes and
     // changes them.
-    match share_and_touch(&mut echo) {
+    match share_and_touch(&mut proxy) {
         Ok(()) => println!("echo-client: shared memory seen and changed by the server"),
         Err(why) => {
             failures += 1;
@@ -115,7 +115,7 @@ fn main() -> i32 {
         }
     }
 
-    match echo.forbidden() {
+    match proxy.forbidden() {
         Err(CallError::Transport(t)) => println!(
             "echo-client: Forbidden refused: {}",
             ostrog_abi::Status::from_result(t.0 as isize)
@@ -142,7 +142,7 @@ fn main() -> i32 {
     if let Ok(vault) = Channel::lookup("vault") {
         let mut vault = EchoProxy {
             transport: vault,
-            riid: riid::ECHO,
+            riid: riid::IPC,
         };
         match vault.echo(41, Vec::new()) {
             Ok(r) if r.next == 42 => println!("echo-client: the vault answers too"),
@@ -160,7 +160,7 @@ fn main() -> i32 {
     }
 }
 
-fn share_and_touch(echo: &mut EchoProxy<Channel>) -> Result<(), &'static str> {
+fn share_and_touch(proxy: &mut EchoProxy<Channel>) -> Result<(), &'static str> {
     const SIZE: u64 = 8192;
     let addr = sys::vmm().allocate(SIZE, 1).map_err(|_| "allocate")?.addr;
     // SAFETY: the kernel mapped SIZE writable bytes at `addr` for this process alone.
@@ -175,14 +175,14 @@ fn share_and_touch(echo: &mut EchoProxy<Channel>) -> Result<(), &'static str> {
         handle: region.handle,
         rights_and_mode: (HANDLE_COPY << 16) | RIGHT_MAP_READ,
     };
-    if echo.touch(read_only).map_err(|_| "touch")?.sum != u64::MAX {
+    if proxy.touch(read_only).map_err(|_| "touch")?.sum != u64::MAX {
         return Err("a read-only region handle was mapped writable");
     }
     let moved = Handle {
         handle: region.handle,
         rights_and_mode: (HANDLE_MOVE << 16) | RIGHT_TRANSFER | RIGHT_MAP_READ | RIGHT_MAP_WRITE,
     };
-    let sum = echo.touch(moved).map_err(|_| "touch")?.sum;
+    let sum = proxy.touch(moved).map_err(|_| "touch")?.sum;
     if sum != expected {
         return Err("the server saw other bytes");
     }

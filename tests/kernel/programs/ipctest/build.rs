@@ -1,4 +1,4 @@
-//! Generates the transport code of the `echo` package.
+//! Generates the transport code of the `ipctest` package.
 
 use std::path::PathBuf;
 
@@ -6,7 +6,7 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let spec = dir.join("spec");
     ostrog_idl::generate_in_build_script(
-        &spec.join("echo"),
+        &spec.join("ipctest"),
         std::slice::from_ref(&spec),
         Some("::ostrog_rt::idl::spec_rt"),
     );
