@@ -22,13 +22,14 @@
 //! built on them ([`sys`]: `Call`/`Recv`/`Reply`, channels by name, security queries,
 //! threads, memory), the client proxies of the core endpoints generated from
 //! `sysroot/kl/core` ([`idl`], whose `spec_rt` is also the transport runtime of every
-//! program's generated code), and the server loop ([`server`]). It is built for
-//! `x86_64-unknown-none` and `aarch64-unknown-none`.
+//! program's generated code), the server loop ([`server`]) and the helpers of client
+//! programs ([`client`]). It is built for `x86_64-unknown-none` and `aarch64-unknown-none`.
 
 #![no_std]
 
 extern crate alloc;
 
+pub mod client;
 mod entry;
 mod heap;
 pub mod idl;

@@ -51,3 +51,18 @@ pub fn run(
         }
     }
 }
+
+/// [`run`] as a program's main function ends with it: exit status 0 when the last client
+/// has gone, or 1 after printing "`me`: " and the status that stopped the loop.
+pub fn serve(
+    me: &str,
+    dispatch: impl FnMut(&Header, &[u8]) -> Result<Vec<u8>, DispatchError>,
+) -> i32 {
+    match run(dispatch) {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("{me}: {}", e.name());
+            1
+        }
+    }
+}

@@ -214,27 +214,33 @@ core_errors!(
 
 /// The calling process's SID and class number, as the kernel stamps them on its messages.
 pub fn task_info() -> Result<(u64, u32), Status> {
-    let mut task = kl_core_task::TaskProxy {
-        transport: CoreTransport,
-        riid: kl_core_core::riid::TASK,
-    };
-    task.info().map(|r| (r.sid, r.cls)).map_err(call_status)
+    tasks().info().map(|r| (r.sid, r.cls)).map_err(call_status)
 }
 
-/// The handle proxy of the core endpoints (lookup, close, duplicate, SID of a handle).
-pub fn handles() -> kl_core_handle::HandleProxy<CoreTransport> {
-    kl_core_handle::HandleProxy {
-        transport: CoreTransport,
-        riid: kl_core_core::riid::HANDLE,
-    }
+/// Declares functions that return the proxy of a core endpoint.
+macro_rules! core_proxies {
+    ($($(#[$doc:meta])* $name:ident: $module:ident::$proxy:ident = $riid:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name() -> $module::$proxy<CoreTransport> {
+            $module::$proxy {
+                transport: CoreTransport,
+                riid: kl_core_core::riid::$riid,
+            }
+        }
+    )*};
 }
 
-/// The memory proxy of the core endpoints.
-pub fn vmm() -> kl_core_vmm::VmmProxy<CoreTransport> {
-    kl_core_vmm::VmmProxy {
-        transport: CoreTransport,
-        riid: kl_core_core::riid::VMM,
-    }
+core_proxies! {
+    /// The handle proxy of the core endpoints (lookup, close, duplicate, SID of a handle).
+    handles: kl_core_handle::HandleProxy = HANDLE;
+    /// The memory proxy of the core endpoints.
+    vmm: kl_core_vmm::VmmProxy = VMM;
+    /// The task proxy of the core endpoints (processes: create, start, info, ...).
+    tasks: kl_core_task::TaskProxy = TASK;
+    /// The channel proxy of the core endpoints (channels between processes).
+    channels: kl_core_channel::ChannelProxy = CHANNEL;
+    /// The audit proxy of the core endpoints (the kernel's log of security decisions).
+    audit: kl_core_audit::AuditProxy = AUDIT;
 }
 
 /// Writes bytes to the kernel console (at most [`ostrog_abi::DEBUG_WRITE_MAX`] per call).

@@ -16,12 +16,9 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use ostrog_init::table::{self, Table};
-use ostrog_rt::idl::kl_core_channel::ChannelProxy;
-use ostrog_rt::idl::kl_core_core::riid;
-use ostrog_rt::idl::kl_core_task::TaskProxy;
 use ostrog_rt::idl::spec_rt::Handle;
 use ostrog_rt::println;
-use ostrog_rt::sys::{call_status, CoreTransport};
+use ostrog_rt::sys::{self, call_status};
 
 ostrog_rt::main!(main);
 
@@ -39,14 +36,8 @@ fn main() -> i32 {
             return 1;
         }
     };
-    let mut tasks = TaskProxy {
-        transport: CoreTransport,
-        riid: riid::TASK,
-    };
-    let mut channels = ChannelProxy {
-        transport: CoreTransport,
-        riid: riid::CHANNEL,
-    };
+    let mut tasks = sys::tasks();
+    let mut channels = sys::channels();
     let mut failures = 0;
 
     // 1. Processes, created but not running.

@@ -6,11 +6,8 @@
 #![no_std]
 #![no_main]
 
-use ostrog_rt::idl::kl_core_audit::AuditProxy;
-use ostrog_rt::idl::kl_core_core::riid;
-use ostrog_rt::idl::kl_core_task::TaskProxy;
 use ostrog_rt::println;
-use ostrog_rt::sys::{self, call_status, CoreTransport};
+use ostrog_rt::sys::{self, call_status};
 
 ostrog_rt::main!(main);
 
@@ -18,14 +15,8 @@ ostrog_rt::main!(main);
 const POLL_MS: usize = 10;
 
 fn main() -> i32 {
-    let mut audit = AuditProxy {
-        transport: CoreTransport,
-        riid: riid::AUDIT,
-    };
-    let mut tasks = TaskProxy {
-        transport: CoreTransport,
-        riid: riid::TASK,
-    };
+    let mut audit = sys::audit();
+    let mut tasks = sys::tasks();
     loop {
         let batch = match audit.read() {
             Ok(b) => b,

@@ -4,8 +4,8 @@
 
 extern crate alloc;
 
-use ostrog_rt::sys::Channel;
-use ostrog_rt::{call_refusal, println};
+use ostrog_rt::client::{channel, refuser};
+use ostrog_rt::println;
 
 // Generated from spec/: this program uses only part of it.
 #[allow(dead_code, unused_imports)]
@@ -19,12 +19,11 @@ use idl::app_server::riid;
 ostrog_rt::main!(main);
 
 fn main() -> i32 {
-    let Ok(channel) = Channel::lookup("greeter") else {
-        println!("client: no channel named greeter");
+    let Some(transport) = channel("client", "greeter") else {
         return 1;
     };
     let mut greeter = GreeterProxy {
-        transport: channel,
+        transport,
         riid: riid::GREETER,
     };
     match greeter.greet("Ostrog".into()) {
@@ -34,10 +33,7 @@ fn main() -> i32 {
     // The policy denies this one: the call comes back refused and is never delivered.
     match greeter.shutdown() {
         Ok(_) => println!("client: Shutdown was allowed!"),
-        Err(e) => println!(
-            "client: Shutdown refused: {}",
-            call_refusal(&e).map_or("(not by the kernel)", |s| s.name())
-        ),
+        Err(e) => println!("client: Shutdown refused: {}", refuser(&e)),
     }
     0
 }

@@ -45,11 +45,7 @@ impl ServerEndpoints for Greeter {
 
 fn main() -> i32 {
     let mut greeter = Greeter;
-    match ostrog_rt::server::run(|_header, request| app_server::dispatch(&mut greeter, request)) {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("server: {}", e.name());
-            1
-        }
-    }
+    ostrog_rt::server::serve("server", |_header, request| {
+        app_server::dispatch(&mut greeter, request)
+    })
 }

@@ -37,13 +37,7 @@ impl CalculatorEndpoints for Calculator {
 
 fn main() -> i32 {
     let mut calculator = Calculator;
-    match ostrog_rt::server::run(|_header, request| {
+    ostrog_rt::server::serve("calculator", |_header, request| {
         demo_calculator::dispatch(&mut calculator, request)
-    }) {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("calculator: {}", e.name());
-            1
-        }
-    }
+    })
 }

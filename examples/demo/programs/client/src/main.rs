@@ -4,8 +4,8 @@
 
 extern crate alloc;
 
-use ostrog_rt::sys::Channel;
-use ostrog_rt::{call_refusal, println};
+use ostrog_rt::client::{channel, refuser};
+use ostrog_rt::println;
 
 // Generated from spec/: this program uses only part of it.
 #[allow(dead_code, unused_imports)]
@@ -19,22 +19,18 @@ use idl::demo_calculator::riid;
 ostrog_rt::main!(main);
 
 fn main() -> i32 {
-    let Ok(channel) = Channel::lookup("calc") else {
-        println!("client: no channel named calc");
+    let Some(transport) = channel("client", "calc") else {
         return 1;
     };
     let mut calc = CalcProxy {
-        transport: channel,
+        transport,
         riid: riid::CALC,
     };
     for (a, b) in [(2, 3), (5000, 1)] {
         match calc.add(a, b) {
             Ok(r) => println!("client: {a} + {b} = {}", r.sum),
             // A denied request never reaches the calculator: the kernel answers for it.
-            Err(e) => println!(
-                "client: {a} + {b} refused: {}",
-                call_refusal(&e).map_or("(not by the kernel)", |s| s.name())
-            ),
+            Err(e) => println!("client: {a} + {b} refused: {}", refuser(&e)),
         }
     }
     0

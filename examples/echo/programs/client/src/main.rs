@@ -5,8 +5,8 @@
 
 extern crate alloc;
 
-use ostrog_rt::sys::Channel;
-use ostrog_rt::{call_refusal, println};
+use ostrog_rt::client::{channel, refuser};
+use ostrog_rt::println;
 
 // Generated from spec/: this program uses only part of it.
 #[allow(dead_code, unused_imports)]
@@ -20,12 +20,11 @@ use idl::echo_server::riid;
 ostrog_rt::main!(main);
 
 fn main() -> i32 {
-    let Ok(channel) = Channel::lookup("echo") else {
-        println!("client: no channel named echo");
+    let Some(transport) = channel("client", "echo") else {
         return 1;
     };
     let mut echo = EchoProxy {
-        transport: channel,
+        transport,
         riid: riid::ECHO,
     };
     let mut failures = 0;
@@ -53,10 +52,7 @@ fn main() -> i32 {
             failures += 1;
             println!("client: BREACH: Wipe was allowed");
         }
-        Err(e) => println!(
-            "client: Wipe refused: {}",
-            call_refusal(&e).map_or("(not by the kernel)", |s| s.name())
-        ),
+        Err(e) => println!("client: Wipe refused: {}", refuser(&e)),
     }
     failures
 }

@@ -52,14 +52,11 @@ impl ServerEndpoints for Echo {
 
 fn main() -> i32 {
     let mut echo = Echo;
-    match ostrog_rt::server::run(|_header, request| echo_server::dispatch(&mut echo, request)) {
-        Ok(()) => {
-            println!("server: the client is gone; ending");
-            0
-        }
-        Err(e) => {
-            println!("server: {}", e.name());
-            1
-        }
+    let status = ostrog_rt::server::serve("server", |_header, request| {
+        echo_server::dispatch(&mut echo, request)
+    });
+    if status == 0 {
+        println!("server: the client is gone; ending");
     }
+    status
 }

@@ -70,11 +70,7 @@ fn main() -> i32 {
     let mut store = Store::default();
     // The vault runs this program too: its class has the same endpoints, so the same
     // dispatcher routes its requests.
-    match ostrog_rt::server::run(|_header, request| hostile_server::dispatch(&mut store, request)) {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("server: {}", e.name());
-            1
-        }
-    }
+    ostrog_rt::server::serve("server", |_header, request| {
+        hostile_server::dispatch(&mut store, request)
+    })
 }

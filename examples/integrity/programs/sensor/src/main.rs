@@ -4,8 +4,6 @@
 
 extern crate alloc;
 
-use ostrog_rt::println;
-
 // Generated from spec/: this program uses only part of it.
 #[allow(dead_code, unused_imports)]
 mod idl {
@@ -33,13 +31,7 @@ impl SensorEndpoints for Sensor {
 
 fn main() -> i32 {
     let mut sensor = Sensor;
-    match ostrog_rt::server::run(|_header, request| {
+    ostrog_rt::server::serve("sensor", |_header, request| {
         integrity_sensor::dispatch(&mut sensor, request)
-    }) {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("sensor: {}", e.name());
-            1
-        }
-    }
+    })
 }

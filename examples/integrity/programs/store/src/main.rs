@@ -57,12 +57,7 @@ fn main() -> i32 {
         entries: BTreeMap::new(),
     };
     store.entries.insert("mode".into(), "auto".into());
-    match ostrog_rt::server::run(|_header, request| integrity_store::dispatch(&mut store, request))
-    {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("store: {}", e.name());
-            1
-        }
-    }
+    ostrog_rt::server::serve("store", |_header, request| {
+        integrity_store::dispatch(&mut store, request)
+    })
 }

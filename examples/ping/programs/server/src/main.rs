@@ -46,11 +46,7 @@ impl ServerEndpoints for Server {
 
 fn main() -> i32 {
     let mut server = Server;
-    match ostrog_rt::server::run(|_header, request| ping_server::dispatch(&mut server, request)) {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("server: {}", e.name());
-            1
-        }
-    }
+    ostrog_rt::server::serve("server", |_header, request| {
+        ping_server::dispatch(&mut server, request)
+    })
 }

@@ -61,14 +61,11 @@ impl ServerEndpoints for Log {
 
 fn main() -> i32 {
     let mut log = Log::default();
-    match ostrog_rt::server::run(|_header, request| logger_server::dispatch(&mut log, request)) {
-        Ok(()) => {
-            println!("log: {} records kept; no client left", log.records.len());
-            0
-        }
-        Err(e) => {
-            println!("log: {}", e.name());
-            1
-        }
+    let status = ostrog_rt::server::serve("log", |_header, request| {
+        logger_server::dispatch(&mut log, request)
+    });
+    if status == 0 {
+        println!("log: {} records kept; no client left", log.records.len());
     }
+    status
 }
