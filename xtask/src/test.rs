@@ -165,7 +165,7 @@ pub fn run(args: &[String]) -> Result<bool> {
         // own (or templates): their Rust files are checked one by one.
         let mut fmt = std::process::Command::new("rustfmt");
         fmt.args(["--edition", "2021", "--check"]);
-        fmt.args(rust_files_under(&["examples", "ostrog/template"]));
+        fmt.args(rust_files_under(&["examples", "cargo-ostrog/template"]));
         check_step(&mut tally, "fmt (examples and template)", fmt);
 
         let mut clippy = cargo();
@@ -290,8 +290,10 @@ pub fn run(args: &[String]) -> Result<bool> {
 /// Every `.rs` file under the given folders of the source tree (not their `target/`).
 fn rust_files_under(dirs: &[&str]) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
-    let mut pending: Vec<std::path::PathBuf> =
-        dirs.iter().map(|d| cargo_ostrog::source_root().join(d)).collect();
+    let mut pending: Vec<std::path::PathBuf> = dirs
+        .iter()
+        .map(|d| cargo_ostrog::source_root().join(d))
+        .collect();
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -368,7 +370,8 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
 /// the IPC test solution (`tests/kernel/solutions/ipc/init.yaml`), and the hand-written
 /// scenario security module (`ScenarioPolicy` of `tests/kernel/modules`).
 pub fn test_image(arch: Arch) -> Result<std::path::PathBuf> {
-    let programs = cargo_ostrog::image::build_programs(arch, &cargo_ostrog::image::workspace_programs()?)?;
+    let programs =
+        cargo_ostrog::image::build_programs(arch, &cargo_ostrog::image::workspace_programs()?)?;
     let hello = programs
         .iter()
         .find(|(name, _)| name == "hello")
