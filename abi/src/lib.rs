@@ -20,23 +20,31 @@
 //! | AArch64 (`svc #0`) | `x8` | `x0 .. x5` | `x0` (status or value), `x1` |
 //!
 //! A negative result is a [`Status`]; zero or positive is success (and may carry a value).
+//!
+//! The numbers ([`syscall`]) lie outside every Linux range; any other number is a *foreign*
+//! system call, delivered to the process's trap entry if it has one ([`trap`]).
 
 #![no_std]
 pub mod message;
+pub mod trap;
 pub mod wire;
 
-/// System call numbers.
+/// System call numbers: `0x4f53_0000` ("OS") plus 0, 1, 2, outside every Linux number range.
 pub mod syscall {
+    /// The first native number; the others follow.
+    pub const BASE: usize = 0x4f53_0000;
     /// Send a request and wait for the response (IPC):
     /// `(handle, request, request_len, response, response_capacity, timeout_ms)` -> response
     /// length. `handle` is a channel handle or [`crate::handle::CORE`] for the kernel.
-    pub const CALL: usize = 0;
+    pub const CALL: usize = BASE;
     /// Wait for a request (IPC): `(handle, buffer, capacity, timeout_ms)` -> `(length,
     /// endpoint handle)`. `handle` is a listening endpoint or [`crate::handle::ANY`]. When the
     /// buffer is too small the request stays queued and the second result is its length.
-    pub const RECV: usize = 1;
+    pub const RECV: usize = BASE + 1;
     /// Answer the request this thread received last: `(handle, response, response_len)`.
-    pub const REPLY: usize = 2;
+    /// With [`crate::handle::RESUME`], continue with the registers of a
+    /// [`crate::trap::TrapFrame`] instead.
+    pub const REPLY: usize = BASE + 2;
 }
 
 /// Error statuses returned by system calls (as negative numbers).
@@ -140,6 +148,10 @@ pub mod handle {
     /// verdict: success with an empty response, or `AccessDenied`. (Slot index 0 is never a
     /// table entry, so no handle number collides with it.)
     pub const SECURITY: u32 = 0xffff_0000;
+    /// `Reply(RESUME, frame, size_of::<TrapFrame>())`: the calling thread continues with every
+    /// register from the [`crate::trap::TrapFrame`] at `frame` (checked first; a bad frame is
+    /// `InvalidArgument` and changes nothing). Slot index 0, like [`SECURITY`].
+    pub const RESUME: u32 = 0xfffe_0000;
     /// `Recv` on any listening endpoint of the process.
     pub const ANY: u32 = u32::MAX;
 

@@ -65,6 +65,7 @@ pub mod sid;
 pub mod syscall;
 pub mod task;
 pub mod time;
+pub mod trap_redirect;
 pub mod usercopy;
 
 use boot::BootInfo;

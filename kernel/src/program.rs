@@ -154,6 +154,7 @@ pub fn create(
             quota: Quota::new(
                 crate::quota::MESSAGES_PER_PROCESS.saturating_mul(crate::ipc::max_message()),
             ),
+            trap_entry: 0,
         },
     );
     match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, 0, priority) {

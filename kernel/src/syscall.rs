@@ -1,19 +1,23 @@
 //! The system call dispatcher: one arch-independent function behind every entry.
 //!
-//! The architecture's entry code unpacks the registers into [`Args`] and calls [`dispatch`],
-//! which returns `(result, second)`: a negative result is an [`ostrog_abi::Status`]. There
-//! are three system calls, all IPC ([`crate::ipc`]); everything else the kernel offers is a
-//! core endpoint reached through `Call`. Nothing a process passes can make the kernel panic.
+//! The architecture's entry code unpacks the registers into [`Args`] and calls [`dispatch`]
+//! with the saved user registers, which returns `Some((result, second))` (a negative result
+//! is an [`ostrog_abi::Status`]), or `None` when it replaced the user registers altogether.
+//! There are three system calls, all IPC ([`crate::ipc`]); everything else the kernel offers
+//! is a core endpoint reached through `Call`. Any other number is a *foreign* system call,
+//! and `Reply` on [`ostrog_abi::handle::RESUME`] resumes a register frame: both are
+//! [`crate::trap_redirect`]'s. Nothing a process passes can make the kernel panic.
 //!
 //! The registers are decoded once, here, into one named struct per system call
 //! ([`CallArgs`], [`RecvArgs`], [`ReplyArgs`]): handle numbers become `u32` (a larger value
 //! names nothing), and every user buffer becomes a [`UserSlice`], an unchecked allegation
 //! that only [`crate::usercopy`] can turn into bytes.
 
-use ostrog_abi::{syscall as nr, Status};
+use ostrog_abi::{handle, syscall as nr, Status};
 
+use crate::arch::UserRegisters;
 use crate::usercopy::UserSlice;
-use crate::{ipc, sched};
+use crate::{ipc, sched, trap_redirect};
 
 /// A system call as the process made it.
 pub struct Args {
@@ -47,6 +51,10 @@ enum Syscall {
     Call(CallArgs),
     Recv(RecvArgs),
     Reply(ReplyArgs),
+    /// `Reply(RESUME, frame, len)`: continue with the registers of the frame.
+    Resume(UserSlice),
+    /// Any other number.
+    Foreign,
 }
 
 impl Syscall {
@@ -66,26 +74,36 @@ impl Syscall {
                 buffer: UserSlice::new(a1, a2),
                 timeout_ms: a3,
             })),
+            nr::REPLY if a0 == handle::RESUME as usize => {
+                Ok(Syscall::Resume(UserSlice::new(a1, a2)))
+            }
             nr::REPLY => Ok(Syscall::Reply(ReplyArgs {
                 handle,
                 response: UserSlice::new(a1, a2),
             })),
-            _ => Err(Status::NoSuchSyscall),
+            _ => Ok(Syscall::Foreign),
         }
     }
 }
 
-pub fn dispatch(args: &Args) -> (isize, usize) {
+/// Runs the system call in `args`, made by the current thread whose saved user registers are
+/// `regs`. `Some((result, second))` is for the architecture to put in the result registers;
+/// `None` means `regs` were replaced (a foreign system call delivered to the trap entry, a
+/// frame resumed) and go back to user mode as they are.
+pub fn dispatch(args: &Args, regs: &mut UserRegisters) -> Option<(isize, usize)> {
     let Some(me) = sched::current() else {
-        return (Status::NoSuchThread as isize, 0);
+        return Some((Status::NoSuchThread as isize, 0));
     };
     let result = Syscall::decode(args).and_then(|syscall| match syscall {
-        Syscall::Call(call) => ipc::call(me, call).map(|n| (n, 0)),
-        Syscall::Recv(recv) => ipc::recv(me, recv),
-        Syscall::Reply(reply) => ipc::reply(me, reply).map(|n| (n, 0)),
+        Syscall::Call(call) => ipc::call(me, call).map(|n| Some((n, 0))),
+        Syscall::Recv(recv) => ipc::recv(me, recv).map(Some),
+        Syscall::Reply(reply) => ipc::reply(me, reply).map(|n| Some((n, 0))),
+        Syscall::Resume(frame) => trap_redirect::resume(me, frame, regs).map(|()| None),
+        Syscall::Foreign => trap_redirect::deliver(me, regs).map(|()| None),
     });
     match result {
-        Ok((value, second)) => (value as isize, second),
-        Err(status) => (status as isize, 0),
+        Ok(Some((value, second))) => Some((value as isize, second)),
+        Ok(None) => None,
+        Err(status) => Some((status as isize, 0)),
     }
 }

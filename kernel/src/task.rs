@@ -110,6 +110,9 @@ pub struct Process {
     pub ended: bool,
     /// Kernel memory its system calls may hold ([`crate::quota`]).
     pub quota: alloc::sync::Arc<crate::quota::Quota>,
+    /// Where its threads' foreign system calls are delivered (`task.TrapEntry`; 0: none,
+    /// they fail with `NoSuchSyscall`). [`crate::trap_redirect`].
+    pub trap_entry: usize,
 }
 
 /// Every process, thread, channel and endpoint. One lock guards them all: the kernel runs on

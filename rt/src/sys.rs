@@ -195,6 +195,7 @@ core_errors!(
     kl_core_audit::ReadError,
     kl_core_task::CreateError,
     kl_core_task::StartError,
+    kl_core_task::TrapEntryError,
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,
@@ -215,6 +216,37 @@ core_errors!(
 /// The calling process's SID and class number, as the kernel stamps them on its messages.
 pub fn task_info() -> Result<(u64, u32), Status> {
     tasks().info().map(|r| (r.sid, r.cls)).map_err(call_status)
+}
+
+/// Sets this process's trap entry (`task.TrapEntry`): where its foreign system calls are
+/// delivered, with the address of an [`ostrog_abi::trap::TrapFrame`] as the first argument;
+/// 0 clears it.
+pub fn set_trap_entry(entry: usize) -> Result<(), Status> {
+    tasks()
+        .trap_entry(entry as u64)
+        .map(|_| ())
+        .map_err(call_status)
+}
+
+/// Continues the calling thread with every register of `frame` (`Reply` on
+/// [`handle::RESUME`]). Returns only if the kernel refused the frame, with the reason.
+pub fn resume(frame: &ostrog_abi::trap::TrapFrame) -> Status {
+    let (result, _) = raw(
+        nr::REPLY,
+        [
+            handle::RESUME as usize,
+            frame as *const ostrog_abi::trap::TrapFrame as usize,
+            core::mem::size_of::<ostrog_abi::trap::TrapFrame>(),
+            0,
+            0,
+            0,
+        ],
+    );
+    match Status::from_result(result) {
+        Err(status) => status,
+        // A successful resume never comes back here.
+        Ok(_) => Status::InvalidArgument,
+    }
 }
 
 /// Declares functions that return the proxy of a core endpoint.

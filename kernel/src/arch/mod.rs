@@ -10,7 +10,7 @@
 //! | `console.rs` | the polled boot console |
 //! | `cpu.rs` | `NAME`; the processor itself: interrupt mask, sleep, deliberate faults, privilege tables (x86 GDT/TSS) |
 //! | `trap.rs` | exception and interrupt entry, the trap frame, dispatch, user faults, crash reports |
-//! | `syscall.rs` | the system call entry: registers to [`crate::syscall::Args`] and back |
+//! | `syscall.rs` | the system call entry: registers to [`crate::syscall::Args`] and back, and to and from an `ostrog_abi::trap::TrapFrame` |
 //! | `context.rs` | thread switch, a new thread's first entry to user mode, the kernel stack for entries |
 //! | `paging.rs` | the kernel's page tables, `AddressSpace`, the direct map |
 //! | `intc.rs` | the interrupt controller: device lines for drivers, end of interrupt |
@@ -37,6 +37,8 @@
 //! | `AddressSpace`, `activate_kernel_space()` | a process's page tables; back to the kernel's own |
 //! | `switch_context(save, load)`, `prepare_user_thread(..)`, `set_kernel_stack(top)` | switch kernel stacks; a new thread's first entry to user mode; the stack of the next entry from user mode |
 //! | `KERNEL_STACKS`, `map_kernel_page(va, frame)`, `unmap_kernel_page(va)` | the virtual area of thread kernel stacks, mapped in every address space ([`crate::mm::kstack`]) |
+//! | `UserRegisters` | the user registers a system call saved (the trap frame on the kernel stack) |
+//! | `read_user_frame(&UserRegisters) -> TrapFrame`, `write_user_frame(&mut UserRegisters, &TrapFrame)` | copy the current thread's user registers (and its FS base / `TPIDR_EL0`) to and from an `ostrog_abi::trap::TrapFrame`; a written frame must be `sanitized()`, and the system call returns with every register of it ([`crate::trap_redirect`]) |
 //! | `run_on_stack(top, f) -> !` | call `f` on another stack (self test of the stack guard) |
 //! | `inject_strays()` | self test: send this CPU interrupts nothing handles, one per tick |
 //! | `set_io_ports(&[(first, last)])` | let the running process use exactly these port ranges (x86 TSS I/O bitmap; called by the scheduler on every switch; nothing on AArch64) |
@@ -84,8 +86,9 @@ pub use imp::paging::{
 };
 pub use imp::power::power_off;
 pub use imp::reserved::{kernel_devices, ports_claimable};
+pub use imp::syscall::{read_user_frame, write_user_frame};
 pub use imp::timer::{cycles, start_timer, TIMER_NAME};
-pub use imp::trap::inject_strays;
+pub use imp::trap::{inject_strays, TrapFrame as UserRegisters};
 
 /// Runs `f` with interrupts disabled, restoring the previous state afterwards.
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {

@@ -9,8 +9,8 @@ use super::{code, Caller, Handover};
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
     CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, InfoError, InfoRequest,
-    InfoResponse, StartError as StartFailed, StartRequest, StartResponse, TaskServer, WaitError,
-    WaitRequest, WaitResponse,
+    InfoResponse, StartError as StartFailed, StartRequest, StartResponse, TaskServer,
+    TrapEntryError, TrapEntryRequest, TrapEntryResponse, WaitError, WaitRequest, WaitResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::judge::{judge, Judged, Party};
@@ -239,6 +239,26 @@ impl TaskServer for Caller {
         Ok(CountResponse {
             live: u32::try_from(live).unwrap_or(u32::MAX),
         })
+    }
+
+    /// Sets where the caller's foreign system calls are delivered ([`crate::trap_redirect`]).
+    fn trap_entry(&mut self, r: TrapEntryRequest) -> Result<TrapEntryResponse, TrapEntryError> {
+        let user = ostrog_abi::layout::USER_MIN as u64..ostrog_abi::layout::USER_END as u64;
+        if r.entry != 0 && !user.contains(&r.entry) {
+            return Err(TrapEntryError {
+                status: code(Status::InvalidArgument),
+            });
+        }
+        let mut tasks = TASKS.lock();
+        match tasks.processes.get_mut(&self.process) {
+            Some(p) => {
+                p.trap_entry = r.entry as usize;
+                Ok(TrapEntryResponse {})
+            }
+            None => Err(TrapEntryError {
+                status: code(Status::NoSuchThread),
+            }),
+        }
     }
 
     fn args(&mut self, _r: ArgsRequest) -> Result<ArgsResponse, ArgsError> {

@@ -11,6 +11,6 @@ pub(super) mod ioports;
 pub(super) mod paging;
 pub(super) mod power;
 pub(super) mod reserved;
-mod syscall;
+pub(super) mod syscall;
 pub(super) mod timer;
 pub(super) mod trap;

@@ -8,9 +8,11 @@
 //! AMX, MPX, PKRU) stay off in XCR0, so their instructions raise #UD and the process is
 //! killed; turning one on means growing [`AREA_BYTES`] to what CPUID leaf 0xD reports.
 //!
-//! Every thread has an [`ExtendedState`]: a 64-byte aligned XSAVE (or FXSAVE) area and the
+//! Every thread has an [`ExtendedState`]: a 64-byte aligned XSAVE (or FXSAVE) area, the
 //! `ds`, `es`, `fs`, `gs` selectors, which a program may load with any user-accessible
-//! selector and read back. The scheduler saves the outgoing thread's and restores the incoming
+//! selector and read back, and the FS base (`IA32_FS_BASE`, the thread pointer of the Linux
+//! ABI), which only a resumed trap frame sets ([`crate::trap_redirect`]; the MSR holds the
+//! running thread's). The scheduler saves the outgoing thread's and restores the incoming
 //! thread's on every switch (eagerly: one XSAVE and one XRSTOR of at most 832 bytes per
 //! switch cost less than the #NM trap and the bookkeeping of lazy switching, and lazy
 //! switching leaks state through speculation, as in CVE-2018-3665). The kernel itself never
@@ -22,6 +24,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+use x86_64::registers::model_specific::FsBase;
 use x86_64::registers::xcontrol::{XCr0, XCr0Flags};
 
 use crate::cmdline::CommandLine;
@@ -50,6 +53,8 @@ pub struct ExtendedState {
     area: [u8; AREA_BYTES],
     /// `ds`, `es`, `fs`, `gs`.
     selectors: [u16; 4],
+    /// The FS base.
+    fs_base: u64,
 }
 
 impl Default for ExtendedState {
@@ -65,6 +70,7 @@ impl Default for ExtendedState {
         ExtendedState {
             area,
             selectors: [0; 4],
+            fs_base: 0,
         }
     }
 }
@@ -100,6 +106,7 @@ impl ExtendedState {
                 options(nomem, nostack, preserves_flags)
             )
         };
+        self.fs_base = FsBase::read().as_u64();
     }
 
     /// Loads the registers of the thread about to run.
@@ -121,14 +128,17 @@ impl ExtendedState {
         let [ds, es, fs, gs] = self.selectors;
         // SAFETY: the selectors are null or were read from these registers while the thread
         // ran, so they name user-accessible descriptors of the GDT, which never changes.
-        // 64-bit mode ignores the bases of ds and es; fs and gs get base 0, which is all a
-        // program can have (CR4.FSGSBASE is off and every descriptor's base is 0). The kernel
-        // uses GS only through `swapgs` inside the system call stub.
+        // 64-bit mode ignores the bases of ds and es; fs and gs get base 0 (CR4.FSGSBASE is
+        // off and every descriptor's base is 0), and fs gets the thread's own base below. The
+        // kernel uses GS only through `swapgs` inside the system call stub.
         unsafe {
             asm!("mov ds, {0:x}", "mov es, {1:x}", "mov fs, {2:x}", "mov gs, {3:x}",
                  in(reg) ds, in(reg) es, in(reg) fs, in(reg) gs,
                  options(nomem, nostack, preserves_flags))
         };
+        // After the selector load, which sets the base from the descriptor. The value was
+        // read from the MSR or checked canonical when a frame was resumed.
+        FsBase::write(x86_64::VirtAddr::new_truncate(self.fs_base));
     }
 }
 

@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 31] = [
+const CLASSES: [&str; 33] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -52,6 +52,8 @@ const CLASSES: [&str; 31] = [
     "fpu",
     "stray-victim",
     "soft-int",
+    "trapper",
+    "trap-no-stack",
 ];
 
 const CORE: ClassId = 0;
@@ -64,7 +66,16 @@ const CLIENT: ClassId = 2;
 const CORE_METHODS: [(&str, &[&str]); 9] = [
     (
         "task",
-        &["Create", "Start", "Wait", "Exit", "Info", "Count", "Args"],
+        &[
+            "Create",
+            "Start",
+            "Wait",
+            "Exit",
+            "Info",
+            "Count",
+            "Args",
+            "TrapEntry",
+        ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),

@@ -153,9 +153,14 @@ fn main() -> i32 {
             0,
         ],
     );
-    // Numbers no system call has, with garbage arguments.
+    // Numbers no system call has (foreign ones: this program has no trap entry), with
+    // garbage arguments: small ones (Linux's), those around the native ones, huge ones.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for number in (3..400).chain([1 << 20, usize::MAX / 2, usize::MAX]) {
+    let near_native = (nr::BASE - 2..nr::BASE).chain(nr::REPLY + 1..nr::REPLY + 4);
+    for number in (0..400)
+        .chain(near_native)
+        .chain([1 << 20, usize::MAX / 2, usize::MAX])
+    {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;

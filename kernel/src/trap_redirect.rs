@@ -1,0 +1,88 @@
+//! Foreign system calls and resumed frames: the kernel's whole part in running programs of
+//! another system call ABI (docs/linux.md, "The kernel contract"; [`ostrog_abi::trap`]).
+//!
+//! A system call with a number that is not native goes to the process's trap entry
+//! (`task.TrapEntry`) if it has one: [`deliver`] writes the thread's registers as a
+//! [`TrapFrame`] to its user stack and points the thread at the entry. `Reply` on
+//! [`ostrog_abi::handle::RESUME`] ([`resume`]) loads a frame the thread wrote back into its
+//! registers. The kernel learns nothing of the foreign ABI: what a number means is the
+//! business of the code at the trap entry, which makes native, judged requests.
+//!
+//! The decisions are here; the architecture only copies registers between its saved user
+//! state ([`UserRegisters`]) and a frame ([`arch::read_user_frame`],
+//! [`arch::write_user_frame`]), and all user memory is touched through [`crate::usercopy`].
+
+use ostrog_abi::trap::{
+    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, RETURN_SLOT, SYSCALL,
+};
+use ostrog_abi::Status;
+
+use crate::arch::{self, UserRegisters};
+use crate::sid::ThreadId;
+use crate::task::{self, TASKS};
+use crate::usercopy::{self, UserSlice};
+
+/// Delivers the current thread's foreign system call (the number still in its registers)
+/// to its process's trap entry. `NoSuchSyscall` if the process has none. If the frame cannot
+/// be written (the stack pointer points at no writable memory), the process ends as on a
+/// fault and this does not return.
+pub fn deliver(me: ThreadId, regs: &mut UserRegisters) -> Result<(), Status> {
+    let mut frame = arch::read_user_frame(regs);
+    frame.kind = SYSCALL;
+    frame.info = 0;
+    let written = {
+        let tasks = TASKS.lock();
+        let process = tasks.process_of(me)?;
+        if process.trap_entry == 0 {
+            return Err(Status::NoSuchSyscall);
+        }
+        let entry = process.trap_entry as u64;
+        frame_address(frame.sp(), FRAME_SIZE)
+            .and_then(|at| at.checked_sub(RETURN_SLOT as u64).map(|below| (at, below)))
+            .ok_or(Status::BadAddress)
+            .and_then(|(at, below)| {
+                // The return slot (zero) and the frame, in one write.
+                let mut bytes = [0u8; RETURN_SLOT + FRAME_SIZE];
+                bytes[RETURN_SLOT..].copy_from_slice(&frame_to_bytes(&frame));
+                let target = UserSlice::new(below as usize, bytes.len());
+                usercopy::copy_to_user(&process.space, target, &bytes)?;
+                // Checked like a resumed frame, so that only user flags reach the entry.
+                frame.entered(entry, at).sanitized()
+            })
+    };
+    match written {
+        Ok(entered) => {
+            arch::write_user_frame(regs, &entered);
+            Ok(())
+        }
+        Err(_) => {
+            task::user_fault(&task::Fault {
+                what: "foreign system call with no stack for its trap frame",
+                detail: None,
+                addr: Some(frame.sp()),
+                pc: frame.pc(),
+            });
+            // `user_fault` does not come back to a thread of a killed process; should it
+            // ever, the caller gets an error rather than a half-made delivery.
+            Err(Status::BadAddress)
+        }
+    }
+}
+
+/// `Reply(RESUME, frame, len)`: the current thread continues with every register of the
+/// frame at `frame` once it is read and checked ([`TrapFrame::sanitized`]). A wrong length
+/// or a bad frame is an error and changes nothing.
+pub fn resume(me: ThreadId, frame: UserSlice, regs: &mut UserRegisters) -> Result<(), Status> {
+    if frame.len() != FRAME_SIZE {
+        return Err(Status::InvalidArgument);
+    }
+    let mut bytes = [0u8; FRAME_SIZE];
+    {
+        let tasks = TASKS.lock();
+        let process = tasks.process_of(me)?;
+        usercopy::copy_from_user(&process.space, &mut bytes, frame)?;
+    }
+    let checked: TrapFrame = frame_from_bytes(&bytes).sanitized()?;
+    arch::write_user_frame(regs, &checked);
+    Ok(())
+}
