@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 31] = [
+const CLASSES: [&str; 34] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -52,6 +52,9 @@ const CLASSES: [&str; 31] = [
     "fpu",
     "stray-victim",
     "soft-int",
+    "memory",
+    "futex",
+    "fault-guard",
 ];
 
 const CORE: ClassId = 0;
@@ -61,7 +64,7 @@ const UNWANTED: ClassId = 6;
 const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
-const CORE_METHODS: [(&str, &[&str]); 9] = [
+const CORE_METHODS: [(&str, &[&str]); 11] = [
     (
         "task",
         &["Create", "Start", "Wait", "Exit", "Info", "Count", "Args"],
@@ -69,7 +72,10 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
-    ("vmm", &["Allocate", "Free", "Protect", "Share", "Map"]),
+    (
+        "vmm",
+        &["Allocate", "Free", "Protect", "Share", "Map", "AllocateAt"],
+    ),
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
     ("audit", &["Read"]),
@@ -77,6 +83,8 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
         "io",
         &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"],
     ),
+    ("romfs", &["Read"]),
+    ("futex", &["Wait", "Wake"]),
 ];
 const ECHO_METHODS: [&str; 6] = ["Echo", "Keep", "Forbidden", "Touch", "Hoard", "Release"];
 
