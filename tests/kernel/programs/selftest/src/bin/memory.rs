@@ -128,6 +128,21 @@ fn fixed_addresses() {
         Status::InvalidArgument,
         "AllocateAt no-access and writable",
     );
+    expect(
+        sys::free(LOW, usize::MAX),
+        Status::InvalidArgument,
+        "Free of a huge size",
+    );
+    expect(
+        sys::protect(LOW, 1 << 40, 0),
+        Status::InvalidArgument,
+        "Protect of a huge size",
+    );
+    expect(
+        sys::free(LOW + 1, PAGE),
+        Status::InvalidArgument,
+        "Free at an unaligned address",
+    );
     check(
         sys::free(LOW, 2 * PAGE).is_ok(),
         "Free of the low allocation",
