@@ -81,10 +81,12 @@ pub enum Status {
     NotFound = -14,
     /// The priority asked for is above the caller's priority ceiling.
     AboveCeiling = -15,
+    /// The value was not the one expected, so the operation did not wait (`futex.Wait`).
+    WouldBlock = -16,
 }
 
 impl Status {
-    pub const ALL: [Status; 15] = [
+    pub const ALL: [Status; 16] = [
         Status::InvalidArgument,
         Status::BadAddress,
         Status::NoSuchSyscall,
@@ -100,6 +102,7 @@ impl Status {
         Status::Busy,
         Status::NotFound,
         Status::AboveCeiling,
+        Status::WouldBlock,
     ];
 
     /// Decodes a system call result: `Ok(value)` for non-negative results.
@@ -130,6 +133,7 @@ impl Status {
             Status::Busy => "busy",
             Status::NotFound => "not found",
             Status::AboveCeiling => "above the priority ceiling",
+            Status::WouldBlock => "would block",
         }
     }
 }

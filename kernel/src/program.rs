@@ -85,6 +85,7 @@ fn build_space(elf: &[u8], exe: &Executable) -> Result<AddressSpace, StartError>
             write: seg.writable,
             execute: seg.executable,
             device: false,
+            none: false,
         };
         let file = elf.get(seg.offset..seg.offset + seg.filesz).unwrap_or(&[]);
         for va in (start..end).step_by(PAGE_SIZE) {
@@ -105,6 +106,7 @@ fn build_space(elf: &[u8], exe: &Executable) -> Result<AddressSpace, StartError>
         write: true,
         execute: false,
         device: false,
+        none: false,
     };
     for va in (layout::STACK_TOP - layout::STACK_SIZE..layout::STACK_TOP).step_by(PAGE_SIZE) {
         map_page(&mut space, va, stack, |_| {})?;

@@ -113,6 +113,27 @@ pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> 
     TASKS.lock().check_alive(sid)
 }
 
+/// Blocks the current thread, whose waiting state the caller set under the task lock
+/// (so that a wake-up between that and this call is not lost: the thread is then already
+/// ready and runs again at once), until it is made ready or, with a `deadline`, until that
+/// tick. `Err(Disconnected)` if the thread was ended meanwhile.
+pub fn block_prepared(deadline: Option<u64>) -> Result<(), Status> {
+    let Some(sid) = current() else {
+        return Err(Status::NoSuchThread);
+    };
+    {
+        let mut s = SCHED.lock();
+        s.sleepers.retain(|&(_, t)| t != sid);
+        if let Some(at) = deadline {
+            s.sleepers.push((at, sid));
+        }
+    }
+    schedule(false);
+    // Woken early: its time-out must not end a later wait.
+    SCHED.lock().sleepers.retain(|&(_, t)| t != sid);
+    TASKS.lock().check_alive(sid)
+}
+
 /// Timer tick: account the time slice and wake sleepers. Runs in interrupt context.
 pub fn on_tick(now: u64) {
     let Some(mut s) = SCHED.try_lock() else {
@@ -136,7 +157,7 @@ pub fn on_tick(now: u64) {
         if let Some(t) = tasks.threads.get_mut(&sid) {
             if matches!(
                 t.state,
-                State::Sleeping(_) | State::Calling | State::Receiving(_)
+                State::Sleeping(_) | State::Calling | State::Receiving(_) | State::Futex(_)
             ) {
                 t.state = State::Ready;
                 if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {

@@ -54,6 +54,8 @@ pub enum State {
     Calling,
     /// Blocked in `Recv` on this endpoint (or any endpoint of the process).
     Receiving(Option<EndpointId>),
+    /// Waiting on the futex at this user address of its process (`futex.Wait`).
+    Futex(usize),
     /// Created but not started yet (its process waits for `task.Start`).
     Created,
     Exited(isize),
@@ -77,6 +79,9 @@ pub struct Thread {
     /// Set when the thread was ended while in the kernel: it exits with this status on its
     /// way back to user mode.
     pub dying: Option<isize>,
+    /// Set by `futex.Wake` when it wakes this thread from [`State::Futex`] (a wait that
+    /// ends otherwise timed out or was cut short).
+    pub futex_woken: bool,
 }
 
 impl Thread {
@@ -205,6 +210,7 @@ impl Tasks {
             joined: false,
             ipc: Default::default(),
             dying: None,
+            futex_woken: false,
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);

@@ -6,8 +6,8 @@ use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 
 use crate::idl::spec_rt as rt;
 use crate::idl::{
-    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_handle, kl_core_io,
-    kl_core_task, kl_core_thread, kl_core_time, kl_core_vmm,
+    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_futex, kl_core_handle,
+    kl_core_io, kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time, kl_core_vmm,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -199,6 +199,11 @@ core_errors!(
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,
+    kl_core_vmm::ProtectError,
+    kl_core_vmm::AllocateAtError,
+    kl_core_romfs::ReadError,
+    kl_core_futex::WaitError,
+    kl_core_futex::WakeError,
     kl_core_vmm::ShareError,
     kl_core_io::MapMmioError,
     kl_core_io::ClaimIrqError,
@@ -273,6 +278,86 @@ core_proxies! {
     channels: kl_core_channel::ChannelProxy = CHANNEL;
     /// The audit proxy of the core endpoints (the kernel's log of security decisions).
     audit: kl_core_audit::AuditProxy = AUDIT;
+    /// The ROMFS proxy of the core endpoints (files of the image as read-only regions).
+    romfs: kl_core_romfs::RomfsProxy = ROMFS;
+    /// The futex proxy of the core endpoints (waiting on a word of this process's memory).
+    futex: kl_core_futex::FutexProxy = FUTEX;
+}
+
+/// `vmm` flag: writable.
+pub const VMM_WRITE: u32 = 1;
+/// `vmm` flag: executable (never with [`VMM_WRITE`]).
+pub const VMM_EXECUTE: u32 = 2;
+/// `vmm` flag: no access at all (alone): the pages stay allocated, with their contents.
+pub const VMM_NONE: u32 = 4;
+
+/// `vmm.AllocateAt`: `size` bytes (rounded up to pages) of fresh zeroed memory exactly at the
+/// page-aligned `addr`; [`Status::Busy`] if anything is there already.
+pub fn allocate_at(addr: usize, size: usize, flags: u32) -> Result<usize, Status> {
+    vmm()
+        .allocate_at(addr as u64, size as u64, flags)
+        .map(|r| r.start as usize)
+        .map_err(call_status)
+}
+
+/// `vmm.Free` of any page range of this process's private memory (or a whole mapping).
+pub fn free(addr: usize, size: usize) -> Result<(), Status> {
+    vmm()
+        .free(addr as u64, size as u64)
+        .map(|_| ())
+        .map_err(call_status)
+}
+
+/// `vmm.Protect` of any page range of this process's private memory.
+pub fn protect(addr: usize, size: usize, flags: u32) -> Result<(), Status> {
+    vmm()
+        .protect(addr as u64, size as u64, flags)
+        .map(|_| ())
+        .map_err(call_status)
+}
+
+/// `romfs.Read`: the ROMFS file `path` as a read-only region; `(region handle, file size)`.
+/// Map it with `vmm().map(..)`.
+pub fn romfs_read(path: &str) -> Result<(rt::Handle, usize), Status> {
+    romfs()
+        .read(path.into())
+        .map(|r| (r.region, r.size as usize))
+        .map_err(call_status)
+}
+
+/// `futex.Timeout` value of [`futex_wait`] that waits as long as it takes.
+pub const FUTEX_FOREVER: u64 = u64::MAX;
+
+/// `futex.Wait`: sleeps while the word at `word` holds `expected`, until [`futex_wake`] on it
+/// or `timeout_ns` ([`FUTEX_FOREVER`]): `Ok` when woken, [`Status::WouldBlock`] if the value
+/// differed, [`Status::TimedOut`].
+pub fn futex_wait(
+    word: &core::sync::atomic::AtomicU32,
+    expected: u32,
+    timeout_ns: u64,
+) -> Result<(), Status> {
+    futex_wait_raw(word.as_ptr() as usize, expected, timeout_ns)
+}
+
+/// [`futex_wait`] on any address (the kernel checks it).
+pub fn futex_wait_raw(addr: usize, expected: u32, timeout_ns: u64) -> Result<(), Status> {
+    futex()
+        .wait(addr as u64, expected, timeout_ns)
+        .map(|_| ())
+        .map_err(call_status)
+}
+
+/// `futex.Wake`: wakes up to `count` threads waiting on `word`; how many it woke.
+pub fn futex_wake(word: &core::sync::atomic::AtomicU32, count: u32) -> Result<u32, Status> {
+    futex_wake_raw(word.as_ptr() as usize, count)
+}
+
+/// [`futex_wake`] on any address (the kernel checks it).
+pub fn futex_wake_raw(addr: usize, count: u32) -> Result<u32, Status> {
+    futex()
+        .wake(addr as u64, count)
+        .map(|r| r.woken)
+        .map_err(call_status)
 }
 
 /// Writes bytes to the kernel console (at most [`ostrog_abi::DEBUG_WRITE_MAX`] per call).

@@ -4,12 +4,13 @@ use anyhow::{bail, Result};
 
 mod policy;
 
-pub const NAMES: &[&str] = &["boot", "syscall", "ipc", "policy"];
+pub const NAMES: &[&str] = &["boot", "syscall", "futex", "ipc", "policy"];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
         "boot" => boot(),
         "syscall" => syscall(),
+        "futex" => futex(),
         "ipc" => ipc(),
         "policy" => policy::run(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
@@ -53,6 +54,19 @@ fn syscall() -> Result<bool> {
     counter_bench(
         "syscall",
         "null-bench:",
+        "ostrog.start=null-bench",
+        crate::test::test_image,
+    )
+}
+
+/// A `futex.Wake` with no waiter, measured by `null-bench` like the null call: a whole core
+/// request (kernel entry, the message copied in, judged by the scenario module, decoded,
+/// served, answered and judged again), the cost of a Linux `futex` wake through the
+/// personality.
+fn futex() -> Result<bool> {
+    counter_bench(
+        "futex",
+        "futex-bench:",
         "ostrog.start=null-bench",
         crate::test::test_image,
     )

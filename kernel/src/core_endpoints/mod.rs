@@ -2,7 +2,7 @@
 //!
 //! To the security module the kernel is a process of class `kl.core.Core` whose endpoints
 //! are described in `sysroot/kl/core/*.idl` (task, thread, channel, handle, vmm, time,
-//! console, audit, io, in `Core.edl` order). The server side is generated from those files
+//! console, audit, io, romfs, futex, in `Core.edl` order). The server side is generated from those files
 //! by `ostrog-idl` (see `build.rs`), so requests to the kernel are decoded by the same
 //! validating code as requests to any server, and a policy written for `kl.core.Core`
 //! applies unchanged. Each endpoint is one module implementing its generated server trait
@@ -16,8 +16,10 @@
 mod audit;
 mod channel;
 mod console;
+mod futex;
 mod handle;
 pub mod io;
+mod romfs;
 mod task;
 mod thread;
 mod time;
@@ -31,8 +33,8 @@ use spin::Once;
 
 use crate::idl::kl_core_core::{self, CoreEndpoints};
 use crate::idl::{
-    kl_core_audit, kl_core_channel, kl_core_console, kl_core_handle, kl_core_io, kl_core_task,
-    kl_core_thread, kl_core_time, kl_core_vmm,
+    kl_core_audit, kl_core_channel, kl_core_console, kl_core_futex, kl_core_handle, kl_core_io,
+    kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time, kl_core_vmm,
 };
 use crate::object::Object;
 use crate::sched;
@@ -68,11 +70,13 @@ pub struct Caller {
 pub enum Handover {
     #[default]
     Nothing,
-    /// A handle made for the answer (`handle.Duplicate`, `task.Create`, `io.ClaimIrq`).
+    /// A handle made for the answer (`handle.Duplicate`, `task.Create`, `io.ClaimIrq`,
+    /// `romfs.Read`).
     Handle(u32),
     /// An allocation turned into a shared region named by a new handle (`vmm.Share`).
     Shared { handle: u32, start: usize },
-    /// Pages mapped for the answer (`vmm.Allocate`, `vmm.Map`, `io.MapMmio`).
+    /// Pages mapped for the answer (`vmm.Allocate`, `vmm.AllocateAt`, `vmm.Map`,
+    /// `io.MapMmio`).
     Mapped { start: usize },
     /// A thread made for the answer: it becomes ready only when the answer is delivered.
     Thread(ThreadId),
@@ -178,6 +182,12 @@ impl CoreEndpoints for Caller {
         self
     }
     fn io(&mut self) -> &mut dyn kl_core_io::IoServer {
+        self
+    }
+    fn romfs(&mut self) -> &mut dyn kl_core_romfs::RomfsServer {
+        self
+    }
+    fn futex(&mut self) -> &mut dyn kl_core_futex::FutexServer {
         self
     }
 }

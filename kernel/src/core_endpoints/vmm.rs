@@ -8,24 +8,34 @@
 //! process shared into the caller. A region's frames belong to the region, not to any
 //! address space: they are freed when no process maps it and no handle names it.
 //!
-//! Only what `Allocate` mapped can be freed or re-protected, so a
-//! process cannot unmap its own code or stack by accident or make its code writable. W^X
-//! holds for every page: writable and executable together is refused.
+//! `AllocateAt` maps fresh pages at an address the caller chooses, anywhere in the user
+//! range that holds nothing yet (what a Linux `mmap` with `MAP_FIXED` or an ELF loader
+//! needs): not over the program, the main stack or its guard gap, or any other allocation.
+//!
+//! Only private memory (what `Allocate` and `AllocateAt` mapped) can be freed or
+//! re-protected, by any page range of it (several allocations, or part of one: a partial
+//! `Free` splits allocations), so a process cannot unmap its own code or stack by accident or
+//! make its code writable. A whole shared or device mapping can be freed too. Every request
+//! is checked completely before anything changes. W^X holds for every page: writable and
+//! executable together is refused. Flag `NONE` makes pages inaccessible while they keep
+//! their frames and contents (guard pages; `PROT_NONE`).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
 
 use ostrog_abi::handle::{RIGHT_DUPLICATE, RIGHT_MAP_READ, RIGHT_MAP_WRITE, RIGHT_TRANSFER};
+use ostrog_abi::layout;
 use ostrog_abi::Status;
 
 use super::{code, Caller, Handover};
 use crate::arch::AddressSpace;
 use crate::boot::PhysAddr;
 use crate::idl::kl_core_vmm::{
-    AllocateError, AllocateRequest, AllocateResponse, FreeError, FreeRequest, FreeResponse,
-    MapError, MapRequest, MapResponse, ProtectError, ProtectRequest, ProtectResponse, ShareError,
-    ShareRequest, ShareResponse, VmmServer,
+    AllocateAtError, AllocateAtRequest, AllocateAtResponse, AllocateError, AllocateRequest,
+    AllocateResponse, FreeError, FreeRequest, FreeResponse, MapError, MapRequest, MapResponse,
+    ProtectError, ProtectRequest, ProtectResponse, ShareError, ShareRequest, ShareResponse,
+    VmmServer,
 };
 use crate::idl::spec_rt::Handle;
 use crate::mm::{frame, Access, PAGE_SIZE};
@@ -42,6 +52,8 @@ pub const MAX_ALLOCATIONS: usize = 1024;
 
 const WRITE: u32 = 1;
 const EXECUTE: u32 = 2;
+/// No access at all (alone): a guard page that keeps its frame.
+const NONE: u32 = 4;
 
 /// A range of the allocation window in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +62,13 @@ pub struct Allocation {
     pub pages: usize,
     /// Whose pages they are.
     pub backing: Backing,
+}
+
+impl Allocation {
+    /// The first address after it.
+    pub fn end(&self) -> usize {
+        self.start + self.pages * PAGE_SIZE
+    }
 }
 
 /// Who owns the pages of an [`Allocation`].
@@ -117,6 +136,7 @@ pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Resu
         write,
         execute: false,
         device: true,
+        none: false,
     };
     let registers = (0..count).map(|i| PhysAddr(phys + (i * PAGE_SIZE) as u64));
     map_all(&mut p.space, start, registers, access)?;
@@ -215,18 +235,35 @@ pub fn unshare(process: ProcessId, handle: u32, start: usize) {
     }
 }
 
-/// The lowest run of `count` unmapped pages in the window with an unmapped guard page on
-/// each side; its first page.
+/// The allocations of `p` as sorted `(start, end)` ranges (they never overlap).
+fn sorted_ranges(p: &Process) -> Result<Vec<(usize, usize)>, Status> {
+    let mut ranges = Vec::new();
+    ranges
+        .try_reserve_exact(p.allocations.len())
+        .map_err(|_| Status::NoMemory)?;
+    ranges.extend(p.allocations.iter().map(|a| (a.start, a.end())));
+    ranges.sort_unstable();
+    Ok(ranges)
+}
+
+/// The lowest run of `count` free pages in the window (neither mapped nor allocated, so not
+/// an inaccessible guard page either) with a free guard page on each side; its first page.
 fn find_free(p: &Process, count: usize) -> Result<usize, Status> {
     if p.allocations.len() >= MAX_ALLOCATIONS {
         return Err(Status::NoMemory);
     }
+    let ranges = sorted_ranges(p)?;
+    let mut next = 0;
     let space = &p.space;
     let mut run_start = WINDOW.start;
     let mut run = 0;
     let mut va = WINDOW.start;
     while run < count + 2 && va < WINDOW.end {
-        if space.translate(va).is_some() {
+        while ranges.get(next).is_some_and(|&(_, end)| end <= va) {
+            next += 1;
+        }
+        let allocated = ranges.get(next).is_some_and(|&(start, _)| start <= va);
+        if allocated || space.translate(va).is_some() {
             run = 0;
             run_start = va + PAGE_SIZE;
         } else {
@@ -240,32 +277,168 @@ fn find_free(p: &Process, count: usize) -> Result<usize, Status> {
     Ok(run_start + PAGE_SIZE)
 }
 
+/// Whether `[start, end)` lies entirely in private allocations of `p` (one or several).
+fn private_covers(p: &Process, start: usize, end: usize) -> Result<bool, Status> {
+    let mut pieces = Vec::new();
+    for a in &p.allocations {
+        if a.start < end && a.end() > start {
+            if a.backing != Backing::Private {
+                return Ok(false);
+            }
+            pieces.try_reserve(1).map_err(|_| Status::NoMemory)?;
+            pieces.push((a.start, a.end()));
+        }
+    }
+    pieces.sort_unstable();
+    let mut reached = start;
+    for (s, e) in pieces {
+        if s > reached {
+            return Ok(false);
+        }
+        reached = reached.max(e);
+    }
+    Ok(reached >= end)
+}
+
+/// Frees the private pages `[start, end)` of `p` (checked by [`private_covers`]), splitting
+/// the allocations it cuts. Refused with `NoMemory`, changing nothing, if the pieces left
+/// would exceed [`MAX_ALLOCATIONS`].
+fn free_private(p: &mut Process, start: usize, end: usize) -> Result<(), Status> {
+    let (mut cut, mut pieces) = (0, 0);
+    for a in p
+        .allocations
+        .iter()
+        .filter(|a| a.start < end && a.end() > start)
+    {
+        cut += 1;
+        pieces += usize::from(a.start < start) + usize::from(a.end() > end);
+    }
+    let total = p.allocations.len() - cut + pieces;
+    if total > MAX_ALLOCATIONS {
+        return Err(Status::NoMemory);
+    }
+    p.allocations
+        .try_reserve(pieces)
+        .map_err(|_| Status::NoMemory)?;
+    let mut kept = Vec::new();
+    kept.try_reserve_exact(pieces)
+        .map_err(|_| Status::NoMemory)?;
+    p.allocations.retain(|a| {
+        if a.start < end && a.end() > start {
+            if a.start < start {
+                kept.push(Allocation {
+                    start: a.start,
+                    pages: (start - a.start) / PAGE_SIZE,
+                    backing: a.backing,
+                });
+            }
+            if a.end() > end {
+                kept.push(Allocation {
+                    start: end,
+                    pages: (a.end() - end) / PAGE_SIZE,
+                    backing: a.backing,
+                });
+            }
+            false
+        } else {
+            true
+        }
+    });
+    p.allocations.extend(kept);
+    for va in (start..end).step_by(PAGE_SIZE) {
+        if let Ok(f) = p.space.unmap(va) {
+            frame::free(f);
+        }
+    }
+    Ok(())
+}
+
 fn access(flags: u32) -> Result<Access, Status> {
-    if flags & !(WRITE | EXECUTE) != 0 || flags == WRITE | EXECUTE {
+    if flags & !(WRITE | EXECUTE | NONE) != 0
+        || flags == WRITE | EXECUTE
+        || (flags & NONE != 0 && flags != NONE)
+    {
         return Err(Status::InvalidArgument);
     }
     Ok(Access {
         write: flags & WRITE != 0,
         execute: flags & EXECUTE != 0,
         device: false,
+        none: flags == NONE,
     })
 }
 
-/// A page-aligned range of whole pages inside the window: (start, pages).
-fn pages(addr: u64, size: u64) -> Result<(usize, usize), Status> {
+/// A page-aligned range of whole pages inside `within`, at most `max` bytes (rounded up):
+/// (start, pages).
+fn pages_in(
+    addr: u64,
+    size: u64,
+    within: Range<usize>,
+    max: usize,
+) -> Result<(usize, usize), Status> {
     let addr = usize::try_from(addr).map_err(|_| Status::InvalidArgument)?;
     let size = usize::try_from(size).map_err(|_| Status::InvalidArgument)?;
-    if size == 0 || size > MAX_ALLOCATION || !addr.is_multiple_of(PAGE_SIZE) {
+    if size == 0 || size > max || !addr.is_multiple_of(PAGE_SIZE) {
         return Err(Status::InvalidArgument);
     }
     let count = size.div_ceil(PAGE_SIZE);
-    let end = addr
-        .checked_add(count * PAGE_SIZE)
+    let end = count
+        .checked_mul(PAGE_SIZE)
+        .and_then(|bytes| addr.checked_add(bytes))
         .ok_or(Status::InvalidArgument)?;
-    if addr < WINDOW.start || end > WINDOW.end {
+    if addr < within.start || end > within.end {
         return Err(Status::InvalidArgument);
     }
     Ok((addr, count))
+}
+
+/// A page-aligned range of whole user pages (any length): (start, pages).
+fn user_pages(addr: u64, size: u64) -> Result<(usize, usize), Status> {
+    pages_in(addr, size, layout::USER_MIN..layout::USER_END, usize::MAX)
+}
+
+/// The main thread's stack and the unmapped guard gap below it: never `AllocateAt`.
+const MAIN_STACK: Range<usize> =
+    layout::STACK_TOP - layout::STACK_SIZE - layout::STACK_GUARD..layout::STACK_TOP;
+
+/// `count` fresh zeroed frames, or none.
+fn fresh_frames(count: usize) -> Result<Vec<PhysAddr>, Status> {
+    let mut frames = Vec::new();
+    frames
+        .try_reserve_exact(count)
+        .map_err(|_| Status::NoMemory)?;
+    for _ in 0..count {
+        match frame::alloc() {
+            Some(f) => frames.push(f),
+            None => {
+                frames.into_iter().for_each(frame::free);
+                return Err(Status::NoMemory);
+            }
+        }
+    }
+    Ok(frames)
+}
+
+/// Maps fresh frames at `start` (`count` pages, checked free) and records the private
+/// allocation.
+fn allocate_private(
+    p: &mut Process,
+    start: usize,
+    count: usize,
+    rights: Access,
+) -> Result<(), Status> {
+    p.allocations.try_reserve(1).map_err(|_| Status::NoMemory)?;
+    let frames = fresh_frames(count)?;
+    if let Err(e) = map_all(&mut p.space, start, frames.iter().copied(), rights) {
+        frames.into_iter().for_each(frame::free);
+        return Err(e);
+    }
+    p.allocations.push(Allocation {
+        start,
+        pages: count,
+        backing: Backing::Private,
+    });
+    Ok(())
 }
 
 impl VmmServer for Caller {
@@ -283,54 +456,91 @@ impl VmmServer for Caller {
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
             let start = find_free(p, count)?;
-            let mut frames = Vec::with_capacity(count);
-            for _ in 0..count {
-                match frame::alloc() {
-                    Some(f) => frames.push(f),
-                    None => {
-                        frames.into_iter().for_each(frame::free);
-                        return Err(Status::NoMemory);
-                    }
-                }
-            }
-            if let Err(e) = map_all(&mut p.space, start, frames.iter().copied(), rights) {
-                frames.into_iter().for_each(frame::free);
-                return Err(e);
-            }
-            p.allocations.push(Allocation {
-                start,
-                pages: count,
-                backing: Backing::Private,
-            });
+            allocate_private(p, start, count, rights)?;
             self.handover = Handover::Mapped { start };
             Ok(AllocateResponse { addr: start as u64 })
         })()
         .map_err(|s| AllocateError { status: code(s) })
     }
 
+    fn allocate_at(&mut self, r: AllocateAtRequest) -> Result<AllocateAtResponse, AllocateAtError> {
+        (|| {
+            let rights = access(r.flags)?;
+            let (start, count) = pages_in(
+                r.addr,
+                r.size,
+                layout::USER_MIN..layout::USER_END,
+                MAX_ALLOCATION,
+            )?;
+            let end = start + count * PAGE_SIZE;
+            if start < MAIN_STACK.end && end > MAIN_STACK.start {
+                return Err(Status::Busy);
+            }
+            let mut tasks = TASKS.lock();
+            let p = tasks
+                .processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            // Any allocation (also an inaccessible one, which `translate` does not see), then
+            // anything mapped otherwise (the program image).
+            if p.allocations
+                .iter()
+                .any(|a| a.start < end && a.end() > start)
+                || (start..end)
+                    .step_by(PAGE_SIZE)
+                    .any(|va| p.space.translate(va).is_some())
+            {
+                return Err(Status::Busy);
+            }
+            if p.allocations.len() >= MAX_ALLOCATIONS {
+                return Err(Status::NoMemory);
+            }
+            allocate_private(p, start, count, rights)?;
+            self.handover = Handover::Mapped { start };
+            Ok(AllocateAtResponse {
+                start: start as u64,
+            })
+        })()
+        .map_err(|s| AllocateAtError { status: code(s) })
+    }
+
     fn free(&mut self, r: FreeRequest) -> Result<FreeResponse, FreeError> {
-        pages(r.addr, r.size)
-            .and_then(|(start, count)| unmap(&mut TASKS.lock(), self.process, start, Some(count)))
-            .map(|()| FreeResponse {})
-            .map_err(|s| FreeError { status: code(s) })
+        (|| {
+            let (start, count) = user_pages(r.addr, r.size)?;
+            let end = start + count * PAGE_SIZE;
+            let mut tasks = TASKS.lock();
+            let p = tasks
+                .processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            // A whole allocation or mapping of any kind, as it was made.
+            if p.allocations
+                .iter()
+                .any(|a| (a.start, a.pages) == (start, count))
+            {
+                return unmap(&mut tasks, self.process, start, Some(count));
+            }
+            // Otherwise private pages only, all of them allocated.
+            if !private_covers(p, start, end)? {
+                return Err(Status::InvalidArgument);
+            }
+            free_private(p, start, end)
+        })()
+        .map(|()| FreeResponse {})
+        .map_err(|s| FreeError { status: code(s) })
     }
 
     fn protect(&mut self, r: ProtectRequest) -> Result<ProtectResponse, ProtectError> {
         (|| {
             let rights = access(r.flags)?;
-            let (start, count) = pages(r.addr, r.size)?;
+            let (start, count) = user_pages(r.addr, r.size)?;
             let mut tasks = TASKS.lock();
             let p = tasks
                 .processes
                 .get_mut(&self.process)
                 .ok_or(Status::NoSuchThread)?;
             // Only private memory: a region's rights are fixed when it is mapped.
-            let inside = p.allocations.iter().any(|a| {
-                a.backing == Backing::Private
-                    && start >= a.start
-                    && start + count * PAGE_SIZE <= a.start + a.pages * PAGE_SIZE
-            });
-            if !inside {
+            if !private_covers(p, start, start + count * PAGE_SIZE)? {
                 return Err(Status::InvalidArgument);
             }
             for i in 0..count {
@@ -345,7 +555,7 @@ impl VmmServer for Caller {
 
     fn share(&mut self, r: ShareRequest) -> Result<ShareResponse, ShareError> {
         (|| {
-            let (start, count) = pages(r.addr, r.size)?;
+            let (start, count) = user_pages(r.addr, r.size)?;
             let mut tasks = TASKS.lock();
             let Tasks {
                 processes, regions, ..
@@ -408,6 +618,7 @@ impl VmmServer for Caller {
                 write: r.flags & WRITE != 0,
                 execute: false,
                 device: false,
+                none: false,
             };
             let mut tasks = TASKS.lock();
             let Tasks {

@@ -11,14 +11,18 @@ pub mod kstack;
 
 use crate::boot::BootInfo;
 
-/// Access rights of a user page (always readable).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Access rights of a user page (readable unless `none`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Access {
     pub write: bool,
     pub execute: bool,
     /// Device registers: mapped uncached and never executable. Such a page is outside RAM,
     /// so the kernel never copies through it (`usercopy` refuses it).
     pub device: bool,
+    /// No user access at all (a guard page, `vmm` flag `NONE`): the page keeps its frame
+    /// but user mode cannot touch it, and `translate` does not report it, so `usercopy`
+    /// refuses it too. `write` and `execute` are ignored then.
+    pub none: bool,
 }
 
 /// Why a page could not be mapped, unmapped or changed.

@@ -383,6 +383,11 @@ fn leaf(frame: PhysAddr, access: Access) -> u64 {
     } else {
         ATTR_NORMAL | SH_INNER
     };
+    if access.none {
+        // Valid (it keeps its frame) but without EL0 access, read-only and never
+        // executable at any level: EL0 can neither read, write nor execute it.
+        return frame.0 | VALID | TABLE | memory | AF | NG | AP_RO | PXN | UXN;
+    }
     let mut bits = frame.0 | VALID | TABLE | memory | AF | NG | AP_EL0 | PXN;
     if !access.write {
         bits |= AP_RO;
@@ -493,6 +498,7 @@ impl AddressSpace {
                 write: value & AP_RO == 0,
                 execute: value & UXN == 0,
                 device: value & ATTR_MASK == ATTR_DEVICE,
+                none: false,
             },
         ))
     }

@@ -334,6 +334,10 @@ fn user_page(va: usize) -> Result<Page<Size4KiB>, MapError> {
 }
 
 fn leaf_flags(access: Access) -> Flags {
+    if access.none {
+        // Present (it keeps its frame) but neither user-accessible nor executable.
+        return Flags::PRESENT | Flags::NO_EXECUTE;
+    }
     let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
     if access.write {
         flags |= Flags::WRITABLE;
@@ -436,6 +440,7 @@ impl AddressSpace {
                     write: flags.contains(Flags::WRITABLE),
                     execute: !flags.contains(Flags::NO_EXECUTE),
                     device: flags.contains(Flags::NO_CACHE),
+                    none: false,
                 },
             )),
             _ => None,

@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 33] = [
+const CLASSES: [&str; 36] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -54,6 +54,9 @@ const CLASSES: [&str; 33] = [
     "soft-int",
     "trapper",
     "trap-no-stack",
+    "memory",
+    "futex",
+    "fault-guard",
 ];
 
 const CORE: ClassId = 0;
@@ -63,7 +66,7 @@ const UNWANTED: ClassId = 6;
 const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
-const CORE_METHODS: [(&str, &[&str]); 9] = [
+const CORE_METHODS: [(&str, &[&str]); 11] = [
     (
         "task",
         &[
@@ -80,7 +83,10 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
     ("thread", &["Create", "Exit", "Join", "Yield"]),
     ("channel", &["Connect"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
-    ("vmm", &["Allocate", "Free", "Protect", "Share", "Map"]),
+    (
+        "vmm",
+        &["Allocate", "Free", "Protect", "Share", "Map", "AllocateAt"],
+    ),
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
     ("audit", &["Read"]),
@@ -88,6 +94,8 @@ const CORE_METHODS: [(&str, &[&str]); 9] = [
         "io",
         &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"],
     ),
+    ("romfs", &["Read"]),
+    ("futex", &["Wait", "Wake"]),
 ];
 const ECHO_METHODS: [&str; 6] = ["Echo", "Keep", "Forbidden", "Touch", "Hoard", "Release"];
 

@@ -1,6 +1,9 @@
-//! Measures the null system call round trip.
+//! Measures the null system call round trip, and a `futex.Wake` with no waiter (the
+//! cheapest core request: a `Call` to the kernel, judged by the security module).
 #![no_std]
 #![no_main]
+
+use core::sync::atomic::AtomicU32;
 
 use ostrog_rt::{println, sys};
 
@@ -24,6 +27,20 @@ fn main() -> i32 {
     println!(
         "null-bench: {} counter ticks per null system call round trip (best of 5 x {ROUNDS})",
         best / ROUNDS
+    );
+    let word = AtomicU32::new(0);
+    const WAKES: u64 = ROUNDS / 10;
+    let mut best = u64::MAX;
+    for _ in 0..5 {
+        let start = sys::cycles();
+        for _ in 0..WAKES {
+            let _ = sys::futex_wake(&word, 1);
+        }
+        best = best.min(sys::cycles().wrapping_sub(start));
+    }
+    println!(
+        "futex-bench: {} counter ticks per futex.Wake with no waiter (best of 5 x {WAKES})",
+        best / WAKES
     );
     0
 }
