@@ -270,6 +270,12 @@ pub fn run(args: &[String]) -> Result<bool> {
     if only.is_none() || example.is_some() {
         examples(&mut tally, example);
     }
+    // The Linux programs of issue 13 (`tests/linux/`), as the example `linux`.
+    if only.is_none() || example == Some("linux") {
+        for (name, passed, detail) in crate::linux::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     if only.is_none() || example == Some("tutorial") {
         for (name, passed, detail) in crate::tutorial::run() {
             tally.record(&name, passed, &detail);
