@@ -14,7 +14,8 @@
 //!    entities left out, so its output is not interleaved with another's): the console must
 //!    show every line of the reference in order, and the kernel must report the same exit
 //!    status for the program's task and class;
-//! 4. the whole solution boots: both programs end with their status, and Einit's start of
+//! 4. the whole solution boots: both programs print their last line and end with their
+//!    status, and Einit's start of
 //!    `lx.Denied` (a class the policy never lets Einit start) is denied and audited while
 //!    the rest runs.
 
@@ -233,7 +234,13 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 continue;
             }
         };
-        statuses.push((program.task, reference.status));
+        let last = reference
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        statuses.push((program.task, reference.status, last));
         let outcome = (|| -> Result<String> {
             let mut leave_out: Vec<String> = PROGRAMS
                 .iter()
@@ -276,7 +283,11 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             format!("Einit: cannot start {DENIED}"),
             "all processes have ended; powering off".to_string(),
         ];
-        let mut anywhere: Vec<String> = statuses.iter().map(|(t, s)| exit_line(t, *s)).collect();
+        let mut anywhere: Vec<String> = Vec::new();
+        for (task, status, last) in &statuses {
+            anywhere.push(last.clone());
+            anywhere.push(exit_line(task, *status));
+        }
         anywhere.push("[audit] denied execute Einit(".to_string());
         anywhere.push(format!("-> {DENIED}("));
         boot(arch, &image, &expect, &anywhere, &["panic", "KERNEL"])
