@@ -151,4 +151,19 @@ mod tests {
         assert_eq!((passed > 0, failed), (true, 0));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn docs_linux_shows_the_linux_template_init_yaml() {
+        let doc = std::fs::read_to_string(crate::source_root().join("docs/linux.md"))
+            .expect("docs/linux.md exists");
+        let init = LINUX_FILES
+            .iter()
+            .find(|(f, _)| *f == "init.yaml")
+            .map(|(_, t)| *t)
+            .expect("the template has an init.yaml");
+        assert!(
+            doc.contains(&format!("```yaml\n{init}```")),
+            "docs/linux.md must show the Linux template's init.yaml as it is"
+        );
+    }
 }

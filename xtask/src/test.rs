@@ -154,6 +154,7 @@ pub fn run(args: &[String]) -> Result<bool> {
     cargo_ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
     cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
     cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_linux_test_tools()?;
     let mut tally = Tally::default();
 
     if only.is_none() {
