@@ -166,8 +166,12 @@ pub fn run(args: &[String]) -> Result<bool> {
         // own (or templates): their Rust files are checked one by one.
         let mut fmt = std::process::Command::new("rustfmt");
         fmt.args(["--edition", "2021", "--check"]);
-        fmt.args(rust_files_under(&["examples", "cargo-ostrog/template"]));
-        check_step(&mut tally, "fmt (examples and template)", fmt);
+        fmt.args(rust_files_under(&[
+            "examples",
+            "cargo-ostrog/template",
+            "tests/linux",
+        ]));
+        check_step(&mut tally, "fmt (examples, template, tests/linux)", fmt);
 
         let mut clippy = cargo();
         clippy.args(["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
