@@ -316,5 +316,53 @@ pub fn run() -> Vec<(String, bool, String)> {
     for arch in Arch::ALL {
         results.extend(run_arch(arch));
     }
+    results.extend(template());
+    results
+}
+
+/// `cargo ostrog new --linux` (the example of `docs/linux.md`): created afresh, its PAL
+/// tests and its scenario test on each architecture.
+fn template() -> Vec<(String, bool, String)> {
+    let mut results = Vec::new();
+    let created = (|| -> Result<Solution> {
+        let dir = cargo_ostrog::kernel::target_dir()?
+            .join("ostrog")
+            .join("linux-test")
+            .join("new-linux");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+        cargo_ostrog::template::create_from(&dir, cargo_ostrog::template::Template::Linux)?;
+        let solution = Solution::open(&dir)?;
+        let (passed, failed) = ostrog_policy::pal_test_cli(&dir, &mut Vec::new())?;
+        if failed > 0 || passed == 0 {
+            bail!("PAL tests: {passed} passed, {failed} failed");
+        }
+        Ok(solution)
+    })();
+    let solution = match created {
+        Ok(s) => s,
+        Err(e) => {
+            results.push(("linux::new --linux".into(), false, format!("{e:#}")));
+            return results;
+        }
+    };
+    for arch in Arch::ALL {
+        let label = format!("linux::{arch}::new --linux scenario");
+        let mut out = Vec::new();
+        match solution::run_scenarios(&solution, arch, &mut out) {
+            Ok((passed, 0)) if passed > 0 => results.push((label, true, String::new())),
+            Ok((passed, failed)) => results.push((
+                label,
+                false,
+                format!(
+                    "{passed} passed, {failed} failed\n{}",
+                    String::from_utf8_lossy(&out)
+                ),
+            )),
+            Err(e) => results.push((label, false, format!("{e:#}"))),
+        }
+    }
     results
 }
