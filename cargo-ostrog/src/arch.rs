@@ -37,6 +37,32 @@ impl Arch {
         }
     }
 
+    /// The Rust target Linux programs of a solution are built for: static musl executables
+    /// (see `docs/linux.md`).
+    pub fn linux_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-musl",
+            Arch::Aarch64 => "aarch64-unknown-linux-musl",
+        }
+    }
+
+    /// The ELF `e_machine` of executables for this architecture.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Arch::X86_64 => 62,
+            Arch::Aarch64 => 183,
+        }
+    }
+
+    /// QEMU's user-mode emulator that runs a Linux executable of this architecture on
+    /// another host (Debian package `qemu-user`).
+    pub fn qemu_user_binary(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-x86_64",
+            Arch::Aarch64 => "qemu-aarch64",
+        }
+    }
+
     pub fn qemu_binary(self) -> &'static str {
         match self {
             Arch::X86_64 => "qemu-system-x86_64",

@@ -134,10 +134,35 @@ pub struct ImageSpec<'a> {
 /// Checks `init_yaml` against the executables the image will hold and writes its Einit
 /// table to `out`; diagnostics name file, line and column.
 pub fn write_einit_table(init_yaml: &Path, executables: &[String], out: &Path) -> Result<()> {
-    let options = ostrog_init::Options {
-        executables: Some(executables.to_vec()),
-        classes: None,
+    write_einit_table_leaving_out(init_yaml, executables, out, &[])
+}
+
+/// [`write_einit_table`] without the processes whose task is in `leave_out` (and their
+/// channels); their executables need not be in the image. A name that is no task is an
+/// error.
+pub fn write_einit_table_leaving_out(
+    init_yaml: &Path,
+    executables: &[String],
+    out: &Path,
+    leave_out: &[String],
+) -> Result<()> {
+    let mut options = ostrog_init::Options::default();
+    // Checked once without the image's executables, to learn what is left out...
+    let full = match leave_out.is_empty() {
+        true => None,
+        false => ostrog_init::load(init_yaml, &options).ok(),
     };
+    let mut executables = executables.to_vec();
+    if let Some(full) = &full {
+        for task in leave_out {
+            match full.processes.iter().find(|p| p.task == *task) {
+                Some(p) => executables.push(p.path.clone()),
+                None => bail!("{}: no task `{task}` to leave out", init_yaml.display()),
+            }
+        }
+    }
+    // ...and then with them, so that every diagnostic names the file.
+    options.executables = Some(executables);
     let solution = match ostrog_init::load(init_yaml, &options) {
         Ok(s) => s,
         Err(diagnostics) => {
@@ -147,6 +172,7 @@ pub fn write_einit_table(init_yaml: &Path, executables: &[String], out: &Path) -
             bail!("{} error(s) in {}", diagnostics.len(), init_yaml.display());
         }
     };
+    let solution = without_tasks(solution, leave_out);
     let table = solution
         .to_table()
         .map_err(|e| anyhow::anyhow!("cannot encode the Einit table: {e}"))?;
@@ -154,6 +180,42 @@ pub fn write_einit_table(init_yaml: &Path, executables: &[String], out: &Path) -
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(out, table).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// `solution` without the processes whose task is in `tasks`, and without their channels.
+pub fn without_tasks(solution: ostrog_init::Solution, tasks: &[String]) -> ostrog_init::Solution {
+    let keep: Vec<bool> = solution
+        .processes
+        .iter()
+        .map(|p| !tasks.contains(&p.task))
+        .collect();
+    let mut index = Vec::new();
+    let mut next = 0;
+    for k in &keep {
+        index.push(next);
+        next += usize::from(*k);
+    }
+    let kept = |i: usize| keep.get(i).copied().unwrap_or(false);
+    let channels = solution
+        .channels
+        .into_iter()
+        .filter(|c| kept(c.client) && kept(c.server))
+        .map(|c| ostrog_init::solution::Channel {
+            client: index[c.client],
+            server: index[c.server],
+            id: c.id,
+        })
+        .collect();
+    let processes = solution
+        .processes
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect();
+    ostrog_init::Solution {
+        processes,
+        channels,
+    }
 }
 
 /// Builds Einit for `arch` embedding the table `table`; returns the executable's path.
@@ -205,4 +267,25 @@ pub fn build_image(arch: Arch, spec: &ImageSpec<'_>) -> Result<PathBuf> {
     write_romfs(&files, &romfs)?;
     let binary = dir.join(format!("{}-kernel", spec.name));
     kernel::build_with_romfs(arch, &binary, Some(&romfs), &spec.security)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaving_out_a_task_drops_its_channels_and_renumbers() {
+        let text = "entities:\n\
+                    - name: a.A\n  connections: [{target: a.C, id: c}]\n\
+                    - name: a.B\n  connections: [{target: a.C, id: c}]\n\
+                    - name: a.C\n";
+        let s = ostrog_init::check_source("t.yaml", text, &ostrog_init::Options::default())
+            .expect("checks");
+        let s = without_tasks(s, &["a.A".to_string()]);
+        let tasks: Vec<&str> = s.processes.iter().map(|p| p.task.as_str()).collect();
+        assert_eq!(tasks, ["a.B", "a.C"]);
+        assert_eq!(s.channels.len(), 1);
+        assert_eq!((s.channels[0].client, s.channels[0].server), (0, 1));
+        assert!(s.to_table().is_ok());
+    }
 }

@@ -3,6 +3,8 @@
 //! - [`setup`]: installs what is missing on a fresh Debian machine (QEMU, Rust targets).
 //! - [`arch`]: the target architectures and how each is emulated.
 //! - [`kernel`]: builds the kernel image for an architecture.
+//! - [`linux`]: the Linux programs of a solution (built for musl, or prebuilt) and the
+//!   personality that runs them.
 //! - [`qemu`]: boots an image, on the terminal or captured with a timeout, and decodes the
 //!   status the kernel reported when it powered off.
 
@@ -11,6 +13,7 @@ pub mod graph;
 pub mod image;
 pub mod iso;
 pub mod kernel;
+pub mod linux;
 pub mod qemu;
 pub mod setup;
 pub mod solution;

@@ -101,6 +101,9 @@ enum Cmd {
     New {
         /// Folder to create (its last component names the solution)
         path: PathBuf,
+        /// A solution with one Rust std Linux program instead (see docs/linux.md)
+        #[arg(long)]
+        linux: bool,
     },
 }
 
@@ -233,8 +236,12 @@ fn run(cli: Cli) -> Result<u8> {
             eprintln!("ostrog: wrote {} and {}", dot.display(), svg.display());
             Ok(0)
         }
-        Cmd::New { path } => {
-            cargo_ostrog::template::create(&path)?;
+        Cmd::New { path, linux } => {
+            let template = match linux {
+                true => cargo_ostrog::template::Template::Linux,
+                false => cargo_ostrog::template::Template::Native,
+            };
+            cargo_ostrog::template::create_from(&path, template)?;
             eprintln!(
                 "ostrog: created {}; try `cargo ostrog run {}`",
                 path.display(),

@@ -67,6 +67,14 @@ pub fn ensure_iso_tools() -> Result<()> {
     Ok(())
 }
 
+/// Makes sure the tools the Linux-program tests need are installed: Debian's `musl-gcc`
+/// (package `musl-tools`, C programs for the host's architecture) and QEMU's user-mode
+/// emulators (package `qemu-user`), which run the AArch64 programs on an x86_64 host to
+/// get the output Ostrog must reproduce.
+pub fn ensure_linux_test_tools() -> Result<()> {
+    ensure_programs(&[("musl-gcc", "musl-tools"), ("qemu-aarch64", "qemu-user")])
+}
+
 /// Installs the Debian package of each `(program, package)` whose program is not on PATH.
 pub fn ensure_programs(wanted: &[(&str, &str)]) -> Result<()> {
     let mut missing: Vec<&str> = wanted
@@ -114,13 +122,13 @@ fn installed(what: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Makes sure the Rust core library for each architecture's bare-metal targets (programs and
-/// kernel) is installed.
+/// Makes sure the Rust libraries for each architecture's targets are installed: the
+/// bare-metal ones (programs and kernel) and the static musl one of Linux programs.
 pub fn ensure_rust_targets(arches: &[Arch]) -> Result<()> {
     let have = installed("target")?;
     let targets = arches
         .iter()
-        .flat_map(|a| [a.rust_target(), a.kernel_target()]);
+        .flat_map(|a| [a.rust_target(), a.kernel_target(), a.linux_target()]);
     for target in targets {
         if !have.lines().any(|l| l.trim() == target) {
             eprintln!("ostrog: installing Rust target {target} (rustup target add)");

@@ -7,7 +7,9 @@
 //!   security.psl         the policy (and any .psl files it uses)
 //!   spec/                EDL, CDL and IDL files, in folders by package (spec/demo/Echo.idl)
 //!   Cargo.toml           a Cargo workspace of the programs
-//!   programs/<name>/     program crates; each binary is an executable of the image
+//!   programs/<name>/     program crates; each binary is an executable of the image (a
+//!                        binary that a `linux: true` entity names is built for musl Linux)
+//!   prebuilt/<arch>/     prebuilt static Linux executables, by ROMFS path
 //!   tests/*.scenario     scenario tests: what the console must (not) show
 //! ```
 //!
@@ -179,11 +181,32 @@ fn program_binaries(solution: &Solution) -> Result<Vec<String>> {
     Ok(bins)
 }
 
-/// Builds the solution's programs for `arch`; `(name, ELF contents)` for each.
-fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> {
-    let bins = program_binaries(solution)?;
+/// Builds the solution's programs for `arch`; `(name, ELF contents)` for each. The
+/// binaries named by `linux` (the paths of `linux: true` entities) are built as Linux
+/// programs, the others as native ones.
+fn build_programs(
+    solution: &Solution,
+    arch: Arch,
+    linux: &std::collections::BTreeSet<String>,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let all = program_binaries(solution)?;
+    let (linux_bins, bins): (Vec<String>, Vec<String>) =
+        all.into_iter().partition(|b| linux.contains(b));
+    let mut programs = Vec::new();
+    if !linux_bins.is_empty() {
+        let target = kernel::target_dir()?
+            .join("ostrog")
+            .join("solutions-target");
+        let _lock = kernel::lock_target(&target)?;
+        programs = crate::linux::build_binaries(
+            &solution.dir.join("Cargo.toml"),
+            &target,
+            &linux_bins,
+            arch,
+        )?;
+    }
     if bins.is_empty() {
-        return Ok(Vec::new());
+        return Ok(programs);
     }
     // One target folder for every solution, so the runtime and its dependencies are built
     // once.
@@ -203,6 +226,12 @@ fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8
         ])
         .arg("--manifest-path")
         .arg(solution.dir.join("Cargo.toml"))
+        // Only the native binaries when some are Linux programs (those need `std`).
+        .args(
+            bins.iter()
+                .filter(|_| !linux_bins.is_empty())
+                .flat_map(|b| ["--bin", b.as_str()]),
+        )
         .env("CARGO_TARGET_DIR", &target)
         // The Ostrog tree's `.cargo/config.toml` sets the code model of bare-metal programs;
         // Cargo reads it from the working directory, wherever the solution is.
@@ -213,15 +242,14 @@ fn build_programs(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8
         bail!("building the programs of {} failed", solution.name);
     }
     let dir = target.join(arch.rust_target()).join("release");
-    bins.into_iter()
-        .map(|b| {
-            let path = dir.join(&b);
-            match std::fs::read(&path) {
-                Ok(data) => Ok((b, data)),
-                Err(e) => bail!("the build did not produce {}: {e}", path.display()),
-            }
-        })
-        .collect()
+    for b in bins {
+        let path = dir.join(&b);
+        match std::fs::read(&path) {
+            Ok(data) => programs.push((b, data)),
+            Err(e) => bail!("the build did not produce {}: {e}", path.display()),
+        }
+    }
+    Ok(programs)
 }
 
 /// Builds a system program of the Ostrog workspace (`klog`, ...) for `arch`.
@@ -245,12 +273,62 @@ fn build_system_program(arch: Arch, package: &str, binary: &str) -> Result<PathB
     Ok(path)
 }
 
+/// More than a solution folder says, for tools that build test images.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// More files for the ROMFS (for instance Linux programs compiled by a test).
+    pub extra: Vec<(String, Vec<u8>)>,
+    /// Tasks of `init.yaml` left out of this image, with their channels (for instance a
+    /// program that cannot be built for this architecture).
+    pub leave_out: Vec<String>,
+}
+
 /// Checks and builds the solution for `arch`; returns the kernel image.
 pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
+    build_with(solution, arch, &BuildOptions::default())
+}
+
+/// [`build`] with [`BuildOptions`].
+pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Result<PathBuf> {
     check(solution)?;
     let module = compile_policy(solution, arch)?;
+    let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
+        .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
+    let (linux, native) = crate::linux::entity_paths(&described);
+    if let Some(both) = linux.intersection(&native).next() {
+        bail!(
+            "{}: `{both}` is the path of a `linux: true` entity and of a native one; an \
+             executable is either a Linux program or an Ostrog one",
+            solution.init_yaml.display()
+        );
+    }
     let mut files = Vec::new();
-    files.extend(build_programs(solution, arch)?);
+    files.extend(build_programs(solution, arch, &linux)?);
+    for (name, data) in crate::linux::prebuilt(&solution.dir, arch)?
+        .into_iter()
+        .chain(options.extra.iter().cloned())
+    {
+        if files.iter().any(|(n, _)| *n == name) {
+            bail!(
+                "`{name}` is both a program of the solution's workspace and a prebuilt file \
+                 ({}/{}/{name}); rename one",
+                crate::linux::PREBUILT_DIR,
+                arch.name()
+            );
+        }
+        files.push((name, data));
+    }
+    if !linux.is_empty() {
+        let why = format!(
+            "{} starts Linux programs ({})",
+            solution.init_yaml.display(),
+            linux.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        files.push((
+            crate::linux::PERSONALITY.into(),
+            crate::linux::build_personality(arch, &why)?,
+        ));
+    }
     let klog = build_system_program(arch, "klog", "Klog")?;
     files.push((
         "Klog".into(),
@@ -260,7 +338,12 @@ pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     names.push("Einit".into());
     let table = out.join("einit.table");
-    crate::image::write_einit_table(&solution.init_yaml, &names, &table)?;
+    crate::image::write_einit_table_leaving_out(
+        &solution.init_yaml,
+        &names,
+        &table,
+        &options.leave_out,
+    )?;
     let einit = crate::image::build_einit(arch, &table)?;
     files.push((
         "Einit".into(),

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use crate::names::{self, NameKind};
 use crate::solution::{Channel, Process, Solution};
 use crate::table::{
-    DEFAULT_PRIORITY, MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PRIORITY, MAX_PROCESSES,
+    DEFAULT_PRIORITY, LINUX_PERSONALITY, MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PRIORITY,
+    MAX_PROCESSES,
 };
 use crate::yaml::{self, Kind, Node};
 use ostrog_diag::FileDiagnostic;
@@ -85,6 +86,7 @@ const ENTITY_KEYS: &[&str] = &[
     "connections",
     "dynamic_connection_manager",
     "priority",
+    "linux",
 ];
 const CONNECTION_KEYS: &[&str] = &["target", "id"];
 const HEADER_ID_KEYS: &[&str] = &["var", "include"];
@@ -112,8 +114,22 @@ struct Entity {
     args: Vec<String>,
     env: Vec<(String, String)>,
     connections: Vec<Connection>,
-    dynamic_connection_manager: bool,
+    dynamic_connection_manager: Option<Flag>,
     priority: Option<u8>,
+    linux: Option<Flag>,
+}
+
+/// A `true`/`false` key as written, and where its key is.
+#[derive(Clone, Copy, Debug)]
+struct Flag {
+    value: bool,
+    key: usize,
+}
+
+impl Flag {
+    fn on(flag: Option<Flag>) -> bool {
+        flag.is_some_and(|f| f.value)
+    }
 }
 
 impl Entity {
@@ -311,7 +327,7 @@ impl Checker<'_> {
         };
         let mut entity = Entity::default();
         let mut has_name = false;
-        for (key, _, value) in self.fields(entries, ENTITY_KEYS, "in an entity") {
+        for (key, key_node, value) in self.fields(entries, ENTITY_KEYS, "in an entity") {
             match key {
                 "name" => {
                     has_name = true;
@@ -334,7 +350,16 @@ impl Checker<'_> {
                 "connections" => entity.connections = self.connections(value),
                 "priority" => entity.priority = self.priority(value),
                 _ => match value.boolean() {
-                    Some(flag) => entity.dynamic_connection_manager = flag,
+                    Some(flag) => {
+                        let flag = Some(Flag {
+                            value: flag,
+                            key: key_node.span.start,
+                        });
+                        match key {
+                            "linux" => entity.linux = flag,
+                            _ => entity.dynamic_connection_manager = flag,
+                        }
+                    }
                     None => self.error(
                         value.span.clone(),
                         format!(
@@ -355,7 +380,43 @@ impl Checker<'_> {
                 "every entity names its process class (EDL): `name: demo.Client`".to_string(),
             );
         }
+        self.linux_rules(&entity);
         Some(entity)
+    }
+
+    /// What a Linux program (`linux: true`) may not be: the dynamic connection manager
+    /// (a native server), or the personality itself.
+    fn linux_rules(&mut self, entity: &Entity) {
+        let Some(linux) = entity.linux.filter(|f| f.value) else {
+            return;
+        };
+        if let Some(dcm) = entity.dynamic_connection_manager.filter(|f| f.value) {
+            let first = self.place(linux.key);
+            self.error(
+                dcm.key..dcm.key + "dynamic_connection_manager".len(),
+                "a Linux program cannot be the dynamic connection manager".to_string(),
+                "on a Linux program",
+                format!(
+                    "`linux: true` (at {first}) runs a Linux executable through the \
+                     personality; the dynamic connection manager is a native Ostrog server"
+                ),
+            );
+        }
+        if let Some(path) = entity
+            .path
+            .as_ref()
+            .filter(|p| p.value == LINUX_PERSONALITY)
+        {
+            self.error(
+                path.span.clone(),
+                format!("`{LINUX_PERSONALITY}` is the Linux personality, not a Linux program"),
+                "the personality",
+                format!(
+                    "`path:` of a `linux: true` entity names the Linux executable in the \
+                     image (for instance `hello`); Einit starts `{LINUX_PERSONALITY}` with it"
+                ),
+            );
+        }
     }
 
     /// `priority:` (an Ostrog extension): a plain number from 0 to [`MAX_PRIORITY`].
@@ -621,7 +682,8 @@ impl Checker<'_> {
                 path,
                 args: entity.args.clone(),
                 env: entity.env.clone(),
-                dynamic_connection_manager: entity.dynamic_connection_manager,
+                dynamic_connection_manager: Flag::on(entity.dynamic_connection_manager),
+                linux: Flag::on(entity.linux),
                 priority: entity.priority,
             });
         }
@@ -741,6 +803,20 @@ impl Checker<'_> {
         let Some(executables) = &self.options.executables else {
             return;
         };
+        if let Some(linux) = entity.linux.filter(|f| f.value) {
+            if !executables.iter().any(|e| e.as_str() == LINUX_PERSONALITY) {
+                let at = linux.key;
+                self.error(
+                    at..at + "linux".len(),
+                    format!("the Linux personality `{LINUX_PERSONALITY}` is not in the image"),
+                    "a Linux program",
+                    format!(
+                        "Einit starts a Linux program through `{LINUX_PERSONALITY}` (built from \
+                         system/linux); build the image with it"
+                    ),
+                );
+            }
+        }
         if executables.iter().any(|e| e.as_str() == path) {
             return;
         }

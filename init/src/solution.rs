@@ -39,6 +39,9 @@ pub struct Process {
     pub env: Vec<(String, String)>,
     /// Whether this is the dynamic connection manager.
     pub dynamic_connection_manager: bool,
+    /// Whether `path` is a static Linux program, started through the personality
+    /// (`linux: true`).
+    pub linux: bool,
     /// Its priority ceiling (`priority:`, an Ostrog extension); `None`: the default.
     pub priority: Option<u8>,
 }
@@ -77,6 +80,7 @@ impl Solution {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 dynamic_connection_manager: p.dynamic_connection_manager(),
+                linux: p.linux(),
                 priority: p.priority(),
             })
             .collect();

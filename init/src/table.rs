@@ -6,7 +6,7 @@
 //! on the host, where there is a person to read a diagnostic, and the table is laid out so
 //! the decoder needs neither an allocator nor any trust in its input.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! All integers are little-endian `u32`. A *string* is a `u32` byte length followed by that
 //! many bytes of UTF-8, with no terminator and no padding.
@@ -14,7 +14,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `OSTEINIT` |
-//! | 8 | 4 | version, `1` |
+//! | 8 | 4 | version, `2` |
 //! | 12 | 4 | total length of the table in bytes |
 //! | 16 | 4 | process count `P` (at most [`MAX_PROCESSES`]) |
 //! | 20 | 4 | channel count `C` (at most [`MAX_CHANNELS`]) |
@@ -23,7 +23,8 @@
 //! | … | | `P` process records, then `C` channel records, back to back |
 //!
 //! A *process record* is `flags` (bit 0: the process is the dynamic connection manager;
-//! bit 8: a priority is given, in bits 16 to 23, at most [`MAX_PRIORITY`]; the other bits
+//! bit 1: the executable is a Linux program, started through the personality `linux`
+//! ([`LINUX_PERSONALITY`]); bit 8: a priority is given, in bits 16 to 23, at most [`MAX_PRIORITY`]; the other bits
 //! are reserved and zero), the task name, the class name and the executable
 //! path as strings, an argument count (at most [`MAX_ARGS`]) and that many strings, an
 //! environment count (at most [`MAX_ENV`]) and that many key/value string pairs.
@@ -58,8 +59,9 @@ pub use encode::encode;
 
 /// The first eight bytes of every table.
 pub const MAGIC: &[u8; 8] = b"OSTEINIT";
-/// The format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this crate writes and reads. Version 2 added the Linux flag
+/// ([`FLAG_LINUX`]); a version 1 table is refused rather than read with a different meaning.
+pub const VERSION: u32 = 2;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 24;
 /// The most processes one table may describe.
@@ -72,6 +74,12 @@ pub const MAX_ARGS: usize = 256;
 pub const MAX_ENV: usize = 256;
 /// Process flag: this process is the dynamic connection manager.
 pub const FLAG_DYNAMIC_CONNECTION_MANAGER: u32 = 1;
+/// Process flag: the executable is a static Linux program. Einit creates the process from
+/// the personality [`LINUX_PERSONALITY`] with the program's path as its first argument,
+/// under the entity's own task and class.
+pub const FLAG_LINUX: u32 = 1 << 1;
+/// The ROMFS file of the Linux personality (`system/linux`).
+pub const LINUX_PERSONALITY: &str = "linux";
 /// Process flag: bits 16 to 23 hold the process's priority (ceiling).
 pub const FLAG_PRIORITY: u32 = 1 << 8;
 /// Where the priority sits in the flags.
@@ -82,7 +90,8 @@ pub const MAX_PRIORITY: u8 = ostrog_abi::priority::EINIT - 1;
 /// The priority of a process the table gives none.
 pub const DEFAULT_PRIORITY: u8 = ostrog_abi::priority::DEFAULT;
 /// Flag bits with a meaning.
-const KNOWN_FLAGS: u32 = FLAG_DYNAMIC_CONNECTION_MANAGER | FLAG_PRIORITY | 0xff << PRIORITY_SHIFT;
+const KNOWN_FLAGS: u32 =
+    FLAG_DYNAMIC_CONNECTION_MANAGER | FLAG_LINUX | FLAG_PRIORITY | 0xff << PRIORITY_SHIFT;
 
 /// What is wrong with a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +126,9 @@ pub enum TableErrorKind {
     ReservedFlags,
     /// A priority above [`MAX_PRIORITY`].
     BadPriority,
+    /// A Linux program that is also the dynamic connection manager, or whose path is the
+    /// personality itself.
+    BadLinux,
     /// A channel names a process index that does not exist.
     BadProcessIndex,
     /// A channel's client and server are the same process.
@@ -171,6 +183,9 @@ impl fmt::Display for TableError {
             TableErrorKind::BadPriority => {
                 write!(f, "a priority is above {MAX_PRIORITY}")
             }
+            TableErrorKind::BadLinux => f.write_str(
+                "a Linux program is the dynamic connection manager or the personality itself",
+            ),
             TableErrorKind::BadProcessIndex => {
                 f.write_str("a channel names a process that does not exist")
             }
@@ -485,6 +500,14 @@ fn read_process(
     let task = r.name(NameKind::Task)?;
     let class = r.name(NameKind::Class)?;
     let path = r.name(NameKind::Path)?;
+    if flags & FLAG_LINUX != 0
+        && (flags & FLAG_DYNAMIC_CONNECTION_MANAGER != 0 || path == LINUX_PERSONALITY)
+    {
+        return Err(TableError {
+            offset,
+            kind: TableErrorKind::BadLinux,
+        });
+    }
     let argc = r.count(MAX_ARGS, TableErrorKind::TooManyArgs)?;
     let args_start = r.pos;
     for _ in 0..argc {
@@ -560,6 +583,31 @@ impl<'a> Process<'a> {
     /// Whether this process is the dynamic connection manager.
     pub fn dynamic_connection_manager(&self) -> bool {
         self.flags & FLAG_DYNAMIC_CONNECTION_MANAGER != 0
+    }
+
+    /// Whether the executable is a Linux program (`linux: true`): Einit starts it as
+    /// [`Process::executable`] with [`Process::personality_args`].
+    pub fn linux(&self) -> bool {
+        self.flags & FLAG_LINUX != 0
+    }
+
+    /// The ROMFS file Einit creates the process from: the personality
+    /// [`LINUX_PERSONALITY`] for a Linux program, else [`Process::path`].
+    pub fn executable(&self) -> &'a str {
+        match self.linux() {
+            true => LINUX_PERSONALITY,
+            false => self.path,
+        }
+    }
+
+    /// The arguments Einit passes at creation: for a Linux program the program's path and
+    /// then [`Process::args`] (what the personality takes), else just [`Process::args`].
+    pub fn personality_args(&self) -> impl Iterator<Item = &'a str> {
+        let program = match self.linux() {
+            true => Some(self.path),
+            false => None,
+        };
+        program.into_iter().chain(self.args())
     }
 
     /// The priority `init.yaml` gives the process (its ceiling), if any; at most

@@ -20,7 +20,11 @@ fn read_back(bytes: &[u8]) {
                 p.path(),
                 p.dynamic_connection_manager(),
                 p.priority(),
+                p.linux(),
+                p.executable(),
             );
+            let args: Vec<&str> = p.personality_args().collect();
+            assert_eq!(args.len(), p.args().len() + usize::from(p.linux()));
             assert_eq!(p.args().count(), p.args().len());
             assert_eq!(p.env().count(), p.env().len());
         }
@@ -49,15 +53,18 @@ fn process(index: usize) -> impl Strategy<Value = Process> {
         proptest::collection::btree_map("[A-Z_][A-Z0-9_]{0,6}", "[^\u{0}]{0,8}", 0..4),
         any::<bool>(),
         proptest::option::of(0u8..=ostrog_init::table::MAX_PRIORITY),
+        any::<bool>(),
     )
         .prop_map(
-            move |(class, task, path, args, env, dcm, priority)| Process {
+            move |(class, task, path, args, env, dcm, priority, linux)| Process {
                 task: format!("{}-{index}", task.unwrap_or_else(|| class.clone())),
                 path: path.unwrap_or_else(|| class.rsplit('.').next().unwrap_or("x").to_string()),
                 class,
                 args,
                 env: env.into_iter().collect(),
                 dynamic_connection_manager: dcm,
+                // A Linux program is never the dynamic connection manager.
+                linux: linux && !dcm,
                 priority,
             },
         )
@@ -99,16 +106,20 @@ fn any_solution() -> impl Strategy<Value = Solution> {
         proptest::collection::vec((".{0,4}", ".{0,4}"), 0..3),
         any::<bool>(),
         proptest::option::of(any::<u8>()),
+        any::<bool>(),
     )
-        .prop_map(|(task, class, path, args, env, dcm, priority)| Process {
-            task,
-            class,
-            path,
-            args,
-            env,
-            dynamic_connection_manager: dcm,
-            priority,
-        });
+        .prop_map(
+            |(task, class, path, args, env, dcm, priority, linux)| Process {
+                task,
+                class,
+                path,
+                args,
+                env,
+                dynamic_connection_manager: dcm,
+                linux,
+                priority,
+            },
+        );
     (
         proptest::collection::vec(process, 0..4),
         proptest::collection::vec((0usize..5, 0usize..5, ".{0,4}"), 0..4),
@@ -138,6 +149,9 @@ fn yamlish() -> impl Strategy<Value = String> {
         Just("    id: c"),
         Just("    id: {var: X, include: x.h}"),
         Just("  dynamic_connection_manager: maybe"),
+        Just("  linux: true"),
+        Just("  linux: maybe"),
+        Just("  path: linux"),
         Just("  priority: 7"),
         Just("  priority: 99"),
         Just("---"),
@@ -167,7 +181,7 @@ proptest! {
         rest in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
         let mut bytes = b"OSTEINIT".to_vec();
-        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&ostrog_init::table::VERSION.to_le_bytes());
         let len = u32::try_from(24 + rest.len()).unwrap_or(0);
         bytes.extend_from_slice(&len.to_le_bytes());
         bytes.extend_from_slice(&counts.0.to_le_bytes());
@@ -238,7 +252,7 @@ fn checked_solutions_encode() {
     let s = check::check_source("t.yaml", text, &Options::default()).expect("checks");
     let bytes = s.to_table().expect("encodes");
     assert_eq!(&bytes[..8], b"OSTEINIT");
-    assert_eq!(&bytes[8..12], &1u32.to_le_bytes());
+    assert_eq!(&bytes[8..12], &2u32.to_le_bytes());
     assert_eq!(
         &bytes[12..16],
         &u32::try_from(bytes.len()).unwrap_or(0).to_le_bytes()

@@ -13,6 +13,7 @@ fn good() -> Solution {
         args: vec!["-v".into()],
         env: vec![("A".into(), "1".into()), ("B".into(), "2".into())],
         dynamic_connection_manager: false,
+        linux: false,
         priority: None,
     };
     Solution {
@@ -46,8 +47,8 @@ fn header_refusals() {
     b[0] = b'X';
     assert_eq!(kind(&b), Some(TableErrorKind::BadMagic));
     let mut b = bytes.clone();
-    put(&mut b, 8, 2);
-    assert_eq!(kind(&b), Some(TableErrorKind::UnsupportedVersion(2)));
+    put(&mut b, 8, 1);
+    assert_eq!(kind(&b), Some(TableErrorKind::UnsupportedVersion(1)));
     let mut b = bytes.clone();
     b.push(0);
     assert_eq!(kind(&b), Some(TableErrorKind::LengthMismatch));
@@ -70,7 +71,7 @@ fn record_refusals() {
     let bytes = good().to_table().expect("encodes");
     let first = HEADER_LEN + 12;
     let mut b = bytes.clone();
-    put(&mut b, first, 2);
+    put(&mut b, first, 4);
     assert_eq!(kind(&b), Some(TableErrorKind::ReservedFlags));
     // A priority without its flag, and one above Einit's programs.
     let mut b = bytes.clone();
@@ -130,4 +131,54 @@ fn errors_read_well() {
         e.to_string(),
         "Einit table, byte 8: the table ends too early"
     );
+}
+
+#[test]
+fn a_linux_program_starts_through_the_personality() {
+    let mut s = good();
+    s.processes[1].linux = true;
+    s.processes[1].path = "bin/hello".into();
+    let bytes = s.to_table().expect("encodes");
+    let table = Table::parse(&bytes).expect("parses");
+    let native = table.process(0).expect("process 0");
+    assert!(!native.linux());
+    assert_eq!(native.executable(), "srv");
+    assert_eq!(native.personality_args().collect::<Vec<_>>(), ["-v"]);
+    let linux = table.process(1).expect("process 1");
+    assert!(linux.linux());
+    assert_eq!((linux.task(), linux.class()), ("b", "demo.Server"));
+    assert_eq!(linux.executable(), ostrog_init::table::LINUX_PERSONALITY);
+    assert_eq!(linux.path(), "bin/hello");
+    assert_eq!(
+        linux.personality_args().collect::<Vec<_>>(),
+        ["bin/hello", "-v"]
+    );
+    assert_eq!(Solution::from_table(&table), s);
+    // The flag is bit 1 of the record's first word.
+    let slot = HEADER_LEN + 4;
+    let flags_at = u32::from_le_bytes(bytes[slot..slot + 4].try_into().expect("4 bytes")) as usize;
+    assert_eq!(bytes[flags_at..flags_at + 4], 2u32.to_le_bytes());
+    let mut b = bytes.clone();
+    put(&mut b, flags_at, 0);
+    assert!(!Table::parse(&b)
+        .expect("still a table")
+        .process(1)
+        .unwrap()
+        .linux());
+}
+
+#[test]
+fn a_linux_program_is_not_the_manager_nor_the_personality() {
+    let mut s = good();
+    s.processes[0].linux = true;
+    s.processes[0].dynamic_connection_manager = true;
+    assert_eq!(encoded(&s), Err(TableErrorKind::BadLinux));
+    let mut s = good();
+    s.processes[0].linux = true;
+    s.processes[0].path = "linux".into();
+    assert_eq!(encoded(&s), Err(TableErrorKind::BadLinux));
+    // A native program may be a file named `linux` (only Linux programs are refused).
+    let mut s = good();
+    s.processes[0].path = "linux".into();
+    assert!(encoded(&s).is_ok());
 }

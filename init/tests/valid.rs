@@ -173,3 +173,38 @@ fn a_missing_file_is_one_error() {
         .short()
         .starts_with("/nonexistent/init.yaml:1:1: cannot read the file"));
 }
+
+#[test]
+fn a_linux_program_runs_through_the_personality() {
+    let options = Options {
+        executables: Some(vec!["linux".into(), "bin/hello".into(), "Native".into()]),
+        classes: None,
+    };
+    let s = load("linux.yaml", &options);
+    assert!(s.processes[0].linux && !s.processes[1].linux);
+    let bytes = round_trip(&s);
+    let table = Table::parse(&bytes).expect("decodes");
+    let hello = table.find_task("app.Hello").expect("present");
+    assert_eq!((hello.class(), hello.path()), ("app.Hello", "bin/hello"));
+    assert_eq!(hello.executable(), "linux");
+    assert_eq!(
+        hello.personality_args().collect::<Vec<_>>(),
+        ["bin/hello", "one", "2"]
+    );
+    assert_eq!(
+        hello.env().collect::<Vec<_>>(),
+        [("GREETING", "hello from init.yaml")]
+    );
+    let native = table.find_task("app.Native").expect("present");
+    assert_eq!(native.executable(), "Native");
+    // Without the personality in the image, the Linux entity is reported.
+    let options = Options {
+        executables: Some(vec!["bin/hello".into(), "Native".into()]),
+        classes: None,
+    };
+    let diagnostics = check::load(&valid("linux.yaml"), &options).expect_err("no personality");
+    assert_eq!(diagnostics.len(), 1);
+    assert!(diagnostics[0]
+        .short()
+        .contains("linux.yaml:5:3: the Linux personality `linux` is not in the image"));
+}

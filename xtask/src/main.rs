@@ -5,6 +5,7 @@
 //! - `cargo xtask bench NAME`: benchmarks that print figures (see [`bench`]).
 
 mod bench;
+mod linux;
 mod scenarios;
 mod test;
 mod tutorial;

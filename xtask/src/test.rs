@@ -154,6 +154,7 @@ pub fn run(args: &[String]) -> Result<bool> {
     cargo_ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
     cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
     cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_linux_test_tools()?;
     let mut tally = Tally::default();
 
     if only.is_none() {
@@ -165,8 +166,12 @@ pub fn run(args: &[String]) -> Result<bool> {
         // own (or templates): their Rust files are checked one by one.
         let mut fmt = std::process::Command::new("rustfmt");
         fmt.args(["--edition", "2021", "--check"]);
-        fmt.args(rust_files_under(&["examples", "cargo-ostrog/template"]));
-        check_step(&mut tally, "fmt (examples and template)", fmt);
+        fmt.args(rust_files_under(&[
+            "examples",
+            "cargo-ostrog/template",
+            "tests/linux",
+        ]));
+        check_step(&mut tally, "fmt (examples, template, tests/linux)", fmt);
 
         let mut clippy = cargo();
         clippy.args(["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
@@ -269,6 +274,12 @@ pub fn run(args: &[String]) -> Result<bool> {
 
     if only.is_none() || example.is_some() {
         examples(&mut tally, example);
+    }
+    // The Linux programs of issue 13 (`tests/linux/`), as the example `linux`.
+    if only.is_none() || example == Some("linux") {
+        for (name, passed, detail) in crate::linux::run() {
+            tally.record(&name, passed, &detail);
+        }
     }
     if only.is_none() || example == Some("tutorial") {
         for (name, passed, detail) in crate::tutorial::run() {

@@ -7,8 +7,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    Table, TableError, TableErrorKind, FLAG_DYNAMIC_CONNECTION_MANAGER, FLAG_PRIORITY, HEADER_LEN,
-    MAGIC, PRIORITY_SHIFT, VERSION,
+    Table, TableError, TableErrorKind, FLAG_DYNAMIC_CONNECTION_MANAGER, FLAG_LINUX, FLAG_PRIORITY,
+    HEADER_LEN, MAGIC, PRIORITY_SHIFT, VERSION,
 };
 use crate::solution::Solution;
 
@@ -58,6 +58,9 @@ pub fn encode(solution: &Solution) -> Result<Vec<u8>, TableError> {
             true => FLAG_DYNAMIC_CONNECTION_MANAGER,
             false => 0,
         };
+        if p.linux {
+            flags |= FLAG_LINUX;
+        }
         if let Some(priority) = p.priority {
             flags |= FLAG_PRIORITY | u32::from(priority) << PRIORITY_SHIFT;
         }

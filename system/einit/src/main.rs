@@ -2,6 +2,9 @@
 //! process of the solution, connects the channels, and starts the processes, each step a
 //! request to the kernel's core endpoints that the security module judges. Then it ends.
 //!
+//! A Linux program (`linux: true` in `init.yaml`) is created from the personality `linux`
+//! with the program's path as its first argument (see `docs/linux.md`).
+//!
 //! Each process gets the priority ceiling its `init.yaml` entry gives (`priority:`), or the
 //! default, always below Einit's own.
 //!
@@ -43,8 +46,11 @@ fn main() -> i32 {
     // 1. Processes, created but not running.
     let mut handles: Vec<Option<Handle>> = Vec::new();
     for p in table.processes() {
+        // A Linux program (`linux: true`) is the personality `linux` with the program's
+        // path as its first argument; task and class stay the entity's own, so the policy
+        // judges it as its class.
         let mut args = Vec::new();
-        for a in p.args() {
+        for a in p.personality_args() {
             args.extend_from_slice(a.as_bytes());
             args.push(0);
         }
@@ -58,7 +64,7 @@ fn main() -> i32 {
         match tasks.create(
             p.task().into(),
             p.class().into(),
-            p.path().into(),
+            p.executable().into(),
             args,
             env,
             // Below Einit's own ceiling, so that nothing runs before everything is set up.
@@ -66,13 +72,23 @@ fn main() -> i32 {
         ) {
             Ok(r) => handles.push(Some(r.task)),
             Err(e) => {
-                println!(
-                    "Einit: cannot create {} ({}) from {}: {}",
-                    p.task(),
-                    p.class(),
-                    p.path(),
-                    call_status(e).name()
-                );
+                match p.linux() {
+                    true => println!(
+                        "Einit: cannot create {} ({}) from {} running the Linux program {}: {}",
+                        p.task(),
+                        p.class(),
+                        p.executable(),
+                        p.path(),
+                        call_status(e).name()
+                    ),
+                    false => println!(
+                        "Einit: cannot create {} ({}) from {}: {}",
+                        p.task(),
+                        p.class(),
+                        p.path(),
+                        call_status(e).name()
+                    ),
+                }
                 failures += 1;
                 handles.push(None);
             }
