@@ -131,6 +131,9 @@ pub struct Thread {
     pub altstack: (u64, u32, u64),
 }
 
+/// Most distinct unsupported calls reported on the console (a program cannot flood it).
+const MAX_REPORTED: usize = 64;
+
 /// Resources of `getrlimit`/`prlimit64`.
 const RLIMIT_COUNT: usize = 16;
 const RLIMIT_STACK: usize = 3;
@@ -154,8 +157,8 @@ pub struct State {
     open_fds: u8,
     /// The executable's path (`/proc/self/exe`).
     exe: Vec<u8>,
-    /// Calls already reported as unsupported (bit per number below 512).
-    reported: [u64; 8],
+    /// Unsupported calls already reported (number and reason), at most [`MAX_REPORTED`].
+    reported: Vec<(u64, &'static str)>,
 }
 
 fn ok(v: i64) -> Outcome {
@@ -191,7 +194,7 @@ impl State {
             limits,
             open_fds: 0b111,
             exe: exe.to_vec(),
-            reported: [0; 8],
+            reported: Vec::new(),
         }
     }
 
@@ -254,13 +257,14 @@ impl State {
             .saturating_add(nsec as u64))
     }
 
-    fn report<K: Kernel>(&mut self, k: &mut K, nr: u64, what: &str) {
-        if nr < 512 {
-            let (word, bit) = ((nr / 64) as usize, nr % 64);
-            if self.reported[word] & (1 << bit) != 0 {
-                return;
-            }
-            self.reported[word] |= 1 << bit;
+    fn report<K: Kernel>(&mut self, k: &mut K, nr: u64, what: &'static str) {
+        if self.reported.contains(&(nr, what)) || self.reported.len() > MAX_REPORTED {
+            return;
+        }
+        self.reported.push((nr, what));
+        if self.reported.len() > MAX_REPORTED {
+            k.log("linux: further unsupported calls are not reported");
+            return;
         }
         let mut line = LineBuf::new();
         line.push(b"linux: ");
@@ -363,19 +367,19 @@ impl State {
             Sys::Getppid => ok(0),
             Sys::Gettid => ok(i64::from(self.threads[me].tid)),
             Sys::Getuid | Sys::Geteuid | Sys::Getgid | Sys::Getegid => ok(0),
-            Sys::Clone => self.sys_clone(k, me, a),
+            Sys::Clone => self.sys_clone(k, call.nr, me, a),
             Sys::Clone3 => err(ENOSYS),
             Sys::Exit => self.exit_thread(k, me, a[0] as i32),
             Sys::ExitGroup => Outcome::ExitProcess(a[0] as i32),
-            Sys::Kill => self.sys_kill(k, a[0] as i64 == i64::from(self.pid), a[1]),
+            Sys::Kill => self.sys_kill(k, call.nr, a[0] as i64 == i64::from(self.pid), a[1]),
             Sys::Tkill => {
                 let mine = self.threads.iter().any(|t| i64::from(t.tid) == a[0] as i64);
-                self.sys_kill(k, mine, a[1])
+                self.sys_kill(k, call.nr, mine, a[1])
             }
             Sys::Tgkill => {
                 let mine = a[0] as i64 == i64::from(self.pid)
                     && self.threads.iter().any(|t| i64::from(t.tid) == a[1] as i64);
-                self.sys_kill(k, mine, a[2])
+                self.sys_kill(k, call.nr, mine, a[2])
             }
             Sys::Uname => self.sys_uname(k, a[0]),
             Sys::Getcwd => {
@@ -711,7 +715,7 @@ impl State {
             .then_some(Outcome::ExitProcess(128 + sig as i32))
     }
 
-    fn sys_kill<K: Kernel>(&mut self, k: &mut K, mine: bool, sig: u64) -> Outcome {
+    fn sys_kill<K: Kernel>(&mut self, k: &mut K, nr: u64, mine: bool, sig: u64) -> Outcome {
         if sig > NSIG {
             return err(EINVAL);
         }
@@ -740,11 +744,7 @@ impl State {
             Some(end) => end,
             None if a.handler == SIG_DFL => ok(0),
             None => {
-                self.report(
-                    k,
-                    0x1000 + sig,
-                    "needs a signal handler run: not supported (ENOSYS)",
-                );
+                self.report(k, nr, "needs a signal handler run: not supported (ENOSYS)");
                 err(ENOSYS)
             }
         }
@@ -1005,7 +1005,7 @@ impl State {
         }
     }
 
-    fn sys_clone<K: Kernel>(&mut self, k: &mut K, me: usize, a: [u64; 6]) -> Outcome {
+    fn sys_clone<K: Kernel>(&mut self, k: &mut K, nr: u64, me: usize, a: [u64; 6]) -> Outcome {
         const CLONE_VM: u64 = 0x100;
         const CLONE_SIGHAND: u64 = 0x800;
         const CLONE_VFORK: u64 = 0x4000;
@@ -1025,11 +1025,7 @@ impl State {
         let thread = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
         if flags & thread != thread || flags & CLONE_VFORK != 0 {
             // A new process (fork, vfork, posix_spawn) needs exec: not supported.
-            self.report(
-                k,
-                0x2000 + (flags & 0xff),
-                "clone of a process (fork): not supported (ENOSYS)",
-            );
+            self.report(k, nr, "clone of a process (fork): not supported (ENOSYS)");
             return err(ENOSYS);
         }
         if stack == 0 || stack % 16 != 0 {
