@@ -248,7 +248,7 @@ impl State {
     /// A `timespec` in nanoseconds (`EINVAL` when malformed).
     fn timespec<K: Kernel>(&self, k: &mut K, addr: u64) -> Result<u64, i64> {
         let sec = self.read_u64(k, addr)? as i64;
-        let nsec = self.read_u64(k, addr + 8)? as i64;
+        let nsec = self.read_u64(k, addr.wrapping_add(8))? as i64;
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(EINVAL);
         }
@@ -478,8 +478,8 @@ impl State {
         let mut total: i64 = 0;
         for i in 0..count {
             let (base, len) = match (
-                self.read_u64(k, iov + i * 16),
-                self.read_u64(k, iov + i * 16 + 8),
+                self.read_u64(k, iov.wrapping_add(i * 16)),
+                self.read_u64(k, iov.wrapping_add(i * 16 + 8)),
             ) {
                 (Ok(b), Ok(l)) => (b, l),
                 (Err(e), _) | (_, Err(e)) => return err(e),
@@ -568,7 +568,7 @@ impl State {
         }
         let mut ready = 0;
         for i in 0..n {
-            let at = fds + i * 8;
+            let at = fds.wrapping_add(i * 8);
             let mut p = [0u8; 8];
             if let Err(e) = self.read(k, at, &mut p) {
                 return err(e);
@@ -587,7 +587,7 @@ impl State {
             if revents != 0 {
                 ready += 1;
             }
-            if let Err(e) = self.write(k, at + 6, &revents.to_le_bytes()) {
+            if let Err(e) = self.write(k, at.wrapping_add(6), &revents.to_le_bytes()) {
                 return err(e);
             }
         }
@@ -618,7 +618,7 @@ impl State {
             }
             let mut w = [0u64; 4];
             for (j, word) in w.iter_mut().enumerate() {
-                match self.read_u64(k, act + 8 * j as u64) {
+                match self.read_u64(k, act.wrapping_add(8 * j as u64)) {
                     Ok(v) => *word = v,
                     Err(e) => return err(e),
                 }
@@ -760,8 +760,8 @@ impl State {
         let new = if ss != 0 {
             let (sp, flags, size) = match (
                 self.read_u64(k, ss),
-                self.read_u64(k, ss + 8),
-                self.read_u64(k, ss + 16),
+                self.read_u64(k, ss.wrapping_add(8)),
+                self.read_u64(k, ss.wrapping_add(16)),
             ) {
                 (Ok(a), Ok(b), Ok(c)) => (a, b as u32, c),
                 (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return err(e),
@@ -851,7 +851,7 @@ impl State {
         // mapping is not an EFAULT.
         for (i, b) in p.iter_mut().enumerate() {
             let mut one = [0u8];
-            if let Err(e) = self.read(k, path + i as u64, &mut one) {
+            if let Err(e) = self.read(k, path.wrapping_add(i as u64), &mut one) {
                 return err(e);
             }
             *b = one[0];
@@ -885,7 +885,7 @@ impl State {
             return err(EINVAL);
         };
         let update = if new != 0 {
-            match (self.read_u64(k, new), self.read_u64(k, new + 8)) {
+            match (self.read_u64(k, new), self.read_u64(k, new.wrapping_add(8))) {
                 (Ok(c), Ok(m)) if c > m => return err(EINVAL),
                 (Ok(_), Ok(m)) if m > max => return err(EPERM),
                 (Ok(c), Ok(m)) => Some((c, m)),

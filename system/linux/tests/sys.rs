@@ -754,3 +754,60 @@ fn identity_time_and_process_information() {
         Outcome::ExitProcess(3)
     );
 }
+
+#[test]
+fn no_arguments_make_a_handler_panic() {
+    // Every known call and some unknown ones, with hostile arguments (null, unaligned,
+    // huge, pointers into the personality or to the end of the address space), in a
+    // deterministic pseudo-random mix. A panic fails the test; any result is allowed.
+    let nasty = [
+        0,
+        1,
+        7,
+        4096,
+        BUF,
+        BUF + 3,
+        STACK_TOP - 8,
+        STACK_TOP - 1,
+        IMAGE,
+        PERSONALITY_BASE,
+        u64::MAX,
+        u64::MAX - 7,
+        i64::MAX as u64,
+        0x8000_0000,
+    ];
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let (mut st, mut k) = setup(arch);
+        for round in 0..20_000 {
+            let nr = next() % 460;
+            let mut args = [0u64; 6];
+            for a in &mut args {
+                let r = next();
+                *a = if r % 3 == 0 {
+                    r
+                } else {
+                    nasty[(r % nasty.len() as u64) as usize]
+                };
+            }
+            let sp = if round % 2 == 0 {
+                STACK_TOP - 256
+            } else {
+                next()
+            };
+            let mut c = Call {
+                nr,
+                args,
+                tls: 0,
+                sp,
+            };
+            let _ = st.dispatch(&mut k, &mut c);
+        }
+    }
+}

@@ -195,7 +195,7 @@ impl Kernel for Native<'_> {
         }
         // The native part of the new thread runs briefly on the child's stack below the
         // stack pointer it starts with, as the trap entry does.
-        let native_top = (sp - 512) & !15;
+        let native_top = sp.saturating_sub(512) & !15;
         let arg = Box::into_raw(Box::new(child)) as usize;
         let mut guard = THREAD_PRIORITY.lock();
         let mut prio = guard.unwrap_or(priority::DEFAULT);
@@ -294,15 +294,10 @@ fn main() -> i32 {
             return CANNOT_EXECUTE;
         }
     };
-    let argv: Vec<&[u8]> = args
-        .args
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .collect();
-    let envp: Vec<&[u8]> = args
-        .env
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
+    let argv = nul_separated(&args.args);
+    let envp: Vec<&[u8]> = nul_separated(&args.env)
+        .into_iter()
+        .filter(|e| !e.is_empty())
         .collect();
     let Some(&path) = argv.first() else {
         println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable in the ROMFS)");
@@ -316,6 +311,15 @@ fn main() -> i32 {
             CANNOT_EXECUTE
         }
     }
+}
+
+/// NUL-separated strings (a final NUL ends the last one; empty arguments are kept).
+fn nul_separated(bytes: &[u8]) -> Vec<&[u8]> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes.split(|&b| b == 0).collect()
 }
 
 enum Never {}
