@@ -1,7 +1,7 @@
 //! The core of the Linux personality (`system/linux`), independent of the kernel so that it
 //! builds and is tested on the host: the ELF load plan ([`elf`]), the Linux initial stack
 //! ([`stack`]), the system-call numbers of both architectures ([`nr`]), the bookkeeping of
-//! the address space ([`mm`]) and the system-call handlers ([`sys`]), which reach the kernel
+//! the address space ([`mm`]), starting a program ([`load`]) and the system-call handlers ([`sys`]), which reach the kernel
 //! through the [`sys::Kernel`] trait. The native shell (`src/main.rs`) implements that trait
 //! with core-endpoint requests. See `docs/linux.md`, "The personality".
 
@@ -11,6 +11,7 @@ extern crate alloc;
 
 pub mod elf;
 pub mod errno;
+pub mod load;
 pub mod mm;
 pub mod nr;
 pub mod stack;

@@ -1,6 +1,8 @@
 //! The system-call handlers against a fake kernel: memory as a map of pages, a console
 //! buffer, a clock, and logs of futex wakes and thread starts.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use linux::elf::Rights;
@@ -810,4 +812,110 @@ fn no_arguments_make_a_handler_panic() {
             let _ = st.dispatch(&mut k, &mut c);
         }
     }
+}
+
+#[test]
+fn a_musl_program_is_loaded_and_its_stack_built() {
+    let file = common::musl_static();
+    let plan = linux::elf::plan(file, Arch::X86_64).unwrap();
+    let mut k = Fake::default();
+    let argv: Vec<&[u8]> = vec![b"/bin/hello", b"x"];
+    let envp: Vec<&[u8]> = vec![b"HOME=/root"];
+    let started = linux::load::start(
+        &mut k,
+        &linux::load::Program {
+            arch: Arch::X86_64,
+            file,
+            file_at: 0x6000_0000,
+            argv: &argv,
+            envp: &envp,
+            path: b"/bin/hello",
+            random: [7; 16],
+            pid: 9,
+            user_min: 0x10000,
+        },
+    )
+    .unwrap();
+    assert_eq!(started.pc, plan.entry);
+    // Every file byte is where the plan says, the rest of each region is zero, and the
+    // rights are the final ones.
+    for c in &plan.copies {
+        let mut b = vec![0; c.len];
+        k.read_user(c.addr, &mut b);
+        assert!(
+            b == file[c.offset..c.offset + c.len],
+            "segment at {:#x}",
+            c.addr
+        );
+    }
+    for r in &plan.regions {
+        for p in (r.start..r.end).step_by(PAGE as usize) {
+            assert_eq!(k.pages[&p].1, r.rights, "page {p:#x}");
+        }
+    }
+    let bss_end = plan.regions.last().unwrap().end;
+    let mut tail = [1u8; 8];
+    k.read_user(bss_end - 8, &mut tail);
+    assert_eq!(tail, [0; 8]);
+    // The stack: argc 2, argv[0] the path.
+    let mut w = [0u8; 8];
+    k.read_user(started.sp, &mut w);
+    assert_eq!(u64::from_le_bytes(w), 2);
+    assert_eq!(started.sp % 16, 0);
+    let mut st = started.state;
+    // brk starts at the page after the image, and works.
+    let at = |st: &mut State, k: &mut Fake, sys, args: &[u64]| {
+        let mut a = [0u64; 6];
+        a[..args.len()].copy_from_slice(args);
+        let nr = number(Arch::X86_64, sys).unwrap();
+        st.dispatch(
+            k,
+            &mut Call {
+                nr,
+                args: a,
+                tls: 0,
+                sp: started.sp - 512,
+            },
+        )
+    };
+    assert_eq!(
+        at(&mut st, &mut k, Sys::Brk, &[0]),
+        Outcome::Return(plan.brk as i64)
+    );
+    assert_eq!(
+        at(&mut st, &mut k, Sys::Brk, &[plan.brk + 5000]),
+        Outcome::Return((plan.brk + 5000) as i64)
+    );
+    assert_eq!(at(&mut st, &mut k, Sys::Gettid, &[]), Outcome::Return(9));
+    // The file's own mapping and the personality are out of the program's reach.
+    assert_eq!(
+        at(
+            &mut st,
+            &mut k,
+            Sys::Mmap,
+            &[0x6000_0000, PAGE, 3, 0x32, u64::MAX, 0]
+        ),
+        Outcome::Return(-ENOMEM)
+    );
+    // A dynamic executable is refused before anything is mapped.
+    let mut k2 = Fake::default();
+    let r = linux::load::start(
+        &mut k2,
+        &linux::load::Program {
+            arch: Arch::X86_64,
+            file: common::dynamic(),
+            file_at: 0x6000_0000,
+            argv: &argv,
+            envp: &envp,
+            path: b"/bin/dyn",
+            random: [0; 16],
+            pid: 9,
+            user_min: 0x10000,
+        },
+    );
+    assert!(matches!(
+        r,
+        Err(linux::load::Error::Elf(linux::elf::Error::Dynamic))
+    ));
+    assert!(k2.pages.is_empty());
 }

@@ -7,12 +7,12 @@ mod pending;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use linux::elf::{self, Rights};
+use linux::elf::Rights;
 use linux::errno::*;
-use linux::mm::{Kind, Memory, Space};
-use linux::stack::{self, Start};
-use linux::sys::{self, Call, Kernel, Outcome, State, MAIN_STACK_SIZE};
-use linux::{Arch, PERSONALITY_BASE};
+use linux::load::{self, Program};
+use linux::mm::Memory;
+use linux::sys::{self, Call, Kernel, Outcome, State};
+use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
 use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
@@ -327,17 +327,14 @@ enum Never {}
 /// Why the program could not be started.
 enum StartError {
     Kernel(&'static str, Status),
-    Elf(elf::Error),
-    Stack(stack::Error),
+    Load(load::Error),
 }
 
 impl core::fmt::Display for StartError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StartError::Kernel(what, s) => write!(f, "{what}: {}", s.name()),
-            StartError::Elf(e) => write!(f, "{e}"),
-            StartError::Stack(stack::Error::TooBig) => f.write_str("arguments too long"),
-            StartError::Stack(stack::Error::Nul) => f.write_str("NUL in an argument"),
+            StartError::Load(e) => write!(f, "{e}"),
         }
     }
 }
@@ -349,57 +346,30 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
         .map(region, 0)
         .map_err(|e| StartError::Kernel("vmm.Map", rt::call_status(e)))?;
     // SAFETY: the kernel mapped `size` readable bytes at `addr` for this process; the
-    // mapping stays until the program unmaps it, which it cannot (it is not in the
-    // program's bookkeeping), and the bytes are only read.
+    // mapping stays until the program unmaps it, which it cannot (the range is reserved in
+    // the program's bookkeeping), and the bytes are only read.
     let file =
         unsafe { core::slice::from_raw_parts(mapped.addr as *const u8, mapped.size as usize) };
-    let plan = elf::plan(file, Arch::NATIVE).map_err(StartError::Elf)?;
-
-    let mut space = Space::new();
-    space.reserve(0, USER_MIN as u64);
-    // The personality (image, heap, native stack) and everything above the user range.
-    space.reserve(PERSONALITY_BASE, u64::MAX);
-    space.reserve(mapped.addr, mapped.addr + mapped.size);
-    let mut k = Native { frame: None };
-    for r in &plan.regions {
-        k.allocate_at(r.start, r.end - r.start, Rights::RW)
-            .map_err(|_| StartError::Kernel("vmm.AllocateAt", Status::NoMemory))?;
-        space.record(r.start, r.end, r.rights, Kind::Image);
-    }
-    for c in &plan.copies {
-        let bytes = &file[c.offset..c.offset + c.len];
-        k.write_user(c.addr, bytes);
-    }
-    for r in plan.regions.iter().filter(|r| r.rights != Rights::RW) {
-        k.protect(r.start, r.end - r.start, r.rights)
-            .map_err(|_| StartError::Kernel("vmm.Protect", Status::InvalidArgument))?;
-    }
-    space.set_brk_start(plan.brk);
-
-    let stack_base = k
-        .allocate(MAIN_STACK_SIZE, Rights::RW)
-        .map_err(|_| StartError::Kernel("vmm.Allocate (stack)", Status::NoMemory))?;
-    let top = stack_base + MAIN_STACK_SIZE;
-    space.record(stack_base, top, Rights::RW, Kind::Stack);
-    let initial = stack::build(
-        top,
-        &plan,
-        &Start {
-            argv,
-            envp,
-            execfn: path,
-            random: weak_random(),
-            hwcap: 0,
-        },
-    )
-    .map_err(StartError::Stack)?;
-    k.write_user(initial.sp, &initial.bytes);
-
     let pid = rt::task_info()
         .map(|(sid, _)| i32::try_from(sid).unwrap_or(i32::MAX / 2))
         .unwrap_or(1);
-    *lock() = Some(State::new(Arch::NATIVE, space, pid, top, path));
+    let started = load::start(
+        &mut Native { frame: None },
+        &Program {
+            arch: Arch::NATIVE,
+            file,
+            file_at: mapped.addr,
+            argv,
+            envp,
+            path,
+            random: weak_random(),
+            pid,
+            user_min: USER_MIN as u64,
+        },
+    )
+    .map_err(StartError::Load)?;
+    *lock() = Some(started.state);
     pending::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
-    let frame = TrapFrame::start(plan.entry, initial.sp);
+    let frame = TrapFrame::start(started.pc, started.sp);
     Err(StartError::Kernel("resume", pending::resume(&frame)))
 }
