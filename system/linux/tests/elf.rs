@@ -30,11 +30,11 @@ fn check_plan(bytes: &[u8], plan: &elf::LoadPlan) {
     }
     for c in &plan.copies {
         assert!(c.offset + c.len <= bytes.len());
-        let covered = plan.regions.iter().any(|r| {
-            r.start <= c.addr
-                && c.addr + c.len as u64 <= plan.regions.last().unwrap().end
-                && c.addr < r.end
-        });
+        // Every page the copy touches is in some region.
+        let first = c.addr & !(PAGE_SIZE - 1);
+        let covered = (first..c.addr + c.len as u64)
+            .step_by(PAGE_SIZE as usize)
+            .all(|p| plan.regions.iter().any(|r| r.start <= p && p < r.end));
         assert!(covered, "copy {c:?} outside the regions");
     }
     assert_eq!(plan.brk % PAGE_SIZE, 0);
