@@ -272,3 +272,14 @@ fn malformed_images_are_refused_without_panicking() {
         assert_eq!(elf::plan(b, Arch::X86_64), Err(*want));
     }
 }
+
+#[test]
+fn rust_aarch64_static_binary_is_planned() {
+    let bytes = common::rust_aarch64_static();
+    assert_eq!(u16_at(bytes, 18), 183, "the fixture should be AArch64");
+    let plan = elf::plan(bytes, Arch::Aarch64).expect("a static AArch64 Rust binary loads");
+    check_plan(bytes, &plan);
+    assert_eq!(plan.entry, u64_at(bytes, 24) + plan.bias);
+    assert!(plan.tls.is_some(), "Rust std has thread-locals");
+    assert_eq!(elf::plan(bytes, Arch::X86_64), Err(Error::WrongMachine));
+}

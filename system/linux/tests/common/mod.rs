@@ -46,7 +46,7 @@ fn run(cmd: &mut Command, install: &str) {
 
 fn c_program(name: &str, flags: &[&str]) -> Vec<u8> {
     let d = dir();
-    let src = d.join("hello.c");
+    let src = d.join(format!("{name}.c"));
     std::fs::write(&src, C_SOURCE).unwrap();
     let out = d.join(name);
     run(
@@ -72,7 +72,7 @@ pub fn dynamic() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
         let d = dir();
-        let src = d.join("hello.c");
+        let src = d.join("hello-dynamic.c");
         std::fs::write(&src, C_SOURCE).unwrap();
         let out = d.join("hello-dynamic");
         run(
@@ -88,7 +88,7 @@ pub fn rust_static_pie() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
         let d = dir();
-        let src = d.join("hello.rs");
+        let src = d.join("hello-rust.rs");
         std::fs::write(&src, RUST_SOURCE).unwrap();
         let out = d.join("hello-rust");
         run(
@@ -99,6 +99,33 @@ pub fn rust_static_pie() -> &'static [u8] {
                 .arg(&out)
                 .arg(&src),
             "rustup target add x86_64-unknown-linux-musl",
+        );
+        std::fs::read(out).unwrap()
+    })
+}
+
+/// A Rust `std` program for `aarch64-unknown-linux-musl`, linked by `rust-lld` (no cross C
+/// toolchain needed): a static `ET_EXEC`.
+pub fn rust_aarch64_static() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let d = dir();
+        let src = d.join("hello-rust-aarch64.rs");
+        std::fs::write(&src, RUST_SOURCE).unwrap();
+        let out = d.join("hello-rust-aarch64");
+        run(
+            Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+                .args([
+                    "--edition",
+                    "2021",
+                    "--target",
+                    "aarch64-unknown-linux-musl",
+                ])
+                .args(["-C", "opt-level=1", "-C", "target-feature=+crt-static"])
+                .args(["-C", "linker=rust-lld", "-C", "linker-flavor=ld.lld", "-o"])
+                .arg(&out)
+                .arg(&src),
+            "rustup target add aarch64-unknown-linux-musl",
         );
         std::fs::read(out).unwrap()
     })
