@@ -36,7 +36,10 @@ pub trait Kernel: Memory {
     fn futex_wake(&mut self, addr: u64, count: u32) -> Result<u64, i64>;
     /// Starts a thread that resumes a copy of the calling thread's frame with result 0, stack
     /// pointer `sp` and, if given, the TLS register `tls`.
-    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<(), i64>;
+    /// Its kernel thread id.
+    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<u64, i64>;
+    /// Waits until kernel thread `native` of this process has ended.
+    fn join(&mut self, native: u64);
     /// Prints a line of the personality (unsupported calls and the like).
     fn log(&mut self, line: &str);
 }
@@ -129,6 +132,11 @@ pub struct Thread {
     pub sigmask: u64,
     /// `(ss_sp, ss_flags, ss_size)`.
     pub altstack: (u64, u32, u64),
+    /// The kernel's id of the thread (`None` for the main thread).
+    pub native: Option<u64>,
+    /// A range the thread unmapped while running on it (musl's detached threads free their
+    /// own stack just before `exit`): unmapped once the thread has ended.
+    pub unmap_on_exit: Option<(u64, u64)>,
 }
 
 /// Most distinct unsupported calls reported on the console (a program cannot flood it).
@@ -157,6 +165,8 @@ pub struct State {
     open_fds: u8,
     /// The executable's path (`/proc/self/exe`).
     exe: Vec<u8>,
+    /// Ended threads whose stacks are still to be unmapped: (kernel thread id, range).
+    zombies: Vec<(u64, (u64, u64))>,
     /// Unsupported calls already reported (number and reason), at most [`MAX_REPORTED`].
     reported: Vec<(u64, &'static str)>,
 }
@@ -186,6 +196,8 @@ impl State {
                 robust_list: (0, 0),
                 sigmask: 0,
                 altstack: (0, SS_DISABLE, 0),
+                native: None,
+                unmap_on_exit: None,
             }],
             next_tid: pid + 1,
             pid,
@@ -195,6 +207,7 @@ impl State {
             open_fds: 0b111,
             exe: exe.to_vec(),
             reported: Vec::new(),
+            zombies: Vec::new(),
         }
     }
 
@@ -290,6 +303,7 @@ impl State {
             self.report(k, call.nr, "is not supported: ENOSYS");
             return err(ENOSYS);
         };
+        self.reap(k);
         let me = self.current(call.sp);
         match sys {
             Sys::Write => self.sys_write(k, a[0], a[1], a[2]),
@@ -327,7 +341,7 @@ impl State {
                 self.sys_poll(k, a[0], a[1], ns)
             }
             Sys::Mmap => ok(self.space.mmap(a, k)),
-            Sys::Munmap => ok(self.space.munmap(a[0], a[1], k)),
+            Sys::Munmap => self.sys_munmap(k, me, call.sp, a[0], a[1]),
             Sys::Mprotect => ok(self.space.mprotect(a[0], a[1], a[2], k)),
             Sys::Madvise => ok(self.space.madvise(a[0], a[1], a[2], k)),
             Sys::Brk => ok(self.space.brk(a[0], k)),
@@ -1061,13 +1075,49 @@ impl State {
             robust_list: (0, 0),
             sigmask: self.threads[me].sigmask,
             altstack: (0, SS_DISABLE, 0),
+            native: None,
+            unmap_on_exit: None,
         });
-        if let Err(e) = k.spawn(stack, tls) {
-            self.threads.pop();
-            return err(e);
+        match k.spawn(stack, tls) {
+            Ok(native) => {
+                if let Some(t) = self.threads.last_mut() {
+                    t.native = Some(native);
+                }
+            }
+            Err(e) => {
+                self.threads.pop();
+                return err(e);
+            }
         }
         self.next_tid += 1;
         ok(i64::from(tid))
+    }
+
+    /// `munmap`; a thread unmapping the stack it runs on (musl's `__unmapself`) has it
+    /// unmapped after it ends, since the kernel still needs the stack for its `exit` call.
+    fn sys_munmap<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        me: usize,
+        sp: u64,
+        addr: u64,
+        len: u64,
+    ) -> Outcome {
+        let end = addr.saturating_add(crate::page_up(len));
+        let on_own_stack = (addr..end).contains(&sp) && self.threads[me].native.is_some();
+        if on_own_stack && addr.is_multiple_of(crate::PAGE_SIZE) && len > 0 {
+            self.threads[me].unmap_on_exit = Some((addr, end));
+            return ok(0);
+        }
+        ok(self.space.munmap(addr, len, k))
+    }
+
+    /// Unmaps the stacks of threads that freed them on their way out, once they have ended.
+    fn reap<K: Kernel>(&mut self, k: &mut K) {
+        while let Some((native, (start, end))) = self.zombies.pop() {
+            k.join(native);
+            let _ = self.space.munmap(start, end - start, k);
+        }
     }
 
     fn exit_thread<K: Kernel>(&mut self, k: &mut K, me: usize, status: i32) -> Outcome {
@@ -1075,6 +1125,9 @@ impl State {
             return Outcome::ExitProcess(status);
         }
         let t = self.threads.remove(me);
+        if let (Some(native), Some(range)) = (t.native, t.unmap_on_exit) {
+            self.zombies.push((native, range));
+        }
         if t.clear_child_tid != 0
             && self
                 .write(k, t.clear_child_tid, &0u32.to_le_bytes())

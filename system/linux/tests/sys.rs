@@ -22,6 +22,7 @@ struct Fake {
     now: u64,
     wakes: Vec<(u64, u32)>,
     spawns: Vec<(u64, Option<u64>)>,
+    joins: Vec<u64>,
     logs: Vec<String>,
     futex_value: Option<u32>,
 }
@@ -106,9 +107,12 @@ impl Kernel for Fake {
         self.wakes.push((addr, count));
         Ok(0)
     }
-    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<(), i64> {
+    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<u64, i64> {
         self.spawns.push((sp, tls));
-        Ok(())
+        Ok(1000 + self.spawns.len() as u64)
+    }
+    fn join(&mut self, native: u64) {
+        self.joins.push(native);
     }
     fn log(&mut self, line: &str) {
         self.logs.push(line.to_string());
@@ -919,4 +923,51 @@ fn a_musl_program_is_loaded_and_its_stack_built() {
         Err(linux::load::Error::Elf(linux::elf::Error::Dynamic))
     ));
     assert!(k2.pages.is_empty());
+}
+
+#[test]
+fn a_thread_unmapping_its_own_stack_has_it_unmapped_after_it_ends() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let stack = ret(call(
+        &mut st,
+        &mut k,
+        Sys::Mmap,
+        &[0, 8 * PAGE, 3, 0x22, u64::MAX, 0],
+    )) as u64;
+    let sp = stack + 8 * PAGE - 72;
+    // Detached: no CLONE_CHILD_CLEARTID.
+    let flags = clone_flags() & !0x20_0000;
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Clone, &[flags, sp, BUF, 0, 0])),
+        43
+    );
+    // musl's __unmapself: munmap of the whole stack from the stack, then exit.
+    assert_eq!(
+        ret(call_at(
+            &mut st,
+            &mut k,
+            Sys::Munmap,
+            &[stack, 8 * PAGE],
+            sp - 300
+        )),
+        0
+    );
+    assert!(
+        k.pages.contains_key(&stack),
+        "still mapped: the exit call needs it"
+    );
+    assert_eq!(
+        call_at(&mut st, &mut k, Sys::Exit, &[0], sp - 300),
+        Outcome::ExitThread(0)
+    );
+    assert!(k.pages.contains_key(&stack));
+    // The next call of any thread joins the ended thread and unmaps its stack.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Getpid, &[])), 42);
+    assert_eq!(k.joins, vec![1001]);
+    assert!((stack..stack + 8 * PAGE)
+        .step_by(PAGE as usize)
+        .all(|p| !k.pages.contains_key(&p)));
+    // The main thread unmapping its own stack does it at once (no kernel thread to join).
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Munmap, &[STACK, PAGE])), 0);
+    assert!(!k.pages.contains_key(&STACK));
 }

@@ -183,7 +183,11 @@ impl Kernel for Native<'_> {
             .map_err(errno)
     }
 
-    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<(), i64> {
+    fn join(&mut self, native: u64) {
+        let _ = rt::thread_join(native as usize);
+    }
+
+    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<u64, i64> {
         let Some(parent) = self.frame else {
             return Err(EINVAL);
         };
@@ -201,9 +205,9 @@ impl Kernel for Native<'_> {
         let mut prio = guard.unwrap_or(priority::DEFAULT);
         loop {
             match rt::thread_create(thread_start, native_top as usize, arg, prio) {
-                Ok(_) => {
+                Ok(native) => {
                     *guard = Some(prio);
-                    return Ok(());
+                    return Ok(native as u64);
                 }
                 Err(Status::AboveCeiling) if prio > 0 => prio -= 1,
                 Err(s) => {
