@@ -27,7 +27,9 @@ fn main() {
 "#;
 
 fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ostrog-linux-fixtures-{}", std::process::id()));
+    // Cargo's scratch folder for integration tests; test binaries run one after another and
+    // each fixture has its own file names, so builds never race.
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("linux-fixtures");
     std::fs::create_dir_all(&d).expect("cannot create the fixture folder");
     d
 }
