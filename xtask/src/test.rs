@@ -154,6 +154,7 @@ pub fn run(args: &[String]) -> Result<bool> {
     cargo_ostrog::setup::ensure_rust_components(&["rustfmt", "clippy"])?;
     cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
     cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    ensure_linux_fixture_tools()?;
     let mut tally = Tally::default();
 
     if only.is_none() {
@@ -296,6 +297,26 @@ pub fn run(args: &[String]) -> Result<bool> {
     }
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)
+}
+
+/// The tools the Linux personality's host tests build their fixtures with (static Linux
+/// executables): `musl-gcc`, a C compiler, and Rust's musl targets of both architectures.
+fn ensure_linux_fixture_tools() -> Result<()> {
+    cargo_ostrog::setup::ensure_programs(&[("musl-gcc", "musl-tools"), ("cc", "gcc")])?;
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()?;
+    let have = String::from_utf8_lossy(&out.stdout).into_owned();
+    for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        if !have.lines().any(|l| l.trim() == target) {
+            eprintln!("xtask: installing Rust target {target} (rustup target add)");
+            let status = Command::new("rustup")
+                .args(["target", "add", target])
+                .status()?;
+            anyhow::ensure!(status.success(), "rustup target add {target} failed");
+        }
+    }
+    Ok(())
 }
 
 /// Every `.rs` file under the given folders of the source tree (not their `target/`).
