@@ -726,9 +726,10 @@ impl State {
 
     fn default_ends(&self, sig: u64) -> Option<Outcome> {
         let a = self.actions[(sig - 1) as usize];
-        let ignored_by_default = matches!(sig, 17 | 18 | 23 | 28); // CHLD CONT URG WINCH
-        (a.handler == SIG_DFL && !ignored_by_default)
-            .then_some(Outcome::ExitProcess(128 + sig as i32))
+        // CHLD CONT URG WINCH are ignored by default; STOP TSTP TTIN TTOU stop the process,
+        // which Ostrog cannot do (see `sys_kill`).
+        let not_terminating = matches!(sig, 17..=23 | 28);
+        (a.handler == SIG_DFL && !not_terminating).then_some(Outcome::ExitProcess(128 + sig as i32))
     }
 
     fn sys_kill<K: Kernel>(&mut self, k: &mut K, nr: u64, mine: bool, sig: u64) -> Outcome {
@@ -755,6 +756,10 @@ impl State {
         }
         if a.handler == SIG_IGN {
             return ok(0);
+        }
+        if a.handler == SIG_DFL && matches!(sig, 19..=22) {
+            self.report(k, nr, "would stop the process: not supported (ENOSYS)");
+            return err(ENOSYS);
         }
         match self.default_ends(sig) {
             Some(end) => end,

@@ -498,6 +498,16 @@ fn signal_actions_and_masks_are_kept() {
     );
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[42, 17])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[7, 6])), -ESRCH);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Kill, &[42, 19])),
+        -ENOSYS,
+        "SIGSTOP"
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Kill, &[42, 0])),
+        0,
+        "existence check"
+    );
     // Blocked: pending until unblocked, then the default action.
     k.write_user(BUF, &(1u64 << 5).to_le_bytes());
     assert_eq!(
