@@ -8,7 +8,8 @@
 //! indices here are the expected ones: new methods appended to their interfaces, `romfs` and
 //! `futex` appended to `kl.core.Core`).
 
-use ostrog_abi::message::{HandleSlot, Header, FLAG_ERROR, HEADER_SIZE};
+use linux::request;
+use ostrog_abi::message::HandleSlot;
 use ostrog_abi::{handle, syscall, Status, TIMEOUT_FOREVER};
 use ostrog_rt::sys;
 
@@ -160,8 +161,8 @@ pub fn resume(frame: &TrapFrame) -> Status {
         .unwrap_or(Status::InvalidArgument)
 }
 
-/// A core request of `fixed` parameters and an optional string (written as the first fixed
-/// parameter's arena reference); the response's fixed part and first handle slot.
+/// A core request of `fixed` parameters and an optional string; the response's fixed part
+/// (into `out_fixed`) and first handle slot.
 fn core_call(
     riid: u32,
     mid: u32,
@@ -170,64 +171,20 @@ fn core_call(
     out_fixed: &mut [u8],
 ) -> Result<Option<HandleSlot>, Status> {
     let mut request = [0u8; 256];
-    let arena = string.unwrap_or(&[]);
-    let fixed_len = fixed.len() + if string.is_some() { 8 } else { 0 };
-    let fixed_size = fixed_len.next_multiple_of(8);
-    let total = HEADER_SIZE + fixed_size + arena.len();
-    if total > request.len() {
-        return Err(Status::InvalidArgument);
-    }
-    Header {
-        riid,
-        mid,
-        fixed_size: fixed_size as u32,
-        arena_size: arena.len() as u32,
-        ..Header::default()
-    }
-    .write(&mut request);
-    let mut at = HEADER_SIZE;
-    if string.is_some() {
-        request[at + 4..at + 8].copy_from_slice(&(arena.len() as u32).to_le_bytes());
-        at += 8;
-    }
-    request[at..at + fixed.len()].copy_from_slice(fixed);
-    let arena_at = HEADER_SIZE + fixed_size;
-    request[arena_at..arena_at + arena.len()].copy_from_slice(arena);
-
+    let len =
+        request::encode(riid, mid, fixed, string, &mut request).ok_or(Status::InvalidArgument)?;
     let mut response = [0u8; 128];
     let n = sys::call(
         handle::CORE,
-        &request[..total],
+        &request[..len],
         &mut response,
         TIMEOUT_FOREVER,
     )?;
-    let answer = &response[..n];
-    let header = Header::read(answer).ok_or(Status::InvalidArgument)?;
-    let body = answer
-        .get(header.fixed_offset()..)
-        .ok_or(Status::InvalidArgument)?;
-    if header.flags & FLAG_ERROR != 0 {
-        let status = body
-            .get(..4)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .unwrap_or(Status::InvalidArgument as i32);
-        return Err(Status::from_result(status as isize)
+    request::decode(riid, mid, &response[..n], out_fixed).map_err(|s| {
+        Status::from_result(s as isize)
             .err()
-            .unwrap_or(Status::InvalidArgument));
-    }
-    let take = out_fixed.len().min(body.len());
-    out_fixed[..take].copy_from_slice(&body[..take]);
-    let slot = (header.handle_count > 0)
-        .then(|| {
-            answer
-                .get(HEADER_SIZE..HEADER_SIZE + 8)
-                .map(|b| HandleSlot {
-                    handle: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                    rights_and_mode: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-                })
-        })
-        .flatten();
-    Ok(slot)
+            .unwrap_or(Status::InvalidArgument)
+    })
 }
 
 /// `task.TrapEntry(entry)`.
