@@ -72,6 +72,12 @@ pub struct TrapFrame {
     pub info: u64,
 }
 
+// The layouts of docs/linux.md: 21 and 37 `u64`s.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 21 * 8);
+#[cfg(target_arch = "aarch64")]
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 37 * 8);
+
 #[cfg(target_arch = "x86_64")]
 impl TrapFrame {
     /// The first frame of a program: everything zero but pc and sp (rdx = 0: no function
