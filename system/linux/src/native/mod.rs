@@ -29,8 +29,10 @@ ostrog_rt::main!(main);
 /// The personality's state, shared by every thread of the program. Taken only for the
 /// non-blocking part of a call.
 static STATE: Mutex<Option<State>> = Mutex::new(None);
-/// Priority new threads are created at (found on the first `clone`: the process's ceiling
-/// is not known otherwise).
+/// Priority new threads are created at: the process's ceiling, the main thread's priority,
+/// found on the first `clone` by trying from the highest down (it is not known otherwise).
+/// All threads at one priority, so that one spinning on the personality's lock never starves
+/// the lower-priority holder.
 static THREAD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
 
 /// Exit status when the executable cannot be started (as a shell reports "cannot execute").
@@ -202,7 +204,7 @@ impl Kernel for Native<'_> {
         let native_top = sp.saturating_sub(512) & !15;
         let arg = Box::into_raw(Box::new(child)) as usize;
         let mut guard = THREAD_PRIORITY.lock();
-        let mut prio = guard.unwrap_or(priority::DEFAULT);
+        let mut prio = guard.unwrap_or(priority::MAX);
         loop {
             match rt::thread_create(thread_start, native_top as usize, arg, prio) {
                 Ok(native) => {
