@@ -305,25 +305,28 @@ impl State {
         };
         self.reap(k);
         let me = self.current(call.sp);
+        // File descriptors (and other `int` arguments) are 32-bit: the upper half of the
+        // register is not part of the value.
+        let fd = a[0] as u32 as u64;
         match sys {
-            Sys::Write => self.sys_write(k, a[0], a[1], a[2]),
-            Sys::Writev => self.sys_writev(k, a[0], a[1], a[2]),
-            Sys::Read | Sys::Readv => match a[0] {
+            Sys::Write => self.sys_write(k, fd, a[1], a[2]),
+            Sys::Writev => self.sys_writev(k, fd, a[1], a[2]),
+            Sys::Read | Sys::Readv => match fd {
                 // No console input: end of file, as from an empty terminal.
                 0 if self.is_open(0) => ok(0),
                 _ => err(EBADF),
             },
             Sys::Close => {
-                if a[0] < 3 && self.is_open(a[0]) {
-                    self.open_fds &= !(1 << a[0]);
+                if self.is_open(fd) {
+                    self.open_fds &= !(1 << fd);
                     ok(0)
                 } else {
                     err(EBADF)
                 }
             }
-            Sys::Lseek => self.std_fd(a[0], -ESPIPE),
-            Sys::Ioctl => self.sys_ioctl(k, a[0], a[1], a[2]),
-            Sys::Fcntl => self.sys_fcntl(a[0], a[1]),
+            Sys::Lseek => self.std_fd(fd, -ESPIPE),
+            Sys::Ioctl => self.sys_ioctl(k, fd, a[1] as u32 as u64, a[2]),
+            Sys::Fcntl => self.sys_fcntl(fd, a[1] as u32 as u64),
             Sys::Poll => {
                 let timeout = a[2] as i32 as i64;
                 let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
@@ -345,7 +348,7 @@ impl State {
             Sys::Mprotect => ok(self.space.mprotect(a[0], a[1], a[2], k)),
             Sys::Madvise => ok(self.space.madvise(a[0], a[1], a[2], k)),
             Sys::Brk => ok(self.space.brk(a[0], k)),
-            Sys::RtSigaction => self.sys_sigaction(k, a[0], a[1], a[2], a[3]),
+            Sys::RtSigaction => self.sys_sigaction(k, a[0] as u32 as u64, a[1], a[2], a[3]),
             Sys::RtSigprocmask => self.sys_sigprocmask(k, me, a[0], a[1], a[2], a[3]),
             Sys::Sigaltstack => self.sys_sigaltstack(k, me, a[0], a[1]),
             Sys::SchedYield => {
@@ -387,15 +390,19 @@ impl State {
             Sys::Clone3 => err(ENOSYS),
             Sys::Exit => self.exit_thread(k, me, a[0] as i32),
             Sys::ExitGroup => Outcome::ExitProcess(a[0] as i32),
-            Sys::Kill => self.sys_kill(k, call.nr, a[0] as i64 == i64::from(self.pid), a[1]),
+            Sys::Kill => {
+                // pid 0: the caller's process group, which is the process itself.
+                let pid = a[0] as i32;
+                self.sys_kill(k, call.nr, pid == self.pid || pid == 0, a[1] as u32 as u64)
+            }
             Sys::Tkill => {
-                let mine = self.threads.iter().any(|t| i64::from(t.tid) == a[0] as i64);
-                self.sys_kill(k, call.nr, mine, a[1])
+                let mine = self.threads.iter().any(|t| t.tid == a[0] as i32);
+                self.sys_kill(k, call.nr, mine, a[1] as u32 as u64)
             }
             Sys::Tgkill => {
-                let mine = a[0] as i64 == i64::from(self.pid)
-                    && self.threads.iter().any(|t| i64::from(t.tid) == a[1] as i64);
-                self.sys_kill(k, call.nr, mine, a[2])
+                let mine =
+                    a[0] as i32 == self.pid && self.threads.iter().any(|t| t.tid == a[1] as i32);
+                self.sys_kill(k, call.nr, mine, a[2] as u32 as u64)
             }
             Sys::Uname => self.sys_uname(k, a[0]),
             Sys::Getcwd => {

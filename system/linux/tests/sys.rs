@@ -417,6 +417,17 @@ fn write_and_writev_reach_the_console() {
         -EFAULT
     );
     assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[5, BUF, 4])), -EBADF);
+    // An `int` fd: the register's upper half is not part of it.
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Write,
+            &[0xdead_beef_0000_0001, BUF, 1]
+        )),
+        1
+    );
+    k.console.pop();
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])),
         0,
