@@ -72,7 +72,11 @@ pub fn ensure_iso_tools() -> Result<()> {
 /// emulators (package `qemu-user`), which run the AArch64 programs on an x86_64 host to
 /// get the output Ostrog must reproduce.
 pub fn ensure_linux_test_tools() -> Result<()> {
-    ensure_programs(&[("musl-gcc", "musl-tools"), ("qemu-aarch64", "qemu-user")])
+    ensure_programs(&[
+        ("musl-gcc", "musl-tools"),
+        ("cc", "gcc"),
+        ("qemu-aarch64", "qemu-user"),
+    ])
 }
 
 /// Installs the Debian package of each `(program, package)` whose program is not on PATH.

@@ -208,6 +208,17 @@ pub fn run(args: &[String]) -> Result<bool> {
                 &format!("clippy (runtime and programs, {arch})"),
                 clippy,
             );
+
+            // The Linux personality runs inside a Linux program's threads and must never
+            // touch their FP/SIMD registers: it is built (and linted) soft-float.
+            let mut clippy = cargo();
+            clippy.args(["clippy", "--quiet", "--release", "-p", "linux"]);
+            clippy.args(["--target", arch.kernel_target(), "--", "-D", "warnings"]);
+            check_step(
+                &mut tally,
+                &format!("clippy (Linux personality, {arch})"),
+                clippy,
+            );
         }
 
         let mut test = cargo();

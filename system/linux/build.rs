@@ -1,0 +1,10 @@
+//! Links the personality (for Ostrog, not the host) at `linux::PERSONALITY_BASE`, above
+//! every address a Linux executable, its `brk` and its fixed mappings may use.
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        // Keep in step with `PERSONALITY_BASE` in src/lib.rs.
+        println!("cargo:rustc-link-arg-bins=--image-base=0x70000000");
+    }
+}

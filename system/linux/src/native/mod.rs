@@ -1,0 +1,381 @@
+//! The native shell: loads the Linux executable, builds its first frame, and serves its
+//! system calls at the trap entry. Every decision is in the `linux` library; this module
+//! only turns its requests into core-endpoint calls and registers.
+
+mod pending;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use linux::elf::Rights;
+use linux::errno::*;
+use linux::load::{self, Program};
+use linux::mm::Memory;
+use linux::sys::{self, Call, Kernel, Outcome, State};
+use linux::Arch;
+use ostrog_abi::layout::USER_MIN;
+use ostrog_abi::{priority, Status};
+use ostrog_rt::idl::kl_core_core;
+use ostrog_rt::idl::kl_core_time::TimeProxy;
+use ostrog_rt::idl::spec_rt::CallError;
+use ostrog_rt::println;
+use ostrog_rt::sys as rt;
+use spin::Mutex;
+
+use pending::TrapFrame;
+
+ostrog_rt::main!(main);
+
+/// The personality's state, shared by every thread of the program. Taken only for the
+/// non-blocking part of a call.
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+/// Priority new threads are created at: the process's ceiling, the main thread's priority,
+/// found on the first `clone` by trying from the highest down (it is not known otherwise).
+/// All threads at one priority, so that one spinning on the personality's lock never starves
+/// the lower-priority holder.
+static THREAD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
+
+/// Exit status when the executable cannot be started (as a shell reports "cannot execute").
+const CANNOT_EXECUTE: i32 = 126;
+
+fn lock() -> spin::MutexGuard<'static, Option<State>> {
+    loop {
+        if let Some(guard) = STATE.try_lock() {
+            return guard;
+        }
+        rt::yield_now();
+    }
+}
+
+fn errno(s: Status) -> i64 {
+    match s {
+        Status::InvalidArgument => EINVAL,
+        Status::BadAddress => EFAULT,
+        Status::NoMemory => ENOMEM,
+        Status::AccessDenied => EACCES,
+        Status::TimedOut => ETIMEDOUT,
+        Status::Busy => EAGAIN,
+        Status::NotFound => ENOENT,
+        Status::NotSupported | Status::NoSuchSyscall => ENOSYS,
+        _ => EINVAL,
+    }
+}
+
+/// The status of a failed core call whose error type `ostrog_rt::sys::call_status` does
+/// not know.
+fn remote_status<E>(e: CallError<E>, status: impl Fn(&E) -> i32) -> Status {
+    let raw = match e {
+        CallError::Remote(e) => status(&e),
+        CallError::Transport(t) => t.0,
+        CallError::Encode(_) | CallError::Decode(_) => Status::InvalidArgument as i32,
+    };
+    Status::from_result(raw as isize)
+        .err()
+        .unwrap_or(Status::InvalidArgument)
+}
+
+fn vmm_flags(r: Rights) -> u32 {
+    if !r.read && !r.write && !r.exec {
+        pending::VMM_NONE
+    } else {
+        u32::from(r.write) | u32::from(r.exec) << 1
+    }
+}
+
+/// The [`Kernel`] of the library: core-endpoint requests, and the program's memory, which is
+/// this process's own.
+struct Native<'a> {
+    /// The frame of the call being served (for `clone`).
+    frame: Option<&'a TrapFrame>,
+}
+
+impl Memory for Native<'_> {
+    fn allocate_at(&mut self, addr: u64, len: u64, rights: Rights) -> Result<(), i64> {
+        pending::allocate_at(addr, len, vmm_flags(rights)).map_err(errno)
+    }
+
+    fn allocate(&mut self, len: u64, rights: Rights) -> Result<u64, i64> {
+        rt::vmm()
+            .allocate(len, vmm_flags(rights))
+            .map(|r| r.addr)
+            .map_err(|e| errno(rt::call_status(e)))
+    }
+
+    fn free(&mut self, addr: u64, len: u64) -> Result<(), i64> {
+        rt::vmm()
+            .free(addr, len)
+            .map(|_| ())
+            .map_err(|e| errno(rt::call_status(e)))
+    }
+
+    fn protect(&mut self, addr: u64, len: u64, rights: Rights) -> Result<(), i64> {
+        rt::vmm()
+            .protect(addr, len, vmm_flags(rights))
+            .map(|_| ())
+            .map_err(|e| errno(remote_status(e, |e| e.status)))
+    }
+}
+
+fn time() -> TimeProxy<rt::CoreTransport> {
+    TimeProxy {
+        transport: rt::CoreTransport,
+        riid: kl_core_core::riid::TIME,
+    }
+}
+
+impl Kernel for Native<'_> {
+    fn console_write(&mut self, addr: u64, len: usize) -> Result<usize, i64> {
+        // SAFETY: the library checked that addr..addr+len is mapped readable in this
+        // process (its address-space bookkeeping); the bytes are only read.
+        let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, len) };
+        let mut done = 0;
+        for chunk in bytes.chunks(ostrog_abi::DEBUG_WRITE_MAX) {
+            match rt::debug_write(chunk) {
+                Ok(n) => done += n,
+                Err(s) if done == 0 => return Err(errno(s)),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
+    fn read_user(&mut self, addr: u64, buf: &mut [u8]) {
+        // SAFETY: the library checked that the range is mapped readable; `buf` is the
+        // personality's own memory, which no program mapping overlaps (it is reserved).
+        unsafe {
+            core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len());
+        }
+    }
+
+    fn write_user(&mut self, addr: u64, data: &[u8]) {
+        // SAFETY: the library checked that the range is mapped writable and it lies outside
+        // the personality (reserved); the program's own threads may race on it as they
+        // would with a Linux kernel writing it.
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len());
+        }
+    }
+
+    fn now_ns(&mut self) -> u64 {
+        time().now().map(|r| r.ns).unwrap_or(0)
+    }
+
+    fn sleep_ns(&mut self, ns: u64) {
+        let mut ms = ns.div_ceil(1_000_000);
+        while ms > 0 {
+            let step = ms.min(u64::from(u32::MAX));
+            if time().sleep(step as u32).is_err() {
+                return;
+            }
+            ms -= step;
+        }
+    }
+
+    fn yield_now(&mut self) {
+        rt::yield_now();
+    }
+
+    fn futex_wait(&mut self, addr: u64, expected: u32, timeout_ns: Option<u64>) -> Result<(), i64> {
+        pending::futex_wait(addr, expected, timeout_ns.unwrap_or(u64::MAX)).map_err(errno)
+    }
+
+    fn futex_wake(&mut self, addr: u64, count: u32) -> Result<u64, i64> {
+        pending::futex_wake(addr, count)
+            .map(u64::from)
+            .map_err(errno)
+    }
+
+    fn join(&mut self, native: u64) {
+        let _ = rt::thread_join(native as usize);
+    }
+
+    fn spawn(&mut self, sp: u64, tls: Option<u64>) -> Result<u64, i64> {
+        let Some(parent) = self.frame else {
+            return Err(EINVAL);
+        };
+        let mut child = *parent;
+        child.set_result(0);
+        child.set_sp(sp);
+        if let Some(t) = tls {
+            child.set_tls(t);
+        }
+        // The native part of the new thread runs briefly on the child's stack below the
+        // stack pointer it starts with, as the trap entry does.
+        let native_top = sp.saturating_sub(512) & !15;
+        let arg = Box::into_raw(Box::new(child)) as usize;
+        let mut guard = THREAD_PRIORITY.lock();
+        let mut prio = guard.unwrap_or(priority::MAX);
+        loop {
+            match rt::thread_create(thread_start, native_top as usize, arg, prio) {
+                Ok(native) => {
+                    *guard = Some(prio);
+                    return Ok(native as u64);
+                }
+                Err(Status::AboveCeiling) if prio > 0 => prio -= 1,
+                Err(s) => {
+                    // SAFETY: the thread was not created, so `arg` is still the box made
+                    // above and nothing else owns it.
+                    drop(unsafe { Box::from_raw(arg as *mut TrapFrame) });
+                    return Err(if s == Status::NoMemory {
+                        EAGAIN
+                    } else {
+                        errno(s)
+                    });
+                }
+            }
+        }
+    }
+
+    fn log(&mut self, line: &str) {
+        println!("{line}");
+    }
+}
+
+/// A thread made by `clone`: resumes the frame it was given.
+extern "C" fn thread_start(arg: usize) -> ! {
+    // SAFETY: `arg` is the box `spawn` made for this thread and handed over to it alone.
+    let frame = *unsafe { Box::from_raw(arg as *mut TrapFrame) };
+    let status = pending::resume(&frame);
+    println!("linux: cannot start a thread: {}", status.name());
+    rt::exit(127)
+}
+
+/// Where the kernel sends every Linux system call of the program.
+extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
+    // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
+    // just above the stack pointer this function started with; only this thread uses it.
+    let frame = unsafe { &mut *frame };
+    let mut call = Call {
+        nr: frame.number(),
+        args: frame.args(),
+        tls: frame.tls(),
+        sp: frame.sp(),
+    };
+    let outcome = {
+        let mut state = lock();
+        let Some(state) = state.as_mut() else {
+            rt::exit(127)
+        };
+        let mut k = Native { frame: Some(frame) };
+        state.dispatch(&mut k, &mut call)
+    };
+    let result = match outcome {
+        Outcome::Return(v) => v,
+        Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
+        Outcome::ExitThread(status) => rt::thread_exit(status as isize),
+        Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
+    };
+    frame.set_result(result);
+    frame.set_tls(call.tls);
+    let status = pending::resume(frame);
+    println!(
+        "linux: the kernel refused to resume a thread: {}",
+        status.name()
+    );
+    rt::exit(127)
+}
+
+/// 16 bytes for `AT_RANDOM`. The kernel has no entropy source yet: these come from the
+/// cycle counter, mixed, and are NOT cryptographically random (see docs/linux.md).
+fn weak_random() -> [u8; 16] {
+    let mut x = rt::cycles();
+    let mut out = [0u8; 16];
+    for chunk in out.chunks_mut(8) {
+        // splitmix64
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+fn main() -> i32 {
+    let args = match rt::tasks().args() {
+        Ok(a) => a,
+        Err(e) => {
+            let why = remote_status(e, |e| e.status).name();
+            println!("linux: cannot read my arguments: {why}");
+            return CANNOT_EXECUTE;
+        }
+    };
+    let argv = nul_separated(&args.args);
+    let envp: Vec<&[u8]> = nul_separated(&args.env)
+        .into_iter()
+        .filter(|e| !e.is_empty())
+        .collect();
+    let Some(&path) = argv.first() else {
+        println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable in the ROMFS)");
+        return CANNOT_EXECUTE;
+    };
+    let shown = core::str::from_utf8(path).unwrap_or("(path not UTF-8)");
+    match start(path, &argv, &envp) {
+        Ok(never) => match never {},
+        Err(why) => {
+            println!("linux: cannot run {shown}: {why}");
+            CANNOT_EXECUTE
+        }
+    }
+}
+
+/// NUL-separated strings (a final NUL ends the last one; empty arguments are kept).
+fn nul_separated(bytes: &[u8]) -> Vec<&[u8]> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes.split(|&b| b == 0).collect()
+}
+
+enum Never {}
+
+/// Why the program could not be started.
+enum StartError {
+    Kernel(&'static str, Status),
+    Load(load::Error),
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::Kernel(what, s) => write!(f, "{what}: {}", s.name()),
+            StartError::Load(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
+    let kernel = |what| move |s| StartError::Kernel(what, s);
+    let region = pending::romfs_read(path).map_err(kernel("romfs.Read"))?;
+    let mapped = rt::vmm()
+        .map(region, 0)
+        .map_err(|e| StartError::Kernel("vmm.Map", rt::call_status(e)))?;
+    // SAFETY: the kernel mapped `size` readable bytes at `addr` for this process; the
+    // mapping stays until the program unmaps it, which it cannot (the range is reserved in
+    // the program's bookkeeping), and the bytes are only read.
+    let file =
+        unsafe { core::slice::from_raw_parts(mapped.addr as *const u8, mapped.size as usize) };
+    let pid = rt::task_info()
+        .map(|(sid, _)| i32::try_from(sid).unwrap_or(i32::MAX / 2))
+        .unwrap_or(1);
+    let started = load::start(
+        &mut Native { frame: None },
+        &Program {
+            arch: Arch::NATIVE,
+            file,
+            file_at: mapped.addr,
+            argv,
+            envp,
+            path,
+            random: weak_random(),
+            pid,
+            user_min: USER_MIN as u64,
+        },
+    )
+    .map_err(StartError::Load)?;
+    *lock() = Some(started.state);
+    pending::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
+    let frame = TrapFrame::start(started.pc, started.sp);
+    Err(StartError::Kernel("resume", pending::resume(&frame)))
+}

@@ -1,0 +1,206 @@
+//! Linux system-call numbers of x86_64 and AArch64 (they differ: AArch64 uses the generic
+//! table, without the old calls such as `open`, `poll` or `getrlimit`'s x86 number).
+//!
+//! A small table written here rather than the `syscalls` crate: the personality needs only
+//! the calls it handles, plus names for its "unsupported call" lines, and the numbers are
+//! stable facts of the Linux ABI.
+
+use crate::Arch;
+
+/// The calls the personality knows by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sys {
+    Read,
+    Write,
+    Readv,
+    Writev,
+    Close,
+    Lseek,
+    Ioctl,
+    Fcntl,
+    Poll,
+    Ppoll,
+    Mmap,
+    Mprotect,
+    Munmap,
+    Mremap,
+    Madvise,
+    Brk,
+    RtSigaction,
+    RtSigprocmask,
+    RtSigreturn,
+    Sigaltstack,
+    SchedYield,
+    Nanosleep,
+    ClockNanosleep,
+    ClockGettime,
+    ClockGetres,
+    Gettimeofday,
+    Getpid,
+    Getppid,
+    Gettid,
+    Getuid,
+    Geteuid,
+    Getgid,
+    Getegid,
+    Clone,
+    Clone3,
+    Exit,
+    ExitGroup,
+    Kill,
+    Tkill,
+    Tgkill,
+    Uname,
+    Getcwd,
+    Readlink,
+    Readlinkat,
+    Getrlimit,
+    Prlimit64,
+    ArchPrctl,
+    Futex,
+    SetTidAddress,
+    SetRobustList,
+    SchedGetaffinity,
+    Getrandom,
+    Openat,
+    Open,
+    Rseq,
+}
+
+use Sys::*;
+
+/// x86_64 numbers (`arch/x86/entry/syscalls/syscall_64.tbl`).
+const X86_64: &[(u64, Sys, &str)] = &[
+    (0, Read, "read"),
+    (1, Write, "write"),
+    (2, Open, "open"),
+    (3, Close, "close"),
+    (7, Poll, "poll"),
+    (8, Lseek, "lseek"),
+    (9, Mmap, "mmap"),
+    (10, Mprotect, "mprotect"),
+    (11, Munmap, "munmap"),
+    (12, Brk, "brk"),
+    (13, RtSigaction, "rt_sigaction"),
+    (14, RtSigprocmask, "rt_sigprocmask"),
+    (15, RtSigreturn, "rt_sigreturn"),
+    (16, Ioctl, "ioctl"),
+    (19, Readv, "readv"),
+    (20, Writev, "writev"),
+    (24, SchedYield, "sched_yield"),
+    (25, Mremap, "mremap"),
+    (28, Madvise, "madvise"),
+    (35, Nanosleep, "nanosleep"),
+    (39, Getpid, "getpid"),
+    (56, Clone, "clone"),
+    (60, Exit, "exit"),
+    (62, Kill, "kill"),
+    (63, Uname, "uname"),
+    (72, Fcntl, "fcntl"),
+    (79, Getcwd, "getcwd"),
+    (89, Readlink, "readlink"),
+    (96, Gettimeofday, "gettimeofday"),
+    (97, Getrlimit, "getrlimit"),
+    (102, Getuid, "getuid"),
+    (104, Getgid, "getgid"),
+    (107, Geteuid, "geteuid"),
+    (108, Getegid, "getegid"),
+    (110, Getppid, "getppid"),
+    (131, Sigaltstack, "sigaltstack"),
+    (158, ArchPrctl, "arch_prctl"),
+    (186, Gettid, "gettid"),
+    (200, Tkill, "tkill"),
+    (202, Futex, "futex"),
+    (204, SchedGetaffinity, "sched_getaffinity"),
+    (218, SetTidAddress, "set_tid_address"),
+    (228, ClockGettime, "clock_gettime"),
+    (229, ClockGetres, "clock_getres"),
+    (230, ClockNanosleep, "clock_nanosleep"),
+    (231, ExitGroup, "exit_group"),
+    (234, Tgkill, "tgkill"),
+    (257, Openat, "openat"),
+    (267, Readlinkat, "readlinkat"),
+    (271, Ppoll, "ppoll"),
+    (273, SetRobustList, "set_robust_list"),
+    (302, Prlimit64, "prlimit64"),
+    (318, Getrandom, "getrandom"),
+    (334, Rseq, "rseq"),
+    (435, Clone3, "clone3"),
+];
+
+/// AArch64 numbers (the generic table, `include/uapi/asm-generic/unistd.h`).
+const AARCH64: &[(u64, Sys, &str)] = &[
+    (17, Getcwd, "getcwd"),
+    (25, Fcntl, "fcntl"),
+    (29, Ioctl, "ioctl"),
+    (56, Openat, "openat"),
+    (57, Close, "close"),
+    (62, Lseek, "lseek"),
+    (63, Read, "read"),
+    (64, Write, "write"),
+    (65, Readv, "readv"),
+    (66, Writev, "writev"),
+    (73, Ppoll, "ppoll"),
+    (78, Readlinkat, "readlinkat"),
+    (93, Exit, "exit"),
+    (94, ExitGroup, "exit_group"),
+    (96, SetTidAddress, "set_tid_address"),
+    (98, Futex, "futex"),
+    (99, SetRobustList, "set_robust_list"),
+    (101, Nanosleep, "nanosleep"),
+    (113, ClockGettime, "clock_gettime"),
+    (114, ClockGetres, "clock_getres"),
+    (115, ClockNanosleep, "clock_nanosleep"),
+    (123, SchedGetaffinity, "sched_getaffinity"),
+    (124, SchedYield, "sched_yield"),
+    (129, Kill, "kill"),
+    (130, Tkill, "tkill"),
+    (131, Tgkill, "tgkill"),
+    (132, Sigaltstack, "sigaltstack"),
+    (134, RtSigaction, "rt_sigaction"),
+    (135, RtSigprocmask, "rt_sigprocmask"),
+    (139, RtSigreturn, "rt_sigreturn"),
+    (160, Uname, "uname"),
+    (163, Getrlimit, "getrlimit"),
+    (169, Gettimeofday, "gettimeofday"),
+    (172, Getpid, "getpid"),
+    (173, Getppid, "getppid"),
+    (174, Getuid, "getuid"),
+    (175, Geteuid, "geteuid"),
+    (176, Getgid, "getgid"),
+    (177, Getegid, "getegid"),
+    (178, Gettid, "gettid"),
+    (214, Brk, "brk"),
+    (215, Munmap, "munmap"),
+    (216, Mremap, "mremap"),
+    (220, Clone, "clone"),
+    (222, Mmap, "mmap"),
+    (226, Mprotect, "mprotect"),
+    (233, Madvise, "madvise"),
+    (261, Prlimit64, "prlimit64"),
+    (278, Getrandom, "getrandom"),
+    (293, Rseq, "rseq"),
+    (435, Clone3, "clone3"),
+];
+
+fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {
+    match arch {
+        Arch::X86_64 => X86_64,
+        Arch::Aarch64 => AARCH64,
+    }
+}
+
+/// The call with number `n` on `arch`, if the personality knows it.
+pub fn decode(arch: Arch, n: u64) -> Option<Sys> {
+    table(arch).iter().find(|e| e.0 == n).map(|e| e.1)
+}
+
+/// The Linux name of a known call.
+pub fn name(arch: Arch, n: u64) -> Option<&'static str> {
+    table(arch).iter().find(|e| e.0 == n).map(|e| e.2)
+}
+
+/// The number of `sys` on `arch` (`None` where the architecture has no such call).
+pub fn number(arch: Arch, sys: Sys) -> Option<u64> {
+    table(arch).iter().find(|e| e.1 == sys).map(|e| e.0)
+}
