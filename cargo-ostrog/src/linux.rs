@@ -250,9 +250,12 @@ pub fn build_personality(arch: Arch, why: &str) -> Result<Vec<u8>> {
              system/linux (the program that runs Linux executables, issue 13)"
         );
     };
+    // Soft-float (the kernel's target): the personality runs on the program's threads between
+    // a trap and its resume, and the trap frame holds no FP/SIMD registers, so it must never
+    // touch them.
     let status = Command::new(cargo())
         .args(["build", "--quiet", "--release", "-p", &package])
-        .args(["--target", arch.rust_target()])
+        .args(["--target", arch.kernel_target()])
         .current_dir(crate::source_root())
         .status()
         .context("cannot run cargo build")?;
@@ -260,7 +263,7 @@ pub fn build_personality(arch: Arch, why: &str) -> Result<Vec<u8>> {
         bail!("building the Linux personality ({package}) for {arch} failed");
     }
     let path = kernel::target_dir()?
-        .join(arch.rust_target())
+        .join(arch.kernel_target())
         .join("release")
         .join(&binary);
     std::fs::read(&path).with_context(|| format!("the build did not produce {}", path.display()))

@@ -14,7 +14,6 @@ pub mod errno;
 pub mod load;
 pub mod mm;
 pub mod nr;
-pub mod request;
 pub mod stack;
 pub mod sys;
 

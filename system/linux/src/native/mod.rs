@@ -2,7 +2,7 @@
 //! system calls at the trap entry. Every decision is in the `linux` library; this module
 //! only turns its requests into core-endpoint calls and registers.
 
-mod pending;
+mod frame;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -22,7 +22,7 @@ use ostrog_rt::println;
 use ostrog_rt::sys as rt;
 use spin::Mutex;
 
-use pending::TrapFrame;
+use frame::{LinuxFrame, TrapFrame};
 
 ostrog_rt::main!(main);
 
@@ -76,7 +76,7 @@ fn remote_status<E>(e: CallError<E>, status: impl Fn(&E) -> i32) -> Status {
 
 fn vmm_flags(r: Rights) -> u32 {
     if !r.read && !r.write && !r.exec {
-        pending::VMM_NONE
+        rt::VMM_NONE
     } else {
         u32::from(r.write) | u32::from(r.exec) << 1
     }
@@ -91,7 +91,9 @@ struct Native<'a> {
 
 impl Memory for Native<'_> {
     fn allocate_at(&mut self, addr: u64, len: u64, rights: Rights) -> Result<(), i64> {
-        pending::allocate_at(addr, len, vmm_flags(rights)).map_err(errno)
+        rt::allocate_at(addr as usize, len as usize, vmm_flags(rights))
+            .map(|_| ())
+            .map_err(errno)
     }
 
     fn allocate(&mut self, len: u64, rights: Rights) -> Result<u64, i64> {
@@ -176,11 +178,16 @@ impl Kernel for Native<'_> {
     }
 
     fn futex_wait(&mut self, addr: u64, expected: u32, timeout_ns: Option<u64>) -> Result<(), i64> {
-        pending::futex_wait(addr, expected, timeout_ns.unwrap_or(u64::MAX)).map_err(errno)
+        rt::futex_wait_raw(
+            addr as usize,
+            expected,
+            timeout_ns.unwrap_or(rt::FUTEX_FOREVER),
+        )
+        .map_err(errno)
     }
 
     fn futex_wake(&mut self, addr: u64, count: u32) -> Result<u64, i64> {
-        pending::futex_wake(addr, count)
+        rt::futex_wake_raw(addr as usize, count)
             .map(u64::from)
             .map_err(errno)
     }
@@ -235,7 +242,7 @@ impl Kernel for Native<'_> {
 extern "C" fn thread_start(arg: usize) -> ! {
     // SAFETY: `arg` is the box `spawn` made for this thread and handed over to it alone.
     let frame = *unsafe { Box::from_raw(arg as *mut TrapFrame) };
-    let status = pending::resume(&frame);
+    let status = rt::resume(&frame);
     println!("linux: cannot start a thread: {}", status.name());
     rt::exit(127)
 }
@@ -267,7 +274,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
     };
     frame.set_result(result);
     frame.set_tls(call.tls);
-    let status = pending::resume(frame);
+    let status = rt::resume(frame);
     println!(
         "linux: the kernel refused to resume a thread: {}",
         status.name()
@@ -347,7 +354,9 @@ impl core::fmt::Display for StartError {
 
 fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
     let kernel = |what| move |s| StartError::Kernel(what, s);
-    let region = pending::romfs_read(path).map_err(kernel("romfs.Read"))?;
+    let path_text = core::str::from_utf8(path)
+        .map_err(|_| StartError::Kernel("romfs.Read", Status::InvalidArgument))?;
+    let (region, _) = rt::romfs_read(path_text).map_err(kernel("romfs.Read"))?;
     let mapped = rt::vmm()
         .map(region, 0)
         .map_err(|e| StartError::Kernel("vmm.Map", rt::call_status(e)))?;
@@ -375,7 +384,7 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     )
     .map_err(StartError::Load)?;
     *lock() = Some(started.state);
-    pending::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
+    rt::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
     let frame = TrapFrame::start(started.pc, started.sp);
-    Err(StartError::Kernel("resume", pending::resume(&frame)))
+    Err(StartError::Kernel("resume", rt::resume(&frame)))
 }
