@@ -126,9 +126,10 @@ impl Machine {
                 // the kernel saves per thread and programs will want; under KVM the plain
                 // model, so the host's CPU never has to provide them. XSAVEOPT too, as on
                 // every real CPU with AVX: QEMU 7.2's TCG hangs on the CR4.OSXSAVE write of a
-                // model with XSAVE but no XSAVEOPT.
+                // model with XSAVE but no XSAVEOPT. RDRAND (emulated from the host's random
+                // source) keys the kernel's generator (kernel/src/entropy.rs).
                 let cpu = if self.accel == Accel::Tcg {
-                    "qemu64,+smep,+smap,+xsave,+xsaveopt,+avx"
+                    "qemu64,+smep,+smap,+xsave,+xsaveopt,+avx,+rdrand"
                 } else {
                     "qemu64,+smep,+smap"
                 };

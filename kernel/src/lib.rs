@@ -48,6 +48,7 @@ pub mod boot;
 pub mod cmdline;
 pub mod core_endpoints;
 pub mod crash;
+pub mod entropy;
 pub mod idl;
 pub mod ipc;
 pub mod irq;
@@ -132,6 +133,7 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
     arch::start_timer(TICK_HZ);
     arch::enable_interrupts();
     println!("timer: {} Hz via {}", TICK_HZ, arch::TIMER_NAME);
+    println!("entropy: {}", entropy::init());
 
     if let Some(test) = cmdline.selftest() {
         selftest::run(test);

@@ -6,8 +6,9 @@ use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 
 use crate::idl::spec_rt as rt;
 use crate::idl::{
-    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_futex, kl_core_handle,
-    kl_core_io, kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time, kl_core_vmm,
+    kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_entropy, kl_core_futex,
+    kl_core_handle, kl_core_io, kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time,
+    kl_core_vmm,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -204,6 +205,7 @@ core_errors!(
     kl_core_romfs::ReadError,
     kl_core_futex::WaitError,
     kl_core_futex::WakeError,
+    kl_core_entropy::ReadError,
     kl_core_vmm::ShareError,
     kl_core_io::MapMmioError,
     kl_core_io::ClaimIrqError,
@@ -282,6 +284,27 @@ core_proxies! {
     romfs: kl_core_romfs::RomfsProxy = ROMFS;
     /// The futex proxy of the core endpoints (waiting on a word of this process's memory).
     futex: kl_core_futex::FutexProxy = FUTEX;
+    /// The entropy proxy of the core endpoints (random bytes from the kernel's generator).
+    entropy: kl_core_entropy::EntropyProxy = ENTROPY;
+}
+
+/// Most bytes one [`random_bytes`] request gives (`ReadMax` of `kl.core.Entropy`).
+pub const RANDOM_MAX: usize = 256;
+
+/// Fills `out` with random bytes from the kernel (`entropy.Read`, in pieces of
+/// [`RANDOM_MAX`]).
+pub fn random_bytes(out: &mut [u8]) -> Result<(), Status> {
+    for piece in out.chunks_mut(RANDOM_MAX) {
+        let data = entropy()
+            .read(piece.len() as u32)
+            .map_err(call_status)?
+            .data;
+        if data.len() != piece.len() {
+            return Err(Status::InvalidArgument);
+        }
+        piece.copy_from_slice(&data);
+    }
+    Ok(())
 }
 
 /// `vmm` flag: writable.

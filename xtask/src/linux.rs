@@ -258,7 +258,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 bail!("{} printed nothing on the host", program.path);
             }
             expect.push(exit_line(program.task, reference.status));
-            boot(arch, &image, &expect, &[], &["panic", "KERNEL"])
+            boot(arch, &image, &expect, &[], &["panicked at", "KERNEL"])
         })();
         match outcome {
             Ok(detail) => results.push((label, true, detail)),
@@ -290,7 +290,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         }
         anywhere.push("[audit] denied execute Einit(".to_string());
         anywhere.push(format!("-> {DENIED}("));
-        boot(arch, &image, &expect, &anywhere, &["panic", "KERNEL"])
+        boot(arch, &image, &expect, &anywhere, &["panicked at", "KERNEL"])
     })();
     let label = name("solution: programs side by side, lx.Denied refused");
     match outcome {

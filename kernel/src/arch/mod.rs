@@ -49,6 +49,7 @@
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
 //! | `wait_for_interrupt()` | enable interrupts and sleep until one arrives |
 //! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
+//! | `hardware_random() -> Option<u64>` | the CPU's random-number generator (`RDRAND` / `RNDR`), if it has one ([`crate::entropy`]) |
 //! | `breakpoint()`, `illegal_instruction()` | raise the breakpoint / undefined-instruction exception (self tests) |
 //! | `power_off(ExitStatus) -> !` | end the machine with a status |
 //!
@@ -74,8 +75,8 @@ pub use crate::power::ExitStatus;
 pub use imp::console::console_write;
 pub use imp::context::{prepare_user_thread, set_kernel_stack, switch_context};
 pub use imp::cpu::{
-    breakpoint, disable_interrupts, enable_interrupts, illegal_instruction, run_on_stack,
-    wait_for_interrupt, NAME,
+    breakpoint, disable_interrupts, enable_interrupts, hardware_random, illegal_instruction,
+    run_on_stack, wait_for_interrupt, NAME,
 };
 pub use imp::fpu::{init as init_fpu, ExtendedState};
 pub use imp::intc::{enable_irq, init_interrupts, irq_claimable, mask_irq, unmask_irq};

@@ -2,7 +2,7 @@
 //!
 //! To the security module the kernel is a process of class `kl.core.Core` whose endpoints
 //! are described in `sysroot/kl/core/*.idl` (task, thread, channel, handle, vmm, time,
-//! console, audit, io, romfs, futex, in `Core.edl` order). The server side is generated from those files
+//! console, audit, io, romfs, futex, entropy, in `Core.edl` order). The server side is generated from those files
 //! by `ostrog-idl` (see `build.rs`), so requests to the kernel are decoded by the same
 //! validating code as requests to any server, and a policy written for `kl.core.Core`
 //! applies unchanged. Each endpoint is one module implementing its generated server trait
@@ -16,6 +16,7 @@
 mod audit;
 mod channel;
 mod console;
+mod entropy;
 mod futex;
 mod handle;
 pub mod io;
@@ -33,8 +34,9 @@ use spin::Once;
 
 use crate::idl::kl_core_core::{self, CoreEndpoints};
 use crate::idl::{
-    kl_core_audit, kl_core_channel, kl_core_console, kl_core_futex, kl_core_handle, kl_core_io,
-    kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time, kl_core_vmm,
+    kl_core_audit, kl_core_channel, kl_core_console, kl_core_entropy, kl_core_futex,
+    kl_core_handle, kl_core_io, kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time,
+    kl_core_vmm,
 };
 use crate::object::Object;
 use crate::sched;
@@ -188,6 +190,9 @@ impl CoreEndpoints for Caller {
         self
     }
     fn futex(&mut self) -> &mut dyn kl_core_futex::FutexServer {
+        self
+    }
+    fn entropy(&mut self) -> &mut dyn kl_core_entropy::EntropyServer {
         self
     }
 }

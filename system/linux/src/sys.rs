@@ -42,6 +42,8 @@ pub trait Kernel: Memory {
     fn join(&mut self, native: u64);
     /// Prints a line of the personality (unsupported calls and the like).
     fn log(&mut self, line: &str);
+    /// Fills `buf` with random bytes from the kernel's generator.
+    fn random(&mut self, buf: &mut [u8]) -> Result<(), i64>;
 }
 
 /// One Linux system call as the trap delivered it.
@@ -119,6 +121,13 @@ const SIG_IGN: u64 = 1;
 const SIGKILL: u64 = 9;
 const SIGSTOP: u64 = 19;
 const NSIG: u64 = 64;
+
+/// `getrandom` flags.
+pub const GRND_NONBLOCK: u64 = 1;
+pub const GRND_RANDOM: u64 = 2;
+pub const GRND_INSECURE: u64 = 4;
+/// Most bytes one `getrandom` gives (a short count beyond; callers loop).
+pub const GETRANDOM_MAX: u64 = 64 * 1024;
 
 /// One thread of the program.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,6 +256,34 @@ impl State {
         let mut b = [0u8; 8];
         self.read(k, addr, &mut b)?;
         Ok(u64::from_le_bytes(b))
+    }
+
+    /// `getrandom(buf, len, flags)`: the kernel's random bytes, [`GETRANDOM_MAX`] at most
+    /// per call (a short count, as Linux gives for large requests); the generator never
+    /// blocks once the kernel has keyed it, so `GRND_NONBLOCK` and `GRND_RANDOM` change
+    /// nothing.
+    fn getrandom<K: Kernel>(&self, k: &mut K, buf: u64, len: u64, flags: u64) -> Result<u64, i64> {
+        if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+            || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
+        {
+            return Err(EINVAL);
+        }
+        let len = len.min(GETRANDOM_MAX);
+        let mut done = 0;
+        let mut piece = [0u8; 256];
+        while done < len {
+            let n = (len - done).min(piece.len() as u64) as usize;
+            let chunk = &mut piece[..n];
+            let got = k
+                .random(chunk)
+                .and_then(|()| self.write(k, buf.wrapping_add(done), chunk));
+            match got {
+                Ok(()) => done += n as u64,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
     }
 
     fn write_u64s<K: Kernel>(&self, k: &mut K, addr: u64, words: &[u64]) -> Result<(), i64> {
@@ -436,14 +473,10 @@ impl State {
                 }
                 self.result(self.write_u64s(k, a[2], &[1])).map_ok(8)
             }
-            Sys::Getrandom => {
-                self.report(
-                    k,
-                    call.nr,
-                    "fails: the kernel has no entropy source (ENOSYS)",
-                );
-                err(ENOSYS)
-            }
+            Sys::Getrandom => match self.getrandom(k, a[0], a[1], a[2]) {
+                Ok(n) => ok(n as i64),
+                Err(e) => err(e),
+            },
             Sys::RtSigreturn => {
                 self.report(k, call.nr, "without a signal frame: ENOSYS");
                 err(ENOSYS)

@@ -25,6 +25,7 @@ struct Fake {
     joins: Vec<u64>,
     logs: Vec<String>,
     futex_value: Option<u32>,
+    random_counter: u8,
 }
 
 impl Memory for Fake {
@@ -116,6 +117,13 @@ impl Kernel for Fake {
     }
     fn log(&mut self, line: &str) {
         self.logs.push(line.to_string());
+    }
+    fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
+        for b in buf {
+            self.random_counter = self.random_counter.wrapping_add(1);
+            *b = self.random_counter;
+        }
+        Ok(())
     }
 }
 
@@ -685,12 +693,55 @@ fn unknown_calls_are_enosys_and_reported_once() {
         assert_eq!(o, Outcome::Return(-ENOSYS));
     }
     assert_eq!(
-        ret(call(&mut st, &mut k, Sys::Getrandom, &[BUF, 16, 0])),
+        ret(call(&mut st, &mut k, Sys::Rseq, &[BUF, 32, 0, 0])),
         -ENOSYS
     );
     assert_eq!(k.logs.len(), 2, "{:?}", k.logs);
     assert!(k.logs[0].contains("/bin/test") && k.logs[0].contains("999"));
-    assert!(k.logs[1].contains("getrandom"));
+    assert!(k.logs[1].contains("rseq"));
+}
+
+#[test]
+fn getrandom_gives_the_kernels_bytes_and_checks_flags_and_pointers() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Getrandom, &[BUF, 300, 0])),
+        300
+    );
+    let mut got = [0u8; 300];
+    k.read_user(BUF, &mut got);
+    let expected: Vec<u8> = (1..=300u32).map(|i| i as u8).collect();
+    assert_eq!(
+        &got[..],
+        &expected[..],
+        "the kernel's bytes, in order, across pieces"
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Getrandom,
+            &[BUF, 16, linux::sys::GRND_NONBLOCK]
+        )),
+        16
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Getrandom, &[BUF, 16, 8])),
+        -EINVAL,
+        "unknown flag"
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Getrandom, &[BUF, 16, 6])),
+        -EINVAL,
+        "GRND_RANDOM with GRND_INSECURE"
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Getrandom, &[8, 16, 0])),
+        -EFAULT,
+        "unmapped"
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Getrandom, &[BUF, 0, 0])), 0);
+    assert!(k.logs.is_empty(), "{:?}", k.logs);
 }
 
 #[test]

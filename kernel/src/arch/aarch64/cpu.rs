@@ -54,3 +54,36 @@ pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
         )
     }
 }
+
+/// 64 bits from the CPU's random-number generator (`RNDR`, FEAT_RNG: ID_AA64ISAR0_EL1.RNDR),
+/// if it has one and it delivers within a few tries (it reports a transient failure with
+/// the Z flag).
+pub fn hardware_random() -> Option<u64> {
+    let isar0: u64;
+    // SAFETY: reading an ID register has no side effects and is allowed at EL1.
+    unsafe {
+        core::arch::asm!("mrs {}, id_aa64isar0_el1", out(reg) isar0, options(nomem, nostack))
+    };
+    if (isar0 >> 60) & 0xf == 0 {
+        return None;
+    }
+    for _ in 0..10 {
+        let value: u64;
+        let failed: u64;
+        // SAFETY: the CPU has FEAT_RNG (checked above); RNDR (s3_3_c2_c4_0) only writes the
+        // register and the flags.
+        unsafe {
+            core::arch::asm!(
+                "mrs {value}, s3_3_c2_c4_0",
+                "cset {failed}, eq",
+                value = out(reg) value,
+                failed = out(reg) failed,
+                options(nomem, nostack),
+            );
+        }
+        if failed == 0 {
+            return Some(value);
+        }
+    }
+    None
+}

@@ -179,3 +179,29 @@ pub fn run_on_stack(top: usize, f: extern "C" fn() -> !) -> ! {
         )
     }
 }
+
+/// 64 bits from the CPU's random-number generator (`RDRAND`, CPUID.01H:ECX bit 30), if it
+/// has one and it delivers within a few tries (it may fail transiently under load).
+pub fn hardware_random() -> Option<u64> {
+    if core::arch::x86_64::__cpuid(1).ecx & (1 << 30) == 0 {
+        return None;
+    }
+    for _ in 0..10 {
+        let value: u64;
+        let ok: u8;
+        // SAFETY: the CPU has RDRAND (checked above); it only writes the two registers.
+        unsafe {
+            core::arch::asm!(
+                "rdrand {value}",
+                "setc {ok}",
+                value = out(reg) value,
+                ok = out(reg_byte) ok,
+                options(nomem, nostack),
+            );
+        }
+        if ok == 1 {
+            return Some(value);
+        }
+    }
+    None
+}

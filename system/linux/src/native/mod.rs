@@ -236,6 +236,10 @@ impl Kernel for Native<'_> {
     fn log(&mut self, line: &str) {
         println!("{line}");
     }
+
+    fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
+        rt::random_bytes(buf).map_err(errno)
+    }
 }
 
 /// A thread made by `clone`: resumes the frame it was given.
@@ -282,20 +286,12 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
     rt::exit(127)
 }
 
-/// 16 bytes for `AT_RANDOM`. The kernel has no entropy source yet: these come from the
-/// cycle counter, mixed, and are NOT cryptographically random (see docs/linux.md).
-fn weak_random() -> [u8; 16] {
-    let mut x = rt::cycles();
+/// 16 bytes for `AT_RANDOM` (the C library's stack-protector canary and pointer guard),
+/// from the kernel's generator.
+fn at_random() -> Result<[u8; 16], Status> {
     let mut out = [0u8; 16];
-    for chunk in out.chunks_mut(8) {
-        // splitmix64
-        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out
+    rt::random_bytes(&mut out)?;
+    Ok(out)
 }
 
 fn main() -> i32 {
@@ -377,7 +373,7 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
             argv,
             envp,
             path,
-            random: weak_random(),
+            random: at_random().map_err(kernel("entropy.Read"))?,
             pid,
             user_min: USER_MIN as u64,
         },

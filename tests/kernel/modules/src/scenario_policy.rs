@@ -66,7 +66,7 @@ const UNWANTED: ClassId = 6;
 const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
-const CORE_METHODS: [(&str, &[&str]); 11] = [
+const CORE_METHODS: [(&str, &[&str]); 12] = [
     (
         "task",
         &[
@@ -96,6 +96,7 @@ const CORE_METHODS: [(&str, &[&str]); 11] = [
     ),
     ("romfs", &["Read"]),
     ("futex", &["Wait", "Wake"]),
+    ("entropy", &["Read"]),
 ];
 const ECHO_METHODS: [&str; 6] = ["Echo", "Keep", "Forbidden", "Touch", "Hoard", "Release"];
 
