@@ -78,6 +78,7 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
             "Count",
             "Args",
             "TrapEntry",
+            "Kill",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
