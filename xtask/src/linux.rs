@@ -41,7 +41,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 3] = [
+const PROGRAMS: [Program; 4] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -54,6 +54,11 @@ const PROGRAMS: [Program; 3] = [
     Program {
         task: "lx.Spawn",
         path: "spawn-std",
+    },
+    // The same in C: vfork + execve, posix_spawn, waitpid/waitid, kill, a pipe.
+    Program {
+        task: "lx.SpawnC",
+        path: "spawn-c",
     },
 ];
 
@@ -79,18 +84,24 @@ fn work_dir(arch: Arch) -> Result<PathBuf> {
 
 /// Builds `hello-c` with musl-gcc for `arch`; `None` where there is no compiler for it.
 fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
+    build_c(arch, "hello-c", "hello-c/hello.c")
+}
+
+/// Builds the C program `name` from `source` (under `tests/linux`) with musl-gcc for
+/// `arch`; `None` where there is no compiler for it.
+fn build_c(arch: Arch, name: &str, source: &str) -> Result<Option<Vec<u8>>> {
     if arch != Arch::X86_64 || Arch::host() != Some(Arch::X86_64) {
         return Ok(None);
     }
-    let out = work_dir(arch)?.join("hello-c");
+    let out = work_dir(arch)?.join(name);
     let status = Command::new("musl-gcc")
         .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&out)
-        .arg(root().join("hello-c/hello.c"))
+        .arg(root().join(source))
         .status()
         .context("cannot run musl-gcc (Debian package musl-tools)")?;
     if !status.success() {
-        bail!("musl-gcc could not build tests/linux/hello-c/hello.c");
+        bail!("musl-gcc could not build tests/linux/{source}");
     }
     let data = std::fs::read(&out).with_context(|| format!("cannot read {}", out.display()))?;
     cargo_ostrog::linux::check_elf(&out, &data, arch)?;
@@ -226,9 +237,10 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             Some(host) if host != arch => (build_std(&solution, host, "spawn-std")?, host),
             _ => (build_std(&solution, arch, "spawn-std")?, arch),
         };
-        Ok((solution, described, hello_std, hello_c, spawn_host))
+        let spawn_c = build_c(arch, "spawn-c", "spawn-c/spawn.c")?;
+        Ok((solution, described, hello_std, hello_c, spawn_host, spawn_c))
     })();
-    let (solution, described, hello_std, hello_c, spawn_host) = match prepared {
+    let (solution, described, hello_std, hello_c, spawn_host, spawn_c) = match prepared {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -241,12 +253,17 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         Some(data) => extra.push(("hello-c".to_string(), data.clone())),
         None => absent.push("lx.HelloC".to_string()),
     }
+    match &spawn_c {
+        Some(data) => extra.push(("spawn-c".to_string(), data.clone())),
+        None => absent.push("lx.SpawnC".to_string()),
+    }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
         let label = name(&format!("{} output as on Linux", program.path));
         let elf = match program.path {
             "hello-std" => Some((&hello_std, arch)),
             "spawn-std" => Some((&spawn_host.0, spawn_host.1)),
+            "spawn-c" => spawn_c.as_ref().map(|e| (e, arch)),
             _ => hello_c.as_ref().map(|e| (e, arch)),
         };
         let Some((elf, host_arch)) = elf else {
