@@ -287,7 +287,7 @@ impl TaskServer for Caller {
             }
         };
         println!(
-            "[kernel] process {name} (class {class}) killed by sid {} with status {}",
+            "[kernel] process {name} (class {class}) ended by sid {} with status {}",
             self.process.sid().0,
             r.code
         );
