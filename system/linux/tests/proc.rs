@@ -8,7 +8,7 @@ use linux::elf::Rights;
 use linux::errno::*;
 use linux::mm::{Kind, Memory, Space};
 use linux::nr::{number, Sys};
-use linux::sys::proc::{romfs_path, wait_status, MAX_PIPE_FDS, PIPE_CAPACITY};
+use linux::sys::proc::{romfs_path, wait_status, MAX_PIPE_FDS, PIPE_BUDGET, PIPE_CAPACITY};
 use linux::sys::{Call, Kernel, Outcome, State};
 use linux::{Arch, PERSONALITY_BASE};
 
@@ -230,6 +230,20 @@ fn pipes_carry_bytes_and_report_end_of_file_and_broken_pipes() {
         total += n;
     }
     assert_eq!(total as usize, PIPE_CAPACITY);
+    // All pipes together hold at most PIPE_BUDGET bytes: a second full pipe fills it.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, O_NONBLOCK])),
+        0
+    );
+    let w4 = u32_at(&mut k, fds + 4) as u64;
+    while let Outcome::Return(n) = call(&mut st, &mut k, Sys::Write, &[w4, STACK, 0x8000]) {
+        if n < 0 {
+            assert_eq!(n, -EAGAIN);
+            break;
+        }
+        total += n;
+    }
+    assert_eq!(total as usize, PIPE_BUDGET);
     // Bad flags, bad pointer, and the bound on descriptors.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, 1])), -EINVAL);
     assert_eq!(

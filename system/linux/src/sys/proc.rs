@@ -23,6 +23,12 @@ pub const MAX_CHILDREN: usize = 64;
 pub const MAX_PIPE_FDS: usize = 61;
 /// Bytes a pipe holds (Linux's default pipe size).
 pub const PIPE_CAPACITY: usize = 64 * 1024;
+/// Bytes all the pipes of a process hold together: their buffers come from the
+/// personality's fixed heap, which a program must not exhaust.
+pub const PIPE_BUDGET: usize = 128 * 1024;
+/// Most bytes one `read` or `write` of a pipe moves (it copies through the heap); fewer is
+/// a short count, which callers loop on.
+pub const PIPE_CHUNK: usize = 16 * 1024;
 /// Most bytes of `execve`'s arguments, and of its environment: the kernel's `task.Create`
 /// limit (`ArgsMax`), NUL separators included.
 pub const EXEC_ARGS_MAX: usize = 2048;
@@ -262,7 +268,7 @@ impl State {
         let Some(f) = self.pipe_fd(fd).filter(|f| !f.write) else {
             return err(EBADF);
         };
-        let len = len.min(PIPE_CAPACITY as u64) as usize;
+        let len = len.min(PIPE_CHUNK as u64) as usize;
         if len == 0 {
             return ok(0);
         }
@@ -282,6 +288,10 @@ impl State {
         }
         let n = len.min(data.len());
         let bytes: Vec<u8> = data.drain(..n).collect();
+        // Memory held follows what the pipe holds (the budget counts contents).
+        if data.capacity() > 2 * data.len() + 4096 {
+            data.shrink_to(data.len());
+        }
         k.write_user(buf, &bytes);
         k.notify();
         ok(n as i64)
@@ -301,7 +311,10 @@ impl State {
         let Some(Some(data)) = self.procs.pipes.get(f.pipe) else {
             return err(EBADF);
         };
-        let room = PIPE_CAPACITY - data.len();
+        let held: usize = self.procs.pipes.iter().flatten().map(|p| p.len()).sum();
+        let room = (PIPE_CAPACITY - data.len())
+            .min(PIPE_BUDGET.saturating_sub(held))
+            .min(PIPE_CHUNK);
         if room == 0 {
             return match f.nonblock {
                 true => err(EAGAIN),
@@ -315,6 +328,9 @@ impl State {
         let mut bytes = alloc::vec![0u8; n];
         k.read_user(buf, &mut bytes);
         if let Some(Some(data)) = self.procs.pipes.get_mut(f.pipe) {
+            if data.try_reserve_exact(n).is_err() {
+                return err(ENOMEM);
+            }
             data.extend(bytes);
         }
         k.notify();
