@@ -477,11 +477,14 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
             }
             Outcome::VforkEnd(pid) => {
                 let parent = VFORK_PARENT.lock().take();
-                if let Some(mut parent) = parent {
-                    parent.set_result(pid);
-                    let status = rt::resume(&parent);
-                    println!("linux: cannot resume after vfork: {}", status.name());
-                }
+                let Some(mut parent) = parent else {
+                    // Only a thread the personality mistook for the vfork child (one running
+                    // on another thread's stack) gets here: it gets an error.
+                    break -EINVAL;
+                };
+                parent.set_result(pid);
+                let status = rt::resume(&parent);
+                println!("linux: cannot resume after vfork: {}", status.name());
                 rt::exit(127)
             }
         };
