@@ -95,6 +95,9 @@ pub enum Outcome {
     /// Wait (without the lock) until the shell is notified ([`Kernel::notify`]) of a change
     /// made after this call, then make the call again.
     WaitEvent,
+    /// `execve` replaced the process by a new one: wait (without the lock) until
+    /// [`State::replacement_ended`] gives a status, then end the process with it.
+    Replaced,
 }
 
 /// A wait finished outside the lock.

@@ -67,7 +67,7 @@ impl Kernel for Fake {
         Ok(0)
     }
     fn spawn(&mut self, _: u64, _: Option<u64>) -> Result<u64, i64> {
-        Err(EAGAIN)
+        Ok(7)
     }
     fn join(&mut self, _: u64) {}
     fn log(&mut self, _: &str) {}
@@ -410,6 +410,7 @@ fn a_failed_exec_is_reported_through_the_pipe_and_the_child_exit_status() {
     assert_eq!(romfs_path(b"/../x"), None);
     assert_eq!(romfs_path(b"///./a/b"), Some(&b"a/b"[..]));
     assert_eq!(romfs_path(b"/"), None);
+    // Outside a vfork child too, the kernel's refusal is the error.
     assert_eq!(
         ret(call(
             &mut st,
@@ -417,8 +418,42 @@ fn a_failed_exec_is_reported_through_the_pipe_and_the_child_exit_status() {
             Sys::Execve,
             &[path, STACK + 0x300, 0]
         )),
+        -EACCES
+    );
+}
+
+#[test]
+fn execve_outside_vfork_replaces_the_process_by_a_new_one() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let path = STACK + 0x200;
+    put_str(&mut k, path, "/prog");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Execve, &[path, 0, 0]),
+        Outcome::Replaced
+    );
+    assert_eq!(k.execs.len(), 1);
+    assert_eq!(st.replacement_ended(), None);
+    st.child_ended(101, 4);
+    assert_eq!(st.replacement_ended(), Some(4));
+    // Killed by a signal: 128 + the signal, as a shell says.
+    let (mut st, mut k) = setup(Arch::X86_64);
+    put_str(&mut k, path, "prog");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Execve, &[path, 0, 0]),
+        Outcome::Replaced
+    );
+    st.child_ended(101, -1);
+    assert_eq!(st.replacement_ended(), Some(128 + 9));
+    // A process with several threads is not replaced.
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let thread = 0x100 | 0x800 | 0x1_0000;
+    assert!(ret(call(&mut st, &mut k, Sys::Clone, &[thread, STACK + 0x8000])) > 0);
+    put_str(&mut k, path, "prog");
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Execve, &[path, 0, 0])),
         -ENOSYS
     );
+    assert!(k.execs.is_empty());
 }
 
 #[test]

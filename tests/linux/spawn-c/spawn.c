@@ -6,6 +6,7 @@
  * - with posix_spawn(), a child that exits with 3, waited for with waitid();
  * - posix_spawn() of a missing program: ENOENT;
  * - a sleeping child: waitpid(WNOHANG) says it runs, kill(SIGTERM) ends it, WTERMSIG 15;
+ * - a child that execve()s (without vfork) into another run of the program: exit status 6;
  * - a pipe inside the process; wait() with no child left: ECHILD.
  *
  * Nothing printed depends on the run (no pids). */
@@ -50,6 +51,12 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "child") == 0)
         return child(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+        char *eargv[] = {"spawn-c", "child", "replaced", "6", NULL};
+        execve(me, eargv, environ);
+        printf("spawn-c: execve: %s\n", strerror(errno));
+        return 1;
+    }
     if (argc > 1 && strcmp(argv[1], "sleep") == 0) {
         sleep(60);
         printf("spawn-c: sleeper was not killed\n");
@@ -105,6 +112,17 @@ int main(int argc, char **argv)
         printf("spawn-c: kill: %d\n", kill(pid, SIGTERM));
         waitpid(pid, &status, 0);
         show("sleeper", status);
+    }
+
+    /* execve replacing a process. */
+    char *xargv[] = {"spawn-c", "exec", NULL};
+    e = posix_spawn(&pid, me, NULL, NULL, xargv, environ);
+    if (e) {
+        printf("spawn-c: exec child: %s\n", strerror(e));
+    } else {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        show("exec child", status);
     }
 
     /* A pipe inside the process. */

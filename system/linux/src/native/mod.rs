@@ -468,6 +468,21 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
                 continue;
             }
+            Outcome::Replaced => loop {
+                // The program is gone (a new process runs it): this one only waits for that
+                // one's end and ends with its status.
+                let (ended, events) = {
+                    let state = lock();
+                    let ended = state.as_ref().and_then(|s| s.replacement_ended());
+                    (ended, EVENTS.load(Ordering::SeqCst))
+                };
+                match ended {
+                    Some(status) => rt::exit(status as isize),
+                    None => {
+                        let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
+                    }
+                }
+            },
             Outcome::Vfork { sp } => {
                 *VFORK_PARENT.lock() = Some(*frame);
                 if sp != 0 {

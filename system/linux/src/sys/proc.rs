@@ -86,6 +86,8 @@ pub struct Procs {
     pipes: Vec<Option<VecDeque<u8>>>,
     pub children: Vec<Child>,
     pub vfork: Option<Vfork>,
+    /// The process that replaced this one (`execve` outside a `vfork` child).
+    pub replaced_by: Option<i32>,
     /// Pids for `vfork` children that never became a process.
     next_pseudo_pid: i32,
 }
@@ -142,15 +144,12 @@ impl State {
                 self.report(k, nr, "of a process without CLONE_VM (fork): ENOSYS");
                 err(ENOSYS)
             }
-            Sys::Execve if in_vfork_child => self.sys_execve(k, a[0], a[1], a[2]),
-            Sys::Execve => {
-                self.report(
-                    k,
-                    nr,
-                    "outside a vfork child (replacing the process): ENOSYS",
-                );
+            Sys::Execve if in_vfork_child => self.sys_execve(k, a[0], a[1], a[2], false),
+            Sys::Execve if self.threads.len() > 1 => {
+                self.report(k, nr, "replacing a process with several threads: ENOSYS");
                 err(ENOSYS)
             }
+            Sys::Execve => self.sys_execve(k, a[0], a[1], a[2], true),
             Sys::Exit | Sys::ExitGroup if in_vfork_child => {
                 // The child ends without having become a program: a child that has ended.
                 let pid = self.pseudo_pid();
@@ -485,9 +484,18 @@ impl State {
         Ok(())
     }
 
-    /// `execve` in a `vfork` child: the program `path` becomes a new process (the
-    /// personality with `[path, argv[1..]]` and `envp`), started as the parent's class.
-    fn sys_execve<K: Kernel>(&mut self, k: &mut K, path: u64, argv: u64, envp: u64) -> Outcome {
+    /// `execve`: the program `path` becomes a new process (the personality with
+    /// `[path, argv[1..]]` and `envp`), started as the caller's class. In a `vfork` child the
+    /// child then ends; otherwise (`replace`) this process waits for the new one and ends
+    /// with its status ([`Outcome::Replaced`]).
+    fn sys_execve<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        path: u64,
+        argv: u64,
+        envp: u64,
+        replace: bool,
+    ) -> Outcome {
         let raw = match self.read_cstr(k, path, 4096) {
             Ok(p) => p,
             Err(E2BIG) => return err(ENAMETOOLONG),
@@ -521,6 +529,9 @@ impl State {
         if args.len() > EXEC_ARGS_MAX {
             return err(E2BIG);
         }
+        if replace && self.procs.children.len() >= MAX_CHILDREN {
+            return err(EAGAIN);
+        }
         match k.exec(rom, &args, &env) {
             Ok(pid) => {
                 self.procs.children.push(Child {
@@ -529,6 +540,10 @@ impl State {
                     killed_by: None,
                     task: true,
                 });
+                if replace {
+                    self.procs.replaced_by = Some(pid);
+                    return Outcome::Replaced;
+                }
                 self.end_vfork(k);
                 Outcome::VforkEnd(i64::from(pid))
             }
@@ -544,6 +559,18 @@ impl State {
                 None => wait_status(code),
             });
         }
+    }
+
+    /// Once the process that replaced this one has ended: the exit status this one ends
+    /// with (its exit code, or 128 + the signal that ended it, as a shell reports it).
+    pub fn replacement_ended(&self) -> Option<i32> {
+        let pid = self.procs.replaced_by?;
+        let c = self.procs.children.iter().find(|c| c.pid == pid)?;
+        let status = c.status?;
+        Some(match status & 0x7f {
+            0 => (status >> 8) & 0xff,
+            sig => 128 + sig,
+        })
     }
 
     /// The children `pid` selects (wait4's convention); `Err(ECHILD)` if none.
