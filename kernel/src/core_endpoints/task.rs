@@ -277,6 +277,12 @@ impl TaskServer for Caller {
         let target = self
             .task_handle(r.task.handle)
             .map_err(|s| KillError { status: code(s) })?;
+        // A process ends itself with `Exit` (whose answer is never sent).
+        if target == self.process {
+            return Err(KillError {
+                status: code(Status::Deadlock),
+            });
+        }
         let mut tasks = TASKS.lock();
         let (name, class) = match tasks.processes.get(&target) {
             Some(p) if !p.ended => (p.name.clone(), p.class.clone()),
