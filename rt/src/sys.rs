@@ -197,6 +197,8 @@ core_errors!(
     kl_core_task::CreateError,
     kl_core_task::StartError,
     kl_core_task::TrapEntryError,
+    kl_core_task::WaitError,
+    kl_core_task::KillError,
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,

@@ -14,10 +14,15 @@
 //!    entities left out, so its output is not interleaved with another's): the console must
 //!    show every line of the reference in order, and the kernel must report the same exit
 //!    status for the program's task and class;
-//! 4. the whole solution boots: both programs print their last line and end with their
+//! 4. the whole solution boots: the programs print their last line and end with their
 //!    status, and Einit's start of
 //!    `lx.Denied` (a class the policy never lets Einit start) is denied and audited while
-//!    the rest runs.
+//!    the rest runs; spawn-std as `lx.SpawnRefused` (a class the policy does not let start
+//!    programs) gets `PermissionDenied` from `Command::status` and the denial is audited.
+//!
+//! `spawn-std` starts itself as `./spawn-std`: on the host it runs in a folder holding it
+//! under that name; its AArch64 reference is the host's build (qemu-user cannot run the
+//! AArch64 children it starts).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +41,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 2] = [
+const PROGRAMS: [Program; 4] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -45,7 +50,20 @@ const PROGRAMS: [Program; 2] = [
         task: "lx.HelloC",
         path: "hello-c",
     },
+    // Starts itself (`./spawn-std`) with `std::process::Command`: posix_spawn, wait, kill.
+    Program {
+        task: "lx.Spawn",
+        path: "spawn-std",
+    },
+    // The same in C: vfork + execve, posix_spawn, waitpid/waitid, kill, a pipe.
+    Program {
+        task: "lx.SpawnC",
+        path: "spawn-c",
+    },
 ];
+
+/// spawn-std as a class whose starts of programs the policy denies.
+const SPAWN_REFUSED: &str = "lx.SpawnRefused";
 
 /// The entity whose start the policy denies.
 const DENIED: &str = "lx.Denied";
@@ -66,26 +84,32 @@ fn work_dir(arch: Arch) -> Result<PathBuf> {
 
 /// Builds `hello-c` with musl-gcc for `arch`; `None` where there is no compiler for it.
 fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
+    build_c(arch, "hello-c", "hello-c/hello.c")
+}
+
+/// Builds the C program `name` from `source` (under `tests/linux`) with musl-gcc for
+/// `arch`; `None` where there is no compiler for it.
+fn build_c(arch: Arch, name: &str, source: &str) -> Result<Option<Vec<u8>>> {
     if arch != Arch::X86_64 || Arch::host() != Some(Arch::X86_64) {
         return Ok(None);
     }
-    let out = work_dir(arch)?.join("hello-c");
+    let out = work_dir(arch)?.join(name);
     let status = Command::new("musl-gcc")
         .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&out)
-        .arg(root().join("hello-c/hello.c"))
+        .arg(root().join(source))
         .status()
         .context("cannot run musl-gcc (Debian package musl-tools)")?;
     if !status.success() {
-        bail!("musl-gcc could not build tests/linux/hello-c/hello.c");
+        bail!("musl-gcc could not build tests/linux/{source}");
     }
     let data = std::fs::read(&out).with_context(|| format!("cannot read {}", out.display()))?;
     cargo_ostrog::linux::check_elf(&out, &data, arch)?;
     Ok(Some(data))
 }
 
-/// Builds `hello-std` for `arch` exactly as `cargo ostrog build` does.
-fn build_hello_std(solution: &Solution, arch: Arch) -> Result<Vec<u8>> {
+/// Builds the Rust program `bin` for `arch` exactly as `cargo ostrog build` does.
+fn build_std(solution: &Solution, arch: Arch, bin: &str) -> Result<Vec<u8>> {
     let target = cargo_ostrog::kernel::target_dir()?
         .join("ostrog")
         .join("solutions-target");
@@ -93,12 +117,12 @@ fn build_hello_std(solution: &Solution, arch: Arch) -> Result<Vec<u8>> {
     let mut built = cargo_ostrog::linux::build_binaries(
         &solution.dir.join("Cargo.toml"),
         &target,
-        &["hello-std".to_string()],
+        &[bin.to_string()],
         arch,
     )?;
     match built.pop() {
         Some((_, data)) => Ok(data),
-        None => bail!("the build of hello-std produced nothing"),
+        None => bail!("the build of {bin} produced nothing"),
     }
 }
 
@@ -119,7 +143,11 @@ fn run_on_host(
     let Some(process) = described.processes.iter().find(|p| p.task == task) else {
         bail!("tests/linux/solution/init.yaml has no task {task}");
     };
-    let file = work_dir(arch)?.join(format!("{}.host", process.path));
+    // In a folder of its own under its ROMFS name, which is also the working directory:
+    // `./NAME` is then the same program on the host as on Ostrog (spawn-std starts itself).
+    let dir = work_dir(arch)?.join("host");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join(&process.path);
     std::fs::write(&file, elf).with_context(|| format!("cannot write {}", file.display()))?;
     #[cfg(unix)]
     {
@@ -134,7 +162,7 @@ fn run_on_host(
             cmd
         }
     };
-    cmd.args(&process.args).env_clear();
+    cmd.args(&process.args).env_clear().current_dir(&dir);
     cmd.envs(process.env.iter().map(|(k, v)| (k, v)));
     let out = cmd
         .output()
@@ -200,11 +228,19 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let solution = Solution::open(&root().join("solution"))?;
         let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
             .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
-        let hello_std = build_hello_std(&solution, arch)?;
+        let hello_std = build_std(&solution, arch, "hello-std")?;
         let hello_c = build_hello_c(arch)?;
-        Ok((solution, described, hello_std, hello_c))
+        // A program that starts others cannot run under qemu-user (its `execve` of an
+        // AArch64 file fails without binfmt_misc): its reference is the host's build, which
+        // prints the same (nothing it prints depends on the architecture).
+        let spawn_host = match Arch::host() {
+            Some(host) if host != arch => (build_std(&solution, host, "spawn-std")?, host),
+            _ => (build_std(&solution, arch, "spawn-std")?, arch),
+        };
+        let spawn_c = build_c(arch, "spawn-c", "spawn-c/spawn.c")?;
+        Ok((solution, described, hello_std, hello_c, spawn_host, spawn_c))
     })();
-    let (solution, described, hello_std, hello_c) = match prepared {
+    let (solution, described, hello_std, hello_c, spawn_host, spawn_c) = match prepared {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -217,17 +253,23 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         Some(data) => extra.push(("hello-c".to_string(), data.clone())),
         None => absent.push("lx.HelloC".to_string()),
     }
+    match &spawn_c {
+        Some(data) => extra.push(("spawn-c".to_string(), data.clone())),
+        None => absent.push("lx.SpawnC".to_string()),
+    }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
         let label = name(&format!("{} output as on Linux", program.path));
         let elf = match program.path {
-            "hello-std" => Some(&hello_std),
-            _ => hello_c.as_ref(),
+            "hello-std" => Some((&hello_std, arch)),
+            "spawn-std" => Some((&spawn_host.0, spawn_host.1)),
+            "spawn-c" => spawn_c.as_ref().map(|e| (e, arch)),
+            _ => hello_c.as_ref().map(|e| (e, arch)),
         };
-        let Some(elf) = elf else {
+        let Some((elf, host_arch)) = elf else {
             continue;
         };
-        let reference = match run_on_host(&described, program.task, elf, arch) {
+        let reference = match run_on_host(&described, program.task, elf, host_arch) {
             Ok(r) => r,
             Err(e) => {
                 results.push((label, false, format!("on the host: {e:#}")));
@@ -248,6 +290,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 .map(|p| p.task.to_string())
                 .collect();
             leave_out.push(DENIED.to_string());
+            leave_out.push(SPAWN_REFUSED.to_string());
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -290,6 +333,12 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         }
         anywhere.push("[audit] denied execute Einit(".to_string());
         anywhere.push(format!("-> {DENIED}("));
+        // spawn-std's children run as its class; as lx.SpawnRefused it may not start any.
+        anywhere.push("[kernel] process spawn-std (class lx.Spawn) exited with status 7".into());
+        anywhere.push("spawn-std: refused: PermissionDenied".into());
+        anywhere.push(format!("[audit] denied execute {SPAWN_REFUSED}("));
+        anywhere.push(format!("-> {SPAWN_REFUSED}("));
+        anywhere.push(exit_line(SPAWN_REFUSED, 0));
         boot(arch, &image, &expect, &anywhere, &["panicked at", "KERNEL"])
     })();
     let label = name("solution: programs side by side, lx.Denied refused");

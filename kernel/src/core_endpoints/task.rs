@@ -9,8 +9,9 @@ use super::{code, Caller, Handover};
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
     CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, InfoError, InfoRequest,
-    InfoResponse, StartError as StartFailed, StartRequest, StartResponse, TaskServer,
-    TrapEntryError, TrapEntryRequest, TrapEntryResponse, WaitError, WaitRequest, WaitResponse,
+    InfoResponse, KillError, KillRequest, KillResponse, StartError as StartFailed, StartRequest,
+    StartResponse, TaskServer, TrapEntryError, TrapEntryRequest, TrapEntryResponse, WaitError,
+    WaitRequest, WaitResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::judge::{judge, Judged, Party};
@@ -130,10 +131,21 @@ impl TaskServer for Caller {
             if r.priority >= ceiling {
                 return Err(Status::AboveCeiling);
             }
+            // An empty class is the caller's own (the Linux personality's `execve`: the new
+            // program runs as the class of the one that started it).
+            let cls = match r.cls.is_empty() {
+                true => TASKS
+                    .lock()
+                    .processes
+                    .get(&self.process)
+                    .map(|p| p.class.clone())
+                    .ok_or(Status::NoSuchThread)?,
+                false => r.cls.clone(),
+            };
             // A class the policy does not know could never be started: refuse it now.
-            let class_id = crate::security::class_id(&r.cls).ok_or(Status::NotFound)?;
+            let class_id = crate::security::class_id(&cls).ok_or(Status::NotFound)?;
             let sid =
-                program::create(&r.name, &r.cls, &r.path, class_id, r.priority).map_err(|e| {
+                program::create(&r.name, &cls, &r.path, class_id, r.priority).map_err(|e| {
                     println!("[kernel] cannot create {} from {}: {e}", r.name, r.path);
                     match e {
                         StartError::NotFound => Status::NotFound,
@@ -259,6 +271,34 @@ impl TaskServer for Caller {
                 status: code(Status::NoSuchThread),
             }),
         }
+    }
+
+    fn kill(&mut self, r: KillRequest) -> Result<KillResponse, KillError> {
+        let target = self
+            .task_handle(r.task.handle)
+            .map_err(|s| KillError { status: code(s) })?;
+        // A process ends itself with `Exit` (whose answer is never sent).
+        if target == self.process {
+            return Err(KillError {
+                status: code(Status::Deadlock),
+            });
+        }
+        let mut tasks = TASKS.lock();
+        let (name, class) = match tasks.processes.get(&target) {
+            Some(p) if !p.ended => (p.name.clone(), p.class.clone()),
+            _ => {
+                return Err(KillError {
+                    status: code(Status::Busy),
+                })
+            }
+        };
+        println!(
+            "[kernel] process {name} (class {class}) ended by sid {} with status {}",
+            self.process.sid().0,
+            r.code
+        );
+        tasks.kill_process(target, r.code as isize);
+        Ok(KillResponse {})
     }
 
     fn args(&mut self, _r: ArgsRequest) -> Result<ArgsResponse, ArgsError> {

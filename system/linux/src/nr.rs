@@ -65,6 +65,14 @@ pub enum Sys {
     Openat,
     Open,
     Rseq,
+    // Processes (`sys::proc`).
+    Pipe,
+    Pipe2,
+    Fork,
+    Vfork,
+    Execve,
+    Wait4,
+    Waitid,
 }
 
 use Sys::*;
@@ -126,6 +134,13 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (318, Getrandom, "getrandom"),
     (334, Rseq, "rseq"),
     (435, Clone3, "clone3"),
+    (22, Pipe, "pipe"),
+    (293, Pipe2, "pipe2"),
+    (57, Fork, "fork"),
+    (58, Vfork, "vfork"),
+    (59, Execve, "execve"),
+    (61, Wait4, "wait4"),
+    (247, Waitid, "waitid"),
 ];
 
 /// AArch64 numbers (the generic table, `include/uapi/asm-generic/unistd.h`).
@@ -181,6 +196,10 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (278, Getrandom, "getrandom"),
     (293, Rseq, "rseq"),
     (435, Clone3, "clone3"),
+    (59, Pipe2, "pipe2"),
+    (221, Execve, "execve"),
+    (260, Wait4, "wait4"),
+    (95, Waitid, "waitid"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {

@@ -16,6 +16,8 @@ use crate::nr::{self, Sys};
 use crate::stack::CLOCK_TICKS;
 use crate::Arch;
 
+pub mod proc;
+
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
 pub trait Kernel: Memory {
     /// Writes program bytes (`addr..addr+len`, already checked readable) to the console.
@@ -44,6 +46,22 @@ pub trait Kernel: Memory {
     fn log(&mut self, line: &str);
     /// Fills `buf` with random bytes from the kernel's generator.
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64>;
+    /// Creates and starts a process running the Linux program at ROMFS `path` through the
+    /// personality, with `args` (`path`, then `argv[1..]`) and `env` NUL-separated, as the
+    /// caller's class (`task.Create` + `task.Start`: the judged `execute` event); its pid.
+    /// When it ends, the shell calls [`State::child_ended`].
+    fn exec(&mut self, _path: &[u8], _args: &[u8], _env: &[u8]) -> Result<i32, i64> {
+        Err(crate::errno::ENOSYS)
+    }
+    /// Ends child `pid` (`task.Kill`) with the exit `code`.
+    fn kill_child(&mut self, _pid: i32, _code: i32) -> Result<(), i64> {
+        Err(crate::errno::ENOSYS)
+    }
+    /// Child `pid`'s status was collected: what the shell holds for it goes.
+    fn release_child(&mut self, _pid: i32) {}
+    /// Something a [`Outcome::WaitEvent`] may wait for happened (a pipe's data or ends, a
+    /// child's end): the waiting threads try their call again.
+    fn notify(&mut self) {}
 }
 
 /// One Linux system call as the trap delivered it.
@@ -68,6 +86,18 @@ pub enum Outcome {
     ExitThread(i32),
     /// End the process with this status.
     ExitProcess(i32),
+    /// A `vfork`: the shell keeps the calling frame (the parent's) and resumes the thread as
+    /// the child, with result 0 and stack pointer `sp` (0: unchanged).
+    Vfork { sp: u64 },
+    /// The `vfork` child has gone (`execve` or `_exit`): resume the kept parent frame with
+    /// this result (the child's pid).
+    VforkEnd(i64),
+    /// Wait (without the lock) until the shell is notified ([`Kernel::notify`]) of a change
+    /// made after this call, then make the call again.
+    WaitEvent,
+    /// `execve` replaced the process by a new one: wait (without the lock) until
+    /// [`State::replacement_ended`] gives a status, then end the process with it.
+    Replaced,
 }
 
 /// A wait finished outside the lock.
@@ -178,6 +208,8 @@ pub struct State {
     zombies: Vec<(u64, (u64, u64))>,
     /// Unsupported calls already reported (number and reason), at most [`MAX_REPORTED`].
     reported: Vec<(u64, &'static str)>,
+    /// Pipes, children, the `vfork` child ([`proc`]).
+    pub procs: proc::Procs,
 }
 
 fn ok(v: i64) -> Outcome {
@@ -193,7 +225,7 @@ impl State {
     pub fn new(arch: Arch, space: Space, pid: i32, stack_top: u64, exe: &[u8]) -> State {
         let mut limits = [(RLIM_INFINITY, RLIM_INFINITY); RLIMIT_COUNT];
         limits[RLIMIT_STACK] = (MAIN_STACK_SIZE, MAIN_STACK_SIZE);
-        limits[RLIMIT_NOFILE] = (3, 3);
+        limits[RLIMIT_NOFILE] = (64, 64);
         let pid = pid.clamp(1, i32::MAX / 2);
         State {
             arch,
@@ -217,6 +249,7 @@ impl State {
             exe: exe.to_vec(),
             reported: Vec::new(),
             zombies: Vec::new(),
+            procs: proc::Procs::default(),
         }
     }
 
@@ -345,6 +378,9 @@ impl State {
         // File descriptors (and other `int` arguments) are 32-bit: the upper half of the
         // register is not part of the value.
         let fd = a[0] as u32 as u64;
+        if let Some(outcome) = self.proc_call(k, sys, call.nr, me, a) {
+            return outcome;
+        }
         match sys {
             Sys::Write => self.sys_write(k, fd, a[1], a[2]),
             Sys::Writev => self.sys_writev(k, fd, a[1], a[2]),
@@ -481,6 +517,9 @@ impl State {
                 self.report(k, call.nr, "without a signal frame: ENOSYS");
                 err(ENOSYS)
             }
+            // Reached only where `proc_call` leaves them (console fds, no child).
+            Sys::Pipe | Sys::Pipe2 | Sys::Fork | Sys::Vfork | Sys::Execve => err(ENOSYS),
+            Sys::Wait4 | Sys::Waitid => err(ECHILD),
             Sys::Open | Sys::Openat | Sys::Mremap | Sys::Rseq => {
                 self.report(k, call.nr, "is not supported: ENOSYS");
                 err(ENOSYS)

@@ -7,6 +7,7 @@ mod frame;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use linux::elf::Rights;
 use linux::errno::*;
 use linux::load::{self, Program};
@@ -18,6 +19,7 @@ use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
 use ostrog_rt::idl::kl_core_time::TimeProxy;
 use ostrog_rt::idl::spec_rt::CallError;
+use ostrog_rt::idl::spec_rt::Handle as RtHandle;
 use ostrog_rt::println;
 use ostrog_rt::sys as rt;
 use spin::Mutex;
@@ -34,6 +36,25 @@ static STATE: Mutex<Option<State>> = Mutex::new(None);
 /// All threads at one priority, so that one spinning on the personality's lock never starves
 /// the lower-priority holder.
 static THREAD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
+
+/// Bumped (under the state lock) whenever something an [`Outcome::WaitEvent`] waits for
+/// happens; the waiters sleep on it as a futex word.
+static EVENTS: AtomicU32 = AtomicU32::new(0);
+/// The parent's frame while its `vfork` child runs on its thread.
+static VFORK_PARENT: Mutex<Option<TrapFrame>> = Mutex::new(None);
+/// The children that are processes: pid, task handle, watcher thread and its stack.
+static CHILDREN: Mutex<Vec<ChildTask>> = Mutex::new(Vec::new());
+/// Priority children are created at: just below this process's ceiling (found on the first
+/// `execve` by trying from the highest down, as for threads).
+static CHILD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
+/// Stack of a child's watcher thread (it only waits and takes the lock).
+const WATCHER_STACK: usize = 16 * 1024;
+
+struct ChildTask {
+    pid: i32,
+    task: RtHandle,
+    watcher: Option<(usize, u64)>,
+}
 
 /// Exit status when the executable cannot be started (as a shell reports "cannot execute").
 const CANNOT_EXECUTE: i32 = 126;
@@ -240,6 +261,170 @@ impl Kernel for Native<'_> {
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
         rt::random_bytes(buf).map_err(errno)
     }
+
+    fn exec(&mut self, path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
+        exec(path, args, env)
+    }
+
+    fn kill_child(&mut self, pid: i32, code: i32) -> Result<(), i64> {
+        let children = CHILDREN.lock();
+        let Some(c) = children.iter().find(|c| c.pid == pid) else {
+            return Err(ESRCH);
+        };
+        match rt::tasks().kill(c.task, code) {
+            Ok(_) => Ok(()),
+            // It has just ended by itself: its watcher reports its own status.
+            Err(e) => match rt::call_status(e) {
+                Status::Busy => Ok(()),
+                Status::AccessDenied => Err(EPERM),
+                s => Err(errno(s)),
+            },
+        }
+    }
+
+    fn release_child(&mut self, pid: i32) {
+        let mut children = CHILDREN.lock();
+        if let Some(i) = children.iter().position(|c| c.pid == pid) {
+            let c = children.remove(i);
+            if let Some((watcher, stack)) = c.watcher {
+                let _ = rt::thread_join(watcher);
+                let _ = rt::vmm().free(stack, WATCHER_STACK as u64);
+            }
+            let _ = rt::handles().close(c.task);
+        }
+    }
+
+    fn notify(&mut self) {
+        EVENTS.fetch_add(1, Ordering::SeqCst);
+        let _ = rt::futex_wake(&EVENTS, u32::MAX);
+    }
+}
+
+/// `execve` of a `vfork` child: a new process of the personality running `path`, as this
+/// process's class (an empty class in `task.Create`), started (`task.Start`: the `execute`
+/// event the policy judges), and a watcher thread that waits for its end.
+fn exec(path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
+    let path = core::str::from_utf8(path).map_err(|_| ENOENT)?;
+    // The file must be there, as for Linux `execve` (the new personality would only find out
+    // after the start).
+    let (region, _) = rt::romfs_read(path).map_err(errno)?;
+    let _ = rt::handles().close(region);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut guard = CHILD_PRIORITY.lock();
+    let mut prio = guard.unwrap_or(priority::MAX);
+    let task = loop {
+        match rt::tasks().create(
+            name.into(),
+            "".into(),
+            "linux".into(),
+            args.to_vec(),
+            env.to_vec(),
+            prio,
+        ) {
+            Ok(r) => {
+                *guard = Some(prio);
+                break r.task;
+            }
+            Err(e) => match rt::call_status(e) {
+                Status::AboveCeiling if prio > 0 => prio -= 1,
+                Status::AboveCeiling => return Err(EAGAIN),
+                Status::NoMemory => return Err(ENOMEM),
+                s => return Err(errno(s)),
+            },
+        }
+    };
+    drop(guard);
+    let forget = |task: RtHandle| {
+        let _ = rt::handles().close(task);
+    };
+    let pid = match rt::handles().sid(task) {
+        Ok(r) => i32::try_from(r.sid).unwrap_or(i32::MAX / 2),
+        Err(e) => {
+            forget(task);
+            return Err(errno(rt::call_status(e)));
+        }
+    };
+    if let Err(e) = rt::tasks().start(task) {
+        forget(task);
+        return Err(match rt::call_status(e) {
+            Status::AccessDenied => EACCES,
+            s => errno(s),
+        });
+    }
+    let mut children = CHILDREN.lock();
+    children.push(ChildTask {
+        pid,
+        task,
+        watcher: None,
+    });
+    // The watcher: waits for the child's end and reports it.
+    let stack = rt::vmm().allocate(WATCHER_STACK as u64, 1).map(|r| r.addr);
+    let watcher = stack.ok().and_then(|stack| {
+        let top = (stack as usize + WATCHER_STACK) & !15;
+        let arg = Box::into_raw(Box::new((pid, task))) as usize;
+        match create_thread(watch_child, top, arg) {
+            Ok(t) => Some((t, stack)),
+            Err(_) => {
+                // SAFETY: the thread was not created, so `arg` is still the box made above.
+                drop(unsafe { Box::from_raw(arg as *mut (i32, RtHandle)) });
+                let _ = rt::vmm().free(stack, WATCHER_STACK as u64);
+                None
+            }
+        }
+    });
+    match watcher {
+        Some(w) => {
+            if let Some(c) = children.last_mut() {
+                c.watcher = Some(w);
+            }
+            Ok(pid)
+        }
+        None => {
+            // Without a watcher its end could never be reported: it must not run on.
+            let _ = rt::tasks().kill(task, -1);
+            children.pop();
+            forget(task);
+            Err(EAGAIN)
+        }
+    }
+}
+
+/// A child's watcher thread: `task.Wait`, then the status into the state.
+extern "C" fn watch_child(arg: usize) -> ! {
+    // SAFETY: `arg` is the box `exec` made for this thread and handed over to it alone.
+    let (pid, task) = *unsafe { Box::from_raw(arg as *mut (i32, RtHandle)) };
+    let code = match rt::tasks().wait(task) {
+        Ok(r) => r.code,
+        Err(_) => -1,
+    };
+    {
+        let mut state = lock();
+        if let Some(state) = state.as_mut() {
+            state.child_ended(pid, code);
+        }
+        Native { frame: None }.notify();
+    }
+    rt::thread_exit(0)
+}
+
+/// A native thread of this process at the threads' priority (the process's ceiling).
+fn create_thread(
+    entry: extern "C" fn(usize) -> !,
+    top: usize,
+    arg: usize,
+) -> Result<usize, Status> {
+    let mut guard = THREAD_PRIORITY.lock();
+    let mut prio = guard.unwrap_or(priority::MAX);
+    loop {
+        match rt::thread_create(entry, top, arg, prio) {
+            Ok(native) => {
+                *guard = Some(prio);
+                return Ok(native);
+            }
+            Err(Status::AboveCeiling) if prio > 0 => prio -= 1,
+            Err(s) => return Err(s),
+        }
+    }
 }
 
 /// A thread made by `clone`: resumes the frame it was given.
@@ -262,19 +447,62 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         tls: frame.tls(),
         sp: frame.sp(),
     };
-    let outcome = {
-        let mut state = lock();
-        let Some(state) = state.as_mut() else {
-            rt::exit(127)
+    let result = loop {
+        let (outcome, events) = {
+            let mut state = lock();
+            let Some(state) = state.as_mut() else {
+                rt::exit(127)
+            };
+            let events = EVENTS.load(Ordering::SeqCst);
+            let mut k = Native { frame: Some(frame) };
+            (state.dispatch(&mut k, &mut call), events)
         };
-        let mut k = Native { frame: Some(frame) };
-        state.dispatch(&mut k, &mut call)
-    };
-    let result = match outcome {
-        Outcome::Return(v) => v,
-        Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
-        Outcome::ExitThread(status) => rt::thread_exit(status as isize),
-        Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
+        break match outcome {
+            Outcome::Return(v) => v,
+            Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
+            Outcome::ExitThread(status) => rt::thread_exit(status as isize),
+            Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
+            Outcome::WaitEvent => {
+                // Changes are made and `EVENTS` bumped under the lock, so none made after
+                // the call looked is missed.
+                let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
+                continue;
+            }
+            Outcome::Replaced => loop {
+                // The program is gone (a new process runs it): this one only waits for that
+                // one's end and ends with its status.
+                let (ended, events) = {
+                    let state = lock();
+                    let ended = state.as_ref().and_then(|s| s.replacement_ended());
+                    (ended, EVENTS.load(Ordering::SeqCst))
+                };
+                match ended {
+                    Some(status) => rt::exit(status as isize),
+                    None => {
+                        let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
+                    }
+                }
+            },
+            Outcome::Vfork { sp } => {
+                *VFORK_PARENT.lock() = Some(*frame);
+                if sp != 0 {
+                    frame.set_sp(sp);
+                }
+                0
+            }
+            Outcome::VforkEnd(pid) => {
+                let parent = VFORK_PARENT.lock().take();
+                let Some(mut parent) = parent else {
+                    // Only a thread the personality mistook for the vfork child (one running
+                    // on another thread's stack) gets here: it gets an error.
+                    break -EINVAL;
+                };
+                parent.set_result(pid);
+                let status = rt::resume(&parent);
+                println!("linux: cannot resume after vfork: {}", status.name());
+                rt::exit(127)
+            }
+        };
     };
     frame.set_result(result);
     frame.set_tls(call.tls);

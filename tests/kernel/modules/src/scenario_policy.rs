@@ -79,6 +79,7 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
             "Count",
             "Args",
             "TrapEntry",
+            "Kill",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),

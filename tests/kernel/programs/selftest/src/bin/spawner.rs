@@ -1,5 +1,6 @@
 //! Creates a process from the ROMFS through the core endpoints, starts it, and waits for it
-//! to end: `task.Create`, `task.Start`, `task.Wait`.
+//! to end: `task.Create`, `task.Start`, `task.Wait`. Then a copy of itself of its own class
+//! (an empty class), started with the argument `sleep`, which it ends with `task.Kill`.
 #![no_std]
 #![no_main]
 
@@ -15,6 +16,12 @@ fn main() -> i32 {
         transport: CoreTransport,
         riid: riid::TASK,
     };
+    if tasks.args().is_ok_and(|a| a.args.starts_with(b"sleep")) {
+        println!("spawner: sleeper sleeps");
+        loop {
+            let _ = ostrog_rt::sys::sleep_ms(1000);
+        }
+    }
     let child = match tasks.create(
         "child".into(),
         "hello".into(),
@@ -66,6 +73,41 @@ fn main() -> i32 {
     ) {
         Ok(_) => println!("spawner: created a process from nothing"),
         Err(_) => println!("spawner: a missing executable is refused"),
+    }
+    // A copy of itself as its own class (the empty class), ended with `task.Kill`.
+    let sleeper = match tasks.create(
+        "sleeper".into(),
+        "".into(),
+        "spawner".into(),
+        b"sleep\0".to_vec(),
+        Default::default(),
+        15,
+    ) {
+        Ok(r) => r.task,
+        Err(e) => {
+            println!("spawner: create of the sleeper failed: {e:?}");
+            return 1;
+        }
+    };
+    if let Err(e) = tasks.start(sleeper) {
+        println!("spawner: start of the sleeper failed: {e:?}");
+        return 1;
+    }
+    let _ = ostrog_rt::sys::sleep_ms(50);
+    match tasks.kill(sleeper, 137) {
+        Ok(_) => println!("spawner: sleeper ended"),
+        Err(e) => println!("spawner: kill failed: {e:?}"),
+    }
+    match tasks.wait(sleeper) {
+        Ok(r) => println!("spawner: sleeper ended with status {}", r.code),
+        Err(e) => println!("spawner: wait for the sleeper failed: {e:?}"),
+    }
+    match tasks.kill(sleeper, 1) {
+        Ok(_) => println!("spawner: ended the sleeper twice"),
+        Err(e) => println!(
+            "spawner: a second kill is refused ({})",
+            ostrog_rt::sys::call_status(e).name()
+        ),
     }
     0
 }
