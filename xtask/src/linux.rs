@@ -3,21 +3,31 @@
 //!
 //! For each architecture:
 //!
-//! 1. the programs are built: `hello-std` (Rust `std`, `tests/linux/hello-std`) for the musl
-//!    target, the way `cargo ostrog build` builds it; `hello-c` (`tests/linux/hello-c`) with
-//!    Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc targets the host, and
-//!    Debian has no AArch64 musl cross compiler; on AArch64 the entity is left out);
-//! 2. each program runs on the host with the arguments and environment `init.yaml` gives
-//!    it: natively on an x86_64 host, with `qemu-aarch64` (Debian's qemu-user) for AArch64;
-//!    its output and exit status are the reference;
+//! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, and
+//!    `exec-denied`, `unknown-call`, `posix-bench` of `tests/linux/raw-calls`) for the musl
+//!    target, the way `cargo ostrog build` builds them (the target's default, checked:
+//!    static-PIE on x86_64, non-PIE on AArch64), except `unknown-call`, built non-PIE
+//!    (`-C relocation-model=static`, checked) so both kinds of static executable run on
+//!    x86_64; `hello-c` (`tests/linux/hello-c`,
+//!    non-PIE, checked) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
+//!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 the
+//!    entity is left out);
+//! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
+//!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
+//!    qemu-user) for AArch64; its output and exit status are the reference;
 //! 3. each program boots alone in an image of `tests/linux/solution` (the other Linux
 //!    entities left out, so its output is not interleaved with another's): the console must
 //!    show every line of the reference in order, and the kernel must report the same exit
-//!    status for the program's task and class;
-//! 4. the whole solution boots: both programs print their last line and end with their
-//!    status, and Einit's start of
-//!    `lx.Denied` (a class the policy never lets Einit start) is denied and audited while
-//!    the rest runs.
+//!    status for the program's task and class; for `unknown-call`, whose two calls of an
+//!    unknown number answer ENOSYS as on Linux, Klog must show exactly one audit record
+//!    (`note lx.Unknown(SID): ...`) of the call;
+//! 4. `exec-denied` boots alone as `lx.NoExec`, whose policy denies executable memory once
+//!    the program runs: its `mmap`/`mprotect` requests for it fail with EPERM (its own
+//!    expected lines: on a Linux host they succeed), each denial is audited once
+//!    (`vmm.Allocate`, `vmm.AllocateAt`, `vmm.Protect`), and it ends with status 0;
+//! 5. the whole solution boots (without the benchmark `posix-bench`): the programs print
+//!    their last line and end with their status, and Einit's start of `lx.Denied` (a class
+//!    the policy never lets Einit start) is denied and audited while the rest runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +46,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 2] = [
+const PROGRAMS: [Program; 3] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -45,10 +55,53 @@ const PROGRAMS: [Program; 2] = [
         task: "lx.HelloC",
         path: "hello-c",
     },
+    Program {
+        task: "lx.Unknown",
+        path: "unknown-call",
+    },
 ];
 
 /// The entity whose start the policy denies.
 const DENIED: &str = "lx.Denied";
+
+/// The program the policy denies executable memory once it runs (not compared with the
+/// host, where its requests succeed).
+const NO_EXEC: Program = Program {
+    task: "lx.NoExec",
+    path: "exec-denied",
+};
+
+/// What `exec-denied` prints on Ostrog under the policy of `lx.NoExec`, in order.
+const NO_EXEC_LINES: [&str; 9] = [
+    "exec-denied: mmap(PROT_READ|PROT_WRITE): ok",
+    "exec-denied: mmap(PROT_READ|PROT_EXEC): EPERM",
+    "exec-denied: munmap: ok",
+    "exec-denied: mmap(PROT_READ|PROT_EXEC, MAP_FIXED_NOREPLACE): EPERM",
+    "exec-denied: mprotect(PROT_READ|PROT_EXEC): EPERM",
+    "exec-denied: mprotect(PROT_READ): ok",
+    "exec-denied: the page still holds 42",
+    "exec-denied: munmap: ok",
+    "exec-denied: done",
+];
+
+/// The benchmark of `cargo xtask bench posix`: left out of the tests.
+const BENCH: Program = Program {
+    task: "lx.PosixBench",
+    path: "posix-bench",
+};
+
+/// The Rust programs built as `cargo ostrog` builds them, the musl target's default output:
+/// static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
+/// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
+const RUST_DEFAULT: [&str; 3] = ["hello-std", "exec-denied", "posix-bench"];
+/// The Rust program built non-PIE (`-C relocation-model=static`), so that both kinds of
+/// static executable run on x86_64 (`hello-c` is non-PIE too, x86_64 only).
+const RUST_NON_PIE: &str = "unknown-call";
+
+/// Whether the musl target of `arch` builds static-PIE by default.
+fn default_is_pie(arch: Arch) -> bool {
+    arch == Arch::X86_64
+}
 
 fn root() -> PathBuf {
     cargo_ostrog::source_root().join("tests/linux")
@@ -84,22 +137,65 @@ fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
     Ok(Some(data))
 }
 
-/// Builds `hello-std` for `arch` exactly as `cargo ostrog build` does.
-fn build_hello_std(solution: &Solution, arch: Arch) -> Result<Vec<u8>> {
-    let target = cargo_ostrog::kernel::target_dir()?
-        .join("ostrog")
-        .join("solutions-target");
-    let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-    let mut built = cargo_ostrog::linux::build_binaries(
-        &solution.dir.join("Cargo.toml"),
-        &target,
-        &["hello-std".to_string()],
-        arch,
-    )?;
-    match built.pop() {
-        Some((_, data)) => Ok(data),
-        None => bail!("the build of hello-std produced nothing"),
+/// Builds the Rust programs for `arch` exactly as `cargo ostrog build` does
+/// ([`RUST_DEFAULT`]), and [`RUST_NON_PIE`] with `-C relocation-model=static` (in a target
+/// folder of its own); checks that the first are of the target's default kind
+/// ([`default_is_pie`]) and the last is not PIE.
+fn build_rust(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> {
+    let target = cargo_ostrog::kernel::target_dir()?.join("ostrog");
+    let manifest = solution.dir.join("Cargo.toml");
+    let pie: Vec<String> = RUST_DEFAULT.iter().map(|b| b.to_string()).collect();
+    let mut built = {
+        let target = target.join("solutions-target");
+        let _lock = cargo_ostrog::kernel::lock_target(&target)?;
+        cargo_ostrog::linux::build_binaries(&manifest, &target, &pie, arch)?
+    };
+    let non_pie = {
+        let target = target.join("solutions-target-non-pie");
+        let _lock = cargo_ostrog::kernel::lock_target(&target)?;
+        cargo_ostrog::linux::build_binaries_with(
+            &manifest,
+            &target,
+            &[RUST_NON_PIE.to_string()],
+            arch,
+            "-C relocation-model=static",
+        )?
+    };
+    for (name, data) in &built {
+        if cargo_ostrog::linux::is_pie(data) != default_is_pie(arch) {
+            bail!(
+                "{name} for {arch}: PIE is {}, but the musl target's default is {}",
+                cargo_ostrog::linux::is_pie(data),
+                default_is_pie(arch)
+            );
+        }
     }
+    for (name, data) in &non_pie {
+        if cargo_ostrog::linux::is_pie(data) {
+            bail!("{name} for {arch} was built non-PIE but is PIE");
+        }
+    }
+    built.extend(non_pie);
+    Ok(built)
+}
+
+/// The image of `tests/linux/solution` with only the benchmark `posix-bench` (for `cargo
+/// xtask bench posix`).
+pub fn bench_image(arch: Arch) -> Result<PathBuf> {
+    let solution = Solution::open(&root().join("solution"))?;
+    let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
+        .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
+    let leave_out = described
+        .processes
+        .iter()
+        .filter(|p| p.linux && p.task != BENCH.task)
+        .map(|p| p.task.clone())
+        .collect();
+    let options = BuildOptions {
+        extra: Vec::new(),
+        leave_out,
+    };
+    solution::build_with(&solution, arch, &options)
 }
 
 /// What a program prints and its exit status.
@@ -154,13 +250,15 @@ fn exit_line(task: &str, status: i32) -> String {
 }
 
 /// Boots `image`; `Err` says what is wrong with the run (with its console). The console
-/// must show `expect` in order, each of `anywhere` somewhere, and none of `reject`.
+/// must show `expect` in order, each of `anywhere` somewhere, none of `reject`, and for
+/// each pair of `once` exactly one line holding both texts.
 fn boot(
     arch: Arch,
     image: &Path,
     expect: &[String],
     anywhere: &[String],
     reject: &[&str],
+    once: &[[&str; 2]],
 ) -> Result<String> {
     let machine = Machine::new(arch, solution::accel(arch), image);
     let run = machine.run_captured(Duration::from_secs(120), false)?;
@@ -176,6 +274,16 @@ fn boot(
     }
     for bad in reject.iter().filter(|r| run.console.contains(*r)) {
         problems.push(format!("console shows {bad:?}"));
+    }
+    for [a, b] in once {
+        let n = run
+            .console
+            .lines()
+            .filter(|l| l.contains(a) && l.contains(b))
+            .count();
+        if n != 1 {
+            problems.push(format!("{n} lines with {a:?} and {b:?}, not one"));
+        }
     }
     match run.ending {
         Ending::PoweredOff(0) => {}
@@ -200,11 +308,16 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let solution = Solution::open(&root().join("solution"))?;
         let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
             .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
-        let hello_std = build_hello_std(&solution, arch)?;
+        let rust = build_rust(&solution, arch)?;
         let hello_c = build_hello_c(arch)?;
-        Ok((solution, described, hello_std, hello_c))
+        if let Some(data) = &hello_c {
+            if cargo_ostrog::linux::is_pie(data) {
+                bail!("hello-c (musl-gcc -static) is PIE; it stands for the non-PIE C programs");
+            }
+        }
+        Ok((solution, described, rust, hello_c))
     })();
-    let (solution, described, hello_std, hello_c) = match prepared {
+    let (solution, described, rust, hello_c) = match prepared {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -221,8 +334,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     for program in &PROGRAMS {
         let label = name(&format!("{} output as on Linux", program.path));
         let elf = match program.path {
-            "hello-std" => Some(&hello_std),
-            _ => hello_c.as_ref(),
+            "hello-c" => hello_c.as_ref(),
+            path => rust.iter().find(|(n, _)| n == path).map(|(_, d)| d),
         };
         let Some(elf) = elf else {
             continue;
@@ -247,7 +360,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 .filter(|p| p.task != program.task)
                 .map(|p| p.task.to_string())
                 .collect();
-            leave_out.push(DENIED.to_string());
+            leave_out.extend([DENIED, NO_EXEC.task, BENCH.task].map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -258,18 +371,57 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 bail!("{} printed nothing on the host", program.path);
             }
             expect.push(exit_line(program.task, reference.status));
-            boot(arch, &image, &expect, &[], &["panicked at", "KERNEL"])
+            // unknown-call's two calls of number 1000: one audit record, with its class.
+            let once: &[[&str; 2]] = match program.task {
+                "lx.Unknown" => &[["[audit] note lx.Unknown(", "system call 1000 "]],
+                _ => &[],
+            };
+            boot(arch, &image, &expect, &[], &["panicked at", "KERNEL"], once)
         })();
         match outcome {
             Ok(detail) => results.push((label, true, detail)),
             Err(e) => results.push((label, false, format!("{e:#}"))),
         }
     }
+    // exec-denied: executable memory refused by the policy once it runs, each refusal
+    // audited, and the program goes on.
+    let outcome = (|| -> Result<String> {
+        let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
+        leave_out.extend([DENIED, BENCH.task].map(String::from));
+        let options = BuildOptions {
+            extra: Vec::new(),
+            leave_out,
+        };
+        let image = solution::build_with(&solution, arch, &options)?;
+        let mut expect: Vec<String> = NO_EXEC_LINES.iter().map(|l| l.to_string()).collect();
+        expect.push(exit_line(NO_EXEC.task, 0));
+        let denied = "[audit] denied request lx.NoExec(";
+        let once = [
+            [denied, " vmm.Allocate:"],
+            [denied, " vmm.AllocateAt:"],
+            [denied, " vmm.Protect:"],
+        ];
+        boot(
+            arch,
+            &image,
+            &expect,
+            &[],
+            &["panicked at", "KERNEL"],
+            &once,
+        )
+    })();
+    let label = name("exec-denied: executable memory denied by the policy, EPERM, audited");
+    match outcome {
+        Ok(detail) => results.push((label, true, detail)),
+        Err(e) => results.push((label, false, format!("{e:#}"))),
+    }
     // The whole solution: the programs side by side, and the denied start.
     let outcome = (|| -> Result<String> {
+        let mut leave_out = absent.clone();
+        leave_out.push(BENCH.task.to_string());
         let options = BuildOptions {
             extra: extra.clone(),
-            leave_out: absent.clone(),
+            leave_out,
         };
         let image = solution::build_with(&solution, arch, &options)?;
         if statuses.len() < PROGRAMS.len() - absent.len() {
@@ -290,7 +442,16 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         }
         anywhere.push("[audit] denied execute Einit(".to_string());
         anywhere.push(format!("-> {DENIED}("));
-        boot(arch, &image, &expect, &anywhere, &["panicked at", "KERNEL"])
+        anywhere.push(NO_EXEC_LINES[NO_EXEC_LINES.len() - 1].to_string());
+        anywhere.push(exit_line(NO_EXEC.task, 0));
+        boot(
+            arch,
+            &image,
+            &expect,
+            &anywhere,
+            &["panicked at", "KERNEL"],
+            &[],
+        )
     })();
     let label = name("solution: programs side by side, lx.Denied refused");
     match outcome {

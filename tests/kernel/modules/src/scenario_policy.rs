@@ -57,6 +57,7 @@ const CLASSES: [&str; 36] = [
     "memory",
     "futex",
     "fault-guard",
+    "audit-note",
 ];
 
 const CORE: ClassId = 0;
@@ -89,7 +90,7 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
     ),
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
-    ("audit", &["Read"]),
+    ("audit", &["Read", "Note"]),
     (
         "io",
         &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"],
