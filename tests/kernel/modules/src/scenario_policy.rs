@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 36] = [
+const CLASSES: [&str; 37] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
