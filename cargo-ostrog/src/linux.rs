@@ -75,19 +75,6 @@ pub fn build_binaries(
     bins: &[String],
     arch: Arch,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    build_binaries_with(manifest, target, bins, arch, "")
-}
-
-/// [`build_binaries`] with more rustc flags after [`rustflags`] (the tests build a program
-/// non-PIE with `-C relocation-model=static`); use a `target` of its own for other flags,
-/// or Cargo rebuilds whenever they change.
-pub fn build_binaries_with(
-    manifest: &Path,
-    target: &Path,
-    bins: &[String],
-    arch: Arch,
-    extra_flags: &str,
-) -> Result<Vec<(String, Vec<u8>)>> {
     if bins.is_empty() {
         return Ok(Vec::new());
     }
@@ -97,10 +84,7 @@ pub fn build_binaries_with(
         .arg("--manifest-path")
         .arg(manifest)
         .env("CARGO_TARGET_DIR", target)
-        .env(
-            rustflags_var(arch),
-            format!("{} {extra_flags}", rustflags(arch)).trim(),
-        );
+        .env(rustflags_var(arch), rustflags(arch));
     for bin in bins {
         cmd.args(["--bin", bin]);
     }

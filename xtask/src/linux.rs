@@ -6,9 +6,7 @@
 //! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, and
 //!    `exec-denied`, `unknown-call`, `posix-bench` of `tests/linux/raw-calls`) for the musl
 //!    target, the way `cargo ostrog build` builds them (the target's default, checked:
-//!    static-PIE on x86_64, non-PIE on AArch64), except `unknown-call`, built non-PIE
-//!    (`-C relocation-model=static`, checked) so both kinds of static executable run on
-//!    x86_64; `hello-c` (`tests/linux/hello-c`,
+//!    static-PIE on x86_64, non-PIE on AArch64); `hello-c` (`tests/linux/hello-c`,
 //!    non-PIE, checked) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
 //!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 the
 //!    entity is left out);
@@ -90,13 +88,11 @@ const BENCH: Program = Program {
     path: "posix-bench",
 };
 
-/// The Rust programs built as `cargo ostrog` builds them, the musl target's default output:
-/// static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
+/// The Rust programs, built as `cargo ostrog` builds them: the musl target's default
+/// output, static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
 /// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
-const RUST_DEFAULT: [&str; 3] = ["hello-std", "exec-denied", "posix-bench"];
-/// The Rust program built non-PIE (`-C relocation-model=static`), so that both kinds of
-/// static executable run on x86_64 (`hello-c` is non-PIE too, x86_64 only).
-const RUST_NON_PIE: &str = "unknown-call";
+/// With `hello-c` (non-PIE), both kinds run on x86_64.
+const RUST: [&str; 4] = ["hello-std", "unknown-call", "exec-denied", "posix-bench"];
 
 /// Whether the musl target of `arch` builds static-PIE by default.
 fn default_is_pie(arch: Arch) -> bool {
@@ -137,30 +133,21 @@ fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
     Ok(Some(data))
 }
 
-/// Builds the Rust programs for `arch` exactly as `cargo ostrog build` does
-/// ([`RUST_DEFAULT`]), and [`RUST_NON_PIE`] with `-C relocation-model=static` (in a target
-/// folder of its own); checks that the first are of the target's default kind
-/// ([`default_is_pie`]) and the last is not PIE.
+/// Builds the Rust programs for `arch` exactly as `cargo ostrog build` does (and as the
+/// image builder builds them again, from the same target folder); checks that they are of
+/// the target's default kind ([`default_is_pie`]).
 fn build_rust(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> {
-    let target = cargo_ostrog::kernel::target_dir()?.join("ostrog");
-    let manifest = solution.dir.join("Cargo.toml");
-    let pie: Vec<String> = RUST_DEFAULT.iter().map(|b| b.to_string()).collect();
-    let mut built = {
-        let target = target.join("solutions-target");
-        let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-        cargo_ostrog::linux::build_binaries(&manifest, &target, &pie, arch)?
-    };
-    let non_pie = {
-        let target = target.join("solutions-target-non-pie");
-        let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-        cargo_ostrog::linux::build_binaries_with(
-            &manifest,
-            &target,
-            &[RUST_NON_PIE.to_string()],
-            arch,
-            "-C relocation-model=static",
-        )?
-    };
+    let target = cargo_ostrog::kernel::target_dir()?
+        .join("ostrog")
+        .join("solutions-target");
+    let _lock = cargo_ostrog::kernel::lock_target(&target)?;
+    let bins: Vec<String> = RUST.iter().map(|b| b.to_string()).collect();
+    let built = cargo_ostrog::linux::build_binaries(
+        &solution.dir.join("Cargo.toml"),
+        &target,
+        &bins,
+        arch,
+    )?;
     for (name, data) in &built {
         if cargo_ostrog::linux::is_pie(data) != default_is_pie(arch) {
             bail!(
@@ -170,12 +157,6 @@ fn build_rust(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>>
             );
         }
     }
-    for (name, data) in &non_pie {
-        if cargo_ostrog::linux::is_pie(data) {
-            bail!("{name} for {arch} was built non-PIE but is PIE");
-        }
-    }
-    built.extend(non_pie);
     Ok(built)
 }
 
