@@ -75,6 +75,19 @@ pub fn build_binaries(
     bins: &[String],
     arch: Arch,
 ) -> Result<Vec<(String, Vec<u8>)>> {
+    build_binaries_with(manifest, target, bins, arch, rustflags(arch))
+}
+
+/// [`build_binaries`] with the rustc flags `flags` instead of [`rustflags`] (the tests
+/// build an AArch64 static-PIE); use a `target` of its own, or Cargo rebuilds whenever the
+/// flags change.
+pub fn build_binaries_with(
+    manifest: &Path,
+    target: &Path,
+    bins: &[String],
+    arch: Arch,
+    flags: &str,
+) -> Result<Vec<(String, Vec<u8>)>> {
     if bins.is_empty() {
         return Ok(Vec::new());
     }
@@ -84,7 +97,7 @@ pub fn build_binaries(
         .arg("--manifest-path")
         .arg(manifest)
         .env("CARGO_TARGET_DIR", target)
-        .env(rustflags_var(arch), rustflags(arch));
+        .env(rustflags_var(arch), flags);
     for bin in bins {
         cmd.args(["--bin", bin]);
     }

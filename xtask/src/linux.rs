@@ -6,7 +6,8 @@
 //! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, and
 //!    `exec-denied`, `unknown-call`, `posix-bench` of `tests/linux/raw-calls`) for the musl
 //!    target, the way `cargo ostrog build` builds them (the target's default, checked:
-//!    static-PIE on x86_64, non-PIE on AArch64); `hello-c` (`tests/linux/hello-c`,
+//!    static-PIE on x86_64, non-PIE on AArch64), and `hello-std-pie`, hello-std
+//!    static-PIE on both (linked by hand on AArch64); `hello-c` (`tests/linux/hello-c`,
 //!    non-PIE, checked) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
 //!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 the
 //!    entity is left out);
@@ -44,10 +45,14 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 3] = [
+const PROGRAMS: [Program; 4] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
+    },
+    Program {
+        task: "lx.HelloPie",
+        path: "hello-std-pie",
     },
     Program {
         task: "lx.HelloC",
@@ -93,6 +98,63 @@ const BENCH: Program = Program {
 /// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
 /// With `hello-c` (non-PIE), both kinds run on x86_64.
 const RUST: [&str; 4] = ["hello-std", "unknown-call", "exec-denied", "posix-bench"];
+
+/// `hello-std` built static-PIE for `arch`, the ROMFS file `hello-std-pie`: on x86_64 the
+/// default build is; Rust's `aarch64-unknown-linux-musl` has no static-PIE output, so on
+/// AArch64 it is linked by hand with `rust-lld` as musl's own `-static-pie` links: position
+/// independent code, `-pie --no-dynamic-linker`, and the start file `rcrt1.o` (which
+/// applies the relocations) instead of `crt1.o`, with the target's self-contained objects.
+fn build_hello_pie(solution: &Solution, arch: Arch, rust: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let data = match arch {
+        Arch::X86_64 => rust
+            .iter()
+            .find(|(n, _)| n == "hello-std")
+            .map(|(_, d)| d.clone())
+            .context("hello-std was not built")?,
+        Arch::Aarch64 => {
+            let out = Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .output()
+                .context("cannot run rustc --print sysroot")?;
+            let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let objects = Path::new(&sysroot)
+                .join("lib/rustlib")
+                .join(arch.linux_target())
+                .join("lib/self-contained");
+            let o = |name: &str| format!("-C link-arg={}", objects.join(name).display());
+            let flags = format!(
+                "-C target-feature=+crt-static -C linker=rust-lld -C relocation-model=pie \
+                 -C link-self-contained=no -L {} -C link-arg=-pie \
+                 -C link-arg=--no-dynamic-linker -C link-arg=-ztext {} {} {} {} {}",
+                objects.display(),
+                o("rcrt1.o"),
+                o("crti.o"),
+                o("crtbeginS.o"),
+                o("crtendS.o"),
+                o("crtn.o"),
+            );
+            let target = cargo_ostrog::kernel::target_dir()?
+                .join("ostrog")
+                .join("solutions-target-aarch64-pie");
+            let _lock = cargo_ostrog::kernel::lock_target(&target)?;
+            let mut built = cargo_ostrog::linux::build_binaries_with(
+                &solution.dir.join("Cargo.toml"),
+                &target,
+                &["hello-std".to_string()],
+                arch,
+                &flags,
+            )?;
+            built
+                .pop()
+                .map(|(_, d)| d)
+                .context("hello-std was not built")?
+        }
+    };
+    if !cargo_ostrog::linux::is_pie(&data) {
+        bail!("hello-std-pie for {arch} is not static-PIE");
+    }
+    Ok(data)
+}
 
 /// Whether the musl target of `arch` builds static-PIE by default.
 fn default_is_pie(arch: Arch) -> bool {
@@ -289,7 +351,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let solution = Solution::open(&root().join("solution"))?;
         let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
             .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
-        let rust = build_rust(&solution, arch)?;
+        let mut rust = build_rust(&solution, arch)?;
+        let hello_pie = build_hello_pie(&solution, arch, &rust)?;
+        rust.push(("hello-std-pie".to_string(), hello_pie));
         let hello_c = build_hello_c(arch)?;
         if let Some(data) = &hello_c {
             if cargo_ostrog::linux::is_pie(data) {
@@ -307,6 +371,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     };
     let mut extra = Vec::new();
     let mut absent = Vec::new();
+    if let Some((name, data)) = rust.iter().find(|(n, _)| n == "hello-std-pie") {
+        extra.push((name.clone(), data.clone()));
+    }
     match &hello_c {
         Some(data) => extra.push(("hello-c".to_string(), data.clone())),
         None => absent.push("lx.HelloC".to_string()),
