@@ -5,7 +5,7 @@
 //! `path`. That executable comes from one of two places:
 //!
 //! * a binary of the solution's Cargo workspace with the same name: it is built for the
-//!   architecture's musl target ([`Arch::linux_target`]) as a static, non-PIE executable
+//!   architecture's musl target ([`Arch::linux_target`]) as a static(-PIE) executable
 //!   (AArch64 is linked with `rust-lld`, so no cross C toolchain is needed);
 //! * a prebuilt file `prebuilt/<arch>/<path>` of the solution folder: copied as it is, after
 //!   checking that it is a static 64-bit ELF executable for that architecture.
@@ -46,14 +46,15 @@ pub fn entity_paths(solution: &ostrog_init::Solution) -> (BTreeSet<String>, BTre
     (linux, native)
 }
 
-/// The rustc flags of a Linux program: a static, non-PIE executable (the simplest thing
-/// for a loader: fixed addresses, no interpreter); AArch64 linked with `rust-lld`.
+/// The rustc flags of a Linux program: a static executable of the musl target's default
+/// kind: static-PIE on x86_64 (`ET_DYN` without an interpreter: musl's `rcrt1.o` relocates
+/// it itself; the personality places it at a fixed base), non-PIE on AArch64 (Rust's
+/// `aarch64-unknown-linux-musl` does not enable static-PIE); AArch64 linked with
+/// `rust-lld`.
 pub fn rustflags(arch: Arch) -> &'static str {
     match arch {
-        Arch::X86_64 => "-C target-feature=+crt-static -C relocation-model=static",
-        Arch::Aarch64 => {
-            "-C target-feature=+crt-static -C relocation-model=static -C linker=rust-lld"
-        }
+        Arch::X86_64 => "-C target-feature=+crt-static",
+        Arch::Aarch64 => "-C target-feature=+crt-static -C linker=rust-lld",
     }
 }
 
@@ -74,6 +75,19 @@ pub fn build_binaries(
     bins: &[String],
     arch: Arch,
 ) -> Result<Vec<(String, Vec<u8>)>> {
+    build_binaries_with(manifest, target, bins, arch, rustflags(arch))
+}
+
+/// [`build_binaries`] with the rustc flags `flags` instead of [`rustflags`] (the tests
+/// build an AArch64 static-PIE); use a `target` of its own, or Cargo rebuilds whenever the
+/// flags change.
+pub fn build_binaries_with(
+    manifest: &Path,
+    target: &Path,
+    bins: &[String],
+    arch: Arch,
+    flags: &str,
+) -> Result<Vec<(String, Vec<u8>)>> {
     if bins.is_empty() {
         return Ok(Vec::new());
     }
@@ -83,7 +97,7 @@ pub fn build_binaries(
         .arg("--manifest-path")
         .arg(manifest)
         .env("CARGO_TARGET_DIR", target)
-        .env(rustflags_var(arch), rustflags(arch));
+        .env(rustflags_var(arch), flags);
     for bin in bins {
         cmd.args(["--bin", bin]);
     }
@@ -107,6 +121,12 @@ pub fn build_binaries(
             Ok((b.clone(), data))
         })
         .collect()
+}
+
+/// Whether `data` is a position-independent executable (`ET_DYN`; static-PIE once
+/// [`check_elf`] accepted it) rather than a fixed-address one (`ET_EXEC`).
+pub fn is_pie(data: &[u8]) -> bool {
+    u16_at(data, 16) == Some(3)
 }
 
 fn u16_at(data: &[u8], at: usize) -> Option<u16> {
@@ -330,6 +350,8 @@ mod tests {
             "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"
         );
         assert!(rustflags(Arch::Aarch64).contains("linker=rust-lld"));
-        assert!(rustflags(Arch::X86_64).contains("relocation-model=static"));
+        // The default output of the musl targets, static-PIE, not a forced non-PIE.
+        assert!(!rustflags(Arch::X86_64).contains("relocation-model"));
+        assert!(!rustflags(Arch::Aarch64).contains("relocation-model"));
     }
 }

@@ -104,6 +104,9 @@ pub struct Machine {
     /// Kernel command line (the tool adds what the exit path needs).
     pub cmdline: String,
     pub memory_mib: u32,
+    /// More QEMU arguments (e.g. `-icount shift=0` for the benchmarks that count
+    /// instructions).
+    pub extra_args: Vec<String>,
 }
 
 impl Machine {
@@ -114,6 +117,7 @@ impl Machine {
             medium: BootMedium::Kernel(kernel.to_path_buf()),
             cmdline: String::new(),
             memory_mib: 256,
+            extra_args: Vec::new(),
         }
     }
 
@@ -152,7 +156,8 @@ impl Machine {
         cmd.args(["-accel", self.accel.name()])
             .args(["-m", &format!("{}M", self.memory_mib)])
             .args(["-display", "none", "-nic", "none", "-no-reboot"])
-            .args(["-serial", serial]);
+            .args(["-serial", serial])
+            .args(&self.extra_args);
         match &self.medium {
             BootMedium::Kernel(kernel) => {
                 cmd.arg("-kernel")

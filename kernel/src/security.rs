@@ -229,6 +229,21 @@ pub fn audit_refusal(class: &str, sid: u64, handle: u32, status: ostrog_abi::Sta
     HOOK.lock().log.push(sid, class, line);
 }
 
+/// Records a note of a process (`audit.Note`): `note CLASS(SID): text`, with every byte
+/// that is not printable ASCII shown as `?` (a note cannot forge a line break or a
+/// terminal control).
+pub fn audit_note(class: &str, sid: u64, text: &[u8]) {
+    let text: String = text
+        .iter()
+        .map(|&b| match b {
+            b' '..=b'~' => b as char,
+            _ => '?',
+        })
+        .collect();
+    let line = alloc::format!("note {class}({sid}): {text}");
+    HOOK.lock().log.push(sid, class, line);
+}
+
 /// Endpoint and method names of a request to `class`, for reports.
 pub fn method_name(class: ClassId, riid: u32, mid: u32) -> Option<(String, String)> {
     let hook = HOOK.lock();

@@ -194,6 +194,7 @@ core_errors!(
     kl_core_task::InfoError,
     kl_core_task::CountError,
     kl_core_audit::ReadError,
+    kl_core_audit::NoteError,
     kl_core_task::CreateError,
     kl_core_task::StartError,
     kl_core_task::TrapEntryError,
@@ -288,6 +289,15 @@ core_proxies! {
     futex: kl_core_futex::FutexProxy = FUTEX;
     /// The entropy proxy of the core endpoints (random bytes from the kernel's generator).
     entropy: kl_core_entropy::EntropyProxy = ENTROPY;
+}
+
+/// Longest text of an [`audit_note`] (`NoteMax` of `kl.core.Audit`).
+pub const AUDIT_NOTE_MAX: usize = 128;
+
+/// Adds a record `note CLASS(SID): text` to the kernel's audit log (`audit.Note`); the
+/// kernel stamps it with this process's class and SID. At most [`AUDIT_NOTE_MAX`] bytes.
+pub fn audit_note(text: &str) -> Result<(), Status> {
+    audit().note(text.into()).map(|_| ()).map_err(call_status)
 }
 
 /// Most bytes one [`random_bytes`] request gives (`ReadMax` of `kl.core.Entropy`).

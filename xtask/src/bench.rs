@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 
 mod policy;
 
-pub const NAMES: &[&str] = &["boot", "syscall", "futex", "ipc", "policy"];
+pub const NAMES: &[&str] = &["boot", "syscall", "futex", "ipc", "policy", "posix"];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
@@ -13,6 +13,7 @@ pub fn run(name: &str) -> Result<bool> {
         "futex" => futex(),
         "ipc" => ipc(),
         "policy" => policy::run(),
+        "posix" => posix(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }
@@ -125,4 +126,91 @@ fn counter_bench(
         }
     }
     Ok(true)
+}
+
+/// The cost of Linux system calls through the personality, in guest instructions, beside
+/// the native null call and `futex.Wake`: `posix-bench` (tests/linux/raw-calls, in an image
+/// of tests/linux/solution with only `lx.PosixBench`) and `null-bench`, each booted under
+/// TCG with `-icount shift=0`. With icount the guest's clock advances exactly one
+/// nanosecond per instruction; the x86_64 TSC then counts instructions, and the AArch64
+/// virtual counter ticks at CNTFRQ (62.5 MHz for QEMU 7.2's cortex-a72: 16 instructions a
+/// tick). `posix-bench` also times a loop of exactly 2,000,000 instructions, and the
+/// figures are converted with that measured ratio (printed), not an assumed one. (The
+/// `syscall` and `futex` benches run without icount and report raw counter ticks.)
+fn posix() -> Result<bool> {
+    use cargo_ostrog::arch::Arch;
+    use cargo_ostrog::qemu::{Accel, Ending, Machine};
+    cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    let icount = |image: &std::path::Path, arch: Arch, cmdline: &str| -> Result<String> {
+        let mut machine = Machine::new(arch, Accel::Tcg, image);
+        machine.cmdline = cmdline.into();
+        machine.extra_args = vec!["-icount".into(), "shift=0".into()];
+        let run = machine.run_captured(std::time::Duration::from_secs(600), false)?;
+        match run.ending {
+            Ending::PoweredOff(0) => Ok(run.console),
+            ending => bail!("{arch}: the machine {ending}\n{}", run.console),
+        }
+    };
+    for arch in Arch::ALL {
+        let console = icount(&crate::linux::bench_image(arch)?, arch, "")?;
+        let Some(line) = console.lines().find(|l| l.starts_with("posix-bench:")) else {
+            bail!("{arch}: posix-bench printed no figures\n{console}");
+        };
+        let linux = fields(line);
+        let native_console = icount(
+            &crate::test::test_image(arch)?,
+            arch,
+            "ostrog.start=null-bench",
+        )?;
+        let native = |prefix: &str| -> Option<f64> {
+            let line = native_console.lines().find(|l| l.starts_with(prefix))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        let get = |key: &str| linux.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        let Some(ticks_per_loop) = get("loop").filter(|t| *t > 0.0) else {
+            bail!("{arch}: no calibration in {line:?}");
+        };
+        let per_tick = 2_000_000.0 / ticks_per_loop;
+        let show = |ticks: Option<f64>| match ticks {
+            Some(t) => format!("{:.0}", t * per_tick),
+            None => "?".into(),
+        };
+        let hz = get("counter-hz").map_or(String::new(), |hz| format!(", CNTFRQ {hz:.0} Hz"));
+        println!(
+            "posix {arch} (tcg, -icount shift=0; {per_tick:.2} instructions per counter tick, \
+             measured{hz}): guest instructions per operation:"
+        );
+        println!(
+            "  Linux getpid (trap redirect, personality, resume): {}",
+            show(get("getpid"))
+        );
+        println!(
+            "  Linux futex wake, no waiter:                        {}",
+            show(get("futex-wake"))
+        );
+        println!(
+            "  Linux futex wait/wake round trip, two threads:      {}",
+            show(get("futex-ping-pong"))
+        );
+        println!(
+            "  native null call (Reply, nothing received):         {}",
+            show(native("null-bench:"))
+        );
+        println!(
+            "  native futex.Wake, no waiter:                       {}",
+            show(native("futex-bench:"))
+        );
+    }
+    Ok(true)
+}
+
+/// The `key=number` fields of a line.
+fn fields(line: &str) -> Vec<(String, f64)> {
+    line.split_whitespace()
+        .filter_map(|w| {
+            let (k, v) = w.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
 }

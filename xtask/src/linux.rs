@@ -3,22 +3,32 @@
 //!
 //! For each architecture:
 //!
-//! 1. the programs are built: `hello-std` (Rust `std`, `tests/linux/hello-std`) for the musl
-//!    target, the way `cargo ostrog build` builds it; `hello-c` (`tests/linux/hello-c`) with
-//!    Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc targets the host, and
-//!    Debian has no AArch64 musl cross compiler; on AArch64 the entity is left out);
-//! 2. each program runs on the host with the arguments and environment `init.yaml` gives
-//!    it: natively on an x86_64 host, with `qemu-aarch64` (Debian's qemu-user) for AArch64;
-//!    its output and exit status are the reference;
+//! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, and
+//!    `exec-denied`, `unknown-call`, `posix-bench` of `tests/linux/raw-calls`) for the musl
+//!    target, the way `cargo ostrog build` builds them (the target's default, checked:
+//!    static-PIE on x86_64, non-PIE on AArch64), and `hello-std-pie`, hello-std
+//!    static-PIE on both (linked by hand on AArch64); `hello-c` (`tests/linux/hello-c`,
+//!    non-PIE, checked) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
+//!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 the
+//!    entity is left out);
+//! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
+//!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
+//!    qemu-user) for AArch64; its output and exit status are the reference;
 //! 3. each program boots alone in an image of `tests/linux/solution` (the other Linux
 //!    entities left out, so its output is not interleaved with another's): the console must
 //!    show every line of the reference in order, and the kernel must report the same exit
-//!    status for the program's task and class;
-//! 4. the whole solution boots: the programs print their last line and end with their
-//!    status, and Einit's start of
-//!    `lx.Denied` (a class the policy never lets Einit start) is denied and audited while
-//!    the rest runs; spawn-std as `lx.SpawnRefused` (a class the policy does not let start
-//!    programs) gets `PermissionDenied` from `Command::status` and the denial is audited.
+//!    status for the program's task and class; for `unknown-call`, whose two calls of an
+//!    unknown number answer ENOSYS as on Linux, Klog must show exactly one audit record
+//!    (`note lx.Unknown(SID): ...`) of the call;
+//! 4. `exec-denied` boots alone as `lx.NoExec`, whose policy denies executable memory once
+//!    the program runs: its `mmap`/`mprotect` requests for it fail with EPERM (its own
+//!    expected lines: on a Linux host they succeed), each denial is audited once
+//!    (`vmm.Allocate`, `vmm.AllocateAt`, `vmm.Protect`), and it ends with status 0;
+//! 5. the whole solution boots (without the benchmark `posix-bench`): the programs print
+//!    their last line and end with their status, and Einit's start of `lx.Denied` (a class
+//!    the policy never lets Einit start) is denied and audited while the rest runs;
+//!    spawn-std as `lx.SpawnRefused` (a class the policy does not let start programs) gets
+//!    `PermissionDenied` from `Command::status` and the denial is audited.
 //!
 //! `spawn-std` starts itself as `./spawn-std`: on the host it runs in a folder holding it
 //! under that name; its AArch64 reference is the host's build (qemu-user cannot run the
@@ -41,10 +51,14 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 4] = [
+const PROGRAMS: [Program; 6] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
+    },
+    Program {
+        task: "lx.HelloPie",
+        path: "hello-std-pie",
     },
     Program {
         task: "lx.HelloC",
@@ -60,6 +74,10 @@ const PROGRAMS: [Program; 4] = [
         task: "lx.SpawnC",
         path: "spawn-c",
     },
+    Program {
+        task: "lx.Unknown",
+        path: "unknown-call",
+    },
 ];
 
 /// spawn-std as a class whose starts of programs the policy denies.
@@ -67,6 +85,106 @@ const SPAWN_REFUSED: &str = "lx.SpawnRefused";
 
 /// The entity whose start the policy denies.
 const DENIED: &str = "lx.Denied";
+
+/// The program the policy denies executable memory once it runs (not compared with the
+/// host, where its requests succeed).
+const NO_EXEC: Program = Program {
+    task: "lx.NoExec",
+    path: "exec-denied",
+};
+
+/// What `exec-denied` prints on Ostrog under the policy of `lx.NoExec`, in order.
+const NO_EXEC_LINES: [&str; 9] = [
+    "exec-denied: mmap(PROT_READ|PROT_WRITE): ok",
+    "exec-denied: mmap(PROT_READ|PROT_EXEC): EPERM",
+    "exec-denied: munmap: ok",
+    "exec-denied: mmap(PROT_READ|PROT_EXEC, MAP_FIXED_NOREPLACE): EPERM",
+    "exec-denied: mprotect(PROT_READ|PROT_EXEC): EPERM",
+    "exec-denied: mprotect(PROT_READ): ok",
+    "exec-denied: the page still holds 42",
+    "exec-denied: munmap: ok",
+    "exec-denied: done",
+];
+
+/// The benchmark of `cargo xtask bench posix`: left out of the tests.
+const BENCH: Program = Program {
+    task: "lx.PosixBench",
+    path: "posix-bench",
+};
+
+/// The Rust programs, built as `cargo ostrog` builds them: the musl target's default
+/// output, static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
+/// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
+/// With `hello-c` (non-PIE), both kinds run on x86_64.
+const RUST: [&str; 5] = [
+    "hello-std",
+    "unknown-call",
+    "exec-denied",
+    "posix-bench",
+    "spawn-std",
+];
+
+/// `hello-std` built static-PIE for `arch`, the ROMFS file `hello-std-pie`: on x86_64 the
+/// default build is; Rust's `aarch64-unknown-linux-musl` has no static-PIE output, so on
+/// AArch64 it is linked by hand with `rust-lld` as musl's own `-static-pie` links: position
+/// independent code, `-pie --no-dynamic-linker`, and the start file `rcrt1.o` (which
+/// applies the relocations) instead of `crt1.o`, with the target's self-contained objects.
+fn build_hello_pie(solution: &Solution, arch: Arch, rust: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    let data = match arch {
+        Arch::X86_64 => rust
+            .iter()
+            .find(|(n, _)| n == "hello-std")
+            .map(|(_, d)| d.clone())
+            .context("hello-std was not built")?,
+        Arch::Aarch64 => {
+            let out = Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .output()
+                .context("cannot run rustc --print sysroot")?;
+            let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let objects = Path::new(&sysroot)
+                .join("lib/rustlib")
+                .join(arch.linux_target())
+                .join("lib/self-contained");
+            let o = |name: &str| format!("-C link-arg={}", objects.join(name).display());
+            let flags = format!(
+                "-C target-feature=+crt-static -C linker=rust-lld -C relocation-model=pie \
+                 -C link-self-contained=no -L {} -C link-arg=-pie \
+                 -C link-arg=--no-dynamic-linker -C link-arg=-ztext {} {} {} {} {}",
+                objects.display(),
+                o("rcrt1.o"),
+                o("crti.o"),
+                o("crtbeginS.o"),
+                o("crtendS.o"),
+                o("crtn.o"),
+            );
+            let target = cargo_ostrog::kernel::target_dir()?
+                .join("ostrog")
+                .join("solutions-target-aarch64-pie");
+            let _lock = cargo_ostrog::kernel::lock_target(&target)?;
+            let mut built = cargo_ostrog::linux::build_binaries_with(
+                &solution.dir.join("Cargo.toml"),
+                &target,
+                &["hello-std".to_string()],
+                arch,
+                &flags,
+            )?;
+            built
+                .pop()
+                .map(|(_, d)| d)
+                .context("hello-std was not built")?
+        }
+    };
+    if !cargo_ostrog::linux::is_pie(&data) {
+        bail!("hello-std-pie for {arch} is not static-PIE");
+    }
+    Ok(data)
+}
+
+/// Whether the musl target of `arch` builds static-PIE by default.
+fn default_is_pie(arch: Arch) -> bool {
+    arch == Arch::X86_64
+}
 
 fn root() -> PathBuf {
     cargo_ostrog::source_root().join("tests/linux")
@@ -108,22 +226,59 @@ fn build_c(arch: Arch, name: &str, source: &str) -> Result<Option<Vec<u8>>> {
     Ok(Some(data))
 }
 
-/// Builds the Rust program `bin` for `arch` exactly as `cargo ostrog build` does.
-fn build_std(solution: &Solution, arch: Arch, bin: &str) -> Result<Vec<u8>> {
+/// Builds the Rust programs for `arch` exactly as `cargo ostrog build` does (and as the
+/// image builder builds them again, from the same target folder); checks that they are of
+/// the target's default kind ([`default_is_pie`]).
+fn build_rust(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> {
     let target = cargo_ostrog::kernel::target_dir()?
         .join("ostrog")
         .join("solutions-target");
     let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-    let mut built = cargo_ostrog::linux::build_binaries(
+    let bins: Vec<String> = RUST.iter().map(|b| b.to_string()).collect();
+    let built = cargo_ostrog::linux::build_binaries(
         &solution.dir.join("Cargo.toml"),
         &target,
-        &[bin.to_string()],
+        &bins,
         arch,
     )?;
-    match built.pop() {
-        Some((_, data)) => Ok(data),
-        None => bail!("the build of {bin} produced nothing"),
+    for (name, data) in &built {
+        if cargo_ostrog::linux::is_pie(data) != default_is_pie(arch) {
+            bail!(
+                "{name} for {arch}: PIE is {}, but the musl target's default is {}",
+                cargo_ostrog::linux::is_pie(data),
+                default_is_pie(arch)
+            );
+        }
     }
+    Ok(built)
+}
+
+/// Builds the Rust program `bin` for `arch` exactly as `cargo ostrog build` does.
+fn build_std(solution: &Solution, arch: Arch, bin: &str) -> Result<Vec<u8>> {
+    build_rust(solution, arch)?
+        .into_iter()
+        .find(|(n, _)| n == bin)
+        .map(|(_, d)| d)
+        .ok_or_else(|| anyhow::anyhow!("the build of {bin} produced nothing"))
+}
+
+/// The image of `tests/linux/solution` with only the benchmark `posix-bench` (for `cargo
+/// xtask bench posix`).
+pub fn bench_image(arch: Arch) -> Result<PathBuf> {
+    let solution = Solution::open(&root().join("solution"))?;
+    let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
+        .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
+    let leave_out = described
+        .processes
+        .iter()
+        .filter(|p| p.linux && p.task != BENCH.task)
+        .map(|p| p.task.clone())
+        .collect();
+    let options = BuildOptions {
+        extra: Vec::new(),
+        leave_out,
+    };
+    solution::build_with(&solution, arch, &options)
 }
 
 /// What a program prints and its exit status.
@@ -182,13 +337,15 @@ fn exit_line(task: &str, status: i32) -> String {
 }
 
 /// Boots `image`; `Err` says what is wrong with the run (with its console). The console
-/// must show `expect` in order, each of `anywhere` somewhere, and none of `reject`.
+/// must show `expect` in order, each of `anywhere` somewhere, none of `reject`, and for
+/// each pair of `once` exactly one line holding both texts.
 fn boot(
     arch: Arch,
     image: &Path,
     expect: &[String],
     anywhere: &[String],
     reject: &[&str],
+    once: &[[&str; 2]],
 ) -> Result<String> {
     let machine = Machine::new(arch, solution::accel(arch), image);
     let run = machine.run_captured(Duration::from_secs(120), false)?;
@@ -204,6 +361,16 @@ fn boot(
     }
     for bad in reject.iter().filter(|r| run.console.contains(*r)) {
         problems.push(format!("console shows {bad:?}"));
+    }
+    for [a, b] in once {
+        let n = run
+            .console
+            .lines()
+            .filter(|l| l.contains(a) && l.contains(b))
+            .count();
+        if n != 1 {
+            problems.push(format!("{n} lines with {a:?} and {b:?}, not one"));
+        }
     }
     match run.ending {
         Ending::PoweredOff(0) => {}
@@ -228,8 +395,15 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let solution = Solution::open(&root().join("solution"))?;
         let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
             .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
-        let hello_std = build_std(&solution, arch, "hello-std")?;
+        let mut rust = build_rust(&solution, arch)?;
+        let hello_pie = build_hello_pie(&solution, arch, &rust)?;
+        rust.push(("hello-std-pie".to_string(), hello_pie));
         let hello_c = build_hello_c(arch)?;
+        if let Some(data) = &hello_c {
+            if cargo_ostrog::linux::is_pie(data) {
+                bail!("hello-c (musl-gcc -static) is PIE; it stands for the non-PIE C programs");
+            }
+        }
         // A program that starts others cannot run under qemu-user (its `execve` of an
         // AArch64 file fails without binfmt_misc): its reference is the host's build, which
         // prints the same (nothing it prints depends on the architecture).
@@ -238,9 +412,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             _ => (build_std(&solution, arch, "spawn-std")?, arch),
         };
         let spawn_c = build_c(arch, "spawn-c", "spawn-c/spawn.c")?;
-        Ok((solution, described, hello_std, hello_c, spawn_host, spawn_c))
+        Ok((solution, described, rust, hello_c, spawn_host, spawn_c))
     })();
-    let (solution, described, hello_std, hello_c, spawn_host, spawn_c) = match prepared {
+    let (solution, described, rust, hello_c, spawn_host, spawn_c) = match prepared {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -249,6 +423,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     };
     let mut extra = Vec::new();
     let mut absent = Vec::new();
+    if let Some((name, data)) = rust.iter().find(|(n, _)| n == "hello-std-pie") {
+        extra.push((name.clone(), data.clone()));
+    }
     match &hello_c {
         Some(data) => extra.push(("hello-c".to_string(), data.clone())),
         None => absent.push("lx.HelloC".to_string()),
@@ -261,10 +438,10 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     for program in &PROGRAMS {
         let label = name(&format!("{} output as on Linux", program.path));
         let elf = match program.path {
-            "hello-std" => Some((&hello_std, arch)),
+            "hello-c" => hello_c.as_ref().map(|e| (e, arch)),
             "spawn-std" => Some((&spawn_host.0, spawn_host.1)),
             "spawn-c" => spawn_c.as_ref().map(|e| (e, arch)),
-            _ => hello_c.as_ref().map(|e| (e, arch)),
+            path => rust.iter().find(|(n, _)| n == path).map(|(_, d)| (d, arch)),
         };
         let Some((elf, host_arch)) = elf else {
             continue;
@@ -289,8 +466,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 .filter(|p| p.task != program.task)
                 .map(|p| p.task.to_string())
                 .collect();
-            leave_out.push(DENIED.to_string());
-            leave_out.push(SPAWN_REFUSED.to_string());
+            leave_out.extend([DENIED, SPAWN_REFUSED, NO_EXEC.task, BENCH.task].map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -301,18 +477,57 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 bail!("{} printed nothing on the host", program.path);
             }
             expect.push(exit_line(program.task, reference.status));
-            boot(arch, &image, &expect, &[], &["panicked at", "KERNEL"])
+            // unknown-call's two calls of number 1000: one audit record, with its class.
+            let once: &[[&str; 2]] = match program.task {
+                "lx.Unknown" => &[["[audit] note lx.Unknown(", "system call 1000 "]],
+                _ => &[],
+            };
+            boot(arch, &image, &expect, &[], &["panicked at", "KERNEL"], once)
         })();
         match outcome {
             Ok(detail) => results.push((label, true, detail)),
             Err(e) => results.push((label, false, format!("{e:#}"))),
         }
     }
+    // exec-denied: executable memory refused by the policy once it runs, each refusal
+    // audited, and the program goes on.
+    let outcome = (|| -> Result<String> {
+        let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
+        leave_out.extend([DENIED, BENCH.task].map(String::from));
+        let options = BuildOptions {
+            extra: Vec::new(),
+            leave_out,
+        };
+        let image = solution::build_with(&solution, arch, &options)?;
+        let mut expect: Vec<String> = NO_EXEC_LINES.iter().map(|l| l.to_string()).collect();
+        expect.push(exit_line(NO_EXEC.task, 0));
+        let denied = "[audit] denied request lx.NoExec(";
+        let once = [
+            [denied, " vmm.Allocate:"],
+            [denied, " vmm.AllocateAt:"],
+            [denied, " vmm.Protect:"],
+        ];
+        boot(
+            arch,
+            &image,
+            &expect,
+            &[],
+            &["panicked at", "KERNEL"],
+            &once,
+        )
+    })();
+    let label = name("exec-denied: executable memory denied by the policy, EPERM, audited");
+    match outcome {
+        Ok(detail) => results.push((label, true, detail)),
+        Err(e) => results.push((label, false, format!("{e:#}"))),
+    }
     // The whole solution: the programs side by side, and the denied start.
     let outcome = (|| -> Result<String> {
+        let mut leave_out = absent.clone();
+        leave_out.push(BENCH.task.to_string());
         let options = BuildOptions {
             extra: extra.clone(),
-            leave_out: absent.clone(),
+            leave_out,
         };
         let image = solution::build_with(&solution, arch, &options)?;
         if statuses.len() < PROGRAMS.len() - absent.len() {
@@ -339,7 +554,16 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         anywhere.push(format!("[audit] denied execute {SPAWN_REFUSED}("));
         anywhere.push(format!("-> {SPAWN_REFUSED}("));
         anywhere.push(exit_line(SPAWN_REFUSED, 0));
-        boot(arch, &image, &expect, &anywhere, &["panicked at", "KERNEL"])
+        anywhere.push(NO_EXEC_LINES[NO_EXEC_LINES.len() - 1].to_string());
+        anywhere.push(exit_line(NO_EXEC.task, 0));
+        boot(
+            arch,
+            &image,
+            &expect,
+            &anywhere,
+            &["panicked at", "KERNEL"],
+            &[],
+        )
     })();
     let label = name("solution: programs side by side, lx.Denied refused");
     match outcome {

@@ -44,6 +44,10 @@ pub trait Kernel: Memory {
     fn join(&mut self, native: u64);
     /// Prints a line of the personality (unsupported calls and the like).
     fn log(&mut self, line: &str);
+    /// Adds `text` to the kernel's audit log (`audit.Note`, at most 128 bytes), which stamps
+    /// it with the program's class and SID; false if the kernel did not take it (the policy
+    /// denied the request).
+    fn audit(&mut self, text: &str) -> bool;
     /// Fills `buf` with random bytes from the kernel's generator.
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64>;
     /// Creates and starts a process running the Linux program at ROMFS `path` through the
@@ -178,8 +182,11 @@ pub struct Thread {
     pub unmap_on_exit: Option<(u64, u64)>,
 }
 
-/// Most distinct unsupported calls reported on the console (a program cannot flood it).
+/// Most distinct unsupported calls reported in the audit log (a program cannot flood it).
 const MAX_REPORTED: usize = 64;
+
+/// Longest text of an `audit.Note` (`NoteMax` of `kl.core.Audit`).
+pub const AUDIT_NOTE_MAX: usize = 128;
 
 /// Resources of `getrlimit`/`prlimit64`.
 const RLIMIT_COUNT: usize = 16;
@@ -340,21 +347,22 @@ impl State {
             .saturating_add(nsec as u64))
     }
 
+    /// Audits an unsupported call once per call number (`audit.Note`: the kernel adds the
+    /// program's class and SID); on the console if the audit log refuses it.
     fn report<K: Kernel>(&mut self, k: &mut K, nr: u64, what: &'static str) {
-        if self.reported.contains(&(nr, what)) || self.reported.len() > MAX_REPORTED {
+        if self.reported.iter().any(|&(n, _)| n == nr) || self.reported.len() > MAX_REPORTED {
             return;
         }
         self.reported.push((nr, what));
         if self.reported.len() > MAX_REPORTED {
-            k.log("linux: further unsupported calls are not reported");
+            let line = "linux: further unsupported calls are not reported";
+            if !k.audit(line) {
+                k.log(line);
+            }
             return;
         }
         let mut line = LineBuf::new();
-        line.push(b"linux: ");
-        line.push(&self.exe);
-        line.push(b" (pid ");
-        line.push_num(self.pid as u64);
-        line.push(b"): system call ");
+        line.push(b"linux: system call ");
         line.push_num(nr);
         if let Some(name) = nr::name(self.arch, nr) {
             line.push(b" (");
@@ -363,7 +371,17 @@ impl State {
         }
         line.push(b" ");
         line.push(what.as_bytes());
-        k.log(line.as_str());
+        line.push(b" in ");
+        line.push(&self.exe);
+        line.truncate(AUDIT_NOTE_MAX);
+        if !k.audit(line.as_str()) {
+            let mut console = LineBuf::new();
+            console.push(line.as_str().as_bytes());
+            console.push(b" (pid ");
+            console.push_num(self.pid as u64);
+            console.push(b")");
+            k.log(console.as_str());
+        }
     }
 
     /// Handles one call.
@@ -1271,6 +1289,11 @@ impl LineBuf {
             }
         }
         self.push(&d[i..]);
+    }
+
+    /// Keeps at most `max` bytes (a character cut in two is dropped by [`LineBuf::as_str`]).
+    fn truncate(&mut self, max: usize) {
+        self.len = self.len.min(max);
     }
 
     fn as_str(&self) -> &str {

@@ -24,8 +24,11 @@ struct Fake {
     spawns: Vec<(u64, Option<u64>)>,
     joins: Vec<u64>,
     logs: Vec<String>,
+    notes: Vec<String>,
     futex_value: Option<u32>,
     random_counter: u8,
+    /// The audit log refuses notes (the policy denies `audit.Note`).
+    refuse_notes: bool,
 }
 
 impl Memory for Fake {
@@ -117,6 +120,11 @@ impl Kernel for Fake {
     }
     fn log(&mut self, line: &str) {
         self.logs.push(line.to_string());
+    }
+    fn audit(&mut self, text: &str) -> bool {
+        assert!(text.len() <= linux::sys::AUDIT_NOTE_MAX, "{text:?}");
+        self.notes.push(text.to_string());
+        !self.refuse_notes
     }
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
         for b in buf {
@@ -678,27 +686,56 @@ fn futex_wait_and_wake() {
 }
 
 #[test]
-fn unknown_calls_are_enosys_and_reported_once() {
+fn unknown_calls_are_enosys_and_audited_once_per_number() {
     let (mut st, mut k) = setup(Arch::X86_64);
-    for _ in 0..3 {
-        let o = st.dispatch(
-            &mut k,
+    let unknown = |st: &mut State, k: &mut Fake, nr: u64| {
+        st.dispatch(
+            k,
             &mut Call {
-                nr: 999,
+                nr,
                 args: [0; 6],
                 tls: 0,
                 sp: STACK_TOP - 64,
             },
-        );
-        assert_eq!(o, Outcome::Return(-ENOSYS));
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(unknown(&mut st, &mut k, 999), Outcome::Return(-ENOSYS));
     }
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Rseq, &[BUF, 32, 0, 0])),
         -ENOSYS
     );
-    assert_eq!(k.logs.len(), 2, "{:?}", k.logs);
-    assert!(k.logs[0].contains("/bin/test") && k.logs[0].contains("999"));
-    assert!(k.logs[1].contains("rseq"));
+    assert_eq!(k.notes.len(), 2, "{:?}", k.notes);
+    assert!(k.notes[0].contains("/bin/test") && k.notes[0].contains("system call 999 "));
+    assert!(k.notes[1].contains("(rseq)"));
+    assert!(k.logs.is_empty(), "{:?}", k.logs);
+    // Where the audit log refuses the note, the console has it.
+    k.refuse_notes = true;
+    assert_eq!(unknown(&mut st, &mut k, 1000), Outcome::Return(-ENOSYS));
+    assert_eq!(unknown(&mut st, &mut k, 1000), Outcome::Return(-ENOSYS));
+    assert_eq!(k.notes.len(), 3, "{:?}", k.notes);
+    assert_eq!(k.logs.len(), 1, "{:?}", k.logs);
+    assert!(k.logs[0].contains("system call 1000 ") && k.logs[0].contains("(pid "));
+}
+
+#[test]
+fn audit_notes_fit_the_kernels_limit() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    for nr in 2000..2000 + 70 {
+        let _ = st.dispatch(
+            &mut k,
+            &mut Call {
+                nr,
+                args: [0; 6],
+                tls: 0,
+                sp: STACK_TOP - 64,
+            },
+        );
+    }
+    // 64 calls, then one line saying the rest are not reported, then nothing.
+    assert_eq!(k.notes.len(), 65, "{:?}", k.notes);
+    assert!(k.notes[64].contains("further unsupported calls"));
 }
 
 #[test]

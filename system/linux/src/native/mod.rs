@@ -95,6 +95,17 @@ fn remote_status<E>(e: CallError<E>, status: impl Fn(&E) -> i32) -> Status {
         .unwrap_or(Status::InvalidArgument)
 }
 
+/// The errno of a failed memory request (`mmap`, `mprotect`, `brk`): a request the policy
+/// denied (`AccessDenied`, e.g. executable memory for a class that may not make any) is
+/// `EPERM`, "operation not permitted", as Linux answers a mapping its security rules refuse;
+/// `EACCES` stays the answer to write+exec (W^X), which the personality refuses itself.
+fn mem_errno(s: Status) -> i64 {
+    match s {
+        Status::AccessDenied => EPERM,
+        other => errno(other),
+    }
+}
+
 fn vmm_flags(r: Rights) -> u32 {
     if !r.read && !r.write && !r.exec {
         rt::VMM_NONE
@@ -114,28 +125,28 @@ impl Memory for Native<'_> {
     fn allocate_at(&mut self, addr: u64, len: u64, rights: Rights) -> Result<(), i64> {
         rt::allocate_at(addr as usize, len as usize, vmm_flags(rights))
             .map(|_| ())
-            .map_err(errno)
+            .map_err(mem_errno)
     }
 
     fn allocate(&mut self, len: u64, rights: Rights) -> Result<u64, i64> {
         rt::vmm()
             .allocate(len, vmm_flags(rights))
             .map(|r| r.addr)
-            .map_err(|e| errno(rt::call_status(e)))
+            .map_err(|e| mem_errno(rt::call_status(e)))
     }
 
     fn free(&mut self, addr: u64, len: u64) -> Result<(), i64> {
         rt::vmm()
             .free(addr, len)
             .map(|_| ())
-            .map_err(|e| errno(rt::call_status(e)))
+            .map_err(|e| mem_errno(rt::call_status(e)))
     }
 
     fn protect(&mut self, addr: u64, len: u64, rights: Rights) -> Result<(), i64> {
         rt::vmm()
             .protect(addr, len, vmm_flags(rights))
             .map(|_| ())
-            .map_err(|e| errno(remote_status(e, |e| e.status)))
+            .map_err(|e| mem_errno(remote_status(e, |e| e.status)))
     }
 }
 
@@ -256,6 +267,10 @@ impl Kernel for Native<'_> {
 
     fn log(&mut self, line: &str) {
         println!("{line}");
+    }
+
+    fn audit(&mut self, text: &str) -> bool {
+        rt::audit_note(text).is_ok()
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {

@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 37] = [
+const CLASSES: [&str; 38] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -58,6 +58,7 @@ const CLASSES: [&str; 37] = [
     "futex",
     "fault-guard",
     "entropy",
+    "audit-note",
 ];
 
 const CORE: ClassId = 0;
@@ -91,7 +92,7 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
     ),
     ("time", &["Now", "Sleep"]),
     ("console", &["Write"]),
-    ("audit", &["Read"]),
+    ("audit", &["Read", "Note"]),
     (
         "io",
         &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"],
