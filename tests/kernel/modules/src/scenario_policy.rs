@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 36] = [
+const CLASSES: [&str; 38] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -57,6 +57,8 @@ const CLASSES: [&str; 36] = [
     "memory",
     "futex",
     "fault-guard",
+    "quota-hog",
+    "quota-peer",
 ];
 
 const CORE: ClassId = 0;
@@ -78,6 +80,8 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
             "Count",
             "Args",
             "TrapEntry",
+            "SetMemoryLimit",
+            "MemoryUsage",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
