@@ -87,6 +87,7 @@ const ENTITY_KEYS: &[&str] = &[
     "dynamic_connection_manager",
     "priority",
     "linux",
+    "memory",
 ];
 const CONNECTION_KEYS: &[&str] = &["target", "id"];
 const HEADER_ID_KEYS: &[&str] = &["var", "include"];
@@ -117,6 +118,7 @@ struct Entity {
     dynamic_connection_manager: Option<Flag>,
     priority: Option<u8>,
     linux: Option<Flag>,
+    memory: Option<u64>,
 }
 
 /// A `true`/`false` key as written, and where its key is.
@@ -349,6 +351,7 @@ impl Checker<'_> {
                 "env" => entity.env = self.env(value),
                 "connections" => entity.connections = self.connections(value),
                 "priority" => entity.priority = self.priority(value),
+                "memory" => entity.memory = self.memory(value),
                 _ => match value.boolean() {
                     Some(flag) => {
                         let flag = Some(Flag {
@@ -416,6 +419,49 @@ impl Checker<'_> {
                      image (for instance `hello`); Einit starts `{LINUX_PERSONALITY}` with it"
                 ),
             );
+        }
+    }
+
+    /// `memory:` (an Ostrog extension): the process's memory limit, a whole number of bytes
+    /// with an optional unit `K`, `M` or `G` (KiB, MiB, GiB): `memory: 64M`. Rounded up to
+    /// 4 KiB pages; at least one page, at most [`MAX_MEMORY`].
+    fn memory(&mut self, node: &Node) -> Option<u64> {
+        let bytes = match &node.kind {
+            Kind::Scalar {
+                text,
+                quoted: false,
+            } => parse_memory(text),
+            _ => None,
+        };
+        match bytes {
+            Some(b) if (1..=MAX_MEMORY).contains(&b) => Some(b),
+            Some(_) => {
+                self.error(
+                    node.span.clone(),
+                    format!("memory limit `{}` is out of range", scalar_text(node)),
+                    "out of range",
+                    format!(
+                        "a limit is at least 1 byte (one 4 KiB page) and at most {} GiB",
+                        MAX_MEMORY >> 30
+                    ),
+                );
+                None
+            }
+            None => {
+                self.error(
+                    node.span.clone(),
+                    format!(
+                        "`memory` must be a number of bytes with an optional unit K, M or G, \
+                         found {}",
+                        node.describe()
+                    ),
+                    "expected a size",
+                    "write it like `memory: 64M` or leave the key out (the kernel's default, \
+                     a quarter of RAM)"
+                        .to_string(),
+                );
+                None
+            }
         }
     }
 
@@ -685,6 +731,7 @@ impl Checker<'_> {
                 dynamic_connection_manager: Flag::on(entity.dynamic_connection_manager),
                 linux: Flag::on(entity.linux),
                 priority: entity.priority,
+                memory: entity.memory,
             });
         }
         let mut total = 0usize;
@@ -838,5 +885,30 @@ impl Checker<'_> {
                 format!("executables in the image: {available}; set `path:` to name another"),
             ),
         }
+    }
+}
+
+/// The largest `memory:` limit: what the table's page count can hold (16 TiB).
+pub const MAX_MEMORY: u64 = u32::MAX as u64 * crate::table::MEMORY_PAGE;
+
+/// `64M` and the like: digits, then nothing (bytes) or one of `K`, `M`, `G`.
+fn parse_memory(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'K' => (&text[..text.len() - 1], 10),
+        b'M' => (&text[..text.len() - 1], 20),
+        b'G' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+/// The text of a plain scalar (for messages).
+fn scalar_text(node: &Node) -> &str {
+    match &node.kind {
+        Kind::Scalar { text, .. } => text,
+        _ => "",
     }
 }

@@ -44,6 +44,9 @@ pub struct Process {
     pub linux: bool,
     /// Its priority ceiling (`priority:`, an Ostrog extension); `None`: the default.
     pub priority: Option<u8>,
+    /// Its memory limit in bytes (`memory:`, an Ostrog extension); `None`: the kernel's
+    /// default.
+    pub memory: Option<u64>,
 }
 
 /// One static channel from a client to a server.
@@ -82,6 +85,7 @@ impl Solution {
                 dynamic_connection_manager: p.dynamic_connection_manager(),
                 linux: p.linux(),
                 priority: p.priority(),
+                memory: p.memory(),
             })
             .collect();
         let channels = table

@@ -6,7 +6,7 @@
 //! on the host, where there is a person to read a diagnostic, and the table is laid out so
 //! the decoder needs neither an allocator nor any trust in its input.
 //!
-//! # Format (version 2)
+//! # Format (version 3)
 //!
 //! All integers are little-endian `u32`. A *string* is a `u32` byte length followed by that
 //! many bytes of UTF-8, with no terminator and no padding.
@@ -14,7 +14,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `OSTEINIT` |
-//! | 8 | 4 | version, `2` |
+//! | 8 | 4 | version, `3` |
 //! | 12 | 4 | total length of the table in bytes |
 //! | 16 | 4 | process count `P` (at most [`MAX_PROCESSES`]) |
 //! | 20 | 4 | channel count `C` (at most [`MAX_CHANNELS`]) |
@@ -27,7 +27,9 @@
 //! ([`LINUX_PERSONALITY`]); bit 8: a priority is given, in bits 16 to 23, at most [`MAX_PRIORITY`]; the other bits
 //! are reserved and zero), the task name, the class name and the executable
 //! path as strings, an argument count (at most [`MAX_ARGS`]) and that many strings, an
-//! environment count (at most [`MAX_ENV`]) and that many key/value string pairs.
+//! environment count (at most [`MAX_ENV`]) and that many key/value string pairs, and the
+//! process's memory limit in 4 KiB pages (`memory:`, an Ostrog extension; 0: the kernel's
+//! default).
 //!
 //! A *channel record* is the client's process index, the server's process index and the
 //! channel id string. The client looks the channel up by that id; the server registers
@@ -60,8 +62,11 @@ pub use encode::encode;
 /// The first eight bytes of every table.
 pub const MAGIC: &[u8; 8] = b"OSTEINIT";
 /// The format version this crate writes and reads. Version 2 added the Linux flag
-/// ([`FLAG_LINUX`]); a version 1 table is refused rather than read with a different meaning.
-pub const VERSION: u32 = 2;
+/// ([`FLAG_LINUX`]), version 3 the memory limit at the end of a process record; an older
+/// table is refused rather than read with a different meaning.
+pub const VERSION: u32 = 3;
+/// Bytes of one page of a memory limit.
+pub const MEMORY_PAGE: u64 = 4096;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 24;
 /// The most processes one table may describe.
@@ -527,7 +532,9 @@ fn read_process(
         reader: Reader::at(bytes.get(..r.pos).unwrap_or_default(), env_start),
         remaining: envc,
     };
+    let memory_pages = r.u32()?;
     let process = Process {
+        memory_pages,
         index,
         flags,
         task,
@@ -550,6 +557,7 @@ fn read_channel(bytes: &[u8], offset: usize) -> Result<(Channel<'_>, usize), Tab
 /// One process to start.
 #[derive(Clone, Debug)]
 pub struct Process<'a> {
+    memory_pages: u32,
     index: usize,
     flags: u32,
     task: &'a str,
@@ -616,6 +624,14 @@ impl<'a> Process<'a> {
         match self.flags & FLAG_PRIORITY {
             0 => None,
             _ => u8::try_from(self.flags >> PRIORITY_SHIFT & 0xff).ok(),
+        }
+    }
+
+    /// The memory limit `init.yaml` gives the process in bytes (`memory:`), if any.
+    pub fn memory(&self) -> Option<u64> {
+        match self.memory_pages {
+            0 => None,
+            pages => Some(u64::from(pages) * MEMORY_PAGE),
         }
     }
 

@@ -54,9 +54,11 @@ fn process(index: usize) -> impl Strategy<Value = Process> {
         any::<bool>(),
         proptest::option::of(0u8..=ostrog_init::table::MAX_PRIORITY),
         any::<bool>(),
+        // Whole pages, as the table keeps them.
+        proptest::option::of((1u64..=u64::from(u32::MAX)).prop_map(|p| p * 4096)),
     )
         .prop_map(
-            move |(class, task, path, args, env, dcm, priority, linux)| Process {
+            move |(class, task, path, args, env, dcm, priority, linux, memory)| Process {
                 task: format!("{}-{index}", task.unwrap_or_else(|| class.clone())),
                 path: path.unwrap_or_else(|| class.rsplit('.').next().unwrap_or("x").to_string()),
                 class,
@@ -66,6 +68,7 @@ fn process(index: usize) -> impl Strategy<Value = Process> {
                 // A Linux program is never the dynamic connection manager.
                 linux: linux && !dcm,
                 priority,
+                memory,
             },
         )
 }
@@ -107,9 +110,10 @@ fn any_solution() -> impl Strategy<Value = Solution> {
         any::<bool>(),
         proptest::option::of(any::<u8>()),
         any::<bool>(),
+        proptest::option::of(any::<u64>()),
     )
         .prop_map(
-            |(task, class, path, args, env, dcm, priority, linux)| Process {
+            |(task, class, path, args, env, dcm, priority, linux, memory)| Process {
                 task,
                 class,
                 path,
@@ -118,6 +122,7 @@ fn any_solution() -> impl Strategy<Value = Solution> {
                 dynamic_connection_manager: dcm,
                 linux,
                 priority,
+                memory,
             },
         );
     (
@@ -154,6 +159,10 @@ fn yamlish() -> impl Strategy<Value = String> {
         Just("  path: linux"),
         Just("  priority: 7"),
         Just("  priority: 99"),
+        Just("  memory: 64M"),
+        Just("  memory: 0"),
+        Just("  memory: 12Q"),
+        Just("  memory: 99999999999G"),
         Just("---"),
         Just("&a [*a]"),
         Just("- ["),
@@ -252,9 +261,19 @@ fn checked_solutions_encode() {
     let s = check::check_source("t.yaml", text, &Options::default()).expect("checks");
     let bytes = s.to_table().expect("encodes");
     assert_eq!(&bytes[..8], b"OSTEINIT");
-    assert_eq!(&bytes[8..12], &2u32.to_le_bytes());
+    assert_eq!(&bytes[8..12], &3u32.to_le_bytes());
     assert_eq!(
         &bytes[12..16],
         &u32::try_from(bytes.len()).unwrap_or(0).to_le_bytes()
     );
+}
+
+#[test]
+fn memory_limits_are_read_in_units_and_kept_in_pages() {
+    let text = "entities:\n- name: a.B\n  memory: 64M\n- name: a.C\n  memory: 5000\n- name: a.D\n";
+    let s = check::check_source("t.yaml", text, &Options::default()).expect("checks");
+    let bytes = s.to_table().expect("encodes");
+    let table = Table::parse(&bytes).expect("decodes");
+    let limits: Vec<Option<u64>> = table.processes().map(|p| p.memory()).collect();
+    assert_eq!(limits, [Some(64 << 20), Some(8192), None]);
 }

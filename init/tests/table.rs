@@ -15,6 +15,7 @@ fn good() -> Solution {
         dynamic_connection_manager: false,
         linux: false,
         priority: None,
+        memory: None,
     };
     Solution {
         processes: vec![process("a"), process("b")],

@@ -134,6 +134,11 @@ pub fn create(
 ) -> Result<ProcessId, StartError> {
     let elf = romfs::find(file).ok_or(StartError::NotFound)?;
     let exe = Executable::parse(elf, machine()).map_err(StartError::Invalid)?;
+    // Everything the new process is made of is charged to its own account, nested in the
+    // creator's (the account charged now).
+    let account =
+        frame::OwnedAccount::open(frame::default_limit()).ok_or(StartError::OutOfMemory)?;
+    let _charging = frame::charge_to(account.id());
     let space = build_space(elf, &exe)?;
     let sid = ProcessId::new();
     let mut tasks = TASKS.lock();
@@ -157,6 +162,7 @@ pub fn create(
                 crate::quota::MESSAGES_PER_PROCESS.saturating_mul(crate::ipc::max_message()),
             ),
             trap_entry: 0,
+            frames: account,
         },
     );
     match tasks.create_waiting_thread(sid, exe.entry(), layout::STACK_TOP, 0, priority) {

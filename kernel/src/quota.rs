@@ -9,6 +9,9 @@
 //! returned when its [`MessageBuf`] is dropped, on every path (delivered, refused,
 //! cancelled, or the thread ended while it waited).
 //!
+//! The physical frames a program makes the kernel allocate are charged to its frame account
+//! ([`crate::mm::frame`]), bounded by its memory limit.
+//!
 //! Everything else a program can create is bounded by count instead, each bound in the
 //! module that owns the object: threads per process ([`crate::task`]), handles per table
 //! ([`crate::object`]), mapped ranges per process ([`crate::core_endpoints::vmm`]), one pending

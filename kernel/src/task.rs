@@ -118,6 +118,9 @@ pub struct Process {
     /// Where its threads' foreign system calls are delivered (`task.TrapEntry`; 0: none,
     /// they fail with `NoSuchSyscall`). [`crate::trap_redirect`].
     pub trap_entry: usize,
+    /// The frame account everything it makes the kernel allocate is charged to
+    /// ([`crate::mm::frame`]); closed after its address space is freed (field order).
+    pub frames: crate::mm::frame::OwnedAccount,
 }
 
 /// Every process, thread, channel and endpoint. One lock guards them all: the kernel runs on

@@ -200,6 +200,8 @@ core_errors!(
     kl_core_task::TrapEntryError,
     kl_core_task::WaitError,
     kl_core_task::KillError,
+    kl_core_task::SetMemoryLimitError,
+    kl_core_task::MemoryUsageError,
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,
@@ -235,6 +237,23 @@ pub fn set_trap_entry(entry: usize) -> Result<(), Status> {
     tasks()
         .trap_entry(entry as u64)
         .map(|_| ())
+        .map_err(call_status)
+}
+
+/// `task.SetMemoryLimit`: the most bytes of memory the created, not yet started process
+/// `task` (and the processes it creates) may make the kernel allocate.
+pub fn set_memory_limit(task: rt::Handle, bytes: u64) -> Result<(), Status> {
+    tasks()
+        .set_memory_limit(task, bytes)
+        .map(|_| ())
+        .map_err(call_status)
+}
+
+/// `task.MemoryUsage`: the bytes of memory charged to this process and its limit.
+pub fn memory_usage() -> Result<(u64, u64), Status> {
+    tasks()
+        .memory_usage()
+        .map(|r| (r.used, r.limit))
         .map_err(call_status)
 }
 

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use super::{
     Table, TableError, TableErrorKind, FLAG_DYNAMIC_CONNECTION_MANAGER, FLAG_LINUX, FLAG_PRIORITY,
-    HEADER_LEN, MAGIC, PRIORITY_SHIFT, VERSION,
+    HEADER_LEN, MAGIC, MEMORY_PAGE, PRIORITY_SHIFT, VERSION,
 };
 use crate::solution::Solution;
 
@@ -78,6 +78,11 @@ pub fn encode(solution: &Solution) -> Result<Vec<u8>, TableError> {
         for (k, v) in &p.env {
             put_str(&mut out, k)?;
             put_str(&mut out, v)?;
+        }
+        {
+            let pages = p.memory.map_or(0, |m| m.div_ceil(MEMORY_PAGE).max(1));
+            let pages = u32::try_from(pages).map_err(|_| too_large(out.len()))?;
+            put_u32(&mut out, pages);
         }
     }
     for c in &solution.channels {

@@ -100,6 +100,13 @@ pub fn serve(
         process,
         handover: Handover::Nothing,
     };
+    // Frames the kernel allocates for the request are the caller's ([`crate::mm::frame`]).
+    let account = TASKS
+        .lock()
+        .processes
+        .get(&process)
+        .map_or(crate::mm::frame::KERNEL, |p| p.frames.id());
+    let _charging = crate::mm::frame::charge_call(account);
     let answer = kl_core_core::dispatch(&mut caller, request).map_err(|_| Status::InvalidArgument);
     (answer, caller.handover)
 }

@@ -13,8 +13,13 @@ use crate::idl::kl_core_task::{
     StartResponse, TaskServer, TrapEntryError, TrapEntryRequest, TrapEntryResponse, WaitError,
     WaitRequest, WaitResponse,
 };
+use crate::idl::kl_core_task::{
+    MemoryUsageError, MemoryUsageRequest, MemoryUsageResponse, SetMemoryLimitError,
+    SetMemoryLimitRequest, SetMemoryLimitResponse,
+};
 use crate::idl::spec_rt::Handle;
 use crate::judge::{judge, Judged, Party};
+use crate::mm::{frame, PAGE_SIZE};
 use crate::object::Object;
 use crate::program;
 use crate::sched;
@@ -88,6 +93,12 @@ pub fn start_kernel_and_einit(names: &[&str]) -> usize {
         };
         match program::create(name, name, name, class_id, priority) {
             Ok(sid) => {
+                // The programs Einit starts are charged to their own accounts nested in
+                // Einit's, limited by their init.yaml entries: Einit's own account bounds
+                // nothing more.
+                if *name == "Einit" {
+                    set_unlimited(sid);
+                }
                 if execute(core, sid).is_ok() {
                     started += 1;
                 }
@@ -96,6 +107,13 @@ pub fn start_kernel_and_einit(names: &[&str]) -> usize {
         }
     }
     started
+}
+
+/// Lifts the frame limit of process `sid` (Einit's).
+fn set_unlimited(sid: ProcessId) {
+    if let Some(p) = TASKS.lock().processes.get(&sid) {
+        crate::mm::frame::set_limit(p.frames.id(), crate::mm::frame::UNLIMITED);
+    }
 }
 
 impl Caller {
@@ -312,5 +330,55 @@ impl TaskServer for Caller {
                 status: code(Status::NoSuchThread),
             }),
         }
+    }
+
+    fn set_memory_limit(
+        &mut self,
+        r: SetMemoryLimitRequest,
+    ) -> Result<SetMemoryLimitResponse, SetMemoryLimitError> {
+        (|| {
+            let target = self.task_handle(r.task.handle)?;
+            let pages = usize::try_from(r.bytes)
+                .map_err(|_| Status::InvalidArgument)?
+                .div_ceil(PAGE_SIZE) as u64;
+            let tasks = TASKS.lock();
+            let mine = tasks
+                .processes
+                .get(&self.process)
+                .ok_or(Status::NoSuchThread)?
+                .frames
+                .id();
+            let p = tasks.processes.get(&target).ok_or(Status::NotFound)?;
+            if p.started || p.ended {
+                return Err(Status::Busy);
+            }
+            let (_, own_limit) = frame::usage(mine);
+            if pages > own_limit {
+                return Err(Status::InvalidArgument);
+            }
+            let (used, _) = frame::usage(p.frames.id());
+            if used > pages {
+                return Err(Status::NoMemory);
+            }
+            frame::set_limit(p.frames.id(), pages);
+            Ok(SetMemoryLimitResponse {})
+        })()
+        .map_err(|s| SetMemoryLimitError { status: code(s) })
+    }
+
+    fn memory_usage(
+        &mut self,
+        _: MemoryUsageRequest,
+    ) -> Result<MemoryUsageResponse, MemoryUsageError> {
+        let tasks = TASKS.lock();
+        let p = tasks.processes.get(&self.process).ok_or(MemoryUsageError {
+            status: code(Status::NoSuchThread),
+        })?;
+        let (used, limit) = frame::usage(p.frames.id());
+        let bytes = |pages: u64| pages.saturating_mul(PAGE_SIZE as u64);
+        Ok(MemoryUsageResponse {
+            used: bytes(used),
+            limit: bytes(limit),
+        })
     }
 }

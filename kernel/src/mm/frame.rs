@@ -6,6 +6,18 @@
 //! run of RAM large enough to hold it, reached through the direct map. A set bit means "not
 //! available": used, reserved, or not RAM at all. Allocation scans from a hint so that the
 //! common case does not rescan the low, already-used part of memory.
+//!
+//! Every frame also records the [`AccountId`] it is charged to (two bytes per frame, next to
+//! the bitmap): the frames a process makes the kernel allocate (its program image and
+//! stacks, `vmm` allocations, regions it creates, `romfs.Read` copies, its page tables, its
+//! threads' kernel stacks) are charged to that process's account while the kernel acts for
+//! it ([`charge_to`]), and released when the frame is freed, whoever frees it and whenever:
+//! a region outliving its creator stays charged to the creator's account until its last
+//! frame is freed. An allocation that would take an account, or any account it is nested
+//! in (the account of the process that created it), over its limit fails like an empty
+//! pool: `None`, `NoMemory` to the process.
+
+use core::sync::atomic::{AtomicU16, Ordering};
 
 use spin::Mutex;
 
@@ -15,9 +27,51 @@ use crate::mm::PAGE_SIZE;
 
 const FRAME: u64 = PAGE_SIZE as u64;
 
+/// A frame account: its number (0 is the kernel's own, never limited).
+pub type AccountId = u16;
+/// The kernel's account: frames allocated not on any process's behalf.
+pub const KERNEL: AccountId = 0;
+/// Accounts that can exist at once (a process has one while it lives, and as long as frames
+/// are charged to it).
+pub const ACCOUNTS: usize = 1024;
+/// A limit that never refuses.
+pub const UNLIMITED: u64 = u64::MAX;
+
+#[derive(Clone, Copy)]
+struct Account {
+    /// Frames charged to it (its own and those of the accounts nested in it).
+    used: u64,
+    /// Most frames it may hold.
+    limit: u64,
+    /// The account it is nested in ([`KERNEL`]: none).
+    parent: AccountId,
+    /// Accounts nested in it that still exist.
+    children: u32,
+    /// Exists: opened and not yet both closed and empty.
+    exists: bool,
+    /// Its owner still lives (not yet [`close_account`]ed).
+    open: bool,
+}
+
+const NO_ACCOUNT: Account = Account {
+    used: 0,
+    limit: 0,
+    parent: KERNEL,
+    children: 0,
+    exists: false,
+    open: false,
+};
+
+/// The account frames are charged to now (see [`charge_to`]).
+static CHARGING: AtomicU16 = AtomicU16::new(KERNEL);
+
 struct Bitmap {
     /// Words of the bitmap, in the direct map.
     words: &'static mut [u64],
+    /// The account each frame is charged to, in the direct map after the bitmap.
+    owners: &'static mut [AccountId],
+    /// The accounts, in the direct map after the owners.
+    accounts: &'static mut [Account],
     frames: u64,
     free: u64,
     total: u64,
@@ -59,6 +113,74 @@ impl Bitmap {
     }
 }
 
+impl Bitmap {
+    fn account(&mut self, id: AccountId) -> Option<&mut Account> {
+        self.accounts.get_mut(id as usize).filter(|a| a.exists)
+    }
+
+    /// Whether `count` more frames fit `id` and every account it is nested in.
+    fn may_charge(&self, mut id: AccountId, count: u64) -> bool {
+        // Nesting is at most ACCOUNTS deep; the bound only guards against a broken chain.
+        for _ in 0..ACCOUNTS {
+            if id == KERNEL {
+                return true;
+            }
+            let Some(a) = self.accounts.get(id as usize).filter(|a| a.exists) else {
+                return true;
+            };
+            if a.used.saturating_add(count) > a.limit {
+                return false;
+            }
+            id = a.parent;
+        }
+        true
+    }
+
+    /// Charges (`charge`) or releases `count` frames to `id` and the accounts it is nested
+    /// in; an account closed and emptied goes away.
+    fn add(&mut self, mut id: AccountId, count: u64, charge: bool) {
+        for _ in 0..ACCOUNTS {
+            if id == KERNEL {
+                return;
+            }
+            let Some(a) = self.account(id) else {
+                return;
+            };
+            a.used = if charge {
+                a.used.saturating_add(count)
+            } else {
+                a.used.saturating_sub(count)
+            };
+            let parent = a.parent;
+            self.retire(id);
+            id = parent;
+        }
+    }
+
+    /// Removes account `id` if it is closed, empty and has no nested account left, then its
+    /// parent if that is left the same way.
+    fn retire(&mut self, mut id: AccountId) {
+        for _ in 0..ACCOUNTS {
+            if id == KERNEL {
+                return;
+            }
+            let Some(a) = self.account(id) else {
+                return;
+            };
+            if a.open || a.used != 0 || a.children != 0 {
+                return;
+            }
+            let parent = a.parent;
+            *a = NO_ACCOUNT;
+            let Some(p) = self.account(parent) else {
+                return;
+            };
+            p.children = p.children.saturating_sub(1);
+            id = parent;
+        }
+    }
+}
+
 static FRAMES: Mutex<Option<Bitmap>> = Mutex::new(None);
 
 /// Frame counts for the boot banner and benchmarks.
@@ -76,7 +198,10 @@ fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
 pub fn init(info: &BootInfo) {
     let frames = info.ram_end() / FRAME;
     let bitmap_bytes = frames.div_ceil(64) * 8;
-    let bitmap_len = bitmap_bytes.next_multiple_of(FRAME);
+    let owners_bytes = frames * core::mem::size_of::<AccountId>() as u64;
+    let accounts_at = (bitmap_bytes + owners_bytes).next_multiple_of(8);
+    let accounts_bytes = (ACCOUNTS * core::mem::size_of::<Account>()) as u64;
+    let bitmap_len = (accounts_at + accounts_bytes).next_multiple_of(FRAME);
 
     // Place the bitmap in the first usable, page-aligned stretch that avoids every reserved
     // range.
@@ -111,9 +236,28 @@ pub fn init(info: &BootInfo) {
     // handed out. Alignment: page aligned.
     let words = unsafe { core::slice::from_raw_parts_mut(words_ptr, (bitmap_bytes / 8) as usize) };
     words.fill(u64::MAX);
+    // SAFETY: as above; the owners follow the words in the same reserved range (8-byte
+    // aligned after them), which holds both.
+    let owners = unsafe {
+        core::slice::from_raw_parts_mut(
+            arch::phys_to_virt(PhysAddr(bitmap_phys + bitmap_bytes)) as *mut AccountId,
+            frames as usize,
+        )
+    };
+    owners.fill(KERNEL);
+    let accounts_ptr = arch::phys_to_virt(PhysAddr(bitmap_phys + accounts_at)) as *mut Account;
+    for i in 0..ACCOUNTS {
+        // SAFETY: as above; the accounts follow the owners, 8-byte aligned, in the same
+        // reserved range; each is written before the slice below is made.
+        unsafe { accounts_ptr.add(i).write(NO_ACCOUNT) };
+    }
+    // SAFETY: every element was initialised just above; the range is ours alone.
+    let accounts = unsafe { core::slice::from_raw_parts_mut(accounts_ptr, ACCOUNTS) };
 
     let mut bitmap = Bitmap {
         words,
+        owners,
+        accounts,
         frames,
         free: 0,
         total: 0,
@@ -151,12 +295,20 @@ pub fn alloc_contiguous(count: usize, align: usize) -> Option<PhysAddr> {
     let (count, align) = (count as u64, (align as u64).max(1));
     let mut guard = FRAMES.lock();
     let bitmap = guard.as_mut()?;
+    let account = CHARGING.load(Ordering::Relaxed);
+    if !bitmap.may_charge(account, count) {
+        return None;
+    }
     let start = bitmap
         .find_run(count, align, bitmap.hint)
         .or_else(|| bitmap.find_run(count, align, 0))?;
     for f in start..start + count {
         bitmap.set(f, true);
+        if let Some(owner) = bitmap.owners.get_mut(f as usize) {
+            *owner = account;
+        }
     }
+    bitmap.add(account, count, true);
     if count == 1 {
         bitmap.hint = start + 1;
     }
@@ -179,7 +331,14 @@ pub fn alloc() -> Option<PhysAddr> {
 pub fn free(addr: PhysAddr) {
     if let Some(bitmap) = FRAMES.lock().as_mut() {
         let f = addr.0 / FRAME;
+        if !bitmap.is_used(f) {
+            return;
+        }
         bitmap.set(f, false);
+        if let Some(owner) = bitmap.owners.get_mut(f as usize) {
+            let account = core::mem::replace(owner, KERNEL);
+            bitmap.add(account, 1, false);
+        }
         bitmap.hint = bitmap.hint.min(f);
     }
 }
@@ -191,5 +350,125 @@ pub fn stats() -> Stats {
             free: b.free,
         },
         None => Stats { total: 0, free: 0 },
+    }
+}
+
+/// Opens an account of at most `limit` frames nested in `parent` (whose limit also bounds
+/// it; [`KERNEL`]: none). `None` when every account is in use.
+pub fn open_account(parent: AccountId, limit: u64) -> Option<AccountId> {
+    let mut guard = FRAMES.lock();
+    let bitmap = guard.as_mut()?;
+    let parent = if bitmap.account(parent).is_some() {
+        parent
+    } else {
+        KERNEL
+    };
+    let index = bitmap
+        .accounts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, a)| !a.exists)
+        .map(|(i, _)| i)?;
+    let id = AccountId::try_from(index).ok()?;
+    if let Some(a) = bitmap.accounts.get_mut(index) {
+        *a = Account {
+            used: 0,
+            limit,
+            parent,
+            children: 0,
+            exists: true,
+            open: true,
+        };
+    }
+    if let Some(p) = bitmap.account(parent) {
+        p.children += 1;
+    }
+    Some(id)
+}
+
+/// The owner of account `id` is gone: the account goes away once its last frame is freed.
+pub fn close_account(id: AccountId) {
+    if let Some(bitmap) = FRAMES.lock().as_mut() {
+        if let Some(a) = bitmap.account(id) {
+            a.open = false;
+        }
+        bitmap.retire(id);
+    }
+}
+
+/// Sets the limit of account `id` (frames already charged stay; only new ones are refused).
+pub fn set_limit(id: AccountId, limit: u64) {
+    if let Some(a) = FRAMES.lock().as_mut().and_then(|b| b.account(id)) {
+        a.limit = limit;
+    }
+}
+
+/// Frames charged to account `id` and its limit: `(used, limit)` ([`KERNEL`]: unlimited).
+pub fn usage(id: AccountId) -> (u64, u64) {
+    FRAMES
+        .lock()
+        .as_mut()
+        .and_then(|b| b.account(id))
+        .map_or((0, UNLIMITED), |a| (a.used, a.limit))
+}
+
+/// While the returned guard lives, frames are charged to account `id`; the account charged
+/// before is charged again when it is dropped.
+#[must_use = "frames are charged to the account only while the guard lives"]
+pub fn charge_to(id: AccountId) -> Charging {
+    Charging {
+        after: CHARGING.swap(id, Ordering::Relaxed),
+    }
+}
+
+/// Like [`charge_to`] for a system call that may block: other threads run meanwhile and set
+/// their own accounts, so when the guard is dropped the kernel's account is charged again
+/// (nothing runs on a process's behalf between its system calls). A call that blocks
+/// allocates no frames after it wakes (none does: they block only to wait for an event).
+#[must_use = "frames are charged to the account only while the guard lives"]
+pub fn charge_call(id: AccountId) -> Charging {
+    CHARGING.store(id, Ordering::Relaxed);
+    Charging { after: KERNEL }
+}
+
+/// See [`charge_to`].
+pub struct Charging {
+    after: AccountId,
+}
+
+impl Drop for Charging {
+    fn drop(&mut self) {
+        CHARGING.store(self.after, Ordering::Relaxed);
+    }
+}
+
+/// The frame limit of a process that is given none: a quarter of the RAM the allocator
+/// manages (64 MiB of QEMU's default 256 MiB), so that no one process can starve the rest.
+pub fn default_limit() -> u64 {
+    (stats().total / 4).max(1)
+}
+
+/// A process's account, closed when it is dropped (with the process).
+pub struct OwnedAccount(AccountId);
+
+impl OwnedAccount {
+    /// Opens an account nested in the one charged now (the creating process's, or none
+    /// when the kernel acts for itself), of at most `limit` frames and never more than the
+    /// enclosing account's limit.
+    pub fn open(limit: u64) -> Option<OwnedAccount> {
+        let parent = CHARGING.load(Ordering::Relaxed);
+        let limit = limit.min(usage(parent).1);
+        open_account(parent, limit).map(OwnedAccount)
+    }
+
+    pub fn id(&self) -> AccountId {
+        self.0
+    }
+}
+
+impl Drop for OwnedAccount {
+    fn drop(&mut self) {
+        close_account(self.0);
     }
 }

@@ -6,7 +6,9 @@
 //! with the program's path as its first argument (see `docs/linux.md`).
 //!
 //! Each process gets the priority ceiling its `init.yaml` entry gives (`priority:`), or the
-//! default, always below Einit's own.
+//! default, always below Einit's own, and the memory limit it gives (`memory:`, set with
+//! `task.SetMemoryLimit` before the process starts; a process that cannot have it is not
+//! started), or the kernel's default.
 //!
 //! Its table is generated at build time from the solution's `init.yaml` (see
 //! `ostrog-init`) and embedded in this executable, the way KasperskyOS generates `einit.c`.
@@ -70,7 +72,20 @@ fn main() -> i32 {
             // Below Einit's own ceiling, so that nothing runs before everything is set up.
             p.priority().unwrap_or(table::DEFAULT_PRIORITY),
         ) {
-            Ok(r) => handles.push(Some(r.task)),
+            Ok(r) => match p.memory().map(|m| sys::set_memory_limit(r.task, m)) {
+                Some(Err(e)) => {
+                    // Not started: a process over its limit before it runs is a setup error.
+                    println!(
+                        "Einit: cannot give {} its memory limit of {} KiB: {}",
+                        p.task(),
+                        p.memory().unwrap_or(0) >> 10,
+                        e.name()
+                    );
+                    failures += 1;
+                    handles.push(None);
+                }
+                _ => handles.push(Some(r.task)),
+            },
             Err(e) => {
                 match p.linux() {
                     true => println!(

@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 38] = [
+const CLASSES: [&str; 40] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -59,6 +59,8 @@ const CLASSES: [&str; 38] = [
     "fault-guard",
     "entropy",
     "audit-note",
+    "quota-hog",
+    "quota-peer",
 ];
 
 const CORE: ClassId = 0;
@@ -81,6 +83,8 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
             "Args",
             "TrapEntry",
             "Kill",
+            "SetMemoryLimit",
+            "MemoryUsage",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),

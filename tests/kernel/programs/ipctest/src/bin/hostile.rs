@@ -204,6 +204,14 @@ fn main() -> i32 {
         println!("hostile: BREACH: a full handle table: {why}");
     }
 
+    // 8. All the memory it can get: its limit is init.yaml's `memory: 8M`, which Einit set;
+    //    allocating beyond is refused with `NoMemory`, and everything is given back.
+    t.attempts += 1;
+    if let Err(why) = exhaust_memory() {
+        t.got_through += 1;
+        println!("hostile: BREACH: memory beyond its limit: {why}");
+    }
+
     println!(
         "hostile: {} attempts, {} got through",
         t.attempts, t.got_through
@@ -214,4 +222,41 @@ fn main() -> i32 {
     } else {
         1
     }
+}
+
+/// Allocates 256 KiB pieces until refused: the refusal must be `NoMemory` at the 8 MiB limit
+/// init.yaml gives this program, with everything it holds within the limit.
+fn exhaust_memory() -> Result<(), alloc::string::String> {
+    use alloc::format;
+    const PIECE: usize = 256 * 1024;
+    let (_, limit) = sys::memory_usage().map_err(|e| format!("task.MemoryUsage: {}", e.name()))?;
+    if limit != 8 << 20 {
+        return Err(format!("its limit is {limit} bytes, not init.yaml's 8 MiB"));
+    }
+    let mut pieces = Vec::new();
+    let refusal = loop {
+        match sys::vmm().allocate(PIECE as u64, sys::VMM_WRITE) {
+            Ok(r) => pieces.push(r.addr as usize),
+            Err(e) => break sys::call_status(e),
+        }
+        if pieces.len() > 64 {
+            return Err(format!("{} pieces of 256 KiB", pieces.len()));
+        }
+    };
+    let (used, _) = sys::memory_usage().map_err(|e| format!("task.MemoryUsage: {}", e.name()))?;
+    if refusal != Status::NoMemory || used > limit {
+        return Err(format!(
+            "refused with {} holding {used} of {limit} bytes",
+            refusal.name()
+        ));
+    }
+    println!(
+        "hostile: vmm.Allocate refused ({}) after {} KiB, at its 8 MiB limit",
+        refusal.name(),
+        pieces.len() * PIECE / 1024
+    );
+    for addr in pieces {
+        sys::free(addr, PIECE).map_err(|e| format!("vmm.Free: {}", e.name()))?;
+    }
+    Ok(())
 }
