@@ -55,7 +55,7 @@ fn root() -> PathBuf {
 }
 
 /// Where the test keeps what it builds.
-fn work_dir(arch: Arch) -> Result<PathBuf> {
+pub(crate) fn work_dir(arch: Arch) -> Result<PathBuf> {
     let dir = cargo_ostrog::kernel::target_dir()?
         .join("ostrog")
         .join("linux-test")
@@ -103,14 +103,14 @@ fn build_hello_std(solution: &Solution, arch: Arch) -> Result<Vec<u8>> {
 }
 
 /// What a program prints and its exit status.
-struct Reference {
-    stdout: String,
-    status: i32,
+pub(crate) struct Reference {
+    pub(crate) stdout: String,
+    pub(crate) status: i32,
 }
 
 /// Runs the executable `elf` of `arch` on the host with the arguments and environment of
 /// `task` in `init.yaml`.
-fn run_on_host(
+pub(crate) fn run_on_host(
     described: &ostrog_init::Solution,
     task: &str,
     elf: &[u8],
@@ -317,6 +317,7 @@ pub fn run() -> Vec<(String, bool, String)> {
         results.extend(run_arch(arch));
     }
     results.extend(template());
+    results.extend(crate::conformance::run());
     results
 }
 

@@ -172,6 +172,8 @@ pub struct State {
     limits: [(u64, u64); RLIMIT_COUNT],
     /// Standard descriptors still open (bit per fd 0..2).
     open_fds: u8,
+    /// The standard fds with `FD_CLOEXEC` set (`fcntl`), a bit per fd.
+    cloexec_fds: u8,
     /// The executable's path (`/proc/self/exe`).
     exe: Vec<u8>,
     /// Ended threads whose stacks are still to be unmapped: (kernel thread id, range).
@@ -214,6 +216,7 @@ impl State {
             pending: 0,
             limits,
             open_fds: 0b111,
+            cloexec_fds: 0,
             exe: exe.to_vec(),
             reported: Vec::new(),
             zombies: Vec::new(),
@@ -356,6 +359,7 @@ impl State {
             Sys::Close => {
                 if self.is_open(fd) {
                     self.open_fds &= !(1 << fd);
+                    self.cloexec_fds &= !(1 << fd);
                     ok(0)
                 } else {
                     err(EBADF)
@@ -363,7 +367,7 @@ impl State {
             }
             Sys::Lseek => self.std_fd(fd, -ESPIPE),
             Sys::Ioctl => self.sys_ioctl(k, fd, a[1] as u32 as u64, a[2]),
-            Sys::Fcntl => self.sys_fcntl(fd, a[1] as u32 as u64),
+            Sys::Fcntl => self.sys_fcntl(fd, a[1] as u32 as u64, a[2]),
             Sys::Poll => {
                 let timeout = a[2] as i32 as i64;
                 let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
@@ -591,19 +595,27 @@ impl State {
         }
     }
 
-    fn sys_fcntl(&mut self, fd: u64, cmd: u64) -> Outcome {
+    fn sys_fcntl(&mut self, fd: u64, cmd: u64, arg: u64) -> Outcome {
         const F_GETFD: u64 = 1;
         const F_SETFD: u64 = 2;
         const F_GETFL: u64 = 3;
         const F_SETFL: u64 = 4;
+        const FD_CLOEXEC: u64 = 1;
         if !self.is_open(fd) {
             return err(EBADF);
         }
         match cmd {
-            F_GETFD => ok(0),
-            // Close-on-exec means nothing without exec; status flags (O_NONBLOCK, O_APPEND)
-            // change nothing for the console.
-            F_SETFD | F_SETFL => ok(0),
+            F_GETFD => ok(i64::from(self.cloexec_fds >> fd & 1)),
+            // Close-on-exec means nothing without exec, but it reads back as set.
+            F_SETFD => {
+                match arg & FD_CLOEXEC {
+                    0 => self.cloexec_fds &= !(1 << fd),
+                    _ => self.cloexec_fds |= 1 << fd,
+                }
+                ok(0)
+            }
+            // Status flags (O_NONBLOCK, O_APPEND) change nothing for the console.
+            F_SETFL => ok(0),
             F_GETFL => ok(if fd == 0 { 0 } else { 1 }), // O_RDONLY / O_WRONLY
             _ => err(EINVAL),
         }

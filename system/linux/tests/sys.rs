@@ -1043,3 +1043,33 @@ fn a_thread_unmapping_its_own_stack_has_it_unmapped_after_it_ends() {
     assert_eq!(ret(call(&mut st, &mut k, Sys::Munmap, &[STACK, PAGE])), 0);
     assert!(!k.pages.contains_key(&STACK));
 }
+
+#[test]
+fn fcntl_close_on_exec_reads_back() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 2, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[1, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 2, 0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[2])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), -EBADF);
+}
+
+#[test]
+fn the_calls_listed_as_not_implemented_return_enosys() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        for &sys in linux::nr::NOT_IMPLEMENTED {
+            let Some(_) = number(arch, sys) else {
+                continue;
+            };
+            let (mut st, mut k) = setup(arch);
+            assert_eq!(
+                ret(call(&mut st, &mut k, sys, &[BUF, 4096, 0, 0])),
+                -ENOSYS,
+                "{sys:?} on {arch:?}"
+            );
+        }
+    }
+}
