@@ -73,7 +73,7 @@ pub fn numbers_in_disassembly(text: &str) -> BTreeSet<u64> {
                 .any(|w| s.ends_with(w))
         };
         if insn == "syscall" {
-            if let Some(n) = by_register(&["%eax", "%rax"], &recent) {
+            if let Some(n) = by_register(&["%eax", "%rax", "%al"], &recent) {
                 found.insert(n);
             }
         } else if (insn.starts_with("call") || insn.starts_with("jmp")) && wrapper(insn)
@@ -197,6 +197,14 @@ pub fn run() -> Result<bool> {
             &rust,
             &names
         )
+    );
+    let unseen: Vec<&str> = linux::nr::calls(linux::Arch::X86_64)
+        .filter(|c| c.2 && !both.contains(&c.0))
+        .map(|c| c.1)
+        .collect();
+    println!(
+        "implemented but used by neither (Linux programs may still call them): {}",
+        unseen.join(" ")
     );
     Ok(true)
 }

@@ -20,6 +20,9 @@ use crate::Arch;
 pub trait Kernel: Memory {
     /// Writes program bytes (`addr..addr+len`, already checked readable) to the console.
     fn console_write(&mut self, addr: u64, len: usize) -> Result<usize, i64>;
+    /// Writes the personality's own bytes to the console in one piece (a gathered
+    /// `writev`, so that no other program's output lands inside it).
+    fn console_write_bytes(&mut self, bytes: &[u8]) -> Result<usize, i64>;
     /// Copies program memory (already checked readable) into `buf`.
     fn read_user(&mut self, addr: u64, buf: &mut [u8]);
     /// Copies `data` into program memory (already checked writable).
@@ -115,6 +118,9 @@ pub struct SigAction {
     pub restorer: u64,
     pub mask: u64,
 }
+
+/// The largest `writev` gathered into one console write (Linux's `PIPE_BUF`).
+const GATHER_MAX: u64 = 4096;
 
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
@@ -384,7 +390,11 @@ impl State {
                 };
                 self.sys_poll(k, a[0], a[1], ns)
             }
-            Sys::Mmap => ok(self.space.mmap(a, k)),
+            Sys::Mmap => match self.space.mmap(a, k) {
+                // A file mapping of a descriptor that is not open: Linux's EBADF.
+                r if r == -ENODEV && !self.is_open(a[4] as u32 as u64) => err(EBADF),
+                r => ok(r),
+            },
             Sys::Munmap => self.sys_munmap(k, me, call.sp, a[0], a[1]),
             Sys::Mprotect => ok(self.space.mprotect(a[0], a[1], a[2], k)),
             Sys::Madvise => ok(self.space.madvise(a[0], a[1], a[2], k)),
@@ -535,6 +545,16 @@ impl State {
         if count > 1024 {
             return err(EINVAL);
         }
+        // A short writev (a line of stdio: buffer and new data) reaches the console as one
+        // write, as a write to a pipe or terminal of up to PIPE_BUF bytes is atomic.
+        if count > 1 {
+            if let Some(bytes) = self.gather(k, iov, count) {
+                return match k.console_write_bytes(&bytes) {
+                    Ok(n) => ok(n as i64),
+                    Err(e) => err(e),
+                };
+            }
+        }
         let mut total: i64 = 0;
         for i in 0..count {
             let (base, len) = match (
@@ -560,6 +580,32 @@ impl State {
             }
         }
         ok(total)
+    }
+
+    /// The bytes of the `count` vectors at `iov` if they are all readable and at most
+    /// [`GATHER_MAX`] in all; `None` otherwise (then they are written one by one).
+    fn gather<K: Kernel>(&self, k: &mut K, iov: u64, count: u64) -> Option<Vec<u8>> {
+        let mut pieces = Vec::new();
+        let mut total = 0u64;
+        for i in 0..count {
+            let base = self.read_u64(k, iov.wrapping_add(i * 16)).ok()?;
+            let len = self.read_u64(k, iov.wrapping_add(i * 16 + 8)).ok()?;
+            total = total.checked_add(len)?;
+            if total > GATHER_MAX {
+                return None;
+            }
+            if len > 0 {
+                pieces.push((base, len));
+            }
+        }
+        let mut bytes = vec![0u8; total as usize];
+        let mut at = 0usize;
+        for (base, len) in pieces {
+            let end = at + len as usize;
+            self.read(k, base, &mut bytes[at..end]).ok()?;
+            at = end;
+        }
+        Some(bytes)
     }
 
     fn sys_ioctl<K: Kernel>(&mut self, k: &mut K, fd: u64, req: u64, arg: u64) -> Outcome {

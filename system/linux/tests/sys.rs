@@ -19,6 +19,8 @@ struct Fake {
     pages: BTreeMap<u64, (Vec<u8>, Rights)>,
     next: u64,
     console: Vec<u8>,
+    /// How many console writes made `console`.
+    console_writes: usize,
     now: u64,
     wakes: Vec<(u64, u32)>,
     spawns: Vec<(u64, Option<u64>)>,
@@ -76,7 +78,13 @@ impl Kernel for Fake {
         let mut b = vec![0; len];
         self.read_user(addr, &mut b);
         self.console.extend_from_slice(&b);
+        self.console_writes += 1;
         Ok(len)
+    }
+    fn console_write_bytes(&mut self, bytes: &[u8]) -> Result<usize, i64> {
+        self.console.extend_from_slice(bytes);
+        self.console_writes += 1;
+        Ok(bytes.len())
     }
     fn read_user(&mut self, addr: u64, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {
@@ -286,7 +294,7 @@ fn mmap_munmap_mprotect_split_like_linux() {
         -EACCES
     );
     assert_eq!(
-        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 3, 0])),
+        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 0, 0])),
         -ENODEV
     );
     assert_eq!(
@@ -420,6 +428,18 @@ fn write_and_writev_reach_the_console() {
         11
     );
     assert_eq!(k.console, b"hello, world\nhelloworld\n");
+    assert_eq!(k.console_writes, 2, "a short writev is one console write");
+    // A bad vector after a good one: written piece by piece, up to the bad one.
+    let mut bad = iov[..16].to_vec();
+    bad.extend_from_slice(&0x1234_0000u64.to_le_bytes());
+    bad.extend_from_slice(&4u64.to_le_bytes());
+    k.write_user(BUF + 0x200, &bad);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Writev, &[1, BUF + 0x200, 2])),
+        5
+    );
+    assert_eq!(k.console, b"hello, world\nhelloworld\nhello");
+    k.console.truncate(24);
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Write, &[1, 0x1234_0000, 4])),
         -EFAULT
@@ -1072,4 +1092,19 @@ fn the_calls_listed_as_not_implemented_return_enosys() {
             );
         }
     }
+}
+
+#[test]
+fn mmap_of_a_file_needs_an_open_descriptor() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    // MAP_PRIVATE of fd 55: not open.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 55, 0])),
+        -EBADF
+    );
+    // fd 1 is open but no file: no device to map.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 1, 0])),
+        -ENODEV
+    );
 }

@@ -23,8 +23,21 @@ static int conf_cases, conf_failed;
 
 static void conf_start(const char *program) {
     conf_program = program;
-    /* One line per write even when stdout is a pipe (the host run). */
-    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* Prints one line with a single write(2): stdio's line buffering may hand a line to the
+ * kernel in two pieces (writev), between which another program's output could land. */
+static void conf_line(const char *fmt, const char *name, long got, long expected) {
+    char line[256];
+    int n = snprintf(line, sizeof line, fmt, conf_program, name, got, expected);
+    if (n > (int)sizeof line - 1) {
+        n = sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    fflush(stdout);
+    if (n > 0 && write(1, line, n) != n) {
+        conf_failed++;
+    }
 }
 
 /* A case whose outcome is a number: the result, or the result and errno folded as
@@ -32,10 +45,10 @@ static void conf_start(const char *program) {
 static void check(const char *name, long got, long expected) {
     conf_cases++;
     if (got == expected) {
-        printf("%s: ok %s\n", conf_program, name);
+        conf_line("%s: ok %s\n", name, got, expected);
     } else {
         conf_failed++;
-        printf("%s: FAIL %s: got %ld expected %ld\n", conf_program, name, got, expected);
+        conf_line("%s: FAIL %s: got %ld expected %ld\n", name, got, expected);
     }
 }
 
@@ -52,8 +65,11 @@ static long outcome(long result) {
 #define CHECK_RES(name, call, expected) check(name, outcome((long)(call)), (long)(expected))
 
 static int conf_end(void) {
-    printf("%s: done %d cases, %d failed\n", conf_program, conf_cases, conf_failed);
-    return 0;
+    char line[128];
+    int n = snprintf(line, sizeof line, "%s: done %d cases, %d failed\n", conf_program, conf_cases,
+                     conf_failed);
+    fflush(stdout);
+    return write(1, line, n) == n ? 0 : 1;
 }
 
 #endif

@@ -65,7 +65,7 @@ fn main() {
                 nr::READLINKAT,
                 &[
                     at_fdcwd,
-                    b"/proc/self/exe\0".as_ptr() as u64,
+                    c"/proc/self/exe".as_ptr() as u64,
                     link.as_mut_ptr() as u64,
                     128,
                 ],
@@ -77,7 +77,7 @@ fn main() {
                 nr::READLINKAT,
                 &[
                     at_fdcwd,
-                    b"/no/such\0".as_ptr() as u64,
+                    c"/no/such".as_ptr() as u64,
                     link.as_mut_ptr() as u64,
                     128,
                 ],
