@@ -161,8 +161,9 @@ fn root() -> PathBuf {
     cargo_ostrog::source_root().join("tests/linux/conformance")
 }
 
-/// Builds the C program `source` for `arch`.
-fn build_c(arch: Arch, source: &str, name: &str) -> Result<Vec<u8>> {
+/// Builds the C program `source` for `arch` as `name` (a static executable): with
+/// Debian's `musl-gcc` for an x86_64 host's own architecture, with `zig cc` otherwise.
+pub(crate) fn build_c(arch: Arch, source: &std::path::Path, name: &str) -> Result<Vec<u8>> {
     let out = crate::linux::work_dir(arch)?.join(name);
     let mut cmd = match arch {
         Arch::X86_64 if Arch::host() == Some(Arch::X86_64) => Command::new("musl-gcc"),
@@ -181,13 +182,16 @@ fn build_c(arch: Arch, source: &str, name: &str) -> Result<Vec<u8>> {
     };
     cmd.args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&out)
-        .arg(root().join("c").join(source))
+        .arg(source)
         .arg("-lpthread");
     let status = cmd
         .status()
         .with_context(|| format!("cannot run the C compiler for {arch} ({cmd:?})"))?;
     if !status.success() {
-        bail!("the C compiler could not build tests/linux/conformance/c/{source} for {arch}");
+        bail!(
+            "the C compiler could not build {} for {arch}",
+            source.display()
+        );
     }
     let data = std::fs::read(&out).with_context(|| format!("cannot read {}", out.display()))?;
     cargo_ostrog::linux::check_elf(&out, &data, arch)?;
@@ -199,7 +203,8 @@ fn build_all(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> 
     let mut built = Vec::new();
     for p in PROGRAMS.iter() {
         if let Some(source) = p.c_source {
-            built.push((p.path.to_string(), build_c(arch, source, p.path)?));
+            let source = root().join("c").join(source);
+            built.push((p.path.to_string(), build_c(arch, &source, p.path)?));
         }
     }
     let target = cargo_ostrog::kernel::target_dir()?

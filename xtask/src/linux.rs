@@ -5,8 +5,8 @@
 //!
 //! 1. the programs are built: `hello-std` (Rust `std`, `tests/linux/hello-std`) for the musl
 //!    target, the way `cargo ostrog build` builds it; `hello-c` (`tests/linux/hello-c`) with
-//!    Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc targets the host, and
-//!    Debian has no AArch64 musl cross compiler; on AArch64 the entity is left out);
+//!    Debian's `musl-gcc -static` for x86_64 and `zig cc -target aarch64-linux-musl` for
+//!    AArch64 (Debian has no AArch64 musl cross compiler);
 //! 2. each program runs on the host with the arguments and environment `init.yaml` gives
 //!    it: natively on an x86_64 host, with `qemu-aarch64` (Debian's qemu-user) for AArch64;
 //!    its output and exit status are the reference;
@@ -64,24 +64,10 @@ pub(crate) fn work_dir(arch: Arch) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds `hello-c` with musl-gcc for `arch`; `None` where there is no compiler for it.
+/// Builds `hello-c` for `arch`: with musl-gcc for the host's architecture, with `zig cc`
+/// for the other (as the conformance suite's C programs).
 fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
-    if arch != Arch::X86_64 || Arch::host() != Some(Arch::X86_64) {
-        return Ok(None);
-    }
-    let out = work_dir(arch)?.join("hello-c");
-    let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&out)
-        .arg(root().join("hello-c/hello.c"))
-        .status()
-        .context("cannot run musl-gcc (Debian package musl-tools)")?;
-    if !status.success() {
-        bail!("musl-gcc could not build tests/linux/hello-c/hello.c");
-    }
-    let data = std::fs::read(&out).with_context(|| format!("cannot read {}", out.display()))?;
-    cargo_ostrog::linux::check_elf(&out, &data, arch)?;
-    Ok(Some(data))
+    crate::conformance::build_c(arch, &root().join("hello-c/hello.c"), "hello-c").map(Some)
 }
 
 /// Builds `hello-std` for `arch` exactly as `cargo ostrog build` does.
