@@ -90,11 +90,6 @@ const PROGRAMS: [Program; 9] = [
 /// its entry is removed. `docs/linux.md` lists them.
 pub const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     (
-        "c-mem",
-        "mremap_grow_maymove",
-        "mremap is not implemented (ENOSYS)",
-    ),
-    (
         "c-proc",
         "openat_missing_enoent",
         "no file system: openat is ENOSYS",

@@ -495,7 +495,8 @@ impl State {
                 self.report(k, call.nr, "without a signal frame: ENOSYS");
                 err(ENOSYS)
             }
-            Sys::Open | Sys::Openat | Sys::Mremap | Sys::Rseq => {
+            Sys::Mremap => self.sys_mremap(k, a),
+            Sys::Open | Sys::Openat | Sys::Rseq => {
                 self.report(k, call.nr, "is not supported: ENOSYS");
                 err(ENOSYS)
             }
@@ -1303,4 +1304,104 @@ impl LineBuf {
 /// Rights of the pages of a `Rights` triple as `PROT_*` bits (for messages and tests).
 pub fn prot_of(r: Rights) -> u64 {
     u64::from(r.read) | u64::from(r.write) << 1 | u64::from(r.exec) << 2
+}
+
+/// `mremap`: anonymous memory grows in place when the pages after it are free, or moves
+/// (with `MREMAP_MAYMOVE`) to a fresh mapping holding a copy; it shrinks by unmapping the
+/// tail.
+impl State {
+    fn sys_mremap<K: Kernel>(&mut self, k: &mut K, a: [u64; 6]) -> Outcome {
+        const MAYMOVE: u64 = 1;
+        const FIXED: u64 = 2;
+        const DONTUNMAP: u64 = 4;
+        const ANON_PRIVATE: u64 = 0x22;
+        const NOREPLACE: u64 = 0x10_0000;
+        let [addr, old_len, new_len, flags, _, _] = a;
+        let page = crate::PAGE_SIZE;
+        if !addr.is_multiple_of(page) || flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 {
+            return err(EINVAL);
+        }
+        if flags & (FIXED | DONTUNMAP) != 0 {
+            if flags & MAYMOVE == 0 {
+                return err(EINVAL);
+            }
+            self.report(
+                k,
+                nr_of(self.arch, Sys::Mremap),
+                "with MREMAP_FIXED/DONTUNMAP: ENOSYS",
+            );
+            return err(ENOSYS);
+        }
+        let (old, new) = (crate::page_up(old_len), crate::page_up(new_len));
+        if new == 0 || old == 0 {
+            return err(EINVAL);
+        }
+        let Some(old_end) = addr.checked_add(old) else {
+            return err(EFAULT);
+        };
+        // The old range must be anonymous memory with one set of rights, in adjacent
+        // mappings (Linux: one VMA, which merges such neighbours; else EFAULT).
+        let mut rights = None;
+        let mut at = addr;
+        for m in self.space.mappings() {
+            if m.end <= at || at >= old_end {
+                continue;
+            }
+            let same = rights.is_none_or(|r| r == m.rights);
+            if m.start > at || m.kind != crate::mm::Kind::Anon || !same {
+                return err(EFAULT);
+            }
+            rights = Some(m.rights);
+            at = m.end;
+        }
+        let Some(r) = rights.filter(|_| at >= old_end) else {
+            return err(EFAULT);
+        };
+        let prot = u64::from(r.read) | u64::from(r.write) << 1 | u64::from(r.exec) << 2;
+        if new <= old {
+            if new < old {
+                let _ = self.space.munmap(addr + new, old - new, k);
+            }
+            return ok(addr as i64);
+        }
+        let grown = self.space.mmap(
+            [
+                old_end,
+                new - old,
+                prot,
+                ANON_PRIVATE | NOREPLACE,
+                u64::MAX,
+                0,
+            ],
+            k,
+        );
+        if grown == old_end as i64 {
+            return ok(addr as i64);
+        }
+        if flags & MAYMOVE == 0 || !r.read {
+            return err(ENOMEM);
+        }
+        let to = self.space.mmap([0, new, 3, ANON_PRIVATE, u64::MAX, 0], k);
+        if to < 0 {
+            return ok(to);
+        }
+        let to = to as u64;
+        let mut chunk = vec![0u8; page as usize];
+        let mut at = 0;
+        while at < old {
+            k.read_user(addr + at, &mut chunk);
+            k.write_user(to + at, &chunk);
+            at += page;
+        }
+        if prot != 3 {
+            let _ = self.space.mprotect(to, new, prot, k);
+        }
+        let _ = self.space.munmap(addr, old, k);
+        ok(to as i64)
+    }
+}
+
+/// The number of `sys` on `arch` (0 where it has none: only for reports).
+fn nr_of(arch: Arch, sys: Sys) -> u64 {
+    nr::number(arch, sys).unwrap_or(0)
 }

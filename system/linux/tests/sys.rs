@@ -1108,3 +1108,110 @@ fn mmap_of_a_file_needs_an_open_descriptor() {
         -ENODEV
     );
 }
+
+#[test]
+fn mremap_grows_in_place_moves_and_shrinks() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let anon = 0x22; // MAP_PRIVATE | MAP_ANONYMOUS
+    let fixed = 0x10 | anon;
+    let a = 0x2000_0000u64;
+    let map = |st: &mut State, k: &mut Fake, at: u64, len: u64| {
+        ret(call(st, k, Sys::Mmap, &[at, len, 3, fixed, u64::MAX, 0]))
+    };
+    assert_eq!(map(&mut st, &mut k, a, 2 * PAGE), a as i64);
+    k.write_user(a, b"first page");
+    k.write_user(a + PAGE, b"second page");
+    // The pages after it are free: it grows in place (twice: across its two records).
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[a, 2 * PAGE, 3 * PAGE, 0]
+        )),
+        a as i64
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[a, 3 * PAGE, 4 * PAGE, 0]
+        )),
+        a as i64
+    );
+    // Something right after it: without MREMAP_MAYMOVE it cannot grow.
+    assert_eq!(
+        map(&mut st, &mut k, a + 4 * PAGE, PAGE),
+        (a + 4 * PAGE) as i64
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[a, 4 * PAGE, 8 * PAGE, 0]
+        )),
+        -ENOMEM
+    );
+    // With it, it moves and keeps its contents; the old pages are gone.
+    let b = ret(call(
+        &mut st,
+        &mut k,
+        Sys::Mremap,
+        &[a, 4 * PAGE, 8 * PAGE, 1],
+    ));
+    assert!(b > 0 && b as u64 != a, "{b:#x}");
+    let b = b as u64;
+    let mut got = [0u8; 11];
+    k.read_user(b + PAGE, &mut got);
+    assert_eq!(&got, b"second page");
+    assert_eq!(
+        map(&mut st, &mut k, a, PAGE),
+        a as i64,
+        "the old place is free"
+    );
+    // Shrinking unmaps the tail.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mremap, &[b, 8 * PAGE, PAGE, 0])),
+        b as i64
+    );
+    assert_eq!(map(&mut st, &mut k, b + PAGE, PAGE), (b + PAGE) as i64);
+    // Errors as on Linux.
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[b + 1, PAGE, 2 * PAGE, 1]
+        )),
+        -EINVAL
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[b, PAGE, 2 * PAGE, 0x80]
+        )),
+        -EINVAL
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mremap, &[b, PAGE, 2 * PAGE, 2])),
+        -EINVAL,
+        "MREMAP_FIXED needs MREMAP_MAYMOVE"
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[0x3000_0000, PAGE, 2 * PAGE, 1]
+        )),
+        -EFAULT
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mremap, &[b, PAGE, 0, 1])),
+        -EINVAL
+    );
+}

@@ -100,5 +100,17 @@ int main(void) {
 
     unsigned char *r = mremap(d, 2 * page, 4 * page, MREMAP_MAYMOVE);
     CHECK("mremap_grow_maymove", r != MAP_FAILED && r[page] == 9, 1);
+    unsigned char *g = anon(NULL, 3 * page, PROT_READ | PROT_WRITE, 0);
+    munmap(g + page, 2 * page);
+    g[0] = 4;
+    CHECK("mremap_grow_in_place", mremap(g, page, 2 * page, 0) == g && g[0] == 4 &&
+                                       g[2 * page - 1] == 0, 1);
+    unsigned char *wall = anon(g + 2 * page, page, PROT_READ, MAP_FIXED);
+    CHECK_ERR("mremap_blocked_without_maymove_enomem", mremap(g, 2 * page, 3 * page, 0), ENOMEM);
+    CHECK("mremap_shrink_same_address", mremap(g, 2 * page, page, 0) == g, 1);
+    CHECK("mremap_shrink_frees_tail", unmapped(g + page), 1);
+    CHECK_ERR("mremap_unknown_flag_einval", mremap(g, page, 2 * page, 0x80), EINVAL);
+    CHECK_ERR("mremap_misaligned_einval", mremap(g + 1, page, 2 * page, MREMAP_MAYMOVE), EINVAL);
+    munmap(wall, page);
     return conf_end();
 }
