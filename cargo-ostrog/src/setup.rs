@@ -156,3 +156,59 @@ pub fn ensure_rust_components(components: &[&str]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The version of Zig (PyPI package `ziglang`) used to build C programs for AArch64 Linux.
+const ZIGLANG: &str = "ziglang==0.17.1";
+
+/// A command that runs `zig cc` (`-target aarch64-linux-musl` builds static C programs for
+/// AArch64 Linux: Debian has no AArch64 musl cross compiler). `zig` on PATH is used as it
+/// is; otherwise Zig's PyPI package `ziglang` is installed with pip into `dir` (once) and
+/// run as `python3 -m ziglang` (pip itself comes from Debian's `python3-pip` if missing;
+/// `--target` installs outside the system's packages, which PEP 668 allows).
+pub fn zig_cc(dir: &std::path::Path) -> Result<Command> {
+    if on_path("zig") {
+        let mut cmd = Command::new("zig");
+        cmd.arg("cc");
+        return Ok(cmd);
+    }
+    if !dir.join("ziglang").join("__main__.py").is_file() {
+        let has_pip = Command::new("python3")
+            .args(["-m", "pip", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_pip {
+            ensure_packages(&["python3-pip"])?;
+        }
+        eprintln!(
+            "ostrog: installing Zig ({ZIGLANG}, pip install --target {})",
+            dir.display()
+        );
+        let installed = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--upgrade",
+                "--target",
+            ])
+            .arg(dir)
+            .arg(ZIGLANG)
+            .status();
+        match installed {
+            Ok(s) if s.success() => {}
+            Ok(s) => bail!(
+                "cannot install Zig with pip ({s}); it builds the C conformance programs for \
+                 AArch64: install `zig` on PATH, or make `python3 -m pip install {ZIGLANG}` work"
+            ),
+            Err(e) => bail!(
+                "cannot run python3 -m pip ({e}); it installs Zig, which builds the C \
+                 conformance programs for AArch64: install python3-pip or `zig`"
+            ),
+        }
+    }
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", dir).args(["-m", "ziglang", "cc"]);
+    Ok(cmd)
+}

@@ -8,9 +8,9 @@
 //!    target, the way `cargo ostrog build` builds them (the target's default, checked:
 //!    static-PIE on x86_64, non-PIE on AArch64), and `hello-std-pie`, hello-std
 //!    static-PIE on both (linked by hand on AArch64); `hello-c` (`tests/linux/hello-c`,
-//!    non-PIE, checked) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
-//!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 the
-//!    entity is left out);
+//!    non-PIE, checked) with Debian's `musl-gcc -static` for x86_64 and
+//!    `zig cc -target aarch64-linux-musl` for AArch64 (Debian has no AArch64 musl cross
+//!    compiler), as the conformance suite's C programs; `spawn-c` on x86_64 only;
 //! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
 //!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
 //!    qemu-user) for AArch64; its output and exit status are the reference;
@@ -191,7 +191,7 @@ fn root() -> PathBuf {
 }
 
 /// Where the test keeps what it builds.
-fn work_dir(arch: Arch) -> Result<PathBuf> {
+pub(crate) fn work_dir(arch: Arch) -> Result<PathBuf> {
     let dir = cargo_ostrog::kernel::target_dir()?
         .join("ostrog")
         .join("linux-test")
@@ -200,30 +200,16 @@ fn work_dir(arch: Arch) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds `hello-c` with musl-gcc for `arch`; `None` where there is no compiler for it.
+/// Builds `hello-c` for `arch`: with musl-gcc for the host's architecture, with `zig cc`
+/// for the other (as the conformance suite's C programs).
 fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
     build_c(arch, "hello-c", "hello-c/hello.c")
 }
 
-/// Builds the C program `name` from `source` (under `tests/linux`) with musl-gcc for
-/// `arch`; `None` where there is no compiler for it.
+/// Builds the C program `name` from `source` (under `tests/linux`) for `arch` (musl-gcc or
+/// `zig cc`, [`crate::conformance::build_c`]).
 fn build_c(arch: Arch, name: &str, source: &str) -> Result<Option<Vec<u8>>> {
-    if arch != Arch::X86_64 || Arch::host() != Some(Arch::X86_64) {
-        return Ok(None);
-    }
-    let out = work_dir(arch)?.join(name);
-    let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&out)
-        .arg(root().join(source))
-        .status()
-        .context("cannot run musl-gcc (Debian package musl-tools)")?;
-    if !status.success() {
-        bail!("musl-gcc could not build tests/linux/{source}");
-    }
-    let data = std::fs::read(&out).with_context(|| format!("cannot read {}", out.display()))?;
-    cargo_ostrog::linux::check_elf(&out, &data, arch)?;
-    Ok(Some(data))
+    crate::conformance::build_c(arch, &root().join(source), name).map(Some)
 }
 
 /// Builds the Rust programs for `arch` exactly as `cargo ostrog build` does (and as the
@@ -282,14 +268,14 @@ pub fn bench_image(arch: Arch) -> Result<PathBuf> {
 }
 
 /// What a program prints and its exit status.
-struct Reference {
-    stdout: String,
-    status: i32,
+pub(crate) struct Reference {
+    pub(crate) stdout: String,
+    pub(crate) status: i32,
 }
 
 /// Runs the executable `elf` of `arch` on the host with the arguments and environment of
 /// `task` in `init.yaml`.
-fn run_on_host(
+pub(crate) fn run_on_host(
     described: &ostrog_init::Solution,
     task: &str,
     elf: &[u8],
@@ -411,7 +397,13 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             Some(host) if host != arch => (build_std(&solution, host, "spawn-std")?, host),
             _ => (build_std(&solution, arch, "spawn-std")?, arch),
         };
-        let spawn_c = build_c(arch, "spawn-c", "spawn-c/spawn.c")?;
+        // spawn-c starts AArch64 copies of itself, which qemu-user cannot run (no
+        // binfmt_misc), and a C build differs by architecture: x86_64 only.
+        let spawn_c = if arch == Arch::X86_64 {
+            build_c(arch, "spawn-c", "spawn-c/spawn.c")?
+        } else {
+            None
+        };
         Ok((solution, described, rust, hello_c, spawn_host, spawn_c))
     })();
     let (solution, described, rust, hello_c, spawn_host, spawn_c) = match prepared {
@@ -590,6 +582,7 @@ pub fn run() -> Vec<(String, bool, String)> {
         results.extend(run_arch(arch));
     }
     results.extend(template());
+    results.extend(crate::conformance::run());
     results
 }
 

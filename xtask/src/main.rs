@@ -5,6 +5,8 @@
 //! - `cargo xtask bench NAME`: benchmarks that print figures (see [`bench`]).
 
 mod bench;
+mod conformance;
+mod coverage;
 mod linux;
 mod scenarios;
 mod test;
@@ -14,7 +16,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask test [--only NAME] | cargo xtask bench NAME\n\
+        "usage: cargo xtask test [--only NAME] | cargo xtask bench NAME | cargo xtask linux-coverage\n\
          benchmarks: {}",
         bench::NAMES.join(", ")
     );
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(args.get(1..).unwrap_or(&[])),
+        Some("linux-coverage") => coverage::run(),
         Some("bench") => match args.get(1) {
             Some(name) => bench::run(name),
             None => return usage(),

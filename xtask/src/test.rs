@@ -292,6 +292,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The conformance suite alone (`cargo xtask test --example linux` runs it too).
+    if example == Some("conformance") {
+        for (name, passed, detail) in crate::conformance::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     if only.is_none() || example == Some("tutorial") {
         for (name, passed, detail) in crate::tutorial::run() {
             tally.record(&name, passed, &detail);

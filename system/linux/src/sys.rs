@@ -22,6 +22,9 @@ pub mod proc;
 pub trait Kernel: Memory {
     /// Writes program bytes (`addr..addr+len`, already checked readable) to the console.
     fn console_write(&mut self, addr: u64, len: usize) -> Result<usize, i64>;
+    /// Writes the personality's own bytes to the console in one piece (a gathered
+    /// `writev`, so that no other program's output lands inside it).
+    fn console_write_bytes(&mut self, bytes: &[u8]) -> Result<usize, i64>;
     /// Copies program memory (already checked readable) into `buf`.
     fn read_user(&mut self, addr: u64, buf: &mut [u8]);
     /// Copies `data` into program memory (already checked writable).
@@ -150,6 +153,9 @@ pub struct SigAction {
     pub mask: u64,
 }
 
+/// The largest `writev` gathered into one console write (Linux's `PIPE_BUF`).
+const GATHER_MAX: u64 = 4096;
+
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 const SIGKILL: u64 = 9;
@@ -209,6 +215,8 @@ pub struct State {
     limits: [(u64, u64); RLIMIT_COUNT],
     /// Standard descriptors still open (bit per fd 0..2).
     open_fds: u8,
+    /// The standard fds with `FD_CLOEXEC` set (`fcntl`), a bit per fd.
+    cloexec_fds: u8,
     /// The executable's path (`/proc/self/exe`).
     exe: Vec<u8>,
     /// Ended threads whose stacks are still to be unmapped: (kernel thread id, range).
@@ -253,6 +261,7 @@ impl State {
             pending: 0,
             limits,
             open_fds: 0b111,
+            cloexec_fds: 0,
             exe: exe.to_vec(),
             reported: Vec::new(),
             zombies: Vec::new(),
@@ -410,6 +419,7 @@ impl State {
             Sys::Close => {
                 if self.is_open(fd) {
                     self.open_fds &= !(1 << fd);
+                    self.cloexec_fds &= !(1 << fd);
                     ok(0)
                 } else {
                     err(EBADF)
@@ -417,7 +427,7 @@ impl State {
             }
             Sys::Lseek => self.std_fd(fd, -ESPIPE),
             Sys::Ioctl => self.sys_ioctl(k, fd, a[1] as u32 as u64, a[2]),
-            Sys::Fcntl => self.sys_fcntl(fd, a[1] as u32 as u64),
+            Sys::Fcntl => self.sys_fcntl(fd, a[1] as u32 as u64, a[2]),
             Sys::Poll => {
                 let timeout = a[2] as i32 as i64;
                 let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
@@ -434,7 +444,11 @@ impl State {
                 };
                 self.sys_poll(k, a[0], a[1], ns)
             }
-            Sys::Mmap => ok(self.space.mmap(a, k)),
+            Sys::Mmap => match self.space.mmap(a, k) {
+                // A file mapping of a descriptor that is not open: Linux's EBADF.
+                r if r == -ENODEV && !self.is_open(a[4] as u32 as u64) => err(EBADF),
+                r => ok(r),
+            },
             Sys::Munmap => self.sys_munmap(k, me, call.sp, a[0], a[1]),
             Sys::Mprotect => ok(self.space.mprotect(a[0], a[1], a[2], k)),
             Sys::Madvise => ok(self.space.madvise(a[0], a[1], a[2], k)),
@@ -538,7 +552,8 @@ impl State {
             // Reached only where `proc_call` leaves them (console fds, no child).
             Sys::Pipe | Sys::Pipe2 | Sys::Fork | Sys::Vfork | Sys::Execve => err(ENOSYS),
             Sys::Wait4 | Sys::Waitid => err(ECHILD),
-            Sys::Open | Sys::Openat | Sys::Mremap | Sys::Rseq => {
+            Sys::Mremap => self.sys_mremap(k, a),
+            Sys::Open | Sys::Openat | Sys::Rseq => {
                 self.report(k, call.nr, "is not supported: ENOSYS");
                 err(ENOSYS)
             }
@@ -588,6 +603,16 @@ impl State {
         if count > 1024 {
             return err(EINVAL);
         }
+        // A short writev (a line of stdio: buffer and new data) reaches the console as one
+        // write, as a write to a pipe or terminal of up to PIPE_BUF bytes is atomic.
+        if count > 1 {
+            if let Some(bytes) = self.gather(k, iov, count) {
+                return match k.console_write_bytes(&bytes) {
+                    Ok(n) => ok(n as i64),
+                    Err(e) => err(e),
+                };
+            }
+        }
         let mut total: i64 = 0;
         for i in 0..count {
             let (base, len) = match (
@@ -613,6 +638,32 @@ impl State {
             }
         }
         ok(total)
+    }
+
+    /// The bytes of the `count` vectors at `iov` if they are all readable and at most
+    /// [`GATHER_MAX`] in all; `None` otherwise (then they are written one by one).
+    fn gather<K: Kernel>(&self, k: &mut K, iov: u64, count: u64) -> Option<Vec<u8>> {
+        let mut pieces = Vec::new();
+        let mut total = 0u64;
+        for i in 0..count {
+            let base = self.read_u64(k, iov.wrapping_add(i * 16)).ok()?;
+            let len = self.read_u64(k, iov.wrapping_add(i * 16 + 8)).ok()?;
+            total = total.checked_add(len)?;
+            if total > GATHER_MAX {
+                return None;
+            }
+            if len > 0 {
+                pieces.push((base, len));
+            }
+        }
+        let mut bytes = vec![0u8; total as usize];
+        let mut at = 0usize;
+        for (base, len) in pieces {
+            let end = at + len as usize;
+            self.read(k, base, &mut bytes[at..end]).ok()?;
+            at = end;
+        }
+        Some(bytes)
     }
 
     fn sys_ioctl<K: Kernel>(&mut self, k: &mut K, fd: u64, req: u64, arg: u64) -> Outcome {
@@ -648,19 +699,27 @@ impl State {
         }
     }
 
-    fn sys_fcntl(&mut self, fd: u64, cmd: u64) -> Outcome {
+    fn sys_fcntl(&mut self, fd: u64, cmd: u64, arg: u64) -> Outcome {
         const F_GETFD: u64 = 1;
         const F_SETFD: u64 = 2;
         const F_GETFL: u64 = 3;
         const F_SETFL: u64 = 4;
+        const FD_CLOEXEC: u64 = 1;
         if !self.is_open(fd) {
             return err(EBADF);
         }
         match cmd {
-            F_GETFD => ok(0),
-            // Close-on-exec means nothing without exec; status flags (O_NONBLOCK, O_APPEND)
-            // change nothing for the console.
-            F_SETFD | F_SETFL => ok(0),
+            F_GETFD => ok(i64::from(self.cloexec_fds >> fd & 1)),
+            // Close-on-exec means nothing without exec, but it reads back as set.
+            F_SETFD => {
+                match arg & FD_CLOEXEC {
+                    0 => self.cloexec_fds &= !(1 << fd),
+                    _ => self.cloexec_fds |= 1 << fd,
+                }
+                ok(0)
+            }
+            // Status flags (O_NONBLOCK, O_APPEND) change nothing for the console.
+            F_SETFL => ok(0),
             F_GETFL => ok(if fd == 0 { 0 } else { 1 }), // O_RDONLY / O_WRONLY
             _ => err(EINVAL),
         }
@@ -1307,4 +1366,104 @@ impl LineBuf {
 /// Rights of the pages of a `Rights` triple as `PROT_*` bits (for messages and tests).
 pub fn prot_of(r: Rights) -> u64 {
     u64::from(r.read) | u64::from(r.write) << 1 | u64::from(r.exec) << 2
+}
+
+/// `mremap`: anonymous memory grows in place when the pages after it are free, or moves
+/// (with `MREMAP_MAYMOVE`) to a fresh mapping holding a copy; it shrinks by unmapping the
+/// tail.
+impl State {
+    fn sys_mremap<K: Kernel>(&mut self, k: &mut K, a: [u64; 6]) -> Outcome {
+        const MAYMOVE: u64 = 1;
+        const FIXED: u64 = 2;
+        const DONTUNMAP: u64 = 4;
+        const ANON_PRIVATE: u64 = 0x22;
+        const NOREPLACE: u64 = 0x10_0000;
+        let [addr, old_len, new_len, flags, _, _] = a;
+        let page = crate::PAGE_SIZE;
+        if !addr.is_multiple_of(page) || flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 {
+            return err(EINVAL);
+        }
+        if flags & (FIXED | DONTUNMAP) != 0 {
+            if flags & MAYMOVE == 0 {
+                return err(EINVAL);
+            }
+            self.report(
+                k,
+                nr_of(self.arch, Sys::Mremap),
+                "with MREMAP_FIXED/DONTUNMAP: ENOSYS",
+            );
+            return err(ENOSYS);
+        }
+        let (old, new) = (crate::page_up(old_len), crate::page_up(new_len));
+        if new == 0 || old == 0 {
+            return err(EINVAL);
+        }
+        let Some(old_end) = addr.checked_add(old) else {
+            return err(EFAULT);
+        };
+        // The old range must be anonymous memory with one set of rights, in adjacent
+        // mappings (Linux: one VMA, which merges such neighbours; else EFAULT).
+        let mut rights = None;
+        let mut at = addr;
+        for m in self.space.mappings() {
+            if m.end <= at || at >= old_end {
+                continue;
+            }
+            let same = rights.is_none_or(|r| r == m.rights);
+            if m.start > at || m.kind != crate::mm::Kind::Anon || !same {
+                return err(EFAULT);
+            }
+            rights = Some(m.rights);
+            at = m.end;
+        }
+        let Some(r) = rights.filter(|_| at >= old_end) else {
+            return err(EFAULT);
+        };
+        let prot = u64::from(r.read) | u64::from(r.write) << 1 | u64::from(r.exec) << 2;
+        if new <= old {
+            if new < old {
+                let _ = self.space.munmap(addr + new, old - new, k);
+            }
+            return ok(addr as i64);
+        }
+        let grown = self.space.mmap(
+            [
+                old_end,
+                new - old,
+                prot,
+                ANON_PRIVATE | NOREPLACE,
+                u64::MAX,
+                0,
+            ],
+            k,
+        );
+        if grown == old_end as i64 {
+            return ok(addr as i64);
+        }
+        if flags & MAYMOVE == 0 || !r.read {
+            return err(ENOMEM);
+        }
+        let to = self.space.mmap([0, new, 3, ANON_PRIVATE, u64::MAX, 0], k);
+        if to < 0 {
+            return ok(to);
+        }
+        let to = to as u64;
+        let mut chunk = vec![0u8; page as usize];
+        let mut at = 0;
+        while at < old {
+            k.read_user(addr + at, &mut chunk);
+            k.write_user(to + at, &chunk);
+            at += page;
+        }
+        if prot != 3 {
+            let _ = self.space.mprotect(to, new, prot, k);
+        }
+        let _ = self.space.munmap(addr, old, k);
+        ok(to as i64)
+    }
+}
+
+/// The number of `sys` on `arch` (0 where it has none: only for reports).
+fn nr_of(arch: Arch, sys: Sys) -> u64 {
+    nr::number(arch, sys).unwrap_or(0)
 }

@@ -19,6 +19,8 @@ struct Fake {
     pages: BTreeMap<u64, (Vec<u8>, Rights)>,
     next: u64,
     console: Vec<u8>,
+    /// How many console writes made `console`.
+    console_writes: usize,
     now: u64,
     wakes: Vec<(u64, u32)>,
     spawns: Vec<(u64, Option<u64>)>,
@@ -79,7 +81,13 @@ impl Kernel for Fake {
         let mut b = vec![0; len];
         self.read_user(addr, &mut b);
         self.console.extend_from_slice(&b);
+        self.console_writes += 1;
         Ok(len)
+    }
+    fn console_write_bytes(&mut self, bytes: &[u8]) -> Result<usize, i64> {
+        self.console.extend_from_slice(bytes);
+        self.console_writes += 1;
+        Ok(bytes.len())
     }
     fn read_user(&mut self, addr: u64, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {
@@ -294,7 +302,7 @@ fn mmap_munmap_mprotect_split_like_linux() {
         -EACCES
     );
     assert_eq!(
-        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 3, 0])),
+        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 0, 0])),
         -ENODEV
     );
     assert_eq!(
@@ -428,6 +436,18 @@ fn write_and_writev_reach_the_console() {
         11
     );
     assert_eq!(k.console, b"hello, world\nhelloworld\n");
+    assert_eq!(k.console_writes, 2, "a short writev is one console write");
+    // A bad vector after a good one: written piece by piece, up to the bad one.
+    let mut bad = iov[..16].to_vec();
+    bad.extend_from_slice(&0x1234_0000u64.to_le_bytes());
+    bad.extend_from_slice(&4u64.to_le_bytes());
+    k.write_user(BUF + 0x200, &bad);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Writev, &[1, BUF + 0x200, 2])),
+        5
+    );
+    assert_eq!(k.console, b"hello, world\nhelloworld\nhello");
+    k.console.truncate(24);
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Write, &[1, 0x1234_0000, 4])),
         -EFAULT
@@ -1079,4 +1099,156 @@ fn a_thread_unmapping_its_own_stack_has_it_unmapped_after_it_ends() {
     // The main thread unmapping its own stack does it at once (no kernel thread to join).
     assert_eq!(ret(call(&mut st, &mut k, Sys::Munmap, &[STACK, PAGE])), 0);
     assert!(!k.pages.contains_key(&STACK));
+}
+
+#[test]
+fn fcntl_close_on_exec_reads_back() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 2, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[1, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 2, 0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[2])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[2, 1])), -EBADF);
+}
+
+#[test]
+fn the_calls_listed_as_not_implemented_return_enosys() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        for &sys in linux::nr::NOT_IMPLEMENTED {
+            let Some(_) = number(arch, sys) else {
+                continue;
+            };
+            let (mut st, mut k) = setup(arch);
+            assert_eq!(
+                ret(call(&mut st, &mut k, sys, &[BUF, 4096, 0, 0])),
+                -ENOSYS,
+                "{sys:?} on {arch:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mmap_of_a_file_needs_an_open_descriptor() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    // MAP_PRIVATE of fd 55: not open.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 55, 0])),
+        -EBADF
+    );
+    // fd 1 is open but no file: no device to map.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mmap, &[0, PAGE, 1, 2, 1, 0])),
+        -ENODEV
+    );
+}
+
+#[test]
+fn mremap_grows_in_place_moves_and_shrinks() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let anon = 0x22; // MAP_PRIVATE | MAP_ANONYMOUS
+    let fixed = 0x10 | anon;
+    let a = 0x2000_0000u64;
+    let map = |st: &mut State, k: &mut Fake, at: u64, len: u64| {
+        ret(call(st, k, Sys::Mmap, &[at, len, 3, fixed, u64::MAX, 0]))
+    };
+    assert_eq!(map(&mut st, &mut k, a, 2 * PAGE), a as i64);
+    k.write_user(a, b"first page");
+    k.write_user(a + PAGE, b"second page");
+    // The pages after it are free: it grows in place (twice: across its two records).
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[a, 2 * PAGE, 3 * PAGE, 0]
+        )),
+        a as i64
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[a, 3 * PAGE, 4 * PAGE, 0]
+        )),
+        a as i64
+    );
+    // Something right after it: without MREMAP_MAYMOVE it cannot grow.
+    assert_eq!(
+        map(&mut st, &mut k, a + 4 * PAGE, PAGE),
+        (a + 4 * PAGE) as i64
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[a, 4 * PAGE, 8 * PAGE, 0]
+        )),
+        -ENOMEM
+    );
+    // With it, it moves and keeps its contents; the old pages are gone.
+    let b = ret(call(
+        &mut st,
+        &mut k,
+        Sys::Mremap,
+        &[a, 4 * PAGE, 8 * PAGE, 1],
+    ));
+    assert!(b > 0 && b as u64 != a, "{b:#x}");
+    let b = b as u64;
+    let mut got = [0u8; 11];
+    k.read_user(b + PAGE, &mut got);
+    assert_eq!(&got, b"second page");
+    assert_eq!(
+        map(&mut st, &mut k, a, PAGE),
+        a as i64,
+        "the old place is free"
+    );
+    // Shrinking unmaps the tail.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mremap, &[b, 8 * PAGE, PAGE, 0])),
+        b as i64
+    );
+    assert_eq!(map(&mut st, &mut k, b + PAGE, PAGE), (b + PAGE) as i64);
+    // Errors as on Linux.
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[b + 1, PAGE, 2 * PAGE, 1]
+        )),
+        -EINVAL
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[b, PAGE, 2 * PAGE, 0x80]
+        )),
+        -EINVAL
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mremap, &[b, PAGE, 2 * PAGE, 2])),
+        -EINVAL,
+        "MREMAP_FIXED needs MREMAP_MAYMOVE"
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mremap,
+            &[0x3000_0000, PAGE, 2 * PAGE, 1]
+        )),
+        -EFAULT
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Mremap, &[b, PAGE, 0, 1])),
+        -EINVAL
+    );
 }

@@ -173,6 +173,18 @@ impl Kernel for Native<'_> {
         Ok(done)
     }
 
+    fn console_write_bytes(&mut self, bytes: &[u8]) -> Result<usize, i64> {
+        let mut done = 0;
+        for chunk in bytes.chunks(ostrog_abi::DEBUG_WRITE_MAX) {
+            match rt::debug_write(chunk) {
+                Ok(n) => done += n,
+                Err(s) if done == 0 => return Err(errno(s)),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
     fn read_user(&mut self, addr: u64, buf: &mut [u8]) {
         // SAFETY: the library checked that the range is mapped readable; `buf` is the
         // personality's own memory, which no program mapping overlaps (it is reserved).
