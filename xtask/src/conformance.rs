@@ -99,11 +99,6 @@ pub const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "dup_stdout_new_fd",
         "dup is not implemented (ENOSYS)",
     ),
-    (
-        "rs-io",
-        "pipe2_creates_pair",
-        "pipe2 is not implemented (ENOSYS)",
-    ),
 ];
 
 /// Cases where `qemu-aarch64` (Debian's qemu-user), the AArch64 reference, does not do what
