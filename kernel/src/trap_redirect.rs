@@ -5,7 +5,9 @@
 //! (`task.TrapEntry`) if it has one: [`deliver`] writes the thread's registers as a
 //! [`TrapFrame`] to its user stack and points the thread at the entry. `Reply` on
 //! [`ostrog_abi::handle::RESUME`] ([`resume`]) loads a frame the thread wrote back into its
-//! registers. The kernel learns nothing of the foreign ABI: what a number means is the
+//! registers. A fault of a thread that runs a resumed frame goes to the trap entry the same
+//! way ([`deliver_fault`]), with the fault's type in the frame's `kind` and its address in
+//! `info`. The kernel learns nothing of the foreign ABI: what a number means is the
 //! business of the code at the trap entry, which makes native, judged requests.
 //!
 //! The decisions are here; the architecture only copies registers between its saved user
@@ -31,24 +33,17 @@ pub fn deliver(me: ThreadId, regs: &mut UserRegisters) -> Result<(), Status> {
     frame.kind = SYSCALL;
     frame.info = 0;
     let written = {
-        let tasks = TASKS.lock();
+        let mut tasks = TASKS.lock();
         let process = tasks.process_of(me)?;
         if process.trap_entry == 0 {
             return Err(Status::NoSuchSyscall);
         }
         let entry = process.trap_entry as u64;
-        frame_address(frame.sp(), FRAME_SIZE)
-            .and_then(|at| at.checked_sub(RETURN_SLOT as u64).map(|below| (at, below)))
-            .ok_or(Status::BadAddress)
-            .and_then(|(at, below)| {
-                // The return slot (zero) and the frame, in one write.
-                let mut bytes = [0u8; RETURN_SLOT + FRAME_SIZE];
-                bytes[RETURN_SLOT..].copy_from_slice(&frame_to_bytes(&frame));
-                let target = UserSlice::new(below as usize, bytes.len());
-                usercopy::copy_to_user(&process.space, target, &bytes)?;
-                // Checked like a resumed frame, so that only user flags reach the entry.
-                frame.entered(entry, at).sanitized()
-            })
+        let written = write_frame(&process.space, &frame, entry);
+        if let Some(t) = tasks.threads.get_mut(&me) {
+            t.resumed = false;
+        }
+        written
     };
     match written {
         Ok(entered) => {
@@ -69,6 +64,62 @@ pub fn deliver(me: ThreadId, regs: &mut UserRegisters) -> Result<(), Status> {
     }
 }
 
+/// Delivers a fault of the current thread (`kind`: a `trap::FAULT_*` value with its
+/// `ACCESS_*` bits, `info`: the address) to its process's trap entry, as a frame like a
+/// foreign system call's with the program counter of the faulting instruction. Only a
+/// thread running a frame it resumed gets its faults delivered ([`task::Thread::resumed`]):
+/// `false` (no trap entry, a fault of the trap entry's code or before the first resume, or
+/// no room for the frame), and the caller ends the process as for any fault.
+pub fn deliver_fault(regs: &mut UserRegisters, kind: u64, info: u64) -> bool {
+    let Some(me) = crate::sched::current() else {
+        return false;
+    };
+    let mut frame = arch::read_user_frame(regs);
+    frame.kind = kind;
+    frame.info = info;
+    let written = {
+        let mut tasks = TASKS.lock();
+        let Ok(process) = tasks.process_of(me) else {
+            return false;
+        };
+        let entry = process.trap_entry as u64;
+        let resumed = tasks.threads.get(&me).is_some_and(|t| t.resumed);
+        if entry == 0 || !resumed {
+            return false;
+        }
+        let Ok(entered) = write_frame(&process.space, &frame, entry) else {
+            return false;
+        };
+        if let Some(t) = tasks.threads.get_mut(&me) {
+            t.resumed = false;
+        }
+        entered
+    };
+    arch::write_user_frame(regs, &written);
+    true
+}
+
+/// Writes `frame` (with a zero return slot below it) under its stack pointer in `space`;
+/// the registers that enter `entry` with it, checked like a resumed frame so that only user
+/// flags reach the entry.
+fn write_frame(
+    space: &arch::AddressSpace,
+    frame: &TrapFrame,
+    entry: u64,
+) -> Result<TrapFrame, Status> {
+    frame_address(frame.sp(), FRAME_SIZE)
+        .and_then(|at| at.checked_sub(RETURN_SLOT as u64).map(|below| (at, below)))
+        .ok_or(Status::BadAddress)
+        .and_then(|(at, below)| {
+            // The return slot (zero) and the frame, in one write.
+            let mut bytes = [0u8; RETURN_SLOT + FRAME_SIZE];
+            bytes[RETURN_SLOT..].copy_from_slice(&frame_to_bytes(frame));
+            let target = UserSlice::new(below as usize, bytes.len());
+            usercopy::copy_to_user(space, target, &bytes)?;
+            frame.entered(entry, at).sanitized()
+        })
+}
+
 /// `Reply(RESUME, frame, len)`: the current thread continues with every register of the
 /// frame at `frame` once it is read and checked ([`TrapFrame::sanitized`]). A wrong length
 /// or a bad frame is an error and changes nothing.
@@ -84,5 +135,8 @@ pub fn resume(me: ThreadId, frame: UserSlice, regs: &mut UserRegisters) -> Resul
     }
     let checked: TrapFrame = frame_from_bytes(&bytes).sanitized()?;
     arch::write_user_frame(regs, &checked);
+    if let Some(t) = TASKS.lock().threads.get_mut(&me) {
+        t.resumed = true;
+    }
     Ok(())
 }

@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 36] = [
+const CLASSES: [&str; 37] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -57,6 +57,7 @@ const CLASSES: [&str; 36] = [
     "memory",
     "futex",
     "fault-guard",
+    "trap-nested-fault",
 ];
 
 const CORE: ClassId = 0;
