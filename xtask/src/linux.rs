@@ -3,18 +3,20 @@
 //!
 //! For each architecture:
 //!
-//! 1. the programs are built: `hello-std` (Rust `std`, `tests/linux/hello-std`) for the musl
-//!    target, the way `cargo ostrog build` builds it; `hello-c` (`tests/linux/hello-c`) with
-//!    Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc targets the host, and
-//!    Debian has no AArch64 musl cross compiler; on AArch64 the entity is left out);
+//! 1. the programs are built ([`PROGRAMS`]): the Rust ones (`hello-std`, `signals`) for the
+//!    musl target, the way `cargo ostrog build` builds them; the C ones (`hello-c`,
+//!    `signals-c`) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
+//!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 their
+//!    entities are left out);
 //! 2. each program runs on the host with the arguments and environment `init.yaml` gives
 //!    it: natively on an x86_64 host, with `qemu-aarch64` (Debian's qemu-user) for AArch64;
-//!    its output and exit status are the reference;
+//!    its output and exit status are the reference (a program killed by signal N has status
+//!    128 + N, as on Ostrog);
 //! 3. each program boots alone in an image of `tests/linux/solution` (the other Linux
 //!    entities left out, so its output is not interleaved with another's): the console must
 //!    show every line of the reference in order, and the kernel must report the same exit
 //!    status for the program's task and class;
-//! 4. the whole solution boots: both programs print their last line and end with their
+//! 4. the whole solution boots: all programs print their last line and end with their
 //!    status, and Einit's start of
 //!    `lx.Denied` (a class the policy never lets Einit start) is denied and audited while
 //!    the rest runs.
@@ -34,16 +36,31 @@ struct Program {
     task: &'static str,
     /// Its ROMFS path (`path:` in `init.yaml`).
     path: &'static str,
+    /// A C source under `tests/linux` built with musl-gcc (x86_64 only), or `None` for a
+    /// Rust binary of the solution's workspace with the name `path`.
+    c_source: Option<&'static str>,
 }
 
-const PROGRAMS: [Program; 2] = [
+const PROGRAMS: [Program; 4] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
+        c_source: None,
     },
     Program {
         task: "lx.HelloC",
         path: "hello-c",
+        c_source: Some("hello-c/hello.c"),
+    },
+    Program {
+        task: "lx.Signals",
+        path: "signals",
+        c_source: None,
+    },
+    Program {
+        task: "lx.SignalsC",
+        path: "signals-c",
+        c_source: Some("signals-c/signals.c"),
     },
 ];
 
@@ -64,42 +81,48 @@ fn work_dir(arch: Arch) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds `hello-c` with musl-gcc for `arch`; `None` where there is no compiler for it.
-fn build_hello_c(arch: Arch) -> Result<Option<Vec<u8>>> {
+/// Builds the C program `name` from `source` with musl-gcc for `arch`; `None` where there
+/// is no compiler for it.
+fn build_c(arch: Arch, name: &str, source: &str) -> Result<Option<Vec<u8>>> {
     if arch != Arch::X86_64 || Arch::host() != Some(Arch::X86_64) {
         return Ok(None);
     }
-    let out = work_dir(arch)?.join("hello-c");
+    let out = work_dir(arch)?.join(name);
     let status = Command::new("musl-gcc")
         .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&out)
-        .arg(root().join("hello-c/hello.c"))
+        .arg(root().join(source))
         .status()
         .context("cannot run musl-gcc (Debian package musl-tools)")?;
     if !status.success() {
-        bail!("musl-gcc could not build tests/linux/hello-c/hello.c");
+        bail!("musl-gcc could not build tests/linux/{source}");
     }
     let data = std::fs::read(&out).with_context(|| format!("cannot read {}", out.display()))?;
     cargo_ostrog::linux::check_elf(&out, &data, arch)?;
     Ok(Some(data))
 }
 
-/// Builds `hello-std` for `arch` exactly as `cargo ostrog build` does.
-fn build_hello_std(solution: &Solution, arch: Arch) -> Result<Vec<u8>> {
+/// Builds the Rust programs for `arch` exactly as `cargo ostrog build` does.
+fn build_rust(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>> {
     let target = cargo_ostrog::kernel::target_dir()?
         .join("ostrog")
         .join("solutions-target");
     let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-    let mut built = cargo_ostrog::linux::build_binaries(
+    let names: Vec<String> = PROGRAMS
+        .iter()
+        .filter(|p| p.c_source.is_none())
+        .map(|p| p.path.to_string())
+        .collect();
+    let built = cargo_ostrog::linux::build_binaries(
         &solution.dir.join("Cargo.toml"),
         &target,
-        &["hello-std".to_string()],
+        &names,
         arch,
     )?;
-    match built.pop() {
-        Some((_, data)) => Ok(data),
-        None => bail!("the build of hello-std produced nothing"),
+    if built.len() != names.len() {
+        bail!("the build of {names:?} produced {} program(s)", built.len());
     }
+    Ok(built)
 }
 
 /// What a program prints and its exit status.
@@ -139,7 +162,13 @@ fn run_on_host(
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {} on the host", file.display()))?;
-    let Some(status) = out.status.code() else {
+    // A program ended by a signal ends on Ostrog with status 128 + the signal (as a shell
+    // reports it).
+    #[cfg(unix)]
+    let signalled = std::os::unix::process::ExitStatusExt::signal(&out.status).map(|s| 128 + s);
+    #[cfg(not(unix))]
+    let signalled = None;
+    let Some(status) = out.status.code().or(signalled) else {
         bail!("{} was killed on the host ({})", process.path, out.status);
     };
     Ok(Reference {
@@ -200,11 +229,17 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let solution = Solution::open(&root().join("solution"))?;
         let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
             .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
-        let hello_std = build_hello_std(&solution, arch)?;
-        let hello_c = build_hello_c(arch)?;
-        Ok((solution, described, hello_std, hello_c))
+        let mut built = build_rust(&solution, arch)?;
+        for program in &PROGRAMS {
+            if let Some(source) = program.c_source {
+                if let Some(data) = build_c(arch, program.path, source)? {
+                    built.push((program.path.to_string(), data));
+                }
+            }
+        }
+        Ok((solution, described, built))
     })();
-    let (solution, described, hello_std, hello_c) = match prepared {
+    let (solution, described, built) = match prepared {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -213,18 +248,18 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     };
     let mut extra = Vec::new();
     let mut absent = Vec::new();
-    match &hello_c {
-        Some(data) => extra.push(("hello-c".to_string(), data.clone())),
-        None => absent.push("lx.HelloC".to_string()),
+    for program in &PROGRAMS {
+        let data = built.iter().find(|(name, _)| name == program.path);
+        match (program.c_source, data) {
+            (Some(_), Some((name, data))) => extra.push((name.clone(), data.clone())),
+            (Some(_), None) => absent.push(program.task.to_string()),
+            (None, _) => {}
+        }
     }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
         let label = name(&format!("{} output as on Linux", program.path));
-        let elf = match program.path {
-            "hello-std" => Some(&hello_std),
-            _ => hello_c.as_ref(),
-        };
-        let Some(elf) = elf else {
+        let Some((_, elf)) = built.iter().find(|(name, _)| name == program.path) else {
             continue;
         };
         let reference = match run_on_host(&described, program.task, elf, arch) {

@@ -11,9 +11,10 @@ use linux::elf::Rights;
 use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
-use linux::sys::{self, Call, Kernel, Outcome, State};
+use linux::sys::{self, Call, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
+use ostrog_abi::trap::{fault_type, SYSCALL};
 use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
 use ostrog_rt::idl::kl_core_time::TimeProxy;
@@ -251,39 +252,128 @@ extern "C" fn thread_start(arg: usize) -> ! {
     rt::exit(127)
 }
 
-/// Where the kernel sends every Linux system call of the program.
-extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
-    // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
-    // just above the stack pointer this function started with; only this thread uses it.
-    let frame = unsafe { &mut *frame };
-    let mut call = Call {
-        nr: frame.number(),
-        args: frame.args(),
-        tls: frame.tls(),
-        sp: frame.sp(),
-    };
-    let outcome = {
-        let mut state = lock();
-        let Some(state) = state.as_mut() else {
-            rt::exit(127)
-        };
-        let mut k = Native { frame: Some(frame) };
-        state.dispatch(&mut k, &mut call)
-    };
-    let result = match outcome {
-        Outcome::Return(v) => v,
-        Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
+// The return trampoline of signal handlers without `sa_restorer` (AArch64 has none in
+// musl: Linux provides this code in its vDSO): `rt_sigreturn`. It is the personality's own
+// code, which the program's threads can execute (the process's image).
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".text",
+    ".global linux_sigreturn_trampoline",
+    "linux_sigreturn_trampoline:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+);
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".text",
+    ".global linux_sigreturn_trampoline",
+    "linux_sigreturn_trampoline:",
+    "mov x8, #139",
+    "svc #0",
+    "udf #0",
+);
+
+unsafe extern "C" {
+    fn linux_sigreturn_trampoline();
+}
+
+/// Stack the personality may still use below its trap frame while it delivers a signal: a
+/// signal frame on that stack goes below it.
+const PERSONALITY_STACK: u64 = 16 * 1024;
+
+/// The delivery environment of a thread whose trap frame is at `frame`.
+fn signal_env(frame: &TrapFrame) -> SignalEnv {
+    let at = frame as *const TrapFrame as u64;
+    SignalEnv {
+        trampoline: linux_sigreturn_trampoline as *const () as u64,
+        floor: at.saturating_sub(PERSONALITY_STACK),
+    }
+}
+
+/// Ends the thread or the process as an outcome says; resumes nothing.
+fn finish(outcome: Outcome) -> ! {
+    match outcome {
         Outcome::ExitThread(status) => rt::thread_exit(status as isize),
         Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
-    };
-    frame.set_result(result);
-    frame.set_tls(call.tls);
+        Outcome::Return(_) | Outcome::Block(_) => rt::exit(127),
+    }
+}
+
+/// Resumes `frame`; never returns.
+fn resume(frame: &TrapFrame) -> ! {
     let status = rt::resume(frame);
     println!(
         "linux: the kernel refused to resume a thread: {}",
         status.name()
     );
     rt::exit(127)
+}
+
+/// Runs `f` on the state under the lock.
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    let mut state = lock();
+    let Some(state) = state.as_mut() else {
+        rt::exit(127)
+    };
+    f(state)
+}
+
+/// Where the kernel sends every Linux system call of the program, and its faults.
+extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
+    // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
+    // just above the stack pointer this function started with; only this thread uses it.
+    let frame = unsafe { &mut *frame };
+    if fault_type(frame.kind) != SYSCALL {
+        // A fault: the signal's handler runs, or the process ends.
+        let (kind, addr, pc) = (frame.kind, frame.info, frame.pc());
+        let env = signal_env(frame);
+        let ended = with_state(|state| {
+            state.fault(&mut Native { frame: None }, frame, kind, addr, pc, env)
+        });
+        if let Some(outcome) = ended {
+            finish(outcome)
+        }
+        resume(frame)
+    }
+    let mut call = Call {
+        nr: frame.number(),
+        args: frame.args(),
+        tls: frame.tls(),
+        sp: frame.sp(),
+    };
+    let env = signal_env(frame);
+    if with_state(|state| state.is_sigreturn(call.nr)) {
+        let ended = with_state(|state| {
+            let k = &mut Native { frame: None };
+            match state.sigreturn(k, frame) {
+                Ok(()) => state.deliver(k, frame, env),
+                Err(outcome) => Some(outcome),
+            }
+        });
+        if let Some(outcome) = ended {
+            finish(outcome)
+        }
+        resume(frame)
+    }
+    let outcome = with_state(|state| {
+        let mut k = Native { frame: Some(frame) };
+        state.dispatch(&mut k, &mut call)
+    });
+    let result = match outcome {
+        Outcome::Return(v) => v,
+        Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
+        other => finish(other),
+    };
+    frame.set_result(result);
+    frame.set_tls(call.tls);
+    // Signals sent by the call, or unblocked by it, are delivered before the program
+    // continues (the handler's frame holds the call's result).
+    let ended = with_state(|state| state.deliver(&mut Native { frame: None }, frame, env));
+    if let Some(outcome) = ended {
+        finish(outcome)
+    }
+    resume(frame)
 }
 
 /// 16 bytes for `AT_RANDOM` (the C library's stack-protector canary and pointer guard),
