@@ -1099,7 +1099,7 @@ mod signals {
         assert_eq!(st.deliver(&mut k, &mut f, ENV), None);
         assert_eq!(f.rip, HANDLER);
         assert_eq!(f.rdi, 10);
-        assert!(f.rsp < SP - 128 && (f.rsp + 8) % 16 == 0);
+        assert!(f.rsp < SP - 128 && (f.rsp + 8).is_multiple_of(16));
         let mut word = [0u8; 8];
         k.read_user(f.rsp, &mut word);
         assert_eq!(u64::from_le_bytes(word), RESTORER, "return address");
@@ -1303,7 +1303,7 @@ mod signals {
         assert_eq!(st.deliver(&mut k, &mut f, env), None);
         assert_eq!(f.pc, HANDLER);
         assert_eq!(f.x[30], TRAMPOLINE);
-        assert!(f.sp + A64::SIZE <= SP - 0x4000 && f.sp % 16 == 0);
+        assert!(f.sp + A64::SIZE <= SP - 0x4000 && f.sp.is_multiple_of(16));
         let mut back = A64 {
             pc: TRAMPOLINE + 8,
             ..f
