@@ -413,7 +413,7 @@ impl State {
             Sys::Brk => ok(self.space.brk(a[0], k)),
             Sys::RtSigaction => self.sys_sigaction(k, a[0] as u32 as u64, a[1], a[2], a[3]),
             Sys::RtSigprocmask => self.sys_sigprocmask(k, me, a[0], a[1], a[2], a[3]),
-            Sys::Sigaltstack => self.sys_sigaltstack(k, me, a[0], a[1]),
+            Sys::Sigaltstack => self.sys_sigaltstack(k, me, call.sp, a[0], a[1]),
             Sys::SchedYield => {
                 k.yield_now();
                 ok(0)
@@ -1050,13 +1050,22 @@ impl State {
         Ok(())
     }
 
-    fn sys_sigaltstack<K: Kernel>(&mut self, k: &mut K, me: usize, ss: u64, old: u64) -> Outcome {
+    fn sys_sigaltstack<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        me: usize,
+        sp: u64,
+        ss: u64,
+        old: u64,
+    ) -> Outcome {
         const SS_ONSTACK: u32 = 1;
         let min = match self.arch {
             Arch::X86_64 => 2048,
             Arch::Aarch64 => 5120,
         };
         let current = self.threads[me].altstack;
+        let (base, flags, size) = current;
+        let on_it = flags & SS_DISABLE == 0 && sp > base && sp - base <= size;
         let new = if ss != 0 {
             let (sp, flags, size) = match (
                 self.read_u64(k, ss),
@@ -1069,6 +1078,10 @@ impl State {
             if flags & !(SS_DISABLE | SS_AUTODISARM) != 0 {
                 return err(EINVAL);
             }
+            if on_it {
+                // Not while a handler runs on it.
+                return err(EPERM);
+            }
             if flags & SS_DISABLE != 0 {
                 Some((0, SS_DISABLE, 0))
             } else if size < min {
@@ -1080,8 +1093,11 @@ impl State {
             None
         };
         if old != 0 {
-            // Never on the alternate stack: no handler ever runs.
-            let flags = current.1 & !SS_ONSTACK;
+            let flags = if on_it {
+                current.1 | SS_ONSTACK
+            } else {
+                current.1
+            };
             if let Err(e) = self.write_u64s(k, old, &[current.0, u64::from(flags), current.2]) {
                 return err(e);
             }

@@ -1188,6 +1188,30 @@ mod signals {
         assert_eq!(st.action(10).unwrap().handler, 0, "SA_RESETHAND");
         // A call from the handler on the alternate stack is the same thread's.
         assert_eq!(st.current(f.rsp - 64), 0);
+        // sigaltstack from the handler: SS_ONSTACK, and no change while on it.
+        assert_eq!(
+            ret(call_at(
+                &mut st,
+                &mut k,
+                Sys::Sigaltstack,
+                &[0, BUF + 0x300],
+                f.rsp - 64
+            )),
+            0
+        );
+        let mut w = [0u8; 8];
+        k.read_user(BUF + 0x308, &mut w);
+        assert_eq!(u64::from_le_bytes(w), u64::from(signal::SS_ONSTACK));
+        assert_eq!(
+            ret(call_at(
+                &mut st,
+                &mut k,
+                Sys::Sigaltstack,
+                &[BUF + 0x200, 0],
+                f.rsp - 64
+            )),
+            -EPERM
+        );
         // The saved uc_stack says SS_ONSTACK.
         let mut w = [0u8; 8];
         k.read_user(f.rdx + 24, &mut w);
