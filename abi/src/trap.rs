@@ -47,6 +47,12 @@ pub const ACCESS_EXEC: u64 = 1 << 9;
 /// `SEGV_ACCERR`); without it nothing is mapped there (`SEGV_MAPERR`).
 pub const ACCESS_PROTECTION: u64 = 1 << 10;
 
+/// `kind` of a frame passed to `Reply(RESUME)` that also sets the thread's *fault stack* to
+/// the frame's `info` (a stack top; 0: none): a fault whose frame cannot be written below the
+/// stack pointer (a stack overflow into a guard page) is delivered with its frame below that
+/// top instead. Any other `kind` of a resumed frame leaves the fault stack as it is.
+pub const SET_FAULT_STACK: u64 = 0x5354_0000;
+
 /// The fault type of a frame's `kind` (its low byte): [`SYSCALL`] or a `FAULT_*` value.
 pub const fn fault_type(kind: u64) -> u64 {
     kind & 0xff

@@ -87,6 +87,9 @@ pub struct Thread {
     /// is delivered ([`crate::trap_redirect::deliver_fault`]); a fault of the trap entry's
     /// own code (or before the first resume) ends the process, so faults cannot loop.
     pub resumed: bool,
+    /// Where a fault frame goes when it cannot be written below the stack pointer (a stack
+    /// top; 0: nowhere): set by a resumed frame of kind `trap::SET_FAULT_STACK`.
+    pub fault_stack: u64,
 }
 
 impl Thread {
@@ -217,6 +220,7 @@ impl Tasks {
             dying: None,
             futex_woken: false,
             resumed: false,
+            fault_stack: 0,
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);

@@ -15,8 +15,14 @@
 //! [`arch::write_user_frame`]), and all user memory is touched through [`crate::usercopy`].
 
 use ostrog_abi::trap::{
-    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, RETURN_SLOT, SYSCALL,
+    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, RETURN_SLOT,
+    SET_FAULT_STACK, SYSCALL,
 };
+
+/// Whether `addr` may be a fault stack's top.
+fn user_address(addr: u64) -> bool {
+    (ostrog_abi::layout::USER_MIN as u64..=ostrog_abi::layout::USER_END as u64).contains(&addr)
+}
 use ostrog_abi::Status;
 
 use crate::arch::{self, UserRegisters};
@@ -39,7 +45,7 @@ pub fn deliver(me: ThreadId, regs: &mut UserRegisters) -> Result<(), Status> {
             return Err(Status::NoSuchSyscall);
         }
         let entry = process.trap_entry as u64;
-        let written = write_frame(&process.space, &frame, entry);
+        let written = write_frame(&process.space, &frame, frame.sp(), entry);
         if let Some(t) = tasks.threads.get_mut(&me) {
             t.resumed = false;
         }
@@ -83,11 +89,20 @@ pub fn deliver_fault(regs: &mut UserRegisters, kind: u64, info: u64) -> bool {
             return false;
         };
         let entry = process.trap_entry as u64;
-        let resumed = tasks.threads.get(&me).is_some_and(|t| t.resumed);
-        if entry == 0 || !resumed {
+        let Some(thread) = tasks.threads.get(&me) else {
+            return false;
+        };
+        if entry == 0 || !thread.resumed {
             return false;
         }
-        let Ok(entered) = write_frame(&process.space, &frame, entry) else {
+        let fault_stack = thread.fault_stack;
+        let entered = write_frame(&process.space, &frame, frame.sp(), entry).or_else(|e| {
+            if fault_stack == 0 {
+                return Err(e);
+            }
+            write_frame(&process.space, &frame, fault_stack, entry)
+        });
+        let Ok(entered) = entered else {
             return false;
         };
         if let Some(t) = tasks.threads.get_mut(&me) {
@@ -99,15 +114,16 @@ pub fn deliver_fault(regs: &mut UserRegisters, kind: u64, info: u64) -> bool {
     true
 }
 
-/// Writes `frame` (with a zero return slot below it) under its stack pointer in `space`;
+/// Writes `frame` (with a zero return slot below it) under the stack pointer `sp` in `space`;
 /// the registers that enter `entry` with it, checked like a resumed frame so that only user
 /// flags reach the entry.
 fn write_frame(
     space: &arch::AddressSpace,
     frame: &TrapFrame,
+    sp: u64,
     entry: u64,
 ) -> Result<TrapFrame, Status> {
-    frame_address(frame.sp(), FRAME_SIZE)
+    frame_address(sp, FRAME_SIZE)
         .and_then(|at| at.checked_sub(RETURN_SLOT as u64).map(|below| (at, below)))
         .ok_or(Status::BadAddress)
         .and_then(|(at, below)| {
@@ -134,9 +150,17 @@ pub fn resume(me: ThreadId, frame: UserSlice, regs: &mut UserRegisters) -> Resul
         usercopy::copy_from_user(&process.space, &mut bytes, frame)?;
     }
     let checked: TrapFrame = frame_from_bytes(&bytes).sanitized()?;
+    let fault_stack = match checked.kind {
+        SET_FAULT_STACK if checked.info == 0 || user_address(checked.info) => Some(checked.info),
+        SET_FAULT_STACK => return Err(Status::InvalidArgument),
+        _ => None,
+    };
     arch::write_user_frame(regs, &checked);
     if let Some(t) = TASKS.lock().threads.get_mut(&me) {
         t.resumed = true;
+        if let Some(top) = fault_stack {
+            t.fault_stack = top;
+        }
     }
     Ok(())
 }

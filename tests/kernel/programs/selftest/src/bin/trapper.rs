@@ -31,7 +31,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostrog_abi::trap::{
     fault_type, TrapFrame, ACCESS_EXEC, ACCESS_PROTECTION, ACCESS_WRITE, FAULT_ILLEGAL, FAULT_PAGE,
-    FRAME_SIZE, RED_ZONE, SYSCALL, WORDS,
+    FRAME_SIZE, RED_ZONE, SET_FAULT_STACK, SYSCALL, WORDS,
 };
 use ostrog_abi::{handle, syscall as nr, Status};
 use ostrog_rt::{println, sys, thread};
@@ -44,6 +44,17 @@ const PROBE: u64 = 39;
 const SET_TLS: u64 = 1000;
 /// Foreign number: the thread pointer as the delivered frame has it.
 const GET_TLS: u64 = 1001;
+/// Foreign number: the resumed frame sets the thread's fault stack (`FAULT_STACK`).
+const SET_FAULT_STACK_NR: u64 = 1002;
+/// The fault stack of the main thread.
+#[repr(C, align(16))]
+struct FaultStack([u8; 16 * 1024]);
+static mut FAULT_STACK: FaultStack = FaultStack([0; 16 * 1024]);
+
+fn fault_stack_top() -> u64 {
+    (&raw const FAULT_STACK) as u64 + core::mem::size_of::<FaultStack>() as u64
+}
+
 /// What the handler answers the probe with.
 const PROBE_RESULT: u64 = 0x600d;
 /// Unmapped user memory (the system-call fuzzer's unmapped pointer).
@@ -62,6 +73,8 @@ static ENTRY_RETURN: AtomicU64 = AtomicU64::new(u64::MAX);
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
 /// The last fault delivered: `kind`, `info`, program counter, stack pointer.
 static FAULT_SEEN: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// Where the last fault's frame was.
+static SEEN_FAULT_AT: AtomicU64 = AtomicU64::new(0);
 /// What the handler puts in the result register of a fault it recovers from.
 const FAULT_RESULT: u64 = 0xfa17;
 
@@ -99,6 +112,20 @@ trapper_fault_illegal:
     .global trapper_fault_illegal_resume
 trapper_fault_illegal_resume:
     ret
+    /* trapper_fault_sp(sp) -> rax: a read at the stack pointer `sp` (unmapped). */
+    .global trapper_fault_sp
+trapper_fault_sp:
+    push rbx
+    mov rbx, rsp
+    mov rsp, rdi
+    .global trapper_fault_sp_at
+trapper_fault_sp_at:
+    mov rax, [rsp]
+    .global trapper_fault_sp_resume
+trapper_fault_sp_resume:
+    mov rsp, rbx
+    pop rbx
+    ret
 "#
     );
 
@@ -109,6 +136,9 @@ trapper_fault_illegal_resume:
         pub fn trapper_fault_write_resume();
         pub fn trapper_fault_illegal() -> u64;
         pub fn trapper_fault_illegal_resume();
+        pub fn trapper_fault_sp(sp: u64) -> u64;
+        pub fn trapper_fault_sp_at();
+        pub fn trapper_fault_sp_resume();
     }
 
     core::arch::global_asm!(
@@ -420,6 +450,18 @@ trapper_fault_illegal:
     .global trapper_fault_illegal_resume
 trapper_fault_illegal_resume:
     ret
+    /* trapper_fault_sp(sp) -> x0: a read at the stack pointer `sp` (unmapped). */
+    .global trapper_fault_sp
+trapper_fault_sp:
+    mov x9, sp
+    mov sp, x0
+    .global trapper_fault_sp_at
+trapper_fault_sp_at:
+    ldr x0, [sp]
+    .global trapper_fault_sp_resume
+trapper_fault_sp_resume:
+    mov sp, x9
+    ret
 "#
     );
 
@@ -430,6 +472,9 @@ trapper_fault_illegal_resume:
         pub fn trapper_fault_write_resume();
         pub fn trapper_fault_illegal() -> u64;
         pub fn trapper_fault_illegal_resume();
+        pub fn trapper_fault_sp(sp: u64) -> u64;
+        pub fn trapper_fault_sp_at();
+        pub fn trapper_fault_sp_resume();
     }
 
     core::arch::global_asm!(
@@ -754,6 +799,11 @@ extern "C" fn on_trap(frame: *mut TrapFrame) {
             let value = arch::tls(frame);
             arch::set_result(frame, value);
         }
+        SET_FAULT_STACK_NR => {
+            frame.kind = SET_FAULT_STACK;
+            frame.info = fault_stack_top();
+            arch::set_result(frame, 0);
+        }
         _ => arch::set_result(frame, UNKNOWN_RESULT),
     }
 }
@@ -764,6 +814,7 @@ extern "C" fn on_trap(frame: *mut TrapFrame) {
 fn on_fault(frame: &mut TrapFrame) {
     let pc = frame.pc();
     let values = [frame.kind, frame.info, pc, frame.sp()];
+    SEEN_FAULT_AT.store(frame as *mut TrapFrame as u64, Ordering::Relaxed);
     for (slot, v) in FAULT_SEEN.iter().zip(values) {
         slot.store(v, Ordering::Relaxed);
     }
@@ -779,6 +830,10 @@ fn on_fault(frame: &mut TrapFrame) {
         (
             arch::trapper_fault_illegal as *const () as u64,
             arch::trapper_fault_illegal_resume as *const () as u64,
+        ),
+        (
+            arch::trapper_fault_sp_at as *const () as u64,
+            arch::trapper_fault_sp_resume as *const () as u64,
         ),
     ];
     match helpers.iter().find(|(at, _)| *at == pc) {
@@ -1052,6 +1107,29 @@ fn main() -> i32 {
     check(
         "an illegal instruction arrives as FAULT_ILLEGAL at its pc",
         result == FAULT_RESULT && kind == FAULT_ILLEGAL && info == 0 && pc == illegal_at,
+        &mut failures,
+    );
+    let sp_at = arch::trapper_fault_sp_at as *const () as u64;
+    check(
+        "a resumed frame of kind SET_FAULT_STACK sets the fault stack",
+        arch::foreign(SET_FAULT_STACK_NR, 0) == 0,
+        &mut failures,
+    );
+    // SAFETY: the read at the unmapped stack pointer faults; the frame cannot go below that
+    // stack pointer, so it goes to the fault stack; the handler resumes after the read,
+    // where the helper restores its stack pointer.
+    let result = unsafe { arch::trapper_fault_sp(UNMAPPED + 0x100) };
+    let [kind, info, pc, sp] = fault_seen();
+    let (low, high) = (fault_stack_top() - 16 * 1024, fault_stack_top());
+    let frame_at = SEEN_FAULT_AT.load(Ordering::Relaxed);
+    check(
+        "a fault at an unusable stack pointer arrives on the fault stack",
+        result == FAULT_RESULT
+            && kind == FAULT_PAGE
+            && info == UNMAPPED + 0x100
+            && pc == sp_at
+            && sp == UNMAPPED + 0x100
+            && (low..high).contains(&frame_at),
         &mut failures,
     );
     check(
