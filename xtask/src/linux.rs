@@ -3,7 +3,7 @@
 //!
 //! For each architecture:
 //!
-//! 1. the programs are built ([`PROGRAMS`]): the Rust ones (`hello-std`, `signals`) for the
+//! 1. the programs are built ([`PROGRAMS`]): the Rust ones (`hello-std`, `signals`, `stack-overflow`) for the
 //!    musl target, the way `cargo ostrog build` builds them; the C ones (`hello-c`,
 //!    `signals-c`) with Debian's `musl-gcc -static`, on x86_64 only (Debian's musl-gcc
 //!    targets the host, and Debian has no AArch64 musl cross compiler; on AArch64 their
@@ -41,7 +41,7 @@ struct Program {
     c_source: Option<&'static str>,
 }
 
-const PROGRAMS: [Program; 4] = [
+const PROGRAMS: [Program; 5] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -61,6 +61,11 @@ const PROGRAMS: [Program; 4] = [
         task: "lx.SignalsC",
         path: "signals-c",
         c_source: Some("signals-c/signals.c"),
+    },
+    Program {
+        task: "lx.StackOverflow",
+        path: "stack-overflow",
+        c_source: None,
     },
 ];
 

@@ -156,6 +156,9 @@ pub struct Thread {
     pub altstack: (u64, u32, u64),
     /// Signals sent to this thread (`tkill`, `tgkill`) not delivered yet.
     pub pending: u64,
+    /// Top of the thread's fault stack (0: none yet), where the kernel delivers a fault
+    /// whose frame cannot go below the stack pointer ([`State::fault_stack`]).
+    pub fault_stack: u64,
     /// The kernel's id of the thread (`None` for the main thread).
     pub native: Option<u64>,
     /// A range the thread unmapped while running on it (musl's detached threads free their
@@ -171,6 +174,8 @@ const RLIMIT_COUNT: usize = 16;
 const RLIMIT_STACK: usize = 3;
 const RLIMIT_NOFILE: usize = 7;
 const RLIM_INFINITY: u64 = u64::MAX;
+/// Size of each thread's fault stack ([`State::fault_stack`]).
+pub const FAULT_STACK_SIZE: u64 = 64 * 1024;
 /// Size of the Linux main stack the shell maps (`RLIMIT_STACK`).
 pub const MAIN_STACK_SIZE: u64 = 8 * 1024 * 1024;
 
@@ -223,6 +228,7 @@ impl State {
                 sigmask: 0,
                 altstack: (0, SS_DISABLE, 0),
                 pending: 0,
+                fault_stack: 0,
                 native: None,
                 unmap_on_exit: None,
             }],
@@ -857,6 +863,21 @@ impl State {
         ok(0)
     }
 
+    /// The top of the fault stack of the thread whose stack pointer is `sp`, made on first
+    /// use (0 if there is no memory for it): the shell resumes every frame with it
+    /// (`trap::SET_FAULT_STACK`), so that a stack overflow into a guard page still reaches
+    /// the personality and the program's `SIGSEGV` handler on its alternate stack.
+    pub fn fault_stack<K: Kernel>(&mut self, k: &mut K, sp: u64) -> u64 {
+        let me = self.current(sp);
+        if self.threads[me].fault_stack == 0 {
+            if let Ok(start) = k.allocate(FAULT_STACK_SIZE, Rights::RW) {
+                self.space.reserve(start, start + FAULT_STACK_SIZE);
+                self.threads[me].fault_stack = start + FAULT_STACK_SIZE;
+            }
+        }
+        self.threads[me].fault_stack
+    }
+
     /// Whether `nr` is `rt_sigreturn` (which the shell handles with [`State::sigreturn`]).
     pub fn is_sigreturn(&self, nr: u64) -> bool {
         nr::decode(self.arch, nr) == Some(Sys::RtSigreturn)
@@ -1376,6 +1397,7 @@ impl State {
             sigmask: self.threads[me].sigmask,
             altstack: (0, SS_DISABLE, 0),
             pending: 0,
+            fault_stack: 0,
             native: None,
             unmap_on_exit: None,
         });
@@ -1426,6 +1448,12 @@ impl State {
             return Outcome::ExitProcess(status);
         }
         let t = self.threads.remove(me);
+        if t.fault_stack != 0 {
+            // The thread runs on its own stack now, never on this one again.
+            let start = t.fault_stack - FAULT_STACK_SIZE;
+            let _ = k.free(start, FAULT_STACK_SIZE);
+            self.space.unreserve(start, t.fault_stack);
+        }
         if let (Some(native), Some(range)) = (t.native, t.unmap_on_exit) {
             self.zombies.push((native, range));
         }

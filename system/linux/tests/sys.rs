@@ -1296,6 +1296,52 @@ mod signals {
     }
 
     #[test]
+    fn fault_stacks_are_made_once_per_thread_and_freed_at_its_exit() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        let top = st.fault_stack(&mut k, SP);
+        assert_ne!(top, 0);
+        assert_eq!(st.fault_stack(&mut k, SP), top, "made once");
+        let start = top - linux::sys::FAULT_STACK_SIZE;
+        assert!(k.pages.contains_key(&start));
+        // The program cannot map over it.
+        assert!(
+            ret(call(
+                &mut st,
+                &mut k,
+                Sys::Mmap,
+                &[start, PAGE, 3, 0x10_0022, u64::MAX, 0]
+            )) < 0
+        );
+        // A thread's own, freed when it exits.
+        let child_stack = ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mmap,
+            &[0, 16 * PAGE, 3, 0x22, u64::MAX, 0],
+        )) as u64;
+        let child_sp = child_stack + 16 * PAGE - 72;
+        let flags = 0x100 | 0x800 | 0x1_0000;
+        assert!(
+            ret(call(
+                &mut st,
+                &mut k,
+                Sys::Clone,
+                &[flags, child_sp, 0, 0, 0]
+            )) > 0
+        );
+        let child_top = st.fault_stack(&mut k, child_sp - 200);
+        assert!(child_top != 0 && child_top != top);
+        let child_start = child_top - linux::sys::FAULT_STACK_SIZE;
+        assert!(k.pages.contains_key(&child_start));
+        assert_eq!(
+            call_at(&mut st, &mut k, Sys::Exit, &[0], child_sp - 200),
+            Outcome::ExitThread(0)
+        );
+        assert!(!k.pages.contains_key(&child_start), "freed");
+        assert!(k.pages.contains_key(&start), "the main thread's stays");
+    }
+
+    #[test]
     fn aarch64_handlers_return_through_the_trampoline() {
         use ostrog_abi::trap::aarch64::TrapFrame as A64;
         let (mut st, mut k) = setup(Arch::Aarch64);

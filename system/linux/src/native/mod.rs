@@ -14,7 +14,7 @@ use linux::mm::Memory;
 use linux::sys::{self, Call, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
-use ostrog_abi::trap::{fault_type, SYSCALL};
+use ostrog_abi::trap::{fault_type, SET_FAULT_STACK, SYSCALL};
 use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
 use ostrog_rt::idl::kl_core_time::TimeProxy;
@@ -300,8 +300,11 @@ fn finish(outcome: Outcome) -> ! {
     }
 }
 
-/// Resumes `frame`; never returns.
-fn resume(frame: &TrapFrame) -> ! {
+/// Resumes `frame` with the thread's fault stack (kernel contract item 6); never returns.
+fn resume(frame: &mut TrapFrame) -> ! {
+    let sp = frame.sp();
+    frame.kind = SET_FAULT_STACK;
+    frame.info = with_state(|state| state.fault_stack(&mut Native { frame: None }, sp));
     let status = rt::resume(frame);
     println!(
         "linux: the kernel refused to resume a thread: {}",
