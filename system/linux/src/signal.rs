@@ -16,8 +16,11 @@
 //!   record (`x29`, `x30`) that the handler's `x29` points at. `x30` is the return
 //!   trampoline (`mov x8, #139; svc #0`), which the personality provides.
 //!
-//! No FP/SIMD state is saved: x86_64's `fpstate` is null and AArch64's record area holds only
-//! the terminating empty record (docs/linux.md, "Signals").
+//! The FP/SIMD registers ([`FpState`], saved by the shell when a frame is built) go where
+//! Linux puts them: on x86_64 an `fxsave` image (512 bytes) that `uc_mcontext.fpstate`
+//! points at, after the siginfo; on AArch64 an `fpsimd_context` record (magic `0x46508001`,
+//! 528 bytes: `fpsr`, `fpcr`, `v0..v31`) at the start of the record area, then the empty
+//! record that ends the list. `rt_sigreturn` gives them back to the shell to load.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -106,6 +109,15 @@ pub fn default_stops(sig: u64) -> bool {
     matches!(sig, 19..=22)
 }
 
+/// Bytes of the FP/SIMD state: x86_64's `fxsave` image (512, the rest unused); AArch64's
+/// `fpsr` (u32), `fpcr` (u32) and `v0..v31` (16 bytes each).
+pub const FP_SIZE: usize = 520;
+/// The FP/SIMD registers as the shell saves and loads them.
+pub type FpState = [u8; FP_SIZE];
+/// AArch64 `fpsimd_context` magic and size.
+pub const FPSIMD_MAGIC: u32 = 0x4650_8001;
+pub const FPSIMD_SIZE: u32 = 528;
+
 /// What delivery needs besides the registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
@@ -122,6 +134,8 @@ pub struct Delivery {
     /// stack (no red zone kept then).
     pub top: u64,
     pub on_alt: bool,
+    /// The thread's FP/SIMD registers, if the shell saved them.
+    pub fp: Option<FpState>,
 }
 
 /// A register frame that a signal frame can be built from and restored into.
@@ -140,6 +154,9 @@ pub trait SignalRegs: Sized + Copy {
     /// The registers and signal mask saved in a frame image (`SIZE` bytes), the TLS register
     /// kept from `self`.
     fn restore(&self, image: &[u8]) -> (Self, u64);
+    /// Where the FP/SIMD state of a frame image at `at` is ([`FP_SIZE`] bytes, in the layout
+    /// of [`FpState`]), if it has one.
+    fn fp_at(image: &[u8], at: u64) -> Option<u64>;
 }
 
 fn put(b: &mut [u8], at: usize, v: u64) {
@@ -171,7 +188,11 @@ pub mod x86_64 {
     pub const MCONTEXT: usize = UC + 40;
     pub const SIGMASK: usize = UC + 296;
     pub const SIGINFO: usize = UC + UC_SIZE;
-    pub const SIZE: usize = SIGINFO + 128;
+    /// The `fxsave` image: 16-byte aligned (the frame's address is 8 modulo 16).
+    pub const FPSTATE: usize = SIGINFO + 128;
+    pub const SIZE: usize = FPSTATE + 512;
+    /// `sigcontext.fpstate` word index.
+    pub const REG_FPSTATE: usize = 23;
     /// `sigcontext` word indices.
     pub const REG_RSP: usize = 15;
     pub const REG_RIP: usize = 16;
@@ -218,7 +239,10 @@ impl SignalRegs for x86::TrapFrame {
         put(&mut b, MCONTEXT + 8 * REG_CR2, d.info.addr);
         put(&mut b, SIGMASK, d.saved_mask);
         b[SIGINFO..SIGINFO + 128].copy_from_slice(&d.info.to_bytes());
-        let _ = at;
+        if let Some(fp) = &d.fp {
+            b[FPSTATE..FPSTATE + 512].copy_from_slice(&fp[..512]);
+            put(&mut b, MCONTEXT + 8 * REG_FPSTATE, at + FPSTATE as u64);
+        }
         b
     }
 
@@ -271,6 +295,10 @@ impl SignalRegs for x86::TrapFrame {
         };
         (f, get(b, SIGMASK))
     }
+
+    fn fp_at(image: &[u8], _at: u64) -> Option<u64> {
+        Some(get(image, x86_64::MCONTEXT + 8 * x86_64::REG_FPSTATE)).filter(|&p| p != 0)
+    }
 }
 
 pub mod aarch64 {
@@ -284,6 +312,8 @@ pub mod aarch64 {
     pub const SP: usize = MCONTEXT + 256;
     pub const PC: usize = MCONTEXT + 264;
     pub const PSTATE: usize = MCONTEXT + 272;
+    /// The record area, where the `fpsimd_context` goes.
+    pub const RESERVED: usize = MCONTEXT + 288;
     pub const UC_SIZE: usize = 176 + 288 + 4096;
     /// The frame record (`x29`, `x30`) after the ucontext.
     pub const RECORD: usize = UC + UC_SIZE;
@@ -316,6 +346,11 @@ impl SignalRegs for a64::TrapFrame {
         put(&mut b, PSTATE, self.pstate);
         put(&mut b, RECORD, self.x[29]);
         put(&mut b, RECORD + 8, self.x[30]);
+        if let Some(fp) = &d.fp {
+            b[RESERVED..RESERVED + 4].copy_from_slice(&FPSIMD_MAGIC.to_le_bytes());
+            b[RESERVED + 4..RESERVED + 8].copy_from_slice(&FPSIMD_SIZE.to_le_bytes());
+            b[RESERVED + 8..RESERVED + 8 + FP_SIZE].copy_from_slice(fp);
+        }
         b
     }
 
@@ -357,6 +392,13 @@ impl SignalRegs for a64::TrapFrame {
         };
         (f, get(b, SIGMASK))
     }
+
+    fn fp_at(image: &[u8], at: u64) -> Option<u64> {
+        use aarch64::RESERVED;
+        let header = get(image, RESERVED);
+        (header == u64::from(FPSIMD_MAGIC) | u64::from(FPSIMD_SIZE) << 32)
+            .then_some(at + RESERVED as u64 + 8)
+    }
 }
 
 #[cfg(test)]
@@ -378,6 +420,7 @@ mod tests {
             altstack: (0x60_0000, 0, 0x8000),
             top,
             on_alt,
+            fp: None,
         }
     }
 
@@ -512,6 +555,46 @@ mod tests {
                 info: 0,
                 ..regs
             }
+        );
+    }
+
+    #[test]
+    fn fp_state_is_in_the_frame_where_linux_puts_it() {
+        let fp: FpState = core::array::from_fn(|i| i as u8);
+        let d = Delivery {
+            fp: Some(fp),
+            ..delivery(0x7f_0000, false)
+        };
+        let regs = x86::TrapFrame {
+            rsp: 0x7f_0000,
+            ..Default::default()
+        };
+        let at = x86::TrapFrame::frame_at(&d).unwrap();
+        let image = regs.image(at, &d);
+        let ptr = x86::TrapFrame::fp_at(&image, at).unwrap();
+        assert_eq!(ptr % 16, 0);
+        let off = (ptr - at) as usize;
+        assert_eq!(&image[off..off + 512], &fp[..512]);
+        assert_eq!(
+            x86::TrapFrame::fp_at(&regs.image(at, &delivery(0, false)), at),
+            None
+        );
+
+        let regs = a64::TrapFrame {
+            sp: 0x7f_0000,
+            ..Default::default()
+        };
+        let at = a64::TrapFrame::frame_at(&d).unwrap();
+        let image = regs.image(at, &d);
+        let ptr = a64::TrapFrame::fp_at(&image, at).unwrap();
+        let off = (ptr - at) as usize;
+        assert_eq!(&image[off..off + FP_SIZE], &fp[..]);
+        assert_eq!(&image[off - 8..off - 4], &FPSIMD_MAGIC.to_le_bytes());
+        // The empty record after it ends the list.
+        assert_eq!(&image[off + FP_SIZE..off + FP_SIZE + 8], &[0; 8]);
+        assert_eq!(
+            a64::TrapFrame::fp_at(&regs.image(at, &delivery(0, false)), at),
+            None
         );
     }
 

@@ -131,7 +131,7 @@ pub const GRND_INSECURE: u64 = 4;
 pub const GETRANDOM_MAX: u64 = 64 * 1024;
 
 /// What signal delivery needs from the shell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct SignalEnv {
     /// The personality's `rt_sigreturn` code: the handler's return address when it has no
     /// `sa_restorer`.
@@ -140,6 +140,9 @@ pub struct SignalEnv {
     /// personality's own stack use below the trap frame, which it still needs while it
     /// writes the frame).
     pub floor: u64,
+    /// Saves the thread's FP/SIMD registers (into a frame being built); `None`: no FP state
+    /// in frames.
+    pub save_fp: Option<fn(&mut sig::FpState)>,
 }
 
 /// One thread of the program.
@@ -1029,6 +1032,11 @@ impl State {
             altstack: t.altstack,
             top,
             on_alt,
+            fp: env.save_fp.map(|save| {
+                let mut fp = [0u8; sig::FP_SIZE];
+                save(&mut fp);
+                fp
+            }),
         };
         let at = F::frame_at(&d).filter(|&at| self.space.accessible(at, F::SIZE, true));
         let Some(at) = at else {
@@ -1050,13 +1058,14 @@ impl State {
     }
 
     /// `rt_sigreturn` of the thread whose registers are `frame`: its registers and mask
-    /// come back from the signal frame at its stack pointer. A frame that cannot be read
-    /// ends the process (`Err`), as Linux ends it with SIGSEGV.
+    /// come back from the signal frame at its stack pointer, and its FP/SIMD state if the
+    /// frame has one (`Some`: the shell loads it). A frame that cannot be read ends the
+    /// process (`Err`), as Linux ends it with SIGSEGV.
     pub fn sigreturn<K: Kernel, F: SignalRegs>(
         &mut self,
         k: &mut K,
         frame: &mut F,
-    ) -> Result<(), Outcome> {
+    ) -> Result<Option<sig::FpState>, Outcome> {
         let sp = frame.sp();
         let me = self.current(sp);
         let at = F::frame_at_sigreturn(sp).filter(|&at| self.space.accessible(at, F::SIZE, false));
@@ -1066,9 +1075,13 @@ impl State {
         let mut image = vec![0u8; F::SIZE as usize];
         k.read_user(at, &mut image);
         let (regs, mask) = frame.restore(&image);
+        let mut fp = [0u8; sig::FP_SIZE];
+        let fp = F::fp_at(&image, at)
+            .filter(|&p| self.read(k, p, &mut fp).is_ok())
+            .map(|_| fp);
         *frame = regs;
         self.threads[me].sigmask = mask & !(1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1));
-        Ok(())
+        Ok(fp)
     }
 
     fn sys_sigaltstack<K: Kernel>(

@@ -1058,6 +1058,7 @@ mod signals {
     const ENV: SignalEnv = SignalEnv {
         trampoline: TRAMPOLINE,
         floor: u64::MAX,
+        save_fp: None,
     };
     const SP: u64 = STACK_TOP - 0x1000;
 

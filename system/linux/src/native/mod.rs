@@ -11,6 +11,7 @@ use linux::elf::Rights;
 use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
+use linux::signal::FpState;
 use linux::sys::{self, Call, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
@@ -282,12 +283,134 @@ unsafe extern "C" {
 /// signal frame on that stack goes below it.
 const PERSONALITY_STACK: u64 = 16 * 1024;
 
+/// 16-byte aligned room for an `fxsave` image.
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(16))]
+struct FxArea([u8; 512]);
+
+/// Saves the thread's FP/SIMD registers, still the program's: the personality is built
+/// soft-float and never touches them.
+#[cfg(target_arch = "x86_64")]
+fn save_fp(out: &mut FpState) {
+    let mut area = FxArea([0; 512]);
+    // SAFETY: `fxsave64` writes 512 bytes to the 16-byte aligned area and nothing else.
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) area.0.as_mut_ptr(), options(nostack));
+    }
+    out[..512].copy_from_slice(&area.0);
+}
+
+/// Loads FP/SIMD registers from a signal frame (the program's bytes): MXCSR is masked with
+/// the CPU's MXCSR_MASK first, so that no value makes `fxrstor64` fault.
+#[cfg(target_arch = "x86_64")]
+fn load_fp(fp: &FpState) {
+    let mut current = FxArea([0; 512]);
+    // SAFETY: as in `save_fp`.
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) current.0.as_mut_ptr(), options(nostack));
+    }
+    let mask =
+        match u32::from_le_bytes([current.0[28], current.0[29], current.0[30], current.0[31]]) {
+            0 => 0xffbf,
+            m => m,
+        };
+    let mut area = FxArea([0; 512]);
+    area.0.copy_from_slice(&fp[..512]);
+    let mxcsr = u32::from_le_bytes([area.0[24], area.0[25], area.0[26], area.0[27]]) & mask;
+    area.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    // SAFETY: the image is 16-byte aligned and its MXCSR has only bits the CPU supports, the
+    // one field `fxrstor64` checks; it loads only x87/SSE state, which is the program's.
+    unsafe {
+        core::arch::asm!("fxrstor64 [{}]", in(reg) area.0.as_ptr(), options(nostack));
+    }
+}
+
+/// Saves the thread's FP/SIMD registers (`fpsr`, `fpcr`, `v0..v31`), still the program's:
+/// the personality is built soft-float and never touches them.
+#[cfg(target_arch = "aarch64")]
+fn save_fp(out: &mut FpState) {
+    let (fpsr, fpcr): (u64, u64);
+    let v = out[8..].as_mut_ptr();
+    // SAFETY: stores the 32 vector registers to the 512 bytes after the first 8 of `out`
+    // and reads the two status registers; nothing else is changed.
+    unsafe {
+        core::arch::asm!(
+            ".arch_extension fp",
+            ".arch_extension simd",
+            "stp q0, q1, [{v}, #0]",
+            "stp q2, q3, [{v}, #32]",
+            "stp q4, q5, [{v}, #64]",
+            "stp q6, q7, [{v}, #96]",
+            "stp q8, q9, [{v}, #128]",
+            "stp q10, q11, [{v}, #160]",
+            "stp q12, q13, [{v}, #192]",
+            "stp q14, q15, [{v}, #224]",
+            "stp q16, q17, [{v}, #256]",
+            "stp q18, q19, [{v}, #288]",
+            "stp q20, q21, [{v}, #320]",
+            "stp q22, q23, [{v}, #352]",
+            "stp q24, q25, [{v}, #384]",
+            "stp q26, q27, [{v}, #416]",
+            "stp q28, q29, [{v}, #448]",
+            "stp q30, q31, [{v}, #480]",
+            "mrs {sr}, fpsr",
+            "mrs {cr}, fpcr",
+            v = in(reg) v,
+            sr = out(reg) fpsr,
+            cr = out(reg) fpcr,
+            options(nostack),
+        );
+    }
+    out[0..4].copy_from_slice(&(fpsr as u32).to_le_bytes());
+    out[4..8].copy_from_slice(&(fpcr as u32).to_le_bytes());
+}
+
+/// Loads FP/SIMD registers from a signal frame (the program's bytes; any value is a valid
+/// register value, reserved FPCR bits are ignored on write).
+#[cfg(target_arch = "aarch64")]
+fn load_fp(fp: &FpState) {
+    let fpsr = u64::from(u32::from_le_bytes([fp[0], fp[1], fp[2], fp[3]]));
+    let fpcr = u64::from(u32::from_le_bytes([fp[4], fp[5], fp[6], fp[7]]));
+    let v = fp[8..].as_ptr();
+    // SAFETY: loads the 32 vector registers from the 512 bytes after the first 8 of `fp`
+    // and the two status registers; the personality (soft-float) uses none of them.
+    unsafe {
+        core::arch::asm!(
+            ".arch_extension fp",
+            ".arch_extension simd",
+            "ldp q0, q1, [{v}, #0]",
+            "ldp q2, q3, [{v}, #32]",
+            "ldp q4, q5, [{v}, #64]",
+            "ldp q6, q7, [{v}, #96]",
+            "ldp q8, q9, [{v}, #128]",
+            "ldp q10, q11, [{v}, #160]",
+            "ldp q12, q13, [{v}, #192]",
+            "ldp q14, q15, [{v}, #224]",
+            "ldp q16, q17, [{v}, #256]",
+            "ldp q18, q19, [{v}, #288]",
+            "ldp q20, q21, [{v}, #320]",
+            "ldp q22, q23, [{v}, #352]",
+            "ldp q24, q25, [{v}, #384]",
+            "ldp q26, q27, [{v}, #416]",
+            "ldp q28, q29, [{v}, #448]",
+            "ldp q30, q31, [{v}, #480]",
+            "msr fpsr, {sr}",
+            "msr fpcr, {cr}",
+            v = in(reg) v,
+            sr = in(reg) fpsr,
+            cr = in(reg) fpcr,
+            options(nostack),
+        );
+    }
+}
+
 /// The delivery environment of a thread whose trap frame is at `frame`.
 fn signal_env(frame: &TrapFrame) -> SignalEnv {
     let at = frame as *const TrapFrame as u64;
     SignalEnv {
         trampoline: linux_sigreturn_trampoline as *const () as u64,
         floor: at.saturating_sub(PERSONALITY_STACK),
+        save_fp: Some(save_fp),
     }
 }
 
@@ -350,7 +473,12 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         let ended = with_state(|state| {
             let k = &mut Native { frame: None };
             match state.sigreturn(k, frame) {
-                Ok(()) => state.deliver(k, frame, env),
+                Ok(fp) => {
+                    if let Some(fp) = fp {
+                        load_fp(&fp);
+                    }
+                    state.deliver(k, frame, env)
+                }
                 Err(outcome) => Some(outcome),
             }
         });

@@ -84,6 +84,55 @@ extern "C" fn ill(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     }
 }
 
+/// A handler that overwrites the vector registers 0 and 1.
+extern "C" fn clobber_fp(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+    record(sig, info, uc);
+    // SAFETY: only changes registers a handler may change.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        std::arch::asm!("pcmpeqd xmm0, xmm0", "pcmpeqd xmm1, xmm1", out("xmm0") _, out("xmm1") _);
+        #[cfg(target_arch = "aarch64")]
+        std::arch::asm!("movi v0.16b, #0x5a", "movi v1.16b, #0xa5", out("v0") _, out("v1") _);
+    }
+}
+
+/// Puts a pattern in vector register 0, sends `sig` to thread `tid` with a raw `tkill`
+/// (which leaves vector registers alone), and says whether the pattern is still there.
+fn fp_across_signal(tid: u64, sig: u64) -> bool {
+    let pattern: u64 = 0x0123_4567_89ab_cdef;
+    let after: u64;
+    // SAFETY: a system call with every register it changes declared.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        std::arch::asm!(
+            "movq xmm0, {p}",
+            "syscall",
+            "movq {a}, xmm0",
+            p = in(reg) pattern,
+            a = lateout(reg) after,
+            inlateout("rax") libc::SYS_tkill as u64 => _,
+            in("rdi") tid,
+            in("rsi") sig,
+            lateout("rcx") _,
+            lateout("r11") _,
+            out("xmm0") _,
+        );
+        #[cfg(target_arch = "aarch64")]
+        std::arch::asm!(
+            "fmov d0, {p}",
+            "svc #0",
+            "fmov {a}, d0",
+            p = in(reg) pattern,
+            a = lateout(reg) after,
+            in("x8") libc::SYS_tkill as u64,
+            inlateout("x0") tid => _,
+            in("x1") sig,
+            out("v0") _,
+        );
+    }
+    after == pattern
+}
+
 fn set(sig: i32, handler: usize, flags: i32) {
     // SAFETY: a plain sigaction with an empty mask.
     unsafe {
@@ -308,8 +357,21 @@ fn main() {
         ADDR.load(Ordering::SeqCst) == at
     );
 
+    // 10. FP/SIMD registers live across a signal are kept, whatever the handler does with
+    // them (the signal frame saves them and rt_sigreturn loads them).
+    reset();
+    set(libc::SIGUSR2, clobber_fp as *const () as usize, libc::SA_SIGINFO);
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u64;
+    let kept = fp_across_signal(tid, libc::SIGUSR2 as u64);
+    println!(
+        "signals: FP/SIMD register across a handler that changes it: handler ran {} time(s), kept: {}",
+        count(),
+        kept
+    );
+
     drop(alt);
-    // 10. abort(): SIGABRT's default action ends the process.
+    // 11. abort(): SIGABRT's default action ends the process.
     println!("signals: abort()");
     std::process::abort();
 }
