@@ -160,7 +160,7 @@ pub struct Thread {
     /// Signals sent to this thread (`tkill`, `tgkill`) not delivered yet.
     pub pending: u64,
     /// Top of the thread's fault stack (0: none yet), where the kernel delivers a fault
-    /// whose frame cannot go below the stack pointer ([`State::fault_stack`]).
+    /// whose frame cannot go below the stack pointer ([`State::new_fault_stack`]).
     pub fault_stack: u64,
     /// The kernel's id of the thread (`None` for the main thread).
     pub native: Option<u64>,
@@ -866,19 +866,20 @@ impl State {
         ok(0)
     }
 
-    /// The top of the fault stack of the thread whose stack pointer is `sp`, made on first
-    /// use (0 if there is no memory for it): the shell resumes every frame with it
+    /// Makes the fault stack of the thread whose stack pointer is `sp` if it has none yet:
+    /// its top, which the shell names to the kernel with the thread's next resume
     /// (`trap::SET_FAULT_STACK`), so that a stack overflow into a guard page still reaches
-    /// the personality and the program's `SIGSEGV` handler on its alternate stack.
-    pub fn fault_stack<K: Kernel>(&mut self, k: &mut K, sp: u64) -> u64 {
+    /// the personality and the program's `SIGSEGV` handler on its alternate stack. `None` if
+    /// the thread has one already (or there is no memory for it: it is tried again later).
+    pub fn new_fault_stack<K: Kernel>(&mut self, k: &mut K, sp: u64) -> Option<u64> {
         let me = self.current(sp);
-        if self.threads[me].fault_stack == 0 {
-            if let Ok(start) = k.allocate(FAULT_STACK_SIZE, Rights::RW) {
-                self.space.reserve(start, start + FAULT_STACK_SIZE);
-                self.threads[me].fault_stack = start + FAULT_STACK_SIZE;
-            }
+        if self.threads[me].fault_stack != 0 {
+            return None;
         }
-        self.threads[me].fault_stack
+        let start = k.allocate(FAULT_STACK_SIZE, Rights::RW).ok()?;
+        self.space.reserve(start, start + FAULT_STACK_SIZE);
+        self.threads[me].fault_stack = start + FAULT_STACK_SIZE;
+        Some(start + FAULT_STACK_SIZE)
     }
 
     /// Whether `nr` is `rt_sigreturn` (which the shell handles with [`State::sigreturn`]).

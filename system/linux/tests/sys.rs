@@ -1299,9 +1299,8 @@ mod signals {
     #[test]
     fn fault_stacks_are_made_once_per_thread_and_freed_at_its_exit() {
         let (mut st, mut k) = setup(Arch::X86_64);
-        let top = st.fault_stack(&mut k, SP);
-        assert_ne!(top, 0);
-        assert_eq!(st.fault_stack(&mut k, SP), top, "made once");
+        let top = st.new_fault_stack(&mut k, SP).unwrap();
+        assert_eq!(st.new_fault_stack(&mut k, SP), None, "made once");
         let start = top - linux::sys::FAULT_STACK_SIZE;
         assert!(k.pages.contains_key(&start));
         // The program cannot map over it.
@@ -1330,8 +1329,8 @@ mod signals {
                 &[flags, child_sp, 0, 0, 0]
             )) > 0
         );
-        let child_top = st.fault_stack(&mut k, child_sp - 200);
-        assert!(child_top != 0 && child_top != top);
+        let child_top = st.new_fault_stack(&mut k, child_sp - 200).unwrap();
+        assert_ne!(child_top, top);
         let child_start = child_top - linux::sys::FAULT_STACK_SIZE;
         assert!(k.pages.contains_key(&child_start));
         assert_eq!(

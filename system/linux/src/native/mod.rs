@@ -423,11 +423,24 @@ fn finish(outcome: Outcome) -> ! {
     }
 }
 
-/// Resumes `frame` with the thread's fault stack (kernel contract item 6); never returns.
-fn resume(frame: &mut TrapFrame) -> ! {
+/// Before a thread continues: delivers its pending signals (`Some`: the process or thread
+/// ends instead), and names its fault stack to the kernel if it was just made (kernel
+/// contract item 6; the kernel keeps it for the thread).
+fn prepare(state: &mut State, frame: &mut TrapFrame, env: SignalEnv) -> Option<Outcome> {
+    let k = &mut Native { frame: None };
     let sp = frame.sp();
-    frame.kind = SET_FAULT_STACK;
-    frame.info = with_state(|state| state.fault_stack(&mut Native { frame: None }, sp));
+    if let Some(end) = state.deliver(k, frame, env) {
+        return Some(end);
+    }
+    if let Some(top) = state.new_fault_stack(k, sp) {
+        frame.kind = SET_FAULT_STACK;
+        frame.info = top;
+    }
+    None
+}
+
+/// Resumes `frame`; never returns.
+fn resume(frame: &TrapFrame) -> ! {
     let status = rt::resume(frame);
     println!(
         "linux: the kernel refused to resume a thread: {}",
@@ -455,7 +468,9 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         let (kind, addr, pc) = (frame.kind, frame.info, frame.pc());
         let env = signal_env(frame);
         let ended = with_state(|state| {
-            state.fault(&mut Native { frame: None }, frame, kind, addr, pc, env)
+            state
+                .fault(&mut Native { frame: None }, frame, kind, addr, pc, env)
+                .or_else(|| prepare(state, frame, env))
         });
         if let Some(outcome) = ended {
             finish(outcome)
@@ -477,7 +492,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                     if let Some(fp) = fp {
                         load_fp(&fp);
                     }
-                    state.deliver(k, frame, env)
+                    prepare(state, frame, env)
                 }
                 Err(outcome) => Some(outcome),
             }
@@ -487,22 +502,30 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         }
         resume(frame)
     }
+    // Signals sent by the call, or unblocked by it, are delivered before the program
+    // continues (the handler's frame holds the call's result): under the same lock as the
+    // call when it does not wait.
     let outcome = with_state(|state| {
         let mut k = Native { frame: Some(frame) };
-        state.dispatch(&mut k, &mut call)
+        let outcome = state.dispatch(&mut k, &mut call);
+        if let Outcome::Return(v) = outcome {
+            frame.set_result(v);
+            frame.set_tls(call.tls);
+            return prepare(state, frame, env).unwrap_or(outcome);
+        }
+        outcome
     });
-    let result = match outcome {
-        Outcome::Return(v) => v,
-        Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
+    match outcome {
+        Outcome::Return(_) => {}
+        Outcome::Block(b) => {
+            let result = sys::block(&mut Native { frame: None }, b);
+            frame.set_result(result);
+            frame.set_tls(call.tls);
+            if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+                finish(outcome)
+            }
+        }
         other => finish(other),
-    };
-    frame.set_result(result);
-    frame.set_tls(call.tls);
-    // Signals sent by the call, or unblocked by it, are delivered before the program
-    // continues (the handler's frame holds the call's result).
-    let ended = with_state(|state| state.deliver(&mut Native { frame: None }, frame, env));
-    if let Some(outcome) = ended {
-        finish(outcome)
     }
     resume(frame)
 }
