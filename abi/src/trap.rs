@@ -20,6 +20,44 @@ use crate::Status;
 /// [`TrapFrame`] `kind`: a foreign system call (the number is in `rax` / `x8`).
 pub const SYSCALL: u64 = 0;
 
+/// [`TrapFrame`] `kind` of a fault (the low byte; [`fault_type`]): a page fault (an access to
+/// memory that is not mapped, or mapped without the right: see [`ACCESS_WRITE`],
+/// [`ACCESS_EXEC`], [`ACCESS_PROTECTION`]). `info` is the faulting address. The frame's
+/// program counter is the faulting instruction's.
+pub const FAULT_PAGE: u64 = 1;
+/// Fault `kind`: an undefined or illegal instruction (x86_64 `#UD`; AArch64 "unknown
+/// reason" and illegal execution state). `info` is 0.
+pub const FAULT_ILLEGAL: u64 = 2;
+/// Fault `kind`: a misaligned access (x86_64 `#AC`; AArch64 PC and SP alignment faults, with
+/// the address in `info`).
+pub const FAULT_ALIGNMENT: u64 = 3;
+/// Fault `kind`: a breakpoint or debug exception (x86_64 `#BP` `#DB`; AArch64 `brk`).
+pub const FAULT_BREAKPOINT: u64 = 4;
+/// Fault `kind`: an arithmetic exception (x86_64 divide error, x87 and SIMD floating-point
+/// exceptions).
+pub const FAULT_ARITHMETIC: u64 = 5;
+/// Fault `kind`: a protection fault with no address (x86_64 `#GP`, `#SS`, `#OF`, `#BR`: a
+/// privileged instruction, a non-canonical address). `info` is 0.
+pub const FAULT_PROTECTION: u64 = 6;
+/// Fault `kind` bit ([`FAULT_PAGE`]): the access was a write.
+pub const ACCESS_WRITE: u64 = 1 << 8;
+/// Fault `kind` bit ([`FAULT_PAGE`]): the access was an instruction fetch.
+pub const ACCESS_EXEC: u64 = 1 << 9;
+/// Fault `kind` bit ([`FAULT_PAGE`]): the page is mapped but does not allow the access (Linux
+/// `SEGV_ACCERR`); without it nothing is mapped there (`SEGV_MAPERR`).
+pub const ACCESS_PROTECTION: u64 = 1 << 10;
+
+/// `kind` of a frame passed to `Reply(RESUME)` that also sets the thread's *fault stack* to
+/// the frame's `info` (a stack top; 0: none): a fault whose frame cannot be written below the
+/// stack pointer (a stack overflow into a guard page) is delivered with its frame below that
+/// top instead. Any other `kind` of a resumed frame leaves the fault stack as it is.
+pub const SET_FAULT_STACK: u64 = 0x5354_0000;
+
+/// The fault type of a frame's `kind` (its low byte): [`SYSCALL`] or a `FAULT_*` value.
+pub const fn fault_type(kind: u64) -> u64 {
+    kind & 0xff
+}
+
 /// Whether `addr` may be a program counter or stack pointer of a resumed thread.
 fn user_address(addr: u64) -> bool {
     (USER_MIN as u64..USER_END as u64).contains(&addr)
@@ -54,9 +92,9 @@ pub mod x86_64 {
         pub rflags: u64,
         /// The FS segment base (the thread pointer of the Linux ABI).
         pub fs_base: u64,
-        /// [`super::SYSCALL`].
+        /// [`super::SYSCALL`], or a fault (`super::FAULT_*`, with `ACCESS_*` bits).
         pub kind: u64,
-        /// Reserved (0).
+        /// A fault's address ([`super::FAULT_PAGE`], [`super::FAULT_ALIGNMENT`]); else 0.
         pub info: u64,
     }
 
@@ -183,9 +221,9 @@ pub mod aarch64 {
         pub pstate: u64,
         /// The thread pointer register `TPIDR_EL0`.
         pub tpidr_el0: u64,
-        /// [`super::SYSCALL`].
+        /// [`super::SYSCALL`], or a fault (`super::FAULT_*`, with `ACCESS_*` bits).
         pub kind: u64,
-        /// Reserved (0).
+        /// A fault's address ([`super::FAULT_PAGE`], [`super::FAULT_ALIGNMENT`]); else 0.
         pub info: u64,
     }
 

@@ -82,6 +82,14 @@ pub struct Thread {
     /// Set by `futex.Wake` when it wakes this thread from [`State::Futex`] (a wait that
     /// ends otherwise timed out or was cut short).
     pub futex_woken: bool,
+    /// Set when the thread resumed a frame (`Reply(RESUME)`) and cleared when a foreign
+    /// system call or a fault is delivered to its trap entry: only a fault of such a thread
+    /// is delivered ([`crate::trap_redirect::deliver_fault`]); a fault of the trap entry's
+    /// own code (or before the first resume) ends the process, so faults cannot loop.
+    pub resumed: bool,
+    /// Where a fault frame goes when it cannot be written below the stack pointer (a stack
+    /// top; 0: nowhere): set by a resumed frame of kind `trap::SET_FAULT_STACK`.
+    pub fault_stack: u64,
 }
 
 impl Thread {
@@ -214,6 +222,8 @@ impl Tasks {
             ipc: Default::default(),
             dying: None,
             futex_woken: false,
+            resumed: false,
+            fault_stack: 0,
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);

@@ -5,7 +5,9 @@
 //! (`task.TrapEntry`) if it has one: [`deliver`] writes the thread's registers as a
 //! [`TrapFrame`] to its user stack and points the thread at the entry. `Reply` on
 //! [`ostrog_abi::handle::RESUME`] ([`resume`]) loads a frame the thread wrote back into its
-//! registers. The kernel learns nothing of the foreign ABI: what a number means is the
+//! registers. A fault of a thread that runs a resumed frame goes to the trap entry the same
+//! way ([`deliver_fault`]), with the fault's type in the frame's `kind` and its address in
+//! `info`. The kernel learns nothing of the foreign ABI: what a number means is the
 //! business of the code at the trap entry, which makes native, judged requests.
 //!
 //! The decisions are here; the architecture only copies registers between its saved user
@@ -13,8 +15,14 @@
 //! [`arch::write_user_frame`]), and all user memory is touched through [`crate::usercopy`].
 
 use ostrog_abi::trap::{
-    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, RETURN_SLOT, SYSCALL,
+    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, RETURN_SLOT,
+    SET_FAULT_STACK, SYSCALL,
 };
+
+/// Whether `addr` may be a fault stack's top.
+fn user_address(addr: u64) -> bool {
+    (ostrog_abi::layout::USER_MIN as u64..=ostrog_abi::layout::USER_END as u64).contains(&addr)
+}
 use ostrog_abi::Status;
 
 use crate::arch::{self, UserRegisters};
@@ -31,24 +39,17 @@ pub fn deliver(me: ThreadId, regs: &mut UserRegisters) -> Result<(), Status> {
     frame.kind = SYSCALL;
     frame.info = 0;
     let written = {
-        let tasks = TASKS.lock();
+        let mut tasks = TASKS.lock();
         let process = tasks.process_of(me)?;
         if process.trap_entry == 0 {
             return Err(Status::NoSuchSyscall);
         }
         let entry = process.trap_entry as u64;
-        frame_address(frame.sp(), FRAME_SIZE)
-            .and_then(|at| at.checked_sub(RETURN_SLOT as u64).map(|below| (at, below)))
-            .ok_or(Status::BadAddress)
-            .and_then(|(at, below)| {
-                // The return slot (zero) and the frame, in one write.
-                let mut bytes = [0u8; RETURN_SLOT + FRAME_SIZE];
-                bytes[RETURN_SLOT..].copy_from_slice(&frame_to_bytes(&frame));
-                let target = UserSlice::new(below as usize, bytes.len());
-                usercopy::copy_to_user(&process.space, target, &bytes)?;
-                // Checked like a resumed frame, so that only user flags reach the entry.
-                frame.entered(entry, at).sanitized()
-            })
+        let written = write_frame(&process.space, &frame, frame.sp(), entry);
+        if let Some(t) = tasks.threads.get_mut(&me) {
+            t.resumed = false;
+        }
+        written
     };
     match written {
         Ok(entered) => {
@@ -69,6 +70,72 @@ pub fn deliver(me: ThreadId, regs: &mut UserRegisters) -> Result<(), Status> {
     }
 }
 
+/// Delivers a fault of the current thread (`kind`: a `trap::FAULT_*` value with its
+/// `ACCESS_*` bits, `info`: the address) to its process's trap entry, as a frame like a
+/// foreign system call's with the program counter of the faulting instruction. Only a
+/// thread running a frame it resumed gets its faults delivered ([`task::Thread::resumed`]):
+/// `false` (no trap entry, a fault of the trap entry's code or before the first resume, or
+/// no room for the frame), and the caller ends the process as for any fault.
+pub fn deliver_fault(regs: &mut UserRegisters, kind: u64, info: u64) -> bool {
+    let Some(me) = crate::sched::current() else {
+        return false;
+    };
+    let mut frame = arch::read_user_frame(regs);
+    frame.kind = kind;
+    frame.info = info;
+    let written = {
+        let mut tasks = TASKS.lock();
+        let Ok(process) = tasks.process_of(me) else {
+            return false;
+        };
+        let entry = process.trap_entry as u64;
+        let Some(thread) = tasks.threads.get(&me) else {
+            return false;
+        };
+        if entry == 0 || !thread.resumed {
+            return false;
+        }
+        let fault_stack = thread.fault_stack;
+        let entered = write_frame(&process.space, &frame, frame.sp(), entry).or_else(|e| {
+            if fault_stack == 0 {
+                return Err(e);
+            }
+            write_frame(&process.space, &frame, fault_stack, entry)
+        });
+        let Ok(entered) = entered else {
+            return false;
+        };
+        if let Some(t) = tasks.threads.get_mut(&me) {
+            t.resumed = false;
+        }
+        entered
+    };
+    arch::write_user_frame(regs, &written);
+    true
+}
+
+/// Writes `frame` (with a zero return slot below it) under the stack pointer `sp` in `space`;
+/// the registers that enter `entry` with it, checked like a resumed frame so that only user
+/// flags reach the entry.
+fn write_frame(
+    space: &arch::AddressSpace,
+    frame: &TrapFrame,
+    sp: u64,
+    entry: u64,
+) -> Result<TrapFrame, Status> {
+    frame_address(sp, FRAME_SIZE)
+        .and_then(|at| at.checked_sub(RETURN_SLOT as u64).map(|below| (at, below)))
+        .ok_or(Status::BadAddress)
+        .and_then(|(at, below)| {
+            // The return slot (zero) and the frame, in one write.
+            let mut bytes = [0u8; RETURN_SLOT + FRAME_SIZE];
+            bytes[RETURN_SLOT..].copy_from_slice(&frame_to_bytes(frame));
+            let target = UserSlice::new(below as usize, bytes.len());
+            usercopy::copy_to_user(space, target, &bytes)?;
+            frame.entered(entry, at).sanitized()
+        })
+}
+
 /// `Reply(RESUME, frame, len)`: the current thread continues with every register of the
 /// frame at `frame` once it is read and checked ([`TrapFrame::sanitized`]). A wrong length
 /// or a bad frame is an error and changes nothing.
@@ -83,6 +150,17 @@ pub fn resume(me: ThreadId, frame: UserSlice, regs: &mut UserRegisters) -> Resul
         usercopy::copy_from_user(&process.space, &mut bytes, frame)?;
     }
     let checked: TrapFrame = frame_from_bytes(&bytes).sanitized()?;
+    let fault_stack = match checked.kind {
+        SET_FAULT_STACK if checked.info == 0 || user_address(checked.info) => Some(checked.info),
+        SET_FAULT_STACK => return Err(Status::InvalidArgument),
+        _ => None,
+    };
     arch::write_user_frame(regs, &checked);
+    if let Some(t) = TASKS.lock().threads.get_mut(&me) {
+        t.resumed = true;
+        if let Some(top) = fault_stack {
+            t.fault_stack = top;
+        }
+    }
     Ok(())
 }

@@ -3,17 +3,20 @@
 //!
 //! For each architecture:
 //!
-//! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, and
-//!    `exec-denied`, `unknown-call`, `posix-bench` of `tests/linux/raw-calls`) for the musl
+//! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, `signals`,
+//!    `stack-overflow`, `spawn-std`, and `exec-denied`, `unknown-call`, `posix-bench` of
+//!    `tests/linux/raw-calls`) for the musl
 //!    target, the way `cargo ostrog build` builds them (the target's default, checked:
 //!    static-PIE on x86_64, non-PIE on AArch64), and `hello-std-pie`, hello-std
 //!    static-PIE on both (linked by hand on AArch64); `hello-c` (`tests/linux/hello-c`,
 //!    non-PIE, checked) with Debian's `musl-gcc -static` for x86_64 and
 //!    `zig cc -target aarch64-linux-musl` for AArch64 (Debian has no AArch64 musl cross
-//!    compiler), as the conformance suite's C programs; `spawn-c` on x86_64 only;
+//!    compiler), as the conformance suite's C programs; `spawn-c` and `signals-c` on x86_64
+//!    only;
 //! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
 //!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
-//!    qemu-user) for AArch64; its output and exit status are the reference;
+//!    qemu-user) for AArch64; its output and exit status are the reference (a program
+//!    killed by signal N has status 128 + N, as on Ostrog);
 //! 3. each program boots alone in an image of `tests/linux/solution` (the other Linux
 //!    entities left out, so its output is not interleaved with another's): the console must
 //!    show every line of the reference in order, and the kernel must report the same exit
@@ -51,7 +54,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 6] = [
+const PROGRAMS: [Program; 10] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -63,6 +66,22 @@ const PROGRAMS: [Program; 6] = [
     Program {
         task: "lx.HelloC",
         path: "hello-c",
+    },
+    Program {
+        task: "lx.Signals",
+        path: "signals",
+    },
+    Program {
+        task: "lx.SignalsC",
+        path: "signals-c",
+    },
+    Program {
+        task: "lx.StackOverflow",
+        path: "stack-overflow",
+    },
+    Program {
+        task: "lx.StackOverflowMain",
+        path: "stack-overflow",
     },
     // Starts itself (`./spawn-std`) with `std::process::Command`: posix_spawn, wait, kill.
     Program {
@@ -116,12 +135,14 @@ const BENCH: Program = Program {
 /// output, static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
 /// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
 /// With `hello-c` (non-PIE), both kinds run on x86_64.
-const RUST: [&str; 5] = [
+const RUST: [&str; 7] = [
     "hello-std",
     "unknown-call",
     "exec-denied",
     "posix-bench",
     "spawn-std",
+    "signals",
+    "stack-overflow",
 ];
 
 /// `hello-std` built static-PIE for `arch`, the ROMFS file `hello-std-pie`: on x86_64 the
@@ -308,7 +329,13 @@ pub(crate) fn run_on_host(
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {} on the host", file.display()))?;
-    let Some(status) = out.status.code() else {
+    // A program ended by a signal ends on Ostrog with status 128 + the signal (as a shell
+    // reports it).
+    #[cfg(unix)]
+    let signalled = std::os::unix::process::ExitStatusExt::signal(&out.status).map(|s| 128 + s);
+    #[cfg(not(unix))]
+    let signalled = None;
+    let Some(status) = out.status.code().or(signalled) else {
         bail!("{} was killed on the host ({})", process.path, out.status);
     };
     Ok(Reference {
@@ -404,9 +431,17 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         } else {
             None
         };
-        Ok((solution, described, rust, hello_c, spawn_host, spawn_c))
+        // signals-c: x86_64 only too (its reference would be qemu-user's signal handling).
+        let signals_c = if arch == Arch::X86_64 {
+            build_c(arch, "signals-c", "signals-c/signals.c")?
+        } else {
+            None
+        };
+        Ok((
+            solution, described, rust, hello_c, spawn_host, spawn_c, signals_c,
+        ))
     })();
-    let (solution, described, rust, hello_c, spawn_host, spawn_c) = match prepared {
+    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c) = match prepared {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -426,13 +461,25 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         Some(data) => extra.push(("spawn-c".to_string(), data.clone())),
         None => absent.push("lx.SpawnC".to_string()),
     }
+    match &signals_c {
+        Some(data) => extra.push(("signals-c".to_string(), data.clone())),
+        None => absent.push("lx.SignalsC".to_string()),
+    }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
-        let label = name(&format!("{} output as on Linux", program.path));
+        // A program run by two entities is named with its task too.
+        let label = match PROGRAMS.iter().filter(|p| p.path == program.path).count() {
+            1 => name(&format!("{} output as on Linux", program.path)),
+            _ => name(&format!(
+                "{} ({}) output as on Linux",
+                program.path, program.task
+            )),
+        };
         let elf = match program.path {
             "hello-c" => hello_c.as_ref().map(|e| (e, arch)),
             "spawn-std" => Some((&spawn_host.0, spawn_host.1)),
             "spawn-c" => spawn_c.as_ref().map(|e| (e, arch)),
+            "signals-c" => signals_c.as_ref().map(|e| (e, arch)),
             path => rust.iter().find(|(n, _)| n == path).map(|(_, d)| (d, arch)),
         };
         let Some((elf, host_arch)) = elf else {

@@ -14,6 +14,7 @@ pub mod errno;
 pub mod load;
 pub mod mm;
 pub mod nr;
+pub mod signal;
 pub mod stack;
 pub mod sys;
 

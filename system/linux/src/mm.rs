@@ -83,6 +83,13 @@ impl Space {
         self.reserved.push((start, end));
     }
 
+    /// Ends a reservation made with [`Space::reserve`] (exactly `start..end`).
+    pub fn unreserve(&mut self, start: u64, end: u64) {
+        if let Some(i) = self.reserved.iter().position(|&r| r == (start, end)) {
+            self.reserved.remove(i);
+        }
+    }
+
     /// Records a mapping made outside these methods (the image, the stack).
     pub fn record(&mut self, start: u64, end: u64, rights: Rights, kind: Kind) {
         let at = self.maps.partition_point(|m| m.start < start);

@@ -13,6 +13,7 @@ use crate::elf::Rights;
 use crate::errno::*;
 use crate::mm::{Memory, Space};
 use crate::nr::{self, Sys};
+use crate::signal::{self as sig, Delivery, SigInfo, SignalRegs};
 use crate::stack::CLOCK_TICKS;
 use crate::Arch;
 
@@ -169,6 +170,21 @@ pub const GRND_INSECURE: u64 = 4;
 /// Most bytes one `getrandom` gives (a short count beyond; callers loop).
 pub const GETRANDOM_MAX: u64 = 64 * 1024;
 
+/// What signal delivery needs from the shell.
+#[derive(Clone, Copy, Debug)]
+pub struct SignalEnv {
+    /// The personality's `rt_sigreturn` code: the handler's return address when it has no
+    /// `sa_restorer`.
+    pub trampoline: u64,
+    /// A signal frame on the stack the personality runs on goes below this (the
+    /// personality's own stack use below the trap frame, which it still needs while it
+    /// writes the frame).
+    pub floor: u64,
+    /// Saves the thread's FP/SIMD registers (into a frame being built); `None`: no FP state
+    /// in frames.
+    pub save_fp: Option<fn(&mut sig::FpState)>,
+}
+
 /// One thread of the program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Thread {
@@ -181,6 +197,11 @@ pub struct Thread {
     pub sigmask: u64,
     /// `(ss_sp, ss_flags, ss_size)`.
     pub altstack: (u64, u32, u64),
+    /// Signals sent to this thread (`tkill`, `tgkill`) not delivered yet.
+    pub pending: u64,
+    /// Top of the thread's fault stack (0: none yet), where the kernel delivers a fault
+    /// whose frame cannot go below the stack pointer ([`State::new_fault_stack`]).
+    pub fault_stack: u64,
     /// The kernel's id of the thread (`None` for the main thread).
     pub native: Option<u64>,
     /// A range the thread unmapped while running on it (musl's detached threads free their
@@ -199,6 +220,8 @@ const RLIMIT_COUNT: usize = 16;
 const RLIMIT_STACK: usize = 3;
 const RLIMIT_NOFILE: usize = 7;
 const RLIM_INFINITY: u64 = u64::MAX;
+/// Size of each thread's fault stack ([`State::fault_stack`]).
+pub const FAULT_STACK_SIZE: u64 = 64 * 1024;
 /// Size of the Linux main stack the shell maps (`RLIMIT_STACK`).
 pub const MAIN_STACK_SIZE: u64 = 8 * 1024 * 1024;
 
@@ -210,8 +233,10 @@ pub struct State {
     next_tid: i32,
     pid: i32,
     actions: Vec<SigAction>,
-    /// Signals sent to the process while blocked (never delivered: see docs).
+    /// Signals sent to the process (`kill`) not delivered yet.
     pending: u64,
+    /// What each pending signal's handler is told (the last sender's).
+    infos: Vec<SigInfo>,
     limits: [(u64, u64); RLIMIT_COUNT],
     /// Standard descriptors still open (bit per fd 0..2).
     open_fds: u8,
@@ -252,6 +277,8 @@ impl State {
                 robust_list: (0, 0),
                 sigmask: 0,
                 altstack: (0, SS_DISABLE, 0),
+                pending: 0,
+                fault_stack: 0,
                 native: None,
                 unmap_on_exit: None,
             }],
@@ -259,6 +286,7 @@ impl State {
             pid,
             actions: vec![SigAction::default(); NSIG as usize],
             pending: 0,
+            infos: vec![SigInfo::default(); NSIG as usize],
             limits,
             open_fds: 0b111,
             cloexec_fds: 0,
@@ -269,8 +297,15 @@ impl State {
         }
     }
 
-    /// Index of the thread making a call with stack pointer `sp`.
+    /// Index of the thread making a call with stack pointer `sp`: the one whose alternate
+    /// signal stack holds `sp`, else the one with the lowest stack top at or above it.
     pub fn current(&self, sp: u64) -> usize {
+        if let Some(i) = self.threads.iter().position(|t| {
+            let (base, flags, size) = t.altstack;
+            flags & SS_DISABLE == 0 && sp > base && sp - base <= size
+        }) {
+            return i;
+        }
         self.threads
             .iter()
             .enumerate()
@@ -455,7 +490,7 @@ impl State {
             Sys::Brk => ok(self.space.brk(a[0], k)),
             Sys::RtSigaction => self.sys_sigaction(k, a[0] as u32 as u64, a[1], a[2], a[3]),
             Sys::RtSigprocmask => self.sys_sigprocmask(k, me, a[0], a[1], a[2], a[3]),
-            Sys::Sigaltstack => self.sys_sigaltstack(k, me, a[0], a[1]),
+            Sys::Sigaltstack => self.sys_sigaltstack(k, me, call.sp, a[0], a[1]),
             Sys::SchedYield => {
                 k.yield_now();
                 ok(0)
@@ -498,16 +533,20 @@ impl State {
             Sys::Kill => {
                 // pid 0: the caller's process group, which is the process itself.
                 let pid = a[0] as i32;
-                self.sys_kill(k, call.nr, pid == self.pid || pid == 0, a[1] as u32 as u64)
+                let to = (pid == self.pid || pid == 0).then_some(None);
+                self.sys_kill(k, call.nr, me, to, a[1] as u32 as u64)
             }
             Sys::Tkill => {
-                let mine = self.threads.iter().any(|t| t.tid == a[0] as i32);
-                self.sys_kill(k, call.nr, mine, a[1] as u32 as u64)
+                let to = self.threads.iter().position(|t| t.tid == a[0] as i32);
+                self.sys_kill(k, call.nr, me, to.map(Some), a[1] as u32 as u64)
             }
             Sys::Tgkill => {
-                let mine =
-                    a[0] as i32 == self.pid && self.threads.iter().any(|t| t.tid == a[1] as i32);
-                self.sys_kill(k, call.nr, mine, a[2] as u32 as u64)
+                let to = self
+                    .threads
+                    .iter()
+                    .position(|t| t.tid == a[1] as i32)
+                    .filter(|_| a[0] as i32 == self.pid);
+                self.sys_kill(k, call.nr, me, to.map(Some), a[2] as u32 as u64)
             }
             Sys::Uname => self.sys_uname(k, a[0]),
             Sys::Getcwd => {
@@ -546,6 +585,7 @@ impl State {
                 Err(e) => err(e),
             },
             Sys::RtSigreturn => {
+                // The shell handles it with [`State::sigreturn`], which needs the frame.
                 self.report(k, call.nr, "without a signal frame: ENOSYS");
                 err(ENOSYS)
             }
@@ -861,13 +901,14 @@ impl State {
         }
         if let Some(m) = new {
             self.threads[me].sigmask = m;
-            // A pending signal now unblocked takes its default action if that ends the
-            // process (handlers are never run: see docs/linux.md).
-            let now = self.pending & !m;
+            // A pending signal now unblocked is delivered after the call
+            // ([`State::deliver`]); one whose default action ends the process ends it here.
+            let now = (self.pending | self.threads[me].pending) & !m;
             if now != 0 {
                 let sig = u64::from(now.trailing_zeros()) + 1;
-                self.pending &= !(1 << (sig - 1));
                 if let Some(end) = self.default_ends(sig) {
+                    self.pending &= !(1 << (sig - 1));
+                    self.threads[me].pending &= !(1 << (sig - 1));
                     return end;
                 }
             }
@@ -888,52 +929,294 @@ impl State {
         (a.handler == SIG_DFL && !not_terminating).then_some(Outcome::ExitProcess(128 + sig as i32))
     }
 
-    fn sys_kill<K: Kernel>(&mut self, k: &mut K, nr: u64, mine: bool, sig: u64) -> Outcome {
+    /// `kill` (`to`: `Some(None)` the process, `Some(Some(i))` thread `i`, `None` not this
+    /// process) of the calling thread `me`. A signal the caller takes now with an action that
+    /// ends the process ends it at once; others are recorded as pending and delivered after
+    /// the call ([`State::deliver`]).
+    fn sys_kill<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        nr: u64,
+        me: usize,
+        to: Option<Option<usize>>,
+        sig: u64,
+    ) -> Outcome {
         if sig > NSIG {
             return err(EINVAL);
         }
-        if !mine {
+        let Some(to) = to else {
             return err(ESRCH);
-        }
+        };
         if sig == 0 {
             return ok(0);
         }
         if sig == SIGKILL {
             return Outcome::ExitProcess(128 + sig as i32);
         }
+        let bit = 1u64 << (sig - 1);
         let a = self.actions[(sig - 1) as usize];
-        if self
-            .threads
-            .iter()
-            .all(|t| t.sigmask & (1 << (sig - 1)) != 0)
-        {
-            self.pending |= 1 << (sig - 1);
+        if a.handler == SIG_IGN || a.handler == SIG_DFL && sig::default_ignored(sig) {
             return ok(0);
         }
-        if a.handler == SIG_IGN {
-            return ok(0);
-        }
-        if a.handler == SIG_DFL && matches!(sig, 19..=22) {
+        if a.handler == SIG_DFL && sig::default_stops(sig) {
             self.report(k, nr, "would stop the process: not supported (ENOSYS)");
             return err(ENOSYS);
         }
-        match self.default_ends(sig) {
-            Some(end) => end,
-            None if a.handler == SIG_DFL => ok(0),
-            None => {
-                self.report(k, nr, "needs a signal handler run: not supported (ENOSYS)");
-                err(ENOSYS)
+        let takes_now = to.is_none_or(|t| t == me) && self.threads[me].sigmask & bit == 0;
+        if takes_now {
+            if let Some(end) = self.default_ends(sig) {
+                return end;
             }
+        }
+        let tkill = nr::decode(self.arch, nr) != Some(Sys::Kill);
+        self.infos[(sig - 1) as usize] = SigInfo {
+            signo: sig as i32,
+            code: if tkill { sig::SI_TKILL } else { sig::SI_USER },
+            pid: self.pid,
+            addr: 0,
+        };
+        match to {
+            Some(t) => self.threads[t].pending |= bit,
+            None => self.pending |= bit,
+        }
+        ok(0)
+    }
+
+    /// Makes the fault stack of the thread whose stack pointer is `sp` if it has none yet:
+    /// its top, which the shell names to the kernel with the thread's next resume
+    /// (`trap::SET_FAULT_STACK`), so that a stack overflow into a guard page still reaches
+    /// the personality and the program's `SIGSEGV` handler on its alternate stack. `None` if
+    /// the thread has one already (or there is no memory for it: it is tried again later).
+    pub fn new_fault_stack<K: Kernel>(&mut self, k: &mut K, sp: u64) -> Option<u64> {
+        let me = self.current(sp);
+        if self.threads[me].fault_stack != 0 {
+            return None;
+        }
+        let start = k.allocate(FAULT_STACK_SIZE, Rights::RW).ok()?;
+        self.space.reserve(start, start + FAULT_STACK_SIZE);
+        self.threads[me].fault_stack = start + FAULT_STACK_SIZE;
+        Some(start + FAULT_STACK_SIZE)
+    }
+
+    /// Whether `nr` is `rt_sigreturn` (which the shell handles with [`State::sigreturn`]).
+    pub fn is_sigreturn(&self, nr: u64) -> bool {
+        nr::decode(self.arch, nr) == Some(Sys::RtSigreturn)
+    }
+
+    /// After a call (or a `rt_sigreturn`) of the thread whose registers are `frame`: delivers
+    /// its lowest pending signal that it does not block. A handler is entered by building its
+    /// signal frame and changing `frame` (`None`); a default action that ends the process is
+    /// `Some(ExitProcess)`; ignored signals are dropped.
+    pub fn deliver<K: Kernel, F: SignalRegs>(
+        &mut self,
+        k: &mut K,
+        frame: &mut F,
+        env: SignalEnv,
+    ) -> Option<Outcome> {
+        let me = self.current(frame.sp());
+        loop {
+            let t = &self.threads[me];
+            let ready = (t.pending | self.pending) & !t.sigmask;
+            if ready == 0 {
+                return None;
+            }
+            let sig = u64::from(ready.trailing_zeros()) + 1;
+            let bit = 1u64 << (sig - 1);
+            if self.threads[me].pending & bit != 0 {
+                self.threads[me].pending &= !bit;
+            } else {
+                self.pending &= !bit;
+            }
+            let a = self.actions[(sig - 1) as usize];
+            if a.handler == SIG_IGN {
+                continue;
+            }
+            if a.handler == SIG_DFL {
+                match self.default_ends(sig) {
+                    Some(end) => return Some(end),
+                    None => continue,
+                }
+            }
+            let info = self.infos[(sig - 1) as usize];
+            return self.enter_handler(k, me, frame, sig, info, env);
         }
     }
 
-    fn sys_sigaltstack<K: Kernel>(&mut self, k: &mut K, me: usize, ss: u64, old: u64) -> Outcome {
+    /// A fault of the program (`kind`: `ostrog_abi::trap::FAULT_*` with its access bits,
+    /// `addr` the kernel's `info`) in the thread whose registers are `frame`, which point at
+    /// the faulting instruction: the signal's handler is entered (`None`), or, with no
+    /// handler or the signal blocked, the process ends with status 128 + signal and a line
+    /// on the console.
+    pub fn fault<K: Kernel, F: SignalRegs>(
+        &mut self,
+        k: &mut K,
+        frame: &mut F,
+        kind: u64,
+        addr: u64,
+        pc: u64,
+        env: SignalEnv,
+    ) -> Option<Outcome> {
+        use ostrog_abi::trap as t;
+        let (signo, code, addr) = match t::fault_type(kind) {
+            t::FAULT_PAGE => {
+                let mapped = kind & t::ACCESS_PROTECTION != 0
+                    || self
+                        .space
+                        .mappings()
+                        .iter()
+                        .any(|m| m.start <= addr && addr < m.end);
+                let code = if mapped {
+                    sig::SEGV_ACCERR
+                } else {
+                    sig::SEGV_MAPERR
+                };
+                (sig::SIGSEGV, code, addr)
+            }
+            // Linux: `ud2` is ILL_ILLOPN on x86_64, an undefined instruction ILL_ILLOPC on
+            // AArch64.
+            t::FAULT_ILLEGAL if self.arch == Arch::Aarch64 => (sig::SIGILL, sig::ILL_ILLOPC, pc),
+            t::FAULT_ILLEGAL => (sig::SIGILL, sig::ILL_ILLOPN, pc),
+            t::FAULT_ALIGNMENT => (sig::SIGBUS, sig::BUS_ADRALN, addr),
+            t::FAULT_BREAKPOINT => (sig::SIGTRAP, sig::TRAP_BRKPT, pc),
+            t::FAULT_ARITHMETIC => (sig::SIGFPE, sig::FPE_INTDIV, pc),
+            _ => (sig::SIGSEGV, sig::SI_KERNEL, 0),
+        };
+        let me = self.current(frame.sp());
+        let a = self.actions[(signo - 1) as usize];
+        let blocked = self.threads[me].sigmask & (1 << (signo - 1)) != 0;
+        if a.handler == SIG_DFL || a.handler == SIG_IGN || blocked {
+            return Some(self.killed_by_fault(k, signo, addr, pc));
+        }
+        let info = SigInfo {
+            signo: signo as i32,
+            code,
+            pid: 0,
+            addr,
+        };
+        self.enter_handler(k, me, frame, signo, info, env)
+    }
+
+    /// The end of a process by a signal it could not handle, with a console line.
+    fn killed_by_fault<K: Kernel>(&mut self, k: &mut K, signo: u64, addr: u64, pc: u64) -> Outcome {
+        let mut line = LineBuf::new();
+        line.push(b"linux: ");
+        line.push(&self.exe);
+        line.push(b" (pid ");
+        line.push_num(self.pid as u64);
+        line.push(b"): killed by signal ");
+        line.push_num(signo);
+        line.push(b" (address ");
+        line.push_hex(addr);
+        line.push(b", pc ");
+        line.push_hex(pc);
+        line.push(b")");
+        k.log(line.as_str());
+        Outcome::ExitProcess(128 + signo as i32)
+    }
+
+    /// Builds the signal frame of `signo` for thread `me` and points `frame` at the handler.
+    fn enter_handler<K: Kernel, F: SignalRegs>(
+        &mut self,
+        k: &mut K,
+        me: usize,
+        frame: &mut F,
+        signo: u64,
+        info: SigInfo,
+        env: SignalEnv,
+    ) -> Option<Outcome> {
+        let a = self.actions[(signo - 1) as usize];
+        let t = &self.threads[me];
+        let sp = frame.sp();
+        let (alt_sp, alt_flags, alt_size) = t.altstack;
+        let alt_usable = alt_flags & SS_DISABLE == 0 && alt_size != 0;
+        let on_alt = alt_usable && sp > alt_sp && sp - alt_sp <= alt_size;
+        let (top, on_alt) = if a.flags & sig::SA_ONSTACK != 0 && alt_usable && !on_alt {
+            (alt_sp.wrapping_add(alt_size), true)
+        } else {
+            (sp.min(env.floor), on_alt)
+        };
+        let ret = if a.flags & sig::SA_RESTORER != 0 && a.restorer != 0 {
+            a.restorer
+        } else {
+            env.trampoline
+        };
+        let d = Delivery {
+            sig: signo,
+            info,
+            handler: a.handler,
+            ret,
+            saved_mask: t.sigmask,
+            altstack: t.altstack,
+            top,
+            on_alt,
+            fp: env.save_fp.map(|save| {
+                let mut fp = [0u8; sig::FP_SIZE];
+                save(&mut fp);
+                fp
+            }),
+        };
+        let at = F::frame_at(&d).filter(|&at| self.space.accessible(at, F::SIZE, true));
+        let Some(at) = at else {
+            // No room for the frame (a stack overflow without an alternate stack): the
+            // process ends as Linux ends it, with SIGSEGV.
+            return Some(self.killed_by_fault(k, sig::SIGSEGV, sp, info.addr));
+        };
+        k.write_user(at, &frame.image(at, &d));
+        *frame = frame.enter(at, &d);
+        let mut mask = t.sigmask | a.mask;
+        if a.flags & sig::SA_NODEFER == 0 {
+            mask |= 1 << (signo - 1);
+        }
+        self.threads[me].sigmask = mask & !(1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1));
+        if a.flags & sig::SA_RESETHAND != 0 {
+            self.actions[(signo - 1) as usize] = SigAction::default();
+        }
+        None
+    }
+
+    /// `rt_sigreturn` of the thread whose registers are `frame`: its registers and mask
+    /// come back from the signal frame at its stack pointer, and its FP/SIMD state if the
+    /// frame has one (`Some`: the shell loads it). A frame that cannot be read ends the
+    /// process (`Err`), as Linux ends it with SIGSEGV.
+    pub fn sigreturn<K: Kernel, F: SignalRegs>(
+        &mut self,
+        k: &mut K,
+        frame: &mut F,
+    ) -> Result<Option<sig::FpState>, Outcome> {
+        let sp = frame.sp();
+        let me = self.current(sp);
+        let at = F::frame_at_sigreturn(sp).filter(|&at| self.space.accessible(at, F::SIZE, false));
+        let Some(at) = at else {
+            return Err(self.killed_by_fault(k, sig::SIGSEGV, sp, 0));
+        };
+        let mut image = vec![0u8; F::SIZE as usize];
+        k.read_user(at, &mut image);
+        let (regs, mask) = frame.restore(&image);
+        let mut fp = [0u8; sig::FP_SIZE];
+        let fp = F::fp_at(&image, at)
+            .filter(|&p| self.read(k, p, &mut fp).is_ok())
+            .map(|_| fp);
+        *frame = regs;
+        self.threads[me].sigmask = mask & !(1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1));
+        Ok(fp)
+    }
+
+    fn sys_sigaltstack<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        me: usize,
+        sp: u64,
+        ss: u64,
+        old: u64,
+    ) -> Outcome {
         const SS_ONSTACK: u32 = 1;
         let min = match self.arch {
             Arch::X86_64 => 2048,
             Arch::Aarch64 => 5120,
         };
         let current = self.threads[me].altstack;
+        let (base, flags, size) = current;
+        let on_it = flags & SS_DISABLE == 0 && sp > base && sp - base <= size;
         let new = if ss != 0 {
             let (sp, flags, size) = match (
                 self.read_u64(k, ss),
@@ -946,6 +1229,10 @@ impl State {
             if flags & !(SS_DISABLE | SS_AUTODISARM) != 0 {
                 return err(EINVAL);
             }
+            if on_it {
+                // Not while a handler runs on it.
+                return err(EPERM);
+            }
             if flags & SS_DISABLE != 0 {
                 Some((0, SS_DISABLE, 0))
             } else if size < min {
@@ -957,8 +1244,11 @@ impl State {
             None
         };
         if old != 0 {
-            // Never on the alternate stack: no handler ever runs.
-            let flags = current.1 & !SS_ONSTACK;
+            let flags = if on_it {
+                current.1 | SS_ONSTACK
+            } else {
+                current.1
+            };
             if let Err(e) = self.write_u64s(k, old, &[current.0, u64::from(flags), current.2]) {
                 return err(e);
             }
@@ -1236,6 +1526,8 @@ impl State {
             robust_list: (0, 0),
             sigmask: self.threads[me].sigmask,
             altstack: (0, SS_DISABLE, 0),
+            pending: 0,
+            fault_stack: 0,
             native: None,
             unmap_on_exit: None,
         });
@@ -1286,6 +1578,12 @@ impl State {
             return Outcome::ExitProcess(status);
         }
         let t = self.threads.remove(me);
+        if t.fault_stack != 0 {
+            // The thread runs on its own stack now, never on this one again.
+            let start = t.fault_stack - FAULT_STACK_SIZE;
+            let _ = k.free(start, FAULT_STACK_SIZE);
+            self.space.unreserve(start, t.fault_stack);
+        }
         if let (Some(native), Some(range)) = (t.native, t.unmap_on_exit) {
             self.zombies.push((native, range));
         }
@@ -1353,6 +1651,17 @@ impl LineBuf {
     /// Keeps at most `max` bytes (a character cut in two is dropped by [`LineBuf::as_str`]).
     fn truncate(&mut self, max: usize) {
         self.len = self.len.min(max);
+    }
+
+    fn push_hex(&mut self, n: u64) {
+        let mut d = [0u8; 18];
+        d[0] = b'0';
+        d[1] = b'x';
+        for (i, slot) in d[2..].iter_mut().enumerate() {
+            let nibble = (n >> (60 - 4 * i)) & 0xf;
+            *slot = b"0123456789abcdef"[nibble as usize];
+        }
+        self.push(&d);
     }
 
     fn as_str(&self) -> &str {

@@ -1252,3 +1252,343 @@ fn mremap_grows_in_place_moves_and_shrinks() {
         -EINVAL
     );
 }
+
+// Signal delivery (src/signal.rs and State::deliver/fault/sigreturn).
+
+mod signals {
+    use super::*;
+    use linux::signal::{self, SignalRegs};
+    use linux::sys::SignalEnv;
+    use ostrog_abi::trap::{self, x86_64::TrapFrame as X86, ACCESS_WRITE, FAULT_PAGE};
+
+    const HANDLER: u64 = IMAGE + 0x100;
+    const RESTORER: u64 = IMAGE + 0x200;
+    const TRAMPOLINE: u64 = PERSONALITY_BASE + 0x40;
+    const ENV: SignalEnv = SignalEnv {
+        trampoline: TRAMPOLINE,
+        floor: u64::MAX,
+        save_fp: None,
+    };
+    const SP: u64 = STACK_TOP - 0x1000;
+
+    fn sigaction(st: &mut State, k: &mut Fake, sig: u64, handler: u64, flags: u64, mask: u64) {
+        let act = [handler, flags, RESTORER, mask];
+        let bytes: Vec<u8> = act.iter().flat_map(|w| w.to_le_bytes()).collect();
+        k.write_user(BUF + 0x100, &bytes);
+        assert_eq!(
+            ret(call(st, k, Sys::RtSigaction, &[sig, BUF + 0x100, 0, 8])),
+            0
+        );
+    }
+
+    fn frame() -> X86 {
+        X86 {
+            rsp: SP,
+            rip: IMAGE + 0x10,
+            rax: 0,
+            rbx: 0xb0b,
+            rflags: 0x202,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn raise_runs_the_handler_and_sigreturn_restores() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        sigaction(
+            &mut st,
+            &mut k,
+            10,
+            HANDLER,
+            signal::SA_RESTORER | signal::SA_SIGINFO,
+            1 << 11,
+        );
+        // tkill(self, SIGUSR1) returns 0, then the handler is entered.
+        assert_eq!(ret(call_at(&mut st, &mut k, Sys::Tkill, &[42, 10], SP)), 0);
+        let mut f = frame();
+        assert_eq!(st.deliver(&mut k, &mut f, ENV), None);
+        assert_eq!(f.rip, HANDLER);
+        assert_eq!(f.rdi, 10);
+        assert!(f.rsp < SP - 128 && (f.rsp + 8).is_multiple_of(16));
+        let mut word = [0u8; 8];
+        k.read_user(f.rsp, &mut word);
+        assert_eq!(u64::from_le_bytes(word), RESTORER, "return address");
+        let mut info = [0u8; 24];
+        k.read_user(f.rsi, &mut info);
+        assert_eq!(i32::from_le_bytes(info[0..4].try_into().unwrap()), 10);
+        assert_eq!(i32::from_le_bytes(info[8..12].try_into().unwrap()), -6);
+        assert_eq!(i32::from_le_bytes(info[16..20].try_into().unwrap()), 42);
+        // In the handler: its signal and sa_mask are blocked; nothing more is delivered.
+        assert_eq!(st.sigmask(0), 1 << 9 | 1 << 11);
+        let mut again = f;
+        assert_eq!(st.deliver(&mut k, &mut again, ENV), None);
+        assert_eq!(again, f);
+        // The handler returns to the restorer: rt_sigreturn with rsp past pretcode.
+        let mut back = X86 {
+            rsp: f.rsp + 8,
+            rip: RESTORER + 8,
+            rax: 15,
+            ..f
+        };
+        st.sigreturn(&mut k, &mut back).unwrap();
+        assert_eq!(back, frame());
+        assert_eq!(st.sigmask(0), 0);
+    }
+
+    #[test]
+    fn blocked_signals_wait_and_default_actions_end_the_process() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        sigaction(&mut st, &mut k, 12, HANDLER, signal::SA_RESTORER, 0);
+        k.write_user(BUF, &(1u64 << 11).to_le_bytes());
+        assert_eq!(
+            ret(call(&mut st, &mut k, Sys::RtSigprocmask, &[0, BUF, 0, 8])),
+            0
+        );
+        assert_eq!(ret(call_at(&mut st, &mut k, Sys::Kill, &[42, 12], SP)), 0);
+        let mut f = frame();
+        assert_eq!(st.deliver(&mut k, &mut f, ENV), None);
+        assert_eq!(f, frame(), "blocked: not delivered");
+        assert_eq!(
+            ret(call(&mut st, &mut k, Sys::RtSigprocmask, &[1, BUF, 0, 8])),
+            0
+        );
+        assert_eq!(st.deliver(&mut k, &mut f, ENV), None);
+        assert_eq!(f.rip, HANDLER, "delivered once unblocked");
+        // A default-ignored signal is dropped; SIGTERM's default ends the process.
+        assert_eq!(ret(call_at(&mut st, &mut k, Sys::Kill, &[42, 28], SP)), 0);
+        assert_eq!(
+            call_at(&mut st, &mut k, Sys::Kill, &[42, 15], SP),
+            Outcome::ExitProcess(143)
+        );
+    }
+
+    #[test]
+    fn resethand_nodefer_and_the_alternate_stack() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        let alt = ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mmap,
+            &[0, 4 * PAGE, 3, 0x22, u64::MAX, 0],
+        )) as u64;
+        let ss = [alt, 0, 4 * PAGE];
+        let bytes: Vec<u8> = ss.iter().flat_map(|w| w.to_le_bytes()).collect();
+        k.write_user(BUF + 0x200, &bytes);
+        assert_eq!(
+            ret(call_at(
+                &mut st,
+                &mut k,
+                Sys::Sigaltstack,
+                &[BUF + 0x200, 0],
+                SP
+            )),
+            0
+        );
+        let flags =
+            signal::SA_RESTORER | signal::SA_ONSTACK | signal::SA_NODEFER | signal::SA_RESETHAND;
+        sigaction(&mut st, &mut k, 10, HANDLER, flags, 0);
+        assert_eq!(ret(call_at(&mut st, &mut k, Sys::Tkill, &[42, 10], SP)), 0);
+        let mut f = frame();
+        assert_eq!(st.deliver(&mut k, &mut f, ENV), None);
+        assert!(
+            f.rsp >= alt && f.rsp < alt + 4 * PAGE,
+            "on the alternate stack"
+        );
+        assert_eq!(st.sigmask(0), 0, "SA_NODEFER");
+        assert_eq!(st.action(10).unwrap().handler, 0, "SA_RESETHAND");
+        // A call from the handler on the alternate stack is the same thread's.
+        assert_eq!(st.current(f.rsp - 64), 0);
+        // sigaltstack from the handler: SS_ONSTACK, and no change while on it.
+        assert_eq!(
+            ret(call_at(
+                &mut st,
+                &mut k,
+                Sys::Sigaltstack,
+                &[0, BUF + 0x300],
+                f.rsp - 64
+            )),
+            0
+        );
+        let mut w = [0u8; 8];
+        k.read_user(BUF + 0x308, &mut w);
+        assert_eq!(u64::from_le_bytes(w), u64::from(signal::SS_ONSTACK));
+        assert_eq!(
+            ret(call_at(
+                &mut st,
+                &mut k,
+                Sys::Sigaltstack,
+                &[BUF + 0x200, 0],
+                f.rsp - 64
+            )),
+            -EPERM
+        );
+        // The saved uc_stack says SS_ONSTACK.
+        let mut w = [0u8; 8];
+        k.read_user(f.rdx + 24, &mut w);
+        assert_eq!(u64::from_le_bytes(w), u64::from(signal::SS_ONSTACK));
+    }
+
+    #[test]
+    fn faults_become_sigsegv_or_end_the_process() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        let page = ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mmap,
+            &[0, PAGE, 0, 0x22, u64::MAX, 0],
+        )) as u64;
+        let mut f = frame();
+        // No handler: the process ends with 139 and a line.
+        let kind = FAULT_PAGE | ACCESS_WRITE;
+        assert_eq!(
+            st.fault(&mut k, &mut f, kind, page + 8, IMAGE + 0x10, ENV),
+            Some(Outcome::ExitProcess(139))
+        );
+        assert!(k.logs.last().unwrap().contains("killed by signal 11"));
+        sigaction(
+            &mut st,
+            &mut k,
+            11,
+            HANDLER,
+            signal::SA_RESTORER | signal::SA_SIGINFO,
+            0,
+        );
+        assert_eq!(
+            st.fault(&mut k, &mut f, kind, page + 8, IMAGE + 0x10, ENV),
+            None
+        );
+        assert_eq!(f.rip, HANDLER);
+        assert_eq!(f.rdi, 11);
+        let mut info = [0u8; 24];
+        k.read_user(f.rsi, &mut info);
+        assert_eq!(
+            i32::from_le_bytes(info[8..12].try_into().unwrap()),
+            signal::SEGV_ACCERR
+        );
+        assert_eq!(
+            u64::from_le_bytes(info[16..24].try_into().unwrap()),
+            page + 8
+        );
+        // A fault in the handler with SIGSEGV blocked ends the process.
+        let mut g = f;
+        assert_eq!(
+            st.fault(&mut k, &mut g, kind, 0x8, HANDLER, ENV),
+            Some(Outcome::ExitProcess(139))
+        );
+        // An illegal instruction without a handler: 132.
+        let mut h = frame();
+        assert_eq!(
+            st.fault(&mut k, &mut h, trap::FAULT_ILLEGAL, 0, IMAGE + 0x10, ENV),
+            Some(Outcome::ExitProcess(132))
+        );
+    }
+
+    #[test]
+    fn no_room_for_the_frame_ends_the_process() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        sigaction(&mut st, &mut k, 10, HANDLER, signal::SA_RESTORER, 0);
+        assert_eq!(ret(call_at(&mut st, &mut k, Sys::Tkill, &[42, 10], SP)), 0);
+        // The stack pointer at the bottom of the stack: the frame would go below it.
+        let mut f = X86 {
+            rsp: STACK + 64,
+            ..frame()
+        };
+        assert_eq!(
+            st.deliver(&mut k, &mut f, ENV),
+            Some(Outcome::ExitProcess(139))
+        );
+        // A bad frame at rt_sigreturn ends the process too.
+        let mut g = X86 {
+            rsp: 0x1000,
+            ..frame()
+        };
+        assert_eq!(st.sigreturn(&mut k, &mut g), Err(Outcome::ExitProcess(139)));
+    }
+
+    #[test]
+    fn fault_stacks_are_made_once_per_thread_and_freed_at_its_exit() {
+        let (mut st, mut k) = setup(Arch::X86_64);
+        let top = st.new_fault_stack(&mut k, SP).unwrap();
+        assert_eq!(st.new_fault_stack(&mut k, SP), None, "made once");
+        let start = top - linux::sys::FAULT_STACK_SIZE;
+        assert!(k.pages.contains_key(&start));
+        // The program cannot map over it.
+        assert!(
+            ret(call(
+                &mut st,
+                &mut k,
+                Sys::Mmap,
+                &[start, PAGE, 3, 0x10_0022, u64::MAX, 0]
+            )) < 0
+        );
+        // A thread's own, freed when it exits.
+        let child_stack = ret(call(
+            &mut st,
+            &mut k,
+            Sys::Mmap,
+            &[0, 16 * PAGE, 3, 0x22, u64::MAX, 0],
+        )) as u64;
+        let child_sp = child_stack + 16 * PAGE - 72;
+        let flags = 0x100 | 0x800 | 0x1_0000;
+        assert!(
+            ret(call(
+                &mut st,
+                &mut k,
+                Sys::Clone,
+                &[flags, child_sp, 0, 0, 0]
+            )) > 0
+        );
+        let child_top = st.new_fault_stack(&mut k, child_sp - 200).unwrap();
+        assert_ne!(child_top, top);
+        let child_start = child_top - linux::sys::FAULT_STACK_SIZE;
+        assert!(k.pages.contains_key(&child_start));
+        assert_eq!(
+            call_at(&mut st, &mut k, Sys::Exit, &[0], child_sp - 200),
+            Outcome::ExitThread(0)
+        );
+        assert!(!k.pages.contains_key(&child_start), "freed");
+        assert!(k.pages.contains_key(&start), "the main thread's stays");
+    }
+
+    #[test]
+    fn aarch64_handlers_return_through_the_trampoline() {
+        use ostrog_abi::trap::aarch64::TrapFrame as A64;
+        let (mut st, mut k) = setup(Arch::Aarch64);
+        // musl on AArch64 sets no restorer.
+        let act = [HANDLER, 0u64, 0, 0];
+        let bytes: Vec<u8> = act.iter().flat_map(|w| w.to_le_bytes()).collect();
+        k.write_user(BUF + 0x100, &bytes);
+        assert_eq!(
+            ret(call(
+                &mut st,
+                &mut k,
+                Sys::RtSigaction,
+                &[10, BUF + 0x100, 0, 8]
+            )),
+            0
+        );
+        assert_eq!(ret(call_at(&mut st, &mut k, Sys::Tkill, &[42, 10], SP)), 0);
+        let start = A64 {
+            sp: SP,
+            pc: IMAGE + 0x10,
+            ..Default::default()
+        };
+        let mut f = start;
+        // The floor keeps the frame below the personality's stack.
+        let env = SignalEnv {
+            floor: SP - 0x4000,
+            ..ENV
+        };
+        assert_eq!(st.deliver(&mut k, &mut f, env), None);
+        assert_eq!(f.pc, HANDLER);
+        assert_eq!(f.x[30], TRAMPOLINE);
+        assert!(f.sp + A64::SIZE <= SP - 0x4000 && f.sp.is_multiple_of(16));
+        let mut back = A64 {
+            pc: TRAMPOLINE + 8,
+            ..f
+        };
+        st.sigreturn(&mut k, &mut back).unwrap();
+        assert_eq!(back, start);
+        assert_eq!(st.sigmask(0), 0);
+    }
+}

@@ -173,9 +173,43 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
     }
 }
 
-/// An exception raised by a user program: the program is at fault, not the kernel.
-fn user_exception(frame: &TrapFrame) {
+/// The trap-frame `kind` and `info` of a user exception the process's trap entry may handle
+/// (`ostrog_abi::trap::FAULT_*`), or `None` for the ones that always end the process.
+fn fault_kind(esr: u64) -> Option<(u64, u64)> {
+    use ostrog_abi::trap as t;
+    Some(match (esr >> 26) & 0x3f {
+        0x00 | 0x0e => (t::FAULT_ILLEGAL, 0),
+        0x22 | 0x26 => (t::FAULT_ALIGNMENT, FAR_EL1.get()),
+        0x3c => (t::FAULT_BREAKPOINT, 0),
+        0x2c => (t::FAULT_ARITHMETIC, 0),
+        class @ (0x20 | 0x24) => {
+            let iss = esr & 0x1ff_ffff;
+            let mut kind = t::FAULT_PAGE;
+            if class == 0x20 {
+                kind |= t::ACCESS_EXEC;
+            } else if iss & (1 << 6) != 0 {
+                kind |= t::ACCESS_WRITE;
+            }
+            // Data/instruction fault status code 0b0011xx: permission fault.
+            if (iss & 0x3f) >> 2 == 0b0011 {
+                kind |= t::ACCESS_PROTECTION;
+            }
+            (kind, FAR_EL1.get())
+        }
+        _ => return None,
+    })
+}
+
+/// An exception raised by a user program: the program is at fault, not the kernel. It goes
+/// to the process's trap entry if it can ([`crate::trap_redirect::deliver_fault`]), else
+/// the process ends with a report.
+fn user_exception(frame: &mut TrapFrame) {
     let esr = ESR_EL1.get();
+    if let Some((kind, info)) = fault_kind(esr) {
+        if crate::trap_redirect::deliver_fault(frame, kind, info) {
+            return;
+        }
+    }
     let (detail, addr) = fault_detail(esr);
     crate::task::user_fault(&crate::task::Fault {
         what: class_name((esr >> 26) & 0x3f),

@@ -423,8 +423,42 @@ fn inject_next() {
     }
 }
 
-/// An exception raised by a user program: the program is at fault, not the kernel.
-fn user_exception(frame: &TrapFrame, vector: u64) {
+/// The trap-frame `kind` and `info` of a user exception the process's trap entry may handle
+/// (`ostrog_abi::trap::FAULT_*`), or `None` for the ones that always end the process.
+fn fault_kind(frame: &TrapFrame, vector: u64) -> Option<(u64, u64)> {
+    use ostrog_abi::trap as t;
+    Some(match vector {
+        0 | 16 | 19 => (t::FAULT_ARITHMETIC, 0),
+        1 | 3 => (t::FAULT_BREAKPOINT, 0),
+        4 | 5 | 12 | 13 => (t::FAULT_PROTECTION, 0),
+        6 => (t::FAULT_ILLEGAL, 0),
+        17 => (t::FAULT_ALIGNMENT, 0),
+        14 => {
+            let code = frame.error_code;
+            let mut kind = t::FAULT_PAGE;
+            if code & 0x10 != 0 {
+                kind |= t::ACCESS_EXEC;
+            } else if code & 0x2 != 0 {
+                kind |= t::ACCESS_WRITE;
+            }
+            if code & 0x1 != 0 {
+                kind |= t::ACCESS_PROTECTION;
+            }
+            (kind, Cr2::read_raw())
+        }
+        _ => return None,
+    })
+}
+
+/// An exception raised by a user program: the program is at fault, not the kernel. It goes
+/// to the process's trap entry if it can ([`crate::trap_redirect::deliver_fault`]), else
+/// the process ends with a report.
+fn user_exception(frame: &mut TrapFrame, vector: u64) {
+    if let Some((kind, info)) = fault_kind(frame, vector) {
+        if crate::trap_redirect::deliver_fault(frame, kind, info) {
+            return;
+        }
+    }
     let (detail, addr) = fault_detail(frame, vector);
     crate::task::user_fault(&crate::task::Fault {
         what: exception_name(vector),

@@ -12,9 +12,11 @@ use linux::elf::Rights;
 use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
-use linux::sys::{self, Call, Kernel, Outcome, State};
+use linux::signal::FpState;
+use linux::sys::{self, Call, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
+use ostrog_abi::trap::{fault_type, SET_FAULT_STACK, SYSCALL};
 use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
 use ostrog_rt::idl::kl_core_time::TimeProxy;
@@ -463,35 +465,283 @@ extern "C" fn thread_start(arg: usize) -> ! {
     rt::exit(127)
 }
 
-/// Where the kernel sends every Linux system call of the program.
+// The return trampoline of signal handlers without `sa_restorer` (AArch64 has none in
+// musl: Linux provides this code in its vDSO): `rt_sigreturn`. It is the personality's own
+// code, which the program's threads can execute (the process's image).
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".text",
+    ".global linux_sigreturn_trampoline",
+    "linux_sigreturn_trampoline:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+);
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".text",
+    ".global linux_sigreturn_trampoline",
+    "linux_sigreturn_trampoline:",
+    "mov x8, #139",
+    "svc #0",
+    "udf #0",
+);
+
+unsafe extern "C" {
+    fn linux_sigreturn_trampoline();
+}
+
+/// Stack the personality may still use below its trap frame while it delivers a signal: a
+/// signal frame on that stack goes below it.
+const PERSONALITY_STACK: u64 = 16 * 1024;
+
+/// 16-byte aligned room for an `fxsave` image.
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(16))]
+struct FxArea([u8; 512]);
+
+/// Saves the thread's FP/SIMD registers, still the program's: the personality is built
+/// soft-float and never touches them.
+#[cfg(target_arch = "x86_64")]
+fn save_fp(out: &mut FpState) {
+    let mut area = FxArea([0; 512]);
+    // SAFETY: `fxsave64` writes 512 bytes to the 16-byte aligned area and nothing else.
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) area.0.as_mut_ptr(), options(nostack));
+    }
+    out[..512].copy_from_slice(&area.0);
+}
+
+/// Loads FP/SIMD registers from a signal frame (the program's bytes): MXCSR is masked with
+/// the CPU's MXCSR_MASK first, so that no value makes `fxrstor64` fault.
+#[cfg(target_arch = "x86_64")]
+fn load_fp(fp: &FpState) {
+    let mut current = FxArea([0; 512]);
+    // SAFETY: as in `save_fp`.
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) current.0.as_mut_ptr(), options(nostack));
+    }
+    let mask =
+        match u32::from_le_bytes([current.0[28], current.0[29], current.0[30], current.0[31]]) {
+            0 => 0xffbf,
+            m => m,
+        };
+    let mut area = FxArea([0; 512]);
+    area.0.copy_from_slice(&fp[..512]);
+    let mxcsr = u32::from_le_bytes([area.0[24], area.0[25], area.0[26], area.0[27]]) & mask;
+    area.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    // SAFETY: the image is 16-byte aligned and its MXCSR has only bits the CPU supports, the
+    // one field `fxrstor64` checks; it loads only x87/SSE state, which is the program's.
+    unsafe {
+        core::arch::asm!("fxrstor64 [{}]", in(reg) area.0.as_ptr(), options(nostack));
+    }
+}
+
+/// Saves the thread's FP/SIMD registers (`fpsr`, `fpcr`, `v0..v31`), still the program's:
+/// the personality is built soft-float and never touches them.
+#[cfg(target_arch = "aarch64")]
+fn save_fp(out: &mut FpState) {
+    let (fpsr, fpcr): (u64, u64);
+    let v = out[8..].as_mut_ptr();
+    // SAFETY: stores the 32 vector registers to the 512 bytes after the first 8 of `out`
+    // and reads the two status registers; nothing else is changed.
+    unsafe {
+        core::arch::asm!(
+            ".arch_extension fp",
+            ".arch_extension simd",
+            "stp q0, q1, [{v}, #0]",
+            "stp q2, q3, [{v}, #32]",
+            "stp q4, q5, [{v}, #64]",
+            "stp q6, q7, [{v}, #96]",
+            "stp q8, q9, [{v}, #128]",
+            "stp q10, q11, [{v}, #160]",
+            "stp q12, q13, [{v}, #192]",
+            "stp q14, q15, [{v}, #224]",
+            "stp q16, q17, [{v}, #256]",
+            "stp q18, q19, [{v}, #288]",
+            "stp q20, q21, [{v}, #320]",
+            "stp q22, q23, [{v}, #352]",
+            "stp q24, q25, [{v}, #384]",
+            "stp q26, q27, [{v}, #416]",
+            "stp q28, q29, [{v}, #448]",
+            "stp q30, q31, [{v}, #480]",
+            "mrs {sr}, fpsr",
+            "mrs {cr}, fpcr",
+            v = in(reg) v,
+            sr = out(reg) fpsr,
+            cr = out(reg) fpcr,
+            options(nostack),
+        );
+    }
+    out[0..4].copy_from_slice(&(fpsr as u32).to_le_bytes());
+    out[4..8].copy_from_slice(&(fpcr as u32).to_le_bytes());
+}
+
+/// Loads FP/SIMD registers from a signal frame (the program's bytes; any value is a valid
+/// register value, reserved FPCR bits are ignored on write).
+#[cfg(target_arch = "aarch64")]
+fn load_fp(fp: &FpState) {
+    let fpsr = u64::from(u32::from_le_bytes([fp[0], fp[1], fp[2], fp[3]]));
+    let fpcr = u64::from(u32::from_le_bytes([fp[4], fp[5], fp[6], fp[7]]));
+    let v = fp[8..].as_ptr();
+    // SAFETY: loads the 32 vector registers from the 512 bytes after the first 8 of `fp`
+    // and the two status registers; the personality (soft-float) uses none of them.
+    unsafe {
+        core::arch::asm!(
+            ".arch_extension fp",
+            ".arch_extension simd",
+            "ldp q0, q1, [{v}, #0]",
+            "ldp q2, q3, [{v}, #32]",
+            "ldp q4, q5, [{v}, #64]",
+            "ldp q6, q7, [{v}, #96]",
+            "ldp q8, q9, [{v}, #128]",
+            "ldp q10, q11, [{v}, #160]",
+            "ldp q12, q13, [{v}, #192]",
+            "ldp q14, q15, [{v}, #224]",
+            "ldp q16, q17, [{v}, #256]",
+            "ldp q18, q19, [{v}, #288]",
+            "ldp q20, q21, [{v}, #320]",
+            "ldp q22, q23, [{v}, #352]",
+            "ldp q24, q25, [{v}, #384]",
+            "ldp q26, q27, [{v}, #416]",
+            "ldp q28, q29, [{v}, #448]",
+            "ldp q30, q31, [{v}, #480]",
+            "msr fpsr, {sr}",
+            "msr fpcr, {cr}",
+            v = in(reg) v,
+            sr = in(reg) fpsr,
+            cr = in(reg) fpcr,
+            options(nostack),
+        );
+    }
+}
+
+/// The delivery environment of a thread whose trap frame is at `frame`.
+fn signal_env(frame: &TrapFrame) -> SignalEnv {
+    let at = frame as *const TrapFrame as u64;
+    SignalEnv {
+        trampoline: linux_sigreturn_trampoline as *const () as u64,
+        floor: at.saturating_sub(PERSONALITY_STACK),
+        save_fp: Some(save_fp),
+    }
+}
+
+/// Ends the thread or the process as an outcome says; resumes nothing.
+fn finish(outcome: Outcome) -> ! {
+    match outcome {
+        Outcome::ExitThread(status) => rt::thread_exit(status as isize),
+        Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
+        _ => rt::exit(127),
+    }
+}
+
+/// Before a thread continues: delivers its pending signals (`Some`: the process or thread
+/// ends instead), and names its fault stack to the kernel if it was just made (kernel
+/// contract item 6; the kernel keeps it for the thread).
+fn prepare(state: &mut State, frame: &mut TrapFrame, env: SignalEnv) -> Option<Outcome> {
+    let k = &mut Native { frame: None };
+    let sp = frame.sp();
+    if let Some(end) = state.deliver(k, frame, env) {
+        return Some(end);
+    }
+    if let Some(top) = state.new_fault_stack(k, sp) {
+        frame.kind = SET_FAULT_STACK;
+        frame.info = top;
+    }
+    None
+}
+
+/// Resumes `frame`; never returns.
+fn resume(frame: &TrapFrame) -> ! {
+    let status = rt::resume(frame);
+    println!(
+        "linux: the kernel refused to resume a thread: {}",
+        status.name()
+    );
+    rt::exit(127)
+}
+
+/// Runs `f` on the state under the lock.
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    let mut state = lock();
+    let Some(state) = state.as_mut() else {
+        rt::exit(127)
+    };
+    f(state)
+}
+
+/// Where the kernel sends every Linux system call of the program, and its faults.
 extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
     // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
     // just above the stack pointer this function started with; only this thread uses it.
     let frame = unsafe { &mut *frame };
+    if fault_type(frame.kind) != SYSCALL {
+        // A fault: the signal's handler runs, or the process ends.
+        let (kind, addr, pc) = (frame.kind, frame.info, frame.pc());
+        let env = signal_env(frame);
+        let ended = with_state(|state| {
+            state
+                .fault(&mut Native { frame: None }, frame, kind, addr, pc, env)
+                .or_else(|| prepare(state, frame, env))
+        });
+        if let Some(outcome) = ended {
+            finish(outcome)
+        }
+        resume(frame)
+    }
     let mut call = Call {
         nr: frame.number(),
         args: frame.args(),
         tls: frame.tls(),
         sp: frame.sp(),
     };
-    let result = loop {
-        let (outcome, events) = {
-            let mut state = lock();
-            let Some(state) = state.as_mut() else {
-                rt::exit(127)
-            };
+    let env = signal_env(frame);
+    if with_state(|state| state.is_sigreturn(call.nr)) {
+        let ended = with_state(|state| {
+            let k = &mut Native { frame: None };
+            match state.sigreturn(k, frame) {
+                Ok(fp) => {
+                    if let Some(fp) = fp {
+                        load_fp(&fp);
+                    }
+                    prepare(state, frame, env)
+                }
+                Err(outcome) => Some(outcome),
+            }
+        });
+        if let Some(outcome) = ended {
+            finish(outcome)
+        }
+        resume(frame)
+    }
+    // Signals sent by the call, or unblocked by it, are delivered before the program
+    // continues (the handler's frame holds the call's result): under the same lock as the
+    // call when it does not wait.
+    loop {
+        let (outcome, events) = with_state(|state| {
+            // Changes are made and `EVENTS` bumped under the lock, so none made after the
+            // call looked is missed by a wait below.
             let events = EVENTS.load(Ordering::SeqCst);
             let mut k = Native { frame: Some(frame) };
-            (state.dispatch(&mut k, &mut call), events)
-        };
-        break match outcome {
-            Outcome::Return(v) => v,
-            Outcome::Block(b) => sys::block(&mut Native { frame: None }, b),
-            Outcome::ExitThread(status) => rt::thread_exit(status as isize),
-            Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
+            let outcome = state.dispatch(&mut k, &mut call);
+            if let Outcome::Return(v) = outcome {
+                frame.set_result(v);
+                frame.set_tls(call.tls);
+                return (prepare(state, frame, env).unwrap_or(outcome), events);
+            }
+            (outcome, events)
+        });
+        match outcome {
+            Outcome::Return(_) => {}
+            Outcome::Block(b) => {
+                let result = sys::block(&mut Native { frame: None }, b);
+                frame.set_result(result);
+                frame.set_tls(call.tls);
+                if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+                    finish(outcome)
+                }
+            }
             Outcome::WaitEvent => {
-                // Changes are made and `EVENTS` bumped under the lock, so none made after
-                // the call looked is missed.
                 let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
                 continue;
             }
@@ -515,30 +765,26 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 if sp != 0 {
                     frame.set_sp(sp);
                 }
-                0
+                frame.set_result(0);
+                frame.set_tls(call.tls);
             }
             Outcome::VforkEnd(pid) => {
                 let parent = VFORK_PARENT.lock().take();
                 let Some(mut parent) = parent else {
                     // Only a thread the personality mistook for the vfork child (one running
                     // on another thread's stack) gets here: it gets an error.
-                    break -EINVAL;
+                    frame.set_result(-EINVAL);
+                    frame.set_tls(call.tls);
+                    break;
                 };
                 parent.set_result(pid);
-                let status = rt::resume(&parent);
-                println!("linux: cannot resume after vfork: {}", status.name());
-                rt::exit(127)
+                resume(&parent)
             }
-        };
-    };
-    frame.set_result(result);
-    frame.set_tls(call.tls);
-    let status = rt::resume(frame);
-    println!(
-        "linux: the kernel refused to resume a thread: {}",
-        status.name()
-    );
-    rt::exit(127)
+            other => finish(other),
+        }
+        break;
+    }
+    resume(frame)
 }
 
 /// 16 bytes for `AT_RANDOM` (the C library's stack-protector canary and pointer guard),

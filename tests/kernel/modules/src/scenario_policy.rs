@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 40] = [
+const CLASSES: [&str; 41] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -61,6 +61,7 @@ const CLASSES: [&str; 40] = [
     "audit-note",
     "quota-hog",
     "quota-peer",
+    "trap-nested-fault",
 ];
 
 const CORE: ClassId = 0;

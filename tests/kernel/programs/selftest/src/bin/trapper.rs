@@ -15,10 +15,13 @@
 //! 5. a new thread started by resuming a frame it built runs with that frame's registers;
 //! 6. bad frames (kernel or non-canonical program counter, no stack pointer, bad FS base,
 //!    wrong length, unmapped or kernel frame pointer) are refused and the program runs on;
-//! 7. with the trap entry cleared, foreign system calls fail with `NoSuchSyscall` again.
+//! 7. faults (a read of unmapped memory, a write to read-only code, an illegal instruction)
+//!    arrive at the trap entry as frames of kind `FAULT_*` with the address in `info` and the
+//!    faulting instruction's program counter, and resuming a changed frame continues there;
+//! 8. with the trap entry cleared, foreign system calls fail with `NoSuchSyscall` again.
 //!
-//! It ends by waiting for `trap-no-stack` (started beside it) to be ended by the kernel, so
-//! that the scenario sees that report first.
+//! It ends by waiting for `trap-no-stack` and `trap-nested-fault` (started beside it) to be
+//! ended by the kernel, so that the scenario sees those reports first.
 #![no_std]
 #![no_main]
 
@@ -26,7 +29,10 @@ extern crate alloc;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ostrog_abi::trap::{TrapFrame, FRAME_SIZE, RED_ZONE, SYSCALL, WORDS};
+use ostrog_abi::trap::{
+    fault_type, TrapFrame, ACCESS_EXEC, ACCESS_PROTECTION, ACCESS_WRITE, FAULT_ILLEGAL, FAULT_PAGE,
+    FRAME_SIZE, RED_ZONE, SET_FAULT_STACK, SYSCALL, WORDS,
+};
 use ostrog_abi::{handle, syscall as nr, Status};
 use ostrog_rt::{println, sys, thread};
 
@@ -38,8 +44,21 @@ const PROBE: u64 = 39;
 const SET_TLS: u64 = 1000;
 /// Foreign number: the thread pointer as the delivered frame has it.
 const GET_TLS: u64 = 1001;
+/// Foreign number: the resumed frame sets the thread's fault stack (`FAULT_STACK`).
+const SET_FAULT_STACK_NR: u64 = 1002;
+/// The fault stack of the main thread.
+#[repr(C, align(16))]
+struct FaultStack([u8; 16 * 1024]);
+static mut FAULT_STACK: FaultStack = FaultStack([0; 16 * 1024]);
+
+fn fault_stack_top() -> u64 {
+    (&raw const FAULT_STACK) as u64 + core::mem::size_of::<FaultStack>() as u64
+}
+
 /// What the handler answers the probe with.
 const PROBE_RESULT: u64 = 0x600d;
+/// Unmapped user memory (the system-call fuzzer's unmapped pointer).
+const UNMAPPED: u64 = 0x5000_0000;
 /// What any other foreign number gets (Linux's -ENOSYS).
 const UNKNOWN_RESULT: u64 = -38i64 as u64;
 
@@ -52,6 +71,12 @@ static ENTRY_SP: AtomicU64 = AtomicU64::new(0);
 static ENTRY_RETURN: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Foreign system calls delivered.
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
+/// The last fault delivered: `kind`, `info`, program counter, stack pointer.
+static FAULT_SEEN: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// Where the last fault's frame was.
+static SEEN_FAULT_AT: AtomicU64 = AtomicU64::new(0);
+/// What the handler puts in the result register of a fault it recovers from.
+const FAULT_RESULT: u64 = 0xfa17;
 
 /// Values the threads point their thread pointer at (x86_64 reads the first word through
 /// `fs`).
@@ -62,6 +87,59 @@ static TLS_STARTED: u64 = 0xcccc_0000_0000_0003;
 #[cfg(target_arch = "x86_64")]
 mod arch {
     use super::TrapFrame;
+
+    core::arch::global_asm!(
+        r#"
+    .text
+    /* trapper_fault_read(addr) -> rax: a read at addr; trapper_fault_write(addr): a
+       write there; trapper_fault_illegal(): ud2. The handler of a fault resumes at the
+       matching *_resume label with rax set. */
+    .global trapper_fault_read
+trapper_fault_read:
+    mov rax, [rdi]
+    .global trapper_fault_read_resume
+trapper_fault_read_resume:
+    ret
+    .global trapper_fault_write
+trapper_fault_write:
+    mov qword ptr [rdi], 0
+    .global trapper_fault_write_resume
+trapper_fault_write_resume:
+    ret
+    .global trapper_fault_illegal
+trapper_fault_illegal:
+    ud2
+    .global trapper_fault_illegal_resume
+trapper_fault_illegal_resume:
+    ret
+    /* trapper_fault_sp(sp) -> rax: a read at the stack pointer `sp` (unmapped). */
+    .global trapper_fault_sp
+trapper_fault_sp:
+    push rbx
+    mov rbx, rsp
+    mov rsp, rdi
+    .global trapper_fault_sp_at
+trapper_fault_sp_at:
+    mov rax, [rsp]
+    .global trapper_fault_sp_resume
+trapper_fault_sp_resume:
+    mov rsp, rbx
+    pop rbx
+    ret
+"#
+    );
+
+    unsafe extern "C" {
+        pub fn trapper_fault_read(addr: u64) -> u64;
+        pub fn trapper_fault_read_resume();
+        pub fn trapper_fault_write(addr: u64) -> u64;
+        pub fn trapper_fault_write_resume();
+        pub fn trapper_fault_illegal() -> u64;
+        pub fn trapper_fault_illegal_resume();
+        pub fn trapper_fault_sp(sp: u64) -> u64;
+        pub fn trapper_fault_sp_at();
+        pub fn trapper_fault_sp_resume();
+    }
 
     core::arch::global_asm!(
         r#"
@@ -347,6 +425,57 @@ trapper_nt_syscall:
 #[cfg(target_arch = "aarch64")]
 mod arch {
     use super::TrapFrame;
+
+    core::arch::global_asm!(
+        r#"
+    .text
+    /* trapper_fault_read(addr) -> x0: a read at addr; trapper_fault_write(addr): a
+       write there; trapper_fault_illegal(): udf. The handler of a fault resumes at the
+       matching *_resume label with x0 set. */
+    .global trapper_fault_read
+trapper_fault_read:
+    ldr x0, [x0]
+    .global trapper_fault_read_resume
+trapper_fault_read_resume:
+    ret
+    .global trapper_fault_write
+trapper_fault_write:
+    str xzr, [x0]
+    .global trapper_fault_write_resume
+trapper_fault_write_resume:
+    ret
+    .global trapper_fault_illegal
+trapper_fault_illegal:
+    udf #0
+    .global trapper_fault_illegal_resume
+trapper_fault_illegal_resume:
+    ret
+    /* trapper_fault_sp(sp) -> x0: a read at the stack pointer `sp` (unmapped). */
+    .global trapper_fault_sp
+trapper_fault_sp:
+    mov x9, sp
+    mov sp, x0
+    .global trapper_fault_sp_at
+trapper_fault_sp_at:
+    ldr x0, [sp]
+    .global trapper_fault_sp_resume
+trapper_fault_sp_resume:
+    mov sp, x9
+    ret
+"#
+    );
+
+    unsafe extern "C" {
+        pub fn trapper_fault_read(addr: u64) -> u64;
+        pub fn trapper_fault_read_resume();
+        pub fn trapper_fault_write(addr: u64) -> u64;
+        pub fn trapper_fault_write_resume();
+        pub fn trapper_fault_illegal() -> u64;
+        pub fn trapper_fault_illegal_resume();
+        pub fn trapper_fault_sp(sp: u64) -> u64;
+        pub fn trapper_fault_sp_at();
+        pub fn trapper_fault_sp_resume();
+    }
 
     core::arch::global_asm!(
         r#"
@@ -647,6 +776,10 @@ extern "C" fn on_trap(frame: *mut TrapFrame) {
     // SAFETY: the kernel passes the address of the frame it wrote on this thread's stack,
     // above the stack pointer this function runs with.
     let frame = unsafe { &mut *frame };
+    if fault_type(frame.kind) != SYSCALL {
+        on_fault(frame);
+        return;
+    }
     DELIVERED.fetch_add(1, Ordering::Relaxed);
     match arch::number(frame) {
         PROBE => {
@@ -666,8 +799,65 @@ extern "C" fn on_trap(frame: *mut TrapFrame) {
             let value = arch::tls(frame);
             arch::set_result(frame, value);
         }
+        SET_FAULT_STACK_NR => {
+            frame.kind = SET_FAULT_STACK;
+            frame.info = fault_stack_top();
+            arch::set_result(frame, 0);
+        }
         _ => arch::set_result(frame, UNKNOWN_RESULT),
     }
+}
+
+/// A fault delivered to the trap entry: recorded, and the frame continues after the
+/// faulting instruction of the helper with [`FAULT_RESULT`]. A fault anywhere else is a
+/// failure.
+fn on_fault(frame: &mut TrapFrame) {
+    let pc = frame.pc();
+    let values = [frame.kind, frame.info, pc, frame.sp()];
+    SEEN_FAULT_AT.store(frame as *mut TrapFrame as u64, Ordering::Relaxed);
+    for (slot, v) in FAULT_SEEN.iter().zip(values) {
+        slot.store(v, Ordering::Relaxed);
+    }
+    let helpers = [
+        (
+            arch::trapper_fault_read as *const () as u64,
+            arch::trapper_fault_read_resume as *const () as u64,
+        ),
+        (
+            arch::trapper_fault_write as *const () as u64,
+            arch::trapper_fault_write_resume as *const () as u64,
+        ),
+        (
+            arch::trapper_fault_illegal as *const () as u64,
+            arch::trapper_fault_illegal_resume as *const () as u64,
+        ),
+        (
+            arch::trapper_fault_sp_at as *const () as u64,
+            arch::trapper_fault_sp_resume as *const () as u64,
+        ),
+    ];
+    match helpers.iter().find(|(at, _)| *at == pc) {
+        Some(&(_, resume)) => {
+            arch::set_pc(frame, resume);
+            arch::set_result(frame, FAULT_RESULT);
+        }
+        None => {
+            println!(
+                "trapper: FAIL: unexpected fault (kind {:#x}, address {:#x}) at pc {pc:#x}",
+                frame.kind, frame.info
+            );
+            sys::exit(1)
+        }
+    }
+}
+
+/// The last fault seen: `kind`, `info`, pc, sp.
+fn fault_seen() -> [u64; 4] {
+    let mut v = [0; 4];
+    for (w, slot) in v.iter_mut().zip(FAULT_SEEN.iter()) {
+        *w = slot.swap(0, Ordering::Relaxed);
+    }
+    v
 }
 
 /// Where the trap entry goes if the kernel refused to resume the frame.
@@ -882,7 +1072,73 @@ fn main() -> i32 {
         &mut failures,
     );
 
-    // 7. Cleared.
+    // 7. Faults.
+    let read_at = arch::trapper_fault_read as *const () as u64;
+    // SAFETY: the read faults (nothing is mapped there); the handler resumes after it.
+    let result = unsafe { arch::trapper_fault_read(UNMAPPED) };
+    let [kind, info, pc, sp] = fault_seen();
+    check(
+        "a read of unmapped memory arrives as FAULT_PAGE with its address and pc",
+        result == FAULT_RESULT
+            && kind == FAULT_PAGE
+            && info == UNMAPPED
+            && pc == read_at
+            && sp != 0,
+        &mut failures,
+    );
+    let write_at = arch::trapper_fault_write as *const () as u64;
+    // SAFETY: the write to this program's own code faults (code is never writable); the
+    // handler resumes after it.
+    let result = unsafe { arch::trapper_fault_write(write_at) };
+    let [kind, info, pc, _] = fault_seen();
+    check(
+        "a write to read-only code arrives as FAULT_PAGE | WRITE | PROTECTION",
+        result == FAULT_RESULT
+            && kind == FAULT_PAGE | ACCESS_WRITE | ACCESS_PROTECTION
+            && kind & ACCESS_EXEC == 0
+            && info == write_at
+            && pc == write_at,
+        &mut failures,
+    );
+    let illegal_at = arch::trapper_fault_illegal as *const () as u64;
+    // SAFETY: an undefined instruction; the handler resumes after it.
+    let result = unsafe { arch::trapper_fault_illegal() };
+    let [kind, info, pc, _] = fault_seen();
+    check(
+        "an illegal instruction arrives as FAULT_ILLEGAL at its pc",
+        result == FAULT_RESULT && kind == FAULT_ILLEGAL && info == 0 && pc == illegal_at,
+        &mut failures,
+    );
+    let sp_at = arch::trapper_fault_sp_at as *const () as u64;
+    check(
+        "a resumed frame of kind SET_FAULT_STACK sets the fault stack",
+        arch::foreign(SET_FAULT_STACK_NR, 0) == 0,
+        &mut failures,
+    );
+    // SAFETY: the read at the unmapped stack pointer faults; the frame cannot go below that
+    // stack pointer, so it goes to the fault stack; the handler resumes after the read,
+    // where the helper restores its stack pointer.
+    let result = unsafe { arch::trapper_fault_sp(UNMAPPED + 0x100) };
+    let [kind, info, pc, sp] = fault_seen();
+    let (low, high) = (fault_stack_top() - 16 * 1024, fault_stack_top());
+    let frame_at = SEEN_FAULT_AT.load(Ordering::Relaxed);
+    check(
+        "a fault at an unusable stack pointer arrives on the fault stack",
+        result == FAULT_RESULT
+            && kind == FAULT_PAGE
+            && info == UNMAPPED + 0x100
+            && pc == sp_at
+            && sp == UNMAPPED + 0x100
+            && (low..high).contains(&frame_at),
+        &mut failures,
+    );
+    check(
+        "foreign system calls are delivered after faults",
+        arch::foreign(0, 0) == UNKNOWN_RESULT,
+        &mut failures,
+    );
+
+    // 8. Cleared.
     let delivered = DELIVERED.load(Ordering::Relaxed);
     check(
         "a cleared trap entry gives NoSuchSyscall again",
@@ -901,7 +1157,11 @@ fn main() -> i32 {
         }
         let _ = sys::sleep_ms(1);
     }
-    check("trap-no-stack has ended", alone, &mut failures);
+    check(
+        "trap-no-stack and trap-nested-fault have ended",
+        alone,
+        &mut failures,
+    );
 
     if failures == 0 {
         println!("trapper: all checks passed ({delivered} foreign system calls delivered)");
