@@ -27,19 +27,7 @@ pub struct Program {
 /// The binary targets of the packages under `tests/kernel/programs/`.
 pub fn workspace_programs() -> Result<Vec<Program>> {
     let root = crate::source_root();
-    let out = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(&root)
-        .output()
-        .context("cannot run cargo metadata")?;
-    if !out.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
+    let meta = crate::kernel::workspace_metadata()?;
     let programs_dir = root.join("tests/kernel/programs");
     let mut programs = Vec::new();
     for package in meta["packages"].as_array().into_iter().flatten() {

@@ -18,8 +18,8 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-/// The workspace's target directory (honours `CARGO_TARGET_DIR`).
-pub fn target_dir() -> Result<PathBuf> {
+/// `cargo metadata` of the Ostrog workspace (its own packages only).
+pub fn workspace_metadata() -> Result<serde_json::Value> {
     let out = Command::new(cargo())
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(crate::source_root())
@@ -33,6 +33,12 @@ pub fn target_dir() -> Result<PathBuf> {
     }
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
+    Ok(meta)
+}
+
+/// The workspace's target directory (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> Result<PathBuf> {
+    let meta = workspace_metadata()?;
     match meta.get("target_directory").and_then(|v| v.as_str()) {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => bail!("cargo metadata did not name a target directory"),

@@ -226,19 +226,7 @@ pub fn prebuilt(solution_dir: &Path, arch: Arch) -> Result<Vec<(String, Vec<u8>)
 /// The package and binary of the personality: the workspace member at `system/linux`.
 pub fn personality_package() -> Result<Option<(String, String)>> {
     let root = crate::source_root();
-    let out = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(&root)
-        .output()
-        .context("cannot run cargo metadata")?;
-    if !out.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("cargo metadata printed invalid JSON")?;
+    let meta = crate::kernel::workspace_metadata()?;
     let dir = root.join("system").join("linux");
     let dir = dir.canonicalize().unwrap_or(dir);
     for package in meta["packages"].as_array().into_iter().flatten() {

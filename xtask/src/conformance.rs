@@ -433,16 +433,10 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
 
 /// The PAL tests of the suite's policy, then the suite on each architecture.
 pub fn run() -> Vec<(String, bool, String)> {
-    let mut results = Vec::new();
-    let mut out = Vec::new();
-    match ostrog_policy::pal_test_cli(&root().join("solution"), &mut out) {
-        Ok((passed, failed)) => results.push((
-            "conformance::PAL tests".into(),
-            failed == 0 && passed > 0,
-            format!("{passed} passed, {failed} failed"),
-        )),
-        Err(e) => results.push(("conformance::PAL tests".into(), false, format!("{e:#}"))),
-    }
+    let mut results = vec![crate::linux::pal_tests(
+        "conformance",
+        &root().join("solution"),
+    )];
     for arch in Arch::ALL {
         results.extend(run_arch(arch));
     }

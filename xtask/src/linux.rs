@@ -612,19 +612,25 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     results
 }
 
+/// The PAL tests of the solution at `dir` as one result, `PREFIX::PAL tests`: passed when
+/// there are some and none fails.
+pub(crate) fn pal_tests(prefix: &str, dir: &Path) -> (String, bool, String) {
+    let label = format!("{prefix}::PAL tests");
+    let mut out = Vec::new();
+    match ostrog_policy::pal_test_cli(dir, &mut out) {
+        Ok((passed, failed)) => (
+            label,
+            failed == 0 && passed > 0,
+            format!("{passed} passed, {failed} failed"),
+        ),
+        Err(e) => (label, false, format!("{e:#}")),
+    }
+}
+
 /// The PAL tests of the test solution's policy, then every test on each architecture.
 /// (`cargo xtask test` has installed musl-gcc and qemu-user before.)
 pub fn run() -> Vec<(String, bool, String)> {
-    let mut results = Vec::new();
-    let mut out = Vec::new();
-    match ostrog_policy::pal_test_cli(&root().join("solution"), &mut out) {
-        Ok((passed, failed)) => results.push((
-            "linux::PAL tests".into(),
-            failed == 0 && passed > 0,
-            format!("{passed} passed, {failed} failed"),
-        )),
-        Err(e) => results.push(("linux::PAL tests".into(), false, format!("{e:#}"))),
-    }
+    let mut results = vec![pal_tests("linux", &root().join("solution"))];
     for arch in Arch::ALL {
         results.extend(run_arch(arch));
     }
