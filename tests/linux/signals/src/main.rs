@@ -179,7 +179,11 @@ fn main() {
     let count = || COUNT.load(Ordering::SeqCst);
 
     // 1. raise with a handler.
-    set(libc::SIGUSR1, record as *const () as usize, libc::SA_SIGINFO);
+    set(
+        libc::SIGUSR1,
+        record as *const () as usize,
+        libc::SA_SIGINFO,
+    );
     // SAFETY: raise with a handler installed.
     unsafe { libc::raise(libc::SIGUSR1) };
     println!(
@@ -207,11 +211,18 @@ fn main() {
 
     // 3. Blocked, then unblocked.
     reset();
-    set(libc::SIGUSR2, record as *const () as usize, libc::SA_SIGINFO);
+    set(
+        libc::SIGUSR2,
+        record as *const () as usize,
+        libc::SA_SIGINFO,
+    );
     mask(libc::SIG_BLOCK, libc::SIGUSR2);
     // SAFETY: raise of a blocked signal.
     unsafe { libc::raise(libc::SIGUSR2) };
-    println!("signals: SIGUSR2 blocked and raised: handler ran {} time(s)", count());
+    println!(
+        "signals: SIGUSR2 blocked and raised: handler ran {} time(s)",
+        count()
+    );
     mask(libc::SIG_UNBLOCK, libc::SIGUSR2);
     println!(
         "signals: SIGUSR2 unblocked: handler ran {} time(s), signal {}",
@@ -267,7 +278,9 @@ fn main() {
         libc::raise(libc::SIGWINCH);
         libc::raise(libc::SIGURG);
     }
-    println!("signals: ignored SIGUSR2 and default-ignored SIGCHLD, SIGWINCH, SIGURG: still running");
+    println!(
+        "signals: ignored SIGUSR2 and default-ignored SIGCHLD, SIGWINCH, SIGURG: still running"
+    );
 
     // 7. An alternate signal stack.
     reset();
@@ -360,7 +373,11 @@ fn main() {
     // 10. FP/SIMD registers live across a signal are kept, whatever the handler does with
     // them (the signal frame saves them and rt_sigreturn loads them).
     reset();
-    set(libc::SIGUSR2, clobber_fp as *const () as usize, libc::SA_SIGINFO);
+    set(
+        libc::SIGUSR2,
+        clobber_fp as *const () as usize,
+        libc::SA_SIGINFO,
+    );
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as u64;
     let kept = fp_across_signal(tid, libc::SIGUSR2 as u64);

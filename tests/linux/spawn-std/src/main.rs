@@ -56,7 +56,11 @@ fn parent() {
         .env("GREETING", "from the parent")
         .status();
     match status {
-        Ok(s) => println!("spawn-std: child 7: code {:?}, signal {:?}", s.code(), s.signal()),
+        Ok(s) => println!(
+            "spawn-std: child 7: code {:?}, signal {:?}",
+            s.code(),
+            s.signal()
+        ),
         Err(e) => println!("spawn-std: child 7: cannot start: {e}"),
     }
 

@@ -14,7 +14,14 @@ const PAGE: usize = 4096;
 fn mmap(addr: usize, len: usize, prot: usize, flags: usize) -> isize {
     syscall(
         nr::MMAP,
-        [addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, usize::MAX, 0],
+        [
+            addr,
+            len,
+            prot,
+            MAP_PRIVATE | MAP_ANONYMOUS | flags,
+            usize::MAX,
+            0,
+        ],
     )
 }
 
@@ -38,7 +45,10 @@ fn main() {
         let at = rw as usize + PAGE;
         show("munmap", syscall(nr::MUNMAP, [at, PAGE, 0, 0, 0, 0]));
         let fixed = mmap(at, PAGE, PROT_READ | PROT_EXEC, MAP_FIXED_NOREPLACE);
-        show("mmap(PROT_READ|PROT_EXEC, MAP_FIXED_NOREPLACE)", fixed.min(0));
+        show(
+            "mmap(PROT_READ|PROT_EXEC, MAP_FIXED_NOREPLACE)",
+            fixed.min(0),
+        );
         // Making ordinary memory executable (vmm.Protect).
         let page = rw as usize;
         // SAFETY: `page` is a fresh private read-write mapping of this program.
