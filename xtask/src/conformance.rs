@@ -88,18 +88,11 @@ const PROGRAMS: [Program; 9] = [
 /// Cases that pass on Linux and are known to fail on Ostrog: (program, case, why). Each
 /// must fail on Ostrog on both architectures; one that passes makes the test fail until
 /// its entry is removed. `docs/linux.md` lists them.
-pub const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "c-proc",
-        "openat_missing_enoent",
-        "no file system: openat is ENOSYS",
-    ),
-    (
-        "rs-io",
-        "dup_stdout_new_fd",
-        "dup is not implemented (ENOSYS)",
-    ),
-];
+pub const KNOWN_GAPS: &[(&str, &str, &str)] = &[(
+    "c-proc",
+    "openat_missing_enoent",
+    "no file system: openat is ENOSYS",
+)];
 
 /// Cases where `qemu-aarch64` (Debian's qemu-user), the AArch64 reference, does not do what
 /// Linux does: (program, case, what qemu-user does). The host run may fail them; Ostrog

@@ -73,6 +73,15 @@ pub enum Sys {
     Execve,
     Wait4,
     Waitid,
+    Dup,
+    Dup2,
+    Dup3,
+    Sysinfo,
+    Prctl,
+    SchedSetscheduler,
+    SchedGetscheduler,
+    SchedGetparam,
+    Pause,
 }
 
 use Sys::*;
@@ -141,6 +150,15 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (59, Execve, "execve"),
     (61, Wait4, "wait4"),
     (247, Waitid, "waitid"),
+    (32, Dup, "dup"),
+    (33, Dup2, "dup2"),
+    (292, Dup3, "dup3"),
+    (99, Sysinfo, "sysinfo"),
+    (157, Prctl, "prctl"),
+    (144, SchedSetscheduler, "sched_setscheduler"),
+    (145, SchedGetscheduler, "sched_getscheduler"),
+    (143, SchedGetparam, "sched_getparam"),
+    (34, Pause, "pause"),
 ];
 
 /// AArch64 numbers (the generic table, `include/uapi/asm-generic/unistd.h`).
@@ -200,6 +218,13 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (221, Execve, "execve"),
     (260, Wait4, "wait4"),
     (95, Waitid, "waitid"),
+    (23, Dup, "dup"),
+    (24, Dup3, "dup3"),
+    (179, Sysinfo, "sysinfo"),
+    (167, Prctl, "prctl"),
+    (119, SchedSetscheduler, "sched_setscheduler"),
+    (120, SchedGetscheduler, "sched_getscheduler"),
+    (121, SchedGetparam, "sched_getparam"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {

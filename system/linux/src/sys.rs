@@ -70,6 +70,15 @@ pub trait Kernel: Memory {
     /// Something a [`Outcome::WaitEvent`] may wait for happened (a pipe's data or ends, a
     /// child's end): the waiting threads try their call again.
     fn notify(&mut self) {}
+    /// `task.MemoryUsage`: the bytes of memory charged to this process and its limit
+    /// (`sysinfo`); `None` if the kernel does not say.
+    fn memory_usage(&mut self) -> Option<(u64, u64)> {
+        None
+    }
+    /// `task.Count`: how many processes are alive (`sysinfo`); `None` if unknown.
+    fn process_count(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// One Linux system call as the trap delivered it.
@@ -207,6 +216,8 @@ pub struct Thread {
     /// A range the thread unmapped while running on it (musl's detached threads free their
     /// own stack just before `exit`): unmapped once the thread has ended.
     pub unmap_on_exit: Option<(u64, u64)>,
+    /// Its name (`prctl(PR_SET_NAME)`, Linux's `comm`): at most 15 bytes and a NUL.
+    pub name: [u8; 16],
 }
 
 /// Most distinct unsupported calls reported in the audit log (a program cannot flood it).
@@ -218,7 +229,7 @@ pub const AUDIT_NOTE_MAX: usize = 128;
 /// Resources of `getrlimit`/`prlimit64`.
 const RLIMIT_COUNT: usize = 16;
 const RLIMIT_STACK: usize = 3;
-const RLIMIT_NOFILE: usize = 7;
+pub(crate) const RLIMIT_NOFILE: usize = 7;
 const RLIM_INFINITY: u64 = u64::MAX;
 /// Size of each thread's fault stack ([`State::fault_stack`]).
 pub const FAULT_STACK_SIZE: u64 = 64 * 1024;
@@ -250,6 +261,21 @@ pub struct State {
     reported: Vec<(u64, &'static str)>,
     /// Pipes, children, the `vfork` child ([`proc`]).
     pub procs: proc::Procs,
+    /// `prctl(PR_SET_DUMPABLE)` (bookkeeping: there are no core dumps).
+    dumpable: bool,
+}
+
+/// `SCHED_OTHER`, the only scheduling policy of a Linux program on Ostrog.
+const SCHED_OTHER: u64 = 0;
+
+/// A thread's first name (Linux's `comm`): the last part of the executable's path, at most
+/// 15 bytes.
+fn comm(exe: &[u8]) -> [u8; 16] {
+    let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+    let mut name = [0u8; 16];
+    let n = base.len().min(15);
+    name[..n].copy_from_slice(&base[..n]);
+    name
 }
 
 fn ok(v: i64) -> Outcome {
@@ -281,6 +307,7 @@ impl State {
                 fault_stack: 0,
                 native: None,
                 unmap_on_exit: None,
+                name: comm(exe),
             }],
             next_tid: pid + 1,
             pid,
@@ -294,6 +321,7 @@ impl State {
             reported: Vec::new(),
             zombies: Vec::new(),
             procs: proc::Procs::default(),
+            dumpable: true,
         }
     }
 
@@ -593,10 +621,136 @@ impl State {
             Sys::Pipe | Sys::Pipe2 | Sys::Fork | Sys::Vfork | Sys::Execve => err(ENOSYS),
             Sys::Wait4 | Sys::Waitid => err(ECHILD),
             Sys::Mremap => self.sys_mremap(k, a),
+            // Reached only where `proc_call` leaves them (never).
+            Sys::Dup | Sys::Dup2 | Sys::Dup3 => err(EBADF),
+            Sys::Sysinfo => self.sys_sysinfo(k, a[0]),
+            // Signals arrive only from calls (`kill`, `tkill`, `tgkill` of another thread,
+            // which notify waiters): `pause` waits for one that this thread takes, then
+            // returns `EINTR`, and the signal is delivered on the way back.
+            Sys::Pause => {
+                let t = &self.threads[me];
+                match (t.pending | self.pending) & !t.sigmask {
+                    0 => Outcome::WaitEvent,
+                    _ => err(EINTR),
+                }
+            }
+            Sys::Prctl => self.sys_prctl(k, me, a[0] as u32 as u64, a[1]),
+            Sys::SchedGetscheduler => match self.sched_target(a[0] as i32) {
+                Ok(()) => ok(SCHED_OTHER as i64),
+                Err(e) => err(e),
+            },
+            Sys::SchedGetparam => {
+                if let Err(e) = self.sched_target(a[0] as i32) {
+                    return err(e);
+                }
+                if a[1] == 0 {
+                    return err(EINVAL);
+                }
+                self.result(self.write(k, a[1], &0i32.to_le_bytes()))
+            }
+            Sys::SchedSetscheduler => self.sys_sched_setscheduler(k, a[0] as i32, a[1], a[2]),
             Sys::Open | Sys::Openat | Sys::Rseq => {
                 self.report(k, call.nr, "is not supported: ENOSYS");
                 err(ENOSYS)
             }
+        }
+    }
+
+    /// `sysinfo`: `uptime` is the time since boot (`time.Now`), in seconds; `totalram` is
+    /// the process's memory limit and `freeram` what is left of it (`task.MemoryUsage`:
+    /// Ostrog charges memory per process, there is no system-wide figure a process may
+    /// see); `procs` the live processes (`task.Count`); loads, shared, buffer, swap and high
+    /// memory 0; `mem_unit` 1.
+    fn sys_sysinfo<K: Kernel>(&mut self, k: &mut K, at: u64) -> Outcome {
+        // struct sysinfo (both architectures): 112 bytes.
+        let mut b = [0u8; 112];
+        let uptime = k.now_ns() / 1_000_000_000;
+        let (used, limit) = k.memory_usage().unwrap_or((0, 0));
+        let procs = k.process_count().unwrap_or(1).min(u64::from(u16::MAX)) as u16;
+        b[0..8].copy_from_slice(&uptime.to_le_bytes());
+        b[32..40].copy_from_slice(&limit.to_le_bytes());
+        b[40..48].copy_from_slice(&limit.saturating_sub(used).to_le_bytes());
+        b[80..82].copy_from_slice(&procs.to_le_bytes());
+        b[104..108].copy_from_slice(&1u32.to_le_bytes());
+        self.result(self.write(k, at, &b))
+    }
+
+    /// `prctl`: the thread's name (`PR_SET_NAME`, `PR_GET_NAME`: 16 bytes with the NUL) and
+    /// the dumpable flag (bookkeeping); every other option `EINVAL`.
+    fn sys_prctl<K: Kernel>(&mut self, k: &mut K, me: usize, option: u64, arg: u64) -> Outcome {
+        const PR_GET_DUMPABLE: u64 = 3;
+        const PR_SET_DUMPABLE: u64 = 4;
+        const PR_SET_NAME: u64 = 15;
+        const PR_GET_NAME: u64 = 16;
+        match option {
+            PR_SET_NAME => {
+                let mut name = [0u8; 16];
+                for (i, byte) in name.iter_mut().enumerate().take(15) {
+                    let mut c = [0u8];
+                    if let Err(e) = self.read(k, arg.wrapping_add(i as u64), &mut c) {
+                        return err(e);
+                    }
+                    if c[0] == 0 {
+                        break;
+                    }
+                    *byte = c[0];
+                }
+                self.threads[me].name = name;
+                ok(0)
+            }
+            PR_GET_NAME => self.result(self.write(k, arg, &self.threads[me].name)),
+            PR_GET_DUMPABLE => ok(i64::from(self.dumpable)),
+            PR_SET_DUMPABLE => match arg {
+                0 | 1 => {
+                    self.dumpable = arg == 1;
+                    ok(0)
+                }
+                _ => err(EINVAL),
+            },
+            _ => err(EINVAL),
+        }
+    }
+
+    /// The process or thread a `sched_*` call names: 0, the pid or a thread's tid.
+    fn sched_target(&self, pid: i32) -> Result<(), i64> {
+        if pid < 0 {
+            Err(EINVAL)
+        } else if pid == 0 || pid == self.pid || self.threads.iter().any(|t| t.tid == pid) {
+            Ok(())
+        } else {
+            Err(ESRCH)
+        }
+    }
+
+    /// `sched_setscheduler`: only `SCHED_OTHER` (priority 0), which every thread has; the
+    /// real-time policies `EPERM` (an unprivileged process), as are `SCHED_BATCH` and
+    /// `SCHED_IDLE` (Linux grants them; Ostrog has no such classes); other values `EINVAL`.
+    fn sys_sched_setscheduler<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        pid: i32,
+        policy: u64,
+        param: u64,
+    ) -> Outcome {
+        const SCHED_RESET_ON_FORK: u64 = 0x4000_0000;
+        if param == 0 || pid < 0 {
+            return err(EINVAL);
+        }
+        let mut p = [0u8; 4];
+        if let Err(e) = self.read(k, param, &mut p) {
+            return err(e);
+        }
+        let prio = i32::from_le_bytes(p);
+        if let Err(e) = self.sched_target(pid) {
+            return err(e);
+        }
+        match (policy as u32 as u64) & !SCHED_RESET_ON_FORK {
+            SCHED_OTHER | 3 | 5 if prio != 0 => err(EINVAL),
+            SCHED_OTHER => ok(0),
+            3 | 5 => err(EPERM),
+            1 | 2 if (1..=99).contains(&prio) => err(EPERM),
+            1 | 2 => err(EINVAL),
+            _ => err(EINVAL),
         }
     }
 
@@ -619,10 +773,23 @@ impl State {
         }
     }
 
+    /// Whether `fd` is console output: 1 or 2, or a duplicate of them (`dup`).
+    fn console_out(&self, fd: u64) -> bool {
+        match fd {
+            1 | 2 => self.is_open(fd),
+            _ => self.pipe_fd_console_out(fd),
+        }
+    }
+
     fn sys_write<K: Kernel>(&mut self, k: &mut K, fd: u64, buf: u64, len: u64) -> Outcome {
-        if !(fd == 1 || fd == 2) || !self.is_open(fd) {
+        if !self.console_out(fd) {
             return err(EBADF);
         }
+        self.console_write(k, buf, len)
+    }
+
+    /// A `write` to the console.
+    fn console_write<K: Kernel>(&mut self, k: &mut K, buf: u64, len: u64) -> Outcome {
         let len = len.min(0x7fff_f000);
         if len == 0 {
             return ok(0);
@@ -637,7 +804,7 @@ impl State {
     }
 
     fn sys_writev<K: Kernel>(&mut self, k: &mut K, fd: u64, iov: u64, count: u64) -> Outcome {
-        if !(fd == 1 || fd == 2) || !self.is_open(fd) {
+        if !self.console_out(fd) {
             return err(EBADF);
         }
         if count > 1024 {
@@ -979,6 +1146,8 @@ impl State {
             Some(t) => self.threads[t].pending |= bit,
             None => self.pending |= bit,
         }
+        // A thread in `pause` looks again.
+        k.notify();
         ok(0)
     }
 
@@ -1530,6 +1699,7 @@ impl State {
             fault_stack: 0,
             native: None,
             unmap_on_exit: None,
+            name: self.threads[me].name,
         });
         match k.spawn(stack, tls) {
             Ok(native) => {

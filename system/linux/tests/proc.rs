@@ -531,3 +531,113 @@ fn kill_of_a_child_ends_it_and_wait_reports_the_signal() {
     assert_eq!(wait_status(300), 44 << 8);
     assert_eq!(wait_status(-1), 9);
 }
+
+#[test]
+fn dup_of_a_pipe_end_keeps_the_pipe_open_until_every_copy_is_closed() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let fds = STACK;
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, 0])), 0);
+    let (r, w) = (u32_at(&mut k, fds) as u64, u32_at(&mut k, fds + 4) as u64);
+    assert_eq!((r, w), (3, 4));
+    // dup: the lowest free descriptor, without close-on-exec.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[w])), 5);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[5, 1])), 0);
+    // F_DUPFD_CLOEXEC at 10 or above; F_DUPFD at 3 or above finds 6.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[w, 1030, 10])), 10);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[10, 1])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[w, 0, 3])), 6);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[6])), 0);
+    // Writing through a copy reaches the same pipe.
+    put_str(&mut k, STACK + 32, "ab");
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[5, STACK + 32, 2])),
+        2
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16])),
+        2
+    );
+    // The original write end closed: copies remain, so the reader still waits.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[w])), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16]),
+        Outcome::WaitEvent
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[5])), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16]),
+        Outcome::WaitEvent
+    );
+    // dup2 onto the last write copy closes it: end of file.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[r, 10])), 10);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16])),
+        0
+    );
+    // The read end duplicated, both copies closed one by one: the writer gets EPIPE only
+    // after the last.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, 0])), 0);
+    let (r, w) = (u32_at(&mut k, fds) as u64, u32_at(&mut k, fds + 4) as u64);
+    let r2 = ret(call(&mut st, &mut k, Sys::Dup3, &[r, 20, O_CLOEXEC])) as u64;
+    assert_eq!(r2, 20);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[r2, 1])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[r])), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[w, STACK + 32, 2])),
+        2
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[r2])), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[w, STACK + 32, 2])),
+        -EPIPE
+    );
+}
+
+#[test]
+fn dup_errors_and_console_copies() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    // Bad descriptors, equal dup3 descriptors, flags, limits.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[9])), -EBADF);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[9, 12])), -EBADF);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[9, 9])), -EBADF);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[1, 1])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup3, &[1, 1, 0])), -EINVAL);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup3, &[1, 5, 1])), -EINVAL);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[1, 64])), -EBADF);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[1, 0, 64])), -EINVAL);
+    // A copy of stdout writes to the console; a copy of stdin reads end of file.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[1])), 3);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[3, STACK, 4])), 4);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[3, STACK, 4])),
+        -EBADF
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[0])), 4);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[4, STACK, 4])), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[4, STACK, 4])),
+        -EBADF
+    );
+    // dup takes the lowest free descriptor, a closed standard one too.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[1])), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[1, STACK, 4])),
+        -EBADF
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[3])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[1, STACK, 4])), 4);
+    // All 64 descriptors in use: EMFILE.
+    for fd in 5..64 {
+        assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[1])), fd);
+    }
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[1])), -EMFILE);
+    // A pipe cannot become a standard descriptor yet.
+    for fd in 3..10 {
+        assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[fd])), 0);
+    }
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[STACK, 0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[3, 0])), -ENOSYS);
+    // AArch64 has dup and dup3 only.
+    assert!(number(Arch::Aarch64, Sys::Dup2).is_none());
+    assert_eq!(number(Arch::Aarch64, Sys::Dup3), Some(24));
+}

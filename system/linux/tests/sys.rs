@@ -31,6 +31,7 @@ struct Fake {
     random_counter: u8,
     /// The audit log refuses notes (the policy denies `audit.Note`).
     refuse_notes: bool,
+    notified: usize,
 }
 
 impl Memory for Fake {
@@ -133,6 +134,15 @@ impl Kernel for Fake {
         assert!(text.len() <= linux::sys::AUDIT_NOTE_MAX, "{text:?}");
         self.notes.push(text.to_string());
         !self.refuse_notes
+    }
+    fn notify(&mut self) {
+        self.notified += 1;
+    }
+    fn memory_usage(&mut self) -> Option<(u64, u64)> {
+        Some((40960, 1 << 20))
+    }
+    fn process_count(&mut self) -> Option<u64> {
+        Some(3)
     }
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
         for b in buf {
@@ -1591,4 +1601,197 @@ mod signals {
         assert_eq!(back, start);
         assert_eq!(st.sigmask(0), 0);
     }
+}
+
+fn u64_at(k: &mut Fake, at: u64) -> u64 {
+    let mut b = [0u8; 8];
+    k.read_user(at, &mut b);
+    u64::from_le_bytes(b)
+}
+
+#[test]
+fn sysinfo_reports_uptime_and_the_process_memory() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let (mut st, mut k) = setup(arch);
+        k.now = 5_500_000_000;
+        k.write_user(BUF, &[0xff; 112]);
+        assert_eq!(ret(call(&mut st, &mut k, Sys::Sysinfo, &[BUF])), 0);
+        assert_eq!(u64_at(&mut k, BUF), 5); // uptime
+        assert_eq!(u64_at(&mut k, BUF + 8), 0); // loads
+        assert_eq!(u64_at(&mut k, BUF + 32), 1 << 20); // totalram: the limit
+        assert_eq!(u64_at(&mut k, BUF + 40), (1 << 20) - 40960); // freeram
+        assert_eq!(u64_at(&mut k, BUF + 64), 0); // totalswap
+        let mut procs = [0u8; 2];
+        k.read_user(BUF + 80, &mut procs);
+        assert_eq!(u16::from_le_bytes(procs), 3);
+        assert_eq!(u64_at(&mut k, BUF + 104) as u32, 1); // mem_unit
+        assert_eq!(ret(call(&mut st, &mut k, Sys::Sysinfo, &[0x10])), -EFAULT);
+    }
+}
+
+#[test]
+fn prctl_names_threads_and_keeps_the_dumpable_flag() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    // The first name is the executable's.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[16, BUF])), 0);
+    let mut name = [0u8; 16];
+    k.read_user(BUF, &mut name);
+    assert_eq!(&name, b"test\0\0\0\0\0\0\0\0\0\0\0\0");
+    // Set: at most 15 bytes kept.
+    k.write_user(BUF + 64, b"a-very-long-thread-name\0");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[15, BUF + 64])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[16, BUF])), 0);
+    k.read_user(BUF, &mut name);
+    assert_eq!(&name, b"a-very-long-thr\0");
+    // Per thread: a thread made now starts with the creator's name, then sets its own.
+    let child_stack = ret(call(
+        &mut st,
+        &mut k,
+        Sys::Mmap,
+        &[0, 16 * PAGE, 3, 0x22, u64::MAX, 0],
+    )) as u64;
+    let child_sp = child_stack + 16 * PAGE - 72;
+    let args = [clone_flags(), child_sp, BUF + 256, BUF + 264, 0x1234_5000];
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Clone, &args)), 43);
+    k.write_user(BUF + 64, b"worker\0");
+    assert_eq!(
+        ret(call_at(
+            &mut st,
+            &mut k,
+            Sys::Prctl,
+            &[15, BUF + 64],
+            child_sp - 64
+        )),
+        0
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[16, BUF])), 0);
+    k.read_user(BUF, &mut name);
+    assert_eq!(&name, b"a-very-long-thr\0");
+    assert_eq!(
+        ret(call_at(
+            &mut st,
+            &mut k,
+            Sys::Prctl,
+            &[16, BUF],
+            child_sp - 64
+        )),
+        0
+    );
+    k.read_user(BUF, &mut name);
+    assert_eq!(&name[..7], b"worker\0");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[15, 0x10])), -EFAULT);
+    // Dumpable: 1, settable to 0 or 1 only.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[3])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[4, 2])), -EINVAL);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[4, 0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[3])), 0);
+    // Anything else.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Prctl, &[38, 1])), -EINVAL);
+}
+
+#[test]
+fn scheduling_policy_is_sched_other_only() {
+    let (mut st, mut k) = setup(Arch::Aarch64);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::SchedGetscheduler, &[0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::SchedGetscheduler, &[42])), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::SchedGetscheduler, &[7])),
+        -ESRCH
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::SchedGetscheduler,
+            &[-1i64 as u64]
+        )),
+        -EINVAL
+    );
+    k.write_user(BUF, &[0xff; 4]);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::SchedGetparam, &[0, BUF])), 0);
+    let mut p = [0u8; 4];
+    k.read_user(BUF, &mut p);
+    assert_eq!(i32::from_le_bytes(p), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::SchedGetparam, &[0, 0])),
+        -EINVAL
+    );
+    // SCHED_OTHER with priority 0: accepted; a priority: EINVAL; real-time: EPERM.
+    k.write_user(BUF, &0i32.to_le_bytes());
+    let set = |st: &mut State, k: &mut Fake, policy: u64| {
+        ret(call(st, k, Sys::SchedSetscheduler, &[0, policy, BUF]))
+    };
+    assert_eq!(set(&mut st, &mut k, 0), 0);
+    assert_eq!(set(&mut st, &mut k, 1), -EINVAL);
+    assert_eq!(set(&mut st, &mut k, 7), -EINVAL);
+    k.write_user(BUF, &10i32.to_le_bytes());
+    assert_eq!(set(&mut st, &mut k, 0), -EINVAL);
+    assert_eq!(set(&mut st, &mut k, 1), -EPERM);
+    assert_eq!(set(&mut st, &mut k, 2), -EPERM);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::SchedSetscheduler, &[0, 0, 0])),
+        -EINVAL
+    );
+}
+
+#[test]
+fn pause_waits_until_a_signal_arrives_for_the_thread() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    assert!(number(Arch::Aarch64, Sys::Pause).is_none());
+    let child_stack = ret(call(
+        &mut st,
+        &mut k,
+        Sys::Mmap,
+        &[0, 16 * PAGE, 3, 0x22, u64::MAX, 0],
+    )) as u64;
+    let child_sp = child_stack + 16 * PAGE - 72;
+    let args = [clone_flags(), child_sp, BUF + 256, BUF + 264, 0x1234_5000];
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Clone, &args)), 43);
+    // A handler for SIGUSR1 (10), SIGUSR2 (12) blocked in the main thread.
+    k.write_user(BUF, &0x40_1000u64.to_le_bytes());
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigaction, &[10, BUF, 0, 8])),
+        0
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigaction, &[12, BUF, 0, 8])),
+        0
+    );
+    k.write_user(BUF + 64, &(1u64 << 11).to_le_bytes());
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigprocmask,
+            &[0, BUF + 64, 0, 8]
+        )),
+        0
+    );
+    assert_eq!(call(&mut st, &mut k, Sys::Pause, &[]), Outcome::WaitEvent);
+    // The other thread sends the blocked signal: the main thread keeps waiting.
+    let before = k.notified;
+    assert_eq!(
+        ret(call_at(
+            &mut st,
+            &mut k,
+            Sys::Tkill,
+            &[42, 12],
+            child_sp - 64
+        )),
+        0
+    );
+    assert!(k.notified > before);
+    assert_eq!(call(&mut st, &mut k, Sys::Pause, &[]), Outcome::WaitEvent);
+    // Then one it takes: pause returns EINTR (the handler runs on the way back).
+    assert_eq!(
+        ret(call_at(
+            &mut st,
+            &mut k,
+            Sys::Tkill,
+            &[42, 10],
+            child_sp - 64
+        )),
+        0
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Pause, &[])), -EINTR);
 }

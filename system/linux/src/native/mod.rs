@@ -327,6 +327,14 @@ impl Kernel for Native<'_> {
         EVENTS.fetch_add(1, Ordering::SeqCst);
         let _ = rt::futex_wake(&EVENTS, u32::MAX);
     }
+
+    fn memory_usage(&mut self) -> Option<(u64, u64)> {
+        rt::memory_usage().ok()
+    }
+
+    fn process_count(&mut self) -> Option<u64> {
+        rt::tasks().count().ok().map(|c| u64::from(c.live))
+    }
 }
 
 /// `execve` of a `vfork` child: a new process of the personality running `path`, as this

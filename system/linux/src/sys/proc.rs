@@ -36,6 +36,8 @@ pub const EXEC_ARGS_MAX: usize = 2048;
 pub const EXEC_PATH_MAX: usize = 64;
 
 const O_NONBLOCK: u64 = 0o4000;
+const F_DUPFD: u64 = 0;
+const F_DUPFD_CLOEXEC: u64 = 1030;
 const O_CLOEXEC: u64 = 0o2000000;
 const WNOHANG: u64 = 1;
 const WEXITED: u64 = 4;
@@ -44,11 +46,17 @@ const SIGCHLD: i32 = 17;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
 
-/// One end of a pipe, as a descriptor 3 or above.
+/// One end of a pipe, or a duplicate of a console descriptor (`dup`), as a descriptor 3 or
+/// above.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PipeFd {
+    /// The pipe (meaningless for a console duplicate).
     pub pipe: usize,
+    /// The write end of the pipe; for the console, an output descriptor (a duplicate of 1 or
+    /// 2) rather than input (0).
     pub write: bool,
+    /// A duplicate of a console descriptor, not a pipe end.
+    pub console: bool,
     pub cloexec: bool,
     pub nonblock: bool,
 }
@@ -122,6 +130,33 @@ impl State {
         Some(match sys {
             Sys::Pipe => self.sys_pipe2(k, a[0], 0),
             Sys::Pipe2 => self.sys_pipe2(k, a[0], a[1]),
+            Sys::Dup => self.sys_dup(k, nr, fd, None, 0, false),
+            Sys::Dup2 => {
+                let new = a[1] as u32 as u64;
+                match new == fd {
+                    // dup2 of a descriptor onto itself: it, if it is open.
+                    true if self.fd_open(fd) => ok(fd as i64),
+                    true => err(EBADF),
+                    false => self.sys_dup(k, nr, fd, Some(new), 0, false),
+                }
+            }
+            Sys::Dup3 => {
+                let new = a[1] as u32 as u64;
+                if a[2] & !O_CLOEXEC != 0 || new == fd {
+                    return Some(err(EINVAL));
+                }
+                self.sys_dup(k, nr, fd, Some(new), 0, a[2] & O_CLOEXEC != 0)
+            }
+            Sys::Fcntl if matches!(a[1] as u32 as u64, F_DUPFD | F_DUPFD_CLOEXEC) => {
+                let cloexec = a[1] as u32 as u64 == F_DUPFD_CLOEXEC;
+                self.sys_dup(k, nr, fd, None, a[2] as u32 as u64, cloexec)
+            }
+            Sys::Read if self.pipe_fd(fd).is_some_and(|f| f.console) => {
+                match self.pipe_fd(fd).is_some_and(|f| f.write) {
+                    false => ok(0), // console input: end of file
+                    true => err(EBADF),
+                }
+            }
             Sys::Read if fd >= 3 => self.pipe_read(k, fd, a[1], a[2]),
             Sys::Write if fd >= 3 => self.pipe_write(k, fd, a[1], a[2]),
             Sys::Close if fd >= 3 => match self.pipe_fd(fd) {
@@ -171,6 +206,78 @@ impl State {
         })
     }
 
+    /// Whether `fd` (3 or above) is a duplicate of console output.
+    pub(super) fn pipe_fd_console_out(&self, fd: u64) -> bool {
+        self.pipe_fd(fd).is_some_and(|f| f.console && f.write)
+    }
+
+    /// Whether `fd` is open (console or pipe).
+    fn fd_open(&self, fd: u64) -> bool {
+        self.is_open(fd) || self.pipe_fd(fd).is_some()
+    }
+
+    /// `dup` (`new` `None`: the lowest free descriptor at `min` or above, as `fcntl`'s
+    /// `F_DUPFD`) and `dup2`/`dup3` (`new`, closed first if open; never equal to `old`
+    /// here). The new descriptor refers to the same console or pipe end; a pipe's ends count
+    /// every descriptor, so the reader sees end of file only when all write ends are
+    /// closed. A pipe as descriptor 0-2 is not supported (`ENOSYS`, reported).
+    fn sys_dup<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        nr: u64,
+        old: u64,
+        new: Option<u64>,
+        min: u64,
+        cloexec: bool,
+    ) -> Outcome {
+        let src = if self.is_open(old) {
+            PipeFd {
+                pipe: 0,
+                write: old != 0,
+                console: true,
+                cloexec,
+                nonblock: false,
+            }
+        } else if let Some(f) = self.pipe_fd(old) {
+            PipeFd { cloexec, ..f }
+        } else {
+            return err(EBADF);
+        };
+        let max = self.limits[super::RLIMIT_NOFILE]
+            .0
+            .min(3 + MAX_PIPE_FDS as u64);
+        let target = match new {
+            Some(n) if n >= max => return err(EBADF),
+            Some(n) => n,
+            None if min >= max => return err(EINVAL),
+            None => match (min..max).find(|&n| !self.fd_open(n)) {
+                Some(n) => n,
+                None => return err(EMFILE),
+            },
+        };
+        if target < 3 {
+            if !src.console {
+                self.report(k, nr, "of a pipe onto descriptors 0-2: ENOSYS");
+                return err(ENOSYS);
+            }
+            self.open_fds |= 1 << target;
+            match cloexec {
+                true => self.cloexec_fds |= 1 << target,
+                false => self.cloexec_fds &= !(1 << target),
+            }
+        } else {
+            let i = target as usize - 3;
+            while self.procs.fds.len() <= i {
+                self.procs.fds.push(None);
+            }
+            self.procs.fds[i] = Some(src);
+            // A pipe end that `dup2` closed.
+            self.drop_unused_pipes();
+            k.notify();
+        }
+        ok(target as i64)
+    }
+
     fn pipe_fd(&self, fd: u64) -> Option<PipeFd> {
         self.procs
             .fds
@@ -182,7 +289,9 @@ impl State {
     /// Whether any descriptor (the running tables, and the parent's saved ones during a
     /// `vfork`) is the `write` end of `pipe`.
     fn end_open(&self, pipe: usize, write: bool) -> bool {
-        let is = |f: &Option<PipeFd>| f.is_some_and(|f| f.pipe == pipe && f.write == write);
+        let is = |f: &Option<PipeFd>| {
+            f.is_some_and(|f| !f.console && f.pipe == pipe && f.write == write)
+        };
         self.procs.fds.iter().any(is)
             || self
                 .procs
@@ -234,6 +343,7 @@ impl State {
         let end = |write| PipeFd {
             pipe,
             write,
+            console: false,
             cloexec: flags & O_CLOEXEC != 0,
             nonblock: flags & O_NONBLOCK != 0,
         };
@@ -300,6 +410,9 @@ impl State {
         let Some(f) = self.pipe_fd(fd).filter(|f| f.write) else {
             return err(EBADF);
         };
+        if f.console {
+            return self.console_write(k, buf, len);
+        }
         if len == 0 {
             return ok(0);
         }
