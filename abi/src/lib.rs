@@ -173,6 +173,10 @@ pub mod handle {
     pub const RIGHT_MAP_READ: u32 = 1 << 5;
     /// Right to map a shared memory region writable.
     pub const RIGHT_MAP_WRITE: u32 = 1 << 6;
+    /// Right to read from a pipe's read end (`pipe.Read`).
+    pub const RIGHT_READ: u32 = 1 << 7;
+    /// Right to write to a pipe's write end (`pipe.Write`).
+    pub const RIGHT_WRITE: u32 = 1 << 8;
     /// Every right.
     pub const RIGHTS_ALL: u32 = 0xffff;
 }

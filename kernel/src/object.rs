@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use ostrog_abi::handle::RIGHTS_ALL;
 use ostrog_abi::Status;
 
-use crate::sid::{ChannelId, EndpointId, IrqId, ProcessId, RegionId, Sid};
+use crate::sid::{ChannelId, EndpointId, IrqId, PipeId, ProcessId, RegionId, Sid};
 
 /// What a handle names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub enum Object {
     Irq(IrqId),
     /// A shared memory region (a [`crate::core_endpoints::vmm::Region`]).
     Region(RegionId),
+    /// One end of a pipe (a [`crate::core_endpoints::pipe::Pipe`]): its write end if `write`.
+    Pipe { pipe: PipeId, write: bool },
 }
 
 impl Object {
@@ -40,6 +42,7 @@ impl Object {
             Object::Task(p) => p.sid(),
             Object::Irq(i) => i.sid(),
             Object::Region(r) => r.sid(),
+            Object::Pipe { pipe, .. } => pipe.sid(),
         }
     }
 }

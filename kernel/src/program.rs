@@ -153,6 +153,7 @@ pub fn create(
             handles: HandleTable::default(),
             args: Vec::new(),
             env: Vec::new(),
+            given: Vec::new(),
             started: false,
             ceiling: priority,
             allocations: Vec::new(),

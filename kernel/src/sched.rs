@@ -157,7 +157,11 @@ pub fn on_tick(now: u64) {
         if let Some(t) = tasks.threads.get_mut(&sid) {
             if matches!(
                 t.state,
-                State::Sleeping(_) | State::Calling | State::Receiving(_) | State::Futex(_)
+                State::Sleeping(_)
+                    | State::Calling
+                    | State::Receiving(_)
+                    | State::Futex(_)
+                    | State::PipePoll
             ) {
                 t.state = State::Ready;
                 if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {

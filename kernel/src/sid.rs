@@ -91,6 +91,10 @@ identity!(
     /// A claimed interrupt line.
     IrqId
 );
+identity!(
+    /// A pipe ([`crate::core_endpoints::pipe::Pipe`]).
+    PipeId
+);
 
 impl ThreadId {
     /// The thread a program names by the number `thread.Create` gave it (its SID); whether

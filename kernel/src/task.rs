@@ -56,6 +56,10 @@ pub enum State {
     Receiving(Option<EndpointId>),
     /// Waiting on the futex at this user address of its process (`futex.Wait`).
     Futex(usize),
+    /// Waiting for data in, room in, or an end closed of this pipe (`pipe.Read`, `Write`).
+    Pipe(crate::sid::PipeId),
+    /// Waiting for any pipe to change (`pipe.Poll`).
+    PipePoll,
     /// Created but not started yet (its process waits for `task.Start`).
     Created,
     Exited(isize),
@@ -126,6 +130,9 @@ pub struct Process {
     /// Where its threads' foreign system calls are delivered (`task.TrapEntry`; 0: none,
     /// they fail with `NoSuchSyscall`). [`crate::trap_redirect`].
     pub trap_entry: usize,
+    /// Handles given to it before its start (`task.Give`): the giver's label and the
+    /// handle number, at most `kl.core.Task` `GiveMax`.
+    pub given: Vec<(u32, u32)>,
     /// The frame account everything it makes the kernel allocate is charged to
     /// ([`crate::mm::frame`]); closed after its address space is freed (field order).
     pub frames: crate::mm::frame::OwnedAccount,
@@ -149,6 +156,8 @@ pub struct Tasks {
     /// x86 I/O port ranges (inclusive) claimed by each process with `io.ClaimPorts`; the
     /// scheduler lets the running process use exactly its own ([`arch::set_io_ports`]).
     pub io_ports: BTreeMap<ProcessId, Vec<(u16, u16)>>,
+    /// Pipes ([`crate::core_endpoints::pipe`]).
+    pub pipes: BTreeMap<crate::sid::PipeId, crate::core_endpoints::pipe::Pipe>,
 }
 
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
@@ -160,6 +169,7 @@ pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     exits: BTreeMap::new(),
     regions: BTreeMap::new(),
     io_ports: BTreeMap::new(),
+    pipes: BTreeMap::new(),
 });
 
 impl Tasks {
@@ -354,6 +364,8 @@ impl Tasks {
             }
         }
         crate::ipc::process_ended(self, process);
+        // Its pipe ends count no more: readers see end of file, writers a broken pipe.
+        crate::core_endpoints::pipe::wake_all(self);
         crate::irq::process_ended(process);
         // Its I/O ports are free for others; the bitmap denies them at the next switch.
         self.io_ports.remove(&process);
@@ -425,6 +437,9 @@ impl Tasks {
         }
         if !self.regions.is_empty() {
             crate::core_endpoints::vmm::free_unused_regions(self);
+        }
+        if !self.pipes.is_empty() {
+            crate::core_endpoints::pipe::free_unused(self);
         }
         // Left for a later pass: the running thread's stack, processes still in use.
         self.reap_pending = self

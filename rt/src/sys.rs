@@ -7,8 +7,8 @@ use ostrog_abi::{handle, syscall as nr, Status, TIMEOUT_FOREVER};
 use crate::idl::spec_rt as rt;
 use crate::idl::{
     kl_core_audit, kl_core_channel, kl_core_console, kl_core_core, kl_core_entropy, kl_core_futex,
-    kl_core_handle, kl_core_io, kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time,
-    kl_core_vmm,
+    kl_core_handle, kl_core_io, kl_core_pipe, kl_core_romfs, kl_core_task, kl_core_thread,
+    kl_core_time, kl_core_vmm,
 };
 
 /// Makes a raw system call: `number` and up to six arguments; returns the two result
@@ -211,6 +211,12 @@ core_errors!(
     kl_core_futex::WaitError,
     kl_core_futex::WakeError,
     kl_core_entropy::ReadError,
+    kl_core_task::GiveError,
+    kl_core_task::GivenError,
+    kl_core_pipe::CreateError,
+    kl_core_pipe::ReadError,
+    kl_core_pipe::WriteError,
+    kl_core_pipe::PollError,
     kl_core_vmm::ShareError,
     kl_core_io::MapMmioError,
     kl_core_io::ClaimIrqError,
@@ -308,6 +314,8 @@ core_proxies! {
     futex: kl_core_futex::FutexProxy = FUTEX;
     /// The entropy proxy of the core endpoints (random bytes from the kernel's generator).
     entropy: kl_core_entropy::EntropyProxy = ENTROPY;
+    /// The pipe proxy of the core endpoints (byte streams between processes).
+    pipes: kl_core_pipe::PipeProxy = PIPE;
 }
 
 /// Longest text of an [`audit_note`] (`NoteMax` of `kl.core.Audit`).

@@ -39,8 +39,10 @@ pub fn close_in(process: ProcessId, number: u32) -> Result<Object, Status> {
             .ok_or(Status::NoSuchThread)?
             .handles
             .remove(number)?;
-        if let Object::Region(_) = closed.object {
-            super::vmm::free_unused_regions(&mut tasks);
+        match closed.object {
+            Object::Region(_) => super::vmm::free_unused_regions(&mut tasks),
+            Object::Pipe { pipe, .. } => super::pipe::end_closed(&mut tasks, pipe),
+            _ => {}
         }
         closed.object
     };

@@ -2,7 +2,7 @@
 //!
 //! To the security module the kernel is a process of class `kl.core.Core` whose endpoints
 //! are described in `sysroot/kl/core/*.idl` (task, thread, channel, handle, vmm, time,
-//! console, audit, io, romfs, futex, entropy, in `Core.edl` order). The server side is generated from those files
+//! console, audit, io, romfs, futex, entropy, pipe, in `Core.edl` order). The server side is generated from those files
 //! by `ostrog-idl` (see `build.rs`), so requests to the kernel are decoded by the same
 //! validating code as requests to any server, and a policy written for `kl.core.Core`
 //! applies unchanged. Each endpoint is one module implementing its generated server trait
@@ -20,6 +20,7 @@ mod entropy;
 mod futex;
 mod handle;
 pub mod io;
+pub mod pipe;
 mod romfs;
 mod task;
 mod thread;
@@ -35,8 +36,8 @@ use spin::Once;
 use crate::idl::kl_core_core::{self, CoreEndpoints};
 use crate::idl::{
     kl_core_audit, kl_core_channel, kl_core_console, kl_core_entropy, kl_core_futex,
-    kl_core_handle, kl_core_io, kl_core_romfs, kl_core_task, kl_core_thread, kl_core_time,
-    kl_core_vmm,
+    kl_core_handle, kl_core_io, kl_core_pipe, kl_core_romfs, kl_core_task, kl_core_thread,
+    kl_core_time, kl_core_vmm,
 };
 use crate::object::Object;
 use crate::sched;
@@ -75,6 +76,8 @@ pub enum Handover {
     /// A handle made for the answer (`handle.Duplicate`, `task.Create`, `io.ClaimIrq`,
     /// `romfs.Read`).
     Handle(u32),
+    /// Two handles made for the answer (`pipe.Create`: the read end and the write end).
+    Handles(u32, u32),
     /// An allocation turned into a shared region named by a new handle (`vmm.Share`).
     Shared { handle: u32, start: usize },
     /// Pages mapped for the answer (`vmm.Allocate`, `vmm.AllocateAt`, `vmm.Map`,
@@ -132,6 +135,7 @@ impl Handover {
             Handover::Audit(read) => crate::security::commit_audit(&read),
             Handover::Nothing
             | Handover::Handle(_)
+            | Handover::Handles(..)
             | Handover::Shared { .. }
             | Handover::Mapped { .. } => {}
         }
@@ -148,6 +152,10 @@ impl Handover {
                         tasks.kill_process(task, -1);
                     }
                 }
+            }
+            Handover::Handles(a, b) => {
+                let _ = handle::close_in(process, a);
+                let _ = handle::close_in(process, b);
             }
             Handover::Shared { handle, start } => vmm::unshare(process, handle, start),
             Handover::Mapped { start } => {
@@ -200,6 +208,9 @@ impl CoreEndpoints for Caller {
         self
     }
     fn entropy(&mut self) -> &mut dyn kl_core_entropy::EntropyServer {
+        self
+    }
+    fn pipe(&mut self) -> &mut dyn kl_core_pipe::PipeServer {
         self
     }
 }

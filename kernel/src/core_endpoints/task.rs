@@ -14,6 +14,7 @@ use crate::idl::kl_core_task::{
     WaitRequest, WaitResponse,
 };
 use crate::idl::kl_core_task::{
+    GiveError, GiveRequest, GiveResponse, GivenError, GivenRequest, GivenResponse,
     MemoryUsageError, MemoryUsageRequest, MemoryUsageResponse, SetMemoryLimitError,
     SetMemoryLimitRequest, SetMemoryLimitResponse,
 };
@@ -27,6 +28,9 @@ use crate::sid::ProcessId;
 use crate::task::{State, DEFAULT_PRIORITY, EINIT_PRIORITY, TASKS};
 
 pub use crate::program::StartError;
+
+/// Most handles given to one process before its start (`GiveMax`).
+const GIVE_MAX: usize = 64;
 
 /// Judges the `execute` event of `target` started by `initiator` and, if granted, lets its
 /// threads run. A denied process is removed again.
@@ -327,6 +331,50 @@ impl TaskServer for Caller {
                 env: p.env.clone(),
             }),
             None => Err(ArgsError {
+                status: code(Status::NoSuchThread),
+            }),
+        }
+    }
+
+    fn give(&mut self, r: GiveRequest) -> Result<GiveResponse, GiveError> {
+        (|| {
+            let target = self.task_handle(r.task.handle)?;
+            let mut tasks = TASKS.lock();
+            let entry = tasks
+                .processes
+                .get(&self.process)
+                .ok_or(Status::NoSuchThread)?
+                .handles
+                .get_with(r.h.handle, RIGHT_DUPLICATE)?
+                .clone();
+            let p = tasks.processes.get_mut(&target).ok_or(Status::NotFound)?;
+            if p.started || p.ended {
+                return Err(Status::Busy);
+            }
+            if p.given.len() >= GIVE_MAX {
+                return Err(Status::NoMemory);
+            }
+            p.given.try_reserve(1).map_err(|_| Status::NoMemory)?;
+            let number = p.handles.insert(entry.object, entry.rights, None)?;
+            p.given.push((r.label, number));
+            Ok(GiveResponse { number })
+        })()
+        .map_err(|s| GiveError { status: code(s) })
+    }
+
+    fn given(&mut self, _r: GivenRequest) -> Result<GivenResponse, GivenError> {
+        let tasks = TASKS.lock();
+        match tasks.processes.get(&self.process) {
+            Some(p) => Ok(GivenResponse {
+                given: p
+                    .given
+                    .iter()
+                    .flat_map(|&(label, number)| {
+                        label.to_le_bytes().into_iter().chain(number.to_le_bytes())
+                    })
+                    .collect(),
+            }),
+            None => Err(GivenError {
                 status: code(Status::NoSuchThread),
             }),
         }

@@ -322,6 +322,15 @@ pub fn alloc_contiguous(count: usize, align: usize) -> Option<PhysAddr> {
     Some(addr)
 }
 
+/// Runs `f` on the bytes of frame `addr`, which the caller holds (allocated by it and not
+/// freed, e.g. a pipe's ring), through the direct map.
+pub fn with_contents<R>(addr: PhysAddr, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    // SAFETY: the caller holds the frame, so nothing else uses it; it lies in RAM, which the
+    // direct map covers, and the slice lives only for the call of `f`.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(arch::phys_to_virt(addr), PAGE_SIZE) };
+    f(bytes)
+}
+
 /// Allocates one zeroed frame.
 pub fn alloc() -> Option<PhysAddr> {
     alloc_contiguous(1, 1)

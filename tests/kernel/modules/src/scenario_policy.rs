@@ -71,7 +71,7 @@ const UNWANTED: ClassId = 6;
 const CLIENT: ClassId = 2;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
-const CORE_METHODS: [(&str, &[&str]); 12] = [
+const CORE_METHODS: [(&str, &[&str]); 13] = [
     (
         "task",
         &[
@@ -86,6 +86,8 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
             "Kill",
             "SetMemoryLimit",
             "MemoryUsage",
+            "Give",
+            "Given",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
@@ -105,6 +107,7 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
     ("romfs", &["Read"]),
     ("futex", &["Wait", "Wake"]),
     ("entropy", &["Read"]),
+    ("pipe", &["Create", "Read", "Write", "Poll"]),
 ];
 const ECHO_METHODS: [&str; 6] = ["Echo", "Keep", "Forbidden", "Touch", "Hoard", "Release"];
 
