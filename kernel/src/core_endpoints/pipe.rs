@@ -316,12 +316,14 @@ impl Caller {
             };
             let (readers, writers) = ends(tasks, pipe);
             out.push(match write {
-                false if held > 0 => READABLE,
-                false if !writers => READABLE | CLOSED,
-                false => 0,
-                true if !readers => WRITABLE | CLOSED,
-                true if CAPACITY - held >= IO_MAX => WRITABLE,
-                true => 0,
+                false => (if held > 0 { READABLE } else { 0 }) | if writers { 0 } else { CLOSED },
+                true => {
+                    (if CAPACITY - held >= IO_MAX {
+                        WRITABLE
+                    } else {
+                        0
+                    }) | if readers { 0 } else { CLOSED }
+                }
             });
         }
         out

@@ -56,11 +56,44 @@ pub trait Kernel: Memory {
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64>;
     /// Creates and starts a process running the Linux program at ROMFS `path` through the
     /// personality, with `args` (`path`, then `argv[1..]`) and `env` NUL-separated, as the
-    /// caller's class (`task.Create` + `task.Start`: the judged `execute` event); its pid.
+    /// caller's class (`task.Create` + `task.Start`: the judged `execute` event), with a copy
+    /// of each handle of `give` labelled as given (`task.Give`, before the start); its pid.
     /// When it ends, the shell calls [`State::child_ended`].
-    fn exec(&mut self, _path: &[u8], _args: &[u8], _env: &[u8]) -> Result<i32, i64> {
+    fn exec(
+        &mut self,
+        _path: &[u8],
+        _args: &[u8],
+        _env: &[u8],
+        _give: &[(u32, u32)],
+    ) -> Result<i32, i64> {
         Err(crate::errno::ENOSYS)
     }
+    /// `pipe.Create`: the handles of a new pipe's read end and write end.
+    fn pipe_create(&mut self) -> Result<(u32, u32), i64> {
+        Err(crate::errno::ENOSYS)
+    }
+    /// `pipe.Read`: up to `buf.len()` bytes (at most [`proc::PIPE_IO_MAX`]) into `buf`; 0 at
+    /// end of file; waits for data unless `nonblock` (`EAGAIN`).
+    fn pipe_read(&mut self, _handle: u32, _buf: &mut [u8], _nonblock: bool) -> Result<usize, i64> {
+        Err(crate::errno::ENOSYS)
+    }
+    /// `pipe.Write`: all of `data` (at most [`proc::PIPE_IO_MAX`] bytes); waits for room
+    /// unless `nonblock` (`EAGAIN`); `EPIPE` if no read end is open.
+    fn pipe_write(&mut self, _handle: u32, _data: &[u8], _nonblock: bool) -> Result<usize, i64> {
+        Err(crate::errno::ENOSYS)
+    }
+    /// `pipe.Poll`: a readiness byte per handle into `ready` (1 data, 2 room, 4 the other
+    /// side closed, 8 not a pipe), waiting up to `timeout_ns` (`None`: no limit) for one.
+    fn pipe_poll(
+        &mut self,
+        _handles: &[u32],
+        _timeout_ns: Option<u64>,
+        _ready: &mut [u8],
+    ) -> Result<(), i64> {
+        Err(crate::errno::ENOSYS)
+    }
+    /// `handle.Close` of a pipe end no descriptor holds any more.
+    fn close_handle(&mut self, _handle: u32) {}
     /// Ends child `pid` (`task.Kill`) with the exit `code`.
     fn kill_child(&mut self, _pid: i32, _code: i32) -> Result<(), i64> {
         Err(crate::errno::ENOSYS)
@@ -93,7 +126,7 @@ pub struct Call {
 }
 
 /// What to do after a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Resume the thread with this result (`-errno` on failure).
     Return(i64),
@@ -118,7 +151,7 @@ pub enum Outcome {
 }
 
 /// A wait finished outside the lock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocking {
     Futex {
         addr: u64,
@@ -130,7 +163,35 @@ pub enum Blocking {
     },
     /// A wait nothing can end (`pause`-like: `poll` with no ready descriptor, no time-out).
     Forever,
+    /// `read` of a pipe: up to `len` bytes to `buf` (checked writable), waiting for the
+    /// first unless `nonblock`.
+    PipeRead {
+        handle: u32,
+        buf: u64,
+        len: u64,
+        nonblock: bool,
+    },
+    /// `write` (`count` bytes at `iov`) or `writev` (`vectored`: `count` vectors at `iov`,
+    /// each checked readable) of a pipe: all of it, waiting for room unless `nonblock`.
+    PipeWrite {
+        handle: u32,
+        iov: u64,
+        count: u64,
+        vectored: bool,
+        nonblock: bool,
+    },
+    /// `poll` with pipe descriptors, none ready: the `n` entries at `fds`; `ends[i]` is the
+    /// pipe end of entry `i` (handle, write end; handle 0: not a pipe).
+    Poll {
+        fds: u64,
+        n: u64,
+        timeout_ns: Option<u64>,
+        ends: Vec<(u32, bool)>,
+    },
 }
+
+/// Most entries of one `poll`.
+pub const POLL_MAX: usize = 64;
 
 /// Finishes a [`Blocking`] wait; the call's result.
 pub fn block<K: Kernel>(k: &mut K, b: Blocking) -> i64 {
@@ -150,7 +211,131 @@ pub fn block<K: Kernel>(k: &mut K, b: Blocking) -> i64 {
         Blocking::Forever => loop {
             k.sleep_ns(1_000_000_000);
         },
+        Blocking::PipeRead {
+            handle,
+            buf,
+            len,
+            nonblock,
+        } => pipe_read(k, handle, buf, len, nonblock),
+        Blocking::PipeWrite {
+            handle,
+            iov,
+            count,
+            vectored,
+            nonblock,
+        } => {
+            let vectors = match vectored {
+                false => vec![(iov, count)],
+                true => (0..count)
+                    .map(|i| {
+                        let mut v = [0u8; 16];
+                        k.read_user(iov.wrapping_add(i * 16), &mut v);
+                        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+                        (word(&v[..8]), word(&v[8..]))
+                    })
+                    .collect(),
+            };
+            pipe_write(k, handle, &vectors, nonblock)
+        }
+        Blocking::Poll {
+            fds,
+            n,
+            timeout_ns,
+            ends,
+        } => {
+            let n = (n as usize).min(POLL_MAX).min(ends.len());
+            let handles: Vec<u32> = ends[..n].iter().map(|e| e.0).filter(|&h| h != 0).collect();
+            let mut ready = vec![0u8; handles.len()];
+            if let Err(e) = k.pipe_poll(&handles, timeout_ns, &mut ready) {
+                return -e;
+            }
+            let mut count = 0;
+            let mut next = ready.iter();
+            for (i, &(handle, write)) in ends[..n].iter().enumerate() {
+                let at = fds.wrapping_add(i as u64 * 8);
+                let mut p = [0u8; 8];
+                k.read_user(at, &mut p);
+                let revents = match handle {
+                    0 => 0,
+                    _ => {
+                        let events = u16::from_le_bytes([p[4], p[5]]);
+                        pipe_revents(write, events, next.next().copied().unwrap_or(8))
+                    }
+                };
+                if revents != 0 {
+                    count += 1;
+                }
+                k.write_user(at.wrapping_add(6), &revents.to_le_bytes());
+            }
+            count
+        }
     }
+}
+
+/// `poll`'s `revents` of a pipe end from its `pipe.Poll` readiness byte.
+fn pipe_revents(write: bool, events: u16, ready: u8) -> u16 {
+    const POLLIN: u16 = 1;
+    const POLLOUT: u16 = 4;
+    const POLLERR: u16 = 8;
+    const POLLHUP: u16 = 0x10;
+    const POLLNVAL: u16 = 0x20;
+    if ready & 8 != 0 {
+        return POLLNVAL;
+    }
+    match write {
+        false => {
+            (if ready & 1 != 0 { events & POLLIN } else { 0 })
+                | if ready & 4 != 0 { POLLHUP } else { 0 }
+        }
+        true => {
+            (if ready & 2 != 0 { events & POLLOUT } else { 0 })
+                | if ready & 4 != 0 { POLLERR } else { 0 }
+        }
+    }
+}
+
+/// Reads up to `len` bytes of a pipe to `buf`: waits for the first bytes (unless
+/// `nonblock`), then takes what is there without waiting.
+fn pipe_read<K: Kernel>(k: &mut K, handle: u32, buf: u64, len: u64, nonblock: bool) -> i64 {
+    let mut chunk = vec![0u8; (len as usize).min(proc::PIPE_IO_MAX)];
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(chunk.len());
+        match k.pipe_read(handle, &mut chunk[..want], nonblock || done > 0) {
+            Ok(0) => break,
+            Ok(n) => {
+                k.write_user(buf.wrapping_add(done), &chunk[..n]);
+                done += n as u64;
+            }
+            Err(e) if done == 0 => return -e,
+            Err(_) => break,
+        }
+    }
+    done as i64
+}
+
+/// Writes the `vectors` to a pipe, all of them (waiting for room unless `nonblock`); what
+/// was written, or the error if nothing was.
+fn pipe_write<K: Kernel>(k: &mut K, handle: u32, vectors: &[(u64, u64)], nonblock: bool) -> i64 {
+    let mut chunk = Vec::new();
+    let mut done = 0u64;
+    for &(base, len) in vectors {
+        let mut at = 0u64;
+        while at < len {
+            let n = ((len - at) as usize).min(proc::PIPE_IO_MAX);
+            chunk.resize(n, 0);
+            k.read_user(base.wrapping_add(at), &mut chunk);
+            match k.pipe_write(handle, &chunk, nonblock) {
+                Ok(w) => {
+                    at += w as u64;
+                    done += w as u64;
+                }
+                Err(e) if done == 0 => return -e,
+                Err(_) => return done as i64,
+            }
+        }
+    }
+    done as i64
 }
 
 /// A signal action (`struct k_sigaction` of both architectures: handler, flags, restorer,
@@ -942,20 +1127,49 @@ impl State {
         const POLLIN: u16 = 1;
         const POLLOUT: u16 = 4;
         const POLLNVAL: u16 = 0x20;
-        if n > 64 {
+        if n > POLL_MAX as u64 {
             return err(EINVAL);
         }
-        let mut ready = 0;
+        if !self.space.accessible(fds, n * 8, true) {
+            return err(EFAULT);
+        }
+        // Pipe ends: their readiness from the kernel, all in one look.
+        let mut ends = vec![(0u32, false); n as usize];
+        let mut entries = Vec::new();
         for i in 0..n {
-            let at = fds.wrapping_add(i * 8);
             let mut p = [0u8; 8];
-            if let Err(e) = self.read(k, at, &mut p) {
+            if let Err(e) = self.read(k, fds.wrapping_add(i * 8), &mut p) {
                 return err(e);
             }
             let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
             let events = u16::from_le_bytes([p[4], p[5]]);
+            if fd >= 0 {
+                if let Some(f) = self.pipe_fd(fd as u64).filter(|f| !f.console) {
+                    ends[i as usize] = (f.handle, f.write);
+                }
+            }
+            entries.push((fd, events));
+        }
+        let handles: Vec<u32> = ends.iter().map(|e| e.0).filter(|&h| h != 0).collect();
+        let mut readiness = vec![0u8; handles.len()];
+        if !handles.is_empty() {
+            if let Err(e) = k.pipe_poll(&handles, Some(0), &mut readiness) {
+                return err(e);
+            }
+        }
+        let mut next = readiness.iter();
+        let mut ready = 0;
+        for (i, &(fd, events)) in entries.iter().enumerate() {
+            let (handle, write) = ends[i];
             let revents = if fd < 0 {
                 0
+            } else if handle != 0 {
+                pipe_revents(write, events, next.next().copied().unwrap_or(8))
+            } else if let Some(f) = self.pipe_fd(fd as u64).filter(|f| f.console) {
+                match f.write {
+                    true => events & POLLOUT,
+                    false => events & POLLIN,
+                }
             } else if !self.is_open(fd as u64) {
                 POLLNVAL
             } else if fd == 0 {
@@ -966,12 +1180,19 @@ impl State {
             if revents != 0 {
                 ready += 1;
             }
-            if let Err(e) = self.write(k, at.wrapping_add(6), &revents.to_le_bytes()) {
+            let at = fds.wrapping_add(i as u64 * 8 + 6);
+            if let Err(e) = self.write(k, at, &revents.to_le_bytes()) {
                 return err(e);
             }
         }
         match (ready, timeout_ns) {
             (0, Some(0)) => ok(0),
+            (0, timeout_ns) if !handles.is_empty() => Outcome::Block(Blocking::Poll {
+                fds,
+                n,
+                timeout_ns,
+                ends,
+            }),
             (0, Some(ns)) => Outcome::Block(Blocking::Sleep { ns }),
             (0, None) => Outcome::Block(Blocking::Forever),
             (r, _) => ok(r),

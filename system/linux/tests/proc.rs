@@ -1,25 +1,35 @@
-//! Processes in the personality against a fake kernel: in-process pipes, the `vfork` child
-//! and its tables, `execve` into a new process, `wait4`/`waitid` statuses, `kill` of a
-//! child.
+//! Processes in the personality against a fake kernel: pipes (the fake's stand-in for the
+//! kernel's pipe objects), the `vfork` child and its tables, `execve` into a new process with
+//! the descriptors it inherits, `wait4`/`waitid` statuses, `kill` of a child.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use linux::elf::Rights;
 use linux::errno::*;
 use linux::mm::{Kind, Memory, Space};
 use linux::nr::{number, Sys};
-use linux::sys::proc::{romfs_path, wait_status, MAX_PIPE_FDS, PIPE_BUDGET, PIPE_CAPACITY};
-use linux::sys::{Call, Kernel, Outcome, State};
+use linux::sys::proc::{romfs_path, wait_status, GIVE_NONBLOCK, GIVE_WRITE, MAX_FDS};
+use linux::sys::{block, Blocking, Call, Kernel, Outcome, State};
 use linux::{Arch, PERSONALITY_BASE};
 
 const STACK_TOP: u64 = 0x3000_0000;
 const STACK: u64 = STACK_TOP - 0x10000;
 const SP: u64 = STACK_TOP - 0x1000;
 
+/// What the fake's pipes hold (the kernel's: 64 KiB).
+const PIPE_CAPACITY: usize = 64 * 1024;
+
 #[derive(Default)]
 struct Fake {
     mem: BTreeMap<u64, u8>,
     execs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    /// What each exec was given (`task.Give`): (label, handle).
+    given: Vec<Vec<(u32, u32)>>,
+    /// Pipe handles: the pipe and whether it is the write end.
+    handles: BTreeMap<u32, (usize, bool)>,
+    pipes: Vec<VecDeque<u8>>,
+    next_handle: u32,
+    closed: Vec<u32>,
     exec_error: Option<i64>,
     kills: Vec<(i32, i32)>,
     released: Vec<i32>,
@@ -80,10 +90,20 @@ impl Kernel for Fake {
     fn random(&mut self, _: &mut [u8]) -> Result<(), i64> {
         Ok(())
     }
-    fn exec(&mut self, path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
+    fn exec(
+        &mut self,
+        path: &[u8],
+        args: &[u8],
+        env: &[u8],
+        give: &[(u32, u32)],
+    ) -> Result<i32, i64> {
         if let Some(e) = self.exec_error {
             return Err(e);
         }
+        for (_, h) in give {
+            assert!(self.handles.contains_key(h), "gave a closed handle {h}");
+        }
+        self.given.push(give.to_vec());
         self.execs
             .push((path.to_vec(), args.to_vec(), env.to_vec()));
         Ok(100 + self.execs.len() as i32)
@@ -98,6 +118,85 @@ impl Kernel for Fake {
     fn notify(&mut self) {
         self.notified += 1;
     }
+    fn pipe_create(&mut self) -> Result<(u32, u32), i64> {
+        if self.pipes.len() >= 100 {
+            return Err(ENFILE);
+        }
+        self.pipes.push(VecDeque::new());
+        let p = self.pipes.len() - 1;
+        let (r, w) = (self.next_handle + 0x10001, self.next_handle + 0x10002);
+        self.next_handle += 2;
+        self.handles.insert(r, (p, false));
+        self.handles.insert(w, (p, true));
+        Ok((r, w))
+    }
+    fn pipe_read(&mut self, h: u32, buf: &mut [u8], _nonblock: bool) -> Result<usize, i64> {
+        let &(p, write) = self.handles.get(&h).ok_or(EBADF)?;
+        assert!(!write && buf.len() <= 4096);
+        if self.pipes[p].is_empty() {
+            // The fake cannot wait: a blocking read of an empty pipe with a writer is
+            // checked by its `Blocking` outcome instead.
+            return match self.ends(p).1 {
+                true => Err(EAGAIN),
+                false => Ok(0),
+            };
+        }
+        let n = buf.len().min(self.pipes[p].len());
+        for b in buf.iter_mut().take(n) {
+            *b = self.pipes[p].pop_front().unwrap();
+        }
+        Ok(n)
+    }
+    fn pipe_write(&mut self, h: u32, data: &[u8], _nonblock: bool) -> Result<usize, i64> {
+        let &(p, write) = self.handles.get(&h).ok_or(EBADF)?;
+        assert!(write && data.len() <= 4096);
+        if !self.ends(p).0 {
+            return Err(EPIPE);
+        }
+        if PIPE_CAPACITY - self.pipes[p].len() < data.len() {
+            return Err(EAGAIN);
+        }
+        self.pipes[p].extend(data);
+        Ok(data.len())
+    }
+    fn pipe_poll(&mut self, hs: &[u32], _: Option<u64>, ready: &mut [u8]) -> Result<(), i64> {
+        for (h, out) in hs.iter().zip(ready.iter_mut()) {
+            *out = match self.handles.get(h) {
+                None => 8,
+                Some(&(p, false)) => {
+                    u8::from(!self.pipes[p].is_empty()) | if self.ends(p).1 { 0 } else { 4 }
+                }
+                Some(&(p, true)) => {
+                    (if PIPE_CAPACITY - self.pipes[p].len() >= 4096 {
+                        2
+                    } else {
+                        0
+                    }) | if self.ends(p).0 { 0 } else { 4 }
+                }
+            };
+        }
+        Ok(())
+    }
+    fn close_handle(&mut self, h: u32) {
+        assert!(self.handles.remove(&h).is_some(), "closed handle {h} twice");
+        self.closed.push(h);
+    }
+}
+
+impl Fake {
+    /// Whether pipe `p` has a read end and a write end open.
+    fn ends(&self, p: usize) -> (bool, bool) {
+        let mut ends = (false, false);
+        for &(q, write) in self.handles.values() {
+            if q == p {
+                match write {
+                    true => ends.1 = true,
+                    false => ends.0 = true,
+                }
+            }
+        }
+        ends
+    }
 }
 
 fn setup(arch: Arch) -> (State, Fake) {
@@ -111,7 +210,19 @@ fn setup(arch: Arch) -> (State, Fake) {
     )
 }
 
+/// A call, with the pipe work the shell does outside the lock done (the fake never waits).
 fn call(st: &mut State, k: &mut Fake, sys: Sys, args: &[u64]) -> Outcome {
+    match call_raw(st, k, sys, args) {
+        Outcome::Block(b @ (Blocking::PipeRead { .. } | Blocking::PipeWrite { .. })) => {
+            Outcome::Return(block(k, b))
+        }
+        Outcome::Block(b @ Blocking::Poll { .. }) => Outcome::Return(block(k, b)),
+        other => other,
+    }
+}
+
+/// A call's outcome as the shell gets it.
+fn call_raw(st: &mut State, k: &mut Fake, sys: Sys, args: &[u64]) -> Outcome {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
     let nr = number(st.arch, sys).expect("no such call on this arch");
@@ -169,11 +280,16 @@ fn pipes_carry_bytes_and_report_end_of_file_and_broken_pipes() {
     assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[r, 1])), 1);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[r, 2, 0])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[r, 1])), 0);
-    // An empty pipe with a writer: the reader waits (and a non-blocking one is told so).
-    assert_eq!(
-        call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16]),
-        Outcome::WaitEvent
-    );
+    // An empty pipe with a writer: the reader waits in the kernel, without the lock (and a
+    // non-blocking one is told so).
+    assert!(matches!(
+        call_raw(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16]),
+        Outcome::Block(Blocking::PipeRead {
+            nonblock: false,
+            len: 16,
+            ..
+        })
+    ));
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Fcntl, &[r, 4, O_NONBLOCK])),
         0
@@ -187,7 +303,6 @@ fn pipes_carry_bytes_and_report_end_of_file_and_broken_pipes() {
         ret(call(&mut st, &mut k, Sys::Write, &[w, STACK + 32, 5])),
         5
     );
-    assert!(k.notified > 0);
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 3])),
         3
@@ -227,29 +342,23 @@ fn pipes_carry_bytes_and_report_end_of_file_and_broken_pipes() {
         ret(call(&mut st, &mut k, Sys::Write, &[w2, STACK + 32, 5])),
         -EPIPE
     );
-    // A full pipe makes the writer wait.
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, 0])), 0);
-    let w3 = u32_at(&mut k, fds + 4) as u64;
-    let mut total = 0;
-    while let Outcome::Return(n) = call(&mut st, &mut k, Sys::Write, &[w3, STACK, 0x8000]) {
-        assert!(n > 0);
-        total += n;
-    }
-    assert_eq!(total as usize, PIPE_CAPACITY);
-    // All pipes together hold at most PIPE_BUDGET bytes: a second full pipe fills it.
+    // Writes go to the kernel in pieces of at most PIPE_BUF (4096) bytes; a full pipe ends
+    // a non-blocking write short (EAGAIN when nothing fit).
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, O_NONBLOCK])),
         0
     );
-    let w4 = u32_at(&mut k, fds + 4) as u64;
-    while let Outcome::Return(n) = call(&mut st, &mut k, Sys::Write, &[w4, STACK, 0x8000]) {
+    let w3 = u32_at(&mut k, fds + 4) as u64;
+    let mut total = 0;
+    loop {
+        let n = ret(call(&mut st, &mut k, Sys::Write, &[w3, STACK, 0x6000]));
         if n < 0 {
             assert_eq!(n, -EAGAIN);
             break;
         }
         total += n;
     }
-    assert_eq!(total as usize, PIPE_BUDGET);
+    assert_eq!(total as usize, PIPE_CAPACITY);
     // Bad flags, bad pointer, and the bound on descriptors.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, 1])), -EINVAL);
     assert_eq!(
@@ -266,7 +375,20 @@ fn pipes_carry_bytes_and_report_end_of_file_and_broken_pipes() {
             }
         }
     }
-    assert!(made <= MAX_PIPE_FDS);
+    assert!(made <= MAX_FDS);
+    // The kernel's refusal (out of memory for another pipe) is ENFILE, and nothing leaks.
+    let open = k.handles.len();
+    for fd in 3..MAX_FDS as u64 {
+        let _ = call(&mut st, &mut k, Sys::Close, &[fd]);
+    }
+    assert!(k.handles.len() < open);
+    assert!(
+        k.handles.is_empty(),
+        "every descriptor closed: every handle closed"
+    );
+    k.pipes.resize(100, VecDeque::new());
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[fds, 0])), -ENFILE);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[3])), -EBADF);
 }
 
 /// A `vfork` child (musl's posix_spawn: `clone(CLONE_VM | CLONE_VFORK | SIGCHLD, stack)`).
@@ -463,18 +585,81 @@ fn execve_outside_vfork_replaces_the_process_by_a_new_one() {
 }
 
 #[test]
-fn an_exec_with_an_inherited_pipe_or_too_many_arguments_is_refused() {
+fn an_exec_hands_on_its_pipe_descriptors_and_too_many_arguments_are_refused() {
     let (mut st, mut k) = setup(Arch::X86_64);
+    // posix_spawn's file actions in the vfork child: dup2(w, 1), close both ends, exec.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[STACK, 0])), 0);
-    vfork(&mut st, &mut k, 0);
-    let path = STACK + 0x200;
-    put_str(&mut k, path, "prog");
     assert_eq!(
-        ret(call(&mut st, &mut k, Sys::Execve, &[path, 0, 0])),
-        -ENOSYS
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Pipe2,
+            &[STACK + 8, O_CLOEXEC | O_NONBLOCK]
+        )),
+        0
     );
+    let r = k.handles.keys().copied().min().unwrap();
+    vfork(&mut st, &mut k, 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[4, 1])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[3, 0])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[3])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[4])), 0);
+    assert!(k.closed.is_empty(), "the parent still holds them");
+    let path = STACK + 0x200;
+    put_str(&mut k, path, "prog");
+    let Outcome::VforkEnd(_) = call(&mut st, &mut k, Sys::Execve, &[path, 0, 0]) else {
+        panic!("the exec must end the vfork child");
+    };
+    // The child got the read end as 0 and the write end as 1; not the close-on-exec pipe
+    // (5 and 6), nor the console's 2.
+    let given = k.given.last().unwrap().clone();
+    assert_eq!(given.len(), 2);
+    assert_eq!(given[0], (0, r));
+    assert_eq!(given[1].0, 1 | GIVE_WRITE);
+    // The parent's table is back: its pipe is 3 and 4 again, the console 0-2.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[4, STACK + 0x200, 2])),
+        2
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[3, STACK + 0x300, 8])),
+        2
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[1, STACK, 4])), 4);
+    // A new program takes what it was given: labels back to descriptors.
+    let (mut child, mut ck) = setup(Arch::X86_64);
+    let (cr, cw) = ck.pipe_create().unwrap();
+    child.inherit(&[(0, cr), (1 | GIVE_WRITE | GIVE_NONBLOCK, cw)]);
+    put_str(&mut ck, STACK + 32, "up");
+    assert_eq!(
+        ret(call(&mut child, &mut ck, Sys::Write, &[1, STACK + 32, 2])),
+        2
+    );
+    assert_eq!(
+        ret(call(&mut child, &mut ck, Sys::Fcntl, &[1, 3])),
+        1 | 0o4000
+    );
+    assert_eq!(
+        ret(call(&mut child, &mut ck, Sys::Read, &[0, STACK + 64, 8])),
+        2
+    );
+    assert_eq!(
+        ret(call(&mut child, &mut ck, Sys::Write, &[2, STACK, 4])),
+        4
+    );
+    // An execve that replaces the process hands on its descriptors and closes its own.
+    let (mut st, mut k) = setup(Arch::X86_64);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[STACK, 0])), 0);
+    put_str(&mut k, path, "prog");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Execve, &[path, 0, 0]),
+        Outcome::Replaced
+    );
+    assert_eq!(k.given[0].len(), 2);
+    assert!(k.handles.is_empty());
+    let (mut st, mut k) = setup(Arch::X86_64);
+    vfork(&mut st, &mut k, 0);
+    put_str(&mut k, path, "prog");
     let long = "x".repeat(1500);
     put_array(
         &mut k,
@@ -557,16 +742,18 @@ fn dup_of_a_pipe_end_keeps_the_pipe_open_until_every_copy_is_closed() {
         ret(call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16])),
         2
     );
-    // The original write end closed: copies remain, so the reader still waits.
+    // The original write end closed: copies remain (one kernel handle for all), so the
+    // reader still waits.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[w])), 0);
     assert_eq!(
-        call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16]),
-        Outcome::WaitEvent
+        ret(call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16])),
+        -EAGAIN
     );
+    assert!(k.closed.is_empty());
     assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[5])), 0);
     assert_eq!(
-        call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16]),
-        Outcome::WaitEvent
+        ret(call(&mut st, &mut k, Sys::Read, &[r, STACK + 64, 16])),
+        -EAGAIN
     );
     // dup2 onto the last write copy closes it: end of file.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[r, 10])), 10);
@@ -631,12 +818,61 @@ fn dup_errors_and_console_copies() {
         assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[1])), fd);
     }
     assert_eq!(ret(call(&mut st, &mut k, Sys::Dup, &[1])), -EMFILE);
-    // A pipe cannot become a standard descriptor yet.
+    // A pipe becomes a standard descriptor (shell redirection), and the console comes back.
     for fd in 3..10 {
         assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[fd])), 0);
     }
     assert_eq!(ret(call(&mut st, &mut k, Sys::Pipe2, &[STACK, 0])), 0);
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[3, 0])), -ENOSYS);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[3, 0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[4, 2])), 2);
+    put_str(&mut k, STACK + 32, "err");
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[2, STACK + 32, 3])),
+        3
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, STACK + 64, 8])),
+        3
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[0, STACK, 1])),
+        -EBADF
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Lseek, &[0, 0, 0])), -ESPIPE);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Ioctl, &[2, 0x5401, STACK])),
+        -ENOTTY
+    );
+    // poll sees the pipe: readable after a write, its read end hung up when the writers go.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[4, STACK + 32, 1])),
+        1
+    );
+    let pfd = STACK + 0x100;
+    k.write_user(pfd, &[0, 0, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Poll, &[pfd, 1, 0])), 1);
+    assert_eq!(
+        u16::from_le_bytes([k.mem[&(pfd + 6)], k.mem[&(pfd + 7)]]),
+        1
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Dup2, &[1, 2])), 2);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[4])), 0);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, STACK + 64, 8])),
+        1
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Poll, &[pfd, 1, 0])), 1);
+    assert_eq!(
+        u16::from_le_bytes([k.mem[&(pfd + 6)], k.mem[&(pfd + 7)]]),
+        0x10
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, STACK + 64, 8])),
+        0
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[3])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[0])), 0);
+    assert!(k.handles.is_empty());
     // AArch64 has dup and dup3 only.
     assert!(number(Arch::Aarch64, Sys::Dup2).is_none());
     assert_eq!(number(Arch::Aarch64, Sys::Dup3), Some(24));

@@ -291,8 +291,67 @@ impl Kernel for Native<'_> {
         rt::random_bytes(buf).map_err(errno)
     }
 
-    fn exec(&mut self, path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
-        exec(path, args, env)
+    fn exec(
+        &mut self,
+        path: &[u8],
+        args: &[u8],
+        env: &[u8],
+        give: &[(u32, u32)],
+    ) -> Result<i32, i64> {
+        exec(path, args, env, give)
+    }
+
+    fn pipe_create(&mut self) -> Result<(u32, u32), i64> {
+        match rt::pipes().create() {
+            Ok(r) => Ok((r.reader.handle, r.writer.handle)),
+            Err(e) => Err(match rt::call_status(e) {
+                Status::NoMemory => ENFILE,
+                s => errno(s),
+            }),
+        }
+    }
+
+    fn pipe_read(&mut self, handle: u32, buf: &mut [u8], nonblock: bool) -> Result<usize, i64> {
+        let max = buf.len().min(linux::sys::proc::PIPE_IO_MAX) as u32;
+        match rt::pipes().read(pipe_end(handle), max, u32::from(nonblock)) {
+            Ok(r) => {
+                let n = r.data.len().min(buf.len());
+                buf[..n].copy_from_slice(&r.data[..n]);
+                Ok(n)
+            }
+            Err(e) => Err(pipe_errno(rt::call_status(e))),
+        }
+    }
+
+    fn pipe_write(&mut self, handle: u32, data: &[u8], nonblock: bool) -> Result<usize, i64> {
+        match rt::pipes().write(pipe_end(handle), data.to_vec(), u32::from(nonblock)) {
+            Ok(r) => Ok(r.written as usize),
+            Err(e) => Err(pipe_errno(rt::call_status(e))),
+        }
+    }
+
+    fn pipe_poll(
+        &mut self,
+        handles: &[u32],
+        timeout_ns: Option<u64>,
+        ready: &mut [u8],
+    ) -> Result<(), i64> {
+        let ends: Vec<u8> = handles.iter().flat_map(|h| h.to_le_bytes()).collect();
+        // A finite time-out never reads as "no limit".
+        let timeout = timeout_ns.map_or(u64::MAX, |t| t.min(u64::MAX - 1));
+        match rt::pipes().poll(ends, timeout) {
+            Ok(r) => {
+                for (out, b) in ready.iter_mut().zip(r.ready) {
+                    *out = b;
+                }
+                Ok(())
+            }
+            Err(e) => Err(pipe_errno(rt::call_status(e))),
+        }
+    }
+
+    fn close_handle(&mut self, handle: u32) {
+        let _ = rt::handles().close(pipe_end(handle));
     }
 
     fn kill_child(&mut self, pid: i32, code: i32) -> Result<(), i64> {
@@ -337,10 +396,29 @@ impl Kernel for Native<'_> {
     }
 }
 
+/// A pipe end as a request names it (a handle of this process's, nothing moved).
+fn pipe_end(handle: u32) -> RtHandle {
+    RtHandle {
+        handle,
+        rights_and_mode: 0,
+    }
+}
+
+/// The errno of a failed `pipe.Read`/`Write`/`Poll`.
+fn pipe_errno(s: Status) -> i64 {
+    match s {
+        Status::WouldBlock => EAGAIN,
+        Status::Disconnected => EPIPE,
+        Status::BadHandle => EBADF,
+        Status::AccessDenied => EACCES,
+        other => errno(other),
+    }
+}
+
 /// `execve` of a `vfork` child: a new process of the personality running `path`, as this
 /// process's class (an empty class in `task.Create`), started (`task.Start`: the `execute`
 /// event the policy judges), and a watcher thread that waits for its end.
-fn exec(path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
+fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32, i64> {
     let path = core::str::from_utf8(path).map_err(|_| ENOENT)?;
     // The file must be there, as for Linux `execve` (the new personality would only find out
     // after the start).
@@ -381,6 +459,17 @@ fn exec(path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
             return Err(errno(rt::call_status(e)));
         }
     };
+    // Its inherited descriptors, before it runs (task.Give needs a process not started).
+    for &(label, handle) in give {
+        if let Err(e) = rt::tasks().give(task, pipe_end(handle), label) {
+            let _ = rt::tasks().kill(task, -1);
+            forget(task);
+            return Err(match rt::call_status(e) {
+                Status::NoMemory => EMFILE,
+                s => errno(s),
+            });
+        }
+    }
     if let Err(e) = rt::tasks().start(task) {
         forget(task);
         return Err(match rt::call_status(e) {
@@ -742,10 +831,17 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         match outcome {
             Outcome::Return(_) => {}
             Outcome::Block(b) => {
+                let write = matches!(b, sys::Blocking::PipeWrite { .. });
                 let result = sys::block(&mut Native { frame: None }, b);
                 frame.set_result(result);
                 frame.set_tls(call.tls);
-                if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+                let ended = with_state(|state| {
+                    if write && result == -EPIPE {
+                        state.broken_pipe(call.sp);
+                    }
+                    prepare(state, frame, env)
+                });
+                if let Some(outcome) = ended {
                     finish(outcome)
                 }
             }
@@ -888,7 +984,20 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
         },
     )
     .map_err(StartError::Load)?;
-    *lock() = Some(started.state);
+    let mut state = started.state;
+    // The descriptors its creator handed on (task.Give): (label, handle) pairs.
+    if let Ok(given) = rt::tasks().given() {
+        let pairs: Vec<(u32, u32)> = given
+            .given
+            .chunks_exact(8)
+            .map(|c| {
+                let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                (word(&c[..4]), word(&c[4..]))
+            })
+            .collect();
+        state.inherit(&pairs);
+    }
+    *lock() = Some(state);
     rt::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
     let frame = TrapFrame::start(started.pc, started.sp);
     Err(StartError::Kernel("resume", rt::resume(&frame)))

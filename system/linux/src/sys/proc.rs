@@ -1,34 +1,36 @@
 //! Processes: `vfork`-style `clone` (musl's `posix_spawn`, `vfork()`), `execve` in the
 //! `vfork` child (a new Ostrog process: `task.Create` + `task.Start`, the judged `execute`
 //! event), `wait4`/`waitid` with Linux wait statuses, `kill` of a child (`task.Kill`), and
-//! pipes inside one process (`pipe`, `pipe2`; what `posix_spawn` uses to report a failed
-//! `execve`). See `docs/linux.md`, "Processes".
+//! pipes (`pipe`, `pipe2`: kernel pipe objects, `kl.core.Pipe`) whose descriptors a new
+//! process inherits (`task.Give`). See `docs/linux.md`, "Processes".
 //!
 //! The `vfork` child runs on the parent's native thread, on the parent's memory, with the
 //! parent's descriptors and signal actions saved aside: whatever the child changes (it closes
 //! descriptors, resets signal actions) is dropped when it ends (`execve` or `_exit`) and the
 //! parent's are put back, as with a child's own tables on Linux. The parent's frame is kept by
 //! the shell ([`Outcome::Vfork`]) and resumed with the child's pid ([`Outcome::VforkEnd`]).
+//!
+//! A pipe descriptor holds the kernel handle of its end; descriptors made by `dup` share it
+//! (one open file description, as on Linux). The handle is closed when no descriptor names
+//! it any more, in the running table or the parent's saved one during a `vfork`.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use super::{err, ok, Kernel, Outcome, SigAction, State, SIGKILL};
+use super::{err, ok, Blocking, Kernel, Outcome, SigAction, State, SIGKILL};
 use crate::errno::*;
 use crate::nr::Sys;
 
 /// Most children (running, or ended and not yet waited for) a process may have.
 pub const MAX_CHILDREN: usize = 64;
-/// Most pipe descriptors (both ends count) a process may hold.
-pub const MAX_PIPE_FDS: usize = 61;
-/// Bytes a pipe holds (Linux's default pipe size).
-pub const PIPE_CAPACITY: usize = 64 * 1024;
-/// Bytes all the pipes of a process hold together: their buffers come from the
-/// personality's fixed heap, which a program must not exhaust.
-pub const PIPE_BUDGET: usize = 128 * 1024;
-/// Most bytes one `read` or `write` of a pipe moves (it copies through the heap); fewer is
-/// a short count, which callers loop on.
-pub const PIPE_CHUNK: usize = 16 * 1024;
+/// Most descriptors (the `RLIMIT_NOFILE` hard limit).
+pub const MAX_FDS: usize = 64;
+/// Most bytes one kernel `pipe.Read` or `pipe.Write` moves (`IoMax`, Linux's `PIPE_BUF`);
+/// larger reads and writes are made of several.
+pub const PIPE_IO_MAX: usize = 4096;
+/// Bits of the label of a descriptor given to a new process (`task.Give`): the descriptor
+/// number is the low byte; these say which end and its status flags.
+pub const GIVE_WRITE: u32 = 0x100;
+pub const GIVE_NONBLOCK: u32 = 0x200;
 /// Most bytes of `execve`'s arguments, and of its environment: the kernel's `task.Create`
 /// limit (`ArgsMax`), NUL separators included.
 pub const EXEC_ARGS_MAX: usize = 2048;
@@ -43,15 +45,16 @@ const WNOHANG: u64 = 1;
 const WEXITED: u64 = 4;
 const WNOWAIT: u64 = 0x100_0000;
 const SIGCHLD: i32 = 17;
+const SIGPIPE: u64 = 13;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
 
-/// One end of a pipe, or a duplicate of a console descriptor (`dup`), as a descriptor 3 or
-/// above.
+/// A pipe end (any descriptor), or a duplicate of a console descriptor (`dup`, as a
+/// descriptor 3 or above; descriptors 0-2 on the console are `State::open_fds`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PipeFd {
-    /// The pipe (meaningless for a console duplicate).
-    pub pipe: usize,
+    /// The kernel handle of the pipe end (meaningless for a console duplicate).
+    pub handle: u32,
     /// The write end of the pipe; for the console, an output descriptor (a duplicate of 1 or
     /// 2) rather than input (0).
     pub write: bool,
@@ -89,9 +92,9 @@ pub struct Vfork {
 /// The process part of the personality's state.
 #[derive(Clone, Debug, Default)]
 pub struct Procs {
-    /// Descriptors 3.. (index + 3).
+    /// Pipe descriptors and console duplicates, indexed by descriptor (0-2 only when they
+    /// are pipe ends).
     pub fds: Vec<Option<PipeFd>>,
-    pipes: Vec<Option<VecDeque<u8>>>,
     pub children: Vec<Child>,
     pub vfork: Option<Vfork>,
     /// The process that replaced this one (`execve` outside a `vfork` child).
@@ -127,17 +130,18 @@ impl State {
             .vfork
             .as_ref()
             .is_some_and(|v| v.tid == self.threads[me].tid);
+        let pipe_end = self.pipe_fd(fd).filter(|f| !f.console);
         Some(match sys {
             Sys::Pipe => self.sys_pipe2(k, a[0], 0),
             Sys::Pipe2 => self.sys_pipe2(k, a[0], a[1]),
-            Sys::Dup => self.sys_dup(k, nr, fd, None, 0, false),
+            Sys::Dup => self.sys_dup(k, fd, None, 0, false),
             Sys::Dup2 => {
                 let new = a[1] as u32 as u64;
                 match new == fd {
                     // dup2 of a descriptor onto itself: it, if it is open.
                     true if self.fd_open(fd) => ok(fd as i64),
                     true => err(EBADF),
-                    false => self.sys_dup(k, nr, fd, Some(new), 0, false),
+                    false => self.sys_dup(k, fd, Some(new), 0, false),
                 }
             }
             Sys::Dup3 => {
@@ -145,11 +149,11 @@ impl State {
                 if a[2] & !O_CLOEXEC != 0 || new == fd {
                     return Some(err(EINVAL));
                 }
-                self.sys_dup(k, nr, fd, Some(new), 0, a[2] & O_CLOEXEC != 0)
+                self.sys_dup(k, fd, Some(new), 0, a[2] & O_CLOEXEC != 0)
             }
             Sys::Fcntl if matches!(a[1] as u32 as u64, F_DUPFD | F_DUPFD_CLOEXEC) => {
                 let cloexec = a[1] as u32 as u64 == F_DUPFD_CLOEXEC;
-                self.sys_dup(k, nr, fd, None, a[2] as u32 as u64, cloexec)
+                self.sys_dup(k, fd, None, a[2] as u32 as u64, cloexec)
             }
             Sys::Read if self.pipe_fd(fd).is_some_and(|f| f.console) => {
                 match self.pipe_fd(fd).is_some_and(|f| f.write) {
@@ -157,18 +161,23 @@ impl State {
                     true => err(EBADF),
                 }
             }
-            Sys::Read if fd >= 3 => self.pipe_read(k, fd, a[1], a[2]),
-            Sys::Write if fd >= 3 => self.pipe_write(k, fd, a[1], a[2]),
-            Sys::Close if fd >= 3 => match self.pipe_fd(fd) {
+            Sys::Read if fd >= 3 || pipe_end.is_some() => self.pipe_read(fd, a[1], a[2]),
+            Sys::Readv if pipe_end.is_some() => self.pipe_readv(k, fd, a[1], a[2]),
+            Sys::Write if fd >= 3 || pipe_end.is_some() => self.pipe_write(k, fd, a[1], a[2]),
+            Sys::Writev if pipe_end.is_some() => self.pipe_writev(k, fd, a[1], a[2]),
+            Sys::Close if fd >= 3 || pipe_end.is_some() => match self.pipe_fd(fd) {
                 Some(_) => {
-                    self.procs.fds[fd as usize - 3] = None;
-                    self.drop_unused_pipes();
-                    k.notify();
+                    let old = self.procs.fds[fd as usize].take();
+                    self.release(k, old);
                     ok(0)
                 }
                 None => err(EBADF),
             },
-            Sys::Fcntl if fd >= 3 => self.pipe_fcntl(fd, a[1] as u32 as u64, a[2]),
+            Sys::Fcntl if fd >= 3 || pipe_end.is_some() => {
+                self.pipe_fcntl(fd, a[1] as u32 as u64, a[2])
+            }
+            Sys::Lseek if pipe_end.is_some() => err(ESPIPE),
+            Sys::Ioctl if pipe_end.is_some() => err(ENOTTY),
             Sys::Clone if a[0] & 0x4000 != 0 => self.sys_vfork(k, nr, me, a[0], a[1]),
             Sys::Vfork => self.sys_vfork(k, nr, me, 0x4000 | 0x100, 0),
             Sys::Fork => {
@@ -216,15 +225,101 @@ impl State {
         self.is_open(fd) || self.pipe_fd(fd).is_some()
     }
 
+    /// The pipe end `fd` is (any descriptor), or the console duplicate (3 and above).
+    pub(super) fn pipe_fd(&self, fd: u64) -> Option<PipeFd> {
+        self.procs.fds.get(fd as usize).copied().flatten()
+    }
+
+    /// The descriptors a new process inherits (`execve`): every pipe end without
+    /// close-on-exec, as `(label, handle)` for `task.Give` (the label is the descriptor and
+    /// [`GIVE_WRITE`], [`GIVE_NONBLOCK`]). Console descriptors are not given: the new
+    /// process has the console as 0-2 where no pipe is given.
+    fn inherited(&self) -> Vec<(u32, u32)> {
+        (0..self.procs.fds.len())
+            .filter_map(|fd| {
+                let f = self.procs.fds[fd].filter(|f| !f.console && !f.cloexec)?;
+                let mut label = fd as u32;
+                if f.write {
+                    label |= GIVE_WRITE;
+                }
+                if f.nonblock {
+                    label |= GIVE_NONBLOCK;
+                }
+                Some((label, f.handle))
+            })
+            .collect()
+    }
+
+    /// Takes the descriptors given to this process by its creator (`task.Given`): each
+    /// `(label, handle)` becomes the pipe descriptor the label names.
+    pub fn inherit(&mut self, given: &[(u32, u32)]) {
+        for &(label, handle) in given {
+            let fd = (label & 0xff) as usize;
+            if fd >= MAX_FDS {
+                continue;
+            }
+            while self.procs.fds.len() <= fd {
+                self.procs.fds.push(None);
+            }
+            self.procs.fds[fd] = Some(PipeFd {
+                handle,
+                write: label & GIVE_WRITE != 0,
+                console: false,
+                cloexec: false,
+                nonblock: label & GIVE_NONBLOCK != 0,
+            });
+            if fd < 3 {
+                self.open_fds &= !(1 << fd);
+                self.cloexec_fds &= !(1 << fd);
+            }
+        }
+    }
+
+    /// Whether a descriptor (the running table, or the parent's saved one during a `vfork`)
+    /// holds the pipe handle `handle`.
+    fn handle_in_use(&self, handle: u32) -> bool {
+        let is = |f: &Option<PipeFd>| f.is_some_and(|f| !f.console && f.handle == handle);
+        self.procs.fds.iter().any(is)
+            || self
+                .procs
+                .vfork
+                .as_ref()
+                .is_some_and(|v| v.fds.iter().any(is))
+    }
+
+    /// A descriptor was taken out of the table: its pipe handle is closed if no other
+    /// descriptor holds it.
+    fn release<K: Kernel>(&mut self, k: &mut K, old: Option<PipeFd>) {
+        if let Some(f) = old.filter(|f| !f.console) {
+            if !self.handle_in_use(f.handle) {
+                k.close_handle(f.handle);
+            }
+        }
+        while self.procs.fds.last().is_some_and(|f| f.is_none()) {
+            self.procs.fds.pop();
+        }
+    }
+
+    /// Puts `f` at descriptor `fd` (taking out what was there, and the console there).
+    fn place<K: Kernel>(&mut self, k: &mut K, fd: usize, f: Option<PipeFd>) {
+        while self.procs.fds.len() <= fd {
+            self.procs.fds.push(None);
+        }
+        let old = core::mem::replace(&mut self.procs.fds[fd], f);
+        if fd < 3 && f.is_some() {
+            self.open_fds &= !(1 << fd);
+            self.cloexec_fds &= !(1 << fd);
+        }
+        self.release(k, old);
+    }
+
     /// `dup` (`new` `None`: the lowest free descriptor at `min` or above, as `fcntl`'s
     /// `F_DUPFD`) and `dup2`/`dup3` (`new`, closed first if open; never equal to `old`
-    /// here). The new descriptor refers to the same console or pipe end; a pipe's ends count
-    /// every descriptor, so the reader sees end of file only when all write ends are
-    /// closed. A pipe as descriptor 0-2 is not supported (`ENOSYS`, reported).
+    /// here). The new descriptor refers to the same console or pipe end (the same kernel
+    /// handle): the pipe's end stays open while any descriptor holds it.
     fn sys_dup<K: Kernel>(
         &mut self,
         k: &mut K,
-        nr: u64,
         old: u64,
         new: Option<u64>,
         min: u64,
@@ -232,7 +327,7 @@ impl State {
     ) -> Outcome {
         let src = if self.is_open(old) {
             PipeFd {
-                pipe: 0,
+                handle: 0,
                 write: old != 0,
                 console: true,
                 cloexec,
@@ -243,9 +338,7 @@ impl State {
         } else {
             return err(EBADF);
         };
-        let max = self.limits[super::RLIMIT_NOFILE]
-            .0
-            .min(3 + MAX_PIPE_FDS as u64);
+        let max = self.limits[super::RLIMIT_NOFILE].0.min(MAX_FDS as u64);
         let target = match new {
             Some(n) if n >= max => return err(EBADF),
             Some(n) => n,
@@ -255,75 +348,24 @@ impl State {
                 None => return err(EMFILE),
             },
         };
-        if target < 3 {
-            if !src.console {
-                self.report(k, nr, "of a pipe onto descriptors 0-2: ENOSYS");
-                return err(ENOSYS);
-            }
+        if target < 3 && src.console {
+            // The console again (0-2 keep their direction).
+            self.place(k, target as usize, None);
             self.open_fds |= 1 << target;
             match cloexec {
                 true => self.cloexec_fds |= 1 << target,
                 false => self.cloexec_fds &= !(1 << target),
             }
         } else {
-            let i = target as usize - 3;
-            while self.procs.fds.len() <= i {
-                self.procs.fds.push(None);
-            }
-            self.procs.fds[i] = Some(src);
-            // A pipe end that `dup2` closed.
-            self.drop_unused_pipes();
-            k.notify();
+            self.place(k, target as usize, Some(src));
         }
         ok(target as i64)
     }
 
-    fn pipe_fd(&self, fd: u64) -> Option<PipeFd> {
-        self.procs
-            .fds
-            .get((fd as usize).checked_sub(3)?)
-            .copied()
-            .flatten()
-    }
-
-    /// Whether any descriptor (the running tables, and the parent's saved ones during a
-    /// `vfork`) is the `write` end of `pipe`.
-    fn end_open(&self, pipe: usize, write: bool) -> bool {
-        let is = |f: &Option<PipeFd>| {
-            f.is_some_and(|f| !f.console && f.pipe == pipe && f.write == write)
-        };
-        self.procs.fds.iter().any(is)
-            || self
-                .procs
-                .vfork
-                .as_ref()
-                .is_some_and(|v| v.fds.iter().any(is))
-    }
-
-    fn drop_unused_pipes(&mut self) {
-        for pipe in 0..self.procs.pipes.len() {
-            if self.procs.pipes[pipe].is_some()
-                && !self.end_open(pipe, false)
-                && !self.end_open(pipe, true)
-            {
-                self.procs.pipes[pipe] = None;
-            }
-        }
-        while self.procs.fds.last().is_some_and(|f| f.is_none()) {
-            self.procs.fds.pop();
-        }
-    }
-
-    /// The lowest free descriptor at 3 or above.
-    fn free_fd(&mut self) -> Option<usize> {
-        match self.procs.fds.iter().position(|f| f.is_none()) {
-            Some(i) => Some(i),
-            None if self.procs.fds.len() < MAX_PIPE_FDS => {
-                self.procs.fds.push(None);
-                Some(self.procs.fds.len() - 1)
-            }
-            None => None,
-        }
+    /// The lowest descriptor not open, below the limit.
+    fn free_fd(&self, besides: Option<u64>) -> Option<u64> {
+        let max = self.limits[super::RLIMIT_NOFILE].0.min(MAX_FDS as u64);
+        (0..max).find(|&n| !self.fd_open(n) && Some(n) != besides)
     }
 
     fn sys_pipe2<K: Kernel>(&mut self, k: &mut K, at: u64, flags: u64) -> Outcome {
@@ -333,79 +375,83 @@ impl State {
         if !self.space.accessible(at, 8, true) {
             return err(EFAULT);
         }
-        let pipe = match self.procs.pipes.iter().position(|p| p.is_none()) {
-            Some(i) => i,
-            None => {
-                self.procs.pipes.push(None);
-                self.procs.pipes.len() - 1
-            }
+        let Some(r) = self.free_fd(None) else {
+            return err(EMFILE);
         };
-        let end = |write| PipeFd {
-            pipe,
+        let Some(w) = self.free_fd(Some(r)) else {
+            return err(EMFILE);
+        };
+        let (rh, wh) = match k.pipe_create() {
+            Ok(h) => h,
+            Err(e) => return err(e),
+        };
+        let end = |handle, write| PipeFd {
+            handle,
             write,
             console: false,
             cloexec: flags & O_CLOEXEC != 0,
             nonblock: flags & O_NONBLOCK != 0,
         };
-        let Some(r) = self.free_fd() else {
-            self.drop_unused_pipes();
-            return err(EMFILE);
-        };
-        self.procs.fds[r] = Some(end(false));
-        let Some(w) = self.free_fd() else {
-            self.procs.fds[r] = None;
-            self.drop_unused_pipes();
-            return err(EMFILE);
-        };
-        self.procs.fds[w] = Some(end(true));
-        self.procs.pipes[pipe] = Some(VecDeque::new());
         let mut out = [0u8; 8];
-        out[..4].copy_from_slice(&(r as i32 + 3).to_le_bytes());
-        out[4..].copy_from_slice(&(w as i32 + 3).to_le_bytes());
-        match self.write(k, at, &out) {
-            Ok(()) => ok(0),
-            Err(e) => {
-                self.procs.fds[r] = None;
-                self.procs.fds[w] = None;
-                self.drop_unused_pipes();
-                err(e)
-            }
+        out[..4].copy_from_slice(&(r as i32).to_le_bytes());
+        out[4..].copy_from_slice(&(w as i32).to_le_bytes());
+        if let Err(e) = self.write(k, at, &out) {
+            k.close_handle(rh);
+            k.close_handle(wh);
+            return err(e);
         }
+        self.place(k, r as usize, Some(end(rh, false)));
+        self.place(k, w as usize, Some(end(wh, true)));
+        ok(0)
     }
 
-    fn pipe_read<K: Kernel>(&mut self, k: &mut K, fd: u64, buf: u64, len: u64) -> Outcome {
-        let Some(f) = self.pipe_fd(fd).filter(|f| !f.write) else {
+    /// `read` of a pipe's read end: done by the shell without the lock
+    /// ([`Blocking::PipeRead`]).
+    fn pipe_read(&mut self, fd: u64, buf: u64, len: u64) -> Outcome {
+        let Some(f) = self.pipe_fd(fd).filter(|f| !f.write && !f.console) else {
             return err(EBADF);
         };
-        let len = len.min(PIPE_CHUNK as u64) as usize;
+        let len = len.min(0x7fff_f000);
         if len == 0 {
             return ok(0);
         }
-        if !self.space.accessible(buf, len as u64, true) {
+        if !self.space.accessible(buf, len, true) {
             return err(EFAULT);
         }
-        let writers = self.end_open(f.pipe, true);
-        let Some(Some(data)) = self.procs.pipes.get_mut(f.pipe) else {
-            return err(EBADF);
-        };
-        if data.is_empty() {
-            return match (writers, f.nonblock) {
-                (false, _) => ok(0),
-                (true, true) => err(EAGAIN),
-                (true, false) => Outcome::WaitEvent,
-            };
-        }
-        let n = len.min(data.len());
-        let bytes: Vec<u8> = data.drain(..n).collect();
-        // Memory held follows what the pipe holds (the budget counts contents).
-        if data.capacity() > 2 * data.len() + 4096 {
-            data.shrink_to(data.len());
-        }
-        k.write_user(buf, &bytes);
-        k.notify();
-        ok(n as i64)
+        Outcome::Block(Blocking::PipeRead {
+            handle: f.handle,
+            buf,
+            len,
+            nonblock: f.nonblock,
+        })
     }
 
+    /// `readv` of a pipe: fills its first non-empty buffer (a short read, which readers of
+    /// a pipe expect anyway).
+    fn pipe_readv<K: Kernel>(&mut self, k: &mut K, fd: u64, iov: u64, count: u64) -> Outcome {
+        if count > 1024 {
+            return err(EINVAL);
+        }
+        for i in 0..count {
+            let (base, len) = match (
+                self.read_u64(k, iov.wrapping_add(i * 16)),
+                self.read_u64(k, iov.wrapping_add(i * 16 + 8)),
+            ) {
+                (Ok(b), Ok(l)) => (b, l),
+                (Err(e), _) | (_, Err(e)) => return err(e),
+            };
+            if len != 0 {
+                return self.pipe_read(fd, base, len);
+            }
+        }
+        match self.pipe_fd(fd).filter(|f| !f.write) {
+            Some(_) => ok(0),
+            None => err(EBADF),
+        }
+    }
+
+    /// `write` of a pipe's write end (or a console duplicate): the pipe's done by the shell
+    /// without the lock ([`Blocking::PipeWrite`]).
     fn pipe_write<K: Kernel>(&mut self, k: &mut K, fd: u64, buf: u64, len: u64) -> Outcome {
         let Some(f) = self.pipe_fd(fd).filter(|f| f.write) else {
             return err(EBADF);
@@ -413,40 +459,69 @@ impl State {
         if f.console {
             return self.console_write(k, buf, len);
         }
+        let len = len.min(0x7fff_f000);
         if len == 0 {
             return ok(0);
         }
-        if !self.end_open(f.pipe, false) {
-            // No reader: EPIPE (SIGPIPE is not raised: signals are not delivered).
-            return err(EPIPE);
-        }
-        let Some(Some(data)) = self.procs.pipes.get(f.pipe) else {
-            return err(EBADF);
-        };
-        let held: usize = self.procs.pipes.iter().flatten().map(|p| p.len()).sum();
-        let room = (PIPE_CAPACITY - data.len())
-            .min(PIPE_BUDGET.saturating_sub(held))
-            .min(PIPE_CHUNK);
-        if room == 0 {
-            return match f.nonblock {
-                true => err(EAGAIN),
-                false => Outcome::WaitEvent,
-            };
-        }
-        let n = (len.min(room as u64)) as usize;
-        if !self.space.accessible(buf, n as u64, false) {
+        if !self.space.accessible(buf, len, false) {
             return err(EFAULT);
         }
-        let mut bytes = alloc::vec![0u8; n];
-        k.read_user(buf, &mut bytes);
-        if let Some(Some(data)) = self.procs.pipes.get_mut(f.pipe) {
-            if data.try_reserve_exact(n).is_err() {
-                return err(ENOMEM);
-            }
-            data.extend(bytes);
+        Outcome::Block(Blocking::PipeWrite {
+            handle: f.handle,
+            iov: buf,
+            count: len,
+            vectored: false,
+            nonblock: f.nonblock,
+        })
+    }
+
+    /// `writev` of a pipe's write end: every buffer checked here, written by the shell.
+    fn pipe_writev<K: Kernel>(&mut self, k: &mut K, fd: u64, iov: u64, count: u64) -> Outcome {
+        let Some(f) = self.pipe_fd(fd).filter(|f| f.write && !f.console) else {
+            return err(EBADF);
+        };
+        if count > 1024 {
+            return err(EINVAL);
         }
-        k.notify();
-        ok(n as i64)
+        for i in 0..count {
+            let (base, len) = match (
+                self.read_u64(k, iov.wrapping_add(i * 16)),
+                self.read_u64(k, iov.wrapping_add(i * 16 + 8)),
+            ) {
+                (Ok(b), Ok(l)) => (b, l),
+                (Err(e), _) | (_, Err(e)) => return err(e),
+            };
+            if len > 0x7fff_f000 {
+                return err(EINVAL);
+            }
+            if len != 0 && !self.space.accessible(base, len, false) {
+                return err(EFAULT);
+            }
+        }
+        Outcome::Block(Blocking::PipeWrite {
+            handle: f.handle,
+            iov,
+            count,
+            vectored: true,
+            nonblock: f.nonblock,
+        })
+    }
+
+    /// A write by the thread at `sp` found no reader (`EPIPE`): `SIGPIPE` to it, unless
+    /// ignored (its default action ends the process, as on Linux).
+    pub fn broken_pipe(&mut self, sp: u64) {
+        let me = self.current(sp);
+        let i = (SIGPIPE - 1) as usize;
+        if self.actions[i].handler == super::SIG_IGN {
+            return;
+        }
+        self.infos[i] = crate::signal::SigInfo {
+            signo: SIGPIPE as i32,
+            code: crate::signal::SI_USER,
+            pid: self.pid,
+            addr: 0,
+        };
+        self.threads[me].pending |= 1 << (SIGPIPE - 1);
     }
 
     fn pipe_fcntl(&mut self, fd: u64, cmd: u64, arg: u64) -> Outcome {
@@ -457,7 +532,7 @@ impl State {
         let Some(f) = self.pipe_fd(fd) else {
             return err(EBADF);
         };
-        let slot = &mut self.procs.fds[fd as usize - 3];
+        let slot = &mut self.procs.fds[fd as usize];
         match cmd {
             F_GETFD => ok(i64::from(f.cloexec)),
             F_SETFD => {
@@ -541,13 +616,20 @@ impl State {
             return;
         };
         self.open_fds = v.open_fds;
-        self.procs.fds = v.fds;
+        let child = core::mem::replace(&mut self.procs.fds, v.fds);
         self.actions = v.actions;
         self.pending = v.pending;
         if let Some(t) = self.threads.iter_mut().find(|t| t.tid == v.tid) {
             t.sigmask = v.sigmask;
         }
-        self.drop_unused_pipes();
+        // Pipes the child made and did not hand on: their handles are closed.
+        let mut closed: Vec<u32> = Vec::new();
+        for f in child.into_iter().flatten().filter(|f| !f.console) {
+            if !self.handle_in_use(f.handle) && !closed.contains(&f.handle) {
+                k.close_handle(f.handle);
+                closed.push(f.handle);
+            }
+        }
         k.notify();
     }
 
@@ -620,15 +702,8 @@ impl State {
         if rom.len() > EXEC_PATH_MAX {
             return err(ENAMETOOLONG);
         }
-        // The new process gets the console as fds 0-2: a pipe cannot follow it there yet.
-        if self.procs.fds.iter().flatten().any(|f| !f.cloexec) || self.open_fds != 0b111 {
-            self.report(
-                k,
-                crate::nr::number(self.arch, Sys::Execve).unwrap_or(0),
-                "with descriptors other than the console: not supported (ENOSYS)",
-            );
-            return err(ENOSYS);
-        }
+        // Its pipe descriptors without close-on-exec follow it at the same numbers.
+        let give = self.inherited();
         let mut args = Vec::new();
         args.extend_from_slice(rom);
         args.push(0);
@@ -645,7 +720,7 @@ impl State {
         if replace && self.procs.children.len() >= MAX_CHILDREN {
             return err(EAGAIN);
         }
-        match k.exec(rom, &args, &env) {
+        match k.exec(rom, &args, &env, &give) {
             Ok(pid) => {
                 self.procs.children.push(Child {
                     pid,
@@ -655,6 +730,14 @@ impl State {
                 });
                 if replace {
                     self.procs.replaced_by = Some(pid);
+                    // This program never runs again: its pipe ends are the new one's now.
+                    let mut closed: Vec<u32> = Vec::new();
+                    for f in core::mem::take(&mut self.procs.fds).into_iter().flatten() {
+                        if !f.console && !closed.contains(&f.handle) {
+                            k.close_handle(f.handle);
+                            closed.push(f.handle);
+                        }
+                    }
                     return Outcome::Replaced;
                 }
                 self.end_vfork(k);
