@@ -4,15 +4,16 @@
 //! For each architecture:
 //!
 //! 1. the programs are built: the Rust `std` programs (`tests/linux/hello-std`, `signals`,
-//!    `stack-overflow`, `spawn-std`, and `exec-denied`, `unknown-call`, `posix-bench` of
+//!    `stack-overflow`, `spawn-std`, `pipes-std`, and `exec-denied`, `unknown-call`,
+//!    `posix-bench` of
 //!    `tests/linux/raw-calls`) for the musl
 //!    target, the way `cargo ostrog build` builds them (the target's default, checked:
 //!    static-PIE on x86_64, non-PIE on AArch64), and `hello-std-pie`, hello-std
 //!    static-PIE on both (linked by hand on AArch64); `hello-c` (`tests/linux/hello-c`,
 //!    non-PIE, checked) with Debian's `musl-gcc -static` for x86_64 and
 //!    `zig cc -target aarch64-linux-musl` for AArch64 (Debian has no AArch64 musl cross
-//!    compiler), as the conformance suite's C programs; `spawn-c` and `signals-c` on x86_64
-//!    only;
+//!    compiler), as the conformance suite's C programs; `pipes-c` the same way (both
+//!    architectures); `spawn-c` and `signals-c` on x86_64 only;
 //! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
 //!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
 //!    qemu-user) for AArch64; its output and exit status are the reference (a program
@@ -35,7 +36,8 @@
 //!
 //! `spawn-std` starts itself as `./spawn-std`: on the host it runs in a folder holding it
 //! under that name; its AArch64 reference is the host's build (qemu-user cannot run the
-//! AArch64 children it starts).
+//! AArch64 children it starts). The same for `pipes-std` and `pipes-c` (pipes to their
+//! children: `Stdio::piped()`, `posix_spawn_file_actions_adddup2`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,7 +56,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 10] = [
+const PROGRAMS: [Program; 12] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -92,6 +94,16 @@ const PROGRAMS: [Program; 10] = [
     Program {
         task: "lx.SpawnC",
         path: "spawn-c",
+    },
+    // Pipes between processes: itself as a child with Stdio::piped(); the same in C with
+    // posix_spawn's adddup2 and vfork + dup2 + execve, ending by SIGPIPE (141).
+    Program {
+        task: "lx.Pipes",
+        path: "pipes-std",
+    },
+    Program {
+        task: "lx.PipesC",
+        path: "pipes-c",
     },
     Program {
         task: "lx.Unknown",
@@ -135,8 +147,9 @@ const BENCH: Program = Program {
 /// output, static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
 /// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
 /// With `hello-c` (non-PIE), both kinds run on x86_64.
-const RUST: [&str; 7] = [
+const RUST: [&str; 8] = [
     "hello-std",
+    "pipes-std",
     "unknown-call",
     "exec-denied",
     "posix-bench",
@@ -424,6 +437,15 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             Some(host) if host != arch => (build_std(&solution, host, "spawn-std")?, host),
             _ => (build_std(&solution, arch, "spawn-std")?, arch),
         };
+        // pipes-std and pipes-c start themselves too: their references are the host's
+        // builds; on Ostrog each runs as built for `arch` (pipes-c with zig cc on AArch64).
+        let host = Arch::host().unwrap_or(arch);
+        let pipes_host = (build_std(&solution, host, "pipes-std")?, host);
+        let pipes_c = build_c(arch, "pipes-c", "pipes-c/pipes.c")?;
+        let pipes_c_host = match host == arch {
+            true => pipes_c.clone(),
+            false => build_c(host, "pipes-c", "pipes-c/pipes.c")?,
+        };
         // spawn-c starts AArch64 copies of itself, which qemu-user cannot run (no
         // binfmt_misc), and a C build differs by architecture: x86_64 only.
         let spawn_c = if arch == Arch::X86_64 {
@@ -437,11 +459,13 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         } else {
             None
         };
+        let pipes = (pipes_host, pipes_c, pipes_c_host.map(|c| (c, host)));
         Ok((
-            solution, described, rust, hello_c, spawn_host, spawn_c, signals_c,
+            solution, described, rust, hello_c, spawn_host, spawn_c, signals_c, pipes,
         ))
     })();
-    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c) = match prepared {
+    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c, pipes) = match prepared
+    {
         Ok(p) => p,
         Err(e) => {
             results.push((name("build"), false, format!("{e:#}")));
@@ -465,6 +489,11 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         Some(data) => extra.push(("signals-c".to_string(), data.clone())),
         None => absent.push("lx.SignalsC".to_string()),
     }
+    let (pipes_host, pipes_c, pipes_c_host) = pipes;
+    match &pipes_c {
+        Some(data) => extra.push(("pipes-c".to_string(), data.clone())),
+        None => absent.push("lx.PipesC".to_string()),
+    }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
         // A program run by two entities is named with its task too.
@@ -479,6 +508,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             "hello-c" => hello_c.as_ref().map(|e| (e, arch)),
             "spawn-std" => Some((&spawn_host.0, spawn_host.1)),
             "spawn-c" => spawn_c.as_ref().map(|e| (e, arch)),
+            "pipes-std" => Some((&pipes_host.0, pipes_host.1)),
+            "pipes-c" => pipes_c_host.as_ref().map(|(e, a)| (e, *a)),
             "signals-c" => signals_c.as_ref().map(|e| (e, arch)),
             path => rust.iter().find(|(n, _)| n == path).map(|(_, d)| (d, arch)),
         };

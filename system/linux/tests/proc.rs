@@ -843,6 +843,18 @@ fn dup_errors_and_console_copies() {
         ret(call(&mut st, &mut k, Sys::Ioctl, &[2, 0x5401, STACK])),
         -ENOTTY
     );
+    // FIONBIO (Rust's set_nonblocking) sets O_NONBLOCK.
+    k.write_user(STACK + 0x180, &1u32.to_le_bytes());
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Ioctl,
+            &[0, 0x5421, STACK + 0x180]
+        )),
+        0
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[0, 3])), 0o4000);
     // poll sees the pipe: readable after a write, its read end hung up when the writers go.
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Write, &[4, STACK + 32, 1])),

@@ -177,7 +177,7 @@ impl State {
                 self.pipe_fcntl(fd, a[1] as u32 as u64, a[2])
             }
             Sys::Lseek if pipe_end.is_some() => err(ESPIPE),
-            Sys::Ioctl if pipe_end.is_some() => err(ENOTTY),
+            Sys::Ioctl if pipe_end.is_some() => self.pipe_ioctl(k, fd, a[1] as u32 as u64, a[2]),
             Sys::Clone if a[0] & 0x4000 != 0 => self.sys_vfork(k, nr, me, a[0], a[1]),
             Sys::Vfork => self.sys_vfork(k, nr, me, 0x4000 | 0x100, 0),
             Sys::Fork => {
@@ -522,6 +522,37 @@ impl State {
             addr: 0,
         };
         self.threads[me].pending |= 1 << (SIGPIPE - 1);
+    }
+
+    /// `ioctl` of a pipe: `FIONBIO` (what Rust's `set_nonblocking` uses), `FIOCLEX`,
+    /// `FIONCLEX`; anything else is not for a pipe (`ENOTTY`).
+    fn pipe_ioctl<K: Kernel>(&mut self, k: &mut K, fd: u64, req: u64, arg: u64) -> Outcome {
+        const FIONBIO: u64 = 0x5421;
+        const FIONCLEX: u64 = 0x5450;
+        const FIOCLEX: u64 = 0x5451;
+        let Some(f) = self.pipe_fd(fd) else {
+            return err(EBADF);
+        };
+        let new = match req {
+            FIONBIO => {
+                let mut v = [0u8; 4];
+                if let Err(e) = self.read(k, arg, &mut v) {
+                    return err(e);
+                }
+                PipeFd {
+                    nonblock: u32::from_le_bytes(v) != 0,
+                    ..f
+                }
+            }
+            FIOCLEX => PipeFd { cloexec: true, ..f },
+            FIONCLEX => PipeFd {
+                cloexec: false,
+                ..f
+            },
+            _ => return err(ENOTTY),
+        };
+        self.procs.fds[fd as usize] = Some(new);
+        ok(0)
     }
 
     fn pipe_fcntl(&mut self, fd: u64, cmd: u64, arg: u64) -> Outcome {

@@ -20,6 +20,7 @@ pub mod errno {
     pub const EINVAL: i64 = 22;
     pub const ENOTTY: i64 = 25;
     pub const ESPIPE: i64 = 29;
+    pub const EPIPE: i64 = 32;
     pub const ERANGE: i64 = 34;
     pub const ENOSYS: i64 = 38;
     pub const ETIMEDOUT: i64 = 110;
