@@ -16,6 +16,10 @@
 //! [`State::PipePoll`]. Every change to a pipe (data in or out, a handle closed, a process
 //! ended) wakes that pipe's waiters and every poller, which look again: waiters are bounded
 //! by threads, and a thread ended while it waits leaves nothing behind.
+//!
+//! What a `Read` takes is gone from the ring once the request is served, like any effect of
+//! a granted request: a policy that then withholds the response loses those bytes for the
+//! reader (a policy decides on the request, where it sees the handle and the count).
 
 use alloc::vec::Vec;
 
