@@ -113,6 +113,8 @@ static int oom(void)
         return 1;
     }
     memset(big, 0x5a, size);
+    /* The buffer is used: no compiler may leave out the allocation. */
+    __asm__ volatile("" : : "r"(big) : "memory");
     unsigned long before = used_memory();
     pid_t pid = fork();
     if (pid == 0)
