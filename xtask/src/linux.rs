@@ -659,6 +659,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 .collect();
             anywhere.push(exit_line(FORK_REFUSED, 0));
             anywhere.push(exit_line(FORK_OOM, 0));
+            // Nothing of the refused and failed copies is left.
+            anywhere.push("memory: every frame the programs used is free again".into());
             let once = [[
                 "[audit] denied execute lx.ForkRefused(",
                 "-> lx.ForkRefused(",

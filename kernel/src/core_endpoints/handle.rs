@@ -39,8 +39,11 @@ pub fn close_in(process: ProcessId, number: u32) -> Result<Object, Status> {
             .ok_or(Status::NoSuchThread)?
             .handles
             .remove(number)?;
-        if let Object::Region(_) = closed.object {
-            super::vmm::free_unused_regions(&mut tasks);
+        match closed.object {
+            Object::Region(_) => super::vmm::free_unused_regions(&mut tasks),
+            // A created or forked process never started goes with the last handle to it.
+            Object::Task(t) => tasks.end_unstarted_orphans(&[t]),
+            _ => {}
         }
         closed.object
     };
