@@ -1676,8 +1676,13 @@ impl State {
         };
         let thread = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
         if flags & thread != thread || flags & CLONE_VFORK != 0 {
-            // A new process (fork, vfork, posix_spawn) needs exec: not supported.
-            self.report(k, nr, "clone of a process (fork): not supported (ENOSYS)");
+            // Forks and vforks are `proc`'s (reached before this); what is left shares the
+            // memory without being a thread (`CLONE_VM` alone): not supported.
+            self.report(
+                k,
+                nr,
+                "with CLONE_VM but not a thread: not supported (ENOSYS)",
+            );
             return err(ENOSYS);
         }
         // Any alignment: musl's x86_64 `__clone` passes its stack 16-byte aligned minus 8
