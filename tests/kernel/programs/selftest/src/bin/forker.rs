@@ -5,6 +5,7 @@
 //!    `vmm.Allocate` buffer), sees a shared region shared (what it writes there the parent
 //!    reads), changes its private copies and exits with 5; the parent's private memory is
 //!    unchanged, and the copy has no other thread (it ends when its one thread exits);
+//!    A copy of its handle without the control right, or a forged handle, cannot start it;
 //! 2. asks for copies with entry points and stacks outside the user range:
 //!    `InvalidArgument`;
 //! 3. holds a buffer larger than half its limit: a copy does not fit (`NoMemory`), and its
@@ -128,6 +129,32 @@ fn main() -> i32 {
         }
     };
     GLOBAL.store(8, Ordering::SeqCst);
+    // The copy is started only through a handle with the control right: not through a
+    // copy of the handle without it, nor through a number that names nothing.
+    let weak = sys::handles().duplicate(task, 0).map(|r| r.copy).ok();
+    let weak_refused = weak.is_some_and(|w| {
+        matches!(
+            tasks().start(w).map_err(sys::call_status),
+            Err(Status::AccessDenied)
+        )
+    });
+    if let Some(w) = weak {
+        let _ = sys::handles().close(w);
+    }
+    let forged = ostrog_rt::idl::spec_rt::Handle {
+        handle: task.handle ^ 0x00ff_0000,
+        rights_and_mode: task.rights_and_mode,
+    };
+    let forged_refused = matches!(
+        tasks().start(forged).map_err(sys::call_status),
+        Err(Status::BadHandle)
+    );
+    if weak_refused && forged_refused {
+        println!("forker: the copy cannot be started without the control right or a handle");
+    } else {
+        println!("forker: FAILED start without the control right {weak_refused}, forged {forged_refused}");
+        failed += 1;
+    }
     if tasks().start(task).is_err() {
         println!("forker: FAILED task.Start of the copy");
         return 1;
