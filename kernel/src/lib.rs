@@ -49,6 +49,7 @@ pub mod cmdline;
 pub mod core_endpoints;
 pub mod crash;
 pub mod entropy;
+pub mod fork;
 pub mod idl;
 pub mod ipc;
 pub mod irq;

@@ -202,6 +202,34 @@ impl HandleTable {
         })
     }
 
+    /// The table of a forked process: every handle at the same number with the same
+    /// rights and name, except claimed interrupt lines (one holder only) and handles moved
+    /// by a message not delivered yet (they are the message's); their slots stay empty, at
+    /// the next generation, so that the old numbers name nothing in the copy.
+    pub fn fork_copy(&self) -> HandleTable {
+        let slots = self
+            .slots
+            .iter()
+            .map(|s| {
+                let entry = s
+                    .entry
+                    .as_ref()
+                    .filter(|e| !e.in_flight && !matches!(e.object, Object::Irq(_)));
+                match entry {
+                    Some(e) => Slot {
+                        generation: s.generation,
+                        entry: Some(e.clone()),
+                    },
+                    None => Slot {
+                        generation: s.generation.wrapping_add(u16::from(s.entry.is_some())),
+                        entry: None,
+                    },
+                }
+            })
+            .collect();
+        HandleTable { slots }
+    }
+
     /// Every live entry.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.slots.iter().filter_map(|s| s.entry.as_ref())

@@ -367,8 +367,47 @@ impl Tasks {
         // Its pipe ends count no more: readers see end of file, writers a broken pipe.
         crate::core_endpoints::pipe::wake_all(self);
         crate::irq::process_ended(process);
+        // Processes it created (or forked) and never started go with it, unless another
+        // process still holds them.
+        let held: Vec<ProcessId> = self
+            .processes
+            .get(&process)
+            .map(|p| {
+                p.handles
+                    .entries()
+                    .filter_map(|e| match e.object {
+                        crate::object::Object::Task(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.end_unstarted_orphans(&held);
         // Its I/O ports are free for others; the bitmap denies them at the next switch.
         self.io_ports.remove(&process);
+    }
+
+    /// Ends each of `targets` that was never started and that no live process holds a task
+    /// handle to any more: nothing could ever start it, so it would only hold its memory.
+    pub fn end_unstarted_orphans(&mut self, targets: &[ProcessId]) {
+        for &target in targets {
+            let unstarted = self
+                .processes
+                .get(&target)
+                .is_some_and(|p| !p.started && !p.ended);
+            if !unstarted {
+                continue;
+            }
+            let held = self.processes.values().any(|p| {
+                !p.ended
+                    && p.handles
+                        .entries()
+                        .any(|e| e.object == crate::object::Object::Task(target))
+            });
+            if !held {
+                self.kill_process(target, -1);
+            }
+        }
     }
 
     /// Ends a process: every thread exits with `status`.

@@ -25,3 +25,22 @@ pub(crate) fn init() {
             .init(core::ptr::addr_of_mut!(ARENA.0).cast::<u8>(), HEAP_SIZE);
     }
 }
+
+/// Runs `f` with the heap locked: no other thread of the process is inside the allocator
+/// meanwhile (`f` must not allocate). For `task.Fork`, so that the copy's heap is whole.
+pub(crate) fn locked<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = HEAP.lock();
+    f()
+}
+
+/// In a process made by `task.Fork` ([`crate::sys::fork`]): the heap lock, held by the
+/// forking thread when memory was copied, is free again.
+///
+/// # Safety
+///
+/// Only on the first thread of a forked process, before anything allocates.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: the caller's contract: the lock was held by the forking thread, which does not
+    // exist in this process, and no other thread runs here yet.
+    unsafe { HEAP.force_unlock() };
+}

@@ -202,6 +202,7 @@ core_errors!(
     kl_core_task::KillError,
     kl_core_task::SetMemoryLimitError,
     kl_core_task::MemoryUsageError,
+    kl_core_task::ForkError,
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,
@@ -234,6 +235,46 @@ core_errors!(
 /// The calling process's SID and class number, as the kernel stamps them on its messages.
 pub fn task_info() -> Result<(u64, u32), Status> {
     tasks().info().map(|r| (r.sid, r.cls)).map_err(call_status)
+}
+
+/// The transport of `task.Fork`: the request is made with the heap locked (its buffers are
+/// allocated before), so that the copied heap is in a consistent state.
+struct HeapLocked;
+
+impl rt::Transport for HeapLocked {
+    fn call(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, rt::TransportError> {
+        crate::heap::locked(|| call(handle::CORE, request, response, TIMEOUT_FOREVER))
+            .map_err(|s| rt::TransportError(s as i32))
+    }
+}
+
+/// `task.Fork`: a copy of this process, not started, whose one thread enters `entry(arg)`
+/// on the stack ending at `stack_top` (in the copy); its task handle and SID. The new
+/// thread must call [`forked`] before anything else.
+pub fn fork(
+    entry: extern "C" fn(usize) -> !,
+    stack_top: usize,
+    arg: usize,
+) -> Result<(rt::Handle, u64), Status> {
+    let mut proxy = kl_core_task::TaskProxy {
+        transport: HeapLocked,
+        riid: kl_core_core::riid::TASK,
+    };
+    proxy
+        .fork(entry as usize as u64, stack_top as u64, arg as u64)
+        .map(|r| (r.task, r.sid))
+        .map_err(call_status)
+}
+
+/// The first call of the thread of a process made by [`fork`]: the runtime's locks that the
+/// forking thread held are released.
+///
+/// # Safety
+///
+/// Only on the first thread of a forked process, as its first action.
+pub unsafe fn forked() {
+    // SAFETY: the caller's contract.
+    unsafe { crate::heap::unlock_after_fork() };
 }
 
 /// Sets this process's trap entry (`task.TrapEntry`): where its foreign system calls are

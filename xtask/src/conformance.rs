@@ -37,7 +37,7 @@ struct Program {
     c_source: Option<&'static str>,
 }
 
-const PROGRAMS: [Program; 9] = [
+const PROGRAMS: [Program; 10] = [
     Program {
         task: "cf.CIo",
         path: "c-io",
@@ -62,6 +62,11 @@ const PROGRAMS: [Program; 9] = [
         task: "cf.CThread",
         path: "c-thread",
         c_source: Some("thread.c"),
+    },
+    Program {
+        task: "cf.CFork",
+        path: "c-fork",
+        c_source: Some("fork.c"),
     },
     Program {
         task: "cf.RsIo",

@@ -42,6 +42,8 @@ pub fn close_in(process: ProcessId, number: u32) -> Result<Object, Status> {
         match closed.object {
             Object::Region(_) => super::vmm::free_unused_regions(&mut tasks),
             Object::Pipe { pipe, .. } => super::pipe::end_closed(&mut tasks, pipe),
+            // A created or forked process never started goes with the last handle to it.
+            Object::Task(t) => tasks.end_unstarted_orphans(&[t]),
             _ => {}
         }
         closed.object

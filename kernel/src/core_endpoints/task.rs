@@ -14,9 +14,9 @@ use crate::idl::kl_core_task::{
     WaitRequest, WaitResponse,
 };
 use crate::idl::kl_core_task::{
-    GiveError, GiveRequest, GiveResponse, GivenError, GivenRequest, GivenResponse,
-    MemoryUsageError, MemoryUsageRequest, MemoryUsageResponse, SetMemoryLimitError,
-    SetMemoryLimitRequest, SetMemoryLimitResponse,
+    ForkError, ForkRequest, ForkResponse, GiveError, GiveRequest, GiveResponse, GivenError,
+    GivenRequest, GivenResponse, MemoryUsageError, MemoryUsageRequest, MemoryUsageResponse,
+    SetMemoryLimitError, SetMemoryLimitRequest, SetMemoryLimitResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::judge::{judge, Judged, Party};
@@ -202,6 +202,43 @@ impl TaskServer for Caller {
             }
         })()
         .map_err(|s| CreateError { status: code(s) })
+    }
+
+    /// A copy of the caller ([`crate::fork`]), not started; a handle to it.
+    fn fork(&mut self, r: ForkRequest) -> Result<ForkResponse, ForkError> {
+        (|| {
+            let as_usize = |v: u64| usize::try_from(v).map_err(|_| Status::InvalidArgument);
+            let sid = crate::fork::fork(
+                self.thread,
+                as_usize(r.pc)?,
+                as_usize(r.sp)?,
+                as_usize(r.arg)?,
+            )?;
+            let mut tasks = TASKS.lock();
+            let rights = RIGHT_CONTROL | RIGHT_TRANSFER | RIGHT_DUPLICATE;
+            let inserted = tasks
+                .processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)
+                .and_then(|caller| caller.handles.insert(Object::Task(sid), rights, None));
+            match inserted {
+                Ok(number) => {
+                    self.handover = Handover::Handle(number);
+                    Ok(ForkResponse {
+                        task: Handle {
+                            handle: number,
+                            rights_and_mode: rights,
+                        },
+                        sid: sid.sid().0,
+                    })
+                }
+                Err(e) => {
+                    crate::fork::discard(&mut tasks, sid);
+                    Err(e)
+                }
+            }
+        })()
+        .map_err(|s| ForkError { status: code(s) })
     }
 
     fn start(&mut self, r: StartRequest) -> Result<StartResponse, StartFailed> {

@@ -94,6 +94,13 @@ pub trait Kernel: Memory {
     }
     /// `handle.Close` of a pipe end no descriptor holds any more.
     fn close_handle(&mut self, _handle: u32) {}
+    /// Creates and starts a copy of this process (`task.Fork` + `task.Start`, the judged
+    /// `execute` event) whose thread resumes the calling frame with result 0 after
+    /// [`State::forked_child`]; the copy's pid. When it ends, the shell calls
+    /// [`State::child_ended`].
+    fn fork(&mut self) -> Result<i32, i64> {
+        Err(crate::errno::ENOSYS)
+    }
     /// Ends child `pid` (`task.Kill`) with the exit `code`.
     fn kill_child(&mut self, _pid: i32, _code: i32) -> Result<(), i64> {
         Err(crate::errno::ENOSYS)
@@ -188,6 +195,8 @@ pub enum Blocking {
         timeout_ns: Option<u64>,
         ends: Vec<(u32, bool)>,
     },
+    /// `sched_yield`: the rest of the time slice to other threads; result 0.
+    Yield,
 }
 
 /// Most entries of one `poll`.
@@ -206,6 +215,10 @@ pub fn block<K: Kernel>(k: &mut K, b: Blocking) -> i64 {
         },
         Blocking::Sleep { ns } => {
             k.sleep_ns(ns);
+            0
+        }
+        Blocking::Yield => {
+            k.yield_now();
             0
         }
         Blocking::Forever => loop {
@@ -428,6 +441,9 @@ pub struct State {
     pub threads: Vec<Thread>,
     next_tid: i32,
     pid: i32,
+    /// The parent's pid in a process made by `fork` (0: none known, as for a program Einit
+    /// or `execve` started).
+    ppid: i32,
     actions: Vec<SigAction>,
     /// Signals sent to the process (`kill`) not delivered yet.
     pending: u64,
@@ -496,6 +512,7 @@ impl State {
             }],
             next_tid: pid + 1,
             pid,
+            ppid: 0,
             actions: vec![SigAction::default(); NSIG as usize],
             pending: 0,
             infos: vec![SigInfo::default(); NSIG as usize],
@@ -704,10 +721,9 @@ impl State {
             Sys::RtSigaction => self.sys_sigaction(k, a[0] as u32 as u64, a[1], a[2], a[3]),
             Sys::RtSigprocmask => self.sys_sigprocmask(k, me, a[0], a[1], a[2], a[3]),
             Sys::Sigaltstack => self.sys_sigaltstack(k, me, call.sp, a[0], a[1]),
-            Sys::SchedYield => {
-                k.yield_now();
-                ok(0)
-            }
+            // Outside the personality's lock: a thread that yields while holding it would
+            // let the others run only to find it held (a loop of `sched_yield` starves them).
+            Sys::SchedYield => Outcome::Block(Blocking::Yield),
             Sys::Nanosleep => match self.timespec(k, a[0]) {
                 Ok(ns) => Outcome::Block(Blocking::Sleep { ns }),
                 Err(e) => err(e),
@@ -736,7 +752,7 @@ impl State {
                 }
             }
             Sys::Getpid => ok(i64::from(self.pid)),
-            Sys::Getppid => ok(0),
+            Sys::Getppid => ok(i64::from(self.ppid)),
             Sys::Gettid => ok(i64::from(self.threads[me].tid)),
             Sys::Getuid | Sys::Geteuid | Sys::Getgid | Sys::Getegid => ok(0),
             Sys::Clone => self.sys_clone(k, call.nr, me, a),
@@ -1881,8 +1897,13 @@ impl State {
         };
         let thread = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
         if flags & thread != thread || flags & CLONE_VFORK != 0 {
-            // A new process (fork, vfork, posix_spawn) needs exec: not supported.
-            self.report(k, nr, "clone of a process (fork): not supported (ENOSYS)");
+            // Forks and vforks are `proc`'s (reached before this); what is left shares the
+            // memory without being a thread (`CLONE_VM` alone): not supported.
+            self.report(
+                k,
+                nr,
+                "with CLONE_VM but not a thread: not supported (ENOSYS)",
+            );
             return err(ENOSYS);
         }
         // Any alignment: musl's x86_64 `__clone` passes its stack 16-byte aligned minus 8

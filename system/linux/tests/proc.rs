@@ -34,6 +34,8 @@ struct Fake {
     kills: Vec<(i32, i32)>,
     released: Vec<i32>,
     notified: usize,
+    forks: usize,
+    fork_error: Option<i64>,
 }
 
 impl Memory for Fake {
@@ -107,6 +109,13 @@ impl Kernel for Fake {
         self.execs
             .push((path.to_vec(), args.to_vec(), env.to_vec()));
         Ok(100 + self.execs.len() as i32)
+    }
+    fn fork(&mut self) -> Result<i32, i64> {
+        if let Some(e) = self.fork_error {
+            return Err(e);
+        }
+        self.forks += 1;
+        Ok(200 + self.forks as i32)
     }
     fn kill_child(&mut self, pid: i32, code: i32) -> Result<(), i64> {
         self.kills.push((pid, code));
@@ -686,8 +695,9 @@ fn an_exec_hands_on_its_pipe_descriptors_and_too_many_arguments_are_refused() {
         -EFAULT
     );
     assert!(k.execs.is_empty());
-    // fork is not there.
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Fork, &[])), -ENOSYS);
+    // A vfork child cannot fork (its memory and tables are the parent's).
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fork, &[])), -EAGAIN);
+    assert_eq!(k.forks, 0);
 }
 
 #[test]
@@ -888,4 +898,107 @@ fn dup_errors_and_console_copies() {
     // AArch64 has dup and dup3 only.
     assert!(number(Arch::Aarch64, Sys::Dup2).is_none());
     assert_eq!(number(Arch::Aarch64, Sys::Dup3), Some(24));
+}
+
+const SIGCHLD: u64 = 17;
+
+#[test]
+fn fork_makes_a_child_whose_status_wait_reports() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let (mut st, mut k) = setup(arch);
+        let pid = match arch {
+            // x86_64 has `fork`; musl's fork on AArch64 is clone(SIGCHLD, 0).
+            Arch::X86_64 => ret(call(&mut st, &mut k, Sys::Fork, &[])),
+            Arch::Aarch64 => ret(call(&mut st, &mut k, Sys::Clone, &[SIGCHLD, 0])),
+        };
+        assert_eq!(pid, 201);
+        assert_eq!(k.forks, 1);
+        // Running: WNOHANG finds nothing, a blocking wait waits.
+        assert_eq!(ret(call(&mut st, &mut k, Sys::Wait4, &[201, 0, 1, 0])), 0);
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Wait4, &[u64::MAX, 0, 0, 0]),
+            Outcome::WaitEvent
+        );
+        st.child_ended(201, 7);
+        assert_eq!(
+            ret(call(&mut st, &mut k, Sys::Wait4, &[u64::MAX, STACK, 0, 0])),
+            201
+        );
+        assert_eq!(u32_at(&mut k, STACK), 7 << 8);
+        assert_eq!(k.released, vec![201]);
+        assert_eq!(
+            ret(call(&mut st, &mut k, Sys::Wait4, &[u64::MAX, 0, 0, 0])),
+            -ECHILD
+        );
+    }
+}
+
+#[test]
+fn fork_with_parent_settid_writes_the_pid_and_other_flags_are_refused() {
+    const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+    const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+    const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let flags = SIGCHLD | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Clone,
+            &[flags, 0, STACK + 8, STACK + 16, 0]
+        )),
+        201
+    );
+    assert_eq!(u32_at(&mut k, STACK + 8), 201);
+    // A parent_tid that is not writable: EFAULT, and no copy is made.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Clone, &[flags, 0, 0x20, 0, 0])),
+        -EFAULT
+    );
+    assert_eq!(k.forks, 1);
+    // CLONE_FILES (0x400) without CLONE_VM is no fork: not supported.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Clone, &[SIGCHLD | 0x400, 0])),
+        -ENOSYS
+    );
+    assert_eq!(k.forks, 1);
+}
+
+#[test]
+fn a_refused_fork_is_an_error_and_leaves_no_child() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    for e in [EAGAIN, ENOMEM] {
+        k.fork_error = Some(e);
+        assert_eq!(ret(call(&mut st, &mut k, Sys::Fork, &[])), -e);
+        assert_eq!(
+            ret(call(&mut st, &mut k, Sys::Wait4, &[u64::MAX, 0, 1, 0])),
+            -ECHILD
+        );
+    }
+    // At most MAX_CHILDREN children: then EAGAIN without asking the kernel.
+    k.fork_error = None;
+    for _ in 0..64 {
+        assert!(ret(call(&mut st, &mut k, Sys::Fork, &[])) > 0);
+    }
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fork, &[])), -EAGAIN);
+    assert_eq!(k.forks, 64);
+}
+
+#[test]
+fn kill_of_a_forked_child_ends_it() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let pid = ret(call(&mut st, &mut k, Sys::Fork, &[]));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[pid as u64, 15])), 0);
+    assert_eq!(k.kills, vec![(pid as i32, 128 + 15)]);
+    st.child_ended(pid as i32, 128 + 15);
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Wait4,
+            &[pid as u64, STACK, 0, 0]
+        )),
+        pid
+    );
+    assert_eq!(u32_at(&mut k, STACK), 15);
 }

@@ -503,6 +503,46 @@ impl AddressSpace {
         ))
     }
 
+    /// Calls `f` with every mapped user page in address order: its address, frame and
+    /// rights (`none` for a page without EL0 access); stops when `f` returns false.
+    pub fn for_each_page(&self, mut f: impl FnMut(usize, PhysAddr, Access) -> bool) {
+        fn entries(table_pa: u64) -> &'static [u64; 512] {
+            // SAFETY: `table_pa` is a table of this address space, in the direct map.
+            unsafe { &*(phys_to_virt(PhysAddr(table_pa)) as *const [u64; 512]) }
+        }
+        let table_entry = |e: u64| e & (VALID | TABLE) == VALID | TABLE;
+        for (i0, &l0) in entries(self.root).iter().enumerate() {
+            if !table_entry(l0) {
+                continue;
+            }
+            for (i1, &l1) in entries(l0 & ADDR_MASK).iter().enumerate() {
+                if !table_entry(l1) {
+                    continue;
+                }
+                for (i2, &l2) in entries(l1 & ADDR_MASK).iter().enumerate() {
+                    if !table_entry(l2) {
+                        continue;
+                    }
+                    for (i3, &l3) in entries(l2 & ADDR_MASK).iter().enumerate() {
+                        if l3 & VALID == 0 {
+                            continue;
+                        }
+                        let va = (i0 << 39) | (i1 << 30) | (i2 << 21) | (i3 << 12);
+                        let access = Access {
+                            write: l3 & AP_RO == 0,
+                            execute: l3 & UXN == 0,
+                            device: l3 & ATTR_MASK == ATTR_DEVICE,
+                            none: l3 & AP_EL0 == 0,
+                        };
+                        if !f(va, PhysAddr(l3 & ADDR_MASK), access) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Makes this the current user address space.
     pub fn activate(&self) {
         let ttbr = self.root | (u64::from(self.asid) << 48);

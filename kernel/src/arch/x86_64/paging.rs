@@ -447,6 +447,51 @@ impl AddressSpace {
         }
     }
 
+    /// Calls `f` with every mapped user page in address order: its address, frame and
+    /// rights (`none` for a page without user access); stops when `f` returns false.
+    pub fn for_each_page(&self, mut f: impl FnMut(usize, PhysAddr, Access) -> bool) {
+        fn entries(table: u64) -> &'static [u64; 512] {
+            // SAFETY: `table` is a page-table frame of this address space, in the direct map.
+            unsafe { &*(phys_to_virt(PhysAddr(table)) as *const [u64; 512]) }
+        }
+        const ADDR: u64 = 0x000f_ffff_ffff_f000;
+        const PRESENT: u64 = 1;
+        const WRITABLE: u64 = 1 << 1;
+        const USER: u64 = 1 << 2;
+        const NO_CACHE: u64 = 1 << 4;
+        const NO_EXECUTE: u64 = 1 << 63;
+        for (i4, &l4) in entries(self.root).iter().enumerate().take(256) {
+            if l4 & PRESENT == 0 {
+                continue;
+            }
+            for (i3, &l3) in entries(l4 & ADDR).iter().enumerate() {
+                if l3 & PRESENT == 0 {
+                    continue;
+                }
+                for (i2, &l2) in entries(l3 & ADDR).iter().enumerate() {
+                    if l2 & PRESENT == 0 {
+                        continue;
+                    }
+                    for (i1, &l1) in entries(l2 & ADDR).iter().enumerate() {
+                        if l1 & PRESENT == 0 {
+                            continue;
+                        }
+                        let va = (i4 << 39) | (i3 << 30) | (i2 << 21) | (i1 << 12);
+                        let access = Access {
+                            write: l1 & WRITABLE != 0,
+                            execute: l1 & NO_EXECUTE == 0,
+                            device: l1 & NO_CACHE != 0,
+                            none: l1 & USER == 0,
+                        };
+                        if !f(va, PhysAddr(l1 & ADDR), access) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Makes this the current address space.
     pub fn activate(&self) {
         // SAFETY: the upper half of every address space is the kernel's, so the kernel keeps

@@ -354,6 +354,13 @@ impl Kernel for Native<'_> {
         let _ = rt::handles().close(pipe_end(handle));
     }
 
+    fn fork(&mut self) -> Result<i32, i64> {
+        match self.frame {
+            Some(frame) => fork(frame),
+            None => Err(EINVAL),
+        }
+    }
+
     fn kill_child(&mut self, pid: i32, code: i32) -> Result<(), i64> {
         let children = CHILDREN.lock();
         let Some(c) = children.iter().find(|c| c.pid == pid) else {
@@ -477,6 +484,15 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
             s => errno(s),
         });
     }
+    adopt(pid, task)
+}
+
+/// A started child process `pid` (`task`) joins the children, with a watcher thread that
+/// waits for its end; without a watcher it is ended again (`EAGAIN`).
+fn adopt(pid: i32, task: RtHandle) -> Result<i32, i64> {
+    let forget = |task: RtHandle| {
+        let _ = rt::handles().close(task);
+    };
     let mut children = CHILDREN.lock();
     children.push(ChildTask {
         pid,
@@ -513,6 +529,69 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
             Err(EAGAIN)
         }
     }
+}
+
+/// `fork`: a copy of this process (`task.Fork`) whose thread starts in [`fork_child`] and
+/// resumes the calling frame with result 0, started (`task.Start`: the judged `execute`
+/// event); its pid. Called with the state lock held, so the copy's state is whole.
+fn fork(frame: &TrapFrame) -> Result<i32, i64> {
+    // The child's native code runs on the stack below this function's frame: in the copy,
+    // nothing there is in use.
+    let here = 0u8;
+    let top = (core::ptr::addr_of!(here) as usize).saturating_sub(1024) & !15;
+    let arg = frame as *const TrapFrame as usize;
+    let (task, sid) = rt::fork(fork_child, top, arg).map_err(|s| match s {
+        Status::NoMemory => ENOMEM,
+        Status::NotSupported => ENOSYS,
+        s => errno(s),
+    })?;
+    let pid = i32::try_from(sid).unwrap_or(i32::MAX / 2);
+    if let Err(e) = rt::tasks().start(task) {
+        let _ = rt::handles().close(task);
+        // Linux documents no permission error for fork: a copy the policy does not let
+        // start is refused like one over a process limit.
+        return Err(match rt::call_status(e) {
+            Status::AccessDenied => EAGAIN,
+            s => errno(s),
+        });
+    }
+    adopt(pid, task)
+}
+
+/// The thread of a process made by [`fork`]: `arg` is the parent's frame (in this copy).
+extern "C" fn fork_child(arg: usize) -> ! {
+    // SAFETY: this is the only thread of the new process and nothing ran before it: the
+    // locks the forking thread (or another thread of the parent) held are nobody's here.
+    unsafe {
+        rt::forked();
+        STATE.force_unlock();
+        VFORK_PARENT.force_unlock();
+        CHILDREN.force_unlock();
+        THREAD_PRIORITY.force_unlock();
+        CHILD_PRIORITY.force_unlock();
+    }
+    // SAFETY: `arg` is the address of the forking thread's frame, which the kernel copied
+    // with the rest of the parent's memory; nothing else uses it in this process.
+    let mut frame = unsafe { *(arg as *const TrapFrame) };
+    // The parent's children are not this process's: their handles (the kernel copied them)
+    // and their watchers' stacks go.
+    let theirs = core::mem::take(&mut *CHILDREN.lock());
+    for c in theirs {
+        let _ = rt::handles().close(c.task);
+        if let Some((_, stack)) = c.watcher {
+            let _ = rt::vmm().free(stack, WATCHER_STACK as u64);
+        }
+    }
+    *VFORK_PARENT.lock() = None;
+    let pid = rt::task_info()
+        .map(|(sid, _)| i32::try_from(sid).unwrap_or(i32::MAX / 2))
+        .unwrap_or(1);
+    let sp = with_state(|state| state.forked_child(&mut Native { frame: None }, pid));
+    frame.set_result(0);
+    if sp != 0 {
+        frame.set_sp(sp);
+    }
+    resume(&frame)
 }
 
 /// A child's watcher thread: `task.Wait`, then the status into the state.

@@ -89,6 +89,17 @@ pub struct Vfork {
     pending: u64,
 }
 
+/// A `fork` under way: what the copy's thread needs ([`State::forked_child`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forking {
+    /// The thread that called `fork` (the copy's only thread).
+    tid: i32,
+    flags: u64,
+    /// The copy's stack pointer (0: the caller's).
+    stack: u64,
+    child_tid: u64,
+}
+
 /// The process part of the personality's state.
 #[derive(Clone, Debug, Default)]
 pub struct Procs {
@@ -101,6 +112,8 @@ pub struct Procs {
     pub replaced_by: Option<i32>,
     /// Pids for `vfork` children that never became a process.
     next_pseudo_pid: i32,
+    /// Set while `fork` copies the process (so the copy finds it).
+    forking: Option<Forking>,
 }
 
 /// The Linux wait status of a process that ended with the kernel's exit `code`: a code the
@@ -180,13 +193,15 @@ impl State {
             Sys::Ioctl if pipe_end.is_some() => self.pipe_ioctl(k, fd, a[1] as u32 as u64, a[2]),
             Sys::Clone if a[0] & 0x4000 != 0 => self.sys_vfork(k, nr, me, a[0], a[1]),
             Sys::Vfork => self.sys_vfork(k, nr, me, 0x4000 | 0x100, 0),
-            Sys::Fork => {
-                self.report(k, nr, "(a copy of the process) is not supported: ENOSYS");
-                err(ENOSYS)
-            }
+            Sys::Fork => self.sys_fork(k, nr, me, u64::from(SIGCHLD as u32), [0; 3]),
             Sys::Clone if a[0] & 0x100 == 0 => {
-                self.report(k, nr, "of a process without CLONE_VM (fork): ENOSYS");
-                err(ENOSYS)
+                // x86_64: (flags, stack, parent_tid, child_tid, tls); AArch64: (flags,
+                // stack, parent_tid, tls, child_tid).
+                let child_tid = match self.arch {
+                    crate::Arch::X86_64 => a[3],
+                    crate::Arch::Aarch64 => a[4],
+                };
+                self.sys_fork(k, nr, me, a[0], [a[1], a[2], child_tid])
             }
             Sys::Execve if in_vfork_child => self.sys_execve(k, a[0], a[1], a[2], false),
             Sys::Execve if self.threads.len() > 1 => {
@@ -639,6 +654,104 @@ impl State {
             pending: self.pending,
         });
         Outcome::Vfork { sp: stack }
+    }
+
+    /// `fork()` and `clone` without `CLONE_VM`: a copy of the process ([`Kernel::fork`]) as
+    /// a child, as for `execve`'s children. `[stack, parent_tid, child_tid]` as `clone`
+    /// takes them; the flags a fork may have are the exit signal (low byte, `SIGCHLD` for
+    /// musl's `fork`) and `CLONE_PARENT_SETTID`, `CLONE_CHILD_SETTID`,
+    /// `CLONE_CHILD_CLEARTID` (glibc's `fork`).
+    fn sys_fork<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        nr: u64,
+        me: usize,
+        flags: u64,
+        [stack, parent_tid, child_tid]: [u64; 3],
+    ) -> Outcome {
+        const CSIGNAL: u64 = 0xff;
+        const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+        const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+        const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+        const FORK: u64 = CSIGNAL | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID;
+        if flags & !FORK != 0 {
+            self.report(k, nr, "of a process with flags beyond a fork's: ENOSYS");
+            return err(ENOSYS);
+        }
+        if flags & CSIGNAL > 64 {
+            return err(EINVAL);
+        }
+        // A copy of a process while a `vfork` child borrows it would be the child's.
+        if self.procs.vfork.is_some() || self.procs.children.len() >= MAX_CHILDREN {
+            return err(EAGAIN);
+        }
+        if flags & CLONE_PARENT_SETTID != 0 && !self.space.accessible(parent_tid, 4, true) {
+            return err(EFAULT);
+        }
+        self.procs.forking = Some(Forking {
+            tid: self.threads[me].tid,
+            flags,
+            stack,
+            child_tid,
+        });
+        let result = k.fork();
+        self.procs.forking = None;
+        let pid = match result {
+            Ok(pid) => pid,
+            Err(e) => return err(e),
+        };
+        self.procs.children.push(Child {
+            pid,
+            status: None,
+            killed_by: None,
+            task: true,
+        });
+        if flags & CLONE_PARENT_SETTID != 0 {
+            k.write_user(parent_tid, &pid.to_le_bytes());
+        }
+        ok(i64::from(pid))
+    }
+
+    /// In the copy `fork` made, before its thread resumes (with result 0): the forking
+    /// thread is the only one, with tid = the new `pid`; the process's pid is `pid`, its
+    /// parent's the old one; no children, no pending signals (as on Linux). The stack
+    /// pointer to resume with (0: the frame's).
+    pub fn forked_child<K: Kernel>(&mut self, k: &mut K, pid: i32) -> u64 {
+        const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+        const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+        let Some(f) = self.procs.forking.take() else {
+            return 0;
+        };
+        let pid = pid.clamp(1, i32::MAX / 2);
+        let me = self
+            .threads
+            .iter()
+            .position(|t| t.tid == f.tid)
+            .unwrap_or(0);
+        let mut thread = self.threads.swap_remove(me);
+        self.threads.clear();
+        thread.tid = pid;
+        thread.native = None;
+        thread.unmap_on_exit = None;
+        thread.pending = 0;
+        thread.robust_list = (0, 0);
+        thread.clear_child_tid = match f.flags & CLONE_CHILD_CLEARTID {
+            0 => 0,
+            _ => f.child_tid,
+        };
+        self.threads.push(thread);
+        self.ppid = self.pid;
+        self.pid = pid;
+        self.next_tid = pid + 1;
+        self.pending = 0;
+        self.zombies.clear();
+        self.procs.children.clear();
+        self.procs.vfork = None;
+        self.procs.replaced_by = None;
+        if f.flags & CLONE_CHILD_SETTID != 0 && self.space.accessible(f.child_tid, 4, true) {
+            k.write_user(f.child_tid, &pid.to_le_bytes());
+        }
+        f.stack
     }
 
     /// The `vfork` child is gone: the parent's tables come back.

@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 42] = [
+const CLASSES: [&str; 43] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -63,6 +63,7 @@ const CLASSES: [&str; 42] = [
     "quota-peer",
     "trap-nested-fault",
     "pipes",
+    "forker",
 ];
 
 const CORE: ClassId = 0;
@@ -89,6 +90,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
             "MemoryUsage",
             "Give",
             "Given",
+            "Fork",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
