@@ -56,6 +56,9 @@ pub enum State {
     Receiving(Option<EndpointId>),
     /// Waiting on the futex at this user address of its process (`futex.Wait`).
     Futex(usize),
+    /// Waiting for console input (`console.Read`, `console.Poll`), with its place in the
+    /// queue of readers ([`crate::console_input`]).
+    ConsoleRead(u64),
     /// Created but not started yet (its process waits for `task.Start`).
     Created,
     Exited(isize),
