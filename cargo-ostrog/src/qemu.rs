@@ -112,8 +112,9 @@ pub struct Machine {
 }
 
 /// Bytes written to the guest's serial input during a captured run: once `after` has
-/// appeared on the console (after the text that released the previous input), or at
-/// once when it is `None`.
+/// appeared on the console (after the text that released the previous input), or, when it
+/// is `None`, once the guest has printed its first line (the kernel sets the UART up
+/// before that, which may clear what it had received).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Input {
     pub after: Option<String>,
@@ -227,7 +228,8 @@ impl Machine {
         ];
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let typist = child.stdin.take().map(|stdin| {
-            let (input, console, stop) = (self.input.clone(), Arc::clone(&console), Arc::clone(&stop));
+            let (input, console, stop) =
+                (self.input.clone(), Arc::clone(&console), Arc::clone(&stop));
             std::thread::spawn(move || type_input(stdin, &input, &console, &stop))
         });
         let ending = wait_with_timeout(&mut child, timeout)
@@ -289,7 +291,13 @@ fn type_input(
             continue;
         };
         let seen = match &item.after {
-            None => Some(from),
+            // The guest's first line: the UART is set up (setting it up may clear what
+            // its FIFO held).
+            None => console
+                .lock()
+                .ok()
+                .filter(|c| c.contains(&b'\n'))
+                .map(|_| from),
             Some(text) => console.lock().ok().and_then(|c| {
                 let tail = c.get(from..)?;
                 find(tail, text.as_bytes()).map(|at| from + at + text.len())
@@ -298,7 +306,11 @@ fn type_input(
         match seen {
             Some(end) => {
                 from = end;
-                if stdin.write_all(&item.bytes).and_then(|()| stdin.flush()).is_err() {
+                if stdin
+                    .write_all(&item.bytes)
+                    .and_then(|()| stdin.flush())
+                    .is_err()
+                {
                     return;
                 }
                 next = pending.next();

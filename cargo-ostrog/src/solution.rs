@@ -754,6 +754,7 @@ mod tests {
                 tcg: true,
                 arch: Some(Arch::X86_64),
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
+                input: Vec::new(),
             }
         );
         assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
@@ -772,6 +773,33 @@ mod tests {
             (0, false, false, None)
         );
         assert!(Arch::ALL.iter().all(|a| test.runs_on(*a)));
+    }
+
+    #[test]
+    fn input_is_typed_after_the_expect_before_it() {
+        let text = "input: at boot\\r\n\
+                    expect: prompt\n\
+                    input: \"a\\x04b\\\\\\tc\\n \"\n\
+                    expect: other\n\
+                    input: z\\*4\n";
+        let test = parse(text).unwrap();
+        let input: Vec<(Option<&str>, &[u8])> = test
+            .input
+            .iter()
+            .map(|i| (i.after.as_deref(), i.bytes.as_slice()))
+            .collect();
+        assert_eq!(
+            input,
+            [
+                (None, &b"at boot\r"[..]),
+                (Some("prompt"), &b"a\x04b\\\tc\n "[..]),
+                (Some("other"), &b"zzzz"[..]),
+            ]
+        );
+        assert!(error("input: \\q\n", 1).contains("unknown escape `\\q`"));
+        assert!(error("input: \\x4\n", 1).contains("two hex digits"));
+        assert!(error("input: \\*3\n", 1).contains("a byte before it"));
+        assert!(error("input: a\\*0\n", 1).contains("from 1 to 1000000"));
     }
 
     #[test]

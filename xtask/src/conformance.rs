@@ -355,7 +355,13 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             Err(e) => results.push((name(program.path), false, format!("on the host: {e:#}"))),
         }
     }
-    let machine = Machine::new(arch, solution::accel(arch), &image);
+    let mut machine = Machine::new(arch, solution::accel(arch), &image);
+    // c-io reads standard input twice (read, readv) and expects end of file, as from
+    // /dev/null on the host: on Ostrog's console that is Ctrl-D, typed once c-io runs.
+    machine.input = vec![cargo_ostrog::qemu::Input {
+        after: Some("c-io: this line is written by write(2)".into()),
+        bytes: b"\x04\x04".to_vec(),
+    }];
     let run = match machine.run_captured(Duration::from_secs(300), false) {
         Ok(run) => run,
         Err(e) => {

@@ -82,8 +82,7 @@ impl ConsoleServer for Caller {
             }
             // The answer's buffer is charged to the caller (`serve`).
             let mut data = Vec::new();
-            data.try_reserve_exact(size)
-                .map_err(|_| Status::NoMemory)?;
+            data.try_reserve_exact(size).map_err(|_| Status::NoMemory)?;
             data.resize(size, 0);
             let n = self.wait_for_input(request.timeout_ns, || {
                 Some(console_input::take(&mut data)).filter(|&n| n > 0)

@@ -276,9 +276,8 @@ pub struct State {
     pub procs: proc::Procs,
     /// `prctl(PR_SET_DUMPABLE)` (bookkeeping: there are no core dumps).
     dumpable: bool,
-    /// `O_NONBLOCK` of descriptor 0 (`fcntl(F_SETFL)`): a read of console input with
-    /// nothing buffered is `EAGAIN`.
-    stdin_nonblock: bool,
+    /// Descriptor 0's flags and end of file ([`console`]).
+    console_in: console::ConsoleIn,
 }
 
 /// `SCHED_OTHER`, the only scheduling policy of a Linux program on Ostrog.
@@ -338,7 +337,7 @@ impl State {
             zombies: Vec::new(),
             procs: proc::Procs::default(),
             dumpable: true,
-            stdin_nonblock: false,
+            console_in: console::ConsoleIn::default(),
         }
     }
 
@@ -492,10 +491,10 @@ impl State {
             Sys::Write => self.sys_write(k, fd, a[1], a[2]),
             Sys::Writev => self.sys_writev(k, fd, a[1], a[2]),
             Sys::Read if self.is_open(0) && fd == 0 => {
-                self.console_read(k, a[1], a[2], self.stdin_nonblock)
+                self.console_read(k, a[1], a[2], self.console_in.nonblock)
             }
             Sys::Readv if self.is_open(0) && fd == 0 => {
-                self.console_readv(k, a[1], a[2], self.stdin_nonblock)
+                self.console_readv(k, a[1], a[2], self.console_in.nonblock)
             }
             Sys::Read | Sys::Readv => err(EBADF),
             Sys::Close => {
@@ -949,13 +948,13 @@ impl State {
             // (O_APPEND) change nothing for the console.
             F_SETFL => {
                 if fd == 0 {
-                    self.stdin_nonblock = arg & O_NONBLOCK != 0;
+                    self.console_in.nonblock = arg & O_NONBLOCK != 0;
                 }
                 ok(0)
             }
             // O_RDONLY (with O_NONBLOCK) / O_WRONLY
             F_GETFL => ok(match fd {
-                0 if self.stdin_nonblock => O_NONBLOCK as i64,
+                0 if self.console_in.nonblock => O_NONBLOCK as i64,
                 0 => 0,
                 _ => 1,
             }),

@@ -1875,13 +1875,22 @@ fn console_input_is_read_from_fd_0_and_its_copies() {
     assert_eq!(copy, 3);
     k.input.extend(b"x");
     assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[3, BUF, 4])), 1);
-    // Ctrl-D: the bytes before it, then (at the start of a line) end of file.
+    // Ctrl-D in the middle of a line: the bytes before it; alone: end of file.
     k.input.extend(b"ab\x04\x04cd");
     assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 2);
     k.read_user(BUF, &mut b[..2]);
     assert_eq!(&b[..2], b"ab");
     assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 2);
+    // Ctrl-D at the start of a line, read with the line: the line, then end of file
+    // (without waiting: the input is empty now).
+    k.input.extend(b"last\n\x04");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 5);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Read, &[0, BUF, 64]),
+        Outcome::WaitInput { timeout_ns: None }
+    );
 }
 
 #[test]
@@ -1893,7 +1902,10 @@ fn console_input_bad_buffers_huge_counts_and_denial() {
         ret(call(&mut st, &mut k, Sys::Read, &[0, 0x1234_0000, 4])),
         -EFAULT
     );
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, IMAGE, 4])), -EFAULT);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, IMAGE, 4])),
+        -EFAULT
+    );
     assert_eq!(k.input.len(), 7);
     // A huge count: at most CONSOLE_READ_MAX bytes are asked for (and must be writable).
     k.input.extend(std::iter::repeat_n(b'z', 3000));
@@ -1902,17 +1914,32 @@ fn console_input_bad_buffers_huge_counts_and_denial() {
         1024
     );
     assert_eq!(
-        ret(call(&mut st, &mut k, Sys::Read, &[0, STACK_TOP - 16, 1 << 40])),
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Read,
+            &[0, STACK_TOP - 16, 1 << 40]
+        )),
         -EFAULT
     );
     // readv: too many vectors, a bad vector array.
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Readv, &[0, BUF, 1025])), -EINVAL);
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Readv, &[0, 0x10, 1])), -EFAULT);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Readv, &[0, BUF, 1025])),
+        -EINVAL
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Readv, &[0, 0x10, 1])),
+        -EFAULT
+    );
     // The policy denies console input: EACCES, and poll says POLLERR.
     k.console_denied = true;
     assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])), -EACCES);
     k.write_user(BUF, &[0, 0, 0, 0, 1, 0, 0, 0]);
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Poll, &[BUF, 1, 0])), 1);
+    k.write_user(BUF + 0x40, &[0; 16]);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Ppoll, &[BUF, 1, BUF + 0x40, 0])),
+        1
+    );
     let mut p = [0u8; 8];
     k.read_user(BUF, &mut p);
     assert_eq!(u16::from_le_bytes([p[6], p[7]]), 8);

@@ -4,8 +4,10 @@
 //!
 //! The kernel passes bytes on raw (a carriage return already a line feed) and ends a read
 //! after an end-of-file byte (Ctrl-D, 0x04). As a terminal in canonical mode gives it, the
-//! byte itself is never returned: a read that ends with it returns the bytes before it, and
-//! one that holds nothing else returns 0, end of file (Ctrl-D at the start of a line). With
+//! byte itself is never returned: a read that gets it alone returns 0, end of file; one
+//! that gets it after a line feed (Ctrl-D at the start of a line) returns the bytes before
+//! it, and the next read returns 0; one that gets it in the middle of a line returns the
+//! bytes before it (the line pushed without its end, as a terminal does). With
 //! nothing buffered a read waits, without the personality's lock ([`Outcome::WaitInput`]),
 //! unless the descriptor is non-blocking (`EAGAIN`). A class whose `console.Read` the policy
 //! denies gets `EACCES`.
@@ -25,6 +27,17 @@ const EOF_BYTE: u8 = 0x04;
 
 /// Most `iovec`s of one `readv` (Linux's `UIO_MAXIOV`).
 const IOV_MAX: u64 = 1024;
+
+/// What the personality keeps of console input: descriptor 0's status flag, and an end of
+/// file seen but not yet returned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConsoleIn {
+    /// `O_NONBLOCK` of descriptor 0 (`fcntl(F_SETFL)`).
+    pub nonblock: bool,
+    /// A Ctrl-D at the start of a line came with the bytes a read returned: the next read
+    /// returns end of file.
+    eof_pending: bool,
+}
 
 impl State {
     /// `read(fd, buf, len)` of console input.
@@ -85,6 +98,9 @@ impl State {
         if total == 0 {
             return ok(0);
         }
+        if core::mem::take(&mut self.console_in.eof_pending) {
+            return ok(0);
+        }
         let mut data = vec![0u8; total as usize];
         let n = match k.console_read(&mut data) {
             Ok(n) => n.min(data.len()),
@@ -92,8 +108,12 @@ impl State {
             Err(EAGAIN) => return Outcome::WaitInput { timeout_ns: None },
             Err(e) => return err(e),
         };
-        let n = match data.get(..n).and_then(|d| d.last()) {
-            Some(&EOF_BYTE) => n - 1,
+        let n = match data.get(..n) {
+            Some([.., b'\n', EOF_BYTE]) => {
+                self.console_in.eof_pending = true;
+                n - 1
+            }
+            Some([.., EOF_BYTE]) => n - 1,
             _ => n,
         };
         let mut at = 0usize;

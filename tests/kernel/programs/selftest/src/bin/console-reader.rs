@@ -76,7 +76,10 @@ fn main() -> i32 {
 
     // Nothing typed yet.
     let r = sys::console_read(&mut buf, 0);
-    check(r == Err(Status::WouldBlock), "a read that does not wait: WouldBlock");
+    check(
+        r == Err(Status::WouldBlock),
+        "a read that does not wait: WouldBlock",
+    );
     check(
         sys::console_poll(0) == Ok((0, 0)),
         "a poll: nothing buffered, nothing dropped",
@@ -90,7 +93,10 @@ fn main() -> i32 {
     for size in [0u32, CONSOLE_READ_MAX as u32 + 1, u32::MAX] {
         let r = raw_read(size, response.as_mut_ptr() as usize, response.len());
         let refused = r.is_ok() && answer_status(&response) == Some(Status::InvalidArgument);
-        check(refused, "a read of 0, 1025 or 2^32-1 bytes is InvalidArgument");
+        check(
+            refused,
+            "a read of 0, 1025 or 2^32-1 bytes is InvalidArgument",
+        );
     }
     let r = raw_read(16, 0x10, 128);
     check(
@@ -120,7 +126,14 @@ fn main() -> i32 {
     println!("console-reader: three readers wait");
     for (i, reader) in readers.into_iter().enumerate() {
         let status = reader.map(|r| r.join());
-        check(status == Some(Ok(0)), if i == 0 { "reader 0 ended" } else { "reader ended" });
+        check(
+            status == Some(Ok(0)),
+            if i == 0 {
+                "reader 0 ended"
+            } else {
+                "reader ended"
+            },
+        );
     }
 
     // A line typed with a carriage return.
