@@ -5,7 +5,8 @@
 //! write; three threads waiting in turn for one byte each get the bytes `xyz` in the order
 //! they began to wait; a line typed with a carriage return arrives with a line feed; Ctrl-D
 //! ends a read; 5000 bytes typed while nobody reads fill the kernel's 4096-byte buffer and
-//! the 904 others are dropped and counted, and the 4096 read back are all the typed byte.
+//! the 904 others are dropped and counted, and the 4096 read back are all the typed byte;
+//! the process ends while a thread still waits for input.
 #![no_std]
 #![no_main]
 
@@ -221,6 +222,15 @@ fn main() -> i32 {
         sys::console_poll(0) == Ok((0, 904)),
         "then nothing is buffered",
     );
+    // A reader still waiting when the process ends: the kernel ends it (the scenario's
+    // memory check sees everything freed).
+    let _ = thread::spawn(16, || {
+        let mut one = [0u8; 1];
+        let _ = sys::console_read(&mut one, FOREVER);
+        println!("console-reader: FAILED the last reader got input");
+        1
+    });
+    let _ = sys::sleep_ms(50);
     println!("console-reader: done, {failed} failed");
     failed
 }
