@@ -356,11 +356,12 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         }
     }
     let mut machine = Machine::new(arch, solution::accel(arch), &image);
-    // c-io reads standard input twice (read, readv) and expects end of file, as from
-    // /dev/null on the host: on Ostrog's console that is Ctrl-D, typed once c-io runs.
+    // c-io and rs-io each read standard input twice (read, readv) and expect end of file,
+    // as from /dev/null on the host: on Ostrog's console that is a Ctrl-D per read, typed
+    // at boot (the kernel keeps them until read; each read takes one).
     machine.input = vec![cargo_ostrog::qemu::Input {
-        after: Some("c-io: this line is written by write(2)".into()),
-        bytes: b"\x04\x04".to_vec(),
+        after: None,
+        bytes: b"\x04\x04\x04\x04".to_vec(),
     }];
     let run = match machine.run_captured(Duration::from_secs(300), false) {
         Ok(run) => run,
