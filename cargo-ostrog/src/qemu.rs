@@ -113,8 +113,8 @@ pub struct Machine {
 
 /// Bytes written to the guest's serial input during a captured run: once `after` has
 /// appeared on the console (after the text that released the previous input), or, when it
-/// is `None`, once the guest has printed its first line (the kernel sets the UART up
-/// before that, which may clear what it had received).
+/// is `None`, once the kernel has printed its banner (it sets the UART up before that,
+/// which may clear what the UART had received).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Input {
     pub after: Option<String>,
@@ -291,12 +291,12 @@ fn type_input(
             continue;
         };
         let seen = match &item.after {
-            // The guest's first line: the UART is set up (setting it up may clear what
-            // its FIFO held).
+            // The kernel's banner: the UART is set up (setting it up may clear what its
+            // FIFO held). QEMU's own warnings on stderr come before it.
             None => console
                 .lock()
                 .ok()
-                .filter(|c| c.contains(&b'\n'))
+                .and_then(|c| find(&c, BANNER.as_bytes()))
                 .map(|_| from),
             Some(text) => console.lock().ok().and_then(|c| {
                 let tail = c.get(from..)?;
@@ -319,6 +319,10 @@ fn type_input(
         }
     }
 }
+
+/// The start of the kernel's first line (`Ostrog VERSION (ARCH) booting`), printed once
+/// its console is set up.
+const BANNER: &str = "Ostrog ";
 
 /// Where `needle` first occurs in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

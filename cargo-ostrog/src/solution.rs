@@ -392,7 +392,7 @@ pub struct ScenarioTest {
     /// `check: NAME`, in file order.
     pub checks: Vec<String>,
     /// `input: TEXT`: typed on the serial console once the `expect` before it has appeared
-    /// (at boot if none has).
+    /// (once the kernel's banner has, if there is none before it).
     pub input: Vec<crate::qemu::Input>,
 }
 
