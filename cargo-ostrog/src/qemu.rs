@@ -107,6 +107,18 @@ pub struct Machine {
     /// More QEMU arguments (e.g. `-icount shift=0` for the benchmarks that count
     /// instructions).
     pub extra_args: Vec<String>,
+    /// Text typed on the serial console of a captured run, in order (see [`Input`]).
+    pub input: Vec<Input>,
+}
+
+/// Bytes written to the guest's serial input during a captured run: once `after` has
+/// appeared on the console (after the text that released the previous input), or, when it
+/// is `None`, once the kernel has printed its banner (it sets the UART up before that,
+/// which may clear what the UART had received).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Input {
+    pub after: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 impl Machine {
@@ -118,6 +130,7 @@ impl Machine {
             cmdline: String::new(),
             memory_mib: 256,
             extra_args: Vec::new(),
+            input: Vec::new(),
         }
     }
 
@@ -195,7 +208,13 @@ impl Machine {
     /// console to stderr as it arrives.
     pub fn run_captured(&self, timeout: Duration, echo: bool) -> Result<Run> {
         let mut cmd = self.command("stdio");
-        cmd.stdin(Stdio::null())
+        // With input to type, QEMU's stdin is the serial line's receive side (`-serial
+        // stdio`); else it reads end of file there.
+        let stdin = match self.input.is_empty() {
+            true => Stdio::null(),
+            false => Stdio::piped(),
+        };
+        cmd.stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let started = Instant::now();
@@ -207,11 +226,21 @@ impl Machine {
             spawn_reader(child.stdout.take(), Arc::clone(&console), echo),
             spawn_reader(child.stderr.take(), Arc::clone(&console), echo),
         ];
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let typist = child.stdin.take().map(|stdin| {
+            let (input, console, stop) =
+                (self.input.clone(), Arc::clone(&console), Arc::clone(&stop));
+            std::thread::spawn(move || type_input(stdin, &input, &console, &stop))
+        });
         let ending = wait_with_timeout(&mut child, timeout)
             .map(|code| self.decode_exit(code))
             .unwrap_or(Ending::TimedOut);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for reader in readers.into_iter().flatten() {
             let _ = reader.join();
+        }
+        if let Some(typist) = typist {
+            let _ = typist.join();
         }
         let bytes = console.lock().map(|b| b.clone()).unwrap_or_default();
         Ok(Run {
@@ -242,6 +271,65 @@ fn spawn_reader(
             }
         }
     }))
+}
+
+/// Writes each input to QEMU's stdin once its `after` text is on the console (searched
+/// after the text that released the one before); keeps stdin open until `stop`, so that
+/// the guest never sees the line close.
+fn type_input(
+    mut stdin: std::process::ChildStdin,
+    input: &[Input],
+    console: &Mutex<Vec<u8>>,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let mut from = 0;
+    let mut pending = input.iter();
+    let mut next = pending.next();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let Some(item) = next else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        let seen = match &item.after {
+            // The kernel's banner: the UART is set up (setting it up may clear what its
+            // FIFO held). QEMU's own warnings on stderr come before it.
+            None => console
+                .lock()
+                .ok()
+                .and_then(|c| find(&c, BANNER.as_bytes()))
+                .map(|_| from),
+            Some(text) => console.lock().ok().and_then(|c| {
+                let tail = c.get(from..)?;
+                find(tail, text.as_bytes()).map(|at| from + at + text.len())
+            }),
+        };
+        match seen {
+            Some(end) => {
+                from = end;
+                if stdin
+                    .write_all(&item.bytes)
+                    .and_then(|()| stdin.flush())
+                    .is_err()
+                {
+                    return;
+                }
+                next = pending.next();
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// The start of the kernel's first line (`Ostrog VERSION (ARCH) booting`), printed once
+/// its console is set up.
+const BANNER: &str = "Ostrog ";
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Waits for the child; kills it and returns None when the timeout passes.

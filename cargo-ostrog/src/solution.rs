@@ -391,9 +391,62 @@ pub struct ScenarioTest {
     pub arch: Option<Arch>,
     /// `check: NAME`, in file order.
     pub checks: Vec<String>,
+    /// `input: TEXT`: typed on the serial console once the `expect` before it has appeared
+    /// (once the kernel's banner has, if there is none before it).
+    pub input: Vec<crate::qemu::Input>,
 }
 
-const SCENARIO_KEYS: &str = "expect, reject, status, cmdline, boot, accel, arch or check";
+const SCENARIO_KEYS: &str = "expect, reject, status, cmdline, boot, accel, arch, check or input";
+
+/// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
+/// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
+/// every other character as written.
+pub fn input_bytes(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut utf8 = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push(b'\n'),
+            Some('r') => out.push(b'\r'),
+            Some('t') => out.push(b'\t'),
+            Some('\\') => out.push(b'\\'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                let byte = u8::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 2)
+                    .ok_or_else(|| format!("`\\x{hex}` is not a byte: two hex digits"))?;
+                out.push(byte);
+            }
+            Some('*') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                let n: usize = digits
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or("`\\*N` needs a count N from 1 to 1000000")?;
+                let byte = out.last().copied().ok_or("`\\*N` needs a byte before it")?;
+                out.extend(std::iter::repeat_n(byte, n - 1));
+            }
+            other => {
+                return Err(format!(
+                    "unknown escape `\\{}`; expected \\n, \\r, \\t, \\\\, \\xHH or \\*N",
+                    other.map(String::from).unwrap_or_default()
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
 
 impl ScenarioTest {
     /// Parses a solution's scenario file (no named checks); errors name the file and line.
@@ -439,6 +492,10 @@ impl ScenarioTest {
             match key {
                 "expect" => test.expect.push(value.to_string()),
                 "reject" => test.reject.push(value.to_string()),
+                "input" => test.input.push(crate::qemu::Input {
+                    after: test.expect.last().cloned(),
+                    bytes: input_bytes(value).map_err(|e| anyhow::anyhow!("{at}: {e}"))?,
+                }),
                 "cmdline" => test.cmdline = value.to_string(),
                 "status" => {
                     test.status = value
@@ -520,6 +577,7 @@ impl ScenarioTest {
     ) -> Result<crate::qemu::Machine> {
         let mut machine = crate::qemu::Machine::new(arch, accel, kernel);
         machine.cmdline = self.cmdline.clone();
+        machine.input = self.input.clone();
         if self.iso {
             let iso = kernel.with_file_name(format!("{}.iso", self.name));
             machine.medium =
@@ -696,6 +754,7 @@ mod tests {
                 tcg: true,
                 arch: Some(Arch::X86_64),
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
+                input: Vec::new(),
             }
         );
         assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
@@ -714,6 +773,33 @@ mod tests {
             (0, false, false, None)
         );
         assert!(Arch::ALL.iter().all(|a| test.runs_on(*a)));
+    }
+
+    #[test]
+    fn input_is_typed_after_the_expect_before_it() {
+        let text = "input: at boot\\r\n\
+                    expect: prompt\n\
+                    input: \"a\\x04b\\\\\\tc\\n \"\n\
+                    expect: other\n\
+                    input: z\\*4\n";
+        let test = parse(text).unwrap();
+        let input: Vec<(Option<&str>, &[u8])> = test
+            .input
+            .iter()
+            .map(|i| (i.after.as_deref(), i.bytes.as_slice()))
+            .collect();
+        assert_eq!(
+            input,
+            [
+                (None, &b"at boot\r"[..]),
+                (Some("prompt"), &b"a\x04b\\\tc\n "[..]),
+                (Some("other"), &b"zzzz"[..]),
+            ]
+        );
+        assert!(error("input: \\q\n", 1).contains("unknown escape `\\q`"));
+        assert!(error("input: \\x4\n", 1).contains("two hex digits"));
+        assert!(error("input: \\*3\n", 1).contains("a byte before it"));
+        assert!(error("input: a\\*0\n", 1).contains("from 1 to 1000000"));
     }
 
     #[test]

@@ -42,6 +42,7 @@ extern crate alloc;
 
 #[macro_use]
 pub mod console;
+pub mod console_input;
 
 pub mod arch;
 pub mod boot;

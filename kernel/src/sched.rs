@@ -65,6 +65,21 @@ pub fn make_ready(sid: ThreadId, priority: u8) {
     }
 }
 
+/// Queues a thread made ready in interrupt context: `false` (nothing done) if the scheduler
+/// is busy, to be tried again at the next tick.
+pub fn try_make_ready(sid: ThreadId, priority: u8) -> bool {
+    let Some(mut s) = SCHED.try_lock() else {
+        return false;
+    };
+    if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
+        queue.push_back(sid);
+    }
+    if s.current.is_some() && priority > s.current_priority {
+        NEED_RESCHED.store(true, Ordering::Relaxed);
+    }
+    true
+}
+
 /// Removes a thread from the ready queues and the sleepers.
 pub fn forget(sid: ThreadId) {
     let mut s = SCHED.lock();
@@ -162,6 +177,7 @@ pub fn on_tick(now: u64) {
                     | State::Receiving(_)
                     | State::Futex(_)
                     | State::PipePoll
+                    | State::ConsoleRead(_)
             ) {
                 t.state = State::Ready;
                 if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {

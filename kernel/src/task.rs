@@ -60,6 +60,9 @@ pub enum State {
     Pipe(crate::sid::PipeId),
     /// Waiting for any pipe to change (`pipe.Poll`).
     PipePoll,
+    /// Waiting for console input (`console.Read`, `console.Poll`), with its place in the
+    /// queue of readers ([`crate::console_input`]).
+    ConsoleRead(u64),
     /// Created but not started yet (its process waits for `task.Start`).
     Created,
     Exited(isize),

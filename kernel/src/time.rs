@@ -8,6 +8,7 @@ static TICKS: AtomicU64 = AtomicU64::new(0);
 pub fn on_tick() {
     let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
     crate::sched::on_tick(now);
+    crate::console_input::on_tick();
 }
 
 /// Ticks since the timer started.

@@ -226,6 +226,8 @@ core_errors!(
     kl_core_vmm::MapError,
     kl_core_handle::CloseError,
     kl_core_console::WriteError,
+    kl_core_console::ReadError,
+    kl_core_console::PollError,
     kl_core_time::SleepError,
     kl_core_thread::CreateError,
     kl_core_thread::JoinError,
@@ -357,6 +359,42 @@ core_proxies! {
     entropy: kl_core_entropy::EntropyProxy = ENTROPY;
     /// The pipe proxy of the core endpoints (byte streams between processes).
     pipes: kl_core_pipe::PipeProxy = PIPE;
+    /// The console proxy of the core endpoints (output, and input from the serial line).
+    console: kl_core_console::ConsoleProxy = CONSOLE;
+}
+
+/// Most bytes one [`console_read`] request gives (`ReadMax` of `kl.core.Console`).
+pub const CONSOLE_READ_MAX: usize = 1024;
+
+/// Reads console input into `buf` (`console.Read`, at most [`CONSOLE_READ_MAX`] bytes; an
+/// empty `buf` reads nothing): whatever is buffered, ending after an end-of-file byte
+/// (0x04) if one comes; a carriage return arrives as a line feed. With nothing buffered it
+/// waits up to `timeout_ns` ([`ostrog_abi::TIMEOUT_FOREVER`]-like `u64::MAX`: as long as
+/// it takes; 0: `WouldBlock` at once; `TimedOut` when the time passes). How many bytes.
+pub fn console_read(buf: &mut [u8], timeout_ns: u64) -> Result<usize, Status> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let size = buf.len().min(CONSOLE_READ_MAX);
+    let data = console()
+        .read(size as u32, timeout_ns)
+        .map_err(call_status)?
+        .data;
+    let n = data.len().min(size);
+    if let (Some(to), Some(from)) = (buf.get_mut(..n), data.get(..n)) {
+        to.copy_from_slice(from);
+    }
+    Ok(n)
+}
+
+/// `console.Poll`: how many bytes of console input are buffered, waiting up to
+/// `timeout_ns` for some (0: not at all), and how many were dropped since boot because the
+/// kernel's buffer was full.
+pub fn console_poll(timeout_ns: u64) -> Result<(usize, u64), Status> {
+    console()
+        .poll(timeout_ns)
+        .map(|r| (r.available as usize, r.dropped))
+        .map_err(call_status)
 }
 
 /// Longest text of an [`audit_note`] (`NoteMax` of `kl.core.Audit`).

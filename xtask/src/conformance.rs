@@ -360,7 +360,14 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             Err(e) => results.push((name(program.path), false, format!("on the host: {e:#}"))),
         }
     }
-    let machine = Machine::new(arch, solution::accel(arch), &image);
+    let mut machine = Machine::new(arch, solution::accel(arch), &image);
+    // c-io and rs-io each read standard input twice (read, readv) and expect end of file,
+    // as from /dev/null on the host: on Ostrog's console that is a Ctrl-D per read, typed
+    // at boot (the kernel keeps them until read; each read takes one).
+    machine.input = vec![cargo_ostrog::qemu::Input {
+        after: None,
+        bytes: b"\x04\x04\x04\x04".to_vec(),
+    }];
     let run = match machine.run_captured(Duration::from_secs(300), false) {
         Ok(run) => run,
         Err(e) => {

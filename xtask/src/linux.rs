@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use cargo_ostrog::arch::Arch;
-use cargo_ostrog::qemu::{Ending, Machine};
+use cargo_ostrog::qemu::{Ending, Input, Machine};
 use cargo_ostrog::solution::{self, BuildOptions, Solution};
 
 /// One Linux program of the test solution.
@@ -170,6 +170,59 @@ const NO_EXEC_LINES: [&str; 9] = [
     "exec-denied: done",
 ];
 
+/// A Linux program that reads console input, and what the test types for it.
+struct Typed {
+    task: &'static str,
+    path: &'static str,
+    /// (console text to wait for, text typed then), in order: lines end with a carriage
+    /// return as a terminal's Enter key sends them, and Ctrl-D (`\x04`) ends the input.
+    input: &'static [(&'static str, &'static str)],
+}
+
+/// The programs reading console input, each compared with the host fed the same input as
+/// a terminal in canonical mode hands it to a reader ([`host_input`]).
+const TYPED: [Typed; 2] = [
+    Typed {
+        task: "lx.StdinStd",
+        path: "stdin-std",
+        input: &[(
+            "stdin-std: type lines, then Ctrl-D",
+            "hello world\rThe quick brown fox\r\r  spaced   out  \rna\u{ef}ve caf\u{e9}\r\x04",
+        )],
+    },
+    Typed {
+        task: "lx.StdinC",
+        path: "stdin-c",
+        input: &[
+            ("stdin-c: what is your name?", "Ostrog\r"),
+            ("stdin-c: three numbers?", "3 4\r5\r"),
+            (
+                "stdin-c: more lines, then Ctrl-D",
+                "first line\rsecond\r\x04\x04",
+            ),
+        ],
+    },
+];
+
+/// stdin-std as a class the policy denies `console.Read` (and `console.Poll`).
+const NO_CONSOLE: &str = "lx.NoConsole";
+
+/// The entities that read console input: left out of the images of the other tests (they
+/// would wait for input nobody types).
+const CONSOLE_TASKS: [&str; 3] = ["lx.StdinStd", "lx.StdinC", NO_CONSOLE];
+
+/// What a reader gets from `typed` on a terminal in canonical mode, given to the host's
+/// run through a pipe: a carriage return is a line feed (`ICRNL`), and Ctrl-D ends the
+/// input (the pipe's end).
+fn host_input(typed: &[(&str, &str)]) -> Vec<u8> {
+    typed
+        .iter()
+        .flat_map(|(_, text)| text.bytes())
+        .filter(|&b| b != 0x04)
+        .map(|b| if b == b'\r' { b'\n' } else { b })
+        .collect()
+}
+
 /// The benchmark of `cargo xtask bench posix`: left out of the tests.
 const BENCH: Program = Program {
     task: "lx.PosixBench",
@@ -180,7 +233,8 @@ const BENCH: Program = Program {
 /// output, static-PIE for `x86_64-unknown-linux-musl`, static non-PIE for
 /// `aarch64-unknown-linux-musl` (whose target specification does not enable static-PIE).
 /// With `hello-c` (non-PIE), both kinds run on x86_64.
-const RUST: [&str; 9] = [
+const RUST: [&str; 10] = [
+    "stdin-std",
     "hello-std",
     "pipes-std",
     "unknown-call",
@@ -349,6 +403,18 @@ pub(crate) fn run_on_host(
     elf: &[u8],
     arch: Arch,
 ) -> Result<Reference> {
+    run_on_host_with_input(described, task, elf, arch, &[])
+}
+
+/// [`run_on_host`] with `input` on the program's standard input (a pipe closed after it;
+/// none: `/dev/null`).
+fn run_on_host_with_input(
+    described: &ostrog_init::Solution,
+    task: &str,
+    elf: &[u8],
+    arch: Arch,
+    input: &[u8],
+) -> Result<Reference> {
     let Some(process) = described.processes.iter().find(|p| p.task == task) else {
         bail!("tests/linux/solution/init.yaml has no task {task}");
     };
@@ -373,9 +439,29 @@ pub(crate) fn run_on_host(
     };
     cmd.args(&process.args).env_clear().current_dir(&dir);
     cmd.envs(process.env.iter().map(|(k, v)| (k, v)));
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {} on the host", file.display()))?;
+    let out = if input.is_empty() {
+        cmd.output()
+    } else {
+        use std::io::Write;
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().and_then(|mut child| {
+            // Written from a thread, so that a program that prints before it reads cannot
+            // block on a full pipe while this blocks on its full stdin.
+            let mut stdin = child.stdin.take();
+            let input = input.to_vec();
+            let writer = std::thread::spawn(move || {
+                if let Some(stdin) = stdin.as_mut() {
+                    let _ = stdin.write_all(&input);
+                }
+            });
+            let out = child.wait_with_output();
+            let _ = writer.join();
+            out
+        })
+    }
+    .with_context(|| format!("cannot run {} on the host", file.display()))?;
     // A program ended by a signal ends on Ostrog with status 128 + the signal (as a shell
     // reports it).
     #[cfg(unix)]
@@ -407,7 +493,21 @@ fn boot(
     reject: &[&str],
     once: &[[&str; 2]],
 ) -> Result<String> {
-    let machine = Machine::new(arch, solution::accel(arch), image);
+    boot_typing(arch, image, expect, anywhere, reject, once, &[])
+}
+
+/// [`boot`], typing `input` on the serial console.
+fn boot_typing(
+    arch: Arch,
+    image: &Path,
+    expect: &[String],
+    anywhere: &[String],
+    reject: &[&str],
+    once: &[[&str; 2]],
+    input: &[Input],
+) -> Result<String> {
+    let mut machine = Machine::new(arch, solution::accel(arch), image);
+    machine.input = input.to_vec();
     let run = machine.run_captured(Duration::from_secs(120), false)?;
     let mut problems = Vec::new();
     if let Some(line) = solution::first_missing(&run.console, expect) {
@@ -612,6 +712,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 ]
                 .map(String::from),
             );
+            leave_out.extend(CONSOLE_TASKS.map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -643,6 +744,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         }
         let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
         leave_out.extend([DENIED, BENCH.task, FORK_REFUSED, FORK_OOM].map(String::from));
+        leave_out.extend(CONSOLE_TASKS.map(String::from));
         let options = BuildOptions {
             extra: Vec::new(),
             leave_out,
@@ -720,6 +822,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         leave_out.push(BENCH.task.to_string());
         // It fills its memory limit on purpose: not next to everything else in 256 MiB.
         leave_out.push(FORK_OOM.to_string());
+        leave_out.extend(CONSOLE_TASKS.map(String::from));
         let options = BuildOptions {
             extra: extra.clone(),
             leave_out,
@@ -797,11 +900,125 @@ pub fn run() -> Vec<(String, bool, String)> {
     let mut results = vec![pal_tests("linux", &root().join("solution"))];
     for arch in Arch::ALL {
         results.extend(run_arch(arch));
+        results.extend(console_tests(arch));
     }
     // Working on some programs (`OSTROG_LINUX_ONLY`): the rest is left out.
     if std::env::var_os("OSTROG_LINUX_ONLY").is_none() {
         results.extend(template());
         results.extend(crate::conformance::run());
+    }
+    results
+}
+
+/// The console-input tests alone (`cargo xtask test --example console`; `--example linux`
+/// runs them too): the solution's PAL tests, then [`console_tests`] on each architecture.
+pub fn run_console() -> Vec<(String, bool, String)> {
+    let mut results = vec![pal_tests("linux", &root().join("solution"))];
+    for arch in Arch::ALL {
+        results.extend(console_tests(arch));
+    }
+    results
+}
+
+/// The programs that read console input, on `arch`: stdin-std (Rust `std`,
+/// `stdin().lines()`) and stdin-c (musl C, `fgets` and `scanf`), each booted alone with its
+/// input typed on the serial line after its prompts, must print what they print on the host
+/// fed the same input ([`host_input`]) and end with the same status; stdin-std as
+/// `lx.NoConsole`, whose `console.Read` the policy denies, fails its read with
+/// `PermissionDenied` (EACCES), ends with status 1, and the denial is audited once.
+fn console_tests(arch: Arch) -> Vec<(String, bool, String)> {
+    let mut results = Vec::new();
+    let name = |what: &str| format!("linux::{arch}::{what}");
+    let prepared = (|| -> Result<_> {
+        let solution = Solution::open(&root().join("solution"))?;
+        let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
+            .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
+        let stdin_std = build_std(&solution, arch, "stdin-std")?;
+        let stdin_c =
+            build_c(arch, "stdin-c", "stdin-c/stdin.c")?.context("stdin-c was not built")?;
+        Ok((solution, described, stdin_std, stdin_c))
+    })();
+    let (solution, described, stdin_std, stdin_c) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            results.push((name("console input: build"), false, format!("{e:#}")));
+            return results;
+        }
+    };
+    // Every Linux entity but `task` left out.
+    let alone = |task: &str| -> Vec<String> {
+        described
+            .processes
+            .iter()
+            .filter(|p| p.linux && p.task != task)
+            .map(|p| p.task.clone())
+            .collect()
+    };
+    let extra = vec![("stdin-c".to_string(), stdin_c.clone())];
+    let reject = ["panicked at", "KERNEL"];
+    for program in &TYPED {
+        let label = name(&format!("{} reads console input as on Linux", program.path));
+        let elf = match program.path {
+            "stdin-c" => &stdin_c,
+            _ => &stdin_std,
+        };
+        let outcome = (|| -> Result<String> {
+            let input = host_input(program.input);
+            let reference = run_on_host_with_input(&described, program.task, elf, arch, &input)?;
+            let options = BuildOptions {
+                extra: extra.clone(),
+                leave_out: alone(program.task),
+            };
+            let image = solution::build_with(&solution, arch, &options)?;
+            let mut expect: Vec<String> = reference.stdout.lines().map(String::from).collect();
+            if expect.len() < 3 {
+                bail!(
+                    "{} printed too little on the host:\n{}",
+                    program.path,
+                    reference.stdout
+                );
+            }
+            expect.push(exit_line(program.task, reference.status));
+            let typed: Vec<Input> = program
+                .input
+                .iter()
+                .map(|(after, text)| Input {
+                    after: Some(after.to_string()),
+                    bytes: text.as_bytes().to_vec(),
+                })
+                .collect();
+            boot_typing(arch, &image, &expect, &[], &reject, &[], &typed)
+        })();
+        match outcome {
+            Ok(detail) => results.push((label, true, detail)),
+            Err(e) => results.push((label, false, format!("{e:#}"))),
+        }
+    }
+    let outcome = (|| -> Result<String> {
+        let options = BuildOptions {
+            extra: Vec::new(),
+            leave_out: alone(NO_CONSOLE),
+        };
+        let image = solution::build_with(&solution, arch, &options)?;
+        let expect = [
+            "stdin-std: type lines, then Ctrl-D",
+            "stdin-std: read error: PermissionDenied",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([exit_line(NO_CONSOLE, 1)])
+        .collect::<Vec<_>>();
+        let typed = [Input {
+            after: Some("stdin-std: type lines, then Ctrl-D".into()),
+            bytes: b"never read\r".to_vec(),
+        }];
+        let once = [["[audit] denied request lx.NoConsole(", " console.Read:"]];
+        boot_typing(arch, &image, &expect, &[], &reject, &once, &typed)
+    })();
+    let label = name("stdin-std as lx.NoConsole: console.Read denied, EACCES, audited");
+    match outcome {
+        Ok(detail) => results.push((label, true, detail)),
+        Err(e) => results.push((label, false, format!("{e:#}"))),
     }
     results
 }

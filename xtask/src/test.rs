@@ -292,6 +292,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The console-input tests alone (`--example linux` runs them too).
+    if example == Some("console") {
+        for (name, passed, detail) in crate::linux::run_console() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     // The conformance suite alone (`cargo xtask test --example linux` runs it too).
     if example == Some("conformance") {
         for (name, passed, detail) in crate::conformance::run() {

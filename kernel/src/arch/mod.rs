@@ -26,6 +26,7 @@
 //! |---|---|
 //! | `NAME`, `TIMER_NAME` | architecture and timer names for the banner |
 //! | `console_write(&[u8])` | polled write to the boot console, usable at any time |
+//! | `console_read() -> Option<u8>` | the next byte the boot console received, if any (polled, [`crate::console_input`]) |
 //! | `phys_to_virt(PhysAddr) -> *mut u8` | address of physical memory in the direct map |
 //! | `init_paging(&BootInfo)` | replace the boot page tables with the kernel's own |
 //! | `init_interrupts()` | interrupt controller up, all device interrupts masked |
@@ -72,7 +73,7 @@ use self::aarch64 as imp;
 compile_error!("Ostrog supports x86_64 and aarch64; other architectures come later");
 
 pub use crate::power::ExitStatus;
-pub use imp::console::console_write;
+pub use imp::console::{console_read, console_write};
 pub use imp::context::{prepare_user_thread, set_kernel_stack, switch_context};
 pub use imp::cpu::{
     breakpoint, disable_interrupts, enable_interrupts, hardware_random, illegal_instruction,

@@ -17,6 +17,7 @@ use crate::signal::{self as sig, Delivery, SigInfo, SignalRegs};
 use crate::stack::CLOCK_TICKS;
 use crate::Arch;
 
+pub mod console;
 pub mod proc;
 
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
@@ -26,6 +27,15 @@ pub trait Kernel: Memory {
     /// Writes the personality's own bytes to the console in one piece (a gathered
     /// `writev`, so that no other program's output lands inside it).
     fn console_write_bytes(&mut self, bytes: &[u8]) -> Result<usize, i64>;
+    /// `console.Read` without waiting: up to `buf.len()` bytes of console input (at most
+    /// [`console::CONSOLE_READ_MAX`]), ending after an end-of-file byte (0x04) if one is
+    /// buffered; `Err(EAGAIN)` when nothing is, `Err(EACCES)` when the policy denies it.
+    fn console_read(&mut self, buf: &mut [u8]) -> Result<usize, i64>;
+    /// `console.Poll` without waiting: whether console input is buffered.
+    fn console_ready(&mut self) -> Result<bool, i64>;
+    /// Waits until console input is buffered (`Ok(true)`) or `timeout_ns` passes
+    /// (`Ok(false)`; `None`: as long as it takes).
+    fn console_wait(&mut self, timeout_ns: Option<u64>) -> Result<bool, i64>;
     /// Copies program memory (already checked readable) into `buf`.
     fn read_user(&mut self, addr: u64, buf: &mut [u8]);
     /// Copies `data` into program memory (already checked writable).
@@ -152,6 +162,9 @@ pub enum Outcome {
     /// Wait (without the lock) until the shell is notified ([`Kernel::notify`]) of a change
     /// made after this call, then make the call again.
     WaitEvent,
+    /// Wait (without the lock) until console input is buffered, then make the call again;
+    /// resume with 0 if `timeout_ns` passes first (a `poll` that times out).
+    WaitInput { timeout_ns: Option<u64> },
     /// `execve` replaced the process by a new one: wait (without the lock) until
     /// [`State::replacement_ended`] gives a status, then end the process with it.
     Replaced,
@@ -464,6 +477,8 @@ pub struct State {
     pub procs: proc::Procs,
     /// `prctl(PR_SET_DUMPABLE)` (bookkeeping: there are no core dumps).
     dumpable: bool,
+    /// Descriptor 0's flags and end of file ([`console`]).
+    console_in: console::ConsoleIn,
 }
 
 /// `SCHED_OTHER`, the only scheduling policy of a Linux program on Ostrog.
@@ -524,6 +539,7 @@ impl State {
             zombies: Vec::new(),
             procs: proc::Procs::default(),
             dumpable: true,
+            console_in: console::ConsoleIn::default(),
         }
     }
 
@@ -676,11 +692,13 @@ impl State {
         match sys {
             Sys::Write => self.sys_write(k, fd, a[1], a[2]),
             Sys::Writev => self.sys_writev(k, fd, a[1], a[2]),
-            Sys::Read | Sys::Readv => match fd {
-                // No console input: end of file, as from an empty terminal.
-                0 if self.is_open(0) => ok(0),
-                _ => err(EBADF),
-            },
+            Sys::Read if self.is_open(0) && fd == 0 => {
+                self.console_read(k, a[1], a[2], self.console_in.nonblock)
+            }
+            Sys::Readv if self.is_open(0) && fd == 0 => {
+                self.console_readv(k, a[1], a[2], self.console_in.nonblock)
+            }
+            Sys::Read | Sys::Readv => err(EBADF),
             Sys::Close => {
                 if self.is_open(fd) {
                     self.open_fds &= !(1 << fd);
@@ -1113,6 +1131,7 @@ impl State {
         const F_GETFL: u64 = 3;
         const F_SETFL: u64 = 4;
         const FD_CLOEXEC: u64 = 1;
+        const O_NONBLOCK: u64 = 0o4000;
         if !self.is_open(fd) {
             return err(EBADF);
         }
@@ -1126,9 +1145,20 @@ impl State {
                 }
                 ok(0)
             }
-            // Status flags (O_NONBLOCK, O_APPEND) change nothing for the console.
-            F_SETFL => ok(0),
-            F_GETFL => ok(if fd == 0 { 0 } else { 1 }), // O_RDONLY / O_WRONLY
+            // Status flags: O_NONBLOCK makes reads of console input not wait; the others
+            // (O_APPEND) change nothing for the console.
+            F_SETFL => {
+                if fd == 0 {
+                    self.console_in.nonblock = arg & O_NONBLOCK != 0;
+                }
+                ok(0)
+            }
+            // O_RDONLY (with O_NONBLOCK) / O_WRONLY
+            F_GETFL => ok(match fd {
+                0 if self.console_in.nonblock => O_NONBLOCK as i64,
+                0 => 0,
+                _ => 1,
+            }),
             _ => err(EINVAL),
         }
     }
@@ -1152,6 +1182,7 @@ impl State {
         // Pipe ends: their readiness from the kernel, all in one look.
         let mut ends = vec![(0u32, false); n as usize];
         let mut entries = Vec::new();
+        let mut console_input = false;
         for i in 0..n {
             let mut p = [0u8; 8];
             if let Err(e) = self.read(k, fds.wrapping_add(i * 8), &mut p) {
@@ -1184,12 +1215,21 @@ impl State {
             } else if let Some(f) = self.pipe_fd(fd as u64).filter(|f| f.console) {
                 match f.write {
                     true => events & POLLOUT,
-                    false => events & POLLIN,
+                    false if events & POLLIN != 0 => {
+                        console_input = true;
+                        console::console_revents(self, k, events)
+                    }
+                    false => 0,
                 }
             } else if !self.is_open(fd as u64) {
                 POLLNVAL
             } else if fd == 0 {
-                events & POLLIN // reads return end of file at once
+                if events & POLLIN != 0 {
+                    console_input = true;
+                    console::console_revents(self, k, events)
+                } else {
+                    0
+                }
             } else {
                 events & POLLOUT
             };
@@ -1203,12 +1243,26 @@ impl State {
         }
         match (ready, timeout_ns) {
             (0, Some(0)) => ok(0),
+            // Console input and pipe ends together: the kernel cannot wait for both at
+            // once; pipe waits of at most 10 ms, then the caller sees a timeout (a gap,
+            // docs/linux.md).
+            (0, timeout_ns) if !handles.is_empty() && console_input => {
+                Outcome::Block(Blocking::Poll {
+                    fds,
+                    n,
+                    timeout_ns: Some(timeout_ns.unwrap_or(u64::MAX).min(10_000_000)),
+                    ends,
+                })
+            }
             (0, timeout_ns) if !handles.is_empty() => Outcome::Block(Blocking::Poll {
                 fds,
                 n,
                 timeout_ns,
                 ends,
             }),
+            // Waiting for console input: the wait ends when some arrives, and the call is
+            // made again.
+            (0, timeout_ns) if console_input => Outcome::WaitInput { timeout_ns },
             (0, Some(ns)) => Outcome::Block(Blocking::Sleep { ns }),
             (0, None) => Outcome::Block(Blocking::Forever),
             (r, _) => ok(r),

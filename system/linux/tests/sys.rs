@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use linux::elf::Rights;
 use linux::errno::*;
@@ -32,6 +32,12 @@ struct Fake {
     /// The audit log refuses notes (the policy denies `audit.Note`).
     refuse_notes: bool,
     notified: usize,
+    /// Console input not read yet (what the kernel's buffer holds).
+    input: VecDeque<u8>,
+    /// The policy denies `console.Read` and `console.Poll`.
+    console_denied: bool,
+    /// The time-outs of console waits.
+    input_waits: Vec<Option<u64>>,
 }
 
 impl Memory for Fake {
@@ -89,6 +95,38 @@ impl Kernel for Fake {
         self.console.extend_from_slice(bytes);
         self.console_writes += 1;
         Ok(bytes.len())
+    }
+    fn console_read(&mut self, buf: &mut [u8]) -> Result<usize, i64> {
+        if self.console_denied {
+            return Err(EACCES);
+        }
+        assert!(buf.len() <= linux::sys::console::CONSOLE_READ_MAX as usize);
+        if self.input.is_empty() {
+            return Err(EAGAIN);
+        }
+        // As the kernel: what is buffered, ending after an end-of-file byte.
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(b) = self.input.pop_front() else {
+                break;
+            };
+            buf[n] = b;
+            n += 1;
+            if b == 4 {
+                break;
+            }
+        }
+        Ok(n)
+    }
+    fn console_ready(&mut self) -> Result<bool, i64> {
+        match self.console_denied {
+            true => Err(EACCES),
+            false => Ok(!self.input.is_empty()),
+        }
+    }
+    fn console_wait(&mut self, timeout_ns: Option<u64>) -> Result<bool, i64> {
+        self.input_waits.push(timeout_ns);
+        self.console_ready()
     }
     fn read_user(&mut self, addr: u64, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {
@@ -474,10 +512,11 @@ fn write_and_writev_reach_the_console() {
         1
     );
     k.console.pop();
+    k.input.extend(b"\x04");
     assert_eq!(
         ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])),
         0,
-        "stdin is at its end"
+        "Ctrl-D at the start of a line: end of file"
     );
     assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[1])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[1, BUF, 4])), -EBADF);
@@ -1794,4 +1833,150 @@ fn pause_waits_until_a_signal_arrives_for_the_thread() {
         0
     );
     assert_eq!(ret(call(&mut st, &mut k, Sys::Pause, &[])), -EINTR);
+}
+
+#[test]
+fn console_input_is_read_from_fd_0_and_its_copies() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    k.input.extend(b"hello\nworld\n");
+    // What is buffered, up to the count.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])), 4);
+    let mut b = [0u8; 8];
+    k.read_user(BUF, &mut b[..4]);
+    assert_eq!(&b[..4], b"hell");
+    // readv scatters over its vectors.
+    let iov: Vec<u8> = [BUF + 0x100, 3, BUF + 0x200, 100]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    k.write_user(BUF + 0x80, &iov);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Readv, &[0, BUF + 0x80, 2])),
+        8
+    );
+    k.read_user(BUF + 0x100, &mut b[..3]);
+    assert_eq!(&b[..3], b"o\nw");
+    k.read_user(BUF + 0x200, &mut b[..5]);
+    assert_eq!(&b[..5], b"orld\n");
+    // Nothing buffered: the call waits without the lock and is made again.
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Read, &[0, BUF, 4]),
+        Outcome::WaitInput { timeout_ns: None }
+    );
+    // A zero count reads nothing and does not wait.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 0])), 0);
+    // O_NONBLOCK: EAGAIN, and F_GETFL says so.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[0, 4, 0o4000])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[0, 3])), 0o4000);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])), -EAGAIN);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Fcntl, &[0, 4, 0])), 0);
+    // A copy of fd 0 reads the console too.
+    let copy = ret(call(&mut st, &mut k, Sys::Dup, &[0]));
+    assert_eq!(copy, 3);
+    k.input.extend(b"x");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[3, BUF, 4])), 1);
+    // Ctrl-D in the middle of a line: the bytes before it; alone: end of file.
+    k.input.extend(b"ab\x04\x04cd");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 2);
+    k.read_user(BUF, &mut b[..2]);
+    assert_eq!(&b[..2], b"ab");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 2);
+    // Ctrl-D at the start of a line, read with the line: the line, then end of file
+    // (without waiting: the input is empty now).
+    k.input.extend(b"last\n\x04");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 5);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 64])), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Read, &[0, BUF, 64]),
+        Outcome::WaitInput { timeout_ns: None }
+    );
+}
+
+#[test]
+fn console_input_bad_buffers_huge_counts_and_denial() {
+    let (mut st, mut k) = setup(Arch::Aarch64);
+    k.input.extend(b"keep me");
+    // A buffer that is not writable: EFAULT, and no input is taken.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, 0x1234_0000, 4])),
+        -EFAULT
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, IMAGE, 4])),
+        -EFAULT
+    );
+    assert_eq!(k.input.len(), 7);
+    // A huge count: at most CONSOLE_READ_MAX bytes are asked for (and must be writable).
+    k.input.extend(std::iter::repeat_n(b'z', 3000));
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, u64::MAX])),
+        1024
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::Read,
+            &[0, STACK_TOP - 16, 1 << 40]
+        )),
+        -EFAULT
+    );
+    // readv: too many vectors, a bad vector array.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Readv, &[0, BUF, 1025])),
+        -EINVAL
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Readv, &[0, 0x10, 1])),
+        -EFAULT
+    );
+    // The policy denies console input: EACCES, and poll says POLLERR.
+    k.console_denied = true;
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])), -EACCES);
+    k.write_user(BUF, &[0, 0, 0, 0, 1, 0, 0, 0]);
+    k.write_user(BUF + 0x40, &[0; 16]);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Ppoll, &[BUF, 1, BUF + 0x40, 0])),
+        1
+    );
+    let mut p = [0u8; 8];
+    k.read_user(BUF, &mut p);
+    assert_eq!(u16::from_le_bytes([p[6], p[7]]), 8);
+    // A closed fd 0 reads nothing.
+    k.console_denied = false;
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Close, &[0])), 0);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Read, &[0, BUF, 4])), -EBADF);
+}
+
+#[test]
+fn poll_reports_console_input_and_waits_for_it() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    // fd 0 POLLIN, fd 1 POLLOUT.
+    let fds = [0u8, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0];
+    k.write_user(BUF, &fds);
+    // Nothing typed: only stdout is ready.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Poll, &[BUF, 2, 0])), 1);
+    let mut p = [0u8; 16];
+    k.read_user(BUF, &mut p);
+    assert_eq!(u16::from_le_bytes([p[6], p[7]]), 0);
+    // fd 0 alone: a time-out of 0 answers at once, others wait for input.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Poll, &[BUF, 1, 0])), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Poll, &[BUF, 1, 50]),
+        Outcome::WaitInput {
+            timeout_ns: Some(50_000_000)
+        }
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Poll, &[BUF, 1, u64::MAX]),
+        Outcome::WaitInput { timeout_ns: None }
+    );
+    // Typed: POLLIN.
+    k.input.extend(b"q");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Poll, &[BUF, 1, 0])), 1);
+    k.read_user(BUF, &mut p[..8]);
+    assert_eq!(u16::from_le_bytes([p[6], p[7]]), 1);
+    // TCGETS still says a terminal.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Ioctl, &[0, 0x5401, BUF])), 0);
 }

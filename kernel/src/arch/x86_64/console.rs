@@ -1,13 +1,15 @@
 //! The boot console: the first 16550 UART (COM1, I/O port 0x3f8), polled.
 //!
 //! Polled output works from the first instruction of Rust code to the crash path, needs no
-//! interrupts and no memory mapping, and is what QEMU's `-serial stdio` shows.
+//! interrupts and no memory mapping, and is what QEMU's `-serial stdio` shows. Input is
+//! polled too ([`console_read`], from the timer tick: [`crate::console_input`]).
 
 use x86_64::instructions::port::Port;
 
 const COM1: u16 = 0x3f8;
 const LINE_STATUS: u16 = COM1 + 5;
 const TRANSMIT_EMPTY: u8 = 0x20;
+const DATA_READY: u8 = 0x01;
 
 fn outb(port: u16, value: u8) {
     // SAFETY: COM1's registers are owned by the console; writing them has no effect on memory.
@@ -41,4 +43,14 @@ pub fn console_write(bytes: &[u8]) {
         }
         outb(COM1, b);
     }
+}
+
+/// The next received byte, if the UART holds one. A missing UART reads as 0xff in every
+/// register, which is taken as "nothing received" (not an endless stream of 0xff bytes).
+pub fn console_read() -> Option<u8> {
+    let status = inb(LINE_STATUS);
+    if status == 0xff || status & DATA_READY == 0 {
+        return None;
+    }
+    Some(inb(COM1))
 }

@@ -187,6 +187,28 @@ impl Kernel for Native<'_> {
         Ok(done)
     }
 
+    fn console_read(&mut self, buf: &mut [u8]) -> Result<usize, i64> {
+        match rt::console_read(buf, 0) {
+            Ok(n) => Ok(n),
+            Err(Status::WouldBlock) => Err(EAGAIN),
+            Err(s) => Err(errno(s)),
+        }
+    }
+
+    fn console_ready(&mut self) -> Result<bool, i64> {
+        rt::console_poll(0)
+            .map(|(available, _)| available > 0)
+            .map_err(errno)
+    }
+
+    fn console_wait(&mut self, timeout_ns: Option<u64>) -> Result<bool, i64> {
+        match rt::console_poll(timeout_ns.unwrap_or(u64::MAX)) {
+            Ok((available, _)) => Ok(available > 0),
+            Err(Status::TimedOut) => Ok(false),
+            Err(s) => Err(errno(s)),
+        }
+    }
+
     fn read_user(&mut self, addr: u64, buf: &mut [u8]) {
         // SAFETY: the library checked that the range is mapped readable; `buf` is the
         // personality's own memory, which no program mapping overlaps (it is reserved).
@@ -927,6 +949,20 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
             Outcome::WaitEvent => {
                 let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
                 continue;
+            }
+            Outcome::WaitInput { timeout_ns } => {
+                let result = match (Native { frame: None }).console_wait(timeout_ns) {
+                    // Input arrived: the call again (it may find it taken by another
+                    // reader, and wait again).
+                    Ok(true) => continue,
+                    Ok(false) => 0,
+                    Err(e) => -e,
+                };
+                frame.set_result(result);
+                frame.set_tls(call.tls);
+                if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+                    finish(outcome)
+                }
             }
             Outcome::Replaced => loop {
                 // The program is gone (a new process runs it): this one only waits for that

@@ -168,12 +168,10 @@ impl State {
                 let cloexec = a[1] as u32 as u64 == F_DUPFD_CLOEXEC;
                 self.sys_dup(k, fd, None, a[2] as u32 as u64, cloexec)
             }
-            Sys::Read if self.pipe_fd(fd).is_some_and(|f| f.console) => {
-                match self.pipe_fd(fd).is_some_and(|f| f.write) {
-                    false => ok(0), // console input: end of file
-                    true => err(EBADF),
-                }
-            }
+            Sys::Read if self.pipe_fd(fd).is_some_and(|f| f.console) => match self.pipe_fd(fd) {
+                Some(f) if !f.write => self.console_read(k, a[1], a[2], f.nonblock),
+                _ => err(EBADF),
+            },
             Sys::Read if fd >= 3 || pipe_end.is_some() => self.pipe_read(fd, a[1], a[2]),
             Sys::Readv if pipe_end.is_some() => self.pipe_readv(k, fd, a[1], a[2]),
             Sys::Write if fd >= 3 || pipe_end.is_some() => self.pipe_write(k, fd, a[1], a[2]),

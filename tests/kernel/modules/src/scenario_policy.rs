@@ -6,6 +6,7 @@
 //! * requests for method `Forbidden` (MID 2) of endpoint `ipc` (RIID 0) of `ipctest.Server`
 //!   and `ipctest.Vault` are denied;
 //! * starting a process of class `ipctest.Unwanted` is denied;
+//! * `console.Read` and `console.Poll` of class `console-denied` are denied;
 //! * a `security` query of `ipctest.Client` (`ipctest.Approve.Check(in UInt32 port)`) is
 //!   granted only for a port above 80 (a message too short to hold the port is denied);
 //! * a class it does not know is denied everything;
@@ -20,7 +21,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 43] = [
+const CLASSES: [&str; 45] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -64,6 +65,8 @@ const CLASSES: [&str; 43] = [
     "trap-nested-fault",
     "pipes",
     "forker",
+    "console-reader",
+    "console-denied",
 ];
 
 const CORE: ClassId = 0;
@@ -71,6 +74,11 @@ const SERVER: ClassId = 3;
 const VAULT: ClassId = 4;
 const UNWANTED: ClassId = 6;
 const CLIENT: ClassId = 2;
+/// A class denied console input (`console.Read` and `console.Poll`).
+const CONSOLE_DENIED: ClassId = 42;
+/// `console` in `Core.edl` and its `Read` and `Poll` in `Console.idl`.
+const CONSOLE_RIID: u32 = 6;
+const CONSOLE_INPUT_MIDS: [u32; 2] = [1, 2];
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
 const CORE_METHODS: [(&str, &[&str]); 13] = [
@@ -101,7 +109,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
         &["Allocate", "Free", "Protect", "Share", "Map", "AllocateAt"],
     ),
     ("time", &["Now", "Sleep"]),
-    ("console", &["Write"]),
+    ("console", &["Write", "Read", "Poll"]),
     ("audit", &["Read", "Note"]),
     (
         "io",
@@ -139,6 +147,14 @@ impl ScenarioPolicy {
                 if (event.dst_class == SERVER || event.dst_class == VAULT)
                     && event.riid == 0
                     && event.mid == 2 =>
+            {
+                (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
+            }
+            EventKind::Request
+                if event.src_class == CONSOLE_DENIED
+                    && event.dst_class == CORE
+                    && event.riid == CONSOLE_RIID
+                    && CONSOLE_INPUT_MIDS.contains(&event.mid) =>
             {
                 (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
             }
