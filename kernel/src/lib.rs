@@ -54,6 +54,7 @@ pub mod ipc;
 pub mod irq;
 pub mod judge;
 pub mod mm;
+pub mod notify;
 pub mod object;
 pub mod power;
 pub mod program;

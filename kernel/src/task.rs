@@ -90,6 +90,10 @@ pub struct Thread {
     /// Where a fault frame goes when it cannot be written below the stack pointer (a stack
     /// top; 0: nowhere): set by a resumed frame of kind `trap::SET_FAULT_STACK`.
     pub fault_stack: u64,
+    /// The notification bits it accepts (`task.AcceptNotify`; [`crate::notify`]).
+    pub notify_mask: u64,
+    /// Set when a notification ended its wait: the wait returns `Interrupted`.
+    pub interrupted: bool,
 }
 
 impl Thread {
@@ -126,6 +130,8 @@ pub struct Process {
     /// Where its threads' foreign system calls are delivered (`task.TrapEntry`; 0: none,
     /// they fail with `NoSuchSyscall`). [`crate::trap_redirect`].
     pub trap_entry: usize,
+    /// Notifications posted to it, and who created it ([`crate::notify`]).
+    pub notify: crate::notify::ProcessNotify,
     /// The frame account everything it makes the kernel allocate is charged to
     /// ([`crate::mm::frame`]); closed after its address space is freed (field order).
     pub frames: crate::mm::frame::OwnedAccount,
@@ -224,6 +230,8 @@ impl Tasks {
             futex_woken: false,
             resumed: false,
             fault_stack: 0,
+            notify_mask: 0,
+            interrupted: false,
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);
@@ -355,6 +363,7 @@ impl Tasks {
         }
         crate::ipc::process_ended(self, process);
         crate::irq::process_ended(process);
+        crate::notify::process_ended(self, process);
         // Its I/O ports are free for others; the bitmap denies them at the next switch.
         self.io_ports.remove(&process);
     }

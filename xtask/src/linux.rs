@@ -54,7 +54,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 10] = [
+const PROGRAMS: [Program; 11] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -96,6 +96,12 @@ const PROGRAMS: [Program; 10] = [
     Program {
         task: "lx.Unknown",
         path: "unknown-call",
+    },
+    // Signals between a parent and the child it starts (`./kill-c child`): kill, SIGCHLD,
+    // sigsuspend, EINTR of nanosleep.
+    Program {
+        task: "lx.KillC",
+        path: "kill-c",
     },
 ];
 
@@ -437,17 +443,34 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         } else {
             None
         };
+        // kill-c starts a copy of itself too: on AArch64 its reference is the host's x86_64
+        // build (nothing it prints depends on the architecture), its image the AArch64 one.
+        let kill_c = build_c(arch, "kill-c", "kill-c/kill.c")?;
+        let kill_host = match Arch::host() {
+            Some(host) if host != arch => {
+                build_c(host, "kill-c", "kill-c/kill.c")?.map(|e| (e, host))
+            }
+            _ => kill_c.clone().map(|e| (e, arch)),
+        };
         Ok((
-            solution, described, rust, hello_c, spawn_host, spawn_c, signals_c,
+            solution,
+            described,
+            rust,
+            hello_c,
+            spawn_host,
+            spawn_c,
+            signals_c,
+            (kill_c, kill_host),
         ))
     })();
-    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            results.push((name("build"), false, format!("{e:#}")));
-            return results;
-        }
-    };
+    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c, (kill_c, kill_host)) =
+        match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                results.push((name("build"), false, format!("{e:#}")));
+                return results;
+            }
+        };
     let mut extra = Vec::new();
     let mut absent = Vec::new();
     if let Some((name, data)) = rust.iter().find(|(n, _)| n == "hello-std-pie") {
@@ -465,6 +488,10 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         Some(data) => extra.push(("signals-c".to_string(), data.clone())),
         None => absent.push("lx.SignalsC".to_string()),
     }
+    match &kill_c {
+        Some(data) => extra.push(("kill-c".to_string(), data.clone())),
+        None => absent.push("lx.KillC".to_string()),
+    }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
         // A program run by two entities is named with its task too.
@@ -480,6 +507,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             "spawn-std" => Some((&spawn_host.0, spawn_host.1)),
             "spawn-c" => spawn_c.as_ref().map(|e| (e, arch)),
             "signals-c" => signals_c.as_ref().map(|e| (e, arch)),
+            "kill-c" => kill_host.as_ref().map(|(e, a)| (e, *a)),
             path => rust.iter().find(|(n, _)| n == path).map(|(_, d)| (d, arch)),
         };
         let Some((elf, host_arch)) = elf else {

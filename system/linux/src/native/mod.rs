@@ -13,10 +13,10 @@ use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
 use linux::signal::FpState;
-use linux::sys::{self, Call, Kernel, Outcome, SignalEnv, State};
+use linux::sys::{self, Call, Interruption, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
-use ostrog_abi::trap::{fault_type, SET_FAULT_STACK, SYSCALL};
+use ostrog_abi::trap::{fault_type, NOTIFY, SET_FAULT_STACK, SYSCALL};
 use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
 use ostrog_rt::idl::kl_core_time::TimeProxy;
@@ -51,6 +51,14 @@ static CHILDREN: Mutex<Vec<ChildTask>> = Mutex::new(Vec::new());
 static CHILD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
 /// Stack of a child's watcher thread (it only waits and takes the lock).
 const WATCHER_STACK: usize = 16 * 1024;
+/// The process that created this one: a task handle with only the signal right
+/// (`task.Parent`) and its pid, asked for once (`None` until then; pid 0: there is none).
+static PARENT: Mutex<Option<(Option<RtHandle>, i32)>> = Mutex::new(None);
+/// The notification bit a child's end posts to this process (`task.NotifyExit`): `SIGCHLD`.
+const SIGCHLD: u32 = 17;
+/// The notification bits a Linux thread accepts: all (the personality decides what each
+/// signal does to which thread).
+const ALL_SIGNALS: u64 = u64::MAX;
 
 struct ChildTask {
     pid: i32,
@@ -80,6 +88,7 @@ fn errno(s: Status) -> i64 {
         Status::Busy => EAGAIN,
         Status::NotFound => ENOENT,
         Status::NotSupported | Status::NoSuchSyscall => ENOSYS,
+        Status::Interrupted => EINTR,
         _ => EINVAL,
     }
 }
@@ -223,6 +232,18 @@ impl Kernel for Native<'_> {
         rt::yield_now();
     }
 
+    fn sleep_interruptible(&mut self, ns: u64) -> Result<(), i64> {
+        let mut ms = ns.div_ceil(1_000_000);
+        while ms > 0 {
+            let step = ms.min(u64::from(u32::MAX));
+            if let Err(e) = time().sleep(step as u32) {
+                return Err(errno(remote_status(e, |e| e.status)));
+            }
+            ms -= step;
+        }
+        Ok(())
+    }
+
     fn futex_wait(&mut self, addr: u64, expected: u32, timeout_ns: Option<u64>) -> Result<(), i64> {
         rt::futex_wait_raw(
             addr as usize,
@@ -335,6 +356,94 @@ impl Kernel for Native<'_> {
     fn process_count(&mut self) -> Option<u64> {
         rt::tasks().count().ok().map(|c| u64::from(c.live))
     }
+
+    fn signal_process(&mut self, pid: i32, sig: u64) -> Result<(), i64> {
+        let child = CHILDREN
+            .lock()
+            .iter()
+            .find(|c| c.pid == pid)
+            .map(|c| c.task);
+        let (task, is_child) = match child {
+            Some(task) => (task, true),
+            None => match parent() {
+                (Some(task), ppid) if ppid == pid => (task, false),
+                _ => return Err(ESRCH),
+            },
+        };
+        if sig == 0 {
+            return Ok(());
+        }
+        match rt::tasks().signal(task, sig as u32) {
+            Ok(_) => Ok(()),
+            Err(e) => match remote_status(e, |e| e.status) {
+                // A child that has ended is a zombie until waited for: nothing happens.
+                Status::Busy if is_child => Ok(()),
+                Status::Busy => Err(ESRCH),
+                Status::AccessDenied => Err(EPERM),
+                s => Err(errno(s)),
+            },
+        }
+    }
+
+    fn parent_pid(&mut self) -> i32 {
+        parent().1
+    }
+}
+
+/// The parent's signal handle and pid (`task.Parent`, asked for once).
+fn parent() -> (Option<RtHandle>, i32) {
+    let mut guard = PARENT.lock();
+    if let Some(p) = *guard {
+        return p;
+    }
+    let found = match rt::tasks().parent() {
+        Ok(r) => match rt::handles().sid(r.parent) {
+            Ok(s) => (Some(r.parent), i32::try_from(s.sid).unwrap_or(i32::MAX / 2)),
+            Err(_) => {
+                let _ = rt::handles().close(r.parent);
+                (None, 0)
+            }
+        },
+        Err(_) => (None, 0),
+    };
+    *guard = Some(found);
+    found
+}
+
+/// The signals other processes sent (kernel notifications, `task.Pending`) into the state:
+/// each with its sender (`task.Sender`). A `SIGCHLD` from a child that has ended is given
+/// the child's status when its watcher has recorded it (a few yields: the watcher wakes
+/// when the kernel posts the signal).
+fn take_posted(bits: Option<u64>) {
+    let bits = match bits {
+        Some(b) => b,
+        None => match rt::tasks().pending() {
+            Ok(r) => r.bits,
+            Err(_) => return,
+        },
+    };
+    for sig in (1..=64u32).filter(|&s| bits & (1 << (s - 1)) != 0) {
+        let from = rt::tasks()
+            .sender(sig)
+            .map(|r| i32::try_from(r.sid).unwrap_or(0))
+            .unwrap_or(0);
+        if sig == SIGCHLD {
+            let child = CHILDREN.lock().iter().any(|c| c.pid == from);
+            for _ in 0..16 {
+                let known = !child || with_state(|s| s.child_status(from).is_some());
+                if known {
+                    break;
+                }
+                rt::yield_now();
+            }
+        }
+        with_state(|state| state.signal_arrived(&mut Native { frame: None }, u64::from(sig), from));
+    }
+}
+
+/// The calling thread accepts every notification (a Linux thread, before it first runs).
+fn accept_signals() {
+    let _ = rt::tasks().accept_notify(ALL_SIGNALS);
 }
 
 /// `execve` of a `vfork` child: a new process of the personality running `path`, as this
@@ -381,6 +490,8 @@ fn exec(path: &[u8], args: &[u8], env: &[u8]) -> Result<i32, i64> {
             return Err(errno(rt::call_status(e)));
         }
     };
+    // Its end posts SIGCHLD here (the Linux personality's signal for it).
+    let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
         forget(task);
         return Err(match rt::call_status(e) {
@@ -468,6 +579,7 @@ fn create_thread(
 extern "C" fn thread_start(arg: usize) -> ! {
     // SAFETY: `arg` is the box `spawn` made for this thread and handed over to it alone.
     let frame = *unsafe { Box::from_raw(arg as *mut TrapFrame) };
+    accept_signals();
     let status = rt::resume(&frame);
     println!("linux: cannot start a thread: {}", status.name());
     rt::exit(127)
@@ -683,6 +795,16 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
     // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
     // just above the stack pointer this function started with; only this thread uses it.
     let frame = unsafe { &mut *frame };
+    if frame.kind == NOTIFY {
+        // Signals from other processes, taken by the kernel for this delivery: into the
+        // state, then delivered as after a call (the frame is where the thread was).
+        take_posted(Some(frame.info));
+        let env = signal_env(frame);
+        if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+            finish(outcome)
+        }
+        resume(frame)
+    }
     if fault_type(frame.kind) != SYSCALL {
         // A fault: the signal's handler runs, or the process ends.
         let (kind, addr, pc) = (frame.kind, frame.info, frame.pc());
@@ -741,17 +863,71 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         });
         match outcome {
             Outcome::Return(_) => {}
-            Outcome::Block(b) => {
-                let result = sys::block(&mut Native { frame: None }, b);
-                frame.set_result(result);
+            Outcome::Block(mut b) => {
+                let mut result;
+                let mut restarted = false;
+                loop {
+                    let start = Native { frame: None }.now_ns();
+                    result = sys::block(&mut Native { frame: None }, b);
+                    if result != -EINTR {
+                        break;
+                    }
+                    // A signal from another process ended the wait.
+                    take_posted(None);
+                    let elapsed = Native { frame: None }.now_ns().saturating_sub(start);
+                    let me = with_state(|s| s.current(call.sp));
+                    match with_state(|s| s.interruption(me, call.nr)) {
+                        Interruption::Retry => {
+                            if let sys::Blocking::Sleep { ns } = &mut b {
+                                *ns = ns.saturating_sub(elapsed);
+                            }
+                        }
+                        Interruption::Eintr => {
+                            if let sys::Blocking::Sleep { ns } = b {
+                                let left = ns.saturating_sub(elapsed);
+                                with_state(|s| {
+                                    s.sleep_interrupted(&mut Native { frame: None }, &call, left)
+                                });
+                            }
+                            break;
+                        }
+                        Interruption::Restart => {
+                            frame.restart();
+                            restarted = true;
+                            break;
+                        }
+                    }
+                }
+                if !restarted {
+                    frame.set_result(result);
+                }
                 frame.set_tls(call.tls);
                 if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
                     finish(outcome)
                 }
             }
-            Outcome::WaitEvent => {
-                let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
-                continue;
+            Outcome::WaitEvent | Outcome::WaitEventUntil(_) => {
+                let timeout = match outcome {
+                    Outcome::WaitEventUntil(at) => {
+                        at.saturating_sub(Native { frame: None }.now_ns()).max(1)
+                    }
+                    _ => rt::FUTEX_FOREVER,
+                };
+                if rt::futex_wait(&EVENTS, events, timeout) != Err(Status::Interrupted) {
+                    continue;
+                }
+                // A signal from another process ended the wait.
+                take_posted(None);
+                let me = with_state(|s| s.current(call.sp));
+                match with_state(|s| s.interruption(me, call.nr)) {
+                    Interruption::Retry => continue,
+                    Interruption::Eintr => frame.set_result(-EINTR),
+                    Interruption::Restart => frame.restart(),
+                }
+                frame.set_tls(call.tls);
+                if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+                    finish(outcome)
+                }
             }
             Outcome::Replaced => loop {
                 // The program is gone (a new process runs it): this one only waits for that
@@ -891,5 +1067,6 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     *lock() = Some(started.state);
     rt::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
     let frame = TrapFrame::start(started.pc, started.sp);
+    accept_signals();
     Err(StartError::Kernel("resume", rt::resume(&frame)))
 }

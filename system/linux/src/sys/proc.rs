@@ -13,7 +13,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use super::{err, ok, Kernel, Outcome, SigAction, State, SIGKILL};
+use super::{err, ok, Kernel, Outcome, SigAction, State, SIGKILL, SIGSTOP};
 use crate::errno::*;
 use crate::nr::Sys;
 
@@ -72,6 +72,10 @@ pub struct Child {
     /// A real process (the shell holds its task handle); `false` for a `vfork` child that
     /// ended without a successful `execve`.
     pub task: bool,
+    /// The signals this process sent it (`kill`, delivered by its personality): if it then
+    /// ends with status 128 + one of them, a signal's default action ended it, and it is
+    /// reported as killed by that signal.
+    pub sent: u64,
 }
 
 /// The parent's tables while a `vfork` child runs on its thread.
@@ -193,6 +197,7 @@ impl State {
                     status: Some(wait_status(i64::from(a[0] as i32 & 0xff))),
                     killed_by: None,
                     task: false,
+                    sent: 0,
                 });
                 self.end_vfork(k);
                 Outcome::VforkEnd(i64::from(pid))
@@ -652,6 +657,7 @@ impl State {
                     status: None,
                     killed_by: None,
                     task: true,
+                    sent: 0,
                 });
                 if replace {
                     self.procs.replaced_by = Some(pid);
@@ -667,11 +673,25 @@ impl State {
     /// A child process ended with the kernel's exit `code` (the shell's watcher).
     pub fn child_ended(&mut self, pid: i32, code: i64) {
         if let Some(c) = self.procs.children.iter_mut().find(|c| c.pid == pid) {
-            c.status = Some(match c.killed_by {
-                Some(sig) => sig,
-                None => wait_status(code),
+            let by_signal = (129..=192)
+                .contains(&code)
+                .then(|| code - 128)
+                .filter(|&sig| c.sent & (1 << (sig - 1)) != 0);
+            c.status = Some(match (c.killed_by, by_signal) {
+                (Some(sig), _) => sig,
+                (None, Some(sig)) => sig as i32,
+                (None, None) => wait_status(code),
             });
         }
+    }
+
+    /// Child `pid`'s Linux wait status, if it has ended and the shell knows it.
+    pub fn child_status(&self, pid: i32) -> Option<i32> {
+        self.procs
+            .children
+            .iter()
+            .find(|c| c.pid == pid)
+            .and_then(|c| c.status)
     }
 
     /// Once the process that replaced this one has ended: the exit status this one ends
@@ -827,10 +847,19 @@ impl State {
         if sig == 0 || c.status.is_some() || !c.task {
             return ok(0);
         }
-        // Signals whose default action is not to end the process, and stop signals, cannot
-        // be delivered to another process (no signal delivery yet).
-        if matches!(sig, 17..=23 | 28) {
+        // Any other signal but SIGKILL goes to the child's personality (`task.Signal`),
+        // which runs its handler or its default action; a stop cannot be.
+        if sig == SIGSTOP {
             return err(EPERM);
+        }
+        if sig != SIGKILL {
+            return match k.signal_process(pid, sig) {
+                Ok(()) => {
+                    self.procs.children[i].sent |= 1 << (sig - 1);
+                    ok(0)
+                }
+                Err(e) => err(e),
+            };
         }
         self.procs.children[i].killed_by = Some(sig as i32);
         match k.kill_child(pid, 128 + sig as i32) {

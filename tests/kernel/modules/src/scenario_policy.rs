@@ -20,7 +20,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 41] = [
+const CLASSES: [&str; 42] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -62,6 +62,7 @@ const CLASSES: [&str; 41] = [
     "quota-hog",
     "quota-peer",
     "trap-nested-fault",
+    "notify",
 ];
 
 const CORE: ClassId = 0;
@@ -86,6 +87,12 @@ const CORE_METHODS: [(&str, &[&str]); 12] = [
             "Kill",
             "SetMemoryLimit",
             "MemoryUsage",
+            "Signal",
+            "Pending",
+            "Sender",
+            "AcceptNotify",
+            "NotifyExit",
+            "Parent",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
