@@ -12,7 +12,8 @@
 //!    non-PIE, checked) with Debian's `musl-gcc -static` for x86_64 and
 //!    `zig cc -target aarch64-linux-musl` for AArch64 (Debian has no AArch64 musl cross
 //!    compiler), as the conformance suite's C programs; `spawn-c` and `signals-c` on x86_64
-//!    only;
+//!    only; `kill-c` on both (its AArch64 reference is the host's x86_64 build, as it
+//!    starts a copy of itself, which qemu-user cannot run);
 //! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
 //!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
 //!    qemu-user) for AArch64; its output and exit status are the reference (a program

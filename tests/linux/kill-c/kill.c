@@ -5,6 +5,8 @@
  *   SIGUSR2 from the parent; the parent waits for SIGUSR1 in sigsuspend() too;
  * - the parent sends SIGUSR2, then sleeps in nanosleep(), which the child's second SIGUSR1
  *   interrupts: EINTR, with the time left;
+ * - the child then computes (a loop without system calls) until a second SIGUSR2 reaches
+ *   it: delivered asynchronously;
  * - the child exits with 3: the parent's SIGCHLD handler sees its pid, CLD_EXITED and 3;
  * - kill() of the reaped child: ESRCH; kill(getppid(), 0): 0.
  *
@@ -97,8 +99,16 @@ static int child(void)
     sigpending(&pending);
     printf("kill-c: child: SIGUSR2 still pending: %s\n",
            sigismember(&pending, SIGUSR2) ? "yes" : "no");
+    block(SIG_UNBLOCK, SIGUSR2, 0);
+    /* Time for the parent to be in its nanosleep (on a host with several CPUs). */
+    struct timespec little = {0, 50000000};
+    nanosleep(&little, NULL);
     if (kill(parent, SIGUSR1) != 0)
         printf("kill-c: child: second kill(getppid(), SIGUSR1): %s\n", strerror(errno));
+    /* No system call until the parent's second SIGUSR2 comes. */
+    while (usr2 < 2)
+        ;
+    printf("kill-c: child: SIGUSR2 reached it while it computed (%d in all)\n", usr2);
     return 3;
 }
 
@@ -135,6 +145,10 @@ int main(int argc, char **argv)
            r == -1 && e == EINTR ? "EINTR" : "no EINTR",
            left_us > 0 && left_us <= 10100000 ? "yes" : "no");
     printf("kill-c: SIGUSR1 %d time(s)\n", usr1);
+    /* The child computes now: a signal must reach it without a call of its own. */
+    struct timespec little = {0, 100000000};
+    nanosleep(&little, NULL);
+    printf("kill-c: kill(child, SIGUSR2) while it computes = %d\n", kill(pid, SIGUSR2));
 
     suspend_until(&chld, "parent");
     printf("kill-c: SIGCHLD from the child: %s, si_code %s, si_status %d\n",

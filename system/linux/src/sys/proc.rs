@@ -1,6 +1,6 @@
 //! Processes: `vfork`-style `clone` (musl's `posix_spawn`, `vfork()`), `execve` in the
 //! `vfork` child (a new Ostrog process: `task.Create` + `task.Start`, the judged `execute`
-//! event), `wait4`/`waitid` with Linux wait statuses, `kill` of a child (`task.Kill`), and
+//! event), `wait4`/`waitid` with Linux wait statuses, `kill` of a child (`task.Kill` for `SIGKILL`, `task.Signal` otherwise), and
 //! pipes inside one process (`pipe`, `pipe2`; what `posix_spawn` uses to report a failed
 //! `execve`). See `docs/linux.md`, "Processes".
 //!
