@@ -112,6 +112,21 @@ fn main() -> i32 {
         return child();
     }
     let tasks = rt::tasks;
+    // The kernel started this program: it has no creator to signal.
+    match tasks().parent() {
+        Ok(_) => println!("notify: a parent handle for a program the kernel started"),
+        Err(e) => println!("notify: no parent: {}", remote(e, |e| e.status)),
+    }
+    for bit in [0, 65] {
+        match tasks().sender(bit) {
+            Ok(_) => println!("notify: sender of bit {bit} accepted"),
+            Err(e) => println!("notify: sender of bit {bit}: {}", remote(e, |e| e.status)),
+        }
+    }
+    // Nothing was posted: nothing pending, no sender.
+    let quiet = tasks().pending().map(|r| r.bits).unwrap_or(u64::MAX);
+    let nobody = tasks().sender(HELLO).map(|r| r.sid).unwrap_or(u64::MAX);
+    println!("notify: pending at start {quiet:#x}, sender {nobody}");
     match tasks().signal(
         ostrog_rt::idl::spec_rt::Handle {
             handle: 0x0042_0042,
@@ -153,6 +168,10 @@ fn main() -> i32 {
             let _ = rt::handles().close(r.copy);
         }
         Err(_) => println!("notify: duplicate failed"),
+    }
+    match tasks().notify_exit(child, 65) {
+        Ok(_) => println!("notify: exit bit 65 accepted"),
+        Err(e) => println!("notify: exit bit 65: {}", remote(e, |e| e.status)),
     }
     if let Err(e) = tasks().notify_exit(child, ENDED) {
         println!("notify: notify_exit failed: {}", remote(e, |e| e.status));
@@ -197,6 +216,12 @@ fn main() -> i32 {
     match tasks().signal(child, HELLO) {
         Ok(_) => println!("notify: signalled an ended process"),
         Err(e) => println!("notify: ended child: {}", remote(e, |e| e.status)),
+    }
+    match tasks().notify_exit(child, ENDED) {
+        Ok(_) => println!("notify: exit notification of an ended process accepted"),
+        Err(e) => println!("notify: exit notification of the ended child: {}", {
+            remote(e, |e| e.status)
+        }),
     }
     // Nothing is pending and nothing posts: a wait with a time-out times out.
     match rt::futex_wait(&NEVER, 0, 20_000_000) {
