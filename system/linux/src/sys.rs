@@ -609,15 +609,28 @@ impl State {
                 self.sys_kill(k, call.nr, me, to, a[1] as u32 as u64)
             }
             Sys::Tkill => {
-                let to = self.threads.iter().position(|t| t.tid == a[0] as i32);
+                let tid = a[0] as i32;
+                let to = self.threads.iter().position(|t| t.tid == tid);
+                if to.is_none() && tid > 0 {
+                    // The main thread of another process (its tid is its pid).
+                    return self.kill_process(k, tid, a[1] as u32 as u64);
+                }
                 self.sys_kill(k, call.nr, me, to.map(Some), a[1] as u32 as u64)
             }
             Sys::Tgkill => {
+                let (tgid, tid) = (a[0] as i32, a[1] as i32);
+                if tgid != self.pid && tgid > 0 {
+                    // Another process's main thread; its other threads are not known here.
+                    if tid != tgid {
+                        return err(ESRCH);
+                    }
+                    return self.kill_process(k, tgid, a[2] as u32 as u64);
+                }
                 let to = self
                     .threads
                     .iter()
-                    .position(|t| t.tid == a[1] as i32)
-                    .filter(|_| a[0] as i32 == self.pid);
+                    .position(|t| t.tid == tid)
+                    .filter(|_| tgid == self.pid);
                 self.sys_kill(k, call.nr, me, to.map(Some), a[2] as u32 as u64)
             }
             Sys::Uname => self.sys_uname(k, a[0]),
@@ -1220,6 +1233,15 @@ impl State {
         a.handler == SIG_IGN || a.handler == SIG_DFL && sig::default_ignored(sig)
     }
 
+    /// A signal to process `pid`, which is not this one: a child's `kill`
+    /// ([`State::kill_child`]) or another's ([`State::kill_other`]).
+    fn kill_process<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
+        if self.procs.children.iter().any(|c| c.pid == pid) {
+            return self.kill_child(k, pid, sig);
+        }
+        self.kill_other(k, pid, sig)
+    }
+
     /// `kill` of process `pid`, which is neither this one nor a child: through the kernel
     /// (the parent; any other process is `ESRCH`).
     fn kill_other<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
@@ -1421,7 +1443,7 @@ impl State {
             if pid <= 0 {
                 return err(ESRCH);
             }
-            return self.kill_other(k, pid, sig);
+            return self.kill_process(k, pid, sig);
         }
         let nr = nr_of(self.arch, Sys::Kill);
         let outcome = self.sys_kill(k, nr, me, Some(None), sig);

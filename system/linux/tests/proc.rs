@@ -580,6 +580,13 @@ fn kill_of_a_child_ends_it_and_wait_reports_the_signal() {
     assert_eq!(k.signals.last(), Some(&(1, 10)));
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[50, 10])), -ESRCH);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[1, 65])), -EINVAL);
+    // tkill/tgkill of another process's main thread (tid = pid): the same as kill.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tgkill, &[1, 1, 12])), 0);
+    assert_eq!(k.signals.last(), Some(&(1, 12)));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tgkill, &[1, 5, 12])), -ESRCH);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tkill, &[1, 14])), 0);
+    assert_eq!(k.signals.last(), Some(&(1, 14)));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tkill, &[50, 14])), -ESRCH);
     // Exit statuses: a code the program chose, and the kernel's end of a faulting one.
     assert_eq!(wait_status(0), 0);
     assert_eq!(wait_status(300), 44 << 8);

@@ -836,7 +836,7 @@ impl State {
 
     /// `kill` of a child: its process ends (`task.Kill`), and `wait` reports it killed by
     /// `sig`. A child that has already ended is a zombie: nothing happens.
-    fn kill_child<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
+    pub(super) fn kill_child<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
         if sig > 64 {
             return err(EINVAL);
         }

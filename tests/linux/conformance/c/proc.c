@@ -154,6 +154,11 @@ int main(int argc, char **argv) {
     /* Far above Linux's pid_max (at most 2^22): no such process. */
     CHECK_ERR("kill_foreign_pid_esrch", kill(0x3fffffff, SIGUSR1), ESRCH);
     CHECK_ERR("kill_foreign_pid_signal_zero_esrch", kill(0x3fffffff, 0), ESRCH);
+    CHECK_ERR("tkill_foreign_tid_esrch", syscall(SYS_tkill, 0x3fffffff, SIGUSR1), ESRCH);
+    CHECK_ERR("tgkill_foreign_process_esrch",
+              syscall(SYS_tgkill, 0x3fffffff, 0x3fffffff, SIGUSR1), ESRCH);
+    CHECK_ERR("tgkill_foreign_thread_esrch", syscall(SYS_tgkill, 0x3fffffff, 0x3ffffffe, 0),
+              ESRCH);
     q.si_code = 1;
     CHECK_ERR("sigqueueinfo_other_positive_code_eperm",
               syscall(SYS_rt_sigqueueinfo, 0x3fffffff, SIGUSR1, &q), EPERM);
