@@ -257,6 +257,10 @@ pub struct Thread {
     pub suspend_saved: Option<u64>,
     /// When its `rt_sigtimedwait` times out (ns since boot), while it waits.
     pub wait_until: Option<u64>,
+    /// The signals its `rt_sigtimedwait` waits for (blocked, but taken), while it waits.
+    pub waiting_for: u64,
+    /// The notification bits the kernel was last told it accepts ([`State::accept_change`]).
+    pub told: Option<u64>,
 }
 
 /// Most distinct unsupported calls reported in the audit log (a program cannot flood it).
@@ -349,6 +353,8 @@ impl State {
                 name: comm(exe),
                 suspend_saved: None,
                 wait_until: None,
+                waiting_for: 0,
+                told: None,
             }],
             next_tid: pid + 1,
             pid,
@@ -1233,6 +1239,32 @@ impl State {
         a.handler == SIG_IGN || a.handler == SIG_DFL && sig::default_ignored(sig)
     }
 
+    /// The notification bits the thread with stack pointer `sp` should accept from the
+    /// kernel, if they changed since it last told it: every signal it does not block, and
+    /// those its `rt_sigtimedwait` waits for. So the kernel interrupts or enters a thread that
+    /// takes the signal, and one that blocks it is left alone; a signal every thread blocks
+    /// stays pending in the kernel until a thread unblocks it (or `rt_sigpending`,
+    /// `rt_sigtimedwait`, `rt_sigsuspend`, `pause` look: [`State::looks_at_pending`]).
+    pub fn accept_change(&mut self, sp: u64) -> Option<u64> {
+        let me = self.current(sp);
+        let t = &mut self.threads[me];
+        let accept = !t.sigmask | t.waiting_for | 1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1);
+        if t.told == Some(accept) {
+            return None;
+        }
+        t.told = Some(accept);
+        Some(accept)
+    }
+
+    /// Whether call `nr` looks at the pending signals, so that the shell first takes those
+    /// the kernel holds for the process (`task.Pending`).
+    pub fn looks_at_pending(&self, nr: u64) -> bool {
+        matches!(
+            nr::decode(self.arch, nr),
+            Some(Sys::RtSigpending | Sys::RtSigtimedwait | Sys::RtSigsuspend | Sys::Pause)
+        )
+    }
+
     /// A signal to process `pid`, which is not this one: a child's `kill`
     /// ([`State::kill_child`]) or another's ([`State::kill_other`]).
     fn kill_process<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
@@ -1386,6 +1418,7 @@ impl State {
                 self.pending &= !bit;
             }
             self.threads[me].wait_until = None;
+            self.threads[me].waiting_for = 0;
             if info != 0 {
                 let bytes = self.infos[(sig - 1) as usize].to_bytes();
                 if let Err(e) = self.write(k, info, &bytes) {
@@ -1404,18 +1437,24 @@ impl State {
         };
         if self.takes(me) & !set != 0 {
             self.threads[me].wait_until = None;
+            self.threads[me].waiting_for = 0;
             return err(EINTR);
         }
         match until {
             Some(at) if k.now_ns() >= at => {
                 self.threads[me].wait_until = None;
+                self.threads[me].waiting_for = 0;
                 err(EAGAIN)
             }
             Some(at) => {
                 self.threads[me].wait_until = Some(at);
+                self.threads[me].waiting_for = set;
                 Outcome::WaitEventUntil(at)
             }
-            None => Outcome::WaitEvent,
+            None => {
+                self.threads[me].waiting_for = set;
+                Outcome::WaitEvent
+            }
         }
     }
 
@@ -2015,6 +2054,8 @@ impl State {
             name: self.threads[me].name,
             suspend_saved: None,
             wait_until: None,
+            waiting_for: 0,
+            told: None,
         });
         match k.spawn(stack, tls) {
             Ok(native) => {

@@ -1958,6 +1958,40 @@ fn signals_from_other_processes_pend_are_waited_for_and_interrupt_waits() {
     assert_eq!(u64_at(&mut k, rem + 8), 500_000_000);
     // Another process: through the kernel; ESRCH by default.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[4242, 10])), -ESRCH);
+    // What the kernel is told the thread takes: every signal it does not block (SIGKILL
+    // and SIGSTOP always), once per change; those its sigtimedwait waits for too.
+    let sp = STACK_TOP - 0x1000;
+    let kill_stop = 1u64 << 8 | 1 << 18;
+    assert_eq!(st.accept_change(sp), Some(!(1u64 << 9) | kill_stop));
+    assert_eq!(st.accept_change(sp), None);
+    // (The SIGUSR1 that ended the sigsuspend above is still pending here: no frame took it.)
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, zero, 8]
+        )),
+        10
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::RtSigtimedwait, &[set, info, 0, 8]),
+        Outcome::WaitEvent
+    );
+    assert_eq!(st.accept_change(sp), Some(u64::MAX));
+    st.signal_arrived(&mut k, 10, 77);
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, 0, 8]
+        )),
+        10
+    );
+    assert_eq!(st.accept_change(sp), Some(!(1u64 << 9) | kill_stop));
+    assert!(st.looks_at_pending(nr(Sys::RtSigpending)));
+    assert!(!st.looks_at_pending(nr(Sys::Getpid)));
 }
 
 fn u32_at(k: &mut Fake, at: u64) -> u32 {

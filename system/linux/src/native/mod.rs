@@ -56,9 +56,6 @@ const WATCHER_STACK: usize = 16 * 1024;
 static PARENT: Mutex<Option<(Option<RtHandle>, i32)>> = Mutex::new(None);
 /// The notification bit a child's end posts to this process (`task.NotifyExit`): `SIGCHLD`.
 const SIGCHLD: u32 = 17;
-/// The notification bits a Linux thread accepts: all (the personality decides what each
-/// signal does to which thread).
-const ALL_SIGNALS: u64 = u64::MAX;
 
 struct ChildTask {
     pid: i32,
@@ -441,9 +438,13 @@ fn take_posted(bits: Option<u64>) {
     }
 }
 
-/// The calling thread accepts every notification (a Linux thread, before it first runs).
-fn accept_signals() {
-    let _ = rt::tasks().accept_notify(ALL_SIGNALS);
+/// Tells the kernel which signals the calling thread (the one whose stack pointer is `sp`)
+/// takes now, if that changed: every signal it does not block (`State::accept_change`).
+fn tell_accepted(sp: u64) {
+    let changed = lock().as_mut().and_then(|s| s.accept_change(sp));
+    if let Some(mask) = changed {
+        let _ = rt::tasks().accept_notify(mask);
+    }
 }
 
 /// `execve` of a `vfork` child: a new process of the personality running `path`, as this
@@ -579,7 +580,7 @@ fn create_thread(
 extern "C" fn thread_start(arg: usize) -> ! {
     // SAFETY: `arg` is the box `spawn` made for this thread and handed over to it alone.
     let frame = *unsafe { Box::from_raw(arg as *mut TrapFrame) };
-    accept_signals();
+    tell_accepted(frame.sp());
     let status = rt::resume(&frame);
     println!("linux: cannot start a thread: {}", status.name());
     rt::exit(127)
@@ -771,8 +772,10 @@ fn prepare(state: &mut State, frame: &mut TrapFrame, env: SignalEnv) -> Option<O
     None
 }
 
-/// Resumes `frame`; never returns.
+/// Resumes `frame`; never returns. The kernel is told first which signals the thread takes
+/// now (its mask may have changed in the call).
 fn resume(frame: &TrapFrame) -> ! {
+    tell_accepted(frame.sp());
     let status = rt::resume(frame);
     println!(
         "linux: the kernel refused to resume a thread: {}",
@@ -826,6 +829,10 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         sp: frame.sp(),
     };
     let env = signal_env(frame);
+    // Signals every thread blocks stay with the kernel: these calls look at them too.
+    if with_state(|state| state.looks_at_pending(call.nr)) {
+        take_posted(None);
+    }
     if with_state(|state| state.is_sigreturn(call.nr)) {
         let ended = with_state(|state| {
             let k = &mut Native { frame: None };
@@ -907,6 +914,8 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 }
             }
             Outcome::WaitEvent | Outcome::WaitEventUntil(_) => {
+                // `rt_sigsuspend` and `rt_sigtimedwait` wait with other signals taken.
+                tell_accepted(call.sp);
                 let timeout = match outcome {
                     Outcome::WaitEventUntil(at) => {
                         at.saturating_sub(Native { frame: None }.now_ns()).max(1)
@@ -1067,6 +1076,6 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     *lock() = Some(started.state);
     rt::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
     let frame = TrapFrame::start(started.pc, started.sp);
-    accept_signals();
+    tell_accepted(frame.sp());
     Err(StartError::Kernel("resume", rt::resume(&frame)))
 }
