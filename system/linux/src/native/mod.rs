@@ -765,6 +765,10 @@ fn prepare(state: &mut State, frame: &mut TrapFrame, env: SignalEnv) -> Option<O
     if let Some(end) = state.deliver(k, frame, env) {
         return Some(end);
     }
+    // The kernel learns which signals the thread takes now (its mask may have changed).
+    if let Some(mask) = state.accept_change(sp) {
+        let _ = rt::tasks().accept_notify(mask);
+    }
     if let Some(top) = state.new_fault_stack(k, sp) {
         frame.kind = SET_FAULT_STACK;
         frame.info = top;
@@ -772,10 +776,8 @@ fn prepare(state: &mut State, frame: &mut TrapFrame, env: SignalEnv) -> Option<O
     None
 }
 
-/// Resumes `frame`; never returns. The kernel is told first which signals the thread takes
-/// now (its mask may have changed in the call).
+/// Resumes `frame`; never returns.
 fn resume(frame: &TrapFrame) -> ! {
-    tell_accepted(frame.sp());
     let status = rt::resume(frame);
     println!(
         "linux: the kernel refused to resume a thread: {}",
@@ -960,6 +962,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 }
                 frame.set_result(0);
                 frame.set_tls(call.tls);
+                tell_accepted(frame.sp());
             }
             Outcome::VforkEnd(pid) => {
                 let parent = VFORK_PARENT.lock().take();
@@ -971,6 +974,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                     break;
                 };
                 parent.set_result(pid);
+                tell_accepted(parent.sp());
                 resume(&parent)
             }
             other => finish(other),
