@@ -96,6 +96,16 @@ pub trait Kernel: Memory {
     }
 }
 
+/// What the shell does before a call ([`State::before_call`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeforeCall {
+    Nothing,
+    /// `rt_sigreturn`: the shell restores the frame ([`State::sigreturn`]).
+    Sigreturn,
+    /// Take the signals the kernel holds for the process first (`task.Pending`).
+    TakePending,
+}
+
 /// What a signal that ended a wait (the kernel's `Interrupted`, turned into `EINTR`) means
 /// for the call that waited ([`State::interruption`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1244,7 +1254,7 @@ impl State {
     /// those its `rt_sigtimedwait` waits for. So the kernel interrupts or enters a thread that
     /// takes the signal, and one that blocks it is left alone; a signal every thread blocks
     /// stays pending in the kernel until a thread unblocks it (or `rt_sigpending`,
-    /// `rt_sigtimedwait`, `rt_sigsuspend`, `pause` look: [`State::looks_at_pending`]).
+    /// `rt_sigtimedwait`, `rt_sigsuspend`, `pause` look: [`State::before_call`]).
     pub fn accept_change(&mut self, sp: u64) -> Option<u64> {
         let me = self.current(sp);
         let t = &mut self.threads[me];
@@ -1256,13 +1266,18 @@ impl State {
         Some(accept)
     }
 
-    /// Whether call `nr` looks at the pending signals, so that the shell first takes those
-    /// the kernel holds for the process (`task.Pending`).
-    pub fn looks_at_pending(&self, nr: u64) -> bool {
-        matches!(
-            nr::decode(self.arch, nr),
-            Some(Sys::RtSigpending | Sys::RtSigtimedwait | Sys::RtSigsuspend | Sys::Pause)
-        )
+    /// What the shell does for call `nr` before [`State::dispatch`] (one look-up of the
+    /// number, under the lock the shell takes anyway): `rt_sigreturn`, which it handles
+    /// itself with [`State::sigreturn`]; a call that looks at the pending signals, for which
+    /// it first takes those the kernel holds for the process (`task.Pending`).
+    pub fn before_call(&self, nr: u64) -> BeforeCall {
+        match nr::decode(self.arch, nr) {
+            Some(Sys::RtSigreturn) => BeforeCall::Sigreturn,
+            Some(Sys::RtSigpending | Sys::RtSigtimedwait | Sys::RtSigsuspend | Sys::Pause) => {
+                BeforeCall::TakePending
+            }
+            _ => BeforeCall::Nothing,
+        }
     }
 
     /// A signal to process `pid`, which is not this one: a child's `kill`
@@ -1506,11 +1521,6 @@ impl State {
         self.space.reserve(start, start + FAULT_STACK_SIZE);
         self.threads[me].fault_stack = start + FAULT_STACK_SIZE;
         Some(start + FAULT_STACK_SIZE)
-    }
-
-    /// Whether `nr` is `rt_sigreturn` (which the shell handles with [`State::sigreturn`]).
-    pub fn is_sigreturn(&self, nr: u64) -> bool {
-        nr::decode(self.arch, nr) == Some(Sys::RtSigreturn)
     }
 
     /// After a call (or a `rt_sigreturn`) of the thread whose registers are `frame`: delivers

@@ -1990,8 +1990,18 @@ fn signals_from_other_processes_pend_are_waited_for_and_interrupt_waits() {
         10
     );
     assert_eq!(st.accept_change(sp), Some(!(1u64 << 9) | kill_stop));
-    assert!(st.looks_at_pending(nr(Sys::RtSigpending)));
-    assert!(!st.looks_at_pending(nr(Sys::Getpid)));
+    assert_eq!(
+        st.before_call(nr(Sys::RtSigpending)),
+        linux::sys::BeforeCall::TakePending
+    );
+    assert_eq!(
+        st.before_call(nr(Sys::RtSigreturn)),
+        linux::sys::BeforeCall::Sigreturn
+    );
+    assert_eq!(
+        st.before_call(nr(Sys::Getpid)),
+        linux::sys::BeforeCall::Nothing
+    );
 }
 
 fn u32_at(k: &mut Fake, at: u64) -> u32 {

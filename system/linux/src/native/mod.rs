@@ -13,7 +13,7 @@ use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
 use linux::signal::FpState;
-use linux::sys::{self, Call, Interruption, Kernel, Outcome, SignalEnv, State};
+use linux::sys::{self, BeforeCall, Call, Interruption, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
 use ostrog_abi::trap::{fault_type, NOTIFY, SET_FAULT_STACK, SYSCALL};
@@ -832,10 +832,11 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
     };
     let env = signal_env(frame);
     // Signals every thread blocks stay with the kernel: these calls look at them too.
-    if with_state(|state| state.looks_at_pending(call.nr)) {
+    let before = with_state(|state| state.before_call(call.nr));
+    if before == BeforeCall::TakePending {
         take_posted(None);
     }
-    if with_state(|state| state.is_sigreturn(call.nr)) {
+    if before == BeforeCall::Sigreturn {
         let ended = with_state(|state| {
             let k = &mut Native { frame: None };
             match state.sigreturn(k, frame) {
@@ -876,7 +877,11 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 let mut result;
                 let mut restarted = false;
                 loop {
-                    let start = Native { frame: None }.now_ns();
+                    // Only a sleep needs its start (for the time left if a signal ends it).
+                    let start = match b {
+                        sys::Blocking::Sleep { .. } => Native { frame: None }.now_ns(),
+                        _ => 0,
+                    };
                     result = sys::block(&mut Native { frame: None }, b);
                     if result != -EINTR {
                         break;
