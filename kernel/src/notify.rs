@@ -18,6 +18,11 @@
 //!   not missed. The thread takes the bits with `task.Pending`.
 //!
 //! Bits that no thread accepts stay pending until one does or `task.Pending` takes them.
+//! While a process has a pending bit one of its threads accepts but does not take (it
+//! neither runs a resumed frame nor waits interruptibly nor asks `task.Pending`), every
+//! return to user mode looks up the running thread and rescans the processes ([`WORK`]
+//! stays set): a cost the accepting process causes, bounded by the number of processes and
+//! threads; nothing is allocated.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -92,7 +97,11 @@ pub fn post(tasks: &mut Tasks, target: ProcessId, bit: u32, sender: ProcessId) -
     let Some(mask) = mask_of(bit) else {
         return false;
     };
-    let Some(p) = tasks.processes.get_mut(&target) else {
+    // Disjoint borrows: the process is read while its threads change (no copy of its list).
+    let Tasks {
+        processes, threads, ..
+    } = tasks;
+    let Some(p) = processes.get_mut(&target) else {
         return false;
     };
     if p.ended {
@@ -103,11 +112,10 @@ pub fn post(tasks: &mut Tasks, target: ProcessId, bit: u32, sender: ProcessId) -
         *slot = sender.sid().0;
     }
     let pending = p.notify.pending;
-    let threads = p.threads.clone();
     mark_work();
     // A thread running program code takes it at its next return to user mode.
-    let running = threads.iter().any(|t| {
-        tasks.threads.get(t).is_some_and(|t| {
+    let running = p.threads.iter().any(|t| {
+        threads.get(t).is_some_and(|t| {
             t.notify_mask & pending != 0
                 && t.resumed
                 && matches!(t.state, State::Ready | State::Running)
@@ -117,8 +125,8 @@ pub fn post(tasks: &mut Tasks, target: ProcessId, bit: u32, sender: ProcessId) -
         return true;
     }
     // Otherwise one waiting thread is woken to take it.
-    for sid in threads {
-        let Some(t) = tasks.threads.get_mut(&sid) else {
+    for sid in &p.threads {
+        let Some(t) = threads.get_mut(sid) else {
             continue;
         };
         if t.notify_mask & pending != 0
@@ -127,8 +135,8 @@ pub fn post(tasks: &mut Tasks, target: ProcessId, bit: u32, sender: ProcessId) -
         {
             t.interrupted = true;
             t.state = State::Ready;
-            sched::forget(sid);
-            sched::make_ready(sid, t.priority);
+            sched::forget(*sid);
+            sched::make_ready(*sid, t.priority);
             break;
         }
     }
