@@ -180,6 +180,14 @@ fn main() -> i32 {
     if let Err(e) = tasks().accept_notify(accepted) {
         println!("notify: accept_notify failed: {}", remote(e, |e| e.status));
     }
+    // Posted before it runs: kept until it looks (a bitmask: the flood below sets it again).
+    match tasks().signal(child, FLOOD) {
+        Ok(_) => println!("notify: signal before the start kept"),
+        Err(e) => println!(
+            "notify: signal before the start: {}",
+            remote(e, |e| e.status)
+        ),
+    }
     if let Err(e) = tasks().start(child) {
         println!("notify: start failed: {}", remote(e, |e| e.status));
         return 1;
