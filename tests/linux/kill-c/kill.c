@@ -7,6 +7,9 @@
  *   interrupts: EINTR, with the time left;
  * - the child then computes (a loop without system calls) until a second SIGUSR2 reaches
  *   it: delivered asynchronously;
+ * - the child waits on a futex; a third SIGUSR2, whose SA_RESTART handler changes the futex
+ *   word, ends the wait: the call is made again after the handler and fails with EAGAIN
+ *   (without SA_RESTART it would be EINTR);
  * - the child exits with 3: the parent's SIGCHLD handler sees its pid, CLD_EXITED and 3;
  * - kill() of the reaped child: ESRCH; kill(getppid(), 0): 0.
  *
@@ -17,6 +20,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +47,19 @@ static void on_usr2(int sig, siginfo_t *si, void *uc)
     usr2++;
     usr2_pid = si->si_pid;
     usr2_code = si->si_code;
+}
+
+/* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (musl's headers have no <linux/futex.h>). */
+#define FUTEX_WAIT_PRIVATE 128
+
+/* The futex word the child waits on; the SA_RESTART handler changes it. */
+static volatile int word;
+
+static void on_usr2_restart(int sig)
+{
+    (void)sig;
+    usr2++;
+    word = 1;
 }
 
 static void on_chld(int sig, siginfo_t *si, void *uc)
@@ -109,6 +126,19 @@ static int child(void)
     while (usr2 < 2)
         ;
     printf("kill-c: child: SIGUSR2 reached it while it computed (%d in all)\n", usr2);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2_restart;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR2, &sa, NULL);
+    if (kill(parent, SIGUSR1) != 0)
+        printf("kill-c: child: third kill(getppid(), SIGUSR1): %s\n", strerror(errno));
+    errno = 0;
+    long r = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    int e = errno;
+    printf("kill-c: child: futex wait with an SA_RESTART handler: %ld (%s), SIGUSR2 %d in all\n",
+           r, e == EAGAIN ? "EAGAIN: made again after the handler" : e == EINTR ? "EINTR" : "?",
+           usr2);
     return 3;
 }
 
@@ -148,9 +178,23 @@ int main(int argc, char **argv)
     /* The child computes now: a signal must reach it without a call of its own. */
     struct timespec little = {0, 100000000};
     nanosleep(&little, NULL);
-    printf("kill-c: kill(child, SIGUSR2) while it computes = %d\n", kill(pid, SIGUSR2));
+    /* Its result is printed after the child's end: the child prints when it gets it. */
+    int k2 = kill(pid, SIGUSR2);
+    /* The child says when it waits on its futex. */
+    block(SIG_BLOCK, SIGUSR1, 0);
+    {
+        sigset_t none;
+        sigemptyset(&none);
+        while (usr1 < 3)
+            sigsuspend(&none);
+    }
+    block(SIG_UNBLOCK, SIGUSR1, 0);
+    nanosleep(&little, NULL);
+    int k3 = kill(pid, SIGUSR2);
 
     suspend_until(&chld, "parent");
+    printf("kill-c: kill(child, SIGUSR2) while it computed = %d\n", k2);
+    printf("kill-c: kill(child, SIGUSR2) while it waited on a futex = %d\n", k3);
     printf("kill-c: SIGCHLD from the child: %s, si_code %s, si_status %d\n",
            chld_pid == pid ? "yes" : "no", chld_code == CLD_EXITED ? "CLD_EXITED" : "other",
            chld_status);
