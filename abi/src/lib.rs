@@ -83,10 +83,13 @@ pub enum Status {
     AboveCeiling = -15,
     /// The value was not the one expected, so the operation did not wait (`futex.Wait`).
     WouldBlock = -16,
+    /// A wait ended early because a notification the thread accepts was posted to its
+    /// process (`task.Signal`, `task.NotifyExit`; see [`trap::NOTIFY`]).
+    Interrupted = -17,
 }
 
 impl Status {
-    pub const ALL: [Status; 16] = [
+    pub const ALL: [Status; 17] = [
         Status::InvalidArgument,
         Status::BadAddress,
         Status::NoSuchSyscall,
@@ -103,6 +106,7 @@ impl Status {
         Status::NotFound,
         Status::AboveCeiling,
         Status::WouldBlock,
+        Status::Interrupted,
     ];
 
     /// Decodes a system call result: `Ok(value)` for non-negative results.
@@ -134,6 +138,7 @@ impl Status {
             Status::NotFound => "not found",
             Status::AboveCeiling => "above the priority ceiling",
             Status::WouldBlock => "would block",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -177,6 +182,9 @@ pub mod handle {
     pub const RIGHT_READ: u32 = 1 << 7;
     /// Right to write to a pipe's write end (`pipe.Write`).
     pub const RIGHT_WRITE: u32 = 1 << 8;
+    /// Right to post notifications to a process (`task.Signal`; task handles). A handle
+    /// with only this right (`task.Parent`) cannot start, wait for or end the process.
+    pub const RIGHT_SIGNAL: u32 = 1 << 9;
     /// Every right.
     pub const RIGHTS_ALL: u32 = 0xffff;
 }

@@ -53,6 +53,14 @@ pub const ACCESS_PROTECTION: u64 = 1 << 10;
 /// top instead. Any other `kind` of a resumed frame leaves the fault stack as it is.
 pub const SET_FAULT_STACK: u64 = 0x5354_0000;
 
+/// `kind` of a frame delivered because notifications were posted to the process
+/// (`task.Signal`, `task.NotifyExit`): `info` holds the bits taken for this delivery (bit
+/// `n - 1` for notification `n`), which are no longer pending. The frame is the thread's
+/// registers where it was interrupted (a resumed frame's code, at a return to user mode), to
+/// be resumed as they are. Its low byte is 0 ([`fault_type`] says [`SYSCALL`]): code at a
+/// trap entry that accepts notifications checks for this value first.
+pub const NOTIFY: u64 = 0x4e54_0000;
+
 /// The fault type of a frame's `kind` (its low byte): [`SYSCALL`] or a `FAULT_*` value.
 pub const fn fault_type(kind: u64) -> u64 {
     kind & 0xff

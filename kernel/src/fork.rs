@@ -84,6 +84,11 @@ pub fn fork(thread: ThreadId, pc: usize, sp: usize, arg: usize) -> Result<Proces
         frames: account,
         // Handles given before a start: a copy is not given any (it has the caller's).
         given: Vec::new(),
+        // No notification carries over; the caller is the copy's creator (`task.Parent`).
+        notify: crate::notify::ProcessNotify {
+            creator: Some(parent),
+            ..Default::default()
+        },
     };
     let sid = child.sid;
     for &(_, _, region) in &shared {

@@ -56,6 +56,7 @@ pub mod ipc;
 pub mod irq;
 pub mod judge;
 pub mod mm;
+pub mod notify;
 pub mod object;
 pub mod power;
 pub mod program;

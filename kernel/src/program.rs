@@ -163,6 +163,7 @@ pub fn create(
                 crate::quota::MESSAGES_PER_PROCESS.saturating_mul(crate::ipc::max_message()),
             ),
             trap_entry: 0,
+            notify: Default::default(),
             frames: account,
         },
     );

@@ -97,6 +97,10 @@ pub struct Thread {
     /// Where a fault frame goes when it cannot be written below the stack pointer (a stack
     /// top; 0: nowhere): set by a resumed frame of kind `trap::SET_FAULT_STACK`.
     pub fault_stack: u64,
+    /// The notification bits it accepts (`task.AcceptNotify`; [`crate::notify`]).
+    pub notify_mask: u64,
+    /// Set when a notification ended its wait: the wait returns `Interrupted`.
+    pub interrupted: bool,
 }
 
 impl Thread {
@@ -136,6 +140,8 @@ pub struct Process {
     /// Handles given to it before its start (`task.Give`): the giver's label and the
     /// handle number, at most `kl.core.Task` `GiveMax`.
     pub given: Vec<(u32, u32)>,
+    /// Notifications posted to it, and who created it ([`crate::notify`]).
+    pub notify: crate::notify::ProcessNotify,
     /// The frame account everything it makes the kernel allocate is charged to
     /// ([`crate::mm::frame`]); closed after its address space is freed (field order).
     pub frames: crate::mm::frame::OwnedAccount,
@@ -237,6 +243,8 @@ impl Tasks {
             futex_woken: false,
             resumed: false,
             fault_stack: 0,
+            notify_mask: 0,
+            interrupted: false,
         });
         thread.saved_sp = arch::prepare_user_thread(thread.kstack_top(), entry, user_sp, arg);
         proc.threads.push(sid);
@@ -386,6 +394,7 @@ impl Tasks {
             })
             .unwrap_or_default();
         self.end_unstarted_orphans(&held);
+        crate::notify::process_ended(self, process);
         // Its I/O ports are free for others; the bitmap denies them at the next switch.
         self.io_ports.remove(&process);
     }

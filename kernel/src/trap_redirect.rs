@@ -15,7 +15,7 @@
 //! [`arch::write_user_frame`]), and all user memory is touched through [`crate::usercopy`].
 
 use ostrog_abi::trap::{
-    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, RETURN_SLOT,
+    frame_address, frame_from_bytes, frame_to_bytes, TrapFrame, FRAME_SIZE, NOTIFY, RETURN_SLOT,
     SET_FAULT_STACK, SYSCALL,
 };
 
@@ -112,6 +112,61 @@ pub fn deliver_fault(regs: &mut UserRegisters, kind: u64, info: u64) -> bool {
     };
     arch::write_user_frame(regs, &written);
     true
+}
+
+/// On the current thread's way back to user mode (after a system call, an interrupt or an
+/// exception, once the scheduler has let it run): if it runs a resumed frame and a
+/// notification it accepts is pending for its process ([`crate::notify`]), the bits are
+/// taken and the thread enters the trap entry with a frame of kind [`NOTIFY`] (`info` the
+/// bits) holding its registers as they were. Nothing happens if the frame cannot be written
+/// (the bits stay pending; a fault of the program's will follow soon enough).
+pub fn deliver_notification(regs: &mut UserRegisters) {
+    if !crate::notify::work() {
+        return;
+    }
+    let Some(me) = crate::sched::current() else {
+        return;
+    };
+    let entered = {
+        let mut tasks = TASKS.lock();
+        let Some(thread) = tasks.threads.get(&me) else {
+            return;
+        };
+        let (mask, resumed, fault_stack, pid) = (
+            thread.notify_mask,
+            thread.resumed,
+            thread.fault_stack,
+            thread.process,
+        );
+        let Some(process) = tasks.processes.get_mut(&pid) else {
+            return;
+        };
+        let bits = process.notify.pending & mask;
+        if bits == 0 || !resumed || process.trap_entry == 0 || process.ended {
+            crate::notify::recheck_work(&tasks);
+            return;
+        }
+        let mut frame = arch::read_user_frame(regs);
+        frame.kind = NOTIFY;
+        frame.info = bits;
+        let entry = process.trap_entry as u64;
+        let entered = write_frame(&process.space, &frame, frame.sp(), entry).or_else(|e| {
+            if fault_stack == 0 {
+                return Err(e);
+            }
+            write_frame(&process.space, &frame, fault_stack, entry)
+        });
+        let Ok(entered) = entered else {
+            return;
+        };
+        process.notify.pending &= !bits;
+        if let Some(t) = tasks.threads.get_mut(&me) {
+            t.resumed = false;
+        }
+        crate::notify::recheck_work(&tasks);
+        entered
+    };
+    arch::write_user_frame(regs, &entered);
 }
 
 /// Writes `frame` (with a zero return slot below it) under the stack pointer `sp` in `space`;

@@ -13,7 +13,9 @@
 //!    non-PIE, checked) with Debian's `musl-gcc -static` for x86_64 and
 //!    `zig cc -target aarch64-linux-musl` for AArch64 (Debian has no AArch64 musl cross
 //!    compiler), as the conformance suite's C programs; `pipes-c` the same way (both
-//!    architectures); `spawn-c` and `signals-c` on x86_64 only;
+//!    architectures); `spawn-c` and `signals-c` on x86_64 only; `kill-c` on both (its
+//!    AArch64 reference is the host's x86_64 build, as it starts a copy of itself, which
+//!    qemu-user cannot run);
 //! 2. each program of [`PROGRAMS`] runs on the host with the arguments and environment
 //!    `init.yaml` gives it: natively on an x86_64 host, with `qemu-aarch64` (Debian's
 //!    qemu-user) for AArch64; its output and exit status are the reference (a program
@@ -56,7 +58,7 @@ struct Program {
     path: &'static str,
 }
 
-const PROGRAMS: [Program; 14] = [
+const PROGRAMS: [Program; 15] = [
     Program {
         task: "lx.HelloStd",
         path: "hello-std",
@@ -118,6 +120,12 @@ const PROGRAMS: [Program; 14] = [
     Program {
         task: "lx.ForkStd",
         path: "fork-std",
+    },
+    // Signals between a parent and the child it starts (`./kill-c child`): kill, SIGCHLD,
+    // sigsuspend, EINTR of nanosleep.
+    Program {
+        task: "lx.KillC",
+        path: "kill-c",
     },
 ];
 
@@ -608,6 +616,15 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             None
         };
         let pipes = (pipes_host, pipes_c, pipes_c_host.map(|c| (c, host)));
+        // kill-c starts a copy of itself too: on AArch64 its reference is the host's x86_64
+        // build (nothing it prints depends on the architecture), its image the AArch64 one.
+        let kill_c = build_c(arch, "kill-c", "kill-c/kill.c")?;
+        let kill_host = match Arch::host() {
+            Some(host) if host != arch => {
+                build_c(host, "kill-c", "kill-c/kill.c")?.map(|e| (e, host))
+            }
+            _ => kill_c.clone().map(|e| (e, arch)),
+        };
         Ok((
             solution,
             described,
@@ -618,9 +635,10 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             signals_c,
             pipes,
             (fork_c, fork_c_host),
+            (kill_c, kill_host),
         ))
     })();
-    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c, pipes, forks) =
+    let (solution, described, rust, hello_c, spawn_host, spawn_c, signals_c, pipes, forks, kills) =
         match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -655,6 +673,11 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         Some(data) => extra.push(("fork-c".to_string(), data.clone())),
         None => absent.extend(["lx.ForkC", FORK_REFUSED, FORK_OOM].map(String::from)),
     }
+    let (kill_c, kill_host) = kills;
+    match &kill_c {
+        Some(data) => extra.push(("kill-c".to_string(), data.clone())),
+        None => absent.push("lx.KillC".to_string()),
+    }
     let mut statuses = Vec::new();
     for program in &PROGRAMS {
         // A program run by two entities is named with its task too.
@@ -673,6 +696,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             "pipes-c" => pipes_c_host.as_ref().map(|(e, a)| (e, *a)),
             "signals-c" => signals_c.as_ref().map(|e| (e, arch)),
             "fork-c" => fork_c_host.0.as_ref().map(|e| (e, fork_c_host.1)),
+            "kill-c" => kill_host.as_ref().map(|(e, a)| (e, *a)),
             path => rust.iter().find(|(n, _)| n == path).map(|(_, d)| (d, arch)),
         };
         let Some((elf, host_arch)) = elf else {
@@ -780,6 +804,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let outcome = (|| -> Result<String> {
             let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
             leave_out.extend([DENIED, SPAWN_REFUSED, NO_EXEC.task, BENCH.task].map(String::from));
+            leave_out.extend(CONSOLE_TASKS.map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,

@@ -52,6 +52,10 @@ impl Caller {
         if u32::from_ne_bytes(value) != expected {
             return Err(Status::WouldBlock);
         }
+        // A notification it accepts is pending: the wait would only be cut short.
+        if crate::notify::take_interrupt(&mut tasks, self.thread) {
+            return Err(Status::Interrupted);
+        }
         let t = tasks
             .threads
             .get_mut(&self.thread)
@@ -90,8 +94,11 @@ impl FutexServer for Caller {
                 .get_mut(&self.thread)
                 .ok_or(Status::NoSuchThread)?;
             let woken = core::mem::take(&mut t.futex_woken);
+            let interrupted = crate::notify::take_interrupt(&mut tasks, self.thread);
             if woken {
                 Ok(WaitResponse {})
+            } else if interrupted {
+                Err(Status::Interrupted)
             } else {
                 Err(Status::TimedOut)
             }

@@ -1,11 +1,17 @@
 //! `task`: processes. Creating one loads its executable from the ROMFS; starting one is the
 //! `execute` event, judged by the security module like every other event.
 
-use ostrog_abi::handle::{RIGHT_CONTROL, RIGHT_DUPLICATE, RIGHT_TRANSFER};
+use ostrog_abi::handle::{RIGHT_CONTROL, RIGHT_DUPLICATE, RIGHT_SIGNAL, RIGHT_TRANSFER};
 use ostrog_abi::Status;
 use ostrog_ksm::Verdict;
 
 use super::{code, Caller, Handover};
+use crate::idl::kl_core_task::{
+    AcceptNotifyError, AcceptNotifyRequest, AcceptNotifyResponse, NotifyExitError,
+    NotifyExitRequest, NotifyExitResponse, ParentError, ParentRequest, ParentResponse,
+    PendingError, PendingRequest, PendingResponse, SenderError, SenderRequest, SenderResponse,
+    SignalError, SignalRequest, SignalResponse,
+};
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
     CreateRequest, CreateResponse, ExitError, ExitRequest, ExitResponse, InfoError, InfoRequest,
@@ -21,6 +27,7 @@ use crate::idl::kl_core_task::{
 use crate::idl::spec_rt::Handle;
 use crate::judge::{judge, Judged, Party};
 use crate::mm::{frame, PAGE_SIZE};
+use crate::notify;
 use crate::object::Object;
 use crate::program;
 use crate::sched;
@@ -129,6 +136,20 @@ impl Caller {
             .map_or(u32::MAX, |p| p.class_id)
     }
 
+    /// The process a task handle with the signal or the control right names.
+    fn signal_handle(&self, number: u32) -> Result<ProcessId, Status> {
+        self.with_handles(|table| {
+            let entry = table.get(number)?;
+            match entry.object {
+                Object::Task(_) if entry.rights & (RIGHT_SIGNAL | RIGHT_CONTROL) == 0 => {
+                    Err(Status::AccessDenied)
+                }
+                Object::Task(sid) => Ok(sid),
+                _ => Err(Status::BadHandle),
+            }
+        })
+    }
+
     fn task_handle(&self, number: u32) -> Result<ProcessId, Status> {
         self.with_handles(
             |table| match table.get_with(number, RIGHT_CONTROL)?.object {
@@ -179,8 +200,9 @@ impl TaskServer for Caller {
             if let Some(p) = tasks.processes.get_mut(&sid) {
                 p.args = r.args;
                 p.env = r.env;
+                p.notify.creator = Some(self.process);
             }
-            let rights = RIGHT_CONTROL | RIGHT_TRANSFER | RIGHT_DUPLICATE;
+            let rights = RIGHT_CONTROL | RIGHT_SIGNAL | RIGHT_TRANSFER | RIGHT_DUPLICATE;
             let caller = tasks
                 .processes
                 .get_mut(&self.process)
@@ -465,5 +487,113 @@ impl TaskServer for Caller {
             used: bytes(used),
             limit: bytes(limit),
         })
+    }
+
+    fn signal(&mut self, r: SignalRequest) -> Result<SignalResponse, SignalError> {
+        (|| {
+            let target = self.signal_handle(r.task.handle)?;
+            notify::mask_of(r.bit).ok_or(Status::InvalidArgument)?;
+            let mut tasks = TASKS.lock();
+            if !notify::post(&mut tasks, target, r.bit, self.process) {
+                return Err(Status::Busy);
+            }
+            Ok(SignalResponse {})
+        })()
+        .map_err(|s| SignalError { status: code(s) })
+    }
+
+    fn pending(&mut self, _r: PendingRequest) -> Result<PendingResponse, PendingError> {
+        let mut tasks = TASKS.lock();
+        let p = tasks.processes.get_mut(&self.process).ok_or(PendingError {
+            status: code(Status::NoSuchThread),
+        })?;
+        let bits = core::mem::take(&mut p.notify.pending);
+        notify::recheck_work(&tasks);
+        Ok(PendingResponse { bits })
+    }
+
+    fn sender(&mut self, r: SenderRequest) -> Result<SenderResponse, SenderError> {
+        (|| {
+            notify::mask_of(r.bit).ok_or(Status::InvalidArgument)?;
+            let tasks = TASKS.lock();
+            let p = tasks
+                .processes
+                .get(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            Ok(SenderResponse {
+                sid: p
+                    .notify
+                    .senders
+                    .get((r.bit - 1) as usize)
+                    .copied()
+                    .unwrap_or(0),
+            })
+        })()
+        .map_err(|s| SenderError { status: code(s) })
+    }
+
+    fn accept_notify(
+        &mut self,
+        r: AcceptNotifyRequest,
+    ) -> Result<AcceptNotifyResponse, AcceptNotifyError> {
+        let mut tasks = TASKS.lock();
+        let t = tasks
+            .threads
+            .get_mut(&self.thread)
+            .ok_or(AcceptNotifyError {
+                status: code(Status::NoSuchThread),
+            })?;
+        t.notify_mask = r.mask;
+        notify::mark_work();
+        Ok(AcceptNotifyResponse {})
+    }
+
+    fn notify_exit(&mut self, r: NotifyExitRequest) -> Result<NotifyExitResponse, NotifyExitError> {
+        (|| {
+            let target = self.task_handle(r.task.handle)?;
+            if r.bit != 0 {
+                notify::mask_of(r.bit).ok_or(Status::InvalidArgument)?;
+            }
+            let mut tasks = TASKS.lock();
+            match tasks.processes.get_mut(&target) {
+                Some(p) if !p.ended => {
+                    p.notify.on_exit = (r.bit != 0).then_some((self.process, r.bit));
+                    Ok(NotifyExitResponse {})
+                }
+                _ => Err(Status::Busy),
+            }
+        })()
+        .map_err(|s| NotifyExitError { status: code(s) })
+    }
+
+    fn parent(&mut self, _r: ParentRequest) -> Result<ParentResponse, ParentError> {
+        (|| {
+            let mut tasks = TASKS.lock();
+            let creator = tasks
+                .processes
+                .get(&self.process)
+                .ok_or(Status::NoSuchThread)?
+                .notify
+                .creator
+                .ok_or(Status::NotFound)?;
+            if tasks.processes.get(&creator).is_none_or(|p| p.ended) {
+                return Err(Status::NotFound);
+            }
+            let me = tasks
+                .processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            let number = me
+                .handles
+                .insert(Object::Task(creator), RIGHT_SIGNAL, None)?;
+            self.handover = Handover::Handle(number);
+            Ok(ParentResponse {
+                parent: Handle {
+                    handle: number,
+                    rights_and_mode: RIGHT_SIGNAL,
+                },
+            })
+        })()
+        .map_err(|s| ParentError { status: code(s) })
     }
 }

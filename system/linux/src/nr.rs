@@ -82,6 +82,11 @@ pub enum Sys {
     SchedGetscheduler,
     SchedGetparam,
     Pause,
+    // Signals between processes (`sys.rs`, `signal.rs`).
+    RtSigpending,
+    RtSigtimedwait,
+    RtSigqueueinfo,
+    RtSigsuspend,
 }
 
 use Sys::*;
@@ -159,6 +164,10 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (145, SchedGetscheduler, "sched_getscheduler"),
     (143, SchedGetparam, "sched_getparam"),
     (34, Pause, "pause"),
+    (127, RtSigpending, "rt_sigpending"),
+    (128, RtSigtimedwait, "rt_sigtimedwait"),
+    (129, RtSigqueueinfo, "rt_sigqueueinfo"),
+    (130, RtSigsuspend, "rt_sigsuspend"),
 ];
 
 /// AArch64 numbers (the generic table, `include/uapi/asm-generic/unistd.h`).
@@ -225,6 +234,10 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (119, SchedSetscheduler, "sched_setscheduler"),
     (120, SchedGetscheduler, "sched_getscheduler"),
     (121, SchedGetparam, "sched_getparam"),
+    (133, RtSigsuspend, "rt_sigsuspend"),
+    (136, RtSigpending, "rt_sigpending"),
+    (137, RtSigtimedwait, "rt_sigtimedwait"),
+    (138, RtSigqueueinfo, "rt_sigqueueinfo"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {

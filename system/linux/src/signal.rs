@@ -46,6 +46,7 @@ pub const SIGWINCH: u64 = 28;
 
 /// `sa_flags`.
 pub const SA_SIGINFO: u64 = 4;
+pub const SA_RESTART: u64 = 0x1000_0000;
 pub const SA_RESTORER: u64 = 0x0400_0000;
 pub const SA_ONSTACK: u64 = 0x0800_0000;
 pub const SA_NODEFER: u64 = 0x4000_0000;
@@ -55,6 +56,11 @@ pub const SA_RESETHAND: u64 = 0x8000_0000;
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
+/// `si_code` of `rt_sigqueueinfo` from another process (`SI_QUEUE`).
+pub const SI_QUEUE: i32 = -1;
+/// `si_code` of `SIGCHLD`: the child exited, or a signal ended it.
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRALN: i32 = 1;
@@ -76,6 +82,8 @@ pub struct SigInfo {
     pub pid: i32,
     /// The faulting address (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGTRAP`, `SIGFPE`): `si_addr`.
     pub addr: u64,
+    /// `SIGCHLD`: the child's exit code or the signal that ended it (`si_status`).
+    pub status: i32,
 }
 
 impl SigInfo {
@@ -92,6 +100,9 @@ impl SigInfo {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+        }
+        if self.signo as u64 == SIGCHLD {
+            b[24..28].copy_from_slice(&self.status.to_le_bytes());
         }
         b
     }
@@ -413,6 +424,7 @@ mod tests {
                 code: SEGV_ACCERR,
                 pid: 0,
                 addr: 0xdead_b000,
+                status: 0,
             },
             handler: 0x40_1000,
             ret: 0x40_2000,
@@ -435,6 +447,7 @@ mod tests {
             code: SI_TKILL,
             pid: 42,
             addr: 0,
+            status: 0,
         }
         .to_bytes();
         assert_eq!(&kill[8..12], &(-6i32).to_le_bytes());

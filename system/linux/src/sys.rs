@@ -44,6 +44,12 @@ pub trait Kernel: Memory {
     fn now_ns(&mut self) -> u64;
     /// Sleeps at least `ns` nanoseconds.
     fn sleep_ns(&mut self, ns: u64);
+    /// Sleeps at least `ns` nanoseconds unless a signal from another process ends the
+    /// sleep (`Err(EINTR)`).
+    fn sleep_interruptible(&mut self, ns: u64) -> Result<(), i64> {
+        self.sleep_ns(ns);
+        Ok(())
+    }
     fn yield_now(&mut self);
     /// Sleeps while the 32-bit word at `addr` holds `expected`, until woken or `timeout_ns`
     /// passes. `Err(EAGAIN)` if the word differs, `Err(ETIMEDOUT)` on time-out.
@@ -129,6 +135,39 @@ pub trait Kernel: Memory {
     fn process_count(&mut self) -> Option<u64> {
         None
     }
+    /// Posts signal `sig` to process `pid` (`task.Signal`), a child or the parent (0: only
+    /// checks that it may). `ESRCH` for any other process, `EPERM` if the policy denies it.
+    fn signal_process(&mut self, _pid: i32, _sig: u64) -> Result<(), i64> {
+        Err(crate::errno::ESRCH)
+    }
+    /// The pid of the process that created this one (`task.Parent`); 0 if there is none.
+    fn parent_pid(&mut self) -> i32 {
+        0
+    }
+}
+
+/// What the shell does before a call ([`State::before_call`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeforeCall {
+    Nothing,
+    /// `rt_sigreturn`: the shell restores the frame ([`State::sigreturn`]).
+    Sigreturn,
+    /// Take the signals the kernel holds for the process first (`task.Pending`).
+    TakePending,
+}
+
+/// What a signal that ended a wait (the kernel's `Interrupted`, turned into `EINTR`) means
+/// for the call that waited ([`State::interruption`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interruption {
+    /// Nothing for this thread to run (ignored, blocked, or the call checks itself): wait
+    /// again.
+    Retry,
+    /// The call fails with `EINTR`; the signal is delivered on the way back.
+    Eintr,
+    /// A handler with `SA_RESTART` runs, then the call is made again (the shell points the
+    /// frame back at the system-call instruction).
+    Restart,
 }
 
 /// One Linux system call as the trap delivered it.
@@ -168,6 +207,9 @@ pub enum Outcome {
     /// `execve` replaced the process by a new one: wait (without the lock) until
     /// [`State::replacement_ended`] gives a status, then end the process with it.
     Replaced,
+    /// As [`Outcome::WaitEvent`], but make the call again at this time (ns since boot) at
+    /// the latest (`rt_sigtimedwait` with a time-out).
+    WaitEventUntil(u64),
 }
 
 /// A wait finished outside the lock.
@@ -226,16 +268,18 @@ pub fn block<K: Kernel>(k: &mut K, b: Blocking) -> i64 {
             Ok(()) => 0,
             Err(e) => -e,
         },
-        Blocking::Sleep { ns } => {
-            k.sleep_ns(ns);
-            0
-        }
+        Blocking::Sleep { ns } => match k.sleep_interruptible(ns) {
+            Ok(()) => 0,
+            Err(e) => -e,
+        },
         Blocking::Yield => {
             k.yield_now();
             0
         }
         Blocking::Forever => loop {
-            k.sleep_ns(1_000_000_000);
+            if let Err(e) = k.sleep_interruptible(1_000_000_000) {
+                return -e;
+            }
         },
         Blocking::PipeRead {
             handle,
@@ -379,8 +423,8 @@ const GATHER_MAX: u64 = 4096;
 
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
-const SIGKILL: u64 = 9;
-const SIGSTOP: u64 = 19;
+pub(crate) const SIGKILL: u64 = 9;
+pub(crate) const SIGSTOP: u64 = 19;
 const NSIG: u64 = 64;
 
 /// `getrandom` flags.
@@ -429,6 +473,15 @@ pub struct Thread {
     pub unmap_on_exit: Option<(u64, u64)>,
     /// Its name (`prctl(PR_SET_NAME)`, Linux's `comm`): at most 15 bytes and a NUL.
     pub name: [u8; 16],
+    /// The mask to restore after `rt_sigsuspend` (which waits with another one): the mask
+    /// saved in the frame of the handler that ends it.
+    pub suspend_saved: Option<u64>,
+    /// When its `rt_sigtimedwait` times out (ns since boot), while it waits.
+    pub wait_until: Option<u64>,
+    /// The signals its `rt_sigtimedwait` waits for (blocked, but taken), while it waits.
+    pub waiting_for: u64,
+    /// The notification bits the kernel was last told it accepts ([`State::accept_change`]).
+    pub told: Option<u64>,
 }
 
 /// Most distinct unsupported calls reported in the audit log (a program cannot flood it).
@@ -456,7 +509,6 @@ pub struct State {
     pid: i32,
     /// The parent's pid in a process made by `fork` (0: none known, as for a program Einit
     /// or `execve` started).
-    ppid: i32,
     actions: Vec<SigAction>,
     /// Signals sent to the process (`kill`) not delivered yet.
     pending: u64,
@@ -524,10 +576,13 @@ impl State {
                 native: None,
                 unmap_on_exit: None,
                 name: comm(exe),
+                suspend_saved: None,
+                wait_until: None,
+                waiting_for: 0,
+                told: None,
             }],
             next_tid: pid + 1,
             pid,
-            ppid: 0,
             actions: vec![SigAction::default(); NSIG as usize],
             pending: 0,
             infos: vec![SigInfo::default(); NSIG as usize],
@@ -770,7 +825,7 @@ impl State {
                 }
             }
             Sys::Getpid => ok(i64::from(self.pid)),
-            Sys::Getppid => ok(i64::from(self.ppid)),
+            Sys::Getppid => ok(i64::from(k.parent_pid())),
             Sys::Gettid => ok(i64::from(self.threads[me].tid)),
             Sys::Getuid | Sys::Geteuid | Sys::Getgid | Sys::Getegid => ok(0),
             Sys::Clone => self.sys_clone(k, call.nr, me, a),
@@ -780,19 +835,35 @@ impl State {
             Sys::Kill => {
                 // pid 0: the caller's process group, which is the process itself.
                 let pid = a[0] as i32;
+                if pid > 0 && pid != self.pid {
+                    return self.kill_other(k, pid, a[1] as u32 as u64);
+                }
                 let to = (pid == self.pid || pid == 0).then_some(None);
                 self.sys_kill(k, call.nr, me, to, a[1] as u32 as u64)
             }
             Sys::Tkill => {
-                let to = self.threads.iter().position(|t| t.tid == a[0] as i32);
+                let tid = a[0] as i32;
+                let to = self.threads.iter().position(|t| t.tid == tid);
+                if to.is_none() && tid > 0 {
+                    // The main thread of another process (its tid is its pid).
+                    return self.kill_process(k, tid, a[1] as u32 as u64);
+                }
                 self.sys_kill(k, call.nr, me, to.map(Some), a[1] as u32 as u64)
             }
             Sys::Tgkill => {
+                let (tgid, tid) = (a[0] as i32, a[1] as i32);
+                if tgid != self.pid && tgid > 0 {
+                    // Another process's main thread; its other threads are not known here.
+                    if tid != tgid {
+                        return err(ESRCH);
+                    }
+                    return self.kill_process(k, tgid, a[2] as u32 as u64);
+                }
                 let to = self
                     .threads
                     .iter()
-                    .position(|t| t.tid == a[1] as i32)
-                    .filter(|_| a[0] as i32 == self.pid);
+                    .position(|t| t.tid == tid)
+                    .filter(|_| tgid == self.pid);
                 self.sys_kill(k, call.nr, me, to.map(Some), a[2] as u32 as u64)
             }
             Sys::Uname => self.sys_uname(k, a[0]),
@@ -846,14 +917,22 @@ impl State {
             // Signals arrive only from calls (`kill`, `tkill`, `tgkill` of another thread,
             // which notify waiters): `pause` waits for one that this thread takes, then
             // returns `EINTR`, and the signal is delivered on the way back.
-            Sys::Pause => {
-                let t = &self.threads[me];
-                match (t.pending | self.pending) & !t.sigmask {
-                    0 => Outcome::WaitEvent,
-                    _ => err(EINTR),
-                }
-            }
+            Sys::Pause => match self.takes(me) {
+                0 => Outcome::WaitEvent,
+                _ => err(EINTR),
+            },
             Sys::Prctl => self.sys_prctl(k, me, a[0] as u32 as u64, a[1]),
+            Sys::RtSigpending => {
+                if a[1] > 8 {
+                    return err(EINVAL);
+                }
+                let t = &self.threads[me];
+                let set = (self.pending | t.pending) & t.sigmask;
+                self.result(self.write(k, a[0], &set.to_le_bytes()[..a[1] as usize]))
+            }
+            Sys::RtSigsuspend => self.sys_sigsuspend(k, me, a[0], a[1]),
+            Sys::RtSigtimedwait => self.sys_sigtimedwait(k, me, a[0], a[1], a[2], a[3]),
+            Sys::RtSigqueueinfo => self.sys_sigqueueinfo(k, me, a[0] as i32, a[1], a[2]),
             Sys::SchedGetscheduler => match self.sched_target(a[0] as i32) {
                 Ok(()) => ok(SCHED_OTHER as i64),
                 Err(e) => err(e),
@@ -1432,6 +1511,7 @@ impl State {
             code: if tkill { sig::SI_TKILL } else { sig::SI_USER },
             pid: self.pid,
             addr: 0,
+            status: 0,
         };
         match to {
             Some(t) => self.threads[t].pending |= bit,
@@ -1440,6 +1520,280 @@ impl State {
         // A thread in `pause` looks again.
         k.notify();
         ok(0)
+    }
+
+    /// The signals thread `me` takes now: pending for it or its process, not blocked, and
+    /// not ignored.
+    fn takes(&self, me: usize) -> u64 {
+        let t = &self.threads[me];
+        let ready = (t.pending | self.pending) & !t.sigmask;
+        (0..NSIG)
+            .filter(|&i| ready & (1 << i) != 0 && !self.ignored(i + 1))
+            .fold(0, |m, i| m | 1 << i)
+    }
+
+    /// Whether signal `sig`'s action is to ignore it (explicitly or by default).
+    fn ignored(&self, sig: u64) -> bool {
+        let a = self.actions[(sig - 1) as usize];
+        a.handler == SIG_IGN || a.handler == SIG_DFL && sig::default_ignored(sig)
+    }
+
+    /// The notification bits the thread with stack pointer `sp` should accept from the
+    /// kernel, if they changed since it last told it: every signal it does not block, and
+    /// those its `rt_sigtimedwait` waits for. So the kernel interrupts or enters a thread that
+    /// takes the signal, and one that blocks it is left alone; a signal every thread blocks
+    /// stays pending in the kernel until a thread unblocks it (or `rt_sigpending`,
+    /// `rt_sigtimedwait`, `rt_sigsuspend`, `pause` look: [`State::before_call`]).
+    pub fn accept_change(&mut self, sp: u64) -> Option<u64> {
+        let me = self.current(sp);
+        let t = &mut self.threads[me];
+        let accept = !t.sigmask | t.waiting_for | 1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1);
+        if t.told == Some(accept) {
+            return None;
+        }
+        t.told = Some(accept);
+        Some(accept)
+    }
+
+    /// What the shell does for call `nr` before [`State::dispatch`] (one look-up of the
+    /// number, under the lock the shell takes anyway): `rt_sigreturn`, which it handles
+    /// itself with [`State::sigreturn`]; a call that looks at the pending signals, for which
+    /// it first takes those the kernel holds for the process (`task.Pending`).
+    pub fn before_call(&self, nr: u64) -> BeforeCall {
+        match nr::decode(self.arch, nr) {
+            Some(Sys::RtSigreturn) => BeforeCall::Sigreturn,
+            Some(Sys::RtSigpending | Sys::RtSigtimedwait | Sys::RtSigsuspend | Sys::Pause) => {
+                BeforeCall::TakePending
+            }
+            _ => BeforeCall::Nothing,
+        }
+    }
+
+    /// A signal to process `pid`, which is not this one: a child's `kill`
+    /// ([`State::kill_child`]) or another's ([`State::kill_other`]).
+    fn kill_process<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
+        if self.procs.children.iter().any(|c| c.pid == pid) {
+            return self.kill_child(k, pid, sig);
+        }
+        self.kill_other(k, pid, sig)
+    }
+
+    /// `kill` of process `pid`, which is neither this one nor a child: through the kernel
+    /// (the parent; any other process is `ESRCH`).
+    fn kill_other<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
+        if sig > NSIG {
+            return err(EINVAL);
+        }
+        self.result(k.signal_process(pid, sig))
+    }
+
+    /// A signal another process sent (a kernel notification: `kill` of another
+    /// personality, or `SIGCHLD` when a child ended), from process `from`: pending for the
+    /// process, unless it is ignored and no thread blocks it (then it is dropped, as Linux
+    /// drops it).
+    pub fn signal_arrived<K: Kernel>(&mut self, k: &mut K, sig: u64, from: i32) {
+        if sig == 0 || sig > NSIG {
+            return;
+        }
+        let bit = 1u64 << (sig - 1);
+        if self.ignored(sig) && self.threads.iter().all(|t| t.sigmask & bit == 0) {
+            return;
+        }
+        let mut info = SigInfo {
+            signo: sig as i32,
+            code: sig::SI_USER,
+            pid: from,
+            addr: 0,
+            status: 0,
+        };
+        if sig == sig::SIGCHLD {
+            if let Some(status) = self.child_status(from) {
+                (info.code, info.status) = match status & 0x7f {
+                    0 => (sig::CLD_EXITED, (status >> 8) & 0xff),
+                    s => (sig::CLD_KILLED, s),
+                };
+            }
+        }
+        self.infos[(sig - 1) as usize] = info;
+        self.pending |= bit;
+        k.notify();
+    }
+
+    /// What a signal means for the call of thread `me` (number `nr`) whose wait it ended.
+    pub fn interruption(&self, me: usize, nr: u64) -> Interruption {
+        let sys = nr::decode(self.arch, nr);
+        // These look at the pending signals themselves when made again.
+        if matches!(
+            sys,
+            Some(Sys::Pause | Sys::RtSigsuspend | Sys::RtSigtimedwait)
+        ) {
+            return Interruption::Retry;
+        }
+        let ready = self.takes(me);
+        if ready == 0 {
+            return Interruption::Retry;
+        }
+        let sig = u64::from(ready.trailing_zeros()) + 1;
+        let a = self.actions[(sig - 1) as usize];
+        let restartable = matches!(
+            sys,
+            Some(
+                Sys::Futex
+                    | Sys::Read
+                    | Sys::Readv
+                    | Sys::Write
+                    | Sys::Writev
+                    | Sys::Wait4
+                    | Sys::Waitid
+            )
+        );
+        if a.handler != SIG_DFL && restartable && a.flags & sig::SA_RESTART != 0 {
+            Interruption::Restart
+        } else {
+            Interruption::Eintr
+        }
+    }
+
+    /// A `nanosleep`/`clock_nanosleep` (relative) ended by a signal with `remaining` ns
+    /// left: written to its `rem` if it has one.
+    pub fn sleep_interrupted<K: Kernel>(&self, k: &mut K, call: &Call, remaining: u64) {
+        let rem = match nr::decode(self.arch, call.nr) {
+            Some(Sys::Nanosleep) => call.args[1],
+            Some(Sys::ClockNanosleep) if call.args[1] & 1 == 0 => call.args[3],
+            _ => 0,
+        };
+        if rem != 0 {
+            let _ = self.write_u64s(
+                k,
+                rem,
+                &[remaining / 1_000_000_000, remaining % 1_000_000_000],
+            );
+        }
+    }
+
+    /// `rt_sigsuspend`: waits with the mask at `set` until a signal this thread takes
+    /// arrives, then `EINTR`; its handler's frame saves the mask from before the call.
+    fn sys_sigsuspend<K: Kernel>(&mut self, k: &mut K, me: usize, set: u64, size: u64) -> Outcome {
+        if size != 8 {
+            return err(EINVAL);
+        }
+        let new = match self.read_u64(k, set) {
+            Ok(m) => m & !(1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1)),
+            Err(e) => return err(e),
+        };
+        let t = &mut self.threads[me];
+        let before = t.suspend_saved.unwrap_or(t.sigmask);
+        t.sigmask = new;
+        t.suspend_saved = Some(before);
+        match self.takes(me) {
+            0 => Outcome::WaitEvent,
+            _ => err(EINTR),
+        }
+    }
+
+    /// `rt_sigtimedwait`: takes a pending signal of `set` (the thread's, else the
+    /// process's) and returns its number, with its `siginfo` at `info`; waits for one until
+    /// the time-out at `timeout` (none: for ever) ends it with `EAGAIN`, or a signal outside
+    /// `set` that this thread takes ends it with `EINTR`.
+    fn sys_sigtimedwait<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        me: usize,
+        set: u64,
+        info: u64,
+        timeout: u64,
+        size: u64,
+    ) -> Outcome {
+        if size != 8 {
+            return err(EINVAL);
+        }
+        let set = match self.read_u64(k, set) {
+            Ok(m) => m & !(1 << (SIGKILL - 1) | 1 << (SIGSTOP - 1)),
+            Err(e) => return err(e),
+        };
+        let t = &self.threads[me];
+        let here = (t.pending | self.pending) & set;
+        if here != 0 {
+            let sig = u64::from(here.trailing_zeros()) + 1;
+            let bit = 1u64 << (sig - 1);
+            if self.threads[me].pending & bit != 0 {
+                self.threads[me].pending &= !bit;
+            } else {
+                self.pending &= !bit;
+            }
+            self.threads[me].wait_until = None;
+            self.threads[me].waiting_for = 0;
+            if info != 0 {
+                let bytes = self.infos[(sig - 1) as usize].to_bytes();
+                if let Err(e) = self.write(k, info, &bytes) {
+                    return err(e);
+                }
+            }
+            return ok(sig as i64);
+        }
+        let until = match (self.threads[me].wait_until, timeout) {
+            (_, 0) => None,
+            (Some(at), _) => Some(at),
+            (None, at) => match self.timespec(k, at) {
+                Ok(ns) => Some(k.now_ns().saturating_add(ns)),
+                Err(e) => return err(e),
+            },
+        };
+        if self.takes(me) & !set != 0 {
+            self.threads[me].wait_until = None;
+            self.threads[me].waiting_for = 0;
+            return err(EINTR);
+        }
+        match until {
+            Some(at) if k.now_ns() >= at => {
+                self.threads[me].wait_until = None;
+                self.threads[me].waiting_for = 0;
+                err(EAGAIN)
+            }
+            Some(at) => {
+                self.threads[me].wait_until = Some(at);
+                self.threads[me].waiting_for = set;
+                Outcome::WaitEventUntil(at)
+            }
+            None => {
+                self.threads[me].waiting_for = set;
+                Outcome::WaitEvent
+            }
+        }
+    }
+
+    /// `rt_sigqueueinfo`: to this process as `kill` with the caller's `si_code`; to another
+    /// (whose code must be negative and not `SI_TKILL`, as Linux requires), as `kill` (the
+    /// receiver sees `SI_USER`: the kernel carries no payload).
+    fn sys_sigqueueinfo<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        me: usize,
+        pid: i32,
+        sig: u64,
+        uinfo: u64,
+    ) -> Outcome {
+        let mut raw = [0u8; 12];
+        if let Err(e) = self.read(k, uinfo, &mut raw) {
+            return err(e);
+        }
+        let code = i32::from_le_bytes([raw[8], raw[9], raw[10], raw[11]]);
+        // Linux lets a program forge only negative codes (not `SI_TKILL`) to others.
+        if pid != self.pid && (code >= 0 || code == sig::SI_TKILL) {
+            return err(EPERM);
+        }
+        if pid != self.pid {
+            if pid <= 0 {
+                return err(ESRCH);
+            }
+            return self.kill_process(k, pid, sig);
+        }
+        let nr = nr_of(self.arch, Sys::Kill);
+        let outcome = self.sys_kill(k, nr, me, Some(None), sig);
+        if outcome == ok(0) && (1..=NSIG).contains(&sig) {
+            self.infos[(sig - 1) as usize].code = code;
+        }
+        outcome
     }
 
     /// Makes the fault stack of the thread whose stack pointer is `sp` if it has none yet:
@@ -1458,11 +1812,6 @@ impl State {
         Some(start + FAULT_STACK_SIZE)
     }
 
-    /// Whether `nr` is `rt_sigreturn` (which the shell handles with [`State::sigreturn`]).
-    pub fn is_sigreturn(&self, nr: u64) -> bool {
-        nr::decode(self.arch, nr) == Some(Sys::RtSigreturn)
-    }
-
     /// After a call (or a `rt_sigreturn`) of the thread whose registers are `frame`: delivers
     /// its lowest pending signal that it does not block. A handler is entered by building its
     /// signal frame and changing `frame` (`None`); a default action that ends the process is
@@ -1474,10 +1823,16 @@ impl State {
         env: SignalEnv,
     ) -> Option<Outcome> {
         let me = self.current(frame.sp());
+        // After `rt_sigsuspend`: the handler's frame saves the mask from before it, which
+        // comes back now if no handler runs.
+        let saved = self.threads[me].suspend_saved.take();
         loop {
             let t = &self.threads[me];
             let ready = (t.pending | self.pending) & !t.sigmask;
             if ready == 0 {
+                if let Some(mask) = saved {
+                    self.threads[me].sigmask = mask;
+                }
                 return None;
             }
             let sig = u64::from(ready.trailing_zeros()) + 1;
@@ -1497,8 +1852,11 @@ impl State {
                     None => continue,
                 }
             }
-            let info = self.infos[(sig - 1) as usize];
-            return self.enter_handler(k, me, frame, sig, info, env);
+            let info = SigInfo {
+                signo: sig as i32,
+                ..self.infos[(sig - 1) as usize]
+            };
+            return self.enter_handler(k, me, frame, info, env, saved);
         }
     }
 
@@ -1552,8 +1910,9 @@ impl State {
             code,
             pid: 0,
             addr,
+            status: 0,
         };
-        self.enter_handler(k, me, frame, signo, info, env)
+        self.enter_handler(k, me, frame, info, env, None)
     }
 
     /// The end of a process by a signal it could not handle, with a console line.
@@ -1574,16 +1933,17 @@ impl State {
         Outcome::ExitProcess(128 + signo as i32)
     }
 
-    /// Builds the signal frame of `signo` for thread `me` and points `frame` at the handler.
+    /// Builds the signal frame of `info.signo` for thread `me` and points `frame` at the handler.
     fn enter_handler<K: Kernel, F: SignalRegs>(
         &mut self,
         k: &mut K,
         me: usize,
         frame: &mut F,
-        signo: u64,
         info: SigInfo,
         env: SignalEnv,
+        saved: Option<u64>,
     ) -> Option<Outcome> {
+        let signo = info.signo as u64;
         let a = self.actions[(signo - 1) as usize];
         let t = &self.threads[me];
         let sp = frame.sp();
@@ -1605,7 +1965,7 @@ impl State {
             info,
             handler: a.handler,
             ret,
-            saved_mask: t.sigmask,
+            saved_mask: saved.unwrap_or(t.sigmask),
             altstack: t.altstack,
             top,
             on_alt,
@@ -1996,6 +2356,10 @@ impl State {
             native: None,
             unmap_on_exit: None,
             name: self.threads[me].name,
+            suspend_saved: None,
+            wait_until: None,
+            waiting_for: 0,
+            told: None,
         });
         match k.spawn(stack, tls) {
             Ok(native) => {

@@ -32,6 +32,8 @@ struct Fake {
     closed: Vec<u32>,
     exec_error: Option<i64>,
     kills: Vec<(i32, i32)>,
+    /// `task.Signal` requests: (pid, signal).
+    signals: Vec<(i32, u64)>,
     released: Vec<i32>,
     notified: usize,
     forks: usize,
@@ -126,6 +128,22 @@ impl Kernel for Fake {
         }
         self.forks += 1;
         Ok(200 + self.forks as i32)
+    }
+    fn signal_process(&mut self, pid: i32, sig: u64) -> Result<(), i64> {
+        // The parent is pid 1; children are 101 and up.
+        if pid != 1 && pid < 101 {
+            return Err(ESRCH);
+        }
+        if sig != 0 {
+            self.signals.push((pid, sig));
+        }
+        Ok(())
+    }
+    fn parent_pid(&mut self) -> i32 {
+        1
+    }
+    fn sleep_interruptible(&mut self, _: u64) -> Result<(), i64> {
+        Err(EINTR)
     }
     fn kill_child(&mut self, pid: i32, code: i32) -> Result<(), i64> {
         self.kills.push((pid, code));
@@ -721,9 +739,14 @@ fn kill_of_a_child_ends_it_and_wait_reports_the_signal() {
         Outcome::VforkEnd(101)
     );
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[101, 0])), 0);
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[101, 17])), -EPERM);
+    // SIGSTOP cannot stop it; other signals go to its personality (task.Signal), SIGKILL
+    // ends it (task.Kill).
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[101, 19])), -EPERM);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[101, 17])), 0);
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[101, 15])), 0);
-    assert_eq!(k.kills, vec![(101, 128 + 15)]);
+    assert_eq!(k.signals, vec![(101, 17), (101, 15)]);
+    assert!(k.kills.is_empty());
+    // It ended with 128 + 15 after this process sent it SIGTERM: killed by SIGTERM.
     st.child_ended(101, 128 + 15);
     let status = STACK + 0x700;
     assert_eq!(
@@ -731,6 +754,44 @@ fn kill_of_a_child_ends_it_and_wait_reports_the_signal() {
         101
     );
     assert_eq!(u32_at(&mut k, status), 15, "WIFSIGNALED, WTERMSIG 15");
+    // A child that exits with 128 + a signal nobody sent it exited; SIGKILL is task.Kill.
+    vfork(&mut st, &mut k, STACK + 0x800);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Execve, &[path, 0, 0]),
+        Outcome::VforkEnd(102)
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[102, 9])), 0);
+    assert_eq!(k.kills, vec![(102, 128 + 9)]);
+    st.child_ended(102, 128 + 9);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Wait4, &[102, status, 0, 0])),
+        102
+    );
+    assert_eq!(u32_at(&mut k, status), 9, "WIFSIGNALED, WTERMSIG 9");
+    vfork(&mut st, &mut k, STACK + 0x800);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Execve, &[path, 0, 0]),
+        Outcome::VforkEnd(103)
+    );
+    st.child_ended(103, 128 + 15);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Wait4, &[103, status, 0, 0])),
+        103
+    );
+    assert_eq!(u32_at(&mut k, status), (128 + 15) << 8, "exited with 143");
+    // The parent, and pids that are neither: ESRCH.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Getppid, &[])), 1);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[1, 10])), 0);
+    assert_eq!(k.signals.last(), Some(&(1, 10)));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[50, 10])), -ESRCH);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[1, 65])), -EINVAL);
+    // tkill/tgkill of another process's main thread (tid = pid): the same as kill.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tgkill, &[1, 1, 12])), 0);
+    assert_eq!(k.signals.last(), Some(&(1, 12)));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tgkill, &[1, 5, 12])), -ESRCH);
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tkill, &[1, 14])), 0);
+    assert_eq!(k.signals.last(), Some(&(1, 14)));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Tkill, &[50, 14])), -ESRCH);
     // Exit statuses: a code the program chose, and the kernel's end of a faulting one.
     assert_eq!(wait_status(0), 0);
     assert_eq!(wait_status(300), 44 << 8);
@@ -1002,8 +1063,10 @@ fn a_refused_fork_is_an_error_and_leaves_no_child() {
 fn kill_of_a_forked_child_ends_it() {
     let (mut st, mut k) = setup(Arch::X86_64);
     let pid = ret(call(&mut st, &mut k, Sys::Fork, &[]));
+    // SIGTERM goes to the child's personality (task.Signal), whose default action ends it
+    // with 128 + 15; the parent sent it, so wait reports the signal.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[pid as u64, 15])), 0);
-    assert_eq!(k.kills, vec![(pid as i32, 128 + 15)]);
+    assert_eq!(k.signals, vec![(pid as i32, 15)]);
     st.child_ended(pid as i32, 128 + 15);
     assert_eq!(
         ret(call(

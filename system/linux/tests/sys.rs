@@ -146,6 +146,17 @@ impl Kernel for Fake {
     fn sleep_ns(&mut self, ns: u64) {
         self.now += ns;
     }
+    fn sleep_interruptible(&mut self, ns: u64) -> Result<(), i64> {
+        self.now += ns;
+        Ok(())
+    }
+    /// No other process: every pid is `ESRCH`.
+    fn signal_process(&mut self, _: i32, _: u64) -> Result<(), i64> {
+        Err(ESRCH)
+    }
+    fn parent_pid(&mut self) -> i32 {
+        0
+    }
     fn yield_now(&mut self) {}
     fn futex_wait(&mut self, _: u64, expected: u32, _: Option<u64>) -> Result<(), i64> {
         if self.futex_value == Some(expected) {
@@ -1979,4 +1990,207 @@ fn poll_reports_console_input_and_waits_for_it() {
     assert_eq!(u16::from_le_bytes([p[6], p[7]]), 1);
     // TCGETS still says a terminal.
     assert_eq!(ret(call(&mut st, &mut k, Sys::Ioctl, &[0, 0x5401, BUF])), 0);
+}
+
+#[test]
+fn signals_from_other_processes_pend_are_waited_for_and_interrupt_waits() {
+    use linux::sys::Interruption;
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let nr = |sys| number(Arch::X86_64, sys).unwrap();
+    let me = st.current(STACK_TOP - 0x1000);
+    // A handler for SIGUSR1 (10), without SA_RESTART.
+    k.write_user(BUF, &0x40_1000u64.to_le_bytes());
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigaction, &[10, BUF, 0, 8])),
+        0
+    );
+    // Nothing pending; then SIGUSR1 from process 77 while it is blocked: pending.
+    let set = BUF + 64;
+    k.write_user(set, &(1u64 << 9).to_le_bytes());
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigprocmask, &[0, set, 0, 8])),
+        0
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigpending, &[BUF + 128, 8])),
+        0
+    );
+    assert_eq!(u64_at(&mut k, BUF + 128), 0);
+    let before = k.notified;
+    st.signal_arrived(&mut k, 10, 77);
+    assert!(k.notified > before, "waiting threads look again");
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigpending, &[BUF + 128, 8])),
+        0
+    );
+    assert_eq!(u64_at(&mut k, BUF + 128), 1 << 9);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigpending, &[BUF + 128, 9])),
+        -EINVAL
+    );
+    // sigtimedwait takes it, with its sender; then nothing is left: EAGAIN at once with a
+    // zero time-out, a timed wait until the time-out with another.
+    let zero = BUF + 256;
+    k.write_user(zero, &[0u8; 16]);
+    let info = BUF + 512;
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, zero, 8]
+        )),
+        10
+    );
+    assert_eq!(u32_at(&mut k, info), 10);
+    assert_eq!(u32_at(&mut k, info + 8), 0, "SI_USER");
+    assert_eq!(u32_at(&mut k, info + 16), 77, "si_pid: the sender");
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, zero, 8]
+        )),
+        -EAGAIN
+    );
+    let second = BUF + 288;
+    k.write_user(second, &1u64.to_le_bytes());
+    k.write_user(second + 8, &0u64.to_le_bytes());
+    k.now = 5_000;
+    let timed = [set, info, second, 8];
+    assert_eq!(
+        call(&mut st, &mut k, Sys::RtSigtimedwait, &timed),
+        Outcome::WaitEventUntil(1_000_005_000)
+    );
+    k.now = 500_000_000;
+    assert_eq!(
+        call(&mut st, &mut k, Sys::RtSigtimedwait, &timed),
+        Outcome::WaitEventUntil(1_000_005_000),
+        "the deadline stays the first call's"
+    );
+    k.now = 1_000_005_000;
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigtimedwait, &timed)),
+        -EAGAIN
+    );
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, zero, 4]
+        )),
+        -EINVAL
+    );
+    // SIGCHLD with its default action (ignore) and not blocked is dropped.
+    st.signal_arrived(&mut k, 17, 101);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigpending, &[BUF + 128, 8])),
+        0
+    );
+    assert_eq!(u64_at(&mut k, BUF + 128), 0);
+    // sigsuspend with nothing blocked waits; a signal from another process ends it.
+    let none = BUF + 96;
+    k.write_user(none, &0u64.to_le_bytes());
+    assert_eq!(
+        call(&mut st, &mut k, Sys::RtSigsuspend, &[none, 8]),
+        Outcome::WaitEvent
+    );
+    assert_eq!(st.sigmask(me), 0, "the suspend mask while it waits");
+    assert_eq!(
+        st.interruption(me, nr(Sys::RtSigsuspend)),
+        Interruption::Retry
+    );
+    st.signal_arrived(&mut k, 10, 77);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigsuspend, &[none, 8])),
+        -EINTR
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigsuspend, &[none, 4])),
+        -EINVAL
+    );
+    // What a signal means for an interrupted wait: EINTR for nanosleep and for a futex
+    // without SA_RESTART, the call made again with it, a retry when it is blocked.
+    assert_eq!(st.interruption(me, nr(Sys::Nanosleep)), Interruption::Eintr);
+    assert_eq!(st.interruption(me, nr(Sys::Futex)), Interruption::Eintr);
+    k.write_user(BUF + 8, &0x1000_0000u64.to_le_bytes());
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigaction, &[10, BUF, 0, 8])),
+        0
+    );
+    assert_eq!(st.interruption(me, nr(Sys::Futex)), Interruption::Restart);
+    assert_eq!(st.interruption(me, nr(Sys::Nanosleep)), Interruption::Eintr);
+    assert_eq!(st.interruption(me, nr(Sys::Pause)), Interruption::Retry);
+    k.write_user(set, &(1u64 << 9).to_le_bytes());
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::RtSigprocmask, &[2, set, 0, 8])),
+        0
+    );
+    assert_eq!(st.interruption(me, nr(Sys::Futex)), Interruption::Retry);
+    // A nanosleep cut short reports the time left.
+    let req = BUF + 320;
+    let rem = BUF + 352;
+    let call_ = Call {
+        nr: nr(Sys::Nanosleep),
+        args: [req, rem, 0, 0, 0, 0],
+        tls: 0,
+        sp: STACK_TOP - 0x1000,
+    };
+    st.sleep_interrupted(&mut k, &call_, 2_500_000_000);
+    assert_eq!(u64_at(&mut k, rem), 2);
+    assert_eq!(u64_at(&mut k, rem + 8), 500_000_000);
+    // Another process: through the kernel; ESRCH by default.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Kill, &[4242, 10])), -ESRCH);
+    // What the kernel is told the thread takes: every signal it does not block (SIGKILL
+    // and SIGSTOP always), once per change; those its sigtimedwait waits for too.
+    let sp = STACK_TOP - 0x1000;
+    let kill_stop = 1u64 << 8 | 1 << 18;
+    assert_eq!(st.accept_change(sp), Some(!(1u64 << 9) | kill_stop));
+    assert_eq!(st.accept_change(sp), None);
+    // (The SIGUSR1 that ended the sigsuspend above is still pending here: no frame took it.)
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, zero, 8]
+        )),
+        10
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::RtSigtimedwait, &[set, info, 0, 8]),
+        Outcome::WaitEvent
+    );
+    assert_eq!(st.accept_change(sp), Some(u64::MAX));
+    st.signal_arrived(&mut k, 10, 77);
+    assert_eq!(
+        ret(call(
+            &mut st,
+            &mut k,
+            Sys::RtSigtimedwait,
+            &[set, info, 0, 8]
+        )),
+        10
+    );
+    assert_eq!(st.accept_change(sp), Some(!(1u64 << 9) | kill_stop));
+    assert_eq!(
+        st.before_call(nr(Sys::RtSigpending)),
+        linux::sys::BeforeCall::TakePending
+    );
+    assert_eq!(
+        st.before_call(nr(Sys::RtSigreturn)),
+        linux::sys::BeforeCall::Sigreturn
+    );
+    assert_eq!(
+        st.before_call(nr(Sys::Getpid)),
+        linux::sys::BeforeCall::Nothing
+    );
+}
+
+fn u32_at(k: &mut Fake, at: u64) -> u32 {
+    let mut b = [0u8; 4];
+    k.read_user(at, &mut b);
+    u32::from_le_bytes(b)
 }

@@ -170,6 +170,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame, slot: u64) {
     }
     if slot == LOWER_IRQ || slot == LOWER_SYNC {
         crate::sched::preempt_if_needed();
+        crate::trap_redirect::deliver_notification(frame);
     }
 }
 

@@ -118,6 +118,7 @@ extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
         frame.rdx = second as u64;
     }
     crate::sched::preempt_if_needed();
+    crate::trap_redirect::deliver_notification(frame);
 }
 
 /// The user registers saved in `frame` (a system call's) and the running thread's FS base,

@@ -341,6 +341,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     }
     if frame.is_from_user() {
         crate::sched::preempt_if_needed();
+        crate::trap_redirect::deliver_notification(frame);
     }
 }
 

@@ -15,6 +15,10 @@ pub trait LinuxFrame {
     fn set_sp(&mut self, sp: u64);
     fn tls(&self) -> u64;
     fn set_tls(&mut self, tls: u64);
+    /// Points the frame back at its system-call instruction, so that the call is made again
+    /// when it is resumed (a call restarted after a signal handler, `SA_RESTART`); the
+    /// number and arguments are still in their registers until a result is set.
+    fn restart(&mut self);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -44,6 +48,10 @@ impl LinuxFrame for TrapFrame {
     }
     fn set_tls(&mut self, tls: u64) {
         self.fs_base = tls;
+    }
+    fn restart(&mut self) {
+        // `syscall` is 2 bytes.
+        self.rip = self.rip.wrapping_sub(2);
     }
 }
 
@@ -75,5 +83,9 @@ impl LinuxFrame for TrapFrame {
     }
     fn set_tls(&mut self, tls: u64) {
         self.tpidr_el0 = tls;
+    }
+    fn restart(&mut self) {
+        // `svc #0` is 4 bytes.
+        self.pc = self.pc.wrapping_sub(4);
     }
 }

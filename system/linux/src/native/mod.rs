@@ -13,10 +13,10 @@ use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
 use linux::signal::FpState;
-use linux::sys::{self, Call, Kernel, Outcome, SignalEnv, State};
+use linux::sys::{self, BeforeCall, Call, Interruption, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
-use ostrog_abi::trap::{fault_type, SET_FAULT_STACK, SYSCALL};
+use ostrog_abi::trap::{fault_type, NOTIFY, SET_FAULT_STACK, SYSCALL};
 use ostrog_abi::{priority, Status};
 use ostrog_rt::idl::kl_core_core;
 use ostrog_rt::idl::kl_core_time::TimeProxy;
@@ -51,6 +51,11 @@ static CHILDREN: Mutex<Vec<ChildTask>> = Mutex::new(Vec::new());
 static CHILD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
 /// Stack of a child's watcher thread (it only waits and takes the lock).
 const WATCHER_STACK: usize = 16 * 1024;
+/// The process that created this one: a task handle with only the signal right
+/// (`task.Parent`) and its pid, asked for once (`None` until then; pid 0: there is none).
+static PARENT: Mutex<Option<(Option<RtHandle>, i32)>> = Mutex::new(None);
+/// The notification bit a child's end posts to this process (`task.NotifyExit`): `SIGCHLD`.
+const SIGCHLD: u32 = 17;
 
 struct ChildTask {
     pid: i32,
@@ -80,6 +85,7 @@ fn errno(s: Status) -> i64 {
         Status::Busy => EAGAIN,
         Status::NotFound => ENOENT,
         Status::NotSupported | Status::NoSuchSyscall => ENOSYS,
+        Status::Interrupted => EINTR,
         _ => EINVAL,
     }
 }
@@ -243,6 +249,18 @@ impl Kernel for Native<'_> {
 
     fn yield_now(&mut self) {
         rt::yield_now();
+    }
+
+    fn sleep_interruptible(&mut self, ns: u64) -> Result<(), i64> {
+        let mut ms = ns.div_ceil(1_000_000);
+        while ms > 0 {
+            let step = ms.min(u64::from(u32::MAX));
+            if let Err(e) = time().sleep(step as u32) {
+                return Err(errno(remote_status(e, |e| e.status)));
+            }
+            ms -= step;
+        }
+        Ok(())
     }
 
     fn futex_wait(&mut self, addr: u64, expected: u32, timeout_ns: Option<u64>) -> Result<(), i64> {
@@ -423,6 +441,98 @@ impl Kernel for Native<'_> {
     fn process_count(&mut self) -> Option<u64> {
         rt::tasks().count().ok().map(|c| u64::from(c.live))
     }
+
+    fn signal_process(&mut self, pid: i32, sig: u64) -> Result<(), i64> {
+        let child = CHILDREN
+            .lock()
+            .iter()
+            .find(|c| c.pid == pid)
+            .map(|c| c.task);
+        let (task, is_child) = match child {
+            Some(task) => (task, true),
+            None => match parent() {
+                (Some(task), ppid) if ppid == pid => (task, false),
+                _ => return Err(ESRCH),
+            },
+        };
+        if sig == 0 {
+            return Ok(());
+        }
+        match rt::tasks().signal(task, sig as u32) {
+            Ok(_) => Ok(()),
+            Err(e) => match remote_status(e, |e| e.status) {
+                // A child that has ended is a zombie until waited for: nothing happens.
+                Status::Busy if is_child => Ok(()),
+                Status::Busy => Err(ESRCH),
+                Status::AccessDenied => Err(EPERM),
+                s => Err(errno(s)),
+            },
+        }
+    }
+
+    fn parent_pid(&mut self) -> i32 {
+        parent().1
+    }
+}
+
+/// The parent's signal handle and pid (`task.Parent`, asked for once).
+fn parent() -> (Option<RtHandle>, i32) {
+    let mut guard = PARENT.lock();
+    if let Some(p) = *guard {
+        return p;
+    }
+    let found = match rt::tasks().parent() {
+        Ok(r) => match rt::handles().sid(r.parent) {
+            Ok(s) => (Some(r.parent), i32::try_from(s.sid).unwrap_or(i32::MAX / 2)),
+            Err(_) => {
+                let _ = rt::handles().close(r.parent);
+                (None, 0)
+            }
+        },
+        Err(_) => (None, 0),
+    };
+    *guard = Some(found);
+    found
+}
+
+/// The signals other processes sent (kernel notifications, `task.Pending`) into the state:
+/// each with its sender (`task.Sender`). A `SIGCHLD` from a child that has ended is given
+/// the child's status when its watcher has recorded it (a few yields: the watcher wakes
+/// when the kernel posts the signal).
+fn take_posted(bits: Option<u64>) {
+    let bits = match bits {
+        Some(b) => b,
+        None => match rt::tasks().pending() {
+            Ok(r) => r.bits,
+            Err(_) => return,
+        },
+    };
+    for sig in (1..=64u32).filter(|&s| bits & (1 << (s - 1)) != 0) {
+        let from = rt::tasks()
+            .sender(sig)
+            .map(|r| i32::try_from(r.sid).unwrap_or(0))
+            .unwrap_or(0);
+        if sig == SIGCHLD {
+            let child = CHILDREN.lock().iter().any(|c| c.pid == from);
+            for _ in 0..16 {
+                let known = !child || with_state(|s| s.child_status(from).is_some());
+                if known {
+                    break;
+                }
+                rt::yield_now();
+            }
+        }
+        with_state(|state| state.signal_arrived(&mut Native { frame: None }, u64::from(sig), from));
+    }
+}
+
+/// Tells the kernel which signals the calling thread (the one whose stack pointer is `sp`)
+/// takes now, if that changed: every signal it does not block (`State::accept_change`).
+fn tell_accepted(sp: u64) {
+    let changed = lock().as_mut().and_then(|s| s.accept_change(sp));
+    if let Some(mask) = changed {
+        let _ = rt::tasks().accept_notify(mask);
+    }
 }
 
 /// A pipe end as a request names it (a handle of this process's, nothing moved).
@@ -499,6 +609,8 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
             });
         }
     }
+    // Its end posts SIGCHLD here (the Linux personality's signal for it).
+    let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
         forget(task);
         return Err(match rt::call_status(e) {
@@ -568,6 +680,8 @@ fn fork(frame: &TrapFrame) -> Result<i32, i64> {
         s => errno(s),
     })?;
     let pid = i32::try_from(sid).unwrap_or(i32::MAX / 2);
+    // Its end posts SIGCHLD here, as a spawned child's does.
+    let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
         let _ = rt::handles().close(task);
         // Linux documents no permission error for fork: a copy the policy does not let
@@ -591,6 +705,7 @@ extern "C" fn fork_child(arg: usize) -> ! {
         CHILDREN.force_unlock();
         THREAD_PRIORITY.force_unlock();
         CHILD_PRIORITY.force_unlock();
+        PARENT.force_unlock();
     }
     // SAFETY: `arg` is the address of the forking thread's frame, which the kernel copied
     // with the rest of the parent's memory; nothing else uses it in this process.
@@ -605,6 +720,10 @@ extern "C" fn fork_child(arg: usize) -> ! {
         }
     }
     *VFORK_PARENT.lock() = None;
+    // The parent's own parent is not this one's: `task.Parent` is asked again when needed.
+    if let Some((Some(h), _)) = PARENT.lock().take() {
+        let _ = rt::handles().close(h);
+    }
     let pid = rt::task_info()
         .map(|(sid, _)| i32::try_from(sid).unwrap_or(i32::MAX / 2))
         .unwrap_or(1);
@@ -658,6 +777,7 @@ fn create_thread(
 extern "C" fn thread_start(arg: usize) -> ! {
     // SAFETY: `arg` is the box `spawn` made for this thread and handed over to it alone.
     let frame = *unsafe { Box::from_raw(arg as *mut TrapFrame) };
+    tell_accepted(frame.sp());
     let status = rt::resume(&frame);
     println!("linux: cannot start a thread: {}", status.name());
     rt::exit(127)
@@ -842,6 +962,10 @@ fn prepare(state: &mut State, frame: &mut TrapFrame, env: SignalEnv) -> Option<O
     if let Some(end) = state.deliver(k, frame, env) {
         return Some(end);
     }
+    // The kernel learns which signals the thread takes now (its mask may have changed).
+    if let Some(mask) = state.accept_change(sp) {
+        let _ = rt::tasks().accept_notify(mask);
+    }
     if let Some(top) = state.new_fault_stack(k, sp) {
         frame.kind = SET_FAULT_STACK;
         frame.info = top;
@@ -873,6 +997,16 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
     // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
     // just above the stack pointer this function started with; only this thread uses it.
     let frame = unsafe { &mut *frame };
+    if frame.kind == NOTIFY {
+        // Signals from other processes, taken by the kernel for this delivery: into the
+        // state, then delivered as after a call (the frame is where the thread was).
+        take_posted(Some(frame.info));
+        let env = signal_env(frame);
+        if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+            finish(outcome)
+        }
+        resume(frame)
+    }
     if fault_type(frame.kind) != SYSCALL {
         // A fault: the signal's handler runs, or the process ends.
         let (kind, addr, pc) = (frame.kind, frame.info, frame.pc());
@@ -894,7 +1028,12 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         sp: frame.sp(),
     };
     let env = signal_env(frame);
-    if with_state(|state| state.is_sigreturn(call.nr)) {
+    // Signals every thread blocks stay with the kernel: these calls look at them too.
+    let before = with_state(|state| state.before_call(call.nr));
+    if before == BeforeCall::TakePending {
+        take_posted(None);
+    }
+    if before == BeforeCall::Sigreturn {
         let ended = with_state(|state| {
             let k = &mut Native { frame: None };
             match state.sigreturn(k, frame) {
@@ -931,10 +1070,49 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
         });
         match outcome {
             Outcome::Return(_) => {}
-            Outcome::Block(b) => {
+            Outcome::Block(mut b) => {
                 let write = matches!(b, sys::Blocking::PipeWrite { .. });
-                let result = sys::block(&mut Native { frame: None }, b);
-                frame.set_result(result);
+                let mut result;
+                let mut restarted = false;
+                loop {
+                    // Only a sleep needs its start (for the time left if a signal ends it).
+                    let start = match b {
+                        sys::Blocking::Sleep { .. } => Native { frame: None }.now_ns(),
+                        _ => 0,
+                    };
+                    result = sys::block(&mut Native { frame: None }, b.clone());
+                    if result != -EINTR {
+                        break;
+                    }
+                    // A signal from another process ended the wait.
+                    take_posted(None);
+                    let elapsed = Native { frame: None }.now_ns().saturating_sub(start);
+                    let me = with_state(|s| s.current(call.sp));
+                    match with_state(|s| s.interruption(me, call.nr)) {
+                        Interruption::Retry => {
+                            if let sys::Blocking::Sleep { ns } = &mut b {
+                                *ns = ns.saturating_sub(elapsed);
+                            }
+                        }
+                        Interruption::Eintr => {
+                            if let sys::Blocking::Sleep { ns } = &b {
+                                let left = ns.saturating_sub(elapsed);
+                                with_state(|s| {
+                                    s.sleep_interrupted(&mut Native { frame: None }, &call, left)
+                                });
+                            }
+                            break;
+                        }
+                        Interruption::Restart => {
+                            frame.restart();
+                            restarted = true;
+                            break;
+                        }
+                    }
+                }
+                if !restarted {
+                    frame.set_result(result);
+                }
                 frame.set_tls(call.tls);
                 let ended = with_state(|state| {
                     if write && result == -EPIPE {
@@ -946,9 +1124,30 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                     finish(outcome)
                 }
             }
-            Outcome::WaitEvent => {
-                let _ = rt::futex_wait(&EVENTS, events, rt::FUTEX_FOREVER);
-                continue;
+            Outcome::WaitEvent | Outcome::WaitEventUntil(_) => {
+                // `rt_sigsuspend` and `rt_sigtimedwait` wait with other signals taken.
+                tell_accepted(call.sp);
+                let timeout = match outcome {
+                    Outcome::WaitEventUntil(at) => {
+                        at.saturating_sub(Native { frame: None }.now_ns()).max(1)
+                    }
+                    _ => rt::FUTEX_FOREVER,
+                };
+                if rt::futex_wait(&EVENTS, events, timeout) != Err(Status::Interrupted) {
+                    continue;
+                }
+                // A signal from another process ended the wait.
+                take_posted(None);
+                let me = with_state(|s| s.current(call.sp));
+                match with_state(|s| s.interruption(me, call.nr)) {
+                    Interruption::Retry => continue,
+                    Interruption::Eintr => frame.set_result(-EINTR),
+                    Interruption::Restart => frame.restart(),
+                }
+                frame.set_tls(call.tls);
+                if let Some(outcome) = with_state(|state| prepare(state, frame, env)) {
+                    finish(outcome)
+                }
             }
             Outcome::WaitInput { timeout_ns } => {
                 let result = match (Native { frame: None }).console_wait(timeout_ns) {
@@ -986,6 +1185,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 }
                 frame.set_result(0);
                 frame.set_tls(call.tls);
+                tell_accepted(frame.sp());
             }
             Outcome::VforkEnd(pid) => {
                 let parent = VFORK_PARENT.lock().take();
@@ -997,6 +1197,7 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                     break;
                 };
                 parent.set_result(pid);
+                tell_accepted(parent.sp());
                 resume(&parent)
             }
             other => finish(other),
@@ -1115,5 +1316,6 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     *lock() = Some(state);
     rt::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;
     let frame = TrapFrame::start(started.pc, started.sp);
+    tell_accepted(frame.sp());
     Err(StartError::Kernel("resume", rt::resume(&frame)))
 }

@@ -1,8 +1,9 @@
 //! Processes: `vfork`-style `clone` (musl's `posix_spawn`, `vfork()`), `execve` in the
 //! `vfork` child (a new Ostrog process: `task.Create` + `task.Start`, the judged `execute`
-//! event), `wait4`/`waitid` with Linux wait statuses, `kill` of a child (`task.Kill`), and
-//! pipes (`pipe`, `pipe2`: kernel pipe objects, `kl.core.Pipe`) whose descriptors a new
-//! process inherits (`task.Give`). See `docs/linux.md`, "Processes".
+//! event), `wait4`/`waitid` with Linux wait statuses, `kill` of a child (`task.Kill` for
+//! `SIGKILL`, `task.Signal` otherwise), and pipes (`pipe`, `pipe2`: kernel pipe objects,
+//! `kl.core.Pipe`) whose descriptors a new process inherits (`task.Give`). See
+//! `docs/linux.md`, "Processes".
 //!
 //! The `vfork` child runs on the parent's native thread, on the parent's memory, with the
 //! parent's descriptors and signal actions saved aside: whatever the child changes (it closes
@@ -16,7 +17,7 @@
 
 use alloc::vec::Vec;
 
-use super::{err, ok, Blocking, Kernel, Outcome, SigAction, State, SIGKILL};
+use super::{err, ok, Blocking, Kernel, Outcome, SigAction, State, SIGKILL, SIGSTOP};
 use crate::errno::*;
 use crate::nr::Sys;
 
@@ -75,6 +76,10 @@ pub struct Child {
     /// A real process (the shell holds its task handle); `false` for a `vfork` child that
     /// ended without a successful `execve`.
     pub task: bool,
+    /// The signals this process sent it (`kill`, delivered by its personality): if it then
+    /// ends with status 128 + one of them, a signal's default action ended it, and it is
+    /// reported as killed by that signal.
+    pub sent: u64,
 }
 
 /// The parent's tables while a `vfork` child runs on its thread.
@@ -215,6 +220,7 @@ impl State {
                     status: Some(wait_status(i64::from(a[0] as i32 & 0xff))),
                     killed_by: None,
                     task: false,
+                    sent: 0,
                 });
                 self.end_vfork(k);
                 Outcome::VforkEnd(i64::from(pid))
@@ -533,6 +539,7 @@ impl State {
             code: crate::signal::SI_USER,
             pid: self.pid,
             addr: 0,
+            status: 0,
         };
         self.threads[me].pending |= 1 << (SIGPIPE - 1);
     }
@@ -703,6 +710,7 @@ impl State {
             status: None,
             killed_by: None,
             task: true,
+            sent: 0,
         });
         if flags & CLONE_PARENT_SETTID != 0 {
             k.write_user(parent_tid, &pid.to_le_bytes());
@@ -733,12 +741,13 @@ impl State {
         thread.unmap_on_exit = None;
         thread.pending = 0;
         thread.robust_list = (0, 0);
+        // The copy's thread accepts no notification until it says so again.
+        thread.told = None;
         thread.clear_child_tid = match f.flags & CLONE_CHILD_CLEARTID {
             0 => 0,
             _ => f.child_tid,
         };
         self.threads.push(thread);
-        self.ppid = self.pid;
         self.pid = pid;
         self.next_tid = pid + 1;
         self.pending = 0;
@@ -869,6 +878,7 @@ impl State {
                     status: None,
                     killed_by: None,
                     task: true,
+                    sent: 0,
                 });
                 if replace {
                     self.procs.replaced_by = Some(pid);
@@ -892,11 +902,25 @@ impl State {
     /// A child process ended with the kernel's exit `code` (the shell's watcher).
     pub fn child_ended(&mut self, pid: i32, code: i64) {
         if let Some(c) = self.procs.children.iter_mut().find(|c| c.pid == pid) {
-            c.status = Some(match c.killed_by {
-                Some(sig) => sig,
-                None => wait_status(code),
+            let by_signal = (129..=192)
+                .contains(&code)
+                .then(|| code - 128)
+                .filter(|&sig| c.sent & (1 << (sig - 1)) != 0);
+            c.status = Some(match (c.killed_by, by_signal) {
+                (Some(sig), _) => sig,
+                (None, Some(sig)) => sig as i32,
+                (None, None) => wait_status(code),
             });
         }
+    }
+
+    /// Child `pid`'s Linux wait status, if it has ended and the shell knows it.
+    pub fn child_status(&self, pid: i32) -> Option<i32> {
+        self.procs
+            .children
+            .iter()
+            .find(|c| c.pid == pid)
+            .and_then(|c| c.status)
     }
 
     /// Once the process that replaced this one has ended: the exit status this one ends
@@ -1041,7 +1065,7 @@ impl State {
 
     /// `kill` of a child: its process ends (`task.Kill`), and `wait` reports it killed by
     /// `sig`. A child that has already ended is a zombie: nothing happens.
-    fn kill_child<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
+    pub(super) fn kill_child<K: Kernel>(&mut self, k: &mut K, pid: i32, sig: u64) -> Outcome {
         if sig > 64 {
             return err(EINVAL);
         }
@@ -1052,10 +1076,19 @@ impl State {
         if sig == 0 || c.status.is_some() || !c.task {
             return ok(0);
         }
-        // Signals whose default action is not to end the process, and stop signals, cannot
-        // be delivered to another process (no signal delivery yet).
-        if matches!(sig, 17..=23 | 28) {
+        // Any other signal but SIGKILL goes to the child's personality (`task.Signal`),
+        // which runs its handler or its default action; a stop cannot be.
+        if sig == SIGSTOP {
             return err(EPERM);
+        }
+        if sig != SIGKILL {
+            return match k.signal_process(pid, sig) {
+                Ok(()) => {
+                    self.procs.children[i].sent |= 1 << (sig - 1);
+                    ok(0)
+                }
+                Err(e) => err(e),
+            };
         }
         self.procs.children[i].killed_by = Some(sig as i32);
         match k.kill_child(pid, 128 + sig as i32) {

@@ -21,7 +21,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 45] = [
+const CLASSES: [&str; 46] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -67,6 +67,7 @@ const CLASSES: [&str; 45] = [
     "forker",
     "console-reader",
     "console-denied",
+    "notify",
 ];
 
 const CORE: ClassId = 0;
@@ -99,6 +100,12 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
             "Give",
             "Given",
             "Fork",
+            "Signal",
+            "Pending",
+            "Sender",
+            "AcceptNotify",
+            "NotifyExit",
+            "Parent",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),

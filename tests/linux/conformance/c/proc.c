@@ -10,7 +10,8 @@
 #include <sys/utsname.h>
 #include <fcntl.h>
 
-static void on_usr1(int sig) { (void)sig; }
+static volatile sig_atomic_t usr1_seen;
+static void on_usr1(int sig) { (void)sig; usr1_seen++; }
 
 int main(int argc, char **argv) {
     (void)argc;
@@ -111,6 +112,56 @@ int main(int argc, char **argv) {
     stack_t ss;
     CHECK_RES("sigaltstack_query_disabled", sigaltstack(NULL, &ss) == 0 &&
                                                 (ss.ss_flags & SS_DISABLE) != 0, 1);
+
+    /* Pending signals: seen by sigpending while blocked, taken by sigtimedwait, ended
+     * waits by sigsuspend; kill of a process that is not ours. */
+    sigset_t u1, pend, none;
+    sigemptyset(&u1);
+    sigaddset(&u1, SIGUSR1);
+    sigemptyset(&none);
+    siginfo_t si;
+    struct timespec zero = {0, 0}, short_wait = {0, 20000000};
+    CHECK_RES("sigpending_block", sigprocmask(SIG_BLOCK, &u1, NULL), 0);
+    CHECK_RES("sigpending_empty", sigpending(&pend) == 0 && sigismember(&pend, SIGUSR1) == 0, 1);
+    CHECK_RES("kill_self_blocked_pends", kill(pid, SIGUSR1), 0);
+    CHECK_RES("sigpending_shows_blocked", sigpending(&pend) == 0 &&
+                                              sigismember(&pend, SIGUSR1) == 1, 1);
+    memset(&si, 0, sizeof si);
+    CHECK_RES("sigtimedwait_takes_pending", sigtimedwait(&u1, &si, &zero), SIGUSR1);
+    CHECK_RES("sigtimedwait_siginfo", si.si_signo == SIGUSR1 && si.si_code == SI_USER &&
+                                          si.si_pid == pid, 1);
+    CHECK_RES("sigpending_empty_after_wait", sigpending(&pend) == 0 &&
+                                                 sigismember(&pend, SIGUSR1) == 0, 1);
+    CHECK_ERR("sigtimedwait_timeout_eagain", sigtimedwait(&u1, &si, &short_wait), EAGAIN);
+    CHECK_ERR("sigtimedwait_zero_timeout_eagain", sigtimedwait(&u1, &si, &zero), EAGAIN);
+    CHECK_ERR("sigtimedwait_bad_size_einval", syscall(SYS_rt_sigtimedwait, &u1, NULL, &zero, 4),
+              EINVAL);
+    CHECK_RES("kill_self_blocked_again", kill(pid, SIGUSR1), 0);
+    int seen = usr1_seen;
+    CHECK_ERR("sigsuspend_pending_eintr", sigsuspend(&none), EINTR);
+    CHECK_RES("sigsuspend_ran_handler_once", usr1_seen - seen, 1);
+    CHECK_RES("sigsuspend_mask_restored", sigprocmask(SIG_SETMASK, NULL, &o) == 0 &&
+                                              sigismember(&o, SIGUSR1) == 1, 1);
+    CHECK_ERR("sigsuspend_bad_size_einval", syscall(SYS_rt_sigsuspend, &none, 4), EINVAL);
+    CHECK_RES("sigpending_unblock", sigprocmask(SIG_UNBLOCK, &u1, NULL), 0);
+    siginfo_t q;
+    memset(&q, 0, sizeof q);
+    q.si_signo = SIGUSR1;
+    q.si_code = SI_QUEUE;
+    seen = usr1_seen;
+    CHECK_RES("sigqueueinfo_self", syscall(SYS_rt_sigqueueinfo, pid, SIGUSR1, &q), 0);
+    CHECK_RES("sigqueueinfo_self_ran_handler", usr1_seen - seen, 1);
+    /* Far above Linux's pid_max (at most 2^22): no such process. */
+    CHECK_ERR("kill_foreign_pid_esrch", kill(0x3fffffff, SIGUSR1), ESRCH);
+    CHECK_ERR("kill_foreign_pid_signal_zero_esrch", kill(0x3fffffff, 0), ESRCH);
+    CHECK_ERR("tkill_foreign_tid_esrch", syscall(SYS_tkill, 0x3fffffff, SIGUSR1), ESRCH);
+    CHECK_ERR("tgkill_foreign_process_esrch",
+              syscall(SYS_tgkill, 0x3fffffff, 0x3fffffff, SIGUSR1), ESRCH);
+    CHECK_ERR("tgkill_foreign_thread_esrch", syscall(SYS_tgkill, 0x3fffffff, 0x3ffffffe, 0),
+              ESRCH);
+    q.si_code = 1;
+    CHECK_ERR("sigqueueinfo_other_positive_code_eperm",
+              syscall(SYS_rt_sigqueueinfo, 0x3fffffff, SIGUSR1, &q), EPERM);
 
     CHECK_ERR("unknown_syscall_enosys", syscall(4000), ENOSYS);
     CHECK_ERR("openat_missing_enoent", syscall(SYS_openat, AT_FDCWD, "/no/such/file", 0, 0),
