@@ -278,7 +278,9 @@ pub fn bench_image(arch: Arch) -> Result<PathBuf> {
     let leave_out = described
         .processes
         .iter()
-        .filter(|p| p.linux && p.task != BENCH.task)
+        .filter(|p| {
+            (p.linux && p.task != BENCH.task) || crate::files::TASKS.contains(&p.task.as_str())
+        })
         .map(|p| p.task.clone())
         .collect();
     let options = BuildOptions {
@@ -506,6 +508,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 .map(|p| p.task.to_string())
                 .collect();
             leave_out.extend([DENIED, SPAWN_REFUSED, NO_EXEC.task, BENCH.task].map(String::from));
+            leave_out.extend(crate::files::TASKS.map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -533,6 +536,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     let outcome = (|| -> Result<String> {
         let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
         leave_out.extend([DENIED, BENCH.task].map(String::from));
+        leave_out.extend(crate::files::TASKS.map(String::from));
         let options = BuildOptions {
             extra: Vec::new(),
             leave_out,
@@ -564,6 +568,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     let outcome = (|| -> Result<String> {
         let mut leave_out = absent.clone();
         leave_out.push(BENCH.task.to_string());
+        // The file tests boot on their own (crate::files).
+        leave_out.extend(crate::files::TASKS.map(String::from));
         let options = BuildOptions {
             extra: extra.clone(),
             leave_out,
@@ -634,6 +640,7 @@ pub fn run() -> Vec<(String, bool, String)> {
     for arch in Arch::ALL {
         results.extend(run_arch(arch));
     }
+    results.extend(crate::files::run());
     results.extend(template());
     results.extend(crate::conformance::run());
     results

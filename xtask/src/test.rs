@@ -292,6 +292,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The file tests alone (`cargo xtask test --example linux` runs them too).
+    if example == Some("files") {
+        for (name, passed, detail) in crate::files::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     // The conformance suite alone (`cargo xtask test --example linux` runs it too).
     if example == Some("conformance") {
         for (name, passed, detail) in crate::conformance::run() {

@@ -98,6 +98,13 @@ impl Kernel for Fake {
     fn notify(&mut self) {
         self.notified += 1;
     }
+    fn vfs(
+        &mut self,
+        _: linux::sys::file::VfsRequest<'_>,
+    ) -> Result<linux::sys::file::VfsReply, i64> {
+        // No channel to a VFS server.
+        Err(ENOENT)
+    }
 }
 
 fn setup(arch: Arch) -> (State, Fake) {

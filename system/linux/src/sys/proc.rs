@@ -211,9 +211,9 @@ impl State {
         self.pipe_fd(fd).is_some_and(|f| f.console && f.write)
     }
 
-    /// Whether `fd` is open (console or pipe).
-    fn fd_open(&self, fd: u64) -> bool {
-        self.is_open(fd) || self.pipe_fd(fd).is_some()
+    /// Whether `fd` is open (console, pipe or file).
+    pub(super) fn fd_open(&self, fd: u64) -> bool {
+        self.is_open(fd) || self.pipe_fd(fd).is_some() || self.files.is_open(fd)
     }
 
     /// `dup` (`new` `None`: the lowest free descriptor at `min` or above, as `fcntl`'s
@@ -266,6 +266,8 @@ impl State {
                 false => self.cloexec_fds &= !(1 << target),
             }
         } else {
+            // A file that `dup2` closes.
+            self.close_file_fd(k, target);
             let i = target as usize - 3;
             while self.procs.fds.len() <= i {
                 self.procs.fds.push(None);
@@ -314,16 +316,15 @@ impl State {
         }
     }
 
-    /// The lowest free descriptor at 3 or above.
+    /// The lowest free descriptor at 3 or above (not a file's either).
     fn free_fd(&mut self) -> Option<usize> {
-        match self.procs.fds.iter().position(|f| f.is_none()) {
-            Some(i) => Some(i),
-            None if self.procs.fds.len() < MAX_PIPE_FDS => {
-                self.procs.fds.push(None);
-                Some(self.procs.fds.len() - 1)
-            }
-            None => None,
+        let (fds, files) = (&self.procs.fds, &self.files);
+        let i = (0..MAX_PIPE_FDS)
+            .find(|&i| fds.get(i).is_none_or(|f| f.is_none()) && !files.is_open(i as u64 + 3))?;
+        while self.procs.fds.len() <= i {
+            self.procs.fds.push(None);
         }
+        Some(i)
     }
 
     fn sys_pipe2<K: Kernel>(&mut self, k: &mut K, at: u64, flags: u64) -> Outcome {
@@ -532,6 +533,7 @@ impl State {
             sigmask: self.threads[me].sigmask,
             pending: self.pending,
         });
+        self.files.vfork();
         Outcome::Vfork { sp: stack }
     }
 
@@ -548,11 +550,20 @@ impl State {
             t.sigmask = v.sigmask;
         }
         self.drop_unused_pipes();
+        // Files the child opened and left open are closed with it.
+        for file in self.files.end_vfork() {
+            let _ = k.vfs(super::file::VfsRequest::Close { file });
+        }
         k.notify();
     }
 
     /// A NUL-terminated string of the program, at most `max` bytes before the NUL.
-    fn read_cstr<K: Kernel>(&self, k: &mut K, at: u64, max: usize) -> Result<Vec<u8>, i64> {
+    pub(super) fn read_cstr<K: Kernel>(
+        &self,
+        k: &mut K,
+        at: u64,
+        max: usize,
+    ) -> Result<Vec<u8>, i64> {
         let mut out = Vec::new();
         loop {
             let mut b = [0u8];
@@ -621,7 +632,10 @@ impl State {
             return err(ENAMETOOLONG);
         }
         // The new process gets the console as fds 0-2: a pipe cannot follow it there yet.
-        if self.procs.fds.iter().flatten().any(|f| !f.cloexec) || self.open_fds != 0b111 {
+        if self.procs.fds.iter().flatten().any(|f| !f.cloexec)
+            || self.files.any_inherited()
+            || self.open_fds != 0b111
+        {
             self.report(
                 k,
                 crate::nr::number(self.arch, Sys::Execve).unwrap_or(0),
