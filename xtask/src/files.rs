@@ -10,7 +10,7 @@
 //! then tries, as `lx.Files`, what the policy denies it (writing outside /data/Files,
 //! `..` out of it, /, /etc, /rom): each attempt must fail with EACCES (errno 13), except
 //! the write to /rom, which the policy lets through to the server's EROFS (errno 30), and
-//! every denial must be in the audit log.
+//! every denial must be in the audit log. `OSTROG_FILES_CONSOLE=1` prints each console.
 
 use std::path::Path;
 use std::process::Command;
@@ -147,6 +147,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let image = solution::build_with(&solution, arch, &options)?;
         let machine = Machine::new(arch, solution::accel(arch), &image);
         let run = machine.run_captured(Duration::from_secs(180), false)?;
+        if std::env::var_os("OSTROG_FILES_CONSOLE").is_some() {
+            println!("---- {arch} console ----\n{}----", run.console);
+        }
         let mut problems = Vec::new();
         // files-std: the host's lines but its last, then the policy's, then its end.
         let mut std_expect: Vec<String> = std_out
