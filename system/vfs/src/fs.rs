@@ -16,13 +16,15 @@ pub const MAX_CHUNKS: usize = 512;
 /// Chunks one client's files may hold (4 MiB).
 pub const CLIENT_CHUNKS: usize = 256;
 /// Files and directories of the whole file system (the root included).
-pub const MAX_NODES: usize = 1024;
+pub const MAX_NODES: usize = 512;
 /// Files and directories one client may create.
 pub const CLIENT_NODES: usize = 256;
 /// Open files of one client.
 pub const CLIENT_FILES: usize = 64;
 /// Clients with open files at one time.
-pub const MAX_CLIENTS: usize = 64;
+pub const MAX_CLIENTS: usize = 32;
+/// Bytes of all names in directories: names live in the server's fixed heap.
+pub const NAME_BYTES: usize = 64 * 1024;
 /// Longest path (`PathMax` of kl.Vfs) and longest name in it.
 pub const PATH_MAX: usize = 1024;
 pub const NAME_MAX: usize = 255;
@@ -108,6 +110,8 @@ pub struct Fs<B: Backend> {
     nodes: Vec<Option<Node>>,
     node_count: usize,
     chunk_count: usize,
+    /// Bytes of the names in directories ([`NAME_BYTES`]).
+    name_bytes: usize,
     /// Per client: (chunks, nodes) charged.
     usage: BTreeMap<u64, (usize, usize)>,
     /// Per client: its open files.
@@ -148,6 +152,7 @@ impl<B: Backend> Fs<B> {
             nodes: Vec::new(),
             node_count: 1,
             chunk_count: 0,
+            name_bytes: ROM.len(),
             usage: BTreeMap::new(),
             tables: BTreeMap::new(),
         };
@@ -469,6 +474,7 @@ impl<B: Backend> Fs<B> {
                     return Err(EINVAL);
                 }
                 let (dir, name) = self.parent(parts)?;
+                self.name_fits(name.len())?;
                 let n = self.new_node(
                     sid,
                     Kind::File {
@@ -483,6 +489,7 @@ impl<B: Backend> Fs<B> {
         }
     }
 
+    /// Names `n` `name` in `dir` (the caller has checked that the name is free).
     fn link(&mut self, dir: usize, name: &str, n: usize) -> R<()> {
         let now = self.backend.now_ns();
         let d = self.node_mut(dir)?;
@@ -490,9 +497,28 @@ impl<B: Backend> Fs<B> {
         match &mut d.kind {
             Kind::Dir(children) => {
                 children.insert(String::from(name), n);
+                self.name_bytes += name.len();
                 Ok(())
             }
             Kind::File { .. } => Err(ENOTDIR),
+        }
+    }
+
+    /// Takes the entry `name` out of `dir`.
+    fn unlink_name(&mut self, dir: usize, name: &str) -> R<()> {
+        if let Kind::Dir(c) = &mut self.node_mut(dir)?.kind {
+            if c.remove(name).is_some() {
+                self.name_bytes = self.name_bytes.saturating_sub(name.len());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a new name of `len` bytes fits the names' budget.
+    fn name_fits(&self, len: usize) -> R<()> {
+        match self.name_bytes + len > NAME_BYTES {
+            true => Err(ENOSPC),
+            false => Ok(()),
         }
     }
 
@@ -688,52 +714,54 @@ impl<B: Backend> Fs<B> {
     /// of Linux `dirent64` records.
     pub fn readdir(&mut self, sid: u64, file: u32, room: usize) -> R<Vec<u8>> {
         let o = self.open_entry(sid, file)?;
-        let (me, parent, children): (u64, u64, Vec<(String, u64, u8)>) = match o.target {
+        let (me, parent, dir) = match o.target {
             Target::Node(n) => {
-                let Kind::Dir(children) = &self.node(n)?.kind else {
+                if !matches!(self.node(n)?.kind, Kind::Dir(_)) {
                     return Err(ENOTDIR);
-                };
-                let list = children
-                    .iter()
-                    .map(|(name, &c)| {
-                        let (ino, ty) = match c {
-                            usize::MAX => (ROM_INO, 4),
-                            c => match self.node(c).map(|n| &n.kind) {
-                                Ok(Kind::Dir(_)) => (c as u64 + 1, 4),
-                                _ => (c as u64 + 1, 8),
-                            },
-                        };
-                        (name.clone(), ino, ty)
-                    })
-                    .collect();
+                }
                 let parent = self.parent_of(n).map_or(1, |p| p as u64 + 1);
-                (n as u64 + 1, parent, list)
+                (n as u64 + 1, parent, Some(n))
             }
             // The ROMFS cannot be listed (romfs.Read names one file at a time).
-            Target::RomDir => (ROM_INO, 1, Vec::new()),
+            Target::RomDir => (ROM_INO, 1, None),
             Target::Rom(..) => return Err(ENOTDIR),
         };
+        // The entries are read in place (no copy of the directory: the heap is small).
+        let children = match dir.map(|n| self.node(n).map(|n| &n.kind)) {
+            Some(Ok(Kind::Dir(c))) => Some(c),
+            _ => None,
+        };
+        let kind_of = |c: usize| match c {
+            usize::MAX => (ROM_INO, 4u8),
+            c => match self.node(c).map(|n| &n.kind) {
+                Ok(Kind::Dir(_)) => (c as u64 + 1, 4),
+                _ => (c as u64 + 1, 8),
+            },
+        };
+        let dots = [(".", (me, 4u8)), ("..", (parent, 4u8))];
+        let all = dots.into_iter().chain(
+            children
+                .into_iter()
+                .flatten()
+                .map(|(name, &c)| (name.as_str(), kind_of(c))),
+        );
+        let total = 2 + children.map_or(0, |c| c.len());
         let mut out = Vec::new();
         let mut used = 0usize;
         let mut index = o.pos as usize;
-        let dots = [
-            (String::from("."), me, 4u8),
-            (String::from(".."), parent, 4u8),
-        ];
-        let all = dots.iter().chain(children.iter());
-        for (name, ino, ty) in all.skip(index) {
+        for (name, (ino, ty)) in all.skip(index) {
             let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
             if used + reclen > room || out.len() + 10 + name.len() > CHUNK {
                 break;
             }
             used += reclen;
             out.extend_from_slice(&ino.to_le_bytes());
-            out.push(*ty);
+            out.push(ty);
             out.push(name.len() as u8);
             out.extend_from_slice(name.as_bytes());
             index += 1;
         }
-        if out.is_empty() && index < 2 + children.len() {
+        if out.is_empty() && index < total {
             return Err(EINVAL);
         }
         self.set_pos(sid, file, index as u64);
@@ -761,6 +789,7 @@ impl<B: Backend> Fs<B> {
         if self.lookup(&parts).is_ok() {
             return Err(EEXIST);
         }
+        self.name_fits(name.len())?;
         let n = self.new_node(sid, Kind::Dir(BTreeMap::new()), mode)?;
         self.link(dir, name, n)
     }
@@ -784,9 +813,7 @@ impl<B: Backend> Fs<B> {
             _ => {}
         }
         let now = self.backend.now_ns();
-        if let Kind::Dir(c) = &mut self.node_mut(dir)?.kind {
-            c.remove(name);
-        }
+        self.unlink_name(dir, name)?;
         self.node_mut(dir)?.mtime = now;
         self.node_mut(n)?.linked = false;
         self.release(n);
@@ -831,15 +858,15 @@ impl<B: Backend> Fs<B> {
                 (Kind::File { .. }, true) => return Err(ENOTDIR),
                 _ => {}
             }
-            if let Kind::Dir(c) = &mut self.node_mut(ddir)?.kind {
-                c.remove(dname);
-            }
+            self.unlink_name(ddir, dname)?;
             self.node_mut(old)?.linked = false;
             self.release(old);
         }
-        if let Kind::Dir(c) = &mut self.node_mut(sdir)?.kind {
-            c.remove(sname);
+        // The new name must fit the budget before anything changes.
+        if self.lookup(&dst).is_err() {
+            self.name_fits(dname.len())?;
         }
+        self.unlink_name(sdir, sname)?;
         self.link(ddir, dname, n)?;
         let now = self.backend.now_ns();
         self.node_mut(sdir)?.mtime = now;

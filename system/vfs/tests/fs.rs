@@ -339,3 +339,24 @@ fn the_servers_memory_running_out_is_enospc() {
     assert_eq!(fs.chunks_used(), 0);
     assert_eq!(fs.write(A, f, None, &[1; 10]), Ok(10));
 }
+
+#[test]
+fn names_are_bounded_in_all() {
+    let mut fs = fs();
+    let long = |i: usize| format!("/data/{i:03}{}", "n".repeat(252));
+    let mut made = 0;
+    let err = loop {
+        match fs.mkdir(A + made as u64 / 200, &long(made), 0) {
+            Ok(()) => made += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, ENOSPC);
+    assert!(made * 255 <= NAME_BYTES && (made + 1) * 255 > NAME_BYTES - 16);
+    // A rename to a new long name is refused as a whole; removing a name gives room back.
+    fs.mkdir(A + 9, "/data/s", 0).unwrap_or(());
+    assert_eq!(fs.rename(&long(0), &long(999)), Err(ENOSPC));
+    assert!(fs.stat(&long(0)).is_ok());
+    fs.rmdir(&long(0)).unwrap();
+    fs.mkdir(A, &long(998), 0).unwrap();
+}
