@@ -548,3 +548,62 @@ fn descriptors_are_bounded_by_rlimit_nofile() {
     }
     assert_eq!(n, 61, "descriptors 3..64");
 }
+
+#[test]
+fn duplicates_of_a_file_share_its_position_and_close_last() {
+    let (mut st, mut k) = setup(Arch::X86_64, true);
+    let p = s(&mut k, 0, "/f");
+    let fd = call(
+        &mut st,
+        &mut k,
+        Sys::Openat,
+        &[AT_FDCWD, p, O_CREAT | O_RDWR, 0],
+    ) as u64;
+    let copy = call(&mut st, &mut k, Sys::Dup, &[fd]) as u64;
+    assert_eq!(copy, fd + 1);
+    k.write_user(BUF, b"abcdef");
+    assert_eq!(call(&mut st, &mut k, Sys::Write, &[fd, BUF, 3]), 3);
+    assert_eq!(call(&mut st, &mut k, Sys::Write, &[copy, BUF + 3, 3]), 3);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Lseek, &[fd, 0, 1]),
+        6,
+        "one position"
+    );
+    assert_eq!(call(&mut st, &mut k, Sys::Close, &[fd]), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Pread64, &[copy, BUF + 100, 6, 0]),
+        6
+    );
+    // dup2 onto another file closes it; onto itself is a no-op; dup3 flags.
+    let q = s(&mut k, 1, "/g");
+    let other = call(
+        &mut st,
+        &mut k,
+        Sys::Openat,
+        &[AT_FDCWD, q, O_CREAT | O_RDWR, 0],
+    ) as u64;
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Dup2, &[copy, other]),
+        other as i64
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Pread64, &[other, BUF + 100, 6, 0]),
+        6
+    );
+    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[copy, copy]), copy as i64);
+    assert_eq!(call(&mut st, &mut k, Sys::Dup3, &[copy, copy, 0]), -EINVAL);
+    assert_eq!(call(&mut st, &mut k, Sys::Dup3, &[copy, 20, 0o2000000]), 20);
+    assert_eq!(call(&mut st, &mut k, Sys::Fcntl, &[20, 1]), 1, "FD_CLOEXEC");
+    assert_eq!(call(&mut st, &mut k, Sys::Fcntl, &[copy, 1030, 30]), 30);
+    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[copy, 64]), -EBADF);
+    // Onto the console: not supported.
+    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[copy, 1]), -ENOSYS);
+    for f in [copy, other, 20, 30] {
+        assert_eq!(call(&mut st, &mut k, Sys::Close, &[f]), 0);
+    }
+    assert_eq!(
+        k.fs.as_ref().unwrap().open_count(SID),
+        0,
+        "the last close closed it"
+    );
+}

@@ -416,17 +416,10 @@ impl State {
                 o => self.file_write(k, &f, a[1], a[2], Some(o as u64)),
             },
             (Sys::Readv | Sys::Writev, Some(f)) => self.file_iov(k, &f, sys, a[1], a[2]),
-            (Sys::Close, Some(f)) => {
-                self.files.fds[fd as usize] = None;
-                match self.files.in_vfork() {
-                    // The parent's file: only the child's view of it closes.
-                    true => ok(0),
-                    false => match k.vfs(VfsRequest::Close { file: f.file }) {
-                        Ok(_) => ok(0),
-                        Err(e) => err(e),
-                    },
-                }
-            }
+            (Sys::Close, Some(_)) => match self.close_file_fd(k, fd) {
+                Ok(()) => ok(0),
+                Err(e) => err(e),
+            },
             (Sys::Lseek, Some(f)) => match k.vfs(VfsRequest::Seek {
                 file: f.file,
                 offset: a[1] as i64,
@@ -452,10 +445,22 @@ impl State {
                 self.vfs_done(k, VfsRequest::FSync { file: f.file })
             }
             (Sys::Fsync | Sys::Fdatasync, None) if self.fd_any(fd) => err(EINVAL),
-            (Sys::Fcntl, Some(f)) => self.file_fcntl(fd, f, a[1] as u32 as u64, a[2]),
             (Sys::Ioctl, Some(_)) => err(ENOTTY),
-            // Not yet: a duplicate would share the server's position (docs/linux.md, Gaps).
-            (Sys::Dup | Sys::Dup2 | Sys::Dup3, Some(_)) => err(EMFILE),
+            (Sys::Dup, Some(f)) => self.file_dup(k, sys, f, None, 3, false),
+            (Sys::Dup2, Some(_)) if a[1] as u32 as u64 == fd => ok(fd as i64),
+            (Sys::Dup2, Some(f)) => self.file_dup(k, sys, f, Some(a[1] as u32 as u64), 0, false),
+            (Sys::Dup3, Some(_)) if a[2] & !O_CLOEXEC != 0 || a[1] as u32 as u64 == fd => {
+                err(EINVAL)
+            }
+            (Sys::Dup3, Some(f)) => {
+                let cloexec = a[2] & O_CLOEXEC != 0;
+                self.file_dup(k, sys, f, Some(a[1] as u32 as u64), 0, cloexec)
+            }
+            (Sys::Fcntl, Some(f)) if matches!(a[1] as u32 as u64, F_DUPFD | F_DUPFD_CLOEXEC) => {
+                let cloexec = a[1] as u32 as u64 == F_DUPFD_CLOEXEC;
+                self.file_dup(k, sys, f, None, a[2] as u32 as u64, cloexec)
+            }
+            (Sys::Fcntl, Some(f)) => self.file_fcntl(fd, f, a[1] as u32 as u64, a[2]),
             (
                 Sys::Pread64
                 | Sys::Pwrite64
@@ -480,13 +485,62 @@ impl State {
         self.fd_open(fd)
     }
 
-    /// Closes `fd` if it is a file (`dup2` onto it).
-    pub(super) fn close_file_fd<K: Kernel>(&mut self, k: &mut K, fd: u64) {
-        if let Some(f) = self.files.fds.get_mut(fd as usize).and_then(Option::take) {
-            if !self.files.in_vfork() {
-                let _ = k.vfs(VfsRequest::Close { file: f.file });
-            }
+    /// Closes `fd` if it is a file (`close`, `dup2` onto it). The server's file is closed
+    /// with the last descriptor naming it (`dup` copies share it, and its position, as
+    /// Linux descriptors share an open file description); in a `vfork` child only the
+    /// child's view of the parent's files closes.
+    pub(super) fn close_file_fd<K: Kernel>(&mut self, k: &mut K, fd: u64) -> Result<(), i64> {
+        let Some(f) = self.files.fds.get_mut(fd as usize).and_then(Option::take) else {
+            return Ok(());
+        };
+        let shared = self.files.fds.iter().flatten().any(|g| g.file == f.file);
+        if shared || self.files.in_vfork() {
+            return Ok(());
         }
+        k.vfs(VfsRequest::Close { file: f.file }).map(|_| ())
+    }
+
+    /// `dup`, `dup2`, `dup3`, `F_DUPFD(_CLOEXEC)` of a file: a descriptor naming the same
+    /// server file (the same position), at the lowest free number from `min` (never 0-2)
+    /// or at `new` (a file there is closed first; a standard descriptor or a pipe there:
+    /// `ENOSYS`, reported).
+    fn file_dup<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        sys: Sys,
+        f: FileFd,
+        new: Option<u64>,
+        min: u64,
+        cloexec: bool,
+    ) -> Outcome {
+        let limit = self.limits[RLIMIT_NOFILE].0.min(1024);
+        let target = match new {
+            Some(n) if n >= limit => return err(EBADF),
+            Some(n) => n,
+            None if min >= limit => return err(EINVAL),
+            None => match (min.max(3)..limit).find(|&n| !self.fd_open(n)) {
+                Some(n) => n,
+                None => return err(EMFILE),
+            },
+        };
+        if target < 3 || (self.fd_open(target) && !self.files.is_open(target)) {
+            let nr = crate::nr::number(self.arch, sys).unwrap_or(0);
+            self.report(
+                k,
+                nr,
+                "of a file onto a standard descriptor or a pipe: ENOSYS",
+            );
+            return err(ENOSYS);
+        }
+        if let Err(e) = self.close_file_fd(k, target) {
+            return err(e);
+        }
+        let i = target as usize;
+        while self.files.fds.len() <= i {
+            self.files.fds.push(None);
+        }
+        self.files.fds[i] = Some(FileFd { cloexec, ..f });
+        ok(target as i64)
     }
 
     fn vfs_done<K: Kernel>(&mut self, k: &mut K, r: VfsRequest<'_>) -> Outcome {
@@ -780,7 +834,6 @@ impl State {
                 }
                 ok(0)
             }
-            F_DUPFD | F_DUPFD_CLOEXEC => err(EMFILE),
             _ => err(EINVAL),
         }
     }

@@ -267,7 +267,9 @@ impl State {
             }
         } else {
             // A file that `dup2` closes.
-            self.close_file_fd(k, target);
+            if let Err(e) = self.close_file_fd(k, target) {
+                return err(e);
+            }
             let i = target as usize - 3;
             while self.procs.fds.len() <= i {
                 self.procs.fds.push(None);

@@ -87,6 +87,13 @@ int main(void) {
     CHECK_RES("fstat_after_ftruncate", fstat(fd, &st), 0);
     CHECK("size_after_ftruncate", st.st_size, 4);
     CHECK_ERR("ftruncate_negative_einval", ftruncate(fd, -1), EINVAL);
+    int copy = dup(fd);
+    CHECK("dup_gives_a_descriptor", copy > fd, 1);
+    CHECK_RES("dup_shares_the_position", lseek(copy, 0, SEEK_CUR), 21);
+    CHECK_RES("lseek_on_the_copy", lseek(copy, 1, SEEK_SET), 1);
+    CHECK_RES("moves_the_original", lseek(fd, 0, SEEK_CUR), 1);
+    CHECK_RES("close_the_copy", close(copy), 0);
+    CHECK_RES("original_still_open", lseek(fd, 0, SEEK_CUR), 1);
     CHECK_RES("fsync", fsync(fd), 0);
     CHECK_RES("fdatasync", fdatasync(fd), 0);
     CHECK_RES("close", close(fd), 0);
