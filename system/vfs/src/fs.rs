@@ -862,9 +862,9 @@ impl<B: Backend> Fs<B> {
             self.node_mut(old)?.linked = false;
             self.release(old);
         }
-        // The new name must fit the budget before anything changes.
+        // The new name must fit the budget (the old one goes) before anything changes.
         if self.lookup(&dst).is_err() {
-            self.name_fits(dname.len())?;
+            self.name_fits(dname.len().saturating_sub(sname.len()))?;
         }
         self.unlink_name(sdir, sname)?;
         self.link(ddir, dname, n)?;
