@@ -193,6 +193,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 "ostrog-rt",
                 "-p",
                 "einit",
+                // The VFS server (its host tests are in `cargo test`).
+                "-p",
+                "vfs",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()
