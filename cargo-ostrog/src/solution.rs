@@ -252,6 +252,9 @@ fn build_programs(
     Ok(programs)
 }
 
+/// The ROMFS file of the VFS server `kl.VfsRamFs` (package `vfs`).
+const VFS_RAMFS: &str = "VfsRamFs";
+
 /// Builds a system program of the Ostrog workspace (`klog`, ...) for `arch`.
 fn build_system_program(arch: Arch, package: &str, binary: &str) -> Result<PathBuf> {
     let status = Command::new(cargo())
@@ -334,6 +337,14 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
         "Klog".into(),
         std::fs::read(&klog).with_context(|| format!("cannot read {}", klog.display()))?,
     ));
+    // The VFS server (docs/files.md), when the solution starts it.
+    if described.processes.iter().any(|p| p.path == VFS_RAMFS) {
+        let vfs = build_system_program(arch, "vfs", VFS_RAMFS)?;
+        files.push((
+            VFS_RAMFS.into(),
+            std::fs::read(&vfs).with_context(|| format!("cannot read {}", vfs.display()))?,
+        ));
+    }
     let out = solution.out_dir(arch)?;
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     names.push("Einit".into());

@@ -37,7 +37,7 @@ struct Program {
     c_source: Option<&'static str>,
 }
 
-const PROGRAMS: [Program; 10] = [
+const PROGRAMS: [Program; 11] = [
     Program {
         task: "cf.CIo",
         path: "c-io",
@@ -62,6 +62,12 @@ const PROGRAMS: [Program; 10] = [
         task: "cf.CThread",
         path: "c-thread",
         c_source: Some("thread.c"),
+    },
+    // Files on the VFS server (docs/files.md).
+    Program {
+        task: "cf.CFiles",
+        path: "c-files",
+        c_source: Some("files.c"),
     },
     Program {
         task: "cf.CFork",
@@ -93,11 +99,7 @@ const PROGRAMS: [Program; 10] = [
 /// Cases that pass on Linux and are known to fail on Ostrog: (program, case, why). Each
 /// must fail on Ostrog on both architectures; one that passes makes the test fail until
 /// its entry is removed. `docs/linux.md` lists them.
-pub const KNOWN_GAPS: &[(&str, &str, &str)] = &[(
-    "c-proc",
-    "openat_missing_enoent",
-    "no file system: openat is ENOSYS",
-)];
+pub const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// Cases where `qemu-aarch64` (Debian's qemu-user), the AArch64 reference, does not do what
 /// Linux does: (program, case, what qemu-user does). The host run may fail them; Ostrog

@@ -387,7 +387,9 @@ pub fn bench_image(arch: Arch) -> Result<PathBuf> {
     let leave_out = described
         .processes
         .iter()
-        .filter(|p| p.linux && p.task != BENCH.task)
+        .filter(|p| {
+            (p.linux && p.task != BENCH.task) || crate::files::TASKS.contains(&p.task.as_str())
+        })
         .map(|p| p.task.clone())
         .collect();
     let options = BuildOptions {
@@ -737,6 +739,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 .map(String::from),
             );
             leave_out.extend(CONSOLE_TASKS.map(String::from));
+            leave_out.extend(crate::files::TASKS.map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -769,6 +772,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
         leave_out.extend([DENIED, BENCH.task, FORK_REFUSED, FORK_OOM].map(String::from));
         leave_out.extend(CONSOLE_TASKS.map(String::from));
+        leave_out.extend(crate::files::TASKS.map(String::from));
         let options = BuildOptions {
             extra: Vec::new(),
             leave_out,
@@ -805,6 +809,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             let mut leave_out: Vec<String> = PROGRAMS.iter().map(|p| p.task.to_string()).collect();
             leave_out.extend([DENIED, SPAWN_REFUSED, NO_EXEC.task, BENCH.task].map(String::from));
             leave_out.extend(CONSOLE_TASKS.map(String::from));
+            leave_out.extend(crate::files::TASKS.map(String::from));
             let options = BuildOptions {
                 extra: extra.clone(),
                 leave_out,
@@ -848,6 +853,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         // It fills its memory limit on purpose: not next to everything else in 256 MiB.
         leave_out.push(FORK_OOM.to_string());
         leave_out.extend(CONSOLE_TASKS.map(String::from));
+        leave_out.extend(crate::files::TASKS.map(String::from));
         let options = BuildOptions {
             extra: extra.clone(),
             leave_out,
@@ -929,6 +935,7 @@ pub fn run() -> Vec<(String, bool, String)> {
     }
     // Working on some programs (`OSTROG_LINUX_ONLY`): the rest is left out.
     if std::env::var_os("OSTROG_LINUX_ONLY").is_none() {
+        results.extend(crate::files::run());
         results.extend(template());
         results.extend(crate::conformance::run());
     }
@@ -975,7 +982,9 @@ fn console_tests(arch: Arch) -> Vec<(String, bool, String)> {
         described
             .processes
             .iter()
-            .filter(|p| p.linux && p.task != task)
+            .filter(|p| {
+                (p.linux && p.task != task) || crate::files::TASKS.contains(&p.task.as_str())
+            })
             .map(|p| p.task.clone())
             .collect()
     };

@@ -7,6 +7,7 @@
 mod bench;
 mod conformance;
 mod coverage;
+mod files;
 mod linux;
 mod scenarios;
 mod test;

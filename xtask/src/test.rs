@@ -193,6 +193,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 "ostrog-rt",
                 "-p",
                 "einit",
+                // The VFS server (its host tests are in `cargo test`).
+                "-p",
+                "vfs",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()
@@ -295,6 +298,12 @@ pub fn run(args: &[String]) -> Result<bool> {
     // The console-input tests alone (`--example linux` runs them too).
     if example == Some("console") {
         for (name, passed, detail) in crate::linux::run_console() {
+            tally.record(&name, passed, &detail);
+        }
+    }
+    // The file tests alone (`cargo xtask test --example linux` runs them too).
+    if example == Some("files") {
+        for (name, passed, detail) in crate::files::run() {
             tally.record(&name, passed, &detail);
         }
     }

@@ -87,6 +87,32 @@ pub enum Sys {
     RtSigtimedwait,
     RtSigqueueinfo,
     RtSigsuspend,
+    Pread64,
+    Pwrite64,
+    Stat,
+    Fstat,
+    Lstat,
+    Newfstatat,
+    Statx,
+    Getdents64,
+    Mkdir,
+    Mkdirat,
+    Rmdir,
+    Unlink,
+    Unlinkat,
+    Rename,
+    Renameat,
+    Renameat2,
+    Truncate,
+    Ftruncate,
+    Fsync,
+    Fdatasync,
+    Chdir,
+    Fchdir,
+    Access,
+    Faccessat,
+    Faccessat2,
+    Creat,
 }
 
 use Sys::*;
@@ -168,6 +194,32 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (128, RtSigtimedwait, "rt_sigtimedwait"),
     (129, RtSigqueueinfo, "rt_sigqueueinfo"),
     (130, RtSigsuspend, "rt_sigsuspend"),
+    (17, Pread64, "pread64"),
+    (18, Pwrite64, "pwrite64"),
+    (4, Stat, "stat"),
+    (5, Fstat, "fstat"),
+    (6, Lstat, "lstat"),
+    (262, Newfstatat, "newfstatat"),
+    (332, Statx, "statx"),
+    (217, Getdents64, "getdents64"),
+    (83, Mkdir, "mkdir"),
+    (258, Mkdirat, "mkdirat"),
+    (84, Rmdir, "rmdir"),
+    (87, Unlink, "unlink"),
+    (263, Unlinkat, "unlinkat"),
+    (82, Rename, "rename"),
+    (264, Renameat, "renameat"),
+    (316, Renameat2, "renameat2"),
+    (76, Truncate, "truncate"),
+    (77, Ftruncate, "ftruncate"),
+    (74, Fsync, "fsync"),
+    (75, Fdatasync, "fdatasync"),
+    (80, Chdir, "chdir"),
+    (81, Fchdir, "fchdir"),
+    (21, Access, "access"),
+    (269, Faccessat, "faccessat"),
+    (439, Faccessat2, "faccessat2"),
+    (85, Creat, "creat"),
 ];
 
 /// AArch64 numbers (the generic table, `include/uapi/asm-generic/unistd.h`).
@@ -238,6 +290,24 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (136, RtSigpending, "rt_sigpending"),
     (137, RtSigtimedwait, "rt_sigtimedwait"),
     (138, RtSigqueueinfo, "rt_sigqueueinfo"),
+    (67, Pread64, "pread64"),
+    (68, Pwrite64, "pwrite64"),
+    (80, Fstat, "fstat"),
+    (79, Newfstatat, "newfstatat"),
+    (291, Statx, "statx"),
+    (61, Getdents64, "getdents64"),
+    (34, Mkdirat, "mkdirat"),
+    (35, Unlinkat, "unlinkat"),
+    (38, Renameat, "renameat"),
+    (276, Renameat2, "renameat2"),
+    (45, Truncate, "truncate"),
+    (46, Ftruncate, "ftruncate"),
+    (82, Fsync, "fsync"),
+    (83, Fdatasync, "fdatasync"),
+    (49, Chdir, "chdir"),
+    (50, Fchdir, "fchdir"),
+    (48, Faccessat, "faccessat"),
+    (439, Faccessat2, "faccessat2"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {
@@ -267,7 +337,7 @@ pub fn number(arch: Arch, sys: Sys) -> Option<u64> {
 /// (`cargo xtask linux-coverage`) counts every other call of the tables as implemented; a
 /// test in `tests/sys.rs` checks that each of these really returns `ENOSYS`.
 /// (`rt_sigreturn` is implemented by the shell, which has the frame: `State::sigreturn`.)
-pub const NOT_IMPLEMENTED: &[Sys] = &[Open, Openat, Rseq, Clone3];
+pub const NOT_IMPLEMENTED: &[Sys] = &[Rseq, Clone3];
 
 /// The calls of `arch`'s table: (number, name, implemented).
 pub fn calls(arch: Arch) -> impl Iterator<Item = (u64, &'static str, bool)> {

@@ -18,6 +18,7 @@ use crate::stack::CLOCK_TICKS;
 use crate::Arch;
 
 pub mod console;
+pub mod file;
 pub mod proc;
 
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
@@ -132,6 +133,11 @@ pub trait Kernel: Memory {
         None
     }
     /// `task.Count`: how many processes are alive (`sysinfo`); `None` if unknown.
+    /// A request to the VFS server (`kl.Vfs`, docs/files.md); `Err(errno)`: `ENOENT` when
+    /// the process has no channel `vfs`, `EACCES` when the policy denies the request.
+    fn vfs(&mut self, _request: file::VfsRequest<'_>) -> Result<file::VfsReply, i64> {
+        Err(ENOENT)
+    }
     fn process_count(&mut self) -> Option<u64> {
         None
     }
@@ -527,6 +533,8 @@ pub struct State {
     reported: Vec<(u64, &'static str)>,
     /// Pipes, children, the `vfork` child ([`proc`]).
     pub procs: proc::Procs,
+    /// Open files and the working directory ([`file`]).
+    pub files: file::Files,
     /// `prctl(PR_SET_DUMPABLE)` (bookkeeping: there are no core dumps).
     dumpable: bool,
     /// Descriptor 0's flags and end of file ([`console`]).
@@ -593,6 +601,7 @@ impl State {
             reported: Vec::new(),
             zombies: Vec::new(),
             procs: proc::Procs::default(),
+            files: file::Files::default(),
             dumpable: true,
             console_in: console::ConsoleIn::default(),
         }
@@ -741,6 +750,9 @@ impl State {
         // File descriptors (and other `int` arguments) are 32-bit: the upper half of the
         // register is not part of the value.
         let fd = a[0] as u32 as u64;
+        if let Some(outcome) = self.file_call(k, sys, a) {
+            return outcome;
+        }
         if let Some(outcome) = self.proc_call(k, sys, call.nr, me, a) {
             return outcome;
         }
@@ -867,15 +879,8 @@ impl State {
                 self.sys_kill(k, call.nr, me, to.map(Some), a[2] as u32 as u64)
             }
             Sys::Uname => self.sys_uname(k, a[0]),
-            Sys::Getcwd => {
-                // No file system: the working directory is the root.
-                if a[1] < 2 {
-                    return err(ERANGE);
-                }
-                self.result(self.write(k, a[0], b"/\0")).map_ok(2)
-            }
-            Sys::Readlink => self.sys_readlink(k, a[0], a[1], a[2]),
-            Sys::Readlinkat => self.sys_readlink(k, a[1], a[2], a[3]),
+            Sys::Readlink => self.sys_readlink(k, -100, a[0], a[1], a[2]),
+            Sys::Readlinkat => self.sys_readlink(k, a[0] as i32 as i64, a[1], a[2], a[3]),
             Sys::Getrlimit => self.sys_prlimit(k, 0, a[0], 0, a[1]),
             Sys::Prlimit64 => self.sys_prlimit(k, a[0], a[1], a[2], a[3]),
             Sys::ArchPrctl => self.sys_arch_prctl(k, call, a[0], a[1]),
@@ -947,7 +952,37 @@ impl State {
                 self.result(self.write(k, a[1], &0i32.to_le_bytes()))
             }
             Sys::SchedSetscheduler => self.sys_sched_setscheduler(k, a[0] as i32, a[1], a[2]),
-            Sys::Open | Sys::Openat | Sys::Rseq => {
+            // Handled by `file_call` (the path calls always, the rest for files).
+            Sys::Getcwd
+            | Sys::Open
+            | Sys::Openat
+            | Sys::Creat
+            | Sys::Stat
+            | Sys::Lstat
+            | Sys::Newfstatat
+            | Sys::Statx
+            | Sys::Fstat
+            | Sys::Mkdir
+            | Sys::Mkdirat
+            | Sys::Rmdir
+            | Sys::Unlink
+            | Sys::Unlinkat
+            | Sys::Rename
+            | Sys::Renameat
+            | Sys::Renameat2
+            | Sys::Truncate
+            | Sys::Chdir
+            | Sys::Access
+            | Sys::Faccessat
+            | Sys::Faccessat2
+            | Sys::Pread64
+            | Sys::Pwrite64
+            | Sys::Getdents64
+            | Sys::Ftruncate
+            | Sys::Fsync
+            | Sys::Fdatasync
+            | Sys::Fchdir => err(EBADF),
+            Sys::Rseq => {
                 self.report(k, call.nr, "is not supported: ENOSYS");
                 err(ENOSYS)
             }
@@ -2131,7 +2166,14 @@ impl State {
         self.result(self.write(k, at, &u))
     }
 
-    fn sys_readlink<K: Kernel>(&mut self, k: &mut K, path: u64, buf: u64, size: u64) -> Outcome {
+    fn sys_readlink<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        dirfd: i64,
+        path: u64,
+        buf: u64,
+        size: u64,
+    ) -> Outcome {
         const SELF_EXE: &[u8] = b"/proc/self/exe\0";
         let mut p = [0u8; SELF_EXE.len()];
         // Read the path byte by byte up to its NUL, so that a short string at the end of a
@@ -2147,7 +2189,7 @@ impl State {
             }
         }
         if p != *SELF_EXE {
-            return err(ENOENT);
+            return self.readlink_file(k, dirfd, path);
         }
         if size as i64 <= 0 {
             return err(EINVAL);
@@ -2431,7 +2473,7 @@ impl State {
 const SS_DISABLE: u32 = 2;
 const SS_AUTODISARM: u32 = 1 << 31;
 
-trait MapOk {
+pub(crate) trait MapOk {
     fn map_ok(self, v: i64) -> Outcome;
 }
 

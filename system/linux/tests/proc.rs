@@ -218,6 +218,13 @@ impl Kernel for Fake {
         assert!(self.handles.remove(&h).is_some(), "closed handle {h} twice");
         self.closed.push(h);
     }
+    fn vfs(
+        &mut self,
+        _: linux::sys::file::VfsRequest<'_>,
+    ) -> Result<linux::sys::file::VfsReply, i64> {
+        // No channel to a VFS server.
+        Err(ENOENT)
+    }
 }
 
 impl Fake {

@@ -200,6 +200,13 @@ impl Kernel for Fake {
         }
         Ok(())
     }
+    fn vfs(
+        &mut self,
+        _: linux::sys::file::VfsRequest<'_>,
+    ) -> Result<linux::sys::file::VfsReply, i64> {
+        // No channel to a VFS server.
+        Err(ENOENT)
+    }
 }
 
 const STACK_TOP: u64 = 0x3000_0000;

@@ -3,6 +3,7 @@
 //! only turns its requests into core-endpoint calls and registers.
 
 mod frame;
+mod vfs;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -438,6 +439,9 @@ impl Kernel for Native<'_> {
         rt::memory_usage().ok()
     }
 
+    fn vfs(&mut self, request: sys::file::VfsRequest<'_>) -> Result<sys::file::VfsReply, i64> {
+        vfs::request(request)
+    }
     fn process_count(&mut self) -> Option<u64> {
         rt::tasks().count().ok().map(|c| u64::from(c.live))
     }

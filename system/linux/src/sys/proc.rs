@@ -239,9 +239,9 @@ impl State {
         self.pipe_fd(fd).is_some_and(|f| f.console && f.write)
     }
 
-    /// Whether `fd` is open (console or pipe).
-    fn fd_open(&self, fd: u64) -> bool {
-        self.is_open(fd) || self.pipe_fd(fd).is_some()
+    /// Whether `fd` is open (console, pipe or file).
+    pub(super) fn fd_open(&self, fd: u64) -> bool {
+        self.is_open(fd) || self.pipe_fd(fd).is_some() || self.files.is_open(fd)
     }
 
     /// The pipe end `fd` is (any descriptor), or the console duplicate (3 and above).
@@ -376,6 +376,10 @@ impl State {
                 false => self.cloexec_fds &= !(1 << target),
             }
         } else {
+            // A file that `dup2` closes.
+            if let Err(e) = self.close_file_fd(k, target) {
+                return err(e);
+            }
             self.place(k, target as usize, Some(src));
         }
         ok(target as i64)
@@ -658,6 +662,7 @@ impl State {
             sigmask: self.threads[me].sigmask,
             pending: self.pending,
         });
+        self.files.vfork();
         Outcome::Vfork { sp: stack }
     }
 
@@ -755,6 +760,7 @@ impl State {
         self.procs.children.clear();
         self.procs.vfork = None;
         self.procs.replaced_by = None;
+        self.files.forked();
         if f.flags & CLONE_CHILD_SETTID != 0 && self.space.accessible(f.child_tid, 4, true) {
             k.write_user(f.child_tid, &pid.to_le_bytes());
         }
@@ -781,11 +787,20 @@ impl State {
                 closed.push(f.handle);
             }
         }
+        // Files the child opened and left open are closed with it.
+        for file in self.files.end_vfork() {
+            let _ = k.vfs(super::file::VfsRequest::Close { file });
+        }
         k.notify();
     }
 
     /// A NUL-terminated string of the program, at most `max` bytes before the NUL.
-    fn read_cstr<K: Kernel>(&self, k: &mut K, at: u64, max: usize) -> Result<Vec<u8>, i64> {
+    pub(super) fn read_cstr<K: Kernel>(
+        &self,
+        k: &mut K,
+        at: u64,
+        max: usize,
+    ) -> Result<Vec<u8>, i64> {
         let mut out = Vec::new();
         loop {
             let mut b = [0u8];
@@ -852,6 +867,15 @@ impl State {
         };
         if rom.len() > EXEC_PATH_MAX {
             return err(ENAMETOOLONG);
+        }
+        // Files do not follow it yet (the server knows open files per process).
+        if self.files.any_inherited() {
+            self.report(
+                k,
+                crate::nr::number(self.arch, Sys::Execve).unwrap_or(0),
+                "with open files without close-on-exec: not supported (ENOSYS)",
+            );
+            return err(ENOSYS);
         }
         // Its pipe descriptors without close-on-exec follow it at the same numbers.
         let give = self.inherited();

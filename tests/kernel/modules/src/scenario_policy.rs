@@ -76,7 +76,35 @@ const VAULT: ClassId = 4;
 const UNWANTED: ClassId = 6;
 const CLIENT: ClassId = 2;
 /// A class denied console input (`console.Read` and `console.Poll`).
-const CONSOLE_DENIED: ClassId = 42;
+const CONSOLE_DENIED: ClassId = class_named("console-denied");
+
+/// The number of class `name` in [`CLASSES`] (at compile time: a name that is not there
+/// does not build).
+const fn class_named(name: &str) -> ClassId {
+    let mut i = 0;
+    while i < CLASSES.len() {
+        if str_eq(CLASSES[i], name) {
+            return i as ClassId;
+        }
+        i += 1;
+    }
+    panic!("no such class in CLASSES")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 /// `console` in `Core.edl` and its `Read` and `Poll` in `Console.idl`.
 const CONSOLE_RIID: u32 = 6;
 const CONSOLE_INPUT_MIDS: [u32; 2] = [1, 2];

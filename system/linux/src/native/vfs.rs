@@ -1,0 +1,160 @@
+//! The file calls' requests to the VFS server (`kl.Vfs`, docs/files.md) through the
+//! channel `vfs` that init.yaml gives the program, found on first use (`handle.Lookup`).
+
+use alloc::string::String;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use linux::errno::*;
+use linux::sys::file::{FileStat, VfsReply, VfsRequest};
+use ostrog_abi::Status;
+use ostrog_rt::idl::spec_rt::CallError;
+use ostrog_rt::sys as rt;
+
+// Generated from sysroot/kl (the personality uses kl.Vfs only).
+#[allow(dead_code, unused_imports, clippy::all)]
+mod idl {
+    include!(concat!(env!("OUT_DIR"), "/include.rs"));
+}
+
+use idl::kl_vfs::VfsProxy;
+use idl::kl_vfs_ram_fs::riid;
+
+/// The channel's handle: `UNKNOWN` before the first lookup, `NONE` when there is none.
+static CHANNEL: AtomicU32 = AtomicU32::new(UNKNOWN);
+const UNKNOWN: u32 = u32::MAX;
+const NONE: u32 = u32::MAX - 1;
+
+fn proxy() -> Result<VfsProxy<rt::Channel>, i64> {
+    let mut handle = CHANNEL.load(Ordering::Acquire);
+    if handle == UNKNOWN {
+        handle = rt::Channel::lookup("vfs").map_or(NONE, |c| c.handle);
+        CHANNEL.store(handle, Ordering::Release);
+    }
+    match handle {
+        // No file system: every path is missing.
+        NONE => Err(ENOENT),
+        handle => Ok(VfsProxy {
+            transport: rt::Channel { handle },
+            riid: riid::VFS,
+        }),
+    }
+}
+
+/// The errno of a failed request: the server's, or the kernel's refusal (a request the
+/// policy denied is `EACCES`).
+fn errno<E>(e: CallError<E>, status: impl Fn(&E) -> i32) -> i64 {
+    match e {
+        CallError::Remote(e) => i64::from(status(&e)),
+        CallError::Transport(t) => match Status::from_result(t.0 as isize) {
+            Err(Status::AccessDenied) => EACCES,
+            Err(Status::NoMemory) => ENOMEM,
+            _ => EIO,
+        },
+        CallError::Encode(_) => ENAMETOOLONG,
+        CallError::Decode(_) => EIO,
+    }
+}
+
+fn text(path: &[u8]) -> Result<String, i64> {
+    core::str::from_utf8(path)
+        .map(String::from)
+        .map_err(|_| EINVAL)
+}
+
+macro_rules! stat {
+    ($r:expr) => {
+        VfsReply::Stat(FileStat {
+            mode: $r.kind,
+            size: $r.size,
+            ino: $r.ino,
+            nlink: $r.nlink,
+            mtime_ns: $r.mtime_ns,
+        })
+    };
+}
+
+/// One request.
+pub fn request(r: VfsRequest<'_>) -> Result<VfsReply, i64> {
+    let mut p = proxy()?;
+    Ok(match r {
+        VfsRequest::Open { path, flags, mode } => {
+            let r = p
+                .open(text(path)?, flags, mode)
+                .map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Opened {
+                file: r.file,
+                mode: r.kind,
+            }
+        }
+        VfsRequest::Read { file, size } => {
+            VfsReply::Data(p.read(file, size).map_err(|e| errno(e, |e| e.status))?.data)
+        }
+        VfsRequest::Write { file, data } => VfsReply::Count(u64::from(
+            p.write(file, data.into())
+                .map_err(|e| errno(e, |e| e.status))?
+                .written,
+        )),
+        VfsRequest::PRead { file, offset, size } => VfsReply::Data(
+            p.p_read(file, offset, size)
+                .map_err(|e| errno(e, |e| e.status))?
+                .data,
+        ),
+        VfsRequest::PWrite { file, offset, data } => VfsReply::Count(u64::from(
+            p.p_write(file, offset, data.into())
+                .map_err(|e| errno(e, |e| e.status))?
+                .written,
+        )),
+        VfsRequest::Seek {
+            file,
+            offset,
+            whence,
+        } => VfsReply::Count(
+            p.seek(file, offset, whence)
+                .map_err(|e| errno(e, |e| e.status))?
+                .position,
+        ),
+        VfsRequest::Stat { path } => {
+            let r = p.stat(text(path)?).map_err(|e| errno(e, |e| e.status))?;
+            stat!(r)
+        }
+        VfsRequest::FStat { file } => {
+            let r = p.f_stat(file).map_err(|e| errno(e, |e| e.status))?;
+            stat!(r)
+        }
+        VfsRequest::ReadDir { file, room } => VfsReply::Data(
+            p.read_dir(file, room)
+                .map_err(|e| errno(e, |e| e.status))?
+                .entries,
+        ),
+        VfsRequest::MkDir { path, mode } => {
+            p.mk_dir(text(path)?, mode)
+                .map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::RmDir { path } => {
+            p.rm_dir(text(path)?).map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::Unlink { path } => {
+            p.unlink(text(path)?).map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::Rename { from, to } => {
+            p.rename(text(from)?, text(to)?)
+                .map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::Truncate { file, size } => {
+            p.truncate(file, size).map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::FSync { file } => {
+            p.f_sync(file).map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::Close { file } => {
+            p.close(file).map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+    })
+}
