@@ -90,13 +90,13 @@ fn main() -> i32 {
         println!("writer: entries of /data/Writer: {names:?}");
         let _ = vfs.close(dir.file);
     }
-    match vfs.stat("/rom/Writer".into()) {
-        Ok(r) => println!("writer: /rom/Writer is its own executable: {}", r.size > 0),
-        Err(e) => println!("writer: stat /rom/Writer failed: {}", refuser(&e)),
+    match vfs.stat("/rom/FilesWriter".into()) {
+        Ok(r) => println!("writer: /rom/FilesWriter is its own executable: {}", r.size > 0),
+        Err(e) => println!("writer: stat /rom/FilesWriter failed: {}", refuser(&e)),
     }
     println!(
-        "writer: write to /rom/Writer: {}",
-        outcome!(vfs.open("/rom/Writer".into(), 2, 0))
+        "writer: write to /rom/FilesWriter: {}",
+        outcome!(vfs.open("/rom/FilesWriter".into(), 2, 0))
     );
     println!(
         "writer: mkdir /etc: {}",
