@@ -91,7 +91,10 @@ fn main() -> i32 {
         let _ = vfs.close(dir.file);
     }
     match vfs.stat("/rom/FilesWriter".into()) {
-        Ok(r) => println!("writer: /rom/FilesWriter is its own executable: {}", r.size > 0),
+        Ok(r) => println!(
+            "writer: /rom/FilesWriter is its own executable: {}",
+            r.size > 0
+        ),
         Err(e) => println!("writer: stat /rom/FilesWriter failed: {}", refuser(&e)),
     }
     println!(
