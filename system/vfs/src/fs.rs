@@ -23,6 +23,8 @@ pub const CLIENT_NODES: usize = 256;
 pub const CLIENT_FILES: usize = 64;
 /// Clients with open files at one time.
 pub const MAX_CLIENTS: usize = 32;
+/// Open files granted to one client and not yet taken (`grant`, `inherited`).
+pub const CLIENT_GRANTS: usize = CLIENT_FILES;
 /// Bytes of all names in directories: names live in the server's fixed heap.
 pub const NAME_BYTES: usize = 64 * 1024;
 /// Longest path (`PathMax` of kl.Vfs) and longest name in it.
@@ -87,11 +89,25 @@ enum Target {
     Rom(usize, u64),
 }
 
+/// An open file: what a client's number names. Numbers in several tables (after a grant)
+/// name the same open file and share its position, like duplicated Linux descriptors.
 #[derive(Clone, Copy)]
 struct Open {
     target: Target,
     flags: u32,
     pos: u64,
+    /// Table entries and pending grants naming it.
+    refs: u32,
+}
+
+/// An open file granted to a client, waiting for it to take it.
+#[derive(Clone, Copy)]
+struct Grant {
+    /// The granting client.
+    from: u64,
+    /// The receiver's tag for it (the Linux descriptor number, for the personality).
+    tag: u32,
+    open: usize,
 }
 
 /// What `stat` tells.
@@ -114,8 +130,12 @@ pub struct Fs<B: Backend> {
     name_bytes: usize,
     /// Per client: (chunks, nodes) charged.
     usage: BTreeMap<u64, (usize, usize)>,
-    /// Per client: its open files.
-    tables: BTreeMap<u64, Vec<Option<Open>>>,
+    /// The open files, named by the clients' tables and the grants.
+    opens: Vec<Option<Open>>,
+    /// Per client: its open files (indices into `opens`).
+    tables: BTreeMap<u64, Vec<Option<usize>>>,
+    /// Per receiving client: open files granted to it and not yet taken.
+    grants: BTreeMap<u64, Vec<Grant>>,
 }
 
 type R<T> = Result<T, i32>;
@@ -154,7 +174,9 @@ impl<B: Backend> Fs<B> {
             chunk_count: 0,
             name_bytes: ROM.len(),
             usage: BTreeMap::new(),
+            opens: Vec::new(),
             tables: BTreeMap::new(),
+            grants: BTreeMap::new(),
         };
         fs.nodes.push(Some(Node {
             kind: Kind::Dir(root),
@@ -350,7 +372,8 @@ impl<B: Backend> Fs<B> {
         }
     }
 
-    fn open_entry(&self, sid: u64, file: u32) -> R<Open> {
+    /// The index in `opens` of the client's file `file`.
+    fn open_index(&self, sid: u64, file: u32) -> R<usize> {
         self.tables
             .get(&sid)
             .and_then(|t| t.get(file as usize))
@@ -358,13 +381,54 @@ impl<B: Backend> Fs<B> {
             .ok_or(EBADF)
     }
 
+    fn open_entry(&self, sid: u64, file: u32) -> R<Open> {
+        let i = self.open_index(sid, file)?;
+        self.opens.get(i).and_then(|o| *o).ok_or(EBADF)
+    }
+
     fn set_pos(&mut self, sid: u64, file: u32, pos: u64) {
-        if let Some(Some(o)) = self
-            .tables
-            .get_mut(&sid)
-            .and_then(|t| t.get_mut(file as usize))
-        {
-            o.pos = pos;
+        if let Ok(i) = self.open_index(sid, file) {
+            if let Some(Some(o)) = self.opens.get_mut(i) {
+                o.pos = pos;
+            }
+        }
+    }
+
+    /// Stores a new open file (one reference): its index. There are never more open files
+    /// than table entries and grants, both bounded.
+    fn new_open(&mut self, open: Open) -> usize {
+        match self.opens.iter().position(Option::is_none) {
+            Some(i) => {
+                self.opens[i] = Some(open);
+                i
+            }
+            None => {
+                self.opens.push(Some(open));
+                self.opens.len() - 1
+            }
+        }
+    }
+
+    /// Drops one reference to an open file; the last closes it.
+    fn unref(&mut self, i: usize) {
+        let Some(Some(o)) = self.opens.get_mut(i) else {
+            return;
+        };
+        o.refs = o.refs.saturating_sub(1);
+        if o.refs > 0 {
+            return;
+        }
+        let target = o.target;
+        self.opens[i] = None;
+        match target {
+            Target::Node(n) => {
+                if let Ok(node) = self.node_mut(n) {
+                    node.opens = node.opens.saturating_sub(1);
+                }
+                self.release(n);
+            }
+            Target::Rom(id, _) => self.backend.rom_close(id),
+            Target::RomDir => {}
         }
     }
 
@@ -419,12 +483,14 @@ impl<B: Backend> Fs<B> {
             Target::RomDir => S_IFDIR | 0o555,
             Target::Rom(..) => S_IFREG | 0o444,
         };
+        let i = self.new_open(Open {
+            target,
+            flags,
+            pos: 0,
+            refs: 1,
+        });
         if let Some(t) = self.tables.get_mut(&sid) {
-            t[slot] = Some(Open {
-                target,
-                flags,
-                pos: 0,
-            });
+            t[slot] = Some(i);
         }
         Ok((slot as u32, kind))
     }
@@ -523,22 +589,99 @@ impl<B: Backend> Fs<B> {
     }
 
     pub fn close(&mut self, sid: u64, file: u32) -> R<()> {
-        let o = self.open_entry(sid, file)?;
+        let i = self.open_index(sid, file)?;
         if let Some(t) = self.tables.get_mut(&sid) {
             t[file as usize] = None;
         }
         self.drop_empty_table(sid);
-        match o.target {
-            Target::Node(n) => {
-                if let Ok(node) = self.node_mut(n) {
-                    node.opens = node.opens.saturating_sub(1);
-                }
-                self.release(n);
-            }
-            Target::Rom(id, _) => self.backend.rom_close(id),
-            Target::RomDir => {}
+        self.unref(i);
+        Ok(())
+    }
+
+    /// Grants the client's open file `file` to client `to`, which takes it with
+    /// [`Fs::inherited`] and then shares it (and its position) with the granter. `tag` is
+    /// the receiver's name for it (one grant per tag). A client cannot grant to itself or
+    /// to SID 0; at most [`CLIENT_GRANTS`] grants wait per receiver, for at most
+    /// [`MAX_CLIENTS`] receivers.
+    pub fn grant(&mut self, sid: u64, file: u32, to: u64, tag: u32) -> R<()> {
+        let i = self.open_index(sid, file)?;
+        if to == 0 || to == sid {
+            return Err(EINVAL);
+        }
+        if !self.grants.contains_key(&to) && self.grants.len() >= MAX_CLIENTS {
+            return Err(ENFILE);
+        }
+        let pending = self.grants.entry(to).or_default();
+        if pending.iter().any(|g| g.tag == tag) {
+            return Err(EEXIST);
+        }
+        if pending.len() >= CLIENT_GRANTS {
+            return Err(EMFILE);
+        }
+        pending.push(Grant {
+            from: sid,
+            tag,
+            open: i,
+        });
+        if let Some(Some(o)) = self.opens.get_mut(i) {
+            o.refs += 1;
         }
         Ok(())
+    }
+
+    /// Withdraws every grant the client made to `to` that `to` has not taken (for a child
+    /// that never started): how many.
+    pub fn withdraw(&mut self, sid: u64, to: u64) -> usize {
+        let Some(pending) = self.grants.get_mut(&to) else {
+            return 0;
+        };
+        let mut gone = Vec::new();
+        pending.retain(|g| {
+            let mine = g.from == sid;
+            if mine {
+                gone.push(g.open);
+            }
+            !mine
+        });
+        if pending.is_empty() {
+            self.grants.remove(&to);
+        }
+        for &i in &gone {
+            self.unref(i);
+        }
+        gone.len()
+    }
+
+    /// Takes every open file granted to the client into its table: (tag, file number)
+    /// pairs in the order granted; empty if none waits. All or nothing: if the table
+    /// cannot hold them all (`EMFILE`, `ENFILE`), they stay granted.
+    pub fn inherited(&mut self, sid: u64) -> R<Vec<(u32, u32)>> {
+        let want = self.grants.get(&sid).map_or(0, Vec::len);
+        if want == 0 {
+            return Ok(Vec::new());
+        }
+        if !self.tables.contains_key(&sid) && self.tables.len() >= MAX_CLIENTS {
+            return Err(ENFILE);
+        }
+        if CLIENT_FILES - self.open_count(sid) < want {
+            return Err(EMFILE);
+        }
+        let pending = self.grants.remove(&sid).unwrap_or_default();
+        let mut out = Vec::with_capacity(pending.len());
+        for g in pending {
+            // Cannot fail: room was checked above.
+            let slot = self.free_slot(sid)?;
+            if let Some(t) = self.tables.get_mut(&sid) {
+                t[slot] = Some(g.open);
+            }
+            out.push((g.tag, slot as u32));
+        }
+        Ok(out)
+    }
+
+    /// Grants waiting for a client (for tests and diagnostics).
+    pub fn grant_count(&self, sid: u64) -> usize {
+        self.grants.get(&sid).map_or(0, Vec::len)
     }
 
     /// Up to `size` bytes at `at` (the position if `None`, which then advances).

@@ -250,6 +250,29 @@ impl VfsServer for Server {
             .map(|()| CloseResponse {})
             .map_err(fail!(CloseError))
     }
+
+    fn grant(&mut self, r: GrantRequest) -> Result<GrantResponse, GrantError> {
+        self.fs
+            .grant(self.sid, r.file, r.sid, r.tag)
+            .map(|()| GrantResponse {})
+            .map_err(fail!(GrantError))
+    }
+
+    fn withdraw(&mut self, r: WithdrawRequest) -> Result<WithdrawResponse, WithdrawError> {
+        Ok(WithdrawResponse {
+            count: self.fs.withdraw(self.sid, r.sid) as u32,
+        })
+    }
+
+    fn inherited(&mut self, _: InheritedRequest) -> Result<InheritedResponse, InheritedError> {
+        let taken = self.fs.inherited(self.sid).map_err(fail!(InheritedError))?;
+        let mut grants = Vec::with_capacity(taken.len() * 8);
+        for (tag, file) in taken {
+            grants.extend_from_slice(&tag.to_le_bytes());
+            grants.extend_from_slice(&file.to_le_bytes());
+        }
+        Ok(InheritedResponse { grants })
+    }
 }
 
 impl idl::kl_vfs_ram_fs::VfsRamFsEndpoints for Server {

@@ -365,3 +365,128 @@ fn names_are_bounded_in_all() {
     fs.rmdir(&long(999)).unwrap();
     fs.mkdir(A, &long(998), 0).unwrap();
 }
+
+const C: u64 = 300;
+
+#[test]
+fn a_granted_file_is_shared_with_its_position() {
+    let mut fs = fs();
+    let (f, _) = fs.open(A, "/data/shared", RW | O_CREATE, 0o644).unwrap();
+    fs.write(A, f, None, b"parent ").unwrap();
+    // Granted under the receiver's tag 1 (its stdout); nothing waits for anyone else.
+    fs.grant(A, f, B, 1).unwrap();
+    assert_eq!(fs.grant_count(B), 1);
+    assert_eq!(fs.inherited(C).unwrap(), []);
+    let taken = fs.inherited(B).unwrap();
+    assert_eq!(taken.len(), 1);
+    let (tag, g) = taken[0];
+    assert_eq!(tag, 1);
+    // One open file: the receiver writes where the granter left off, and the other way.
+    fs.write(B, g, None, b"child ").unwrap();
+    fs.write(A, f, None, b"again").unwrap();
+    assert_eq!(fs.read(A, f, Some(0), 100).unwrap(), b"parent child again");
+    assert_eq!(fs.seek(B, g, 0, 1).unwrap(), 18);
+    // Each side closes its own number; the file stays open for the other.
+    fs.close(A, f).unwrap();
+    assert_eq!(fs.read(B, g, Some(0), 6).unwrap(), b"parent");
+    assert_eq!(fs.read(A, f, Some(0), 6), Err(EBADF));
+    // Unlinked while the receiver holds it: readable until its last close frees it.
+    fs.unlink("/data/shared").unwrap();
+    assert_eq!(fs.read(B, g, Some(7), 5).unwrap(), b"child");
+    let used = fs.chunks_used();
+    assert!(used > 0);
+    fs.close(B, g).unwrap();
+    assert_eq!(fs.chunks_used(), 0);
+    assert_eq!(fs.open_count(A) + fs.open_count(B), 0);
+}
+
+#[test]
+fn grants_are_taken_once_and_only_by_their_receiver() {
+    let mut fs = fs();
+    let (f, _) = fs.open(A, "/data/x", RW | O_CREATE, 0o644).unwrap();
+    fs.write(A, f, None, b"secret").unwrap();
+    fs.grant(A, f, B, 0).unwrap();
+    // Another client takes nothing and cannot use the granter's number.
+    assert_eq!(fs.inherited(C).unwrap(), []);
+    assert_eq!(fs.read(C, f, Some(0), 6), Err(EBADF));
+    let taken = fs.inherited(B).unwrap();
+    assert_eq!(taken.len(), 1);
+    // Taking again finds nothing: the grant was consumed.
+    assert_eq!(fs.inherited(B).unwrap(), []);
+    assert_eq!(fs.open_count(B), 1);
+    // The receiver cannot grant onwards what it does not hold, nor a number of the
+    // granter's that it does not have; a grant of its own file is fine.
+    assert_eq!(fs.grant(B, 7, C, 0), Err(EBADF));
+    assert_eq!(fs.grant(C, f, B, 0), Err(EBADF));
+    fs.grant(B, taken[0].1, C, 0).unwrap();
+    let (_, h) = fs.inherited(C).unwrap()[0];
+    assert_eq!(fs.read(C, h, Some(0), 6).unwrap(), b"secret");
+}
+
+#[test]
+fn hostile_grants_are_refused() {
+    let mut fs = fs();
+    let (f, _) = fs.open(A, "/data/y", RW | O_CREATE, 0o644).unwrap();
+    // To nobody (SID 0), to oneself, of an unknown number.
+    assert_eq!(fs.grant(A, f, 0, 0), Err(EINVAL));
+    assert_eq!(fs.grant(A, f, A, 0), Err(EINVAL));
+    assert_eq!(fs.grant(A, 63, B, 0), Err(EBADF));
+    assert_eq!(fs.grant(A, u32::MAX, B, 0), Err(EBADF));
+    // One grant per tag.
+    fs.grant(A, f, B, 5).unwrap();
+    assert_eq!(fs.grant(A, f, B, 5), Err(EEXIST));
+    // At most CLIENT_GRANTS wait for one receiver.
+    for tag in 0..CLIENT_GRANTS as u32 - 1 {
+        fs.grant(A, f, B, 100 + tag).unwrap();
+    }
+    assert_eq!(fs.grant_count(B), CLIENT_GRANTS);
+    assert_eq!(fs.grant(A, f, B, 9999), Err(EMFILE));
+    // At most MAX_CLIENTS receivers (SIDs nobody may ever use included).
+    let mut to = 1000;
+    let err = loop {
+        match fs.grant(A, f, to, 0) {
+            Ok(()) => to += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, ENFILE);
+    assert_eq!(to - 1000, MAX_CLIENTS as u64 - 1);
+    // Withdrawing gives all of them back; the file closes with the granter's last number.
+    assert_eq!(fs.withdraw(A, B), CLIENT_GRANTS);
+    for s in 1000..to {
+        assert_eq!(fs.withdraw(A, s), 1);
+    }
+    // Another client cannot withdraw the granter's grants.
+    fs.grant(A, f, B, 1).unwrap();
+    assert_eq!(fs.withdraw(C, B), 0);
+    assert_eq!(fs.grant_count(B), 1);
+    assert_eq!(fs.withdraw(A, B), 1);
+    fs.unlink("/data/y").unwrap();
+    fs.write(A, f, None, &[1; 10]).unwrap();
+    assert!(fs.chunks_used() > 0);
+    fs.close(A, f).unwrap();
+    assert_eq!(fs.chunks_used(), 0);
+}
+
+#[test]
+fn inherited_is_all_or_nothing() {
+    let mut fs = fs();
+    let (f, _) = fs.open(A, "/data/z", RW | O_CREATE, 0o644).unwrap();
+    fs.grant(A, f, B, 0).unwrap();
+    fs.grant(A, f, B, 1).unwrap();
+    // The receiver's table has room for one only.
+    let mut mine = Vec::new();
+    while fs.open_count(B) < CLIENT_FILES - 1 {
+        mine.push(fs.open(B, "/rom/hello", O_READ, 0).unwrap().0);
+    }
+    assert_eq!(fs.inherited(B), Err(EMFILE));
+    assert_eq!(fs.grant_count(B), 2);
+    fs.close(B, mine.pop().unwrap()).unwrap();
+    let taken = fs.inherited(B).unwrap();
+    assert_eq!(taken.iter().map(|t| t.0).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(fs.open_count(B), CLIENT_FILES);
+    // Both numbers name the one open file: its position is shared.
+    fs.write(B, taken[0].1, None, b"ab").unwrap();
+    fs.write(B, taken[1].1, None, b"cd").unwrap();
+    assert_eq!(fs.read(A, f, Some(0), 10).unwrap(), b"abcd");
+}

@@ -1,14 +1,20 @@
 /* files-c: stdio, dirent and stat on Ostrog's VFS server through the Linux personality,
  * compared with the same program on the host: `files-c DATA` works in the folder DATA
- * (/data/FilesC on Ostrog, a temporary folder on the host). */
+ * (/data/FilesC on Ostrog, a temporary folder on the host). At the end it starts itself
+ * (`./files-c DATA child`, posix_spawn) to read a file it wrote: a started program reaches
+ * the same files. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static char path[512];
 
@@ -27,6 +33,19 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *data = argv[1];
+    if (argc > 2 && strcmp(argv[2], "child") == 0) {
+        char line[64] = "";
+        FILE *h = fopen(at(data, "handoff.txt"), "r");
+        if (!h) {
+            printf("files-c: spawn: child open: %s\n", strerror(errno));
+            return 1;
+        }
+        if (!fgets(line, sizeof line, h))
+            line[0] = 0;
+        fclose(h);
+        printf("files-c: spawn: child read: %s\n", line);
+        return 0;
+    }
     char base[256];
     snprintf(base, sizeof base, "%s/c", data);
     if (mkdir(data, 0755) != 0 && errno != EEXIST) {
@@ -109,6 +128,20 @@ int main(int argc, char **argv) {
     errno = 0;
     r = rmdir(base);
     printf("files-c: rmdir again: %d %s\n", r, errno == ENOENT ? "ENOENT" : "?");
+    /* Before the chdir: the child is ./files-c, where the program was started. */
+    FILE *h = fopen(at(data, "handoff.txt"), "w");
+    if (h) {
+        fputs("from the parent", h);
+        fclose(h);
+    }
+    fflush(stdout);
+    char *cargv[] = {"files-c", (char *)data, "child", NULL};
+    pid_t pid;
+    int status = -1;
+    r = posix_spawn(&pid, "./files-c", NULL, NULL, cargv, environ);
+    if (r == 0 && waitpid(pid, &status, 0) != pid)
+        status = -1;
+    printf("files-c: spawn: %d, child status %d\n", r, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     printf("files-c: chdir: %d\n", chdir(data));
     char cwd[256];
     printf("files-c: getcwd ends with the folder: %d\n",

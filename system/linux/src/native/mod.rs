@@ -613,6 +613,12 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
             });
         }
     }
+    // This process's `vfs` channel, so that the new program reaches the same files (a
+    // duplicate: init.yaml's client handles carry the duplicate right). Best effort: if the
+    // kernel refuses (its limit of given handles), the new program finds no files.
+    if let Some(vfs) = vfs::channel() {
+        let _ = rt::tasks().give(task, pipe_end(vfs), sys::proc::GIVE_VFS);
+    }
     // Its end posts SIGCHLD here (the Linux personality's signal for it).
     let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
@@ -1307,7 +1313,7 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     let mut state = started.state;
     // The descriptors its creator handed on (task.Give): (label, handle) pairs.
     if let Ok(given) = rt::tasks().given() {
-        let pairs: Vec<(u32, u32)> = given
+        let mut pairs: Vec<(u32, u32)> = given
             .given
             .chunks_exact(8)
             .map(|c| {
@@ -1315,6 +1321,14 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
                 (word(&c[..4]), word(&c[4..]))
             })
             .collect();
+        // The creator's `vfs` channel is no descriptor.
+        pairs.retain(|&(label, handle)| {
+            let vfs = label == sys::proc::GIVE_VFS;
+            if vfs {
+                vfs::adopt(handle);
+            }
+            !vfs
+        });
         state.inherit(&pairs);
     }
     *lock() = Some(state);

@@ -24,16 +24,27 @@ static CHANNEL: AtomicU32 = AtomicU32::new(UNKNOWN);
 const UNKNOWN: u32 = u32::MAX;
 const NONE: u32 = u32::MAX - 1;
 
-fn proxy() -> Result<VfsProxy<rt::Channel>, i64> {
+/// This process's `vfs` channel handle, if it has one (found on first use).
+pub fn channel() -> Option<u32> {
     let mut handle = CHANNEL.load(Ordering::Acquire);
     if handle == UNKNOWN {
         handle = rt::Channel::lookup("vfs").map_or(NONE, |c| c.handle);
         CHANNEL.store(handle, Ordering::Release);
     }
-    match handle {
+    (handle != NONE).then_some(handle)
+}
+
+/// Uses `handle`, given by this process's creator (`task.Give`, label `GIVE_VFS`), as its
+/// `vfs` channel: a process started by `execve` has no channel of its own in init.yaml.
+pub fn adopt(handle: u32) {
+    CHANNEL.store(handle, Ordering::Release);
+}
+
+fn proxy() -> Result<VfsProxy<rt::Channel>, i64> {
+    match channel() {
         // No file system: every path is missing.
-        NONE => Err(ENOENT),
-        handle => Ok(VfsProxy {
+        None => Err(ENOENT),
+        Some(handle) => Ok(VfsProxy {
             transport: rt::Channel { handle },
             riid: riid::VFS,
         }),

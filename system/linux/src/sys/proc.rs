@@ -32,6 +32,9 @@ pub const PIPE_IO_MAX: usize = 4096;
 /// number is the low byte; these say which end and its status flags.
 pub const GIVE_WRITE: u32 = 0x100;
 pub const GIVE_NONBLOCK: u32 = 0x200;
+/// The label of the creator's `vfs` channel handle given to a new process (no descriptor:
+/// the native layer takes it before the descriptors are inherited).
+pub const GIVE_VFS: u32 = 0x1_0000;
 /// Most bytes of `execve`'s arguments, and of its environment: the kernel's `task.Create`
 /// limit (`ArgsMax`), NUL separators included.
 pub const EXEC_ARGS_MAX: usize = 2048;
