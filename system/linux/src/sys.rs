@@ -74,7 +74,9 @@ pub trait Kernel: Memory {
     /// Creates and starts a process running the Linux program at ROMFS `path` through the
     /// personality, with `args` (`path`, then `argv[1..]`) and `env` NUL-separated, as the
     /// caller's class (`task.Create` + `task.Start`: the judged `execute` event), with a copy
-    /// of each handle of `give` labelled as given (`task.Give`, before the start); its pid.
+    /// of each handle of `give` labelled as given (`task.Give`, before the start); a pair
+    /// whose label has [`proc::GIVE_FILE`] is a server file granted to it (kl.Vfs `Grant`,
+    /// the label's other bits the tag) instead; its pid.
     /// When it ends, the shell calls [`State::child_ended`].
     fn exec(
         &mut self,
@@ -113,9 +115,10 @@ pub trait Kernel: Memory {
     fn close_handle(&mut self, _handle: u32) {}
     /// Creates and starts a copy of this process (`task.Fork` + `task.Start`, the judged
     /// `execute` event) whose thread resumes the calling frame with result 0 after
-    /// [`State::forked_child`]; the copy's pid. When it ends, the shell calls
+    /// [`State::forked_child`]; the copy's pid. `files` (server file, tag) are granted to
+    /// the copy (kl.Vfs `Grant`) before it starts. When it ends, the shell calls
     /// [`State::child_ended`].
-    fn fork(&mut self) -> Result<i32, i64> {
+    fn fork(&mut self, _files: &[(u32, u32)]) -> Result<i32, i64> {
         Err(crate::errno::ENOSYS)
     }
     /// Ends child `pid` (`task.Kill`) with the exit `code`.
@@ -1287,6 +1290,8 @@ impl State {
         const POLLIN: u16 = 1;
         const POLLOUT: u16 = 4;
         const POLLNVAL: u16 = 0x20;
+        const POLLRDNORM: u16 = 0x40;
+        const POLLWRNORM: u16 = 0x100;
         if n > POLL_MAX as u64 {
             return err(EINVAL);
         }
@@ -1335,6 +1340,9 @@ impl State {
                     }
                     false => 0,
                 }
+            } else if self.files.is_open(fd as u64) {
+                // A file or directory is always ready, as on Linux.
+                events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
             } else if !self.is_open(fd as u64) {
                 POLLNVAL
             } else if fd == 0 {

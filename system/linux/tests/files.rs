@@ -196,6 +196,19 @@ impl Kernel for Fake {
             VfsRequest::Truncate { file, size } => done(fs.truncate(SID, file, size)),
             VfsRequest::FSync { file } => done(fs.fsync(SID, file)),
             VfsRequest::Close { file } => done(fs.close(SID, file)),
+            VfsRequest::Grant { file, sid, tag } => done(fs.grant(SID, file, sid, tag)),
+            VfsRequest::Withdraw { sid } => Ok(VfsReply::Count(fs.withdraw(SID, sid) as u64)),
+            VfsRequest::Inherited => fs
+                .inherited(SID)
+                .map(|t| {
+                    let mut d = Vec::new();
+                    for (tag, file) in t {
+                        d.extend_from_slice(&tag.to_le_bytes());
+                        d.extend_from_slice(&file.to_le_bytes());
+                    }
+                    VfsReply::Data(d)
+                })
+                .map_err(e),
         }
     }
 }
@@ -611,9 +624,30 @@ fn duplicates_of_a_file_share_its_position_and_close_last() {
     assert_eq!(call(&mut st, &mut k, Sys::Fcntl, &[20, 1]), 1, "FD_CLOEXEC");
     assert_eq!(call(&mut st, &mut k, Sys::Fcntl, &[copy, 1030, 30]), 30);
     assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[copy, 64]), -EBADF);
-    // Onto the console: not supported.
-    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[copy, 1]), -ENOSYS);
-    for f in [copy, other, 20, 30] {
+    // Onto the console: 1 is the file now (its position shared), and 0 closed then the
+    // lowest free number for open.
+    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[copy, 1]), 1);
+    k.write_user(BUF, b"XY");
+    assert_eq!(call(&mut st, &mut k, Sys::Write, &[1, BUF, 2]), 2);
+    assert_eq!(call(&mut st, &mut k, Sys::Lseek, &[copy, 0, 1]), 8);
+    assert_eq!(call(&mut st, &mut k, Sys::Close, &[0]), 0);
+    assert_eq!(call(&mut st, &mut k, Sys::Read, &[0, BUF, 1]), -EBADF);
+    let again = call(&mut st, &mut k, Sys::Openat, &[AT_FDCWD, p, 0, 0]);
+    assert_eq!(again, 0, "the lowest free number");
+    assert_eq!(call(&mut st, &mut k, Sys::Read, &[0, BUF + 200, 8]), 8);
+    // poll: a file is ready for reading and writing; the console's 2 for writing.
+    let mut polled = Vec::new();
+    for (fd, events) in [(0i32, 1u16), (1, 5), (2, 4)] {
+        polled.extend_from_slice(&fd.to_le_bytes());
+        polled.extend_from_slice(&events.to_le_bytes());
+        polled.extend_from_slice(&0u16.to_le_bytes());
+    }
+    k.write_user(BUF + 300, &polled);
+    assert_eq!(call(&mut st, &mut k, Sys::Poll, &[BUF + 300, 3, 0]), 3);
+    let mut revents = [0u8; 2];
+    k.read_user(BUF + 300 + 8 + 6, &mut revents);
+    assert_eq!(u16::from_le_bytes(revents), 5);
+    for f in [copy, other, 20, 30, 0, 1] {
         assert_eq!(call(&mut st, &mut k, Sys::Close, &[f]), 0);
     }
     assert_eq!(

@@ -122,7 +122,7 @@ impl Kernel for Fake {
             .push((path.to_vec(), args.to_vec(), env.to_vec()));
         Ok(100 + self.execs.len() as i32)
     }
-    fn fork(&mut self) -> Result<i32, i64> {
+    fn fork(&mut self, _files: &[(u32, u32)]) -> Result<i32, i64> {
         if let Some(e) = self.fork_error {
             return Err(e);
         }

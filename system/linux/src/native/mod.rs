@@ -14,6 +14,7 @@ use linux::errno::*;
 use linux::load::{self, Program};
 use linux::mm::Memory;
 use linux::signal::FpState;
+use linux::sys::file::{VfsReply, VfsRequest};
 use linux::sys::{self, BeforeCall, Call, Interruption, Kernel, Outcome, SignalEnv, State};
 use linux::Arch;
 use ostrog_abi::layout::USER_MIN;
@@ -395,9 +396,9 @@ impl Kernel for Native<'_> {
         let _ = rt::handles().close(pipe_end(handle));
     }
 
-    fn fork(&mut self) -> Result<i32, i64> {
+    fn fork(&mut self, files: &[(u32, u32)]) -> Result<i32, i64> {
         match self.frame {
-            Some(frame) => fork(frame),
+            Some(frame) => fork(frame, files),
             None => Err(EINVAL),
         }
     }
@@ -602,9 +603,19 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
             return Err(errno(rt::call_status(e)));
         }
     };
-    // Its inherited descriptors, before it runs (task.Give needs a process not started).
-    for &(label, handle) in give {
+    // Its inherited descriptors, before it runs (task.Give needs a process not started):
+    // open files are granted by the VFS server, pipe ends given by the kernel.
+    let is_file = |&&(label, _): &&(u32, u32)| label & sys::proc::GIVE_FILE != 0;
+    let files: Vec<(u32, u32)> = give.iter().filter(is_file).copied().collect();
+    let give: Vec<(u32, u32)> = give.iter().filter(|g| !is_file(g)).copied().collect();
+    if let Err(e) = grant_files(&files, pid) {
+        let _ = rt::tasks().kill(task, -1);
+        forget(task);
+        return Err(e);
+    }
+    for &(label, handle) in &give {
         if let Err(e) = rt::tasks().give(task, pipe_end(handle), label) {
+            withdraw_files(&files, pid);
             let _ = rt::tasks().kill(task, -1);
             forget(task);
             return Err(match rt::call_status(e) {
@@ -617,11 +628,16 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
     // duplicate: init.yaml's client handles carry the duplicate right). Best effort: if the
     // kernel refuses (its limit of given handles), the new program finds no files.
     if let Some(vfs) = vfs::channel() {
-        let _ = rt::tasks().give(task, pipe_end(vfs), sys::proc::GIVE_VFS);
+        let label = match files.is_empty() {
+            true => sys::proc::GIVE_VFS,
+            false => sys::proc::GIVE_VFS | sys::proc::GIVE_VFS_FILES,
+        };
+        let _ = rt::tasks().give(task, pipe_end(vfs), label);
     }
     // Its end posts SIGCHLD here (the Linux personality's signal for it).
     let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
+        withdraw_files(&files, pid);
         forget(task);
         return Err(match rt::call_status(e) {
             Status::AccessDenied => EACCES,
@@ -629,6 +645,30 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
         });
     }
     adopt(pid, task)
+}
+
+/// Grants each open file of `files` ((label with the tag, server file), as [`exec`] and
+/// [`fork`] get them) to the process `pid` (its SID) before it starts; all or none.
+fn grant_files(files: &[(u32, u32)], pid: i32) -> Result<(), i64> {
+    for (i, &(label, file)) in files.iter().enumerate() {
+        let request = VfsRequest::Grant {
+            file,
+            sid: pid as u64,
+            tag: label & !sys::proc::GIVE_FILE,
+        };
+        if let Err(e) = vfs::request(request) {
+            withdraw_files(&files[..i], pid);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Takes back the grants to `pid` of a process that does not start.
+fn withdraw_files(files: &[(u32, u32)], pid: i32) {
+    if !files.is_empty() {
+        let _ = vfs::request(VfsRequest::Withdraw { sid: pid as u64 });
+    }
 }
 
 /// A started child process `pid` (`task`) joins the children, with a watcher thread that
@@ -678,7 +718,7 @@ fn adopt(pid: i32, task: RtHandle) -> Result<i32, i64> {
 /// `fork`: a copy of this process (`task.Fork`) whose thread starts in [`fork_child`] and
 /// resumes the calling frame with result 0, started (`task.Start`: the judged `execute`
 /// event); its pid. Called with the state lock held, so the copy's state is whole.
-fn fork(frame: &TrapFrame) -> Result<i32, i64> {
+fn fork(frame: &TrapFrame, files: &[(u32, u32)]) -> Result<i32, i64> {
     // The child's native code runs on the stack below this function's frame: in the copy,
     // nothing there is in use.
     let here = 0u8;
@@ -690,9 +730,20 @@ fn fork(frame: &TrapFrame) -> Result<i32, i64> {
         s => errno(s),
     })?;
     let pid = i32::try_from(sid).unwrap_or(i32::MAX / 2);
+    // Its open files, shared with it (one position) before it runs.
+    let files: Vec<(u32, u32)> = files
+        .iter()
+        .map(|&(file, tag)| (sys::proc::GIVE_FILE | tag, file))
+        .collect();
+    if let Err(e) = grant_files(&files, pid) {
+        let _ = rt::tasks().kill(task, -1);
+        let _ = rt::handles().close(task);
+        return Err(e);
+    }
     // Its end posts SIGCHLD here, as a spawned child's does.
     let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
+        withdraw_files(&files, pid);
         let _ = rt::handles().close(task);
         // Linux documents no permission error for fork: a copy the policy does not let
         // start is refused like one over a process limit.
@@ -1322,14 +1373,22 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
             })
             .collect();
         // The creator's `vfs` channel is no descriptor.
+        let mut files = false;
         pairs.retain(|&(label, handle)| {
-            let vfs = label == sys::proc::GIVE_VFS;
+            let vfs = label & !sys::proc::GIVE_VFS_FILES == sys::proc::GIVE_VFS;
             if vfs {
                 vfs::adopt(handle);
+                files = label & sys::proc::GIVE_VFS_FILES != 0;
             }
             !vfs
         });
         state.inherit(&pairs);
+        // The open files it inherits, granted by its creator.
+        if files {
+            if let Ok(VfsReply::Data(records)) = vfs::request(VfsRequest::Inherited) {
+                state.inherit_files(&records);
+            }
+        }
     }
     *lock() = Some(state);
     rt::set_trap_entry(trap_entry as *const () as usize).map_err(kernel("task.TrapEntry"))?;

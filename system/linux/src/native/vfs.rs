@@ -167,5 +167,16 @@ pub fn request(r: VfsRequest<'_>) -> Result<VfsReply, i64> {
             p.close(file).map_err(|e| errno(e, |e| e.status))?;
             VfsReply::Done
         }
+        VfsRequest::Grant { file, sid, tag } => {
+            p.grant(file, sid, tag)
+                .map_err(|e| errno(e, |e| e.status))?;
+            VfsReply::Done
+        }
+        VfsRequest::Withdraw { sid } => VfsReply::Count(u64::from(
+            p.withdraw(sid).map_err(|e| errno(e, |e| e.status))?.count,
+        )),
+        VfsRequest::Inherited => {
+            VfsReply::Data(p.inherited().map_err(|e| errno(e, |e| e.status))?.grants)
+        }
     })
 }

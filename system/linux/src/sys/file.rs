@@ -100,6 +100,18 @@ pub enum VfsRequest<'a> {
     Close {
         file: u32,
     },
+    /// Shares `file` with the process `sid` (which takes it with `Inherited`) under `tag`.
+    Grant {
+        file: u32,
+        sid: u64,
+        tag: u32,
+    },
+    /// Takes back the grants to `sid` not yet taken.
+    Withdraw {
+        sid: u64,
+    },
+    /// Takes the files granted to this process: `Data` of (tag, file) records.
+    Inherited,
 }
 
 /// What a file is (`Stat`, `FStat`).
@@ -164,19 +176,6 @@ impl Files {
         self.get(fd).is_some()
     }
 
-    /// Whether some file stays open across `execve` (not `O_CLOEXEC`).
-    pub fn any_inherited(&self) -> bool {
-        self.fds.iter().flatten().any(|f| !f.cloexec)
-    }
-
-    /// This process is a copy made by `fork`: the server knows open files per process, so
-    /// the parent's are not this one's (their descriptors are closed here, `EBADF`); the
-    /// working directory stays.
-    pub fn forked(&mut self) {
-        self.fds.clear();
-        self.saved = None;
-    }
-
     /// A `vfork` child starts: the parent's table is kept aside.
     pub fn vfork(&mut self) {
         self.saved = Some((self.fds.clone(), self.cwd.clone()));
@@ -201,9 +200,107 @@ impl Files {
         opened
     }
 
+    /// Puts `f` at descriptor `fd` (free: the caller closed what was there).
+    pub fn place(&mut self, fd: u64, f: FileFd) {
+        let i = fd as usize;
+        while self.fds.len() <= i {
+            self.fds.push(None);
+        }
+        self.fds[i] = Some(f);
+    }
+
+    /// The files a new process or a `fork` copy inherits (all but close-on-exec ones for
+    /// `execve`, all for `fork`): `(server file, tag)` for kl.Vfs `Grant`, the tag telling
+    /// the receiver the descriptor and how it was opened ([`grant_tag`]).
+    pub fn granted(&self, exec: bool) -> Vec<(u32, u32)> {
+        self.fds
+            .iter()
+            .enumerate()
+            .filter_map(|(fd, f)| Some((fd, f.as_ref()?)))
+            .filter(|(_, f)| !(exec && f.cloexec))
+            .map(|(fd, f)| (f.file, grant_tag(fd as u64, f)))
+            .collect()
+    }
+
+    /// A process started by `execve` takes the files its creator granted it (kl.Vfs
+    /// `Inherited` records: tag u32 LE, file u32 LE): each at the descriptor its tag
+    /// names. Their paths are not known here (`*at` calls relative to an inherited
+    /// directory fail with `ENOENT`, `fchdir` to it leaves `/`). The descriptors it takes,
+    /// for the standard ones to leave the console.
+    pub fn inherit(&mut self, records: &[u8]) -> Vec<u64> {
+        let mut taken = Vec::new();
+        for r in records.chunks_exact(8) {
+            let tag = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            let file = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
+            let fd = u64::from(tag & TAG_FD);
+            let mut status = u64::from(tag >> TAG_ACCMODE_SHIFT) & O_ACCMODE;
+            if tag & TAG_APPEND != 0 {
+                status |= O_APPEND;
+            }
+            if tag & TAG_NONBLOCK != 0 {
+                status |= O_NONBLOCK;
+            }
+            self.place(
+                fd,
+                FileFd {
+                    file,
+                    dir: tag & TAG_DIR != 0,
+                    path: Vec::new(),
+                    status,
+                    cloexec: false,
+                },
+            );
+            taken.push(fd);
+        }
+        taken
+    }
+
+    /// In a `fork` copy: the parent's files, granted to this process, get this process's
+    /// server numbers (`Inherited` records as for [`Files::inherit`]); descriptors whose
+    /// file was not granted are closed.
+    pub fn forked_with(&mut self, records: &[u8]) {
+        let mut fds: Vec<Option<FileFd>> = Vec::new();
+        for r in records.chunks_exact(8) {
+            let tag = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            let file = u32::from_le_bytes([r[4], r[5], r[6], r[7]]);
+            let fd = (tag & TAG_FD) as usize;
+            if let Some(f) = self.get(fd as u64) {
+                while fds.len() <= fd {
+                    fds.push(None);
+                }
+                fds[fd] = Some(FileFd { file, ..f.clone() });
+            }
+        }
+        self.fds = fds;
+        self.saved = None;
+    }
+
     fn in_vfork(&self) -> bool {
         self.saved.is_some()
     }
+}
+
+/// The tag of a granted file (kl.Vfs `Grant`): the descriptor in the low bits, then its
+/// access mode, `O_APPEND`, `O_NONBLOCK` and whether it is a directory.
+const TAG_FD: u32 = 0xfff;
+const TAG_ACCMODE_SHIFT: u32 = 12;
+const TAG_APPEND: u32 = 1 << 14;
+const TAG_NONBLOCK: u32 = 1 << 15;
+const TAG_DIR: u32 = 1 << 16;
+
+/// The tag under which descriptor `fd`'s file `f` is granted.
+pub fn grant_tag(fd: u64, f: &FileFd) -> u32 {
+    let mut tag = (fd as u32 & TAG_FD) | ((f.status & O_ACCMODE) as u32) << TAG_ACCMODE_SHIFT;
+    if f.status & O_APPEND != 0 {
+        tag |= TAG_APPEND;
+    }
+    if f.status & O_NONBLOCK != 0 {
+        tag |= TAG_NONBLOCK;
+    }
+    if f.dir {
+        tag |= TAG_DIR;
+    }
+    tag
 }
 
 const AT_FDCWD: i64 = -100;
@@ -454,19 +551,19 @@ impl State {
             }
             (Sys::Fsync | Sys::Fdatasync, None) if self.fd_any(fd) => err(EINVAL),
             (Sys::Ioctl, Some(_)) => err(ENOTTY),
-            (Sys::Dup, Some(f)) => self.file_dup(k, sys, f, None, 3, false),
+            (Sys::Dup, Some(f)) => self.file_dup(k, f, None, 0, false),
             (Sys::Dup2, Some(_)) if a[1] as u32 as u64 == fd => ok(fd as i64),
-            (Sys::Dup2, Some(f)) => self.file_dup(k, sys, f, Some(a[1] as u32 as u64), 0, false),
+            (Sys::Dup2, Some(f)) => self.file_dup(k, f, Some(a[1] as u32 as u64), 0, false),
             (Sys::Dup3, Some(_)) if a[2] & !O_CLOEXEC != 0 || a[1] as u32 as u64 == fd => {
                 err(EINVAL)
             }
             (Sys::Dup3, Some(f)) => {
                 let cloexec = a[2] & O_CLOEXEC != 0;
-                self.file_dup(k, sys, f, Some(a[1] as u32 as u64), 0, cloexec)
+                self.file_dup(k, f, Some(a[1] as u32 as u64), 0, cloexec)
             }
             (Sys::Fcntl, Some(f)) if matches!(a[1] as u32 as u64, F_DUPFD | F_DUPFD_CLOEXEC) => {
                 let cloexec = a[1] as u32 as u64 == F_DUPFD_CLOEXEC;
-                self.file_dup(k, sys, f, None, a[2] as u32 as u64, cloexec)
+                self.file_dup(k, f, None, a[2] as u32 as u64, cloexec)
             }
             (Sys::Fcntl, Some(f)) => self.file_fcntl(fd, f, a[1] as u32 as u64, a[2]),
             (
@@ -508,14 +605,34 @@ impl State {
         k.vfs(VfsRequest::Close { file: f.file }).map(|_| ())
     }
 
+    /// Takes the files granted to this process by its creator (`execve`; kl.Vfs
+    /// `Inherited` records): standard descriptors among them leave the console.
+    pub fn inherit_files(&mut self, records: &[u8]) {
+        for fd in self.files.inherit(records) {
+            self.close_std(fd);
+        }
+    }
+
+    /// Closes whatever `fd` is (a file, a pipe end, the console or a duplicate of it), as
+    /// `dup2` onto an open number does; nothing if it is not open.
+    pub(super) fn close_any<K: Kernel>(&mut self, k: &mut K, fd: u64) -> Result<(), i64> {
+        if self.files.is_open(fd) {
+            return self.close_file_fd(k, fd);
+        }
+        if self.pipe_fd(fd).is_some() {
+            let old = self.procs.fds[fd as usize].take();
+            self.release(k, old);
+        }
+        self.close_std(fd);
+        Ok(())
+    }
+
     /// `dup`, `dup2`, `dup3`, `F_DUPFD(_CLOEXEC)` of a file: a descriptor naming the same
-    /// server file (the same position), at the lowest free number from `min` (never 0-2)
-    /// or at `new` (a file there is closed first; a standard descriptor or a pipe there:
-    /// `ENOSYS`, reported).
+    /// server file (the same position), at the lowest free number from `min` or at `new`
+    /// (whatever is open there, of any kind, is closed first).
     fn file_dup<K: Kernel>(
         &mut self,
         k: &mut K,
-        sys: Sys,
         f: FileFd,
         new: Option<u64>,
         min: u64,
@@ -526,28 +643,15 @@ impl State {
             Some(n) if n >= limit => return err(EBADF),
             Some(n) => n,
             None if min >= limit => return err(EINVAL),
-            None => match (min.max(3)..limit).find(|&n| !self.fd_open(n)) {
+            None => match (min..limit).find(|&n| !self.fd_open(n)) {
                 Some(n) => n,
                 None => return err(EMFILE),
             },
         };
-        if target < 3 || (self.fd_open(target) && !self.files.is_open(target)) {
-            let nr = crate::nr::number(self.arch, sys).unwrap_or(0);
-            self.report(
-                k,
-                nr,
-                "of a file onto a standard descriptor or a pipe: ENOSYS",
-            );
-            return err(ENOSYS);
-        }
-        if let Err(e) = self.close_file_fd(k, target) {
+        if let Err(e) = self.close_any(k, target) {
             return err(e);
         }
-        let i = target as usize;
-        while self.files.fds.len() <= i {
-            self.files.fds.push(None);
-        }
-        self.files.fds[i] = Some(FileFd { cloexec, ..f });
+        self.files.place(target, FileFd { cloexec, ..f });
         ok(target as i64)
     }
 
@@ -586,10 +690,10 @@ impl State {
         Ok(path)
     }
 
-    /// A free descriptor for a file: the lowest from 3 not in use.
+    /// A free descriptor for a file: the lowest not in use (0-2 too, once closed).
     fn free_file_fd(&self) -> Result<u64, i64> {
         let limit = self.limits[RLIMIT_NOFILE].0.min(1024);
-        (3..limit).find(|&n| !self.fd_any(n)).ok_or(EMFILE)
+        (0..limit).find(|&n| !self.fd_any(n)).ok_or(EMFILE)
     }
 
     fn sys_open<K: Kernel>(
@@ -643,17 +747,16 @@ impl State {
             Ok(_) => return err(EINVAL),
             Err(e) => return err(e),
         };
-        let i = fd as usize;
-        while self.files.fds.len() <= i {
-            self.files.fds.push(None);
-        }
-        self.files.fds[i] = Some(FileFd {
-            file,
-            dir: kind & S_IFMT == S_IFDIR,
-            path,
-            status: flags & (O_ACCMODE | O_APPEND | O_NONBLOCK),
-            cloexec: flags & O_CLOEXEC != 0,
-        });
+        self.files.place(
+            fd,
+            FileFd {
+                file,
+                dir: kind & S_IFMT == S_IFDIR,
+                path,
+                status: flags & (O_ACCMODE | O_APPEND | O_NONBLOCK),
+                cloexec: flags & O_CLOEXEC != 0,
+            },
+        );
         ok(fd as i64)
     }
 

@@ -35,6 +35,12 @@ pub const GIVE_NONBLOCK: u32 = 0x200;
 /// The label of the creator's `vfs` channel handle given to a new process (no descriptor:
 /// the native layer takes it before the descriptors are inherited).
 pub const GIVE_VFS: u32 = 0x1_0000;
+/// With [`GIVE_VFS`]: files were granted to the new process (it asks for them with kl.Vfs
+/// `Inherited`).
+pub const GIVE_VFS_FILES: u32 = 0x2_0000;
+/// The label bit of an open file a new process inherits: no handle but a kl.Vfs `Grant` of
+/// the server's file (the pair's second number) under the tag of the label's other bits.
+pub const GIVE_FILE: u32 = 0x8000_0000;
 /// Most bytes of `execve`'s arguments, and of its environment: the kernel's `task.Create`
 /// limit (`ArgsMax`), NUL separators included.
 pub const EXEC_ARGS_MAX: usize = 2048;
@@ -311,7 +317,7 @@ impl State {
 
     /// A descriptor was taken out of the table: its pipe handle is closed if no other
     /// descriptor holds it.
-    fn release<K: Kernel>(&mut self, k: &mut K, old: Option<PipeFd>) {
+    pub(super) fn release<K: Kernel>(&mut self, k: &mut K, old: Option<PipeFd>) {
         if let Some(f) = old.filter(|f| !f.console) {
             if !self.handle_in_use(f.handle) {
                 k.close_handle(f.handle);
@@ -319,6 +325,14 @@ impl State {
         }
         while self.procs.fds.last().is_some_and(|f| f.is_none()) {
             self.procs.fds.pop();
+        }
+    }
+
+    /// A standard descriptor on the console closes (`close`, `dup2` onto it).
+    pub(super) fn close_std(&mut self, fd: u64) {
+        if fd < 3 {
+            self.open_fds &= !(1 << fd);
+            self.cloexec_fds &= !(1 << fd);
         }
     }
 
@@ -370,6 +384,10 @@ impl State {
                 None => return err(EMFILE),
             },
         };
+        // A file there closes.
+        if let Err(e) = self.close_file_fd(k, target) {
+            return err(e);
+        }
         if target < 3 && src.console {
             // The console again (0-2 keep their direction).
             self.place(k, target as usize, None);
@@ -379,10 +397,6 @@ impl State {
                 false => self.cloexec_fds &= !(1 << target),
             }
         } else {
-            // A file that `dup2` closes.
-            if let Err(e) = self.close_file_fd(k, target) {
-                return err(e);
-            }
             self.place(k, target as usize, Some(src));
         }
         ok(target as i64)
@@ -707,7 +721,8 @@ impl State {
             stack,
             child_tid,
         });
-        let result = k.fork();
+        // Its files: the copy shares them (and their positions) through kl.Vfs grants.
+        let result = k.fork(&self.files.granted(false));
         self.procs.forking = None;
         let pid = match result {
             Ok(pid) => pid,
@@ -763,7 +778,15 @@ impl State {
         self.procs.children.clear();
         self.procs.vfork = None;
         self.procs.replaced_by = None;
-        self.files.forked();
+        // The parent's files, granted to this copy before it started.
+        let records = match self.files.granted(false).is_empty() {
+            true => Vec::new(),
+            false => match k.vfs(super::file::VfsRequest::Inherited) {
+                Ok(super::file::VfsReply::Data(d)) => d,
+                _ => Vec::new(),
+            },
+        };
+        self.files.forked_with(&records);
         if f.flags & CLONE_CHILD_SETTID != 0 && self.space.accessible(f.child_tid, 4, true) {
             k.write_user(f.child_tid, &pid.to_le_bytes());
         }
@@ -871,17 +894,15 @@ impl State {
         if rom.len() > EXEC_PATH_MAX {
             return err(ENAMETOOLONG);
         }
-        // Files do not follow it yet (the server knows open files per process).
-        if self.files.any_inherited() {
-            self.report(
-                k,
-                crate::nr::number(self.arch, Sys::Execve).unwrap_or(0),
-                "with open files without close-on-exec: not supported (ENOSYS)",
-            );
-            return err(ENOSYS);
-        }
-        // Its pipe descriptors without close-on-exec follow it at the same numbers.
-        let give = self.inherited();
+        // Its pipe descriptors and files without close-on-exec follow it at the same
+        // numbers (files: granted by kl.Vfs `Grant` under [`GIVE_FILE`] labels).
+        let mut give = self.inherited();
+        give.extend(
+            self.files
+                .granted(true)
+                .into_iter()
+                .map(|(file, tag)| (GIVE_FILE | tag, file)),
+        );
         let mut args = Vec::new();
         args.extend_from_slice(rom);
         args.push(0);
@@ -915,6 +936,13 @@ impl State {
                         if !f.console && !closed.contains(&f.handle) {
                             k.close_handle(f.handle);
                             closed.push(f.handle);
+                        }
+                    }
+                    // Its files too (the new program shares them through its grants).
+                    for (file, _) in self.files.granted(false) {
+                        if !closed.contains(&file) {
+                            let _ = k.vfs(super::file::VfsRequest::Close { file });
+                            closed.push(file);
                         }
                     }
                     return Outcome::Replaced;
