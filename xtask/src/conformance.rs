@@ -37,7 +37,7 @@ struct Program {
     c_source: Option<&'static str>,
 }
 
-const PROGRAMS: [Program; 11] = [
+const PROGRAMS: [Program; 13] = [
     Program {
         task: "cf.CIo",
         path: "c-io",
@@ -68,6 +68,18 @@ const PROGRAMS: [Program; 11] = [
         task: "cf.CFiles",
         path: "c-files",
         c_source: Some("files.c"),
+    },
+    // One descriptor table: files onto 0-2, fcntl, poll on files (docs/linux.md).
+    Program {
+        task: "cf.CFds",
+        path: "c-fds",
+        c_source: Some("fds.c"),
+    },
+    // umask, chmod, chown, utimensat (docs/linux.md, "Files").
+    Program {
+        task: "cf.CAttr",
+        path: "c-attr",
+        c_source: Some("attr.c"),
     },
     Program {
         task: "cf.CFork",

@@ -10,7 +10,11 @@
 //! then tries, as `lx.Files`, what the policy denies it (writing outside /data/Files,
 //! `..` out of it, /, /etc, /rom): each attempt must fail with EACCES (errno 13), except
 //! the write to /rom, which the policy lets through to the server's EROFS (errno 30), and
-//! every denial must be in the audit log. `OSTROG_FILES_CONSOLE=1` prints each console.
+//! every denial must be in the audit log. `redirect-c` (shell redirection on files for the
+//! programs it starts, files shared across fork and execve) runs in the same image; it
+//! starts itself, which qemu-user cannot, so its expected lines are those of its x86_64
+//! build on the (x86_64) host for both architectures. `OSTROG_FILES_CONSOLE=1` prints each
+//! console.
 
 use std::path::Path;
 use std::process::Command;
@@ -23,7 +27,7 @@ use cargo_ostrog::solution::{self, BuildOptions, Solution};
 
 /// The entities of the file tests in the Linux test solution: the other tests leave them
 /// out.
-pub(crate) const TASKS: [&str; 3] = ["lx.Files", "lx.FilesC", "kl.VfsRamFs"];
+pub(crate) const TASKS: [&str; 4] = ["lx.Files", "lx.FilesC", "lx.RedirectC", "kl.VfsRamFs"];
 
 /// What files-c prints when it starts itself to read a file it wrote (`files-c: spawn:`
 /// lines): on an x86_64 host they must be the host's; qemu-user cannot start an AArch64
@@ -111,6 +115,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             .context("the build of files-std produced nothing")?
         };
         let c_elf = crate::conformance::build_c(arch, &root().join("files-c/files.c"), "files-c")?;
+        let redirect = root().join("redirect-c/redirect.c");
+        let redirect_elf = crate::conformance::build_c(arch, &redirect, "redirect-c")?;
 
         // The host: a fresh folder with the layout of the VFS.
         let dir = crate::linux::work_dir(arch)?.join("files-host");
@@ -133,7 +139,30 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             &c_elf,
             &[text(&dir.join("data/FilesC"))],
         )?;
-        for (name, out) in [("files-std", &std_out), ("files-c", &c_out)] {
+        // redirect-c starts itself, which qemu-user cannot do: its lines are those of the
+        // x86_64 build on an x86_64 host, for both architectures (it prints nothing
+        // architecture-specific).
+        let (redirect_out, redirect_status) = match Arch::host() {
+            Some(Arch::X86_64) => {
+                let elf = match arch {
+                    Arch::X86_64 => redirect_elf.clone(),
+                    _ => crate::conformance::build_c(Arch::X86_64, &redirect, "redirect-c")?,
+                };
+                host_run(
+                    Arch::X86_64,
+                    &dir,
+                    "redirect-c",
+                    &elf,
+                    &[text(&dir.join("data/RedirectC"))],
+                )?
+            }
+            _ => bail!("redirect-c's host run needs an x86_64 host"),
+        };
+        for (name, out) in [
+            ("files-std", &std_out),
+            ("files-c", &c_out),
+            ("redirect-c", &redirect_out),
+        ] {
             if !out.ends_with(&format!("{name}: done\n")) {
                 bail!("{name} did not finish on the host:\n{out}");
             }
@@ -149,7 +178,10 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             .map(|p| p.task.clone())
             .collect();
         let options = BuildOptions {
-            extra: vec![("files-c".to_string(), c_elf)],
+            extra: vec![
+                ("files-c".to_string(), c_elf),
+                ("redirect-c".to_string(), redirect_elf),
+            ],
             leave_out,
         };
         let image = solution::build_with(&solution, arch, &options)?;
@@ -185,7 +217,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             .collect();
         c_expect.splice(at..at, SPAWN_LINES.iter().map(|l| l.to_string()));
         c_expect.push(exit_line("lx.FilesC", c_status));
-        for expect in [&std_expect, &c_expect] {
+        let mut redirect_expect: Vec<String> = redirect_out.lines().map(String::from).collect();
+        redirect_expect.push(exit_line("lx.RedirectC", redirect_status));
+        for expect in [&std_expect, &c_expect, &redirect_expect] {
             if let Some(line) = solution::first_missing(&run.console, expect) {
                 problems.push(format!("console lacks (in order): {line:?}"));
             }

@@ -113,6 +113,15 @@ pub enum Sys {
     Faccessat,
     Faccessat2,
     Creat,
+    Umask,
+    Chmod,
+    Fchmod,
+    Fchmodat,
+    Chown,
+    Fchown,
+    Lchown,
+    Fchownat,
+    Utimensat,
 }
 
 use Sys::*;
@@ -219,6 +228,15 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (21, Access, "access"),
     (269, Faccessat, "faccessat"),
     (439, Faccessat2, "faccessat2"),
+    (95, Umask, "umask"),
+    (90, Chmod, "chmod"),
+    (91, Fchmod, "fchmod"),
+    (268, Fchmodat, "fchmodat"),
+    (92, Chown, "chown"),
+    (93, Fchown, "fchown"),
+    (94, Lchown, "lchown"),
+    (260, Fchownat, "fchownat"),
+    (280, Utimensat, "utimensat"),
     (85, Creat, "creat"),
 ];
 
@@ -308,6 +326,12 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (50, Fchdir, "fchdir"),
     (48, Faccessat, "faccessat"),
     (439, Faccessat2, "faccessat2"),
+    (166, Umask, "umask"),
+    (52, Fchmod, "fchmod"),
+    (53, Fchmodat, "fchmodat"),
+    (54, Fchownat, "fchownat"),
+    (55, Fchown, "fchown"),
+    (88, Utimensat, "utimensat"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {

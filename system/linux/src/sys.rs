@@ -17,6 +17,7 @@ use crate::signal::{self as sig, Delivery, SigInfo, SignalRegs};
 use crate::stack::CLOCK_TICKS;
 use crate::Arch;
 
+mod attr;
 pub mod console;
 pub mod file;
 pub mod proc;
@@ -753,6 +754,9 @@ impl State {
         // File descriptors (and other `int` arguments) are 32-bit: the upper half of the
         // register is not part of the value.
         let fd = a[0] as u32 as u64;
+        if let Some(outcome) = self.attr_call(k, sys, a) {
+            return outcome;
+        }
         if let Some(outcome) = self.file_call(k, sys, a) {
             return outcome;
         }
@@ -985,6 +989,16 @@ impl State {
             | Sys::Fsync
             | Sys::Fdatasync
             | Sys::Fchdir => err(EBADF),
+            // Handled by `attr_call` (always).
+            Sys::Umask
+            | Sys::Chmod
+            | Sys::Fchmod
+            | Sys::Fchmodat
+            | Sys::Chown
+            | Sys::Fchown
+            | Sys::Lchown
+            | Sys::Fchownat
+            | Sys::Utimensat => err(ENOSYS),
             Sys::Rseq => {
                 self.report(k, call.nr, "is not supported: ENOSYS");
                 err(ENOSYS)

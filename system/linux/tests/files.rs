@@ -656,3 +656,32 @@ fn duplicates_of_a_file_share_its_position_and_close_last() {
         "the last close closed it"
     );
 }
+
+#[test]
+fn owners_other_than_root_are_refused_and_modes_follow_the_umask() {
+    let (mut st, mut k) = setup(Arch::X86_64, true);
+    assert_eq!(call(&mut st, &mut k, Sys::Umask, &[0o077]), 0o022);
+    let p = s(&mut k, 0, "/f");
+    let fd = call(
+        &mut st,
+        &mut k,
+        Sys::Openat,
+        &[AT_FDCWD, p, O_CREAT | O_RDWR, 0o666],
+    ) as u64;
+    assert_eq!(
+        k.fs.as_mut().unwrap().stat("/f").unwrap().mode & 0o777,
+        0o600
+    );
+    let minus_one = u32::MAX as u64;
+    assert_eq!(call(&mut st, &mut k, Sys::Fchown, &[fd, 0, 0]), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Fchown, &[fd, minus_one, minus_one]),
+        0
+    );
+    assert_eq!(call(&mut st, &mut k, Sys::Fchown, &[fd, 1000, 0]), -EPERM);
+    assert_eq!(call(&mut st, &mut k, Sys::Chown, &[p, 0, 1000]), -EPERM);
+    assert_eq!(call(&mut st, &mut k, Sys::Fchown, &[40, 0, 0]), -EBADF);
+    let rom = s(&mut k, 1, "/rom");
+    assert_eq!(call(&mut st, &mut k, Sys::Chmod, &[rom, 0o755]), -EROFS);
+    assert_eq!(call(&mut st, &mut k, Sys::Chmod, &[p, 0o755]), 0);
+}

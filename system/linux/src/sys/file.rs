@@ -153,6 +153,8 @@ pub struct Files {
     /// Indexed by descriptor.
     fds: Vec<Option<FileFd>>,
     pub cwd: Vec<u8>,
+    /// The file-mode creation mask (`umask`).
+    pub umask: u32,
     /// The parent's table while a `vfork` child runs.
     saved: Option<(Vec<Option<FileFd>>, Vec<u8>)>,
 }
@@ -162,6 +164,7 @@ impl Default for Files {
         Files {
             fds: Vec::new(),
             cwd: b"/".to_vec(),
+            umask: UMASK,
             saved: None,
         }
     }
@@ -326,8 +329,9 @@ const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFCHR: u32 = 0o020000;
 const S_IFIFO: u32 = 0o010000;
-/// The file-mode creation mask (there is no `umask` call yet: Linux's usual default).
-const UMASK: u32 = 0o022;
+/// The file-mode creation mask a process starts with (`umask` changes it; a `fork` copy
+/// keeps it, a program started by `execve` starts with this again).
+pub const UMASK: u32 = 0o022;
 
 fn o_directory(arch: Arch) -> u64 {
     match arch {
@@ -457,7 +461,7 @@ pub fn dirents(records: &[u8], mut next: u64) -> Vec<u8> {
     out
 }
 
-fn stat_of(r: Result<VfsReply, i64>) -> Result<FileStat, i64> {
+pub(super) fn stat_of(r: Result<VfsReply, i64>) -> Result<FileStat, i64> {
     match r? {
         VfsReply::Stat(s) => Ok(s),
         _ => Err(EINVAL),
@@ -664,7 +668,12 @@ impl State {
 
     /// The canonical path of `at` relative to `dirfd`; `empty_ok` lets an empty path name
     /// the directory itself (`AT_EMPTY_PATH`).
-    fn path_at<K: Kernel>(&self, k: &mut K, dirfd: i64, at: u64) -> Result<Vec<u8>, i64> {
+    pub(super) fn path_at<K: Kernel>(
+        &self,
+        k: &mut K,
+        dirfd: i64,
+        at: u64,
+    ) -> Result<Vec<u8>, i64> {
         let raw = match self.read_cstr(k, at, PATH_MAX - 1) {
             Ok(p) => p,
             Err(E2BIG) => return Err(ENAMETOOLONG),
@@ -740,7 +749,7 @@ impl State {
         let reply = k.vfs(VfsRequest::Open {
             path: &path,
             flags: f,
-            mode: mode & 0o7777 & !UMASK,
+            mode: mode & 0o7777 & !self.files.umask,
         });
         let (file, kind) = match reply {
             Ok(VfsReply::Opened { file, mode }) => (file, mode),
@@ -1008,7 +1017,7 @@ impl State {
                 k,
                 VfsRequest::MkDir {
                     path: &path,
-                    mode: mode & 0o7777 & !UMASK,
+                    mode: mode & 0o7777 & !self.files.umask,
                 },
             ),
             Err(e) => err(e),

@@ -97,6 +97,7 @@ pub struct Vfork {
     /// The thread that called `vfork` (its child makes the calls now).
     pub tid: i32,
     open_fds: u8,
+    cloexec_fds: u8,
     fds: Vec<Option<PipeFd>>,
     actions: Vec<SigAction>,
     sigmask: u64,
@@ -674,6 +675,7 @@ impl State {
         self.procs.vfork = Some(Vfork {
             tid: self.threads[me].tid,
             open_fds: self.open_fds,
+            cloexec_fds: self.cloexec_fds,
             fds: self.procs.fds.clone(),
             actions: self.actions.clone(),
             sigmask: self.threads[me].sigmask,
@@ -799,6 +801,7 @@ impl State {
             return;
         };
         self.open_fds = v.open_fds;
+        self.cloexec_fds = v.cloexec_fds;
         let child = core::mem::replace(&mut self.procs.fds, v.fds);
         self.actions = v.actions;
         self.pending = v.pending;
