@@ -51,6 +51,8 @@ struct Fake {
     fs: Option<Fs<Host>>,
     /// Paths the requests named, as the server (and the policy) saw them.
     paths: Vec<String>,
+    /// What the last `execve` gave the new process: (label, handle or server file).
+    given: Vec<(u32, u32)>,
 }
 
 impl Memory for Fake {
@@ -130,6 +132,11 @@ impl Kernel for Fake {
     }
     fn random(&mut self, _: &mut [u8]) -> Result<(), i64> {
         Ok(())
+    }
+    // `execve`: what it would give the new process.
+    fn exec(&mut self, _: &[u8], _: &[u8], _: &[u8], give: &[(u32, u32)]) -> Result<i32, i64> {
+        self.given = give.to_vec();
+        Ok(77)
     }
     fn vfs(&mut self, r: VfsRequest<'_>) -> Result<VfsReply, i64> {
         let Some(fs) = self.fs.as_mut() else {
@@ -224,6 +231,7 @@ fn setup(arch: Arch, with_vfs: bool) -> (State, Fake) {
         pages: BTreeMap::new(),
         fs: with_vfs.then(|| Fs::new(Host::default())),
         paths: Vec::new(),
+        given: Vec::new(),
     };
     let mut space = Space::new();
     space.reserve(0, 0x10000);
@@ -684,4 +692,48 @@ fn owners_other_than_root_are_refused_and_modes_follow_the_umask() {
     let rom = s(&mut k, 1, "/rom");
     assert_eq!(call(&mut st, &mut k, Sys::Chmod, &[rom, 0o755]), -EROFS);
     assert_eq!(call(&mut st, &mut k, Sys::Chmod, &[p, 0o755]), 0);
+}
+
+#[test]
+fn execve_grants_the_files_without_close_on_exec_at_their_numbers() {
+    use linux::sys::proc::GIVE_FILE;
+    let (mut st, mut k) = setup(Arch::X86_64, true);
+    let p = s(&mut k, 0, "/f");
+    let plain = call(
+        &mut st,
+        &mut k,
+        Sys::Openat,
+        &[AT_FDCWD, p, O_CREAT | O_WRONLY | O_APPEND, 0o644],
+    ) as u64;
+    let closing = call(&mut st, &mut k, Sys::Openat, &[AT_FDCWD, p, 0o2000000, 0]);
+    assert_eq!((plain, closing), (3, 4));
+    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[plain, 1]), 1);
+    let prog = s(&mut k, 1, "/prog");
+    // Replacing the process (outside a vfork child): the new one gets the files.
+    let nr = number(st.arch, Sys::Execve).unwrap();
+    let outcome = st.dispatch(
+        &mut k,
+        &mut Call {
+            nr,
+            args: [prog, 0, 0, 0, 0, 0],
+            tls: 0,
+            sp: STACK_TOP - 0x1000,
+        },
+    );
+    assert!(matches!(outcome, Outcome::Replaced), "{outcome:?}");
+    let files: Vec<(u32, u32)> = k
+        .given
+        .iter()
+        .filter(|g| g.0 & GIVE_FILE != 0)
+        .map(|&(label, file)| (label & !GIVE_FILE, file))
+        .collect();
+    // Descriptor in the low 12 bits, O_WRONLY (1) at bit 12, O_APPEND at bit 14: 1 and 3,
+    // one server file; not the close-on-exec 4.
+    let tag = |fd: u32| fd | 1 << 12 | 1 << 14;
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[0].0, tag(1));
+    assert_eq!(files[1].0, tag(3));
+    assert_eq!(files[0].1, files[1].1);
+    // The replaced process closed its own numbers (the new one holds the grants).
+    assert_eq!(k.fs.as_ref().unwrap().open_count(SID), 0);
 }
