@@ -122,6 +122,8 @@ pub enum Sys {
     Lchown,
     Fchownat,
     Utimensat,
+    Select,
+    Pselect6,
 }
 
 use Sys::*;
@@ -237,6 +239,8 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (94, Lchown, "lchown"),
     (260, Fchownat, "fchownat"),
     (280, Utimensat, "utimensat"),
+    (23, Select, "select"),
+    (270, Pselect6, "pselect6"),
     (85, Creat, "creat"),
 ];
 
@@ -332,6 +336,7 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (54, Fchownat, "fchownat"),
     (55, Fchown, "fchown"),
     (88, Utimensat, "utimensat"),
+    (72, Pselect6, "pselect6"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {

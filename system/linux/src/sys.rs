@@ -21,6 +21,7 @@ mod attr;
 pub mod console;
 pub mod file;
 pub mod proc;
+mod select;
 
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
 pub trait Kernel: Memory {
@@ -260,12 +261,31 @@ pub enum Blocking {
         timeout_ns: Option<u64>,
         ends: Vec<(u32, bool)>,
     },
+    /// `select`/`pselect6` with pipe descriptors or console input, none ready: the sets
+    /// at `sets` of `nfds` descriptors are written when the wait ends (see `select.rs`).
+    Select {
+        sets: [u64; 3],
+        nfds: u64,
+        timeout_ns: Option<u64>,
+        pipes: Vec<(i32, u16, u32, bool)>,
+        console: Vec<i32>,
+    },
     /// `sched_yield`: the rest of the time slice to other threads; result 0.
     Yield,
 }
 
 /// Most entries of one `poll`.
 pub const POLL_MAX: usize = 64;
+
+/// What [`State::poll_look`] found.
+pub(crate) struct Look {
+    /// Each entry's `revents`.
+    revents: Vec<u16>,
+    /// Each entry's pipe end (handle, write end; handle 0: not a pipe).
+    ends: Vec<(u32, bool)>,
+    /// Console input is among the events asked for.
+    console_input: bool,
+}
 
 /// Finishes a [`Blocking`] wait; the call's result.
 pub fn block<K: Kernel>(k: &mut K, b: Blocking) -> i64 {
@@ -286,6 +306,13 @@ pub fn block<K: Kernel>(k: &mut K, b: Blocking) -> i64 {
             k.yield_now();
             0
         }
+        Blocking::Select {
+            sets,
+            nfds,
+            timeout_ns,
+            pipes,
+            console,
+        } => select::select_block(k, sets, nfds, timeout_ns, &pipes, &console),
         Blocking::Forever => loop {
             if let Err(e) = k.sleep_interruptible(1_000_000_000) {
                 return -e;
@@ -705,6 +732,19 @@ impl State {
             .saturating_add(nsec as u64))
     }
 
+    /// A `timeval` (`select`) in nanoseconds (`EINVAL` when negative; microseconds beyond a
+    /// second count, as Linux normalizes them).
+    fn timeval<K: Kernel>(&self, k: &mut K, addr: u64) -> Result<u64, i64> {
+        let sec = self.read_u64(k, addr)? as i64;
+        let usec = self.read_u64(k, addr.wrapping_add(8))? as i64;
+        if sec < 0 || usec < 0 {
+            return Err(EINVAL);
+        }
+        Ok((sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add((usec as u64).saturating_mul(1000)))
+    }
+
     /// Audits an unsupported call once per call number (`audit.Note`: the kernel adds the
     /// program's class and SID); on the console if the audit log refuses it.
     fn report<K: Kernel>(&mut self, k: &mut K, nr: u64, what: &'static str) {
@@ -789,6 +829,26 @@ impl State {
                 let timeout = a[2] as i32 as i64;
                 let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
                 self.sys_poll(k, a[0], a[1], ns)
+            }
+            Sys::Select => {
+                let ns = match a[4] {
+                    0 => None,
+                    at => match self.timeval(k, at) {
+                        Ok(ns) => Some(ns),
+                        Err(e) => return err(e),
+                    },
+                };
+                self.sys_select(k, a[0], [a[1], a[2], a[3]], ns)
+            }
+            Sys::Pselect6 => {
+                let ns = match a[4] {
+                    0 => None,
+                    at => match self.timespec(k, at) {
+                        Ok(ns) => Some(ns),
+                        Err(e) => return err(e),
+                    },
+                };
+                self.sys_select(k, a[0], [a[1], a[2], a[3]], ns)
             }
             Sys::Ppoll => {
                 let ns = if a[2] == 0 {
@@ -1301,21 +1361,13 @@ impl State {
         n: u64,
         timeout_ns: Option<u64>,
     ) -> Outcome {
-        const POLLIN: u16 = 1;
-        const POLLOUT: u16 = 4;
-        const POLLNVAL: u16 = 0x20;
-        const POLLRDNORM: u16 = 0x40;
-        const POLLWRNORM: u16 = 0x100;
         if n > POLL_MAX as u64 {
             return err(EINVAL);
         }
         if !self.space.accessible(fds, n * 8, true) {
             return err(EFAULT);
         }
-        // Pipe ends: their readiness from the kernel, all in one look.
-        let mut ends = vec![(0u32, false); n as usize];
         let mut entries = Vec::new();
-        let mut console_input = false;
         for i in 0..n {
             let mut p = [0u8; 8];
             if let Err(e) = self.read(k, fds.wrapping_add(i * 8), &mut p) {
@@ -1323,25 +1375,89 @@ impl State {
             }
             let fd = i32::from_le_bytes([p[0], p[1], p[2], p[3]]);
             let events = u16::from_le_bytes([p[4], p[5]]);
-            if fd >= 0 {
-                if let Some(f) = self.pipe_fd(fd as u64).filter(|f| !f.console) {
-                    ends[i as usize] = (f.handle, f.write);
-                }
-            }
             entries.push((fd, events));
         }
-        let handles: Vec<u32> = ends.iter().map(|e| e.0).filter(|&h| h != 0).collect();
-        let mut readiness = vec![0u8; handles.len()];
-        if !handles.is_empty() {
-            if let Err(e) = k.pipe_poll(&handles, Some(0), &mut readiness) {
+        let looked = match self.poll_look(k, &entries) {
+            Ok(l) => l,
+            Err(e) => return err(e),
+        };
+        let mut ready = 0;
+        for (i, &revents) in looked.revents.iter().enumerate() {
+            if revents != 0 {
+                ready += 1;
+            }
+            let at = fds.wrapping_add(i as u64 * 8 + 6);
+            if let Err(e) = self.write(k, at, &revents.to_le_bytes()) {
                 return err(e);
             }
         }
+        let Look {
+            ends,
+            console_input,
+            ..
+        } = looked;
+        let pipes = ends.iter().any(|e| e.0 != 0);
+        match (ready, timeout_ns) {
+            (0, Some(0)) => ok(0),
+            // Console input and pipe ends together: the kernel cannot wait for both at
+            // once; pipe waits of at most 10 ms, then the caller sees a timeout (a gap,
+            // docs/linux.md).
+            (0, timeout_ns) if pipes && console_input => Outcome::Block(Blocking::Poll {
+                fds,
+                n,
+                timeout_ns: Some(timeout_ns.unwrap_or(u64::MAX).min(10_000_000)),
+                ends,
+            }),
+            (0, timeout_ns) if pipes => Outcome::Block(Blocking::Poll {
+                fds,
+                n,
+                timeout_ns,
+                ends,
+            }),
+            // Waiting for console input: the wait ends when some arrives, and the call is
+            // made again.
+            (0, timeout_ns) if console_input => Outcome::WaitInput { timeout_ns },
+            (0, Some(ns)) => Outcome::Block(Blocking::Sleep { ns }),
+            (0, None) => Outcome::Block(Blocking::Forever),
+            (r, _) => ok(r),
+        }
+    }
+
+    /// The readiness of `poll` entries `(fd, events)` now (the engine of `poll`, `ppoll`,
+    /// `select`, `pselect6`): each entry's `revents`, and for a wait the pipe ends among
+    /// them and whether console input is asked for.
+    pub(super) fn poll_look<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        entries: &[(i32, u16)],
+    ) -> Result<Look, i64> {
+        const POLLIN: u16 = 1;
+        const POLLOUT: u16 = 4;
+        const POLLNVAL: u16 = 0x20;
+        const POLLRDNORM: u16 = 0x40;
+        const POLLWRNORM: u16 = 0x100;
+        // Pipe ends: their readiness from the kernel, all in one look.
+        let ends: Vec<(u32, bool)> = entries
+            .iter()
+            .map(|&(fd, _)| match fd {
+                fd if fd >= 0 => self
+                    .pipe_fd(fd as u64)
+                    .filter(|f| !f.console)
+                    .map_or((0, false), |f| (f.handle, f.write)),
+                _ => (0, false),
+            })
+            .collect();
+        let mut console_input = false;
+        let handles: Vec<u32> = ends.iter().map(|e| e.0).filter(|&h| h != 0).collect();
+        let mut readiness = vec![0u8; handles.len()];
+        if !handles.is_empty() {
+            k.pipe_poll(&handles, Some(0), &mut readiness)?;
+        }
         let mut next = readiness.iter();
-        let mut ready = 0;
+        let mut revents = Vec::with_capacity(entries.len());
         for (i, &(fd, events)) in entries.iter().enumerate() {
             let (handle, write) = ends[i];
-            let revents = if fd < 0 {
+            let r = if fd < 0 {
                 0
             } else if handle != 0 {
                 pipe_revents(write, events, next.next().copied().unwrap_or(8))
@@ -1369,40 +1485,13 @@ impl State {
             } else {
                 events & POLLOUT
             };
-            if revents != 0 {
-                ready += 1;
-            }
-            let at = fds.wrapping_add(i as u64 * 8 + 6);
-            if let Err(e) = self.write(k, at, &revents.to_le_bytes()) {
-                return err(e);
-            }
+            revents.push(r);
         }
-        match (ready, timeout_ns) {
-            (0, Some(0)) => ok(0),
-            // Console input and pipe ends together: the kernel cannot wait for both at
-            // once; pipe waits of at most 10 ms, then the caller sees a timeout (a gap,
-            // docs/linux.md).
-            (0, timeout_ns) if !handles.is_empty() && console_input => {
-                Outcome::Block(Blocking::Poll {
-                    fds,
-                    n,
-                    timeout_ns: Some(timeout_ns.unwrap_or(u64::MAX).min(10_000_000)),
-                    ends,
-                })
-            }
-            (0, timeout_ns) if !handles.is_empty() => Outcome::Block(Blocking::Poll {
-                fds,
-                n,
-                timeout_ns,
-                ends,
-            }),
-            // Waiting for console input: the wait ends when some arrives, and the call is
-            // made again.
-            (0, timeout_ns) if console_input => Outcome::WaitInput { timeout_ns },
-            (0, Some(ns)) => Outcome::Block(Blocking::Sleep { ns }),
-            (0, None) => Outcome::Block(Blocking::Forever),
-            (r, _) => ok(r),
-        }
+        Ok(Look {
+            revents,
+            ends,
+            console_input,
+        })
     }
 
     fn sys_sigaction<K: Kernel>(

@@ -1,10 +1,12 @@
 /* c-fds: one descriptor table for files, pipes and the standard descriptors: dup2/dup3
  * of files onto 0-2, the lowest free number after close(0), fcntl's descriptor and status
- * flags on files, poll/ppoll on files mixed with pipes, in a folder `c-fds.d` of the
- * working directory (on Ostrog / of the VFS server, on the host the run's folder). */
+ * flags on files, poll/ppoll and select/pselect6 on files mixed with pipes, in a
+ * folder `c-fds.d` of the working directory (on Ostrog / of the VFS server, on the host
+ * the run's folder). */
 #include "conf.h"
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -127,6 +129,42 @@ int main(void) {
     struct pollfd rd = {.fd = fd, .events = POLLRDNORM | POLLWRNORM};
     CHECK_RES("poll_rdnorm_wrnorm", poll(&rd, 1, -1), 1);
     CHECK_RES("poll_rdnorm_wrnorm_revents", rd.revents, POLLRDNORM | POLLWRNORM);
+    /* select and pselect6 (the same engine): the file readable and writable, the empty
+     * pipe's read end not, its write end writable. */
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(fd, &r);
+    FD_SET(p[0], &r);
+    FD_SET(fd, &w);
+    FD_SET(p[1], &w);
+    struct timeval tv = {0, 0};
+    int top = (fd > p[1] ? fd : p[1]) + 1;
+    CHECK_RES("select_file_and_pipes", select(top, &r, &w, NULL, &tv), 3);
+    CHECK_RES("select_file_readable", FD_ISSET(fd, &r) != 0, 1);
+    CHECK_RES("select_empty_pipe_not", FD_ISSET(p[0], &r) != 0, 0);
+    CHECK_RES("select_file_writable", FD_ISSET(fd, &w) != 0, 1);
+    CHECK_RES("select_pipe_writable", FD_ISSET(p[1], &w) != 0, 1);
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    struct timespec zero = {0, 0};
+    CHECK_RES("pselect_empty_pipe_at_once", pselect(p[0] + 1, &r, NULL, NULL, &zero, NULL), 0);
+    CHECK_RES("pselect_set_cleared", FD_ISSET(p[0], &r) != 0, 0);
+    FD_SET(p[0], &r);
+    tv.tv_usec = 20000;
+    CHECK_RES("select_empty_pipe_times_out", select(p[0] + 1, &r, NULL, NULL, &tv), 0);
+    CHECK_RES("select_timed_out_set_cleared", FD_ISSET(p[0], &r) != 0, 0);
+    CHECK_RES("write_pipe", write(p[1], "x", 1), 1);
+    FD_SET(p[0], &r);
+    CHECK_RES("select_pipe_with_data", select(p[0] + 1, &r, NULL, NULL, NULL), 1);
+    CHECK_RES("select_pipe_with_data_set", FD_ISSET(p[0], &r) != 0, 1);
+    FD_ZERO(&r);
+    FD_SET(40, &r);
+    tv.tv_usec = 0;
+    CHECK_ERR("select_closed_fd_ebadf", select(41, &r, NULL, NULL, &tv), EBADF);
+    CHECK_ERR("select_negative_nfds_einval", select(-1, NULL, NULL, NULL, &tv), EINVAL);
+    tv.tv_sec = -1;
+    CHECK_ERR("select_negative_timeval_einval", select(0, NULL, NULL, NULL, &tv), EINVAL);
     close(p[0]);
     close(p[1]);
 
