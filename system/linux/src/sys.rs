@@ -527,6 +527,8 @@ pub struct State {
     cloexec_fds: u8,
     /// The executable's path (`/proc/self/exe`).
     exe: Vec<u8>,
+    /// The file-mode creation mask (`umask`).
+    umask: u32,
     /// Ended threads whose stacks are still to be unmapped: (kernel thread id, range).
     zombies: Vec<(u64, (u64, u64))>,
     /// Unsupported calls already reported (number and reason), at most [`MAX_REPORTED`].
@@ -598,6 +600,7 @@ impl State {
             open_fds: 0b111,
             cloexec_fds: 0,
             exe: exe.to_vec(),
+            umask: file::UMASK,
             reported: Vec::new(),
             zombies: Vec::new(),
             procs: proc::Procs::default(),
@@ -840,6 +843,20 @@ impl State {
             Sys::Getppid => ok(i64::from(k.parent_pid())),
             Sys::Gettid => ok(i64::from(self.threads[me].tid)),
             Sys::Getuid | Sys::Geteuid | Sys::Getgid | Sys::Getegid => ok(0),
+            // x86_64's `time`: seconds of `CLOCK_REALTIME` (time since boot, see
+            // `clock_gettime`), also stored at the pointer if it is not null.
+            Sys::Time => {
+                let secs = k.now_ns() / 1_000_000_000;
+                match a[0] {
+                    0 => ok(secs as i64),
+                    at => self.result(self.write_u64s(k, at, &[secs])).map_ok(secs as i64),
+                }
+            }
+            Sys::Umask => {
+                let old = self.umask;
+                self.umask = a[0] as u32 & 0o777;
+                ok(i64::from(old))
+            }
             Sys::Clone => self.sys_clone(k, call.nr, me, a),
             Sys::Clone3 => err(ENOSYS),
             Sys::Exit => self.exit_thread(k, me, a[0] as i32),
@@ -2194,8 +2211,14 @@ impl State {
         if size as i64 <= 0 {
             return err(EINVAL);
         }
-        let n = self.exe.len().min(size as usize);
-        let exe = self.exe.clone();
+        // An absolute path (glibc's static startup insists on one): a ROMFS executable is
+        // where the VFS server shows it, under `/rom`.
+        let mut exe = Vec::new();
+        if !self.exe.starts_with(b"/") {
+            exe.extend_from_slice(b"/rom/");
+        }
+        exe.extend_from_slice(&self.exe);
+        let n = exe.len().min(size as usize);
         self.result(self.write(k, buf, &exe[..n])).map_ok(n as i64)
     }
 

@@ -613,6 +613,17 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
             });
         }
     }
+    // The file system's channel, if this process has one: the new program's too.
+    if let Some(channel) = vfs::channel() {
+        if let Err(e) = rt::tasks().give(task, pipe_end(channel), vfs::GIVE_LABEL) {
+            let _ = rt::tasks().kill(task, -1);
+            forget(task);
+            return Err(match rt::call_status(e) {
+                Status::NoMemory => EMFILE,
+                s => errno(s),
+            });
+        }
+    }
     // Its end posts SIGCHLD here (the Linux personality's signal for it).
     let _ = rt::tasks().notify_exit(task, SIGCHLD);
     if let Err(e) = rt::tasks().start(task) {
@@ -1233,12 +1244,12 @@ fn main() -> i32 {
         .into_iter()
         .filter(|e| !e.is_empty())
         .collect();
-    let Some(&path) = argv.first() else {
+    let Some((cwd, path, argv)) = sys::proc::exec_args(&argv) else {
         println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable in the ROMFS)");
         return CANNOT_EXECUTE;
     };
     let shown = core::str::from_utf8(path).unwrap_or("(path not UTF-8)");
-    match start(path, &argv, &envp) {
+    match start(path, cwd, &argv, &envp) {
         Ok(never) => match never {},
         Err(why) => {
             println!("linux: cannot run {shown}: {why}");
@@ -1273,7 +1284,12 @@ impl core::fmt::Display for StartError {
     }
 }
 
-fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
+fn start(
+    path: &[u8],
+    cwd: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Never, StartError> {
     let kernel = |what| move |s| StartError::Kernel(what, s);
     let path_text = core::str::from_utf8(path)
         .map_err(|_| StartError::Kernel("romfs.Read", Status::InvalidArgument))?;
@@ -1305,9 +1321,10 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     )
     .map_err(StartError::Load)?;
     let mut state = started.state;
+    state.inherit_cwd(cwd);
     // The descriptors its creator handed on (task.Give): (label, handle) pairs.
     if let Ok(given) = rt::tasks().given() {
-        let pairs: Vec<(u32, u32)> = given
+        let mut pairs: Vec<(u32, u32)> = given
             .given
             .chunks_exact(8)
             .map(|c| {
@@ -1315,6 +1332,13 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
                 (word(&c[..4]), word(&c[4..]))
             })
             .collect();
+        // The file system's channel is not a descriptor.
+        pairs.retain(|&(label, handle)| {
+            if label == vfs::GIVE_LABEL {
+                vfs::adopt(handle);
+            }
+            label != vfs::GIVE_LABEL
+        });
         state.inherit(&pairs);
     }
     *lock() = Some(state);

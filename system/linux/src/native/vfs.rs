@@ -24,12 +24,29 @@ static CHANNEL: AtomicU32 = AtomicU32::new(UNKNOWN);
 const UNKNOWN: u32 = u32::MAX;
 const NONE: u32 = u32::MAX - 1;
 
-fn proxy() -> Result<VfsProxy<rt::Channel>, i64> {
+/// The label a program started by `execve` is given this process's channel under
+/// (`task.Give`): above every descriptor's label.
+pub const GIVE_LABEL: u32 = 0x1_0000;
+
+/// This process's channel, looked up on first use (`None`: it has no file system).
+pub fn channel() -> Option<u32> {
     let mut handle = CHANNEL.load(Ordering::Acquire);
     if handle == UNKNOWN {
         handle = rt::Channel::lookup("vfs").map_or(NONE, |c| c.handle);
         CHANNEL.store(handle, Ordering::Release);
     }
+    (handle != NONE).then_some(handle)
+}
+
+/// The channel this process's creator gave it (`GIVE_LABEL`): a program started by a
+/// Linux program's `execve` reaches the same file system as its parent (the policy
+/// judges its requests as its class, the parent's).
+pub fn adopt(handle: u32) {
+    CHANNEL.store(handle, Ordering::Release);
+}
+
+fn proxy() -> Result<VfsProxy<rt::Channel>, i64> {
+    let handle = channel().unwrap_or(NONE);
     match handle {
         // No file system: every path is missing.
         NONE => Err(ENOENT),

@@ -229,8 +229,9 @@ const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFCHR: u32 = 0o020000;
 const S_IFIFO: u32 = 0o010000;
-/// The file-mode creation mask (there is no `umask` call yet: Linux's usual default).
-const UMASK: u32 = 0o022;
+/// The file-mode creation mask a program starts with (Linux's usual default; `umask`
+/// changes it).
+pub const UMASK: u32 = 0o022;
 
 fn o_directory(arch: Arch) -> u64 {
     match arch {
@@ -636,7 +637,7 @@ impl State {
         let reply = k.vfs(VfsRequest::Open {
             path: &path,
             flags: f,
-            mode: mode & 0o7777 & !UMASK,
+            mode: mode & 0o7777 & !self.umask,
         });
         let (file, kind) = match reply {
             Ok(VfsReply::Opened { file, mode }) => (file, mode),
@@ -905,7 +906,7 @@ impl State {
                 k,
                 VfsRequest::MkDir {
                     path: &path,
-                    mode: mode & 0o7777 & !UMASK,
+                    mode: mode & 0o7777 & !self.umask,
                 },
             ),
             Err(e) => err(e),
