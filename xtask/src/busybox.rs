@@ -36,6 +36,10 @@ use cargo_ostrog::solution::{self, BuildOptions, Solution};
 /// this list when it lands.
 pub(crate) const NEEDS_FILE_REDIRECTION: &[&str] = &["redirect"];
 
+/// The test machine's memory: every busybox process (8 MiB of main stack, its copy of
+/// the program) is charged within lx.Busybox's limit (`memory:` in init.yaml).
+const MACHINE_MIB: u32 = 512;
+
 /// The Debian package (the version the host's apt knows).
 const PACKAGE: &str = "busybox-static";
 
@@ -102,9 +106,11 @@ fn executable(arch: Arch) -> Result<Vec<u8>> {
                 "xtask: adding the Debian architecture {} for {wanted}",
                 debian_arch(arch)
             );
-            checked(as_root("dpkg")
-                .arg("--add-architecture")
-                .arg(debian_arch(arch)))?;
+            checked(
+                as_root("dpkg")
+                    .arg("--add-architecture")
+                    .arg(debian_arch(arch)),
+            )?;
             checked(as_root("apt-get").args(["update", "-qq"]))?;
         }
         eprintln!("xtask: downloading {wanted} into {}", dir.display());
@@ -113,9 +119,11 @@ fn executable(arch: Arch) -> Result<Vec<u8>> {
                 std::fs::remove_file(old.path())?;
             }
         }
-        checked(Command::new("apt-get")
-            .args(["download", "-q", &wanted])
-            .current_dir(&dir))?;
+        checked(
+            Command::new("apt-get")
+                .args(["download", "-q", &wanted])
+                .current_dir(&dir),
+        )?;
         let deb = std::fs::read_dir(&dir)?
             .flatten()
             .map(|e| e.path())
@@ -221,7 +229,8 @@ fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String,
             leave_out: Vec::new(),
         };
         let image = solution::build_with(&solution, arch, &options)?;
-        let machine = Machine::new(arch, solution::accel(arch), &image);
+        let mut machine = Machine::new(arch, solution::accel(arch), &image);
+        machine.memory_mib = MACHINE_MIB;
         let run = machine.run_captured(Duration::from_secs(300), false)?;
         if std::env::var_os("OSTROG_BUSYBOX_CONSOLE").is_some() {
             println!("---- {arch} console ----\n{}----", run.console);

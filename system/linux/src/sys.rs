@@ -20,6 +20,7 @@ use crate::Arch;
 pub mod console;
 pub mod file;
 pub mod proc;
+mod utime;
 
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
 pub trait Kernel: Memory {
@@ -849,9 +850,12 @@ impl State {
                 let secs = k.now_ns() / 1_000_000_000;
                 match a[0] {
                     0 => ok(secs as i64),
-                    at => self.result(self.write_u64s(k, at, &[secs])).map_ok(secs as i64),
+                    at => self
+                        .result(self.write_u64s(k, at, &[secs]))
+                        .map_ok(secs as i64),
                 }
             }
+            Sys::Utimensat => self.sys_utimensat(k, call.nr, a[0] as i32 as i64, a[1], a[2], a[3]),
             Sys::Umask => {
                 let old = self.umask;
                 self.umask = a[0] as u32 & 0o777;

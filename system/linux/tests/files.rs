@@ -622,3 +622,67 @@ fn duplicates_of_a_file_share_its_position_and_close_last() {
         "the last close closed it"
     );
 }
+
+#[test]
+fn utimensat_checks_the_file_and_accepts_now_only() {
+    const UTIME_NOW: u64 = (1 << 30) - 1;
+    const UTIME_OMIT: u64 = (1 << 30) - 2;
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let (mut st, mut k) = setup(arch, true);
+        let p = s(&mut k, 0, "/t");
+        let fd = call(
+            &mut st,
+            &mut k,
+            Sys::Openat,
+            &[AT_FDCWD, p, O_CREAT | O_RDWR, 0o644],
+        );
+        assert!(fd >= 3);
+        let missing = s(&mut k, 1, "/missing");
+        let times = BUF + 0x100;
+        // Now (no times): an existing file succeeds, a missing one is ENOENT.
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, p, 0, 0]),
+            0
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, missing, 0, 0]),
+            -ENOENT
+        );
+        // UTIME_NOW / UTIME_OMIT; the open file itself (no path).
+        for (i, v) in [0, UTIME_NOW, 0, UTIME_OMIT].iter().enumerate() {
+            k.write_user(times + 8 * i as u64, &v.to_le_bytes());
+        }
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, p, times, 0]),
+            0
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[fd as u64, 0, times, 0]),
+            0
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[99, 0, times, 0]),
+            -EBADF
+        );
+        // A bad nanosecond count, bad flags: EINVAL; explicit times cannot be set: ENOSYS.
+        k.write_user(times + 8, &2_000_000_000u64.to_le_bytes());
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, p, times, 0]),
+            -EINVAL
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, p, 0, 1]),
+            -EINVAL
+        );
+        k.write_user(times + 8, &5u64.to_le_bytes());
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, p, times, 0]),
+            -ENOSYS
+        );
+        // An unreadable times pointer: EFAULT.
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Utimensat, &[AT_FDCWD, p, 0x10, 0]),
+            -EFAULT
+        );
+    }
+}

@@ -1101,7 +1101,12 @@ fn execve_of_proc_self_exe_or_a_rom_path_runs_that_file_with_the_whole_argv() {
         // A multi-call program chooses by argv[0]: it reaches the new program.
         put_array(&mut k, STACK + 0x300, STACK + 0x400, &["wc", "-l"]);
         assert_eq!(
-            call(&mut st, &mut k, Sys::Execve, &[STACK + 0x200, STACK + 0x300, 0]),
+            call(
+                &mut st,
+                &mut k,
+                Sys::Execve,
+                &[STACK + 0x200, STACK + 0x300, 0]
+            ),
             Outcome::Replaced
         );
         let mut args = b"\0/\0".to_vec();
@@ -1127,7 +1132,11 @@ fn a_new_program_gets_its_working_directory_path_and_whole_argv() {
     let from_exec: [&[u8]; 5] = [b"", b"/data/x", b"busybox", b"wc", b"-l"];
     assert_eq!(
         exec_args(&from_exec),
-        Some((&b"/data/x"[..], &b"busybox"[..], vec![&b"wc"[..], &b"-l"[..]]))
+        Some((
+            &b"/data/x"[..],
+            &b"busybox"[..],
+            vec![&b"wc"[..], &b"-l"[..]]
+        ))
     );
     let from_einit: [&[u8]; 2] = [b"hello", b"a"];
     assert_eq!(

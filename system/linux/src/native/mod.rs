@@ -1284,12 +1284,7 @@ impl core::fmt::Display for StartError {
     }
 }
 
-fn start(
-    path: &[u8],
-    cwd: &[u8],
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-) -> Result<Never, StartError> {
+fn start(path: &[u8], cwd: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
     let kernel = |what| move |s| StartError::Kernel(what, s);
     let path_text = core::str::from_utf8(path)
         .map_err(|_| StartError::Kernel("romfs.Read", Status::InvalidArgument))?;

@@ -561,7 +561,12 @@ impl State {
 
     /// The canonical path of `at` relative to `dirfd`; `empty_ok` lets an empty path name
     /// the directory itself (`AT_EMPTY_PATH`).
-    fn path_at<K: Kernel>(&self, k: &mut K, dirfd: i64, at: u64) -> Result<Vec<u8>, i64> {
+    pub(super) fn path_at<K: Kernel>(
+        &self,
+        k: &mut K,
+        dirfd: i64,
+        at: u64,
+    ) -> Result<Vec<u8>, i64> {
         let raw = match self.read_cstr(k, at, PATH_MAX - 1) {
             Ok(p) => p,
             Err(E2BIG) => return Err(ENAMETOOLONG),
