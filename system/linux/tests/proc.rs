@@ -1128,26 +1128,41 @@ fn execve_of_proc_self_exe_or_a_rom_path_runs_that_file_with_the_whole_argv() {
 
 #[test]
 fn a_new_program_gets_its_working_directory_path_and_whole_argv() {
-    use linux::sys::proc::exec_args;
+    use linux::sys::proc::{exec_args, ExecArgs};
     let from_exec: [&[u8]; 5] = [b"", b"/data/x", b"busybox", b"wc", b"-l"];
     assert_eq!(
         exec_args(&from_exec),
-        Some((
-            &b"/data/x"[..],
-            &b"busybox"[..],
-            vec![&b"wc"[..], &b"-l"[..]]
-        ))
+        Some(ExecArgs {
+            cwd: b"/data/x",
+            path: b"busybox",
+            argv: vec![b"wc", b"-l"]
+        })
     );
     let from_einit: [&[u8]; 2] = [b"hello", b"a"];
     assert_eq!(
         exec_args(&from_einit),
-        Some((&b"/"[..], &b"hello"[..], vec![&b"hello"[..], &b"a"[..]]))
+        Some(ExecArgs {
+            cwd: b"/",
+            path: b"hello",
+            argv: vec![b"hello", b"a"]
+        })
     );
     let no_path: [&[u8]; 2] = [b"", b"/"];
     assert_eq!(exec_args(&no_path), None);
     assert_eq!(exec_args(&[]), None);
-    // The working directory follows the program through execve.
+    // Only a canonical absolute working directory is taken.
     let (mut st, mut k) = setup(Arch::X86_64);
+    for bad in [&b"data"[..], b"/data/../x", b"/data/", b"//x", b"/a/./b"] {
+        st.inherit_cwd(bad);
+        put_str(&mut k, STACK + 0x200, "/proc/self/exe");
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Execve, &[STACK + 0x200, 0, 0]),
+            Outcome::Replaced
+        );
+        assert_eq!(k.execs[0].1, b"\0/\0bin/test\0".to_vec());
+        (st, k) = setup(Arch::X86_64);
+    }
+    // The working directory follows the program through execve.
     st.inherit_cwd(b"/data/x");
     put_str(&mut k, STACK + 0x200, "/proc/self/exe");
     assert_eq!(

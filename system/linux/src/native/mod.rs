@@ -1244,7 +1244,7 @@ fn main() -> i32 {
         .into_iter()
         .filter(|e| !e.is_empty())
         .collect();
-    let Some((cwd, path, argv)) = sys::proc::exec_args(&argv) else {
+    let Some(sys::proc::ExecArgs { cwd, path, argv }) = sys::proc::exec_args(&argv) else {
         println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable in the ROMFS)");
         return CANNOT_EXECUTE;
     };

@@ -1152,19 +1152,40 @@ impl State {
 /// `(working directory, path, argv)`. From a Linux program's `execve`: an empty string,
 /// the working directory, the path, then the whole `argv`; from Einit: the path, which is
 /// also `argv[0]`, then the arguments (the working directory `/`). `None` without a path.
-pub fn exec_args<'a>(args: &[&'a [u8]]) -> Option<(&'a [u8], &'a [u8], Vec<&'a [u8]>)> {
+pub fn exec_args<'a>(args: &[&'a [u8]]) -> Option<ExecArgs<'a>> {
     match args {
-        [b"", cwd, path, argv @ ..] if !path.is_empty() => Some((cwd, path, argv.to_vec())),
+        [b"", cwd, path, argv @ ..] if !path.is_empty() => Some(ExecArgs {
+            cwd,
+            path,
+            argv: argv.to_vec(),
+        }),
         [b"", ..] | [] => None,
-        [path, ..] => Some((b"/", path, args.to_vec())),
+        [path, ..] => Some(ExecArgs {
+            cwd: b"/",
+            path,
+            argv: args.to_vec(),
+        }),
     }
 }
 
+/// What a new process of the personality is to run ([`exec_args`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ExecArgs<'a> {
+    pub cwd: &'a [u8],
+    pub path: &'a [u8],
+    pub argv: Vec<&'a [u8]>,
+}
+
 impl State {
-    /// A program started by `execve` works in its creator's working directory (an
-    /// absolute path; anything else leaves `/`).
+    /// A program started by `execve` works in its creator's working directory (a
+    /// canonical absolute path, as the personality keeps it; anything else leaves `/`).
     pub fn inherit_cwd(&mut self, cwd: &[u8]) {
-        if cwd.starts_with(b"/") {
+        let canonical = cwd == b"/"
+            || (cwd.starts_with(b"/")
+                && cwd[1..]
+                    .split(|&b| b == b'/')
+                    .all(|c| !c.is_empty() && c != b"." && c != b".." && !c.contains(&0)));
+        if canonical {
             self.files.cwd = cwd.to_vec();
         }
     }
