@@ -217,7 +217,7 @@ fn first_difference(want: &[String], got: &[String]) -> Option<String> {
 /// The scripts on `arch`, one result per script and one for the boot.
 fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String, bool, String)> {
     let label = |what: &str| format!("linux::{arch}::busybox: {what}");
-    let booted = (|| -> Result<String> {
+    let booted = (|| -> Result<(String, f64)> {
         let solution = Solution::open(&root())?;
         let mut extra = vec![("busybox".to_string(), executable(arch)?)];
         extra.push(("busybox-run.sh".to_string(), runner("", names).into_bytes()));
@@ -256,9 +256,9 @@ fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String,
                 run.console
             );
         }
-        Ok(run.console)
+        Ok((run.console, run.elapsed.as_secs_f64()))
     })();
-    let console = match booted {
+    let (console, secs) = match booted {
         Ok(c) => c,
         Err(e) => return vec![(label("boot"), false, format!("{e:#}"))],
     };
@@ -277,7 +277,11 @@ fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String,
         let expected_failure = NEEDS_FILE_REDIRECTION.contains(&name.as_str());
         let what = label(&format!("{name}.sh output as on Linux"));
         let result = match (diff, expected_failure) {
-            (None, false) => (what, true, format!("{} lines", want.len())),
+            (None, false) => (
+                what,
+                true,
+                format!("{} lines (all scripts booted in {secs:.1}s)", want.len()),
+            ),
             (Some(d), false) => (what, false, format!("{name}.sh: {d}\n{console}")),
             (Some(d), true) => (
                 what,
