@@ -249,6 +249,13 @@ fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String,
         if !run.console.contains("busybox-run: done") {
             problems.push("the runner did not finish".into());
         }
+        // Every process the scripts started (about 140) gave its memory back.
+        if !run
+            .console
+            .contains("memory: every frame the programs used is free again")
+        {
+            problems.push("frames of the programs are still in use at the end".into());
+        }
         if !problems.is_empty() {
             bail!(
                 "{}\n---- console ----\n{}----",
