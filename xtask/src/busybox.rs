@@ -343,18 +343,24 @@ fn host_run(names: &[String]) -> Result<Vec<String>> {
     Ok(stdout.lines().map(String::from).collect())
 }
 
-/// The busybox scripts on each architecture.
+/// The PAL tests of the busybox solution's policy, then the scripts on each architecture.
 pub fn run() -> Vec<(String, bool, String)> {
     let prepared = scripts().and_then(|s| {
         let names: Vec<String> = s.into_iter().map(|(n, _)| n).collect();
         host_run(&names).map(|h| (names, h))
     });
+    let mut results = vec![crate::linux::pal_tests("linux::busybox", &root())];
     let (names, host) = match prepared {
         Ok(p) => p,
-        Err(e) => return vec![("linux::busybox: host run".into(), false, format!("{e:#}"))],
+        Err(e) => {
+            results.push(("linux::busybox: host run".into(), false, format!("{e:#}")));
+            return results;
+        }
     };
-    Arch::ALL
-        .into_iter()
-        .flat_map(|arch| run_arch(arch, &host, &names))
-        .collect()
+    results.extend(
+        Arch::ALL
+            .into_iter()
+            .flat_map(|arch| run_arch(arch, &host, &names)),
+    );
+    results
 }
