@@ -364,3 +364,47 @@ pub fn run() -> Vec<(String, bool, String)> {
     );
     results
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_script_is_cut_out_and_its_first_difference_named() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        let console = [
+            "[kernel] noise",
+            "=== a",
+            "one",
+            "two",
+            "=== a: exit 0",
+            "=== b",
+            "three",
+            "=== b: exit 1",
+        ];
+        let parts = by_script(&console, &names);
+        assert_eq!(parts[0].1, ["one", "two", "=== a: exit 0"]);
+        assert_eq!(parts[1].1, ["three", "=== b: exit 1"]);
+        let want: Vec<String> = ["one", "two"].map(String::from).to_vec();
+        let got: Vec<String> = ["one", "2"].map(String::from).to_vec();
+        assert_eq!(first_difference(&want, &want), None);
+        assert_eq!(
+            first_difference(&want, &got).as_deref(),
+            Some("line 2: host \"two\", Ostrog \"2\"")
+        );
+        assert_eq!(
+            first_difference(&want, &want[..1]).as_deref(),
+            Some("line 2: host \"two\", Ostrog (nothing)")
+        );
+        // A script that never started has no lines: it differs from the first.
+        assert!(by_script(&console, &["c".to_string()])[0].1.is_empty());
+    }
+
+    #[test]
+    fn the_runner_stands_a_folder_for_the_root() {
+        let text = runner("/tmp/x", &["s".to_string()]);
+        assert!(text.contains("mkdir /tmp/x/data/s\ncd /tmp/x/data/s\n"));
+        assert!(text.contains("{ sh /tmp/x/rom/s.sh; echo \"=== s: exit $?\"; } 2>&1 | cat\n"));
+        assert!(runner("", &["s".to_string()]).contains("sh /rom/s.sh"));
+    }
+}
