@@ -936,6 +936,7 @@ pub fn run() -> Vec<(String, bool, String)> {
     // Working on some programs (`OSTROG_LINUX_ONLY`): the rest is left out.
     if std::env::var_os("OSTROG_LINUX_ONLY").is_none() {
         results.extend(crate::files::run());
+        results.extend(crate::busybox::run());
         results.extend(template());
         results.extend(crate::conformance::run());
     }

@@ -5,6 +5,7 @@
 //! - `cargo xtask bench NAME`: benchmarks that print figures (see [`bench`]).
 
 mod bench;
+mod busybox;
 mod conformance;
 mod coverage;
 mod files;

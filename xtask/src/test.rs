@@ -307,6 +307,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The busybox scripts alone (`cargo xtask test --example linux` runs them too).
+    if example == Some("busybox") {
+        for (name, passed, detail) in crate::busybox::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     // The conformance suite alone (`cargo xtask test --example linux` runs it too).
     if example == Some("conformance") {
         for (name, passed, detail) in crate::conformance::run() {

@@ -907,6 +907,17 @@ impl State {
             Sys::Getppid => ok(i64::from(k.parent_pid())),
             Sys::Gettid => ok(i64::from(self.threads[me].tid)),
             Sys::Getuid | Sys::Geteuid | Sys::Getgid | Sys::Getegid => ok(0),
+            // x86_64's `time`: seconds of `CLOCK_REALTIME` (time since boot, see
+            // `clock_gettime`), also stored at the pointer if it is not null.
+            Sys::Time => {
+                let secs = k.now_ns() / 1_000_000_000;
+                match a[0] {
+                    0 => ok(secs as i64),
+                    at => self
+                        .result(self.write_u64s(k, at, &[secs]))
+                        .map_ok(secs as i64),
+                }
+            }
             Sys::Clone => self.sys_clone(k, call.nr, me, a),
             Sys::Clone3 => err(ENOSYS),
             Sys::Exit => self.exit_thread(k, me, a[0] as i32),
@@ -2305,8 +2316,14 @@ impl State {
         if size as i64 <= 0 {
             return err(EINVAL);
         }
-        let n = self.exe.len().min(size as usize);
-        let exe = self.exe.clone();
+        // An absolute path (glibc's static startup insists on one): a ROMFS executable is
+        // where the VFS server shows it, under `/rom`.
+        let mut exe = Vec::new();
+        if !self.exe.starts_with(b"/") {
+            exe.extend_from_slice(b"/rom/");
+        }
+        exe.extend_from_slice(&self.exe);
+        let n = exe.len().min(size as usize);
         self.result(self.write(k, buf, &exe[..n])).map_ok(n as i64)
     }
 

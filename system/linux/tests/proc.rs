@@ -488,7 +488,7 @@ fn a_vfork_child_execs_a_new_process_and_the_parent_gets_its_tables_back() {
             k.execs,
             vec![(
                 b"bin/prog".to_vec(),
-                b"bin/prog\0a b\0c\0".to_vec(),
+                b"\0/\0bin/prog\0prog\0a b\0c\0".to_vec(),
                 b"K=V\0".to_vec()
             )]
         );
@@ -604,6 +604,8 @@ fn execve_outside_vfork_replaces_the_process_by_a_new_one() {
         Outcome::Replaced
     );
     assert_eq!(k.execs.len(), 1);
+    // The replaced program's memory is given back: nothing of it is mapped.
+    assert!(st.space.mappings().is_empty());
     assert_eq!(st.replacement_ended(), None);
     st.child_ended(101, 4);
     assert_eq!(st.replacement_ended(), Some(4));
@@ -1085,4 +1087,87 @@ fn kill_of_a_forked_child_ends_it() {
         pid
     );
     assert_eq!(u32_at(&mut k, STACK), 15);
+}
+
+#[test]
+fn execve_of_proc_self_exe_or_a_rom_path_runs_that_file_with_the_whole_argv() {
+    for (path, file) in [
+        ("/proc/self/exe", "bin/test"),
+        ("/rom/busybox", "busybox"),
+        ("busybox", "busybox"),
+    ] {
+        let (mut st, mut k) = setup(Arch::Aarch64);
+        put_str(&mut k, STACK + 0x200, path);
+        // A multi-call program chooses by argv[0]: it reaches the new program.
+        put_array(&mut k, STACK + 0x300, STACK + 0x400, &["wc", "-l"]);
+        assert_eq!(
+            call(
+                &mut st,
+                &mut k,
+                Sys::Execve,
+                &[STACK + 0x200, STACK + 0x300, 0]
+            ),
+            Outcome::Replaced
+        );
+        let mut args = b"\0/\0".to_vec();
+        args.extend_from_slice(file.as_bytes());
+        args.extend_from_slice(b"\0wc\0-l\0");
+        assert_eq!(k.execs, vec![(file.as_bytes().to_vec(), args, Vec::new())]);
+    }
+    // .. out of /rom, or /rom itself: no such file.
+    for path in ["/rom/../x", "/rom/"] {
+        let (mut st, mut k) = setup(Arch::Aarch64);
+        put_str(&mut k, STACK + 0x200, path);
+        assert_eq!(
+            ret(call(&mut st, &mut k, Sys::Execve, &[STACK + 0x200, 0, 0])),
+            -ENOENT
+        );
+        assert!(k.execs.is_empty());
+    }
+}
+
+#[test]
+fn a_new_program_gets_its_working_directory_path_and_whole_argv() {
+    use linux::sys::proc::{exec_args, ExecArgs};
+    let from_exec: [&[u8]; 5] = [b"", b"/data/x", b"busybox", b"wc", b"-l"];
+    assert_eq!(
+        exec_args(&from_exec),
+        Some(ExecArgs {
+            cwd: b"/data/x",
+            path: b"busybox",
+            argv: vec![b"wc", b"-l"]
+        })
+    );
+    let from_einit: [&[u8]; 2] = [b"hello", b"a"];
+    assert_eq!(
+        exec_args(&from_einit),
+        Some(ExecArgs {
+            cwd: b"/",
+            path: b"hello",
+            argv: vec![b"hello", b"a"]
+        })
+    );
+    let no_path: [&[u8]; 2] = [b"", b"/"];
+    assert_eq!(exec_args(&no_path), None);
+    assert_eq!(exec_args(&[]), None);
+    // Only a canonical absolute working directory is taken.
+    let (mut st, mut k) = setup(Arch::X86_64);
+    for bad in [&b"data"[..], b"/data/../x", b"/data/", b"//x", b"/a/./b"] {
+        st.inherit_cwd(bad);
+        put_str(&mut k, STACK + 0x200, "/proc/self/exe");
+        assert_eq!(
+            call(&mut st, &mut k, Sys::Execve, &[STACK + 0x200, 0, 0]),
+            Outcome::Replaced
+        );
+        assert_eq!(k.execs[0].1, b"\0/\0bin/test\0".to_vec());
+        (st, k) = setup(Arch::X86_64);
+    }
+    // The working directory follows the program through execve.
+    st.inherit_cwd(b"/data/x");
+    put_str(&mut k, STACK + 0x200, "/proc/self/exe");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Execve, &[STACK + 0x200, 0, 0]),
+        Outcome::Replaced
+    );
+    assert_eq!(k.execs[0].1, b"\0/data/x\0bin/test\0".to_vec());
 }

@@ -625,14 +625,22 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
         }
     }
     // This process's `vfs` channel, so that the new program reaches the same files (a
-    // duplicate: init.yaml's client handles carry the duplicate right). Best effort: if the
-    // kernel refuses (its limit of given handles), the new program finds no files.
+    // duplicate: init.yaml's client handles carry the duplicate right), with the flag that
+    // says it inherits open files too.
     if let Some(vfs) = vfs::channel() {
         let label = match files.is_empty() {
             true => sys::proc::GIVE_VFS,
             false => sys::proc::GIVE_VFS | sys::proc::GIVE_VFS_FILES,
         };
-        let _ = rt::tasks().give(task, pipe_end(vfs), label);
+        if let Err(e) = rt::tasks().give(task, pipe_end(vfs), label) {
+            withdraw_files(&files, pid);
+            let _ = rt::tasks().kill(task, -1);
+            forget(task);
+            return Err(match rt::call_status(e) {
+                Status::NoMemory => EMFILE,
+                s => errno(s),
+            });
+        }
     }
     // Its end posts SIGCHLD here (the Linux personality's signal for it).
     let _ = rt::tasks().notify_exit(task, SIGCHLD);
@@ -1290,12 +1298,12 @@ fn main() -> i32 {
         .into_iter()
         .filter(|e| !e.is_empty())
         .collect();
-    let Some(&path) = argv.first() else {
+    let Some(sys::proc::ExecArgs { cwd, path, argv }) = sys::proc::exec_args(&argv) else {
         println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable in the ROMFS)");
         return CANNOT_EXECUTE;
     };
     let shown = core::str::from_utf8(path).unwrap_or("(path not UTF-8)");
-    match start(path, &argv, &envp) {
+    match start(path, cwd, &argv, &envp) {
         Ok(never) => match never {},
         Err(why) => {
             println!("linux: cannot run {shown}: {why}");
@@ -1330,7 +1338,7 @@ impl core::fmt::Display for StartError {
     }
 }
 
-fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
+fn start(path: &[u8], cwd: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
     let kernel = |what| move |s| StartError::Kernel(what, s);
     let path_text = core::str::from_utf8(path)
         .map_err(|_| StartError::Kernel("romfs.Read", Status::InvalidArgument))?;
@@ -1362,6 +1370,7 @@ fn start(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartErro
     )
     .map_err(StartError::Load)?;
     let mut state = started.state;
+    state.inherit_cwd(cwd);
     // The descriptors its creator handed on (task.Give): (label, handle) pairs.
     if let Ok(given) = rt::tasks().given() {
         let mut pairs: Vec<(u32, u32)> = given

@@ -891,9 +891,10 @@ impl State {
             Err(E2BIG) => return err(ENAMETOOLONG),
             Err(e) => return err(e),
         };
-        let Some(rom) = romfs_path(&raw) else {
+        let Some(rom) = self.exec_file(&raw) else {
             return err(ENOENT);
         };
+        let rom = rom.as_slice();
         if rom.len() > EXEC_PATH_MAX {
             return err(ENAMETOOLONG);
         }
@@ -906,12 +907,17 @@ impl State {
                 .into_iter()
                 .map(|(file, tag)| (GIVE_FILE | tag, file)),
         );
-        let mut args = Vec::new();
+        // An empty first string: the working directory and the path follow, then the
+        // whole `argv` (its `argv[0]` too, which a multi-call program such as busybox
+        // chooses its applet by). See [`exec_args`].
+        let mut args = Vec::from([0]);
+        args.extend_from_slice(&self.files.cwd);
+        args.push(0);
         args.extend_from_slice(rom);
         args.push(0);
         let mut env = Vec::new();
         if let Err(e) = self
-            .read_strings(k, argv, 1, &mut args)
+            .read_strings(k, argv, 0, &mut args)
             .and_then(|()| self.read_strings(k, envp, 0, &mut env))
         {
             return err(e);
@@ -948,6 +954,12 @@ impl State {
                             closed.push(file);
                         }
                     }
+                    // Nor its memory: a forked copy waiting for its replacement (a shell's
+                    // child running an applet) gives back what it copied.
+                    // Not the stack this runs on (a forked copy's thread runs on the
+                    // program's stack), found by the address of a local.
+                    let here = core::ptr::addr_of!(pid) as u64;
+                    self.space.unmap_all_but(here, k);
                     return Outcome::Replaced;
                 }
                 self.end_vfork(k);
@@ -955,6 +967,17 @@ impl State {
             }
             Err(e) => err(e),
         }
+    }
+
+    /// The ROMFS file an `execve` path names: `/proc/self/exe` is this program's own
+    /// executable (busybox runs its applets so), `/rom/NAME` the ROMFS file `NAME` (where
+    /// the VFS server shows it), any other path as [`romfs_path`] says.
+    fn exec_file(&self, path: &[u8]) -> Option<Vec<u8>> {
+        if path == b"/proc/self/exe" {
+            return romfs_path(&self.exe).map(<[u8]>::to_vec);
+        }
+        let rom = path.strip_prefix(b"/rom/").unwrap_or(path);
+        romfs_path(rom).map(<[u8]>::to_vec)
     }
 
     /// A child process ended with the kernel's exit `code` (the shell's watcher).
@@ -1155,6 +1178,49 @@ impl State {
                 self.procs.children[i].killed_by = None;
                 err(e)
             }
+        }
+    }
+}
+
+/// What a new process of the personality is to run, from its arguments (`task.Args`):
+/// `(working directory, path, argv)`. From a Linux program's `execve`: an empty string,
+/// the working directory, the path, then the whole `argv`; from Einit: the path, which is
+/// also `argv[0]`, then the arguments (the working directory `/`). `None` without a path.
+pub fn exec_args<'a>(args: &[&'a [u8]]) -> Option<ExecArgs<'a>> {
+    match args {
+        [b"", cwd, path, argv @ ..] if !path.is_empty() => Some(ExecArgs {
+            cwd,
+            path,
+            argv: argv.to_vec(),
+        }),
+        [b"", ..] | [] => None,
+        [path, ..] => Some(ExecArgs {
+            cwd: b"/",
+            path,
+            argv: args.to_vec(),
+        }),
+    }
+}
+
+/// What a new process of the personality is to run ([`exec_args`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ExecArgs<'a> {
+    pub cwd: &'a [u8],
+    pub path: &'a [u8],
+    pub argv: Vec<&'a [u8]>,
+}
+
+impl State {
+    /// A program started by `execve` works in its creator's working directory (a
+    /// canonical absolute path, as the personality keeps it; anything else leaves `/`).
+    pub fn inherit_cwd(&mut self, cwd: &[u8]) {
+        let canonical = cwd == b"/"
+            || (cwd.starts_with(b"/")
+                && cwd[1..]
+                    .split(|&b| b == b'/')
+                    .all(|c| !c.is_empty() && c != b"." && c != b".." && !c.contains(&0)));
+        if canonical {
+            self.files.cwd = cwd.to_vec();
         }
     }
 }
