@@ -252,8 +252,140 @@ fn build_programs(
     Ok(programs)
 }
 
-/// The ROMFS file of the VFS server `kl.VfsRamFs` (package `vfs`).
-const VFS_RAMFS: &str = "VfsRamFs";
+/// The folder of a solution whose files go into the ROMFS, by their paths below it
+/// (`files/etc/app.conf` is the ROMFS file `etc/app.conf`, `/rom/etc/app.conf` to the VFS
+/// server).
+pub const FILES_DIR: &str = "files";
+
+/// The largest file `files/` may hold: 16 MiB (the kernel copies a ROMFS file into memory
+/// for the process that reads it).
+pub const FILE_MAX: u64 = 16 << 20;
+
+/// The most `files/` may hold in all: 64 MiB (the kernel image embeds the ROMFS).
+pub const FILES_TOTAL_MAX: u64 = 64 << 20;
+
+/// The longest ROMFS name: 255 bytes (`kl.core.ROMFS` takes paths of fewer than 256).
+pub const ROMFS_NAME_MAX: usize = 255;
+
+/// The files under `DIR/files/`, recursively, as `(ROMFS name, contents)` sorted by name;
+/// none without the folder. Every problem is an error naming the file: a name that is not
+/// UTF-8 or longer than [`ROMFS_NAME_MAX`], a symbolic link or other non-regular file, a
+/// file over [`FILE_MAX`], all of them over [`FILES_TOTAL_MAX`].
+pub fn solution_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let root = dir.join(FILES_DIR);
+    let mut out = Vec::new();
+    match std::fs::symlink_metadata(&root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", root.display())),
+        Ok(m) if !m.is_dir() => bail!(
+            "{}: not a folder (a solution's `{FILES_DIR}/` holds the files for the ROMFS)",
+            root.display()
+        ),
+        Ok(_) => {}
+    }
+    let mut total = 0u64;
+    collect_files(&root, "", &mut out, &mut total)?;
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn collect_files(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<(String, Vec<u8>)>,
+    total: &mut u64,
+) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let path = entry.path();
+        let Some(file_name) = entry.file_name().to_str().map(String::from) else {
+            bail!(
+                "{}: the name is not UTF-8 (ROMFS names are UTF-8)",
+                path.display()
+            );
+        };
+        let name = format!("{prefix}{file_name}");
+        let meta = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            collect_files(&path, &format!("{name}/"), out, total)?;
+            continue;
+        }
+        if !meta.is_file() {
+            bail!(
+                "{}: not a regular file (a symbolic link, device or socket); the ROMFS holds \
+                 regular files only",
+                path.display()
+            );
+        }
+        if name.len() > ROMFS_NAME_MAX {
+            bail!(
+                "{}: its ROMFS name `{name}` is {} bytes long, at most {ROMFS_NAME_MAX}",
+                path.display(),
+                name.len()
+            );
+        }
+        if meta.len() > FILE_MAX {
+            bail!(
+                "{}: {} bytes, more than the {FILE_MAX} a ROMFS file may hold",
+                path.display(),
+                meta.len()
+            );
+        }
+        *total += meta.len();
+        if *total > FILES_TOTAL_MAX {
+            bail!(
+                "{}: with it the files of `{FILES_DIR}/` exceed {FILES_TOTAL_MAX} bytes in all",
+                path.display()
+            );
+        }
+        let data =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        out.push((name, data));
+    }
+    Ok(())
+}
+
+/// A system program of the Ostrog workspace that `cargo ostrog build` puts into an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemProgram {
+    /// Its ROMFS file, the `path` (or default path) of its entity in `init.yaml`.
+    pub romfs: &'static str,
+    /// The workspace package and the binary it builds.
+    pub package: &'static str,
+    pub binary: &'static str,
+    /// In every image (`true`), or only when `init.yaml` starts it.
+    pub always: bool,
+}
+
+/// The system programs, one line each: the audit printer Klog (in every image) and the
+/// servers a solution starts by naming them in `init.yaml` (docs/files.md).
+pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
+    SystemProgram {
+        romfs: "Klog",
+        package: "klog",
+        binary: "Klog",
+        always: true,
+    },
+    SystemProgram {
+        romfs: "VfsRamFs",
+        package: "vfs",
+        binary: "VfsRamFs",
+        always: false,
+    },
+];
+
+/// The system programs an image with these `init.yaml` process paths holds.
+pub fn system_programs_for<'a>(
+    paths: impl IntoIterator<Item = &'a str> + Clone,
+) -> Vec<&'static SystemProgram> {
+    SYSTEM_PROGRAMS
+        .iter()
+        .filter(|p| p.always || paths.clone().into_iter().any(|path| path == p.romfs))
+        .collect()
+}
 
 /// Builds a system program of the Ostrog workspace (`klog`, ...) for `arch`.
 fn build_system_program(arch: Arch, package: &str, binary: &str) -> Result<PathBuf> {
@@ -332,18 +464,31 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
             crate::linux::build_personality(arch, &why)?,
         ));
     }
-    let klog = build_system_program(arch, "klog", "Klog")?;
-    files.push((
-        "Klog".into(),
-        std::fs::read(&klog).with_context(|| format!("cannot read {}", klog.display()))?,
-    ));
-    // The VFS server (docs/files.md), when the solution starts it.
-    if described.processes.iter().any(|p| p.path == VFS_RAMFS) {
-        let vfs = build_system_program(arch, "vfs", VFS_RAMFS)?;
+    for program in system_programs_for(described.processes.iter().map(|p| p.path.as_str())) {
+        if files.iter().any(|(n, _)| n == program.romfs) {
+            bail!(
+                "the solution has a program or prebuilt file named `{}`, the ROMFS name of \
+                 Ostrog's system program (package {}); rename the solution's",
+                program.romfs,
+                program.package
+            );
+        }
+        let path = build_system_program(arch, program.package, program.binary)?;
         files.push((
-            VFS_RAMFS.into(),
-            std::fs::read(&vfs).with_context(|| format!("cannot read {}", vfs.display()))?,
+            program.romfs.into(),
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
         ));
+    }
+    // The solution's own files (docs/solutions.md, "Files").
+    for (name, data) in solution_files(&solution.dir)? {
+        if name == "Einit" || files.iter().any(|(n, _)| *n == name) {
+            bail!(
+                "{}/{FILES_DIR}/{name}: the ROMFS already holds a program named `{name}`; \
+                 rename the file or put it in a folder",
+                solution.dir.display()
+            );
+        }
+        files.push((name, data));
     }
     let out = solution.out_dir(arch)?;
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
@@ -405,9 +550,24 @@ pub struct ScenarioTest {
     /// `input: TEXT`: typed on the serial console once the `expect` before it has appeared
     /// (once the kernel's banner has, if there is none before it).
     pub input: Vec<crate::qemu::Input>,
+    /// `disk: [shared] SIZE`: boot with a virtio-blk disk of SIZE bytes.
+    pub disk: Option<ScenarioDisk>,
 }
 
-const SCENARIO_KEYS: &str = "expect, reject, status, cmdline, boot, accel, arch, check or input";
+/// The disk of a scenario (`disk:`), zero when the scenario starts, so the disk file system
+/// formats it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScenarioDisk {
+    /// `disk: SIZE`: an image of its own, made afresh for this scenario.
+    Fresh(u64),
+    /// `disk: shared SIZE`: one image for the solution's scenarios on one architecture,
+    /// made afresh before the first and kept through the others (run in name order), so a
+    /// later scenario sees what an earlier one wrote.
+    Shared(u64),
+}
+
+const SCENARIO_KEYS: &str =
+    "expect, reject, status, cmdline, boot, accel, arch, check, input or disk";
 
 /// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
 /// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
@@ -493,7 +653,7 @@ impl ScenarioTest {
                 None => value,
             };
             let key = key.trim();
-            let single = ["status", "cmdline", "boot", "accel", "arch"];
+            let single = ["status", "cmdline", "boot", "accel", "arch", "disk"];
             if let Some(&key) = single.iter().find(|k| **k == key) {
                 if seen.contains(&key) {
                     bail!("{at}: `{key}` given twice");
@@ -508,6 +668,18 @@ impl ScenarioTest {
                     bytes: input_bytes(value).map_err(|e| anyhow::anyhow!("{at}: {e}"))?,
                 }),
                 "cmdline" => test.cmdline = value.to_string(),
+                "disk" => {
+                    let (shared, size) = match value.trim().strip_prefix("shared ") {
+                        Some(size) => (true, size),
+                        None => (false, value.trim()),
+                    };
+                    let size = crate::qemu::parse_size(size)
+                        .map_err(|e| anyhow::anyhow!("{at}: disk size {e}"))?;
+                    test.disk = Some(match shared {
+                        true => ScenarioDisk::Shared(size),
+                        false => ScenarioDisk::Fresh(size),
+                    });
+                }
                 "status" => {
                     test.status = value
                         .trim()
@@ -681,6 +853,18 @@ pub fn run_scenarios(
     arch: Arch,
     out: &mut dyn std::io::Write,
 ) -> Result<(usize, usize)> {
+    run_scenarios_with_disk(solution, arch, out, None)
+}
+
+/// [`run_scenarios`], each scenario without a `disk:` line of its own booting with the
+/// disk image `disk` (`cargo ostrog test --disk FILE`; made ready with
+/// [`crate::qemu::prepare_disk`] by the caller).
+pub fn run_scenarios_with_disk(
+    solution: &Solution,
+    arch: Arch,
+    out: &mut dyn std::io::Write,
+    disk: Option<&Path>,
+) -> Result<(usize, usize)> {
     use crate::qemu::Ending;
     let tests = scenario_tests(solution)?;
     if tests.is_empty() {
@@ -688,9 +872,25 @@ pub fn run_scenarios(
     }
     let image = build(solution, arch)?;
     let (mut passed, mut failed) = (0, 0);
+    let mut shared_made = false;
     for test in tests.iter().filter(|t| t.runs_on(arch)) {
         let accel = test.accel(arch, accel(arch));
-        let machine = test.machine(arch, accel, &image)?;
+        let mut machine = test.machine(arch, accel, &image)?;
+        machine.disk = match test.disk {
+            None => disk.map(Path::to_path_buf),
+            Some(ScenarioDisk::Fresh(size)) => Some(fresh_disk(
+                &solution.out_dir(arch)?.join(format!("{}.disk", test.name)),
+                size,
+            )?),
+            Some(ScenarioDisk::Shared(size)) => {
+                let path = solution.out_dir(arch)?.join("shared.disk");
+                if !shared_made {
+                    fresh_disk(&path, size)?;
+                    shared_made = true;
+                }
+                Some(path)
+            }
+        };
         let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
@@ -716,6 +916,17 @@ pub fn run_scenarios(
         }
     }
     Ok((passed, failed))
+}
+
+/// A zero disk image of `size` bytes at `path`, replacing one left by an earlier run.
+fn fresh_disk(path: &Path, size: u64) -> Result<PathBuf> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+    crate::qemu::prepare_disk(path, size)?;
+    Ok(path.to_path_buf())
 }
 
 #[cfg(test)]
@@ -766,6 +977,7 @@ mod tests {
                 arch: Some(Arch::X86_64),
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
                 input: Vec::new(),
+                disk: None,
             }
         );
         assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
@@ -811,6 +1023,127 @@ mod tests {
         assert!(error("input: \\x4\n", 1).contains("two hex digits"));
         assert!(error("input: \\*3\n", 1).contains("a byte before it"));
         assert!(error("input: a\\*0\n", 1).contains("from 1 to 1000000"));
+    }
+
+    fn files_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ostrog-files-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(FILES_DIR)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn files_are_collected_recursively_by_relative_path() {
+        let dir = files_dir("ok");
+        let files = dir.join(FILES_DIR);
+        std::fs::create_dir_all(files.join("etc/app")).unwrap();
+        std::fs::create_dir_all(files.join("empty")).unwrap();
+        std::fs::write(files.join("motd"), "hi\n").unwrap();
+        std::fs::write(files.join("etc/app/app.conf"), "level = 3\n").unwrap();
+        std::fs::write(files.join("etc/b"), "").unwrap();
+        let got = solution_files(&dir).unwrap();
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["etc/app/app.conf", "etc/b", "motd"]);
+        assert_eq!(got[0].1, b"level = 3\n");
+        // The names make a valid ROMFS, found under the same names.
+        let mut w = ostrog_romfs::Writer::new();
+        for (n, d) in &got {
+            w.add_file(n, d).unwrap();
+        }
+        let bytes = w.finish();
+        let archive = ostrog_romfs::Archive::new(&bytes).unwrap();
+        assert_eq!(archive.find("etc/app/app.conf"), Some(&b"level = 3\n"[..]));
+        // No folder, no files.
+        std::fs::remove_dir_all(&files).unwrap();
+        assert!(solution_files(&dir).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_files_are_refused_naming_the_file() {
+        let err = |dir: &Path| format!("{:#}", solution_files(dir).unwrap_err());
+        let dir = files_dir("big");
+        let big = dir.join(FILES_DIR).join("big.bin");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(FILE_MAX + 1)
+            .unwrap();
+        let e = err(&dir);
+        assert!(e.contains("big.bin") && e.contains("more than"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let dir = files_dir("total");
+        for i in 0..5 {
+            std::fs::File::create(dir.join(FILES_DIR).join(format!("f{i}")))
+                .unwrap()
+                .set_len(FILE_MAX)
+                .unwrap();
+        }
+        assert!(err(&dir).contains("in all"));
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let dir = files_dir("long");
+        let long = "d".repeat(200);
+        std::fs::create_dir_all(dir.join(FILES_DIR).join(&long)).unwrap();
+        std::fs::write(dir.join(FILES_DIR).join(&long).join("x".repeat(60)), "").unwrap();
+        assert!(err(&dir).contains("at most 255"));
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        #[cfg(unix)]
+        {
+            let dir = files_dir("link");
+            std::os::unix::fs::symlink("/etc/passwd", dir.join(FILES_DIR).join("pw")).unwrap();
+            let e = err(&dir);
+            assert!(e.contains("pw") && e.contains("not a regular file"), "{e}");
+            std::fs::remove_dir_all(&dir).unwrap();
+
+            use std::os::unix::ffi::OsStrExt;
+            let dir = files_dir("utf8");
+            let bad = std::ffi::OsStr::from_bytes(b"caf\xe9");
+            std::fs::write(dir.join(FILES_DIR).join(bad), "").unwrap();
+            assert!(err(&dir).contains("not UTF-8"));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        let dir = files_dir("notdir");
+        std::fs::remove_dir_all(dir.join(FILES_DIR)).unwrap();
+        std::fs::write(dir.join(FILES_DIR), "").unwrap();
+        assert!(err(&dir).contains("not a folder"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn system_programs_are_klog_always_and_the_servers_init_yaml_starts() {
+        let names = |paths: &[&str]| -> Vec<&str> {
+            system_programs_for(paths.iter().copied())
+                .iter()
+                .map(|p| p.romfs)
+                .collect()
+        };
+        assert_eq!(names(&["client", "server"]), ["Klog"]);
+        assert_eq!(names(&["client", "VfsRamFs"]), ["Klog", "VfsRamFs"]);
+        let vfs = SYSTEM_PROGRAMS
+            .iter()
+            .find(|p| p.romfs == "VfsRamFs")
+            .unwrap();
+        assert_eq!((vfs.package, vfs.binary), ("vfs", "VfsRamFs"));
+    }
+
+    #[test]
+    fn a_scenario_asks_for_a_fresh_or_shared_disk() {
+        assert_eq!(
+            parse("disk: 64M\n").unwrap().disk,
+            Some(ScenarioDisk::Fresh(64 << 20))
+        );
+        assert_eq!(
+            parse("disk: shared 1048576\n").unwrap().disk,
+            Some(ScenarioDisk::Shared(1 << 20))
+        );
+        assert_eq!(parse("expect: a\n").unwrap().disk, None);
+        assert!(error("disk: 1000\n", 1).contains("multiple of 512"));
+        assert!(error("disk: big\n", 1).contains("expected a size"));
+        assert!(error("disk: 1M\ndisk: 2M\n", 2).contains("`disk` given twice"));
     }
 
     #[test]
