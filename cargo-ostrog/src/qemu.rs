@@ -302,7 +302,7 @@ pub fn prepare_disk(path: &Path, size: u64) -> Result<()> {
                 bail!("disk image {}: not a regular file", path.display());
             }
             let len = meta.len();
-            if len == 0 || len % SECTOR != 0 {
+            if len == 0 || !len.is_multiple_of(SECTOR) {
                 bail!(
                     "disk image {}: its size, {len} bytes, is not a non-zero multiple of \
                      {SECTOR} (a disk is a whole number of sectors)",
@@ -330,7 +330,7 @@ pub fn prepare_disk(path: &Path, size: u64) -> Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if size == 0 || size % SECTOR != 0 {
+            if size == 0 || !size.is_multiple_of(SECTOR) {
                 bail!(
                     "disk image {}: the size asked for, {size} bytes, is not a non-zero \
                      multiple of {SECTOR}",
@@ -388,7 +388,7 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
     let size = n
         .checked_mul(1 << shift)
         .ok_or_else(|| format!("`{text}`: too large"))?;
-    if size == 0 || size % SECTOR != 0 {
+    if size == 0 || !size.is_multiple_of(SECTOR) {
         return Err(format!(
             "`{text}`: a disk size must be a non-zero multiple of {SECTOR} bytes"
         ));
