@@ -1,20 +1,27 @@
 //! fsbench DIR: file system figures, one line each, `fsbench: NAME VALUE UNIT`:
-//! sequential write and read throughput (whole files written in 64 KiB and in 4 KiB
-//! requests, then read back in requests of the same size, every byte checked), and the
-//! rates of creating, stat-ing and removing small files. It works in DIR (made if missing,
-//! left empty) and ends with status 1 if anything read back differs or a call fails. The
-//! same program runs on Ostrog (`cargo xtask bench fs`) and on the host, for the ratio.
+//! sequential write and read throughput (2 MiB files written in 64 KiB and in 4 KiB
+//! requests, each file `fsync`ed, and read in requests of the same size, every byte checked)
+//! and the rates of creating, stat-ing and removing small files. Each figure is timed over
+//! as many rounds as it takes to reach [`MIN_SECONDS`] (Ostrog's clock moves in steps of a
+//! timer tick, 10 ms, so a short interval would say little), at least [`MIN_BYTES`] for the
+//! throughputs. It works in DIR (made if missing, left empty) and ends with status 1 if
+//! anything read back differs or a call fails. The same program runs on Ostrog (`cargo
+//! xtask bench fs`) and on the host, for the ratio.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-/// Bytes moved per throughput figure: 8 MiB, as files of [`FILE`] bytes.
-const TOTAL: usize = 8 << 20;
 /// One file of the throughput figures: 2 MiB (the RAM file system holds 4 MiB per client).
 const FILE: usize = 2 << 20;
-/// Files of the small-file figures.
+/// Bytes moved at least per throughput figure: 8 MiB.
+const MIN_BYTES: usize = 8 << 20;
+/// Time each figure is measured over at least.
+const MIN_SECONDS: f64 = 0.3;
+/// Rounds at most, whatever the time.
+const MAX_ROUNDS: usize = 4000;
+/// Files of one round of the small-file figures.
 const SMALL: usize = 200;
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
@@ -32,15 +39,18 @@ fn mib_per_s(bytes: usize, seconds: f64) -> f64 {
     bytes as f64 / (1 << 20) as f64 / seconds.max(1e-9)
 }
 
-/// Writes [`TOTAL`] bytes as files in requests of `block` bytes (each file then `fsync`ed),
-/// then reads them back in requests of the same size; (write, read) in MiB/s. The contents
-/// are made before and checked after the timed part.
-fn throughput(dir: &Path, block: usize) -> (f64, f64) {
-    let files = TOTAL / FILE;
+/// Whether a figure has been measured long enough.
+fn enough(seconds: f64, rounds: usize) -> bool {
+    seconds >= MIN_SECONDS || rounds >= MAX_ROUNDS
+}
+
+/// Write throughput in requests of `block` bytes, in MiB/s: files of [`FILE`] bytes are
+/// created, written, `fsync`ed and closed (timed), then read back, checked and removed
+/// (not timed).
+fn write_throughput(dir: &Path, block: usize) -> f64 {
+    let (mut seconds, mut bytes, mut n) = (0.0, 0, 0);
     let mut back = vec![0u8; FILE];
-    let mut write_s = 0.0;
-    let mut read_s = 0.0;
-    for n in 0..files {
+    while bytes < MIN_BYTES || !enough(seconds, n) {
         let data: Vec<u8> = (0..FILE).map(|i| byte(n, i)).collect();
         let path = dir.join(format!("seq-{n}"));
         let start = Instant::now();
@@ -50,7 +60,34 @@ fn throughput(dir: &Path, block: usize) -> (f64, f64) {
         }
         f.sync_all().unwrap_or_else(|e| fail("fsync", e));
         drop(f);
-        write_s += start.elapsed().as_secs_f64();
+        seconds += start.elapsed().as_secs_f64();
+        bytes += FILE;
+        let mut f = File::open(&path).unwrap_or_else(|e| fail("open", e));
+        f.read_exact(&mut back).unwrap_or_else(|e| fail("read", e));
+        if back != data {
+            fail(
+                "read back",
+                format!("{} differs from what was written", path.display()),
+            );
+        }
+        // The RAM file system holds 4 MiB per client: each file goes before the next.
+        fs::remove_file(&path).unwrap_or_else(|e| fail("unlink", e));
+        n += 1;
+    }
+    mib_per_s(bytes, seconds)
+}
+
+/// Read throughput in requests of `block` bytes, in MiB/s: one file of [`FILE`] bytes is
+/// opened, read to its end and closed as many times as it takes (timed), each time checked
+/// (not timed).
+fn read_throughput(dir: &Path, block: usize) -> f64 {
+    let data: Vec<u8> = (0..FILE).map(|i| byte(block, i)).collect();
+    let path = dir.join("read");
+    fs::write(&path, &data).unwrap_or_else(|e| fail("write", e));
+    let (mut seconds, mut bytes, mut rounds) = (0.0, 0, 0);
+    let mut back = vec![0u8; FILE];
+    while bytes < MIN_BYTES || !enough(seconds, rounds) {
+        back.fill(0);
         let start = Instant::now();
         let mut f = File::open(&path).unwrap_or_else(|e| fail("open", e));
         for chunk in back.chunks_mut(block) {
@@ -59,36 +96,36 @@ fn throughput(dir: &Path, block: usize) -> (f64, f64) {
         let mut more = [0u8; 1];
         let end = f.read(&mut more).unwrap_or_else(|e| fail("read", e));
         drop(f);
-        read_s += start.elapsed().as_secs_f64();
+        seconds += start.elapsed().as_secs_f64();
+        bytes += FILE;
+        rounds += 1;
         if end != 0 {
             fail("read", "data after the end of the file");
         }
-        if let Some(i) = (0..FILE).find(|&i| back[i] != data[i]) {
+        if back != data {
             fail(
                 "read back",
-                format!("byte {i} of {} differs", path.display()),
+                format!("{} differs from what was written", path.display()),
             );
         }
-        // The RAM file system holds 4 MiB per client: each file goes before the next.
-        fs::remove_file(&path).unwrap_or_else(|e| fail("unlink", e));
     }
-    (mib_per_s(TOTAL, write_s), mib_per_s(TOTAL, read_s))
+    fs::remove_file(&path).unwrap_or_else(|e| fail("unlink", e));
+    mib_per_s(bytes, seconds)
 }
 
-/// Creates [`SMALL`] files of 100 bytes, stats each, removes each; operations per second
-/// of each step.
-fn small_files(dir: &Path) -> (f64, f64, f64) {
+/// Creates [`SMALL`] files of 100 bytes in `dir`.
+fn create_small(dir: &Path) {
     let data = [b'x'; 100];
-    let rate = |start: Instant| SMALL as f64 / start.elapsed().as_secs_f64().max(1e-9);
-    let start = Instant::now();
     for n in 0..SMALL {
         let mut f = File::create(dir.join(format!("small-{n}")))
             .unwrap_or_else(|e| fail("create small file", e));
         f.write_all(&data)
             .unwrap_or_else(|e| fail("write small file", e));
     }
-    let create = rate(start);
-    let start = Instant::now();
+}
+
+/// Stats the [`SMALL`] files of `dir`.
+fn stat_small(dir: &Path) {
     for n in 0..SMALL {
         let meta = fs::metadata(dir.join(format!("small-{n}")))
             .unwrap_or_else(|e| fail("stat small file", e));
@@ -96,14 +133,44 @@ fn small_files(dir: &Path) -> (f64, f64, f64) {
             fail("stat small file", format!("small-{n}: size {}", meta.len()));
         }
     }
-    let stat = rate(start);
-    let start = Instant::now();
+}
+
+/// Removes the [`SMALL`] files of `dir`.
+fn unlink_small(dir: &Path) {
     for n in 0..SMALL {
         fs::remove_file(dir.join(format!("small-{n}")))
             .unwrap_or_else(|e| fail("unlink small file", e));
     }
-    let unlink = rate(start);
-    (create, stat, unlink)
+}
+
+/// Small files, in operations per second: rounds of creating [`SMALL`] files of 100 bytes
+/// and removing them (create, unlink), and passes of `stat` over such files (stat).
+fn small_files(dir: &Path) -> (f64, f64, f64) {
+    let (mut create, mut unlink, mut rounds) = (0.0, 0.0, 0);
+    while !enough(create, rounds) || !enough(unlink, rounds) {
+        let start = Instant::now();
+        create_small(dir);
+        create += start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        unlink_small(dir);
+        unlink += start.elapsed().as_secs_f64();
+        rounds += 1;
+    }
+    create_small(dir);
+    let (mut stat, mut passes) = (0.0, 0);
+    while !enough(stat, passes) {
+        let start = Instant::now();
+        stat_small(dir);
+        stat += start.elapsed().as_secs_f64();
+        passes += 1;
+    }
+    unlink_small(dir);
+    let rate = |count: usize, s: f64| (SMALL * count) as f64 / s.max(1e-9);
+    (
+        rate(rounds, create),
+        rate(passes, stat),
+        rate(rounds, unlink),
+    )
 }
 
 fn main() {
@@ -116,7 +183,8 @@ fn main() {
         fs::create_dir(dir).unwrap_or_else(|e| fail("mkdir", e));
     }
     for block in [64 << 10, 4 << 10] {
-        let (write, read) = throughput(dir, block);
+        let write = write_throughput(dir, block);
+        let read = read_throughput(dir, block);
         let k = block >> 10;
         println!("fsbench: write-{k}k {write:.2} MiB/s");
         println!("fsbench: read-{k}k {read:.2} MiB/s");
