@@ -655,8 +655,9 @@ impl ScenarioTest {
         }
     }
 
-    /// The machine that runs the scenario with `kernel`: its command line, and for
-    /// `boot: iso` a GRUB ISO built next to the kernel.
+    /// The machine that runs the scenario with `kernel`: its command line, for `boot: iso`
+    /// a GRUB ISO built next to the kernel, and for `disk:` a disk image there too (a fresh
+    /// one, `NAME.disk`, or the shared one, [`ScenarioTest::shared_disk`]).
     pub fn machine(
         &self,
         arch: Arch,
@@ -666,12 +667,33 @@ impl ScenarioTest {
         let mut machine = crate::qemu::Machine::new(arch, accel, kernel);
         machine.cmdline = self.cmdline.clone();
         machine.input = self.input.clone();
+        machine.disk = match self.disk {
+            None => None,
+            Some(ScenarioDisk::Fresh(size)) => {
+                let path = kernel.with_file_name(format!("{}.disk", self.name));
+                remove_if_there(&path)?;
+                crate::qemu::prepare_disk(&path, size)?;
+                Some(path)
+            }
+            Some(ScenarioDisk::Shared(size)) => {
+                let path = Self::shared_disk(kernel);
+                crate::qemu::prepare_disk(&path, size)?;
+                Some(path)
+            }
+        };
         if self.iso {
             let iso = kernel.with_file_name(format!("{}.iso", self.name));
             machine.medium =
                 crate::qemu::BootMedium::Cdrom(crate::iso::build(kernel, &self.cmdline, &iso)?);
         }
         Ok(machine)
+    }
+
+    /// The image of the `disk: shared` scenarios booting `kernel`: made (zero) by the first
+    /// of them that finds none, kept through the others; [`run_scenarios`] removes it before
+    /// its first scenario.
+    pub fn shared_disk(kernel: &Path) -> PathBuf {
+        kernel.with_file_name("shared.disk")
     }
 
     /// Checks a console against the test: `Err` says what is wrong.
@@ -777,25 +799,14 @@ pub fn run_scenarios_with_disk(
     }
     let image = build(solution, arch)?;
     let (mut passed, mut failed) = (0, 0);
-    let mut shared_made = false;
+    // The `disk: shared` image is made afresh for this run.
+    remove_if_there(&ScenarioTest::shared_disk(&image))?;
     for test in tests.iter().filter(|t| t.runs_on(arch)) {
         let accel = test.accel(arch, accel(arch));
         let mut machine = test.machine(arch, accel, &image)?;
-        machine.disk = match test.disk {
-            None => disk.map(Path::to_path_buf),
-            Some(ScenarioDisk::Fresh(size)) => Some(fresh_disk(
-                &solution.out_dir(arch)?.join(format!("{}.disk", test.name)),
-                size,
-            )?),
-            Some(ScenarioDisk::Shared(size)) => {
-                let path = solution.out_dir(arch)?.join("shared.disk");
-                if !shared_made {
-                    fresh_disk(&path, size)?;
-                    shared_made = true;
-                }
-                Some(path)
-            }
-        };
+        if test.disk.is_none() {
+            machine.disk = disk.map(Path::to_path_buf);
+        }
         let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
@@ -823,15 +834,13 @@ pub fn run_scenarios_with_disk(
     Ok((passed, failed))
 }
 
-/// A zero disk image of `size` bytes at `path`, replacing one left by an earlier run.
-fn fresh_disk(path: &Path, size: u64) -> Result<PathBuf> {
+/// Removes the file at `path`, if there is one.
+fn remove_if_there(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
     }
-    crate::qemu::prepare_disk(path, size)?;
-    Ok(path.to_path_buf())
 }
 
 #[cfg(test)]
@@ -961,6 +970,34 @@ mod tests {
         assert!(error("disk: 1000\n", 1).contains("multiple of 512"));
         assert!(error("disk: big\n", 1).contains("expected a size"));
         assert!(error("disk: 1M\ndisk: 2M\n", 2).contains("`disk` given twice"));
+    }
+
+    #[test]
+    fn a_scenario_machine_gets_a_fresh_or_the_shared_disk() {
+        let dir = std::env::temp_dir().join(format!("ostrog-scenario-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kernel = dir.join("kernel");
+        let accel = crate::qemu::Accel::Tcg;
+        let at = |name: &str, text: &str| {
+            ScenarioTest::parse(name, Path::new("t.scenario"), text)
+                .unwrap()
+                .machine(Arch::X86_64, accel, &kernel)
+                .unwrap()
+        };
+        assert_eq!(at("none", "expect: a\n").disk, None);
+        // Fresh: zero again at every boot.
+        let fresh = at("w", "disk: 1M\n").disk.unwrap();
+        assert_eq!(fresh, dir.join("w.disk"));
+        std::fs::write(&fresh, vec![9u8; 512]).unwrap();
+        let again = at("w", "disk: 1M\n").disk.unwrap();
+        assert_eq!(std::fs::read(&again).unwrap(), vec![0u8; 1 << 20]);
+        // Shared: what one scenario wrote, the next one sees.
+        let one = at("a", "disk: shared 1M\n").disk.unwrap();
+        std::fs::write(&one, vec![5u8; 1024]).unwrap();
+        let two = at("b", "disk: shared 1M\n").disk.unwrap();
+        assert_eq!(one, two);
+        assert_eq!(std::fs::read(&two).unwrap(), vec![5u8; 1024]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
