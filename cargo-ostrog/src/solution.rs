@@ -264,21 +264,33 @@ pub struct SystemProgram {
     pub always: bool,
 }
 
+impl SystemProgram {
+    /// A program in every image: ROMFS name, package, binary.
+    const fn always(romfs: &'static str, package: &'static str, binary: &'static str) -> Self {
+        SystemProgram {
+            romfs,
+            package,
+            binary,
+            always: true,
+        }
+    }
+
+    /// A program in the images whose `init.yaml` starts it: ROMFS name, package, binary.
+    const fn started(romfs: &'static str, package: &'static str, binary: &'static str) -> Self {
+        SystemProgram {
+            romfs,
+            package,
+            binary,
+            always: false,
+        }
+    }
+}
+
 /// The system programs, one line each: the audit printer Klog (in every image) and the
 /// servers a solution starts by naming them in `init.yaml` (docs/files.md).
 pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
-    SystemProgram {
-        romfs: "Klog",
-        package: "klog",
-        binary: "Klog",
-        always: true,
-    },
-    SystemProgram {
-        romfs: "VfsRamFs",
-        package: "vfs",
-        binary: "VfsRamFs",
-        always: false,
-    },
+    SystemProgram::always("Klog", "klog", "Klog"),
+    SystemProgram::started("VfsRamFs", "vfs", "VfsRamFs"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.
