@@ -9,6 +9,7 @@
 //!   status the kernel reported when it powered off.
 
 pub mod arch;
+pub mod files;
 pub mod graph;
 pub mod image;
 pub mod iso;

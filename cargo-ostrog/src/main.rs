@@ -40,6 +40,8 @@ enum Cmd {
         /// Extra kernel command-line options (e.g. `ostrog.ticks=10`).
         #[arg(long, default_value = "")]
         cmdline: String,
+        #[command(flatten)]
+        disk: DiskArgs,
         /// Solution directory (init.yaml, spec/, security.psl, programs).
         solution: Option<PathBuf>,
     },
@@ -87,6 +89,10 @@ enum Cmd {
         /// `x86_64`, `aarch64` or `all`
         #[arg(long, default_value = "all")]
         arch: String,
+        /// The disk of every scenario without a `disk:` line of its own (one image, used by
+        /// them in turn, on every architecture)
+        #[command(flatten)]
+        disk: DiskArgs,
         solution: PathBuf,
     },
     /// Draw a solution: processes, channels and the methods the policy can grant on each
@@ -105,6 +111,40 @@ enum Cmd {
         #[arg(long)]
         linux: bool,
     },
+}
+
+/// A disk for the machine (docs/solutions.md, "Disks").
+#[derive(clap::Args)]
+struct DiskArgs {
+    /// Attach this raw disk image as a virtio-blk device; created (sparse, all zero) when
+    /// missing, so the disk file system formats it on first use
+    #[arg(long, value_name = "FILE")]
+    disk: Option<PathBuf>,
+    /// Size of a disk image created by --disk: bytes, or with K, M, G (default 64M); must be
+    /// a multiple of 512
+    #[arg(long, value_name = "SIZE", requires = "disk", value_parser = cargo_ostrog::qemu::parse_size)]
+    disk_size: Option<u64>,
+}
+
+impl DiskArgs {
+    /// The disk image, created or checked; `None` without `--disk`.
+    fn prepare(&self) -> Result<Option<PathBuf>> {
+        let Some(path) = &self.disk else {
+            return Ok(None);
+        };
+        let size = self
+            .disk_size
+            .unwrap_or(cargo_ostrog::qemu::DEFAULT_DISK_SIZE);
+        let existed = path.exists();
+        cargo_ostrog::qemu::prepare_disk(path, size)?;
+        if !existed {
+            eprintln!(
+                "ostrog: created the disk image {} ({size} bytes, all zero)",
+                path.display()
+            );
+        }
+        Ok(Some(path.clone()))
+    }
 }
 
 #[derive(Subcommand)]
@@ -136,8 +176,10 @@ fn run(cli: Cli) -> Result<u8> {
             arch,
             accel,
             cmdline,
+            disk,
             solution,
         } => {
+            let disk = disk.prepare()?;
             setup::ensure_rust_targets(&[arch])?;
             setup::ensure_qemu(&[arch])?;
             let dir = solution.unwrap_or_else(|| cargo_ostrog::source_root().join("examples/demo"));
@@ -151,6 +193,7 @@ fn run(cli: Cli) -> Result<u8> {
             );
             let mut machine = Machine::new(arch, accel, &image);
             machine.cmdline = cmdline;
+            machine.disk = disk;
             let ending = machine.run_interactive()?;
             eprintln!("ostrog: machine {ending}");
             Ok(u8::try_from(ending.exit_code()).unwrap_or(1))
@@ -211,7 +254,12 @@ fn run(cli: Cli) -> Result<u8> {
             eprintln!("ostrog: built {}", image.display());
             Ok(0)
         }
-        Cmd::Test { arch, solution } => {
+        Cmd::Test {
+            arch,
+            disk,
+            solution,
+        } => {
+            let disk = disk.prepare()?;
             let arches = match arch.as_str() {
                 "all" => Arch::ALL.to_vec(),
                 one => vec![one.parse::<Arch>().map_err(|e| anyhow::anyhow!("{e}"))?],
@@ -222,7 +270,12 @@ fn run(cli: Cli) -> Result<u8> {
             let mut out = std::io::stdout();
             let (mut passed, mut failed) = ostrog_policy::pal_test_cli(&solution.dir, &mut out)?;
             for arch in arches {
-                let (p, f) = cargo_ostrog::solution::run_scenarios(&solution, arch, &mut out)?;
+                let (p, f) = cargo_ostrog::solution::run_scenarios_with_disk(
+                    &solution,
+                    arch,
+                    &mut out,
+                    disk.as_deref(),
+                )?;
                 passed += p;
                 failed += f;
             }

@@ -109,6 +109,9 @@ pub struct Machine {
     pub extra_args: Vec<String>,
     /// Text typed on the serial console of a captured run, in order (see [`Input`]).
     pub input: Vec<Input>,
+    /// A raw disk image attached as a virtio-blk device ([`disk_args`]); see
+    /// [`prepare_disk`] to create or check one.
+    pub disk: Option<PathBuf>,
 }
 
 /// Bytes written to the guest's serial input during a captured run: once `after` has
@@ -131,6 +134,7 @@ impl Machine {
             memory_mib: 256,
             extra_args: Vec::new(),
             input: Vec::new(),
+            disk: None,
         }
     }
 
@@ -170,6 +174,7 @@ impl Machine {
             .args(["-m", &format!("{}M", self.memory_mib)])
             .args(["-display", "none", "-nic", "none", "-no-reboot"])
             .args(["-serial", serial])
+            .args(disk_args(self.arch, self.disk.as_deref()))
             .args(&self.extra_args);
         match &self.medium {
             BootMedium::Kernel(kernel) => {
@@ -249,6 +254,146 @@ impl Machine {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// The QEMU arguments that attach `disk`, a raw image, as the machine's virtio-blk device
+/// (none without a disk): on x86_64 (q35) a virtio-blk PCI device, on AArch64 (virt) a
+/// virtio-blk device on virtio-mmio, in its modern (version 2) form, not the legacy one
+/// QEMU's `virt` machine offers by default.
+pub fn disk_args(arch: Arch, disk: Option<&Path>) -> Vec<std::ffi::OsString> {
+    let Some(disk) = disk else {
+        return Vec::new();
+    };
+    // QEMU splits `-drive` options at commas; a comma in the path is written twice.
+    let mut drive = std::ffi::OsString::from("file=");
+    match disk.to_str() {
+        Some(path) => drive.push(path.replace(',', ",,")),
+        None => drive.push(disk.as_os_str()),
+    }
+    drive.push(",if=none,format=raw,id=disk0");
+    let mut args: Vec<std::ffi::OsString> = vec!["-drive".into(), drive];
+    let device = match arch {
+        Arch::X86_64 => "virtio-blk-pci,drive=disk0",
+        Arch::Aarch64 => {
+            args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
+            "virtio-blk-device,drive=disk0"
+        }
+    };
+    args.extend(["-device".into(), device.into()]);
+    args
+}
+
+/// Size of a disk image [`prepare_disk`] creates when none is asked for: 64 MiB.
+pub const DEFAULT_DISK_SIZE: u64 = 64 << 20;
+
+/// Sector size of the virtual disk: an image is a whole number of them.
+pub const SECTOR: u64 = 512;
+
+/// Makes `path` ready to be the machine's disk: an existing image is checked (a regular
+/// file, readable and writable, a non-zero whole number of sectors); a missing one is
+/// created as a sparse file of `size` bytes, all zero (the disk file system server formats a
+/// disk whose first sectors are zero). `size` is only used to create. Every error names the
+/// file and what is wrong; nothing existing is changed.
+pub fn prepare_disk(path: &Path, size: u64) -> Result<()> {
+    use anyhow::bail;
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            if !meta.is_file() {
+                bail!("disk image {}: not a regular file", path.display());
+            }
+            let len = meta.len();
+            if len == 0 || !len.is_multiple_of(SECTOR) {
+                bail!(
+                    "disk image {}: its size, {len} bytes, is not a non-zero multiple of \
+                     {SECTOR} (a disk is a whole number of sectors)",
+                    path.display()
+                );
+            }
+            // The guest writes its disk: a read-only image is refused even where the user
+            // (root) could write it anyway.
+            if meta.permissions().readonly() {
+                bail!(
+                    "disk image {}: the file is read-only (the machine writes its disk)",
+                    path.display()
+                );
+            }
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .with_context(|| {
+                    format!(
+                        "disk image {}: cannot be opened for reading and writing",
+                        path.display()
+                    )
+                })?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if size == 0 || !size.is_multiple_of(SECTOR) {
+                bail!(
+                    "disk image {}: the size asked for, {size} bytes, is not a non-zero \
+                     multiple of {SECTOR}",
+                    path.display()
+                );
+            }
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !parent.is_dir() {
+                bail!(
+                    "disk image {}: the folder {} does not exist",
+                    path.display(),
+                    parent.display()
+                );
+            }
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| format!("disk image {}: cannot be created", path.display()))?;
+            // Setting the length leaves a hole: the file takes no space until written.
+            if let Err(e) = file.set_len(size) {
+                drop(file);
+                let _ = std::fs::remove_file(path);
+                return Err(e)
+                    .with_context(|| format!("disk image {}: cannot be sized", path.display()));
+            }
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("disk image {}", path.display())),
+    }
+}
+
+/// Reads a disk size: bytes, or with a suffix `K`, `M` or `G` (powers of 1024, with or
+/// without `iB`), e.g. `64M`, `1GiB`, `1048576`.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let shift = match unit.trim_end_matches("iB").trim_end_matches('B') {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}`: expected a size such as 64M, 1G or 1048576"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a size such as 64M, 1G or 1048576"))?;
+    let size = n
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}`: too large"))?;
+    if size == 0 || !size.is_multiple_of(SECTOR) {
+        return Err(format!(
+            "`{text}`: a disk size must be a non-zero multiple of {SECTOR} bytes"
+        ));
+    }
+    Ok(size)
 }
 
 fn spawn_reader(
@@ -398,4 +543,144 @@ pub struct Run {
     pub ending: Ending,
     pub console: String,
     pub elapsed: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: Vec<std::ffi::OsString>) -> Vec<String> {
+        args.into_iter().map(|a| a.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn no_disk_no_arguments() {
+        assert!(disk_args(Arch::X86_64, None).is_empty());
+        assert!(disk_args(Arch::Aarch64, None).is_empty());
+    }
+
+    #[test]
+    fn a_disk_is_virtio_blk_pci_on_x86_64_and_modern_virtio_mmio_on_aarch64() {
+        let disk = Path::new("/tmp/d,1.img");
+        assert_eq!(
+            strings(disk_args(Arch::X86_64, Some(disk))),
+            [
+                "-drive",
+                "file=/tmp/d,,1.img,if=none,format=raw,id=disk0",
+                "-device",
+                "virtio-blk-pci,drive=disk0"
+            ]
+        );
+        assert_eq!(
+            strings(disk_args(Arch::Aarch64, Some(disk))),
+            [
+                "-drive",
+                "file=/tmp/d,,1.img,if=none,format=raw,id=disk0",
+                "-global",
+                "virtio-mmio.force-legacy=false",
+                "-device",
+                "virtio-blk-device,drive=disk0"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_machine_passes_its_disk_to_qemu() {
+        let mut m = Machine::new(Arch::X86_64, Accel::Tcg, Path::new("k"));
+        let args = |m: &Machine| -> Vec<String> {
+            m.command("stdio")
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert!(!args(&m).iter().any(|a| a.contains("virtio-blk")));
+        m.disk = Some(PathBuf::from("/x/disk.img"));
+        let a = args(&m);
+        let at = a.iter().position(|x| x == "-drive").unwrap();
+        assert_eq!(a[at + 1], "file=/x/disk.img,if=none,format=raw,id=disk0");
+        assert!(a.iter().any(|x| x == "virtio-blk-pci,drive=disk0"));
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ostrog-disk-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn a_missing_disk_is_created_sparse_and_zero() {
+        let path = temp("new.img");
+        let _ = std::fs::remove_file(&path);
+        prepare_disk(&path, 4 << 20).unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data.len(), 4 << 20);
+        assert!(data.iter().all(|&b| b == 0));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // Sparse: far fewer blocks than the length (512-byte blocks).
+            let blocks = std::fs::metadata(&path).unwrap().blocks();
+            assert!(blocks * 512 < 4 << 20, "{blocks} blocks");
+        }
+        // Used again, it is kept as it is, whatever size is asked for.
+        std::fs::write(&path, vec![7u8; 1024]).unwrap();
+        prepare_disk(&path, 64 << 20).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 1024]);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn bad_disks_are_refused_with_the_file_named_and_nothing_changed() {
+        let err = |p: &Path, size| format!("{:#}", prepare_disk(p, size).unwrap_err());
+        let missing_dir = temp("no-such-folder").join("d.img");
+        let e = err(&missing_dir, 1 << 20);
+        assert!(e.contains("d.img") && e.contains("does not exist"), "{e}");
+        assert!(!missing_dir.exists());
+
+        let odd = temp("odd.img");
+        std::fs::write(&odd, vec![1u8; 1000]).unwrap();
+        let e = err(&odd, 1 << 20);
+        assert!(e.contains("odd.img") && e.contains("1000 bytes"), "{e}");
+        assert_eq!(std::fs::read(&odd).unwrap(), vec![1u8; 1000]);
+
+        let fresh = temp("fresh.img");
+        let _ = std::fs::remove_file(&fresh);
+        let e = err(&fresh, 1000);
+        assert!(
+            e.contains("fresh.img") && e.contains("multiple of 512"),
+            "{e}"
+        );
+        assert!(!fresh.exists());
+
+        let e = err(&temp(""), 1 << 20);
+        assert!(e.contains("not a regular file"), "{e}");
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let ro = temp("ro.img");
+            std::fs::write(&ro, vec![0u8; 512]).unwrap();
+            std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+            let e = err(&ro, 1 << 20);
+            assert!(e.contains("ro.img") && e.contains("read-only"), "{e}");
+            std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::remove_file(&ro).unwrap();
+        }
+        std::fs::remove_file(&odd).unwrap();
+    }
+
+    #[test]
+    fn sizes_parse_with_units_and_must_be_whole_sectors() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("1000").unwrap_err().contains("multiple of 512"));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12X").unwrap_err().contains("expected a size"));
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999G")
+            .unwrap_err()
+            .contains("too large"));
+    }
 }

@@ -252,8 +252,56 @@ fn build_programs(
     Ok(programs)
 }
 
-/// The ROMFS file of the VFS server `kl.VfsRamFs` (package `vfs`).
-const VFS_RAMFS: &str = "VfsRamFs";
+/// A system program of the Ostrog workspace that `cargo ostrog build` puts into an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SystemProgram {
+    /// Its ROMFS file, the `path` (or default path) of its entity in `init.yaml`.
+    pub romfs: &'static str,
+    /// The workspace package and the binary it builds.
+    pub package: &'static str,
+    pub binary: &'static str,
+    /// In every image (`true`), or only when `init.yaml` starts it.
+    pub always: bool,
+}
+
+impl SystemProgram {
+    /// A program in every image: ROMFS name, package, binary.
+    const fn always(romfs: &'static str, package: &'static str, binary: &'static str) -> Self {
+        SystemProgram {
+            romfs,
+            package,
+            binary,
+            always: true,
+        }
+    }
+
+    /// A program in the images whose `init.yaml` starts it: ROMFS name, package, binary.
+    const fn started(romfs: &'static str, package: &'static str, binary: &'static str) -> Self {
+        SystemProgram {
+            romfs,
+            package,
+            binary,
+            always: false,
+        }
+    }
+}
+
+/// The system programs, one line each: the audit printer Klog (in every image) and the
+/// servers a solution starts by naming them in `init.yaml` (docs/files.md).
+pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
+    SystemProgram::always("Klog", "klog", "Klog"),
+    SystemProgram::started("VfsRamFs", "vfs", "VfsRamFs"),
+];
+
+/// The system programs an image with these `init.yaml` process paths holds.
+pub fn system_programs_for<'a>(
+    paths: impl IntoIterator<Item = &'a str> + Clone,
+) -> Vec<&'static SystemProgram> {
+    SYSTEM_PROGRAMS
+        .iter()
+        .filter(|p| p.always || paths.clone().into_iter().any(|path| path == p.romfs))
+        .collect()
+}
 
 /// Builds a system program of the Ostrog workspace (`klog`, ...) for `arch`.
 fn build_system_program(arch: Arch, package: &str, binary: &str) -> Result<PathBuf> {
@@ -332,18 +380,32 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
             crate::linux::build_personality(arch, &why)?,
         ));
     }
-    let klog = build_system_program(arch, "klog", "Klog")?;
-    files.push((
-        "Klog".into(),
-        std::fs::read(&klog).with_context(|| format!("cannot read {}", klog.display()))?,
-    ));
-    // The VFS server (docs/files.md), when the solution starts it.
-    if described.processes.iter().any(|p| p.path == VFS_RAMFS) {
-        let vfs = build_system_program(arch, "vfs", VFS_RAMFS)?;
+    for program in system_programs_for(described.processes.iter().map(|p| p.path.as_str())) {
+        if files.iter().any(|(n, _)| n == program.romfs) {
+            bail!(
+                "the solution has a program or prebuilt file named `{}`, the ROMFS name of \
+                 Ostrog's system program (package {}); rename the solution's",
+                program.romfs,
+                program.package
+            );
+        }
+        let path = build_system_program(arch, program.package, program.binary)?;
         files.push((
-            VFS_RAMFS.into(),
-            std::fs::read(&vfs).with_context(|| format!("cannot read {}", vfs.display()))?,
+            program.romfs.into(),
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
         ));
+    }
+    // The solution's own files (docs/solutions.md, "Files").
+    for (name, data) in crate::files::solution_files(&solution.dir)? {
+        if name == "Einit" || files.iter().any(|(n, _)| *n == name) {
+            bail!(
+                "{}/{}/{name}: the ROMFS already holds a program named `{name}`; \
+                 rename the file or put it in a folder",
+                solution.dir.display(),
+                crate::files::FILES_DIR
+            );
+        }
+        files.push((name, data));
     }
     let out = solution.out_dir(arch)?;
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
@@ -405,9 +467,24 @@ pub struct ScenarioTest {
     /// `input: TEXT`: typed on the serial console once the `expect` before it has appeared
     /// (once the kernel's banner has, if there is none before it).
     pub input: Vec<crate::qemu::Input>,
+    /// `disk: [shared] SIZE`: boot with a virtio-blk disk of SIZE bytes.
+    pub disk: Option<ScenarioDisk>,
 }
 
-const SCENARIO_KEYS: &str = "expect, reject, status, cmdline, boot, accel, arch, check or input";
+/// The disk of a scenario (`disk:`), zero when the scenario starts, so the disk file system
+/// formats it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScenarioDisk {
+    /// `disk: SIZE`: an image of its own, made afresh for this scenario.
+    Fresh(u64),
+    /// `disk: shared SIZE`: one image for the solution's scenarios on one architecture,
+    /// made afresh before the first and kept through the others (run in name order), so a
+    /// later scenario sees what an earlier one wrote.
+    Shared(u64),
+}
+
+const SCENARIO_KEYS: &str =
+    "expect, reject, status, cmdline, boot, accel, arch, check, input or disk";
 
 /// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
 /// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
@@ -493,7 +570,7 @@ impl ScenarioTest {
                 None => value,
             };
             let key = key.trim();
-            let single = ["status", "cmdline", "boot", "accel", "arch"];
+            let single = ["status", "cmdline", "boot", "accel", "arch", "disk"];
             if let Some(&key) = single.iter().find(|k| **k == key) {
                 if seen.contains(&key) {
                     bail!("{at}: `{key}` given twice");
@@ -508,6 +585,18 @@ impl ScenarioTest {
                     bytes: input_bytes(value).map_err(|e| anyhow::anyhow!("{at}: {e}"))?,
                 }),
                 "cmdline" => test.cmdline = value.to_string(),
+                "disk" => {
+                    let (shared, size) = match value.trim().strip_prefix("shared ") {
+                        Some(size) => (true, size),
+                        None => (false, value.trim()),
+                    };
+                    let size = crate::qemu::parse_size(size)
+                        .map_err(|e| anyhow::anyhow!("{at}: disk size {e}"))?;
+                    test.disk = Some(match shared {
+                        true => ScenarioDisk::Shared(size),
+                        false => ScenarioDisk::Fresh(size),
+                    });
+                }
                 "status" => {
                     test.status = value
                         .trim()
@@ -578,8 +667,9 @@ impl ScenarioTest {
         }
     }
 
-    /// The machine that runs the scenario with `kernel`: its command line, and for
-    /// `boot: iso` a GRUB ISO built next to the kernel.
+    /// The machine that runs the scenario with `kernel`: its command line, for `boot: iso`
+    /// a GRUB ISO built next to the kernel, and for `disk:` a disk image there too (a fresh
+    /// one, `NAME.disk`, or the shared one, [`ScenarioTest::shared_disk`]).
     pub fn machine(
         &self,
         arch: Arch,
@@ -589,12 +679,33 @@ impl ScenarioTest {
         let mut machine = crate::qemu::Machine::new(arch, accel, kernel);
         machine.cmdline = self.cmdline.clone();
         machine.input = self.input.clone();
+        machine.disk = match self.disk {
+            None => None,
+            Some(ScenarioDisk::Fresh(size)) => {
+                let path = kernel.with_file_name(format!("{}.disk", self.name));
+                remove_if_there(&path)?;
+                crate::qemu::prepare_disk(&path, size)?;
+                Some(path)
+            }
+            Some(ScenarioDisk::Shared(size)) => {
+                let path = Self::shared_disk(kernel);
+                crate::qemu::prepare_disk(&path, size)?;
+                Some(path)
+            }
+        };
         if self.iso {
             let iso = kernel.with_file_name(format!("{}.iso", self.name));
             machine.medium =
                 crate::qemu::BootMedium::Cdrom(crate::iso::build(kernel, &self.cmdline, &iso)?);
         }
         Ok(machine)
+    }
+
+    /// The image of the `disk: shared` scenarios booting `kernel`: made (zero) by the first
+    /// of them that finds none, kept through the others; [`run_scenarios`] removes it before
+    /// its first scenario.
+    pub fn shared_disk(kernel: &Path) -> PathBuf {
+        kernel.with_file_name("shared.disk")
     }
 
     /// Checks a console against the test: `Err` says what is wrong.
@@ -681,6 +792,18 @@ pub fn run_scenarios(
     arch: Arch,
     out: &mut dyn std::io::Write,
 ) -> Result<(usize, usize)> {
+    run_scenarios_with_disk(solution, arch, out, None)
+}
+
+/// [`run_scenarios`], each scenario without a `disk:` line of its own booting with the
+/// disk image `disk` (`cargo ostrog test --disk FILE`; made ready with
+/// [`crate::qemu::prepare_disk`] by the caller).
+pub fn run_scenarios_with_disk(
+    solution: &Solution,
+    arch: Arch,
+    out: &mut dyn std::io::Write,
+    disk: Option<&Path>,
+) -> Result<(usize, usize)> {
     use crate::qemu::Ending;
     let tests = scenario_tests(solution)?;
     if tests.is_empty() {
@@ -688,9 +811,14 @@ pub fn run_scenarios(
     }
     let image = build(solution, arch)?;
     let (mut passed, mut failed) = (0, 0);
+    // The `disk: shared` image is made afresh for this run.
+    remove_if_there(&ScenarioTest::shared_disk(&image))?;
     for test in tests.iter().filter(|t| t.runs_on(arch)) {
         let accel = test.accel(arch, accel(arch));
-        let machine = test.machine(arch, accel, &image)?;
+        let mut machine = test.machine(arch, accel, &image)?;
+        if test.disk.is_none() {
+            machine.disk = disk.map(Path::to_path_buf);
+        }
         let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
@@ -716,6 +844,15 @@ pub fn run_scenarios(
         }
     }
     Ok((passed, failed))
+}
+
+/// Removes the file at `path`, if there is one.
+fn remove_if_there(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
 }
 
 #[cfg(test)]
@@ -766,6 +903,7 @@ mod tests {
                 arch: Some(Arch::X86_64),
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
                 input: Vec::new(),
+                disk: None,
             }
         );
         assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
@@ -811,6 +949,67 @@ mod tests {
         assert!(error("input: \\x4\n", 1).contains("two hex digits"));
         assert!(error("input: \\*3\n", 1).contains("a byte before it"));
         assert!(error("input: a\\*0\n", 1).contains("from 1 to 1000000"));
+    }
+
+    #[test]
+    fn system_programs_are_klog_always_and_the_servers_init_yaml_starts() {
+        let names = |paths: &[&str]| -> Vec<&str> {
+            system_programs_for(paths.iter().copied())
+                .iter()
+                .map(|p| p.romfs)
+                .collect()
+        };
+        assert_eq!(names(&["client", "server"]), ["Klog"]);
+        assert_eq!(names(&["client", "VfsRamFs"]), ["Klog", "VfsRamFs"]);
+        let vfs = SYSTEM_PROGRAMS
+            .iter()
+            .find(|p| p.romfs == "VfsRamFs")
+            .unwrap();
+        assert_eq!((vfs.package, vfs.binary), ("vfs", "VfsRamFs"));
+    }
+
+    #[test]
+    fn a_scenario_asks_for_a_fresh_or_shared_disk() {
+        assert_eq!(
+            parse("disk: 64M\n").unwrap().disk,
+            Some(ScenarioDisk::Fresh(64 << 20))
+        );
+        assert_eq!(
+            parse("disk: shared 1048576\n").unwrap().disk,
+            Some(ScenarioDisk::Shared(1 << 20))
+        );
+        assert_eq!(parse("expect: a\n").unwrap().disk, None);
+        assert!(error("disk: 1000\n", 1).contains("multiple of 512"));
+        assert!(error("disk: big\n", 1).contains("expected a size"));
+        assert!(error("disk: 1M\ndisk: 2M\n", 2).contains("`disk` given twice"));
+    }
+
+    #[test]
+    fn a_scenario_machine_gets_a_fresh_or_the_shared_disk() {
+        let dir = std::env::temp_dir().join(format!("ostrog-scenario-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kernel = dir.join("kernel");
+        let accel = crate::qemu::Accel::Tcg;
+        let at = |name: &str, text: &str| {
+            ScenarioTest::parse(name, Path::new("t.scenario"), text)
+                .unwrap()
+                .machine(Arch::X86_64, accel, &kernel)
+                .unwrap()
+        };
+        assert_eq!(at("none", "expect: a\n").disk, None);
+        // Fresh: zero again at every boot.
+        let fresh = at("w", "disk: 1M\n").disk.unwrap();
+        assert_eq!(fresh, dir.join("w.disk"));
+        std::fs::write(&fresh, vec![9u8; 512]).unwrap();
+        let again = at("w", "disk: 1M\n").disk.unwrap();
+        assert_eq!(std::fs::read(&again).unwrap(), vec![0u8; 1 << 20]);
+        // Shared: what one scenario wrote, the next one sees.
+        let one = at("a", "disk: shared 1M\n").disk.unwrap();
+        std::fs::write(&one, vec![5u8; 1024]).unwrap();
+        let two = at("b", "disk: shared 1M\n").disk.unwrap();
+        assert_eq!(one, two);
+        assert_eq!(std::fs::read(&two).unwrap(), vec![5u8; 1024]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use anyhow::{bail, Result};
 
+mod fs;
 mod policy;
 
-pub const NAMES: &[&str] = &["boot", "syscall", "futex", "ipc", "policy", "posix"];
+pub const NAMES: &[&str] = &["boot", "syscall", "futex", "ipc", "policy", "posix", "fs"];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
@@ -14,6 +15,7 @@ pub fn run(name: &str) -> Result<bool> {
         "ipc" => ipc(),
         "policy" => policy::run(),
         "posix" => posix(),
+        "fs" => fs::run(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }

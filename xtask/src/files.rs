@@ -3,8 +3,8 @@
 //! solution (`cargo xtask test --example files`, and part of `--example linux`).
 //!
 //! For each architecture both programs run on the host first, in a temporary folder laid
-//! out as on Ostrog (`data/Files`, `data/FilesC`, and `rom/files-std`, a copy of the
-//! executable): natively on an x86_64 host, with qemu-user for AArch64. Then one image of the
+//! out as on Ostrog (`data/Files`, `data/FilesC`, `rom/files-std`, a copy of the
+//! executable, and the test solution's `files/` under `rom`): natively on an x86_64 host, with qemu-user for AArch64. Then one image of the
 //! test solution with only the VFS server, the two programs and Klog boots: each program's
 //! console lines must be the host's, in order, and its exit status the same. files-std
 //! then tries, as `lx.Files`, what the policy denies it (writing outside /data/Files,
@@ -124,6 +124,14 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         std::fs::create_dir_all(dir.join("data"))?;
         std::fs::create_dir_all(dir.join("rom"))?;
         std::fs::write(dir.join("rom/files-std"), &std_elf)?;
+        // The solution's files/, which the image has under /rom.
+        for (name, data) in cargo_ostrog::files::solution_files(&root().join("solution"))? {
+            let path = dir.join("rom").join(&name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, data)?;
+        }
         let text = |p: &Path| p.to_string_lossy().into_owned();
         let (std_out, std_status) = host_run(
             arch,

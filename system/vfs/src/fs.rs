@@ -234,10 +234,12 @@ impl<B: Backend> Fs<B> {
         }
     }
 
-    /// The ROMFS name of a path under /rom.
-    fn rom_name<'a>(parts: &[&'a str]) -> Option<&'a str> {
+    /// The ROMFS name of a path under /rom: the components after `/rom`, joined by `/`
+    /// (`/rom/etc/app.conf` is the ROMFS file `etc/app.conf`, shipped from a solution's
+    /// `files/etc/app.conf`).
+    fn rom_name(parts: &[&str]) -> Option<String> {
         match parts {
-            [ROM, name] => Some(name),
+            [ROM, rest @ ..] if !rest.is_empty() => Some(rest.join("/")),
             _ => None,
         }
     }
@@ -510,7 +512,7 @@ impl<B: Backend> Fs<B> {
             if flags & O_DIRECTORY != 0 {
                 return Err(ENOTDIR);
             }
-            let (id, size) = self.backend.rom_open(name)?;
+            let (id, size) = self.backend.rom_open(&name)?;
             return Ok(Target::Rom(id, size));
         }
         let found = match self.lookup(parts) {
@@ -840,7 +842,7 @@ impl<B: Backend> Fs<B> {
     pub fn stat(&mut self, path: &str) -> R<Stat> {
         let parts = components(path)?;
         if let Some(name) = Self::rom_name(&parts) {
-            let (id, size) = self.backend.rom_open(name)?;
+            let (id, size) = self.backend.rom_open(&name)?;
             self.backend.rom_close(id);
             return self.stat_target(Target::Rom(id, size));
         }

@@ -35,6 +35,7 @@ impl Backend for Host {
     fn rom_open(&mut self, name: &str) -> Result<(usize, u64), i32> {
         let data = match name {
             "hello" => b"hello from the ROMFS\n".to_vec(),
+            "etc/app/app.conf" => b"level = 3\n".to_vec(),
             _ => return Err(ENOENT),
         };
         self.next += 1;
@@ -202,6 +203,27 @@ fn the_romfs_is_read_only_under_rom() {
         .collect();
     assert_eq!(names, [".", ".."]);
     fs.close(A, d).unwrap();
+}
+
+#[test]
+fn a_romfs_name_with_folders_is_a_path_under_rom() {
+    let mut fs = fs();
+    let (f, mode) = fs.open(A, "/rom/etc/app/app.conf", O_READ, 0).unwrap();
+    assert_eq!(mode, S_IFREG | 0o444);
+    assert_eq!(fs.read(A, f, None, 100).unwrap(), b"level = 3\n");
+    fs.close(A, f).unwrap();
+    assert_eq!(fs.stat("/rom/etc/app/app.conf").unwrap().size, 10);
+    // The ROMFS holds files only: its folders are not seen, and nothing under /rom changes.
+    assert_eq!(fs.stat("/rom/etc").map(|_| ()), Err(ENOENT));
+    assert_eq!(fs.stat("/rom/etc/app/other").map(|_| ()), Err(ENOENT));
+    assert_eq!(
+        fs.open(A, "/rom/etc/app/app.conf", RW, 0).map(|_| ()),
+        Err(EROFS)
+    );
+    assert_eq!(fs.unlink("/rom/etc/app/app.conf"), Err(EROFS));
+    assert_eq!(fs.mkdir(A, "/rom/etc/x", 0), Err(EROFS));
+    assert_eq!(fs.rename("/rom/etc/app/app.conf", "/data/c"), Err(EROFS));
+    assert!(fs.backend.roms.is_empty());
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! std::fs through the Linux personality and the VFS server: `files-std DATA ROM [policy]`
 //! works in the folder DATA (`/data/Files` on Ostrog, a temporary folder on the host) and
-//! reads its own executable from ROM (`/rom`). It prints only what the host prints too;
-//! with `policy` it then tries what the test policy denies its class (lx.Files) and prints
-//! the errno of each attempt (Ostrog only: the host has no such policy).
+//! reads its own executable and `etc/files-std.conf` (shipped in the solution's `files/`)
+//! from ROM (`/rom`). It prints only what the host prints too; with `policy` it then tries
+//! what the test policy denies its class (lx.Files) and prints the errno of each attempt
+//! (Ostrog only: the host has no such policy).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
@@ -164,6 +165,12 @@ fn main() {
         "files-std: rom: ELF {}, same as its length {}",
         me.starts_with(b"\x7fELF"),
         me.len() == fs::metadata(format!("{rom}/files-std")).unwrap().len() as usize
+    );
+
+    // A file the solution ships in its files/ folder (the host: the same file copied there).
+    println!(
+        "files-std: rom/etc/files-std.conf: {:?}",
+        fs::read_to_string(format!("{rom}/etc/files-std.conf")).map_err(|e| e.kind())
     );
 
     fs::remove_dir_all(&base).unwrap();

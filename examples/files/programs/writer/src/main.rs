@@ -97,6 +97,23 @@ fn main() -> i32 {
         ),
         Err(e) => println!("writer: stat /rom/FilesWriter failed: {}", refuser(&e)),
     }
+    // A file of the solution's files/ folder, in the ROMFS under its relative path.
+    match vfs.open("/rom/etc/writer/greeting.conf".into(), 1, 0) {
+        Ok(r) => {
+            match vfs.read(r.file, 200) {
+                Ok(d) => println!(
+                    "writer: /rom/etc/writer/greeting.conf: {:?}",
+                    String::from_utf8_lossy(&d.data)
+                ),
+                Err(e) => println!("writer: read of greeting.conf failed: {}", refuser(&e)),
+            }
+            let _ = vfs.close(r.file);
+        }
+        Err(e) => println!(
+            "writer: open /rom/etc/writer/greeting.conf: {}",
+            refuser(&e)
+        ),
+    }
     println!(
         "writer: write to /rom/FilesWriter: {}",
         outcome!(vfs.open("/rom/FilesWriter".into(), 2, 0))
