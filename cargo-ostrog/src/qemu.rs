@@ -121,6 +121,31 @@ pub struct Input {
     pub bytes: Vec<u8>,
 }
 
+/// The QEMU arguments that attach the raw disk image `disk` (none without one) as a virtio
+/// block device: virtio-pci on `q35`, modern virtio-mmio on `virt` (the drivers,
+/// docs/devices.md).
+pub fn disk_args(arch: Arch, disk: Option<&Path>) -> Vec<String> {
+    let Some(disk) = disk else {
+        return Vec::new();
+    };
+    // A comma in the path is written twice in a QEMU option.
+    let file = disk.display().to_string().replace(',', ",,");
+    let mut args = vec![
+        "-drive".into(),
+        format!("file={file},if=none,format=raw,id=disk0"),
+        "-device".into(),
+    ];
+    match arch {
+        Arch::X86_64 => args.push("virtio-blk-pci,drive=disk0".into()),
+        Arch::Aarch64 => args.extend([
+            "virtio-blk-device,drive=disk0".into(),
+            "-global".into(),
+            "virtio-mmio.force-legacy=false".into(),
+        ]),
+    }
+    args
+}
+
 impl Machine {
     pub fn new(arch: Arch, accel: Accel, kernel: &Path) -> Self {
         Machine {

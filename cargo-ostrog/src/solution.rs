@@ -255,6 +255,9 @@ fn build_programs(
 /// The ROMFS file of the VFS server `kl.VfsRamFs` (package `vfs`).
 const VFS_RAMFS: &str = "VfsRamFs";
 
+/// The ROMFS file of the virtio-blk driver `kl.drivers.VirtioBlk` (package `virtio-blk`).
+const VIRTIO_BLK: &str = "VirtioBlk";
+
 /// Builds a system program of the Ostrog workspace (`klog`, ...) for `arch`.
 fn build_system_program(arch: Arch, package: &str, binary: &str) -> Result<PathBuf> {
     let status = Command::new(cargo())
@@ -337,6 +340,14 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
         "Klog".into(),
         std::fs::read(&klog).with_context(|| format!("cannot read {}", klog.display()))?,
     ));
+    // The virtio-blk driver (docs/devices.md), when the solution starts it.
+    if described.processes.iter().any(|p| p.path == VIRTIO_BLK) {
+        let driver = build_system_program(arch, "virtio-blk", VIRTIO_BLK)?;
+        files.push((
+            VIRTIO_BLK.into(),
+            std::fs::read(&driver).with_context(|| format!("cannot read {}", driver.display()))?,
+        ));
+    }
     // The VFS server (docs/files.md), when the solution starts it.
     if described.processes.iter().any(|p| p.path == VFS_RAMFS) {
         let vfs = build_system_program(arch, "vfs", VFS_RAMFS)?;
@@ -383,7 +394,11 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// * `accel: tcg`: the scenario runs user programs ([`crate::qemu::Accel::for_user_programs`]);
 /// * `arch: x86_64` or `arch: aarch64`: run on that architecture only;
 /// * `check: NAME`: a further check of the console by a named function of the runner (the
-///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]).
+///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]);
+/// * `disk: NAME`: attach the disk image `NAME.img` next to the kernel image (a virtio block
+///   device, [`crate::qemu::disk_args`]). A run of a solution's scenarios starts each disk
+///   empty ([`DISK_BYTES`] of zeros); the scenarios that name it share it, in file order, so a
+///   later one sees what an earlier one wrote.
 ///
 /// A TEXT in double quotes (`expect: "memory: heap "`) is taken as written between them, so
 /// that it can end with spaces; any other value loses its trailing spaces.
@@ -405,9 +420,15 @@ pub struct ScenarioTest {
     /// `input: TEXT`: typed on the serial console once the `expect` before it has appeared
     /// (once the kernel's banner has, if there is none before it).
     pub input: Vec<crate::qemu::Input>,
+    /// `disk: NAME`.
+    pub disk: Option<String>,
 }
 
-const SCENARIO_KEYS: &str = "expect, reject, status, cmdline, boot, accel, arch, check or input";
+/// Size of a scenario's disk image (`disk: NAME`) when a run starts it.
+pub const DISK_BYTES: u64 = 1024 * 1024;
+
+const SCENARIO_KEYS: &str =
+    "expect, reject, status, cmdline, boot, accel, arch, check, input or disk";
 
 /// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
 /// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
@@ -493,7 +514,7 @@ impl ScenarioTest {
                 None => value,
             };
             let key = key.trim();
-            let single = ["status", "cmdline", "boot", "accel", "arch"];
+            let single = ["status", "cmdline", "boot", "accel", "arch", "disk"];
             if let Some(&key) = single.iter().find(|k| **k == key) {
                 if seen.contains(&key) {
                     bail!("{at}: `{key}` given twice");
@@ -508,6 +529,17 @@ impl ScenarioTest {
                     bytes: input_bytes(value).map_err(|e| anyhow::anyhow!("{at}: {e}"))?,
                 }),
                 "cmdline" => test.cmdline = value.to_string(),
+                "disk" => {
+                    let name = value.trim();
+                    if name.is_empty()
+                        || !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    {
+                        bail!("{at}: a disk name is letters, digits, `-` and `_`");
+                    }
+                    test.disk = Some(name.to_string());
+                }
                 "status" => {
                     test.status = value
                         .trim()
@@ -589,6 +621,18 @@ impl ScenarioTest {
         let mut machine = crate::qemu::Machine::new(arch, accel, kernel);
         machine.cmdline = self.cmdline.clone();
         machine.input = self.input.clone();
+        if let Some(disk) = &self.disk {
+            let path = kernel.with_file_name(format!("{disk}.img"));
+            if !path.is_file() {
+                let file = std::fs::File::create(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                file.set_len(DISK_BYTES)
+                    .with_context(|| format!("cannot size {}", path.display()))?;
+            }
+            machine
+                .extra_args
+                .extend(crate::qemu::disk_args(arch, Some(&path)));
+        }
         if self.iso {
             let iso = kernel.with_file_name(format!("{}.iso", self.name));
             machine.medium =
@@ -687,6 +731,10 @@ pub fn run_scenarios(
         return Ok((0, 0));
     }
     let image = build(solution, arch)?;
+    // Every run starts its disks empty.
+    for disk in tests.iter().filter_map(|t| t.disk.as_ref()) {
+        let _ = std::fs::remove_file(image.with_file_name(format!("{disk}.img")));
+    }
     let (mut passed, mut failed) = (0, 0);
     for test in tests.iter().filter(|t| t.runs_on(arch)) {
         let accel = test.accel(arch, accel(arch));
@@ -766,9 +814,21 @@ mod tests {
                 arch: Some(Arch::X86_64),
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
                 input: Vec::new(),
+                disk: None,
             }
         );
         assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
+    }
+
+    #[test]
+    fn a_disk_is_named_once_with_a_plain_name() {
+        assert_eq!(
+            parse("disk: d-0_a\n").unwrap().disk.as_deref(),
+            Some("d-0_a")
+        );
+        error("disk: d0\ndisk: d1\n", 2);
+        error("disk: ../x\n", 1);
+        error("disk:\n", 1);
     }
 
     #[test]
