@@ -12,8 +12,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use ostrog_rt::client::{channel, refuser};
+use ostrog_rt::idl::kl_core_core::riid as core_riid;
+use ostrog_rt::idl::kl_core_time::TimeProxy;
 use ostrog_rt::idl::spec_rt::CallError;
 use ostrog_rt::println;
+use ostrog_rt::sys::CoreTransport;
 
 // Generated from the SDK tree's kl/drivers/: this program uses only kl.drivers.Block.
 #[allow(dead_code, unused_imports, clippy::all)]
@@ -64,6 +67,19 @@ macro_rules! has_status {
     )*};
 }
 has_status!(InfoError, ReadError, WriteError, FlushError);
+
+/// The kernel's clock in microseconds (`time.Now`).
+fn now_us() -> u64 {
+    TimeProxy {
+        transport: CoreTransport,
+        riid: core_riid::TIME,
+    }
+    .now()
+    .map_or(0, |n| n.ns / 1000)
+}
+
+/// Requests of the throughput figure (each DataMax bytes).
+const ROUNDS: u64 = 32;
 
 fn main() -> i32 {
     let Some(transport) = channel("blk", "blk") else {
@@ -205,6 +221,24 @@ fn main() -> i32 {
             println!("blk: FAILED the data changed after the bad requests");
             failed += 1;
         }
+    }
+    // A figure: DataMax-byte reads, then writes and one Flush, over the pattern's sectors
+    // (the pattern is written back last).
+    let start = now_us();
+    let reads_ok = (0..ROUNDS).all(|_| blk.read(1, PATTERN_SECTORS).is_ok());
+    let middle = now_us();
+    let writes_ok = (0..ROUNDS).all(|_| blk.write(1, data.clone()).is_ok()) && blk.flush().is_ok();
+    let end = now_us();
+    let rate = |us: u64| ROUNDS * u64::from(DATA_MAX) * 1_000_000 / 1024 / us.max(1);
+    if reads_ok && writes_ok {
+        println!(
+            "blk: {ROUNDS} reads of {DATA_MAX} bytes: {} KiB/s; {ROUNDS} writes and a flush: {} KiB/s",
+            rate(middle - start),
+            rate(end - middle)
+        );
+    } else {
+        println!("blk: FAILED the timed requests");
+        failed += 1;
     }
     println!("blk: done, {failed} failed");
     i32::from(failed != 0)
