@@ -291,6 +291,7 @@ impl SystemProgram {
 pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::always("Klog", "klog", "Klog"),
     SystemProgram::started("VfsRamFs", "vfs", "VfsRamFs"),
+    SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.
@@ -445,7 +446,11 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// * `accel: tcg`: the scenario runs user programs ([`crate::qemu::Accel::for_user_programs`]);
 /// * `arch: x86_64` or `arch: aarch64`: run on that architecture only;
 /// * `check: NAME`: a further check of the console by a named function of the runner (the
-///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]).
+///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]);
+/// * `disk: SIZE` or `disk: shared SIZE`: boot with a virtio-blk disk of SIZE bytes
+///   ([`crate::qemu::disk_args`]), zero when the scenario starts ([`ScenarioDisk`]);
+///   `shared`: one image for the solution's scenarios that say so, made afresh for the run
+///   and kept from one to the next in name order, so a later one sees what an earlier wrote.
 ///
 /// A TEXT in double quotes (`expect: "memory: heap "`) is taken as written between them, so
 /// that it can end with spaces; any other value loses its trailing spaces.

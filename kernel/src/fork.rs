@@ -47,7 +47,11 @@ pub fn fork(thread: ThreadId, pc: usize, sp: usize, arg: usize) -> Result<Proces
     if p.ended {
         return Err(Status::NoSuchThread);
     }
-    if p.allocations.iter().any(|a| a.backing == Backing::Device) {
+    // Device registers and DMA memory cannot be copied: a device knows only the original.
+    if p.allocations
+        .iter()
+        .any(|a| matches!(a.backing, Backing::Device | Backing::Dma))
+    {
         return Err(Status::NotSupported);
     }
     // Everything the copy is made of is charged to its own account, nested in the caller's

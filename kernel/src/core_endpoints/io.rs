@@ -24,14 +24,40 @@
 //! Ports are released when the process ends. Which process may claim which ports is the
 //! policy's business (`method=ClaimPorts { assert (message.first == ...) }`). AArch64 has no
 //! I/O ports: there `ClaimPorts` answers [`Status::NotSupported`].
+//!
+//! `AllocDma` gives the caller physically contiguous, zeroed memory a device can reach by
+//! DMA (virtqueues, buffers): at most [`MAX_DMA`] bytes at a time, mapped writable and never
+//! executable, charged to the caller's memory account like any allocation (`NoMemory` at its
+//! limit or when no run of free frames is long enough), with its physical address. It is the
+//! caller's own memory: `FreeDma` (or `vmm.Free` of the whole allocation) frees it, and so
+//! does the end of the process; it cannot be shared, split, re-protected or forked. Only the
+//! driver that programs a device with the address makes it DMA: the kernel hands out no one
+//! else's memory. Which process may allocate DMA memory is the policy's business
+//! (`method=AllocDma`).
+//!
+//! `PciRead` and `PciWrite` reach PCI configuration space (x86_64; the ports 0xCF8-0xCFF stay
+//! the kernel's): one dword at `bus << 16 | device << 11 | function << 8 | offset`, offset a
+//! multiple of 4 below 256 (`InvalidArgument` otherwise). Reads of any function are harmless
+//! (an absent one reads all ones). A write is refused (`AccessDenied`) to the registers whose
+//! holder would place devices anywhere in physical memory: the BARs (0x10-0x27), the
+//! expansion ROM address (0x30) and every register of a bridge (header type other than 0),
+//! which routes whole address windows. The BARs keep what the firmware assigned. Enabling bus
+//! mastering (the command register) stays possible: that is the DMA a policy trusts a driver
+//! with by granting it the device (docs/devices.md). Which process may write which function
+//! is the policy's business (`method=PciWrite { assert (message.address ...) }`). Elsewhere
+//! both answer `NotSupported`.
 
 use ostrog_abi::Status;
 
+use super::vmm::Backing;
 use super::{code, Caller, Handover};
 use crate::idl::kl_core_io::{
-    ClaimIrqError, ClaimIrqRequest, ClaimIrqResponse, ClaimPortsError, ClaimPortsRequest,
-    ClaimPortsResponse, IoServer, MapMmioError, MapMmioRequest, MapMmioResponse, ReleaseIrqError,
-    ReleaseIrqRequest, ReleaseIrqResponse, WaitIrqError, WaitIrqRequest, WaitIrqResponse,
+    AllocDmaError, AllocDmaRequest, AllocDmaResponse, ClaimIrqError, ClaimIrqRequest,
+    ClaimIrqResponse, ClaimPortsError, ClaimPortsRequest, ClaimPortsResponse, FreeDmaError,
+    FreeDmaRequest, FreeDmaResponse, IoServer, MapMmioError, MapMmioRequest, MapMmioResponse,
+    PciReadError, PciReadRequest, PciReadResponse, PciWriteError, PciWriteRequest,
+    PciWriteResponse, ReleaseIrqError, ReleaseIrqRequest, ReleaseIrqResponse, WaitIrqError,
+    WaitIrqRequest, WaitIrqResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::mm::PAGE_SIZE;
@@ -41,6 +67,8 @@ use crate::task::TASKS;
 
 /// Largest register window one `MapMmio` maps.
 pub const MAX_MMIO: u64 = 16 * 1024 * 1024;
+/// Largest DMA allocation (one `AllocDma`).
+pub const MAX_DMA: u64 = 4 * 1024 * 1024;
 /// Port ranges one process may hold.
 pub const MAX_PORT_RANGES: usize = 16;
 
@@ -57,6 +85,27 @@ impl Caller {
             _ => Err(Status::BadHandle),
         }
     }
+}
+
+/// A PCI configuration address the requests take: 24 bits, dword-aligned.
+fn pci_address(address: u32) -> Result<u32, Status> {
+    if !crate::arch::PCI_CONFIG {
+        return Err(Status::NotSupported);
+    }
+    if address >> 24 != 0 || !address.is_multiple_of(4) {
+        return Err(Status::InvalidArgument);
+    }
+    Ok(address)
+}
+
+/// Whether configuration dword `address` may be written by a process: not a BAR, not the
+/// expansion ROM address, nothing of a bridge.
+fn pci_writable(address: u32) -> bool {
+    let function = address & !0xff;
+    let offset = address & 0xff;
+    // Header type: bits 16-22 of dword 0x0C (bit 23 says multi-function).
+    let header_type = (crate::arch::pci_config_read(function | 0x0c) >> 16) & 0x7f;
+    header_type == 0 && !(0x10..0x28).contains(&offset) && offset != 0x30
 }
 
 /// Prints the device ranges no process may map (the boot banner).
@@ -194,5 +243,68 @@ impl IoServer for Caller {
             Ok(ClaimPortsResponse {})
         })()
         .map_err(|s| ClaimPortsError { status: code(s) })
+    }
+
+    fn alloc_dma(&mut self, r: AllocDmaRequest) -> Result<AllocDmaResponse, AllocDmaError> {
+        (|| {
+            if r.size == 0 || r.size > MAX_DMA {
+                return Err(Status::InvalidArgument);
+            }
+            let count = usize::try_from(r.size.div_ceil(PAGE_SIZE as u64))
+                .map_err(|_| Status::InvalidArgument)?;
+            let mut tasks = TASKS.lock();
+            let p = tasks
+                .processes
+                .get_mut(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            let (start, phys) = super::vmm::map_dma(p, count)?;
+            self.handover = Handover::Mapped { start };
+            Ok(AllocDmaResponse {
+                addr: start as u64,
+                phys: phys.0,
+            })
+        })()
+        .map_err(|s| AllocDmaError { status: code(s) })
+    }
+
+    fn free_dma(&mut self, r: FreeDmaRequest) -> Result<FreeDmaResponse, FreeDmaError> {
+        (|| {
+            let start = usize::try_from(r.addr).map_err(|_| Status::InvalidArgument)?;
+            let mut tasks = TASKS.lock();
+            let p = tasks
+                .processes
+                .get(&self.process)
+                .ok_or(Status::NoSuchThread)?;
+            if !p
+                .allocations
+                .iter()
+                .any(|a| a.start == start && a.backing == Backing::Dma)
+            {
+                return Err(Status::InvalidArgument);
+            }
+            super::vmm::unmap(&mut tasks, self.process, start, None)?;
+            Ok(FreeDmaResponse {})
+        })()
+        .map_err(|s| FreeDmaError { status: code(s) })
+    }
+
+    fn pci_read(&mut self, r: PciReadRequest) -> Result<PciReadResponse, PciReadError> {
+        pci_address(r.address)
+            .map(|a| PciReadResponse {
+                value: crate::arch::pci_config_read(a),
+            })
+            .map_err(|s| PciReadError { status: code(s) })
+    }
+
+    fn pci_write(&mut self, r: PciWriteRequest) -> Result<PciWriteResponse, PciWriteError> {
+        (|| {
+            let address = pci_address(r.address)?;
+            if !pci_writable(address) {
+                return Err(Status::AccessDenied);
+            }
+            crate::arch::pci_config_write(address, r.value);
+            Ok(PciWriteResponse {})
+        })()
+        .map_err(|s| PciWriteError { status: code(s) })
     }
 }

@@ -80,6 +80,16 @@ pub enum Backing {
     Region(RegionId),
     /// Device registers (`io.MapMmio`): not RAM, never freed.
     Device,
+    /// The process's own physically contiguous frames (`io.AllocDma`): freed with the
+    /// allocation, only as a whole.
+    Dma,
+}
+
+impl Backing {
+    /// Whether the frames belong to the allocation (freed when it is unmapped).
+    fn owns_frames(self) -> bool {
+        matches!(self, Backing::Private | Backing::Dma)
+    }
 }
 
 /// A shared memory region.
@@ -94,7 +104,7 @@ pub struct Region {
 /// mappings), so that dropping its address space frees only its own frames.
 pub fn unmap_regions(p: &mut Process, regions: &mut BTreeMap<RegionId, Region>) {
     for a in core::mem::take(&mut p.allocations) {
-        if a.backing == Backing::Private {
+        if a.backing.owns_frames() {
             p.allocations.push(a);
             continue;
         }
@@ -148,6 +158,31 @@ pub fn map_device(p: &mut Process, phys: u64, count: usize, write: bool) -> Resu
     Ok(start)
 }
 
+/// Maps `count` fresh zeroed, physically contiguous frames into a process (writable, never
+/// executable) for a device to reach by DMA; their address and the first frame.
+pub fn map_dma(p: &mut Process, count: usize) -> Result<(usize, PhysAddr), Status> {
+    let start = find_free(p, count)?;
+    p.allocations.try_reserve(1).map_err(|_| Status::NoMemory)?;
+    let first = frame::alloc_contiguous(count, 1).ok_or(Status::NoMemory)?;
+    let frames = (0..count).map(|i| PhysAddr(first.0 + (i * PAGE_SIZE) as u64));
+    let access = Access {
+        write: true,
+        execute: false,
+        device: false,
+        none: false,
+    };
+    if let Err(e) = map_all(&mut p.space, start, frames.clone(), access) {
+        frames.for_each(frame::free);
+        return Err(e);
+    }
+    p.allocations.push(Allocation {
+        start,
+        pages: count,
+        backing: Backing::Dma,
+    });
+    Ok((start, first))
+}
+
 /// Frees the regions no process maps and no handle names.
 pub fn free_unused_regions(tasks: &mut Tasks) {
     let named: Vec<RegionId> = tasks
@@ -196,7 +231,7 @@ pub fn unmap(
     for i in 0..a.pages {
         if let Ok(f) = p.space.unmap(start + i * PAGE_SIZE) {
             // A region's frames stay with the region; device pages are not RAM.
-            if a.backing == Backing::Private {
+            if a.backing.owns_frames() {
                 frame::free(f);
             }
         }

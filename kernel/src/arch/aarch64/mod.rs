@@ -9,6 +9,7 @@ pub(super) mod fpu;
 pub(super) mod intc;
 pub(super) mod ioports;
 pub(super) mod paging;
+pub(super) mod pci;
 pub(super) mod power;
 pub(super) mod reserved;
 pub(super) mod syscall;

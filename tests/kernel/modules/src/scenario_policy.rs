@@ -7,6 +7,9 @@
 //!   and `ipctest.Vault` are denied;
 //! * starting a process of class `ipctest.Unwanted` is denied;
 //! * `console.Read` and `console.Poll` of class `console-denied` are denied;
+//! * `io.AllocDma` of class `dma-denied` is denied;
+//! * `io.PciWrite` of class `pci` to PCI device 31 of bus 0 (`q35`'s ICH9 functions) is
+//!   denied (a message too short to hold the address too);
 //! * a `security` query of `ipctest.Client` (`ipctest.Approve.Check(in UInt32 port)`) is
 //!   granted only for a port above 80 (a message too short to hold the port is denied);
 //! * a class it does not know is denied everything;
@@ -21,7 +24,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 46] = [
+const CLASSES: [&str; 49] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -68,6 +71,9 @@ const CLASSES: [&str; 46] = [
     "console-reader",
     "console-denied",
     "notify",
+    "dma",
+    "dma-denied",
+    "pci",
 ];
 
 const CORE: ClassId = 0;
@@ -108,6 +114,14 @@ const fn str_eq(a: &str, b: &str) -> bool {
 /// `console` in `Core.edl` and its `Read` and `Poll` in `Console.idl`.
 const CONSOLE_RIID: u32 = 6;
 const CONSOLE_INPUT_MIDS: [u32; 2] = [1, 2];
+/// A class denied DMA memory (`io.AllocDma`).
+const DMA_DENIED: ClassId = class_named("dma-denied");
+/// `io` in `Core.edl` and its `AllocDma` in `IO.idl`.
+const IO_RIID: u32 = 8;
+const ALLOC_DMA_MID: u32 = 5;
+/// A class whose `io.PciWrite` the policy judges by the function it names.
+const PCI: ClassId = class_named("pci");
+const PCI_WRITE_MID: u32 = 8;
 
 /// Endpoints of `kl.core.Core` (Core.edl order) and their methods (IDL order).
 const CORE_METHODS: [(&str, &[&str]); 13] = [
@@ -148,7 +162,17 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
     ("audit", &["Read", "Note"]),
     (
         "io",
-        &["MapMmio", "ClaimIrq", "WaitIrq", "ReleaseIrq", "ClaimPorts"],
+        &[
+            "MapMmio",
+            "ClaimIrq",
+            "WaitIrq",
+            "ReleaseIrq",
+            "ClaimPorts",
+            "AllocDma",
+            "FreeDma",
+            "PciRead",
+            "PciWrite",
+        ],
     ),
     ("romfs", &["Read"]),
     ("futex", &["Wait", "Wake"]),
@@ -190,6 +214,23 @@ impl ScenarioPolicy {
                     && event.dst_class == CORE
                     && event.riid == CONSOLE_RIID
                     && CONSOLE_INPUT_MIDS.contains(&event.mid) =>
+            {
+                (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
+            }
+            EventKind::Request
+                if event.src_class == DMA_DENIED
+                    && event.dst_class == CORE
+                    && event.riid == IO_RIID
+                    && event.mid == ALLOC_DMA_MID =>
+            {
+                (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
+            }
+            EventKind::Request
+                if event.src_class == PCI
+                    && event.dst_class == CORE
+                    && event.riid == IO_RIID
+                    && event.mid == PCI_WRITE_MID
+                    && Self::first_u32(event.message).is_none_or(|a| a >> 11 == 31) =>
             {
                 (Verdict::Denied, Some(DenyReason::Rule), Some(denied_rule))
             }

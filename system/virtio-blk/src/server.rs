@@ -1,0 +1,146 @@
+//! The kl.drivers.Block server: the generated dispatcher over the device, for one client.
+//!
+//! Every request is checked before the device sees it: a sector range past the end of the
+//! device (or overflowing), a count of 0 or more than `DATA_MAX` bytes, data that is empty,
+//! not whole sectors or more than `DATA_MAX` bytes are `INVALID`; writes to a read-only
+//! device are `READ_ONLY`; a request the device fails is `IO_ERROR`. The first client to make a
+//! request is the only one served; any other gets `EBUSY`.
+
+use alloc::vec;
+
+use ostrog_rt::println;
+
+use crate::device::{self, Blk};
+use crate::hal;
+
+// Generated from sysroot/kl/drivers: this program uses only part of it.
+#[allow(dead_code, unused_imports, clippy::all)]
+mod idl {
+    include!(concat!(env!("OUT_DIR"), "/include.rs"));
+}
+
+use idl::kl_drivers_block::*;
+
+/// Another client than the one served (Linux `EBUSY`).
+const BUSY: i32 = 16;
+const SECTOR: usize = SECTOR_SIZE as usize;
+const MAX_BYTES: usize = DATA_MAX as usize;
+
+struct Server {
+    blk: Blk,
+    sectors: u64,
+    readonly: bool,
+    /// The SID of the one client served (0: none yet).
+    client: u64,
+    /// The SID of the sender of the request being served.
+    sid: u64,
+}
+
+impl Server {
+    /// Serves only the first client that makes a request.
+    fn claim(&mut self) -> Result<(), i32> {
+        if self.client == 0 {
+            self.client = self.sid;
+        }
+        if self.sid == self.client {
+            Ok(())
+        } else {
+            Err(BUSY)
+        }
+    }
+
+    /// Checks the sender and the range of `count` sectors from `sector`; the first sector
+    /// as the library's block number.
+    fn check(&mut self, sector: u64, count: u64) -> Result<usize, i32> {
+        self.claim()?;
+        if count == 0 || count > (MAX_BYTES / SECTOR) as u64 {
+            return Err(INVALID);
+        }
+        match sector.checked_add(count) {
+            Some(end) if end <= self.sectors => usize::try_from(sector).map_err(|_| INVALID),
+            _ => Err(INVALID),
+        }
+    }
+}
+
+impl BlockServer for Server {
+    fn info(&mut self, _r: InfoRequest) -> Result<InfoResponse, InfoError> {
+        self.claim().map_err(|status| InfoError { status })?;
+        Ok(InfoResponse {
+            sectors: self.sectors,
+            readonly: u32::from(self.readonly),
+        })
+    }
+
+    fn read(&mut self, r: ReadRequest) -> Result<ReadResponse, ReadError> {
+        let block = self
+            .check(r.sector, u64::from(r.count))
+            .map_err(|status| ReadError { status })?;
+        let mut data = vec![0u8; r.count as usize * SECTOR];
+        self.blk
+            .read_blocks(block, &mut data)
+            .map_err(|_| ReadError { status: IO_ERROR })?;
+        Ok(ReadResponse { data })
+    }
+
+    fn write(&mut self, r: WriteRequest) -> Result<WriteResponse, WriteError> {
+        let fail = |status| WriteError { status };
+        if r.data.is_empty() || !r.data.len().is_multiple_of(SECTOR) || r.data.len() > MAX_BYTES {
+            return Err(fail(INVALID));
+        }
+        let block = self
+            .check(r.sector, (r.data.len() / SECTOR) as u64)
+            .map_err(fail)?;
+        if self.readonly {
+            return Err(fail(READ_ONLY));
+        }
+        self.blk
+            .write_blocks(block, &r.data)
+            .map_err(|_| fail(IO_ERROR))?;
+        Ok(WriteResponse {})
+    }
+
+    fn flush(&mut self, _r: FlushRequest) -> Result<FlushResponse, FlushError> {
+        self.claim().map_err(|status| FlushError { status })?;
+        self.blk
+            .flush()
+            .map_err(|_| FlushError { status: IO_ERROR })?;
+        Ok(FlushResponse {})
+    }
+}
+
+impl idl::kl_drivers_virtio_blk::VirtioBlkEndpoints for Server {
+    fn blk(&mut self) -> &mut dyn BlockServer {
+        self
+    }
+}
+
+pub fn main() -> i32 {
+    if let Err(e) = hal::init() {
+        println!("VirtioBlk: no DMA memory: {}", e.name());
+        return 1;
+    }
+    let blk = match device::open() {
+        Ok(blk) => blk,
+        Err(why) => {
+            println!("VirtioBlk: {why}");
+            return 1;
+        }
+    };
+    let mut server = Server {
+        sectors: blk.capacity(),
+        readonly: blk.readonly(),
+        blk,
+        client: 0,
+        sid: 0,
+    };
+    println!(
+        "VirtioBlk: {} sectors{}",
+        server.sectors,
+        if server.readonly { ", read-only" } else { "" }
+    );
+    ostrog_rt::server::serve("VirtioBlk", |header, request| {
+        server.sid = header.src_sid;
+        idl::kl_drivers_virtio_blk::dispatch(&mut server, request)
+    })
+}
