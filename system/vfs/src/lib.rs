@@ -7,5 +7,7 @@
 
 extern crate alloc;
 
+pub mod disk;
 pub mod errno;
 pub mod fs;
+pub mod snapshot;
