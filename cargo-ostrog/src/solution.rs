@@ -252,8 +252,8 @@ fn build_programs(
     Ok(programs)
 }
 
-/// The ROMFS file of the VFS server `kl.VfsRamFs` (package `vfs`).
-const VFS_RAMFS: &str = "VfsRamFs";
+/// The ROMFS files of the VFS servers `kl.VfsRamFs` and `kl.VfsSdCardFs` (package `vfs`).
+const VFS_SERVERS: [&str; 2] = ["VfsRamFs", "VfsSdCardFs"];
 
 /// Builds a system program of the Ostrog workspace (`klog`, ...) for `arch`.
 fn build_system_program(arch: Arch, package: &str, binary: &str) -> Result<PathBuf> {
@@ -337,13 +337,15 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
         "Klog".into(),
         std::fs::read(&klog).with_context(|| format!("cannot read {}", klog.display()))?,
     ));
-    // The VFS server (docs/files.md), when the solution starts it.
-    if described.processes.iter().any(|p| p.path == VFS_RAMFS) {
-        let vfs = build_system_program(arch, "vfs", VFS_RAMFS)?;
-        files.push((
-            VFS_RAMFS.into(),
-            std::fs::read(&vfs).with_context(|| format!("cannot read {}", vfs.display()))?,
-        ));
+    // The VFS servers (docs/files.md), those the solution starts.
+    for server in VFS_SERVERS {
+        if described.processes.iter().any(|p| p.path == server) {
+            let vfs = build_system_program(arch, "vfs", server)?;
+            files.push((
+                server.into(),
+                std::fs::read(&vfs).with_context(|| format!("cannot read {}", vfs.display()))?,
+            ));
+        }
     }
     let out = solution.out_dir(arch)?;
     let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
