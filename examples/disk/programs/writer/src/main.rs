@@ -136,7 +136,7 @@ fn main() -> i32 {
     let mut files = 0;
     let last = 'fill: loop {
         let path = alloc::format!("/data/Writer/fill{files}");
-        let f = match vfs.open(path.into(), 2 | 4, 0o644) {
+        let f = match vfs.open(path, 2 | 4, 0o644) {
             Ok(r) => r.file,
             Err(e) => break outcome!(Err::<(), _>(e)),
         };
@@ -158,9 +158,7 @@ fn main() -> i32 {
     );
     let mut removed = true;
     for i in 0..files {
-        removed &= vfs
-            .unlink(alloc::format!("/data/Writer/fill{i}").into())
-            .is_ok();
+        removed &= vfs.unlink(alloc::format!("/data/Writer/fill{i}")).is_ok();
     }
     println!("writer: removed its {files} fill files: {removed}");
     let again = vfs
