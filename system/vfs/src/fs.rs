@@ -168,7 +168,7 @@ pub struct Fs<B: Backend> {
     /// Changed since the last commit (a persistent backend).
     dirty: bool,
     /// Per client: (chunks, nodes) charged.
-    pub(crate) usage: BTreeMap<u64, (usize, usize)>,
+    usage: BTreeMap<u64, (usize, usize)>,
     /// Per client: its open files.
     tables: BTreeMap<u64, Vec<Option<Open>>>,
 }
@@ -231,7 +231,7 @@ impl<B: Backend> Fs<B> {
         fs
     }
 
-    /// A file system of a decoded tree (`crate::snapshot::decode`, which checked it).
+    /// A file system of a checked tree (`crate::snapshot::parse`, then `load`).
     pub(crate) fn from_parts(
         backend: B,
         limits: Limits,
