@@ -291,6 +291,7 @@ impl SystemProgram {
 pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::always("Klog", "klog", "Klog"),
     SystemProgram::started("VfsRamFs", "vfs", "VfsRamFs"),
+    SystemProgram::started("VfsSdCardFs", "vfs", "VfsSdCardFs"),
     SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
 ];
 

@@ -1,4 +1,5 @@
-//! Generates the server code of `kl.VfsRamFs` (sysroot/kl/Vfs.idl, VfsRamFs.edl) into OUT_DIR.
+//! Generates the server code of `kl.VfsRamFs` and `kl.VfsSdCardFs` (sysroot/kl/Vfs.idl,
+//! VfsRamFs.edl, VfsSdCardFs.edl) and the client code of kl.drivers.Block into OUT_DIR.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -31,9 +31,17 @@ impl Backend for Host {
     fn free_chunk(&mut self, id: usize) {
         self.chunks.remove(&id);
     }
-    fn chunk(&mut self, id: usize) -> &mut [u8] {
-        self.chunks.get_mut(&id).unwrap()
+    fn read_chunk(&mut self, id: usize, offset: usize, buf: &mut [u8]) -> Result<(), i32> {
+        buf.copy_from_slice(&self.chunks[&id][offset..offset + buf.len()]);
+        Ok(())
     }
+    fn write_chunk(&mut self, id: usize, offset: usize, data: &[u8]) -> Result<usize, i32> {
+        self.chunks.get_mut(&id).unwrap()[offset..offset + data.len()].copy_from_slice(data);
+        Ok(id)
+    }
+}
+
+impl vfs::fs::Host for Host {
     fn rom_open(&mut self, _: &str) -> Result<(usize, u64), i32> {
         Err(2)
     }

@@ -2,6 +2,7 @@
 
 pub const EPERM: i32 = 1;
 pub const ENOENT: i32 = 2;
+pub const EIO: i32 = 5;
 pub const EBADF: i32 = 9;
 pub const ENOMEM: i32 = 12;
 pub const EACCES: i32 = 13;

@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::errno::*;
+use crate::snapshot::EARLIER_BOOT;
 
 /// Bytes of one data chunk: file contents live in chunks the backend allocates.
 pub const CHUNK: usize = 16 * 1024;
@@ -49,12 +50,8 @@ pub const S_IFREG: u32 = 0o100000;
 /// Where the ROMFS appears.
 pub const ROM: &str = "rom";
 
-/// What the file system needs from its host.
-pub trait Backend {
-    /// A zeroed chunk of [`CHUNK`] bytes; its id. `None`: out of memory.
-    fn alloc_chunk(&mut self) -> Option<usize>;
-    fn free_chunk(&mut self, id: usize);
-    fn chunk(&mut self, id: usize) -> &mut [u8];
+/// What the file system needs from its host besides storage: the ROMFS and the clock.
+pub trait Host {
     /// Opens the ROMFS file `name`: an id and its size; `Err(errno)`.
     fn rom_open(&mut self, name: &str) -> Result<(usize, u64), i32>;
     /// The bytes of an open ROMFS file.
@@ -64,22 +61,77 @@ pub trait Backend {
     fn now_ns(&mut self) -> u64;
 }
 
-enum Kind {
-    Dir(BTreeMap<String, usize>),
-    File { chunks: Vec<usize>, size: u64 },
+/// Where file data lives: chunks of [`CHUNK`] bytes in memory (VfsRamFs) or blocks on a
+/// disk (`crate::disk`, VfsSdCardFs).
+pub trait Backend: Host {
+    /// A chunk of [`CHUNK`] bytes reading as zeros; its id. `None`: no room.
+    fn alloc_chunk(&mut self) -> Option<usize>;
+    fn free_chunk(&mut self, id: usize);
+    /// Copies `buf.len()` bytes of chunk `id` from `offset` into `buf`.
+    fn read_chunk(&mut self, id: usize, offset: usize, buf: &mut [u8]) -> R<()>;
+    /// Writes `data` at `offset` of chunk `id`; the id of the chunk that holds the result
+    /// (another one when the store copies on write; `id` is then the store's to free).
+    fn write_chunk(&mut self, id: usize, offset: usize, data: &[u8]) -> R<usize>;
+    /// Whether `count` more chunks (allocations or copies on write) would succeed.
+    fn room(&mut self, _count: usize) -> bool {
+        true
+    }
+    /// Whether the store keeps the file system across boots ([`Backend::commit`]).
+    fn persistent(&self) -> bool {
+        false
+    }
+    /// Makes the state durable: `meta`, the encoded tree (`crate::snapshot`), and the
+    /// chunks it names. Nothing to do in RAM.
+    fn commit(&mut self, _meta: &[u8], _chunks: &[usize]) -> R<()> {
+        Ok(())
+    }
 }
 
-struct Node {
-    kind: Kind,
-    perm: u32,
-    mtime: u64,
-    /// The client charged for it and its chunks.
-    owner: u64,
-    /// In a directory (0 once unlinked, for files; directories are freed at once).
-    linked: bool,
-    /// Open files naming it.
-    opens: u32,
+/// The bounds of a file system's data (the node, name and client bounds are constants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Chunks of the whole file system.
+    pub chunks: usize,
+    /// Chunks one client's files may hold; also the largest file, in chunks.
+    pub client_chunks: usize,
 }
+
+impl Limits {
+    /// The RAM file system's: 8 MiB in all, 4 MiB per client and per file.
+    pub const RAM: Limits = Limits {
+        chunks: MAX_CHUNKS,
+        client_chunks: CLIENT_CHUNKS,
+    };
+
+    /// The largest file size.
+    pub fn file_max(&self) -> u64 {
+        (self.client_chunks * CHUNK) as u64
+    }
+}
+
+pub(crate) enum Kind {
+    /// Entries by name: node numbers ([`ROM_ENTRY`] for /rom in the root).
+    Dir(BTreeMap<String, usize>),
+    File {
+        chunks: Vec<usize>,
+        size: u64,
+    },
+}
+
+pub(crate) struct Node {
+    pub(crate) kind: Kind,
+    pub(crate) perm: u32,
+    pub(crate) mtime: u64,
+    /// The client charged for it and its chunks.
+    pub(crate) owner: u64,
+    /// In a directory (0 once unlinked, for files; directories are freed at once).
+    pub(crate) linked: bool,
+    /// Open files naming it.
+    pub(crate) opens: u32,
+}
+
+/// The root's entry for /rom.
+pub(crate) const ROM_ENTRY: usize = usize::MAX;
 
 #[derive(Clone, Copy)]
 enum Target {
@@ -123,11 +175,14 @@ pub struct Stat {
 /// The file system.
 pub struct Fs<B: Backend> {
     pub backend: B,
-    nodes: Vec<Option<Node>>,
-    node_count: usize,
-    chunk_count: usize,
+    pub(crate) nodes: Vec<Option<Node>>,
+    pub(crate) node_count: usize,
+    pub(crate) chunk_count: usize,
     /// Bytes of the names in directories ([`NAME_BYTES`]).
-    name_bytes: usize,
+    pub(crate) name_bytes: usize,
+    pub(crate) limits: Limits,
+    /// Changed since the last commit (a persistent backend).
+    dirty: bool,
     /// Per client: (chunks, nodes) charged.
     usage: BTreeMap<u64, (usize, usize)>,
     /// The open files, named by the clients' tables and the grants.
@@ -138,7 +193,8 @@ pub struct Fs<B: Backend> {
     grants: BTreeMap<u64, Vec<Grant>>,
 }
 
-type R<T> = Result<T, i32>;
+/// A result with a Linux errno as its error.
+pub type R<T> = Result<T, i32>;
 
 /// The components of a canonical absolute path (`InvalidPath` otherwise).
 pub fn components(path: &str) -> R<Vec<&str>> {
@@ -163,9 +219,15 @@ pub fn components(path: &str) -> R<Vec<&str>> {
 }
 
 impl<B: Backend> Fs<B> {
-    pub fn new(mut backend: B) -> Fs<B> {
+    /// An empty file system with the RAM's bounds.
+    pub fn new(backend: B) -> Fs<B> {
+        Self::with_limits(backend, Limits::RAM)
+    }
+
+    /// An empty file system (the root, /rom in it) with bounds `limits`.
+    pub fn with_limits(mut backend: B, limits: Limits) -> Fs<B> {
         let mut root = BTreeMap::new();
-        root.insert(String::from(ROM), usize::MAX);
+        root.insert(String::from(ROM), ROM_ENTRY);
         let mtime = backend.now_ns();
         let mut fs = Fs {
             backend,
@@ -173,6 +235,8 @@ impl<B: Backend> Fs<B> {
             node_count: 1,
             chunk_count: 0,
             name_bytes: ROM.len(),
+            limits,
+            dirty: true,
             usage: BTreeMap::new(),
             opens: Vec::new(),
             tables: BTreeMap::new(),
@@ -187,6 +251,35 @@ impl<B: Backend> Fs<B> {
             opens: 0,
         }));
         fs
+    }
+
+    /// A file system of a checked tree (`crate::snapshot::parse`, then `load`).
+    pub(crate) fn from_parts(
+        backend: B,
+        limits: Limits,
+        nodes: Vec<Option<Node>>,
+        node_count: usize,
+        chunk_count: usize,
+        name_bytes: usize,
+    ) -> Fs<B> {
+        Fs {
+            backend,
+            nodes,
+            node_count,
+            chunk_count,
+            name_bytes,
+            limits,
+            dirty: false,
+            usage: BTreeMap::new(),
+            opens: Vec::new(),
+            tables: BTreeMap::new(),
+            grants: BTreeMap::new(),
+        }
+    }
+
+    /// The bounds of its data.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     fn node(&self, i: usize) -> R<&Node> {
@@ -205,7 +298,7 @@ impl<B: Backend> Fs<B> {
                 return Err(ENOTDIR);
             };
             match children.get(*p) {
-                Some(&usize::MAX) if at == 0 => {
+                Some(&ROM_ENTRY) if at == 0 => {
                     return match parts.len() - i {
                         1 => Ok(Target::RomDir),
                         _ => Err(ENOENT),
@@ -246,13 +339,21 @@ impl<B: Backend> Fs<B> {
 
     fn charge(&mut self, sid: u64, chunks: usize, nodes: usize) -> R<()> {
         let (c, n) = self.usage.get(&sid).copied().unwrap_or((0, 0));
-        if nodes > 0 && (self.node_count + nodes > MAX_NODES || n + nodes > CLIENT_NODES) {
+        // What an earlier boot made is charged to no client: only the totals bound it.
+        let client = sid != EARLIER_BOOT;
+        if nodes > 0 && (self.node_count + nodes > MAX_NODES || client && n + nodes > CLIENT_NODES)
+        {
             return Err(ENOSPC);
         }
-        if chunks > 0 && (self.chunk_count + chunks > MAX_CHUNKS || c + chunks > CLIENT_CHUNKS) {
+        if chunks > 0
+            && (self.chunk_count + chunks > self.limits.chunks
+                || client && c + chunks > self.limits.client_chunks)
+        {
             return Err(ENOSPC);
         }
-        self.usage.insert(sid, (c + chunks, n + nodes));
+        if client {
+            self.usage.insert(sid, (c + chunks, n + nodes));
+        }
         self.node_count += nodes;
         self.chunk_count += chunks;
         Ok(())
@@ -272,6 +373,7 @@ impl<B: Backend> Fs<B> {
 
     fn new_node(&mut self, sid: u64, kind: Kind, perm: u32) -> R<usize> {
         self.charge(sid, 0, 1)?;
+        self.dirty = true;
         let node = Node {
             kind,
             perm: perm & 0o7777,
@@ -314,7 +416,7 @@ impl<B: Backend> Fs<B> {
 
     /// Sets a file's length: chunks freed or allocated (zeroed), charged to its owner.
     fn resize(&mut self, i: usize, size: u64) -> R<()> {
-        if size > FILE_MAX {
+        if size > self.limits.file_max() {
             return Err(EFBIG);
         }
         let want = (size as usize).div_ceil(CHUNK);
@@ -323,6 +425,11 @@ impl<B: Backend> Fs<B> {
             Kind::File { chunks, size } => (chunks.len(), *size),
             Kind::Dir(_) => return Err(EISDIR),
         };
+        // Bytes past a shrunk length must read as zero if the file grows again: the tail
+        // of the last chunk kept is zeroed (a write, so maybe a copy on write).
+        let tail = size < old && !(size as usize).is_multiple_of(CHUNK);
+        self.make_room(want.saturating_sub(have) + usize::from(tail))?;
+        self.dirty = true;
         if want > have {
             self.charge(owner, want - have, 0)?;
             let mut fresh = Vec::new();
@@ -351,12 +458,10 @@ impl<B: Backend> Fs<B> {
             }
             self.credit(owner, dropped.len(), 0);
         }
-        // Bytes past a shrunk length read as zero if the file grows again.
-        if size < old && !(size as usize).is_multiple_of(CHUNK) {
-            if let Some(&c) = self.chunk_list(i)?.get(size as usize / CHUNK) {
-                let from = size as usize % CHUNK;
-                self.backend.chunk(c)[from..].fill(0);
-            }
+        if tail {
+            let from = size as usize % CHUNK;
+            let zeros = alloc::vec![0u8; CHUNK - from];
+            self.put(i, size as usize / CHUNK, from, &zeros)?;
         }
         let now = self.backend.now_ns();
         let n = self.node_mut(i)?;
@@ -365,6 +470,53 @@ impl<B: Backend> Fs<B> {
             *s = size;
         }
         Ok(())
+    }
+
+    /// Makes sure `count` chunks can be allocated or copied: with a persistent backend,
+    /// a commit frees the chunks the last one kept (`crate::disk`). Called before a change
+    /// starts, so a commit never records half an operation.
+    fn make_room(&mut self, count: usize) -> R<()> {
+        if count == 0 || self.backend.room(count) {
+            return Ok(());
+        }
+        if self.backend.persistent() {
+            self.sync()?;
+            if self.backend.room(count) {
+                return Ok(());
+            }
+        }
+        Err(ENOSPC)
+    }
+
+    /// Writes `data` at `offset` of the `index`-th chunk of file `n`.
+    fn put(&mut self, n: usize, index: usize, offset: usize, data: &[u8]) -> R<()> {
+        let c = *self.chunk_list(n)?.get(index).ok_or(EIO)?;
+        let now = self.backend.write_chunk(c, offset, data)?;
+        self.dirty = true;
+        if now != c {
+            if let Kind::File { chunks, .. } = &mut self.node_mut(n)?.kind {
+                chunks[index] = now;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the whole file system durable (a persistent backend; nothing in RAM).
+    pub fn sync(&mut self) -> R<()> {
+        if !self.backend.persistent() || !self.dirty {
+            return Ok(());
+        }
+        let (meta, chunks) = crate::snapshot::encode(self);
+        self.backend.commit(&meta, &chunks)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// [`Fs::sync`] after a change that succeeded in memory.
+    fn synced<T>(&mut self, result: R<T>) -> R<T> {
+        let value = result?;
+        self.sync()?;
+        Ok(value)
     }
 
     fn chunk_list(&self, i: usize) -> R<&Vec<usize>> {
@@ -560,6 +712,7 @@ impl<B: Backend> Fs<B> {
     /// Names `n` `name` in `dir` (the caller has checked that the name is free).
     fn link(&mut self, dir: usize, name: &str, n: usize) -> R<()> {
         let now = self.backend.now_ns();
+        self.dirty = true;
         let d = self.node_mut(dir)?;
         d.mtime = now;
         match &mut d.kind {
@@ -574,6 +727,7 @@ impl<B: Backend> Fs<B> {
 
     /// Takes the entry `name` out of `dir`.
     fn unlink_name(&mut self, dir: usize, name: &str) -> R<()> {
+        self.dirty = true;
         if let Kind::Dir(c) = &mut self.node_mut(dir)?.kind {
             if c.remove(name).is_some() {
                 self.name_bytes = self.name_bytes.saturating_sub(name.len());
@@ -597,7 +751,8 @@ impl<B: Backend> Fs<B> {
         }
         self.drop_empty_table(sid);
         self.unref(i);
-        Ok(())
+        // A persistent backend commits what changed (docs/files.md, "When data is durable").
+        self.sync()
     }
 
     /// Grants the client's open file `file` to client `to`, which takes it with
@@ -710,10 +865,15 @@ impl<B: Backend> Fs<B> {
                 let mut out = Vec::new();
                 let mut p = pos;
                 while p < len && out.len() < size {
-                    let c = self.chunk_list(n)?[(p / CHUNK as u64) as usize];
+                    let c = *self
+                        .chunk_list(n)?
+                        .get((p / CHUNK as u64) as usize)
+                        .ok_or(EIO)?;
                     let off = (p % CHUNK as u64) as usize;
                     let take = (CHUNK - off).min(size - out.len()).min((len - p) as usize);
-                    out.extend_from_slice(&self.backend.chunk(c)[off..off + take]);
+                    let start = out.len();
+                    out.resize(start + take, 0);
+                    self.backend.read_chunk(c, off, &mut out[start..])?;
                     p += take as u64;
                 }
                 out
@@ -747,10 +907,18 @@ impl<B: Backend> Fs<B> {
             return Ok(0);
         }
         let end = pos.checked_add(data.len() as u64).ok_or(EFBIG)?;
-        if pos >= FILE_MAX {
+        let file_max = self.limits.file_max();
+        if pos >= file_max {
             return Err(EFBIG);
         }
-        let end = end.min(FILE_MAX);
+        let end = end.min(file_max);
+        // Room for the chunks the write adds and for a copy of each it changes.
+        let have = self.chunk_list(n)?.len();
+        let first = (pos / CHUNK as u64) as usize;
+        let last = (end as usize).div_ceil(CHUNK);
+        let added = last.saturating_sub(have);
+        let changed = have.min(last).saturating_sub(first);
+        self.make_room(added + changed)?;
         if end > len {
             self.resize(n, end)?;
         }
@@ -758,10 +926,19 @@ impl<B: Backend> Fs<B> {
         let total = (end - pos) as usize;
         while done < total {
             let p = pos + done as u64;
-            let c = self.chunk_list(n)?[(p / CHUNK as u64) as usize];
             let off = (p % CHUNK as u64) as usize;
             let take = (CHUNK - off).min(total - done);
-            self.backend.chunk(c)[off..off + take].copy_from_slice(&data[done..done + take]);
+            if let Err(e) = self.put(
+                n,
+                (p / CHUNK as u64) as usize,
+                off,
+                &data[done..done + take],
+            ) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
             done += take;
         }
         let now = self.backend.now_ns();
@@ -926,6 +1103,11 @@ impl<B: Backend> Fs<B> {
     }
 
     pub fn mkdir(&mut self, sid: u64, path: &str, mode: u32) -> R<()> {
+        let result = self.make_dir(sid, path, mode);
+        self.synced(result)
+    }
+
+    fn make_dir(&mut self, sid: u64, path: &str, mode: u32) -> R<()> {
         let parts = components(path)?;
         if parts.first() == Some(&ROM) {
             return Err(if parts.len() == 1 { EEXIST } else { EROFS });
@@ -966,14 +1148,21 @@ impl<B: Backend> Fs<B> {
     }
 
     pub fn unlink(&mut self, path: &str) -> R<()> {
-        self.unlink_entry(path, false)
+        let result = self.unlink_entry(path, false);
+        self.synced(result)
     }
 
     pub fn rmdir(&mut self, path: &str) -> R<()> {
-        self.unlink_entry(path, true)
+        let result = self.unlink_entry(path, true);
+        self.synced(result)
     }
 
     pub fn rename(&mut self, from: &str, to: &str) -> R<()> {
+        let result = self.move_entry(from, to);
+        self.synced(result)
+    }
+
+    fn move_entry(&mut self, from: &str, to: &str) -> R<()> {
         let src = components(from)?;
         let dst = components(to)?;
         // The root and /rom are mount points; under /rom nothing changes.
@@ -1029,8 +1218,10 @@ impl<B: Backend> Fs<B> {
         }
     }
 
+    /// With a persistent backend, commits the whole file system (not only this file).
     pub fn fsync(&mut self, sid: u64, file: u32) -> R<()> {
-        self.open_entry(sid, file).map(|_| ())
+        self.open_entry(sid, file)?;
+        self.sync()
     }
 
     /// Open files of a client (for tests and diagnostics).

@@ -29,9 +29,19 @@ impl Backend for Host {
     fn free_chunk(&mut self, id: usize) {
         assert!(self.chunks.remove(&id).is_some(), "double free of {id}");
     }
-    fn chunk(&mut self, id: usize) -> &mut [u8] {
-        self.chunks.get_mut(&id).expect("a live chunk")
+    fn read_chunk(&mut self, id: usize, offset: usize, buf: &mut [u8]) -> Result<(), i32> {
+        let c = self.chunks.get(&id).expect("a live chunk");
+        buf.copy_from_slice(&c[offset..offset + buf.len()]);
+        Ok(())
     }
+    fn write_chunk(&mut self, id: usize, offset: usize, data: &[u8]) -> Result<usize, i32> {
+        let c = self.chunks.get_mut(&id).expect("a live chunk");
+        c[offset..offset + data.len()].copy_from_slice(data);
+        Ok(id)
+    }
+}
+
+impl vfs::fs::Host for Host {
     fn rom_open(&mut self, name: &str) -> Result<(usize, u64), i32> {
         let data = match name {
             "hello" => b"hello from the ROMFS\n".to_vec(),
