@@ -954,12 +954,8 @@ impl State {
                             closed.push(file);
                         }
                     }
-                    // Nor its memory: a forked copy waiting for its replacement (a shell's
-                    // child running an applet) gives back what it copied.
-                    // Not the stack this runs on (a forked copy's thread runs on the
-                    // program's stack), found by the address of a local.
-                    let here = core::ptr::addr_of!(pid) as u64;
-                    self.space.unmap_all_but(here, k);
+                    // Its memory stays until it ends: freeing the program's mappings here
+                    // broke the parent's descriptors on AArch64 (docs/linux.md, "Gaps").
                     return Outcome::Replaced;
                 }
                 self.end_vfork(k);
