@@ -10,6 +10,8 @@
 //!    its own and end with status 0.
 //! 3. boot 3 mounts it again after that clean run: it must find exactly what boot 2 synced,
 //!    and end with status 0.
+//! 4. one byte of record 5 is flipped wherever it is on the image (the file system keeps no
+//!    checksum of data): boot 4's logger must report record 5 bad and end with status 1.
 //!
 //! `OSTROG_POWER_CONSOLE=1` prints each console.
 
@@ -28,6 +30,31 @@ const DISK_SIZE: u64 = 4 << 20;
 
 /// How long a boot may take.
 const TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The record boot 4 finds damaged.
+const DAMAGED: u64 = 5;
+
+/// Flips one byte of the contents of record `n` (as the logger writes it: its tag, then its
+/// number) wherever it is on the disk image (copy-on-write leaves older copies); how many
+/// copies were found.
+fn damage_record(disk: &std::path::Path, n: u64) -> Result<usize> {
+    let mut data =
+        std::fs::read(disk).with_context(|| format!("cannot read {}", disk.display()))?;
+    let mut head = b"PWR1".to_vec();
+    head.extend_from_slice(&n.to_le_bytes());
+    let mut copies = 0;
+    let mut at = 0;
+    while let Some(found) = data[at..].windows(head.len()).position(|w| w == head) {
+        let start = at + found;
+        if let Some(byte) = data.get_mut(start + 20) {
+            *byte ^= 0x40;
+            copies += 1;
+        }
+        at = start + head.len();
+    }
+    std::fs::write(disk, &data).with_context(|| format!("cannot write {}", disk.display()))?;
+    Ok(copies)
+}
 
 /// The numbers of the console's lines `PREFIX NUMBER...`, in order.
 fn numbers(console: &str, prefix: &str) -> Vec<u64> {
@@ -166,9 +193,27 @@ fn run_arch(arch: Arch) -> Result<String> {
         Ok((m, total3))
     })()
     .map_err(|e| step("3", &third, e))?;
+
+    // Boot 4: the logger's check itself; one record damaged in every copy on the disk.
+    let copies = damage_record(&disk, DAMAGED)?;
+    let fourth = boot(&machine, "4", arch)?;
+    let bad = format!("power: FAILED: record {DAMAGED} (at byte ");
+    let exit = "[kernel] process power.Logger (class power.Logger) exited with status 1";
+    if copies == 0 || !fourth.console.contains(&bad) || !fourth.console.contains(exit) {
+        return Err(step(
+            "4",
+            &fourth,
+            anyhow::anyhow!(
+                "record {DAMAGED} damaged ({copies} copies on the disk), but the logger did \
+                 not report it and end with status 1"
+            ),
+        ));
+    }
     Ok(format!(
-        "(K={k} synced before the cut, N={n} found after it; boot 2 synced up to {total}, \
-         boot 3 found {m}; boots {:.1}s, {:.1}s, {:.1}s)",
+        "({}: K={k} synced before the cut, N={n} found after it; boot 2 synced up to \
+         {total}, boot 3 found {m}; boot 4 found record {DAMAGED} damaged; boots {:.1}s, \
+         {:.1}s, {:.1}s)",
+        machine.accel.name(),
         first.elapsed.as_secs_f64(),
         second.elapsed.as_secs_f64(),
         third.elapsed.as_secs_f64()
@@ -181,7 +226,7 @@ pub fn run() -> Vec<(String, bool, String)> {
         .into_iter()
         .map(|arch| {
             let name = format!(
-                "power::{arch}: QEMU killed at `{CUT_AT}`, every fsync'ed record found after the reboot, a clean boot after that"
+                "power::{arch}: QEMU killed at `{CUT_AT}`, every fsync'ed record found after the reboot, a clean boot after that, a damaged record reported"
             );
             match run_arch(arch) {
                 Ok(detail) => (name, true, detail),
