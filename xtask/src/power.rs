@@ -10,8 +10,11 @@
 //!    its own and end with status 0.
 //! 3. boot 3 mounts it again after that clean run: it must find exactly what boot 2 synced,
 //!    and end with status 0.
-//! 4. one byte of record 5 is flipped wherever it is on the image (the file system keeps no
-//!    checksum of data): boot 4's logger must report record 5 bad and end with status 1.
+//! 4. boot 4 is cut like boot 1, just after the log has grown into a new 16 KiB data block
+//!    (at the first record of the next block); boot 5 must find every record synced before
+//!    that cut and end with status 0.
+//! 6. one byte of record 5 is flipped wherever it is on the image (the file system keeps no
+//!    checksum of data): boot 6's logger must report record 5 bad and end with status 1.
 //!
 //! `OSTROG_POWER_CONSOLE=1` prints each console.
 
@@ -22,8 +25,12 @@ use cargo_ostrog::arch::Arch;
 use cargo_ostrog::qemu::{Ending, Machine, Run};
 use cargo_ostrog::solution::{self, Solution};
 
-/// The line at which boot 1 loses its power.
-const CUT_AT: &str = "power: synced 25";
+/// The `power: synced K` line at which boot 1 loses its power.
+const CUT_AT: u64 = 25;
+
+/// Bytes of a record of the logger's, and of a data block of the disk file system.
+const RECORD: u64 = 64;
+const BLOCK: u64 = 16 * 1024;
 
 /// Size of the disk image.
 const DISK_SIZE: u64 = 4 << 20;
@@ -31,7 +38,7 @@ const DISK_SIZE: u64 = 4 << 20;
 /// How long a boot may take.
 const TIMEOUT: Duration = Duration::from_secs(900);
 
-/// The record boot 4 finds damaged.
+/// The record boot 6 finds damaged.
 const DAMAGED: u64 = 5;
 
 /// Flips one byte of the contents of record `n` (as the logger writes it: its tag, then its
@@ -106,7 +113,7 @@ fn completed(run: &Run) -> Result<(u64, u64)> {
     }
 }
 
-fn boot(machine: &Machine, which: &str, arch: Arch) -> Result<Run> {
+fn boot(machine: &Machine, which: u32, arch: Arch) -> Result<Run> {
     let run = machine
         .run_captured(TIMEOUT, false)
         .with_context(|| format!("boot {which}"))?;
@@ -116,7 +123,66 @@ fn boot(machine: &Machine, which: &str, arch: Arch) -> Result<Run> {
     Ok(run)
 }
 
-/// The four boots on `arch`; the figures.
+/// Boot `which`'s error, with its console.
+fn failed(which: u32, run: &Run, e: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "boot {which}: {e:#}\n---- console ----\n{}----",
+        run.console
+    )
+}
+
+/// A boot whose power is cut at `power: synced {at}`, its logger having found `from`
+/// records; K, the last whole `power: synced K` line.
+fn cut(machine: &mut Machine, which: u32, arch: Arch, from: u64, at: u64) -> Result<(Run, u64)> {
+    machine.stop_at = Some(format!("power: synced {at}"));
+    let run = boot(machine, which, arch)?;
+    machine.stop_at = None;
+    let k = (|| -> Result<u64> {
+        sane(&run)?;
+        if run.ending != Ending::Stopped {
+            bail!(
+                "the machine {} before showing `power: synced {at}`",
+                run.ending
+            );
+        }
+        if found(&run.console)? != from {
+            bail!("the logger did not find the {from} records there were");
+        }
+        // Whole lines only: QEMU may have died in the middle of one (`synced 3` of 34).
+        let whole = &run.console[..run.console.rfind('\n').map_or(0, |end| end + 1)];
+        let synced = numbers(whole, "power: synced ");
+        match synced.last() {
+            Some(&k) if synced.iter().copied().eq(from + 1..=k) && k >= at => Ok(k),
+            _ => bail!(
+                "the synced lines are not {}, {}, ... {at} or more",
+                from + 1,
+                from + 2
+            ),
+        }
+    })()
+    .map_err(|e| failed(which, &run, e))?;
+    Ok((run, k))
+}
+
+/// A boot after a power cut that left `k` records fsync'ed, to its end: N found, N >= K;
+/// (N, the total synced).
+fn after_cut(machine: &Machine, which: u32, arch: Arch, k: u64) -> Result<(Run, u64, u64)> {
+    let run = boot(machine, which, arch)?;
+    let (n, total) = (|| -> Result<(u64, u64)> {
+        if !run.console.contains("VfsSdCardFs: mounted the disk") {
+            bail!("the disk server did not mount the disk");
+        }
+        let (n, total) = completed(&run)?;
+        if n < k {
+            bail!("found {n} records, but {k} were fsync'ed before the power cut");
+        }
+        Ok((n, total))
+    })()
+    .map_err(|e| failed(which, &run, e))?;
+    Ok((run, n, total))
+}
+
+/// The six boots on `arch`; the figures.
 fn run_arch(arch: Arch) -> Result<String> {
     let dir = cargo_ostrog::source_root().join("examples/power");
     let solution = Solution::open(&dir)?;
@@ -130,96 +196,75 @@ fn run_arch(arch: Arch) -> Result<String> {
     cargo_ostrog::qemu::prepare_disk(&disk, DISK_SIZE)?;
     let mut machine = Machine::new(arch, solution::accel(arch), &image);
     machine.disk = Some(disk.clone());
+    let mut times = Vec::new();
 
-    // Boot 1: cut in the middle of the loop.
-    machine.stop_at = Some(CUT_AT.to_string());
-    let first = boot(&machine, "1", arch)?;
-    let step = |what: &str, run: &Run, e: anyhow::Error| {
-        anyhow::anyhow!("boot {what}: {e:#}\n---- console ----\n{}----", run.console)
-    };
-    (|| -> Result<()> {
-        sane(&first)?;
-        if first.ending != Ending::Stopped {
-            bail!("the machine {} before showing {CUT_AT:?}", first.ending);
-        }
-        if !first
-            .console
-            .contains("VfsSdCardFs: formatted the empty disk")
-        {
-            bail!("the disk server did not format the fresh disk");
-        }
-        if found(&first.console)? != 0 {
-            bail!("records found on a fresh disk");
-        }
-        Ok(())
-    })()
-    .map_err(|e| step("1", &first, e))?;
-    // Whole lines only: QEMU may have died in the middle of one (`power: synced 3` of 34).
-    let whole = &first.console[..first.console.rfind('\n').map_or(0, |at| at + 1)];
-    let synced = numbers(whole, "power: synced ");
-    let Some(&k) = synced.last() else {
-        bail!("boot 1 printed no `power: synced K`");
-    };
-    if synced.iter().copied().ne(1..=k) {
-        return Err(step(
-            "1",
+    // Boot 1: a fresh disk, cut in the middle of the loop.
+    let (first, k) = cut(&mut machine, 1, arch, 0, CUT_AT)?;
+    if !first
+        .console
+        .contains("VfsSdCardFs: formatted the empty disk")
+    {
+        return Err(failed(
+            1,
             &first,
-            anyhow::anyhow!("the synced lines are not 1, 2, ... {k}"),
+            anyhow::anyhow!("the disk server did not format the fresh disk"),
         ));
     }
+    times.push(first.elapsed);
 
     // Boot 2: every synced record there, intact; then a clean run.
-    machine.stop_at = None;
-    let second = boot(&machine, "2", arch)?;
-    let (n, total) = (|| -> Result<(u64, u64)> {
-        if !second.console.contains("VfsSdCardFs: mounted the disk") {
-            bail!("the disk server did not mount the disk boot 1 left");
-        }
-        let (n, total) = completed(&second)?;
-        if n < k {
-            bail!("found {n} records, but {k} were fsync'ed before the power cut");
-        }
-        Ok((n, total))
-    })()
-    .map_err(|e| step("2", &second, e))?;
+    let (second, n, total) = after_cut(&machine, 2, arch, k)?;
+    times.push(second.elapsed);
 
     // Boot 3: exactly what boot 2 wrote.
-    let third = boot(&machine, "3", arch)?;
-    let (m, _) = (|| -> Result<(u64, u64)> {
-        let (m, total3) = completed(&third)?;
-        if m != total {
-            bail!("found {m} records after a clean run that synced {total}");
-        }
-        Ok((m, total3))
-    })()
-    .map_err(|e| step("3", &third, e))?;
+    let (third, m, total3) = after_cut(&machine, 3, arch, total)?;
+    if m != total {
+        return Err(failed(
+            3,
+            &third,
+            anyhow::anyhow!("found {m} records after a clean run that synced {total}"),
+        ));
+    }
+    times.push(third.elapsed);
 
-    // Boot 4: the logger's check itself; one record damaged in every copy on the disk.
+    // Boot 4: cut again just after the log has grown into a new data block (the first
+    // record of the next block synced).
+    let block = (total3 * RECORD).div_ceil(BLOCK) * BLOCK / RECORD;
+    let (fourth, k4) = cut(&mut machine, 4, arch, total3, block + 1)?;
+    times.push(fourth.elapsed);
+    let (fifth, n5, _) = after_cut(&machine, 5, arch, k4)?;
+    times.push(fifth.elapsed);
+
+    // Boot 6: the logger's check itself; one record damaged in every copy on the disk.
     let copies = damage_record(&disk, DAMAGED)?;
-    let fourth = boot(&machine, "4", arch)?;
+    let sixth = boot(&machine, 6, arch)?;
     let bad = format!("power: FAILED: record {DAMAGED} (at byte ");
     let exit = "[kernel] process power.Logger (class power.Logger) exited with status 1";
     let broke = ["panicked at", "KERNEL"]
         .iter()
-        .any(|b| fourth.console.contains(b));
-    if copies == 0 || broke || !fourth.console.contains(&bad) || !fourth.console.contains(exit) {
-        return Err(step(
-            "4",
-            &fourth,
+        .any(|b| sixth.console.contains(b));
+    if copies == 0 || broke || !sixth.console.contains(&bad) || !sixth.console.contains(exit) {
+        return Err(failed(
+            6,
+            &sixth,
             anyhow::anyhow!(
                 "record {DAMAGED} damaged ({copies} copies on the disk), but the logger did \
                  not report it and end with status 1 (or something broke)"
             ),
         ));
     }
+    times.push(sixth.elapsed);
+    let times: Vec<String> = times
+        .iter()
+        .map(|t| format!("{:.1}s", t.as_secs_f64()))
+        .collect();
     Ok(format!(
         "({}: K={k} synced before the cut, N={n} found after it; boot 2 synced up to \
-         {total}, boot 3 found {m}; boot 4 found record {DAMAGED} damaged; boots {:.1}s, \
-         {:.1}s, {:.1}s)",
+         {total}, boot 3 found {m}; cut 2 at record {} of a new block: K={k4}, N={n5}; boot 6 \
+         found record {DAMAGED} damaged; boots {})",
         machine.accel.name(),
-        first.elapsed.as_secs_f64(),
-        second.elapsed.as_secs_f64(),
-        third.elapsed.as_secs_f64()
+        block + 1,
+        times.join(", ")
     ))
 }
 
@@ -229,7 +274,7 @@ pub fn run() -> Vec<(String, bool, String)> {
         .into_iter()
         .map(|arch| {
             let name = format!(
-                "power::{arch}: QEMU killed at `{CUT_AT}`, every fsync'ed record found after the reboot, a clean boot after that, a damaged record reported"
+                "power::{arch}: QEMU killed at `power: synced {CUT_AT}` and after a block boundary, every fsync'ed record found after each reboot, a clean boot after the first, a damaged record reported"
             );
             match run_arch(arch) {
                 Ok(detail) => (name, true, detail),
