@@ -112,6 +112,10 @@ pub struct Machine {
     /// A raw disk image attached as a virtio-blk device ([`disk_args`]); see
     /// [`prepare_disk`] to create or check one.
     pub disk: Option<PathBuf>,
+    /// Text that stops a captured run: once the console shows it, QEMU is killed at once
+    /// (the machine loses its power; what QEMU had written to the disk image stays) and the
+    /// run ends [`Ending::Stopped`], with the console as far as QEMU had printed it.
+    pub stop_at: Option<String>,
 }
 
 /// Bytes written to the guest's serial input during a captured run: once `after` has
@@ -135,6 +139,7 @@ impl Machine {
             extra_args: Vec::new(),
             input: Vec::new(),
             disk: None,
+            stop_at: None,
         }
     }
 
@@ -237,9 +242,18 @@ impl Machine {
                 (self.input.clone(), Arc::clone(&console), Arc::clone(&stop));
             std::thread::spawn(move || type_input(stdin, &input, &console, &stop))
         });
-        let ending = wait_with_timeout(&mut child, timeout)
-            .map(|code| self.decode_exit(code))
-            .unwrap_or(Ending::TimedOut);
+        let seen = || {
+            self.stop_at.as_ref().is_some_and(|text| {
+                console
+                    .lock()
+                    .is_ok_and(|c| find(&c, text.as_bytes()).is_some())
+            })
+        };
+        let ending = match wait_until(&mut child, timeout, seen) {
+            Waited::Exited(code) => self.decode_exit(code),
+            Waited::TimedOut => Ending::TimedOut,
+            Waited::Stopped => Ending::Stopped,
+        };
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for reader in readers.into_iter().flatten() {
             let _ = reader.join();
@@ -477,22 +491,34 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Waits for the child; kills it and returns None when the timeout passes.
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<Option<i32>> {
+/// How [`wait_until`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waited {
+    /// The child exited, with this code (none when a signal ended it).
+    Exited(Option<i32>),
+    /// The timeout passed; the child was killed.
+    TimedOut,
+    /// `stop` said so; the child was killed.
+    Stopped,
+}
+
+/// Waits for the child, asking `stop` every 20 ms; kills it when `stop` says so or the
+/// timeout passes.
+fn wait_until(child: &mut Child, timeout: Duration, stop: impl Fn() -> bool) -> Waited {
     let deadline = Instant::now() + timeout;
-    loop {
+    let waited = loop {
         match child.try_wait() {
-            Ok(Some(status)) => return Some(status.code()),
+            Ok(Some(status)) => return Waited::Exited(status.code()),
+            Ok(None) if stop() => break Waited::Stopped,
             Ok(None) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
+            _ => break Waited::TimedOut,
         }
-    }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    waited
 }
 
 /// How a machine ended.
@@ -508,6 +534,8 @@ pub enum Ending {
     TimedOut,
     /// QEMU was killed by a signal.
     Killed,
+    /// The console showed [`Machine::stop_at`]; QEMU was killed.
+    Stopped,
 }
 
 impl Ending {
@@ -516,7 +544,7 @@ impl Ending {
         match self {
             Ending::PoweredOff(status) => status,
             Ending::NoStatus => 0,
-            Ending::QemuError(_) | Ending::Killed => 125,
+            Ending::QemuError(_) | Ending::Killed | Ending::Stopped => 125,
             Ending::TimedOut => 124,
         }
     }
@@ -533,6 +561,7 @@ impl std::fmt::Display for Ending {
             Ending::QemuError(c) => write!(f, "QEMU failed with exit code {c}"),
             Ending::TimedOut => write!(f, "timed out (QEMU killed)"),
             Ending::Killed => write!(f, "QEMU was killed by a signal"),
+            Ending::Stopped => write!(f, "stopped at the text asked for (QEMU killed)"),
         }
     }
 }
@@ -667,6 +696,38 @@ mod tests {
             std::fs::remove_file(&ro).unwrap();
         }
         std::fs::remove_file(&odd).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_wait_stops_when_asked_or_at_the_timeout_and_kills_the_child() {
+        let sleeper = || Command::new("sleep").arg("30").spawn().unwrap();
+        let started = Instant::now();
+        let mut child = sleeper();
+        let asked = std::cell::Cell::new(0);
+        let stop = || {
+            asked.set(asked.get() + 1);
+            asked.get() == 3
+        };
+        assert_eq!(
+            wait_until(&mut child, Duration::from_secs(20), stop),
+            Waited::Stopped
+        );
+        assert_eq!(asked.get(), 3);
+        // Killed and reaped.
+        assert!(child.try_wait().unwrap().is_some());
+        let mut child = sleeper();
+        assert_eq!(
+            wait_until(&mut child, Duration::from_millis(100), || false),
+            Waited::TimedOut
+        );
+        assert!(child.try_wait().unwrap().is_some());
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let mut child = Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
+        assert_eq!(
+            wait_until(&mut child, Duration::from_secs(20), || false),
+            Waited::Exited(Some(3))
+        );
     }
 
     #[test]

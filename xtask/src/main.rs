@@ -10,6 +10,7 @@ mod conformance;
 mod coverage;
 mod files;
 mod linux;
+mod power;
 mod scenarios;
 mod test;
 mod tutorial;

@@ -319,6 +319,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The power-cut test of the disk stack (examples/power, after its PAL tests above).
+    if only.is_none() || example == Some("power") {
+        for (name, passed, detail) in crate::power::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     if only.is_none() || example == Some("tutorial") {
         for (name, passed, detail) in crate::tutorial::run() {
             tally.record(&name, passed, &detail);

@@ -26,9 +26,9 @@ struct Variant {
     disk: Option<u64>,
 }
 
-/// The RAM file system of kl.VfsRamFs, and the disk file system once its solution exists
-/// (a copy of tests/linux/fsbench whose init.yaml and policy name the disk VFS server
-/// kl.VfsSdCardFs and whose fsbench argument is a folder on the disk).
+/// The RAM file system of kl.VfsRamFs, and the disk file system (tests/linux/fsbench-disk:
+/// the same program, with init.yaml and policy naming the disk VFS server kl.VfsSdCardFs on
+/// the virtio-blk driver kl.drivers.VirtioBlk, and fsbench's folder on the disk).
 const VARIANTS: &[Variant] = &[
     Variant {
         name: "ramfs",
