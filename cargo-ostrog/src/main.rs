@@ -190,8 +190,8 @@ fn run(cli: Cli) -> Result<u8> {
             solution,
         } => {
             let disk = disk.prepare()?;
-            let net =
-                (net || !forward.is_empty()).then(|| cargo_ostrog::qemu::Net { forwards: forward });
+            let net = (net || !forward.is_empty())
+                .then_some(cargo_ostrog::qemu::Net { forwards: forward });
             setup::ensure_rust_targets(&[arch])?;
             setup::ensure_qemu(&[arch])?;
             let dir = solution.unwrap_or_else(|| cargo_ostrog::source_root().join("examples/demo"));
