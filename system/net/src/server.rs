@@ -24,6 +24,9 @@ use crate::sockets::{self, Sockets};
 
 /// Longest wait for a request when the stack has nothing due.
 const IDLE_MS: u64 = 10;
+/// Longest wait for closed connections to finish once every client has gone (ms, counted
+/// in sleeps of at least 1 ms).
+const DRAIN_MS: u32 = 2000;
 const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
 
 struct Server {
@@ -48,6 +51,18 @@ impl Server {
         let now = now();
         self.iface.poll(now, &mut self.nic, &mut self.sockets.set);
         self.sockets.reap();
+    }
+
+    /// Lets the connections closed by their clients finish (their last data and FIN sent),
+    /// for at most [`DRAIN_MS`], before the server ends.
+    fn drain(&mut self) {
+        let mut waited = 0;
+        while self.sockets.lingering() > 0 && waited < DRAIN_MS {
+            self.poll();
+            let _ = sys::sleep_ms(1);
+            waited += 1;
+        }
+        self.poll();
     }
 
     /// How long to wait for a request before the stack must be polled again (ms).
@@ -230,7 +245,10 @@ pub fn main() -> i32 {
         let len = match sys::recv(handle::ANY, &mut buffer, wait) {
             Ok((len, _)) => len,
             Err(Status::TimedOut | Status::WouldBlock) => continue,
-            Err(Status::Disconnected) => return 0,
+            Err(Status::Disconnected) => {
+                server.drain();
+                return 0;
+            }
             Err(e) => {
                 println!("VfsNet: {}", e.name());
                 return 1;

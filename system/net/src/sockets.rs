@@ -160,6 +160,11 @@ impl Sockets {
         Err(api::ADDRESS_IN_USE)
     }
 
+    /// Closed connections still finishing.
+    pub fn lingering(&self) -> usize {
+        self.lingering.len()
+    }
+
     /// Frees the slots of lingering connections that have finished.
     pub fn reap(&mut self) {
         let set = &mut self.set;
