@@ -1,8 +1,10 @@
 //! The network test (docs/net.md): `examples/net` booted with `--forward HOST:80` (a free
 //! port of 127.0.0.1), per architecture (`cargo xtask test --example net`, and part of the
 //! whole `cargo xtask test`). While the machine runs, a plain TCP client (std::net) on the
-//! host fetches the page [`REQUESTS`] times from 127.0.0.1:HOST; each answer must be a
-//! whole HTTP 200 response with the page and its request number. The console must show
+//! host fetches the page from 127.0.0.1:HOST; then opens a flood of [`FLOOD`] connections
+//! at once and closes them without a request; then fetches the page again, and `/quit`.
+//! Each answer must be a whole HTTP 200 response with the page and its request number, the
+//! flood changing nothing but the count of connections dropped. The console must show
 //! the web server's refusals as expected (a bind to another port and a UDP socket denied by
 //! the policy, EACCES; a socket number never given, EBADF; a socket too many, EMFILE),
 //! net.Other's four socket requests denied (EACCES) and audited, and the machine powering
@@ -17,17 +19,19 @@ use cargo_ostrog::arch::Arch;
 use cargo_ostrog::qemu::{self, Ending, Forward, Machine, Net};
 use cargo_ostrog::solution::{self, Solution};
 
-/// Requests the web server answers before it ends (its REQUESTS).
-const REQUESTS: u32 = 3;
+/// Requests the host makes, the last one `/quit`.
+const REQUESTS: u32 = 4;
+/// Connections the host opens at once, then closes without a request.
+const FLOOD: usize = 32;
 /// How long a boot may take.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One HTTP GET of `/` from 127.0.0.1:`port`; the whole response.
-pub fn fetch(port: u16, timeout: Duration) -> Result<String> {
+pub fn fetch(port: u16, path: &str, timeout: Duration) -> Result<String> {
     let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    stream.write_all(b"GET / HTTP/1.0\r\nHost: ostrog\r\n\r\n")?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: ostrog\r\n\r\n").as_bytes())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     Ok(String::from_utf8_lossy(&response).into_owned())
@@ -35,9 +39,9 @@ pub fn fetch(port: u16, timeout: Duration) -> Result<String> {
 
 /// Fetches until the server answers (QEMU accepts the host's connection before the guest
 /// listens, and then closes it); the response.
-fn fetch_when_up(port: u16, deadline: Instant) -> Result<String> {
+fn fetch_when_up(port: u16, path: &str, deadline: Instant) -> Result<String> {
     loop {
-        match fetch(port, Duration::from_secs(30)) {
+        match fetch(port, path, Duration::from_secs(30)) {
             Ok(r) if !r.is_empty() => return Ok(r),
             Ok(_) | Err(_) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(500))
@@ -46,6 +50,19 @@ fn fetch_when_up(port: u16, deadline: Instant) -> Result<String> {
             Err(e) => return Err(e).context("no answer from the web server"),
         }
     }
+}
+
+/// Opens [`FLOOD`] connections at once, holds them a moment, and closes them all without
+/// a request.
+fn flood(port: u16) {
+    let streams: Vec<_> = (0..FLOOD)
+        .filter_map(|_| {
+            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(5)).ok()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(streams);
+    std::thread::sleep(Duration::from_millis(500));
 }
 
 /// The checks of one response, the `n`-th.
@@ -85,7 +102,8 @@ const EXPECTED: &[&str] = &[
     "other: Listen denied: EACCES",
     "other: Connect denied: EACCES",
     "net.Socket (no binding covers the event)",
-    "web: served 3 requests, 0 failed",
+    "web: served 4 requests (",
+    "), 0 failed",
     "memory: every frame the programs used is free again",
 ];
 
@@ -107,8 +125,12 @@ fn run_arch(arch: Arch) -> Result<String> {
     let mut errors = Vec::new();
     let mut first = None;
     for n in 1..=REQUESTS {
+        if n == 2 {
+            flood(port);
+        }
         let asked = Instant::now();
-        match fetch_when_up(port, started + TIMEOUT) {
+        let path = if n == REQUESTS { "/quit" } else { "/" };
+        match fetch_when_up(port, path, started + TIMEOUT) {
             Ok(response) => {
                 if n == 1 {
                     first = Some(started.elapsed());
@@ -149,8 +171,13 @@ fn run_arch(arch: Arch) -> Result<String> {
         );
     }
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    let served = run
+        .console
+        .lines()
+        .find(|l| l.starts_with("web: served"))
+        .unwrap_or("");
     Ok(format!(
-        "first page {:.0} ms after QEMU start, then {} ms per request",
+        "{served}; first page {:.0} ms after QEMU start, then {} ms per request",
         first.map_or(0.0, |d| ms(&d)),
         fetched
             .iter()
@@ -165,7 +192,7 @@ pub fn run() -> Vec<(String, bool, String)> {
         .into_iter()
         .map(|arch| {
             let name = format!(
-                "net::{arch}: the host fetches the page of examples/net {REQUESTS} times through --forward; only net.Web may listen, only on port 80, net.Other's socket requests denied (EACCES) and audited"
+                "net::{arch}: the host fetches the page of examples/net through --forward, before and after a flood of {FLOOD} connections; only net.Web may listen, only on port 80, net.Other's socket requests denied (EACCES) and audited"
             );
             match run_arch(arch) {
                 Ok(detail) => (name, true, detail),
