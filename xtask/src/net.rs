@@ -220,3 +220,100 @@ mod tests {
         assert!(check_response("HTTP/1.0 200 OK\r\n", 2).is_err());
     }
 }
+
+/// Requests of the benchmark, made one after the other.
+const BENCH_REQUESTS: u32 = 200;
+
+/// A page like the web server's, for the same load under Linux on the host.
+fn host_page(n: u32) -> String {
+    let body = format!("<html><body><h1>Hello from Ostrog</h1><p>request {n}</p></body></html>\n");
+    format!(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The same web server as a Linux program on the host (std::net, one connection at a time,
+/// on 127.0.0.1), serving until `/quit`; its port.
+fn host_server() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for (n, stream) in (1..).zip(listener.incoming()) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => request.extend_from_slice(&buf[..k]),
+                }
+            }
+            let _ = stream.write_all(host_page(n).as_bytes());
+            if request.starts_with(b"GET /quit ") {
+                break;
+            }
+        }
+    });
+    Ok(port)
+}
+
+/// Requests per second of [`BENCH_REQUESTS`] sequential fetches from 127.0.0.1:`port`.
+fn request_rate(port: u16) -> Result<f64> {
+    let started = Instant::now();
+    for n in 0..BENCH_REQUESTS {
+        let r = fetch(port, "/", Duration::from_secs(30))?;
+        if !r.starts_with("HTTP/1.0 200 OK") {
+            bail!("request {n}: not 200 OK: {r:?}");
+        }
+    }
+    Ok(f64::from(BENCH_REQUESTS) / started.elapsed().as_secs_f64())
+}
+
+/// `cargo xtask bench net`: the request rate of examples/net's web server from the host
+/// (sequential HTTP/1.0 requests, a new connection each, loopback only), per architecture,
+/// and of the same server under Linux on the host, as a ratio.
+pub fn bench() -> Result<bool> {
+    let host_port = host_server()?;
+    let linux = request_rate(host_port)?;
+    let _ = fetch(host_port, "/quit", Duration::from_secs(5));
+    println!("net: Linux on the host: {linux:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests)");
+    let mut ok = true;
+    for arch in Arch::ALL {
+        let dir = cargo_ostrog::source_root().join("examples/net");
+        let solution = Solution::open(&dir)?;
+        let image = solution::build(&solution, arch)?;
+        let port = qemu::free_port()?;
+        let accel = solution::accel(arch);
+        let mut machine = Machine::new(arch, accel, &image);
+        machine.net = Some(Net {
+            forwards: vec![Forward {
+                host: port,
+                guest: 80,
+            }],
+        });
+        let started = Instant::now();
+        let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+        let rate = fetch_when_up(port, "/", started + TIMEOUT).and_then(|_| request_rate(port));
+        let _ = fetch_when_up(port, "/quit", started + TIMEOUT);
+        let run = boot
+            .join()
+            .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+        match rate {
+            Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
+                "net {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
+                accel.name(),
+                rate / linux
+            ),
+            Ok(_) => {
+                ok = false;
+                println!("net {arch}: the machine {}\n{}", run.ending, run.console);
+            }
+            Err(e) => {
+                ok = false;
+                println!("net {arch}: {e:#}\n{}", run.console);
+            }
+        }
+    }
+    Ok(ok)
+}
