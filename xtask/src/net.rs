@@ -202,25 +202,6 @@ pub fn run() -> Vec<(String, bool, String)> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_response_is_checked_whole() {
-        let body = "<html><body><h1>Hello from Ostrog</h1><p>request 2</p></body></html>\n";
-        let ok = format!(
-            "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        assert!(check_response(&ok, 2).is_ok());
-        assert!(check_response(&ok, 1).is_err());
-        assert!(check_response(&ok[..ok.len() - 3], 2).is_err());
-        assert!(check_response(&ok.replace("200 OK", "404 Not Found"), 2).is_err());
-        assert!(check_response("HTTP/1.0 200 OK\r\n", 2).is_err());
-    }
-}
-
 /// Requests of the benchmark, made one after the other.
 const BENCH_REQUESTS: u32 = 200;
 
@@ -316,4 +297,23 @@ pub fn bench() -> Result<bool> {
         }
     }
     Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_checked_whole() {
+        let body = "<html><body><h1>Hello from Ostrog</h1><p>request 2</p></body></html>\n";
+        let ok = format!(
+            "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        assert!(check_response(&ok, 2).is_ok());
+        assert!(check_response(&ok, 1).is_err());
+        assert!(check_response(&ok[..ok.len() - 3], 2).is_err());
+        assert!(check_response(&ok.replace("200 OK", "404 Not Found"), 2).is_err());
+        assert!(check_response("HTTP/1.0 200 OK\r\n", 2).is_err());
+    }
 }
