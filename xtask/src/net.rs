@@ -39,10 +39,17 @@ pub fn fetch(port: u16, path: &str, timeout: Duration) -> Result<String> {
 
 /// Fetches until the server answers (QEMU accepts the host's connection before the guest
 /// listens, and then closes it); the response.
-fn fetch_when_up(port: u16, path: &str, deadline: Instant) -> Result<String> {
+/// Gives up once `boot` (the thread running QEMU) has ended.
+fn fetch_when_up<T>(
+    port: u16,
+    path: &str,
+    deadline: Instant,
+    boot: &std::thread::JoinHandle<T>,
+) -> Result<String> {
     loop {
         match fetch(port, path, Duration::from_secs(30)) {
             Ok(r) if !r.is_empty() => return Ok(r),
+            Ok(_) | Err(_) if boot.is_finished() => bail!("the machine has ended"),
             Ok(_) | Err(_) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(500))
             }
@@ -130,7 +137,7 @@ fn run_arch(arch: Arch) -> Result<String> {
         }
         let asked = Instant::now();
         let path = if n == REQUESTS { "/quit" } else { "/" };
-        match fetch_when_up(port, path, started + TIMEOUT) {
+        match fetch_when_up(port, path, started + TIMEOUT, &boot) {
             Ok(response) => {
                 if n == 1 {
                     first = Some(started.elapsed());
@@ -230,6 +237,15 @@ fn host_server() -> Result<u16> {
                     Ok(k) => request.extend_from_slice(&buf[..k]),
                 }
             }
+            if request.starts_with(b"GET /big ") {
+                let mut r = format!(
+                    "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {BIG}\r\nConnection: close\r\n\r\n"
+                )
+                .into_bytes();
+                r.extend((0..BIG).map(|i| i as u8));
+                let _ = stream.write_all(&r);
+                continue;
+            }
             let _ = stream.write_all(host_page(n).as_bytes());
             if request.starts_with(b"GET /quit ") {
                 break;
@@ -237,6 +253,31 @@ fn host_server() -> Result<u16> {
         }
     });
     Ok(port)
+}
+
+/// Bytes of `GET /big`'s body (the web server's BIG), and how many the benchmark fetches.
+const BIG: usize = 1 << 20;
+const BIG_FETCHES: u32 = 4;
+
+/// Bytes per second of [`BIG_FETCHES`] fetches of `/big`, each body checked.
+fn throughput(port: u16) -> Result<f64> {
+    let started = Instant::now();
+    for n in 0..BIG_FETCHES {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        stream.write_all(b"GET /big HTTP/1.0\r\n\r\n")?;
+        let mut r = Vec::new();
+        stream.read_to_end(&mut r)?;
+        let body = r
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .and_then(|at| r.get(at + 4..))
+            .unwrap_or(&[]);
+        if body.len() != BIG || body.iter().enumerate().any(|(i, &b)| b != i as u8) {
+            bail!("fetch {n} of /big: {} bytes, not the body sent", body.len());
+        }
+    }
+    Ok((BIG as f64) * f64::from(BIG_FETCHES) / started.elapsed().as_secs_f64())
 }
 
 /// Requests per second of [`BENCH_REQUESTS`] sequential fetches from 127.0.0.1:`port`.
@@ -257,8 +298,13 @@ fn request_rate(port: u16) -> Result<f64> {
 pub fn bench() -> Result<bool> {
     let host_port = host_server()?;
     let linux = request_rate(host_port)?;
+    let linux_bytes = throughput(host_port)?;
     let _ = fetch(host_port, "/quit", Duration::from_secs(5));
-    println!("net: Linux on the host: {linux:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests)");
+    let mib = |b: f64| b / f64::from(1u32 << 20);
+    println!(
+        "net: Linux on the host: {linux:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests), {:.1} MiB/s TCP ({BIG_FETCHES} fetches of 1 MiB)",
+        mib(linux_bytes)
+    );
     let mut ok = true;
     for arch in Arch::ALL {
         let dir = cargo_ostrog::source_root().join("examples/net");
@@ -275,16 +321,19 @@ pub fn bench() -> Result<bool> {
         });
         let started = Instant::now();
         let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
-        let rate = fetch_when_up(port, "/", started + TIMEOUT).and_then(|_| request_rate(port));
-        let _ = fetch_when_up(port, "/quit", started + TIMEOUT);
+        let rate = fetch_when_up(port, "/", started + TIMEOUT, &boot)
+            .and_then(|_| Ok((request_rate(port)?, throughput(port)?)));
+        let _ = fetch_when_up(port, "/quit", started + TIMEOUT, &boot);
         let run = boot
             .join()
             .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
         match rate {
-            Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
-                "net {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
+            Ok((rate, bytes)) if run.ending == Ending::PoweredOff(0) => println!(
+                "net {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host; {:.2} MiB/s TCP, {:.4} of Linux",
                 accel.name(),
-                rate / linux
+                rate / linux,
+                mib(bytes),
+                bytes / linux_bytes
             ),
             Ok(_) => {
                 ok = false;

@@ -32,6 +32,8 @@ ostrog_rt::main!(main);
 const EACCES: i32 = 13;
 /// How long to wait for a connection or data before giving up (ms).
 const PATIENCE_MS: u32 = 300_000;
+/// Bytes of the body of `GET /big` (the throughput benchmark's).
+const BIG: usize = 1 << 20;
 /// Requests and dropped connections shown on the console (the benchmark makes many).
 const LOUD: u32 = 5;
 
@@ -161,6 +163,16 @@ fn hostile(net: &mut Net) -> u32 {
     failed.get()
 }
 
+/// Sends all of `data` (at most DataMax bytes a request).
+fn send_all(net: &mut Net, conn: u32, mut data: &[u8]) -> Result<(), i32> {
+    while !data.is_empty() {
+        let chunk = data.get(..DATA_MAX as usize).unwrap_or(data);
+        let sent = patiently(|| net.send(conn, chunk.to_vec()))?.sent as usize;
+        data = data.get(sent..).unwrap_or(&[]);
+    }
+    Ok(())
+}
+
 /// What became of a connection.
 enum Served {
     Page,
@@ -195,15 +207,30 @@ fn serve(net: &mut Net, conn: u32, n: u32) -> Result<Served, i32> {
             core::str::from_utf8(line).unwrap_or("(not text)")
         );
     }
-    let body = format!("<html><body><h1>Hello from Ostrog</h1><p>request {n}</p></body></html>\n");
-    let response = format!(
-        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut rest = response.as_bytes();
-    while !rest.is_empty() {
-        let sent = patiently(|| net.send(conn, rest.to_vec()))?.sent as usize;
-        rest = rest.get(sent..).unwrap_or(&[]);
+    if line.starts_with(b"GET /big ") {
+        // The throughput benchmark's body: BIG bytes, each its offset's low byte, made a
+        // request's worth at a time.
+        send_all(
+            net,
+            conn,
+            format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {BIG}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )?;
+        for start in (0..BIG).step_by(DATA_MAX as usize) {
+            let end = (start + DATA_MAX as usize).min(BIG);
+            let chunk: Vec<u8> = (start..end).map(|i| i as u8).collect();
+            send_all(net, conn, &chunk)?;
+        }
+    } else {
+        let body =
+            format!("<html><body><h1>Hello from Ostrog</h1><p>request {n}</p></body></html>\n");
+        let response = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        send_all(net, conn, response.as_bytes())?;
     }
     net.close(conn).map_err(|e| errno(&e))?;
     Ok(if quit { Served::Quit } else { Served::Page })
