@@ -4,12 +4,12 @@
 //! Each client (a SID) has a table of at most [`SOCKETS_MAX`] sockets; at most
 //! [`CLIENTS_MAX`] clients are served. A listening TCP socket holds its backlog as smoltcp
 //! sockets listening on its port, each counted in the client's budget; Accept hands an
-//! established one out as a new socket and puts a fresh listener in its place when the
-//! budget allows. Closing a TCP connection lets it finish in the background (its FIN sent and
-//! acknowledged), at most [`LINGER_MAX`] at a time in the whole server; past that it is
-//! aborted (the peer gets a reset). Everything a client can make the server allocate is
-//! thus bounded: (SOCKETS_MAX * CLIENTS_MAX + LINGER_MAX) sockets of [`TCP_BUFFER`] bytes
-//! each way.
+//! established one out as a new socket and puts a fresh listener in its place, so it needs
+//! room for one more socket (else TooManySockets). Closing a TCP connection lets it finish
+//! in the background (its FIN sent and acknowledged, or the peer silent for
+//! [`LINGER_TIMEOUT`]), at most [`LINGER_MAX`] at a time in the whole server; past that it
+//! is dropped at once. Everything a client can make the server allocate is thus bounded:
+//! (SOCKETS_MAX * CLIENTS_MAX + LINGER_MAX) sockets of [`TCP_BUFFER`] bytes each way.
 //!
 //! Limits: sockets of a client that ends are not reclaimed (no notice of a client's end
 //! reaches the server yet), so a client slot is held until the server restarts.
@@ -27,6 +27,8 @@ use crate::idl::kl_net as api;
 pub const SOCKETS_MAX: usize = api::SOCKETS_MAX as usize;
 pub const CLIENTS_MAX: usize = api::CLIENTS_MAX as usize;
 pub const LINGER_MAX: usize = 32;
+/// How long a closed connection may go without hearing from its peer before it is dropped.
+const LINGER_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(10);
 const BACKLOG_MAX: usize = api::BACKLOG_MAX as usize;
 const TCP_BUFFER: usize = 8192;
 const UDP_PACKETS: usize = 8;
@@ -502,6 +504,8 @@ impl Sockets {
                 if s.listening || !t.is_active() {
                     self.set.remove(s.handle);
                 } else if self.lingering.len() < LINGER_MAX {
+                    // A peer that never acknowledges does not hold the slot for ever.
+                    t.set_timeout(Some(LINGER_TIMEOUT));
                     t.close();
                     self.lingering.push(s.handle);
                 } else {
