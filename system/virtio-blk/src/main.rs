@@ -10,6 +10,7 @@ extern crate alloc;
 
 mod device;
 mod hal;
+mod irq;
 mod server;
 
 ostrog_rt::main!(server::main);
