@@ -149,18 +149,19 @@ pub fn main() -> i32 {
         println!("VirtioBlk: no DMA memory: {}", e.name());
         return 1;
     }
-    let (blk, place) = match device::open() {
+    let (mut blk, place) = match device::open() {
         Ok(found) => found,
         Err(why) => {
             println!("VirtioBlk: {why}");
             return 1;
         }
     };
+    let completion = Completion::new(place, &mut blk);
     let mut server = Server {
         sectors: blk.capacity(),
         readonly: blk.readonly(),
         blk,
-        completion: Completion::new(place),
+        completion,
         client: 0,
         sid: 0,
     };
@@ -169,8 +170,10 @@ pub fn main() -> i32 {
         server.sectors,
         if server.readonly { ", read-only" } else { "" }
     );
-    ostrog_rt::server::serve("VirtioBlk", |header, request| {
+    let status = ostrog_rt::server::serve("VirtioBlk", |header, request| {
         server.sid = header.src_sid;
         idl::kl_drivers_virtio_blk::dispatch(&mut server, request)
-    })
+    });
+    server.completion.report();
+    status
 }
