@@ -100,7 +100,7 @@ fn main() -> i32 {
             "the command register changed",
         );
         println!("pci: BARs and ROM addresses refused; the command register written");
-        let command = read(at(1, 4));
+        let command_before = read(at(1, 4));
         let size = bar_size(at(1, 0x10));
         check(
             size.is_ok_and(|s| s >= 16 && s.is_power_of_two()),
@@ -108,7 +108,7 @@ fn main() -> i32 {
         );
         check(read(at(1, 0x10)) == bar, "a BAR changed by sizing");
         check(
-            read(at(1, 4)) == command,
+            read(at(1, 4)) == command_before,
             "the command register changed by sizing",
         );
         for bad in [at(1, 0x0c), at(1, 0x28), at(1, 0x30), at(1, 0x11), 1 << 24] {
