@@ -172,6 +172,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
             "FreeDma",
             "PciRead",
             "PciWrite",
+            "PciBarSize",
         ],
     ),
     ("romfs", &["Read"]),
