@@ -50,7 +50,7 @@
 //! | `start_timer(hz)` | periodic timer calling [`crate::time::on_tick`] |
 //! | `enable_interrupts()`, `disable_interrupts() -> bool` | the CPU interrupt flag |
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
-//! | `wait_for_interrupt()` | enable interrupts and sleep until one arrives |
+//! | `wait_for_interrupt()` | sleep until an interrupt arrives and take it, with interrupts enabled on return (no wake-up lost between enabling and sleeping) |
 //! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
 //! | `hardware_random() -> Option<u64>` | the CPU's random-number generator (`RDRAND` / `RNDR`), if it has one ([`crate::entropy`]) |
 //! | `breakpoint()`, `illegal_instruction()` | raise the breakpoint / undefined-instruction exception (self tests) |

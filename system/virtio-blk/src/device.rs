@@ -33,7 +33,10 @@ mod arch {
     const SLOT_SIZE: usize = 0x200;
     const SLOT_COUNT: usize = 32;
 
-    pub fn find() -> Result<SomeTransport<'static>, &'static str> {
+    /// The device's virtio-mmio slot (its interrupt line: `crate::irq::line`).
+    pub type Place = usize;
+
+    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
         let base = map_mmio(SLOTS, SLOT_SIZE * SLOT_COUNT)
             .map_err(|_| "cannot map the virtio-mmio slots")?;
         for i in 0..SLOT_COUNT {
@@ -48,7 +51,7 @@ mod arch {
                 Err(_) => continue,
             };
             if transport.device_type() == DeviceType::Block {
-                return Ok(transport.into());
+                return Ok((transport.into(), i));
             }
         }
         Err("no virtio block device in the virtio-mmio slots")
@@ -162,7 +165,15 @@ mod arch {
         }
     }
 
-    pub fn find() -> Result<SomeTransport<'static>, &'static str> {
+    /// The device's slot and its INTx pin (1 = INTA, 0 = none), from which
+    /// `crate::irq::line` finds its interrupt line.
+    #[derive(Clone, Copy)]
+    pub struct Place {
+        pub slot: u8,
+        pub pin: u8,
+    }
+
+    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
         let channel = Channel::lookup("pci")
             .map_err(|_| "no channel named pci (to the PCI bus manager kl.drivers.PciBus)")?;
         let mut pci = PciProxy {
@@ -186,14 +197,23 @@ mod arch {
         });
         // The device reaches the driver's DMA memory only once it may master the bus.
         root.set_command(function, Command::MEMORY_SPACE | Command::BUS_MASTER);
+        // The interrupt pin, as the bus manager read it.
+        let place = Place {
+            slot: function.device,
+            pin: claimed.pin,
+        };
         PciTransport::new::<OstrogHal, _>(&mut root, function)
-            .map(SomeTransport::from)
+            .map(|t| (SomeTransport::from(t), place))
             .map_err(|_| "the virtio PCI device is not usable (its BARs are not assigned?)")
     }
 }
 
-/// Finds the device and sets it up.
-pub fn open() -> Result<Blk, &'static str> {
-    let transport = arch::find()?;
-    VirtIOBlk::new(transport).map_err(|_| "the virtio block device did not initialise")
+pub use arch::Place;
+
+/// Finds the device and sets it up; where it sits, for its interrupt line.
+pub fn open() -> Result<(Blk, Place), &'static str> {
+    let (transport, place) = arch::find()?;
+    VirtIOBlk::new(transport)
+        .map(|blk| (blk, place))
+        .map_err(|_| "the virtio block device did not initialise")
 }

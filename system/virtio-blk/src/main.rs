@@ -15,6 +15,7 @@ mod idl {
     include!(concat!(env!("OUT_DIR"), "/include.rs"));
 }
 mod hal;
+mod irq;
 mod server;
 
 ostrog_rt::main!(server::main);
