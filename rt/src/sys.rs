@@ -209,6 +209,7 @@ core_errors!(
     kl_core_task::AcceptNotifyError,
     kl_core_task::NotifyExitError,
     kl_core_task::ParentError,
+    kl_core_task::AliveError,
     kl_core_channel::ConnectError,
     kl_core_vmm::AllocateError,
     kl_core_vmm::FreeError,

@@ -1031,7 +1031,12 @@ fn signal_env(frame: &TrapFrame) -> SignalEnv {
 fn finish(outcome: Outcome) -> ! {
     match outcome {
         Outcome::ExitThread(status) => rt::thread_exit(status as isize),
-        Outcome::ExitProcess(status) => rt::exit((status & 0xff) as isize),
+        Outcome::ExitProcess(status) => {
+            // Its files are closed at the server first (the kernel does not tell the
+            // server; docs/files.md, "When a client ends").
+            with_state(|state| state.close_all_files(&mut Native { frame: None }));
+            rt::exit((status & 0xff) as isize)
+        }
         _ => rt::exit(127),
     }
 }

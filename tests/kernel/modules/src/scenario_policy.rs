@@ -148,6 +148,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
             "AcceptNotify",
             "NotifyExit",
             "Parent",
+            "Alive",
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
