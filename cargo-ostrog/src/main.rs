@@ -42,6 +42,14 @@ enum Cmd {
         cmdline: String,
         #[command(flatten)]
         disk: DiskArgs,
+        /// Give the machine a virtio-net card on QEMU user networking (guest 10.0.2.15,
+        /// gateway 10.0.2.2), isolated from everything but the forwarded ports
+        #[arg(long)]
+        net: bool,
+        /// Forward TCP port HOST of 127.0.0.1 on the host to port GUEST of the guest
+        /// (repeatable; implies --net)
+        #[arg(long, value_name = "HOST:GUEST")]
+        forward: Vec<cargo_ostrog::qemu::Forward>,
         /// Solution directory (init.yaml, spec/, security.psl, programs).
         solution: Option<PathBuf>,
     },
@@ -177,9 +185,13 @@ fn run(cli: Cli) -> Result<u8> {
             accel,
             cmdline,
             disk,
+            net,
+            forward,
             solution,
         } => {
             let disk = disk.prepare()?;
+            let net = (net || !forward.is_empty())
+                .then_some(cargo_ostrog::qemu::Net { forwards: forward });
             setup::ensure_rust_targets(&[arch])?;
             setup::ensure_qemu(&[arch])?;
             let dir = solution.unwrap_or_else(|| cargo_ostrog::source_root().join("examples/demo"));
@@ -194,6 +206,7 @@ fn run(cli: Cli) -> Result<u8> {
             let mut machine = Machine::new(arch, accel, &image);
             machine.cmdline = cmdline;
             machine.disk = disk;
+            machine.net = net;
             let ending = machine.run_interactive()?;
             eprintln!("ostrog: machine {ending}");
             Ok(u8::try_from(ending.exit_code()).unwrap_or(1))

@@ -294,6 +294,7 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("VfsSdCardFs", "vfs", "VfsSdCardFs"),
     SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
     SystemProgram::started("PciBus", "pcibus", "PciBus"),
+    SystemProgram::started("VfsNet", "net", "VfsNet"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.
