@@ -15,12 +15,7 @@ use crate::device::{self, Blk};
 use crate::hal;
 use crate::irq::Completion;
 
-// Generated from sysroot/kl/drivers: this program uses only part of it.
-#[allow(dead_code, unused_imports, clippy::all)]
-mod idl {
-    include!(concat!(env!("OUT_DIR"), "/include.rs"));
-}
-
+use crate::idl;
 use idl::kl_drivers_block::*;
 
 /// Another client than the one served (Linux `EBUSY`).
