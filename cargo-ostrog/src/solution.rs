@@ -293,6 +293,7 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("VfsRamFs", "vfs", "VfsRamFs"),
     SystemProgram::started("VfsSdCardFs", "vfs", "VfsSdCardFs"),
     SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
+    SystemProgram::started("PciBus", "pcibus", "PciBus"),
     SystemProgram::started("VfsNet", "net", "VfsNet"),
 ];
 

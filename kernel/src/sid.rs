@@ -96,6 +96,14 @@ identity!(
     PipeId
 );
 
+impl ProcessId {
+    /// The process a program names by its SID (`task.Alive`); whether such a process
+    /// exists is for the caller to look up.
+    pub fn named(raw: u64) -> ProcessId {
+        ProcessId(Sid(raw))
+    }
+}
+
 impl ThreadId {
     /// The thread a program names by the number `thread.Create` gave it (its SID); whether
     /// such a thread exists is for the caller to look up.

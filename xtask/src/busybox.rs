@@ -1,21 +1,29 @@
 //! Debian's busybox-static, unmodified, running the shell scripts of
 //! `tests/linux/busybox/scripts` on Ostrog (`cargo xtask test --example busybox`, and part
-//! of `--example linux`).
+//! of `--example linux`), on the RAM file system and on the disk.
 //!
 //! The executables are Debian's package `busybox-static` for amd64 and arm64, fetched once
 //! with `apt-get download` (the arm64 one after `dpkg --add-architecture arm64`) into
 //! `target/busybox/<arch>/` and unpacked there with `dpkg-deb -x`. Each goes into the ROMFS
-//! of the solution `tests/linux/busybox` as the program `busybox`, with the scripts and a
-//! runner, `busybox-run.sh`, that runs each script with `sh` in a folder of its own under
-//! `/data` (the RAM file system). One boot per architecture runs them all.
+//! of two solutions as the program `busybox`, with the same scripts (one folder, put into
+//! both ROMFS) and a runner, `busybox-run.sh`, that runs each script with `sh` in a folder
+//! of its own under `/data`:
+//!
+//! - `tests/linux/busybox`: `/data` is the RAM file system (kl.VfsRamFs); one boot per
+//!   architecture runs them all.
+//! - `tests/linux/busybox-disk`: `/data` is the disk file system of kl.VfsSdCardFs on
+//!   kl.drivers.VirtioBlk, on a fresh 16 MiB disk image made under `target/`. The first
+//!   boot formats it and runs every script; the second boots on the same image, where the
+//!   runner finds `/data/keep` (left by `keep.sh`) and runs only [`AFTER_REBOOT`]`.sh` there.
 //!
 //! The reference is the same runner run by the amd64 busybox on the host, in a temporary
 //! folder standing in for `/` (its `data` and `rom`): the scripts use relative paths after
-//! `cd`, so they print the same. The AArch64 reference is the amd64 run too: busybox runs
-//! its applets by `execve("/proc/self/exe")`, which under qemu-user would start an AArch64
-//! executable the host cannot run (no binfmt_misc), and nothing the scripts print depends
-//! on the architecture. Each script's lines are compared; a difference names the script and
-//! its first differing line.
+//! `cd`, so they print the same; run a second time in the same folder, it does what the
+//! second boot does. The AArch64 reference is the amd64 run too: busybox runs its applets by
+//! `execve("/proc/self/exe")`, which under qemu-user would start an AArch64 executable the
+//! host cannot run (no binfmt_misc), and nothing the scripts print depends on the
+//! architecture. Each script's lines are compared; a difference names the script and its
+//! first differing line. The boots (two architectures, two variants) run in parallel.
 //!
 //! [`NEEDS_FILE_REDIRECTION`] lists the scripts that redirect to files (`>`, `>>`, `<`),
 //! which need files as descriptors 0-2: they are expected to fail until that work lands (a
@@ -43,11 +51,51 @@ const MACHINE_MIB: u32 = 512;
 /// The Debian package (the version the host's apt knows).
 const PACKAGE: &str = "busybox-static";
 
-fn root() -> PathBuf {
-    cargo_ostrog::source_root()
-        .join("tests")
-        .join("linux")
-        .join("busybox")
+/// The script that leaves files for the next boot; its folder, `/data/keep`, tells the
+/// runner that the machine has booted before on this disk.
+const KEEP: &str = "keep";
+
+/// The script the runner runs instead of all others when `/data/keep` exists (the second
+/// boot on a disk), in that folder.
+const AFTER_REBOOT: &str = "reboot";
+
+/// The size of the disk image of the disk variant.
+const DISK_SIZE: u64 = 16 * 1024 * 1024;
+
+/// One boot's time limit (four boots run at once on a shared machine).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Where `/data` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    /// kl.VfsRamFs (`tests/linux/busybox`).
+    Ram,
+    /// kl.VfsSdCardFs on a disk image, booted twice (`tests/linux/busybox-disk`).
+    Disk,
+}
+
+impl Variant {
+    const ALL: [Variant; 2] = [Variant::Ram, Variant::Disk];
+
+    /// The solution's folder name under `tests/linux`, and the tests' label.
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Ram => "busybox",
+            Variant::Disk => "busybox-disk",
+        }
+    }
+
+    fn root(self) -> PathBuf {
+        cargo_ostrog::source_root()
+            .join("tests")
+            .join("linux")
+            .join(self.name())
+    }
+}
+
+/// The folder of the scripts, shared by both variants.
+fn scripts_dir() -> PathBuf {
+    Variant::Ram.root().join("scripts")
 }
 
 /// Debian's architecture name of `arch`.
@@ -139,7 +187,7 @@ fn executable(arch: Arch) -> Result<Vec<u8>> {
 
 /// The scripts, as (name without `.sh`, text), by name.
 fn scripts() -> Result<Vec<(String, String)>> {
-    let dir = root().join("scripts");
+    let dir = scripts_dir();
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("no {}", dir.display()))? {
         let path = entry?.path();
@@ -161,19 +209,29 @@ fn scripts() -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// The runner: each script with `sh` in `TOP/data/NAME`, between marker lines, its output
-/// (and errors) through a pipe, as on the host, where the output is not a terminal (a
-/// console is one: `ls` would print columns). `top` is the folder that stands for `/`
-/// (empty on Ostrog).
+/// The runner: each script but [`AFTER_REBOOT`] with `sh` in `TOP/data/NAME`, between
+/// marker lines, its output (and errors) through a pipe, as on the host, where the output is
+/// not a terminal (a console is one: `ls` would print columns); or, when `TOP/data/KEEP`
+/// exists (a second boot on a disk, a second run on the host), only [`AFTER_REBOOT`] in
+/// that folder. `top` is the folder that stands for `/` (empty on Ostrog).
 fn runner(top: &str, names: &[String]) -> String {
-    let mut s = String::from("exec 2>&1\necho 'busybox-run: start'\n");
-    for name in names {
-        s.push_str(&format!(
-            "mkdir {top}/data/{name}\ncd {top}/data/{name}\necho '=== {name}'\n\
+    let run = |name: &str| {
+        format!(
+            "echo '=== {name}'\n\
              {{ sh {top}/rom/{name}.sh; echo \"=== {name}: exit $?\"; }} 2>&1 | cat\n"
-        ));
+        )
+    };
+    let mut s = String::from("exec 2>&1\necho 'busybox-run: start'\n");
+    s.push_str(&format!(
+        "if [ -d {top}/data/{KEEP} ]; then\ncd {top}/data/{KEEP}\n"
+    ));
+    s.push_str(&run(AFTER_REBOOT));
+    s.push_str("else\n");
+    for name in names.iter().filter(|n| *n != AFTER_REBOOT) {
+        s.push_str(&format!("mkdir {top}/data/{name}\ncd {top}/data/{name}\n"));
+        s.push_str(&run(name));
     }
-    s.push_str("echo 'busybox-run: done'\n");
+    s.push_str("fi\necho 'busybox-run: done'\n");
     s
 }
 
@@ -214,61 +272,71 @@ fn first_difference(want: &[String], got: &[String]) -> Option<String> {
     None
 }
 
-/// The scripts on `arch`, one result per script and one for the boot.
-fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String, bool, String)> {
-    let label = |what: &str| format!("linux::{arch}::busybox: {what}");
-    let booted = (|| -> Result<(String, f64)> {
-        let solution = Solution::open(&root())?;
-        let mut extra = vec![("busybox".to_string(), executable(arch)?)];
-        extra.push(("busybox-run.sh".to_string(), runner("", names).into_bytes()));
-        for (name, text) in scripts()? {
-            extra.push((format!("{name}.sh"), text.into_bytes()));
-        }
-        let options = BuildOptions {
-            extra,
-            leave_out: Vec::new(),
-        };
-        let image = solution::build_with(&solution, arch, &options)?;
-        let mut machine = Machine::new(arch, solution::accel(arch), &image);
-        machine.memory_mib = MACHINE_MIB;
-        let run = machine.run_captured(Duration::from_secs(300), false)?;
-        if std::env::var_os("OSTROG_BUSYBOX_CONSOLE").is_some() {
-            println!("---- {arch} console ----\n{}----", run.console);
-        }
-        let mut problems = Vec::new();
-        for bad in ["panicked at", "KERNEL", "[audit] denied"] {
-            if run.console.contains(bad) {
-                problems.push(format!("console shows {bad:?}"));
-            }
-        }
-        match run.ending {
-            Ending::PoweredOff(0) => {}
-            Ending::PoweredOff(s) => problems.push(format!("powered off with status {s}")),
-            _ => problems.push("the machine did not power off".into()),
-        }
-        if !run.console.contains("busybox-run: done") {
-            problems.push("the runner did not finish".into());
-        }
-        // Every process the scripts started (about 140) gave its memory back.
-        if !run
-            .console
-            .contains("memory: every frame the programs used is free again")
-        {
-            problems.push("frames of the programs are still in use at the end".into());
-        }
-        if !problems.is_empty() {
-            bail!(
-                "{}\n---- console ----\n{}----",
-                problems.join("; "),
-                run.console
-            );
-        }
-        Ok((run.console, run.elapsed.as_secs_f64()))
-    })();
-    let (console, secs) = match booted {
-        Ok(c) => c,
-        Err(e) => return vec![(label("boot"), false, format!("{e:#}"))],
+/// The image of `variant`'s solution for `arch`: busybox, the runner and the scripts in
+/// its ROMFS.
+fn build(arch: Arch, variant: Variant, names: &[String]) -> Result<PathBuf> {
+    let solution = Solution::open(&variant.root())?;
+    let mut extra = vec![("busybox".to_string(), executable(arch)?)];
+    extra.push(("busybox-run.sh".to_string(), runner("", names).into_bytes()));
+    for (name, text) in scripts()? {
+        extra.push((format!("{name}.sh"), text.into_bytes()));
+    }
+    let options = BuildOptions {
+        extra,
+        leave_out: Vec::new(),
     };
+    solution::build_with(&solution, arch, &options)
+}
+
+/// One boot of `machine`: its console and seconds, or what went wrong (with the console).
+/// `expect` is a line the console must show (the disk server's word on the disk).
+fn boot(machine: &Machine, arch: Arch, which: &str, expect: Option<&str>) -> Result<(String, f64)> {
+    let run = machine.run_captured(BOOT_TIMEOUT, false)?;
+    if std::env::var_os("OSTROG_BUSYBOX_CONSOLE").is_some() {
+        println!("---- {arch} {which} console ----\n{}----", run.console);
+    }
+    let mut problems = Vec::new();
+    for bad in ["panicked at", "KERNEL", "[audit] denied"] {
+        if run.console.contains(bad) {
+            problems.push(format!("console shows {bad:?}"));
+        }
+    }
+    if let Some(line) = expect.filter(|l| !run.console.contains(l)) {
+        problems.push(format!("the console does not show {line:?}"));
+    }
+    match run.ending {
+        Ending::PoweredOff(0) => {}
+        Ending::PoweredOff(s) => problems.push(format!("powered off with status {s}")),
+        _ => problems.push("the machine did not power off".into()),
+    }
+    if !run.console.contains("busybox-run: done") {
+        problems.push("the runner did not finish".into());
+    }
+    // Every process the scripts started (about 140) gave its memory back.
+    if !run
+        .console
+        .contains("memory: every frame the programs used is free again")
+    {
+        problems.push("frames of the programs are still in use at the end".into());
+    }
+    if !problems.is_empty() {
+        bail!(
+            "{which}: {}\n---- console ----\n{}----",
+            problems.join("; "),
+            run.console
+        );
+    }
+    Ok((run.console, run.elapsed.as_secs_f64()))
+}
+
+/// One result per script of `names`: its lines in `console` against the host's.
+fn compare(
+    label: &dyn Fn(&str) -> String,
+    console: &str,
+    secs: f64,
+    host_lines: &[String],
+    names: &[String],
+) -> Vec<(String, bool, String)> {
     // The programs' lines: the kernel's and the personality's own are left out.
     let lines: Vec<&str> = console
         .lines()
@@ -287,7 +355,7 @@ fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String,
             (None, false) => (
                 what,
                 true,
-                format!("{} lines (all scripts booted in {secs:.1}s)", want.len()),
+                format!("{} lines (the boot took {secs:.1}s)", want.len()),
             ),
             (Some(d), false) => (what, false, format!("{name}.sh: {d}\n{console}")),
             (Some(d), true) => (
@@ -308,9 +376,71 @@ fn run_arch(arch: Arch, host_lines: &[String], names: &[String]) -> Vec<(String,
     results
 }
 
-/// The runner on the host, with the amd64 busybox, in a fresh folder standing in for `/`:
-/// its lines.
-fn host_run(names: &[String]) -> Result<Vec<String>> {
+/// The scripts of `variant` on `arch` from its `image`: one result per script (and for
+/// the disk, one for the script after the reboot), or one for a boot that failed.
+fn run_variant(
+    arch: Arch,
+    variant: Variant,
+    image: &std::path::Path,
+    host: &HostRuns,
+    names: &[String],
+) -> Vec<(String, bool, String)> {
+    let label = |what: &str| format!("linux::{arch}::{}: {what}", variant.name());
+    let mut machine = Machine::new(arch, solution::accel(arch), image);
+    machine.memory_mib = MACHINE_MIB;
+    let first: Vec<String> = names
+        .iter()
+        .filter(|n| *n != AFTER_REBOOT)
+        .cloned()
+        .collect();
+    if variant == Variant::Ram {
+        return match boot(&machine, arch, "boot", None) {
+            Ok((console, secs)) => compare(&label, &console, secs, &host.first, &first),
+            Err(e) => vec![(label("boot"), false, format!("{e:#}"))],
+        };
+    }
+    // A fresh disk image: formatted by the first boot, found again by the second.
+    let disk = image.with_file_name("busybox-disk.disk");
+    let _ = std::fs::remove_file(&disk);
+    if let Err(e) = cargo_ostrog::qemu::prepare_disk(&disk, DISK_SIZE) {
+        return vec![(label("disk image"), false, format!("{e:#}"))];
+    }
+    machine.disk = Some(disk);
+    let mut results = match boot(
+        &machine,
+        arch,
+        "boot 1",
+        Some("VfsSdCardFs: formatted the empty disk"),
+    ) {
+        Ok((console, secs)) => compare(&label, &console, secs, &host.first, &first),
+        Err(e) => return vec![(label("boot 1"), false, format!("{e:#}"))],
+    };
+    let after = [AFTER_REBOOT.to_string()];
+    match boot(
+        &machine,
+        arch,
+        "boot 2",
+        Some("VfsSdCardFs: mounted the disk"),
+    ) {
+        Ok((console, secs)) => {
+            let label = |what: &str| label(&format!("after a reboot: {what}"));
+            results.extend(compare(&label, &console, secs, &host.second, &after));
+        }
+        Err(e) => results.push((label("boot 2 on the same disk"), false, format!("{e:#}"))),
+    }
+    results
+}
+
+/// The host's runs of the runner: the first in a fresh folder, the second in the same
+/// folder after it (as the second boot on a disk).
+struct HostRuns {
+    first: Vec<String>,
+    second: Vec<String>,
+}
+
+/// The runner on the host, with the amd64 busybox, in a fresh folder standing in for `/`,
+/// twice: its lines each time.
+fn host_run(names: &[String]) -> Result<HostRuns> {
     let top = crate::linux::work_dir(Arch::X86_64)?.join("busybox-host");
     let _ = std::fs::remove_dir_all(&top);
     std::fs::create_dir_all(top.join("rom"))?;
@@ -328,28 +458,40 @@ fn host_run(names: &[String]) -> Result<Vec<String>> {
     let text = top.to_string_lossy().into_owned();
     let run = top.join("rom").join("busybox-run.sh");
     std::fs::write(&run, runner(&text, names))?;
-    let out = Command::new(&bin)
-        .arg("sh")
-        .arg(&run)
-        .env_clear()
-        .env("PATH", "/nonexistent")
-        .current_dir(&top)
-        .output()
-        .with_context(|| format!("cannot run {}", bin.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !stdout.contains("busybox-run: done") {
-        bail!("the runner did not finish on the host:\n{stdout}");
-    }
-    Ok(stdout.lines().map(String::from).collect())
+    let once = || -> Result<Vec<String>> {
+        let out = Command::new(&bin)
+            .arg("sh")
+            .arg(&run)
+            .env_clear()
+            .env("PATH", "/nonexistent")
+            .current_dir(&top)
+            .output()
+            .with_context(|| format!("cannot run {}", bin.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !stdout.contains("busybox-run: done") {
+            bail!("the runner did not finish on the host:\n{stdout}");
+        }
+        Ok(stdout.lines().map(String::from).collect())
+    };
+    let first = once()?;
+    let second = once()?;
+    Ok(HostRuns { first, second })
 }
 
-/// The PAL tests of the busybox solution's policy, then the scripts on each architecture.
+/// The PAL tests of both busybox solutions' policies, then the scripts on each
+/// architecture and variant (the boots in parallel).
 pub fn run() -> Vec<(String, bool, String)> {
     let prepared = scripts().and_then(|s| {
         let names: Vec<String> = s.into_iter().map(|(n, _)| n).collect();
+        if !names.iter().any(|n| n == KEEP) || !names.iter().any(|n| n == AFTER_REBOOT) {
+            bail!("the scripts must include {KEEP}.sh and {AFTER_REBOOT}.sh");
+        }
         host_run(&names).map(|h| (names, h))
     });
-    let mut results = vec![crate::linux::pal_tests("linux::busybox", &root())];
+    let mut results: Vec<_> = Variant::ALL
+        .iter()
+        .map(|v| crate::linux::pal_tests(&format!("linux::{}", v.name()), &v.root()))
+        .collect();
     let (names, host) = match prepared {
         Ok(p) => p,
         Err(e) => {
@@ -357,11 +499,35 @@ pub fn run() -> Vec<(String, bool, String)> {
             return results;
         }
     };
-    results.extend(
-        Arch::ALL
-            .into_iter()
-            .flat_map(|arch| run_arch(arch, &host, &names)),
-    );
+    // The images one after another (cargo builds them), then the boots at once.
+    let mut images = Vec::new();
+    for arch in Arch::ALL {
+        for variant in Variant::ALL {
+            match build(arch, variant, &names) {
+                Ok(image) => images.push((arch, variant, image)),
+                Err(e) => results.push((
+                    format!("linux::{arch}::{}: build", variant.name()),
+                    false,
+                    format!("{e:#}"),
+                )),
+            }
+        }
+    }
+    let (host, names) = (&host, &names);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = images
+            .iter()
+            .map(|(arch, variant, image)| {
+                scope.spawn(move || run_variant(*arch, *variant, image, host, names))
+            })
+            .collect();
+        for run in runs {
+            match run.join() {
+                Ok(r) => results.extend(r),
+                Err(_) => results.push(("linux::busybox: a run".into(), false, "panicked".into())),
+            }
+        }
+    });
     results
 }
 
@@ -402,9 +568,18 @@ mod tests {
 
     #[test]
     fn the_runner_stands_a_folder_for_the_root() {
-        let text = runner("/tmp/x", &["s".to_string()]);
+        let names = ["s".to_string(), AFTER_REBOOT.to_string()];
+        let text = runner("/tmp/x", &names);
         assert!(text.contains("mkdir /tmp/x/data/s\ncd /tmp/x/data/s\n"));
         assert!(text.contains("{ sh /tmp/x/rom/s.sh; echo \"=== s: exit $?\"; } 2>&1 | cat\n"));
-        assert!(runner("", &["s".to_string()]).contains("sh /rom/s.sh"));
+        assert!(runner("", &names).contains("sh /rom/s.sh"));
+        // After a reboot on a disk only the reboot script runs, in keep.sh's folder.
+        let (again, first) = text.split_once("else\n").unwrap();
+        assert!(again.starts_with("exec 2>&1\necho 'busybox-run: start'\n"));
+        assert!(again.contains("if [ -d /tmp/x/data/keep ]; then\ncd /tmp/x/data/keep\n"));
+        assert!(again.contains("sh /tmp/x/rom/reboot.sh;"));
+        assert!(!again.contains("s.sh"));
+        assert!(!first.contains("reboot"));
+        assert!(first.ends_with("fi\necho 'busybox-run: done'\n"));
     }
 }

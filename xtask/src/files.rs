@@ -13,8 +13,9 @@
 //! every denial must be in the audit log. `redirect-c` (shell redirection on files for the
 //! programs it starts, files shared across fork and execve) runs in the same image; it
 //! starts itself, which qemu-user cannot, so its expected lines are those of its x86_64
-//! build on the (x86_64) host for both architectures. `OSTROG_FILES_CONSOLE=1` prints each
-//! console.
+//! build on the (x86_64) host for both architectures. `close-exit-c` (processes that end,
+//! or are killed, holding open files; the parent must still open files) runs there too,
+//! compared with its host run. `OSTROG_FILES_CONSOLE=1` prints each console.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,7 +28,13 @@ use cargo_ostrog::solution::{self, BuildOptions, Solution};
 
 /// The entities of the file tests in the Linux test solution: the other tests leave them
 /// out.
-pub(crate) const TASKS: [&str; 4] = ["lx.Files", "lx.FilesC", "lx.RedirectC", "kl.VfsRamFs"];
+pub(crate) const TASKS: [&str; 5] = [
+    "lx.Files",
+    "lx.FilesC",
+    "lx.RedirectC",
+    "lx.CloseExitC",
+    "kl.VfsRamFs",
+];
 
 /// What files-c prints when it starts itself to read a file it wrote (`files-c: spawn:`
 /// lines): on an x86_64 host they must be the host's; qemu-user cannot start an AArch64
@@ -117,6 +124,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let c_elf = crate::conformance::build_c(arch, &root().join("files-c/files.c"), "files-c")?;
         let redirect = root().join("redirect-c/redirect.c");
         let redirect_elf = crate::conformance::build_c(arch, &redirect, "redirect-c")?;
+        let close_exit = root().join("close-exit-c/close-exit.c");
+        let close_exit_elf = crate::conformance::build_c(arch, &close_exit, "close-exit-c")?;
 
         // The host: a fresh folder with the layout of the VFS.
         let dir = crate::linux::work_dir(arch)?.join("files-host");
@@ -147,6 +156,14 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             &c_elf,
             &[text(&dir.join("data/FilesC"))],
         )?;
+        // close-exit-c forks (no execve): qemu-user runs it.
+        let (close_out, close_status) = host_run(
+            arch,
+            &dir,
+            "close-exit-c",
+            &close_exit_elf,
+            &[text(&dir.join("data/CloseExitC"))],
+        )?;
         // redirect-c starts itself, which qemu-user cannot do: its lines are those of the
         // x86_64 build on an x86_64 host, for both architectures (it prints nothing
         // architecture-specific).
@@ -170,6 +187,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             ("files-std", &std_out),
             ("files-c", &c_out),
             ("redirect-c", &redirect_out),
+            ("close-exit-c", &close_out),
         ] {
             if !out.ends_with(&format!("{name}: done\n")) {
                 bail!("{name} did not finish on the host:\n{out}");
@@ -189,12 +207,14 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             extra: vec![
                 ("files-c".to_string(), c_elf),
                 ("redirect-c".to_string(), redirect_elf),
+                ("close-exit-c".to_string(), close_exit_elf),
             ],
             leave_out,
         };
         let image = solution::build_with(&solution, arch, &options)?;
         let machine = Machine::new(arch, solution::accel(arch), &image);
-        let run = machine.run_captured(Duration::from_secs(180), false)?;
+        // close-exit-c starts 240 processes.
+        let run = machine.run_captured(Duration::from_secs(400), false)?;
         if std::env::var_os("OSTROG_FILES_CONSOLE").is_some() {
             println!("---- {arch} console ----\n{}----", run.console);
         }
@@ -227,7 +247,9 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         c_expect.push(exit_line("lx.FilesC", c_status));
         let mut redirect_expect: Vec<String> = redirect_out.lines().map(String::from).collect();
         redirect_expect.push(exit_line("lx.RedirectC", redirect_status));
-        for expect in [&std_expect, &c_expect, &redirect_expect] {
+        let mut close_expect: Vec<String> = close_out.lines().map(String::from).collect();
+        close_expect.push(exit_line("lx.CloseExitC", close_status));
+        for expect in [&std_expect, &c_expect, &redirect_expect, &close_expect] {
             if let Some(line) = solution::first_missing(&run.console, expect) {
                 problems.push(format!("console lacks (in order): {line:?}"));
             }

@@ -7,10 +7,10 @@ use ostrog_ksm::Verdict;
 
 use super::{code, Caller, Handover};
 use crate::idl::kl_core_task::{
-    AcceptNotifyError, AcceptNotifyRequest, AcceptNotifyResponse, NotifyExitError,
-    NotifyExitRequest, NotifyExitResponse, ParentError, ParentRequest, ParentResponse,
-    PendingError, PendingRequest, PendingResponse, SenderError, SenderRequest, SenderResponse,
-    SignalError, SignalRequest, SignalResponse,
+    AcceptNotifyError, AcceptNotifyRequest, AcceptNotifyResponse, AliveError, AliveRequest,
+    AliveResponse, NotifyExitError, NotifyExitRequest, NotifyExitResponse, ParentError,
+    ParentRequest, ParentResponse, PendingError, PendingRequest, PendingResponse, SenderError,
+    SenderRequest, SenderResponse, SignalError, SignalRequest, SignalResponse,
 };
 use crate::idl::kl_core_task::{
     ArgsError, ArgsRequest, ArgsResponse, CountError, CountRequest, CountResponse, CreateError,
@@ -331,6 +331,20 @@ impl TaskServer for Caller {
         let live = TASKS.lock().live_processes();
         Ok(CountResponse {
             live: u32::try_from(live).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Whether the process `sid` names exists and has not ended: any SID is a valid
+    /// question (of no process, of a thread, 0, the caller's own), answered from the
+    /// process table without allocating.
+    fn alive(&mut self, r: AliveRequest) -> Result<AliveResponse, AliveError> {
+        let tasks = TASKS.lock();
+        let live = tasks
+            .processes
+            .get(&ProcessId::named(r.sid))
+            .is_some_and(|p| !p.ended);
+        Ok(AliveResponse {
+            live: u32::from(live),
         })
     }
 

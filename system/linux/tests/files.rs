@@ -250,11 +250,11 @@ fn setup(arch: Arch, with_vfs: bool) -> (State, Fake) {
     (State::new(arch, space, 42, STACK_TOP, b"/bin/test"), fake)
 }
 
-fn call(st: &mut State, k: &mut Fake, sys: Sys, args: &[u64]) -> i64 {
+fn call_outcome(st: &mut State, k: &mut Fake, sys: Sys, args: &[u64]) -> Outcome {
     let mut a = [0u64; 6];
     a[..args.len()].copy_from_slice(args);
     let nr = number(st.arch, sys).expect("no such call on this arch");
-    match st.dispatch(
+    st.dispatch(
         k,
         &mut Call {
             nr,
@@ -262,7 +262,11 @@ fn call(st: &mut State, k: &mut Fake, sys: Sys, args: &[u64]) -> i64 {
             tls: 0,
             sp: STACK_TOP - 0x1000,
         },
-    ) {
+    )
+}
+
+fn call(st: &mut State, k: &mut Fake, sys: Sys, args: &[u64]) -> i64 {
+    match call_outcome(st, k, sys, args) {
         Outcome::Return(v) => v,
         other => panic!("expected a result, got {other:?}"),
     }
@@ -671,6 +675,39 @@ fn duplicates_of_a_file_share_its_position_and_close_last() {
         0,
         "the last close closed it"
     );
+}
+
+#[test]
+fn a_process_that_ends_closes_every_file_it_holds() {
+    let (mut st, mut k) = setup(Arch::X86_64, true);
+    let mut fds = Vec::new();
+    for (i, name) in ["/a", "/b", "/c"].iter().enumerate() {
+        let p = s(&mut k, i as u64, name);
+        let fd = call(
+            &mut st,
+            &mut k,
+            Sys::Openat,
+            &[AT_FDCWD, p, O_CREAT | O_RDWR, 0],
+        );
+        assert!(fd >= 3, "{name}: {fd}");
+        fds.push(fd as u64);
+    }
+    // Duplicates (one onto a standard descriptor) name the same server files.
+    assert!(call(&mut st, &mut k, Sys::Dup, &[fds[0]]) > 0);
+    assert_eq!(call(&mut st, &mut k, Sys::Dup2, &[fds[1], 1]), 1);
+    assert_eq!(k.fs.as_ref().unwrap().open_count(SID), 3);
+    // exit_group ends the process; the shell then closes what it holds, each file once.
+    assert!(matches!(
+        call_outcome(&mut st, &mut k, Sys::ExitGroup, &[0]),
+        Outcome::ExitProcess(0)
+    ));
+    assert_eq!(st.close_all_files(&mut k), 3);
+    assert_eq!(
+        k.fs.as_ref().unwrap().open_count(SID),
+        0,
+        "nothing stays open at the server"
+    );
+    assert_eq!(st.close_all_files(&mut k), 0, "nothing twice");
 }
 
 #[test]

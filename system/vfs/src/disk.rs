@@ -245,6 +245,9 @@ impl<D: BlockDevice, H: Host> Host for Disk<D, H> {
     fn now_ns(&mut self) -> u64 {
         self.host.now_ns()
     }
+    fn alive(&mut self, sid: u64) -> bool {
+        self.host.alive(sid)
+    }
 }
 
 impl<D: BlockDevice, H: Host> Backend for Disk<D, H> {

@@ -59,6 +59,12 @@ pub trait Host {
     fn rom_close(&mut self, id: usize);
     /// Nanoseconds since boot.
     fn now_ns(&mut self) -> u64;
+    /// Whether the process with SID `sid` still exists (on Ostrog the kernel's
+    /// `task.Alive`; SIDs are never reused). `true` when it cannot be told: only a client
+    /// known to have ended is reclaimed ([`Fs::reclaim`]).
+    fn alive(&mut self, _sid: u64) -> bool {
+        true
+    }
 }
 
 /// Where file data lives: chunks of [`CHUNK`] bytes in memory (VfsRamFs) or blocks on a
@@ -589,7 +595,10 @@ impl<B: Backend> Fs<B> {
     /// A free number in the client's table (the table made if it has none).
     fn free_slot(&mut self, sid: u64) -> R<usize> {
         if !self.tables.contains_key(&sid) && self.tables.len() >= MAX_CLIENTS {
-            return Err(ENFILE);
+            self.reclaim();
+            if self.tables.len() >= MAX_CLIENTS {
+                return Err(ENFILE);
+            }
         }
         let t = self.tables.entry(sid).or_default();
         match t.iter().position(Option::is_none) {
@@ -766,7 +775,10 @@ impl<B: Backend> Fs<B> {
             return Err(EINVAL);
         }
         if !self.grants.contains_key(&to) && self.grants.len() >= MAX_CLIENTS {
-            return Err(ENFILE);
+            self.reclaim();
+            if self.grants.len() >= MAX_CLIENTS {
+                return Err(ENFILE);
+            }
         }
         let pending = self.grants.entry(to).or_default();
         if pending.iter().any(|g| g.tag == tag) {
@@ -818,7 +830,10 @@ impl<B: Backend> Fs<B> {
             return Ok(Vec::new());
         }
         if !self.tables.contains_key(&sid) && self.tables.len() >= MAX_CLIENTS {
-            return Err(ENFILE);
+            self.reclaim();
+            if self.tables.len() >= MAX_CLIENTS {
+                return Err(ENFILE);
+            }
         }
         if CLIENT_FILES - self.open_count(sid) < want {
             return Err(EMFILE);
@@ -834,6 +849,53 @@ impl<B: Backend> Fs<B> {
             out.push((g.tag, slot as u32));
         }
         Ok(out)
+    }
+
+    /// Frees what clients that have ended left behind: the table of each SID with a table
+    /// or waiting grants that the host says is gone ([`Host::alive`]), closing its files
+    /// as `Close` would, and the grants waiting for it. Grants a dead client made to a live
+    /// one stay (the receiver takes them). Done when a new client would exceed
+    /// [`MAX_CLIENTS`] (tables or grant lists), so a client that ended without closing
+    /// (killed, or not the personality's) costs a slot only until one is needed: at most
+    /// `2 * MAX_CLIENTS` questions to the host per full table. How many clients were
+    /// reclaimed.
+    pub fn reclaim(&mut self) -> usize {
+        let mut sids: Vec<u64> = self.tables.keys().copied().collect();
+        for &sid in self.grants.keys() {
+            if !sids.contains(&sid) {
+                sids.push(sid);
+            }
+        }
+        let mut reclaimed = 0;
+        for sid in sids {
+            if self.backend.alive(sid) {
+                continue;
+            }
+            reclaimed += 1;
+            for i in self
+                .tables
+                .remove(&sid)
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+            {
+                self.unref(i);
+            }
+            for g in self.grants.remove(&sid).unwrap_or_default() {
+                self.unref(g.open);
+            }
+        }
+        if reclaimed > 0 {
+            // A persistent backend commits the closes; a failure leaves the last commit,
+            // which the next one repeats.
+            let _ = self.sync();
+        }
+        reclaimed
+    }
+
+    /// Clients with a table of open files (for tests and diagnostics).
+    pub fn client_count(&self) -> usize {
+        self.tables.len()
     }
 
     /// Grants waiting for a client (for tests and diagnostics).

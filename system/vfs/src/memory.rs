@@ -34,6 +34,9 @@ impl Host for Ram {
     fn now_ns(&mut self) -> u64 {
         self.rom.now_ns()
     }
+    fn alive(&mut self, sid: u64) -> bool {
+        self.rom.alive(sid)
+    }
 }
 
 impl Backend for Ram {

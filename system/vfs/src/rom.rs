@@ -1,5 +1,5 @@
 //! What both servers' file systems get from Ostrog besides storage: the ROMFS (each file
-//! mapped while open) and the clock.
+//! mapped while open), the clock, and whether a client's process still exists.
 
 use alloc::vec::Vec;
 
@@ -75,6 +75,12 @@ impl Host for Rom {
             let _ = rt::vmm().free(f.addr, f.mapped);
             let _ = rt::handles().close(f.region);
         }
+    }
+
+    /// The kernel's `task.Alive` (granted to the VFS servers by their sysroot policy); a
+    /// failure (denied, say) counts as alive: nothing is reclaimed on a guess.
+    fn alive(&mut self, sid: u64) -> bool {
+        rt::tasks().alive(sid).map_or(true, |r| r.live != 0)
     }
 
     fn now_ns(&mut self) -> u64 {

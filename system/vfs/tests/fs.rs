@@ -15,6 +15,10 @@ struct Host {
     now: u64,
     /// Refuse allocations beyond this many chunks (the server's memory running out).
     limit: Option<usize>,
+    /// Clients whose process has ended (`alive` is false for them).
+    dead: std::collections::BTreeSet<u64>,
+    /// How many times the file system asked whether a client is alive.
+    asked: usize,
 }
 
 impl Backend for Host {
@@ -62,6 +66,10 @@ impl vfs::fs::Host for Host {
     fn now_ns(&mut self) -> u64 {
         self.now += 1;
         self.now
+    }
+    fn alive(&mut self, sid: u64) -> bool {
+        self.asked += 1;
+        !self.dead.contains(&sid)
     }
 }
 
@@ -521,4 +529,63 @@ fn inherited_is_all_or_nothing() {
     fs.write(B, taken[0].1, None, b"ab").unwrap();
     fs.write(B, taken[1].1, None, b"cd").unwrap();
     assert_eq!(fs.read(A, f, Some(0), 10).unwrap(), b"abcd");
+}
+
+#[test]
+fn clients_that_ended_without_closing_are_reclaimed_when_room_is_needed() {
+    let mut fs = fs();
+    // MAX_CLIENTS clients each hold two numbers; the first one's file is unlinked with
+    // data in it, so only its open numbers keep the data.
+    let first = 5000;
+    let mut files = Vec::new();
+    for c in 0..MAX_CLIENTS as u64 {
+        let path = format!("/data/c{c}");
+        let (f, _) = fs.open(first + c, &path, RW | O_CREATE, 0o644).unwrap();
+        fs.open(first + c, &path, O_READ, 0).unwrap();
+        files.push(f);
+    }
+    fs.write(first, files[0], None, &[7; 100]).unwrap();
+    fs.unlink("/data/c0").unwrap();
+    let used = fs.chunks_used();
+    // While they all live, another client gets ENFILE, after asking about each once.
+    assert_eq!(fs.open(A, "/data/a", RW | O_CREATE, 0o644), Err(ENFILE));
+    assert_eq!(fs.backend.asked, MAX_CLIENTS);
+    assert_eq!(fs.client_count(), MAX_CLIENTS);
+    // Two of them end (killed: nothing closed). The next open reclaims both tables.
+    fs.backend.dead.insert(first);
+    fs.backend.dead.insert(first + 1);
+    let (a, _) = fs.open(A, "/data/a", RW | O_CREATE, 0o644).unwrap();
+    assert_eq!(fs.client_count(), MAX_CLIENTS - 1);
+    assert_eq!(fs.open_count(first), 0);
+    assert_eq!(fs.open_count(first + 1), 0);
+    assert_eq!(
+        fs.chunks_used(),
+        used - 1,
+        "the unlinked file's data went with them"
+    );
+    assert_eq!(fs.read(first, files[0], Some(0), 1), Err(EBADF));
+    // The live clients keep theirs; with a slot free nobody is asked again.
+    let asked = fs.backend.asked;
+    fs.write(first + 2, files[2], None, b"still").unwrap();
+    assert_eq!(fs.open_count(first + 2), 2);
+    fs.open(B, "/data/b", RW | O_CREATE, 0o644).unwrap();
+    assert_eq!(fs.backend.asked, asked);
+    // Grants waiting for receivers that ended are dropped to make room; a grant a dead
+    // client made to a live one stays, and the receiver takes it.
+    let mut to = 9000;
+    while fs.grant(A, a, to, 0).is_ok() {
+        to += 1;
+    }
+    assert_eq!(fs.grant(A, a, to, 0), Err(ENFILE));
+    fs.backend.dead.insert(9000);
+    fs.grant(A, a, to, 0).unwrap();
+    assert_eq!(fs.grant_count(9000), 0);
+    fs.grant(first + 2, files[2], 9001, 1).unwrap();
+    fs.backend.dead.insert(first + 2);
+    assert_eq!(fs.reclaim(), 1);
+    assert_eq!(fs.open_count(first + 2), 0);
+    let taken = fs.inherited(9001).unwrap();
+    assert_eq!(taken.len(), 2);
+    let (_, mine) = taken.iter().find(|(tag, _)| *tag == 1).copied().unwrap();
+    assert_eq!(fs.read(9001, mine, Some(0), 100).unwrap(), b"still");
 }

@@ -281,6 +281,23 @@ impl Files {
     fn in_vfork(&self) -> bool {
         self.saved.is_some()
     }
+
+    /// The process ends: every server file it names (its table's and, if a `vfork` child
+    /// is running, the parent's kept aside), each once, taken out of the table.
+    pub fn take_all(&mut self) -> Vec<u32> {
+        let mut all: Vec<u32> = Vec::new();
+        let saved = self.saved.take().map(|(fds, _)| fds).unwrap_or_default();
+        for f in core::mem::take(&mut self.fds)
+            .into_iter()
+            .chain(saved)
+            .flatten()
+        {
+            if !all.contains(&f.file) {
+                all.push(f.file);
+            }
+        }
+        all
+    }
 }
 
 /// The tag of a granted file (kl.Vfs `Grant`): the descriptor in the low bits, then its
@@ -607,6 +624,18 @@ impl State {
             return Ok(());
         }
         k.vfs(VfsRequest::Close { file: f.file }).map(|_| ())
+    }
+
+    /// The process ends (`exit_group`, the last thread's `exit`, a signal's default action,
+    /// a fault nothing handles): every server file it holds is closed, so that the server's
+    /// table for it empties and counts no more against its bounds (docs/files.md, "When a
+    /// client ends"). How many were closed.
+    pub fn close_all_files<K: Kernel>(&mut self, k: &mut K) -> usize {
+        let files = self.files.take_all();
+        for &file in &files {
+            let _ = k.vfs(VfsRequest::Close { file });
+        }
+        files.len()
     }
 
     /// Takes the files granted to this process by its creator (`execve`; kl.Vfs

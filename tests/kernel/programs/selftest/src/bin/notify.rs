@@ -1,5 +1,5 @@
 //! Notifications between processes (`task.Signal`, `task.Pending`, `task.Sender`,
-//! `task.AcceptNotify`, `task.NotifyExit`, `task.Parent`), and what a program can do wrong
+//! `task.AcceptNotify`, `task.NotifyExit`, `task.Parent`, `task.Alive`), and what a program can do wrong
 //! with them. This program has no trap entry: it sees notifications only as interrupted waits
 //! and with `task.Pending`.
 //!
@@ -194,6 +194,23 @@ fn main() -> i32 {
     }
     let me = rt::task_info().map(|(sid, _)| sid).unwrap_or(0);
     let child_sid = rt::handles().sid(child).map(|r| r.sid).unwrap_or(u64::MAX);
+    // task.Alive: any SID is a question; only a live process answers 1.
+    let alive = |sid: u64| -> &'static str {
+        match tasks().alive(sid) {
+            Ok(r) if r.live == 0 => "0",
+            Ok(r) if r.live == 1 => "1",
+            Ok(_) => "neither 0 nor 1",
+            Err(e) => remote(e, |e| e.status),
+        }
+    };
+    println!(
+        "notify: alive: itself {}, the child {}, SID 0 {}, SID 1 {}, SID max {}",
+        alive(me),
+        alive(child_sid),
+        alive(0),
+        alive(1),
+        alive(u64::MAX)
+    );
     println!("notify: first wait: {}", wait());
     let bits = tasks().pending().map(|r| r.bits).unwrap_or(0);
     let from = tasks().sender(HELLO).map(|r| r.sid).unwrap_or(0);
@@ -221,6 +238,10 @@ fn main() -> i32 {
         Ok(r) => println!("notify: child ended with status {}", r.code),
         Err(e) => println!("notify: wait failed: {}", remote(e, |e| e.status)),
     }
+    println!(
+        "notify: alive after its end: the child {}",
+        alive(child_sid)
+    );
     match tasks().signal(child, HELLO) {
         Ok(_) => println!("notify: signalled an ended process"),
         Err(e) => println!("notify: ended child: {}", remote(e, |e| e.status)),
