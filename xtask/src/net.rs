@@ -103,6 +103,9 @@ const EXPECTED: &[&str] = &[
     "web: UDP socket (the policy allows TCP only): errno 13, as expected",
     "web: listen on a socket number never given: errno 9, as expected",
     "web: one socket too many: errno 24, as expected",
+    "web: client 9 refused with 8 clients served: errno 23, as expected",
+    "web: 16 clients served one after another, each ended with 3 sockets open",
+    "VfsNet: heap in use at start: ",
     "[audit] denied request net.Web(",
     "other: Socket denied: EACCES",
     "other: Bind denied: EACCES",
@@ -113,6 +116,33 @@ const EXPECTED: &[&str] = &[
     "), 0 failed",
     "memory: every frame the programs used is free again",
 ];
+
+/// The network server's heap once every client has gone must be back at what it was before
+/// the first client (it prints both when it ends).
+fn check_heap(console: &str) -> Result<()> {
+    let line = console
+        .lines()
+        .find(|l| l.contains("VfsNet: heap in use at the end: "))
+        .ok_or_else(|| anyhow::anyhow!("the network server did not print its heap at the end"))?;
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match numbers.as_slice() {
+        [end, start] if end <= start => Ok(()),
+        [end, start] => bail!("the network server's heap grew from {start} to {end} bytes"),
+        _ => bail!("cannot read the heap figures in {line:?}"),
+    }
+}
+
+/// How many ended clients the network server says it reclaimed.
+fn reclaimed(console: &str) -> Option<u64> {
+    let line = console
+        .lines()
+        .find(|l| l.contains(" ended clients reclaimed"))?;
+    let before = line.split(" ended clients reclaimed").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
 
 fn run_arch(arch: Arch) -> Result<String> {
     let dir = cargo_ostrog::source_root().join("examples/net");
@@ -169,6 +199,17 @@ fn run_arch(arch: Arch) -> Result<String> {
     }
     if run.ending != Ending::PoweredOff(0) {
         errors.push(format!("the machine {} (expected status 0)", run.ending));
+    }
+    if let Err(e) = check_heap(&run.console) {
+        errors.push(format!("{e:#}"));
+    }
+    match reclaimed(&run.console) {
+        // The copies of the web server that ended with sockets open: 7 holders and 16
+        // short-lived ones; at most 8 clients at once, so most were reclaimed.
+        Some(n) if n >= 16 => {}
+        other => errors.push(format!(
+            "the server reclaimed {other:?} ended clients, expected at least 16"
+        )),
     }
     if !errors.is_empty() {
         bail!(

@@ -10,6 +10,7 @@ extern crate alloc;
 
 mod discover;
 mod hal;
+mod irq;
 mod nic;
 mod server;
 mod sockets;

@@ -7,7 +7,8 @@
 //! free transmit buffer, whose completion is collected later. With every transmit buffer in
 //! flight the device says it cannot transmit, and smoltcp tries again on its next poll.
 //!
-//! Nothing waits for the card: the server polls it (see [`crate::server`]).
+//! Nothing here waits for the card: the server polls it, from its loop and from the thread
+//! that waits on the card's interrupt (see [`crate::server`], [`crate::irq`]).
 
 use alloc::vec::Vec;
 
@@ -46,10 +47,21 @@ pub struct Nic {
     pub dropped: u64,
 }
 
+// SAFETY: the card's registers and the DMA memory of its queues and buffers are mapped in
+// the whole process, not tied to the thread that set them up; the `Nic` lives in the
+// server's lock (`crate::server::Shared`), so one thread at a time reaches it.
+unsafe impl Send for Nic {}
+
 impl Nic {
-    /// Sets the card up and gives it every receive buffer.
-    pub fn open() -> Result<Nic, &'static str> {
-        let transport = crate::discover::find()?;
+    /// Acknowledges the card's interrupt (virtio-pci: lowers its INTx line).
+    pub fn ack_interrupt(&mut self) {
+        let _ = self.raw.ack_interrupt();
+    }
+
+    /// Sets the card up and gives it every receive buffer; where the card sits (for its
+    /// interrupt line).
+    pub fn open() -> Result<(Nic, crate::discover::Place), &'static str> {
+        let (transport, place) = crate::discover::find()?;
         let raw = Raw::new(transport).map_err(|_| "the virtio network card did not initialise")?;
         let base = hal::alloc_region(FRAME * (RX_BUFFERS + TX_BUFFERS))
             .map_err(|_| "no DMA memory for the frame buffers")?;
@@ -66,7 +78,7 @@ impl Nic {
         for i in 0..RX_BUFFERS {
             nic.post(i)?;
         }
-        Ok(nic)
+        Ok((nic, place))
     }
 
     pub fn mac(&self) -> [u8; 6] {
