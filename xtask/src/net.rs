@@ -106,6 +106,7 @@ const EXPECTED: &[&str] = &[
     "web: client 9 refused with 8 clients served: errno 23, as expected",
     "web: 16 clients served one after another, each ended with 3 sockets open",
     "VfsNet: heap in use at start: ",
+    "VfsNet: 2000 malformed frames taken by the stack",
     // The card's interrupt line works (claimed, fired and brought frames).
     " fires for the card",
     "[audit] denied request net.Web(",

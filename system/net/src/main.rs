@@ -11,6 +11,7 @@ extern crate alloc;
 mod discover;
 mod hal;
 mod irq;
+mod malformed;
 mod nic;
 mod server;
 mod sockets;

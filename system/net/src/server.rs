@@ -81,6 +81,12 @@ impl Server {
         let now = now();
         let before = self.nic.received;
         self.iface.poll(now, &mut self.nic, &mut self.sockets.set);
+        if let Some(count) = self.nic.injected() {
+            println!(
+                "VfsNet: {count} malformed frames taken by the stack, heap in use {} bytes",
+                ostrog_rt::heap_used()
+            );
+        }
         self.sockets.reap();
         if (now - self.reclaimed_at).total_millis() >= RECLAIM_MS {
             self.reclaimed_at = now;
@@ -252,6 +258,17 @@ pub fn main() -> i32 {
         }
     };
     let mac = nic.mac();
+    let malformed = crate::malformed::requested();
+    if malformed > 0 {
+        let mut seed = [0u8; 8];
+        let _ = sys::random_bytes(&mut seed);
+        nic.inject(crate::malformed::Malformed::new(
+            malformed,
+            mac,
+            u64::from_le_bytes(seed),
+        ));
+        println!("VfsNet: test mode: {malformed} malformed frames before the card's");
+    }
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     let mut seed = [0u8; 8];
     let _ = sys::random_bytes(&mut seed);
