@@ -227,8 +227,17 @@ fn run_arch(arch: Arch) -> Result<String> {
         .lines()
         .find(|l| l.starts_with("web: served"))
         .unwrap_or("");
+    let said = |what: &str| {
+        run.console
+            .lines()
+            .find(|l| l.contains(what))
+            .map_or("", |l| l.trim_start_matches("VfsNet: "))
+    };
     Ok(format!(
-        "{served}; first page {:.0} ms after QEMU start, then {} ms per request",
+        "{served}; {}; {}; {}; first page {:.0} ms after QEMU start, then {} ms per request",
+        said("ended clients reclaimed"),
+        said("heap in use at the end"),
+        said("wake-ups"),
         first.map_or(0.0, |d| ms(&d)),
         fetched
             .iter()
