@@ -7,8 +7,11 @@
 //! flood changing nothing but the count of connections dropped. The console must show
 //! the web server's refusals as expected (a bind to another port and a UDP socket denied by
 //! the policy, EACCES; a socket number never given, EBADF; a socket too many, EMFILE),
-//! net.Other's four socket requests denied (EACCES) and audited, and the machine powering
-//! off with status 0, every frame free again.
+//! net.Other's four socket requests denied (EACCES) and audited, the 9th client refused
+//! (ENFILE) and 16 clients that end with open sockets served one after another (the server
+//! reclaims ended clients: at least 16 reported), the 2000 malformed frames of the server's
+//! test mode taken, the card's interrupt line firing, the server's heap at its end no larger
+//! than at its start, and the machine powering off with status 0, every frame free again.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
