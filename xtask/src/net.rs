@@ -421,4 +421,16 @@ mod tests {
         assert!(check_response(&ok.replace("200 OK", "404 Not Found"), 2).is_err());
         assert!(check_response("HTTP/1.0 200 OK\r\n", 2).is_err());
     }
+
+    #[test]
+    fn the_heap_and_reclaim_figures_are_read() {
+        let ok = "x\nVfsNet: heap in use at the end: 67488 bytes (at start 67488)\n";
+        assert!(check_heap(ok).is_ok());
+        let grew = "VfsNet: heap in use at the end: 67856 bytes (at start 67488)\n";
+        assert!(check_heap(grew).is_err());
+        assert!(check_heap("VfsNet: heap in use at start: 67488 bytes\n").is_err());
+        let line = "VfsNet: 73 frames received, 66 sent, 0 dropped; 23 ended clients reclaimed\n";
+        assert_eq!(reclaimed(line), Some(23));
+        assert_eq!(reclaimed("VfsNet: 73 frames received\n"), None);
+    }
 }
