@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use cargo_ostrog::arch::Arch;
 use cargo_ostrog::qemu::{Accel, Machine};
-use cargo_ostrog::solution::Solution;
+use cargo_ostrog::solution::{self, Solution};
 use cargo_ostrog::{kernel, setup};
 
 #[derive(Parser)]
@@ -42,6 +42,14 @@ enum Cmd {
         cmdline: String,
         #[command(flatten)]
         disk: DiskArgs,
+        /// Give the machine a virtio-net card on QEMU user networking (guest 10.0.2.15,
+        /// gateway 10.0.2.2), isolated from everything but the forwarded ports
+        #[arg(long)]
+        net: bool,
+        /// Forward TCP port HOST of 127.0.0.1 on the host to port GUEST of the guest
+        /// (repeatable; implies --net)
+        #[arg(long, value_name = "HOST:GUEST")]
+        forward: Vec<cargo_ostrog::qemu::Forward>,
         /// Solution directory (init.yaml, spec/, security.psl, programs).
         solution: Option<PathBuf>,
     },
@@ -177,9 +185,13 @@ fn run(cli: Cli) -> Result<u8> {
             accel,
             cmdline,
             disk,
+            net,
+            forward,
             solution,
         } => {
             let disk = disk.prepare()?;
+            let net = (net || !forward.is_empty())
+                .then_some(cargo_ostrog::qemu::Net { forwards: forward });
             setup::ensure_rust_targets(&[arch])?;
             setup::ensure_qemu(&[arch])?;
             let dir = solution.unwrap_or_else(|| cargo_ostrog::source_root().join("examples/demo"));
@@ -194,6 +206,7 @@ fn run(cli: Cli) -> Result<u8> {
             let mut machine = Machine::new(arch, accel, &image);
             machine.cmdline = cmdline;
             machine.disk = disk;
+            machine.net = net;
             let ending = machine.run_interactive()?;
             eprintln!("ostrog: machine {ending}");
             Ok(u8::try_from(ending.exit_code()).unwrap_or(1))
@@ -206,7 +219,25 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Cmd::Check { paths, include } => {
+            // A solution folder is checked as `build` checks it; other paths file by file.
+            let (solutions, paths): (Vec<_>, Vec<_>) = paths
+                .into_iter()
+                .partition(|p| p.is_dir() && p.join("init.yaml").is_file());
+            let mut failed = false;
+            for dir in &solutions {
+                match Solution::open(dir).and_then(|s| solution::check(&s)) {
+                    Ok(_) => eprintln!("ostrog: {}: no errors", dir.display()),
+                    Err(e) => {
+                        eprintln!("ostrog: {e:#}");
+                        failed = true;
+                    }
+                }
+            }
+            if paths.is_empty() {
+                return Ok(u8::from(failed));
+            }
             let files = collect_files(&paths)?;
+            let include = search_path(include, &files);
             let (init, files): (Vec<_>, Vec<_>) = files
                 .into_iter()
                 .partition(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"));
@@ -237,13 +268,14 @@ fn run(cli: Cli) -> Result<u8> {
                 eprintln!("ostrog: {errors} error(s)");
                 return Ok(1);
             }
-            Ok(0)
+            Ok(u8::from(failed))
         }
         Cmd::Gen {
             out,
             include,
             files,
         } => {
+            let include = search_path(include, &files);
             let errors = ostrog_idl::gen_cli(&files, &include, &out, &mut std::io::stderr())?;
             Ok(u8::from(errors > 0))
         }
@@ -314,6 +346,29 @@ fn run(cli: Cli) -> Result<u8> {
 
 /// Expands directories into the specification files they contain (and the solution
 /// description, `init.yaml`; other YAML files in a directory are not ours).
+/// Where imports of `files` are searched: the user's `-I` folders first, then for each file
+/// the solution folder holding it (the nearest folder above it with an `init.yaml`) and its
+/// `spec/`, then the SDK's sysroot, as `build` searches them.
+fn search_path(mut include: Vec<PathBuf>, files: &[PathBuf]) -> Vec<PathBuf> {
+    for file in files {
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        let Some(dir) = file
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("init.yaml").is_file())
+        else {
+            continue;
+        };
+        for d in [dir.join("spec"), dir.to_path_buf()] {
+            if !include.contains(&d) {
+                include.push(d);
+            }
+        }
+    }
+    include.push(ostrog_idl::sysroot());
+    include
+}
+
 fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     const EXTENSIONS: [&str; 4] = ["edl", "cdl", "idl", "psl"];
     let mut files = Vec::new();

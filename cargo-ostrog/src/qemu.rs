@@ -112,6 +112,8 @@ pub struct Machine {
     /// A raw disk image attached as a virtio-blk device ([`disk_args`]); see
     /// [`prepare_disk`] to create or check one.
     pub disk: Option<PathBuf>,
+    /// A network card on QEMU user networking ([`net_args`]); `None`: no network.
+    pub net: Option<Net>,
     /// Text that stops a captured run: once the console shows it, QEMU is killed at once
     /// (the machine loses its power; what QEMU had written to the disk image stays) and the
     /// run ends [`Ending::Stopped`], with the console as far as QEMU had printed it.
@@ -139,6 +141,7 @@ impl Machine {
             extra_args: Vec::new(),
             input: Vec::new(),
             disk: None,
+            net: None,
             stop_at: None,
         }
     }
@@ -180,6 +183,7 @@ impl Machine {
             .args(["-display", "none", "-nic", "none", "-no-reboot"])
             .args(["-serial", serial])
             .args(disk_args(self.arch, self.disk.as_deref()))
+            .args(net_args(self.arch, self.net.as_ref(), self.disk.is_some()))
             .args(&self.extra_args);
         match &self.medium {
             BootMedium::Kernel(kernel) => {
@@ -295,6 +299,78 @@ pub fn disk_args(arch: Arch, disk: Option<&Path>) -> Vec<std::ffi::OsString> {
     };
     args.extend(["-device".into(), device.into()]);
     args
+}
+
+/// The guest's network: QEMU user networking (the guest is 10.0.2.15 behind QEMU's NAT, the
+/// gateway 10.0.2.2), restricted so the guest reaches nothing outside, with TCP ports of
+/// 127.0.0.1 on the host forwarded to the guest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Net {
+    /// (host port on 127.0.0.1, guest port) pairs.
+    pub forwards: Vec<Forward>,
+}
+
+/// A TCP port of 127.0.0.1 on the host forwarded to a port of the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forward {
+    pub host: u16,
+    pub guest: u16,
+}
+
+impl std::str::FromStr for Forward {
+    type Err = String;
+
+    /// `HOST:GUEST`, two TCP port numbers from 1 to 65535.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let port = |p: &str| match p.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!(
+                "`{p}` is not a port number (1 to 65535) in the forward `{s}` (expected HOST:GUEST)"
+            )),
+            Ok(n) => Ok(n),
+        };
+        let Some((host, guest)) = s.split_once(':') else {
+            return Err(format!("the forward `{s}` is not HOST:GUEST"));
+        };
+        Ok(Forward {
+            host: port(host)?,
+            guest: port(guest)?,
+        })
+    }
+}
+
+/// The QEMU arguments that give the machine a virtio-net card on user networking (none
+/// without `net`): `restrict=on` keeps the guest from reaching the host or anything beyond;
+/// each forward listens on 127.0.0.1 only. On x86_64 (q35) a virtio-net PCI device, on
+/// AArch64 (virt) a modern virtio-mmio device (`-global virtio-mmio.force-legacy=false`,
+/// which [`disk_args`] gives already when there is a disk).
+pub fn net_args(arch: Arch, net: Option<&Net>, has_disk: bool) -> Vec<String> {
+    let Some(net) = net else {
+        return Vec::new();
+    };
+    let mut netdev = String::from("user,id=n0,restrict=on");
+    for f in &net.forwards {
+        netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{}-:{}", f.host, f.guest));
+    }
+    let mut args = vec!["-netdev".to_string(), netdev];
+    let device = match arch {
+        Arch::X86_64 => "virtio-net-pci,netdev=n0",
+        Arch::Aarch64 => {
+            if !has_disk {
+                args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
+            }
+            "virtio-net-device,netdev=n0"
+        }
+    };
+    args.extend(["-device".into(), device.into()]);
+    args
+}
+
+/// A free TCP port of 127.0.0.1 on the host, for a forward (the port is free when this
+/// returns; another program may take it before QEMU does, which QEMU reports).
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .context("cannot find a free TCP port on 127.0.0.1")?;
+    Ok(listener.local_addr()?.port())
 }
 
 /// Size of a disk image [`prepare_disk`] creates when none is asked for: 64 MiB.
@@ -611,6 +687,55 @@ mod tests {
                 "virtio-blk-device,drive=disk0"
             ]
         );
+    }
+
+    #[test]
+    fn no_net_no_arguments() {
+        assert!(net_args(Arch::X86_64, None, false).is_empty());
+        assert!(net_args(Arch::Aarch64, None, true).is_empty());
+    }
+
+    #[test]
+    fn a_net_is_restricted_user_networking_with_loopback_forwards() {
+        let net = Net {
+            forwards: vec!["8080:80".parse().unwrap(), "2222:22".parse().unwrap()],
+        };
+        let netdev = "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,\
+                      hostfwd=tcp:127.0.0.1:2222-:22";
+        assert_eq!(
+            net_args(Arch::X86_64, Some(&net), false),
+            ["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
+        );
+        assert_eq!(
+            net_args(Arch::Aarch64, Some(&net), false),
+            [
+                "-netdev",
+                netdev,
+                "-global",
+                "virtio-mmio.force-legacy=false",
+                "-device",
+                "virtio-net-device,netdev=n0"
+            ]
+        );
+        // The disk's arguments already make virtio-mmio modern: not given twice.
+        assert_eq!(
+            net_args(Arch::Aarch64, Some(&net), true),
+            ["-netdev", netdev, "-device", "virtio-net-device,netdev=n0"]
+        );
+    }
+
+    #[test]
+    fn a_forward_is_two_port_numbers() {
+        assert_eq!(
+            "1:65535".parse::<Forward>(),
+            Ok(Forward {
+                host: 1,
+                guest: 65535
+            })
+        );
+        for bad in ["80", "0:80", "80:0", "x:80", "80:70000", ":", "80:80:80"] {
+            assert!(bad.parse::<Forward>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -113,9 +113,21 @@ fn ensure_packages(missing: &[&str]) -> Result<()> {
         "-y",
         "-qq",
         "--no-install-recommends",
+        // Never remove a package the user has (apt would, to install an older one a
+        // dependency pins): apt-get stops instead, and the user decides.
+        "--no-remove",
     ];
     args.extend(missing.iter());
-    run_as_root(&args)
+    run_as_root(&args).with_context(|| {
+        format!(
+            "apt-get could not install {} without removing a package you have (it was told \
+             not to remove any); see what it would remove with `apt-get install --dry-run \
+             --no-install-recommends {}`, then install them yourself or make the programs \
+             they provide available on PATH",
+            missing.join(" "),
+            missing.join(" ")
+        )
+    })
 }
 
 fn installed(what: &str) -> Result<String> {

@@ -293,6 +293,8 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("VfsRamFs", "vfs", "VfsRamFs"),
     SystemProgram::started("VfsSdCardFs", "vfs", "VfsSdCardFs"),
     SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
+    SystemProgram::started("PciBus", "pcibus", "PciBus"),
+    SystemProgram::started("VfsNet", "net", "VfsNet"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.

@@ -74,3 +74,42 @@ fn scenario_files_are_parsed_and_judged() {
         "{err}"
     );
 }
+
+/// `cargo ostrog check ARGS` from the source root: its status and what it printed.
+fn check_cli(args: &[&str]) -> (bool, String) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-ostrog"))
+        .arg("check")
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .expect("cargo-ostrog runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_finds_the_sdk_and_the_solutions_own_spec_without_flags() {
+    // Whole solution folders, checked as `build` checks them.
+    let (ok, err) = check_cli(&["examples/demo", "examples/blk"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("examples/demo: no errors"), "{err}");
+    // Loose files of a solution: its spec/ and the sysroot are searched.
+    let (ok, err) = check_cli(&["examples/demo/security.psl", "examples/demo/init.yaml"]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn check_of_a_broken_solution_names_the_file_and_line() {
+    let dir = fresh_template("broken");
+    let init = dir.join("init.yaml");
+    let text = std::fs::read_to_string(&init).expect("read");
+    std::fs::write(&init, text.replacen("app.Server", "app.Servr", 1)).expect("written");
+    let (ok, err) = check_cli(&[dir.to_str().expect("utf-8 path")]);
+    assert!(!ok, "a broken solution passed: {err}");
+    assert!(err.contains("app.Servr"), "{err}");
+    assert!(err.contains("init.yaml:"), "no file:line in {err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -234,6 +234,7 @@ core_errors!(
     kl_core_io::FreeDmaError,
     kl_core_io::PciReadError,
     kl_core_io::PciWriteError,
+    kl_core_io::PciBarSizeError,
     kl_core_vmm::MapError,
     kl_core_handle::CloseError,
     kl_core_console::WriteError,

@@ -5,7 +5,9 @@ use anyhow::{bail, Result};
 mod fs;
 mod policy;
 
-pub const NAMES: &[&str] = &["boot", "syscall", "futex", "ipc", "policy", "posix", "fs"];
+pub const NAMES: &[&str] = &[
+    "boot", "syscall", "futex", "ipc", "policy", "posix", "fs", "net",
+];
 
 pub fn run(name: &str) -> Result<bool> {
     match name {
@@ -16,6 +18,7 @@ pub fn run(name: &str) -> Result<bool> {
         "policy" => policy::run(),
         "posix" => posix(),
         "fs" => fs::run(),
+        "net" => crate::net::bench(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }

@@ -10,6 +10,7 @@ mod conformance;
 mod coverage;
 mod files;
 mod linux;
+mod net;
 mod power;
 mod scenarios;
 mod test;

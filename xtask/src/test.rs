@@ -325,6 +325,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The network test: the host fetches examples/net's page (after its PAL tests above).
+    if only.is_none() || example == Some("net") {
+        for (name, passed, detail) in crate::net::run() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     if only.is_none() || example == Some("tutorial") {
         for (name, passed, detail) in crate::tutorial::run() {
             tally.record(&name, passed, &detail);

@@ -17,7 +17,7 @@
 //! | `timer.rs` | the periodic tick and the cycle counter |
 //! | `fpu.rs` | FP/SIMD for user mode, `ExtendedState` |
 //! | `ioports.rs` | user access to I/O ports (nothing where the CPU has none) |
-//! | `pci.rs` | PCI configuration space for `io.PciRead`/`io.PciWrite` (nothing where the kernel does not give it) |
+//! | `pci.rs` | PCI configuration space for `io.PciRead`/`io.PciWrite`/`io.PciBarSize` (nothing where the kernel does not give it) |
 //! | `reserved.rs` | device ranges no process may claim |
 //! | `power.rs` | ending the machine with a status |
 //!
@@ -43,14 +43,14 @@
 //! | `read_user_frame(&UserRegisters) -> TrapFrame`, `write_user_frame(&mut UserRegisters, &TrapFrame)` | copy the current thread's user registers (and its FS base / `TPIDR_EL0`) to and from an `ostrog_abi::trap::TrapFrame`; a written frame must be `sanitized()`, and the system call returns with every register of it ([`crate::trap_redirect`]) |
 //! | `run_on_stack(top, f) -> !` | call `f` on another stack (self test of the stack guard) |
 //! | `inject_strays()` | self test: send this CPU interrupts nothing handles, one per tick |
-//! | `PCI_CONFIG`, `pci_config_read(address)`, `pci_config_write(address, value)` | whether PCI configuration dwords are reachable, and raw access to them (`bus << 16 \| device << 11 \| function << 8 \| offset`; what may be written is decided by `io`) |
+//! | `PCI_CONFIG`, `pci_config_read(address)`, `pci_config_write(address, value)` | whether PCI configuration dwords are reachable, and raw access to them (`bus << 16 \| device << 11 \| function << 8 \| offset`; what may be written is decided by `io`); `pci_bar_probe(address, wide)`, a BAR's all-ones read-back, atomically restored |
 //! | `set_io_ports(&[(first, last)])` | let the running process use exactly these port ranges (x86 TSS I/O bitmap; called by the scheduler on every switch; nothing on AArch64) |
 //! | `init_fpu(&CommandLine)` | let user mode use the FP/SIMD units (x87/SSE/AVX, AArch64 FP/SIMD); print what is saved |
 //! | `ExtendedState` | a thread's user registers beyond the trap frame (FP/SIMD, segment selectors or `TPIDR_EL0`): `default()` (a clean state), `save()`, `restore()`; the scheduler saves and restores them on every switch |
 //! | `start_timer(hz)` | periodic timer calling [`crate::time::on_tick`] |
 //! | `enable_interrupts()`, `disable_interrupts() -> bool` | the CPU interrupt flag |
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
-//! | `wait_for_interrupt()` | enable interrupts and sleep until one arrives |
+//! | `wait_for_interrupt()` | sleep until an interrupt arrives and take it, with interrupts enabled on return (no wake-up lost between enabling and sleeping) |
 //! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
 //! | `hardware_random() -> Option<u64>` | the CPU's random-number generator (`RDRAND` / `RNDR`), if it has one ([`crate::entropy`]) |
 //! | `breakpoint()`, `illegal_instruction()` | raise the breakpoint / undefined-instruction exception (self tests) |
@@ -88,7 +88,7 @@ pub use imp::paging::{
     activate_kernel_space, init_paging, map_kernel_page, phys_to_virt, unmap_kernel_page,
     AddressSpace, KERNEL_STACKS,
 };
-pub use imp::pci::{pci_config_read, pci_config_write, PCI_CONFIG};
+pub use imp::pci::{pci_bar_probe, pci_config_read, pci_config_write, PCI_CONFIG};
 pub use imp::power::power_off;
 pub use imp::reserved::{kernel_devices, ports_claimable};
 pub use imp::syscall::{read_user_frame, write_user_frame};

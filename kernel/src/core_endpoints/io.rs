@@ -46,6 +46,14 @@
 //! with by granting it the device (docs/devices.md). Which process may write which function
 //! is the policy's business (`method=PciWrite { assert (message.address ...) }`). Elsewhere
 //! both answer `NotSupported`.
+//!
+//! `PciBarSize` gives what no write may reveal: the size of the region a BAR decodes. Sizing
+//! writes all ones to the BAR and reads it back, which would move the device anywhere in
+//! physical memory if a process could do it, so the kernel does it in one piece
+//! ([`crate::arch::pci_bar_probe`]: decoding off, interrupts off, BAR and command register
+//! restored) and gives only the size. Only a type-0 header's BARs (0x10-0x24) are sized; the
+//! upper dword of a 64-bit BAR is `InvalidArgument` (its lower dword gives the whole size).
+//! This is what a PCI bus manager (system/pcibus) needs to tell drivers their BARs.
 
 use ostrog_abi::Status;
 
@@ -55,9 +63,9 @@ use crate::idl::kl_core_io::{
     AllocDmaError, AllocDmaRequest, AllocDmaResponse, ClaimIrqError, ClaimIrqRequest,
     ClaimIrqResponse, ClaimPortsError, ClaimPortsRequest, ClaimPortsResponse, FreeDmaError,
     FreeDmaRequest, FreeDmaResponse, IoServer, MapMmioError, MapMmioRequest, MapMmioResponse,
-    PciReadError, PciReadRequest, PciReadResponse, PciWriteError, PciWriteRequest,
-    PciWriteResponse, ReleaseIrqError, ReleaseIrqRequest, ReleaseIrqResponse, WaitIrqError,
-    WaitIrqRequest, WaitIrqResponse,
+    PciBarSizeError, PciBarSizeRequest, PciBarSizeResponse, PciReadError, PciReadRequest,
+    PciReadResponse, PciWriteError, PciWriteRequest, PciWriteResponse, ReleaseIrqError,
+    ReleaseIrqRequest, ReleaseIrqResponse, WaitIrqError, WaitIrqRequest, WaitIrqResponse,
 };
 use crate::idl::spec_rt::Handle;
 use crate::mm::PAGE_SIZE;
@@ -106,6 +114,83 @@ fn pci_writable(address: u32) -> bool {
     // Header type: bits 16-22 of dword 0x0C (bit 23 says multi-function).
     let header_type = (crate::arch::pci_config_read(function | 0x0c) >> 16) & 0x7f;
     header_type == 0 && !(0x10..0x28).contains(&offset) && offset != 0x30
+}
+
+/// First and last BAR dwords of a type-0 header.
+const BAR_FIRST: u32 = 0x10;
+const BAR_LAST: u32 = 0x24;
+
+/// The size the probe read-back of a BAR gives: `low` the BAR's read-back, `high` the upper
+/// dword's for a 64-bit memory BAR. 0 for a BAR that decodes nothing.
+fn bar_size(original: u32, low: u32, high: Option<u32>) -> u64 {
+    if original & 1 == 1 {
+        // I/O: bits 2-31 (a device may implement only the low 16).
+        let mut mask = low & !0b11;
+        if mask == 0 {
+            return 0;
+        }
+        if mask >> 16 == 0 {
+            mask |= 0xffff_0000;
+        }
+        return u64::from((!mask).wrapping_add(1));
+    }
+    let low = u64::from(low & !0b1111);
+    let mask = match high {
+        Some(high) => (u64::from(high) << 32) | low,
+        None if low == 0 => 0,
+        // A 32-bit BAR's size lies in its 32 bits.
+        None => 0xffff_ffff_0000_0000 | low,
+    };
+    if mask == 0 {
+        return 0;
+    }
+    (!mask).wrapping_add(1)
+}
+
+/// Whether a BAR's value says it is a 64-bit memory BAR (type 0b10).
+fn bar_is_wide(value: u32) -> bool {
+    value & 1 == 0 && (value >> 1) & 0b11 == 0b10
+}
+
+/// The size of BAR dword `address` of a type-0 function (see the module's documentation).
+fn pci_bar_size(address: u32) -> Result<u64, Status> {
+    let address = pci_address(address)?;
+    let function = address & !0xff;
+    let offset = address & 0xff;
+    if !(BAR_FIRST..=BAR_LAST).contains(&offset) {
+        return Err(Status::InvalidArgument);
+    }
+    let id = crate::arch::pci_config_read(function);
+    if id & 0xffff == 0xffff {
+        // No function there.
+        return Err(Status::NotFound);
+    }
+    let header_type = (crate::arch::pci_config_read(function | 0x0c) >> 16) & 0x7f;
+    if header_type != 0 {
+        return Err(Status::InvalidArgument);
+    }
+    // Walk the BARs from the first: a dword that is the upper half of a 64-bit BAR is not a
+    // BAR of its own.
+    let mut at = BAR_FIRST;
+    while at < offset {
+        let step = if bar_is_wide(crate::arch::pci_config_read(function | at)) {
+            8
+        } else {
+            4
+        };
+        at = at.saturating_add(step);
+    }
+    if at != offset {
+        return Err(Status::InvalidArgument);
+    }
+    let original = crate::arch::pci_config_read(address);
+    let wide = bar_is_wide(original);
+    if wide && offset == BAR_LAST {
+        // A 64-bit BAR without room for its upper half: a broken device.
+        return Err(Status::InvalidArgument);
+    }
+    let (low, high) = crate::arch::pci_bar_probe(address, wide);
+    Ok(bar_size(original, low, wide.then_some(high)))
 }
 
 /// Prints the device ranges no process may map (the boot banner).
@@ -306,5 +391,14 @@ impl IoServer for Caller {
             Ok(PciWriteResponse {})
         })()
         .map_err(|s| PciWriteError { status: code(s) })
+    }
+
+    fn pci_bar_size(
+        &mut self,
+        r: PciBarSizeRequest,
+    ) -> Result<PciBarSizeResponse, PciBarSizeError> {
+        pci_bar_size(r.address)
+            .map(|size| PciBarSizeResponse { size })
+            .map_err(|s| PciBarSizeError { status: code(s) })
     }
 }

@@ -256,6 +256,28 @@ impl Space {
         }
     }
 
+    /// Unmaps every mapping of the program (its image, stack, heap and `mmap`s) but the one
+    /// holding `keep` (the stack the personality runs on: a forked copy's thread runs on
+    /// the program's stack): a process whose program an `execve` replaced never runs it
+    /// again, and only waits. What cannot be freed stays recorded.
+    pub fn unmap_all_but(&mut self, keep: u64, mem: &mut dyn Memory) {
+        /// What is kept below `keep`: room for the calls the personality still makes.
+        const MARGIN: u64 = 64 * 1024;
+        let maps = core::mem::take(&mut self.maps);
+        for mut m in maps {
+            if (m.start..m.end).contains(&keep) {
+                // A stack grows down: the pages well below `keep` are not in use.
+                let low = (keep & !(PAGE_SIZE - 1)).saturating_sub(MARGIN);
+                if low > m.start && mem.free(m.start, low - m.start).is_ok() {
+                    m.start = low;
+                }
+                self.maps.push(m);
+            } else if mem.free(m.start, m.end - m.start).is_err() {
+                self.maps.push(m);
+            }
+        }
+    }
+
     /// `munmap`.
     pub fn munmap(&mut self, addr: u64, len: u64, mem: &mut dyn Memory) -> i64 {
         if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {

@@ -604,6 +604,8 @@ fn execve_outside_vfork_replaces_the_process_by_a_new_one() {
         Outcome::Replaced
     );
     assert_eq!(k.execs.len(), 1);
+    // The replaced program's memory is given back: nothing of it is mapped.
+    assert!(st.space.mappings().is_empty());
     assert_eq!(st.replacement_ended(), None);
     st.child_ended(101, 4);
     assert_eq!(st.replacement_ended(), Some(4));

@@ -9,7 +9,13 @@
 extern crate alloc;
 
 mod device;
+// Generated from sysroot/kl/drivers: this program uses only part of it.
+#[allow(dead_code, unused_imports, clippy::all)]
+mod idl {
+    include!(concat!(env!("OUT_DIR"), "/include.rs"));
+}
 mod hal;
+mod irq;
 mod server;
 
 ostrog_rt::main!(server::main);

@@ -9,16 +9,13 @@
 use alloc::vec;
 
 use ostrog_rt::println;
+use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
 use crate::device::{self, Blk};
 use crate::hal;
+use crate::irq::Completion;
 
-// Generated from sysroot/kl/drivers: this program uses only part of it.
-#[allow(dead_code, unused_imports, clippy::all)]
-mod idl {
-    include!(concat!(env!("OUT_DIR"), "/include.rs"));
-}
-
+use crate::idl;
 use idl::kl_drivers_block::*;
 
 /// Another client than the one served (Linux `EBUSY`).
@@ -28,6 +25,8 @@ const MAX_BYTES: usize = DATA_MAX as usize;
 
 struct Server {
     blk: Blk,
+    /// How a submitted request is waited for (interrupt or polling).
+    completion: Completion,
     sectors: u64,
     readonly: bool,
     /// The SID of the one client served (0: none yet).
@@ -77,9 +76,22 @@ impl BlockServer for Server {
             .check(r.sector, u64::from(r.count))
             .map_err(|status| ReadError { status })?;
         let mut data = vec![0u8; r.count as usize * SECTOR];
-        self.blk
-            .read_blocks(block, &mut data)
-            .map_err(|_| ReadError { status: IO_ERROR })?;
+        let (mut req, mut resp) = (BlkReq::default(), BlkResp::default());
+        let io_error = |_| ReadError { status: IO_ERROR };
+        // SAFETY: `req`, `data` and `resp` are not touched until `complete_read_blocks`
+        // below, after the device has returned the request (the wait in between).
+        let token = unsafe {
+            self.blk
+                .read_blocks_nb(block, &mut req, &mut data, &mut resp)
+        }
+        .map_err(io_error)?;
+        self.completion.wait(&mut self.blk);
+        // SAFETY: the same buffers as given to `read_blocks_nb` for `token`.
+        unsafe {
+            self.blk
+                .complete_read_blocks(token, &req, &mut data, &mut resp)
+        }
+        .map_err(io_error)?;
         Ok(ReadResponse { data })
     }
 
@@ -94,9 +106,21 @@ impl BlockServer for Server {
         if self.readonly {
             return Err(fail(READ_ONLY));
         }
-        self.blk
-            .write_blocks(block, &r.data)
-            .map_err(|_| fail(IO_ERROR))?;
+        let (mut req, mut resp) = (BlkReq::default(), BlkResp::default());
+        // SAFETY: `req`, `r.data` and `resp` are not touched until `complete_write_blocks`
+        // below, after the device has returned the request (the wait in between).
+        let token = unsafe {
+            self.blk
+                .write_blocks_nb(block, &mut req, &r.data, &mut resp)
+        }
+        .map_err(|_| fail(IO_ERROR))?;
+        self.completion.wait(&mut self.blk);
+        // SAFETY: the same buffers as given to `write_blocks_nb` for `token`.
+        unsafe {
+            self.blk
+                .complete_write_blocks(token, &req, &r.data, &mut resp)
+        }
+        .map_err(|_| fail(IO_ERROR))?;
         Ok(WriteResponse {})
     }
 
@@ -120,17 +144,19 @@ pub fn main() -> i32 {
         println!("VirtioBlk: no DMA memory: {}", e.name());
         return 1;
     }
-    let blk = match device::open() {
-        Ok(blk) => blk,
+    let (mut blk, place) = match device::open() {
+        Ok(found) => found,
         Err(why) => {
             println!("VirtioBlk: {why}");
             return 1;
         }
     };
+    let completion = Completion::new(place, &mut blk);
     let mut server = Server {
         sectors: blk.capacity(),
         readonly: blk.readonly(),
         blk,
+        completion,
         client: 0,
         sid: 0,
     };
@@ -139,8 +165,10 @@ pub fn main() -> i32 {
         server.sectors,
         if server.readonly { ", read-only" } else { "" }
     );
-    ostrog_rt::server::serve("VirtioBlk", |header, request| {
+    let status = ostrog_rt::server::serve("VirtioBlk", |header, request| {
         server.sid = header.src_sid;
         idl::kl_drivers_virtio_blk::dispatch(&mut server, request)
-    })
+    });
+    server.completion.report();
+    status
 }

@@ -3,6 +3,9 @@
  * where it is the ROMFS file `spawn-c`):
  *
  * - with vfork() and execve(), and waits with waitpid(): WEXITSTATUS 5;
+ * - with clone(CLONE_VM | CLONE_VFORK) on a 2 KiB stack, as small as a C library may give a
+ *   child that only calls execve(): exit status 7, and the memory below that stack is as it
+ *   was (the system's work for the child's calls is not done on the child's stack);
  * - with posix_spawn(), a child that exits with 3, waited for with waitid();
  * - posix_spawn() of a missing program: ENOENT;
  * - a sleeping child: waitpid(WNOHANG) says it runs, kill(SIGTERM) ends it, WTERMSIG 15;
@@ -10,7 +13,9 @@
  * - a pipe inside the process; wait() with no child left: ECHILD.
  *
  * Nothing printed depends on the run (no pids). */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -33,6 +38,40 @@ static int child(int argc, char **argv)
     printf("spawn-c: child: GREETING = %s\n", g ? g : "(none)");
     fflush(stdout);
     return argc > 2 ? atoi(argv[argc - 1]) : 0;
+}
+
+/* The small child stack is the top SMALL_STACK bytes of `area`; the rest is a pattern that
+ * must still be there after the child ran. */
+#define SMALL_STACK 2048
+static unsigned char area[16 * 1024] __attribute__((aligned(16)));
+
+static int small_child(void *arg)
+{
+    (void)arg;
+    char *cargv[] = {"spawn-c", "child", "small stack", "7", NULL};
+    execve(me, cargv, environ);
+    _exit(127);
+}
+
+static void show(const char *what, int status);
+
+static void small_stack_clone(void)
+{
+    size_t below = sizeof area - SMALL_STACK;
+    memset(area, 0xa5, below);
+    pid_t pid = clone(small_child, area + sizeof area, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+    if (pid < 0) {
+        printf("spawn-c: small-stack clone: %s\n", strerror(errno));
+        return;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    show("small-stack child", status);
+    size_t touched = 0;
+    for (size_t i = 0; i < below; i++)
+        touched += area[i] != 0xa5;
+    printf("spawn-c: memory below the small stack: %s\n",
+           touched ? "overwritten" : "untouched");
 }
 
 static void show(const char *what, int status)
@@ -81,6 +120,8 @@ int main(int argc, char **argv)
         printf("spawn-c: waitpid gave the child: %s\n", got == pid ? "yes" : "no");
         show("vfork child", status);
     }
+
+    small_stack_clone();
 
     /* posix_spawn + waitid. */
     char *sargv[] = {"spawn-c", "child", "3", NULL};

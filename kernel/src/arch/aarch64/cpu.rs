@@ -22,10 +22,17 @@ pub fn disable_interrupts() -> bool {
     were
 }
 
+/// Waits for an interrupt and takes it; called with IRQs masked (the idle loop), returns
+/// with them unmasked.
+///
+/// The wait comes first, still masked: WFI ends when an interrupt is pending whether or not
+/// it is masked. Unmasking first would let an interrupt that arrives between the unmask and
+/// the WFI be taken there (making a thread ready), and the WFI would then sleep until the
+/// next interrupt, a timer tick later.
 pub fn wait_for_interrupt() {
-    // SAFETY: unmask, then wait; a pending interrupt is taken right after the unmask or wakes
-    // the wait, so no wake-up is lost.
-    unsafe { core::arch::asm!("msr daifclr, #2", "wfi", options(nomem, nostack)) };
+    // SAFETY: waits, then unmasks IRQs so the pending interrupt is taken (the ISB makes the
+    // unmask take effect before returning); the vector table is installed.
+    unsafe { core::arch::asm!("wfi", "msr daifclr, #2", "isb", options(nomem, nostack)) };
 }
 
 pub fn breakpoint() {

@@ -12,3 +12,8 @@ pub fn pci_config_read(_address: u32) -> u32 {
 
 /// Never called ([`PCI_CONFIG`] is false).
 pub fn pci_config_write(_address: u32, _value: u32) {}
+
+/// Never called ([`PCI_CONFIG`] is false).
+pub fn pci_bar_probe(_address: u32, _wide: bool) -> (u32, u32) {
+    (0, 0)
+}

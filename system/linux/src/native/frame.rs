@@ -89,3 +89,37 @@ impl LinuxFrame for TrapFrame {
         self.pc = self.pc.wrapping_sub(4);
     }
 }
+
+/// Runs `f(arg)` with the stack pointer at `top` (16-byte aligned, the top of memory that
+/// nothing else uses while `f` runs); `f` never returns, so the stack this is called on is
+/// left as it is.
+pub fn run_on_stack(top: u64, arg: usize, f: extern "C" fn(usize) -> !) -> ! {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `top` is the aligned top of a mapping the caller reserved for this call alone;
+    // `f` follows the C calling convention (argument in rdi, a 16-byte aligned stack before
+    // the call) and never returns, so no register or stack state of the caller is needed.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {top}",
+            "call {f}",
+            "ud2",
+            top = in(reg) top,
+            f = in(reg) f,
+            in("rdi") arg,
+            options(noreturn),
+        )
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as for x86_64: the argument in x0, sp 16-byte aligned, `f` never returns.
+    unsafe {
+        core::arch::asm!(
+            "mov sp, {top}",
+            "blr {f}",
+            "udf #0",
+            top = in(reg) top,
+            f = in(reg) f,
+            in("x0") arg,
+            options(noreturn),
+        )
+    }
+}

@@ -8,7 +8,7 @@ mod vfs;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use linux::elf::Rights;
 use linux::errno::*;
 use linux::load::{self, Program};
@@ -46,6 +46,19 @@ static THREAD_PRIORITY: Mutex<Option<u8>> = Mutex::new(None);
 static EVENTS: AtomicU32 = AtomicU32::new(0);
 /// The parent's frame while its `vfork` child runs on its thread.
 static VFORK_PARENT: Mutex<Option<TrapFrame>> = Mutex::new(None);
+/// While a `vfork` child runs: the stack pointer it started with (0 otherwise). Its system
+/// calls are served on [`VFORK_STACK`], not on its own stack: a C library gives the child a
+/// small one (musl's `posix_spawn`: about 5 KiB, inside the parent's frame), which the
+/// personality's `execve` would overflow into the parent's saved registers.
+static VFORK_CHILD_SP: AtomicU64 = AtomicU64::new(0);
+/// Top of the stack a `vfork` child's calls are served on (0: not made yet; made at the
+/// first `vfork`, charged to the process, and kept for the next ones).
+static VFORK_STACK: AtomicU64 = AtomicU64::new(0);
+/// Its size.
+const VFORK_STACK_SIZE: u64 = 64 * 1024;
+/// How far below its first stack pointer a trap frame is taken for the `vfork` child's: the
+/// child's own frames and the kernel's trap frame (other threads' stacks are elsewhere).
+const VFORK_WINDOW: u64 = 32 * 1024;
 /// The children that are processes: pid, task handle, watcher thread and its stack.
 static CHILDREN: Mutex<Vec<ChildTask>> = Mutex::new(Vec::new());
 /// Priority children are created at: just below this process's ceiling (found on the first
@@ -789,6 +802,7 @@ extern "C" fn fork_child(arg: usize) -> ! {
         }
     }
     *VFORK_PARENT.lock() = None;
+    VFORK_CHILD_SP.store(0, Ordering::SeqCst);
     // The parent's own parent is not this one's: `task.Parent` is asked again when needed.
     if let Some((Some(h), _)) = PARENT.lock().take() {
         let _ = rt::handles().close(h);
@@ -1066,11 +1080,24 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     f(state)
 }
 
-/// Where the kernel sends every Linux system call of the program, and its faults.
+/// Where the kernel sends every Linux system call of the program, and its faults: served
+/// on the calling thread's stack, below the frame, except a `vfork` child's (see
+/// [`VFORK_CHILD_SP`]).
 extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
+    let at = frame as u64;
+    let child_sp = VFORK_CHILD_SP.load(Ordering::SeqCst);
+    let top = VFORK_STACK.load(Ordering::SeqCst);
+    if child_sp != 0 && top != 0 && at < child_sp && child_sp - at <= VFORK_WINDOW {
+        frame::run_on_stack(top, at as usize, serve)
+    }
+    serve(at as usize)
+}
+
+/// Serves the trap whose frame is at `frame`.
+extern "C" fn serve(frame: usize) -> ! {
     // SAFETY: the kernel wrote a whole frame at this address on the calling thread's stack,
-    // just above the stack pointer this function started with; only this thread uses it.
-    let frame = unsafe { &mut *frame };
+    // just above the stack pointer the trap entry started with; only this thread uses it.
+    let frame = unsafe { &mut *(frame as *mut TrapFrame) };
     if frame.kind == NOTIFY {
         // Signals from other processes, taken by the kernel for this delivery: into the
         // state, then delivered as after a call (the frame is where the thread was).
@@ -1257,12 +1284,22 @@ extern "C" fn trap_entry(frame: *mut TrapFrame) -> ! {
                 if sp != 0 {
                     frame.set_sp(sp);
                 }
+                if VFORK_STACK.load(Ordering::SeqCst) == 0 {
+                    // Without it (out of memory) the child's calls run on its own stack.
+                    if let Ok(r) = rt::vmm().allocate(VFORK_STACK_SIZE, 1) {
+                        VFORK_STACK.store((r.addr + VFORK_STACK_SIZE) & !15, Ordering::SeqCst);
+                    }
+                }
+                VFORK_CHILD_SP.store(frame.sp(), Ordering::SeqCst);
                 frame.set_result(0);
                 frame.set_tls(call.tls);
                 tell_accepted(frame.sp());
             }
             Outcome::VforkEnd(pid) => {
                 let parent = VFORK_PARENT.lock().take();
+                if parent.is_some() {
+                    VFORK_CHILD_SP.store(0, Ordering::SeqCst);
+                }
                 let Some(mut parent) = parent else {
                     // Only a thread the personality mistook for the vfork child (one running
                     // on another thread's stack) gets here: it gets an error.

@@ -954,8 +954,9 @@ impl State {
                             closed.push(file);
                         }
                     }
-                    // Its memory stays until it ends: freeing the program's mappings here
-                    // broke the parent's descriptors on AArch64 (docs/linux.md, "Gaps").
+                    // Nor its memory: a forked copy waiting for its replacement (a shell's
+                    // child running an applet) gives back what it copied.
+                    self.free_replaced(k);
                     return Outcome::Replaced;
                 }
                 self.end_vfork(k);
@@ -963,6 +964,16 @@ impl State {
             }
             Err(e) => err(e),
         }
+    }
+
+    /// Frees the memory of a program an `execve` replaced (it never runs again): every
+    /// mapping but the stack this runs on (a forked copy's thread runs on the program's
+    /// stack), found by the address of a local.
+    #[inline(never)]
+    fn free_replaced<K: Kernel>(&mut self, k: &mut K) {
+        let here = 0u8;
+        let here = core::ptr::addr_of!(here) as u64;
+        self.space.unmap_all_but(here, k);
     }
 
     /// The ROMFS file an `execve` path names: `/proc/self/exe` is this program's own

@@ -173,6 +173,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
             "FreeDma",
             "PciRead",
             "PciWrite",
+            "PciBarSize",
         ],
     ),
     ("romfs", &["Read"]),

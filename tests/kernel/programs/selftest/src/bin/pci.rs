@@ -2,7 +2,9 @@
 //! as Intel's, an absent function as all ones; nonsense addresses are refused; writes to
 //! BARs and the expansion ROM address are refused and leave them as they were; the command
 //! register takes a write; a write the policy denies (`ScenarioPolicy`: device 31, q35's
-//! ICH9) is refused. On AArch64 both requests answer `NotSupported`. Prints
+//! ICH9) is refused. `io.PciBarSize` sizes the VGA function's framebuffer BAR (a power of two)
+//! and leaves the BAR as it was; dwords that are no BAR, absent functions and bad addresses
+//! are refused. On AArch64 the requests answer `NotSupported`. Prints
 //! `pci: FAILED ...` when a check does not hold.
 #![no_std]
 #![no_main]
@@ -24,6 +26,12 @@ fn io() -> IoProxy<CoreTransport> {
 
 fn read(address: u32) -> Result<u32, Status> {
     io().pci_read(address).map(|r| r.value).map_err(call_status)
+}
+
+fn bar_size(address: u32) -> Result<u64, Status> {
+    io().pci_bar_size(address)
+        .map(|r| r.size)
+        .map_err(call_status)
 }
 
 fn write(address: u32, value: u32) -> Result<(), Status> {
@@ -50,6 +58,10 @@ fn main() -> i32 {
         check(
             write(4, 0) == Err(Status::NotSupported),
             "PciWrite on AArch64",
+        );
+        check(
+            bar_size(0x10) == Err(Status::NotSupported),
+            "PciBarSize on AArch64",
         );
         println!("pci: no PCI configuration requests on this architecture");
     } else {
@@ -88,6 +100,31 @@ fn main() -> i32 {
             "the command register changed",
         );
         println!("pci: BARs and ROM addresses refused; the command register written");
+        let command_before = read(at(1, 4));
+        let size = bar_size(at(1, 0x10));
+        check(
+            size.is_ok_and(|s| s >= 16 && s.is_power_of_two()),
+            "the VGA framebuffer BAR's size",
+        );
+        check(read(at(1, 0x10)) == bar, "a BAR changed by sizing");
+        check(
+            read(at(1, 4)) == command_before,
+            "the command register changed by sizing",
+        );
+        for bad in [at(1, 0x0c), at(1, 0x28), at(1, 0x30), at(1, 0x11), 1 << 24] {
+            check(
+                bar_size(bad) == Err(Status::InvalidArgument),
+                "PciBarSize of a dword that is no BAR",
+            );
+        }
+        check(
+            bar_size(at(9, 0x10)) == Err(Status::NotFound),
+            "PciBarSize of an absent function",
+        );
+        println!(
+            "pci: the VGA framebuffer BAR decodes {} bytes; sizing left it as it was",
+            size.unwrap_or(0)
+        );
         check(
             write(at(31, 4), command & 0xffff) == Err(Status::AccessDenied),
             "a write the policy denies",

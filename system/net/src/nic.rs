@@ -1,0 +1,207 @@
+//! The virtio-net card as a `smoltcp` device.
+//!
+//! The card gets [`RX_BUFFERS`] receive buffers and [`TX_BUFFERS`] transmit buffers of
+//! [`FRAME`] bytes, all in one DMA allocation made at start, so the HAL never copies (see
+//! [`crate::hal`]). A received frame is copied out of its buffer into the token smoltcp
+//! consumes and the buffer goes straight back to the card; a frame to send is written into a
+//! free transmit buffer, whose completion is collected later. With every transmit buffer in
+//! flight the device says it cannot transmit, and smoltcp tries again on its next poll.
+//!
+//! Nothing waits for the card: the server polls it (see [`crate::server`]).
+
+use alloc::vec::Vec;
+
+use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::time::Instant;
+use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::SomeTransport;
+
+use crate::hal::{self, OstrogHal};
+
+/// Descriptors of each virtqueue.
+const QUEUE: usize = 16;
+/// Bytes of one frame buffer: the virtio-net header and an Ethernet frame of 1514 bytes.
+const FRAME: usize = 2048;
+const RX_BUFFERS: usize = QUEUE;
+const TX_BUFFERS: usize = 8;
+/// The largest Ethernet frame (without its checksum) the stack makes or takes.
+const MTU: usize = 1514;
+
+type Raw = VirtIONetRaw<OstrogHal, SomeTransport<'static>, QUEUE>;
+
+/// The card and its buffers.
+pub struct Nic {
+    raw: Raw,
+    /// Address of the DMA memory holding every buffer (receive buffers first).
+    base: usize,
+    /// Receive buffers given to the card: (token, buffer index).
+    rx_posted: Vec<(u16, usize)>,
+    /// Transmit buffers in flight: (token, buffer index).
+    tx_flight: Vec<(u16, usize)>,
+    /// Transmit buffers free to fill.
+    tx_free: Vec<usize>,
+    /// Frames received and sent, frames dropped (too long, or the card failed).
+    pub received: u64,
+    pub sent: u64,
+    pub dropped: u64,
+}
+
+impl Nic {
+    /// Sets the card up and gives it every receive buffer.
+    pub fn open() -> Result<Nic, &'static str> {
+        let transport = crate::discover::find()?;
+        let raw = Raw::new(transport).map_err(|_| "the virtio network card did not initialise")?;
+        let base = hal::alloc_region(FRAME * (RX_BUFFERS + TX_BUFFERS))
+            .map_err(|_| "no DMA memory for the frame buffers")?;
+        let mut nic = Nic {
+            raw,
+            base,
+            rx_posted: Vec::with_capacity(RX_BUFFERS),
+            tx_flight: Vec::with_capacity(TX_BUFFERS),
+            tx_free: (RX_BUFFERS..RX_BUFFERS + TX_BUFFERS).collect(),
+            received: 0,
+            sent: 0,
+            dropped: 0,
+        };
+        for i in 0..RX_BUFFERS {
+            nic.post(i)?;
+        }
+        Ok(nic)
+    }
+
+    pub fn mac(&self) -> [u8; 6] {
+        self.raw.mac_address()
+    }
+
+    /// Buffer `i`.
+    fn buffer(&mut self, i: usize) -> &'static mut [u8] {
+        // SAFETY: buffer `i` (below RX_BUFFERS + TX_BUFFERS) is FRAME bytes of the DMA
+        // allocation made in `open`, mapped writable for the program's life; buffers do not
+        // overlap, and each is handed out by one owner at a time (posted to the card, being
+        // filled, or being read), so no two live slices alias.
+        unsafe { core::slice::from_raw_parts_mut((self.base + i * FRAME) as *mut u8, FRAME) }
+    }
+
+    /// Gives receive buffer `i` to the card.
+    fn post(&mut self, i: usize) -> Result<(), &'static str> {
+        let buf = self.buffer(i);
+        // SAFETY: the buffer is not touched again until the card gives it back through
+        // `poll_receive` and `receive_complete` (see `take_frame`).
+        let token =
+            unsafe { self.raw.receive_begin(buf) }.map_err(|_| "the card refused a buffer")?;
+        self.rx_posted.push((token, i));
+        Ok(())
+    }
+
+    /// Collects the transmit buffers the card is done with.
+    fn reap(&mut self) {
+        while let Some(token) = self.raw.poll_transmit() {
+            let Some(at) = self.tx_flight.iter().position(|&(t, _)| t == token) else {
+                break;
+            };
+            let (_, i) = self.tx_flight.swap_remove(at);
+            let buf = self.buffer(i);
+            // SAFETY: `buf` is the buffer given to `transmit_begin` with this token.
+            let _ = unsafe { self.raw.transmit_complete(token, buf) };
+            self.tx_free.push(i);
+        }
+    }
+
+    /// The next received frame, copied out; its buffer goes back to the card.
+    fn take_frame(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let token = self.raw.poll_receive()?;
+            let at = self.rx_posted.iter().position(|&(t, _)| t == token)?;
+            let (_, i) = self.rx_posted.swap_remove(at);
+            let buf = self.buffer(i);
+            // SAFETY: `buf` is the buffer given to `receive_begin` with this token.
+            let frame = match unsafe { self.raw.receive_complete(token, buf) } {
+                Ok((header, len)) if len <= MTU => buf.get(header..header + len).map(Vec::from),
+                _ => None,
+            };
+            if self.post(i).is_err() {
+                self.dropped += 1;
+            }
+            match frame {
+                Some(f) => {
+                    self.received += 1;
+                    return Some(f);
+                }
+                None => self.dropped += 1,
+            }
+        }
+    }
+
+    /// Whether a frame waits to be taken.
+    pub fn has_frame(&self) -> bool {
+        self.raw.poll_receive().is_some()
+    }
+
+    /// Sends `len` bytes that `fill` writes.
+    fn send<R>(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> R) -> R {
+        let Some(i) = self.tx_free.pop() else {
+            // `transmit` checked there is a free buffer; fill a scratch frame and drop it.
+            self.dropped += 1;
+            return fill(&mut alloc::vec![0u8; len]);
+        };
+        let buf = self.buffer(i);
+        let header = self.raw.fill_buffer_header(buf).unwrap_or(0);
+        let end = (header + len).min(FRAME);
+        let result = fill(buf.get_mut(header..end).unwrap_or(&mut []));
+        // SAFETY: the buffer is left alone until `reap` takes it back with this token.
+        match unsafe { self.raw.transmit_begin(buf.get(..end).unwrap_or(&[])) } {
+            Ok(token) => {
+                self.tx_flight.push((token, i));
+                self.sent += 1;
+            }
+            Err(_) => {
+                self.tx_free.push(i);
+                self.dropped += 1;
+            }
+        }
+        result
+    }
+}
+
+pub struct Rx(Vec<u8>);
+pub struct Tx<'a>(&'a mut Nic);
+
+impl RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        self.0.send(len, f)
+    }
+}
+
+impl Device for Nic {
+    type RxToken<'a> = Rx;
+    type TxToken<'a> = Tx<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_>)> {
+        self.reap();
+        if self.tx_free.is_empty() {
+            // An answer to this frame could not be sent: leave it with the card for now.
+            return None;
+        }
+        let frame = self.take_frame()?;
+        Some((Rx(frame), Tx(self)))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
+        self.reap();
+        (!self.tx_free.is_empty()).then_some(Tx(self))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = MTU;
+        caps.max_burst_size = Some(TX_BUFFERS);
+        caps
+    }
+}

@@ -1,0 +1,266 @@
+//! The kl.Net server and its loop.
+//!
+//! One thread does everything: it waits for a request for at most the time smoltcp asks to
+//! be polled again (between 1 and [`IDLE_MS`] ms, the kernel rounding up to its tick), then
+//! answers the request, if one came, and polls the card and the stack. The card's interrupt
+//! is not used: a frame waits at most one such wait. Nothing a client asks waits for the
+//! network: an operation that would wait answers WouldBlock (see sysroot/kl/Net.idl).
+
+use alloc::vec::Vec;
+
+use ostrog_abi::message::{Header, FLAG_ERROR, HEADER_SIZE};
+use ostrog_abi::{handle, Status};
+use ostrog_rt::idl::kl_core_core::riid;
+use ostrog_rt::idl::kl_core_time::TimeProxy;
+use ostrog_rt::println;
+use ostrog_rt::sys::{self, CoreTransport};
+use smoltcp::iface::{Config, Interface};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
+
+use crate::idl::kl_net::*;
+use crate::nic::Nic;
+use crate::sockets::{self, Sockets};
+
+/// Longest wait for a request when the stack has nothing due.
+const IDLE_MS: u64 = 10;
+/// Longest wait for closed connections to finish once every client has gone (ms, counted
+/// in sleeps of at least 1 ms).
+const DRAIN_MS: u32 = 2000;
+const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+
+struct Server {
+    nic: Nic,
+    iface: Interface,
+    sockets: Sockets,
+    /// The SID of the sender of the request being served.
+    sid: u64,
+}
+
+fn now() -> Instant {
+    let mut time = TimeProxy {
+        transport: CoreTransport,
+        riid: riid::TIME,
+    };
+    let ns = time.now().map_or(0, |r| r.ns);
+    Instant::from_micros((ns / 1000) as i64)
+}
+
+impl Server {
+    fn poll(&mut self) {
+        let now = now();
+        self.iface.poll(now, &mut self.nic, &mut self.sockets.set);
+        self.sockets.reap();
+    }
+
+    /// Lets the connections closed by their clients finish (their last data and FIN sent),
+    /// for at most [`DRAIN_MS`], before the server ends.
+    fn drain(&mut self) {
+        let mut waited = 0;
+        while self.sockets.lingering() > 0 && waited < DRAIN_MS {
+            self.poll();
+            let _ = sys::sleep_ms(1);
+            waited += 1;
+        }
+        self.poll();
+    }
+
+    /// How long to wait for a request before the stack must be polled again (ms).
+    fn wait_ms(&mut self) -> usize {
+        if self.nic.has_frame() {
+            return 0;
+        }
+        let delay = self
+            .iface
+            .poll_delay(now(), &self.sockets.set)
+            .map_or(IDLE_MS, |d| d.total_millis());
+        delay.clamp(1, IDLE_MS) as usize
+    }
+}
+
+impl NetServer for Server {
+    fn socket(&mut self, r: SocketRequest) -> Result<SocketResponse, SocketError> {
+        let sock = self
+            .sockets
+            .open(self.sid, r.kind)
+            .map_err(|status| SocketError { status })?;
+        Ok(SocketResponse { sock })
+    }
+
+    fn bind(&mut self, r: BindRequest) -> Result<BindResponse, BindError> {
+        self.sockets
+            .bind(self.sid, r.sock, r.addr, r.port)
+            .map_err(|status| BindError { status })?;
+        Ok(BindResponse {})
+    }
+
+    fn listen(&mut self, r: ListenRequest) -> Result<ListenResponse, ListenError> {
+        self.sockets
+            .listen(self.sid, r.sock, r.backlog)
+            .map_err(|status| ListenError { status })?;
+        Ok(ListenResponse {})
+    }
+
+    fn accept(&mut self, r: AcceptRequest) -> Result<AcceptResponse, AcceptError> {
+        let (conn, addr, port) = self
+            .sockets
+            .accept(self.sid, r.sock)
+            .map_err(|status| AcceptError { status })?;
+        Ok(AcceptResponse { conn, addr, port })
+    }
+
+    fn connect(&mut self, r: ConnectRequest) -> Result<ConnectResponse, ConnectError> {
+        self.sockets
+            .connect(&mut self.iface, self.sid, r.sock, r.addr, r.port)
+            .map_err(|status| ConnectError { status })?;
+        Ok(ConnectResponse {})
+    }
+
+    fn send(&mut self, r: SendRequest) -> Result<SendResponse, SendError> {
+        let sent = self
+            .sockets
+            .send(self.sid, r.sock, &r.data)
+            .map_err(|status| SendError { status })?;
+        Ok(SendResponse { sent })
+    }
+
+    fn send_to(&mut self, r: SendToRequest) -> Result<SendToResponse, SendToError> {
+        self.sockets
+            .send_to(self.sid, r.sock, r.addr, r.port, &r.data)
+            .map_err(|status| SendToError { status })?;
+        Ok(SendToResponse {})
+    }
+
+    fn recv(&mut self, r: RecvRequest) -> Result<RecvResponse, RecvError> {
+        let data = self
+            .sockets
+            .recv(self.sid, r.sock, r.max)
+            .map_err(|status| RecvError { status })?;
+        Ok(RecvResponse { data })
+    }
+
+    fn recv_from(&mut self, r: RecvFromRequest) -> Result<RecvFromResponse, RecvFromError> {
+        let (data, addr, port) = self
+            .sockets
+            .recv_from(self.sid, r.sock, r.max)
+            .map_err(|status| RecvFromError { status })?;
+        Ok(RecvFromResponse { data, addr, port })
+    }
+
+    fn shutdown(&mut self, r: ShutdownRequest) -> Result<ShutdownResponse, ShutdownError> {
+        self.sockets
+            .shutdown(self.sid, r.sock, r.how)
+            .map_err(|status| ShutdownError { status })?;
+        Ok(ShutdownResponse {})
+    }
+
+    fn close(&mut self, r: CloseRequest) -> Result<CloseResponse, CloseError> {
+        self.sockets
+            .close(self.sid, r.sock)
+            .map_err(|status| CloseError { status })?;
+        Ok(CloseResponse {})
+    }
+
+    fn get_sock_name(
+        &mut self,
+        r: GetSockNameRequest,
+    ) -> Result<GetSockNameResponse, GetSockNameError> {
+        let (addr, port) = self
+            .sockets
+            .sock_name(self.sid, r.sock)
+            .map_err(|status| GetSockNameError { status })?;
+        Ok(GetSockNameResponse { addr, port })
+    }
+
+    fn get_peer_name(
+        &mut self,
+        r: GetPeerNameRequest,
+    ) -> Result<GetPeerNameResponse, GetPeerNameError> {
+        let (addr, port) = self
+            .sockets
+            .peer_name(self.sid, r.sock)
+            .map_err(|status| GetPeerNameError { status })?;
+        Ok(GetPeerNameResponse { addr, port })
+    }
+}
+
+impl crate::idl::kl_vfs_net::VfsNetEndpoints for Server {
+    fn net(&mut self) -> &mut dyn NetServer {
+        self
+    }
+}
+
+/// An empty error response, for a request the dispatcher rejects (malformed).
+fn rejection(header: &Header) -> Vec<u8> {
+    let mut empty = alloc::vec![0u8; HEADER_SIZE];
+    Header {
+        riid: header.riid,
+        mid: header.mid,
+        flags: FLAG_ERROR,
+        ..Header::default()
+    }
+    .write(&mut empty);
+    empty
+}
+
+pub fn main() -> i32 {
+    let mut nic = match Nic::open() {
+        Ok(nic) => nic,
+        Err(why) => {
+            println!("VfsNet: {why}");
+            return 1;
+        }
+    };
+    let mac = nic.mac();
+    let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+    let mut seed = [0u8; 8];
+    let _ = sys::random_bytes(&mut seed);
+    config.random_seed = u64::from_le_bytes(seed);
+    let mut iface = Interface::new(config, &mut nic, now());
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::new(sockets::ADDRESS.into(), 24));
+    });
+    let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
+    let mut server = Server {
+        nic,
+        iface,
+        sockets: Sockets::new(),
+        sid: 0,
+    };
+    println!(
+        "VfsNet: {} on {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, gateway {}",
+        sockets::ADDRESS,
+        mac[0],
+        mac[1],
+        mac[2],
+        mac[3],
+        mac[4],
+        mac[5],
+        GATEWAY
+    );
+    let mut buffer = alloc::vec![0u8; ostrog_rt::server::MAX_REQUEST];
+    loop {
+        server.poll();
+        let wait = server.wait_ms();
+        let len = match sys::recv(handle::ANY, &mut buffer, wait) {
+            Ok((len, _)) => len,
+            Err(Status::TimedOut | Status::WouldBlock) => continue,
+            Err(Status::Disconnected) => {
+                server.drain();
+                return 0;
+            }
+            Err(e) => {
+                println!("VfsNet: {}", e.name());
+                return 1;
+            }
+        };
+        let request = buffer.get(..len).unwrap_or(&[]);
+        let header = Header::read(request).unwrap_or_default();
+        server.sid = header.src_sid;
+        let answer = crate::idl::kl_vfs_net::dispatch(&mut server, request)
+            .unwrap_or_else(|_| rejection(&header));
+        if let Err(e) = sys::reply(handle::ANY, &answer) {
+            println!("VfsNet: reply failed: {}", e.name());
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The network test (docs/net.md): `examples/net` booted with `--forward HOST:80` (a free
+//! port of 127.0.0.1), per architecture (`cargo xtask test --example net`, and part of the
+//! whole `cargo xtask test`). While the machine runs, a plain TCP client (std::net) on the
+//! host fetches the page from 127.0.0.1:HOST; then opens a flood of [`FLOOD`] connections
+//! at once and closes them without a request; then fetches the page again, and `/quit`.
+//! Each answer must be a whole HTTP 200 response with the page and its request number, the
+//! flood changing nothing but the count of connections dropped. The console must show
+//! the web server's refusals as expected (a bind to another port and a UDP socket denied by
+//! the policy, EACCES; a socket number never given, EBADF; a socket too many, EMFILE),
+//! net.Other's four socket requests denied (EACCES) and audited, and the machine powering
+//! off with status 0, every frame free again.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use cargo_ostrog::arch::Arch;
+use cargo_ostrog::qemu::{self, Ending, Forward, Machine, Net};
+use cargo_ostrog::solution::{self, Solution};
+
+/// Requests the host makes, the last one `/quit`.
+const REQUESTS: u32 = 4;
+/// Connections the host opens at once, then closes without a request.
+const FLOOD: usize = 32;
+/// How long a boot may take.
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// One HTTP GET of `/` from 127.0.0.1:`port`; the whole response.
+pub fn fetch(port: u16, path: &str, timeout: Duration) -> Result<String> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: ostrog\r\n\r\n").as_bytes())?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+/// Fetches until the server answers (QEMU accepts the host's connection before the guest
+/// listens, and then closes it); the response.
+fn fetch_when_up(port: u16, path: &str, deadline: Instant) -> Result<String> {
+    loop {
+        match fetch(port, path, Duration::from_secs(30)) {
+            Ok(r) if !r.is_empty() => return Ok(r),
+            Ok(_) | Err(_) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            Ok(_) => bail!("the server closed every connection without answering"),
+            Err(e) => return Err(e).context("no answer from the web server"),
+        }
+    }
+}
+
+/// Opens [`FLOOD`] connections at once, holds them a moment, and closes them all without
+/// a request.
+fn flood(port: u16) {
+    let streams: Vec<_> = (0..FLOOD)
+        .filter_map(|_| {
+            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(5)).ok()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(streams);
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+/// The checks of one response, the `n`-th.
+fn check_response(response: &str, n: u32) -> Result<()> {
+    let Some((head, body)) = response.split_once("\r\n\r\n") else {
+        bail!("response {n} has no end of header: {response:?}");
+    };
+    if !head.starts_with("HTTP/1.0 200 OK\r\n") {
+        bail!("response {n} is not 200 OK: {head:?}");
+    }
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|l| l.trim().parse::<usize>().ok());
+    if length != Some(body.len()) {
+        bail!(
+            "response {n}: Content-Length {length:?}, body of {} bytes",
+            body.len()
+        );
+    }
+    if !body.contains("Hello from Ostrog") || !body.contains(&format!("request {n}<")) {
+        bail!("response {n} is not the page: {body:?}");
+    }
+    Ok(())
+}
+
+/// What the console must show.
+const EXPECTED: &[&str] = &[
+    "VfsNet: 10.0.2.15 on ",
+    "web: bind to port 8080 (the policy allows 80 only): errno 13, as expected",
+    "web: UDP socket (the policy allows TCP only): errno 13, as expected",
+    "web: listen on a socket number never given: errno 9, as expected",
+    "web: one socket too many: errno 24, as expected",
+    "[audit] denied request net.Web(",
+    "other: Socket denied: EACCES",
+    "other: Bind denied: EACCES",
+    "other: Listen denied: EACCES",
+    "other: Connect denied: EACCES",
+    "net.Socket (no binding covers the event)",
+    "web: served 4 requests (",
+    "), 0 failed",
+    "memory: every frame the programs used is free again",
+];
+
+fn run_arch(arch: Arch) -> Result<String> {
+    let dir = cargo_ostrog::source_root().join("examples/net");
+    let solution = Solution::open(&dir)?;
+    let image = solution::build(&solution, arch)?;
+    let port = qemu::free_port()?;
+    let mut machine = Machine::new(arch, solution::accel(arch), &image);
+    machine.net = Some(Net {
+        forwards: vec![Forward {
+            host: port,
+            guest: 80,
+        }],
+    });
+    let started = Instant::now();
+    let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+    let mut fetched = Vec::new();
+    let mut errors = Vec::new();
+    let mut first = None;
+    for n in 1..=REQUESTS {
+        if n == 2 {
+            flood(port);
+        }
+        let asked = Instant::now();
+        let path = if n == REQUESTS { "/quit" } else { "/" };
+        match fetch_when_up(port, path, started + TIMEOUT) {
+            Ok(response) => {
+                if n == 1 {
+                    first = Some(started.elapsed());
+                } else {
+                    fetched.push(asked.elapsed());
+                }
+                if let Err(e) = check_response(&response, n) {
+                    errors.push(format!("{e:#}"));
+                }
+            }
+            Err(e) => {
+                errors.push(format!("request {n}: {e:#}"));
+                break;
+            }
+        }
+    }
+    let run = boot
+        .join()
+        .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+    for text in EXPECTED {
+        if !run.console.contains(text) {
+            errors.push(format!("the console does not show {text:?}"));
+        }
+    }
+    for bad in ["FAILED", "panicked at", "KERNEL", "malformed request"] {
+        if run.console.contains(bad) {
+            errors.push(format!("the console shows {bad:?}"));
+        }
+    }
+    if run.ending != Ending::PoweredOff(0) {
+        errors.push(format!("the machine {} (expected status 0)", run.ending));
+    }
+    if !errors.is_empty() {
+        bail!(
+            "{}\n---- console ----\n{}----",
+            errors.join("\n"),
+            run.console
+        );
+    }
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    let served = run
+        .console
+        .lines()
+        .find(|l| l.starts_with("web: served"))
+        .unwrap_or("");
+    Ok(format!(
+        "{served}; first page {:.0} ms after QEMU start, then {} ms per request",
+        first.map_or(0.0, |d| ms(&d)),
+        fetched
+            .iter()
+            .map(|d| format!("{:.0}", ms(d)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+pub fn run() -> Vec<(String, bool, String)> {
+    Arch::ALL
+        .into_iter()
+        .map(|arch| {
+            let name = format!(
+                "net::{arch}: the host fetches the page of examples/net through --forward, before and after a flood of {FLOOD} connections; only net.Web may listen, only on port 80, net.Other's socket requests denied (EACCES) and audited"
+            );
+            match run_arch(arch) {
+                Ok(detail) => (name, true, detail),
+                Err(e) => (name, false, format!("{e:#}")),
+            }
+        })
+        .collect()
+}
+
+/// Requests of the benchmark, made one after the other.
+const BENCH_REQUESTS: u32 = 200;
+
+/// A page like the web server's, for the same load under Linux on the host.
+fn host_page(n: u32) -> String {
+    let body = format!("<html><body><h1>Hello from Ostrog</h1><p>request {n}</p></body></html>\n");
+    format!(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The same web server as a Linux program on the host (std::net, one connection at a time,
+/// on 127.0.0.1), serving until `/quit`; its port.
+fn host_server() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for (n, stream) in (1..).zip(listener.incoming()) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => request.extend_from_slice(&buf[..k]),
+                }
+            }
+            let _ = stream.write_all(host_page(n).as_bytes());
+            if request.starts_with(b"GET /quit ") {
+                break;
+            }
+        }
+    });
+    Ok(port)
+}
+
+/// Requests per second of [`BENCH_REQUESTS`] sequential fetches from 127.0.0.1:`port`.
+fn request_rate(port: u16) -> Result<f64> {
+    let started = Instant::now();
+    for n in 0..BENCH_REQUESTS {
+        let r = fetch(port, "/", Duration::from_secs(30))?;
+        if !r.starts_with("HTTP/1.0 200 OK") {
+            bail!("request {n}: not 200 OK: {r:?}");
+        }
+    }
+    Ok(f64::from(BENCH_REQUESTS) / started.elapsed().as_secs_f64())
+}
+
+/// `cargo xtask bench net`: the request rate of examples/net's web server from the host
+/// (sequential HTTP/1.0 requests, a new connection each, loopback only), per architecture,
+/// and of the same server under Linux on the host, as a ratio.
+pub fn bench() -> Result<bool> {
+    let host_port = host_server()?;
+    let linux = request_rate(host_port)?;
+    let _ = fetch(host_port, "/quit", Duration::from_secs(5));
+    println!("net: Linux on the host: {linux:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests)");
+    let mut ok = true;
+    for arch in Arch::ALL {
+        let dir = cargo_ostrog::source_root().join("examples/net");
+        let solution = Solution::open(&dir)?;
+        let image = solution::build(&solution, arch)?;
+        let port = qemu::free_port()?;
+        let accel = solution::accel(arch);
+        let mut machine = Machine::new(arch, accel, &image);
+        machine.net = Some(Net {
+            forwards: vec![Forward {
+                host: port,
+                guest: 80,
+            }],
+        });
+        let started = Instant::now();
+        let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+        let rate = fetch_when_up(port, "/", started + TIMEOUT).and_then(|_| request_rate(port));
+        let _ = fetch_when_up(port, "/quit", started + TIMEOUT);
+        let run = boot
+            .join()
+            .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+        match rate {
+            Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
+                "net {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
+                accel.name(),
+                rate / linux
+            ),
+            Ok(_) => {
+                ok = false;
+                println!("net {arch}: the machine {}\n{}", run.ending, run.console);
+            }
+            Err(e) => {
+                ok = false;
+                println!("net {arch}: {e:#}\n{}", run.console);
+            }
+        }
+    }
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_checked_whole() {
+        let body = "<html><body><h1>Hello from Ostrog</h1><p>request 2</p></body></html>\n";
+        let ok = format!(
+            "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        assert!(check_response(&ok, 2).is_ok());
+        assert!(check_response(&ok, 1).is_err());
+        assert!(check_response(&ok[..ok.len() - 3], 2).is_err());
+        assert!(check_response(&ok.replace("200 OK", "404 Not Found"), 2).is_err());
+        assert!(check_response("HTTP/1.0 200 OK\r\n", 2).is_err());
+    }
+}
