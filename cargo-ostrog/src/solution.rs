@@ -295,6 +295,8 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
     SystemProgram::started("PciBus", "pcibus", "PciBus"),
     SystemProgram::started("VfsNet", "net", "VfsNet"),
+    SystemProgram::started("EntropyEntity", "entropy", "EntropyEntity"),
+    SystemProgram::started("RtcClock", "rtc", "RtcClock"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.
