@@ -451,7 +451,8 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// * `accel: tcg`: the scenario runs user programs ([`crate::qemu::Accel::for_user_programs`]);
 /// * `arch: x86_64` or `arch: aarch64`: run on that architecture only;
 /// * `check: NAME`: a further check of the console by a named function of the runner (the
-///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]);
+///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]; a solution's are
+///   [`SOLUTION_CHECKS`]);
 /// * `disk: SIZE` or `disk: shared SIZE`: boot with a virtio-blk disk of SIZE bytes
 ///   ([`crate::qemu::disk_args`]), zero when the scenario starts ([`ScenarioDisk`]);
 ///   `shared`: one image for the solution's scenarios that say so, made afresh for the run
@@ -774,7 +775,51 @@ pub fn scenario_files(dir: &Path, checks: &[&str]) -> Result<Vec<ScenarioTest>> 
 
 /// The scenario tests of a solution (`tests/*.scenario`), sorted by name.
 pub fn scenario_tests(solution: &Solution) -> Result<Vec<ScenarioTest>> {
-    scenario_files(&solution.dir.join("tests"), &[])
+    scenario_files(&solution.dir.join("tests"), SOLUTION_CHECKS)
+}
+
+/// The named checks a solution's scenario may ask for (`check: NAME`):
+/// * `host-time`: every console line with `wall clock unix SECONDS` (at least one) gives a
+///   time within [`HOST_TIME_SLACK`] seconds of the host's clock during the run (QEMU's RTC
+///   starts at the host's time), see [`host_time`].
+pub const SOLUTION_CHECKS: &[&str] = &["host-time"];
+
+/// How far a guest's wall clock may be from the host's for `check: host-time`, in seconds.
+pub const HOST_TIME_SLACK: i64 = 5;
+
+/// Unix seconds now, on the host.
+fn host_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `check: host-time`: the `wall clock unix SECONDS` of each console line that has one lies
+/// in `start - HOST_TIME_SLACK ..= end + HOST_TIME_SLACK` (the host's clock when the run
+/// began and ended), and there is at least one.
+pub fn host_time(console: &str, start: i64, end: i64) -> std::result::Result<(), String> {
+    const MARK: &str = "wall clock unix ";
+    let mut seen = 0;
+    for line in console.lines() {
+        let Some((_, rest)) = line.split_once(MARK) else {
+            continue;
+        };
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let Ok(guest) = digits.parse::<i64>() else {
+            return Err(format!("no seconds in {line:?}"));
+        };
+        if guest < start - HOST_TIME_SLACK || guest > end + HOST_TIME_SLACK {
+            return Err(format!(
+                "the guest's wall clock {guest} is not within {HOST_TIME_SLACK} s of the \
+                 host's ({start}..{end}): {line:?}"
+            ));
+        }
+        seen += 1;
+    }
+    if seen == 0 {
+        return Err(format!("no console line has {MARK:?}"));
+    }
+    Ok(())
 }
 
 /// Saves the `[audit]` lines of a console next to the image, for a person to read after a
@@ -829,13 +874,21 @@ pub fn run_scenarios_with_disk(
         if test.disk.is_none() {
             machine.disk = disk.map(Path::to_path_buf);
         }
+        let start = host_seconds();
         let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
+        let end = host_seconds();
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
             _ => None,
         };
         let _ = collect_audit(solution, arch, &run.console);
-        match test.judge(status, &run.console) {
+        let judged = test.judge(status, &run.console).and_then(|()| {
+            test.checks.iter().try_for_each(|check| match check.as_str() {
+                "host-time" => host_time(&run.console, start, end),
+                other => Err(format!("unknown check {other}")),
+            })
+        });
+        match judged {
             Ok(()) => {
                 passed += 1;
                 writeln!(
@@ -1049,6 +1102,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.scenario:1") && e.contains("unknown check `interleaved`"));
+    }
+
+    #[test]
+    fn host_time_wants_every_guest_clock_line_near_the_hosts_clock() {
+        let line = |t: i64| format!("client: wall clock unix {t} s 5 ns\n");
+        assert_eq!(host_time(&line(1000), 1000, 1010), Ok(()));
+        let both = line(995) + "x\n" + &line(1015);
+        assert_eq!(host_time(&both, 1000, 1010), Ok(()));
+        assert!(host_time(&line(994), 1000, 1010).unwrap_err().contains("not within"));
+        assert!(host_time(&(line(1000) + &line(1016)), 1000, 1010).is_err());
+        assert!(host_time("no clock here\n", 0, 0).unwrap_err().contains("no console line"));
+        assert!(host_time("wall clock unix -5 s\n", 0, 0).unwrap_err().contains("no seconds"));
+        let t = ScenarioTest::parse_with_checks("t", Path::new("t"), "check: host-time\n", SOLUTION_CHECKS);
+        assert_eq!(t.unwrap().checks, vec!["host-time".to_string()]);
     }
 
     #[test]
