@@ -883,10 +883,12 @@ pub fn run_scenarios_with_disk(
         };
         let _ = collect_audit(solution, arch, &run.console);
         let judged = test.judge(status, &run.console).and_then(|()| {
-            test.checks.iter().try_for_each(|check| match check.as_str() {
-                "host-time" => host_time(&run.console, start, end),
-                other => Err(format!("unknown check {other}")),
-            })
+            test.checks
+                .iter()
+                .try_for_each(|check| match check.as_str() {
+                    "host-time" => host_time(&run.console, start, end),
+                    other => Err(format!("unknown check {other}")),
+                })
         });
         match judged {
             Ok(()) => {
@@ -1110,11 +1112,22 @@ mod tests {
         assert_eq!(host_time(&line(1000), 1000, 1010), Ok(()));
         let both = line(995) + "x\n" + &line(1015);
         assert_eq!(host_time(&both, 1000, 1010), Ok(()));
-        assert!(host_time(&line(994), 1000, 1010).unwrap_err().contains("not within"));
+        assert!(host_time(&line(994), 1000, 1010)
+            .unwrap_err()
+            .contains("not within"));
         assert!(host_time(&(line(1000) + &line(1016)), 1000, 1010).is_err());
-        assert!(host_time("no clock here\n", 0, 0).unwrap_err().contains("no console line"));
-        assert!(host_time("wall clock unix -5 s\n", 0, 0).unwrap_err().contains("no seconds"));
-        let t = ScenarioTest::parse_with_checks("t", Path::new("t"), "check: host-time\n", SOLUTION_CHECKS);
+        assert!(host_time("no clock here\n", 0, 0)
+            .unwrap_err()
+            .contains("no console line"));
+        assert!(host_time("wall clock unix -5 s\n", 0, 0)
+            .unwrap_err()
+            .contains("no seconds"));
+        let t = ScenarioTest::parse_with_checks(
+            "t",
+            Path::new("t"),
+            "check: host-time\n",
+            SOLUTION_CHECKS,
+        );
         assert_eq!(t.unwrap().checks, vec!["host-time".to_string()]);
     }
 

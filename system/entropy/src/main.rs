@@ -56,10 +56,7 @@ mod server {
     }
 
     impl EntropyServer for Server {
-        fn get_random(
-            &mut self,
-            r: GetRandomRequest,
-        ) -> Result<GetRandomResponse, GetRandomError> {
+        fn get_random(&mut self, r: GetRandomRequest) -> Result<GetRandomResponse, GetRandomError> {
             let size = r.size as usize;
             if size > GET_RANDOM_MAX {
                 return Err(GetRandomError {
@@ -96,9 +93,7 @@ mod server {
         let mut server = Server {
             generator: Generator::new(first, now()),
         };
-        ostrog_rt::server::serve("EntropyEntity", |_, request| {
-            dispatch(&mut server, request)
-        })
+        ostrog_rt::server::serve("EntropyEntity", |_, request| dispatch(&mut server, request))
     }
 }
 

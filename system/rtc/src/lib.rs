@@ -176,8 +176,20 @@ mod tests {
         let c = Civil::from_unix(0);
         assert!(!Civil { month: 13, ..c }.is_valid());
         assert!(!Civil { day: 0, ..c }.is_valid());
-        assert!(!Civil { month: 2, day: 29, year: 2100, ..c }.is_valid());
-        assert!(Civil { month: 2, day: 29, year: 2400, ..c }.is_valid());
+        assert!(!Civil {
+            month: 2,
+            day: 29,
+            year: 2100,
+            ..c
+        }
+        .is_valid());
+        assert!(Civil {
+            month: 2,
+            day: 29,
+            year: 2400,
+            ..c
+        }
+        .is_valid());
         assert!(!Civil { hour: 24, ..c }.is_valid());
         assert!(!Civil { second: 60, ..c }.is_valid());
     }

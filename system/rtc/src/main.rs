@@ -29,8 +29,8 @@ mod server {
     use crate::arch::Rtc;
     use crate::idl::kl_rtc_clock::{dispatch, RtcClockEndpoints};
     use crate::idl::kl_wall_clock::{
-        GetTimeError, GetTimeRequest, GetTimeResponse, INVALID_ARGUMENT, IO_ERROR,
-        SetTimeError, SetTimeRequest, SetTimeResponse, WallClockServer,
+        GetTimeError, GetTimeRequest, GetTimeResponse, SetTimeError, SetTimeRequest,
+        SetTimeResponse, WallClockServer, INVALID_ARGUMENT, IO_ERROR,
     };
 
     ostrog_rt::main!(main);

@@ -21,10 +21,7 @@ pub struct Rtc {
 
 impl Rtc {
     pub fn open() -> Result<Rtc, Status> {
-        let base = super::io()
-            .map_mmio(BASE, SIZE)
-            .map_err(call_status)?
-            .addr as usize;
+        let base = super::io().map_mmio(BASE, SIZE).map_err(call_status)?.addr as usize;
         let rtc = Rtc { base };
         if rtc.load(PERIPH_ID0) & 0xff != 0x31 {
             return Err(Status::NotFound);
