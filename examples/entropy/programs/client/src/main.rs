@@ -124,7 +124,10 @@ fn main() -> i32 {
         match rng.get_random(GET_RANDOM_MAX) {
             Ok(r) if r.data.len() == GET_RANDOM_MAX as usize => sample.extend_from_slice(&r.data),
             Ok(r) => {
-                println!("client: FAILED: asked {GET_RANDOM_MAX} bytes, got {}", r.data.len());
+                println!(
+                    "client: FAILED: asked {GET_RANDOM_MAX} bytes, got {}",
+                    r.data.len()
+                );
                 return 1;
             }
             Err(e) => {
@@ -155,15 +158,24 @@ fn main() -> i32 {
         f.chi_square,
         if f.chi() { "pass" } else { "FAILED" }
     );
-    failed += [mono_ok, runs_ok, f.chi()].iter().filter(|ok| !**ok).count();
+    failed += [mono_ok, runs_ok, f.chi()]
+        .iter()
+        .filter(|ok| !**ok)
+        .count();
 
     // The bound: one byte more is refused whole; nothing is refused at zero.
     match rng.get_random(GET_RANDOM_MAX + 1) {
         Err(CallError::Remote(e)) if e.status == INVALID_ARGUMENT => {
-            println!("client: GetRandom({}) refused with errno 22", GET_RANDOM_MAX + 1)
+            println!(
+                "client: GetRandom({}) refused with errno 22",
+                GET_RANDOM_MAX + 1
+            )
         }
         other => {
-            println!("client: FAILED: GetRandom over the bound gave {:?}", other.map(|r| r.data.len()));
+            println!(
+                "client: FAILED: GetRandom over the bound gave {:?}",
+                other.map(|r| r.data.len())
+            );
             failed += 1;
         }
     }
@@ -180,7 +192,10 @@ fn main() -> i32 {
         println!("client: FAILED: GetTime");
         return 1;
     };
-    println!("client: wall clock unix {} s {} ns", t.seconds, t.nanoseconds);
+    println!(
+        "client: wall clock unix {} s {} ns",
+        t.seconds, t.nanoseconds
+    );
     // An hour ahead, read back, and back again (this class may set the clock).
     let ahead = t.seconds + 3600;
     let moved = clock
@@ -221,7 +236,10 @@ fn main() -> i32 {
         }
     }
     match clock.get_time() {
-        Ok(t) => println!("client: wall clock unix {} s {} ns", t.seconds, t.nanoseconds),
+        Ok(t) => println!(
+            "client: wall clock unix {} s {} ns",
+            t.seconds, t.nanoseconds
+        ),
         Err(_) => {
             println!("client: FAILED: GetTime");
             failed += 1;
