@@ -443,6 +443,9 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// this format:
 ///
 /// * `expect: TEXT`: the console shows TEXT, after the previous `expect` (in order);
+/// * `anywhere: TEXT`: the console shows TEXT somewhere, in no particular order with the
+///   other lines (output of another process, or the audit printer's, which runs when it
+///   runs);
 /// * `reject: TEXT`: the console never shows TEXT;
 /// * `status: N`: the kernel powers off with status N (0 if not given);
 /// * `cmdline: TEXT`: the kernel command line;
@@ -466,6 +469,8 @@ pub struct ScenarioTest {
     pub cmdline: String,
     pub status: i32,
     pub expect: Vec<String>,
+    /// `anywhere: TEXT`.
+    pub anywhere: Vec<String>,
     pub reject: Vec<String>,
     /// `boot: iso`.
     pub iso: bool,
@@ -495,7 +500,7 @@ pub enum ScenarioDisk {
 }
 
 const SCENARIO_KEYS: &str =
-    "expect, reject, status, cmdline, boot, accel, arch, check, input or disk";
+    "expect, anywhere, reject, status, cmdline, boot, accel, arch, check, input or disk";
 
 /// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
 /// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
@@ -590,6 +595,7 @@ impl ScenarioTest {
             }
             match key {
                 "expect" => test.expect.push(value.to_string()),
+                "anywhere" => test.anywhere.push(value.to_string()),
                 "reject" => test.reject.push(value.to_string()),
                 "input" => test.input.push(crate::qemu::Input {
                     after: test.expect.last().cloned(),
@@ -723,6 +729,9 @@ impl ScenarioTest {
     pub fn judge(&self, status: Option<i32>, console: &str) -> std::result::Result<(), String> {
         if let Some(line) = first_missing(console, &self.expect) {
             return Err(format!("console lacks (in order): {line:?}"));
+        }
+        if let Some(line) = self.anywhere.iter().find(|l| !console.contains(l.as_str())) {
+            return Err(format!("console lacks: {line:?}"));
         }
         if let Some(bad) = self.reject.iter().find(|r| console.contains(r.as_str())) {
             return Err(format!("console shows {bad:?}"));
@@ -962,6 +971,7 @@ mod tests {
                 cmdline: "ostrog.start=soak ostrog.ticks=1".into(),
                 status: 3,
                 expect: vec!["soak:  done".into(), "memory: heap ".into()],
+                anywhere: Vec::new(),
                 reject: vec!["KERNEL".into()],
                 iso: true,
                 tcg: true,
@@ -1104,6 +1114,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.scenario:1") && e.contains("unknown check `interleaved`"));
+    }
+
+    #[test]
+    fn anywhere_lines_may_come_in_any_order() {
+        let test = parse("expect: a\nexpect: b\nanywhere: y\nanywhere: x\n").unwrap();
+        assert_eq!(test.anywhere, vec!["y".to_string(), "x".to_string()]);
+        assert_eq!(test.judge(Some(0), "x a y b"), Ok(()));
+        assert_eq!(
+            test.judge(Some(0), "a b x"),
+            Err("console lacks: \"y\"".into())
+        );
     }
 
     #[test]
