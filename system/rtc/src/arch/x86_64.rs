@@ -135,7 +135,11 @@ impl Rtc {
         let hour = if b & HOURS_24 != 0 {
             value(c.hour)
         } else {
-            let twelve = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
+            let twelve = if c.hour.is_multiple_of(12) {
+                12
+            } else {
+                c.hour % 12
+            };
             value(twelve) | if c.hour >= 12 { PM } else { 0 }
         };
         write_reg(STATUS_B, b | SET);
