@@ -10,9 +10,12 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+use ostrog_abi::message::{Header, FLAG_ERROR, HEADER_SIZE};
+use ostrog_abi::TIMEOUT_FOREVER;
 use ostrog_rt::client::{channel, refuser};
 use ostrog_rt::idl::spec_rt::CallError;
 use ostrog_rt::println;
+use ostrog_rt::sys;
 
 // Generated from the SDK tree's kl/: this program uses kl.Entropy and kl.WallClock.
 #[allow(dead_code, unused_imports, clippy::all)]
@@ -93,6 +96,20 @@ impl Figures {
     fn chi(&self) -> bool {
         self.chi_square > 176.0 && self.chi_square < 346.0
     }
+}
+
+/// A request to kl.EntropyEntity's endpoint: method `mid`, fixed part `fixed`.
+fn message(mid: u32, fixed: &[u8]) -> Vec<u8> {
+    let header = Header {
+        riid: idl::kl_entropy_entity::riid::ENTROPY,
+        mid,
+        fixed_size: fixed.len() as u32,
+        ..Header::default()
+    };
+    let mut bytes = alloc::vec![0u8; HEADER_SIZE];
+    header.write(&mut bytes);
+    bytes.extend_from_slice(fixed);
+    bytes
 }
 
 /// A square root to a tenth, for printing (no floating-point library here).
@@ -183,6 +200,38 @@ fn main() -> i32 {
         Ok(r) if r.data.is_empty() => println!("client: GetRandom(0) gives nothing"),
         _ => {
             println!("client: FAILED: GetRandom(0)");
+            failed += 1;
+        }
+    }
+
+    // Malformed requests (no fixed part; a method the interface lacks; a fixed part of the
+    // wrong size): refused before the server sees them or answered with an error, and the
+    // server keeps serving.
+    let handle = rng.transport.handle;
+    let malformed = [
+        ("GetRandom without its size", message(0, &[])),
+        ("a method kl.Entropy lacks", message(7, &[0; 8])),
+        ("GetRandom with a 16-byte fixed part", message(0, &[0; 16])),
+    ];
+    for (what, bytes) in &malformed {
+        let mut answer = [0u8; 256];
+        match sys::call(handle, bytes, &mut answer, TIMEOUT_FOREVER) {
+            Err(s) => println!("client: {what}: refused ({})", s.name()),
+            Ok(n) => match Header::read(&answer[..n]) {
+                Some(h) if h.flags & FLAG_ERROR != 0 => {
+                    println!("client: {what}: error response")
+                }
+                _ => {
+                    println!("client: FAILED: {what} was answered");
+                    failed += 1;
+                }
+            },
+        }
+    }
+    match rng.get_random(16) {
+        Ok(r) if r.data.len() == 16 => println!("client: the service still serves"),
+        _ => {
+            println!("client: FAILED: the service stopped serving");
             failed += 1;
         }
     }
