@@ -13,9 +13,11 @@ use alloc::vec::Vec;
 use ostrog_abi::message::{Header, FLAG_ERROR, HEADER_SIZE};
 use ostrog_abi::TIMEOUT_FOREVER;
 use ostrog_rt::client::{channel, refuser};
+use ostrog_rt::idl::kl_core_core::riid as core_riid;
+use ostrog_rt::idl::kl_core_time::TimeProxy;
 use ostrog_rt::idl::spec_rt::CallError;
 use ostrog_rt::println;
-use ostrog_rt::sys;
+use ostrog_rt::sys::{self, CoreTransport};
 
 // Generated from the SDK tree's kl/: this program uses kl.Entropy and kl.WallClock.
 #[allow(dead_code, unused_imports, clippy::all)]
@@ -136,6 +138,15 @@ fn main() -> i32 {
     };
     let mut failed = 0;
 
+    let now = || {
+        TimeProxy {
+            transport: CoreTransport,
+            riid: core_riid::TIME,
+        }
+        .now()
+        .map_or(0, |r| r.ns)
+    };
+    let started = now();
     let mut sample = Vec::with_capacity(SAMPLE);
     while sample.len() < SAMPLE {
         match rng.get_random(GET_RANDOM_MAX) {
@@ -153,6 +164,11 @@ fn main() -> i32 {
             }
         }
     }
+    let took_ms = now().saturating_sub(started) / 1_000_000;
+    println!(
+        "client: {} requests of {GET_RANDOM_MAX} bytes took {took_ms} ms",
+        SAMPLE / GET_RANDOM_MAX as usize
+    );
     let f = Figures::of(&sample);
     let (mono, mono_ok) = f.monobit();
     let (runs, runs_ok) = f.runs();
