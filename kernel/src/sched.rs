@@ -96,6 +96,11 @@ pub fn sleep_current(wake_at: u64) -> Result<(), Status> {
         return Err(Status::NoSuchThread);
     };
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
+        // Ended before it got here (a new thread ended before its first system call, say):
+        // nothing would wake it again.
+        if t.dying.is_some() {
+            return Err(Status::Disconnected);
+        }
         t.state = State::Sleeping(wake_at);
     }
     {
@@ -116,6 +121,9 @@ pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> 
         return Err(Status::NoSuchThread);
     };
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
+        if t.dying.is_some() {
+            return Err(Status::Disconnected);
+        }
         t.state = state;
     }
     {
@@ -141,6 +149,13 @@ pub fn block_prepared(deadline: Option<u64>) -> Result<(), Status> {
     let Some(sid) = current() else {
         return Err(Status::NoSuchThread);
     };
+    {
+        let mut tasks = TASKS.lock();
+        if let Some(t) = tasks.threads.get_mut(&sid).filter(|t| t.dying.is_some()) {
+            t.state = State::Running;
+            return Err(Status::Disconnected);
+        }
+    }
     {
         let mut s = SCHED.lock();
         s.sleepers.retain(|&(_, t)| t != sid);
