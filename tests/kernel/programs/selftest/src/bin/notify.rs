@@ -203,6 +203,9 @@ fn main() -> i32 {
             Err(e) => remote(e, |e| e.status),
         }
     };
+    // After the first wait (ended by the child's signal, which it sends after its own
+    // lines), so that the two processes' lines come in one order whatever the scheduler.
+    println!("notify: first wait: {}", wait());
     println!(
         "notify: alive: itself {}, the child {}, SID 0 {}, SID 1 {}, SID max {}",
         alive(me),
@@ -211,7 +214,6 @@ fn main() -> i32 {
         alive(1),
         alive(u64::MAX)
     );
-    println!("notify: first wait: {}", wait());
     let bits = tasks().pending().map(|r| r.bits).unwrap_or(0);
     let from = tasks().sender(HELLO).map(|r| r.sid).unwrap_or(0);
     println!(
