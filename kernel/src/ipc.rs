@@ -66,8 +66,8 @@ use crate::security;
 use crate::sid::{ChannelId, EndpointId, ProcessId, ThreadId};
 use crate::syscall::{CallArgs, RecvArgs, ReplyArgs};
 use crate::task::{State, Tasks, TASKS};
+use crate::time;
 use crate::usercopy::{self, UserSlice};
-use crate::{time, TICK_HZ};
 
 /// Largest message the kernel carries unless the command line says otherwise
 /// (`ostrog.max_message=BYTES`, from [`MIN_MAX_MESSAGE`] to [`MAX_MAX_MESSAGE`]).
@@ -381,10 +381,7 @@ fn timeout_deadline(timeout_ms: usize) -> Option<u64> {
     if timeout_ms == TIMEOUT_FOREVER {
         return None;
     }
-    let ticks = (timeout_ms as u64)
-        .saturating_mul(u64::from(TICK_HZ))
-        .div_ceil(1000);
-    Some(time::ticks().saturating_add(ticks))
+    Some(time::deadline_after_ms(timeout_ms as u64))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -608,7 +605,7 @@ fn call_server(
                 t.ipc.awaiting = None;
                 return answer;
             }
-            if deadline.is_some_and(|d| time::ticks() >= d) || t.dying.is_some() {
+            if deadline.is_some_and(|d| time::now_ns() >= d) || t.dying.is_some() {
                 t.ipc.awaiting = None;
                 cancel_call(&mut tasks, id);
                 tasks.check_alive(me)?;
@@ -757,7 +754,7 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
                 // No client can ever call again: waiting would be forever.
                 return Err(Status::Disconnected);
             }
-            if deadline.is_some_and(|d| time::ticks() >= d) {
+            if deadline.is_some_and(|d| time::now_ns() >= d) {
                 return Err(Status::TimedOut);
             }
             filter

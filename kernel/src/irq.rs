@@ -25,7 +25,7 @@ use spin::Mutex;
 
 use crate::sid::{IrqId, ProcessId, ThreadId};
 use crate::task::{State, TASKS};
-use crate::{arch, sched, time, TICK_HZ};
+use crate::{arch, sched, time};
 
 /// A claimed line.
 struct Irq {
@@ -115,12 +115,7 @@ pub fn wait(
     sid: IrqId,
     timeout_ms: u32,
 ) -> Result<(), Status> {
-    let deadline = (timeout_ms != u32::MAX).then(|| {
-        let ticks = u64::from(timeout_ms)
-            .saturating_mul(u64::from(TICK_HZ))
-            .div_ceil(1000);
-        time::ticks().saturating_add(ticks)
-    });
+    let deadline = (timeout_ms != u32::MAX).then(|| time::deadline_after_ms(timeout_ms.into()));
     loop {
         {
             let tasks = TASKS.lock();
@@ -146,7 +141,7 @@ pub fn wait(
             }
             // The previous firing has been served: let the line fire again.
             arch::unmask_irq(line);
-            if deadline.is_some_and(|d| time::ticks() >= d) {
+            if deadline.is_some_and(|d| time::now_ns() >= d) {
                 irq.waiter = None;
                 return Err(Status::TimedOut);
             }

@@ -133,9 +133,14 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
 
     arch::init_interrupts();
     core_endpoints::io::print_reserved();
-    arch::start_timer(TICK_HZ);
+    time::start();
     arch::enable_interrupts();
-    println!("timer: {} Hz via {}", TICK_HZ, arch::TIMER_NAME);
+    println!(
+        "timer: {} Hz via {}, one-shot deadlines; clock {} kHz",
+        TICK_HZ,
+        arch::TIMER_NAME,
+        time::counter_hz() / 1000
+    );
     println!("entropy: {}", entropy::init());
 
     if let Some(test) = cmdline.selftest() {

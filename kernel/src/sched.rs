@@ -34,7 +34,8 @@ struct Scheduler {
     /// Saved stack pointer of the idle context while a thread runs.
     idle_sp: usize,
     slice_left: u32,
-    /// Sleeping threads and the tick they wake at.
+    /// Waiting threads with a deadline, and that deadline ([`crate::time::now_ns`]); one
+    /// entry per thread at most.
     sleepers: Vec<(u64, ThreadId)>,
 }
 
@@ -89,12 +90,17 @@ pub fn forget(sid: ThreadId) {
     s.sleepers.retain(|&(_, t)| t != sid);
 }
 
-/// Puts the current thread to sleep until tick `wake_at`; `Err` if it was ended meanwhile.
+/// Puts the current thread to sleep until `wake_at` ([`crate::time::now_ns`]); `Err` if it was ended meanwhile.
 pub fn sleep_current(wake_at: u64) -> Result<(), Status> {
     let Some(sid) = current() else {
         return Err(Status::NoSuchThread);
     };
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
+        // Ended before it got here (a new thread ended before its first system call, say):
+        // nothing would wake it again.
+        if t.dying.is_some() {
+            return Err(Status::Disconnected);
+        }
         t.state = State::Sleeping(wake_at);
     }
     {
@@ -102,18 +108,22 @@ pub fn sleep_current(wake_at: u64) -> Result<(), Status> {
         s.sleepers.retain(|&(_, t)| t != sid);
         s.sleepers.push((wake_at, sid));
     }
+    crate::time::deadline_added(wake_at);
     schedule(false);
     TASKS.lock().check_alive(sid)
 }
 
 /// Blocks the current thread in `state` until another thread makes it ready or, with a
-/// `deadline`, until that tick. The caller re-checks why it woke; `Err(Disconnected)` if the
+/// `deadline`, until that instant ([`crate::time::now_ns`]). The caller re-checks why it woke; `Err(Disconnected)` if the
 /// thread was ended meanwhile (it must return to user mode, where it dies).
 pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> {
     let Some(sid) = current() else {
         return Err(Status::NoSuchThread);
     };
     if let Some(t) = TASKS.lock().threads.get_mut(&sid) {
+        if t.dying.is_some() {
+            return Err(Status::Disconnected);
+        }
         t.state = state;
     }
     {
@@ -124,6 +134,9 @@ pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> 
             s.sleepers.push((at, sid));
         }
     }
+    if let Some(at) = deadline {
+        crate::time::deadline_added(at);
+    }
     schedule(false);
     TASKS.lock().check_alive(sid)
 }
@@ -131,11 +144,18 @@ pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> 
 /// Blocks the current thread, whose waiting state the caller set under the task lock
 /// (so that a wake-up between that and this call is not lost: the thread is then already
 /// ready and runs again at once), until it is made ready or, with a `deadline`, until that
-/// tick. `Err(Disconnected)` if the thread was ended meanwhile.
+/// instant. `Err(Disconnected)` if the thread was ended meanwhile.
 pub fn block_prepared(deadline: Option<u64>) -> Result<(), Status> {
     let Some(sid) = current() else {
         return Err(Status::NoSuchThread);
     };
+    {
+        let mut tasks = TASKS.lock();
+        if let Some(t) = tasks.threads.get_mut(&sid).filter(|t| t.dying.is_some()) {
+            t.state = State::Running;
+            return Err(Status::Disconnected);
+        }
+    }
     {
         let mut s = SCHED.lock();
         s.sleepers.retain(|&(_, t)| t != sid);
@@ -143,14 +163,17 @@ pub fn block_prepared(deadline: Option<u64>) -> Result<(), Status> {
             s.sleepers.push((at, sid));
         }
     }
+    if let Some(at) = deadline {
+        crate::time::deadline_added(at);
+    }
     schedule(false);
     // Woken early: its time-out must not end a later wait.
     SCHED.lock().sleepers.retain(|&(_, t)| t != sid);
     TASKS.lock().check_alive(sid)
 }
 
-/// Timer tick: account the time slice and wake sleepers. Runs in interrupt context.
-pub fn on_tick(now: u64) {
+/// Timer tick: account the time slice. Runs in interrupt context.
+pub fn on_tick(_ticks: u64) {
     let Some(mut s) = SCHED.try_lock() else {
         return;
     };
@@ -160,15 +183,36 @@ pub fn on_tick(now: u64) {
             NEED_RESCHED.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// The earliest deadline of a waiting thread (`Some(None)`: none waits with one; `None`: the
+/// scheduler is busy, ask again later). Runs in interrupt context too.
+pub fn earliest_deadline() -> Option<Option<u64>> {
+    let s = SCHED.try_lock()?;
+    Some(s.sleepers.iter().map(|&(at, _)| at).min())
+}
+
+/// Makes ready every waiting thread whose deadline is `now` or earlier. Runs in interrupt
+/// context: a busy lock leaves them for the next timer interrupt.
+pub fn wake_due(now: u64) {
+    let Some(mut s) = SCHED.try_lock() else {
+        return;
+    };
     if !s.sleepers.iter().any(|&(at, _)| at <= now) {
         return;
     }
     let Some(mut tasks) = TASKS.try_lock() else {
         return;
     };
-    let (due, waiting): (Vec<_>, Vec<_>) = s.sleepers.iter().partition(|&&(at, _)| at <= now);
-    s.sleepers = waiting;
-    for (_, sid) in due {
+    // In place (no allocation in interrupt context): each due entry is taken out and its
+    // thread made ready.
+    let mut i = 0;
+    while let Some(&(at, sid)) = s.sleepers.get(i) {
+        if at > now {
+            i += 1;
+            continue;
+        }
+        s.sleepers.swap_remove(i);
         if let Some(t) = tasks.threads.get_mut(&sid) {
             if matches!(
                 t.state,

@@ -48,7 +48,7 @@ pub enum State {
     Joining(ThreadId),
     /// Waiting for the process with this SID to end (`task.Wait`).
     Waiting(ProcessId),
-    /// Sleeping until this tick.
+    /// Sleeping until this instant ([`crate::time::now_ns`]).
     Sleeping(u64),
     /// Blocked in `Call`, waiting for the reply.
     Calling,

@@ -241,6 +241,8 @@ core_errors!(
     kl_core_console::ReadError,
     kl_core_console::PollError,
     kl_core_time::SleepError,
+    kl_core_time::SleepNsError,
+    kl_core_time::NowError,
     kl_core_thread::CreateError,
     kl_core_thread::JoinError,
     kl_core_thread::YieldError,
@@ -586,6 +588,24 @@ pub fn sleep_ms(ms: usize) -> Result<usize, Status> {
     time.sleep(u32::try_from(ms).unwrap_or(u32::MAX))
         .map(|_| 0)
         .map_err(call_status)
+}
+
+/// Sleeps for at least `ns` nanoseconds (woken at that deadline, not at a timer tick).
+pub fn sleep_ns(ns: u64) -> Result<(), Status> {
+    let mut time = kl_core_time::TimeProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::TIME,
+    };
+    time.sleep_ns(ns).map(|_| ()).map_err(call_status)
+}
+
+/// Nanoseconds since boot, from the kernel's clock.
+pub fn now_ns() -> Result<u64, Status> {
+    let mut time = kl_core_time::TimeProxy {
+        transport: CoreTransport,
+        riid: kl_core_core::riid::TIME,
+    };
+    time.now().map(|r| r.ns).map_err(call_status)
 }
 
 /// Starts a thread of this process at `entry(arg)` on the stack ending at `stack_top`.

@@ -6,7 +6,7 @@ mod fs;
 mod policy;
 
 pub const NAMES: &[&str] = &[
-    "boot", "syscall", "futex", "ipc", "policy", "posix", "fs", "net",
+    "boot", "syscall", "futex", "ipc", "policy", "posix", "fs", "net", "timer",
 ];
 
 pub fn run(name: &str) -> Result<bool> {
@@ -19,6 +19,7 @@ pub fn run(name: &str) -> Result<bool> {
         "posix" => posix(),
         "fs" => fs::run(),
         "net" => crate::net::bench(),
+        "timer" => timer(),
         other => bail!("unknown benchmark `{other}` (known: {})", NAMES.join(", ")),
     }
 }
@@ -76,6 +77,39 @@ fn futex() -> Result<bool> {
         "ostrog.start=null-bench",
         crate::test::test_image,
     )
+}
+
+/// How late sleeps and futex time-outs of random lengths end (the `timers` test program,
+/// under TCG as in its scenario): the lateness distribution in microseconds, per
+/// architecture.
+fn timer() -> Result<bool> {
+    use cargo_ostrog::arch::Arch;
+    use cargo_ostrog::qemu::{Accel, Ending, Machine};
+    cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
+    cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    for arch in Arch::ALL {
+        let kernel = crate::test::test_image(arch)?;
+        let mut machine = Machine::new(arch, Accel::Tcg, &kernel);
+        machine.cmdline = "ostrog.start=timers".into();
+        let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
+        let lines: Vec<&str> = run
+            .console
+            .lines()
+            .filter(|l| l.starts_with("timers: ") && l.contains("lateness"))
+            .collect();
+        match run.ending {
+            Ending::PoweredOff(0) if !lines.is_empty() => {
+                for line in lines {
+                    println!("timer {arch} (tcg): {line}");
+                }
+            }
+            ending => println!(
+                "timer {arch} (tcg): no figure; the machine {ending}\n{}",
+                run.console
+            ),
+        }
+    }
+    Ok(true)
 }
 
 /// The Call+Reply round trip between two processes (`ipc-bench` and `ipc-bench-server`,

@@ -47,7 +47,8 @@
 //! | `set_io_ports(&[(first, last)])` | let the running process use exactly these port ranges (x86 TSS I/O bitmap; called by the scheduler on every switch; nothing on AArch64) |
 //! | `init_fpu(&CommandLine)` | let user mode use the FP/SIMD units (x87/SSE/AVX, AArch64 FP/SIMD); print what is saved |
 //! | `ExtendedState` | a thread's user registers beyond the trap frame (FP/SIMD, segment selectors or `TPIDR_EL0`): `default()` (a clean state), `save()`, `restore()`; the scheduler saves and restores them on every switch |
-//! | `start_timer(hz)` | periodic timer calling [`crate::time::on_tick`] |
+//! | `start_timer() -> u64` | set up (and calibrate) the one-shot timer, whose interrupt calls [`crate::time::on_interrupt`]; returns the rate of `cycles()` in Hz |
+//! | `arm_timer(ns)` | fire the timer interrupt once, `ns` from now (replacing what was armed) |
 //! | `enable_interrupts()`, `disable_interrupts() -> bool` | the CPU interrupt flag |
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
 //! | `wait_for_interrupt()` | sleep until an interrupt arrives and take it, with interrupts enabled on return (no wake-up lost between enabling and sleeping) |
@@ -92,7 +93,7 @@ pub use imp::pci::{pci_bar_probe, pci_config_read, pci_config_write, PCI_CONFIG}
 pub use imp::power::power_off;
 pub use imp::reserved::{kernel_devices, ports_claimable};
 pub use imp::syscall::{read_user_frame, write_user_frame};
-pub use imp::timer::{cycles, start_timer, TIMER_NAME};
+pub use imp::timer::{arm_timer, cycles, start_timer, TIMER_NAME};
 pub use imp::trap::{inject_strays, TrapFrame as UserRegisters};
 
 /// Runs `f` with interrupts disabled, restoring the previous state afterwards.

@@ -10,7 +10,7 @@ use crate::idl::kl_core_console::{
     WriteError, WriteRequest, WriteResponse,
 };
 use crate::task::TASKS;
-use crate::{console_input, sched, time, TICK_HZ};
+use crate::{console_input, sched, time};
 
 /// Most bytes one `Read` gives (`ReadMax` in `Console.idl`).
 const READ_MAX: usize = 1024;
@@ -18,11 +18,9 @@ const READ_MAX: usize = 1024;
 /// `timeout_ns` that waits as long as it takes.
 const FOREVER: u64 = u64::MAX;
 
-/// The tick a wait of `ns` from now ends at (at least `ns` from now).
+/// The instant a wait of `ns` from now ends at ([`time::now_ns`]).
 fn deadline(ns: u64) -> u64 {
-    let ticks = (u128::from(ns) * u128::from(TICK_HZ)).div_ceil(1_000_000_000);
-    let ticks = u64::try_from(ticks).unwrap_or(u64::MAX);
-    time::ticks().saturating_add(ticks).saturating_add(1)
+    time::deadline_after_ns(ns)
 }
 
 impl Caller {
@@ -45,7 +43,7 @@ impl Caller {
                 if timeout_ns == 0 {
                     return Err(Status::WouldBlock);
                 }
-                if until.is_some_and(|at| time::ticks() >= at) {
+                if until.is_some_and(|at| time::now_ns() >= at) {
                     return Err(Status::TimedOut);
                 }
                 if !console_input::begin_wait(&mut tasks, self.thread) {

@@ -17,7 +17,7 @@ use crate::idl::kl_core_futex::{
 };
 use crate::task::{State, Tasks, TASKS};
 use crate::usercopy::{copy_from_user, UserSlice};
-use crate::{sched, time, TICK_HZ};
+use crate::{sched, time};
 
 /// `timeout_ns` that waits as long as it takes.
 const FOREVER: u64 = u64::MAX;
@@ -31,11 +31,9 @@ fn word(addr: u64) -> Result<usize, Status> {
     Ok(addr)
 }
 
-/// The tick a wait of `ns` from now ends at (at least `ns` from now).
+/// The instant a wait of `ns` from now ends at ([`time::now_ns`]).
 fn deadline(ns: u64) -> u64 {
-    let ticks = (u128::from(ns) * u128::from(TICK_HZ)).div_ceil(1_000_000_000);
-    let ticks = u64::try_from(ticks).unwrap_or(u64::MAX);
-    time::ticks().saturating_add(ticks).saturating_add(1)
+    time::deadline_after_ns(ns)
 }
 
 impl Caller {

@@ -37,7 +37,7 @@ use crate::mm::{frame, PAGE_SIZE};
 use crate::object::Object;
 use crate::sid::PipeId;
 use crate::task::{State, Tasks, TASKS};
-use crate::{sched, time, TICK_HZ};
+use crate::{sched, time};
 
 /// Frames of a pipe's ring.
 pub const RING_FRAMES: usize = 16;
@@ -208,11 +208,9 @@ pub fn free_unused(tasks: &mut Tasks) {
     tasks.pipes.retain(|sid, _| named.contains(sid));
 }
 
-/// The tick a wait of `ns` from now ends at (at least `ns` from now).
+/// The instant a wait of `ns` from now ends at ([`time::now_ns`]).
 fn deadline(ns: u64) -> u64 {
-    let ticks = (u128::from(ns) * u128::from(TICK_HZ)).div_ceil(1_000_000_000);
-    let ticks = u64::try_from(ticks).unwrap_or(u64::MAX);
-    time::ticks().saturating_add(ticks).saturating_add(1)
+    time::deadline_after_ns(ns)
 }
 
 impl Caller {
@@ -347,7 +345,7 @@ impl Caller {
             {
                 let mut tasks = TASKS.lock();
                 let ready = self.readiness(&tasks, &numbers);
-                let timed_out = until.is_some_and(|at| time::ticks() >= at);
+                let timed_out = until.is_some_and(|at| time::now_ns() >= at);
                 if ready.iter().any(|&b| b != 0) || r.timeout_ns == 0 || timed_out {
                     return Ok(ready);
                 }

@@ -14,7 +14,6 @@ use crate::errno::*;
 use crate::mm::{Memory, Space};
 use crate::nr::{self, Sys};
 use crate::signal::{self as sig, Delivery, SigInfo, SignalRegs};
-use crate::stack::CLOCK_TICKS;
 use crate::Arch;
 
 mod attr;
@@ -894,10 +893,11 @@ impl State {
                 if !matches!(a[0], 0 | 1 | 4..=7) {
                     return err(EINVAL);
                 }
-                let tick = 1_000_000_000 / CLOCK_TICKS;
+                // `time.Now` reads the hardware counter in nanoseconds (as Linux's
+                // high-resolution clocks, which report 1 ns).
                 match a[1] {
                     0 => ok(0),
-                    at => self.result(self.write_u64s(k, at, &[0, tick])),
+                    at => self.result(self.write_u64s(k, at, &[0, 1])),
                 }
             }
             Sys::Gettimeofday => {

@@ -1,10 +1,11 @@
-//! The kernel's tick on AArch64: the EL1 virtual timer of the generic timer, a periodic
-//! interrupt through the GIC, and its counter.
+//! The kernel's timer on AArch64: the EL1 virtual timer of the generic timer, armed for one
+//! instant at a time (CNTV_CVAL_EL0) through the GIC, and its counter (CNTVCT_EL0, at the
+//! rate CNTFRQ_EL0 states) as the clock.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use aarch64_cpu::registers::{
-    Readable, Writeable, CNTFRQ_EL0, CNTVCT_EL0, CNTV_CTL_EL0, CNTV_TVAL_EL0,
+    Readable, Writeable, CNTFRQ_EL0, CNTVCT_EL0, CNTV_CTL_EL0, CNTV_CVAL_EL0,
 };
 
 use super::intc;
@@ -13,8 +14,6 @@ pub const TIMER_NAME: &str = "generic timer (virtual) via GICv2";
 
 /// The virtual timer's PPI number (from the device tree; 11 on every known board).
 static PPI: AtomicU32 = AtomicU32::new(11);
-/// Counter ticks per kernel tick.
-static INTERVAL: AtomicU64 = AtomicU64::new(0);
 
 pub fn set_ppi(ppi: u32) {
     PPI.store(ppi, Ordering::Relaxed);
@@ -25,22 +24,28 @@ pub fn intid() -> u32 {
     16 + PPI.load(Ordering::Relaxed)
 }
 
-/// Starts the periodic timer at `hz` interrupts per second.
-pub fn start_timer(hz: u32) {
+/// Enables the timer's interrupt, with nothing armed yet. Returns the counter's rate in Hz.
+pub fn start_timer() -> u64 {
     intc::enable(intid());
     // Programs may read the virtual counter (CNTKCTL_EL1.EL0VCTEN) to time themselves; the
     // timer registers stay kernel-only.
     // SAFETY: CNTKCTL_EL1 only controls EL0 access to the counter and timer registers.
     unsafe { core::arch::asm!("msr cntkctl_el1, {0}", "isb", in(reg) 1u64 << 1) };
-    let interval = CNTFRQ_EL0.get() / u64::from(hz.max(1));
-    INTERVAL.store(interval, Ordering::Relaxed);
-    CNTV_TVAL_EL0.set(interval);
+    CNTV_CVAL_EL0.set(u64::MAX);
     CNTV_CTL_EL0.set(1); // enabled, not masked
+                         // A firmware that left CNTFRQ unset: assume QEMU's 62.5 MHz rather than divide by 0.
+    match CNTFRQ_EL0.get() {
+        0 => 62_500_000,
+        hz => hz,
+    }
 }
 
-/// Called on the timer interrupt: arm the next tick.
-pub fn on_interrupt() {
-    CNTV_TVAL_EL0.set(INTERVAL.load(Ordering::Relaxed));
+/// Fires the timer interrupt once, `ns` nanoseconds from now (rounded up to a count).
+pub fn arm_timer(ns: u64) {
+    let counts = (u128::from(ns) * u128::from(CNTFRQ_EL0.get())).div_ceil(1_000_000_000);
+    let counts = u64::try_from(counts).unwrap_or(u64::MAX).max(1);
+    // The interrupt is level-sensitive: a compare value in the future lowers it.
+    CNTV_CVAL_EL0.set(CNTVCT_EL0.get().saturating_add(counts));
 }
 
 /// The virtual counter of the generic timer (a fixed-frequency count, not CPU cycles).

@@ -223,9 +223,8 @@ fn user_exception(frame: &mut TrapFrame) {
 fn irq() {
     intc::dispatch(|number| {
         if number == timer::intid() {
-            timer::on_interrupt();
             inject_next();
-            crate::time::on_tick();
+            crate::time::on_interrupt();
         } else if intc::is_spi(number) {
             // A device line: masked and handed to its driver; ended at the GIC afterwards.
             crate::irq::on_device_irq(number);

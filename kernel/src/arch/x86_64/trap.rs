@@ -314,7 +314,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             intc::end_of_interrupt();
             report_nmis();
             inject_next();
-            crate::time::on_tick();
+            crate::time::on_interrupt();
         }
         SPURIOUS_VECTOR => {}
         v if (PIC_BASE..PIC_BASE + 16).contains(&v) => {

@@ -257,13 +257,8 @@ impl Kernel for Native<'_> {
     }
 
     fn sleep_ns(&mut self, ns: u64) {
-        let mut ms = ns.div_ceil(1_000_000);
-        while ms > 0 {
-            let step = ms.min(u64::from(u32::MAX));
-            if time().sleep(step as u32).is_err() {
-                return;
-            }
-            ms -= step;
+        if ns > 0 {
+            let _ = time().sleep_ns(ns);
         }
     }
 
@@ -272,15 +267,13 @@ impl Kernel for Native<'_> {
     }
 
     fn sleep_interruptible(&mut self, ns: u64) -> Result<(), i64> {
-        let mut ms = ns.div_ceil(1_000_000);
-        while ms > 0 {
-            let step = ms.min(u64::from(u32::MAX));
-            if let Err(e) = time().sleep(step as u32) {
-                return Err(errno(remote_status(e, |e| e.status)));
-            }
-            ms -= step;
+        if ns == 0 {
+            return Ok(());
         }
-        Ok(())
+        time()
+            .sleep_ns(ns)
+            .map(|_| ())
+            .map_err(|e| errno(remote_status(e, |e| e.status)))
     }
 
     fn futex_wait(&mut self, addr: u64, expected: u32, timeout_ns: Option<u64>) -> Result<(), i64> {

@@ -24,7 +24,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 49] = [
+const CLASSES: [&str; 50] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -73,6 +73,7 @@ const CLASSES: [&str; 49] = [
     "notify",
     "dma",
     "dma-denied",
+    "timers",
     "pci",
 ];
 
@@ -158,7 +159,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
         "vmm",
         &["Allocate", "Free", "Protect", "Share", "Map", "AllocateAt"],
     ),
-    ("time", &["Now", "Sleep"]),
+    ("time", &["Now", "Sleep", "SleepNs"]),
     ("console", &["Write", "Read", "Poll"]),
     ("audit", &["Read", "Note"]),
     (
