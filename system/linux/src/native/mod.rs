@@ -3,6 +3,7 @@
 //! only turns its requests into core-endpoint calls and registers.
 
 mod frame;
+mod net;
 mod vfs;
 
 use alloc::boxed::Box;
@@ -455,6 +456,9 @@ impl Kernel for Native<'_> {
 
     fn vfs(&mut self, request: sys::file::VfsRequest<'_>) -> Result<sys::file::VfsReply, i64> {
         vfs::request(request)
+    }
+    fn net(&mut self, request: sys::socket::NetRequest<'_>) -> Result<sys::socket::NetReply, i64> {
+        net::request(request)
     }
     fn process_count(&mut self) -> Option<u64> {
         rt::tasks().count().ok().map(|c| u64::from(c.live))
@@ -1035,6 +1039,8 @@ fn finish(outcome: Outcome) -> ! {
             // Its files are closed at the server first (the kernel does not tell the
             // server; docs/files.md, "When a client ends").
             with_state(|state| state.close_all_files(&mut Native { frame: None }));
+            // And its sockets (the network server does not learn of a client's end either).
+            with_state(|state| state.close_all_sockets(&mut Native { frame: None }));
             rt::exit((status & 0xff) as isize)
         }
         _ => rt::exit(127),
