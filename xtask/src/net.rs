@@ -263,7 +263,10 @@ fn check_linux_response(response: &str, n: u32) -> Result<()> {
         .find_map(|l| l.strip_prefix("Content-Length: "))
         .and_then(|l| l.trim().parse::<usize>().ok());
     if length != Some(body.len()) {
-        bail!("response {n}: Content-Length {length:?}, body of {} bytes", body.len());
+        bail!(
+            "response {n}: Content-Length {length:?}, body of {} bytes",
+            body.len()
+        );
     }
     if !body.contains("Hello from Ostrog") || !body.contains(&format!("request {n}<")) {
         bail!("response {n} is not the page: {body:?}");
@@ -325,7 +328,11 @@ fn run_linux_arch(arch: Arch) -> Result<String> {
         errors.push(format!("the machine {} (expected status 0)", run.ending));
     }
     if !errors.is_empty() {
-        bail!("{}\n---- console ----\n{}----", errors.join("\n"), run.console);
+        bail!(
+            "{}\n---- console ----\n{}----",
+            errors.join("\n"),
+            run.console
+        );
     }
     let ms = |d: &Duration| format!("{:.0}", d.as_secs_f64() * 1000.0);
     Ok(format!(
