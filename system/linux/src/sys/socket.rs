@@ -531,7 +531,11 @@ impl State {
         if self.sockets.sock(fd).is_some_and(|s| s.kind != TCP) {
             return err(EOPNOTSUPP);
         }
-        let backlog = backlog.clamp(1, BACKLOG_MAX as i64) as u32;
+        // A negative backlog asks for the most (as Linux's `somaxconn`).
+        let backlog = match backlog {
+            b if b < 0 => BACKLOG_MAX as u32,
+            b => b.clamp(1, BACKLOG_MAX as i64) as u32,
+        };
         match k.net(NetRequest::Listen {
             sock: f.sock,
             backlog,
