@@ -208,7 +208,7 @@ const LINUX_EXPECTED: &[&str] = &[
     "server: bind to port 9090 (the policy allows 8080 only): errno 13, as expected",
     "server: UDP socket (the policy allows TCP only): errno 13, as expected",
     "server: copies of the listening socket: errno 24, as expected",
-    "server: listening on 0.0.0.0:8080",
+    "server: listening on 10.0.2.15:8080",
     "denied: connect: EACCES",
     "denied: listen: EACCES",
     "denied: udp: EACCES",

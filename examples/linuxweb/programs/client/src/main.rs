@@ -8,10 +8,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 
 fn denied() -> i32 {
     let tries: [(&str, std::io::Result<()>); 3] = [
-        (
-            "connect",
-            TcpStream::connect(("10.0.2.100", 80)).map(drop),
-        ),
+        ("connect", TcpStream::connect(("10.0.2.100", 80)).map(drop)),
         ("listen", TcpListener::bind(("0.0.0.0", 8080)).map(drop)),
         ("udp", UdpSocket::bind(("0.0.0.0", 0)).map(drop)),
     ];
@@ -28,11 +25,29 @@ fn denied() -> i32 {
     status
 }
 
+/// The response to `GET /` from `to`: its head, then as many bytes of body as its
+/// Content-Length says (or up to the end of the stream without one).
 fn fetch(to: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(to)?;
     stream.write_all(b"GET / HTTP/1.0\r\nHost: host\r\n\r\n")?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|l| l.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| response.len() >= end + 4 + n) {
+                break;
+            }
+        }
+        match stream.read(&mut buf)? {
+            0 => break,
+            n => response.extend_from_slice(&buf[..n]),
+        }
+    }
     Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
@@ -46,7 +61,11 @@ fn main() {
         Ok(r) => {
             let status = r.lines().next().unwrap_or("");
             let body = r.split_once("\r\n\r\n").map_or("", |b| b.1);
-            println!("client: {status}; {} bytes of body: {}", body.len(), body.trim());
+            println!(
+                "client: {status}; {} bytes of body: {}",
+                body.len(),
+                body.trim()
+            );
         }
         Err(e) => {
             println!("client: FAILED: {to}: {e}");
