@@ -142,6 +142,12 @@ pub enum Sys {
     Getpeername,
     Setsockopt,
     Getsockopt,
+    // epoll (`sys::epoll`).
+    EpollCreate,
+    EpollCreate1,
+    EpollCtl,
+    EpollWait,
+    EpollPwait,
 }
 
 use Sys::*;
@@ -277,6 +283,11 @@ const X86_64: &[(u64, Sys, &str)] = &[
     (54, Setsockopt, "setsockopt"),
     (55, Getsockopt, "getsockopt"),
     (288, Accept4, "accept4"),
+    (213, EpollCreate, "epoll_create"),
+    (291, EpollCreate1, "epoll_create1"),
+    (233, EpollCtl, "epoll_ctl"),
+    (232, EpollWait, "epoll_wait"),
+    (281, EpollPwait, "epoll_pwait"),
 ];
 
 /// AArch64 numbers (the generic table, `include/uapi/asm-generic/unistd.h`).
@@ -388,6 +399,9 @@ const AARCH64: &[(u64, Sys, &str)] = &[
     (211, Sendmsg, "sendmsg"),
     (212, Recvmsg, "recvmsg"),
     (242, Accept4, "accept4"),
+    (20, EpollCreate1, "epoll_create1"),
+    (21, EpollCtl, "epoll_ctl"),
+    (22, EpollPwait, "epoll_pwait"),
 ];
 
 fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {

@@ -19,6 +19,7 @@ use crate::Arch;
 
 mod attr;
 pub mod console;
+pub mod epoll;
 pub mod file;
 pub mod proc;
 mod select;
@@ -836,7 +837,12 @@ impl State {
             | Sys::Getsockname
             | Sys::Getpeername
             | Sys::Setsockopt
-            | Sys::Getsockopt => err(ENOTSOCK),
+            | Sys::Getsockopt
+            | Sys::EpollCreate
+            | Sys::EpollCreate1
+            | Sys::EpollCtl
+            | Sys::EpollWait
+            | Sys::EpollPwait => err(ENOTSOCK),
             Sys::Write => self.sys_write(k, fd, a[1], a[2]),
             Sys::Writev => self.sys_writev(k, fd, a[1], a[2]),
             Sys::Read if self.is_open(0) && fd == 0 => {

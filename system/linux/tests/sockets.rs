@@ -693,3 +693,104 @@ fn udp_datagrams_carry_their_addresses() {
     assert_eq!(call(&mut st, &mut k, Sys::Write, &[u, BUF, 3]), 3);
     assert!(net(&mut k).log.last().unwrap().contains("port: 5353"));
 }
+
+#[test]
+fn epoll_watches_sockets() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let (mut st, mut k) = setup(arch, true);
+        let size: usize = if arch == Arch::X86_64 { 12 } else { 16 };
+        let ep = call(&mut st, &mut k, Sys::EpollCreate1, &[0o2000000]) as u64;
+        assert_eq!(ep, 3);
+        assert_eq!(call(&mut st, &mut k, Sys::EpollCreate1, &[1]), -EINVAL);
+        let (fd, s) = listener(&mut st, &mut k, true);
+        assert_eq!(fd, 4);
+        // struct epoll_event { EPOLLIN, data 0x1234 } (packed on x86_64).
+        let mut ev = 1u32.to_le_bytes().to_vec();
+        if arch == Arch::Aarch64 {
+            ev.extend_from_slice(&[0; 4]);
+        }
+        ev.extend_from_slice(&0x1234u64.to_le_bytes());
+        k.write_user(VAL, &ev);
+        assert_eq!(call(&mut st, &mut k, Sys::EpollCtl, &[ep, 1, fd, VAL]), 0);
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollCtl, &[ep, 1, fd, VAL]),
+            -EEXIST
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollCtl, &[ep, 3, 1, VAL]),
+            -ENOENT
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollCtl, &[ep, 1, 9, VAL]),
+            -EBADF
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollCtl, &[fd, 1, ep, VAL]),
+            -EINVAL
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollCtl, &[ep, 1, ep, VAL]),
+            -EINVAL
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollCtl, &[ep, 1, 1, UNMAPPED]),
+            -EFAULT
+        );
+        // Nothing ready: 0 at once with no time-out, made again later with one.
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollPwait, &[ep, BUF, 8, 0, 0, 8]),
+            0
+        );
+        assert!(matches!(
+            outcome(
+                &mut st,
+                &mut k,
+                Sys::EpollPwait,
+                &[ep, BUF, 8, -1i64 as u64, 0, 8]
+            ),
+            Outcome::WaitEventUntil(_)
+        ));
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollPwait, &[ep, BUF, 0, 0, 0, 8]),
+            -EINVAL
+        );
+        assert_eq!(
+            call(
+                &mut st,
+                &mut k,
+                Sys::EpollPwait,
+                &[ep, UNMAPPED, 8, 0, 0, 8]
+            ),
+            -EFAULT
+        );
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollPwait, &[fd, BUF, 8, 0, 0, 8]),
+            -EINVAL
+        );
+        // A connection: EPOLLIN with the data given.
+        net(&mut k).next += 1;
+        let c = net(&mut k).next;
+        net(&mut k).socks.insert(c, FakeSock::default());
+        net(&mut k).socks.get_mut(&s).unwrap().queue.push(c);
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollPwait, &[ep, BUF, 8, 100, 0, 8]),
+            1
+        );
+        let mut got = vec![0u8; size];
+        k.read_user(BUF, &mut got);
+        assert_eq!(u32::from_le_bytes(got[..4].try_into().unwrap()), 1);
+        assert_eq!(
+            u64::from_le_bytes(got[size - 8..].try_into().unwrap()),
+            0x1234
+        );
+        // Closed descriptors are no longer watched; the instance closes.
+        assert_eq!(call(&mut st, &mut k, Sys::Close, &[fd]), 0);
+        assert_eq!(
+            call(&mut st, &mut k, Sys::EpollPwait, &[ep, BUF, 8, 0, 0, 8]),
+            0
+        );
+        assert_eq!(call(&mut st, &mut k, Sys::Read, &[ep, BUF, 8]), -EINVAL);
+        assert_eq!(call(&mut st, &mut k, Sys::Close, &[ep]), 0);
+        assert_eq!(call(&mut st, &mut k, Sys::Close, &[ep]), -EBADF);
+    }
+}

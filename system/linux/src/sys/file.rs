@@ -653,6 +653,9 @@ impl State {
             self.close_socket_fd(k, fd);
             return Ok(());
         }
+        if self.sockets.epolls.remove(&fd).is_some() {
+            return Ok(());
+        }
         if self.files.is_open(fd) {
             return self.close_file_fd(k, fd);
         }

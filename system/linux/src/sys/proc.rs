@@ -255,6 +255,7 @@ impl State {
             || self.pipe_fd(fd).is_some()
             || self.files.is_open(fd)
             || self.sockets.is_open(fd)
+            || self.sockets.epolls.contains_key(&fd)
     }
 
     /// The pipe end `fd` is (any descriptor), or the console duplicate (3 and above).

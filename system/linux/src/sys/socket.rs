@@ -198,6 +198,8 @@ pub struct Sockets {
     /// The deadlines of `poll`/`select` calls over sockets being made again (keyed by the
     /// address of their entries; at most [`WAITS_MAX`]).
     waits: Vec<(u64, u64)>,
+    /// The epoll instances, by descriptor ([`super::epoll`]).
+    pub(super) epolls: BTreeMap<u64, super::epoll::Epoll>,
 }
 
 /// Most `poll`/`select` deadlines kept (one per waiting thread).
@@ -250,6 +252,7 @@ impl Sockets {
     pub fn take_all(&mut self) -> Vec<u32> {
         let socks = core::mem::take(&mut self.socks);
         self.fds.clear();
+        self.epolls.clear();
         let mut all = Vec::new();
         for (n, s) in socks {
             all.push(n);
@@ -302,7 +305,20 @@ impl State {
     ) -> Option<Outcome> {
         let fd = a[0] as u32 as u64;
         let is_sock = self.sockets.is_open(fd);
+        let is_epoll = self.sockets.epolls.contains_key(&fd);
         let outcome = match sys {
+            Sys::EpollCreate if a[0] as i32 <= 0 => err(EINVAL),
+            Sys::EpollCreate => self.epoll_create(0),
+            Sys::EpollCreate1 => self.epoll_create(a[0] as u32 as u64),
+            Sys::EpollCtl => self.epoll_ctl(k, fd, a[1] as u32 as u64, a[2] as u32 as u64, a[3]),
+            Sys::EpollWait | Sys::EpollPwait => {
+                self.epoll_wait(k, fd, a[1], a[2], a[3] as i32 as i64)
+            }
+            Sys::Close if is_epoll => {
+                self.sockets.epolls.remove(&fd);
+                ok(0)
+            }
+            Sys::Read | Sys::Write | Sys::Readv | Sys::Writev if is_epoll => err(EINVAL),
             Sys::Socket => self.sys_socket(k, a[0], a[1], a[2]),
             Sys::Socketpair => err(EOPNOTSUPP),
             Sys::Bind
