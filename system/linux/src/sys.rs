@@ -1852,6 +1852,12 @@ impl State {
                     | Sys::Writev
                     | Sys::Wait4
                     | Sys::Waitid
+                    | Sys::Accept
+                    | Sys::Accept4
+                    | Sys::Recvfrom
+                    | Sys::Sendto
+                    | Sys::Recvmsg
+                    | Sys::Sendmsg
             )
         );
         if a.handler != SIG_DFL && restartable && a.flags & sig::SA_RESTART != 0 {

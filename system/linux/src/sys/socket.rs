@@ -711,8 +711,10 @@ impl State {
             self.read(k, iov.wrapping_add(i * 16), &mut b)?;
             let base = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
             let len = u64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
-            if len as i64 <= 0 {
-                continue;
+            match len as i64 {
+                n if n < 0 => return Err(EINVAL),
+                0 => continue,
+                _ => {}
             }
             v.push((base, len));
         }
@@ -868,10 +870,14 @@ impl State {
         let nonblock = s.nonblock || flags & MSG_DONTWAIT != 0;
         let kind = s.kind;
         let total: u64 = vectors.iter().map(|v| v.1).fold(0, u64::saturating_add);
+        // At most one request's bytes are written: the buffers are checked that far.
+        let mut room = DATA_MAX as u64;
         for &(base, len) in vectors {
-            if !self.space.accessible(base, len, true) {
+            let n = len.min(room);
+            if !self.space.accessible(base, n, true) {
                 return err(EFAULT);
             }
+            room -= n;
         }
         if total == 0 && kind == TCP {
             return ok(0);
