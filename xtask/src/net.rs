@@ -406,49 +406,61 @@ fn request_rate(port: u16) -> Result<f64> {
     Ok(f64::from(BENCH_REQUESTS) / started.elapsed().as_secs_f64())
 }
 
-/// `cargo xtask bench net`: the request rate of examples/net's web server from the host
-/// (sequential HTTP/1.0 requests, a new connection each, loopback only), per architecture,
-/// and of the same server under Linux on the host, as a ratio.
+/// `cargo xtask bench net`: the request rate of examples/net's web server and of
+/// examples/linuxweb's (a Linux program) from the host (sequential HTTP/1.0 requests, a new
+/// connection each, loopback only), per architecture, and of the same server under Linux
+/// on the host, as a ratio.
 pub fn bench() -> Result<bool> {
     let host_port = host_server()?;
-    let linux = request_rate(host_port)?;
+    let linux_rate = request_rate(host_port)?;
     let _ = fetch(host_port, "/quit", Duration::from_secs(5));
-    println!("net: Linux on the host: {linux:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests)");
+    println!("net: Linux on the host: {linux_rate:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests)");
     let mut ok = true;
-    for arch in Arch::ALL {
-        let dir = cargo_ostrog::source_root().join("examples/net");
-        let solution = Solution::open(&dir)?;
-        let image = solution::build(&solution, arch)?;
-        let port = qemu::free_port()?;
-        let accel = solution::accel(arch);
-        let mut machine = Machine::new(arch, accel, &image);
-        machine.net = Some(Net {
-            forwards: vec![Forward {
-                host: port,
-                guest: 80,
-            }],
-            ..Net::default()
-        });
-        let started = Instant::now();
-        let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
-        let rate = fetch_when_up(port, "/", started + TIMEOUT).and_then(|_| request_rate(port));
-        let _ = fetch_when_up(port, "/quit", started + TIMEOUT);
-        let run = boot
-            .join()
-            .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
-        match rate {
-            Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
-                "net {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
-                accel.name(),
-                rate / linux
-            ),
-            Ok(_) => {
-                ok = false;
-                println!("net {arch}: the machine {}\n{}", run.ending, run.console);
-            }
-            Err(e) => {
-                ok = false;
-                println!("net {arch}: {e:#}\n{}", run.console);
+    // The native web server (examples/net), then the Linux one (examples/linuxweb, whose
+    // client needs a page server on the host's loopback when QEMU starts).
+    for (example, guest, linux) in [("net", 80, false), ("linuxweb", 8080, true)] {
+        for arch in Arch::ALL {
+            let dir = cargo_ostrog::source_root().join("examples").join(example);
+            let solution = Solution::open(&dir)?;
+            let image = solution::build(&solution, arch)?;
+            let port = qemu::free_port()?;
+            let accel = solution::accel(arch);
+            let mut machine = Machine::new(arch, accel, &image);
+            let guest_forwards = match linux {
+                true => vec![qemu::GuestForward {
+                    guest: 80,
+                    host: loopback_page_server()?,
+                }],
+                false => Vec::new(),
+            };
+            machine.net = Some(Net {
+                forwards: vec![Forward { host: port, guest }],
+                guest_forwards,
+            });
+            let started = Instant::now();
+            let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+            let rate = fetch_when_up(port, "/", started + TIMEOUT).and_then(|_| request_rate(port));
+            let _ = fetch_when_up(port, "/quit", started + TIMEOUT);
+            let run = boot
+                .join()
+                .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+            match rate {
+                Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
+                    "net {example} {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
+                    accel.name(),
+                    rate / linux_rate
+                ),
+                Ok(_) => {
+                    ok = false;
+                    println!(
+                        "net {example} {arch}: the machine {}\n{}",
+                        run.ending, run.console
+                    );
+                }
+                Err(e) => {
+                    ok = false;
+                    println!("net {example} {arch}: {e:#}\n{}", run.console);
+                }
             }
         }
     }
