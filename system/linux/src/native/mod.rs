@@ -1272,7 +1272,11 @@ extern "C" fn serve(frame: usize) -> ! {
             }
             Outcome::Replaced => loop {
                 // The program is gone (a new process runs it): this one only waits for that
-                // one's end and ends with its status.
+                // one's end and ends with its status. Its sockets are not passed on (the
+                // server numbers them per process): they close now.
+                if let Some(state) = lock().as_mut() {
+                    state.close_all_sockets(&mut Native { frame: None });
+                }
                 let (ended, events) = {
                     let state = lock();
                     let ended = state.as_ref().and_then(|s| s.replacement_ended());
