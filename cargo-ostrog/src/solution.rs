@@ -295,6 +295,8 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("VirtioBlk", "virtio-blk", "VirtioBlk"),
     SystemProgram::started("PciBus", "pcibus", "PciBus"),
     SystemProgram::started("VfsNet", "net", "VfsNet"),
+    SystemProgram::started("EntropyEntity", "entropy", "EntropyEntity"),
+    SystemProgram::started("RtcClock", "rtc", "RtcClock"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.
@@ -441,6 +443,9 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// this format:
 ///
 /// * `expect: TEXT`: the console shows TEXT, after the previous `expect` (in order);
+/// * `anywhere: TEXT`: the console shows TEXT somewhere, in no particular order with the
+///   other lines (output of another process, or the audit printer's, which runs when it
+///   runs);
 /// * `reject: TEXT`: the console never shows TEXT;
 /// * `status: N`: the kernel powers off with status N (0 if not given);
 /// * `cmdline: TEXT`: the kernel command line;
@@ -449,7 +454,8 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// * `accel: tcg`: the scenario runs user programs ([`crate::qemu::Accel::for_user_programs`]);
 /// * `arch: x86_64` or `arch: aarch64`: run on that architecture only;
 /// * `check: NAME`: a further check of the console by a named function of the runner (the
-///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]);
+///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]; a solution's are
+///   [`SOLUTION_CHECKS`]);
 /// * `disk: SIZE` or `disk: shared SIZE`: boot with a virtio-blk disk of SIZE bytes
 ///   ([`crate::qemu::disk_args`]), zero when the scenario starts ([`ScenarioDisk`]);
 ///   `shared`: one image for the solution's scenarios that say so, made afresh for the run
@@ -463,6 +469,8 @@ pub struct ScenarioTest {
     pub cmdline: String,
     pub status: i32,
     pub expect: Vec<String>,
+    /// `anywhere: TEXT`.
+    pub anywhere: Vec<String>,
     pub reject: Vec<String>,
     /// `boot: iso`.
     pub iso: bool,
@@ -492,7 +500,7 @@ pub enum ScenarioDisk {
 }
 
 const SCENARIO_KEYS: &str =
-    "expect, reject, status, cmdline, boot, accel, arch, check, input or disk";
+    "expect, anywhere, reject, status, cmdline, boot, accel, arch, check, input or disk";
 
 /// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
 /// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
@@ -587,6 +595,7 @@ impl ScenarioTest {
             }
             match key {
                 "expect" => test.expect.push(value.to_string()),
+                "anywhere" => test.anywhere.push(value.to_string()),
                 "reject" => test.reject.push(value.to_string()),
                 "input" => test.input.push(crate::qemu::Input {
                     after: test.expect.last().cloned(),
@@ -721,6 +730,9 @@ impl ScenarioTest {
         if let Some(line) = first_missing(console, &self.expect) {
             return Err(format!("console lacks (in order): {line:?}"));
         }
+        if let Some(line) = self.anywhere.iter().find(|l| !console.contains(l.as_str())) {
+            return Err(format!("console lacks: {line:?}"));
+        }
         if let Some(bad) = self.reject.iter().find(|r| console.contains(r.as_str())) {
             return Err(format!("console shows {bad:?}"));
         }
@@ -772,7 +784,51 @@ pub fn scenario_files(dir: &Path, checks: &[&str]) -> Result<Vec<ScenarioTest>> 
 
 /// The scenario tests of a solution (`tests/*.scenario`), sorted by name.
 pub fn scenario_tests(solution: &Solution) -> Result<Vec<ScenarioTest>> {
-    scenario_files(&solution.dir.join("tests"), &[])
+    scenario_files(&solution.dir.join("tests"), SOLUTION_CHECKS)
+}
+
+/// The named checks a solution's scenario may ask for (`check: NAME`):
+/// * `host-time`: every console line with `wall clock unix SECONDS` (at least one) gives a
+///   time within [`HOST_TIME_SLACK`] seconds of the host's clock during the run (QEMU's RTC
+///   starts at the host's time), see [`host_time`].
+pub const SOLUTION_CHECKS: &[&str] = &["host-time"];
+
+/// How far a guest's wall clock may be from the host's for `check: host-time`, in seconds.
+pub const HOST_TIME_SLACK: i64 = 5;
+
+/// Unix seconds now, on the host.
+fn host_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `check: host-time`: the `wall clock unix SECONDS` of each console line that has one lies
+/// in `start - HOST_TIME_SLACK ..= end + HOST_TIME_SLACK` (the host's clock when the run
+/// began and ended), and there is at least one.
+pub fn host_time(console: &str, start: i64, end: i64) -> std::result::Result<(), String> {
+    const MARK: &str = "wall clock unix ";
+    let mut seen = 0;
+    for line in console.lines() {
+        let Some((_, rest)) = line.split_once(MARK) else {
+            continue;
+        };
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let Ok(guest) = digits.parse::<i64>() else {
+            return Err(format!("no seconds in {line:?}"));
+        };
+        if guest < start - HOST_TIME_SLACK || guest > end + HOST_TIME_SLACK {
+            return Err(format!(
+                "the guest's wall clock {guest} is not within {HOST_TIME_SLACK} s of the \
+                 host's ({start}..{end}): {line:?}"
+            ));
+        }
+        seen += 1;
+    }
+    if seen == 0 {
+        return Err(format!("no console line has {MARK:?}"));
+    }
+    Ok(())
 }
 
 /// Saves the `[audit]` lines of a console next to the image, for a person to read after a
@@ -827,13 +883,23 @@ pub fn run_scenarios_with_disk(
         if test.disk.is_none() {
             machine.disk = disk.map(Path::to_path_buf);
         }
+        let start = host_seconds();
         let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
+        let end = host_seconds();
         let status = match run.ending {
             Ending::PoweredOff(s) => Some(s),
             _ => None,
         };
         let _ = collect_audit(solution, arch, &run.console);
-        match test.judge(status, &run.console) {
+        let judged = test.judge(status, &run.console).and_then(|()| {
+            test.checks
+                .iter()
+                .try_for_each(|check| match check.as_str() {
+                    "host-time" => host_time(&run.console, start, end),
+                    other => Err(format!("unknown check {other}")),
+                })
+        });
+        match judged {
             Ok(()) => {
                 passed += 1;
                 writeln!(
@@ -905,6 +971,7 @@ mod tests {
                 cmdline: "ostrog.start=soak ostrog.ticks=1".into(),
                 status: 3,
                 expect: vec!["soak:  done".into(), "memory: heap ".into()],
+                anywhere: Vec::new(),
                 reject: vec!["KERNEL".into()],
                 iso: true,
                 tcg: true,
@@ -1047,6 +1114,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.scenario:1") && e.contains("unknown check `interleaved`"));
+    }
+
+    #[test]
+    fn anywhere_lines_may_come_in_any_order() {
+        let test = parse("expect: a\nexpect: b\nanywhere: y\nanywhere: x\n").unwrap();
+        assert_eq!(test.anywhere, vec!["y".to_string(), "x".to_string()]);
+        assert_eq!(test.judge(Some(0), "x a y b"), Ok(()));
+        assert_eq!(
+            test.judge(Some(0), "a b x"),
+            Err("console lacks: \"y\"".into())
+        );
+    }
+
+    #[test]
+    fn host_time_wants_every_guest_clock_line_near_the_hosts_clock() {
+        let line = |t: i64| format!("client: wall clock unix {t} s 5 ns\n");
+        assert_eq!(host_time(&line(1000), 1000, 1010), Ok(()));
+        let both = line(995) + "x\n" + &line(1015);
+        assert_eq!(host_time(&both, 1000, 1010), Ok(()));
+        assert!(host_time(&line(994), 1000, 1010)
+            .unwrap_err()
+            .contains("not within"));
+        assert!(host_time(&(line(1000) + &line(1016)), 1000, 1010).is_err());
+        assert!(host_time("no clock here\n", 0, 0)
+            .unwrap_err()
+            .contains("no console line"));
+        assert!(host_time("wall clock unix -5 s\n", 0, 0)
+            .unwrap_err()
+            .contains("no seconds"));
+        let t = ScenarioTest::parse_with_checks(
+            "t",
+            Path::new("t"),
+            "check: host-time\n",
+            SOLUTION_CHECKS,
+        );
+        assert_eq!(t.unwrap().checks, vec!["host-time".to_string()]);
     }
 
     #[test]

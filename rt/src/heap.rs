@@ -26,6 +26,12 @@ pub(crate) fn init() {
     }
 }
 
+/// Bytes of the heap arena in use now (allocated and not yet freed), for a program that
+/// reports its own memory (a server checking it returns to its baseline).
+pub fn used() -> usize {
+    HEAP.lock().used()
+}
+
 /// Runs `f` with the heap locked: no other thread of the process is inside the allocator
 /// meanwhile (`f` must not allocate). For `task.Fork`, so that the copy's heap is whole.
 pub(crate) fn locked<R>(f: impl FnOnce() -> R) -> R {

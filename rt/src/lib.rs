@@ -32,6 +32,7 @@ extern crate alloc;
 pub mod client;
 mod entry;
 mod heap;
+pub use heap::used as heap_used;
 pub mod idl;
 pub mod io;
 pub mod server;

@@ -7,8 +7,11 @@
 //! flood changing nothing but the count of connections dropped. The console must show
 //! the web server's refusals as expected (a bind to another port and a UDP socket denied by
 //! the policy, EACCES; a socket number never given, EBADF; a socket too many, EMFILE),
-//! net.Other's four socket requests denied (EACCES) and audited, and the machine powering
-//! off with status 0, every frame free again.
+//! net.Other's four socket requests denied (EACCES) and audited, the 9th client refused
+//! (ENFILE) and 16 clients that end with open sockets served one after another (the server
+//! reclaims ended clients: at least 16 reported), the 2000 malformed frames of the server's
+//! test mode taken, the card's interrupt line firing, the server's heap at its end no larger
+//! than at its start, and the machine powering off with status 0, every frame free again.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -39,10 +42,17 @@ pub fn fetch(port: u16, path: &str, timeout: Duration) -> Result<String> {
 
 /// Fetches until the server answers (QEMU accepts the host's connection before the guest
 /// listens, and then closes it); the response.
-fn fetch_when_up(port: u16, path: &str, deadline: Instant) -> Result<String> {
+/// Gives up once `boot` (the thread running QEMU) has ended.
+fn fetch_when_up<T>(
+    port: u16,
+    path: &str,
+    deadline: Instant,
+    boot: &std::thread::JoinHandle<T>,
+) -> Result<String> {
     loop {
         match fetch(port, path, Duration::from_secs(30)) {
             Ok(r) if !r.is_empty() => return Ok(r),
+            Ok(_) | Err(_) if boot.is_finished() => bail!("the machine has ended"),
             Ok(_) | Err(_) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(500))
             }
@@ -96,6 +106,12 @@ const EXPECTED: &[&str] = &[
     "web: UDP socket (the policy allows TCP only): errno 13, as expected",
     "web: listen on a socket number never given: errno 9, as expected",
     "web: one socket too many: errno 24, as expected",
+    "web: client 9 refused with 8 clients served: errno 23, as expected",
+    "web: 16 clients served one after another, each ended with 3 sockets open",
+    "VfsNet: heap in use at start: ",
+    "VfsNet: 2000 malformed frames taken by the stack",
+    // The card's interrupt line works (claimed, fired and brought frames).
+    " fires for the card",
     "[audit] denied request net.Web(",
     "other: Socket denied: EACCES",
     "other: Bind denied: EACCES",
@@ -106,6 +122,33 @@ const EXPECTED: &[&str] = &[
     "), 0 failed",
     "memory: every frame the programs used is free again",
 ];
+
+/// The network server's heap once every client has gone must be back at what it was before
+/// the first client (it prints both when it ends).
+fn check_heap(console: &str) -> Result<()> {
+    let line = console
+        .lines()
+        .find(|l| l.contains("VfsNet: heap in use at the end: "))
+        .ok_or_else(|| anyhow::anyhow!("the network server did not print its heap at the end"))?;
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match numbers.as_slice() {
+        [end, start] if end <= start => Ok(()),
+        [end, start] => bail!("the network server's heap grew from {start} to {end} bytes"),
+        _ => bail!("cannot read the heap figures in {line:?}"),
+    }
+}
+
+/// How many ended clients the network server says it reclaimed.
+fn reclaimed(console: &str) -> Option<u64> {
+    let line = console
+        .lines()
+        .find(|l| l.contains(" ended clients reclaimed"))?;
+    let before = line.split(" ended clients reclaimed").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
 
 fn run_arch(arch: Arch) -> Result<String> {
     let dir = cargo_ostrog::source_root().join("examples/net");
@@ -131,7 +174,7 @@ fn run_arch(arch: Arch) -> Result<String> {
         }
         let asked = Instant::now();
         let path = if n == REQUESTS { "/quit" } else { "/" };
-        match fetch_when_up(port, path, started + TIMEOUT) {
+        match fetch_when_up(port, path, started + TIMEOUT, &boot) {
             Ok(response) => {
                 if n == 1 {
                     first = Some(started.elapsed());
@@ -164,6 +207,17 @@ fn run_arch(arch: Arch) -> Result<String> {
     if run.ending != Ending::PoweredOff(0) {
         errors.push(format!("the machine {} (expected status 0)", run.ending));
     }
+    if let Err(e) = check_heap(&run.console) {
+        errors.push(format!("{e:#}"));
+    }
+    match reclaimed(&run.console) {
+        // The copies of the web server that ended with sockets open: 7 holders and 16
+        // short-lived ones; at most 8 clients at once, so most were reclaimed.
+        Some(n) if n >= 16 => {}
+        other => errors.push(format!(
+            "the server reclaimed {other:?} ended clients, expected at least 16"
+        )),
+    }
     if !errors.is_empty() {
         bail!(
             "{}\n---- console ----\n{}----",
@@ -177,8 +231,17 @@ fn run_arch(arch: Arch) -> Result<String> {
         .lines()
         .find(|l| l.starts_with("web: served"))
         .unwrap_or("");
+    let said = |what: &str| {
+        run.console
+            .lines()
+            .find(|l| l.contains(what))
+            .map_or("", |l| l.trim_start_matches("VfsNet: "))
+    };
     Ok(format!(
-        "{served}; first page {:.0} ms after QEMU start, then {} ms per request",
+        "{served}; {}; {}; {}; first page {:.0} ms after QEMU start, then {} ms per request",
+        said("ended clients reclaimed"),
+        said("heap in use at the end"),
+        said("wake-ups"),
         first.map_or(0.0, |d| ms(&d)),
         fetched
             .iter()
@@ -298,7 +361,7 @@ fn run_linux_arch(arch: Arch) -> Result<String> {
     for n in 1..=REQUESTS {
         let asked = Instant::now();
         let path = if n == REQUESTS { "/quit" } else { "/" };
-        match fetch_when_up(port, path, started + TIMEOUT) {
+        match fetch_when_up(port, path, started + TIMEOUT, &boot) {
             Ok(response) => {
                 times.push(asked.elapsed());
                 if let Err(e) = check_linux_response(&response, n) {
@@ -385,6 +448,15 @@ fn host_server() -> Result<u16> {
                     Ok(k) => request.extend_from_slice(&buf[..k]),
                 }
             }
+            if request.starts_with(b"GET /big ") {
+                let mut r = format!(
+                    "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {BIG}\r\nConnection: close\r\n\r\n"
+                )
+                .into_bytes();
+                r.extend((0..BIG).map(|i| i as u8));
+                let _ = stream.write_all(&r);
+                continue;
+            }
             let _ = stream.write_all(host_page(n).as_bytes());
             if request.starts_with(b"GET /quit ") {
                 break;
@@ -392,6 +464,31 @@ fn host_server() -> Result<u16> {
         }
     });
     Ok(port)
+}
+
+/// Bytes of `GET /big`'s body (the web server's BIG), and how many the benchmark fetches.
+const BIG: usize = 1 << 20;
+const BIG_FETCHES: u32 = 4;
+
+/// Bytes per second of [`BIG_FETCHES`] fetches of `/big`, each body checked.
+fn throughput(port: u16) -> Result<f64> {
+    let started = Instant::now();
+    for n in 0..BIG_FETCHES {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        stream.write_all(b"GET /big HTTP/1.0\r\n\r\n")?;
+        let mut r = Vec::new();
+        stream.read_to_end(&mut r)?;
+        let body = r
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .and_then(|at| r.get(at + 4..))
+            .unwrap_or(&[]);
+        if body.len() != BIG || body.iter().enumerate().any(|(i, &b)| b != i as u8) {
+            bail!("fetch {n} of /big: {} bytes, not the body sent", body.len());
+        }
+    }
+    Ok((BIG as f64) * f64::from(BIG_FETCHES) / started.elapsed().as_secs_f64())
 }
 
 /// Requests per second of [`BENCH_REQUESTS`] sequential fetches from 127.0.0.1:`port`.
@@ -412,55 +509,98 @@ fn request_rate(port: u16) -> Result<f64> {
 /// on the host, as a ratio.
 pub fn bench() -> Result<bool> {
     let host_port = host_server()?;
-    let linux_rate = request_rate(host_port)?;
+    let linux = request_rate(host_port)?;
+    let linux_bytes = throughput(host_port)?;
     let _ = fetch(host_port, "/quit", Duration::from_secs(5));
-    println!("net: Linux on the host: {linux_rate:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests)");
+    let mib = |b: f64| b / f64::from(1u32 << 20);
+    println!(
+        "net: Linux on the host: {linux:.0} requests/s ({BENCH_REQUESTS} sequential HTTP/1.0 requests), {:.1} MiB/s TCP ({BIG_FETCHES} fetches of 1 MiB)",
+        mib(linux_bytes)
+    );
     let mut ok = true;
-    // The native web server (examples/net), then the Linux one (examples/linuxweb, whose
-    // client needs a page server on the host's loopback when QEMU starts).
-    for (example, guest, linux) in [("net", 80, false), ("linuxweb", 8080, true)] {
-        for arch in Arch::ALL {
-            let dir = cargo_ostrog::source_root().join("examples").join(example);
-            let solution = Solution::open(&dir)?;
-            let image = solution::build(&solution, arch)?;
-            let port = qemu::free_port()?;
-            let accel = solution::accel(arch);
-            let mut machine = Machine::new(arch, accel, &image);
-            let guest_forwards = match linux {
-                true => vec![qemu::GuestForward {
-                    guest: 80,
-                    host: loopback_page_server()?,
-                }],
-                false => Vec::new(),
-            };
-            machine.net = Some(Net {
-                forwards: vec![Forward { host: port, guest }],
-                guest_forwards,
-            });
-            let started = Instant::now();
-            let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
-            let rate = fetch_when_up(port, "/", started + TIMEOUT).and_then(|_| request_rate(port));
-            let _ = fetch_when_up(port, "/quit", started + TIMEOUT);
-            let run = boot
-                .join()
-                .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
-            match rate {
-                Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
-                    "net {example} {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
-                    accel.name(),
-                    rate / linux_rate
-                ),
-                Ok(_) => {
-                    ok = false;
-                    println!(
-                        "net {example} {arch}: the machine {}\n{}",
-                        run.ending, run.console
-                    );
-                }
-                Err(e) => {
-                    ok = false;
-                    println!("net {example} {arch}: {e:#}\n{}", run.console);
-                }
+    for arch in Arch::ALL {
+        let dir = cargo_ostrog::source_root().join("examples/net");
+        let solution = Solution::open(&dir)?;
+        let image = solution::build(&solution, arch)?;
+        let port = qemu::free_port()?;
+        let accel = solution::accel(arch);
+        let mut machine = Machine::new(arch, accel, &image);
+        machine.net = Some(Net {
+            forwards: vec![Forward {
+                host: port,
+                guest: 80,
+            }],
+            ..Net::default()
+        });
+        let started = Instant::now();
+        let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+        let rate = fetch_when_up(port, "/", started + TIMEOUT, &boot)
+            .and_then(|_| Ok((request_rate(port)?, throughput(port)?)));
+        let _ = fetch_when_up(port, "/quit", started + TIMEOUT, &boot);
+        let run = boot
+            .join()
+            .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+        match rate {
+            Ok((rate, bytes)) if run.ending == Ending::PoweredOff(0) => println!(
+                "net {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host; {:.2} MiB/s TCP, {:.4} of Linux",
+                accel.name(),
+                rate / linux,
+                mib(bytes),
+                bytes / linux_bytes
+            ),
+            Ok(_) => {
+                ok = false;
+                println!("net {arch}: the machine {}\n{}", run.ending, run.console);
+            }
+            Err(e) => {
+                ok = false;
+                println!("net {arch}: {e:#}\n{}", run.console);
+            }
+        }
+    }
+    // The Linux web server (examples/linuxweb; its client needs a page server on the
+    // host's loopback when QEMU starts): the request rate.
+    for arch in Arch::ALL {
+        let dir = cargo_ostrog::source_root().join("examples/linuxweb");
+        let solution = Solution::open(&dir)?;
+        let image = solution::build(&solution, arch)?;
+        let port = qemu::free_port()?;
+        let accel = solution::accel(arch);
+        let mut machine = Machine::new(arch, accel, &image);
+        machine.net = Some(Net {
+            forwards: vec![Forward {
+                host: port,
+                guest: 8080,
+            }],
+            guest_forwards: vec![qemu::GuestForward {
+                guest: 80,
+                host: loopback_page_server()?,
+            }],
+        });
+        let started = Instant::now();
+        let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+        let rate =
+            fetch_when_up(port, "/", started + TIMEOUT, &boot).and_then(|_| request_rate(port));
+        let _ = fetch_when_up(port, "/quit", started + TIMEOUT, &boot);
+        let run = boot
+            .join()
+            .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+        match rate {
+            Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
+                "net linuxweb {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
+                accel.name(),
+                rate / linux
+            ),
+            Ok(_) => {
+                ok = false;
+                println!(
+                    "net linuxweb {arch}: the machine {}\n{}",
+                    run.ending, run.console
+                );
+            }
+            Err(e) => {
+                ok = false;
+                println!("net linuxweb {arch}: {e:#}\n{}", run.console);
             }
         }
     }
@@ -483,5 +623,17 @@ mod tests {
         assert!(check_response(&ok[..ok.len() - 3], 2).is_err());
         assert!(check_response(&ok.replace("200 OK", "404 Not Found"), 2).is_err());
         assert!(check_response("HTTP/1.0 200 OK\r\n", 2).is_err());
+    }
+
+    #[test]
+    fn the_heap_and_reclaim_figures_are_read() {
+        let ok = "x\nVfsNet: heap in use at the end: 67488 bytes (at start 67488)\n";
+        assert!(check_heap(ok).is_ok());
+        let grew = "VfsNet: heap in use at the end: 67856 bytes (at start 67488)\n";
+        assert!(check_heap(grew).is_err());
+        assert!(check_heap("VfsNet: heap in use at start: 67488 bytes\n").is_err());
+        let line = "VfsNet: 73 frames received, 66 sent, 0 dropped; 23 ended clients reclaimed\n";
+        assert_eq!(reclaimed(line), Some(23));
+        assert_eq!(reclaimed("VfsNet: 73 frames received\n"), None);
     }
 }

@@ -325,6 +325,11 @@ pub fn run(scenario: &ScenarioTest, arch: Arch, kernel: &std::path::Path) -> Res
     if let Some(line) = first_missing(&run.console, &scenario.expect) {
         problems.push(format!("console lacks (in order): {line:?}"));
     }
+    for line in &scenario.anywhere {
+        if !run.console.contains(line.as_str()) {
+            problems.push(format!("console lacks: {line:?}"));
+        }
+    }
     for name in &scenario.checks {
         let check = CHECKS
             .iter()

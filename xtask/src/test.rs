@@ -196,6 +196,11 @@ pub fn run(args: &[String]) -> Result<bool> {
                 // The VFS server (its host tests are in `cargo test`).
                 "-p",
                 "vfs",
+                // kl.EntropyEntity and kl.RtcClock (docs/services.md; host tests too).
+                "-p",
+                "entropy",
+                "-p",
+                "rtc",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()

@@ -47,6 +47,12 @@ pub trait Kernel: Memory {
     fn write_user(&mut self, addr: u64, data: &[u8]);
     /// Nanoseconds since boot.
     fn now_ns(&mut self) -> u64;
+    /// Nanoseconds since 1970-01-01 UTC (`CLOCK_REALTIME`): the wall-clock service's when
+    /// the program is connected to one (docs/services.md), else time since boot; the
+    /// service's refusal (e.g. `EACCES` when the policy denies it) is the caller's error.
+    fn realtime_ns(&mut self) -> Result<u64, i64> {
+        Ok(self.now_ns())
+    }
     /// Sleeps at least `ns` nanoseconds.
     fn sleep_ns(&mut self, ns: u64);
     /// Sleeps at least `ns` nanoseconds unless a signal from another process ends the
@@ -73,7 +79,8 @@ pub trait Kernel: Memory {
     /// it with the program's class and SID; false if the kernel did not take it (the policy
     /// denied the request).
     fn audit(&mut self, text: &str) -> bool;
-    /// Fills `buf` with random bytes from the kernel's generator.
+    /// Fills `buf` with random bytes: from kl.EntropyEntity when the program has a channel
+    /// `entropy` to it (docs/services.md), else from the kernel's generator.
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64>;
     /// Creates and starts a process running the Linux program at ROMFS `path` through the
     /// personality, with `args` (`path`, then `argv[1..]`) and `env` NUL-separated, as the
@@ -697,10 +704,11 @@ impl State {
         Ok(u64::from_le_bytes(b))
     }
 
-    /// `getrandom(buf, len, flags)`: the kernel's random bytes, [`GETRANDOM_MAX`] at most
-    /// per call (a short count, as Linux gives for large requests); the generator never
-    /// blocks once the kernel has keyed it, so `GRND_NONBLOCK` and `GRND_RANDOM` change
-    /// nothing.
+    /// `getrandom(buf, len, flags)`: random bytes from [`Kernel::random`] (the entropy
+    /// service's when the program has a channel to one, else the kernel's),
+    /// [`GETRANDOM_MAX`] at most per call (a short count, as Linux gives for large
+    /// requests); neither generator blocks once keyed, so `GRND_NONBLOCK` and `GRND_RANDOM`
+    /// change nothing.
     fn getrandom<K: Kernel>(&self, k: &mut K, buf: u64, len: u64, flags: u64) -> Result<u64, i64> {
         if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
             || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
@@ -932,7 +940,10 @@ impl State {
                 }
             }
             Sys::Gettimeofday => {
-                let ns = k.now_ns();
+                let ns = match k.realtime_ns() {
+                    Ok(ns) => ns,
+                    Err(e) => return err(e),
+                };
                 match a[0] {
                     0 => ok(0),
                     at => self.result(self.write_u64s(
@@ -946,10 +957,13 @@ impl State {
             Sys::Getppid => ok(i64::from(k.parent_pid())),
             Sys::Gettid => ok(i64::from(self.threads[me].tid)),
             Sys::Getuid | Sys::Geteuid | Sys::Getgid | Sys::Getegid => ok(0),
-            // x86_64's `time`: seconds of `CLOCK_REALTIME` (time since boot, see
-            // `clock_gettime`), also stored at the pointer if it is not null.
+            // x86_64's `time`: seconds of `CLOCK_REALTIME` (see `clock_gettime`), also
+            // stored at the pointer if it is not null.
             Sys::Time => {
-                let secs = k.now_ns() / 1_000_000_000;
+                let secs = match k.realtime_ns() {
+                    Ok(ns) => ns / 1_000_000_000,
+                    Err(e) => return err(e),
+                };
                 match a[0] {
                     0 => ok(secs as i64),
                     at => self
@@ -2293,13 +2307,21 @@ impl State {
     }
 
     fn sys_clock_gettime<K: Kernel>(&mut self, k: &mut K, clock: u64, at: u64) -> Outcome {
-        // REALTIME, MONOTONIC, MONOTONIC_RAW, REALTIME_COARSE, MONOTONIC_COARSE, BOOTTIME:
-        // there is no real-time clock, so real time is time since boot (from 1970-01-01).
+        // REALTIME, MONOTONIC, MONOTONIC_RAW, REALTIME_COARSE, MONOTONIC_COARSE, BOOTTIME.
+        // The real-time clocks (0, 5) are the wall-clock service's when the program has a
+        // channel to one, else time since boot (from 1970-01-01): `Kernel::realtime_ns`.
         // The CPU-time clocks are refused rather than approximated.
         if !matches!(clock, 0 | 1 | 4..=7) {
             return err(EINVAL);
         }
-        let ns = k.now_ns();
+        let ns = if matches!(clock, 0 | 5) {
+            match k.realtime_ns() {
+                Ok(ns) => ns,
+                Err(e) => return err(e),
+            }
+        } else {
+            k.now_ns()
+        };
         self.result(self.write_u64s(k, at, &[ns / 1_000_000_000, ns % 1_000_000_000]))
     }
 
@@ -2318,10 +2340,15 @@ impl State {
             Ok(ns) => ns,
             Err(e) => return err(e),
         };
-        let ns = if flags & TIMER_ABSTIME != 0 {
-            ns.saturating_sub(k.now_ns())
-        } else {
-            ns
+        // An absolute deadline is on the clock named: real time for CLOCK_REALTIME.
+        let now = match (flags & TIMER_ABSTIME != 0, clock) {
+            (false, _) => Ok(0),
+            (true, 0) => k.realtime_ns(),
+            (true, _) => Ok(k.now_ns()),
+        };
+        let ns = match now {
+            Ok(now) => ns.saturating_sub(now),
+            Err(e) => return err(e),
         };
         Outcome::Block(Blocking::Sleep { ns })
     }

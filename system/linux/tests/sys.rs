@@ -38,6 +38,8 @@ struct Fake {
     console_denied: bool,
     /// The time-outs of console waits.
     input_waits: Vec<Option<u64>>,
+    /// A wall-clock service's answer (`None`: no channel, time since boot).
+    realtime: Option<Result<u64, i64>>,
 }
 
 impl Memory for Fake {
@@ -192,6 +194,9 @@ impl Kernel for Fake {
     }
     fn process_count(&mut self) -> Option<u64> {
         Some(3)
+    }
+    fn realtime_ns(&mut self) -> Result<u64, i64> {
+        self.realtime.unwrap_or(Ok(self.now))
     }
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
         for b in buf {
@@ -2200,4 +2205,56 @@ fn u32_at(k: &mut Fake, at: u64) -> u32 {
     let mut b = [0u8; 4];
     k.read_user(at, &mut b);
     u32::from_le_bytes(b)
+}
+
+#[test]
+fn real_time_is_the_wall_clock_services_and_its_refusal_is_the_programs_error() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    let secs = |k: &mut Fake, at: u64| {
+        let mut b = [0u8; 16];
+        k.read_user(at, &mut b);
+        (
+            u64::from_le_bytes(b[..8].try_into().unwrap()),
+            u64::from_le_bytes(b[8..].try_into().unwrap()),
+        )
+    };
+    k.now = 5_000_000_007;
+    // No service: real time is time since boot.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::ClockGettime, &[0, BUF])), 0);
+    assert_eq!(secs(&mut k, BUF), (5, 7));
+    // With one: CLOCK_REALTIME, CLOCK_REALTIME_COARSE, gettimeofday and time read it;
+    // CLOCK_MONOTONIC does not.
+    k.realtime = Some(Ok(1_796_526_309_250_000_000));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::ClockGettime, &[0, BUF])), 0);
+    assert_eq!(secs(&mut k, BUF), (1_796_526_309, 250_000_000));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::ClockGettime, &[5, BUF])), 0);
+    assert_eq!(secs(&mut k, BUF), (1_796_526_309, 250_000_000));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::ClockGettime, &[1, BUF])), 0);
+    assert_eq!(secs(&mut k, BUF), (5, 7));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Gettimeofday, &[BUF, 0])), 0);
+    assert_eq!(secs(&mut k, BUF), (1_796_526_309, 250_000));
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Time, &[0])), 1_796_526_309);
+    // An absolute CLOCK_REALTIME sleep is measured on the wall clock.
+    k.write_user(BUF, &1_796_526_310u64.to_le_bytes());
+    k.write_user(BUF + 8, &0u64.to_le_bytes());
+    assert_eq!(
+        call(&mut st, &mut k, Sys::ClockNanosleep, &[0, 1, BUF, 0]),
+        Outcome::Block(Blocking::Sleep { ns: 750_000_000 })
+    );
+    // The service refuses (the policy denied the program): the calls fail with its errno.
+    k.realtime = Some(Err(EACCES));
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::ClockGettime, &[0, BUF])),
+        -EACCES
+    );
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Gettimeofday, &[BUF, 0])),
+        -EACCES
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Time, &[0])), -EACCES);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::ClockNanosleep, &[0, 1, BUF, 0])),
+        -EACCES
+    );
+    assert_eq!(ret(call(&mut st, &mut k, Sys::ClockGettime, &[1, BUF])), 0);
 }

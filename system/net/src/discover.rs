@@ -1,16 +1,19 @@
 //! Finding the virtio-net card: its transport, for [`crate::nic`].
 //!
-//! Kept apart so that discovery can move to a bus manager program without touching the
-//! driver. Today the server finds the card itself, as the block driver does
+//! Kept apart from the driver; the card is found as the block driver finds its disk
 //! (docs/devices.md):
 //!
 //! AArch64 `virt`: the board has 32 virtio-mmio slots of 0x200 bytes from 0x0a000000 (fixed
 //! by QEMU's `virt` machine); the server maps them all with `io.MapMmio` and takes the first
 //! slot that holds a network card.
 //!
-//! x86_64 `q35`: virtio-pci. The server reads PCI configuration space through the kernel
-//! (`io.PciRead`/`io.PciWrite`), takes the first virtio network card on bus 0, whose memory
-//! BARs the firmware has assigned, lets it master the bus and maps its registers.
+//! x86_64 `q35`: virtio-pci. The server claims the first virtio network function (vendor
+//! 0x1af4, device 0x1041 modern or 0x1000 transitional) from the PCI bus manager
+//! kl.drivers.PciBus (channel `pci`), which tells its BARs as the firmware assigned them;
+//! `virtio-drivers` reads and writes its configuration space through the bus manager (which
+//! refuses BARs: a BAR probe is answered from the sizes the claim returned), and the server
+//! maps its registers (`io.MapMmio`, through the HAL). As in the block driver
+//! (system/virtio-blk/src/device.rs).
 
 use virtio_drivers::transport::SomeTransport;
 
@@ -28,7 +31,10 @@ mod arch {
     const SLOT_SIZE: usize = 0x200;
     const SLOT_COUNT: usize = 32;
 
-    pub fn find_card() -> Result<SomeTransport<'static>, &'static str> {
+    /// The card's virtio-mmio slot (its interrupt line: `crate::irq::line`).
+    pub type Place = usize;
+
+    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
         let base = map_mmio(SLOTS, SLOT_SIZE * SLOT_COUNT)
             .map_err(|_| "cannot map the virtio-mmio slots")?;
         for i in 0..SLOT_COUNT {
@@ -43,7 +49,7 @@ mod arch {
                 Err(_) => continue,
             };
             if transport.device_type() == DeviceType::Network {
-                return Ok(transport.into());
+                return Ok((transport.into(), i));
             }
         }
         Err("no virtio network card in the virtio-mmio slots")
@@ -52,67 +58,158 @@ mod arch {
 
 #[cfg(target_arch = "x86_64")]
 mod arch {
-    use ostrog_rt::idl::kl_core_core::riid;
-    use ostrog_rt::idl::kl_core_io::IoProxy;
-    use ostrog_rt::sys::CoreTransport;
+    use core::cell::{Cell, RefCell};
+
+    use ostrog_rt::sys::Channel;
     use virtio_drivers::transport::pci::bus::{
         Command, ConfigurationAccess, DeviceFunction, PciRoot,
     };
-    use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
-    use virtio_drivers::transport::{DeviceType, SomeTransport};
+    use virtio_drivers::transport::pci::PciTransport;
+    use virtio_drivers::transport::SomeTransport;
 
     use crate::hal::OstrogHal;
+    use crate::idl::kl_drivers_pci::{Bar, PciProxy, BAR_IO, BAR_MEM32, BAR_MEM64, BAR_UNUSED};
+    use crate::idl::kl_drivers_pci_bus::riid;
 
-    /// PCI configuration space through the kernel (`io.PciRead`, `io.PciWrite`).
-    struct KernelCam;
+    const VIRTIO_VENDOR: u16 = 0x1af4;
+    /// virtio-net: modern, then transitional.
+    const NET_DEVICES: [u16; 2] = [0x1041, 0x1000];
+    const BAR0: u8 = 0x10;
 
-    fn io() -> IoProxy<CoreTransport> {
-        IoProxy {
-            transport: CoreTransport,
-            riid: riid::IO,
+    /// Configuration space of the one function claimed from the bus manager.
+    ///
+    /// `virtio-drivers` sizes a BAR by writing all ones and reading back, which the bus
+    /// manager refuses (only the kernel may: `io.PciBarSize`); this access answers such a
+    /// probe from the BAR sizes the claim returned, so the library sees the real sizes and
+    /// the BARs never move.
+    struct BusCam {
+        pci: RefCell<PciProxy<Channel>>,
+        function: u32,
+        bars: [Bar; 6],
+        /// BAR dwords (bit i: dword 0x10 + 4i) written all ones and not yet restored.
+        probing: Cell<u8>,
+    }
+
+    /// The BAR dword index of `offset`, if it is one.
+    fn bar_dword(offset: u8) -> Option<usize> {
+        (BAR0..BAR0 + 24)
+            .contains(&offset)
+            .then_some(usize::from((offset - BAR0) / 4))
+    }
+
+    impl BusCam {
+        /// What BAR dword `i` reads while all ones is written to it: its size mask, with
+        /// its type bits.
+        fn probe_value(&self, i: usize, current: u32) -> u32 {
+            let mask = |size: u64| (!size.wrapping_sub(1)).wrapping_mul(u64::from(size != 0));
+            let Some(bar) = self.bars.get(i) else {
+                return 0;
+            };
+            match bar.kind {
+                BAR_MEM32 => (mask(bar.size) as u32 & !0xf) | (current & 0xf),
+                BAR_MEM64 => (mask(bar.size) as u32 & !0xf) | (current & 0xf),
+                BAR_IO => (mask(bar.size) as u32 & !0x3) | (current & 0x3),
+                BAR_UNUSED => match i.checked_sub(1).and_then(|p| self.bars.get(p)) {
+                    // The upper half of a 64-bit BAR.
+                    Some(lower) if lower.kind == BAR_MEM64 => (mask(lower.size) >> 32) as u32,
+                    _ => 0,
+                },
+                _ => 0,
+            }
         }
     }
 
-    fn address(f: DeviceFunction, offset: u8) -> u32 {
-        (u32::from(f.bus) << 16)
-            | (u32::from(f.device) << 11)
-            | (u32::from(f.function) << 8)
-            | u32::from(offset)
-    }
-
-    impl ConfigurationAccess for KernelCam {
-        fn read_word(&self, f: DeviceFunction, offset: u8) -> u32 {
-            // A register the kernel does not give reads as no device does.
-            io().pci_read(address(f, offset))
-                .map_or(u32::MAX, |r| r.value)
+    impl ConfigurationAccess for BusCam {
+        fn read_word(&self, _f: DeviceFunction, offset: u8) -> u32 {
+            let value = self
+                .pci
+                .borrow_mut()
+                .read(self.function, u32::from(offset))
+                .map_or(u32::MAX, |r| r.value);
+            match bar_dword(offset) {
+                Some(i) if self.probing.get() & (1 << i) != 0 => self.probe_value(i, value),
+                _ => value,
+            }
         }
 
-        fn write_word(&mut self, f: DeviceFunction, offset: u8, data: u32) {
-            let _ = io().pci_write(address(f, offset), data);
+        fn write_word(&mut self, _f: DeviceFunction, offset: u8, data: u32) {
+            if let Some(i) = bar_dword(offset) {
+                // A BAR probe starts (all ones) or ends (the value restored); nothing moves.
+                let bit = 1 << i;
+                let probing = self.probing.get();
+                self.probing.set(if data == u32::MAX {
+                    probing | bit
+                } else {
+                    probing & !bit
+                });
+                return;
+            }
+            let _ = self
+                .pci
+                .borrow_mut()
+                .write(self.function, u32::from(offset), data);
         }
 
         unsafe fn unsafe_clone(&self) -> Self {
-            KernelCam
+            BusCam {
+                pci: RefCell::new(PciProxy {
+                    transport: self.pci.borrow().transport,
+                    riid: riid::PCI,
+                }),
+                function: self.function,
+                bars: self.bars.clone(),
+                probing: Cell::new(self.probing.get()),
+            }
         }
     }
 
-    pub fn find_card() -> Result<SomeTransport<'static>, &'static str> {
-        let mut root = PciRoot::new(KernelCam);
-        let found = root
-            .enumerate_bus(0)
-            .find(|(_, info)| virtio_device_type(info) == Some(DeviceType::Network));
-        let Some((function, _)) = found else {
-            return Err("no virtio network card on PCI bus 0");
+    /// The device's slot and its INTx pin (1 = INTA, 0 = none), from which
+    /// `crate::irq::line` finds its interrupt line.
+    #[derive(Clone, Copy)]
+    pub struct Place {
+        pub slot: u8,
+        pub pin: u8,
+    }
+
+    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
+        let channel = Channel::lookup("pci")
+            .map_err(|_| "no channel named pci (to the PCI bus manager kl.drivers.PciBus)")?;
+        let mut pci = PciProxy {
+            transport: channel,
+            riid: riid::PCI,
         };
+        let claimed = NET_DEVICES
+            .iter()
+            .find_map(|&device| pci.claim(VIRTIO_VENDOR, device, 0).ok())
+            .ok_or("no virtio network card claimed from the PCI bus manager")?;
+        let function = DeviceFunction {
+            bus: (claimed.function >> 16) as u8,
+            device: ((claimed.function >> 11) & 0x1f) as u8,
+            function: ((claimed.function >> 8) & 0x7) as u8,
+        };
+        let mut root = PciRoot::new(BusCam {
+            pci: RefCell::new(pci),
+            function: claimed.function,
+            bars: claimed.bars,
+            probing: Cell::new(0),
+        });
         // The device reaches the driver's DMA memory only once it may master the bus.
         root.set_command(function, Command::MEMORY_SPACE | Command::BUS_MASTER);
+        // The interrupt pin, as the bus manager read it.
+        let place = Place {
+            slot: function.device,
+            pin: claimed.pin,
+        };
         PciTransport::new::<OstrogHal, _>(&mut root, function)
-            .map(SomeTransport::from)
+            .map(|t| (SomeTransport::from(t), place))
             .map_err(|_| "the virtio PCI device is not usable (its BARs are not assigned?)")
     }
 }
 
-/// The transport of the first virtio network card.
-pub fn find() -> Result<SomeTransport<'static>, &'static str> {
-    arch::find_card()
+pub use arch::Place;
+
+/// The transport of the first virtio network card, and where it sits (for its interrupt
+/// line: `crate::irq::line`).
+pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
+    arch::find()
 }

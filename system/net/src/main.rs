@@ -10,6 +10,8 @@ extern crate alloc;
 
 mod discover;
 mod hal;
+mod irq;
+mod malformed;
 mod nic;
 mod server;
 mod sockets;

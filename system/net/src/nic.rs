@@ -7,7 +7,8 @@
 //! free transmit buffer, whose completion is collected later. With every transmit buffer in
 //! flight the device says it cannot transmit, and smoltcp tries again on its next poll.
 //!
-//! Nothing waits for the card: the server polls it (see [`crate::server`]).
+//! Nothing here waits for the card: the server polls it, from its loop and from the thread
+//! that waits on the card's interrupt (see [`crate::server`], [`crate::irq`]).
 
 use alloc::vec::Vec;
 
@@ -17,6 +18,7 @@ use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::SomeTransport;
 
 use crate::hal::{self, OstrogHal};
+use crate::malformed::Malformed;
 
 /// Descriptors of each virtqueue.
 const QUEUE: usize = 16;
@@ -44,12 +46,39 @@ pub struct Nic {
     pub received: u64,
     pub sent: u64,
     pub dropped: u64,
+    /// The test mode's made-up frames, handed out before the card's
+    /// ([`crate::malformed`]).
+    malformed: Option<Malformed>,
 }
 
+// SAFETY: the card's registers and the DMA memory of its queues and buffers are mapped in
+// the whole process, not tied to the thread that set them up; the `Nic` lives in the
+// server's lock (`crate::server::Shared`), so one thread at a time reaches it.
+unsafe impl Send for Nic {}
+
 impl Nic {
-    /// Sets the card up and gives it every receive buffer.
-    pub fn open() -> Result<Nic, &'static str> {
-        let transport = crate::discover::find()?;
+    /// Hands the stack `malformed` made-up frames before any from the card (test mode).
+    pub fn inject(&mut self, malformed: Malformed) {
+        self.malformed = Some(malformed);
+    }
+
+    /// Once every made-up frame was handed out: how many (said once).
+    pub fn injected(&mut self) -> Option<u32> {
+        if self.malformed.as_ref().is_some_and(Malformed::done) {
+            return self.malformed.take().map(|m| m.made());
+        }
+        None
+    }
+
+    /// Acknowledges the card's interrupt (virtio-pci: lowers its INTx line).
+    pub fn ack_interrupt(&mut self) {
+        let _ = self.raw.ack_interrupt();
+    }
+
+    /// Sets the card up and gives it every receive buffer; where the card sits (for its
+    /// interrupt line).
+    pub fn open() -> Result<(Nic, crate::discover::Place), &'static str> {
+        let (transport, place) = crate::discover::find()?;
         let raw = Raw::new(transport).map_err(|_| "the virtio network card did not initialise")?;
         let base = hal::alloc_region(FRAME * (RX_BUFFERS + TX_BUFFERS))
             .map_err(|_| "no DMA memory for the frame buffers")?;
@@ -62,11 +91,12 @@ impl Nic {
             received: 0,
             sent: 0,
             dropped: 0,
+            malformed: None,
         };
         for i in 0..RX_BUFFERS {
             nic.post(i)?;
         }
-        Ok(nic)
+        Ok((nic, place))
     }
 
     pub fn mac(&self) -> [u8; 6] {
@@ -134,7 +164,7 @@ impl Nic {
 
     /// Whether a frame waits to be taken.
     pub fn has_frame(&self) -> bool {
-        self.raw.poll_receive().is_some()
+        self.malformed.as_ref().is_some_and(|m| !m.done()) || self.raw.poll_receive().is_some()
     }
 
     /// Sends `len` bytes that `fill` writes.
@@ -187,6 +217,9 @@ impl Device for Nic {
         if self.tx_free.is_empty() {
             // An answer to this frame could not be sent: leave it with the card for now.
             return None;
+        }
+        if let Some(frame) = self.malformed.as_mut().and_then(Malformed::next_frame) {
+            return Some((Rx(frame), Tx(self)));
         }
         let frame = self.take_frame()?;
         Some((Rx(frame), Tx(self)))

@@ -1,12 +1,17 @@
 //! The kl.Net server and its loop.
 //!
-//! One thread does everything: it waits for a request for at most the time smoltcp asks to
-//! be polled again (between 1 and [`IDLE_MS`] ms, the kernel rounding up to its tick), then
-//! answers the request, if one came, and polls the card and the stack. The card's interrupt
-//! is not used: a frame waits at most one such wait. Nothing a client asks waits for the
-//! network: an operation that would wait answers WouldBlock (see sysroot/kl/Net.idl).
+//! The loop waits for a request for at most the time smoltcp asks to be polled again
+//! (between 1 and [`IDLE_MS`] ms, the kernel rounding up to its tick; [`IDLE_IRQ_MS`] once
+//! the card's interrupt is known to work), then answers the request, if one came, and polls
+//! the card and the stack. A second thread waits on the card's interrupt and polls when a
+//! frame comes ([`crate::irq`]); both reach the server through one lock ([`Shared`]).
+//! Without the interrupt a frame waits at most one wait of the loop. Nothing a client asks
+//! waits for the network: an operation that would wait answers WouldBlock (see
+//! sysroot/kl/Net.idl).
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use ostrog_abi::message::{Header, FLAG_ERROR, HEADER_SIZE};
 use ostrog_abi::{handle, Status};
@@ -19,22 +24,41 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
 
 use crate::idl::kl_net::*;
+use crate::irq::Irq;
 use crate::nic::Nic;
 use crate::sockets::{self, Sockets};
 
-/// Longest wait for a request when the stack has nothing due.
+/// Longest wait for a request when the stack has nothing due, while the loop polls the card.
 const IDLE_MS: u64 = 10;
+/// The same once the card's interrupt brings frames (the interrupt thread takes them).
+const IDLE_IRQ_MS: u64 = 100;
 /// Longest wait for closed connections to finish once every client has gone (ms, counted
 /// in sleeps of at least 1 ms).
 const DRAIN_MS: u32 = 2000;
 const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+/// How often the server looks for clients that ended (ms).
+const RECLAIM_MS: u64 = 1000;
 
-struct Server {
+/// Lets a waiting thread give its time slice away instead of spinning.
+pub struct Yield;
+
+impl spin::relax::RelaxStrategy for Yield {
+    fn relax() {
+        sys::yield_now();
+    }
+}
+
+/// The server, shared by the loop and the interrupt thread.
+pub type Shared = spin::mutex::SpinMutex<Server, Yield>;
+
+pub struct Server {
     nic: Nic,
     iface: Interface,
     sockets: Sockets,
     /// The SID of the sender of the request being served.
     sid: u64,
+    /// When the server last looked for clients that ended.
+    reclaimed_at: Instant,
 }
 
 fn now() -> Instant {
@@ -47,34 +71,56 @@ fn now() -> Instant {
 }
 
 impl Server {
-    fn poll(&mut self) {
-        let now = now();
-        self.iface.poll(now, &mut self.nic, &mut self.sockets.set);
-        self.sockets.reap();
+    /// Acknowledges the card's interrupt (before polling: see [`crate::irq`]).
+    pub fn ack_interrupt(&mut self) {
+        self.nic.ack_interrupt();
     }
 
-    /// Lets the connections closed by their clients finish (their last data and FIN sent),
-    /// for at most [`DRAIN_MS`], before the server ends.
+    /// Polls the card and the stack; how many frames came.
+    pub fn poll(&mut self) -> u64 {
+        let now = now();
+        let before = self.nic.received;
+        self.iface.poll(now, &mut self.nic, &mut self.sockets.set);
+        if let Some(count) = self.nic.injected() {
+            println!(
+                "VfsNet: {count} malformed frames taken by the stack, heap in use {} bytes",
+                ostrog_rt::heap_used()
+            );
+        }
+        self.sockets.reap();
+        if (now - self.reclaimed_at).total_millis() >= RECLAIM_MS {
+            self.reclaimed_at = now;
+            self.sockets.reclaim();
+        }
+        self.nic.received - before
+    }
+
+    /// Closes what the clients left open, lets the connections closed by their clients
+    /// finish (their last data and FIN sent), for at most [`DRAIN_MS`], and gives the
+    /// tables' memory back, before the server ends.
     fn drain(&mut self) {
+        self.sockets.drop_all();
         let mut waited = 0;
         while self.sockets.lingering() > 0 && waited < DRAIN_MS {
-            self.poll();
+            let _ = self.poll();
             let _ = sys::sleep_ms(1);
             waited += 1;
         }
-        self.poll();
+        let _ = self.poll();
+        self.sockets.compact();
     }
 
     /// How long to wait for a request before the stack must be polled again (ms).
-    fn wait_ms(&mut self) -> usize {
+    fn wait_ms(&mut self, interrupts: bool) -> usize {
         if self.nic.has_frame() {
             return 0;
         }
+        let idle = if interrupts { IDLE_IRQ_MS } else { IDLE_MS };
         let delay = self
             .iface
             .poll_delay(now(), &self.sockets.set)
-            .map_or(IDLE_MS, |d| d.total_millis());
-        delay.clamp(1, IDLE_MS) as usize
+            .map_or(idle, |d| d.total_millis());
+        delay.clamp(1, idle) as usize
     }
 }
 
@@ -204,14 +250,25 @@ fn rejection(header: &Header) -> Vec<u8> {
 }
 
 pub fn main() -> i32 {
-    let mut nic = match Nic::open() {
-        Ok(nic) => nic,
+    let (mut nic, place) = match Nic::open() {
+        Ok(opened) => opened,
         Err(why) => {
             println!("VfsNet: {why}");
             return 1;
         }
     };
     let mac = nic.mac();
+    let malformed = crate::malformed::requested();
+    if malformed > 0 {
+        let mut seed = [0u8; 8];
+        let _ = sys::random_bytes(&mut seed);
+        nic.inject(crate::malformed::Malformed::new(
+            malformed,
+            mac,
+            u64::from_le_bytes(seed),
+        ));
+        println!("VfsNet: test mode: {malformed} malformed frames before the card's");
+    }
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     let mut seed = [0u8; 8];
     let _ = sys::random_bytes(&mut seed);
@@ -221,12 +278,14 @@ pub fn main() -> i32 {
         let _ = addrs.push(IpCidr::new(sockets::ADDRESS.into(), 24));
     });
     let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
-    let mut server = Server {
+    let server = Server {
         nic,
         iface,
         sockets: Sockets::new(),
         sid: 0,
+        reclaimed_at: now(),
     };
+    let shared = Arc::new(Shared::new(server));
     println!(
         "VfsNet: {} on {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, gateway {}",
         sockets::ADDRESS,
@@ -239,14 +298,38 @@ pub fn main() -> i32 {
         GATEWAY
     );
     let mut buffer = alloc::vec![0u8; ostrog_rt::server::MAX_REQUEST];
+    // The heap before any client: what it must come back to once every client has gone.
+    let baseline = ostrog_rt::heap_used();
+    println!("VfsNet: heap in use at start: {baseline} bytes");
+    let irq = Irq::start(place, &shared);
     loop {
-        server.poll();
-        let wait = server.wait_ms();
+        let interrupts = irq
+            .as_ref()
+            .is_some_and(|i| i.state.works.load(Ordering::Acquire));
+        let wait = {
+            let mut server = shared.lock();
+            let _ = server.poll();
+            server.wait_ms(interrupts)
+        };
         let len = match sys::recv(handle::ANY, &mut buffer, wait) {
             Ok((len, _)) => len,
             Err(Status::TimedOut | Status::WouldBlock) => continue,
             Err(Status::Disconnected) => {
+                println!(
+                    "VfsNet: {}",
+                    irq.map_or_else(|| alloc::string::String::from("polling"), Irq::stop)
+                );
+                let mut server = shared.lock();
                 server.drain();
+                let end = ostrog_rt::heap_used();
+                println!(
+                    "VfsNet: {} frames received, {} sent, {} dropped; {} ended clients reclaimed",
+                    server.nic.received,
+                    server.nic.sent,
+                    server.nic.dropped,
+                    server.sockets.reclaimed()
+                );
+                println!("VfsNet: heap in use at the end: {end} bytes (at start {baseline})");
                 return 0;
             }
             Err(e) => {
@@ -256,9 +339,12 @@ pub fn main() -> i32 {
         };
         let request = buffer.get(..len).unwrap_or(&[]);
         let header = Header::read(request).unwrap_or_default();
-        server.sid = header.src_sid;
-        let answer = crate::idl::kl_vfs_net::dispatch(&mut server, request)
-            .unwrap_or_else(|_| rejection(&header));
+        let answer = {
+            let mut server = shared.lock();
+            server.sid = header.src_sid;
+            crate::idl::kl_vfs_net::dispatch(&mut *server, request)
+                .unwrap_or_else(|_| rejection(&header))
+        };
         if let Err(e) = sys::reply(handle::ANY, &answer) {
             println!("VfsNet: reply failed: {}", e.name());
         }

@@ -4,15 +4,17 @@
 //! Each client (a SID) has a table of at most [`SOCKETS_MAX`] sockets; at most
 //! [`CLIENTS_MAX`] clients are served. A listening TCP socket holds its backlog as smoltcp
 //! sockets listening on its port, each counted in the client's budget; Accept hands an
-//! established one out as a new socket and puts a fresh listener in its place when the
-//! budget allows. Closing a TCP connection lets it finish in the background (its FIN sent and
-//! acknowledged), at most [`LINGER_MAX`] at a time in the whole server; past that it is
-//! aborted (the peer gets a reset). Everything a client can make the server allocate is
-//! thus bounded: (SOCKETS_MAX * CLIENTS_MAX + LINGER_MAX) sockets of [`TCP_BUFFER`] bytes
-//! each way.
+//! established one out as a new socket and puts a fresh listener in its place, so it needs
+//! room for one more socket (else TooManySockets). Closing a TCP connection lets it finish
+//! in the background (its FIN sent and acknowledged, or the peer silent for
+//! [`LINGER_TIMEOUT`]), at most [`LINGER_MAX`] at a time in the whole server; past that it
+//! is dropped at once. Everything a client can make the server allocate is thus bounded:
+//! (SOCKETS_MAX * CLIENTS_MAX + LINGER_MAX) sockets of [`TCP_BUFFER`] bytes each way.
 //!
-//! Limits: sockets of a client that ends are not reclaimed (no notice of a client's end
-//! reaches the server yet), so a client slot is held until the server restarts.
+//! A client that ends sends no notice: the server asks the kernel (`task.Alive`) whether the
+//! SIDs it keeps still name live processes, when a new client needs a slot and the table is
+//! full, and periodically ([`Sockets::reclaim`]); an ended client's sockets are closed as
+//! `Close` would (connections finish in the background) and its slot freed.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -27,6 +29,8 @@ use crate::idl::kl_net as api;
 pub const SOCKETS_MAX: usize = api::SOCKETS_MAX as usize;
 pub const CLIENTS_MAX: usize = api::CLIENTS_MAX as usize;
 pub const LINGER_MAX: usize = 32;
+/// How long a closed connection may go without hearing from its peer before it is dropped.
+const LINGER_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(10);
 const BACKLOG_MAX: usize = api::BACKLOG_MAX as usize;
 const TCP_BUFFER: usize = 8192;
 const UDP_PACKETS: usize = 8;
@@ -79,6 +83,15 @@ pub struct Sockets {
     clients: BTreeMap<u64, Client>,
     lingering: Vec<SocketHandle>,
     next_port: u16,
+    reclaimed: u64,
+}
+
+/// Whether the process with SID `sid` has not ended (`task.Alive`, granted by
+/// sysroot/kl/VfsNet.psl). A failure counts as alive: nothing is reclaimed on a guess.
+fn alive(sid: u64) -> bool {
+    ostrog_rt::sys::tasks()
+        .alive(sid)
+        .map_or(true, |r| r.live != 0)
 }
 
 fn v4(addr: u32) -> IpAddress {
@@ -119,11 +132,15 @@ impl Sockets {
             clients: BTreeMap::new(),
             lingering: Vec::new(),
             next_port: EPHEMERAL_FIRST,
+            reclaimed: 0,
         }
     }
 
     fn client(&mut self, sid: u64) -> Result<&mut Client, Errno> {
-        if !self.clients.contains_key(&sid) && self.clients.len() >= CLIENTS_MAX {
+        if !self.clients.contains_key(&sid)
+            && self.clients.len() >= CLIENTS_MAX
+            && (self.reclaim() == 0 || self.clients.len() >= CLIENTS_MAX)
+        {
             return Err(api::TOO_MANY_CLIENTS);
         }
         Ok(self.clients.entry(sid).or_default())
@@ -158,6 +175,56 @@ impl Sockets {
             }
         }
         Err(api::ADDRESS_IN_USE)
+    }
+
+    /// Frees what clients that ended left: their sockets (closed as `Close` does) and their
+    /// slots. How many clients were dropped.
+    pub fn reclaim(&mut self) -> usize {
+        let ended: Vec<u64> = self
+            .clients
+            .keys()
+            .copied()
+            .filter(|&sid| !alive(sid))
+            .collect();
+        for &sid in &ended {
+            self.drop_client(sid);
+        }
+        self.reclaimed += ended.len() as u64;
+        ended.len()
+    }
+
+    /// Clients whose slots [`Sockets::reclaim`] has freed since the server started.
+    pub fn reclaimed(&self) -> u64 {
+        self.reclaimed
+    }
+
+    /// Closes every socket of client `sid` and frees its slot.
+    fn drop_client(&mut self, sid: u64) {
+        let count = self.clients.get(&sid).map_or(0, |c| c.sockets.len());
+        for sock in 0..count {
+            let _ = self.close(sid, sock as u32);
+        }
+        self.clients.remove(&sid);
+    }
+
+    /// Closes every client's sockets (every client has gone: the server ends).
+    pub fn drop_all(&mut self) {
+        let sids: Vec<u64> = self.clients.keys().copied().collect();
+        for sid in sids {
+            self.drop_client(sid);
+        }
+    }
+
+    /// With no socket left at all, gives back the memory the tables grew to (the socket
+    /// set's storage keeps its largest size otherwise, the client map its root node), so the heap returns to what it was
+    /// before the first client.
+    pub fn compact(&mut self) {
+        if self.clients.is_empty() && self.lingering.is_empty() {
+            self.set = SocketSet::new(Vec::new());
+            self.lingering = Vec::new();
+            // An emptied map keeps its root node.
+            self.clients = BTreeMap::new();
+        }
     }
 
     /// Closed connections still finishing.
@@ -502,6 +569,8 @@ impl Sockets {
                 if s.listening || !t.is_active() {
                     self.set.remove(s.handle);
                 } else if self.lingering.len() < LINGER_MAX {
+                    // A peer that never acknowledges does not hold the slot for ever.
+                    t.set_timeout(Some(LINGER_TIMEOUT));
                     t.close();
                     self.lingering.push(s.handle);
                 } else {

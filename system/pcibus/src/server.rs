@@ -1,7 +1,12 @@
 //! The kl.drivers.Pci server: claims, and configuration access to claimed functions.
 //!
 //! The caller is the SID the kernel stamps on its request, which no process can forge: a
-//! function belongs to the process that claimed it until it releases it. Every request on a
+//! function belongs to the process that claimed it until it releases it or ends. The bus
+//! manager learns of an end when a claim meets the function (or the claimant's limit): it
+//! asks the kernel whether each holder is still alive (`task.Alive`; SIDs are never reused)
+//! and takes back what an ended process held, turning the function's bus mastering and
+//! decoding off first, since the device may still have been programmed to reach memory the
+//! kernel has since freed. Every request on a
 //! function the caller has not claimed is `NotClaimed` (EBADF), whoever holds it. A process
 //! holds at most [`MAX_CLAIMS`] functions (`NoMemory` beyond), so the claims are bounded by
 //! the functions found and by that number per process. Which vendor and device a class may
@@ -53,7 +58,40 @@ fn errno(status: Status) -> i32 {
     }
 }
 
+/// Whether process `sid` has not ended (when the kernel cannot tell: yes, so a claim is
+/// never taken from a live holder).
+fn alive(sid: u64) -> bool {
+    ostrog_rt::sys::tasks()
+        .alive(sid)
+        .map_or(true, |r| r.live != 0)
+}
+
 impl Server {
+    /// Takes back every function whose holder has ended: bus mastering and decoding off.
+    fn reclaim(&mut self) {
+        let Some(functions) = self.functions.as_mut() else {
+            return;
+        };
+        for f in functions.iter_mut().filter(|f| f.owner != 0) {
+            if alive(f.owner) {
+                continue;
+            }
+            let command = f.address | 0x04;
+            if let Ok(value) = config::read(command) {
+                // The status half written as 0 clears nothing.
+                let _ = config::write(command, value & 0xffff & !0b111);
+            }
+            println!(
+                "PciBus: {:02x}:{:02x}.{} taken back from ended sid {}",
+                f.address >> 16,
+                (f.address >> 11) & 0x1f,
+                (f.address >> 8) & 0x7,
+                f.owner
+            );
+            f.owner = 0;
+        }
+    }
+
     /// The functions found, or `NoDevice` where there is no PCI.
     fn functions(&mut self) -> Result<&mut Vec<Function>, i32> {
         self.functions.as_mut().ok_or(NO_DEVICE)
@@ -109,6 +147,7 @@ impl PciServer for Server {
     fn claim(&mut self, r: ClaimRequest) -> Result<ClaimResponse, ClaimError> {
         let fail = |status| ClaimError { status };
         let sid = self.sid;
+        self.reclaim();
         let functions = self.functions().map_err(fail)?;
         let held = functions.iter().filter(|f| f.owner == sid).count();
         let index = usize::try_from(r.index).map_err(|_| fail(NO_DEVICE))?;

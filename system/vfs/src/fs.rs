@@ -1,7 +1,9 @@
 //! The RAM file system and its per-client tables, over a [`Backend`] (the server's pages
 //! and ROMFS, or a fake in the tests). Every operation takes the client's SID, which the
 //! kernel stamps on its request: open files are numbered per client, and a client's
-//! numbers name nothing for another client.
+//! numbers name nothing for another client. Nobody tells the server when a client ends:
+//! when the client tables are full it asks its host which holders are still alive
+//! ([`Fs::reclaim`]) and closes what the dead ones left.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;

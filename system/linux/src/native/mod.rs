@@ -4,6 +4,7 @@
 
 mod frame;
 mod net;
+mod services;
 mod vfs;
 
 use alloc::boxed::Box;
@@ -252,6 +253,10 @@ impl Kernel for Native<'_> {
         time().now().map(|r| r.ns).unwrap_or(0)
     }
 
+    fn realtime_ns(&mut self) -> Result<u64, i64> {
+        services::realtime_ns().unwrap_or_else(|| Ok(self.now_ns()))
+    }
+
     fn sleep_ns(&mut self, ns: u64) {
         let mut ms = ns.div_ceil(1_000_000);
         while ms > 0 {
@@ -344,7 +349,7 @@ impl Kernel for Native<'_> {
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64> {
-        rt::random_bytes(buf).map_err(errno)
+        services::random(buf).unwrap_or_else(|| rt::random_bytes(buf).map_err(errno))
     }
 
     fn exec(

@@ -4,7 +4,10 @@
 //! whole request is dropped and not counted. Before
 //! serving it checks what the policy and the server refuse: a bind to another port
 //! (denied by the policy: EACCES), a socket number it does not hold (EBADF), and more
-//! sockets than a client may hold (EMFILE).
+//! sockets than a client may hold (EMFILE). Then it checks that the server reclaims what
+//! clients that end leave ([`clients`]): copies of itself (`task.Fork`) become clients
+//! until the server's table of clients is full (ENFILE), and clients that end holding open
+//! sockets do not keep their slots.
 #![no_std]
 #![no_main]
 
@@ -32,6 +35,8 @@ ostrog_rt::main!(main);
 const EACCES: i32 = 13;
 /// How long to wait for a connection or data before giving up (ms).
 const PATIENCE_MS: u32 = 300_000;
+/// Bytes of the body of `GET /big` (the throughput benchmark's).
+const BIG: usize = 1 << 20;
 /// Requests and dropped connections shown on the console (the benchmark makes many).
 const LOUD: u32 = 5;
 
@@ -161,6 +166,148 @@ fn hostile(net: &mut Net) -> u32 {
     failed.get()
 }
 
+/// Stack of the copies ([`clients`]): allocated once, each copy has its own copy of it.
+const CHILD_STACK: usize = 64 * 1024;
+/// What a copy does (bits 16-23 of its argument; the channel's handle above bit 32).
+const HOLD: usize = 1;
+const OPEN_AND_END: usize = 2;
+/// The code a holder is killed with (it never exits by itself before its socket is given).
+const KILLED: i32 = 100;
+/// Sockets a short-lived copy opens and leaves open.
+const LEFT_OPEN: usize = 3;
+
+/// A copy's one thread: opens sockets as told, then holds them until killed (HOLD) or ends
+/// without closing them (OPEN_AND_END). Its exit code: 0, or the errno it met.
+extern "C" fn child(arg: usize) -> ! {
+    // SAFETY: the first action of the copy's only thread (`sys::fork`'s contract).
+    unsafe { sys::forked() };
+    let mut net = NetProxy {
+        transport: Channel {
+            handle: (arg >> 32) as u32,
+        },
+        riid: riid::NET,
+    };
+    let (mode, k) = ((arg >> 16) & 0xff, arg & 0xffff);
+    let count = if mode == HOLD { 1 } else { LEFT_OPEN };
+    for _ in 0..count {
+        if let Err(e) = net.socket(TCP) {
+            let e = errno(&e);
+            println!("web: client copy {k}: Socket: errno {e}");
+            sys::exit(e as isize);
+        }
+    }
+    if mode == HOLD {
+        // Killed by the parent long before this ends.
+        for _ in 0..120 {
+            let _ = sys::sleep_ms(1000);
+        }
+    }
+    sys::exit(0)
+}
+
+/// Starts a copy of this program doing `mode`; its task handle.
+fn fork_client(
+    net: &Net,
+    stack: usize,
+    mode: usize,
+    k: usize,
+) -> Result<ostrog_rt::idl::spec_rt::Handle, ostrog_abi::Status> {
+    let arg = ((net.transport.handle as usize) << 32) | (mode << 16) | k;
+    let (task, _sid) = sys::fork(child, stack + CHILD_STACK, arg)?;
+    sys::tasks()
+        .start(task)
+        .map_err(sys::call_status)
+        .map(|_| task)
+}
+
+/// The exit code of a copy (waited for), or -1.
+fn wait_code(task: ostrog_rt::idl::spec_rt::Handle) -> i64 {
+    let code = sys::tasks().wait(task).map_or(-1, |r| r.code);
+    let _ = sys::handles().close(task);
+    code
+}
+
+/// The server's table of clients filled, refused (ENFILE), and reclaimed: copies of this
+/// program hold a socket each until, with this program, the server serves CLIENTS_MAX
+/// clients; one more is refused; the holders are killed (ending with their sockets open);
+/// then more than CLIENTS_MAX copies one after another open sockets and end without
+/// closing them: each must be served. How many checks failed.
+fn clients(net: &mut Net) -> u32 {
+    let Ok(stack) = sys::vmm()
+        .allocate(CHILD_STACK as u64, sys::VMM_WRITE)
+        .map(|r| r.addr as usize)
+    else {
+        println!("web: FAILED vmm.Allocate of a stack for copies");
+        return 1;
+    };
+    let mut failed = 0;
+    // This program is a client already (its socket for the listener comes later).
+    let mine = net.socket(TCP).map(|r| r.sock);
+    let mut holders = Vec::new();
+    for k in 1..CLIENTS_MAX as usize {
+        match fork_client(net, stack, HOLD, k) {
+            Ok(task) => holders.push(task),
+            Err(e) => {
+                println!("web: FAILED fork of client copy {k}: {}", e.name());
+                failed += 1;
+            }
+        }
+        // Time for the copy to open its socket before the next one asks.
+        let _ = sys::sleep_ms(300);
+    }
+    let extra = CLIENTS_MAX as usize;
+    match fork_client(net, stack, OPEN_AND_END, extra).map(wait_code) {
+        Ok(code) if code == i64::from(TOO_MANY_CLIENTS) => println!(
+            "web: client {} refused with {} clients served: errno {code}, as expected",
+            extra + 1,
+            extra
+        ),
+        other => {
+            println!(
+                "web: FAILED client {}: {other:?}, expected errno {TOO_MANY_CLIENTS}",
+                extra + 1
+            );
+            failed += 1;
+        }
+    }
+    for task in holders {
+        let _ = sys::tasks().kill(task, KILLED);
+        let code = wait_code(task);
+        if code != i64::from(KILLED) {
+            println!("web: FAILED a holding copy ended with {code}, not killed holding");
+            failed += 1;
+        }
+    }
+    let mut served = 0;
+    for k in 0..2 * CLIENTS_MAX as usize {
+        match fork_client(net, stack, OPEN_AND_END, 100 + k).map(wait_code) {
+            Ok(0) => served += 1,
+            other => {
+                println!("web: FAILED client copy {}: {other:?}", 100 + k);
+                failed += 1;
+            }
+        }
+    }
+    println!(
+        "web: {served} clients served one after another, each ended with {LEFT_OPEN} sockets open"
+    );
+    if let Ok(sock) = mine {
+        let _ = net.close(sock);
+    }
+    let _ = sys::vmm().free(stack as u64, CHILD_STACK as u64);
+    failed
+}
+
+/// Sends all of `data` (at most DataMax bytes a request).
+fn send_all(net: &mut Net, conn: u32, mut data: &[u8]) -> Result<(), i32> {
+    while !data.is_empty() {
+        let chunk = data.get(..DATA_MAX as usize).unwrap_or(data);
+        let sent = patiently(|| net.send(conn, chunk.to_vec()))?.sent as usize;
+        data = data.get(sent..).unwrap_or(&[]);
+    }
+    Ok(())
+}
+
 /// What became of a connection.
 enum Served {
     Page,
@@ -195,15 +342,30 @@ fn serve(net: &mut Net, conn: u32, n: u32) -> Result<Served, i32> {
             core::str::from_utf8(line).unwrap_or("(not text)")
         );
     }
-    let body = format!("<html><body><h1>Hello from Ostrog</h1><p>request {n}</p></body></html>\n");
-    let response = format!(
-        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut rest = response.as_bytes();
-    while !rest.is_empty() {
-        let sent = patiently(|| net.send(conn, rest.to_vec()))?.sent as usize;
-        rest = rest.get(sent..).unwrap_or(&[]);
+    if line.starts_with(b"GET /big ") {
+        // The throughput benchmark's body: BIG bytes, each its offset's low byte, made a
+        // request's worth at a time.
+        send_all(
+            net,
+            conn,
+            format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {BIG}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )?;
+        for start in (0..BIG).step_by(DATA_MAX as usize) {
+            let end = (start + DATA_MAX as usize).min(BIG);
+            let chunk: Vec<u8> = (start..end).map(|i| i as u8).collect();
+            send_all(net, conn, &chunk)?;
+        }
+    } else {
+        let body =
+            format!("<html><body><h1>Hello from Ostrog</h1><p>request {n}</p></body></html>\n");
+        let response = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        send_all(net, conn, response.as_bytes())?;
     }
     net.close(conn).map_err(|e| errno(&e))?;
     Ok(if quit { Served::Quit } else { Served::Page })
@@ -218,6 +380,7 @@ fn main() -> i32 {
         riid: riid::NET,
     };
     let mut failed = hostile(&mut net);
+    failed += clients(&mut net);
     let listener = match net
         .socket(TCP)
         .map_err(|e| errno(&e))

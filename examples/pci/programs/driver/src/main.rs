@@ -3,7 +3,9 @@
 //! makes every request the bus manager must refuse (bad offsets: EINVAL; another's or no
 //! function: EBADF; BARs, ROM, ids, forbidden command bits: EPERM; no such device: ENODEV),
 //! and gives pci.Rival a turn while it holds the device (refused: EBUSY) and one after it
-//! released it (granted). On AArch64 every claim is ENODEV. Prints `driver: FAILED ...`
+//! released it (granted); then the rival claims it and ends holding it, and the driver's next
+//! claim gets it (the bus manager takes back what an ended process held). On AArch64 every
+//! claim is ENODEV. Prints `driver: FAILED ...`
 //! for each check that does not hold.
 #![no_std]
 #![no_main]
@@ -255,6 +257,21 @@ fn main() -> i32 {
             );
         }
         Err(e) => check(false, refuser(&e)),
+    }
+    // The rival ends holding the device: the call gets no answer, and the device comes back.
+    check(turn.hold().is_err(), "the rival answered Hold");
+    match pci.claim(VIRTIO, device, 0) {
+        Ok(again) => {
+            check(again.function == f, "another function claimed");
+            println!("driver: the device claimed again after the rival ended holding it");
+        }
+        Err(e) => {
+            check(
+                false,
+                "the device held by an ended process was not taken back",
+            );
+            println!("driver: the claim after the rival ended: {e:?}");
+        }
     }
     println!("driver: done, {failed} failed");
     i32::from(failed != 0)

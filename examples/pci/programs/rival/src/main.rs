@@ -1,6 +1,7 @@
 //! The pci example's rival driver: serves pci.Turn; on each turn it claims the virtio block
 //! device, reads dword 0 of the function the driver names and releases it, and answers the
-//! errno of each step. It ends when the driver does (its only client).
+//! errno of each step. Asked to `Hold`, it claims the device and ends at once, holding it,
+//! without answering; otherwise it ends when the driver does (its only client).
 #![no_std]
 #![no_main]
 
@@ -16,7 +17,9 @@ mod idl {
 }
 
 use idl::kl_drivers_pci::PciProxy;
-use idl::pci_turn::{TakeError, TakeRequest, TakeResponse, TurnServer};
+use idl::pci_turn::{
+    HoldError, HoldRequest, HoldResponse, TakeError, TakeRequest, TakeResponse, TurnServer,
+};
 
 ostrog_rt::main!(main);
 
@@ -36,8 +39,9 @@ struct Rival {
     pci: PciProxy<Channel>,
 }
 
-impl TurnServer for Rival {
-    fn take(&mut self, r: TakeRequest) -> Result<TakeResponse, TakeError> {
+impl Rival {
+    /// Claims the virtio block device: 0 or the errno.
+    fn claim(&mut self) -> i32 {
         let mut claim = 0;
         for device in BLOCK {
             claim = errno(self.pci.claim(VIRTIO, device, 0), |e| e.status);
@@ -45,8 +49,20 @@ impl TurnServer for Rival {
                 break;
             }
         }
+        claim
+    }
+}
+
+impl TurnServer for Rival {
+    fn hold(&mut self, _r: HoldRequest) -> Result<HoldResponse, HoldError> {
+        let claim = self.claim();
+        ostrog_rt::println!("rival: claimed the device (errno {claim}) and ends holding it");
+        ostrog_rt::sys::exit(0)
+    }
+
+    fn take(&mut self, r: TakeRequest) -> Result<TakeResponse, TakeError> {
         Ok(TakeResponse {
-            claim,
+            claim: self.claim(),
             read: errno(self.pci.read(r.function, 0), |e| e.status),
             release: errno(self.pci.release(r.function), |e| e.status),
         })

@@ -188,13 +188,8 @@ fn main() -> i32 {
             remote(e, |e| e.status)
         ),
     }
-    if let Err(e) = tasks().start(child) {
-        println!("notify: start failed: {}", remote(e, |e| e.status));
-        return 1;
-    }
-    let me = rt::task_info().map(|(sid, _)| sid).unwrap_or(0);
-    let child_sid = rt::handles().sid(child).map(|r| r.sid).unwrap_or(u64::MAX);
-    // task.Alive: any SID is a question; only a live process answers 1.
+    // task.Alive: any SID is a question; only a process that exists and has not ended
+    // answers 1 (the child is created, not yet started).
     let alive = |sid: u64| -> &'static str {
         match tasks().alive(sid) {
             Ok(r) if r.live == 0 => "0",
@@ -205,12 +200,18 @@ fn main() -> i32 {
     };
     println!(
         "notify: alive: itself {}, the child {}, SID 0 {}, SID 1 {}, SID max {}",
-        alive(me),
-        alive(child_sid),
+        alive(rt::task_info().map(|(sid, _)| sid).unwrap_or(0)),
+        alive(rt::handles().sid(child).map(|r| r.sid).unwrap_or(u64::MAX)),
         alive(0),
         alive(1),
         alive(u64::MAX)
     );
+    if let Err(e) = tasks().start(child) {
+        println!("notify: start failed: {}", remote(e, |e| e.status));
+        return 1;
+    }
+    let me = rt::task_info().map(|(sid, _)| sid).unwrap_or(0);
+    let child_sid = rt::handles().sid(child).map(|r| r.sid).unwrap_or(u64::MAX);
     println!("notify: first wait: {}", wait());
     let bits = tasks().pending().map(|r| r.bits).unwrap_or(0);
     let from = tasks().sender(HELLO).map(|r| r.sid).unwrap_or(0);

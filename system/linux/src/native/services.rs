@@ -1,0 +1,92 @@
+//! The personality's clients of the system services (docs/services.md): kl.EntropyEntity
+//! through a channel `entropy` (for `getrandom`) and kl.RtcClock through a channel `clock`
+//! (for `CLOCK_REALTIME`, `gettimeofday`, `time`), each found on first use
+//! (`handle.Lookup`). Without the channel the kernel's generator and time since boot serve
+//! instead; with it, the service answers, and a refusal (the policy's, audited) is the
+//! program's error, not a silent fallback.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use linux::errno::*;
+use ostrog_abi::Status;
+use ostrog_rt::idl::spec_rt::CallError;
+use ostrog_rt::sys as rt;
+
+// Generated from sysroot/kl (this module uses kl.Entropy and kl.WallClock).
+#[allow(dead_code, unused_imports, clippy::all)]
+mod idl {
+    include!(concat!(env!("OUT_DIR"), "/include.rs"));
+}
+
+use idl::kl_entropy::{EntropyProxy, GET_RANDOM_MAX};
+use idl::kl_wall_clock::WallClockProxy;
+
+const UNKNOWN: u32 = u32::MAX;
+const NONE: u32 = u32::MAX - 1;
+
+static ENTROPY: AtomicU32 = AtomicU32::new(UNKNOWN);
+static CLOCK: AtomicU32 = AtomicU32::new(UNKNOWN);
+
+/// The handle of channel `name`, looked up once into `cache`.
+fn channel(cache: &AtomicU32, name: &str) -> Option<u32> {
+    let mut handle = cache.load(Ordering::Acquire);
+    if handle == UNKNOWN {
+        handle = rt::Channel::lookup(name).map_or(NONE, |c| c.handle);
+        cache.store(handle, Ordering::Release);
+    }
+    (handle != NONE).then_some(handle)
+}
+
+/// The errno of a failed request: the server's, or the kernel's refusal (a request the
+/// policy denied is `EACCES`).
+fn errno<E>(e: CallError<E>, status: impl Fn(&E) -> i32) -> i64 {
+    match e {
+        CallError::Remote(e) => i64::from(status(&e)),
+        CallError::Transport(t) => match Status::from_result(t.0 as isize) {
+            Err(Status::AccessDenied) => EACCES,
+            Err(Status::NoMemory) => ENOMEM,
+            _ => EIO,
+        },
+        CallError::Encode(_) | CallError::Decode(_) => EIO,
+    }
+}
+
+/// Fills `buf` from kl.EntropyEntity; `None` when the program has no channel to it.
+pub fn random(buf: &mut [u8]) -> Option<Result<(), i64>> {
+    let handle = channel(&ENTROPY, "entropy")?;
+    let mut proxy = EntropyProxy {
+        transport: rt::Channel { handle },
+        riid: idl::kl_entropy_entity::riid::ENTROPY,
+    };
+    for piece in buf.chunks_mut(GET_RANDOM_MAX as usize) {
+        let data = match proxy.get_random(piece.len() as u32) {
+            Ok(r) => r.data,
+            Err(e) => return Some(Err(errno(e, |e| e.status))),
+        };
+        if data.len() != piece.len() {
+            return Some(Err(EIO));
+        }
+        piece.copy_from_slice(&data);
+    }
+    Some(Ok(()))
+}
+
+/// Nanoseconds since 1970-01-01 UTC from kl.RtcClock; `None` when the program has no
+/// channel to it; `Some(Err)` when it refused.
+pub fn realtime_ns() -> Option<Result<u64, i64>> {
+    let handle = channel(&CLOCK, "clock")?;
+    let mut proxy = WallClockProxy {
+        transport: rt::Channel { handle },
+        riid: idl::kl_rtc_clock::riid::CLOCK,
+    };
+    Some(
+        proxy
+            .get_time()
+            .map_err(|e| errno(e, |e| e.status))
+            .map(|t| {
+                (t.seconds.max(0) as u64)
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(u64::from(t.nanoseconds))
+            }),
+    )
+}
