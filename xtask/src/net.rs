@@ -503,10 +503,10 @@ fn request_rate(port: u16) -> Result<f64> {
     Ok(f64::from(BENCH_REQUESTS) / started.elapsed().as_secs_f64())
 }
 
-/// `cargo xtask bench net`: the request rate of examples/net's web server and of
-/// examples/linuxweb's (a Linux program) from the host (sequential HTTP/1.0 requests, a new
-/// connection each, loopback only), per architecture, and of the same server under Linux
-/// on the host, as a ratio.
+/// `cargo xtask bench net`: the request rate (sequential HTTP/1.0 requests, a new
+/// connection each) and TCP throughput of examples/net's web server from the host, and the
+/// request rate of examples/linuxweb's (a Linux program), loopback only, per architecture,
+/// beside the same server under Linux on the host, as ratios.
 pub fn bench() -> Result<bool> {
     let host_port = host_server()?;
     let linux = request_rate(host_port)?;
