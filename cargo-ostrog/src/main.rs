@@ -50,6 +50,10 @@ enum Cmd {
         /// (repeatable; implies --net)
         #[arg(long, value_name = "HOST:GUEST")]
         forward: Vec<cargo_ostrog::qemu::Forward>,
+        /// Let the guest reach TCP port HOST of 127.0.0.1 on the host as 10.0.2.100:GUEST
+        /// (QEMU's guestfwd; one connection, made when QEMU starts; repeatable; implies --net)
+        #[arg(long, value_name = "GUEST:HOST")]
+        guest_forward: Vec<cargo_ostrog::qemu::GuestForward>,
         /// Solution directory (init.yaml, spec/, security.psl, programs).
         solution: Option<PathBuf>,
     },
@@ -187,11 +191,16 @@ fn run(cli: Cli) -> Result<u8> {
             disk,
             net,
             forward,
+            guest_forward,
             solution,
         } => {
             let disk = disk.prepare()?;
-            let net = (net || !forward.is_empty())
-                .then_some(cargo_ostrog::qemu::Net { forwards: forward });
+            let net = (net || !forward.is_empty() || !guest_forward.is_empty()).then_some(
+                cargo_ostrog::qemu::Net {
+                    forwards: forward,
+                    guest_forwards: guest_forward,
+                },
+            );
             setup::ensure_rust_targets(&[arch])?;
             setup::ensure_qemu(&[arch])?;
             let dir = solution.unwrap_or_else(|| cargo_ostrog::source_root().join("examples/demo"));

@@ -308,6 +308,36 @@ pub fn disk_args(arch: Arch, disk: Option<&Path>) -> Vec<std::ffi::OsString> {
 pub struct Net {
     /// (host port on 127.0.0.1, guest port) pairs.
     pub forwards: Vec<Forward>,
+    /// Ports of 127.0.0.1 on the host the guest reaches at [`GUEST_FORWARD_ADDR`].
+    pub guest_forwards: Vec<GuestForward>,
+}
+
+/// The address at which the guest reaches a [`GuestForward`] (10.0.2.100, inside QEMU's
+/// user network).
+pub const GUEST_FORWARD_ADDR: [u8; 4] = [10, 0, 2, 100];
+
+/// A TCP port of 127.0.0.1 on the host that the guest reaches as 10.0.2.100:`guest`
+/// (QEMU's `guestfwd`): QEMU connects to the host port when it starts (something must
+/// listen there by then) and carries one connection of the guest over it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestForward {
+    pub guest: u16,
+    pub host: u16,
+}
+
+impl std::str::FromStr for GuestForward {
+    type Err = String;
+
+    /// `GUEST:HOST`, two TCP port numbers from 1 to 65535.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let f: Forward = s
+            .parse()
+            .map_err(|e: String| e.replace("HOST:GUEST", "GUEST:HOST"))?;
+        Ok(GuestForward {
+            guest: f.host,
+            host: f.guest,
+        })
+    }
 }
 
 /// A TCP port of 127.0.0.1 on the host forwarded to a port of the guest.
@@ -350,6 +380,13 @@ pub fn net_args(arch: Arch, net: Option<&Net>, has_disk: bool) -> Vec<String> {
     let mut netdev = String::from("user,id=n0,restrict=on");
     for f in &net.forwards {
         netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{}-:{}", f.host, f.guest));
+    }
+    let [a, b, c, d] = GUEST_FORWARD_ADDR;
+    for f in &net.guest_forwards {
+        netdev.push_str(&format!(
+            ",guestfwd=tcp:{a}.{b}.{c}.{d}:{}-tcp:127.0.0.1:{}",
+            f.guest, f.host
+        ));
     }
     let mut args = vec!["-netdev".to_string(), netdev];
     let device = match arch {
@@ -699,6 +736,7 @@ mod tests {
     fn a_net_is_restricted_user_networking_with_loopback_forwards() {
         let net = Net {
             forwards: vec!["8080:80".parse().unwrap(), "2222:22".parse().unwrap()],
+            ..Net::default()
         };
         let netdev = "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80,\
                       hostfwd=tcp:127.0.0.1:2222-:22";
@@ -722,6 +760,21 @@ mod tests {
             net_args(Arch::Aarch64, Some(&net), true),
             ["-netdev", netdev, "-device", "virtio-net-device,netdev=n0"]
         );
+    }
+
+    #[test]
+    fn a_guest_forward_reaches_the_host_loopback_only() {
+        let net = Net {
+            guest_forwards: vec!["80:4321".parse().unwrap()],
+            ..Net::default()
+        };
+        assert_eq!(
+            net_args(Arch::X86_64, Some(&net), false)[1],
+            "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:4321"
+        );
+        for bad in ["80", "0:80", "80:0", "x:80"] {
+            assert!(bad.parse::<GuestForward>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -161,6 +161,7 @@ fn run_arch(arch: Arch) -> Result<String> {
             host: port,
             guest: 80,
         }],
+        ..Net::default()
     });
     let started = Instant::now();
     let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
@@ -265,6 +266,160 @@ pub fn run() -> Vec<(String, bool, String)> {
         .collect()
 }
 
+/// What the console of examples/linuxweb must show.
+const LINUX_EXPECTED: &[&str] = &[
+    "server: bind to port 9090 (the policy allows 8080 only): errno 13, as expected",
+    "server: UDP socket (the policy allows TCP only): errno 13, as expected",
+    "server: copies of the listening socket: errno 24, as expected",
+    "server: listening on 10.0.2.15:8080",
+    "denied: connect: EACCES",
+    "denied: listen: EACCES",
+    "denied: udp: EACCES",
+    "[audit] denied request lxweb.Denied(",
+    "[audit] denied request lxweb.Server(",
+    "client: HTTP/1.0 200 OK; ",
+    "Hello from the host's loopback",
+    "server: served 4 requests, 0 failed",
+];
+
+/// A server on the host's loopback for the guest's client (through QEMU's guestfwd,
+/// which connects to it when QEMU starts): answers the one connection with a page; its
+/// port.
+fn loopback_page_server() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(TIMEOUT));
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(k) => request.extend_from_slice(&buf[..k]),
+            }
+        }
+        let body = "<p>Hello from the host's loopback</p>";
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    Ok(port)
+}
+
+/// The checks of the `n`-th response of the Linux web server.
+fn check_linux_response(response: &str, n: u32) -> Result<()> {
+    let Some((head, body)) = response.split_once("\r\n\r\n") else {
+        bail!("response {n} has no end of header: {response:?}");
+    };
+    if !head.starts_with("HTTP/1.0 200 OK\r\n") {
+        bail!("response {n} is not 200 OK: {head:?}");
+    }
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|l| l.trim().parse::<usize>().ok());
+    if length != Some(body.len()) {
+        bail!(
+            "response {n}: Content-Length {length:?}, body of {} bytes",
+            body.len()
+        );
+    }
+    if !body.contains("Hello from Ostrog") || !body.contains(&format!("request {n}<")) {
+        bail!("response {n} is not the page: {body:?}");
+    }
+    Ok(())
+}
+
+fn run_linux_arch(arch: Arch) -> Result<String> {
+    let dir = cargo_ostrog::source_root().join("examples/linuxweb");
+    let solution = Solution::open(&dir)?;
+    let image = solution::build(&solution, arch)?;
+    let page_port = loopback_page_server()?;
+    let port = qemu::free_port()?;
+    let mut machine = Machine::new(arch, solution::accel(arch), &image);
+    machine.net = Some(Net {
+        forwards: vec![Forward {
+            host: port,
+            guest: 8080,
+        }],
+        guest_forwards: vec![qemu::GuestForward {
+            guest: 80,
+            host: page_port,
+        }],
+    });
+    let started = Instant::now();
+    let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+    let mut errors = Vec::new();
+    let mut times = Vec::new();
+    for n in 1..=REQUESTS {
+        let asked = Instant::now();
+        let path = if n == REQUESTS { "/quit" } else { "/" };
+        match fetch_when_up(port, path, started + TIMEOUT, &boot) {
+            Ok(response) => {
+                times.push(asked.elapsed());
+                if let Err(e) = check_linux_response(&response, n) {
+                    errors.push(format!("{e:#}"));
+                }
+            }
+            Err(e) => {
+                errors.push(format!("request {n}: {e:#}"));
+                break;
+            }
+        }
+    }
+    let run = boot
+        .join()
+        .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+    for text in LINUX_EXPECTED {
+        if !run.console.contains(text) {
+            errors.push(format!("the console does not show {text:?}"));
+        }
+    }
+    for bad in ["FAILED", "panicked at", "KERNEL", "malformed request"] {
+        if run.console.contains(bad) {
+            errors.push(format!("the console shows {bad:?}"));
+        }
+    }
+    if run.ending != Ending::PoweredOff(0) {
+        errors.push(format!("the machine {} (expected status 0)", run.ending));
+    }
+    if !errors.is_empty() {
+        bail!(
+            "{}\n---- console ----\n{}----",
+            errors.join("\n"),
+            run.console
+        );
+    }
+    let ms = |d: &Duration| format!("{:.0}", d.as_secs_f64() * 1000.0);
+    Ok(format!(
+        "4 pages served by the Linux program, ms per request (the first waits for the boot): {}",
+        times.iter().map(ms).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// The Linux web server test (examples/linuxweb), per architecture.
+pub fn run_linux() -> Vec<(String, bool, String)> {
+    Arch::ALL
+        .into_iter()
+        .map(|arch| {
+            let name = format!(
+                "linuxweb::{arch}: an unmodified Rust std web server (a Linux program) serves the host through --forward; a Linux client fetches a page of the host's loopback (guestfwd); only lxweb.Server may listen, only on 8080; lxweb.Denied's sockets denied (EACCES) and audited"
+            );
+            match run_linux_arch(arch) {
+                Ok(detail) => (name, true, detail),
+                Err(e) => (name, false, format!("{e:#}")),
+            }
+        })
+        .collect()
+}
+
 /// Requests of the benchmark, made one after the other.
 const BENCH_REQUESTS: u32 = 200;
 
@@ -348,9 +503,10 @@ fn request_rate(port: u16) -> Result<f64> {
     Ok(f64::from(BENCH_REQUESTS) / started.elapsed().as_secs_f64())
 }
 
-/// `cargo xtask bench net`: the request rate of examples/net's web server from the host
-/// (sequential HTTP/1.0 requests, a new connection each, loopback only), per architecture,
-/// and of the same server under Linux on the host, as a ratio.
+/// `cargo xtask bench net`: the request rate (sequential HTTP/1.0 requests, a new
+/// connection each) and TCP throughput of examples/net's web server from the host, and the
+/// request rate of examples/linuxweb's (a Linux program), loopback only, per architecture,
+/// beside the same server under Linux on the host, as ratios.
 pub fn bench() -> Result<bool> {
     let host_port = host_server()?;
     let linux = request_rate(host_port)?;
@@ -374,6 +530,7 @@ pub fn bench() -> Result<bool> {
                 host: port,
                 guest: 80,
             }],
+            ..Net::default()
         });
         let started = Instant::now();
         let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
@@ -398,6 +555,52 @@ pub fn bench() -> Result<bool> {
             Err(e) => {
                 ok = false;
                 println!("net {arch}: {e:#}\n{}", run.console);
+            }
+        }
+    }
+    // The Linux web server (examples/linuxweb; its client needs a page server on the
+    // host's loopback when QEMU starts): the request rate.
+    for arch in Arch::ALL {
+        let dir = cargo_ostrog::source_root().join("examples/linuxweb");
+        let solution = Solution::open(&dir)?;
+        let image = solution::build(&solution, arch)?;
+        let port = qemu::free_port()?;
+        let accel = solution::accel(arch);
+        let mut machine = Machine::new(arch, accel, &image);
+        machine.net = Some(Net {
+            forwards: vec![Forward {
+                host: port,
+                guest: 8080,
+            }],
+            guest_forwards: vec![qemu::GuestForward {
+                guest: 80,
+                host: loopback_page_server()?,
+            }],
+        });
+        let started = Instant::now();
+        let boot = std::thread::spawn(move || machine.run_captured(TIMEOUT, false));
+        let rate =
+            fetch_when_up(port, "/", started + TIMEOUT, &boot).and_then(|_| request_rate(port));
+        let _ = fetch_when_up(port, "/quit", started + TIMEOUT, &boot);
+        let run = boot
+            .join()
+            .map_err(|_| anyhow::anyhow!("the QEMU thread panicked"))??;
+        match rate {
+            Ok(rate) if run.ending == Ending::PoweredOff(0) => println!(
+                "net linuxweb {arch} ({}): {rate:.0} requests/s, {:.3} of Linux on the host",
+                accel.name(),
+                rate / linux
+            ),
+            Ok(_) => {
+                ok = false;
+                println!(
+                    "net linuxweb {arch}: the machine {}\n{}",
+                    run.ending, run.console
+                );
+            }
+            Err(e) => {
+                ok = false;
+                println!("net linuxweb {arch}: {e:#}\n{}", run.console);
             }
         }
     }

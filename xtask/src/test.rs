@@ -336,6 +336,12 @@ pub fn run(args: &[String]) -> Result<bool> {
             tally.record(&name, passed, &detail);
         }
     }
+    // The Linux web server and client (examples/linuxweb, after its PAL tests above).
+    if only.is_none() || example == Some("linuxweb") {
+        for (name, passed, detail) in crate::net::run_linux() {
+            tally.record(&name, passed, &detail);
+        }
+    }
     if only.is_none() || example == Some("tutorial") {
         for (name, passed, detail) in crate::tutorial::run() {
             tally.record(&name, passed, &detail);

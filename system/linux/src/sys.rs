@@ -18,9 +18,11 @@ use crate::Arch;
 
 mod attr;
 pub mod console;
+pub mod epoll;
 pub mod file;
 pub mod proc;
 mod select;
+pub mod socket;
 
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
 pub trait Kernel: Memory {
@@ -151,6 +153,12 @@ pub trait Kernel: Memory {
     }
     fn process_count(&mut self) -> Option<u64> {
         None
+    }
+    /// A request to the network server (`kl.VfsNet`, docs/net.md); `Err(errno)`:
+    /// `EAFNOSUPPORT` when the process has no channel `net`, `EACCES` when the policy
+    /// denies the request, the server's errno otherwise (`EAGAIN`, `EINPROGRESS`, ...).
+    fn net(&mut self, _request: socket::NetRequest<'_>) -> Result<socket::NetReply, i64> {
+        Err(EAFNOSUPPORT)
     }
     /// Posts signal `sig` to process `pid` (`task.Signal`), a child or the parent (0: only
     /// checks that it may). `ESRCH` for any other process, `EPERM` if the policy denies it.
@@ -291,6 +299,9 @@ pub(crate) struct Look {
     ends: Vec<(u32, bool)>,
     /// Console input is among the events asked for.
     console_input: bool,
+    /// Sockets are among the entries (their readiness is asked of the server: a wait
+    /// looks again after a while).
+    sockets: bool,
 }
 
 /// Finishes a [`Blocking`] wait; the call's result.
@@ -572,6 +583,8 @@ pub struct State {
     pub procs: proc::Procs,
     /// Open files and the working directory ([`file`]).
     pub files: file::Files,
+    /// Sockets ([`socket`]).
+    pub sockets: socket::Sockets,
     /// `prctl(PR_SET_DUMPABLE)` (bookkeeping: there are no core dumps).
     dumpable: bool,
     /// Descriptor 0's flags and end of file ([`console`]).
@@ -639,6 +652,7 @@ impl State {
             zombies: Vec::new(),
             procs: proc::Procs::default(),
             files: file::Files::default(),
+            sockets: socket::Sockets::default(),
             dumpable: true,
             console_in: console::ConsoleIn::default(),
         }
@@ -804,6 +818,9 @@ impl State {
         if let Some(outcome) = self.attr_call(k, sys, a) {
             return outcome;
         }
+        if let Some(outcome) = self.socket_call(k, sys, a) {
+            return outcome;
+        }
         if let Some(outcome) = self.file_call(k, sys, a) {
             return outcome;
         }
@@ -811,6 +828,28 @@ impl State {
             return outcome;
         }
         match sys {
+            // Answered by `socket_call` above.
+            Sys::Socket
+            | Sys::Socketpair
+            | Sys::Bind
+            | Sys::Listen
+            | Sys::Accept
+            | Sys::Accept4
+            | Sys::Connect
+            | Sys::Sendto
+            | Sys::Recvfrom
+            | Sys::Sendmsg
+            | Sys::Recvmsg
+            | Sys::Shutdown
+            | Sys::Getsockname
+            | Sys::Getpeername
+            | Sys::Setsockopt
+            | Sys::Getsockopt
+            | Sys::EpollCreate
+            | Sys::EpollCreate1
+            | Sys::EpollCtl
+            | Sys::EpollWait
+            | Sys::EpollPwait => err(ENOTSOCK),
             Sys::Write => self.sys_write(k, fd, a[1], a[2]),
             Sys::Writev => self.sys_writev(k, fd, a[1], a[2]),
             Sys::Read if self.is_open(0) && fd == 0 => {
@@ -1419,11 +1458,14 @@ impl State {
         let Look {
             ends,
             console_input,
+            sockets,
             ..
         } = looked;
         let pipes = ends.iter().any(|e| e.0 != 0);
         match (ready, timeout_ns) {
             (0, Some(0)) => ok(0),
+            // Sockets: looked at again (with everything else) after a while.
+            (0, timeout_ns) if sockets => self.socket_wait(k, fds, timeout_ns).unwrap_or(ok(0)),
             // Console input and pipe ends together: the kernel cannot wait for both at
             // once; pipe waits of at most 10 ms, then the caller sees a timeout (a gap,
             // docs/linux.md).
@@ -1444,7 +1486,10 @@ impl State {
             (0, timeout_ns) if console_input => Outcome::WaitInput { timeout_ns },
             (0, Some(ns)) => Outcome::Block(Blocking::Sleep { ns }),
             (0, None) => Outcome::Block(Blocking::Forever),
-            (r, _) => ok(r),
+            (r, _) => {
+                self.end_socket_wait(fds);
+                ok(r)
+            }
         }
     }
 
@@ -1473,6 +1518,7 @@ impl State {
             })
             .collect();
         let mut console_input = false;
+        let mut sockets = false;
         let handles: Vec<u32> = ends.iter().map(|e| e.0).filter(|&h| h != 0).collect();
         let mut readiness = vec![0u8; handles.len()];
         if !handles.is_empty() {
@@ -1495,6 +1541,9 @@ impl State {
                     }
                     false => 0,
                 }
+            } else if self.sockets.is_open(fd as u64) {
+                sockets = true;
+                self.socket_revents(k, fd as u64, events)
             } else if self.files.is_open(fd as u64) {
                 // A file or directory is always ready, as on Linux.
                 events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -1516,6 +1565,7 @@ impl State {
             revents,
             ends,
             console_input,
+            sockets,
         })
     }
 
@@ -1816,6 +1866,12 @@ impl State {
                     | Sys::Writev
                     | Sys::Wait4
                     | Sys::Waitid
+                    | Sys::Accept
+                    | Sys::Accept4
+                    | Sys::Recvfrom
+                    | Sys::Sendto
+                    | Sys::Recvmsg
+                    | Sys::Sendmsg
             )
         );
         if a.handler != SIG_DFL && restartable && a.flags & sig::SA_RESTART != 0 {

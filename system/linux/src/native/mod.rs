@@ -3,6 +3,7 @@
 //! only turns its requests into core-endpoint calls and registers.
 
 mod frame;
+mod net;
 mod services;
 mod vfs;
 
@@ -453,6 +454,9 @@ impl Kernel for Native<'_> {
 
     fn vfs(&mut self, request: sys::file::VfsRequest<'_>) -> Result<sys::file::VfsReply, i64> {
         vfs::request(request)
+    }
+    fn net(&mut self, request: sys::socket::NetRequest<'_>) -> Result<sys::socket::NetReply, i64> {
+        net::request(request)
     }
     fn process_count(&mut self) -> Option<u64> {
         rt::tasks().count().ok().map(|c| u64::from(c.live))
@@ -1033,6 +1037,8 @@ fn finish(outcome: Outcome) -> ! {
             // Its files are closed at the server first (the kernel does not tell the
             // server; docs/files.md, "When a client ends").
             with_state(|state| state.close_all_files(&mut Native { frame: None }));
+            // And its sockets (the network server does not learn of a client's end either).
+            with_state(|state| state.close_all_sockets(&mut Native { frame: None }));
             rt::exit((status & 0xff) as isize)
         }
         _ => rt::exit(127),
@@ -1264,7 +1270,11 @@ extern "C" fn serve(frame: usize) -> ! {
             }
             Outcome::Replaced => loop {
                 // The program is gone (a new process runs it): this one only waits for that
-                // one's end and ends with its status.
+                // one's end and ends with its status. Its sockets are not passed on (the
+                // server numbers them per process): they close now.
+                if let Some(state) = lock().as_mut() {
+                    state.close_all_sockets(&mut Native { frame: None });
+                }
                 let (ended, events) = {
                     let state = lock();
                     let ended = state.as_ref().and_then(|s| s.replacement_ended());

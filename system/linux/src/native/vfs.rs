@@ -10,9 +10,9 @@ use ostrog_abi::Status;
 use ostrog_rt::idl::spec_rt::CallError;
 use ostrog_rt::sys as rt;
 
-// Generated from sysroot/kl (the personality uses kl.Vfs only).
+// Generated from sysroot/kl (the personality uses kl.Vfs and kl.Net).
 #[allow(dead_code, unused_imports, clippy::all)]
-mod idl {
+pub(super) mod idl {
     include!(concat!(env!("OUT_DIR"), "/include.rs"));
 }
 

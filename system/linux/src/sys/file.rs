@@ -649,6 +649,13 @@ impl State {
     /// Closes whatever `fd` is (a file, a pipe end, the console or a duplicate of it), as
     /// `dup2` onto an open number does; nothing if it is not open.
     pub(super) fn close_any<K: Kernel>(&mut self, k: &mut K, fd: u64) -> Result<(), i64> {
+        if self.sockets.is_open(fd) {
+            self.close_socket_fd(k, fd);
+            return Ok(());
+        }
+        if self.sockets.epolls.remove(&fd).is_some() {
+            return Ok(());
+        }
         if self.files.is_open(fd) {
             return self.close_file_fd(k, fd);
         }

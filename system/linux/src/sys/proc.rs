@@ -249,9 +249,13 @@ impl State {
         self.pipe_fd(fd).is_some_and(|f| f.console && f.write)
     }
 
-    /// Whether `fd` is open (console, pipe or file).
+    /// Whether `fd` is open (console, pipe, file or socket).
     pub(super) fn fd_open(&self, fd: u64) -> bool {
-        self.is_open(fd) || self.pipe_fd(fd).is_some() || self.files.is_open(fd)
+        self.is_open(fd)
+            || self.pipe_fd(fd).is_some()
+            || self.files.is_open(fd)
+            || self.sockets.is_open(fd)
+            || self.sockets.epolls.contains_key(&fd)
     }
 
     /// The pipe end `fd` is (any descriptor), or the console duplicate (3 and above).
@@ -753,6 +757,8 @@ impl State {
         let Some(f) = self.procs.forking.take() else {
             return 0;
         };
+        // The parent's sockets are numbered for the parent only.
+        self.forget_sockets();
         let pid = pid.clamp(1, i32::MAX / 2);
         let me = self
             .threads

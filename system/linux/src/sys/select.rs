@@ -176,8 +176,18 @@ impl State {
             .filter(|&&(fd, w)| w & POLLIN != 0 && self.console_input_fd(fd as u64))
             .map(|&(fd, _)| fd)
             .collect();
+        // The wait's key: the first set given.
+        let key = sets.iter().copied().find(|&s| s != 0).unwrap_or(0);
         match (ready, timeout_ns) {
-            (true, _) | (false, Some(0)) => ok(write_sets(k, sets, nfds, &found)),
+            (true, _) | (false, Some(0)) => {
+                self.end_socket_wait(key);
+                ok(write_sets(k, sets, nfds, &found))
+            }
+            // Sockets: looked at again (with everything else) after a while.
+            (false, t) if look.sockets => match self.socket_wait(k, key, t) {
+                Some(again) => again,
+                None => ok(write_sets(k, sets, nfds, &[])),
+            },
             // Console input and pipe ends together: pipe waits of at most 10 ms, as `poll`.
             (false, t) if !pipes.is_empty() || look.console_input => {
                 Outcome::Block(Blocking::Select {

@@ -1,0 +1,75 @@
+//! An HTTP client written for Linux with nothing but Rust's std: fetches `/` from
+//! HOST:PORT (default 10.0.2.100:80, where QEMU's guestfwd puts a server of the host's
+//! loopback) and prints the status line and the body. Run as `denied`, it shows a program
+//! the policy keeps off the network: every socket it tries is refused (EACCES).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+
+fn denied() -> i32 {
+    let tries: [(&str, std::io::Result<()>); 3] = [
+        ("connect", TcpStream::connect(("10.0.2.100", 80)).map(drop)),
+        ("listen", TcpListener::bind(("0.0.0.0", 8080)).map(drop)),
+        ("udp", UdpSocket::bind(("0.0.0.0", 0)).map(drop)),
+    ];
+    let mut status = 0;
+    for (what, r) in tries {
+        match r {
+            Err(e) if e.raw_os_error() == Some(13) => println!("denied: {what}: EACCES"),
+            other => {
+                println!("denied: {what}: FAILED: {other:?} (expected EACCES)");
+                status = 1;
+            }
+        }
+    }
+    status
+}
+
+/// The response to `GET /` from `to`: its head, then as many bytes of body as its
+/// Content-Length says (or up to the end of the stream without one).
+fn fetch(to: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(to)?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: host\r\n\r\n")?;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|l| l.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| response.len() >= end + 4 + n) {
+                break;
+            }
+        }
+        match stream.read(&mut buf)? {
+            0 => break,
+            n => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+fn main() {
+    let arg = std::env::args().nth(1);
+    if arg.as_deref() == Some("denied") {
+        std::process::exit(denied());
+    }
+    let to = arg.unwrap_or_else(|| "10.0.2.100:80".into());
+    match fetch(&to) {
+        Ok(r) => {
+            let status = r.lines().next().unwrap_or("");
+            let body = r.split_once("\r\n\r\n").map_or("", |b| b.1);
+            println!(
+                "client: {status}; {} bytes of body: {}",
+                body.len(),
+                body.trim()
+            );
+        }
+        Err(e) => {
+            println!("client: FAILED: {to}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
