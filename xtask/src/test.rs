@@ -201,6 +201,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 "entropy",
                 "-p",
                 "rtc",
+                // execution_manager.ExecMgrEntity (docs/services.md).
+                "-p",
+                "execmgr",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()
