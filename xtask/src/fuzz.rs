@@ -186,6 +186,10 @@ fn parser(target: &Target, secs: u64) -> Result<bool> {
             n += 1;
         }
     }
+    for bytes in generated_seeds(target.name, &root) {
+        std::fs::write(seeds.join(format!("seed-{n}")), bytes)?;
+        n += 1;
+    }
     println!("fuzz: {} for {secs} s ({n} seed files)", target.name);
     let mut cmd = fuzz_command()?;
     cmd.current_dir(root.join(target.krate))
@@ -201,6 +205,29 @@ fn parser(target: &Target, secs: u64) -> Result<bool> {
         .arg("-print_final_stats=1")
         .arg("-timeout=20");
     Ok(cmd.status().context("running cargo fuzz")?.success())
+}
+
+/// Seeds that are not files of the tree: the Einit tables of the examples' `init.yaml`, and
+/// the programs last built for the kernel's tests (ELF executables of both machines).
+fn generated_seeds(target: &str, root: &Path) -> Vec<Vec<u8>> {
+    match target {
+        "einit_table" => files_under(&root.join("examples"), &["yaml"])
+            .into_iter()
+            .filter_map(|f| {
+                let solution = ostrog_init::load(&f, &ostrog_init::Options::default()).ok()?;
+                ostrog_init::table::encode(&solution).ok()
+            })
+            .collect(),
+        "elf" => ["x86_64-unknown-none", "aarch64-unknown-none"]
+            .iter()
+            .flat_map(|t| {
+                ["hello", "soak", "kfuzz", "syscall-fuzz", "Einit"]
+                    .map(|name| root.join("target").join(t).join("release").join(name))
+            })
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn files_under(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
