@@ -3,6 +3,7 @@
 //! - `cargo xtask fuzz list`: the targets.
 //! - `cargo xtask fuzz TARGET [--time SECS]`: one `cargo fuzz` target (default 60 s) of the
 //!   crates `fuzz/` (parsers: PSL, init.yaml, the Einit table, EDL/CDL/IDL, ELF, ROMFS) and
+//!   the security engine against the reference evaluator) and
 //!   `idl/fuzz` (the generated decoders and dispatchers, and the validator against them).
 //!   Its corpus grows in `target/fuzz/corpus/TARGET` from run to run, seeded from the
 //!   repository's own files of that kind; crashes land in the crate's `artifacts/TARGET/`.
@@ -32,7 +33,7 @@ struct Target {
     seeds: &'static [(&'static str, &'static [&'static str])],
 }
 
-const TARGETS: [Target; 9] = [
+const TARGETS: [Target; 10] = [
     Target {
         name: "psl",
         krate: "fuzz",
@@ -67,6 +68,11 @@ const TARGETS: [Target; 9] = [
     },
     Target {
         name: "romfs",
+        krate: "fuzz",
+        seeds: &[],
+    },
+    Target {
+        name: "engine",
         krate: "fuzz",
         seeds: &[],
     },
