@@ -2,9 +2,8 @@
 //!
 //! - `cargo xtask fuzz list`: the targets.
 //! - `cargo xtask fuzz TARGET [--time SECS]`: one `cargo fuzz` target (default 60 s) of the
-//!   crates `fuzz/` (parsers: PSL, init.yaml, the Einit table, EDL/CDL/IDL, ELF, ROMFS) and
-//!   the security engine against the reference evaluator) and
-//!   `idl/fuzz` (the generated decoders and dispatchers, and the validator against them).
+//!   crates `fuzz/` (parsers: PSL, init.yaml, the Einit table, EDL/CDL/IDL, ELF, ROMFS;
+//!   and the security engine against the reference evaluator) and `idl/fuzz` (the generated decoders and dispatchers, and the validator against them).
 //!   Its corpus grows in `target/fuzz/corpus/TARGET` from run to run, seeded from the
 //!   repository's own files of that kind; crashes land in the crate's `artifacts/TARGET/`.
 //! - `cargo xtask fuzz kernel [--arch A] [--calls N] [--seed S]`: the kernel fuzzer in QEMU
