@@ -364,6 +364,12 @@ pub fn commit_audit(read: &AuditRead) {
         log.tidy(sid);
     }
     log.unnamed = log.unnamed.saturating_sub(read.unnamed);
+    // A log its reader emptied gives back the buffer a flood grew (up to AUDIT_CAPACITY
+    // records, ~20 KiB): otherwise the kernel's heap stays above its baseline after the
+    // programs that made the records are gone (found by the kernel fuzzer, issue 17).
+    if log.records.is_empty() {
+        log.records.shrink_to_fit();
+    }
 }
 
 /// Events decided since boot: (granted, denied).

@@ -3,12 +3,15 @@
 //! - `cargo xtask test [--only NAME]`: everything CI checks: formatting, lints, host unit
 //!   tests, and the QEMU scenario tests on both architectures. Ends with `N passed, N failed`.
 //! - `cargo xtask bench NAME`: benchmarks that print figures (see [`bench`]).
+//! - `cargo xtask fuzz TARGET [--time SECS]` and `cargo xtask fuzz kernel [--arch A]
+//!   [--calls N] [--seed S]`: the fuzzers (see [`fuzz`]).
 
 mod bench;
 mod busybox;
 mod conformance;
 mod coverage;
 mod files;
+mod fuzz;
 mod linux;
 mod net;
 mod power;
@@ -20,7 +23,8 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask test [--only NAME] | cargo xtask bench NAME | cargo xtask linux-coverage\n\
+        "usage: cargo xtask test [--only NAME] | cargo xtask bench NAME | cargo xtask linux-coverage \
+         | cargo xtask fuzz list|TARGET|kernel\n\
          benchmarks: {}",
         bench::NAMES.join(", ")
     );
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(args.get(1..).unwrap_or(&[])),
         Some("linux-coverage") => coverage::run(),
+        Some("fuzz") => fuzz::run(args.get(1..).unwrap_or(&[])),
         Some("bench") => match args.get(1) {
             Some(name) => bench::run(name),
             None => return usage(),

@@ -302,6 +302,19 @@ pub struct Outcome {
 }
 
 pub fn run(scenario: &ScenarioTest, arch: Arch, kernel: &std::path::Path) -> Result<Outcome> {
+    // The same bound for both: `/dev/kvm` may be the PVM software hypervisor, which on a
+    // loaded host boots slower than TCG (39 s against 0.8 s measured with a dozen QEMUs
+    // beside it); a hung kernel is still caught.
+    run_within(scenario, arch, kernel, Duration::from_secs(90))
+}
+
+/// [`run`] with another time limit (the kernel fuzzer's long runs).
+pub fn run_within(
+    scenario: &ScenarioTest,
+    arch: Arch,
+    kernel: &std::path::Path,
+    timeout: Duration,
+) -> Result<Outcome> {
     // Kernel-only scenarios boot with the best accelerator; `boot: iso` under TCG and
     // `accel: tcg` with `Accel::for_user_programs`, which falls back to TCG where `/dev/kvm`
     // is the PVM software hypervisor (`kvm_pvm`, no SVM/VMX), as on the CI hosts: for a guest
@@ -310,10 +323,6 @@ pub fn run(scenario: &ScenarioTest, arch: Arch, kernel: &std::path::Path) -> Res
     // (docs/user-space.md has the experiments).
     let accel = scenario.accel(arch, Accel::best_for(arch));
     let machine = scenario.machine(arch, accel, kernel)?;
-    // The same bound for both: `/dev/kvm` may be the PVM software hypervisor, which on a
-    // loaded host boots slower than TCG (39 s against 0.8 s measured with a dozen QEMUs
-    // beside it); a hung kernel is still caught.
-    let timeout = Duration::from_secs(90);
     let run = machine.run_captured(timeout, false)?;
     let mut problems = Vec::new();
     if run.ending != Ending::PoweredOff(scenario.status) {

@@ -351,3 +351,54 @@ pub fn decode_all(msg: &[u8]) {
     decode_as::<demo_storage::StatRequest>(msg);
     decode_as::<demo_storage::StatResponse>(msg);
 }
+
+/// The validator's descriptors of every message of the corpus and `validate_all`.
+pub mod validate {
+    include!(concat!(env!("OUT_DIR"), "/validate.rs"));
+}
+
+/// Every handle slot's mode (high 16 bits) is copy or move: a rule of the kernel's transfer,
+/// which the validator checks for it and the receiver's decoder never sees broken.
+fn modes_valid(msg: &[u8], slots: usize) -> bool {
+    (0..slots.min(MAX_HANDLES)).all(|i| {
+        let at = HEADER_SIZE + i * HANDLE_SLOT_SIZE + 4;
+        msg.get(at..at + 4).is_some_and(|w| {
+            let mode = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) >> 16;
+            mode == ostrog_abi::message::HANDLE_COPY || mode == ostrog_abi::message::HANDLE_MOVE
+        })
+    })
+}
+
+/// The message validator of the security module (`ostrog_ksm::validate`) and the generated
+/// decoder agree on `msg` as an `M`: the validator accepts exactly the messages that decode
+/// and that the encoder writes back byte for byte (a message is well formed when it is the
+/// canonical encoding of its parameters: exact arena, zero padding, every handle slot named).
+/// The validator does not look at the MID (the engine matched it to the method before), so
+/// its verdict counts only with the MID of `M`; the kernel's own words of the header (the
+/// sender's class and SID, which it stamps) are not the encoder's, and a handle slot's mode
+/// is a rule of the kernel's transfer that the validator checks for it (`modes_valid`).
+pub fn agree<M: Message>(msg: &[u8], desc: &ostrog_ksm::validate::MessageDesc, what: &str) {
+    let header = Header::read(msg);
+    let slots = header.map_or(0, |h| h.handle_count as usize);
+    let verdict = ostrog_ksm::validate::validate(desc, msg, slots);
+    let validated = verdict.is_ok() && header.is_some_and(|h| h.mid == M::MID);
+    let decoded = M::decode(msg);
+    let again = match &decoded {
+        Ok(value) => value.encode(header.map_or(0, |h| h.riid)).ok(),
+        Err(_) => None,
+    };
+    // The sender's class and SID are the kernel's stamp, not the sender's encoding.
+    let canonical = again.is_some_and(|mut again| {
+        if again.len() == msg.len() && msg.len() >= HEADER_SIZE {
+            again[24..28].copy_from_slice(&msg[24..28]);
+            again[32..40].copy_from_slice(&msg[32..40]);
+        }
+        again == msg
+    }) && modes_valid(msg, slots);
+    assert_eq!(
+        validated,
+        canonical,
+        "{what}: the validator says {verdict:?}, the decoder {:?}; message {msg:02x?}",
+        decoded.as_ref().err()
+    );
+}

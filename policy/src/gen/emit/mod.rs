@@ -23,6 +23,8 @@ mod models;
 mod rules;
 mod tables;
 
+pub use tables::message_desc_source;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -94,6 +94,13 @@ fn field_desc(name: &str, offset: u32, l: &TypeLayout) -> String {
     format!("FieldDesc::new({name}, {offset}, {})", type_desc(l))
 }
 
+/// The Rust text of the validator's descriptor of one message (`error`: an error message),
+/// as the generated module holds it: for tools that check the validator against the
+/// generated decoders (`idl/fuzz`, target `validate`).
+pub fn message_desc_source(m: &MessageLayout, error: bool) -> String {
+    message_desc(m, if error { "error" } else { "new" })
+}
+
 fn message_desc(m: &MessageLayout, constructor: &str) -> String {
     let ps: Vec<String> = m
         .params

@@ -24,7 +24,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 50] = [
+const CLASSES: [&str; 51] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -75,6 +75,7 @@ const CLASSES: [&str; 50] = [
     "dma-denied",
     "timers",
     "pci",
+    "kfuzz",
 ];
 
 const CORE: ClassId = 0;
