@@ -198,9 +198,7 @@ impl Identities {
     pub fn name(&mut self, sid: u64, class: u32) -> String {
         if let Some(name) = self.by_sid.get(&sid) {
             // At most one entry per class number the kernel uses: bounded by the policy.
-            if !self.by_class.contains_key(&class) {
-                self.by_class.insert(class, name.clone());
-            }
+            self.by_class.entry(class).or_insert_with(|| name.clone());
             return format!("{name}({sid})");
         }
         match self.by_class.get(&class) {
