@@ -16,6 +16,8 @@ mod client;
 #[cfg(target_os = "none")]
 pub use client::*;
 
+pub use log::LevelFilter;
+
 /// Why a record was not logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
