@@ -533,7 +533,10 @@ fn standard_error_goes_to_the_log_server_a_record_per_line() {
     // A long line goes in records of at most LOG_LINE_MAX bytes.
     let long = vec![b'x'; 2500];
     k.write_user(BUF, &long);
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 2500])), 2500);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 2500])),
+        2500
+    );
     assert_eq!(k.log_lines.len(), 6);
     assert!(k.log_lines[4..].iter().all(|l| l.len() == 1024));
     // A bad pointer is EFAULT; the policy's refusal is the writer's EACCES.
@@ -543,7 +546,10 @@ fn standard_error_goes_to_the_log_server_a_record_per_line() {
     );
     k.log_server = Some(Err(EACCES));
     k.write_user(BUF, b"denied\n");
-    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 7])), -EACCES);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 7])),
+        -EACCES
+    );
     assert_eq!(k.console, b"o", "nothing falls back to the console");
 }
 

@@ -33,8 +33,8 @@ mod server {
 
     use crate::idl::kl_vfs::VfsProxy;
     use crate::idl::logrr_log::{
-        LogError, LogRequest, LogResponse, LogServer, LossesError, LossesRequest,
-        LossesResponse, DROPPED, INVALID_ARGUMENT,
+        LogError, LogRequest, LogResponse, LogServer, LossesError, LossesRequest, LossesResponse,
+        DROPPED, INVALID_ARGUMENT,
     };
     use crate::idl::logrr_server::{dispatch, ServerEndpoints};
 
@@ -386,7 +386,10 @@ mod server {
         let (_, dropped) = server.quotas.losses(0);
         println!(
             "logrr: {} records shown, {} dropped, {} filtered, {} refused{}",
-            server.shown, dropped, server.filtered, server.refused,
+            server.shown,
+            dropped,
+            server.filtered,
+            server.refused,
             match &server.log {
                 Some(o) => format!(
                     "; {} {} bytes, {} rotations",

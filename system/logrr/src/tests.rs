@@ -149,14 +149,20 @@ fn records_are_checked_and_shown_one_line_each_with_control_characters_visible()
         check_record(3, &[b'a'; RECORD_MAX + 1]),
         Err(BadRecord::TooLong)
     );
-    assert_eq!(check_record(1, "h\u{e9}".as_bytes()), Ok((Level::Error, "h\u{e9}")));
+    assert_eq!(
+        check_record(1, "h\u{e9}".as_bytes()),
+        Ok((Level::Error, "h\u{e9}"))
+    );
     assert_eq!(
         record_lines(Level::Info, "a.A(5)", "hello\n"),
         ["[log] INFO a.A(5): hello"]
     );
     assert_eq!(
         record_lines(Level::Warning, "a.A(5)", "one\r\ntwo\x1b[2J\tx"),
-        ["[log] WARNING a.A(5): one", "[log] WARNING a.A(5): two?[2J\tx"]
+        [
+            "[log] WARNING a.A(5): one",
+            "[log] WARNING a.A(5): two?[2J\tx"
+        ]
     );
     assert_eq!(record_lines(Level::Trace, "w", ""), ["[log] TRACE w: "]);
 }
@@ -220,7 +226,7 @@ fn files_rotate_within_their_size_and_count() {
     assert!(older.ends_with('\n') && older.starts_with("record "));
     assert_eq!(f.bytes, 2000);
     assert_eq!(f.rotations, 19); // 5 lines of 20 bytes a file
-    // A line longer than the size goes into a file of its own.
+                                 // A line longer than the size goes into a file of its own.
     f.append(&mut store, &[b'x'; 300]).unwrap();
     assert_eq!(store.files["/log/l"].len(), 300);
     // A failing store is an error to the caller, not a panic.

@@ -80,7 +80,9 @@ fn main() -> i32 {
         }
     }
     match vfs.stat("/data/ostrog.log.3".into()) {
-        Err(_) => println!("flood: 3 log files of at most {ROTATE_SIZE} bytes ({total} bytes), no fourth"),
+        Err(_) => {
+            println!("flood: 3 log files of at most {ROTATE_SIZE} bytes ({total} bytes), no fourth")
+        }
         Ok(_) => {
             println!("flood: FAILED: a fourth log file");
             failed += 1;
