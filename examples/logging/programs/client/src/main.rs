@@ -17,6 +17,49 @@ use ostrog_rt::sys;
 
 ostrog_rt::main!(main);
 
+// Generated from sysroot/logrr.
+#[allow(dead_code, unused_imports, clippy::all)]
+mod idl {
+    include!(concat!(env!("OUT_DIR"), "/include.rs"));
+}
+
+/// A transport that keeps the request instead of sending it.
+struct Capture(alloc::vec::Vec<u8>);
+
+impl ostrog_rt::idl::spec_rt::Transport for Capture {
+    fn call(
+        &mut self,
+        request: &[u8],
+        _: &mut [u8],
+    ) -> Result<usize, ostrog_rt::idl::spec_rt::TransportError> {
+        self.0 = request.to_vec();
+        Err(ostrog_rt::idl::spec_rt::TransportError(-1))
+    }
+}
+
+/// A Log request of 1025 bytes of text, which the proxy would not encode: a valid request
+/// of 1024 bytes with its length raised by one and one more byte.
+fn oversized() -> Option<alloc::vec::Vec<u8>> {
+    use ostrog_abi::message::{Header, HEADER_SIZE};
+    let mut proxy = idl::logrr_log::LogProxy {
+        transport: Capture(alloc::vec::Vec::new()),
+        riid: idl::logrr_server::riid::LOG,
+    };
+    let _ = proxy.log(3, vec![b'c'; 1024]);
+    let mut bytes = proxy.transport.0;
+    let mut header = Header::read(&bytes)?;
+    let fixed = HEADER_SIZE..HEADER_SIZE + header.fixed_size as usize;
+    let at = (fixed.start..fixed.end.saturating_sub(3))
+        .find(|&i| bytes.get(i..i + 4) == Some(&1024u32.to_le_bytes()[..]))?;
+    bytes
+        .get_mut(at..at + 4)?
+        .copy_from_slice(&1025u32.to_le_bytes());
+    bytes.push(b'c');
+    header.arena_size += 1;
+    header.write(&mut bytes);
+    Some(bytes)
+}
+
 fn first_arg() -> String {
     let args = sys::tasks().args().map(|a| a.args).unwrap_or_default();
     args.split(|&b| b == 0)
@@ -93,6 +136,28 @@ fn main() -> i32 {
                 failed += 1;
             }
             Err(e) => println!("client: {what} refused: {e:?}"),
+        }
+    }
+    // The same, built by hand past the proxy: the kernel's message check refuses it
+    // (audited) before the server sees it.
+    match oversized() {
+        Some(bytes) => {
+            let handle = sys::Channel::lookup("log").map(|c| c.handle).unwrap_or(0);
+            let mut answer = [0u8; 256];
+            match sys::call(handle, &bytes, &mut answer, ostrog_abi::TIMEOUT_FOREVER) {
+                Err(s) => println!(
+                    "client: a hand-made record of 1025 bytes refused ({})",
+                    s.name()
+                ),
+                Ok(_) => {
+                    println!("client: FAILED: a hand-made record of 1025 bytes was answered");
+                    failed += 1;
+                }
+            }
+        }
+        None => {
+            println!("client: FAILED: cannot build the oversized request");
+            failed += 1;
         }
     }
     match send(3, &[b'b'; 1024]) {

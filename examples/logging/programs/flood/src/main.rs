@@ -10,6 +10,7 @@ extern crate alloc;
 use alloc::format;
 
 use logrr_client::{send, Failure};
+use ostrog_rt::idl::spec_rt::CallError;
 use ostrog_rt::println;
 use ostrog_rt::sys::{self, Channel};
 
@@ -24,7 +25,7 @@ use idl::kl_vfs::VfsProxy;
 ostrog_rt::main!(main);
 
 const RECORDS: u64 = 500;
-const ROTATE_SIZE: u64 = 2048;
+const ROTATE_SIZE: u64 = 1200;
 
 fn main() -> i32 {
     if let Err(e) = logrr_client::init(log_max()) {
@@ -65,14 +66,21 @@ fn main() -> i32 {
         transport: channel,
         riid: idl::kl_vfs_ram_fs::riid::VFS,
     };
+    // The current file and at least one older one, each within the bound; never more
+    // than --rotate-files (3).
     let mut total = 0;
+    let mut files = 0;
     for name in [
         "/data/ostrog.log",
         "/data/ostrog.log.1",
         "/data/ostrog.log.2",
     ] {
         match vfs.stat(name.into()) {
-            Ok(s) if s.size > 0 && s.size <= ROTATE_SIZE => total += s.size,
+            Ok(s) if s.size > 0 && s.size <= ROTATE_SIZE => {
+                total += s.size;
+                files += 1;
+            }
+            Err(CallError::Remote(e)) if e.status == 2 && files >= 2 => {}
             other => {
                 println!("flood: FAILED: {name}: {other:?}");
                 failed += 1;
@@ -80,9 +88,9 @@ fn main() -> i32 {
         }
     }
     match vfs.stat("/data/ostrog.log.3".into()) {
-        Err(_) => {
-            println!("flood: 3 log files of at most {ROTATE_SIZE} bytes ({total} bytes), no fourth")
-        }
+        Err(_) => println!(
+            "flood: {files} log files of at most {ROTATE_SIZE} bytes ({total} bytes), no fourth"
+        ),
         Ok(_) => {
             println!("flood: FAILED: a fourth log file");
             failed += 1;
