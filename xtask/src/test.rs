@@ -201,6 +201,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 "entropy",
                 "-p",
                 "rtc",
+                // The `log` crate's logger over logrr.Server (docs/services.md, "Logging").
+                "-p",
+                "logrr-client",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()

@@ -35,6 +35,7 @@ fn main() -> i32 {
     let mut failed = 0;
     let mut dropped = 0;
     let mut logged = 0;
+    let start = sys::now_ns().unwrap_or(0);
     for i in 0..RECORDS {
         match send(3, format!("flood record {i}").as_bytes()) {
             Ok(()) => logged += 1,
@@ -46,7 +47,11 @@ fn main() -> i32 {
             }
         }
     }
-    println!("flood: {RECORDS} records sent, {logged} logged, {dropped} dropped");
+    let us = sys::now_ns().unwrap_or(0).saturating_sub(start) / 1000;
+    println!(
+        "flood: {RECORDS} records sent, {logged} logged, {dropped} dropped, in {us} us ({} us a record)",
+        us / RECORDS
+    );
     match logrr_client::losses() {
         Ok((mine, _)) if mine == dropped && dropped > 0 => {
             println!("flood: the server counts {mine} of its records dropped")
