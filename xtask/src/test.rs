@@ -204,6 +204,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 // execution_manager.ExecMgrEntity (docs/services.md).
                 "-p",
                 "execmgr",
+                // The `log` crate's logger over logrr.Server (docs/services.md, "Logging").
+                "-p",
+                "logrr-client",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()

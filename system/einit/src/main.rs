@@ -29,6 +29,27 @@ ostrog_rt::main!(main);
 
 static TABLE: &[u8] = include_bytes!(env!("OSTROG_EINIT_TABLE_FILE"));
 
+/// The class of the log server (docs/services.md, "Logging").
+const LOG_SERVER: &str = "logrr.Server";
+
+/// Appends `LOGRR_CLASSES=SID:CLASS,...` to `env` for as many processes as fit the
+/// environment's bound (`ArgsMax` of kl.core.Task); the log server names the rest by the
+/// class numbers it learns, or by number.
+fn identities(env: &mut Vec<u8>, classes: &[(u64, &str)]) {
+    const ENV_MAX: usize = 2048;
+    let mut entry = Vec::from(&b"LOGRR_CLASSES="[..]);
+    for (i, (sid, class)) in classes.iter().enumerate() {
+        let item = alloc::format!("{}{sid}:{class}", if i == 0 { "" } else { "," });
+        if env.len() + entry.len() + item.len() + 1 > ENV_MAX {
+            println!("Einit: the log server is told the class of {i} processes only");
+            break;
+        }
+        entry.extend_from_slice(item.as_bytes());
+    }
+    entry.push(0);
+    env.extend_from_slice(&entry);
+}
+
 fn main() -> i32 {
     if TABLE.is_empty() {
         println!("Einit: this image has no solution table; nothing to start");
@@ -45,9 +66,16 @@ fn main() -> i32 {
     let mut channels = sys::channels();
     let mut failures = 0;
 
-    // 1. Processes, created but not running.
-    let mut handles: Vec<Option<Handle>> = Vec::new();
-    for p in table.processes() {
+    // 1. Processes, created but not running. A log server (class logrr.Server) is created
+    // after the others, with the class of each SID created before it in its environment
+    // (`LOGRR_CLASSES`), so that it can name its clients from the kernel's stamp alone.
+    let mut handles: Vec<Option<Handle>> = alloc::vec![None; table.process_count()];
+    let mut classes = Vec::new();
+    let order = table
+        .processes()
+        .filter(|p| p.class() != LOG_SERVER)
+        .chain(table.processes().filter(|p| p.class() == LOG_SERVER));
+    for p in order {
         // A Linux program (`linux: true`) is the personality `linux` with the program's
         // path as its first argument; task and class stay the entity's own, so the policy
         // judges it as its class.
@@ -62,6 +90,9 @@ fn main() -> i32 {
             env.push(b'=');
             env.extend_from_slice(v.as_bytes());
             env.push(0);
+        }
+        if p.class() == LOG_SERVER {
+            identities(&mut env, &classes);
         }
         match tasks.create(
             p.task().into(),
@@ -82,9 +113,15 @@ fn main() -> i32 {
                         e.name()
                     );
                     failures += 1;
-                    handles.push(None);
                 }
-                _ => handles.push(Some(r.task)),
+                _ => {
+                    if let Some(slot) = handles.get_mut(p.index()) {
+                        *slot = Some(r.task);
+                    }
+                    if let Ok(sid) = sys::handles().sid(r.task) {
+                        classes.push((sid.sid, p.class()));
+                    }
+                }
             },
             Err(e) => {
                 match p.linux() {
@@ -105,7 +142,6 @@ fn main() -> i32 {
                     ),
                 }
                 failures += 1;
-                handles.push(None);
             }
         }
     }

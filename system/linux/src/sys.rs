@@ -46,6 +46,16 @@ pub trait Kernel: Memory {
     fn write_user(&mut self, addr: u64, data: &[u8]);
     /// Nanoseconds since boot.
     fn now_ns(&mut self) -> u64;
+    /// Whether the program has a log server (a channel `log` to logrr.Server,
+    /// docs/services.md "Logging"): then descriptor 2 goes to it, a record per line.
+    fn log_available(&mut self) -> bool {
+        false
+    }
+    /// Sends one line of standard error (without its newline) to the log server; its
+    /// refusal (`EACCES` when the policy denies it) is the writer's error.
+    fn log_line(&mut self, _line: &[u8]) -> Result<(), i64> {
+        Err(EBADF)
+    }
     /// Nanoseconds since 1970-01-01 UTC (`CLOCK_REALTIME`): the wall-clock service's when
     /// the program is connected to one (docs/services.md), else time since boot; the
     /// service's refusal (e.g. `EACCES` when the policy denies it) is the caller's error.
@@ -595,7 +605,13 @@ pub struct State {
     dumpable: bool,
     /// Descriptor 0's flags and end of file ([`console`]).
     console_in: console::ConsoleIn,
+    /// Standard error's line not yet sent to the log server (at most [`LOG_LINE_MAX`]).
+    stderr_line: Vec<u8>,
 }
+
+/// Most bytes of one standard-error record sent to the log server (`RecordMax` of
+/// logrr.Log): a longer line is sent in pieces.
+pub const LOG_LINE_MAX: usize = 1024;
 
 /// `SCHED_OTHER`, the only scheduling policy of a Linux program on Ostrog.
 const SCHED_OTHER: u64 = 0;
@@ -661,6 +677,7 @@ impl State {
             sockets: socket::Sockets::default(),
             dumpable: true,
             console_in: console::ConsoleIn::default(),
+            stderr_line: Vec::new(),
         }
     }
 
@@ -1265,7 +1282,50 @@ impl State {
         if !self.console_out(fd) {
             return err(EBADF);
         }
+        if fd == 2 && k.log_available() {
+            return self.stderr_write(k, buf, len);
+        }
         self.console_write(k, buf, len)
+    }
+
+    /// A `write` to descriptor 2 of a program with a log server: line-buffered, each whole
+    /// line (or [`LOG_LINE_MAX`] bytes of one) a record.
+    fn stderr_write<K: Kernel>(&mut self, k: &mut K, buf: u64, len: u64) -> Outcome {
+        let len = len.min(0x7fff_f000);
+        if len == 0 {
+            return ok(0);
+        }
+        if !self.space.accessible(buf, len, false) {
+            return err(EFAULT);
+        }
+        let mut chunk = [0u8; 512];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(chunk.len() as u64) as usize;
+            let piece = &mut chunk[..n];
+            k.read_user(buf + done, piece);
+            for &b in piece.iter() {
+                if b != b'\n' {
+                    self.stderr_line.push(b);
+                }
+                if b == b'\n' || self.stderr_line.len() >= LOG_LINE_MAX {
+                    let line = core::mem::take(&mut self.stderr_line);
+                    if let Err(e) = k.log_line(&line) {
+                        return if done == 0 { err(e) } else { ok(done as i64) };
+                    }
+                }
+            }
+            done += n as u64;
+        }
+        ok(len as i64)
+    }
+
+    /// Sends what standard error holds without a final newline (at exit).
+    pub fn flush_stderr<K: Kernel>(&mut self, k: &mut K) {
+        if !self.stderr_line.is_empty() {
+            let line = core::mem::take(&mut self.stderr_line);
+            let _ = k.log_line(&line);
+        }
     }
 
     /// A `write` to the console.
@@ -1292,7 +1352,7 @@ impl State {
         }
         // A short writev (a line of stdio: buffer and new data) reaches the console as one
         // write, as a write to a pipe or terminal of up to PIPE_BUF bytes is atomic.
-        if count > 1 {
+        if count > 1 && !(fd == 2 && k.log_available()) {
             if let Some(bytes) = self.gather(k, iov, count) {
                 return match k.console_write_bytes(&bytes) {
                     Ok(n) => ok(n as i64),

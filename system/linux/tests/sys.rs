@@ -40,6 +40,10 @@ struct Fake {
     input_waits: Vec<Option<u64>>,
     /// A wall-clock service's answer (`None`: no channel, time since boot).
     realtime: Option<Result<u64, i64>>,
+    /// A log server's channel (`None`: none) and the answer it gives each line.
+    log_server: Option<Result<(), i64>>,
+    /// The lines of standard error the log server got.
+    log_lines: Vec<Vec<u8>>,
 }
 
 impl Memory for Fake {
@@ -86,6 +90,17 @@ impl Memory for Fake {
 }
 
 impl Kernel for Fake {
+    fn log_available(&mut self) -> bool {
+        self.log_server.is_some()
+    }
+    fn log_line(&mut self, line: &[u8]) -> Result<(), i64> {
+        assert!(line.len() <= linux::sys::LOG_LINE_MAX);
+        let answer = self.log_server.ok_or(EBADF)?;
+        if answer.is_ok() {
+            self.log_lines.push(line.to_vec());
+        }
+        answer
+    }
     fn console_write(&mut self, addr: u64, len: usize) -> Result<usize, i64> {
         let mut b = vec![0; len];
         self.read_user(addr, &mut b);
@@ -488,6 +503,54 @@ fn madvise_dontneed_really_zeroes() {
         ret(call(&mut st, &mut k, Sys::Madvise, &[0x2000_0000, PAGE, 4])),
         -ENOMEM
     );
+}
+
+#[test]
+fn standard_error_goes_to_the_log_server_a_record_per_line() {
+    let (mut st, mut k) = setup(Arch::X86_64);
+    k.log_server = Some(Ok(()));
+    k.write_user(BUF, b"one\ntw");
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 6])), 6);
+    k.write_user(BUF, b"o\n\nthree");
+    // writev to descriptor 2 is line-buffered too.
+    let mut iov = Vec::new();
+    for (base, len) in [(BUF, 3u64), (BUF + 3, 5)] {
+        iov.extend_from_slice(&base.to_le_bytes());
+        iov.extend_from_slice(&len.to_le_bytes());
+    }
+    k.write_user(BUF + 0x100, &iov);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Writev, &[2, BUF + 0x100, 2])),
+        8
+    );
+    assert_eq!(k.log_lines, [b"one".to_vec(), b"two".to_vec(), Vec::new()]);
+    // Standard output stays on the console.
+    assert_eq!(ret(call(&mut st, &mut k, Sys::Write, &[1, BUF, 1])), 1);
+    assert_eq!(k.console, b"o");
+    // The last line without its newline is sent at exit.
+    st.flush_stderr(&mut k);
+    assert_eq!(k.log_lines.last().unwrap(), b"three");
+    // A long line goes in records of at most LOG_LINE_MAX bytes.
+    let long = vec![b'x'; 2500];
+    k.write_user(BUF, &long);
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 2500])),
+        2500
+    );
+    assert_eq!(k.log_lines.len(), 6);
+    assert!(k.log_lines[4..].iter().all(|l| l.len() == 1024));
+    // A bad pointer is EFAULT; the policy's refusal is the writer's EACCES.
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[2, 0x1234_0000, 4])),
+        -EFAULT
+    );
+    k.log_server = Some(Err(EACCES));
+    k.write_user(BUF, b"denied\n");
+    assert_eq!(
+        ret(call(&mut st, &mut k, Sys::Write, &[2, BUF, 7])),
+        -EACCES
+    );
+    assert_eq!(k.console, b"o", "nothing falls back to the console");
 }
 
 #[test]

@@ -257,6 +257,14 @@ impl Kernel for Native<'_> {
         services::realtime_ns().unwrap_or_else(|| Ok(self.now_ns()))
     }
 
+    fn log_available(&mut self) -> bool {
+        services::log_available()
+    }
+
+    fn log_line(&mut self, line: &[u8]) -> Result<(), i64> {
+        services::log_line(line)
+    }
+
     fn sleep_ns(&mut self, ns: u64) {
         if ns > 0 {
             let _ = time().sleep_ns(ns);
@@ -1057,6 +1065,8 @@ fn finish(outcome: Outcome) -> ! {
     match outcome {
         Outcome::ExitThread(status) => rt::thread_exit(status as isize),
         Outcome::ExitProcess(status) => {
+            // A last line of standard error without its newline goes to the log server.
+            with_state(|state| state.flush_stderr(&mut Native { frame: None }));
             // Its files are closed at the server first (the kernel does not tell the
             // server; docs/files.md, "When a client ends").
             with_state(|state| state.close_all_files(&mut Native { frame: None }));

@@ -1,7 +1,7 @@
 //! The personality's clients of the system services (docs/services.md): kl.EntropyEntity
 //! through a channel `entropy` (for `getrandom`) and kl.RtcClock through a channel `clock`
 //! (for `CLOCK_REALTIME`, `gettimeofday`, `time`), each found on first use
-//! (`handle.Lookup`). Without the channel the kernel's generator and time since boot serve
+//! (`handle.Lookup`). A channel `log` (logrr.Server) takes standard error, a record per line. Without the channel the kernel's generator and time since boot serve
 //! instead; with it, the service answers, and a refusal (the policy's, audited) is the
 //! program's error, not a silent fallback.
 
@@ -20,12 +20,14 @@ mod idl {
 
 use idl::kl_entropy::{EntropyProxy, GET_RANDOM_MAX};
 use idl::kl_wall_clock::WallClockProxy;
+use idl::logrr_log::{LogProxy, DROPPED, INFO, RECORD_MAX};
 
 const UNKNOWN: u32 = u32::MAX;
 const NONE: u32 = u32::MAX - 1;
 
 static ENTROPY: AtomicU32 = AtomicU32::new(UNKNOWN);
 static CLOCK: AtomicU32 = AtomicU32::new(UNKNOWN);
+static LOG: AtomicU32 = AtomicU32::new(UNKNOWN);
 
 /// The handle of channel `name`, looked up once into `cache`.
 fn channel(cache: &AtomicU32, name: &str) -> Option<u32> {
@@ -89,4 +91,45 @@ pub fn realtime_ns() -> Option<Result<u64, i64>> {
                     .saturating_add(u64::from(t.nanoseconds))
             }),
     )
+}
+
+/// Whether the program has a channel `log` (to logrr.Server): then its standard error goes
+/// there, a record per line.
+pub fn log_available() -> bool {
+    channel(&LOG, "log").is_some()
+}
+
+/// Sends one line of standard error to logrr.Server at level Info (text that is not UTF-8
+/// is sent with U+FFFD in place of the bad bytes, which the server would refuse).
+pub fn log_line(line: &[u8]) -> Result<(), i64> {
+    let Some(handle) = channel(&LOG, "log") else {
+        return Err(EBADF);
+    };
+    let mut proxy = LogProxy {
+        transport: rt::Channel { handle },
+        riid: idl::logrr_server::riid::LOG,
+    };
+    let text = alloc::string::String::from_utf8_lossy(line);
+    let mut rest: &str = &text;
+    // U+FFFD can make a line longer than a record holds: the rest goes as further records.
+    // An empty line is a record too.
+    loop {
+        let mut end = rest.len().min(RECORD_MAX as usize);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        match proxy.log(INFO, piece.as_bytes().to_vec()) {
+            Ok(_) => {}
+            // Over its quota: dropped and counted by the server, which reports it; the
+            // program's write still succeeds.
+            Err(CallError::Remote(e)) if e.status == DROPPED => {}
+            Err(e) => return Err(errno(e, |e| e.status)),
+        }
+        rest = tail;
+        if rest.is_empty() {
+            break;
+        }
+    }
+    Ok(())
 }
