@@ -387,8 +387,8 @@ impl Checker<'_> {
         Some(entity)
     }
 
-    /// What a Linux program (`linux: true`) may not be: the dynamic connection manager
-    /// (a native server), or the personality itself.
+    /// What a Linux program (`linux: true`) may not be: a user of the dynamic connection
+    /// manager (the personality has no client of it), or the personality itself.
     fn linux_rules(&mut self, entity: &Entity) {
         let Some(linux) = entity.linux.filter(|f| f.value) else {
             return;
@@ -397,11 +397,11 @@ impl Checker<'_> {
             let first = self.place(linux.key);
             self.error(
                 dcm.key..dcm.key + "dynamic_connection_manager".len(),
-                "a Linux program cannot be the dynamic connection manager".to_string(),
+                "a Linux program cannot use the dynamic connection manager".to_string(),
                 "on a Linux program",
                 format!(
                     "`linux: true` (at {first}) runs a Linux executable through the \
-                     personality; the dynamic connection manager is a native Ostrog server"
+                     personality, which has no client of the dynamic connection manager"
                 ),
             );
         }

@@ -743,6 +743,11 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
                     return Ok(delivered);
                 }
             }
+            // A notification the thread accepts ends the wait, as it ends futex.Wait and
+            // time.Sleep ([`crate::notify`]): a server waits for calls and notices at once.
+            if crate::notify::take_interrupt(&mut tasks, me) {
+                return Err(Status::Interrupted);
+            }
             let reachable = tasks.channels.values().any(|c| {
                 filter.is_none_or(|f| f == c.endpoint)
                     && tasks
