@@ -39,11 +39,13 @@ pub const MANAGER_CLASS: &str = "kl.core.DCM";
 /// How many channels `process` holds handles to as a client, and how many endpoints.
 fn held(tasks: &Tasks, process: ProcessId) -> (usize, usize) {
     tasks.processes.get(&process).map_or((0, 0), |p| {
-        p.handles.entries().fold((0, 0), |(c, e), entry| match entry.object {
-            Object::Channel(_) => (c + 1, e),
-            Object::Endpoint(_) => (c, e + 1),
-            _ => (c, e),
-        })
+        p.handles
+            .entries()
+            .fold((0, 0), |(c, e), entry| match entry.object {
+                Object::Channel(_) => (c + 1, e),
+                Object::Endpoint(_) => (c, e + 1),
+                _ => (c, e),
+            })
     })
 }
 
