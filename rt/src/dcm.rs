@@ -60,10 +60,11 @@ pub fn manager() -> Result<ServiceDirectoryProxy<Channel>, Status> {
     })
 }
 
-/// Publishes the service `name`, served at this program's endpoint `endpoint`.
-pub fn publish(name: &str, endpoint: &str) -> Result<(), Status> {
+/// Publishes the service `name`, served at this program's endpoint `endpoint`; `notice`
+/// (1..=64, 0: none) is posted to this program each time a client is connected to it.
+pub fn publish(name: &str, endpoint: &str, notice: u32) -> Result<(), Status> {
     manager()?
-        .publish(name.into(), endpoint.into())
+        .publish(name.into(), endpoint.into(), notice)
         .map(|_| ())
         .map_err(call_status)
 }

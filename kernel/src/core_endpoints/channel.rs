@@ -80,12 +80,19 @@ fn link(caller: ProcessId, r: &LinkRequest) -> Result<u32, Status> {
     if channels >= LINK_MAX as usize || (new_endpoint && endpoints >= ENDPOINT_MAX as usize) {
         return Err(Status::NoMemory);
     }
+    if r.notice != 0 && crate::notify::mask_of(r.notice).is_none() {
+        return Err(Status::InvalidArgument);
+    }
     crate::ipc::connect(&mut tasks, client, server, &r.name)?;
-    tasks
+    let channel = tasks
         .processes
         .get(&client)
         .and_then(|p| p.handles.lookup(&r.name))
-        .ok_or(Status::NotFound)
+        .ok_or(Status::NotFound)?;
+    if r.notice != 0 {
+        crate::notify::post(&mut tasks, server, r.notice, client);
+    }
+    Ok(channel)
 }
 
 /// `channel.Notify`: the processes to post to, from the caller's handle `number`.

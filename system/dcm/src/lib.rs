@@ -27,12 +27,14 @@ pub struct Service {
     pub endpoint: String,
     /// The publisher's SID.
     pub server: u64,
+    /// The notification bit posted to the publisher when a client is connected (0: none).
+    pub notice: u32,
 }
 
 /// Why a request is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// An empty name or endpoint.
+    /// An empty name or endpoint, or a notice that is no notification bit.
     Invalid,
     /// A live process already publishes the name.
     Taken,
@@ -80,9 +82,10 @@ impl Directory {
         server: u64,
         name: &str,
         endpoint: &str,
+        notice: u32,
         alive: &mut dyn FnMut(u64) -> bool,
     ) -> Result<Vec<Service>, Refusal> {
-        if name.is_empty() || endpoint.is_empty() {
+        if name.is_empty() || endpoint.is_empty() || notice > 64 {
             return Err(Refusal::Invalid);
         }
         let mut gone = Vec::new();
@@ -105,6 +108,7 @@ impl Directory {
             name: String::from(name),
             endpoint: String::from(endpoint),
             server,
+            notice,
         });
         Ok(gone)
     }
@@ -119,14 +123,14 @@ impl Directory {
         Ok(self.services.swap_remove(i))
     }
 
-    /// The SID of the live server publishing `name` at `endpoint`. A service whose
+    /// The live service `name` published at `endpoint`. A service whose
     /// publisher ended is withdrawn (returned as the second value).
     pub fn find(
         &mut self,
         name: &str,
         endpoint: &str,
         alive: &mut dyn FnMut(u64) -> bool,
-    ) -> (Result<u64, Refusal>, Option<Service>) {
+    ) -> (Result<Service, Refusal>, Option<Service>) {
         let Some(i) = self.services.iter().position(|s| s.name == name) else {
             return (Err(Refusal::NotFound), None);
         };
@@ -137,7 +141,7 @@ impl Directory {
             return (Err(Refusal::NotFound), Some(self.services.swap_remove(i)));
         }
         match s.endpoint == endpoint {
-            true => (Ok(s.server), None),
+            true => (Ok(s.clone()), None),
             false => (Err(Refusal::NotFound), None),
         }
     }
@@ -154,8 +158,14 @@ mod tests {
     #[test]
     fn publish_then_find() {
         let mut d = Directory::new();
-        assert_eq!(d.publish(7, "echo", "echo", &mut all_alive), Ok(Vec::new()));
-        assert_eq!(d.find("echo", "echo", &mut all_alive).0, Ok(7));
+        assert_eq!(
+            d.publish(7, "echo", "echo", 0, &mut all_alive),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            d.find("echo", "echo", &mut all_alive).0.map(|s| s.server),
+            Ok(7)
+        );
         assert_eq!(
             d.find("echo", "other", &mut all_alive).0,
             Err(Refusal::NotFound)
@@ -169,13 +179,13 @@ mod tests {
     #[test]
     fn a_live_name_is_not_taken_twice() {
         let mut d = Directory::new();
-        d.publish(7, "echo", "echo", &mut all_alive).unwrap();
+        d.publish(7, "echo", "echo", 0, &mut all_alive).unwrap();
         assert_eq!(
-            d.publish(7, "echo", "echo", &mut all_alive),
+            d.publish(7, "echo", "echo", 0, &mut all_alive),
             Err(Refusal::Taken)
         );
         assert_eq!(
-            d.publish(8, "echo", "e", &mut all_alive),
+            d.publish(8, "echo", "e", 0, &mut all_alive),
             Err(Refusal::Taken)
         );
     }
@@ -183,26 +193,37 @@ mod tests {
     #[test]
     fn empty_names_are_refused() {
         let mut d = Directory::new();
-        assert_eq!(d.publish(7, "", "e", &mut all_alive), Err(Refusal::Invalid));
-        assert_eq!(d.publish(7, "n", "", &mut all_alive), Err(Refusal::Invalid));
+        assert_eq!(
+            d.publish(7, "", "e", 0, &mut all_alive),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(
+            d.publish(7, "n", "", 0, &mut all_alive),
+            Err(Refusal::Invalid)
+        );
+        assert_eq!(
+            d.publish(7, "n", "e", 65, &mut all_alive),
+            Err(Refusal::Invalid)
+        );
     }
 
     #[test]
     fn bounds_per_server_and_in_all() {
         let mut d = Directory::new();
         for i in 0..PER_SERVER_MAX {
-            d.publish(1, &format!("a{i}"), "e", &mut all_alive).unwrap();
-        }
-        assert_eq!(
-            d.publish(1, "one more", "e", &mut all_alive),
-            Err(Refusal::Full)
-        );
-        for i in 0..SERVICES_MAX - PER_SERVER_MAX {
-            d.publish(2 + i as u64, &format!("b{i}"), "e", &mut all_alive)
+            d.publish(1, &format!("a{i}"), "e", 0, &mut all_alive)
                 .unwrap();
         }
         assert_eq!(
-            d.publish(99, "late", "e", &mut all_alive),
+            d.publish(1, "one more", "e", 0, &mut all_alive),
+            Err(Refusal::Full)
+        );
+        for i in 0..SERVICES_MAX - PER_SERVER_MAX {
+            d.publish(2 + i as u64, &format!("b{i}"), "e", 0, &mut all_alive)
+                .unwrap();
+        }
+        assert_eq!(
+            d.publish(99, "late", "e", 0, &mut all_alive),
             Err(Refusal::Full)
         );
         assert_eq!(d.services().len(), SERVICES_MAX);
@@ -212,23 +233,24 @@ mod tests {
     fn ended_publishers_are_reclaimed() {
         let mut d = Directory::new();
         for i in 0..PER_SERVER_MAX {
-            d.publish(1, &format!("a{i}"), "e", &mut all_alive).unwrap();
+            d.publish(1, &format!("a{i}"), "e", 0, &mut all_alive)
+                .unwrap();
         }
         for i in 0..SERVICES_MAX - PER_SERVER_MAX {
-            d.publish(2, &format!("b{i}"), "e", &mut all_alive)
+            d.publish(2, &format!("b{i}"), "e", 0, &mut all_alive)
                 .unwrap_or_default();
         }
         // Server 1 ended: its name is free again, and its slots.
         let mut alive = |sid: u64| sid != 1;
         let (found, gone) = d.find("a0", "e", &mut alive);
-        assert_eq!(found, Err(Refusal::NotFound));
+        assert_eq!(found.err(), Some(Refusal::NotFound));
         assert_eq!(gone.map(|s| s.server), Some(1));
-        let gone = d.publish(3, "a1", "e", &mut alive).unwrap();
+        let gone = d.publish(3, "a1", "e", 0, &mut alive).unwrap();
         assert_eq!(gone.len(), 1);
         // The table is full now; the next publication withdraws the rest of server 1's.
-        assert_eq!(d.publish(3, "new", "e", &mut alive), Ok(Vec::new()));
+        assert_eq!(d.publish(3, "new", "e", 0, &mut alive), Ok(Vec::new()));
         assert_eq!(d.services().len(), SERVICES_MAX);
-        let gone = d.publish(3, "newer", "e", &mut alive).unwrap();
+        let gone = d.publish(3, "newer", "e", 0, &mut alive).unwrap();
         assert_eq!(gone.len(), PER_SERVER_MAX - 2);
         assert!(gone.iter().all(|s| s.server == 1));
         assert!(d.services().iter().all(|s| s.server != 1));
@@ -237,7 +259,7 @@ mod tests {
     #[test]
     fn only_the_publisher_withdraws() {
         let mut d = Directory::new();
-        d.publish(7, "echo", "echo", &mut all_alive).unwrap();
+        d.publish(7, "echo", "echo", 0, &mut all_alive).unwrap();
         assert_eq!(d.withdraw(8, "echo"), Err(Refusal::NotFound));
         assert_eq!(d.withdraw(7, "echo").map(|s| s.server), Ok(7));
         assert_eq!(

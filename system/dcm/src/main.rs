@@ -75,7 +75,7 @@ mod server {
             let caller = self.caller;
             match self
                 .directory
-                .publish(caller, &r.name, &r.endpoint, &mut alive)
+                .publish(caller, &r.name, &r.endpoint, r.notice, &mut alive)
             {
                 Ok(gone) => {
                     report(&gone);
@@ -99,9 +99,10 @@ mod server {
         fn connect(&mut self, r: ConnectRequest) -> Result<ConnectResponse, ConnectError> {
             let (found, gone) = self.directory.find(&r.name, &r.endpoint, &mut alive);
             report(gone.as_slice());
-            let server = found.map_err(|e| ConnectError { status: status(e) })?;
+            let service = found.map_err(|e| ConnectError { status: status(e) })?;
+            let server = service.server;
             let linked = rt::channels()
-                .link(self.caller, server, r.name.clone())
+                .link(self.caller, server, r.name.clone(), service.notice)
                 .map_err(call_status);
             match linked {
                 Ok(l) => {
