@@ -1,5 +1,5 @@
 //! The transient program of the dcm example (class dcm.Transient): publishes `temp`,
-//! connects to `echo`, and ends. The manager withdraws `temp` when someone wants the name
+//! connects to `echo`, is refused a notice by the policy, and ends. The manager withdraws `temp` when someone wants the name
 //! (its publisher has ended), and the kernel removes its channel, so the server's notices
 //! no longer count it.
 #![no_std]
@@ -20,8 +20,16 @@ fn main() -> i32 {
     }
     for _ in 0..500 {
         match dcm::connect("echo", "echo") {
-            Ok(_) => {
-                println!("transient: connected to echo; ending");
+            Ok((echo, _)) => {
+                println!("transient: connected to echo");
+                // The policy does not let this class post notices: refused and audited.
+                match dcm::notify(echo.handle, 1) {
+                    Err(Status::AccessDenied) => println!("transient: notice refused; ending"),
+                    other => {
+                        println!("transient: FAILED: notice gave {other:?}");
+                        return 1;
+                    }
+                }
                 return 0;
             }
             Err(Status::NotFound) => {
