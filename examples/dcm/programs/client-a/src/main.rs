@@ -122,8 +122,21 @@ fn main() -> i32 {
             failed += 1;
         }
     }
-    match dcm::connect("echo2", "echo").and_then(|(c, _)| ping(c, 1)) {
-        Ok(n) => println!("clientA: echo2.Ping(1) = {n}"),
+    // Timed: a connection through the manager (two judged requests, the kernel's link) and
+    // the first call on it.
+    let start = sys::now_ns().unwrap_or(0);
+    let linked = dcm::connect("echo2", "echo");
+    let connected = sys::now_ns().unwrap_or(0);
+    match linked.and_then(|(c, _)| ping(c, 1)) {
+        Ok(n) => {
+            let called = sys::now_ns().unwrap_or(0);
+            println!("clientA: echo2.Ping(1) = {n}");
+            println!(
+                "clientA: timing: connect through kl.core.DCM {} us, first call {} us",
+                connected.saturating_sub(start) / 1000,
+                called.saturating_sub(connected) / 1000
+            );
+        }
         Err(e) => {
             println!("clientA: FAILED: echo2: {}", e.name());
             failed += 1;
