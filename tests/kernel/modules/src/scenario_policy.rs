@@ -24,7 +24,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 50] = [
+const CLASSES: [&str; 52] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -75,6 +75,8 @@ const CLASSES: [&str; 50] = [
     "dma-denied",
     "timers",
     "pci",
+    "dcm-link",
+    "kl.core.DCM",
 ];
 
 const CORE: ClassId = 0;
@@ -153,7 +155,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
-    ("channel", &["Connect"]),
+    ("channel", &["Connect", "Link", "Notify"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
     (
         "vmm",
