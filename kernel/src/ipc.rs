@@ -41,8 +41,9 @@
 //!
 //! Objects: a *channel* is the client's side (its handle names the channel); an *endpoint*
 //! is the server's listening side with a queue of calls. Both are created only by
-//! `channel.Connect` (Einit, from `init.yaml`), so a process can reach exactly the servers
-//! it was given channels to, or that a judged message handed it a channel to.
+//! `channel.Connect` (Einit, from `init.yaml`) and `channel.Link` (the dynamic connection
+//! manager, at run time), so a process can reach exactly the servers it was given channels
+//! to, or that a judged message handed it a channel to.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
