@@ -1,5 +1,5 @@
 //! Client A of the dcm example (class dcm.ClientA): finds the server through kl.core.DCM
-//! (after the manager's refusals of an unknown name, a wrong endpoint, a second channel of
+//! (after malformed requests refused by the kernel, the manager's refusals of an unknown name, a wrong endpoint, a second channel of
 //! one name, a name not yet published), calls it, waits for its notice and connects to the
 //! name it published meanwhile; takes over the name `temp` once the program that published
 //! it has ended (the manager reclaims it); says goodbye with a notice and waits for the answer.
@@ -8,7 +8,10 @@
 
 extern crate alloc;
 
-use ostrog_abi::Status;
+use alloc::vec::Vec;
+
+use ostrog_abi::message::{Header, HEADER_SIZE};
+use ostrog_abi::{Status, TIMEOUT_FOREVER};
 use ostrog_rt::sys::Channel;
 use ostrog_rt::{dcm, println, sys};
 
@@ -43,6 +46,20 @@ fn wait_notice() -> Option<u64> {
     None
 }
 
+/// A request to the manager by hand: header and fixed part, nothing else.
+fn message(mid: u32, fixed: &[u8]) -> Vec<u8> {
+    let header = Header {
+        riid: ostrog_rt::idl::kl_core_dcm::riid::DCM,
+        mid,
+        fixed_size: fixed.len() as u32,
+        ..Header::default()
+    };
+    let mut bytes = alloc::vec![0u8; HEADER_SIZE];
+    header.write(&mut bytes);
+    bytes.extend_from_slice(fixed);
+    bytes
+}
+
 fn ping(channel: Channel, value: u32) -> Result<u32, Status> {
     EchoProxy {
         transport: channel,
@@ -74,6 +91,23 @@ fn main() -> i32 {
         dcm::connect("nothing", "echo").map(|_| ()),
         Status::NotFound,
     );
+    // Malformed requests to the manager (no fixed part; a method the interface lacks; a
+    // fixed part of the wrong size): refused by the kernel's message check before the manager
+    // sees them; the manager goes on serving (the connections below).
+    let manager = Channel::lookup(dcm::CHANNEL).map_or(0, |c| c.handle);
+    let malformed = [
+        ("Connect without its fixed part", message(2, &[])),
+        ("a method the manager lacks", message(9, &[0; 8])),
+        ("Publish with a 4-byte fixed part", message(0, &[0; 4])),
+    ];
+    for (what, bytes) in &malformed {
+        let mut answer = [0u8; 256];
+        match sys::call(manager, bytes, &mut answer, TIMEOUT_FOREVER) {
+            Err(s) => println!("clientA: {what}: refused ({})", s.name()),
+            // The scenario rejects any FAILED line.
+            Ok(_) => println!("clientA: FAILED: {what} was answered"),
+        }
+    }
     // The server publishes `echo` at once; until then the manager does not know it.
     let mut tries = 0;
     let (echo, server) = loop {
