@@ -160,6 +160,9 @@ fn listing<'a>(items: impl Iterator<Item = &'a str>, limit: usize) -> String {
     }
 }
 
+/// The class of the dynamic connection manager.
+const DCM_CLASS: &str = "kl.core.DCM";
+
 impl Checker<'_> {
     fn error(&mut self, span: Range<usize>, message: String, label: &str, help: String) {
         let d = FileDiagnostic::new(&self.file, span, message, label).help(help);
@@ -734,6 +737,7 @@ impl Checker<'_> {
                 memory: entity.memory,
             });
         }
+        self.manager_present(entities);
         let mut total = 0usize;
         for (client, entity) in entities.iter().enumerate() {
             let mut ids: HashMap<&str, usize> = HashMap::new();
@@ -776,6 +780,30 @@ impl Checker<'_> {
             );
         }
         solution
+    }
+
+    /// A program marked `dynamic_connection_manager: true` needs the manager in the solution:
+    /// Einit connects it to the process of class `kl.core.DCM`.
+    fn manager_present(&mut self, entities: &[Entity]) {
+        let present = entities
+            .iter()
+            .any(|e| e.class.as_ref().is_some_and(|c| c.value == DCM_CLASS));
+        if present {
+            return;
+        }
+        for entity in entities {
+            if let Some(flag) = entity.dynamic_connection_manager.filter(|f| f.value) {
+                self.error(
+                    flag.key..flag.key + "dynamic_connection_manager".len(),
+                    "the solution has no dynamic connection manager".to_string(),
+                    "uses it",
+                    format!(
+                        "add `- name: {DCM_CLASS}` to the entities: Einit connects the programs \
+                         that use it to that process"
+                    ),
+                );
+            }
+        }
     }
 
     /// The server index of a connection's target, after reporting unknown targets and
