@@ -19,6 +19,7 @@
 //! ([`crate::notify`]) the receiver waits for together with its IPC (`Recv`, too, ends with
 //! `Interrupted` for a bit the thread accepts).
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use ostrog_abi::handle::{RIGHT_CALL, RIGHT_CONTROL, RIGHT_RECV};
@@ -57,11 +58,19 @@ fn live(tasks: &Tasks, process: ProcessId) -> bool {
 /// `channel.Link`: see the module essay and `sysroot/kl/core/Channel.idl`.
 fn link(caller: ProcessId, r: &LinkRequest) -> Result<u32, Status> {
     let mut tasks = TASKS.lock();
-    let manager = tasks
+    let (class, manager) = tasks
         .processes
         .get(&caller)
-        .is_some_and(|p| p.class == MANAGER_CLASS);
+        .map_or((String::new(), false), |p| {
+            (p.class.clone(), p.class == MANAGER_CLASS)
+        });
     if !manager {
+        drop(tasks);
+        crate::security::audit_kernel_rule(
+            &class,
+            caller.sid().0,
+            "channel.Link: only class kl.core.DCM may link (the kernel's rule)",
+        );
         return Err(Status::AccessDenied);
     }
     let (client, server) = (ProcessId::named(r.client), ProcessId::named(r.server));
