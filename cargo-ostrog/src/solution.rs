@@ -298,6 +298,7 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("EntropyEntity", "entropy", "EntropyEntity"),
     SystemProgram::started("RtcClock", "rtc", "RtcClock"),
     SystemProgram::started("DCM", "dcm", "DCM"),
+    SystemProgram::started("ExecMgrEntity", "execmgr", "ExecMgrEntity"),
 ];
 
 /// The system programs an image with these `init.yaml` process paths holds.

@@ -133,6 +133,18 @@ pub fn create(
     priority: u8,
 ) -> Result<ProcessId, StartError> {
     let elf = romfs::find(file).ok_or(StartError::NotFound)?;
+    create_from(name, class, elf, class_id, priority)
+}
+
+/// Like [`create`], from the ELF image `elf` (a kernel copy of a file the caller read from
+/// wherever it keeps programs: `task.CreateFrom`).
+pub fn create_from(
+    name: &str,
+    class: &str,
+    elf: &[u8],
+    class_id: u32,
+    priority: u8,
+) -> Result<ProcessId, StartError> {
     let exe = Executable::parse(elf, machine()).map_err(StartError::Invalid)?;
     // Everything the new process is made of is charged to its own account, nested in the
     // creator's (the account charged now).

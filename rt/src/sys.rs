@@ -198,6 +198,7 @@ core_errors!(
     kl_core_audit::ReadError,
     kl_core_audit::NoteError,
     kl_core_task::CreateError,
+    kl_core_task::CreateFromError,
     kl_core_task::StartError,
     kl_core_task::TrapEntryError,
     kl_core_task::WaitError,

@@ -28,11 +28,12 @@ use cargo_ostrog::solution::{self, BuildOptions, Solution};
 
 /// The entities of the file tests in the Linux test solution: the other tests leave them
 /// out.
-pub(crate) const TASKS: [&str; 5] = [
+pub(crate) const TASKS: [&str; 6] = [
     "lx.Files",
     "lx.FilesC",
     "lx.RedirectC",
     "lx.CloseExitC",
+    "lx.ExecVfsC",
     "kl.VfsRamFs",
 ];
 
@@ -126,6 +127,8 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         let redirect_elf = crate::conformance::build_c(arch, &redirect, "redirect-c")?;
         let close_exit = root().join("close-exit-c/close-exit.c");
         let close_exit_elf = crate::conformance::build_c(arch, &close_exit, "close-exit-c")?;
+        let exec_vfs = root().join("exec-vfs-c/exec-vfs.c");
+        let exec_vfs_elf = crate::conformance::build_c(arch, &exec_vfs, "exec-vfs-c")?;
 
         // The host: a fresh folder with the layout of the VFS.
         let dir = crate::linux::work_dir(arch)?.join("files-host");
@@ -183,11 +186,32 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
             }
             _ => bail!("redirect-c's host run needs an x86_64 host"),
         };
+        // exec-vfs-c runs a copy of itself: the same, with its own executable as the file
+        // it copies (/rom/exec-vfs-c on Ostrog).
+        let (exec_vfs_out, exec_vfs_status) = match Arch::host() {
+            Some(Arch::X86_64) => {
+                let elf = match arch {
+                    Arch::X86_64 => exec_vfs_elf.clone(),
+                    _ => crate::conformance::build_c(Arch::X86_64, &exec_vfs, "exec-vfs-c")?,
+                };
+                let own = dir.join("rom/exec-vfs-c");
+                std::fs::write(&own, &elf)?;
+                host_run(
+                    Arch::X86_64,
+                    &dir,
+                    "exec-vfs-c",
+                    &elf,
+                    &[text(&dir.join("data/ExecVfsC")), text(&own)],
+                )?
+            }
+            _ => bail!("exec-vfs-c's host run needs an x86_64 host"),
+        };
         for (name, out) in [
             ("files-std", &std_out),
             ("files-c", &c_out),
             ("redirect-c", &redirect_out),
             ("close-exit-c", &close_out),
+            ("exec-vfs-c", &exec_vfs_out),
         ] {
             if !out.ends_with(&format!("{name}: done\n")) {
                 bail!("{name} did not finish on the host:\n{out}");
@@ -208,6 +232,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
                 ("files-c".to_string(), c_elf),
                 ("redirect-c".to_string(), redirect_elf),
                 ("close-exit-c".to_string(), close_exit_elf),
+                ("exec-vfs-c".to_string(), exec_vfs_elf),
             ],
             leave_out,
         };
@@ -249,7 +274,15 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
         redirect_expect.push(exit_line("lx.RedirectC", redirect_status));
         let mut close_expect: Vec<String> = close_out.lines().map(String::from).collect();
         close_expect.push(exit_line("lx.CloseExitC", close_status));
-        for expect in [&std_expect, &c_expect, &redirect_expect, &close_expect] {
+        let mut exec_vfs_expect: Vec<String> = exec_vfs_out.lines().map(String::from).collect();
+        exec_vfs_expect.push(exit_line("lx.ExecVfsC", exec_vfs_status));
+        for expect in [
+            &std_expect,
+            &c_expect,
+            &redirect_expect,
+            &close_expect,
+            &exec_vfs_expect,
+        ] {
             if let Some(line) = solution::first_missing(&run.console, expect) {
                 problems.push(format!("console lacks (in order): {line:?}"));
             }

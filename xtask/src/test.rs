@@ -204,6 +204,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 // kl.core.DCM (docs/services.md; host tests too).
                 "-p",
                 "dcm",
+                // execution_manager.ExecMgrEntity (docs/services.md).
+                "-p",
+                "execmgr",
             ]);
             let mut packages: Vec<String> = cargo_ostrog::image::workspace_programs()?
                 .into_iter()

@@ -19,6 +19,7 @@ use crate::idl::kl_core_task::{
     StartResponse, TaskServer, TrapEntryError, TrapEntryRequest, TrapEntryResponse, WaitError,
     WaitRequest, WaitResponse,
 };
+use crate::idl::kl_core_task::{CreateFromError, CreateFromRequest, CreateFromResponse};
 use crate::idl::kl_core_task::{
     ForkError, ForkRequest, ForkResponse, GiveError, GiveRequest, GiveResponse, GivenError,
     GivenRequest, GivenResponse, MemoryUsageError, MemoryUsageRequest, MemoryUsageResponse,
@@ -33,6 +34,9 @@ use crate::program;
 use crate::sched;
 use crate::sid::ProcessId;
 use crate::task::{State, DEFAULT_PRIORITY, EINIT_PRIORITY, TASKS};
+use crate::usercopy::{copy_from_user, UserSlice};
+use alloc::string::String;
+use alloc::vec::Vec;
 
 pub use crate::program::StartError;
 
@@ -163,67 +167,39 @@ impl Caller {
 impl TaskServer for Caller {
     fn create(&mut self, r: CreateRequest) -> Result<CreateResponse, CreateError> {
         (|| {
-            // A process runs below its creator, so that the creator sets it up (channels,
-            // start) before it can run, as Einit does, and no program gains a priority by
-            // having another created.
-            let ceiling = TASKS
-                .lock()
-                .processes
-                .get(&self.process)
-                .map_or(0, |p| p.ceiling);
-            if r.priority >= ceiling {
-                return Err(Status::AboveCeiling);
-            }
-            // An empty class is the caller's own (the Linux personality's `execve`: the new
-            // program runs as the class of the one that started it).
-            let cls = match r.cls.is_empty() {
-                true => TASKS
-                    .lock()
-                    .processes
-                    .get(&self.process)
-                    .map(|p| p.class.clone())
-                    .ok_or(Status::NoSuchThread)?,
-                false => r.cls.clone(),
-            };
-            // A class the policy does not know could never be started: refuse it now.
-            let class_id = crate::security::class_id(&cls).ok_or(Status::NotFound)?;
+            let (cls, class_id) = self.new_class(r.priority, &r.cls)?;
             let sid =
                 program::create(&r.name, &cls, &r.path, class_id, r.priority).map_err(|e| {
                     println!("[kernel] cannot create {} from {}: {e}", r.name, r.path);
-                    match e {
-                        StartError::NotFound => Status::NotFound,
-                        StartError::OutOfMemory => Status::NoMemory,
-                        _ => Status::InvalidArgument,
-                    }
+                    start_status(e)
                 })?;
-            let mut tasks = TASKS.lock();
-            if let Some(p) = tasks.processes.get_mut(&sid) {
-                p.args = r.args;
-                p.env = r.env;
-                p.notify.creator = Some(self.process);
-            }
-            let rights = RIGHT_CONTROL | RIGHT_SIGNAL | RIGHT_TRANSFER | RIGHT_DUPLICATE;
-            let caller = tasks
-                .processes
-                .get_mut(&self.process)
-                .ok_or(Status::NoSuchThread)?;
-            match caller.handles.insert(Object::Task(sid), rights, None) {
-                Ok(number) => {
-                    self.handover = Handover::Handle(number);
-                    Ok(CreateResponse {
-                        task: Handle {
-                            handle: number,
-                            rights_and_mode: rights,
-                        },
-                    })
-                }
-                Err(e) => {
-                    tasks.kill_process(sid, -1);
-                    Err(e)
-                }
-            }
+            self.hand_new_process(sid, r.args, r.env)
         })()
         .map_err(|s| CreateError { status: code(s) })
+    }
+
+    /// [`Self::create`] from an image in the caller's memory: copied into frames charged to
+    /// the caller (a contiguous run, freed again before the answer), validated and loaded
+    /// from that copy, so that the caller cannot change what is checked while it is loaded.
+    fn create_from(&mut self, r: CreateFromRequest) -> Result<CreateFromResponse, CreateFromError> {
+        (|| {
+            let (cls, class_id) = self.new_class(r.priority, &r.cls)?;
+            let size = usize::try_from(r.size).map_err(|_| Status::InvalidArgument)?;
+            if size == 0 || size > IMAGE_MAX {
+                return Err(Status::InvalidArgument);
+            }
+            let addr = usize::try_from(r.addr).map_err(|_| Status::InvalidArgument)?;
+            let image = ImageCopy::take(self.process, addr, size)?;
+            let sid = program::create_from(&r.name, &cls, image.bytes(), class_id, r.priority)
+                .map_err(|e| {
+                    println!("[kernel] cannot create {} from an image: {e}", r.name);
+                    start_status(e)
+                })?;
+            drop(image);
+            self.hand_new_process(sid, r.args, r.env)
+                .map(|r| CreateFromResponse { task: r.task })
+        })()
+        .map_err(|s| CreateFromError { status: code(s) })
     }
 
     /// A copy of the caller ([`crate::fork`]), not started; a handle to it.
@@ -609,5 +585,122 @@ impl TaskServer for Caller {
             })
         })()
         .map_err(|s| ParentError { status: code(s) })
+    }
+}
+
+/// Most bytes of an image `task.CreateFrom` loads (`ImageMax`).
+const IMAGE_MAX: usize = 32 << 20;
+
+fn start_status(e: StartError) -> Status {
+    match e {
+        StartError::NotFound => Status::NotFound,
+        StartError::OutOfMemory => Status::NoMemory,
+        _ => Status::InvalidArgument,
+    }
+}
+
+impl Caller {
+    /// The class of a process the caller creates with ceiling `priority` and class `cls`
+    /// (empty: the caller's own), with its number in the security module.
+    fn new_class(&self, priority: u8, cls: &str) -> Result<(String, u32), Status> {
+        // A process runs below its creator, so that the creator sets it up (channels,
+        // start) before it can run, as Einit does, and no program gains a priority by
+        // having another created.
+        let tasks = TASKS.lock();
+        let caller = tasks
+            .processes
+            .get(&self.process)
+            .ok_or(Status::NoSuchThread)?;
+        if priority >= caller.ceiling {
+            return Err(Status::AboveCeiling);
+        }
+        // An empty class is the caller's own (the Linux personality's `execve`: the new
+        // program runs as the class of the one that started it).
+        let cls = match cls.is_empty() {
+            true => caller.class.clone(),
+            false => String::from(cls),
+        };
+        drop(tasks);
+        // A class the policy does not know could never be started: refuse it now.
+        let class_id = crate::security::class_id(&cls).ok_or(Status::NotFound)?;
+        Ok((cls, class_id))
+    }
+
+    /// Gives a process just created for the caller its arguments and environment, and the
+    /// caller a handle to it (the answer's handover); ends it if the handle does not fit.
+    fn hand_new_process(
+        &mut self,
+        sid: ProcessId,
+        args: Vec<u8>,
+        env: Vec<u8>,
+    ) -> Result<CreateResponse, Status> {
+        let mut tasks = TASKS.lock();
+        if let Some(p) = tasks.processes.get_mut(&sid) {
+            p.args = args;
+            p.env = env;
+            p.notify.creator = Some(self.process);
+        }
+        let rights = RIGHT_CONTROL | RIGHT_SIGNAL | RIGHT_TRANSFER | RIGHT_DUPLICATE;
+        let caller = tasks
+            .processes
+            .get_mut(&self.process)
+            .ok_or(Status::NoSuchThread)?;
+        match caller.handles.insert(Object::Task(sid), rights, None) {
+            Ok(number) => {
+                self.handover = Handover::Handle(number);
+                Ok(CreateResponse {
+                    task: Handle {
+                        handle: number,
+                        rights_and_mode: rights,
+                    },
+                })
+            }
+            Err(e) => {
+                tasks.kill_process(sid, -1);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The kernel's copy of an executable image read from a process's memory: a run of frames
+/// charged to that process, freed when dropped.
+struct ImageCopy {
+    start: crate::boot::PhysAddr,
+    frames: usize,
+    size: usize,
+}
+
+impl ImageCopy {
+    fn take(process: ProcessId, addr: usize, size: usize) -> Result<ImageCopy, Status> {
+        let frames = size.div_ceil(PAGE_SIZE);
+        let start = frame::alloc_contiguous(frames, 1).ok_or(Status::NoMemory)?;
+        let copy = ImageCopy {
+            start,
+            frames,
+            size,
+        };
+        let tasks = TASKS.lock();
+        let p = tasks.processes.get(&process).ok_or(Status::NoSuchThread)?;
+        // SAFETY: the run was just allocated for this copy alone and lies in RAM, which
+        // the direct map covers; the slice lives only for this copy.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(crate::arch::phys_to_virt(start), size) };
+        copy_from_user(&p.space, bytes, UserSlice::new(addr, size))?;
+        Ok(copy)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the run is held by this copy (allocated in `take`, freed in `drop`), was
+        // filled by `take`, and nothing writes it while the copy lives.
+        unsafe { core::slice::from_raw_parts(crate::arch::phys_to_virt(self.start), self.size) }
+    }
+}
+
+impl Drop for ImageCopy {
+    fn drop(&mut self) {
+        for i in 0..self.frames {
+            frame::free(crate::boot::PhysAddr(self.start.0 + (i * PAGE_SIZE) as u64));
+        }
     }
 }

@@ -81,13 +81,19 @@ pub trait Kernel: Memory {
     /// Fills `buf` with random bytes: from kl.EntropyEntity when the program has a channel
     /// `entropy` to it (docs/services.md), else from the kernel's generator.
     fn random(&mut self, buf: &mut [u8]) -> Result<(), i64>;
-    /// Creates and starts a process running the Linux program at ROMFS `path` through the
+    /// Creates and starts a process running the Linux program at `path` (a ROMFS name, or an
+    /// absolute path of a VFS file) through the
     /// personality, with `args` (`path`, then `argv[1..]`) and `env` NUL-separated, as the
     /// caller's class (`task.Create` + `task.Start`: the judged `execute` event), with a copy
     /// of each handle of `give` labelled as given (`task.Give`, before the start); a pair
     /// whose label has [`proc::GIVE_FILE`] is a server file granted to it (kl.Vfs `Grant`,
     /// the label's other bits the tag) instead; its pid.
     /// When it ends, the shell calls [`State::child_ended`].
+    /// Whether the ROMFS has the file `name` (where `execve` looks first; a path it lacks
+    /// names a file of the VFS).
+    fn romfs_has(&mut self, _name: &[u8]) -> bool {
+        true
+    }
     fn exec(
         &mut self,
         _path: &[u8],

@@ -345,6 +345,20 @@ impl Kernel for Native<'_> {
         services::random(buf).unwrap_or_else(|| rt::random_bytes(buf).map_err(errno))
     }
 
+    fn romfs_has(&mut self, name: &[u8]) -> bool {
+        let Ok(name) = core::str::from_utf8(name) else {
+            return false;
+        };
+        match rt::romfs_read(name) {
+            Ok((region, _)) => {
+                let _ = rt::handles().close(region);
+                true
+            }
+            // Refused (by the policy: audited): as before, `exec` reports it.
+            Err(s) => s != Status::NotFound,
+        }
+    }
+
     fn exec(
         &mut self,
         path: &[u8],
@@ -581,8 +595,17 @@ fn exec(path: &[u8], args: &[u8], env: &[u8], give: &[(u32, u32)]) -> Result<i32
     let path = core::str::from_utf8(path).map_err(|_| ENOENT)?;
     // The file must be there, as for Linux `execve` (the new personality would only find out
     // after the start).
-    let (region, _) = rt::romfs_read(path).map_err(errno)?;
-    let _ = rt::handles().close(region);
+    match rt::romfs_read(path) {
+        Ok((region, _)) => {
+            let _ = rt::handles().close(region);
+        }
+        // Outside the ROMFS: a file of the VFS the new program can be read from, as it
+        // will be (vfs::read_program), with the same checks.
+        Err(Status::NotFound) if path.starts_with('/') && vfs::channel().is_some() => {
+            vfs::check_program(path.as_bytes())?
+        }
+        Err(s) => return Err(errno(s)),
+    }
     let name = path.rsplit('/').next().unwrap_or(path);
     let mut guard = CHILD_PRIORITY.lock();
     let mut prio = guard.unwrap_or(priority::MAX);
@@ -1349,7 +1372,7 @@ fn main() -> i32 {
         .filter(|e| !e.is_empty())
         .collect();
     let Some(sys::proc::ExecArgs { cwd, path, argv }) = sys::proc::exec_args(&argv) else {
-        println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable in the ROMFS)");
+        println!("linux: usage: linux PATH [ARG...] (PATH: the Linux executable, in the ROMFS or a VFS file)");
         return CANNOT_EXECUTE;
     };
     let shown = core::str::from_utf8(path).unwrap_or("(path not UTF-8)");
@@ -1377,6 +1400,8 @@ enum Never {}
 enum StartError {
     Kernel(&'static str, Status),
     Load(load::Error),
+    /// Reading the program from the VFS failed with this errno.
+    Vfs(i64),
 }
 
 impl core::fmt::Display for StartError {
@@ -1384,23 +1409,65 @@ impl core::fmt::Display for StartError {
         match self {
             StartError::Kernel(what, s) => write!(f, "{what}: {}", s.name()),
             StartError::Load(e) => write!(f, "{e}"),
+            StartError::Vfs(errno) => write!(f, "reading it from the VFS: errno {errno}"),
         }
     }
 }
 
+/// The handles this process's creator handed on (`task.Give`), as (label, handle) pairs of
+/// descriptors, and whether open files were granted to it too. The creator's `vfs` channel is
+/// no descriptor: it becomes this process's (`vfs::adopt`).
+fn given_handles() -> (Vec<(u32, u32)>, bool) {
+    let Ok(given) = rt::tasks().given() else {
+        return (Vec::new(), false);
+    };
+    let mut pairs: Vec<(u32, u32)> = given
+        .given
+        .chunks_exact(8)
+        .map(|c| {
+            let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            (word(&c[..4]), word(&c[4..]))
+        })
+        .collect();
+    let mut files = false;
+    pairs.retain(|&(label, handle)| {
+        let vfs = label & !sys::proc::GIVE_VFS_FILES == sys::proc::GIVE_VFS;
+        if vfs {
+            vfs::adopt(handle);
+            files = label & sys::proc::GIVE_VFS_FILES != 0;
+        }
+        !vfs
+    });
+    (pairs, files)
+}
+
 fn start(path: &[u8], cwd: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Never, StartError> {
     let kernel = |what| move |s| StartError::Kernel(what, s);
+    // The handles its creator handed on (task.Give), first: the `vfs` channel among them is
+    // where a program outside the ROMFS is read from.
+    let (given, files) = given_handles();
     let path_text = core::str::from_utf8(path)
         .map_err(|_| StartError::Kernel("romfs.Read", Status::InvalidArgument))?;
-    let (region, _) = rt::romfs_read(path_text).map_err(kernel("romfs.Read"))?;
-    let mapped = rt::vmm()
-        .map(region, 0)
-        .map_err(|e| StartError::Kernel("vmm.Map", rt::call_status(e)))?;
-    // SAFETY: the kernel mapped `size` readable bytes at `addr` for this process; the
-    // mapping stays until the program unmaps it, which it cannot (the range is reserved in
-    // the program's bookkeeping), and the bytes are only read.
-    let file =
-        unsafe { core::slice::from_raw_parts(mapped.addr as *const u8, mapped.size as usize) };
+    let (file_at, file_size) = match rt::romfs_read(path_text) {
+        Ok((region, _)) => {
+            let mapped = rt::vmm()
+                .map(region, 0)
+                .map_err(|e| StartError::Kernel("vmm.Map", rt::call_status(e)))?;
+            (mapped.addr, mapped.size as usize)
+        }
+        // Not in the ROMFS: a file of the VFS (the process's own `vfs` channel or its
+        // creator's), read whole into memory of its own.
+        Err(Status::NotFound) if path.starts_with(b"/") && vfs::channel().is_some() => {
+            let (addr, size) = vfs::read_program(path).map_err(StartError::Vfs)?;
+            (addr as u64, size)
+        }
+        Err(s) => return Err(kernel("romfs.Read")(s)),
+    };
+    // SAFETY: `file_size` readable bytes are mapped at `file_at` for this process (the
+    // ROMFS file, or the copy of the VFS file); the mapping stays until the program unmaps
+    // it, which it cannot (the range is reserved in the program's bookkeeping), and the bytes
+    // are only read.
+    let file = unsafe { core::slice::from_raw_parts(file_at as *const u8, file_size) };
     let pid = rt::task_info()
         .map(|(sid, _)| i32::try_from(sid).unwrap_or(i32::MAX / 2))
         .unwrap_or(1);
@@ -1409,7 +1476,7 @@ fn start(path: &[u8], cwd: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Neve
         &Program {
             arch: Arch::NATIVE,
             file,
-            file_at: mapped.addr,
+            file_at,
             argv,
             envp,
             path,
@@ -1421,32 +1488,11 @@ fn start(path: &[u8], cwd: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Neve
     .map_err(StartError::Load)?;
     let mut state = started.state;
     state.inherit_cwd(cwd);
-    // The descriptors its creator handed on (task.Give): (label, handle) pairs.
-    if let Ok(given) = rt::tasks().given() {
-        let mut pairs: Vec<(u32, u32)> = given
-            .given
-            .chunks_exact(8)
-            .map(|c| {
-                let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                (word(&c[..4]), word(&c[4..]))
-            })
-            .collect();
-        // The creator's `vfs` channel is no descriptor.
-        let mut files = false;
-        pairs.retain(|&(label, handle)| {
-            let vfs = label & !sys::proc::GIVE_VFS_FILES == sys::proc::GIVE_VFS;
-            if vfs {
-                vfs::adopt(handle);
-                files = label & sys::proc::GIVE_VFS_FILES != 0;
-            }
-            !vfs
-        });
-        state.inherit(&pairs);
-        // The open files it inherits, granted by its creator.
-        if files {
-            if let Ok(VfsReply::Data(records)) = vfs::request(VfsRequest::Inherited) {
-                state.inherit_files(&records);
-            }
+    // The descriptors its creator handed on, and the open files granted to it.
+    state.inherit(&given);
+    if files {
+        if let Ok(VfsReply::Data(records)) = vfs::request(VfsRequest::Inherited) {
+            state.inherit_files(&records);
         }
     }
     *lock() = Some(state);

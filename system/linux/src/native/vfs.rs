@@ -180,3 +180,91 @@ pub fn request(r: VfsRequest<'_>) -> Result<VfsReply, i64> {
         }
     })
 }
+
+/// Most bytes of a Linux program run from a file of the VFS (outside the ROMFS).
+pub const PROGRAM_MAX: u64 = 32 << 20;
+
+/// The regular file `path` of the VFS, read whole into fresh private memory of this process
+/// (kept: the loaded program's bookkeeping reserves it, as it does a ROMFS mapping), as
+/// `(address, size)`: how a Linux program outside the ROMFS is run. As Linux's `execve`:
+/// EACCES for a file no one may execute or that is no regular file, ENOEXEC for an empty
+/// one; ENOMEM for one over [`PROGRAM_MAX`] or beyond this process's memory.
+pub fn read_program(path: &[u8]) -> Result<(usize, usize), i64> {
+    let VfsReply::Opened { file, mode } = request(VfsRequest::Open {
+        path,
+        flags: 1,
+        mode: 0,
+    })?
+    else {
+        return Err(EIO);
+    };
+    let read = read_open_program(file, mode);
+    let _ = request(VfsRequest::Close { file });
+    read
+}
+
+/// Whether the VFS file `path` is a program [`read_program`] would read (`execve` checks
+/// before it creates the process that reads it).
+pub fn check_program(path: &[u8]) -> Result<(), i64> {
+    let VfsReply::Stat(stat) = request(VfsRequest::Stat { path })? else {
+        return Err(EIO);
+    };
+    runnable(&stat)
+}
+
+fn runnable(stat: &FileStat) -> Result<(), i64> {
+    if stat.mode & 0o170000 != 0o100000 || stat.mode & 0o111 == 0 {
+        return Err(EACCES);
+    }
+    if stat.size == 0 {
+        return Err(ENOEXEC);
+    }
+    if stat.size > PROGRAM_MAX {
+        return Err(ENOMEM);
+    }
+    Ok(())
+}
+
+fn read_open_program(file: u32, mode: u32) -> Result<(usize, usize), i64> {
+    if mode & 0o170000 != 0o100000 {
+        return Err(EACCES);
+    }
+    let VfsReply::Stat(stat) = request(VfsRequest::FStat { file })? else {
+        return Err(EIO);
+    };
+    runnable(&stat)?;
+    let size = stat.size as usize;
+    let addr = rt::vmm().allocate(stat.size, 1).map_err(|_| ENOMEM)?.addr as usize;
+    let fill = || -> Result<(), i64> {
+        let mut at = 0;
+        while at < size {
+            let chunk = (size - at).min(16384) as u32;
+            let VfsReply::Data(data) = request(VfsRequest::PRead {
+                file,
+                offset: at as u64,
+                size: chunk,
+            })?
+            else {
+                return Err(EIO);
+            };
+            // A file that shrank while it was read is no program to run.
+            if data.is_empty() || data.len() > size - at {
+                return Err(EIO);
+            }
+            // SAFETY: [addr, addr + size) was just allocated read-write for this process
+            // and nothing else uses it yet; `at + data.len() <= size`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(data.as_ptr(), (addr + at) as *mut u8, data.len())
+            };
+            at += data.len();
+        }
+        Ok(())
+    };
+    match fill() {
+        Ok(()) => Ok((addr, size)),
+        Err(e) => {
+            let _ = rt::free(addr, size);
+            Err(e)
+        }
+    }
+}

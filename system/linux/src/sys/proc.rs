@@ -897,10 +897,15 @@ impl State {
             Err(E2BIG) => return err(ENAMETOOLONG),
             Err(e) => return err(e),
         };
-        let Some(rom) = self.exec_file(&raw) else {
-            return err(ENOENT);
+        // The ROMFS file it names if the ROMFS has it (`/rom/NAME` and `/proc/self/exe`
+        // always name one), else the file of the VFS at that path.
+        let special = raw == b"/proc/self/exe" || raw.starts_with(b"/rom/");
+        let file = match self.exec_file(&raw) {
+            Some(rom) if special || k.romfs_has(&rom) => rom,
+            _ if !special => super::file::canonical(&self.files.cwd, &raw),
+            _ => return err(ENOENT),
         };
-        let rom = rom.as_slice();
+        let rom = file.as_slice();
         if rom.len() > EXEC_PATH_MAX {
             return err(ENAMETOOLONG);
         }

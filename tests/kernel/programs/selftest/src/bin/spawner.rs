@@ -1,6 +1,8 @@
 //! Creates a process from the ROMFS through the core endpoints, starts it, and waits for it
 //! to end: `task.Create`, `task.Start`, `task.Wait`. Then a copy of itself of its own class
 //! (an empty class), started with the argument `sleep`, which it ends with `task.Kill`.
+//! Between them, `task.CreateFrom`: a child from an image in its own memory, and the hostile
+//! images the kernel must refuse.
 #![no_std]
 #![no_main]
 
@@ -73,6 +75,57 @@ fn main() -> i32 {
     ) {
         Ok(_) => println!("spawner: created a process from nothing"),
         Err(_) => println!("spawner: a missing executable is refused"),
+    }
+    // From an image in its own memory (task.CreateFrom): the ROMFS file `hello`, mapped.
+    let image = ostrog_rt::sys::romfs_read("hello").and_then(|(region, size)| {
+        ostrog_rt::sys::vmm()
+            .map(region, 0)
+            .map(|m| (m.addr, size as u64))
+            .map_err(ostrog_rt::sys::call_status)
+    });
+    let Ok((addr, size)) = image else {
+        println!("spawner: cannot map the ROMFS file hello: {image:?}");
+        return 1;
+    };
+    let from = |tasks: &mut TaskProxy<CoreTransport>, addr: u64, size: u64| {
+        tasks.create_from(
+            "from-image".into(),
+            "hello".into(),
+            addr,
+            size,
+            Default::default(),
+            Default::default(),
+            15,
+        )
+    };
+    match from(&mut tasks, addr, size) {
+        Ok(r) => {
+            let started = tasks.start(r.task).is_ok();
+            match tasks.wait(r.task) {
+                Ok(w) if started => println!(
+                    "spawner: a child from an image ended with status {}",
+                    w.code
+                ),
+                other => println!("spawner: the child from an image failed: {other:?}"),
+            }
+        }
+        Err(e) => println!("spawner: create from an image failed: {e:?}"),
+    }
+    // Hostile images: none, too big, unmapped, truncated. Each is refused; nothing is left.
+    for (what, addr, size) in [
+        ("an empty image", addr, 0),
+        ("an image over the limit", addr, (32 << 20) + 1),
+        ("an unmapped image", 0x1000, 8192),
+        ("an image past its mapping", addr, size + (1 << 20)),
+        ("a truncated image", addr, 100),
+    ] {
+        match from(&mut tasks, addr, size) {
+            Ok(_) => println!("spawner: created a process from {what}"),
+            Err(e) => println!(
+                "spawner: {what} is refused ({})",
+                ostrog_rt::sys::call_status(e).name()
+            ),
+        }
     }
     // A copy of itself as its own class (the empty class), ended with `task.Kill`.
     let sleeper = match tasks.create(
