@@ -297,6 +297,7 @@ pub const SYSTEM_PROGRAMS: &[SystemProgram] = &[
     SystemProgram::started("VfsNet", "net", "VfsNet"),
     SystemProgram::started("EntropyEntity", "entropy", "EntropyEntity"),
     SystemProgram::started("RtcClock", "rtc", "RtcClock"),
+    SystemProgram::started("DCM", "dcm", "DCM"),
     SystemProgram::started("ExecMgrEntity", "execmgr", "ExecMgrEntity"),
     SystemProgram::started("LogrrServer", "logrr", "LogrrServer"),
 ];

@@ -160,6 +160,9 @@ fn listing<'a>(items: impl Iterator<Item = &'a str>, limit: usize) -> String {
     }
 }
 
+/// The class of the dynamic connection manager.
+const DCM_CLASS: &str = "kl.core.DCM";
+
 impl Checker<'_> {
     fn error(&mut self, span: Range<usize>, message: String, label: &str, help: String) {
         let d = FileDiagnostic::new(&self.file, span, message, label).help(help);
@@ -387,8 +390,8 @@ impl Checker<'_> {
         Some(entity)
     }
 
-    /// What a Linux program (`linux: true`) may not be: the dynamic connection manager
-    /// (a native server), or the personality itself.
+    /// What a Linux program (`linux: true`) may not be: a user of the dynamic connection
+    /// manager (the personality has no client of it), or the personality itself.
     fn linux_rules(&mut self, entity: &Entity) {
         let Some(linux) = entity.linux.filter(|f| f.value) else {
             return;
@@ -397,11 +400,11 @@ impl Checker<'_> {
             let first = self.place(linux.key);
             self.error(
                 dcm.key..dcm.key + "dynamic_connection_manager".len(),
-                "a Linux program cannot be the dynamic connection manager".to_string(),
+                "a Linux program cannot use the dynamic connection manager".to_string(),
                 "on a Linux program",
                 format!(
                     "`linux: true` (at {first}) runs a Linux executable through the \
-                     personality; the dynamic connection manager is a native Ostrog server"
+                     personality, which has no client of the dynamic connection manager"
                 ),
             );
         }
@@ -734,6 +737,7 @@ impl Checker<'_> {
                 memory: entity.memory,
             });
         }
+        self.manager_present(entities);
         let mut total = 0usize;
         for (client, entity) in entities.iter().enumerate() {
             let mut ids: HashMap<&str, usize> = HashMap::new();
@@ -776,6 +780,30 @@ impl Checker<'_> {
             );
         }
         solution
+    }
+
+    /// A program marked `dynamic_connection_manager: true` needs the manager in the solution:
+    /// Einit connects it to the process of class `kl.core.DCM`.
+    fn manager_present(&mut self, entities: &[Entity]) {
+        let present = entities
+            .iter()
+            .any(|e| e.class.as_ref().is_some_and(|c| c.value == DCM_CLASS));
+        if present {
+            return;
+        }
+        for entity in entities {
+            if let Some(flag) = entity.dynamic_connection_manager.filter(|f| f.value) {
+                self.error(
+                    flag.key..flag.key + "dynamic_connection_manager".len(),
+                    "the solution has no dynamic connection manager".to_string(),
+                    "uses it",
+                    format!(
+                        "add `- name: {DCM_CLASS}` to the entities: Einit connects the programs \
+                         that use it to that process"
+                    ),
+                );
+            }
+        }
     }
 
     /// The server index of a connection's target, after reporting unknown targets and

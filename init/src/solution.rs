@@ -37,7 +37,7 @@ pub struct Process {
     pub args: Vec<String>,
     /// Environment variables, in the order written.
     pub env: Vec<(String, String)>,
-    /// Whether this is the dynamic connection manager.
+    /// Whether this program uses the dynamic connection manager (a channel `kl.core.DCM`).
     pub dynamic_connection_manager: bool,
     /// Whether `path` is a static Linux program, started through the personality
     /// (`linux: true`).

@@ -588,7 +588,8 @@ impl<'a> Process<'a> {
         self.path
     }
 
-    /// Whether this process is the dynamic connection manager.
+    /// Whether this process uses the dynamic connection manager: Einit connects it to the
+    /// process of class `kl.core.DCM` by a channel of that name.
     pub fn dynamic_connection_manager(&self) -> bool {
         self.flags & FLAG_DYNAMIC_CONNECTION_MANAGER != 0
     }

@@ -65,7 +65,7 @@ fn process(index: usize) -> impl Strategy<Value = Process> {
                 args,
                 env: env.into_iter().collect(),
                 dynamic_connection_manager: dcm,
-                // A Linux program is never the dynamic connection manager.
+                // A Linux program never uses the dynamic connection manager.
                 linux: linux && !dcm,
                 priority,
                 memory,

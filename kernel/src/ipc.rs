@@ -41,8 +41,9 @@
 //!
 //! Objects: a *channel* is the client's side (its handle names the channel); an *endpoint*
 //! is the server's listening side with a queue of calls. Both are created only by
-//! `channel.Connect` (Einit, from `init.yaml`), so a process can reach exactly the servers
-//! it was given channels to, or that a judged message handed it a channel to.
+//! `channel.Connect` (Einit, from `init.yaml`) and `channel.Link` (the dynamic connection
+//! manager, at run time), so a process can reach exactly the servers it was given channels
+//! to, or that a judged message handed it a channel to.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -742,6 +743,11 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
                 if let Some(delivered) = deliver(&mut tasks, me, process, endpoint, buffer)? {
                     return Ok(delivered);
                 }
+            }
+            // A notification the thread accepts ends the wait, as it ends futex.Wait and
+            // time.Sleep ([`crate::notify`]): a server waits for calls and notices at once.
+            if crate::notify::take_interrupt(&mut tasks, me) {
+                return Err(Status::Interrupted);
             }
             let reachable = tasks.channels.values().any(|c| {
                 filter.is_none_or(|f| f == c.endpoint)

@@ -12,7 +12,7 @@
 //!   entry with a frame of kind [`ostrog_abi::trap::NOTIFY`] at its next return to user mode
 //!   ([`crate::trap_redirect::deliver_notification`]): at once after a system call, within a
 //!   tick when it computes (the timer interrupt returns to user mode too);
-//! - otherwise a thread waiting in `futex.Wait` or `time.Sleep` is woken, and its wait
+//! - otherwise a thread waiting in `futex.Wait`, `time.Sleep` or `Recv` is woken, and its wait
 //!   returns `Interrupted` ([`take_interrupt`]); a wait begun while an accepted bit is
 //!   pending returns `Interrupted` at once, so a notification posted just before a wait is
 //!   not missed. The thread takes the bits with `task.Pending`.
@@ -131,7 +131,10 @@ pub fn post(tasks: &mut Tasks, target: ProcessId, bit: u32, sender: ProcessId) -
         };
         if t.notify_mask & pending != 0
             && !t.interrupted
-            && matches!(t.state, State::Sleeping(_) | State::Futex(_))
+            && matches!(
+                t.state,
+                State::Sleeping(_) | State::Futex(_) | State::Receiving(_)
+            )
         {
             t.interrupted = true;
             t.state = State::Ready;

@@ -229,6 +229,13 @@ pub fn audit_refusal(class: &str, sid: u64, handle: u32, status: ostrog_abi::Sta
     HOOK.lock().log.push(sid, class, line);
 }
 
+/// Records a request the policy granted but a rule of the kernel's own refused (`what`:
+/// the request and the rule), so that this denial is in the audit log like the module's.
+pub fn audit_kernel_rule(class: &str, sid: u64, what: &str) {
+    let line = alloc::format!("denied request {class}({sid}) -> kl.core.Core {what}");
+    HOOK.lock().log.push(sid, class, line);
+}
+
 /// Records a note of a process (`audit.Note`): `note CLASS(SID): text`, with every byte
 /// that is not printable ASCII shown as `?` (a note cannot forge a line break or a
 /// terminal control).

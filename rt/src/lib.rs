@@ -30,6 +30,7 @@
 extern crate alloc;
 
 pub mod client;
+pub mod dcm;
 mod entry;
 mod heap;
 pub use heap::used as heap_used;

@@ -84,7 +84,9 @@ pub fn call(
 
 /// `Recv`: waits for a request on `handle` (a listening endpoint, or [`handle::ANY`]);
 /// `(length, endpoint handle)`. A request larger than `buffer` is answered
-/// [`Status::BufferTooSmall`] to its caller, and `recv` waits for the next one.
+/// [`Status::BufferTooSmall`] to its caller, and `recv` waits for the next one. A thread that
+/// accepts notification bits ([`crate::dcm::accept`]) gets [`Status::Interrupted`] when one
+/// is pending and no request is waiting.
 pub fn recv(handle: u32, buffer: &mut [u8], timeout_ms: usize) -> Result<(usize, u32), Status> {
     let (result, second) = raw(
         nr::RECV,

@@ -201,6 +201,9 @@ pub fn run(args: &[String]) -> Result<bool> {
                 "entropy",
                 "-p",
                 "rtc",
+                // kl.core.DCM (docs/services.md; host tests too).
+                "-p",
+                "dcm",
                 // execution_manager.ExecMgrEntity (docs/services.md).
                 "-p",
                 "execmgr",

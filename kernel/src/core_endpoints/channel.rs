@@ -1,12 +1,144 @@
-//! `channel`: creating IPC channels (Einit does this from `init.yaml`).
+//! `channel`: creating IPC channels (Einit does this from `init.yaml`), and the two calls of
+//! run-time channels.
+//!
+//! `Link` is what the dynamic connection manager (`kl.core.DCM`, `system/dcm`) needs to
+//! create a channel after the solution started: it names both processes by SID, because the
+//! manager holds no task handles to the programs it connects. That is an authority over
+//! every process, so the kernel admits it from one class only, whatever a policy grants
+//! (a solution granting all of `kl.core.Core` to a class must not make it a connection
+//! manager); the policy then judges the manager's request like every core call, and the
+//! requests the manager itself served (who may publish, who may connect) before it. A
+//! linked channel is an ordinary channel: the same objects [`crate::ipc::connect`] makes,
+//! so every message on it is stamped and judged exactly as on a static one. What a client
+//! and a server can be made to hold is bounded here ([`LINK_MAX`], [`ENDPOINT_MAX`]) on
+//! top of the handle table's own bound; the kernel memory a link takes is charged to the
+//! manager's account (the core call's charge), and goes with the processes.
+//!
+//! `Notify` is a notice over channels that already exist: a server signals an event to all
+//! its clients (or a client to its server) without a blocking call, as a notification bit
+//! ([`crate::notify`]) the receiver waits for together with its IPC (`Recv`, too, ends with
+//! `Interrupted` for a bit the thread accepts).
 
-use ostrog_abi::handle::RIGHT_CONTROL;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use ostrog_abi::handle::{RIGHT_CALL, RIGHT_CONTROL, RIGHT_RECV};
 use ostrog_abi::Status;
 
 use super::{code, Caller};
-use crate::idl::kl_core_channel::{ChannelServer, ConnectError, ConnectRequest, ConnectResponse};
+use crate::idl::kl_core_channel::{
+    ChannelServer, ConnectError, ConnectRequest, ConnectResponse, LinkError, LinkRequest,
+    LinkResponse, NotifyError, NotifyRequest, NotifyResponse, ENDPOINT_MAX, LINK_MAX,
+};
 use crate::object::Object;
-use crate::task::TASKS;
+use crate::sid::ProcessId;
+use crate::task::{Tasks, TASKS};
+
+/// The one class whose processes may `Link`.
+pub const MANAGER_CLASS: &str = "kl.core.DCM";
+
+/// How many channels `process` holds handles to as a client, and how many endpoints.
+fn held(tasks: &Tasks, process: ProcessId) -> (usize, usize) {
+    tasks.processes.get(&process).map_or((0, 0), |p| {
+        p.handles
+            .entries()
+            .fold((0, 0), |(c, e), entry| match entry.object {
+                Object::Channel(_) => (c + 1, e),
+                Object::Endpoint(_) => (c, e + 1),
+                _ => (c, e),
+            })
+    })
+}
+
+/// Whether `process` exists and has not ended.
+fn live(tasks: &Tasks, process: ProcessId) -> bool {
+    tasks.processes.get(&process).is_some_and(|p| !p.ended)
+}
+
+/// `channel.Link`: see the module essay and `sysroot/kl/core/Channel.idl`.
+fn link(caller: ProcessId, r: &LinkRequest) -> Result<u32, Status> {
+    let mut tasks = TASKS.lock();
+    let (class, manager) = tasks
+        .processes
+        .get(&caller)
+        .map_or((String::new(), false), |p| {
+            (p.class.clone(), p.class == MANAGER_CLASS)
+        });
+    if !manager {
+        drop(tasks);
+        crate::security::audit_kernel_rule(
+            &class,
+            caller.sid().0,
+            "channel.Link: only class kl.core.DCM may link (the kernel's rule)",
+        );
+        return Err(Status::AccessDenied);
+    }
+    let (client, server) = (ProcessId::named(r.client), ProcessId::named(r.server));
+    if client == server || r.name.is_empty() {
+        return Err(Status::InvalidArgument);
+    }
+    if !live(&tasks, client) || !live(&tasks, server) {
+        return Err(Status::NotFound);
+    }
+    let (channels, _) = held(&tasks, client);
+    let (_, endpoints) = held(&tasks, server);
+    let new_endpoint = !tasks
+        .endpoints
+        .values()
+        .any(|e| e.owner == server && e.name == r.name);
+    if channels >= LINK_MAX as usize || (new_endpoint && endpoints >= ENDPOINT_MAX as usize) {
+        return Err(Status::NoMemory);
+    }
+    if r.notice != 0 && crate::notify::mask_of(r.notice).is_none() {
+        return Err(Status::InvalidArgument);
+    }
+    crate::ipc::connect(&mut tasks, client, server, &r.name)?;
+    let channel = tasks
+        .processes
+        .get(&client)
+        .and_then(|p| p.handles.lookup(&r.name))
+        .ok_or(Status::NotFound)?;
+    if r.notice != 0 {
+        crate::notify::post(&mut tasks, server, r.notice, client);
+    }
+    Ok(channel)
+}
+
+/// `channel.Notify`: the processes to post to, from the caller's handle `number`.
+fn notice_targets(caller: ProcessId, number: u32) -> Result<Vec<ProcessId>, Status> {
+    let tasks = TASKS.lock();
+    let entry = tasks
+        .processes
+        .get(&caller)
+        .ok_or(Status::NoSuchThread)?
+        .handles
+        .get(number)?;
+    let mut targets = Vec::new();
+    match entry.object {
+        Object::Endpoint(endpoint) if entry.rights & RIGHT_RECV != 0 => {
+            for c in tasks.channels.values().filter(|c| c.endpoint == endpoint) {
+                if c.owner != caller && live(&tasks, c.owner) && !targets.contains(&c.owner) {
+                    targets.try_reserve(1).map_err(|_| Status::NoMemory)?;
+                    targets.push(c.owner);
+                }
+            }
+        }
+        Object::Channel(channel) if entry.rights & RIGHT_CALL != 0 => {
+            let server = tasks
+                .channels
+                .get(&channel)
+                .and_then(|c| tasks.endpoints.get(&c.endpoint))
+                .map(|e| e.owner)
+                .filter(|s| live(&tasks, *s))
+                .ok_or(Status::Disconnected)?;
+            targets.try_reserve(1).map_err(|_| Status::NoMemory)?;
+            targets.push(server);
+        }
+        Object::Endpoint(_) | Object::Channel(_) => return Err(Status::AccessDenied),
+        _ => return Err(Status::BadHandle),
+    }
+    Ok(targets)
+}
 
 impl ChannelServer for Caller {
     fn connect(&mut self, request: ConnectRequest) -> Result<ConnectResponse, ConnectError> {
@@ -30,5 +162,27 @@ impl ChannelServer for Caller {
         result
             .map(|()| ConnectResponse {})
             .map_err(|s| ConnectError { status: code(s) })
+    }
+
+    fn link(&mut self, request: LinkRequest) -> Result<LinkResponse, LinkError> {
+        link(self.process, &request)
+            .map(|channel| LinkResponse { channel })
+            .map_err(|s| LinkError { status: code(s) })
+    }
+
+    fn notify(&mut self, request: NotifyRequest) -> Result<NotifyResponse, NotifyError> {
+        let result = (|| {
+            crate::notify::mask_of(request.bit).ok_or(Status::InvalidArgument)?;
+            let targets = notice_targets(self.process, request.h.handle)?;
+            let mut tasks = TASKS.lock();
+            let posted = targets
+                .into_iter()
+                .filter(|t| crate::notify::post(&mut tasks, *t, request.bit, self.process))
+                .count();
+            Ok(u32::try_from(posted).unwrap_or(u32::MAX))
+        })();
+        result
+            .map(|count| NotifyResponse { count })
+            .map_err(|s| NotifyError { status: code(s) })
     }
 }

@@ -12,6 +12,9 @@
 //!
 //! Its table is generated at build time from the solution's `init.yaml` (see
 //! `ostrog-init`) and embedded in this executable, the way KasperskyOS generates `einit.c`.
+//! A program marked `dynamic_connection_manager: true` is connected to the process of class
+//! `kl.core.DCM` by a channel of that name.
+//!
 //! The table is validated completely before anything is created.
 #![no_std]
 #![no_main]
@@ -26,6 +29,9 @@ use ostrog_rt::println;
 use ostrog_rt::sys::{self, call_status};
 
 ostrog_rt::main!(main);
+
+/// The class of the dynamic connection manager, and the name of the channel to it.
+const DCM_CLASS: &str = "kl.core.DCM";
 
 static TABLE: &[u8] = include_bytes!(env!("OSTROG_EINIT_TABLE_FILE"));
 
@@ -159,6 +165,37 @@ fn main() -> i32 {
             println!(
                 "Einit: cannot connect channel {}: {}",
                 c.id(),
+                call_status(e).name()
+            );
+            failures += 1;
+        }
+    }
+
+    // 2b. The dynamic connection manager: every program whose entry says
+    // `dynamic_connection_manager: true` gets a channel named `kl.core.DCM` to the process
+    // of that class (docs/services.md, "Dynamic channels").
+    let manager = table
+        .processes()
+        .zip(&handles)
+        .find(|(p, _)| p.class() == DCM_CLASS)
+        .and_then(|(_, h)| *h);
+    for (p, handle) in table.processes().zip(&handles) {
+        if !p.dynamic_connection_manager() || p.class() == DCM_CLASS {
+            continue;
+        }
+        let Some(client) = handle else { continue };
+        let Some(server) = manager else {
+            println!(
+                "Einit: {} uses the dynamic connection manager, but the solution starts no {DCM_CLASS}",
+                p.task()
+            );
+            failures += 1;
+            continue;
+        };
+        if let Err(e) = channels.connect(*client, server, DCM_CLASS.into()) {
+            println!(
+                "Einit: cannot connect {} to {DCM_CLASS}: {}",
+                p.task(),
                 call_status(e).name()
             );
             failures += 1;

@@ -24,7 +24,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 51] = [
+const CLASSES: [&str; 53] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -76,6 +76,8 @@ const CLASSES: [&str; 51] = [
     "timers",
     "pci",
     "kfuzz",
+    "dcm-link",
+    "kl.core.DCM",
 ];
 
 const CORE: ClassId = 0;
@@ -154,7 +156,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
-    ("channel", &["Connect"]),
+    ("channel", &["Connect", "Link", "Notify"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
     (
         "vmm",
