@@ -9,6 +9,7 @@
 //!   status the kernel reported when it powered off.
 
 pub mod arch;
+pub mod expand;
 pub mod files;
 pub mod graph;
 pub mod image;
@@ -16,6 +17,7 @@ pub mod iso;
 pub mod kernel;
 pub mod linux;
 pub mod qemu;
+pub mod sdk;
 pub mod setup;
 pub mod solution;
 pub mod template;
