@@ -11,6 +11,7 @@
 pub mod arch;
 pub mod expand;
 pub mod files;
+pub mod fill;
 pub mod graph;
 pub mod image;
 pub mod iso;

@@ -208,3 +208,19 @@ fn a_linux_program_runs_through_the_personality() {
         .short()
         .contains("linux.yaml:5:3: the Linux personality `linux` is not in the image"));
 }
+
+#[test]
+fn channel_ids_are_read_from_c_headers() {
+    let options = Options {
+        include_dirs: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/include")],
+        ..Options::default()
+    };
+    let s = load("headers/init.yaml", &options);
+    let ids: Vec<&str> = s.channels.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["server_connection", "echo"]);
+    // Without the include folder, the second header is not found, at its place.
+    let err = check::load(&valid("headers/init.yaml"), &Options::default()).unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].line_col(), (8, 42), "{}", err[0].render());
+    assert!(err[0].message.contains("header `echo/defs.h` not found"));
+}
