@@ -28,14 +28,57 @@ use crate::expand::{Placeholder, Template};
 use crate::sdk::{self, Service};
 use crate::solution::Solution;
 
-/// Whether `text` names `word` as a whole dotted name.
+/// Whether `text` names `word` as a whole dotted name (`use word._` counts).
 fn names(text: &str, word: &str) -> bool {
     let part = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
     text.match_indices(word).any(|(i, _)| {
         let before = text.get(..i).and_then(|t| t.chars().next_back());
-        let after = text.get(i + word.len()..).and_then(|t| t.chars().next());
-        !before.is_some_and(part) && !after.is_some_and(part)
+        let rest = text.get(i + word.len()..).unwrap_or("");
+        let after = rest.chars().next();
+        !before.is_some_and(part) && (!after.is_some_and(part) || rest.starts_with("._"))
     })
+}
+
+/// `text` without its comments: `#` to the end of a line in YAML; `//` and `/* */` in PSL.
+fn code(text: &str, yaml: bool) -> String {
+    if yaml {
+        return text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let line = rest.find("//");
+        let block = rest.find("/*");
+        match (line, block) {
+            (Some(l), b) if b.is_none_or(|b| l < b) => {
+                out.push_str(&rest[..l]);
+                rest = rest[l..].find('\n').map_or("", |n| &rest[l + n..]);
+            }
+            (_, Some(b)) => {
+                out.push_str(&rest[..b]);
+                rest = rest[b + 2..]
+                    .find("*/")
+                    .map_or("", |e| &rest[b + 2 + e + 2..]);
+            }
+            _ => {
+                out.push_str(rest);
+                rest = "";
+            }
+        }
+    }
+    out
+}
+
+/// The lines of a template as evaluated for the solution's board (its text as written if
+/// it does not evaluate; the problem is reported where the template is checked).
+fn evaluated(solution: &Solution, path: &Path, text: &str) -> String {
+    Template::parse(path, text, solution.board.name)
+        .map(|t| t.lines.join("\n"))
+        .unwrap_or_else(|_| text.to_string())
 }
 
 /// The SDK services `texts` name, with what they need on the board, in table order.
@@ -82,7 +125,10 @@ fn io(e: anyhow::Error) -> std::io::Error {
 
 /// The text of the solution's `init.yaml` or its template, as written.
 fn init_text(solution: &Solution) -> String {
-    let path = solution.init_template.as_ref().unwrap_or(&solution.init_yaml);
+    let path = solution
+        .init_template
+        .as_ref()
+        .unwrap_or(&solution.init_yaml);
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
@@ -101,12 +147,20 @@ pub fn policy(solution: &Solution, out: &mut dyn Write) -> std::io::Result<usize
         .filter(|p| p.extension().is_some_and(|e| e == "psl") && p != &solution.policy)
         .collect();
     parts.sort();
-    let init = init_text(solution);
+    let init_path = solution
+        .init_template
+        .as_ref()
+        .unwrap_or(&solution.init_yaml);
+    let init = code(&evaluated(solution, init_path, &init_text(solution)), true);
     let template_text = match &solution.policy_template {
         Some(t) => read(t).map_err(io)?,
         None => String::new(),
     };
-    let used = used_services(solution, &[&init, &template_text]);
+    let policy_code = match &solution.policy_template {
+        Some(t) => code(&evaluated(solution, t, &template_text), false),
+        None => String::new(),
+    };
+    let used = used_services(solution, &[&init, &policy_code]);
     let external = |text: &str| -> Vec<String> {
         used.iter()
             .filter(|s| s.program && !names(&declared_edls(text), s.class))
@@ -221,7 +275,10 @@ pub fn init(
     let Some(template) = &solution.init_template else {
         let text = read(&solution.init_yaml).map_err(io)?;
         return match ostrog_init::check_source(&solution.init_yaml, text.as_str(), options) {
-            Ok(described) => report(out, &unavailable(solution, &solution.init_yaml, &text, &described)),
+            Ok(described) => report(
+                out,
+                &unavailable(solution, &solution.init_yaml, &text, &described),
+            ),
             Err(ds) => report(out, &ds),
         };
     };
@@ -230,8 +287,14 @@ pub fn init(
         Ok(t) => t,
         Err(ds) => return report(out, &ds),
     };
-    let policy_text = std::fs::read_to_string(&solution.policy).unwrap_or_default();
-    let used = used_services(solution, &[&text, &policy_text]);
+    let policy_text = code(
+        &std::fs::read_to_string(&solution.policy).unwrap_or_default(),
+        false,
+    );
+    let used = used_services(
+        solution,
+        &[&code(&parsed.lines.join("\n"), true), &policy_text],
+    );
     let checked = ostrog_policy::load_policy(&solution.policy, &solution.include_dirs());
     let bindings = checked
         .policy()
@@ -243,7 +306,9 @@ pub fn init(
             .filter(|s| s.program)
             .filter_map(|s| s.channel.map(|id| (s.class, id)))
             .filter(|(class, _)| !names(&entity.text, &format!("target: {class}")))
-            .filter(|(class, _)| !crate::graph::grantable(&bindings, &entity.class, class).is_empty())
+            .filter(|(class, _)| {
+                !crate::graph::grantable(&bindings, &entity.class, class).is_empty()
+            })
             .map(|(class, id)| format!("{{target: {class}, id: {id}}}"))
             .collect()
     };
@@ -271,14 +336,23 @@ pub fn init(
         let Some(program) = name.strip_prefix("INIT_") else {
             return Err(format!("unknown placeholder `@{name}@`"));
         };
-        let (program, what) = ["_ENTITY_CONNECTIONS+", "_ENTITY_CONNECTIONS", "_ENTITY_ARGS", "_ENTITY_ENV"]
-            .iter()
-            .find_map(|suffix| program.strip_suffix(suffix).map(|p| (p, *suffix)))
-            .ok_or_else(|| format!("unknown placeholder `@{name}@`"))?;
+        let (program, what) = [
+            "_ENTITY_CONNECTIONS+",
+            "_ENTITY_CONNECTIONS",
+            "_ENTITY_ARGS",
+            "_ENTITY_ENV",
+        ]
+        .iter()
+        .find_map(|suffix| program.strip_suffix(suffix).map(|p| (p, *suffix)))
+        .ok_or_else(|| format!("unknown placeholder `@{name}@`"))?;
         let entity = entities
             .iter()
             .find(|e| e.path.as_deref() == Some(program))
-            .or_else(|| entities.iter().find(|e| e.class.rsplit('.').next() == Some(program)))
+            .or_else(|| {
+                entities
+                    .iter()
+                    .find(|e| e.class.rsplit('.').next() == Some(program))
+            })
             .or_else(|| entities.iter().find(|e| e.class == program))
             .ok_or_else(|| {
                 format!(
@@ -337,7 +411,10 @@ fn unavailable(
         let at = text
             .match_indices(p.class.as_str())
             .map(|(i, _)| i)
-            .find(|i| text.get(..*i).is_some_and(|b| b.trim_end().ends_with("name:")))
+            .find(|i| {
+                text.get(..*i)
+                    .is_some_and(|b| b.trim_end().ends_with("name:"))
+            })
             .unwrap_or(0);
         out.push(
             FileDiagnostic::new(
@@ -350,12 +427,16 @@ fn unavailable(
                 "started here",
             )
             .help(format!(
-                    "Ostrog gives `{}` its EDL and PSL package so that a policy naming it \
+                "Ostrog gives `{}` its EDL and PSL package so that a policy naming it \
                      compiles, but has no program for it on {}; remove the entity (see \
                      docs/porting.md, \"SDK classes\")",
-                    p.class,
-                    sdk::BOARDS.iter().map(|b| b.name).collect::<Vec<_>>().join(" or ")
-                )),
+                p.class,
+                sdk::BOARDS
+                    .iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
         );
     }
     out
@@ -366,7 +447,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn comments_are_not_code() {
+        assert_eq!(code("a: 1 # kl.Klog\nb", true), "a: 1 \nb");
+        assert_eq!(
+            code("x // kl.Klog\ny /* kl.VfsNet\n */ z", false),
+            "x \ny  z"
+        );
+        assert_eq!(code("/* open", false), "");
+    }
+
+    #[test]
     fn names_are_whole_dotted_names() {
+        assert!(names("use kl.Klog._\n", "kl.Klog"));
         assert!(names("- name: kl.VfsNet\n", "kl.VfsNet"));
         assert!(!names("- name: kl.VfsNetX\n", "kl.VfsNet"));
         assert!(!names("use my.kl.VfsNet", "kl.VfsNet"));
@@ -381,7 +473,10 @@ mod tests {
             .collect();
         let e = entities(&lines);
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].class.as_str(), e[0].path.as_deref()), ("a.B", Some("Bee")));
+        assert_eq!(
+            (e[0].class.as_str(), e[0].path.as_deref()),
+            ("a.B", Some("Bee"))
+        );
         assert!(e[0].text.contains("target: c.D"));
         assert_eq!(e[1].class, "c.D");
     }

@@ -149,7 +149,11 @@ impl Solution {
     /// `use x._` of its own .psl files) and the SDK's sysroot.
     pub fn include_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
-        if let Some(parent) = self.policy.parent().filter(|_| self.policy_template.is_some()) {
+        if let Some(parent) = self
+            .policy
+            .parent()
+            .filter(|_| self.policy_template.is_some())
+        {
             dirs.push(parent.to_path_buf());
         }
         dirs.extend([
@@ -160,11 +164,15 @@ impl Solution {
         dirs
     }
 
-    /// What `init.yaml` is checked with: the solution folder and the include directories
-    /// are searched for the C headers of `id: {var, include}`.
+    /// What `init.yaml` is checked with: the solution folder, its `include/` and the
+    /// include directories are searched for the C headers of `id: {var, include}`.
     pub fn init_options(&self) -> ostrog_init::Options {
-        let mut include_dirs = vec![self.dir.clone()];
-        include_dirs.extend(self.include_dirs());
+        let mut include_dirs = vec![self.dir.clone(), self.dir.join("include")];
+        for d in self.include_dirs() {
+            if !include_dirs.contains(&d) {
+                include_dirs.push(d);
+            }
+        }
         ostrog_init::Options {
             include_dirs,
             ..ostrog_init::Options::default()

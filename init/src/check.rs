@@ -706,7 +706,11 @@ impl Checker<'_> {
                 .map(Path::to_path_buf)
                 .into_iter()
                 .collect();
-            dirs.extend(self.options.include_dirs.iter().cloned());
+            for d in &self.options.include_dirs {
+                if !dirs.contains(d) {
+                    dirs.push(d.clone());
+                }
+            }
             return match crate::header::define(&include, &var, &dirs) {
                 Ok(value) => Some(Text {
                     value,
