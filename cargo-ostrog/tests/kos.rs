@@ -213,7 +213,7 @@ fn core_targets(text: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn kasperskyos_kernel_endpoint_names_mean_ostrogs() {
-    let head = "use nk.base._\nuse EDL kl.core.Core\nuse EDL Einit\n";
+    let head = "execute: kl.core.Execute\nuse nk.base._\nuse EDL kl.core.Core\nuse EDL Einit\n";
     let kos = core_targets(&format!(
         "{head}request src=Einit, dst=kl.core.Core {{\n\
          match endpoint=vmm.VMM, method=Allocate {{ grant () }}\n\

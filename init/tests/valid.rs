@@ -133,6 +133,7 @@ fn executables_and_classes_given_and_present() {
     let options = Options {
         executables: Some(vec!["Client".into(), "srv".into()]),
         classes: Some(vec!["demo.Client".into(), "demo.Server".into()]),
+        ..Options::default()
     };
     load("reference.yaml", &options);
 }
@@ -179,6 +180,7 @@ fn a_linux_program_runs_through_the_personality() {
     let options = Options {
         executables: Some(vec!["linux".into(), "bin/hello".into(), "Native".into()]),
         classes: None,
+        ..Options::default()
     };
     let s = load("linux.yaml", &options);
     assert!(s.processes[0].linux && !s.processes[1].linux);
@@ -201,6 +203,7 @@ fn a_linux_program_runs_through_the_personality() {
     let options = Options {
         executables: Some(vec!["bin/hello".into(), "Native".into()]),
         classes: None,
+        ..Options::default()
     };
     let diagnostics = check::load(&valid("linux.yaml"), &options).expect_err("no personality");
     assert_eq!(diagnostics.len(), 1);
