@@ -224,6 +224,6 @@ fn channel_ids_are_read_from_c_headers() {
     // Without the include folder, the second header is not found, at its place.
     let err = check::load(&valid("headers/init.yaml"), &Options::default()).unwrap_err();
     assert_eq!(err.len(), 1);
-    assert_eq!(err[0].line_col(), (8, 42), "{}", err[0].render());
+    assert_eq!(err[0].line_col(), (8, 44), "{}", err[0].render());
     assert!(err[0].message.contains("header `echo/defs.h` not found"));
 }
