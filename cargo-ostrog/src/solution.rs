@@ -50,6 +50,8 @@ pub struct Solution {
     pub policy_template: Option<PathBuf>,
     /// The board the templates are expanded for.
     pub board: &'static crate::sdk::Board,
+    /// Where the templates (and `.psl` files with board blocks) are expanded for it.
+    pub expanded: PathBuf,
 }
 
 /// The first of `candidates` that is a file.
@@ -109,6 +111,7 @@ impl Solution {
             init_template,
             policy_template,
             board: crate::sdk::default_board(Arch::X86_64),
+            expanded: PathBuf::new(),
         };
         solution.for_board(solution.board)
     }
@@ -118,6 +121,7 @@ impl Solution {
         let mut s = self.clone();
         s.board = board;
         let expanded = s.expanded_dir()?;
+        s.expanded = expanded.clone();
         if s.init_template.is_some() {
             s.init_yaml = expanded.join("init.yaml");
         }
@@ -144,18 +148,11 @@ impl Solution {
             .join(self.board.name))
     }
 
-    /// Include directories for specifications and policies: the expanded policy files (when
-    /// the solution has templates), the solution's `spec/`, the solution folder itself (for
+    /// Include directories for specifications and policies: the expanded policy files (the
+    /// template and the `.psl` files with board blocks), the solution's `spec/`, the solution folder itself (for
     /// `use x._` of its own .psl files) and the SDK's sysroot.
     pub fn include_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = Vec::new();
-        if let Some(parent) = self
-            .policy
-            .parent()
-            .filter(|_| self.policy_template.is_some())
-        {
-            dirs.push(parent.to_path_buf());
-        }
+        let mut dirs = vec![self.expanded.clone()];
         dirs.extend([
             self.spec_dir.clone(),
             self.dir.clone(),
