@@ -68,7 +68,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 /// A board condition: `BOARD == "x"`, `BOARD != "x"`, `BOARD in ["x", "y"]`, joined by
-/// `or` / `and` (no parentheses); `None` with the reason if it is not one.
+/// `or` / `and` (no parentheses); an error saying why if it is not one.
 fn condition(text: &str, board: &str) -> Result<bool, String> {
     // `or` binds weaker than `and`, as in Jinja.
     let mut any = false;
