@@ -40,7 +40,7 @@ fn block_may_grant(block: &Block) -> bool {
 
 /// Every `(endpoint.method)` of server class `dst` that a request from `src` may be granted,
 /// found by walking the bindings and their `match` sections.
-fn grantable(bindings: &[Binding], src: &str, dst: &str) -> BTreeSet<String> {
+pub(crate) fn grantable(bindings: &[Binding], src: &str, dst: &str) -> BTreeSet<String> {
     fn walk(
         block: &Block,
         selectors: &[&Selectors],

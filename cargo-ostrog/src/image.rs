@@ -122,19 +122,24 @@ pub struct ImageSpec<'a> {
 /// Checks `init_yaml` against the executables the image will hold and writes its Einit
 /// table to `out`; diagnostics name file, line and column.
 pub fn write_einit_table(init_yaml: &Path, executables: &[String], out: &Path) -> Result<()> {
-    write_einit_table_leaving_out(init_yaml, executables, out, &[])
+    write_einit_table_leaving_out(init_yaml, &[], executables, out, &[])
 }
 
 /// [`write_einit_table`] without the processes whose task is in `leave_out` (and their
 /// channels); their executables need not be in the image. A name that is no task is an
-/// error.
+/// error. `include_dirs` are searched for the C headers of channel ids (after the folder of
+/// `init_yaml`).
 pub fn write_einit_table_leaving_out(
     init_yaml: &Path,
+    include_dirs: &[PathBuf],
     executables: &[String],
     out: &Path,
     leave_out: &[String],
 ) -> Result<()> {
-    let mut options = ostrog_init::Options::default();
+    let mut options = ostrog_init::Options {
+        include_dirs: include_dirs.to_vec(),
+        ..ostrog_init::Options::default()
+    };
     // Checked once without the image's executables, to learn what is left out...
     let full = match leave_out.is_empty() {
         true => None,

@@ -9,13 +9,16 @@
 //!   status the kernel reported when it powered off.
 
 pub mod arch;
+pub mod expand;
 pub mod files;
+pub mod fill;
 pub mod graph;
 pub mod image;
 pub mod iso;
 pub mod kernel;
 pub mod linux;
 pub mod qemu;
+pub mod sdk;
 pub mod setup;
 pub mod solution;
 pub mod template;

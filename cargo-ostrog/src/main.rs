@@ -74,6 +74,10 @@ enum Cmd {
         /// Directories searched for imported files.
         #[arg(short = 'I', long = "include")]
         include: Vec<PathBuf>,
+        /// The board a solution's templates are evaluated for (`qemu-x86_64`, the default,
+        /// or `qemu-aarch64`)
+        #[arg(long)]
+        board: Option<String>,
     },
     /// Generate Rust transport code from EDL/CDL/IDL files.
     Gen {
@@ -94,6 +98,10 @@ enum Cmd {
     Build {
         #[arg(long, default_value = "x86_64")]
         arch: Arch,
+        /// The board to build for (`qemu-x86_64` or `qemu-aarch64`; sets the architecture);
+        /// templates' `{% if BOARD == ... %}` blocks are evaluated for it
+        #[arg(long)]
+        board: Option<String>,
         solution: PathBuf,
     },
     /// Run a solution's PAL tests and its scenario tests (tests/*.scenario) in QEMU
@@ -227,14 +235,28 @@ fn run(cli: Cli) -> Result<u8> {
             eprintln!("ostrog: wrote {}", iso.display());
             Ok(0)
         }
-        Cmd::Check { paths, include } => {
+        Cmd::Check {
+            paths,
+            include,
+            board,
+        } => {
+            let board = match board {
+                Some(name) => cargo_ostrog::sdk::board(&name).map_err(anyhow::Error::msg)?,
+                None => cargo_ostrog::sdk::default_board(Arch::X86_64),
+            };
             // A solution folder is checked as `build` checks it; other paths file by file.
-            let (solutions, paths): (Vec<_>, Vec<_>) = paths
-                .into_iter()
-                .partition(|p| p.is_dir() && p.join("init.yaml").is_file());
+            let (solutions, paths): (Vec<_>, Vec<_>) = paths.into_iter().partition(|p| {
+                p.is_dir()
+                    && ["init.yaml", "init.yaml.in", "einit/src/init.yaml.in"]
+                        .iter()
+                        .any(|f| p.join(f).is_file())
+            });
             let mut failed = false;
             for dir in &solutions {
-                match Solution::open(dir).and_then(|s| solution::check(&s)) {
+                match Solution::open(dir)
+                    .and_then(|s| s.for_board(board))
+                    .and_then(|s| solution::check(&s))
+                {
                     Ok(_) => eprintln!("ostrog: {}: no errors", dir.display()),
                     Err(e) => {
                         eprintln!("ostrog: {e:#}");
@@ -270,6 +292,7 @@ fn run(cli: Cli) -> Result<u8> {
                 let options = ostrog_init::Options {
                     executables: None,
                     classes,
+                    include_dirs: include.clone(),
                 };
                 errors += ostrog_init::check_cli(&init, &options, &mut out)?;
             }
@@ -288,9 +311,21 @@ fn run(cli: Cli) -> Result<u8> {
             let errors = ostrog_idl::gen_cli(&files, &include, &out, &mut std::io::stderr())?;
             Ok(u8::from(errors > 0))
         }
-        Cmd::Build { arch, solution } => {
+        Cmd::Build {
+            arch,
+            board,
+            solution,
+        } => {
+            let mut solution = Solution::open(&solution)?;
+            let arch = match board {
+                Some(name) => {
+                    let board = cargo_ostrog::sdk::board(&name).map_err(anyhow::Error::msg)?;
+                    solution = solution.for_board(board)?;
+                    board.arch
+                }
+                None => arch,
+            };
             setup::ensure_rust_targets(&[arch])?;
-            let solution = Solution::open(&solution)?;
             let image = cargo_ostrog::solution::build(&solution, arch)?;
             eprintln!("ostrog: built {}", image.display());
             Ok(0)
@@ -309,7 +344,7 @@ fn run(cli: Cli) -> Result<u8> {
             setup::ensure_qemu(&arches)?;
             let solution = Solution::open(&solution)?;
             let mut out = std::io::stdout();
-            let (mut passed, mut failed) = ostrog_policy::pal_test_cli(&solution.dir, &mut out)?;
+            let (mut passed, mut failed) = cargo_ostrog::solution::pal_tests(&solution, &mut out)?;
             for arch in arches {
                 let (p, f) = cargo_ostrog::solution::run_scenarios_with_disk(
                     &solution,
@@ -346,7 +381,13 @@ fn run(cli: Cli) -> Result<u8> {
         Cmd::Policy {
             command: PolicyCmd::Test { solution },
         } => {
-            let (passed, failed) = ostrog_policy::pal_test_cli(&solution, &mut std::io::stdout())?;
+            let (passed, failed) = match Solution::open(&solution) {
+                // A solution with a policy template: its expansion is tested.
+                Ok(s) if s.policy_template.is_some() => {
+                    cargo_ostrog::solution::pal_tests(&s, &mut std::io::stdout())?
+                }
+                _ => ostrog_policy::pal_test_cli(&solution, &mut std::io::stdout())?,
+            };
             println!("{passed} passed, {failed} failed");
             Ok(u8::from(failed > 0))
         }

@@ -37,14 +37,31 @@ pub struct Solution {
     pub dir: PathBuf,
     /// The folder's name.
     pub name: String,
+    /// The `init.yaml` the build reads: the solution's own, or the one expanded from its
+    /// template (below `target/`).
     pub init_yaml: PathBuf,
+    /// The top policy file the build reads: `security.psl`, or the expanded template.
     pub policy: PathBuf,
     /// Where its EDL/CDL/IDL files live (an include directory).
     pub spec_dir: PathBuf,
+    /// `init.yaml.in` and `security.psl.in`, when the solution has templates instead
+    /// (KasperskyOS's build layout; docs/porting.md, "Templates").
+    pub init_template: Option<PathBuf>,
+    pub policy_template: Option<PathBuf>,
+    /// The board the templates are expanded for.
+    pub board: &'static crate::sdk::Board,
+    /// Where the templates (and `.psl` files with board blocks) are expanded for it.
+    pub expanded: PathBuf,
+}
+
+/// The first of `candidates` that is a file.
+fn first_file(candidates: &[PathBuf]) -> Option<PathBuf> {
+    candidates.iter().find(|p| p.is_file()).cloned()
 }
 
 impl Solution {
-    /// Locates the parts of the solution in `dir`; says what is missing.
+    /// Locates the parts of the solution in `dir`; says what is missing. Templates are
+    /// expanded for the default board of x86_64 (see [`Solution::for_board`]).
     pub fn open(dir: &Path) -> Result<Solution> {
         let dir = dir
             .canonicalize()
@@ -55,37 +72,108 @@ impl Solution {
             .unwrap_or("solution")
             .to_string();
         let init_yaml = dir.join("init.yaml");
-        if !init_yaml.is_file() {
-            bail!(
-                "{} has no init.yaml: a solution describes its processes and channels there",
-                dir.display()
-            );
-        }
+        let init_template = match init_yaml.is_file() {
+            true => None,
+            false => Some(
+                first_file(&[dir.join("init.yaml.in"), dir.join("einit/src/init.yaml.in")])
+                    .with_context(|| {
+                        format!(
+                            "{} has no init.yaml (or init.yaml.in): a solution describes its \
+                             processes and channels there",
+                            dir.display()
+                        )
+                    })?,
+            ),
+        };
         let policy = dir.join("security.psl");
-        if !policy.is_file() {
-            bail!(
-                "{} has no security.psl: a solution's policy decides every event, and an \
-                 image without one is not built",
-                dir.display()
-            );
-        }
-        Ok(Solution {
+        let policy_template = match policy.is_file() {
+            true => None,
+            false => Some(
+                first_file(&[
+                    dir.join("security.psl.in"),
+                    dir.join("einit/src/security.psl.in"),
+                ])
+                .with_context(|| {
+                    format!(
+                        "{} has no security.psl (or security.psl.in): a solution's policy \
+                         decides every event, and an image without one is not built",
+                        dir.display()
+                    )
+                })?,
+            ),
+        };
+        let solution = Solution {
             spec_dir: dir.join("spec"),
             dir,
             name,
             init_yaml,
             policy,
-        })
+            init_template,
+            policy_template,
+            board: crate::sdk::default_board(Arch::X86_64),
+            expanded: PathBuf::new(),
+        };
+        solution.for_board(solution.board)
     }
 
-    /// Include directories for specifications and policies: the solution's `spec/`, the
-    /// solution folder itself (for `use x._` of its own .psl files) and the SDK's sysroot.
+    /// The same solution built for `board`: its templates expand to files of their own.
+    pub fn for_board(&self, board: &'static crate::sdk::Board) -> Result<Solution> {
+        let mut s = self.clone();
+        s.board = board;
+        let expanded = s.expanded_dir()?;
+        s.expanded = expanded.clone();
+        if s.init_template.is_some() {
+            s.init_yaml = expanded.join("init.yaml");
+        }
+        if s.policy_template.is_some() {
+            s.policy = expanded.join("security.psl");
+        }
+        Ok(s)
+    }
+
+    /// The same solution built for `arch`'s default board, unless it is for a board of that
+    /// architecture already.
+    pub fn for_arch(&self, arch: Arch) -> Result<Solution> {
+        match self.board.arch == arch {
+            true => Ok(self.clone()),
+            false => self.for_board(crate::sdk::default_board(arch)),
+        }
+    }
+
+    /// Where expanded templates (and the solution's `.psl` files with board blocks) go.
+    pub fn expanded_dir(&self) -> Result<PathBuf> {
+        Ok(self
+            .out_dir(self.board.arch)?
+            .join("expanded")
+            .join(self.board.name))
+    }
+
+    /// Include directories for specifications and policies: the expanded policy files (the
+    /// template and the `.psl` files with board blocks), the solution's `spec/`, the solution folder itself (for
+    /// `use x._` of its own .psl files) and the SDK's sysroot.
     pub fn include_dirs(&self) -> Vec<PathBuf> {
-        vec![
+        let mut dirs = vec![self.expanded.clone()];
+        dirs.extend([
             self.spec_dir.clone(),
             self.dir.clone(),
             ostrog_idl::sysroot(),
-        ]
+        ]);
+        dirs
+    }
+
+    /// What `init.yaml` is checked with: the solution folder, its `include/` and the
+    /// include directories are searched for the C headers of `id: {var, include}`.
+    pub fn init_options(&self) -> ostrog_init::Options {
+        let mut include_dirs = vec![self.dir.clone(), self.dir.join("include")];
+        for d in self.include_dirs() {
+            if !include_dirs.contains(&d) {
+                include_dirs.push(d);
+            }
+        }
+        ostrog_init::Options {
+            include_dirs,
+            ..ostrog_init::Options::default()
+        }
     }
 
     /// Where the build puts this solution's products.
@@ -98,8 +186,9 @@ impl Solution {
     }
 }
 
-/// Checks the specifications, the policy and `init.yaml`; prints every diagnostic and fails
-/// if there is any. Returns the classes the EDL files declare.
+/// Checks the specifications, the policy and `init.yaml` (expanding their templates for the
+/// solution's board first); prints every diagnostic and fails if there is any. Returns the
+/// classes the EDL files declare.
 pub fn check(solution: &Solution) -> Result<Vec<String>> {
     let mut out = std::io::stderr();
     let mut errors = 0;
@@ -109,24 +198,30 @@ pub fn check(solution: &Solution) -> Result<Vec<String>> {
     checked.report(&mut out)?;
     errors += checked.error_count();
     let classes: Vec<String> = checked.model.classes.keys().cloned().collect();
-    errors += ostrog_policy::check_cli(
-        std::slice::from_ref(&solution.policy),
-        &solution.include_dirs(),
-        &mut out,
-    )?;
+    errors += crate::fill::policy(solution, &mut out)?;
     let options = ostrog_init::Options {
-        executables: None,
         classes: Some(classes.clone()),
+        ..solution.init_options()
     };
-    errors += ostrog_init::check_cli(
-        std::slice::from_ref(&solution.init_yaml),
-        &options,
-        &mut out,
-    )?;
+    errors += crate::fill::init(solution, &options, &mut out)?;
     if errors > 0 {
         bail!("{errors} error(s) in solution {}", solution.dir.display());
     }
     Ok(classes)
+}
+
+/// Runs the PAL tests of the solution's policy (expanded first when it is a template);
+/// returns (passed, failed).
+pub fn pal_tests(solution: &Solution, out: &mut dyn std::io::Write) -> Result<(usize, usize)> {
+    if solution.policy_template.is_none() {
+        return Ok(ostrog_policy::pal_test_cli(&solution.dir, out)?);
+    }
+    check(solution)?;
+    let mut include = solution.include_dirs();
+    include.extend(ostrog_policy::solution_include_dirs(&solution.dir));
+    let (passed, failed) = ostrog_policy::pal_test_file(&solution.policy, &include, out)?;
+    writeln!(out, "PAL: {passed} passed, {failed} failed")?;
+    Ok((passed, failed))
 }
 
 /// Compiles the policy into the kernel's security module; returns the module file.
@@ -350,9 +445,10 @@ pub fn build(solution: &Solution, arch: Arch) -> Result<PathBuf> {
 
 /// [`build`] with [`BuildOptions`].
 pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Result<PathBuf> {
+    let solution = &solution.for_arch(arch)?;
     check(solution)?;
     let module = compile_policy(solution, arch)?;
-    let described = ostrog_init::load(&solution.init_yaml, &ostrog_init::Options::default())
+    let described = ostrog_init::load(&solution.init_yaml, &solution.init_options())
         .map_err(|d| anyhow::anyhow!("{} error(s) in init.yaml", d.len()))?;
     let (linux, native) = crate::linux::entity_paths(&described);
     if let Some(both) = linux.intersection(&native).next() {
@@ -422,6 +518,7 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
     let table = out.join("einit.table");
     crate::image::write_einit_table_leaving_out(
         &solution.init_yaml,
+        &solution.init_options().include_dirs,
         &names,
         &table,
         &options.leave_out,

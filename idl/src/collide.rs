@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::Unit;
-use crate::gen::names::{camel, module, screaming, snake};
+use crate::gen::names::{camel, screaming, snake, unit_module, UnitKind};
 use crate::model::{Endpoint, Model, Package, TypeDeclKind};
 use crate::resolve::Workspace;
 use ostrog_diag::source::Span;
@@ -265,14 +265,24 @@ fn modules(ws: &Workspace, diags: &mut Vec<Diagnostic>) {
     for (name, desc) in RESERVED_MODULES {
         scope.reserve(name, desc);
     }
+    let packages: HashSet<String> = ws
+        .units
+        .iter()
+        .filter_map(|l| match &l.unit {
+            Unit::Idl(u) => Some(u.name.dotted()),
+            _ => None,
+        })
+        .collect();
     for loaded in &ws.units {
-        let (kind, path) = match &loaded.unit {
-            Unit::Idl(u) => ("package", &u.name),
-            Unit::Cdl(u) => ("component", &u.name),
-            Unit::Edl(u) => ("process class", &u.name),
+        let (kind, unit, path) = match &loaded.unit {
+            Unit::Idl(u) => ("package", UnitKind::Package, &u.name),
+            Unit::Cdl(u) => ("component", UnitKind::Component, &u.name),
+            Unit::Edl(u) => ("process class", UnitKind::Class, &u.name),
         };
         let dotted = path.dotted();
-        let rust = module(&dotted);
+        // A class or component may share its name with a package (KasperskyOS keeps the
+        // two sets of names apart); its module then gets a suffix of its own.
+        let rust = unit_module(unit, &dotted, |n| packages.contains(n));
         if KEYWORD_MODULES.contains(&rust.as_str()) {
             diags.push(
                 Diagnostic::new(

@@ -136,6 +136,11 @@ pub fn gen_cli(
 /// part), `nk/` (the models' PSL libraries) and `Einit`. The path has no `..`, so that the
 /// front ends compare it with other spellings of the same folder.
 pub fn sysroot() -> PathBuf {
+    // An installed `cargo-ostrog` finds the tree where it was built from, or where
+    // `OSTROG_ROOT` says it has moved (as `cargo_ostrog::source_root` does).
+    if let Some(root) = std::env::var_os("OSTROG_ROOT") {
+        return PathBuf::from(root).join("sysroot");
+    }
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate_dir.parent().unwrap_or(crate_dir).join("sysroot")
 }

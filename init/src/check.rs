@@ -34,6 +34,9 @@ pub struct Options {
     pub executables: Option<Vec<String>>,
     /// The process classes declared in EDL files; `None` skips the check.
     pub classes: Option<Vec<String>>,
+    /// Where the C headers of `id: {var: NAME, include: path/header.h}` are searched after
+    /// the folder of `init.yaml` (a solution's `-I` folders).
+    pub include_dirs: Vec<PathBuf>,
 }
 
 /// Reads and checks an `init.yaml` file.
@@ -675,18 +678,67 @@ impl Checker<'_> {
         out
     }
 
-    /// A channel id: a string, or the `{var, include}` form, which Ostrog cannot resolve.
+    /// A channel id: a string, or `{var: NAME, include: path/header.h}`, the string that
+    /// header `#define`s NAME to (see [`crate::header`]).
     fn channel_id(&mut self, node: &Node) -> Option<Text> {
         if let Kind::Map(entries) = &node.kind {
-            self.fields(entries, HEADER_ID_KEYS, "in a channel id");
-            self.error(
-                node.span.clone(),
-                "not supported: channel ids from C headers".to_string(),
-                "`{var, include}` id",
-                "Ostrog has no C headers; write the channel name itself: `id: server_connection`"
-                    .to_string(),
-            );
-            return None;
+            let fields = self.fields(entries, HEADER_ID_KEYS, "in a channel id");
+            let var = fields
+                .iter()
+                .find(|(k, _, _)| *k == "var")
+                .and_then(|(_, _, v)| v.text().map(|t| (t.to_string(), v.span.clone())));
+            let include = fields
+                .iter()
+                .find(|(k, _, _)| *k == "include")
+                .and_then(|(_, _, v)| v.text().map(|t| (t.to_string(), v.span.clone())));
+            let (Some((var, var_span)), Some((include, include_span))) = (var, include) else {
+                self.error(
+                    node.span.clone(),
+                    "a channel id from a header needs `var` and `include`".to_string(),
+                    "this id",
+                    "write `id: {var: NAME, include: path/header.h}`, NAME being `#define`d to \
+                     the channel name in that header"
+                        .to_string(),
+                );
+                return None;
+            };
+            let mut dirs: Vec<PathBuf> = self
+                .file
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .into_iter()
+                .collect();
+            for d in &self.options.include_dirs {
+                if !dirs.contains(d) {
+                    dirs.push(d.clone());
+                }
+            }
+            return match crate::header::define(&include, &var, &dirs) {
+                Ok(value) => Some(Text {
+                    value,
+                    span: node.span.clone(),
+                })
+                .filter(|t| self.name(t, NameKind::ChannelId)),
+                Err(crate::header::Missing::Header(searched)) => {
+                    self.error(
+                        include_span,
+                        format!("header `{include}` not found"),
+                        "this header",
+                        format!("searched {searched}; give its folder with -I"),
+                    );
+                    None
+                }
+                Err(crate::header::Missing::Define(path)) => {
+                    self.error(
+                        var_span,
+                        format!("`{var}` is not #defined to a string in {path}"),
+                        "this name",
+                        format!("expected a line `#define {var} \"channel_name\"` in the header"),
+                    );
+                    None
+                }
+            };
         }
         self.string(node, "id", "id: server_connection")
             .filter(|t| self.name(t, NameKind::ChannelId))

@@ -39,6 +39,8 @@ pub mod solution;
 #[cfg(feature = "std")]
 pub mod check;
 #[cfg(feature = "std")]
+pub mod header;
+#[cfg(feature = "std")]
 pub mod yaml;
 
 #[cfg(feature = "alloc")]

@@ -27,6 +27,7 @@ fn case(text: &str) -> Option<Case> {
         options: Options {
             executables: list(text, "executables"),
             classes: list(text, "classes"),
+            include_dirs: Vec::new(),
         },
     })
 }
@@ -37,6 +38,8 @@ fn every_invalid_file_reports_its_diagnostic() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|r| r.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
+    // Headers that cases name (`id: {var, include}`) sit among them.
+    files.retain(|f| f.extension().is_some_and(|e| e == "yaml"));
     files.sort();
     assert!(files.len() >= 40, "expected 40+ invalid cases");
     let mut failures = Vec::new();

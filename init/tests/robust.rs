@@ -244,6 +244,7 @@ proptest! {
         let options = Options {
             executables: Some(vec!["Client".into()]),
             classes: Some(vec!["demo.Client".into()]),
+            ..Options::default()
         };
         if let Err(diagnostics) = check::check_source("fuzz.yaml", text.clone(), &options) {
             for d in diagnostics {

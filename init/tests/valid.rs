@@ -133,6 +133,7 @@ fn executables_and_classes_given_and_present() {
     let options = Options {
         executables: Some(vec!["Client".into(), "srv".into()]),
         classes: Some(vec!["demo.Client".into(), "demo.Server".into()]),
+        ..Options::default()
     };
     load("reference.yaml", &options);
 }
@@ -179,6 +180,7 @@ fn a_linux_program_runs_through_the_personality() {
     let options = Options {
         executables: Some(vec!["linux".into(), "bin/hello".into(), "Native".into()]),
         classes: None,
+        ..Options::default()
     };
     let s = load("linux.yaml", &options);
     assert!(s.processes[0].linux && !s.processes[1].linux);
@@ -201,10 +203,27 @@ fn a_linux_program_runs_through_the_personality() {
     let options = Options {
         executables: Some(vec!["bin/hello".into(), "Native".into()]),
         classes: None,
+        ..Options::default()
     };
     let diagnostics = check::load(&valid("linux.yaml"), &options).expect_err("no personality");
     assert_eq!(diagnostics.len(), 1);
     assert!(diagnostics[0]
         .short()
         .contains("linux.yaml:5:3: the Linux personality `linux` is not in the image"));
+}
+
+#[test]
+fn channel_ids_are_read_from_c_headers() {
+    let options = Options {
+        include_dirs: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/include")],
+        ..Options::default()
+    };
+    let s = load("headers/init.yaml", &options);
+    let ids: Vec<&str> = s.channels.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["server_connection", "echo"]);
+    // Without the include folder, the second header is not found, at its place.
+    let err = check::load(&valid("headers/init.yaml"), &Options::default()).unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].line_col(), (8, 44), "{}", err[0].render());
+    assert!(err[0].message.contains("header `echo/defs.h` not found"));
 }

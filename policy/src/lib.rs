@@ -30,6 +30,7 @@ pub mod check;
 mod components;
 pub mod config;
 pub mod gen;
+pub mod kos;
 pub mod lexer;
 pub mod load;
 pub mod model;

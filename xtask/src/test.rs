@@ -398,7 +398,8 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
     let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
         .map(|entries| entries.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    dirs.retain(|d| d.join("init.yaml").is_file());
+    // A solution with KasperskyOS templates (init.yaml.in) counts too (examples/kos).
+    dirs.retain(|d| d.join("init.yaml").is_file() || d.join("init.yaml.in").is_file());
     dirs.sort();
     for dir in dirs {
         let name = dir
@@ -417,7 +418,7 @@ fn examples(tally: &mut Tally, only: Option<&str>) {
             }
         };
         let mut out = Vec::new();
-        match ostrog_policy::pal_test_cli(&solution.dir, &mut out) {
+        match cargo_ostrog::solution::pal_tests(&solution, &mut out) {
             Ok((passed, failed)) => {
                 print!("{}", String::from_utf8_lossy(&out));
                 tally.passed += passed;

@@ -106,6 +106,7 @@ pub fn generate_sharing_runtime(
                 .filter_map(|c| c.security.as_deref()),
         )
         .collect();
+    let is_package = |name: &str| model.packages.contains_key(name);
     for pkg in model.packages.values() {
         let body = package::package(model, pkg, security.contains(pkg.name.as_str()))
             .map_err(|e| GenError(e.0))?;
@@ -115,7 +116,8 @@ pub fn generate_sharing_runtime(
     for c in model.components.values() {
         let body = class::class("component", &c.name, &c.endpoints);
         let text = format(&note("CDL component", &c.name), &format!("{PRELUDE}{body}"))?;
-        files.push((format!("{}.rs", names::module(&c.name)), text));
+        let stem = names::unit_module(names::UnitKind::Component, &c.name, is_package);
+        files.push((format!("{stem}.rs"), text));
     }
     for c in model.classes.values() {
         let body = class::class("process class", &c.name, &c.endpoints);
@@ -123,7 +125,8 @@ pub fn generate_sharing_runtime(
             &note("EDL process class", &c.name),
             &format!("{PRELUDE}{body}"),
         )?;
-        files.push((format!("{}.rs", names::module(&c.name)), text));
+        let stem = names::unit_module(names::UnitKind::Class, &c.name, is_package);
+        files.push((format!("{stem}.rs"), text));
     }
     let stems: Vec<String> = files
         .iter()

@@ -92,6 +92,29 @@ pub fn module(dotted: &str) -> String {
     snake(dotted).trim_start_matches("r#").to_string()
 }
 
+/// The module of a component or process class named `dotted`. KasperskyOS keeps package
+/// names apart from class and component names, so `echo.Ping` may be both a package
+/// (`Ping.idl`) and a component (`Ping.cdl`); the package keeps `echo_ping` and the other
+/// becomes `echo_ping_component` (or `echo_ping_class`), so the generated Rust keeps them
+/// apart. `is_package` says whether a package of that name exists.
+pub fn unit_module(kind: UnitKind, dotted: &str, is_package: impl Fn(&str) -> bool) -> String {
+    let base = module(dotted);
+    match kind {
+        UnitKind::Package => base,
+        UnitKind::Component if is_package(dotted) => format!("{base}_component"),
+        UnitKind::Class if is_package(dotted) => format!("{base}_class"),
+        UnitKind::Component | UnitKind::Class => base,
+    }
+}
+
+/// Which kind of specification unit a module is generated from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitKind {
+    Package,
+    Component,
+    Class,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +130,22 @@ mod tests {
         assert_eq!(screaming("MaxName"), "MAX_NAME");
         assert_eq!(module("demo.Storage"), "demo_storage");
         assert_eq!(module("main.door"), "main_door");
+        let pkg = |n: &str| n == "echo.Ping";
+        assert_eq!(
+            unit_module(UnitKind::Package, "echo.Ping", pkg),
+            "echo_ping"
+        );
+        assert_eq!(
+            unit_module(UnitKind::Component, "echo.Ping", pkg),
+            "echo_ping_component"
+        );
+        assert_eq!(
+            unit_module(UnitKind::Class, "echo.Ping", pkg),
+            "echo_ping_class"
+        );
+        assert_eq!(
+            unit_module(UnitKind::Class, "echo.Server", pkg),
+            "echo_server"
+        );
     }
 }

@@ -21,9 +21,38 @@ impl Checker<'_> {
         let mut scope = parent.clone();
         let mut ok = true;
         let mut seen = Vec::new();
+        // KasperskyOS's names of the kernel's endpoints and methods (crate::kos).
+        let on_core = |dst: Option<&String>| dst.is_none_or(|d| d == "kl.core.Core");
+        let dst_here = sels
+            .iter()
+            .find(|s| s.key == SelectorKey::Dst)
+            .map(|s| s.value.dotted());
+        let kos = on_core(dst_here.as_ref().or(parent.sel.dst.as_ref()));
+        let endpoint_here = sels
+            .iter()
+            .find(|s| s.key == SelectorKey::Endpoint)
+            .map(|s| s.value.dotted())
+            .map(|e| match kos {
+                true => crate::kos::endpoint(&e).map_or(e, str::to_string),
+                false => e,
+            });
+        let mut absent = false;
         for s in sels {
             let key = s.key;
-            let value = s.value.dotted();
+            let mut value = s.value.dotted();
+            if kos && key == SelectorKey::Endpoint {
+                if let Some(o) = crate::kos::endpoint(&value) {
+                    value = o.to_string();
+                }
+            }
+            if kos && key == SelectorKey::Method {
+                let endpoint = endpoint_here.as_ref().or(parent.sel.endpoint.as_ref());
+                match endpoint.and_then(|e| crate::kos::method(e, &value)) {
+                    Some(Some(o)) => value = o.to_string(),
+                    Some(None) => absent = true,
+                    None => {}
+                }
+            }
             if seen.contains(&key) {
                 self.error(
                     s.key_span,
@@ -138,7 +167,12 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
-        scope.targets = self.targets(&scope, sels, at)?;
+        scope.targets = match absent {
+            // A KasperskyOS kernel method Ostrog's kernel has no counterpart for: no request
+            // of Ostrog's is ever this one.
+            true => Targets::Only(Vec::new()),
+            false => self.targets(&scope, sels, at)?,
+        };
         Some((own, scope))
     }
 

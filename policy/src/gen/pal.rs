@@ -38,7 +38,7 @@ pub fn workspace_dir() -> PathBuf {
 
 /// The system root: EDL/IDL of `kl.core.Core` and `Einit`.
 pub fn sysroot_dir() -> PathBuf {
-    workspace_dir().join("sysroot")
+    ostrog_idl::sysroot()
 }
 
 /// The target folder cargo uses (`CARGO_TARGET_DIR` or the workspace's `target`).

@@ -1,0 +1,2 @@
+#pragma once
+#define SERVER_CONNECTION "server_connection"

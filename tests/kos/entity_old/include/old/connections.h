@@ -1,0 +1,3 @@
+#pragma once
+#define STORE_CONNECTION "store"
+#define SERVER_CONNECTION_ID STORE_CONNECTION
