@@ -112,7 +112,7 @@ fn manifest(security: &Security) -> String {
          test = false\n\
          bench = false\n\n\
          [dependencies]\n\
-         ostrog-kernel = {{ path = {kernel} }}\n\
+         ostrog-kernel = {{ path = {kernel}{features} }}\n\
          {module}\n\n\
          [profile.dev]\n\
          panic = \"abort\"\n\n\
@@ -122,7 +122,26 @@ fn manifest(security: &Security) -> String {
          opt-level = 3\n\n\
          [workspace]\n",
         kernel = path("kernel"),
+        features = kernel_features(),
     )
+}
+
+/// Features of the kernel library a build asks for through `OSTROG_KERNEL_FEATURES` (a
+/// comma-separated list; `cargo xtask bench ipc` sets `probes` for its breakdown image):
+/// the text of the kernel dependency's `features` key, empty for none.
+fn kernel_features() -> String {
+    let wanted = std::env::var("OSTROG_KERNEL_FEATURES").unwrap_or_default();
+    let names: Vec<String> = wanted
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| format!("{f:?}"))
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(", features = [{}]", names.join(", "))
+    }
 }
 
 /// The build script of a kernel binary crate: links with the kernel's linker script.

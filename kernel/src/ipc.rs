@@ -61,6 +61,7 @@ use ostrog_ksm::{HandleInfo, Verdict};
 
 use crate::judge::{judge, Judged, Party, Sent};
 use crate::object::{HandleTable, Object};
+use crate::probe::{self, Stage};
 use crate::quota::MessageBuf;
 use crate::sched;
 use crate::security;
@@ -417,6 +418,7 @@ fn copy_out(me: ThreadId, response: UserSlice, reply: MessageBuf) -> Result<usiz
     usercopy::copy_to_user(space, response, &reply)?;
     let len = reply.len();
     recycle(&mut tasks, me, reply);
+    probe::mark(Stage::CopyOut);
     Ok(len)
 }
 
@@ -564,7 +566,10 @@ fn call_server(
         if tasks.processes.get(&server).is_none_or(|s| s.ended) {
             return Err(Status::Disconnected);
         }
+        probe::round_trip();
+        probe::mark(Stage::Lookup);
         let mut message = copy_in(&mut tasks, me, request)?;
+        probe::mark(Stage::CopyIn);
         if header(&message).flags & FLAG_ERROR != 0 {
             return Err(Status::InvalidArgument);
         }
@@ -575,6 +580,7 @@ fn call_server(
             .handles;
         let handles = resolve_handles(sender, &message, Destination::Process)?;
         stamp(&mut message, process, class);
+        probe::mark(Stage::Validation);
         let queue = &mut tasks
             .endpoints
             .get_mut(&endpoint)
@@ -596,6 +602,7 @@ fn call_server(
             t.ipc.reply = None;
         }
         wake_receivers(&mut tasks, server, endpoint);
+        probe::mark(Stage::Queue);
     }
     let deadline = timeout_deadline(timeout_ms);
     loop {
@@ -615,6 +622,7 @@ fn call_server(
         }
         // Woken by the answer, the deadline, or the thread's end: all re-checked above.
         let _ = sched::block_current(State::Calling, deadline);
+        probe::mark(Stage::Switch);
     }
 }
 
@@ -728,6 +736,7 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
                 // One call at a time per thread: answer the last one first.
                 return Err(Status::Busy);
             }
+            probe::mark(Stage::Lookup);
             // Calls that are refused on delivery are answered, and the next one is tried.
             loop {
                 let ready = tasks
@@ -763,10 +772,12 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
             if deadline.is_some_and(|d| time::now_ns() >= d) {
                 return Err(Status::TimedOut);
             }
+            probe::mark(Stage::Lookup);
             filter
         };
         // Woken by a call, the deadline, or the thread's end: all re-checked above.
         let _ = sched::block_current(State::Receiving(filter), deadline);
+        probe::mark(Stage::Switch);
     }
 }
 
@@ -800,6 +811,7 @@ fn deliver(
     else {
         return Ok(None);
     };
+    probe::mark(Stage::Queue);
     let room = tasks
         .processes
         .get(&process)
@@ -820,6 +832,7 @@ fn deliver(
             message: &call.message,
             handles: &call.handles,
         });
+        probe::mark(Stage::Decision);
         match verdict {
             Verdict::Granted => None,
             Verdict::Denied => Some(Status::AccessDenied),
@@ -843,6 +856,7 @@ fn deliver(
         answer_caller(tasks, call.caller, call.id, Err(status));
         return Ok(None);
     }
+    probe::mark(Stage::Validation);
     // Checked writable above, and nothing ran since.
     usercopy::copy_to_user(&tasks.process_of(me)?.space, buffer, &call.message)?;
     let len = call.message.len();
@@ -863,6 +877,7 @@ fn deliver(
         .get(&process)
         .and_then(|p| p.handles.find(Object::Endpoint(endpoint)))
         .unwrap_or(0);
+    probe::mark(Stage::CopyOut);
     Ok(Some((len, endpoint_handle as usize)))
 }
 
@@ -883,7 +898,9 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
         .get(&me)
         .and_then(|t| t.ipc.serving)
         .ok_or(Status::InvalidArgument)?;
+    probe::mark(Stage::Lookup);
     let mut message = copy_in(&mut tasks, me, response)?;
+    probe::mark(Stage::CopyIn);
     let h = header(&message);
     if h.riid != serving.riid || h.mid != serving.mid {
         // A response answers its request's method, nothing else.
@@ -895,6 +912,7 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
     let sender = &tasks.process_of(me)?.handles;
     let handles = resolve_handles(sender, &message, Destination::Process)?;
     stamp(&mut message, process, class);
+    probe::mark(Stage::Validation);
     // The call is answered (or dropped) now, whatever happens next.
     if let Some(t) = tasks.threads.get_mut(&me) {
         t.ipc.serving = None;
@@ -910,6 +928,7 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
         .processes
         .get(&client.0)
         .map_or(0, |c| c.handles.room());
+    probe::mark(Stage::Lookup);
     let refusal = if room < handles.len() {
         // Refused before the event: the client's table is full; the server keeps its
         // handles, the client learns why.
@@ -922,6 +941,7 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
             message: &message,
             handles: &handles,
         });
+        probe::mark(Stage::Decision);
         (verdict == Verdict::Denied).then_some(Status::AccessDenied)
     };
     if let Some(status) = refusal {
@@ -938,6 +958,7 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
         },
     )?;
     answer_caller(&mut tasks, serving.caller, serving.id, Ok(message));
+    probe::mark(Stage::Queue);
     Ok(0)
 }
 

@@ -59,6 +59,7 @@ pub mod mm;
 pub mod notify;
 pub mod object;
 pub mod power;
+pub mod probe;
 pub mod program;
 pub mod quota;
 pub mod romfs;
@@ -161,6 +162,14 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
     let initial = program::initial(&cmdline);
     let before = mm::usage();
     if !initial.is_empty() && core_endpoints::start_kernel_and_einit(&initial) > 0 {
+        // Read just before the first program is scheduled; `cargo xtask bench boot` turns it
+        // into instructions from reset (one tick per instruction, or per 16 on AArch64,
+        // under QEMU's `-icount shift=0`).
+        let counter = arch::cycles();
+        println!(
+            "boot: counter {counter} at the first user program ({} Hz)",
+            time::counter_hz()
+        );
         sched::run();
         // Everything the programs made the kernel hold is freed by now.
         let after = mm::usage();
@@ -172,6 +181,7 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
             Some(0) => println!("memory: every frame the programs used is free again"),
             _ => println!("memory: frames in use differ from before Einit"),
         }
+        probe::report();
         println!("all processes have ended; powering off");
         arch::power_off(arch::ExitStatus::Success)
     }

@@ -16,6 +16,7 @@
 use ostrog_abi::{handle, syscall as nr, Status};
 
 use crate::arch::UserRegisters;
+use crate::probe::{self, Stage};
 use crate::usercopy::UserSlice;
 use crate::{ipc, sched, trap_redirect};
 
@@ -91,19 +92,24 @@ impl Syscall {
 /// `None` means `regs` were replaced (a foreign system call delivered to the trap entry, a
 /// frame resumed) and go back to user mode as they are.
 pub fn dispatch(args: &Args, regs: &mut UserRegisters) -> Option<(isize, usize)> {
+    probe::mark(Stage::UserAndTrap);
     let Some(me) = sched::current() else {
         return Some((Status::NoSuchThread as isize, 0));
     };
-    let result = Syscall::decode(args).and_then(|syscall| match syscall {
+    let decoded = Syscall::decode(args);
+    probe::mark(Stage::Entry);
+    let result = decoded.and_then(|syscall| match syscall {
         Syscall::Call(call) => ipc::call(me, call).map(|n| Some((n, 0))),
         Syscall::Recv(recv) => ipc::recv(me, recv).map(Some),
         Syscall::Reply(reply) => ipc::reply(me, reply).map(|n| Some((n, 0))),
         Syscall::Resume(frame) => trap_redirect::resume(me, frame, regs).map(|()| None),
         Syscall::Foreign => trap_redirect::deliver(me, regs).map(|()| None),
     });
-    match result {
+    let registers = match result {
         Ok(Some((value, second))) => Some((value as isize, second)),
         Ok(None) => None,
         Err(status) => Some((status as isize, 0)),
-    }
+    };
+    probe::mark(Stage::Exit);
+    registers
 }

@@ -250,6 +250,19 @@ pub fn mix(key: u64, seed: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// `hash` reduced to an index below `len` (> 0): a mask when `len` is a power of two, as
+/// the PSL compiler sizes every table (a division costs tens of cycles, and a decision
+/// makes up to sixteen of these), the remainder otherwise. [`lookup`] and the compiler's
+/// placement (`ostrog_policy::gen::phf`) use this same function.
+#[inline(always)]
+pub fn reduce(hash: u64, len: u64) -> u64 {
+    if len.is_power_of_two() {
+        hash & len.wrapping_sub(1)
+    } else {
+        hash.checked_rem(len).unwrap_or(0)
+    }
+}
+
 /// The units filed under `key` (perfect hash: two hashes and one comparison).
 pub fn lookup(t: &'static Dispatch, key: u64) -> &'static [u32] {
     let buckets = t.displacements.len() as u64;
@@ -257,15 +270,10 @@ pub fn lookup(t: &'static Dispatch, key: u64) -> &'static [u32] {
     if buckets == 0 || slots == 0 {
         return &[];
     }
-    let Some(&d) = mix(key, 0)
-        .checked_rem(buckets)
-        .and_then(|b| t.displacements.get(b as usize))
-    else {
+    let Some(&d) = t.displacements.get(reduce(mix(key, 0), buckets) as usize) else {
         return &[];
     };
-    let s = mix(key, u64::from(d).wrapping_add(1))
-        .checked_rem(slots)
-        .unwrap_or(0) as usize;
+    let s = reduce(mix(key, u64::from(d).wrapping_add(1)), slots) as usize;
     match (t.slot_keys.get(s), t.slot_spans.get(s)) {
         (Some(&k), Some(&(start, len))) if k == key => t
             .unit_lists

@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 
 mod fs;
 mod policy;
+mod size;
 
 pub const NAMES: &[&str] = &[
     "boot", "syscall", "futex", "ipc", "policy", "posix", "fs", "net", "timer",
@@ -24,43 +25,93 @@ pub fn run(name: &str) -> Result<bool> {
     }
 }
 
-/// Time from QEMU start to power-off for the bare kernel on each architecture.
+/// The echo solution's kernel: its loaded size (text, read-only data, data and bss of the
+/// ELF's sections, less the ROMFS archive the image embeds), and the instructions from
+/// reset to the first user program, booted under `-icount shift=0` (the kernel prints its
+/// counter just before it schedules Einit; the x86_64 TSC counts instructions there, the
+/// AArch64 virtual counter one tick per 1e9/CNTFRQ instructions), twice to show the
+/// figure is deterministic. The time from QEMU start to that line, on the host, is the
+/// secondary figure.
 fn boot() -> Result<bool> {
     use cargo_ostrog::arch::Arch;
     use cargo_ostrog::qemu::{Accel, Ending, Machine};
     cargo_ostrog::setup::ensure_rust_targets(&Arch::ALL)?;
     cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
+    let dir = cargo_ostrog::source_root().join("examples/echo");
+    let solution = cargo_ostrog::solution::Solution::open(&dir)?;
     for arch in Arch::ALL {
-        let kernel = cargo_ostrog::kernel::build(arch)?;
-        let accel = Accel::best_for(arch);
-        let mut machine = Machine::new(arch, accel, &kernel);
-        machine.cmdline = "ostrog.ticks=0".into();
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            let run = machine.run_captured(std::time::Duration::from_secs(60), false)?;
-            if run.ending != Ending::PoweredOff(0) {
-                bail!("{arch}: boot failed: {}\n{}", run.ending, run.console);
-            }
-            times.push(run.elapsed.as_secs_f64() * 1000.0);
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+        let kernel = cargo_ostrog::solution::build(&solution, arch)?;
+        let romfs = kernel
+            .parent()
+            .map(|d| d.join("romfs.cpio"))
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        let sizes = size::sections(&std::fs::read(&kernel)?)?;
+        let loaded = sizes.total().saturating_sub(romfs);
         println!(
-            "boot {arch} ({}): median {median:.0} ms from QEMU start to power-off over {} runs",
-            accel.name(),
-            times.len()
+            "boot {arch}: kernel with the echo module: {} KiB loaded (goal <= 250 KiB): text {} \
+             KiB, rodata {} KiB, data {} KiB, bss {} KiB; the ROMFS ({} KiB, in rodata) left out",
+            loaded / 1024,
+            sizes.text / 1024,
+            sizes.rodata.saturating_sub(romfs) / 1024,
+            sizes.data / 1024,
+            sizes.bss / 1024,
+            romfs / 1024
+        );
+        let mut figures = Vec::new();
+        for _ in 0..2 {
+            let mut machine = Machine::new(arch, Accel::Tcg, &kernel);
+            machine.extra_args = vec!["-icount".into(), "shift=0".into()];
+            machine.stop_at = Some(" at the first user program (".into());
+            let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
+            let counter = run
+                .console
+                .lines()
+                .find_map(|l| l.strip_prefix("boot: counter "))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok());
+            match (run.ending, counter) {
+                (Ending::Stopped | Ending::PoweredOff(0), Some(counter)) => {
+                    figures.push((counter, run.elapsed.as_secs_f64()));
+                }
+                (ending, _) => bail!(
+                    "{arch}: no boot counter; the machine {ending}\n{}",
+                    run.console
+                ),
+            }
+        }
+        // x86_64: the TSC is the instruction count; AArch64: CNTFRQ 62.5 MHz against the
+        // 1 GHz virtual clock of icount.
+        let per_tick = match arch {
+            Arch::X86_64 => 1,
+            Arch::Aarch64 => 16,
+        };
+        let same = figures.windows(2).all(|w| w[0].0 == w[1].0);
+        let (counter, secs) = figures.first().copied().unwrap_or_default();
+        println!(
+            "boot {arch} (tcg, -icount shift=0): {} instructions from reset to the first user \
+             program ({}; {per_tick} per counter tick); QEMU start to that line {:.2} s on this \
+             host",
+            group(counter * per_tick),
+            if same {
+                "two runs, identical".to_string()
+            } else {
+                let all: Vec<String> = figures.iter().map(|f| group(f.0 * per_tick)).collect();
+                format!("two runs differ: {}", all.join(" and "))
+            },
+            secs
         );
     }
     Ok(true)
 }
 
-/// The null system call round trip, measured by a program (`null-bench`) with the CPU's
-/// counter: the TSC on x86_64, the virtual counter (CNTVCT) on AArch64. The null call is a
-/// `Reply` with nothing received: kernel entry, the caller's thread looked up, exit.
+/// The null system call round trip, measured by a program (`null-bench`) under
+/// `-icount shift=0`. The null call is a `Reply` with nothing received: kernel entry, the
+/// caller's thread looked up, exit.
 fn syscall() -> Result<bool> {
-    counter_bench(
+    icount_bench(
         "syscall",
-        "null-bench:",
+        &[("null-bench:", "null system call round trip", 100)],
         "ostrog.start=null-bench",
         crate::test::test_image,
     )
@@ -71,9 +122,9 @@ fn syscall() -> Result<bool> {
 /// served, answered and judged again), the cost of a Linux `futex` wake through the
 /// personality.
 fn futex() -> Result<bool> {
-    counter_bench(
+    icount_bench(
         "futex",
-        "futex-bench:",
+        &[("futex-bench:", "futex.Wake with no waiter", 0)],
         "ostrog.start=null-bench",
         crate::test::test_image,
     )
@@ -114,27 +165,73 @@ fn timer() -> Result<bool> {
 
 /// The Call+Reply round trip between two processes (`ipc-bench` and `ipc-bench-server`,
 /// started by Einit from `tests/kernel/solutions/ipc-bench/init.yaml`), through the security hook
-/// with the scenario module granting.
+/// with the scenario module granting, in instructions; then the same image with the kernel's
+/// probes compiled in (`OSTROG_KERNEL_FEATURES=probes`, see
+/// `kernel/src/probe.rs`): where the instructions of a round trip go.
 fn ipc() -> Result<bool> {
-    counter_bench("ipc", "ipc-bench:", "", |arch| {
-        let root = cargo_ostrog::source_root();
-        let init_yaml = root.join("tests/kernel/solutions/ipc-bench/init.yaml");
-        let spec = cargo_ostrog::image::ImageSpec {
-            name: "bench-ipc",
-            init_yaml: Some(&init_yaml),
-            security: cargo_ostrog::kernel::Security::Testing("ScenarioPolicy"),
-            extra: &[],
-        };
-        cargo_ostrog::image::build_image(arch, &spec)
-    })
+    let image = |name: &'static str| {
+        move |arch| {
+            let root = cargo_ostrog::source_root();
+            let init_yaml = root.join("tests/kernel/solutions/ipc-bench/init.yaml");
+            let spec = cargo_ostrog::image::ImageSpec {
+                name,
+                init_yaml: Some(&init_yaml),
+                security: cargo_ostrog::kernel::Security::Testing("ScenarioPolicy"),
+                extra: &[],
+            };
+            cargo_ostrog::image::build_image(arch, &spec)
+        }
+    };
+    icount_bench(
+        "ipc",
+        &[("ipc-bench:", "Call+Reply round trip", 1000)],
+        "",
+        image("bench-ipc"),
+    )?;
+    use cargo_ostrog::arch::Arch;
+    use cargo_ostrog::qemu::{Accel, Ending, Machine};
+    // Read by cargo-ostrog when it writes the kernel crate of an image; nothing else runs.
+    std::env::set_var("OSTROG_KERNEL_FEATURES", "probes");
+    let probed: Vec<_> = Arch::ALL
+        .iter()
+        .map(|&arch| image("bench-ipc-probes")(arch).map(|k| (arch, k)))
+        .collect::<Result<_>>()?;
+    std::env::remove_var("OSTROG_KERNEL_FEATURES");
+    for (arch, kernel) in probed {
+        let mut machine = Machine::new(arch, Accel::Tcg, &kernel);
+        machine.extra_args = vec!["-icount".into(), "shift=0".into()];
+        let run = machine.run_captured(std::time::Duration::from_secs(600), false)?;
+        if run.ending != Ending::PoweredOff(0) {
+            bail!(
+                "{arch}: the probed run: the machine {}\n{}",
+                run.ending,
+                run.console
+            );
+        }
+        println!(
+            "ipc {arch}: instructions per round trip by stage (kernel probes, -icount shift=0; \
+             the probes add their own):"
+        );
+        for line in run
+            .console
+            .lines()
+            .filter_map(|l| l.strip_prefix("probe: "))
+        {
+            println!("  {line}");
+        }
+    }
+    Ok(true)
 }
 
-/// Boots `image(arch)` with `cmdline` on each architecture, with the accelerator for user
-/// programs (KVM where it can run them, TCG otherwise: see docs/user-space.md), and prints
-/// the program's line starting with `prefix`, saying which accelerator produced it.
-fn counter_bench(
+/// Boots `image(arch)` with `cmdline` on each architecture under TCG with
+/// `-icount shift=0`, twice, and prints for each `(prefix, what, goal)` the instructions
+/// per operation of the program's line starting with `prefix` (its `ticks=`, `rounds=` and
+/// `loop=` fields: the best batch, its operations, and the ticks of a 2,000,000-instruction
+/// loop), whether the two runs agree, the goal (0: none), and the host time of the run as
+/// the secondary figure.
+fn icount_bench(
     name: &str,
-    prefix: &str,
+    lines: &[(&str, &str, u64)],
     cmdline: &str,
     image: impl Fn(cargo_ostrog::arch::Arch) -> Result<std::path::PathBuf>,
 ) -> Result<bool> {
@@ -144,27 +241,74 @@ fn counter_bench(
     cargo_ostrog::setup::ensure_qemu(&Arch::ALL)?;
     for arch in Arch::ALL {
         let kernel = image(arch)?;
-        let accel = Accel::for_user_programs(arch);
-        let mut machine = Machine::new(arch, accel, &kernel);
-        machine.cmdline = cmdline.into();
-        let run = machine.run_captured(std::time::Duration::from_secs(120), false)?;
-        let line = run.console.lines().find(|l| l.starts_with(prefix));
-        match (run.ending, line) {
-            (Ending::PoweredOff(0), Some(line)) => {
-                let unit = match arch {
-                    Arch::X86_64 => "TSC cycles",
-                    Arch::Aarch64 => "CNTVCT ticks",
-                };
-                println!("{name} {arch} ({}): {line} [{unit}]", accel.name());
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let mut machine = Machine::new(arch, Accel::Tcg, &kernel);
+            machine.cmdline = cmdline.into();
+            machine.extra_args = vec!["-icount".into(), "shift=0".into()];
+            let run = machine.run_captured(std::time::Duration::from_secs(600), false)?;
+            if run.ending != Ending::PoweredOff(0) {
+                bail!("{name} {arch}: the machine {}\n{}", run.ending, run.console);
             }
-            (ending, _) => println!(
-                "{name} {arch} ({}): no figure; the machine {ending}\n{}",
-                accel.name(),
-                run.console
-            ),
+            runs.push(run);
+        }
+        for &(prefix, what, goal) in lines {
+            let mut figures = Vec::new();
+            for run in &runs {
+                let Some(line) = run.console.lines().find(|l| l.starts_with(prefix)) else {
+                    bail!("{name} {arch}: no line {prefix}\n{}", run.console);
+                };
+                let f = fields(line);
+                let get = |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| *v);
+                let (Some(ticks), Some(rounds), Some(calibration)) = (
+                    get("ticks"),
+                    get("rounds"),
+                    get("loop").filter(|l| *l > 0.0),
+                ) else {
+                    bail!("{name} {arch}: no ticks=, rounds= and loop= in {line:?}");
+                };
+                let per_tick = 2_000_000.0 / calibration;
+                figures.push((ticks * per_tick / rounds, per_tick));
+            }
+            let (instructions, per_tick) = figures.first().copied().unwrap_or_default();
+            let same = figures.windows(2).all(|w| w[0].0 == w[1].0);
+            let goal = match goal {
+                0 => String::new(),
+                g => format!(" (goal <= {})", group(g)),
+            };
+            let secs: Vec<String> = runs
+                .iter()
+                .map(|r| format!("{:.1} s", r.elapsed.as_secs_f64()))
+                .collect();
+            println!(
+                "{name} {arch} (tcg, -icount shift=0): {} instructions per {what}{goal}; \
+                 {}; {per_tick:.2} instructions per counter tick (measured); the runs took {} \
+                 on this host",
+                group(instructions.round() as u64),
+                if same {
+                    "two runs, identical".to_string()
+                } else {
+                    let all: Vec<String> = figures.iter().map(|f| format!("{:.1}", f.0)).collect();
+                    format!("two runs differ: {}", all.join(" and "))
+                },
+                secs.join(" and ")
+            );
         }
     }
     Ok(true)
+}
+
+/// `n` with thousands separated by commas.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The cost of Linux system calls through the personality, in guest instructions, beside
@@ -202,9 +346,13 @@ fn posix() -> Result<bool> {
             arch,
             "ostrog.start=null-bench",
         )?;
+        // The null and futex figures in instructions, from the line's own calibration.
         let native = |prefix: &str| -> Option<f64> {
             let line = native_console.lines().find(|l| l.starts_with(prefix))?;
-            line.split_whitespace().nth(1)?.parse().ok()
+            let f = fields(line);
+            let get = |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| *v);
+            let per_tick = 2_000_000.0 / get("loop").filter(|l| *l > 0.0)?;
+            Some(get("ticks")? * per_tick / get("rounds")?)
         };
         let get = |key: &str| linux.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
         let Some(ticks_per_loop) = get("loop").filter(|t| *t > 0.0) else {
@@ -232,13 +380,14 @@ fn posix() -> Result<bool> {
             "  Linux futex wait/wake round trip, two threads:      {}",
             show(get("futex-ping-pong"))
         );
+        let instructions = |n: Option<f64>| n.map_or("?".into(), |n| format!("{n:.0}"));
         println!(
             "  native null call (Reply, nothing received):         {}",
-            show(native("null-bench:"))
+            instructions(native("null-bench:"))
         );
         println!(
             "  native futex.Wake, no waiter:                       {}",
-            show(native("futex-bench:"))
+            instructions(native("futex-bench:"))
         );
     }
     Ok(true)

@@ -53,6 +53,7 @@
 //! | `without_interrupts(f)` | run `f` with interrupts disabled, then restore |
 //! | `wait_for_interrupt()` | sleep until an interrupt arrives and take it, with interrupts enabled on return (no wake-up lost between enabling and sleeping) |
 //! | `cycles() -> u64` | free-running cycle counter (TSC / CNTVCT) |
+//! | `probe_counter() -> u64` | the finest counter [`crate::probe`] can read (TSC / PMCCNTR_EL0, started by `start_timer` with the `probes` feature) |
 //! | `hardware_random() -> Option<u64>` | the CPU's random-number generator (`RDRAND` / `RNDR`), if it has one ([`crate::entropy`]) |
 //! | `breakpoint()`, `illegal_instruction()` | raise the breakpoint / undefined-instruction exception (self tests) |
 //! | `power_off(ExitStatus) -> !` | end the machine with a status |
@@ -93,7 +94,7 @@ pub use imp::pci::{pci_bar_probe, pci_config_read, pci_config_write, PCI_CONFIG}
 pub use imp::power::power_off;
 pub use imp::reserved::{kernel_devices, ports_claimable};
 pub use imp::syscall::{read_user_frame, write_user_frame};
-pub use imp::timer::{arm_timer, cycles, start_timer, TIMER_NAME};
+pub use imp::timer::{arm_timer, cycles, probe_counter, start_timer, TIMER_NAME};
 pub use imp::trap::{inject_strays, TrapFrame as UserRegisters};
 
 /// Runs `f` with interrupts disabled, restoring the previous state afterwards.

@@ -5,12 +5,13 @@
 //! a first hash, and each bucket gets a *displacement* `d` such that the second hash
 //! `h(key, d + 1)` sends every key of the bucket to a distinct free slot. A lookup is two
 //! hashes, two array reads and one comparison, whatever the number of keys: this is what
-//! makes the cost of a decision independent of the number of classes.
+//! makes the cost of a decision independent of the number of classes. Both tables have a
+//! power-of-two length, so that the hashes are reduced to an index with a mask.
 //!
 //! The hash is `ostrog_ksm::engine::mix`, the one the engine probes with at run time, so
 //! the build-time placement and the run-time lookup agree by construction.
 
-pub use ostrog_ksm::engine::mix;
+pub use ostrog_ksm::engine::{mix, reduce};
 
 /// A built table: `slots[i]` is the index of the key placed there (or `None`), and
 /// `displacements[b]` the displacement of bucket `b`.
@@ -23,12 +24,12 @@ pub struct Table {
 impl Table {
     /// The bucket of `key`.
     pub fn bucket(key: u64, buckets: usize) -> usize {
-        (mix(key, 0) % buckets.max(1) as u64) as usize
+        reduce(mix(key, 0), buckets.max(1) as u64) as usize
     }
 
     /// The slot of `key` under displacement `d`.
     pub fn slot(key: u64, d: u32, slots: usize) -> usize {
-        (mix(key, u64::from(d) + 1) % slots.max(1) as u64) as usize
+        reduce(mix(key, u64::from(d) + 1), slots.max(1) as u64) as usize
     }
 
     /// Finds `key`: the index of the key in the build input, if present.
@@ -44,8 +45,9 @@ impl Table {
 /// Builds a table for distinct `keys`.
 pub fn build(keys: &[u64]) -> Table {
     let n = keys.len();
-    let slots_len = (n + n / 4 + 1).max(1);
-    let buckets_len = (n / 3 + 1).max(1);
+    // Powers of two, so that a lookup masks instead of dividing ([`reduce`]).
+    let slots_len = (n + n / 4 + 1).max(1).next_power_of_two();
+    let buckets_len = (n / 3 + 1).max(1).next_power_of_two();
     let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); buckets_len];
     for (i, k) in keys.iter().enumerate() {
         buckets[Table::bucket(*k, buckets_len)].push(i);

@@ -10,6 +10,10 @@
 //! The classes the mix uses are spread over the whole class range. If dispatch depended on
 //! the number of classes, the figures would grow with it. Each figure is the best of five
 //! runs, since other work on the machine only adds time.
+//!
+//! Beside each figure, the `cedar-policy` crate decides the same rules for the same events
+//! (`xtask/cedar-bench`): one `permit` per request and response binding, with the message's
+//! field as the request's context, requests built before timing.
 
 use std::fmt::Write as _;
 
@@ -143,6 +147,7 @@ fn main() {{
 
 /// Runs the benchmark.
 pub fn run() -> Result<bool> {
+    let cedar = build_cedar();
     for n in SIZES {
         let dir = solution(n)?;
         let include = ostrog_policy::solution_include_dirs(&dir);
@@ -168,7 +173,62 @@ pub fn run() -> Result<bool> {
             );
         }
         let ns = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        println!("policy: {n} classes: {ns} ns/decision");
+        let cedar = match &cedar {
+            Ok(exe) => cedar_ns(exe, n)?,
+            Err(e) => format!("not measured ({e})"),
+        };
+        println!(
+            "policy: {n} classes: {ns} ns/decision (goal <= 20 ns, flat); cedar-policy, same \
+             rules and events: {cedar} ns/decision"
+        );
     }
     Ok(true)
+}
+
+/// Builds `xtask/cedar-bench` (a workspace of its own: Cedar is never a dependency of the
+/// kernel or of the project's workspace), release, into the shared target folder.
+fn build_cedar() -> Result<std::path::PathBuf> {
+    let manifest = cargo_ostrog::source_root().join("xtask/cedar-bench/Cargo.toml");
+    let target = ostrog_policy::gen::pal::target_dir()
+        .join("ostrog")
+        .join("cedar-bench");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building {} failed", manifest.display());
+    }
+    Ok(target.join("release").join("ostrog-cedar-bench"))
+}
+
+/// Cedar's nanoseconds per decision for `n` classes, as the program printed them.
+fn cedar_ns(exe: &std::path::Path, n: usize) -> Result<String> {
+    // Cedar's cost grows with the rules: fewer rounds for the larger sets, the same mix.
+    let rounds = (200_000 / n).clamp(20, 2_000);
+    let out = std::process::Command::new(exe)
+        .arg(n.to_string())
+        .arg(rounds.to_string())
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{}: {}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

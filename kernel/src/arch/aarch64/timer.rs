@@ -31,6 +31,8 @@ pub fn start_timer() -> u64 {
     // timer registers stay kernel-only.
     // SAFETY: CNTKCTL_EL1 only controls EL0 access to the counter and timer registers.
     unsafe { core::arch::asm!("msr cntkctl_el1, {0}", "isb", in(reg) 1u64 << 1) };
+    #[cfg(feature = "probes")]
+    start_probe_counter();
     CNTV_CVAL_EL0.set(u64::MAX);
     CNTV_CTL_EL0.set(1); // enabled, not masked
                          // A firmware that left CNTFRQ unset: assume QEMU's 62.5 MHz rather than divide by 0.
@@ -51,4 +53,31 @@ pub fn arm_timer(ns: u64) {
 /// The virtual counter of the generic timer (a fixed-frequency count, not CPU cycles).
 pub fn cycles() -> u64 {
     CNTVCT_EL0.get()
+}
+
+/// Starts the PMU's cycle counter for [`crate::probe`]: the virtual counter ticks once per
+/// 16 instructions under QEMU's `-icount shift=0`, too coarse for a stage of a few dozen;
+/// QEMU's cycle counter runs at 1 GHz of virtual time, one count per instruction there.
+#[cfg(feature = "probes")]
+fn start_probe_counter() {
+    // SAFETY: PMCR_EL0.E enables the PMU's counters, PMCNTENSET_EL0.C the cycle counter;
+    // neither changes memory or what programs may access (PMUSERENR_EL0 stays 0).
+    unsafe {
+        core::arch::asm!(
+            "msr pmcr_el0, {e}",
+            "msr pmcntenset_el0, {c}",
+            "isb",
+            e = in(reg) 1u64,
+            c = in(reg) 1u64 << 31,
+        )
+    };
+}
+
+/// The counter of [`crate::probe`]: the PMU's cycle counter (see `start_probe_counter`).
+#[inline(always)]
+pub fn probe_counter() -> u64 {
+    let value: u64;
+    // SAFETY: reading PMCCNTR_EL0 at EL1 has no side effect.
+    unsafe { core::arch::asm!("mrs {0}, pmccntr_el0", out(reg) value) };
+    value
 }

@@ -95,3 +95,10 @@ pub fn cycles() -> u64 {
     // SAFETY: rdtsc is available on every x86_64 CPU and has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
+
+/// The counter of [`crate::probe`]: the TSC (one tick per instruction under QEMU's
+/// `-icount shift=0`).
+#[inline(always)]
+pub fn probe_counter() -> u64 {
+    cycles()
+}

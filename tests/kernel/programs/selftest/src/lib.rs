@@ -36,3 +36,27 @@ pub fn spinner(name: &str, lines: u32) -> i32 {
     println!("{name} done");
     0
 }
+
+/// Counter ticks a loop of exactly 2,000,000 instructions takes (a decrement and a
+/// conditional branch, 1,000,000 times): under QEMU's `-icount shift=0` the benchmarks
+/// turn counter ticks into instructions with it (one per TSC tick on x86_64; the AArch64
+/// virtual counter ticks at CNTFRQ against a 1 GHz virtual clock).
+pub fn ticks_per_two_million_instructions() -> u64 {
+    let start = ostrog_rt::sys::cycles();
+    two_instruction_loop(1_000_000);
+    ostrog_rt::sys::cycles().wrapping_sub(start)
+}
+
+#[inline(never)]
+fn two_instruction_loop(n: u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: changes only the register it is given and the flags.
+    unsafe {
+        core::arch::asm!("2:", "sub {0}, 1", "jnz 2b", inout(reg) n => _, options(nomem, nostack));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: changes only the register it is given and the flags.
+    unsafe {
+        core::arch::asm!("2:", "subs {0}, {0}, #1", "b.ne 2b", inout(reg) n => _, options(nomem, nostack));
+    }
+}
