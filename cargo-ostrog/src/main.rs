@@ -224,6 +224,8 @@ fn run(cli: Cli) -> Result<u8> {
             machine.cmdline = cmdline;
             machine.disk = disk;
             machine.net = net;
+            // A random-number device for kl.EntropyEntity (unused by a solution without it).
+            machine.rng = true;
             let ending = machine.run_interactive()?;
             eprintln!("ostrog: machine {ending}");
             Ok(u8::try_from(ending.exit_code()).unwrap_or(1))

@@ -114,6 +114,8 @@ pub struct Machine {
     pub disk: Option<PathBuf>,
     /// A network card on QEMU user networking ([`net_args`]); `None`: no network.
     pub net: Option<Net>,
+    /// A virtio-rng device ([`rng_args`]), fed by the host's /dev/urandom.
+    pub rng: bool,
     /// Text that stops a captured run: once the console shows it, QEMU is killed at once
     /// (the machine loses its power; what QEMU had written to the disk image stays) and the
     /// run ends [`Ending::Stopped`], with the console as far as QEMU had printed it.
@@ -142,6 +144,7 @@ impl Machine {
             input: Vec::new(),
             disk: None,
             net: None,
+            rng: false,
             stop_at: None,
         }
     }
@@ -184,6 +187,11 @@ impl Machine {
             .args(["-serial", serial])
             .args(disk_args(self.arch, self.disk.as_deref()))
             .args(net_args(self.arch, self.net.as_ref(), self.disk.is_some()))
+            .args(rng_args(
+                self.arch,
+                self.rng,
+                self.disk.is_some() || self.net.is_some(),
+            ))
             .args(&self.extra_args);
         match &self.medium {
             BootMedium::Kernel(kernel) => {
@@ -396,6 +404,29 @@ pub fn net_args(arch: Arch, net: Option<&Net>, has_disk: bool) -> Vec<String> {
                 args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
             }
             "virtio-net-device,netdev=n0"
+        }
+    };
+    args.extend(["-device".into(), device.into()]);
+    args
+}
+
+/// The QEMU arguments that give the machine a virtio-rng device (none without `rng`): on
+/// x86_64 (q35) a virtio-rng PCI device, on AArch64 (virt) a modern virtio-mmio device
+/// (`-global virtio-mmio.force-legacy=false` unless the disk's or the network's arguments
+/// give it already: `modern_given`). Given after the disk and the network card, so that
+/// their PCI slots and virtio-mmio slots (and so their interrupt lines) stay as they were.
+pub fn rng_args(arch: Arch, rng: bool, modern_given: bool) -> Vec<String> {
+    if !rng {
+        return Vec::new();
+    }
+    let mut args = Vec::new();
+    let device = match arch {
+        Arch::X86_64 => "virtio-rng-pci",
+        Arch::Aarch64 => {
+            if !modern_given {
+                args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
+            }
+            "virtio-rng-device"
         }
     };
     args.extend(["-device".into(), device.into()]);
@@ -789,6 +820,42 @@ mod tests {
         for bad in ["80", "0:80", "80:0", "x:80", "80:70000", ":", "80:80:80"] {
             assert!(bad.parse::<Forward>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_random_number_device_comes_after_the_other_devices() {
+        assert!(rng_args(Arch::X86_64, false, false).is_empty());
+        assert_eq!(
+            rng_args(Arch::X86_64, true, false),
+            ["-device", "virtio-rng-pci"]
+        );
+        assert_eq!(
+            rng_args(Arch::Aarch64, true, false),
+            [
+                "-global",
+                "virtio-mmio.force-legacy=false",
+                "-device",
+                "virtio-rng-device"
+            ]
+        );
+        assert_eq!(
+            rng_args(Arch::Aarch64, true, true),
+            ["-device", "virtio-rng-device"]
+        );
+        let mut m = Machine::new(Arch::X86_64, Accel::Tcg, Path::new("k"));
+        m.disk = Some(PathBuf::from("/x/disk.img"));
+        m.rng = true;
+        let a: Vec<String> = m
+            .command("stdio")
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let blk = a
+            .iter()
+            .position(|x| x.starts_with("virtio-blk-pci"))
+            .unwrap();
+        let rng = a.iter().position(|x| x == "virtio-rng-pci").unwrap();
+        assert!(blk < rng);
     }
 
     #[test]

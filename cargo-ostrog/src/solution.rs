@@ -559,7 +559,8 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// * `disk: SIZE` or `disk: shared SIZE`: boot with a virtio-blk disk of SIZE bytes
 ///   ([`crate::qemu::disk_args`]), zero when the scenario starts ([`ScenarioDisk`]);
 ///   `shared`: one image for the solution's scenarios that say so, made afresh for the run
-///   and kept from one to the next in name order, so a later one sees what an earlier wrote.
+///   and kept from one to the next in name order, so a later one sees what an earlier wrote;
+/// * `device: rng`: boot with a virtio-rng device ([`crate::qemu::rng_args`]).
 ///
 /// A TEXT in double quotes (`expect: "memory: heap "`) is taken as written between them, so
 /// that it can end with spaces; any other value loses its trailing spaces.
@@ -585,6 +586,8 @@ pub struct ScenarioTest {
     pub input: Vec<crate::qemu::Input>,
     /// `disk: [shared] SIZE`: boot with a virtio-blk disk of SIZE bytes.
     pub disk: Option<ScenarioDisk>,
+    /// `device: rng`: boot with a virtio-rng device.
+    pub rng: bool,
 }
 
 /// The disk of a scenario (`disk:`), zero when the scenario starts, so the disk file system
@@ -600,7 +603,7 @@ pub enum ScenarioDisk {
 }
 
 const SCENARIO_KEYS: &str =
-    "expect, anywhere, reject, status, cmdline, boot, accel, arch, check, input or disk";
+    "expect, anywhere, reject, status, cmdline, boot, accel, arch, check, input, disk or device";
 
 /// The bytes of an `input:` value: `\n`, `\r`, `\t`, `\\`, `\xHH` (any byte, e.g.
 /// `\x04` for Ctrl-D), and `\*N` (the byte before it N times in all, for long input);
@@ -714,6 +717,10 @@ impl ScenarioTest {
                         false => ScenarioDisk::Fresh(size),
                     });
                 }
+                "device" => match value.trim() {
+                    "rng" => test.rng = true,
+                    other => bail!("{at}: unknown device `{other}`; expected rng"),
+                },
                 "status" => {
                     test.status = value
                         .trim()
@@ -796,6 +803,7 @@ impl ScenarioTest {
         let mut machine = crate::qemu::Machine::new(arch, accel, kernel);
         machine.cmdline = self.cmdline.clone();
         machine.input = self.input.clone();
+        machine.rng = self.rng;
         machine.disk = match self.disk {
             None => None,
             Some(ScenarioDisk::Fresh(size)) => {
@@ -1079,6 +1087,7 @@ mod tests {
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
                 input: Vec::new(),
                 disk: None,
+                rng: false,
             }
         );
         assert!(test.runs_on(Arch::X86_64) && !test.runs_on(Arch::Aarch64));
@@ -1157,6 +1166,13 @@ mod tests {
         assert!(error("disk: 1000\n", 1).contains("multiple of 512"));
         assert!(error("disk: big\n", 1).contains("expected a size"));
         assert!(error("disk: 1M\ndisk: 2M\n", 2).contains("`disk` given twice"));
+    }
+
+    #[test]
+    fn a_scenario_asks_for_a_random_number_device() {
+        assert!(parse("device: rng\n").unwrap().rng);
+        assert!(!parse("expect: a\n").unwrap().rng);
+        assert!(error("device: gpu\n", 1).contains("unknown device `gpu`; expected rng"));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! predict or recompute:
 //! * **reseed**: after [`RESEED_BYTES`] bytes or [`RESEED_NS`] nanoseconds the key becomes
 //!   the generator's next 32 bytes XORed with 32 fresh bytes from the seed source (the
-//!   kernel's generator, itself fed by RDRAND / RNDR and timing), so the key is at least as
-//!   unpredictable as either input;
+//!   kernel's generator, itself fed by RDRAND / RNDR and timing, XORed with a virtio-rng
+//!   device's bytes where there is one: [`mix`]), so the key is at least as unpredictable as
+//!   either input;
 //! * **fast key erasure**: after every request the key becomes the generator's next 32 bytes,
 //!   so the server's memory, read later, does not reveal bytes it already gave;
 //! * **bounds**: one request gives at most [`GET_RANDOM_MAX`] bytes; more is refused, not
@@ -30,6 +31,19 @@ pub enum Refusal {
     TooMany,
     /// The seed source failed when a reseed was due: nothing is given until it works again.
     NoSeed,
+}
+
+/// A seed from the kernel's generator and, where there is one, 32 bytes of a hardware
+/// source (a virtio-rng device): XORed, so that the seed is at least as unpredictable as
+/// the better of two independent sources.
+pub fn mix(kernel: [u8; 32], device: Option<[u8; 32]>) -> [u8; 32] {
+    let mut seed = kernel;
+    if let Some(device) = device {
+        for (s, d) in seed.iter_mut().zip(device) {
+            *s ^= d;
+        }
+    }
+    seed
 }
 
 /// The generator and when it was last reseeded.
@@ -99,6 +113,20 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_seed_changes_the_key_and_no_device_leaves_the_kernels() {
+        let kernel = [0x5a; 32];
+        assert_eq!(mix(kernel, None), kernel);
+        let mut device = [0u8; 32];
+        device[3] = 0xff;
+        let mixed = mix(kernel, Some(device));
+        assert_ne!(mixed, kernel);
+        assert_eq!(mixed[3], 0xa5);
+        assert_eq!(mixed[..3], kernel[..3]);
+        // A device that gives nothing but zeros cannot weaken the kernel's seed.
+        assert_eq!(mix(kernel, Some([0; 32])), kernel);
+    }
 
     #[test]
     fn requests_above_the_bound_are_refused_whole() {

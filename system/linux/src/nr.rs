@@ -411,6 +411,36 @@ fn table(arch: Arch) -> &'static [(u64, Sys, &'static str)] {
     }
 }
 
+/// The calls made on a socket descriptor (their first argument), ENOTSOCK on any other
+/// descriptor: one list, usable as a pattern (`socket_fd_calls!() => ...`) where a `match`
+/// must stay exhaustive, and as [`Sys::is_socket`].
+macro_rules! socket_fd_calls {
+    () => {
+        $crate::nr::Sys::Bind
+            | $crate::nr::Sys::Listen
+            | $crate::nr::Sys::Accept
+            | $crate::nr::Sys::Accept4
+            | $crate::nr::Sys::Connect
+            | $crate::nr::Sys::Sendto
+            | $crate::nr::Sys::Recvfrom
+            | $crate::nr::Sys::Sendmsg
+            | $crate::nr::Sys::Recvmsg
+            | $crate::nr::Sys::Shutdown
+            | $crate::nr::Sys::Getsockname
+            | $crate::nr::Sys::Getpeername
+            | $crate::nr::Sys::Setsockopt
+            | $crate::nr::Sys::Getsockopt
+    };
+}
+pub(crate) use socket_fd_calls;
+
+impl Sys {
+    /// Whether this call is made on a socket descriptor ([`socket_fd_calls`]).
+    pub fn is_socket(self) -> bool {
+        matches!(self, socket_fd_calls!())
+    }
+}
+
 /// The call with number `n` on `arch`, if the personality knows it.
 pub fn decode(arch: Arch, n: u64) -> Option<Sys> {
     table(arch).iter().find(|e| e.0 == n).map(|e| e.1)

@@ -852,22 +852,9 @@ impl State {
         }
         match sys {
             // Answered by `socket_call` above.
+            crate::nr::socket_fd_calls!() => err(ENOTSOCK),
             Sys::Socket
             | Sys::Socketpair
-            | Sys::Bind
-            | Sys::Listen
-            | Sys::Accept
-            | Sys::Accept4
-            | Sys::Connect
-            | Sys::Sendto
-            | Sys::Recvfrom
-            | Sys::Sendmsg
-            | Sys::Recvmsg
-            | Sys::Shutdown
-            | Sys::Getsockname
-            | Sys::Getpeername
-            | Sys::Setsockopt
-            | Sys::Getsockopt
             | Sys::EpollCreate
             | Sys::EpollCreate1
             | Sys::EpollCtl

@@ -14,57 +14,24 @@
 //! refuses `ClaimIrq` (the kernel audits the denial), no line is known, or the thread cannot
 //! start, the server polls and says so once on the console.
 //!
-//! Which line: as the block driver's (system/virtio-blk/src/irq.rs): on AArch64 `virt`
-//! virtio-mmio slot `i` is SPI 16 + `i`, GIC INTID 48 + `i`; on x86_64 `q35` a device in
-//! slot 0-24 of the root bus raising INTx `pin` reaches GSI 20 + ((slot + pin - 1) mod 4)
-//! (slots 25-31: the chipset's functions, as there).
+//! Which line: `virtio_support::line` (QEMU's board wiring).
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostrog_abi::Status;
-use ostrog_rt::idl::kl_core_core::riid;
-use ostrog_rt::idl::kl_core_io::IoProxy;
 use ostrog_rt::println;
-use ostrog_rt::sys::{call_status, CoreTransport};
+use ostrog_rt::sys::call_status;
 use ostrog_rt::thread::{self, JoinHandle};
 
-use crate::discover::Place;
 use crate::server::Shared;
+use virtio_support::hal::io;
+use virtio_support::{line, Place};
 
 /// The longest wait for the line before the thread looks whether the server ends (ms).
 const WAIT_MS: u32 = 100;
 /// The thread's priority: the server's own.
 const PRIORITY: u8 = 16;
-
-fn io() -> IoProxy<CoreTransport> {
-    IoProxy {
-        transport: CoreTransport,
-        riid: riid::IO,
-    }
-}
-
-/// The interrupt line of the card in virtio-mmio slot `slot` of AArch64 `virt`.
-#[cfg(target_arch = "aarch64")]
-fn line(slot: Place) -> Option<u32> {
-    // 32 slots, SPIs 16..48: INTIDs 48..80.
-    u32::try_from(slot).ok().filter(|&s| s < 32).map(|s| 48 + s)
-}
-
-/// The I/O APIC input (GSI) of the card in `slot` of `q35`'s root bus raising INTx `pin`.
-#[cfg(target_arch = "x86_64")]
-fn line(place: Place) -> Option<u32> {
-    let Place { slot, pin } = place;
-    if !(1..=4).contains(&pin) || slot > 31 {
-        return None;
-    }
-    let (slot, pin) = (u32::from(slot), u32::from(pin) - 1);
-    Some(match slot {
-        0..=24 => 20 + ((slot + pin) & 3),
-        30 => 20 + pin,
-        _ => 16 + pin,
-    })
-}
 
 /// What the interrupt thread tells the loop, and its counts.
 #[derive(Default)]

@@ -8,8 +8,6 @@
 
 extern crate alloc;
 
-mod discover;
-mod hal;
 mod irq;
 mod malformed;
 mod nic;

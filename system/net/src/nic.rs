@@ -2,7 +2,7 @@
 //!
 //! The card gets [`RX_BUFFERS`] receive buffers and [`TX_BUFFERS`] transmit buffers of
 //! [`FRAME`] bytes, all in one DMA allocation made at start, so the HAL never copies (see
-//! [`crate::hal`]). A received frame is copied out of its buffer into the token smoltcp
+//! `virtio_support::hal`). A received frame is copied out of its buffer into the token smoltcp
 //! consumes and the buffer goes straight back to the card; a frame to send is written into a
 //! free transmit buffer, whose completion is collected later. With every transmit buffer in
 //! flight the device says it cannot transmit, and smoltcp tries again on its next poll.
@@ -10,6 +10,7 @@
 //! Nothing here waits for the card: the server polls it, from its loop and from the thread
 //! that waits on the card's interrupt (see [`crate::server`], [`crate::irq`]).
 
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
@@ -17,8 +18,9 @@ use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::SomeTransport;
 
-use crate::hal::{self, OstrogHal};
 use crate::malformed::Malformed;
+use virtio_support::hal::{self, OstrogHal};
+use virtio_support::{Kind, Place};
 
 /// Descriptors of each virtqueue.
 const QUEUE: usize = 16;
@@ -77,11 +79,13 @@ impl Nic {
 
     /// Sets the card up and gives it every receive buffer; where the card sits (for its
     /// interrupt line).
-    pub fn open() -> Result<(Nic, crate::discover::Place), &'static str> {
-        let (transport, place) = crate::discover::find()?;
-        let raw = Raw::new(transport).map_err(|_| "the virtio network card did not initialise")?;
+    pub fn open() -> Result<(Nic, Place), String> {
+        let (transport, place) =
+            virtio_support::find(Kind::Network).map_err(|why| why.to_string())?;
+        let raw = Raw::new(transport)
+            .map_err(|_| String::from("the virtio network card did not initialise"))?;
         let base = hal::alloc_region(FRAME * (RX_BUFFERS + TX_BUFFERS))
-            .map_err(|_| "no DMA memory for the frame buffers")?;
+            .map_err(|_| String::from("no DMA memory for the frame buffers"))?;
         let mut nic = Nic {
             raw,
             base,
@@ -94,7 +98,7 @@ impl Nic {
             malformed: None,
         };
         for i in 0..RX_BUFFERS {
-            nic.post(i)?;
+            nic.post(i).map_err(String::from)?;
         }
         Ok((nic, place))
     }

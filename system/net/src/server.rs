@@ -250,6 +250,7 @@ fn rejection(header: &Header) -> Vec<u8> {
 }
 
 pub fn main() -> i32 {
+    virtio_support::hal::init("VfsNet");
     let (mut nic, place) = match Nic::open() {
         Ok(opened) => opened,
         Err(why) => {

@@ -1,219 +1,23 @@
-//! Finding the virtio-blk device.
-//!
-//! AArch64 `virt`: the board has 32 virtio-mmio slots of 0x200 bytes from 0x0a000000 (fixed
-//! by QEMU's `virt` machine); the driver maps them all with `io.MapMmio` and takes the first
-//! slot that holds a block device. (The kernel keeps the device tree to itself; a driver
-//! that should work on other boards would be given its slot instead.)
-//!
-//! x86_64 `q35`: virtio-pci. The driver claims the first virtio block function (vendor
-//! 0x1af4, device 0x1042 modern or 0x1001 transitional) from the PCI bus manager
-//! kl.drivers.PciBus (channel `pci`), which tells its BARs as the firmware (SeaBIOS) assigned
-//! them; `virtio-drivers` reads and writes its configuration space through the bus manager
-//! (which refuses BARs), and the driver maps its registers (`io.MapMmio`, through the HAL).
+//! The virtio-blk device, found and set up through the shared virtio library
+//! (system/virtio-support: virtio-mmio slots on AArch64 `virt`, the PCI bus manager on x86_64
+//! `q35`).
+
+use alloc::string::{String, ToString};
 
 use virtio_drivers::device::blk::VirtIOBlk;
 use virtio_drivers::transport::SomeTransport;
+use virtio_support::hal::OstrogHal;
+use virtio_support::Kind;
 
-use crate::hal::OstrogHal;
+pub use virtio_support::Place;
 
 /// The driver's device.
 pub type Blk = VirtIOBlk<OstrogHal, SomeTransport<'static>>;
 
-#[cfg(target_arch = "aarch64")]
-mod arch {
-    use core::ptr::NonNull;
-
-    use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-    use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
-
-    use crate::hal::map_mmio;
-
-    /// The virtio-mmio slots of QEMU's `virt`.
-    const SLOTS: u64 = 0x0a00_0000;
-    const SLOT_SIZE: usize = 0x200;
-    const SLOT_COUNT: usize = 32;
-
-    /// The device's virtio-mmio slot (its interrupt line: `crate::irq::line`).
-    pub type Place = usize;
-
-    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
-        let base = map_mmio(SLOTS, SLOT_SIZE * SLOT_COUNT)
-            .map_err(|_| "cannot map the virtio-mmio slots")?;
-        for i in 0..SLOT_COUNT {
-            let Some(header) = NonNull::new((base + i * SLOT_SIZE) as *mut VirtIOHeader) else {
-                continue;
-            };
-            // SAFETY: `header` is the start of slot `i` of the slots just mapped (uncached,
-            // writable) for this program alone; the slot's SLOT_SIZE bytes stay mapped for
-            // the program's life, and each slot is given to at most one transport.
-            let transport = match unsafe { MmioTransport::new(header, SLOT_SIZE) } {
-                Ok(t) => t,
-                Err(_) => continue,
-            };
-            if transport.device_type() == DeviceType::Block {
-                return Ok((transport.into(), i));
-            }
-        }
-        Err("no virtio block device in the virtio-mmio slots")
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod arch {
-    use core::cell::{Cell, RefCell};
-
-    use ostrog_rt::sys::Channel;
-    use virtio_drivers::transport::pci::bus::{
-        Command, ConfigurationAccess, DeviceFunction, PciRoot,
-    };
-    use virtio_drivers::transport::pci::PciTransport;
-    use virtio_drivers::transport::SomeTransport;
-
-    use crate::hal::OstrogHal;
-    use crate::idl::kl_drivers_pci::{Bar, PciProxy, BAR_IO, BAR_MEM32, BAR_MEM64, BAR_UNUSED};
-    use crate::idl::kl_drivers_pci_bus::riid;
-
-    const VIRTIO_VENDOR: u16 = 0x1af4;
-    /// virtio-blk: modern, then transitional.
-    const BLOCK_DEVICES: [u16; 2] = [0x1042, 0x1001];
-    const BAR0: u8 = 0x10;
-
-    /// Configuration space of the one function claimed from the bus manager.
-    ///
-    /// `virtio-drivers` sizes a BAR by writing all ones and reading back, which the bus
-    /// manager refuses (only the kernel may: `io.PciBarSize`); this access answers such a
-    /// probe from the BAR sizes the claim returned, so the library sees the real sizes and
-    /// the BARs never move.
-    struct BusCam {
-        pci: RefCell<PciProxy<Channel>>,
-        function: u32,
-        bars: [Bar; 6],
-        /// BAR dwords (bit i: dword 0x10 + 4i) written all ones and not yet restored.
-        probing: Cell<u8>,
-    }
-
-    /// The BAR dword index of `offset`, if it is one.
-    fn bar_dword(offset: u8) -> Option<usize> {
-        (BAR0..BAR0 + 24)
-            .contains(&offset)
-            .then_some(usize::from((offset - BAR0) / 4))
-    }
-
-    impl BusCam {
-        /// What BAR dword `i` reads while all ones is written to it: its size mask, with
-        /// its type bits.
-        fn probe_value(&self, i: usize, current: u32) -> u32 {
-            let mask = |size: u64| (!size.wrapping_sub(1)).wrapping_mul(u64::from(size != 0));
-            let Some(bar) = self.bars.get(i) else {
-                return 0;
-            };
-            match bar.kind {
-                BAR_MEM32 => (mask(bar.size) as u32 & !0xf) | (current & 0xf),
-                BAR_MEM64 => (mask(bar.size) as u32 & !0xf) | (current & 0xf),
-                BAR_IO => (mask(bar.size) as u32 & !0x3) | (current & 0x3),
-                BAR_UNUSED => match i.checked_sub(1).and_then(|p| self.bars.get(p)) {
-                    // The upper half of a 64-bit BAR.
-                    Some(lower) if lower.kind == BAR_MEM64 => (mask(lower.size) >> 32) as u32,
-                    _ => 0,
-                },
-                _ => 0,
-            }
-        }
-    }
-
-    impl ConfigurationAccess for BusCam {
-        fn read_word(&self, _f: DeviceFunction, offset: u8) -> u32 {
-            let value = self
-                .pci
-                .borrow_mut()
-                .read(self.function, u32::from(offset))
-                .map_or(u32::MAX, |r| r.value);
-            match bar_dword(offset) {
-                Some(i) if self.probing.get() & (1 << i) != 0 => self.probe_value(i, value),
-                _ => value,
-            }
-        }
-
-        fn write_word(&mut self, _f: DeviceFunction, offset: u8, data: u32) {
-            if let Some(i) = bar_dword(offset) {
-                // A BAR probe starts (all ones) or ends (the value restored); nothing moves.
-                let bit = 1 << i;
-                let probing = self.probing.get();
-                self.probing.set(if data == u32::MAX {
-                    probing | bit
-                } else {
-                    probing & !bit
-                });
-                return;
-            }
-            let _ = self
-                .pci
-                .borrow_mut()
-                .write(self.function, u32::from(offset), data);
-        }
-
-        unsafe fn unsafe_clone(&self) -> Self {
-            BusCam {
-                pci: RefCell::new(PciProxy {
-                    transport: self.pci.borrow().transport,
-                    riid: riid::PCI,
-                }),
-                function: self.function,
-                bars: self.bars.clone(),
-                probing: Cell::new(self.probing.get()),
-            }
-        }
-    }
-
-    /// The device's slot and its INTx pin (1 = INTA, 0 = none), from which
-    /// `crate::irq::line` finds its interrupt line.
-    #[derive(Clone, Copy)]
-    pub struct Place {
-        pub slot: u8,
-        pub pin: u8,
-    }
-
-    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
-        let channel = Channel::lookup("pci")
-            .map_err(|_| "no channel named pci (to the PCI bus manager kl.drivers.PciBus)")?;
-        let mut pci = PciProxy {
-            transport: channel,
-            riid: riid::PCI,
-        };
-        let claimed = BLOCK_DEVICES
-            .iter()
-            .find_map(|&device| pci.claim(VIRTIO_VENDOR, device, 0).ok())
-            .ok_or("no virtio block device claimed from the PCI bus manager")?;
-        let function = DeviceFunction {
-            bus: (claimed.function >> 16) as u8,
-            device: ((claimed.function >> 11) & 0x1f) as u8,
-            function: ((claimed.function >> 8) & 0x7) as u8,
-        };
-        let mut root = PciRoot::new(BusCam {
-            pci: RefCell::new(pci),
-            function: claimed.function,
-            bars: claimed.bars,
-            probing: Cell::new(0),
-        });
-        // The device reaches the driver's DMA memory only once it may master the bus.
-        root.set_command(function, Command::MEMORY_SPACE | Command::BUS_MASTER);
-        // The interrupt pin, as the bus manager read it.
-        let place = Place {
-            slot: function.device,
-            pin: claimed.pin,
-        };
-        PciTransport::new::<OstrogHal, _>(&mut root, function)
-            .map(|t| (SomeTransport::from(t), place))
-            .map_err(|_| "the virtio PCI device is not usable (its BARs are not assigned?)")
-    }
-}
-
-pub use arch::Place;
-
 /// Finds the device and sets it up; where it sits, for its interrupt line.
-pub fn open() -> Result<(Blk, Place), &'static str> {
-    let (transport, place) = arch::find()?;
+pub fn open() -> Result<(Blk, Place), String> {
+    let (transport, place) = virtio_support::find(Kind::Block).map_err(|why| why.to_string())?;
     VirtIOBlk::new(transport)
         .map(|blk| (blk, place))
-        .map_err(|_| "the virtio block device did not initialise")
+        .map_err(|_| String::from("the virtio block device did not initialise"))
 }

@@ -9,14 +9,7 @@
 //! `WaitIrq` returns at once and no interrupt is lost. A wait is bounded ([`WAIT_MS`]), so
 //! even a lost interrupt costs one timeout, not a hang.
 //!
-//! Which line: on AArch64 `virt` virtio-mmio slot `i` is wired to SPI 16 + `i`, GIC INTID
-//! 48 + `i`. On x86_64 `q35` a device on the root bus raises its legacy INTx pin (config
-//! byte 0x3d, 1 = INTA) through the ICH9's interrupt router to one of PIRQ A-H, which reach
-//! the I/O APIC as GSI 16-23: slots 0-24 go to PIRQ E-H rotated by slot (GSI 20 + ((slot +
-//! pin - 1) mod 4)); slots 25-31 (the chipset's own functions) follow their DxxIR registers,
-//! whose reset value sends INTA-INTD to PIRQ A-D (GSI 16 + (pin - 1)), except slot 30 (the
-//! DMI-to-PCI bridge), wired to PIRQ E-H. These are QEMU's board wiring, fixed like the
-//! virtio-mmio addresses in `device.rs`; other boards would give the driver its line.
+//! Which line: `virtio_support::line` (QEMU's board wiring).
 //!
 //! The line is checked once at start: a read of sector 0, then `WaitIrq` without looking
 //! at the used ring; the line must fire within [`CHECK_MS`]. When the policy refuses
@@ -26,13 +19,14 @@
 //! flush.
 
 use ostrog_abi::Status;
-use ostrog_rt::idl::kl_core_core::riid;
-use ostrog_rt::idl::kl_core_io::IoProxy;
 use ostrog_rt::idl::spec_rt::Handle;
 use ostrog_rt::println;
-use ostrog_rt::sys::{call_status, CoreTransport};
+use ostrog_rt::sys::call_status;
+use virtio_support::hal::io;
 
 use virtio_drivers::device::blk::{BlkReq, BlkResp, SECTOR_SIZE};
+
+use virtio_support::line;
 
 use crate::device::{Blk, Place};
 
@@ -40,36 +34,6 @@ use crate::device::{Blk, Place};
 const WAIT_MS: u32 = 100;
 /// The longest wait for the line when checking it with a read (ms).
 const CHECK_MS: u32 = 1000;
-
-fn io() -> IoProxy<CoreTransport> {
-    IoProxy {
-        transport: CoreTransport,
-        riid: riid::IO,
-    }
-}
-
-/// The interrupt line of the device in virtio-mmio slot `slot` of AArch64 `virt`.
-#[cfg(target_arch = "aarch64")]
-pub fn line(slot: Place) -> Option<u32> {
-    // 32 slots, SPIs 16..48: INTIDs 48..80.
-    u32::try_from(slot).ok().filter(|&s| s < 32).map(|s| 48 + s)
-}
-
-/// The I/O APIC input (GSI) of the device in `slot` of `q35`'s root bus raising INTx `pin`.
-#[cfg(target_arch = "x86_64")]
-pub fn line(place: Place) -> Option<u32> {
-    let Place { slot, pin } = place;
-    // Pin 0: the device uses no INTx; above 4: not a pin.
-    if !(1..=4).contains(&pin) || slot > 31 {
-        return None;
-    }
-    let (slot, pin) = (u32::from(slot), u32::from(pin) - 1);
-    Some(match slot {
-        0..=24 => 20 + ((slot + pin) & 3),
-        30 => 20 + pin,
-        _ => 16 + pin,
-    })
-}
 
 /// How the driver learns that the device finished a request, and how often it waited.
 pub struct Completion {

@@ -14,7 +14,6 @@ mod device;
 mod idl {
     include!(concat!(env!("OUT_DIR"), "/include.rs"));
 }
-mod hal;
 mod irq;
 mod server;
 

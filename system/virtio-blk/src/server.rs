@@ -12,8 +12,8 @@ use ostrog_rt::println;
 use virtio_drivers::device::blk::{BlkReq, BlkResp};
 
 use crate::device::{self, Blk};
-use crate::hal;
 use crate::irq::Completion;
+use virtio_support::hal;
 
 use crate::idl;
 use idl::kl_drivers_block::*;
@@ -22,6 +22,10 @@ use idl::kl_drivers_block::*;
 const BUSY: i32 = 16;
 const SECTOR: usize = SECTOR_SIZE as usize;
 const MAX_BYTES: usize = DATA_MAX as usize;
+/// Bytes of the HAL's bounce buffer: one request's data (at most `DATA_MAX`) and its small
+/// header and status, with room to spare (one request is in flight at a time).
+const BOUNCE: usize = 32 * 1024;
+const _: () = assert!(MAX_BYTES + 1024 <= BOUNCE);
 
 struct Server {
     blk: Blk,
@@ -140,7 +144,8 @@ impl idl::kl_drivers_virtio_blk::VirtioBlkEndpoints for Server {
 }
 
 pub fn main() -> i32 {
-    if let Err(e) = hal::init() {
+    hal::init("VirtioBlk");
+    if let Err(e) = hal::init_bounce(BOUNCE) {
         println!("VirtioBlk: no DMA memory: {}", e.name());
         return 1;
     }

@@ -679,14 +679,9 @@ impl State {
         cloexec: bool,
     ) -> Outcome {
         let limit = self.limits[RLIMIT_NOFILE].0.min(1024);
-        let target = match new {
-            Some(n) if n >= limit => return err(EBADF),
-            Some(n) => n,
-            None if min >= limit => return err(EINVAL),
-            None => match (min..limit).find(|&n| !self.fd_open(n)) {
-                Some(n) => n,
-                None => return err(EMFILE),
-            },
+        let target = match self.dup_target(new, min, limit) {
+            Ok(n) => n,
+            Err(e) => return err(e),
         };
         if let Err(e) = self.close_any(k, target) {
             return err(e);

@@ -258,6 +258,18 @@ impl State {
             || self.sockets.epolls.contains_key(&fd)
     }
 
+    /// Where `dup`, `dup2`/`dup3` and `F_DUPFD` of any kind of descriptor put the new one,
+    /// below `limit`: `new` itself (EBADF at or past the limit), or the lowest number not
+    /// open from `min` (EINVAL when `min` is past the limit, EMFILE when all are open).
+    pub(super) fn dup_target(&self, new: Option<u64>, min: u64, limit: u64) -> Result<u64, i64> {
+        match new {
+            Some(n) if n >= limit => Err(EBADF),
+            Some(n) => Ok(n),
+            None if min >= limit => Err(EINVAL),
+            None => (min..limit).find(|&n| !self.fd_open(n)).ok_or(EMFILE),
+        }
+    }
+
     /// The pipe end `fd` is (any descriptor), or the console duplicate (3 and above).
     pub(super) fn pipe_fd(&self, fd: u64) -> Option<PipeFd> {
         self.procs.fds.get(fd as usize).copied().flatten()
@@ -380,14 +392,9 @@ impl State {
             return err(EBADF);
         };
         let max = self.limits[super::RLIMIT_NOFILE].0.min(MAX_FDS as u64);
-        let target = match new {
-            Some(n) if n >= max => return err(EBADF),
-            Some(n) => n,
-            None if min >= max => return err(EINVAL),
-            None => match (min..max).find(|&n| !self.fd_open(n)) {
-                Some(n) => n,
-                None => return err(EMFILE),
-            },
+        let target = match self.dup_target(new, min, max) {
+            Ok(n) => n,
+            Err(e) => return err(e),
         };
         // A file there closes.
         if let Err(e) = self.close_file_fd(k, target) {

@@ -321,27 +321,10 @@ impl State {
             Sys::Read | Sys::Write | Sys::Readv | Sys::Writev if is_epoll => err(EINVAL),
             Sys::Socket => self.sys_socket(k, a[0], a[1], a[2]),
             Sys::Socketpair => err(EOPNOTSUPP),
-            Sys::Bind
-            | Sys::Listen
-            | Sys::Accept
-            | Sys::Accept4
-            | Sys::Connect
-            | Sys::Sendto
-            | Sys::Recvfrom
-            | Sys::Sendmsg
-            | Sys::Recvmsg
-            | Sys::Shutdown
-            | Sys::Getsockname
-            | Sys::Getpeername
-            | Sys::Setsockopt
-            | Sys::Getsockopt
-                if !is_sock =>
-            {
-                match self.fd_open(fd) {
-                    true => err(ENOTSOCK),
-                    false => err(EBADF),
-                }
-            }
+            s if s.is_socket() && !is_sock => match self.fd_open(fd) {
+                true => err(ENOTSOCK),
+                false => err(EBADF),
+            },
             Sys::Bind => self.sys_bind(k, fd, a[1], a[2]),
             Sys::Listen => self.sys_listen(k, fd, a[1] as i32 as i64),
             Sys::Accept => self.sys_accept(k, fd, a[1], a[2], 0),
@@ -1135,14 +1118,9 @@ impl State {
             return err(EBADF);
         };
         let limit = self.limits[RLIMIT_NOFILE].0.min(1024);
-        let target = match new {
-            Some(n) if n >= limit => return err(EBADF),
-            Some(n) => n,
-            None if min >= limit => return err(EINVAL),
-            None => match (min..limit).find(|&n| !self.fd_open(n)) {
-                Some(n) => n,
-                None => return err(EMFILE),
-            },
+        let target = match self.dup_target(new, min, limit) {
+            Ok(n) => n,
+            Err(e) => return err(e),
         };
         if let Err(e) = self.close_any(k, target) {
             return err(e);

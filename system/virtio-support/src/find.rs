@@ -1,29 +1,105 @@
-//! Finding the virtio-net card: its transport, for [`crate::nic`].
-//!
-//! Kept apart from the driver; the card is found as the block driver finds its disk
-//! (docs/devices.md):
+//! Finding a virtio device: its transport for `virtio-drivers`, and where it sits (for its
+//! interrupt line, [`crate::line`]).
 //!
 //! AArch64 `virt`: the board has 32 virtio-mmio slots of 0x200 bytes from 0x0a000000 (fixed
-//! by QEMU's `virt` machine); the server maps them all with `io.MapMmio` and takes the first
-//! slot that holds a network card.
+//! by QEMU's `virt` machine); the driver maps them all with `io.MapMmio` and takes the first
+//! slot that holds a device of its kind. (The kernel keeps the device tree to itself; a
+//! driver that should work on other boards would be given its slot instead.)
 //!
-//! x86_64 `q35`: virtio-pci. The server claims the first virtio network function (vendor
-//! 0x1af4, device 0x1041 modern or 0x1000 transitional) from the PCI bus manager
+//! x86_64 `q35`: virtio-pci. The driver claims the first virtio function of its kind (vendor
+//! 0x1af4, [`Kind::pci_devices`]: modern, then transitional) from the PCI bus manager
 //! kl.drivers.PciBus (channel `pci`), which tells its BARs as the firmware assigned them;
 //! `virtio-drivers` reads and writes its configuration space through the bus manager (which
-//! refuses BARs: a BAR probe is answered from the sizes the claim returned), and the server
-//! maps its registers (`io.MapMmio`, through the HAL). As in the block driver
-//! (system/virtio-blk/src/device.rs).
+//! refuses BARs: a BAR probe is answered from the sizes the claim returned), and the driver
+//! maps its registers (`io.MapMmio`, through [`crate::hal`]). The policy says which device
+//! each driver may claim (sysroot/kl/drivers/PciBus.psl).
 
-use virtio_drivers::transport::SomeTransport;
+use core::fmt;
+
+use virtio_drivers::transport::{DeviceType, SomeTransport};
+
+/// The kinds of virtio device Ostrog has drivers for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Block,
+    Network,
+    /// A random-number generator (virtio-rng, "entropy source").
+    Entropy,
+}
+
+impl Kind {
+    /// The virtio device type a virtio-mmio slot reports.
+    pub fn device_type(self) -> DeviceType {
+        match self {
+            Kind::Block => DeviceType::Block,
+            Kind::Network => DeviceType::Network,
+            Kind::Entropy => DeviceType::EntropySource,
+        }
+    }
+
+    /// Its PCI device IDs (vendor 0x1af4): modern (0x1040 + type), then transitional.
+    pub fn pci_devices(self) -> [u16; 2] {
+        match self {
+            Kind::Block => [0x1042, 0x1001],
+            Kind::Network => [0x1041, 0x1000],
+            Kind::Entropy => [0x1044, 0x1005],
+        }
+    }
+
+    /// What a person calls it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Block => "block device",
+            Kind::Network => "network card",
+            Kind::Entropy => "random-number device",
+        }
+    }
+}
+
+/// Why no device was found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Missing {
+    /// AArch64: `io.MapMmio` of the slots was refused or failed.
+    SlotsUnmapped,
+    /// AArch64: no slot holds a device of the kind.
+    NotInSlots(Kind),
+    /// x86_64: the program has no channel `pci`.
+    NoBusManager,
+    /// x86_64: the bus manager gave no such function (none there, taken, or the policy
+    /// refused the claim).
+    NotClaimed(Kind),
+    /// x86_64: the function was claimed but `virtio-drivers` cannot use it.
+    Unusable,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::SlotsUnmapped => write!(f, "cannot map the virtio-mmio slots"),
+            Missing::NotInSlots(k) => write!(f, "no virtio {} in the virtio-mmio slots", k.name()),
+            Missing::NoBusManager => write!(
+                f,
+                "no channel named pci (to the PCI bus manager kl.drivers.PciBus)"
+            ),
+            Missing::NotClaimed(k) => {
+                write!(f, "no virtio {} claimed from the PCI bus manager", k.name())
+            }
+            Missing::Unusable => write!(
+                f,
+                "the virtio PCI device is not usable (its BARs are not assigned?)"
+            ),
+        }
+    }
+}
 
 #[cfg(target_arch = "aarch64")]
 mod arch {
     use core::ptr::NonNull;
 
     use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-    use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
+    use virtio_drivers::transport::{SomeTransport, Transport};
 
+    use super::{Kind, Missing};
     use crate::hal::map_mmio;
 
     /// The virtio-mmio slots of QEMU's `virt`.
@@ -31,12 +107,11 @@ mod arch {
     const SLOT_SIZE: usize = 0x200;
     const SLOT_COUNT: usize = 32;
 
-    /// The card's virtio-mmio slot (its interrupt line: `crate::irq::line`).
+    /// The device's virtio-mmio slot.
     pub type Place = usize;
 
-    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
-        let base = map_mmio(SLOTS, SLOT_SIZE * SLOT_COUNT)
-            .map_err(|_| "cannot map the virtio-mmio slots")?;
+    pub fn find(kind: Kind) -> Result<(SomeTransport<'static>, Place), Missing> {
+        let base = map_mmio(SLOTS, SLOT_SIZE * SLOT_COUNT).map_err(|_| Missing::SlotsUnmapped)?;
         for i in 0..SLOT_COUNT {
             let Some(header) = NonNull::new((base + i * SLOT_SIZE) as *mut VirtIOHeader) else {
                 continue;
@@ -48,11 +123,11 @@ mod arch {
                 Ok(t) => t,
                 Err(_) => continue,
             };
-            if transport.device_type() == DeviceType::Network {
+            if transport.device_type() == kind.device_type() {
                 return Ok((transport.into(), i));
             }
         }
-        Err("no virtio network card in the virtio-mmio slots")
+        Err(Missing::NotInSlots(kind))
     }
 }
 
@@ -67,13 +142,12 @@ mod arch {
     use virtio_drivers::transport::pci::PciTransport;
     use virtio_drivers::transport::SomeTransport;
 
+    use super::{Kind, Missing};
     use crate::hal::OstrogHal;
     use crate::idl::kl_drivers_pci::{Bar, PciProxy, BAR_IO, BAR_MEM32, BAR_MEM64, BAR_UNUSED};
     use crate::idl::kl_drivers_pci_bus::riid;
 
     const VIRTIO_VENDOR: u16 = 0x1af4;
-    /// virtio-net: modern, then transitional.
-    const NET_DEVICES: [u16; 2] = [0x1041, 0x1000];
     const BAR0: u8 = 0x10;
 
     /// Configuration space of the one function claimed from the bus manager.
@@ -164,24 +238,24 @@ mod arch {
     }
 
     /// The device's slot and its INTx pin (1 = INTA, 0 = none), from which
-    /// `crate::irq::line` finds its interrupt line.
-    #[derive(Clone, Copy)]
+    /// [`crate::line`] finds its interrupt line.
+    #[derive(Clone, Copy, Debug)]
     pub struct Place {
         pub slot: u8,
         pub pin: u8,
     }
 
-    pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
-        let channel = Channel::lookup("pci")
-            .map_err(|_| "no channel named pci (to the PCI bus manager kl.drivers.PciBus)")?;
+    pub fn find(kind: Kind) -> Result<(SomeTransport<'static>, Place), Missing> {
+        let channel = Channel::lookup("pci").map_err(|_| Missing::NoBusManager)?;
         let mut pci = PciProxy {
             transport: channel,
             riid: riid::PCI,
         };
-        let claimed = NET_DEVICES
+        let claimed = kind
+            .pci_devices()
             .iter()
             .find_map(|&device| pci.claim(VIRTIO_VENDOR, device, 0).ok())
-            .ok_or("no virtio network card claimed from the PCI bus manager")?;
+            .ok_or(Missing::NotClaimed(kind))?;
         let function = DeviceFunction {
             bus: (claimed.function >> 16) as u8,
             device: ((claimed.function >> 11) & 0x1f) as u8,
@@ -202,14 +276,13 @@ mod arch {
         };
         PciTransport::new::<OstrogHal, _>(&mut root, function)
             .map(|t| (SomeTransport::from(t), place))
-            .map_err(|_| "the virtio PCI device is not usable (its BARs are not assigned?)")
+            .map_err(|_| Missing::Unusable)
     }
 }
 
 pub use arch::Place;
 
-/// The transport of the first virtio network card, and where it sits (for its interrupt
-/// line: `crate::irq::line`).
-pub fn find() -> Result<(SomeTransport<'static>, Place), &'static str> {
-    arch::find()
+/// The transport of the first virtio device of `kind`, and where it sits.
+pub fn find(kind: Kind) -> Result<(SomeTransport<'static>, Place), Missing> {
+    arch::find(kind)
 }
