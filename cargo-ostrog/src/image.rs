@@ -93,6 +93,58 @@ pub fn build_programs(arch: Arch, programs: &[Program]) -> Result<Vec<(String, P
         .collect()
 }
 
+/// What of an executable the loader reads: the release profile keeps debug information
+/// (for debuggers, from the files under `target/`), which makes a program of 50 KiB of
+/// code a file of 2.5 MiB. The loader reads only the ELF header, the program headers and
+/// the bytes they name, so the copy packed into a ROMFS is cut after the last of those and
+/// its section headers are dropped (`e_shoff`, `e_shnum`, `e_shstrndx` zeroed). Anything
+/// that is not a little-endian ELF64 file whose headers lie within it is kept unchanged
+/// (the loader then judges it).
+pub fn loadable_only(mut data: Vec<u8>) -> Vec<u8> {
+    let u16_at = |d: &[u8], at: usize| {
+        d.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as u64)
+    };
+    let u64_at = |d: &[u8], at: usize| {
+        d.get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    if data.get(..6) != Some(b"\x7fELF\x02\x01".as_slice()) {
+        return data;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (
+        u64_at(&data, 0x20),
+        u16_at(&data, 0x36),
+        u16_at(&data, 0x38),
+    ) else {
+        return data;
+    };
+    if phentsize < 56 {
+        return data;
+    }
+    let mut end = phoff.saturating_add(phentsize * phnum).max(64);
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        let (Some(offset), Some(filesz)) = (
+            usize::try_from(at + 8).ok().and_then(|a| u64_at(&data, a)),
+            usize::try_from(at + 32).ok().and_then(|a| u64_at(&data, a)),
+        ) else {
+            return data;
+        };
+        end = end.max(offset.saturating_add(filesz));
+    }
+    let Ok(end) = usize::try_from(end) else {
+        return data;
+    };
+    if end > data.len() {
+        return data;
+    }
+    data.truncate(end);
+    data[0x28..0x30].fill(0);
+    data[0x3c..0x40].fill(0);
+    data
+}
+
 /// Writes a ROMFS archive holding `files` (name, contents) to `out`.
 pub fn write_romfs(files: &[(String, Vec<u8>)], out: &Path) -> Result<()> {
     let mut writer = ostrog_romfs::Writer::new();
@@ -242,7 +294,7 @@ pub fn build_image(arch: Arch, spec: &ImageSpec<'_>) -> Result<PathBuf> {
     for (binary, path) in programs {
         let data =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        files.push((binary, data));
+        files.push((binary, loadable_only(data)));
     }
     files.extend(spec.extra.iter().cloned());
     let dir = kernel::target_dir()?.join("ostrog").join(arch.name());
@@ -254,7 +306,7 @@ pub fn build_image(arch: Arch, spec: &ImageSpec<'_>) -> Result<PathBuf> {
         let einit = build_einit(arch, &table)?;
         let data =
             std::fs::read(&einit).with_context(|| format!("cannot read {}", einit.display()))?;
-        files.push(("Einit".into(), data));
+        files.push(("Einit".into(), loadable_only(data)));
     }
     let romfs = dir.join(format!("{}.cpio", spec.name));
     write_romfs(&files, &romfs)?;
@@ -265,6 +317,43 @@ pub fn build_image(arch: Arch, spec: &ImageSpec<'_>) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packed_program_keeps_every_loaded_byte_and_drops_the_rest() {
+        // This test's own executable (an ELF64 file with debug information) stands in for a
+        // program.
+        let exe = std::fs::read(std::env::current_exe().expect("exe")).expect("read");
+        let cut = loadable_only(exe.clone());
+        assert!(cut.len() < exe.len(), "nothing was cut");
+        assert_eq!(&cut[..0x28], &exe[..0x28]);
+        assert_eq!(&cut[0x28..0x30], &[0; 8], "e_shoff");
+        assert_eq!(&cut[0x3c..0x40], &[0; 4], "e_shnum and e_shstrndx");
+        let phoff = u64::from_le_bytes(exe[0x20..0x28].try_into().unwrap()) as usize;
+        let phnum = u16::from_le_bytes([exe[0x38], exe[0x39]]) as usize;
+        for i in 0..phnum {
+            let ph = &exe[phoff + i * 56..];
+            let offset = u64::from_le_bytes(ph[8..16].try_into().unwrap()) as usize;
+            let filesz = u64::from_le_bytes(ph[32..40].try_into().unwrap()) as usize;
+            // (Past the ELF header, whose section fields were zeroed.)
+            let from = offset.max(64).min(offset + filesz);
+            assert!(
+                cut[from..offset + filesz] == exe[from..offset + filesz],
+                "segment {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_whole_elf64_file_is_packed_unchanged() {
+        let exe = std::fs::read(std::env::current_exe().expect("exe")).expect("read");
+        for data in [
+            exe[..120].to_vec(),
+            exe[..4000].to_vec(),
+            b"#!/bin/sh\n".to_vec(),
+        ] {
+            assert_eq!(loadable_only(data.clone()), data);
+        }
+    }
 
     #[test]
     fn leaving_out_a_task_drops_its_channels_and_renumbers() {

@@ -459,7 +459,14 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
         );
     }
     let mut files = Vec::new();
-    files.extend(build_programs(solution, arch, &linux)?);
+    // What is built here is packed without its debug information (see
+    // `image::loadable_only`); prebuilt and extra files are packed as given.
+    let built = |(name, data): (String, Vec<u8>)| (name, crate::image::loadable_only(data));
+    files.extend(
+        build_programs(solution, arch, &linux)?
+            .into_iter()
+            .map(built),
+    );
     for (name, data) in crate::linux::prebuilt(&solution.dir, arch)?
         .into_iter()
         .chain(options.extra.iter().cloned())
@@ -482,7 +489,7 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
         );
         files.push((
             crate::linux::PERSONALITY.into(),
-            crate::linux::build_personality(arch, &why)?,
+            crate::image::loadable_only(crate::linux::build_personality(arch, &why)?),
         ));
     }
     for program in system_programs_for(described.processes.iter().map(|p| p.path.as_str())) {
@@ -497,7 +504,9 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
         let path = build_system_program(arch, program.package, program.binary)?;
         files.push((
             program.romfs.into(),
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+            crate::image::loadable_only(
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
         ));
     }
     // The solution's own files (docs/solutions.md, "Files").
@@ -526,7 +535,9 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
     let einit = crate::image::build_einit(arch, &table)?;
     files.push((
         "Einit".into(),
-        std::fs::read(&einit).with_context(|| format!("cannot read {}", einit.display()))?,
+        crate::image::loadable_only(
+            std::fs::read(&einit).with_context(|| format!("cannot read {}", einit.display()))?,
+        ),
     ));
     let romfs = out.join("romfs.cpio");
     crate::image::write_romfs(&files, &romfs)?;

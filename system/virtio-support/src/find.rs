@@ -79,7 +79,7 @@ impl fmt::Display for Missing {
             Missing::NotInSlots(k) => write!(f, "no virtio {} in the virtio-mmio slots", k.name()),
             Missing::NoBusManager => write!(
                 f,
-                "no channel named pci (to the PCI bus manager kl.drivers.PciBus)"
+                "no PCI bus manager (the program has no channel `pci` to kl.drivers.PciBus)"
             ),
             Missing::NotClaimed(k) => {
                 write!(f, "no virtio {} claimed from the PCI bus manager", k.name())

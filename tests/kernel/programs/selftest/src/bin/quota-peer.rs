@@ -31,8 +31,8 @@ fn expect(got: Result<(), Status>, want: Status, what: &str) -> i32 {
 
 fn main() -> i32 {
     let mut failed = 0;
-    // Let the hog take what it may first (it then holds it for 3 s).
-    let _ = sys::sleep_ms(1500);
+    // Let the hog take what it may first (it then holds it for 4 s).
+    let _ = sys::sleep_ms(2500);
     let mut got = 0;
     for _ in 0..32 {
         match sys::vmm().allocate(MIB as u64, VMM_WRITE) {
