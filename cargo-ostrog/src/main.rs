@@ -384,11 +384,10 @@ fn run(cli: Cli) -> Result<u8> {
             command: PolicyCmd::Test { solution },
         } => {
             let (passed, failed) = match Solution::open(&solution) {
-                // A solution with a policy template: its expansion is tested.
-                Ok(s) if s.policy_template.is_some() => {
-                    cargo_ostrog::solution::pal_tests(&s, &mut std::io::stdout())?
-                }
-                _ => ostrog_policy::pal_test_cli(&solution, &mut std::io::stdout())?,
+                // A solution: checked, its templates and board blocks expanded, then tested.
+                Ok(s) => cargo_ostrog::solution::pal_tests(&s, &mut std::io::stdout())?,
+                // A folder of policies.
+                Err(_) => ostrog_policy::pal_test_cli(&solution, &mut std::io::stdout())?,
             };
             println!("{passed} passed, {failed} failed");
             Ok(u8::from(failed > 0))

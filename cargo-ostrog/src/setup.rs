@@ -105,6 +105,22 @@ fn ensure_packages(missing: &[&str]) -> Result<()> {
         missing.join(" ")
     );
     run_as_root(&["apt-get", "update", "-qq"])?;
+    // Ask apt what it would do first (a simulation needs no root), and refuse a plan that
+    // takes away or changes a package the user has.
+    let simulated = Command::new("apt-get")
+        .env("LC_ALL", "C")
+        .args(["install", "-s", "--no-install-recommends"])
+        .args(missing)
+        .output()
+        .context("cannot run apt-get")?;
+    if !simulated.status.success() {
+        bail!(
+            "apt-get cannot install {}: {}",
+            missing.join(" "),
+            String::from_utf8_lossy(&simulated.stderr).trim()
+        );
+    }
+    AptPlan::read(&String::from_utf8_lossy(&simulated.stdout)).check(missing)?;
     let mut args = vec![
         "env",
         "DEBIAN_FRONTEND=noninteractive",
@@ -113,21 +129,100 @@ fn ensure_packages(missing: &[&str]) -> Result<()> {
         "-y",
         "-qq",
         "--no-install-recommends",
-        // Never remove a package the user has (apt would, to install an older one a
-        // dependency pins): apt-get stops instead, and the user decides.
+        // Should the archive change between the simulation and now: apt-get stops rather
+        // than remove anything.
         "--no-remove",
     ];
     args.extend(missing.iter());
     run_as_root(&args).with_context(|| {
         format!(
-            "apt-get could not install {} without removing a package you have (it was told \
-             not to remove any); see what it would remove with `apt-get install --dry-run \
-             --no-install-recommends {}`, then install them yourself or make the programs \
-             they provide available on PATH",
+            "apt-get could not install {} (it was told not to remove any package); see why \
+             with `apt-get install -s --no-install-recommends {}`",
             missing.join(" "),
             missing.join(" ")
         )
     })
+}
+
+/// What a simulated `apt-get install -s` (in the C locale) would do to the packages
+/// already installed: the installs themselves are fine, anything else is the user's call.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AptPlan {
+    /// Packages it would remove (`Remv` lines and the "REMOVED" list).
+    pub removed: Vec<String>,
+    /// Installed packages it would replace with an older version ("DOWNGRADED").
+    pub downgraded: Vec<String>,
+    /// Packages the user holds at their version that it would change.
+    pub held: Vec<String>,
+}
+
+impl AptPlan {
+    /// Reads the output of `apt-get install -s`.
+    pub fn read(simulation: &str) -> AptPlan {
+        let mut plan = AptPlan::default();
+        let mut list: Option<&mut Vec<String>> = None;
+        for line in simulation.lines() {
+            if let Some(rest) = line.strip_prefix("Remv ") {
+                list = None;
+                if let Some(name) = rest.split_whitespace().next() {
+                    push_once(&mut plan.removed, name);
+                }
+                continue;
+            }
+            if line.starts_with(' ') {
+                if let Some(l) = list.as_deref_mut() {
+                    for name in line.split_whitespace() {
+                        // `pkg*` marks a purge in the list.
+                        push_once(l, name.trim_end_matches('*'));
+                    }
+                }
+                continue;
+            }
+            list = if line.starts_with("The following packages will be REMOVED") {
+                Some(&mut plan.removed)
+            } else if line.starts_with("The following packages will be DOWNGRADED") {
+                Some(&mut plan.downgraded)
+            } else if line.starts_with("The following held packages will be changed") {
+                Some(&mut plan.held)
+            } else {
+                None
+            };
+        }
+        plan
+    }
+
+    /// Ok when the plan only adds or upgrades packages; otherwise what it would do and what
+    /// the user can do instead.
+    pub fn check(&self, wanted: &[&str]) -> Result<()> {
+        let mut changes = Vec::new();
+        for (what, list) in [
+            ("remove", &self.removed),
+            ("downgrade", &self.downgraded),
+            ("change the held packages", &self.held),
+        ] {
+            if !list.is_empty() {
+                changes.push(format!("{what} {}", list.join(" ")));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "installing {wanted} would {changes}, which you have installed; Ostrog never \
+             removes or replaces your packages, so nothing was changed. Install {wanted} \
+             yourself in a way that keeps them (for example from the release they come from: \
+             `sudo apt-get install -t RELEASE {wanted}`), or put the programs they provide on \
+             PATH, and run the command again",
+            wanted = wanted.join(" "),
+            changes = changes.join(" and ")
+        )
+    }
+}
+
+fn push_once(list: &mut Vec<String>, name: &str) {
+    if !name.is_empty() && !list.iter().any(|n| n == name) {
+        list.push(name.to_string());
+    }
 }
 
 fn installed(what: &str) -> Result<String> {
@@ -223,4 +318,87 @@ pub fn zig_cc(dir: &std::path::Path) -> Result<Command> {
     let mut cmd = Command::new("python3");
     cmd.env("PYTHONPATH", dir).args(["-m", "ziglang", "cc"]);
     Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AptPlan;
+
+    /// `apt-get install -s qemu-system-x86` on a machine with a newer `qemu-utils` from
+    /// backports, which the stable package's dependencies pin back.
+    const REPLACES_NEWER: &str = "\
+NOTE: This is only a simulation!
+      apt-get needs root privileges for real execution.
+Reading package lists...
+Building dependency tree...
+The following additional packages will be installed:
+  qemu-system-common qemu-system-data
+The following packages will be REMOVED:
+  qemu-block-extra* qemu-utils
+The following NEW packages will be installed:
+  qemu-system-common qemu-system-data qemu-system-x86
+The following packages will be DOWNGRADED:
+  qemu-utils
+0 upgraded, 3 newly installed, 1 downgraded, 2 to remove and 0 not upgraded.
+Remv qemu-block-extra [1:8.2.1+ds-1~bpo12+1]
+Remv qemu-utils [1:8.2.1+ds-1~bpo12+1]
+Inst qemu-system-common (1:7.2+dfsg-7+deb12u6 Debian:12.8/stable [amd64])
+Inst qemu-system-x86 (1:7.2+dfsg-7+deb12u6 Debian:12.8/stable [amd64])
+Conf qemu-system-x86 (1:7.2+dfsg-7+deb12u6 Debian:12.8/stable [amd64])
+";
+
+    const CLEAN: &str = "\
+NOTE: This is only a simulation!
+The following NEW packages will be installed:
+  qemu-system-arm
+The following packages will be upgraded:
+  libslirp0
+1 upgraded, 1 newly installed, 0 to remove and 12 not upgraded.
+Inst libslirp0 [4.7.0-1] (4.7.0-1+b1 Debian:12.8/stable [amd64])
+Inst qemu-system-arm (1:7.2+dfsg-7+deb12u6 Debian:12.8/stable [amd64])
+";
+
+    #[test]
+    fn removals_and_downgrades_of_installed_packages_are_refused() {
+        let plan = AptPlan::read(REPLACES_NEWER);
+        assert_eq!(plan.removed, ["qemu-block-extra", "qemu-utils"]);
+        assert_eq!(plan.downgraded, ["qemu-utils"]);
+        let err = plan.check(&["qemu-system-x86"]).unwrap_err().to_string();
+        assert!(
+            err.contains("would remove qemu-block-extra qemu-utils and downgrade qemu-utils"),
+            "{err}"
+        );
+        assert!(err.contains("nothing was changed"), "{err}");
+        assert!(
+            err.contains("apt-get install -t RELEASE qemu-system-x86"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn new_packages_and_upgrades_are_installed() {
+        let plan = AptPlan::read(CLEAN);
+        assert_eq!(plan, AptPlan::default());
+        plan.check(&["qemu-system-arm"])
+            .expect("nothing of the user's is touched");
+    }
+
+    #[test]
+    fn a_changed_held_package_is_refused() {
+        let out = "The following held packages will be changed:\n  qemu-utils\n\
+                   The following NEW packages will be installed:\n  qemu-system-x86\n";
+        let plan = AptPlan::read(out);
+        assert_eq!(plan.held, ["qemu-utils"]);
+        assert!(plan.removed.is_empty() && plan.downgraded.is_empty());
+        let err = plan.check(&["qemu-system-x86"]).unwrap_err().to_string();
+        assert!(err.contains("change the held packages qemu-utils"), "{err}");
+    }
+
+    #[test]
+    fn a_remv_line_alone_is_a_removal() {
+        // Some apt versions print no summary with -qq; the action lines still say it.
+        let plan = AptPlan::read("Remv qemu-utils [1:8.2]\nInst qemu-system-x86 (1:7.2)\n");
+        assert_eq!(plan.removed, ["qemu-utils"]);
+        assert!(plan.check(&["qemu-system-x86"]).is_err());
+    }
 }

@@ -210,12 +210,9 @@ pub fn check(solution: &Solution) -> Result<Vec<String>> {
     Ok(classes)
 }
 
-/// Runs the PAL tests of the solution's policy (expanded first when it is a template);
-/// returns (passed, failed).
+/// Runs the PAL tests of the solution's policy, checked first, so that templates and the
+/// board blocks of its `.psl` files are expanded for its board; returns (passed, failed).
 pub fn pal_tests(solution: &Solution, out: &mut dyn std::io::Write) -> Result<(usize, usize)> {
-    if solution.policy_template.is_none() {
-        return Ok(ostrog_policy::pal_test_cli(&solution.dir, out)?);
-    }
     check(solution)?;
     let mut include = solution.include_dirs();
     include.extend(ostrog_policy::solution_include_dirs(&solution.dir));

@@ -177,6 +177,15 @@ fn template_problems_name_the_template_line_and_column() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The start of every policy text below.
+const HEAD: &str = "execute: kl.core.Execute\nuse nk.base._\nuse EDL kl.core.Core\nuse EDL Einit\n";
+
+/// The short diagnostics of a policy text checked against the SDK.
+fn diagnostics(text: &str) -> Vec<String> {
+    let path = root().join("tests/kos/policy.psl");
+    ostrog_policy::load_policy_source(&path, text, &[ostrog_idl::sysroot()]).short_messages()
+}
+
 /// The targets (endpoint.method) each binding of a policy text selects on kl.core.Core.
 fn core_targets(text: &str) -> Vec<Vec<String>> {
     let path = root().join("tests/kos/policy.psl");
@@ -211,35 +220,101 @@ fn core_targets(text: &str) -> Vec<Vec<String>> {
     all
 }
 
+/// The targets of each level of `request src=Einit, dst=kl.core.Core { BODY }`.
+fn einit_to_core(body: &str) -> Vec<Vec<String>> {
+    core_targets(&format!(
+        "{HEAD}request src=Einit, dst=kl.core.Core {{\n{body}\n}}\n"
+    ))
+}
+
 #[test]
 fn kasperskyos_kernel_endpoint_names_mean_ostrogs() {
-    let head = "execute: kl.core.Execute\nuse nk.base._\nuse EDL kl.core.Core\nuse EDL Einit\n";
-    let kos = core_targets(&format!(
-        "{head}request src=Einit, dst=kl.core.Core {{\n\
-         match endpoint=vmm.VMM, method=Allocate {{ grant () }}\n\
-         match endpoint=handle.Handle {{ match method=Copy {{ grant () }} }}\n\
-         match endpoint=sync.Sync {{ grant () }}\n\
-         match endpoint=vmm.VMM, method=Commit {{ grant () }}\n}}\n"
-    ));
-    let ostrog = core_targets(&format!(
-        "{head}request src=Einit, dst=kl.core.Core {{\n\
-         match endpoint=vmm, method=Allocate {{ grant () }}\n\
-         match endpoint=handle {{ match method=Duplicate {{ grant () }} }}\n\
-         match endpoint=futex {{ grant () }}\n}}\n"
-    ));
+    let kos = einit_to_core(
+        "match endpoint=vmm.VMM, method=Allocate { grant () }
+         match endpoint=handle.Handle { match method=Copy { grant () } }
+         match endpoint=sync.Sync { grant () }
+         match endpoint=vmm.VMM, method=Commit { grant () }",
+    );
+    let ostrog = einit_to_core(
+        "match endpoint=vmm, method=Allocate { grant () }
+         match endpoint=handle { match method=Duplicate { grant () } }
+         match endpoint=futex { grant () }",
+    );
     assert_eq!(kos[..4], ostrog[..4], "{kos:?}");
     assert_eq!(kos[2], vec!["handle.Duplicate".to_string()]);
     // Commit has no counterpart: it selects nothing.
     assert_eq!(kos[4], Vec::<String>::new());
-    // On another class, a dotted endpoint is that class's own.
-    let path = root().join("tests/kos/policy.psl");
-    let checked = ostrog_policy::load_policy_source(
-        &path,
-        &format!("{head}use EDL kl.Klog\nrequest dst=kl.Klog, endpoint=vmm.VMM {{ grant () }}\n"),
-        &[ostrog_idl::sysroot()],
-    );
+    // On another class, a dotted endpoint is that class's own: neither a KasperskyOS
+    // kernel endpoint Ostrog has nor one it lacks is an endpoint of kl.Klog.
+    for endpoint in ["vmm.VMM", "hal.HAL"] {
+        let errs = diagnostics(&format!(
+            "{HEAD}use EDL kl.Klog\nrequest dst=kl.Klog, endpoint={endpoint} {{ grant () }}\n"
+        ));
+        assert!(!errs.is_empty(), "{endpoint} is no endpoint of kl.Klog");
+    }
+}
+
+#[test]
+fn kernel_endpoints_ostrog_lacks_compile_and_select_what_does_the_same() {
+    // One `match SELECTORS { RULE }` per line.
+    let levels = [
+        ("endpoint=hal.HAL, method=DebugWrite", "grant ()"),
+        ("endpoint=hal.HAL", "match method=GetEntropy { grant () }"),
+        ("endpoint=fs.FS, method=Open", "grant ()"),
+        ("endpoint=hal.HAL, method=SetPrivReg", "grant ()"),
+        ("endpoint=pm.PM", "deny ()"),
+        ("endpoint=profiler.Profiler, method=GetCounters", "grant ()"),
+        ("endpoint=hal.HAL", "grant ()"),
+    ];
+    let body: Vec<String> = levels
+        .iter()
+        .map(|(selectors, rule)| format!("match {selectors} {{ {rule} }}"))
+        .collect();
+    let kos = einit_to_core(&body.join("\n"));
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let both = strings(&["console.Write", "entropy.Read"]);
+    assert_eq!(kos[0], strings(&["console.Write"]), "{kos:?}");
+    // `match endpoint=hal.HAL { ... }` is every method Ostrog has a counterpart for.
+    assert_eq!(kos[1], both, "{kos:?}");
+    assert_eq!(kos[2], strings(&["entropy.Read"]), "{kos:?}");
+    assert_eq!(kos[3], strings(&["romfs.Read"]), "{kos:?}");
+    // Privileged registers, power, profiling: nothing on Ostrog is one of these requests.
+    assert!(kos[4..7].iter().all(Vec::is_empty), "{kos:?}");
+    assert_eq!(kos[7], both, "{kos:?}");
+    assert_eq!(kos.len(), 8, "{kos:?}");
+}
+
+#[test]
+fn handle_rights_by_kasperskyos_name_compile_or_say_why_not() {
+    // A policy naming a right Ostrog's handles lack does not compile, and says why.
+    let errs = diagnostics(&format!(
+        "{HEAD}request src=Einit, dst=kl.core.Core, endpoint=handle, method=Duplicate {{\n\
+         assert ((message.rights & OCAP_IOPORT_FULL) == 0)\n}}\n"
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
-        checked.error_count() > 0,
-        "vmm.VMM is no endpoint of kl.Klog"
+        errs[0].contains("policy.psl:6:27: Ostrog's handles have no right `OCAP_IOPORT_FULL`"),
+        "{errs:?}"
     );
+    // The names stand wherever a number does.
+    let errs = diagnostics(&format!(
+        "{HEAD}request src=Einit, dst=kl.core.Core, endpoint=handle, method=Duplicate {{\n\
+         assert ((message.rights & (OCAP_HANDLE_TRANSFER | OCAP_HANDLE_COPY)) == 0)\n}}\n"
+    ));
+    assert!(errs.is_empty(), "{errs:?}");
+}
+
+#[test]
+fn the_corpus_pal_tests_pass() {
+    let mut total = 0;
+    for dir in folders(&root().join("tests/kos")) {
+        let s = Solution::open(&dir).expect("a solution");
+        let mut out = Vec::new();
+        let (passed, failed) = solution::pal_tests(&s, &mut out).expect("runs");
+        let out = String::from_utf8_lossy(&out);
+        assert_eq!(failed, 0, "{}: {out}", dir.display());
+        total += passed;
+    }
+    // The rights and kernel-endpoint cases of ocap_rights.
+    assert!(total >= 4, "{total}");
 }

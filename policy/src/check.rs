@@ -363,6 +363,24 @@ impl Checker<'_> {
         }
     }
 
+    /// The Ostrog rights bits of the KasperskyOS handle right `p` names (`OCAP_*`,
+    /// crate::kos::OCAP); a right Ostrog's handles do not have is an error saying why.
+    pub(crate) fn ocap(&mut self, p: &ast::Path) -> Option<i128> {
+        let name = p.dotted();
+        match crate::kos::ocap(&name)? {
+            crate::kos::Ocap::Bits(bits) => Some(i128::from(bits)),
+            crate::kos::Ocap::Absent(why) => {
+                self.error(
+                    p.span,
+                    format!("Ostrog's handles have no right `{name}`"),
+                    "no such right on Ostrog",
+                    format!("{why} (docs/porting.md, \"Handle rights\")"),
+                );
+                None
+            }
+        }
+    }
+
     /// Evaluates a constant value, reporting anything else.
     pub(crate) fn value(&mut self, e: &ast::Expr) -> Option<Value> {
         Some(match &e.kind {
@@ -371,6 +389,24 @@ impl Checker<'_> {
             ast::ExprKind::Bool(b) => Value::Bool(*b),
             ast::ExprKind::Unit => Value::Unit,
             ast::ExprKind::Paren(inner) => return self.value(inner),
+            ast::ExprKind::Path(p) if crate::kos::ocap(&p.dotted()).is_some() => {
+                Value::Int(self.ocap(p)?)
+            }
+            // Rights masks in PAL messages: `OCAP_IPC_CALL | OCAP_HANDLE_TRANSFER`.
+            ast::ExprKind::Binary(ast::BinOp::BitOr, l, r) => {
+                match (self.value(l)?, self.value(r)?) {
+                    (Value::Int(a), Value::Int(b)) => Value::Int(a | b),
+                    _ => {
+                        self.error(
+                            e.span,
+                            "`|` of constants needs two integers".to_string(),
+                            "not integers",
+                            "expected e.g. `OCAP_IPC_CALL | OCAP_HANDLE_TRANSFER`".to_string(),
+                        );
+                        return None;
+                    }
+                }
+            }
             ast::ExprKind::List(items) => {
                 let mut out = Vec::new();
                 for i in items {

@@ -176,6 +176,40 @@ impl Checker<'_> {
         Some((own, scope))
     }
 
+    /// What a selection of the KasperskyOS-only kernel endpoint `f` (and of `method`, if
+    /// given) stands for: the Ostrog methods doing the same, nothing for the rest.
+    fn foreign_targets(&self, f: &crate::kos::Foreign, method: Option<&str>) -> Targets {
+        let mut out = Vec::new();
+        let core = self.policy.classes.get("kl.core.Core");
+        for (kos, (endpoint, name)) in f.mapped {
+            if method.is_some_and(|m| m != *kos) {
+                continue;
+            }
+            if let Some(class) = core {
+                for e in class.endpoints.iter().filter(|e| e.qualified == *endpoint) {
+                    let found = self
+                        .spec
+                        .packages
+                        .get(&e.interface)
+                        .and_then(|p| p.interface.as_ref())
+                        .and_then(|i| i.methods.iter().find(|m| m.name == *name));
+                    if let Some(m) = found {
+                        out.push(Target {
+                            class: class.name.clone(),
+                            endpoint: e.qualified.clone(),
+                            riid: e.riid,
+                            interface: e.interface.clone(),
+                            method: m.name.clone(),
+                            mid: m.mid,
+                        });
+                    }
+                }
+            }
+        }
+        out.sort();
+        Targets::Only(out)
+    }
+
     pub(super) fn known_class(&mut self, p: &ast::Path) -> bool {
         let name = p.dotted();
         if self.policy.classes.contains_key(&name) {
@@ -211,6 +245,12 @@ impl Checker<'_> {
             EventKind::Request => sel.dst.as_ref(),
             _ => sel.src.as_ref(),
         };
+        // A KasperskyOS kernel endpoint Ostrog has none of (crate::kos::FOREIGN).
+        if let Some(f) = sel.endpoint.as_deref().and_then(crate::kos::foreign) {
+            if server.is_none_or(|s| s == "kl.core.Core") {
+                return Some(self.foreign_targets(f, sel.method.as_deref()));
+            }
+        }
         let classes: Vec<&Class> = match server {
             Some(s) => self.policy.classes.get(s).into_iter().collect(),
             None => self.policy.classes.values().collect(),

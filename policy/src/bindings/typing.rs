@@ -44,12 +44,22 @@ impl Checker<'_> {
             A::Path(p) => match p.dotted().as_str() {
                 "src_sid" => self.literal(ExprKind::SrcSid, Type::Sid, span),
                 "dst_sid" => self.literal(ExprKind::DstSid, Type::Sid, span),
+                // KasperskyOS's names of handle rights, as Ostrog's bits (crate::kos::OCAP).
+                other if crate::kos::ocap(other).is_some() => {
+                    let bits = self.ocap(p)?;
+                    self.literal(
+                        ExprKind::Int(bits),
+                        Type::Int(Some(ostrog_idl::model::IntType::U32)),
+                        span,
+                    )
+                }
                 other => {
                     self.error(
                         p.span,
                         format!("unknown name `{other}`"),
                         "not a value",
-                        "expected `src_sid`, `dst_sid`, `message.<param>`, a literal or a call"
+                        "expected `src_sid`, `dst_sid`, `message.<param>`, a handle right \
+                         `OCAP_*`, a literal or a call"
                             .to_string(),
                     );
                     return None;
