@@ -1,11 +1,14 @@
 //! The kos client (class kos.Client): calls the server over the channel whose id init.yaml
 //! reads from a C header, asks the SDK's entropy service for bytes over the channel the
-//! template's placeholder added, and tries the method the policy denies.
+//! template's placeholder added, lends the server a handle with and without the right to
+//! pass it on, and tries the method the policy denies.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+use ostrog_abi::handle::{RIGHT_CALL, RIGHT_TRANSFER};
+use ostrog_abi::message::HANDLE_COPY;
 use ostrog_rt::client::{channel, refuser};
 use ostrog_rt::println;
 
@@ -18,6 +21,7 @@ mod idl {
 use idl::kl_entropy::EntropyProxy;
 use idl::kos_echo::EchoProxy;
 use idl::kos_server::riid;
+use idl::spec_rt::Handle;
 
 ostrog_rt::main!(main);
 
@@ -60,6 +64,28 @@ fn main() -> i32 {
         Err(e) => {
             failures += 1;
             println!("client: GetRandom failed: {e:?}");
+        }
+    }
+    // The policy takes a lent handle only without the right to pass it on.
+    for (rights, what, granted) in [
+        (RIGHT_CALL, "without the transfer right", true),
+        (RIGHT_CALL | RIGHT_TRANSFER, "it could pass on", false),
+    ] {
+        let token = Handle {
+            handle: server.handle,
+            rights_and_mode: HANDLE_COPY << 16 | rights,
+        };
+        match (echo.lend(token), granted) {
+            (Ok(_), true) => println!("client: Lend of a handle {what}: granted"),
+            (Err(e), false) => println!("client: Lend of a handle {what} refused: {}", refuser(&e)),
+            (Ok(_), false) => {
+                failures += 1;
+                println!("client: BREACH: Lend of a handle {what} was granted");
+            }
+            (Err(e), true) => {
+                failures += 1;
+                println!("client: Lend of a handle {what} failed: {e:?}");
+            }
         }
     }
     // The policy has no rule for Wipe: the kernel refuses it and the server never sees it.

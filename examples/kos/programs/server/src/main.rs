@@ -9,6 +9,7 @@ extern crate alloc;
 use alloc::string::String;
 
 use ostrog_rt::idl::kl_core_core::riid as core_riid;
+use ostrog_rt::idl::kl_core_handle::HandleProxy;
 use ostrog_rt::idl::kl_core_task::TaskProxy;
 use ostrog_rt::println;
 use ostrog_rt::sys::CoreTransport;
@@ -20,8 +21,8 @@ mod idl {
 }
 
 use idl::kos_echo::{
-    EchoServer, FirstError, FirstRequest, FirstResponse, ReverseError, ReverseRequest,
-    ReverseResponse, WipeError, WipeRequest, WipeResponse,
+    EchoServer, FirstError, FirstRequest, FirstResponse, LendError, LendRequest, LendResponse,
+    ReverseError, ReverseRequest, ReverseResponse, WipeError, WipeRequest, WipeResponse,
 };
 use idl::kos_server::{self, ServerEndpoints};
 
@@ -46,6 +47,21 @@ impl EchoServer for Echo {
         // Never runs: the policy denies every Wipe before it is delivered.
         println!("server: BREACH: Wipe was delivered");
         Ok(WipeResponse {})
+    }
+
+    fn lend(&mut self, r: LendRequest) -> Result<LendResponse, LendError> {
+        // The rights the handle arrived with (the low 16 bits); the policy let it through
+        // only without the right to pass it on. It is given back at once.
+        let rights = r.token.rights_and_mode & 0xffff;
+        println!("server: lent a handle with rights {rights:#x}");
+        let mut handles = HandleProxy {
+            transport: CoreTransport,
+            riid: core_riid::HANDLE,
+        };
+        if handles.close(r.token).is_err() {
+            println!("server: cannot close the lent handle");
+        }
+        Ok(LendResponse {})
     }
 }
 
