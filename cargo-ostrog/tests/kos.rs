@@ -318,3 +318,22 @@ fn the_corpus_pal_tests_pass() {
     // The rights and kernel-endpoint cases of ocap_rights.
     assert!(total >= 4, "{total}");
 }
+
+#[test]
+fn kasperskyos_parameter_names_of_kernel_methods_read_ostrogs() {
+    // Copy's mask is Duplicate's `rights`; an unknown KasperskyOS name lists Ostrog's.
+    let errs = diagnostics(&format!(
+        "{HEAD}request src=Einit, dst=kl.core.Core, endpoint=handle.Handle, method=Copy {{\n\
+         assert ((message.newRightsMask & OCAP_HANDLE_TRANSFER) == 0)\n}}\n"
+    ));
+    assert!(errs.is_empty(), "{errs:?}");
+    let errs = diagnostics(&format!(
+        "{HEAD}request src=Einit, dst=kl.core.Core, endpoint=handle.Handle, method=Copy {{\n\
+         assert (message.copyBadge.rights == 0)\n}}\n"
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("has no in parameter `copyBadge`"),
+        "{errs:?}"
+    );
+}

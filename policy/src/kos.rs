@@ -47,6 +47,25 @@ pub const METHODS: &[(&str, &str, &str)] = &[
     ("handle", "Copy", "Duplicate"),
 ];
 
+/// (Ostrog endpoint, Ostrog method, KasperskyOS parameter, Ostrog parameter): the
+/// parameters of a method of [`METHODS`] or [`FOREIGN`] under KasperskyOS's names, so that
+/// `message.newRightsMask` of `handle.Handle` `Copy` reads the mask of `handle.Duplicate`.
+pub const PARAMS: &[(&str, &str, &str, &str)] = &[
+    ("handle", "Duplicate", "inHandle", "h"),
+    ("handle", "Duplicate", "newRightsMask", "rights"),
+    ("handle", "Duplicate", "outHandle", "copy"),
+    ("romfs", "Read", "name", "path"),
+];
+
+/// The Ostrog parameter a KasperskyOS parameter name of Ostrog's kernel method
+/// `endpoint.method` stands for.
+pub fn param(endpoint: &str, method: &str, kos: &str) -> Option<&'static str> {
+    PARAMS
+        .iter()
+        .find(|(e, m, k, _)| *e == endpoint && *m == method && *k == kos)
+        .map(|(_, _, _, o)| *o)
+}
+
 /// (Ostrog endpoint, KasperskyOS method): operations of the KasperskyOS kernel that
 /// Ostrog's does not have (it commits memory when it allocates it, and has no user objects
 /// made by servers in the kernel).

@@ -139,6 +139,13 @@ pub(super) fn walk(
         ));
     };
     let names = one_of(msg.params.iter().map(|p| p.name.as_str()));
+    // A kernel method's parameter under KasperskyOS's name (crate::kos::PARAMS).
+    let first = match (t.class.as_str(), msg.param(first)) {
+        ("kl.core.Core", None) => crate::kos::param(&t.endpoint, &t.method, first)
+            .map_or_else(|| first.clone(), str::to_string),
+        _ => first.clone(),
+    };
+    let first = &first;
     let Some(param) = msg.param(first) else {
         return Err((
             *span,
