@@ -17,8 +17,9 @@
 //! without `method=`): a method whose operation Ostrog provides elsewhere selects that
 //! Ostrog method (`hal.HAL` `DebugWrite` is `console.Write`, `GetEntropy` is
 //! `entropy.Read`, `fs.FS` `Open` is `romfs.Read`), any other method selects nothing, as
-//! for [`ABSENT`]. A method the KasperskyOS documentation does not list for the endpoint is
-//! the usual unknown-method diagnostic.
+//! for [`ABSENT`]; the method names are not checked (they differ between KasperskyOS
+//! versions). [`PARAMS`] gives a few parameters of the mapped methods their KasperskyOS
+//! names (`Copy`'s `newRightsMask`).
 //!
 //! Handle rights: KasperskyOS names the rights of a handle `OCAP_*` (`services/ocap.h`),
 //! [`OCAP`] gives each the Ostrog rights bits that mean the same, so that a policy can test
