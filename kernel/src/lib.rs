@@ -50,6 +50,7 @@ pub mod cmdline;
 pub mod core_endpoints;
 pub mod crash;
 pub mod entropy;
+pub mod fastpath;
 pub mod fork;
 pub mod idl;
 pub mod ipc;

@@ -15,7 +15,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostrog_abi::Status;
 use spin::Mutex;
@@ -50,9 +50,17 @@ static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
 
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 
+/// The SID of the thread running now (0: the idle context), a copy of
+/// `Scheduler::current` kept by [`schedule`] so that every system call can find its
+/// thread without taking the scheduler's lock.
+static CURRENT: AtomicU64 = AtomicU64::new(0);
+
 /// The thread running now (None: the idle context).
 pub fn current() -> Option<ThreadId> {
-    SCHED.lock().current
+    match CURRENT.load(Ordering::Relaxed) {
+        0 => None,
+        raw => Some(ThreadId::named(raw)),
+    }
 }
 
 /// Queues a ready thread.
@@ -250,6 +258,10 @@ pub fn preempt_if_needed() {
 /// return then. Called only where the thread's kernel stack holds nothing but its trap
 /// frame, so that nothing the kernel allocated for it is left behind.
 pub fn exit_if_dying() {
+    // The common case, checked without the task lock: no thread anywhere is dying.
+    if !crate::task::any_dying() {
+        return;
+    }
     let Some(me) = current() else { return };
     {
         let mut tasks = TASKS.lock();
@@ -349,6 +361,7 @@ fn schedule(requeue: bool) {
         }
     };
     s.current = next;
+    CURRENT.store(next.map_or(0, |t| t.sid().0), Ordering::Relaxed);
     drop(s);
     drop(tasks);
     // SAFETY: `save` points into the previous thread's record (boxed, kept until reaped,
