@@ -182,6 +182,8 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
             Some(0) => println!("memory: every frame the programs used is free again"),
             _ => println!("memory: frames in use differ from before Einit"),
         }
+        let (calls, answers) = fastpath::taken();
+        println!("ipc: fast path taken by {calls} calls and {answers} answers");
         probe::report();
         println!("all processes have ended; powering off");
         arch::power_off(arch::ExitStatus::Success)

@@ -36,6 +36,7 @@ pub const CHECKS: &[(&str, ConsoleCheck)] = &[
     ("interleaved", interleaved),
     ("faults-reported", faults_reported),
     ("hello-and-many-calls", hello_and_many_calls),
+    ("fast-and-full-agree", fast_and_full_agree),
 ];
 
 /// The folder of the kernel's scenario files.
@@ -172,6 +173,56 @@ fn einit_first_then_forbidden_audited(console: &str) -> Result<(), String> {
         }
     }
     forbidden_audited(console)
+}
+
+/// Calls the `fast` run of `fastpath` makes that the fast path carries: its small granted
+/// echoes, the denied `Forbidden` and the undecodable body (its malformed messages, the
+/// message with a handle and the large one take the full path).
+const FAST_CALLS: u64 = 22;
+
+/// The `fastpath` program's two runs (the server waiting for each call, and not) ended with
+/// the same results, each denial audited in both, and the kernel's count shows the fast
+/// path carried the `fast` run's calls (a timer tick may let the client call before the
+/// server waits again, so a call or two may go the full way) and none of the `full` run's.
+fn fast_and_full_agree(console: &str) -> Result<(), String> {
+    let results = |run: &str| {
+        let prefix = format!("fastpath-client ({run}): results ");
+        console
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_string))
+            .ok_or(format!("no results of the {run} run"))
+    };
+    let (fast, full) = (results("fast")?, results("full")?);
+    if fast != full {
+        return Err(format!(
+            "the fast path gave results {fast}, the full path {full}"
+        ));
+    }
+    let audited = |needle: &str| console.lines().filter(|l| l.contains(needle)).count();
+    let forbidden = audited("[audit] denied request ipctest.Client(");
+    let refused = audited("(refused by the kernel before the policy)");
+    if forbidden != 2 || refused != 12 {
+        return Err(format!(
+            "{forbidden} denied requests and {refused} refusals audited; expected 2 and 12 \
+             (one and six per run)"
+        ));
+    }
+    let line = console
+        .lines()
+        .find_map(|l| l.strip_prefix("ipc: fast path taken by "))
+        .ok_or("no count of the fast path")?;
+    let calls: u64 = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or(format!("no number of calls in {line:?}"))?;
+    if !(FAST_CALLS - 2..=FAST_CALLS).contains(&calls) {
+        return Err(format!(
+            "the fast path carried {calls} calls; expected {FAST_CALLS} (at least {})",
+            FAST_CALLS - 2
+        ));
+    }
+    Ok(())
 }
 
 /// Every denied Forbidden call was seen and audited by the security hook.
