@@ -113,10 +113,10 @@ pub(crate) fn call(
     let mut copy = [0u8; FAST_MAX];
     let (message, header) = copy_small(&mut copy, client, request)?;
     let len = message.len();
-    let writable = usercopy::check(&p.space, buffer.prefix(len), true).is_ok();
-    if header.flags & FLAG_ERROR != 0 || len > buffer.len() || !writable {
+    if header.flags & FLAG_ERROR != 0 || len > buffer.len() {
         return None;
     }
+    let destination = usercopy::writable(&p.space, buffer.prefix(len)).ok()?;
     probe::mark(Stage::CopyIn);
     ipc::stamp(message, caller.process, caller.class);
     CALLS.fetch_add(1, Ordering::Relaxed);
@@ -132,8 +132,7 @@ pub(crate) fn call(
     if verdict == Verdict::Denied {
         return Some(Err(Status::AccessDenied));
     }
-    // Checked writable above, and nothing ran since.
-    if let Err(e) = usercopy::copy_to_user(&p.space, buffer, message) {
+    if let Err(e) = destination.write(message) {
         return Some(Err(e));
     }
     let endpoint_handle = p.handles.find(Object::Endpoint(endpoint)).unwrap_or(0);
@@ -175,12 +174,12 @@ pub(crate) fn reply(
         .processes
         .get(&serving.caller_process)
         .filter(|c| !c.ended)?;
-    let destination = tasks.threads.get(&serving.caller)?.ipc.response?;
-    let writable = usercopy::check(&client.space, destination.prefix(len), true).is_ok();
+    let buffer = tasks.threads.get(&serving.caller)?.ipc.response?;
+    let destination = usercopy::writable(&client.space, buffer.prefix(len)).ok()?;
     let own = &tasks.processes.get(&server.process)?.space;
     let mut copy = [0u8; FAST_MAX];
     let (message, header) = copy_small(&mut copy, own, response)?;
-    if header.riid != serving.riid || header.mid != serving.mid || !writable {
+    if header.riid != serving.riid || header.mid != serving.mid {
         return None;
     }
     probe::mark(Stage::CopyIn);
@@ -197,9 +196,7 @@ pub(crate) fn reply(
     probe::mark(Stage::Decision);
     let answer = match verdict {
         Verdict::Denied => Err(Status::AccessDenied),
-        // Checked writable above, and nothing ran since.
-        Verdict::Granted => usercopy::copy_to_user(&client.space, destination, message)
-            .map(|()| Answer::Copied(len)),
+        Verdict::Granted => destination.write(message).map(|()| Answer::Copied(len)),
     };
     probe::mark(Stage::CopyOut);
     // The call is answered now, whatever the verdict.
