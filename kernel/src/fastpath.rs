@@ -37,8 +37,9 @@
 //! a request to a server with nothing waiting (or calls already queued), and every call to
 //! the kernel or the security module.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use ostrog_abi::handle::RIGHT_CALL;
 use ostrog_abi::message::{FLAG_ERROR, HEADER_SIZE};
 use ostrog_abi::Status;
 use ostrog_ksm::Verdict;
@@ -48,7 +49,7 @@ use crate::judge::{judge, Judged, Party, Sent};
 use crate::object::Object;
 use crate::probe::{self, Stage};
 use crate::sched;
-use crate::sid::{EndpointId, ProcessId};
+use crate::sid::ThreadId;
 use crate::task::{State, Tasks};
 use crate::usercopy::{self, UserSlice};
 
@@ -59,6 +60,15 @@ pub const FAST_MAX: usize = 256;
 /// scenario that compares the two paths).
 static CALLS: AtomicU64 = AtomicU64::new(0);
 static ANSWERS: AtomicU64 = AtomicU64::new(0);
+
+/// Cleared by `ostrog.ipc_fast=off` on the kernel command line: every message takes the
+/// full path (to compare the two, and to measure what the fast path saves).
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the fast path off (boot time, from the command line).
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
 
 /// How many calls and answers were judged on the fast path since boot.
 pub fn taken() -> (u64, u64) {
@@ -79,28 +89,36 @@ fn copy_small<'c>(
     (header.handle_count == 0).then_some((message, header))
 }
 
-/// A request to `server`'s `endpoint`, delivered straight to a thread of the server waiting
-/// in `Recv` if the call is the common case: `None` if it is not (nothing was done; the
-/// caller takes the full path), `Some(Ok(()))` if the request was granted and delivered
-/// (the caller waits for the answer), `Some(Err(AccessDenied))` if the policy denied it.
+/// Call `id` of thread `me` through `handle`, delivered straight to a thread of the server
+/// waiting in `Recv` if the call is the common case: `None` if it is not (nothing was done;
+/// the caller takes the full path, which also refuses a handle that is not a channel),
+/// `Some(Ok(()))` if the request was granted and delivered (the caller waits for the
+/// answer), `Some(Err(AccessDenied))` if the policy denied it. Each object is looked up
+/// once: the caller's thread and process, the channel, the endpoint, the server.
 pub(crate) fn call(
     tasks: &mut Tasks,
-    caller: &Sender,
-    endpoint: EndpointId,
-    server: ProcessId,
+    me: ThreadId,
+    handle: u32,
+    id: u64,
     request: UserSlice,
     response: UserSlice,
 ) -> Option<Result<(), Status>> {
-    if !(HEADER_SIZE..=FAST_MAX).contains(&request.len()) {
+    if !(HEADER_SIZE..=FAST_MAX).contains(&request.len()) || !ENABLED.load(Ordering::Relaxed) {
         return None;
     }
-    if !tasks
-        .endpoints
-        .get(&endpoint)
-        .is_some_and(|e| e.queue.is_empty())
-    {
+    let calling = tasks.processes.get(&tasks.threads.get(&me)?.process)?;
+    let Object::Channel(channel) = calling.handles.get_with(handle, RIGHT_CALL).ok()?.object else {
         return None;
-    }
+    };
+    let endpoint = tasks.channels.get(&channel)?.endpoint;
+    let e = tasks.endpoints.get(&endpoint).filter(|e| e.queue.is_empty())?;
+    let server = e.owner;
+    let caller = Sender {
+        thread: me,
+        process: calling.sid,
+        class: calling.class_id,
+        id,
+    };
     let p = tasks.processes.get(&server).filter(|p| !p.ended)?;
     let (receiver, buffer, priority) = p.threads.iter().find_map(|&sid| {
         let t = tasks.threads.get(&sid)?;
@@ -108,7 +126,7 @@ pub(crate) fn call(
         let free = t.dying.is_none() && t.ipc.serving.is_none() && t.ipc.delivered.is_none();
         (waiting && free).then_some((sid, t.ipc.receiving?, t.priority))
     })?;
-    let client = &tasks.processes.get(&caller.process)?.space;
+    let client = &calling.space;
     probe::mark(Stage::Lookup);
     let mut copy = [0u8; FAST_MAX];
     let (message, header) = copy_small(&mut copy, client, request)?;
@@ -164,7 +182,8 @@ pub(crate) fn reply(
     response: UserSlice,
 ) -> Option<Result<usize, Status>> {
     let len = response.len();
-    if !(HEADER_SIZE..=FAST_MAX.min(serving.response_capacity)).contains(&len) {
+    let small = (HEADER_SIZE..=FAST_MAX.min(serving.response_capacity)).contains(&len);
+    if !small || !ENABLED.load(Ordering::Relaxed) {
         return None;
     }
     if !ipc::still_awaited(tasks, serving.caller, serving.id) {

@@ -202,7 +202,8 @@ pub struct ThreadIpc {
     pub response: Option<UserSlice>,
     /// The call this thread (as a server) must answer.
     pub serving: Option<Serving>,
-    /// While it waits in `Recv`: its buffer, where the fast path delivers a call.
+    /// Its buffer in its latest `Recv`, where the fast path delivers a call while the
+    /// thread waits there (in [`State::Receiving`]; at other times it is not looked at).
     pub receiving: Option<UserSlice>,
     /// A call the fast path delivered into `receiving`, for `Recv` to return: its length
     /// and the endpoint's handle.
@@ -573,46 +574,20 @@ fn call_server(
     let id = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
     {
         let mut tasks = TASKS.lock();
-        let p = tasks.process_of(me)?;
-        let (process, class) = (p.sid, p.class_id);
-        let channel = match p.handles.get_with(handle, RIGHT_CALL)?.object {
-            Object::Channel(sid) => sid,
-            _ => return Err(Status::BadHandle),
-        };
-        let endpoint = tasks
-            .channels
-            .get(&channel)
-            .map(|c| c.endpoint)
-            .ok_or(Status::Disconnected)?;
-        let server = tasks
-            .endpoints
-            .get(&endpoint)
-            .map(|e| e.owner)
-            .ok_or(Status::Disconnected)?;
-        if tasks.processes.get(&server).is_none_or(|s| s.ended) {
-            return Err(Status::Disconnected);
-        }
         probe::round_trip();
-        probe::mark(Stage::Lookup);
-        let caller = Sender {
-            thread: me,
-            process,
-            class,
-            id,
-        };
         // A call that does not wait at all is never delivered (the full path withdraws it
         // unjudged); every other one goes to a server thread already waiting if it can.
         let fast = if timeout_ms == 0 {
             None
         } else {
-            crate::fastpath::call(&mut tasks, &caller, endpoint, server, request, response)
+            crate::fastpath::call(&mut tasks, me, handle, id, request, response)
         };
         match fast {
             Some(delivered) => {
                 delivered?;
                 await_answer(&mut tasks, me, id, response);
             }
-            None => queue_call(&mut tasks, &caller, endpoint, server, request, response)?,
+            None => queue_call(&mut tasks, me, handle, id, request, response)?,
         }
     }
     let deadline = timeout_deadline(timeout_ms);
@@ -661,18 +636,32 @@ pub(crate) fn await_answer(tasks: &mut Tasks, me: ThreadId, id: u64, response: U
 /// `endpoint` with its moved handles in flight, and the server's receivers woken.
 fn queue_call(
     tasks: &mut Tasks,
-    caller: &Sender,
-    endpoint: EndpointId,
-    server: ProcessId,
+    me: ThreadId,
+    handle: u32,
+    id: u64,
     request: UserSlice,
     response: UserSlice,
 ) -> Result<(), Status> {
-    let &Sender {
-        thread: me,
-        process,
-        class,
-        id,
-    } = caller;
+    let p = tasks.process_of(me)?;
+    let (process, class) = (p.sid, p.class_id);
+    let channel = match p.handles.get_with(handle, RIGHT_CALL)?.object {
+        Object::Channel(sid) => sid,
+        _ => return Err(Status::BadHandle),
+    };
+    let endpoint = tasks
+        .channels
+        .get(&channel)
+        .map(|c| c.endpoint)
+        .ok_or(Status::Disconnected)?;
+    let server = tasks
+        .endpoints
+        .get(&endpoint)
+        .map(|e| e.owner)
+        .ok_or(Status::Disconnected)?;
+    if tasks.processes.get(&server).is_none_or(|s| s.ended) {
+        return Err(Status::Disconnected);
+    }
+    probe::mark(Stage::Lookup);
     let capacity = response.len();
     let mut message = copy_in(tasks, me, request)?;
     probe::mark(Stage::CopyIn);
@@ -800,15 +789,19 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
     loop {
         let filter = {
             let mut tasks = TASKS.lock();
-            tasks.check_alive(me)?;
+            let t = tasks
+                .threads
+                .get_mut(&me)
+                .filter(|t| t.dying.is_none())
+                .ok_or(Status::Disconnected)?;
             // Woken with a call the fast path delivered ([`crate::fastpath::call`]).
-            if let Some(t) = tasks.threads.get_mut(&me) {
-                t.ipc.receiving = None;
-                if let Some(delivered) = t.ipc.delivered.take() {
-                    return Ok(delivered);
-                }
+            if let Some(delivered) = t.ipc.delivered.take() {
+                return Ok(delivered);
             }
-            let p = tasks.process_of(me)?;
+            // Where a caller that finds this thread waiting puts its request.
+            t.ipc.receiving = Some(buffer);
+            let (busy, pid) = (t.ipc.serving.is_some(), t.process);
+            let p = tasks.processes.get(&pid).ok_or(Status::NoSuchThread)?;
             let process = p.sid;
             let filter = if handle == handle::ANY {
                 None
@@ -818,11 +811,7 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
                     _ => return Err(Status::BadHandle),
                 }
             };
-            if tasks
-                .threads
-                .get(&me)
-                .is_some_and(|t| t.ipc.serving.is_some())
-            {
+            if busy {
                 // One call at a time per thread: answer the last one first.
                 return Err(Status::Busy);
             }
@@ -861,10 +850,6 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
             }
             if deadline.is_some_and(|d| time::now_ns() >= d) {
                 return Err(Status::TimedOut);
-            }
-            // Where a caller that finds this thread waiting puts its request.
-            if let Some(t) = tasks.threads.get_mut(&me) {
-                t.ipc.receiving = Some(buffer);
             }
             probe::mark(Stage::Lookup);
             filter

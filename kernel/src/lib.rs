@@ -159,6 +159,14 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
             ),
         }
     }
+    match cmdline.get("ostrog.ipc_fast") {
+        None | Some("on") => {}
+        Some("off") => {
+            fastpath::disable();
+            println!("ipc: the fast path is off: every message takes the full path");
+        }
+        Some(other) => println!("ipc: ignoring ostrog.ipc_fast={other} (expected on or off)"),
+    }
     install_security(cmdline.get("ostrog.audit") == Some("console"));
     let initial = program::initial(&cmdline);
     let before = mm::usage();

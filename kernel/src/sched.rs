@@ -317,20 +317,20 @@ fn schedule(requeue: bool) {
         }
     }
 
-    if prev.is_none() && next.is_none() {
+    if prev == next {
+        // Nothing else to run, or the same thread again.
+        if let Some(t) = next.and_then(|n| tasks.threads.get_mut(&n)) {
+            t.state = State::Running;
+        }
         return;
     }
-    if prev != next {
-        // The registers still hold `prev`'s user FP/SIMD state: the kernel never uses them.
-        if let Some(t) = prev.and_then(|p| tasks.threads.get_mut(&p)) {
-            t.extended.save();
-        }
-        if let Some(t) = next.and_then(|n| tasks.threads.get(&n)) {
-            t.extended.restore();
-        }
-    }
+    // Each thread is looked up once. The registers still hold `prev`'s user FP/SIMD state
+    // (the kernel never uses them): saved here, `next`'s restored below.
     let save: *mut usize = match prev.and_then(|p| tasks.threads.get_mut(&p)) {
-        Some(t) => &mut t.saved_sp,
+        Some(t) => {
+            t.extended.save();
+            &mut t.saved_sp
+        }
         None => &mut s.idle_sp,
     };
     let load = match next {
@@ -338,10 +338,7 @@ fn schedule(requeue: bool) {
             let Some(t) = tasks.threads.get_mut(&n) else {
                 return;
             };
-            if prev == Some(n) {
-                t.state = State::Running;
-                return;
-            }
+            t.extended.restore();
             t.state = State::Running;
             s.current_priority = t.priority;
             arch::set_kernel_stack(t.kstack_top());
