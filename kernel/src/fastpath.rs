@@ -186,14 +186,17 @@ pub(crate) fn reply(
     if !small || !ENABLED.load(Ordering::Relaxed) {
         return None;
     }
-    if !ipc::still_awaited(tasks, serving.caller, serving.id) {
-        return None;
-    }
+    // The caller still waits for this answer (as `ipc::still_awaited` asks).
+    let buffer = tasks
+        .threads
+        .get(&serving.caller)
+        .filter(|t| t.ipc.awaiting == Some(serving.id) && t.dying.is_none())?
+        .ipc
+        .response?;
     let client = tasks
         .processes
         .get(&serving.caller_process)
         .filter(|c| !c.ended)?;
-    let buffer = tasks.threads.get(&serving.caller)?.ipc.response?;
     let destination = usercopy::writable(&client.space, buffer.prefix(len)).ok()?;
     let own = &tasks.processes.get(&server.process)?.space;
     let mut copy = [0u8; FAST_MAX];

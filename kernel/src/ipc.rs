@@ -609,7 +609,7 @@ fn call_server(
             }
         }
         // Woken by the answer, the deadline, or the thread's end: all re-checked above.
-        let _ = sched::block_current(State::Calling, deadline);
+        let _ = sched::block(State::Calling, deadline);
         probe::mark(Stage::Switch);
     }
 }
@@ -751,7 +751,7 @@ pub fn abandon(tasks: &mut Tasks, serving: Serving) {
 }
 
 /// True if the thread waiting for call `id` still waits for it.
-pub(crate) fn still_awaited(tasks: &Tasks, caller: ThreadId, id: u64) -> bool {
+fn still_awaited(tasks: &Tasks, caller: ThreadId, id: u64) -> bool {
     tasks
         .threads
         .get(&caller)
@@ -855,7 +855,7 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
             filter
         };
         // Woken by a call, the deadline, or the thread's end: all re-checked above.
-        let _ = sched::block_current(State::Receiving(filter), deadline);
+        let _ = sched::block(State::Receiving(filter), deadline);
         probe::mark(Stage::Switch);
     }
 }

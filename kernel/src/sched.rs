@@ -27,8 +27,52 @@ use crate::task::{State, PRIORITIES, TASKS};
 /// Length of a time slice in timer ticks.
 pub const SLICE_TICKS: u32 = 2;
 
+/// The ready queues, one per priority, and which of them hold threads.
+struct ReadyQueues {
+    queues: [VecDeque<ThreadId>; PRIORITIES],
+    /// Bit `p` set while queue `p` may hold a thread: the scheduler finds the highest
+    /// without looking at the empty ones.
+    occupied: u32,
+}
+
+const _: () = assert!(PRIORITIES <= 32, "one bit of `occupied` per priority");
+
+impl ReadyQueues {
+    fn push(&mut self, priority: u8, sid: ThreadId) {
+        if let Some(queue) = self.queues.get_mut(usize::from(priority)) {
+            queue.push_back(sid);
+            self.occupied |= 1 << priority;
+        }
+    }
+
+    /// The first thread of the highest non-empty queue, taken off it.
+    fn pop_highest(&mut self) -> Option<ThreadId> {
+        while self.occupied != 0 {
+            let priority = 31 - self.occupied.leading_zeros();
+            let queue = self.queues.get_mut(priority as usize)?;
+            let sid = queue.pop_front();
+            if queue.is_empty() {
+                self.occupied &= !(1 << priority);
+            }
+            if sid.is_some() {
+                return sid;
+            }
+        }
+        None
+    }
+
+    fn remove(&mut self, sid: ThreadId) {
+        for (priority, queue) in self.queues.iter_mut().enumerate() {
+            queue.retain(|&t| t != sid);
+            if queue.is_empty() {
+                self.occupied &= !(1 << priority);
+            }
+        }
+    }
+}
+
 struct Scheduler {
-    ready: [VecDeque<ThreadId>; PRIORITIES],
+    ready: ReadyQueues,
     current: Option<ThreadId>,
     current_priority: u8,
     /// Saved stack pointer of the idle context while a thread runs.
@@ -40,7 +84,10 @@ struct Scheduler {
 }
 
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
-    ready: [const { VecDeque::new() }; PRIORITIES],
+    ready: ReadyQueues {
+        queues: [const { VecDeque::new() }; PRIORITIES],
+        occupied: 0,
+    },
     current: None,
     current_priority: 0,
     idle_sp: 0,
@@ -66,9 +113,7 @@ pub fn current() -> Option<ThreadId> {
 /// Queues a ready thread.
 pub fn make_ready(sid: ThreadId, priority: u8) {
     let mut s = SCHED.lock();
-    if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
-        queue.push_back(sid);
-    }
+    s.ready.push(priority, sid);
     if s.current.is_some() && priority > s.current_priority {
         NEED_RESCHED.store(true, Ordering::Relaxed);
     }
@@ -80,9 +125,7 @@ pub fn try_make_ready(sid: ThreadId, priority: u8) -> bool {
     let Some(mut s) = SCHED.try_lock() else {
         return false;
     };
-    if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
-        queue.push_back(sid);
-    }
+    s.ready.push(priority, sid);
     if s.current.is_some() && priority > s.current_priority {
         NEED_RESCHED.store(true, Ordering::Relaxed);
     }
@@ -92,9 +135,7 @@ pub fn try_make_ready(sid: ThreadId, priority: u8) -> bool {
 /// Removes a thread from the ready queues and the sleepers.
 pub fn forget(sid: ThreadId) {
     let mut s = SCHED.lock();
-    for queue in s.ready.iter_mut() {
-        queue.retain(|&t| t != sid);
-    }
+    s.ready.remove(sid);
     s.sleepers.retain(|&(_, t)| t != sid);
 }
 
@@ -125,6 +166,14 @@ pub fn sleep_current(wake_at: u64) -> Result<(), Status> {
 /// `deadline`, until that instant ([`crate::time::now_ns`]). The caller re-checks why it woke; `Err(Disconnected)` if the
 /// thread was ended meanwhile (it must return to user mode, where it dies).
 pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> {
+    let sid = block(state, deadline)?;
+    TASKS.lock().check_alive(sid)
+}
+
+/// [`block_current`] for a caller that looks at its thread again when it wakes (the message
+/// path, which re-checks everything under the task lock): `Err` only if the thread was
+/// ended before it blocked; the thread.
+pub fn block(state: State, deadline: Option<u64>) -> Result<ThreadId, Status> {
     let Some(sid) = current() else {
         return Err(Status::NoSuchThread);
     };
@@ -146,7 +195,7 @@ pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> 
         crate::time::deadline_added(at);
     }
     schedule(false);
-    TASKS.lock().check_alive(sid)
+    Ok(sid)
 }
 
 /// Blocks the current thread, whose waiting state the caller set under the task lock
@@ -232,9 +281,7 @@ pub fn wake_due(now: u64) {
                     | State::ConsoleRead(_)
             ) {
                 t.state = State::Ready;
-                if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
-                    queue.push_back(sid);
-                }
+                s.ready.push(t.priority, sid);
                 if s.current.is_some() && t.priority > s.current_priority {
                     NEED_RESCHED.store(true, Ordering::Relaxed);
                 }
@@ -289,9 +336,7 @@ fn schedule(requeue: bool) {
             if t.state == State::Running {
                 if requeue {
                     t.state = State::Ready;
-                    if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
-                        queue.push_back(p);
-                    }
+                    s.ready.push(t.priority, p);
                 } else {
                     // Still running and not requeued: keep running it.
                     return;
@@ -304,16 +349,14 @@ fn schedule(requeue: bool) {
     s.slice_left = SLICE_TICKS;
 
     let mut next = None;
-    'pick: for queue in s.ready.iter_mut().rev() {
-        while let Some(sid) = queue.pop_front() {
-            if tasks
-                .threads
-                .get(&sid)
-                .is_some_and(|t| t.state == State::Ready)
-            {
-                next = Some(sid);
-                break 'pick;
-            }
+    while let Some(sid) = s.ready.pop_highest() {
+        if tasks
+            .threads
+            .get(&sid)
+            .is_some_and(|t| t.state == State::Ready)
+        {
+            next = Some(sid);
+            break;
         }
     }
 
