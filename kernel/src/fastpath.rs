@@ -72,10 +72,13 @@ pub fn disable() {
 
 /// How many calls and answers were judged on the fast path since boot.
 pub fn taken() -> (u64, u64) {
-    (CALLS.load(Ordering::Relaxed), ANSWERS.load(Ordering::Relaxed))
+    (
+        CALLS.load(Ordering::Relaxed),
+        ANSWERS.load(Ordering::Relaxed),
+    )
 }
 
-/// Copies a message of `len` bytes (at most [`FAST_MAX`]) from `src` into `copy`, checks its
+/// Copies the message `src` (at most [`FAST_MAX`] bytes) into `copy`, checks its
 /// header as the full path does, and returns the copy and its header; `None` if it is not a
 /// message the fast path carries (the full path then refuses or carries it).
 fn copy_small<'c>(
@@ -111,7 +114,10 @@ pub(crate) fn call(
         return None;
     };
     let endpoint = tasks.channels.get(&channel)?.endpoint;
-    let e = tasks.endpoints.get(&endpoint).filter(|e| e.queue.is_empty())?;
+    let e = tasks
+        .endpoints
+        .get(&endpoint)
+        .filter(|e| e.queue.is_empty())?;
     let server = e.owner;
     let caller = Sender {
         thread: me,

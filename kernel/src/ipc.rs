@@ -1047,7 +1047,12 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
             message: &mut message,
         },
     )?;
-    answer_caller(&mut tasks, serving.caller, serving.id, Ok(Answer::Message(message)));
+    answer_caller(
+        &mut tasks,
+        serving.caller,
+        serving.id,
+        Ok(Answer::Message(message)),
+    );
     probe::mark(Stage::Queue);
     Ok(0)
 }

@@ -238,10 +238,7 @@ fn client(run: &str) -> i32 {
     let mut response = [0u8; 256];
     for (what, message) in &malformed {
         let result = sys::call(channel.handle, message, &mut response, TIMEOUT_FOREVER);
-        println!(
-            "fastpath-client ({run}): {what}: {}",
-            digest.status(result)
-        );
+        println!("fastpath-client ({run}): {what}: {}", digest.status(result));
     }
     // A well-formed header with a body the server cannot decode: the kernel carries it
     // (this test module judges no IDL types), the server answers with an error response.
@@ -306,9 +303,6 @@ fn client(run: &str) -> i32 {
     digest.add(u64::from(large));
     println!("fastpath-client ({run}): a large echo: {large}");
 
-    println!(
-        "fastpath-client ({run}): results {:#018x}",
-        digest.0
-    );
+    println!("fastpath-client ({run}): results {:#018x}", digest.0);
     0
 }
