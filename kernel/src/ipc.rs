@@ -181,15 +181,33 @@ pub struct Serving {
     pub response_capacity: usize,
 }
 
+/// An answer left for a waiting caller.
+pub enum Answer {
+    /// The kernel's copy, for the caller to copy into its response buffer.
+    Message(MessageBuf),
+    /// Already in the caller's response buffer (the fast path, [`crate::fastpath`]): its
+    /// length.
+    Copied(usize),
+}
+
 /// A thread's IPC state.
 #[derive(Default)]
 pub struct ThreadIpc {
     /// The call this thread (as a client) waits on.
     pub awaiting: Option<u64>,
     /// The answer to it, left by `Reply` or by a refusal or cancellation.
-    pub reply: Option<Result<MessageBuf, Status>>,
+    pub reply: Option<Result<Answer, Status>>,
+    /// While it waits on `awaiting`: its response buffer, where the fast path copies the
+    /// answer.
+    pub response: Option<UserSlice>,
     /// The call this thread (as a server) must answer.
     pub serving: Option<Serving>,
+    /// Its buffer in its latest `Recv`, where the fast path delivers a call while the
+    /// thread waits there (in [`State::Receiving`]; at other times it is not looked at).
+    pub receiving: Option<UserSlice>,
+    /// A call the fast path delivered into `receiving`, for `Recv` to return: its length
+    /// and the endpoint's handle.
+    pub delivered: Option<(usize, usize)>,
     /// A message buffer kept from the last message this thread sent or received, reused
     /// for the next one so that the common path does not allocate.
     pub spare: Option<Vec<u8>>,
@@ -229,14 +247,21 @@ fn copy_in(tasks: &mut Tasks, thread: ThreadId, src: UserSlice) -> Result<Messag
     let process = tasks.process_of(thread)?;
     let mut message = MessageBuf::zeroed(&process.quota, len, spare)?;
     usercopy::copy_from_user(&process.space, &mut message, src)?;
-    let wire = Reader::parse(&message).map_err(|_| Status::InvalidArgument)?;
-    let header = wire.header();
+    check_header(&message)?;
+    Ok(message)
+}
+
+/// The header of a message just copied in, checked against the message's length (the
+/// checks the kernel needs to carry it; the security module validates the rest).
+pub(crate) fn check_header(message: &[u8]) -> Result<Header, Status> {
+    let wire = Reader::parse(message).map_err(|_| Status::InvalidArgument)?;
+    let header = *wire.header();
     let well_sized =
         header.fixed_size % 8 == 0 && header.reserved == 0 && header.flags & !FLAG_ERROR == 0;
     if !well_sized {
         return Err(Status::InvalidArgument);
     }
-    Ok(message)
+    Ok(header)
 }
 
 /// Every handle slot of a message `copy_in` accepted (none of anything else).
@@ -250,7 +275,7 @@ fn slots(message: &[u8]) -> impl Iterator<Item = HandleSlot> + '_ {
 // Step 3: stamp.
 
 /// Writes the sender's identity into the header; whatever the sender put there is lost.
-fn stamp(message: &mut [u8], sender: ProcessId, class: u32) {
+pub(crate) fn stamp(message: &mut [u8], sender: ProcessId, class: u32) {
     Writer::new(message).stamp(class, sender.sid().0);
 }
 
@@ -402,8 +427,10 @@ pub fn call(me: ThreadId, args: CallArgs) -> Result<usize, Status> {
     } else if handle == handle::SECURITY {
         query_security(me, request)
     } else {
-        call_server(me, handle, request, response.len(), timeout_ms)
-            .and_then(|reply| copy_out(me, response, reply))
+        call_server(me, handle, request, response, timeout_ms).and_then(|answer| match answer {
+            Answer::Message(reply) => copy_out(me, response, reply),
+            Answer::Copied(len) => Ok(len),
+        })
     };
     answer.inspect_err(|e| audit_refused(me, handle, *e))
 }
@@ -541,68 +568,27 @@ fn call_server(
     me: ThreadId,
     handle: u32,
     request: UserSlice,
-    capacity: usize,
+    response: UserSlice,
     timeout_ms: usize,
-) -> Result<MessageBuf, Status> {
+) -> Result<Answer, Status> {
     let id = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
     {
         let mut tasks = TASKS.lock();
-        let p = tasks.process_of(me)?;
-        let (process, class) = (p.sid, p.class_id);
-        let channel = match p.handles.get_with(handle, RIGHT_CALL)?.object {
-            Object::Channel(sid) => sid,
-            _ => return Err(Status::BadHandle),
-        };
-        let endpoint = tasks
-            .channels
-            .get(&channel)
-            .map(|c| c.endpoint)
-            .ok_or(Status::Disconnected)?;
-        let server = tasks
-            .endpoints
-            .get(&endpoint)
-            .map(|e| e.owner)
-            .ok_or(Status::Disconnected)?;
-        if tasks.processes.get(&server).is_none_or(|s| s.ended) {
-            return Err(Status::Disconnected);
-        }
         probe::round_trip();
-        probe::mark(Stage::Lookup);
-        let mut message = copy_in(&mut tasks, me, request)?;
-        probe::mark(Stage::CopyIn);
-        if header(&message).flags & FLAG_ERROR != 0 {
-            return Err(Status::InvalidArgument);
+        // A call that does not wait at all is never delivered (the full path withdraws it
+        // unjudged); every other one goes to a server thread already waiting if it can.
+        let fast = if timeout_ms == 0 {
+            None
+        } else {
+            crate::fastpath::call(&mut tasks, me, handle, id, request, response)
+        };
+        match fast {
+            Some(delivered) => {
+                delivered?;
+                await_answer(&mut tasks, me, id, response);
+            }
+            None => queue_call(&mut tasks, me, handle, id, request, response)?,
         }
-        let sender = &mut tasks
-            .processes
-            .get_mut(&process)
-            .ok_or(Status::NoSuchThread)?
-            .handles;
-        let handles = resolve_handles(sender, &message, Destination::Process)?;
-        stamp(&mut message, process, class);
-        probe::mark(Stage::Validation);
-        let queue = &mut tasks
-            .endpoints
-            .get_mut(&endpoint)
-            .ok_or(Status::Disconnected)?
-            .queue;
-        queue.try_reserve(1).map_err(|_| Status::NoMemory)?;
-        queue.push_back(PendingCall {
-            id,
-            caller: me,
-            caller_process: process,
-            caller_class: class,
-            message,
-            handles,
-            response_capacity: capacity,
-        });
-        commit_handles(&mut tasks, process, &handles, HandleMove::Hold)?;
-        if let Some(t) = tasks.threads.get_mut(&me) {
-            t.ipc.awaiting = Some(id);
-            t.ipc.reply = None;
-        }
-        wake_receivers(&mut tasks, server, endpoint);
-        probe::mark(Stage::Queue);
     }
     let deadline = timeout_deadline(timeout_ms);
     loop {
@@ -611,19 +597,105 @@ fn call_server(
             let t = tasks.threads.get_mut(&me).ok_or(Status::NoSuchThread)?;
             if let Some(answer) = t.ipc.reply.take() {
                 t.ipc.awaiting = None;
+                t.ipc.response = None;
                 return answer;
             }
             if deadline.is_some_and(|d| time::now_ns() >= d) || t.dying.is_some() {
                 t.ipc.awaiting = None;
+                t.ipc.response = None;
                 cancel_call(&mut tasks, id);
                 tasks.check_alive(me)?;
                 return Err(Status::TimedOut);
             }
         }
         // Woken by the answer, the deadline, or the thread's end: all re-checked above.
-        let _ = sched::block_current(State::Calling, deadline);
+        let _ = sched::block(State::Calling, deadline);
         probe::mark(Stage::Switch);
     }
+}
+
+/// The thread sending a message (a request, or the answer to call `id`), its process and
+/// class, and the call's number.
+pub(crate) struct Sender {
+    pub thread: ThreadId,
+    pub process: ProcessId,
+    pub class: u32,
+    pub id: u64,
+}
+
+/// Marks `me` as waiting for the answer to call `id`, to be put in `response`.
+pub(crate) fn await_answer(tasks: &mut Tasks, me: ThreadId, id: u64, response: UserSlice) {
+    if let Some(t) = tasks.threads.get_mut(&me) {
+        t.ipc.awaiting = Some(id);
+        t.ipc.reply = None;
+        t.ipc.response = Some(response);
+    }
+}
+
+/// The full path of a request to a server: copied into a kernel buffer, stamped, queued on
+/// `endpoint` with its moved handles in flight, and the server's receivers woken.
+fn queue_call(
+    tasks: &mut Tasks,
+    me: ThreadId,
+    handle: u32,
+    id: u64,
+    request: UserSlice,
+    response: UserSlice,
+) -> Result<(), Status> {
+    let p = tasks.process_of(me)?;
+    let (process, class) = (p.sid, p.class_id);
+    let channel = match p.handles.get_with(handle, RIGHT_CALL)?.object {
+        Object::Channel(sid) => sid,
+        _ => return Err(Status::BadHandle),
+    };
+    let endpoint = tasks
+        .channels
+        .get(&channel)
+        .map(|c| c.endpoint)
+        .ok_or(Status::Disconnected)?;
+    let server = tasks
+        .endpoints
+        .get(&endpoint)
+        .map(|e| e.owner)
+        .ok_or(Status::Disconnected)?;
+    if tasks.processes.get(&server).is_none_or(|s| s.ended) {
+        return Err(Status::Disconnected);
+    }
+    probe::mark(Stage::Lookup);
+    let capacity = response.len();
+    let mut message = copy_in(tasks, me, request)?;
+    probe::mark(Stage::CopyIn);
+    if header(&message).flags & FLAG_ERROR != 0 {
+        return Err(Status::InvalidArgument);
+    }
+    let sender = &mut tasks
+        .processes
+        .get_mut(&process)
+        .ok_or(Status::NoSuchThread)?
+        .handles;
+    let handles = resolve_handles(sender, &message, Destination::Process)?;
+    stamp(&mut message, process, class);
+    probe::mark(Stage::Validation);
+    let queue = &mut tasks
+        .endpoints
+        .get_mut(&endpoint)
+        .ok_or(Status::Disconnected)?
+        .queue;
+    queue.try_reserve(1).map_err(|_| Status::NoMemory)?;
+    queue.push_back(PendingCall {
+        id,
+        caller: me,
+        caller_process: process,
+        caller_class: class,
+        message,
+        handles,
+        response_capacity: capacity,
+    });
+    commit_handles(tasks, process, &handles, HandleMove::Hold)?;
+    await_answer(tasks, me, id, response);
+    wake_receivers(tasks, server, endpoint);
+    probe::mark(Stage::Queue);
+    Ok(())
 }
 
 /// Withdraws a call that is still queued (its caller gave up or ended): it was never judged,
@@ -653,11 +725,11 @@ fn give_back(tasks: &mut Tasks, call: &PendingCall) {
 
 /// Leaves `answer` for the thread waiting on call `id`, if it still waits, and wakes it;
 /// false if nobody waits for it any more.
-fn answer_caller(
+pub(crate) fn answer_caller(
     tasks: &mut Tasks,
     caller: ThreadId,
     id: u64,
-    answer: Result<MessageBuf, Status>,
+    answer: Result<Answer, Status>,
 ) -> bool {
     match tasks.threads.get_mut(&caller) {
         Some(t) if t.ipc.awaiting == Some(id) => {
@@ -717,8 +789,19 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
     loop {
         let filter = {
             let mut tasks = TASKS.lock();
-            tasks.check_alive(me)?;
-            let p = tasks.process_of(me)?;
+            let t = tasks
+                .threads
+                .get_mut(&me)
+                .filter(|t| t.dying.is_none())
+                .ok_or(Status::Disconnected)?;
+            // Woken with a call the fast path delivered ([`crate::fastpath::call`]).
+            if let Some(delivered) = t.ipc.delivered.take() {
+                return Ok(delivered);
+            }
+            // Where a caller that finds this thread waiting puts its request.
+            t.ipc.receiving = Some(buffer);
+            let (busy, pid) = (t.ipc.serving.is_some(), t.process);
+            let p = tasks.processes.get(&pid).ok_or(Status::NoSuchThread)?;
             let process = p.sid;
             let filter = if handle == handle::ANY {
                 None
@@ -728,11 +811,7 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
                     _ => return Err(Status::BadHandle),
                 }
             };
-            if tasks
-                .threads
-                .get(&me)
-                .is_some_and(|t| t.ipc.serving.is_some())
-            {
+            if busy {
                 // One call at a time per thread: answer the last one first.
                 return Err(Status::Busy);
             }
@@ -776,7 +855,7 @@ pub fn recv(me: ThreadId, args: RecvArgs) -> Result<(usize, usize), Status> {
             filter
         };
         // Woken by a call, the deadline, or the thread's end: all re-checked above.
-        let _ = sched::block_current(State::Receiving(filter), deadline);
+        let _ = sched::block(State::Receiving(filter), deadline);
         probe::mark(Stage::Switch);
     }
 }
@@ -885,7 +964,13 @@ fn deliver(
 pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
     let ReplyArgs { handle, response } = args;
     let mut tasks = TASKS.lock();
-    let p = tasks.process_of(me)?;
+    let thread = tasks.threads.get(&me).ok_or(Status::NoSuchThread)?;
+    let (serving, pid) = (thread.ipc.serving, thread.process);
+    if handle == handle::ANY && serving.is_none() {
+        // Nothing received (the null system call): refused before anything else is looked up.
+        return Err(Status::InvalidArgument);
+    }
+    let p = tasks.processes.get(&pid).ok_or(Status::NoSuchThread)?;
     let (process, class) = (p.sid, p.class_id);
     if handle != handle::ANY {
         match p.handles.get_with(handle, RIGHT_RECV)?.object {
@@ -893,12 +978,17 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
             _ => return Err(Status::BadHandle),
         }
     }
-    let serving = tasks
-        .threads
-        .get(&me)
-        .and_then(|t| t.ipc.serving)
-        .ok_or(Status::InvalidArgument)?;
+    let serving = serving.ok_or(Status::InvalidArgument)?;
     probe::mark(Stage::Lookup);
+    let server = Sender {
+        thread: me,
+        process,
+        class,
+        id: serving.id,
+    };
+    if let Some(answered) = crate::fastpath::reply(&mut tasks, &server, &serving, response) {
+        return answered;
+    }
     let mut message = copy_in(&mut tasks, me, response)?;
     probe::mark(Stage::CopyIn);
     let h = header(&message);
@@ -957,7 +1047,12 @@ pub fn reply(me: ThreadId, args: ReplyArgs) -> Result<usize, Status> {
             message: &mut message,
         },
     )?;
-    answer_caller(&mut tasks, serving.caller, serving.id, Ok(message));
+    answer_caller(
+        &mut tasks,
+        serving.caller,
+        serving.id,
+        Ok(Answer::Message(message)),
+    );
     probe::mark(Stage::Queue);
     Ok(0)
 }

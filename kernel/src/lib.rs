@@ -50,6 +50,7 @@ pub mod cmdline;
 pub mod core_endpoints;
 pub mod crash;
 pub mod entropy;
+pub mod fastpath;
 pub mod fork;
 pub mod idl;
 pub mod ipc;
@@ -158,6 +159,14 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
             ),
         }
     }
+    match cmdline.get("ostrog.ipc_fast") {
+        None | Some("on") => {}
+        Some("off") => {
+            fastpath::disable();
+            println!("ipc: the fast path is off: every message takes the full path");
+        }
+        Some(other) => println!("ipc: ignoring ostrog.ipc_fast={other} (expected on or off)"),
+    }
     install_security(cmdline.get("ostrog.audit") == Some("console"));
     let initial = program::initial(&cmdline);
     let before = mm::usage();
@@ -181,6 +190,8 @@ fn boot(info: &BootInfo, install_security: fn(bool)) -> ! {
             Some(0) => println!("memory: every frame the programs used is free again"),
             _ => println!("memory: frames in use differ from before Einit"),
         }
+        let (calls, answers) = fastpath::taken();
+        println!("ipc: fast path taken by {calls} calls and {answers} answers");
         probe::report();
         println!("all processes have ended; powering off");
         arch::power_off(arch::ExitStatus::Success)

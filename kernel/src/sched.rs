@@ -15,7 +15,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostrog_abi::Status;
 use spin::Mutex;
@@ -27,8 +27,52 @@ use crate::task::{State, PRIORITIES, TASKS};
 /// Length of a time slice in timer ticks.
 pub const SLICE_TICKS: u32 = 2;
 
+/// The ready queues, one per priority, and which of them hold threads.
+struct ReadyQueues {
+    queues: [VecDeque<ThreadId>; PRIORITIES],
+    /// Bit `p` set while queue `p` may hold a thread: the scheduler finds the highest
+    /// without looking at the empty ones.
+    occupied: u32,
+}
+
+const _: () = assert!(PRIORITIES <= 32, "one bit of `occupied` per priority");
+
+impl ReadyQueues {
+    fn push(&mut self, priority: u8, sid: ThreadId) {
+        if let Some(queue) = self.queues.get_mut(usize::from(priority)) {
+            queue.push_back(sid);
+            self.occupied |= 1 << priority;
+        }
+    }
+
+    /// The first thread of the highest non-empty queue, taken off it.
+    fn pop_highest(&mut self) -> Option<ThreadId> {
+        while self.occupied != 0 {
+            let priority = 31 - self.occupied.leading_zeros();
+            let queue = self.queues.get_mut(priority as usize)?;
+            let sid = queue.pop_front();
+            if queue.is_empty() {
+                self.occupied &= !(1 << priority);
+            }
+            if sid.is_some() {
+                return sid;
+            }
+        }
+        None
+    }
+
+    fn remove(&mut self, sid: ThreadId) {
+        for (priority, queue) in self.queues.iter_mut().enumerate() {
+            queue.retain(|&t| t != sid);
+            if queue.is_empty() {
+                self.occupied &= !(1 << priority);
+            }
+        }
+    }
+}
+
 struct Scheduler {
-    ready: [VecDeque<ThreadId>; PRIORITIES],
+    ready: ReadyQueues,
     current: Option<ThreadId>,
     current_priority: u8,
     /// Saved stack pointer of the idle context while a thread runs.
@@ -40,7 +84,10 @@ struct Scheduler {
 }
 
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
-    ready: [const { VecDeque::new() }; PRIORITIES],
+    ready: ReadyQueues {
+        queues: [const { VecDeque::new() }; PRIORITIES],
+        occupied: 0,
+    },
     current: None,
     current_priority: 0,
     idle_sp: 0,
@@ -50,17 +97,23 @@ static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
 
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 
+/// The SID of the thread running now (0: the idle context), a copy of
+/// `Scheduler::current` kept by [`schedule`] so that every system call can find its
+/// thread without taking the scheduler's lock.
+static CURRENT: AtomicU64 = AtomicU64::new(0);
+
 /// The thread running now (None: the idle context).
 pub fn current() -> Option<ThreadId> {
-    SCHED.lock().current
+    match CURRENT.load(Ordering::Relaxed) {
+        0 => None,
+        raw => Some(ThreadId::named(raw)),
+    }
 }
 
 /// Queues a ready thread.
 pub fn make_ready(sid: ThreadId, priority: u8) {
     let mut s = SCHED.lock();
-    if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
-        queue.push_back(sid);
-    }
+    s.ready.push(priority, sid);
     if s.current.is_some() && priority > s.current_priority {
         NEED_RESCHED.store(true, Ordering::Relaxed);
     }
@@ -72,9 +125,7 @@ pub fn try_make_ready(sid: ThreadId, priority: u8) -> bool {
     let Some(mut s) = SCHED.try_lock() else {
         return false;
     };
-    if let Some(queue) = s.ready.get_mut(usize::from(priority)) {
-        queue.push_back(sid);
-    }
+    s.ready.push(priority, sid);
     if s.current.is_some() && priority > s.current_priority {
         NEED_RESCHED.store(true, Ordering::Relaxed);
     }
@@ -84,9 +135,7 @@ pub fn try_make_ready(sid: ThreadId, priority: u8) -> bool {
 /// Removes a thread from the ready queues and the sleepers.
 pub fn forget(sid: ThreadId) {
     let mut s = SCHED.lock();
-    for queue in s.ready.iter_mut() {
-        queue.retain(|&t| t != sid);
-    }
+    s.ready.remove(sid);
     s.sleepers.retain(|&(_, t)| t != sid);
 }
 
@@ -117,6 +166,14 @@ pub fn sleep_current(wake_at: u64) -> Result<(), Status> {
 /// `deadline`, until that instant ([`crate::time::now_ns`]). The caller re-checks why it woke; `Err(Disconnected)` if the
 /// thread was ended meanwhile (it must return to user mode, where it dies).
 pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> {
+    let sid = block(state, deadline)?;
+    TASKS.lock().check_alive(sid)
+}
+
+/// [`block_current`] for a caller that looks at its thread again when it wakes (the message
+/// path, which re-checks everything under the task lock): `Err` only if the thread was
+/// ended before it blocked; the thread.
+pub fn block(state: State, deadline: Option<u64>) -> Result<ThreadId, Status> {
     let Some(sid) = current() else {
         return Err(Status::NoSuchThread);
     };
@@ -138,7 +195,7 @@ pub fn block_current(state: State, deadline: Option<u64>) -> Result<(), Status> 
         crate::time::deadline_added(at);
     }
     schedule(false);
-    TASKS.lock().check_alive(sid)
+    Ok(sid)
 }
 
 /// Blocks the current thread, whose waiting state the caller set under the task lock
@@ -224,9 +281,7 @@ pub fn wake_due(now: u64) {
                     | State::ConsoleRead(_)
             ) {
                 t.state = State::Ready;
-                if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
-                    queue.push_back(sid);
-                }
+                s.ready.push(t.priority, sid);
                 if s.current.is_some() && t.priority > s.current_priority {
                     NEED_RESCHED.store(true, Ordering::Relaxed);
                 }
@@ -250,6 +305,10 @@ pub fn preempt_if_needed() {
 /// return then. Called only where the thread's kernel stack holds nothing but its trap
 /// frame, so that nothing the kernel allocated for it is left behind.
 pub fn exit_if_dying() {
+    // The common case, checked without the task lock: no thread anywhere is dying.
+    if !crate::task::any_dying() {
+        return;
+    }
     let Some(me) = current() else { return };
     {
         let mut tasks = TASKS.lock();
@@ -277,9 +336,7 @@ fn schedule(requeue: bool) {
             if t.state == State::Running {
                 if requeue {
                     t.state = State::Ready;
-                    if let Some(queue) = s.ready.get_mut(usize::from(t.priority)) {
-                        queue.push_back(p);
-                    }
+                    s.ready.push(t.priority, p);
                 } else {
                     // Still running and not requeued: keep running it.
                     return;
@@ -292,33 +349,31 @@ fn schedule(requeue: bool) {
     s.slice_left = SLICE_TICKS;
 
     let mut next = None;
-    'pick: for queue in s.ready.iter_mut().rev() {
-        while let Some(sid) = queue.pop_front() {
-            if tasks
-                .threads
-                .get(&sid)
-                .is_some_and(|t| t.state == State::Ready)
-            {
-                next = Some(sid);
-                break 'pick;
-            }
+    while let Some(sid) = s.ready.pop_highest() {
+        if tasks
+            .threads
+            .get(&sid)
+            .is_some_and(|t| t.state == State::Ready)
+        {
+            next = Some(sid);
+            break;
         }
     }
 
-    if prev.is_none() && next.is_none() {
+    if prev == next {
+        // Nothing else to run, or the same thread again.
+        if let Some(t) = next.and_then(|n| tasks.threads.get_mut(&n)) {
+            t.state = State::Running;
+        }
         return;
     }
-    if prev != next {
-        // The registers still hold `prev`'s user FP/SIMD state: the kernel never uses them.
-        if let Some(t) = prev.and_then(|p| tasks.threads.get_mut(&p)) {
-            t.extended.save();
-        }
-        if let Some(t) = next.and_then(|n| tasks.threads.get(&n)) {
-            t.extended.restore();
-        }
-    }
+    // Each thread is looked up once. The registers still hold `prev`'s user FP/SIMD state
+    // (the kernel never uses them): saved here, `next`'s restored below.
     let save: *mut usize = match prev.and_then(|p| tasks.threads.get_mut(&p)) {
-        Some(t) => &mut t.saved_sp,
+        Some(t) => {
+            t.extended.save();
+            &mut t.saved_sp
+        }
         None => &mut s.idle_sp,
     };
     let load = match next {
@@ -326,10 +381,7 @@ fn schedule(requeue: bool) {
             let Some(t) = tasks.threads.get_mut(&n) else {
                 return;
             };
-            if prev == Some(n) {
-                t.state = State::Running;
-                return;
-            }
+            t.extended.restore();
             t.state = State::Running;
             s.current_priority = t.priority;
             arch::set_kernel_stack(t.kstack_top());
@@ -349,6 +401,7 @@ fn schedule(requeue: bool) {
         }
     };
     s.current = next;
+    CURRENT.store(next.map_or(0, |t| t.sid().0), Ordering::Relaxed);
     drop(s);
     drop(tasks);
     // SAFETY: `save` points into the previous thread's record (boxed, kept until reaped,

@@ -15,6 +15,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use ostrog_abi::Status;
 use spin::Mutex;
@@ -169,6 +170,15 @@ pub struct Tasks {
     pub pipes: BTreeMap<crate::sid::PipeId, crate::core_endpoints::pipe::Pipe>,
 }
 
+/// Threads marked dying ([`Tasks::exit_thread`]) that have not exited yet: while it is
+/// zero, the way back to user mode ([`sched::exit_if_dying`]) has nothing to look up.
+static DYING: AtomicUsize = AtomicUsize::new(0);
+
+/// True if some thread is marked dying and has not exited yet.
+pub fn any_dying() -> bool {
+    DYING.load(Ordering::Relaxed) != 0
+}
+
 pub static TASKS: Mutex<Tasks> = Mutex::new(Tasks {
     processes: BTreeMap::new(),
     threads: BTreeMap::new(),
@@ -289,6 +299,7 @@ impl Tasks {
             state => {
                 if thread.dying.is_none() {
                     thread.dying = Some(status);
+                    DYING.fetch_add(1, Ordering::Relaxed);
                 }
                 if state != State::Running {
                     sched::forget(sid);
@@ -317,7 +328,13 @@ impl Tasks {
         if matches!(thread.state, State::Exited(_)) {
             return;
         }
-        let status = thread.dying.take().unwrap_or(status);
+        let status = match thread.dying.take() {
+            Some(dying) => {
+                DYING.fetch_sub(1, Ordering::Relaxed);
+                dying
+            }
+            None => status,
+        };
         thread.state = State::Exited(status);
         let process = thread.process;
         let serving = thread.ipc.serving.take();

@@ -18,6 +18,7 @@ use ostrog_abi::layout::{USER_END, USER_MIN};
 use ostrog_abi::Status;
 
 use crate::arch::{self, AddressSpace};
+use crate::boot::PhysAddr;
 use crate::mm::PAGE_SIZE;
 
 /// A user range as a process alleges it: `len` bytes at user address `addr`, unchecked.
@@ -64,36 +65,74 @@ fn check_range(addr: usize, len: usize) -> Result<(), Status> {
     Ok(())
 }
 
-/// Visits the range page by page: `(offset in range, physical pointer, chunk length)`.
-fn for_each_chunk(
-    space: &AddressSpace,
-    range: UserSlice,
-    write: bool,
-    mut f: impl FnMut(usize, *mut u8, usize),
-) -> Result<(), Status> {
+/// Pages of a range whose frames a walk remembers for the copy that follows it (a message
+/// on the fast path spans at most two); the pages beyond are translated again.
+const REMEMBERED: usize = 2;
+
+/// The frames of a range's first [`REMEMBERED`] pages.
+type Frames = [Option<PhysAddr>; REMEMBERED];
+
+/// Checks every page of the range before anything is touched (so a failed copy changes
+/// nothing): mapped user-accessible, writable for `write`, not device memory. Returns the
+/// frames of the first pages.
+fn walk(space: &AddressSpace, range: UserSlice, write: bool) -> Result<Frames, Status> {
     let UserSlice { addr, len } = range;
     check_range(addr, len)?;
-    // Check every page before touching any, so a failed copy changes nothing.
+    let mut frames = [None; REMEMBERED];
     let mut done = 0;
+    let mut page = 0;
     while done < len {
         let va = addr + done;
         let chunk = (PAGE_SIZE - va % PAGE_SIZE).min(len - done);
         match space.translate(va) {
             // Device registers are not memory the kernel can copy through.
-            Some((_, access)) if (!write || access.write) && !access.device => {}
+            Some((pa, access)) if (!write || access.write) && !access.device => {
+                if let Some(frame) = frames.get_mut(page) {
+                    *frame = Some(pa);
+                }
+            }
             _ => return Err(Status::BadAddress),
         }
         done += chunk;
+        page += 1;
     }
+    Ok(frames)
+}
+
+/// Visits a range [`walk`] checked, page by page: `(offset in range, pointer into the direct
+/// map, chunk length)`.
+fn visit(
+    space: &AddressSpace,
+    range: UserSlice,
+    frames: &Frames,
+    mut f: impl FnMut(usize, *mut u8, usize),
+) -> Result<(), Status> {
+    let UserSlice { addr, len } = range;
     let mut done = 0;
+    let mut page = 0;
     while done < len {
         let va = addr + done;
         let chunk = (PAGE_SIZE - va % PAGE_SIZE).min(len - done);
-        let (pa, _) = space.translate(va).ok_or(Status::BadAddress)?;
+        let pa = match frames.get(page).copied().flatten() {
+            Some(pa) => pa,
+            None => space.translate(va).ok_or(Status::BadAddress)?.0,
+        };
         f(done, arch::phys_to_virt(pa), chunk);
         done += chunk;
+        page += 1;
     }
     Ok(())
+}
+
+/// Visits the range page by page: `(offset in range, physical pointer, chunk length)`.
+fn for_each_chunk(
+    space: &AddressSpace,
+    range: UserSlice,
+    write: bool,
+    f: impl FnMut(usize, *mut u8, usize),
+) -> Result<(), Status> {
+    let frames = walk(space, range, write)?;
+    visit(space, range, &frames, f)
 }
 
 /// Fills `dst` from the start of the user range `src` (`BadAddress` if `src` is shorter).
@@ -125,5 +164,47 @@ pub fn copy_to_user(space: &AddressSpace, dst: UserSlice, src: &[u8]) -> Result<
 
 /// Checks that the user range is mapped for the given access, without copying.
 pub fn check(space: &AddressSpace, range: UserSlice, write: bool) -> Result<(), Status> {
-    for_each_chunk(space, range, write, |_, _, _| {})
+    walk(space, range, write).map(|_| ())
+}
+
+/// A user range checked writable, with the frames of its first pages: written later by
+/// [`Writable::write`] without walking the page tables again. It borrows the address space,
+/// so nothing can be unmapped between the check and the write.
+pub struct Writable<'s> {
+    space: &'s AddressSpace,
+    range: UserSlice,
+    frames: Frames,
+}
+
+/// Checks that the user range is mapped writable, for a write that comes later.
+pub fn writable(space: &AddressSpace, range: UserSlice) -> Result<Writable<'_>, Status> {
+    let frames = walk(space, range, true)?;
+    Ok(Writable {
+        space,
+        range,
+        frames,
+    })
+}
+
+impl Writable<'_> {
+    /// Copies `src` to the start of the range (`BufferTooSmall` if it does not fit).
+    pub fn write(&self, src: &[u8]) -> Result<(), Status> {
+        if self.range.len < src.len() {
+            return Err(Status::BufferTooSmall);
+        }
+        visit(
+            self.space,
+            self.range.prefix(src.len()),
+            &self.frames,
+            |offset, to, n| {
+                if let Some(from) = src.get(offset..offset + n) {
+                    // SAFETY: `to` points at `n` writable bytes of a user frame in the
+                    // direct map, checked when `self` was made; the address space is
+                    // borrowed from the task table under its lock, and the kernel is not
+                    // preemptible, so nothing was unmapped since.
+                    unsafe { core::ptr::copy_nonoverlapping(from.as_ptr(), to, n) };
+                }
+            },
+        )
+    }
 }

@@ -165,9 +165,10 @@ fn timer() -> Result<bool> {
 
 /// The Call+Reply round trip between two processes (`ipc-bench` and `ipc-bench-server`,
 /// started by Einit from `tests/kernel/solutions/ipc-bench/init.yaml`), through the security hook
-/// with the scenario module granting, in instructions; then the same image with the kernel's
-/// probes compiled in (`OSTROG_KERNEL_FEATURES=probes`, see
-/// `kernel/src/probe.rs`): where the instructions of a round trip go.
+/// with the scenario module granting, in instructions (with the kernel's fast path, and
+/// without it: `ostrog.ipc_fast=off`); then the same image with the kernel's probes compiled
+/// in (`OSTROG_KERNEL_FEATURES=probes`, see `kernel/src/probe.rs`): where the instructions
+/// of a round trip go.
 fn ipc() -> Result<bool> {
     let image = |name: &'static str| {
         move |arch| {
@@ -186,6 +187,17 @@ fn ipc() -> Result<bool> {
         "ipc",
         &[("ipc-bench:", "Call+Reply round trip", 1000)],
         "",
+        image("bench-ipc"),
+    )?;
+    // The same kernel with its fast path off: every message takes the full path.
+    icount_bench(
+        "ipc",
+        &[(
+            "ipc-bench:",
+            "Call+Reply round trip on the full path (ostrog.ipc_fast=off)",
+            0,
+        )],
+        "ostrog.ipc_fast=off",
         image("bench-ipc"),
     )?;
     use cargo_ostrog::arch::Arch;

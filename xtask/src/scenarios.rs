@@ -36,6 +36,7 @@ pub const CHECKS: &[(&str, ConsoleCheck)] = &[
     ("interleaved", interleaved),
     ("faults-reported", faults_reported),
     ("hello-and-many-calls", hello_and_many_calls),
+    ("fast-and-full-agree", fast_and_full_agree),
 ];
 
 /// The folder of the kernel's scenario files.
@@ -172,6 +173,58 @@ fn einit_first_then_forbidden_audited(console: &str) -> Result<(), String> {
         }
     }
     forbidden_audited(console)
+}
+
+/// Calls of `fastpath` that the fast path carries: in its `waiting` run the 20 small
+/// granted echoes, the denied `Forbidden` and the undecodable body (its malformed messages,
+/// the message with a handle and the large one take the full path); in its `busy` run the
+/// call after the denied one (the server answers a denial from inside `Recv` and goes on
+/// waiting there).
+const FAST_CALLS: u64 = 23;
+
+/// The `fastpath` program's two runs (the server waiting for each call, and busy) ended with
+/// the same results, each denial audited in both, and the kernel's count shows the fast
+/// path carried the calls it should (a timer tick may let the client call before the server
+/// waits again, so a call or two may go the full way).
+fn fast_and_full_agree(console: &str) -> Result<(), String> {
+    let results = |run: &str| {
+        let prefix = format!("fastpath-client ({run}): results ");
+        console
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_string))
+            .ok_or(format!("no results of the {run} run"))
+    };
+    let (waiting, busy) = (results("waiting")?, results("busy")?);
+    if waiting != busy {
+        return Err(format!(
+            "the server waiting gave results {waiting}, the server busy {busy}"
+        ));
+    }
+    let audited = |needle: &str| console.lines().filter(|l| l.contains(needle)).count();
+    let forbidden = audited("[audit] denied request ipctest.Client(");
+    let refused = audited("(refused by the kernel before the policy)");
+    if forbidden != 2 || refused != 12 {
+        return Err(format!(
+            "{forbidden} denied requests and {refused} refusals audited; expected 2 and 12 \
+             (one and six per run)"
+        ));
+    }
+    let line = console
+        .lines()
+        .find_map(|l| l.strip_prefix("ipc: fast path taken by "))
+        .ok_or("no count of the fast path")?;
+    let calls: u64 = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or(format!("no number of calls in {line:?}"))?;
+    if !(FAST_CALLS - 2..=FAST_CALLS).contains(&calls) {
+        return Err(format!(
+            "the fast path carried {calls} calls; expected {FAST_CALLS} (at least {})",
+            FAST_CALLS - 2
+        ));
+    }
+    Ok(())
 }
 
 /// Every denied Forbidden call was seen and audited by the security hook.

@@ -16,10 +16,10 @@
 
 use ostrog_abi::layout::{USER_END, USER_MIN};
 use x86_64::registers::control::{Cr3, Cr3Flags};
-use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
+use x86_64::structures::paging::mapper::MapToError;
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame,
-    Size2MiB, Size4KiB, Translate,
+    Size2MiB, Size4KiB,
 };
 use x86_64::VirtAddr;
 
@@ -33,6 +33,32 @@ pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
 
 const SIZE_2M: u64 = 2 * 1024 * 1024;
 const SIZE_4K: u64 = 4096;
+
+/// Bits of a page-table entry the user half's walks read (the user half is mapped with
+/// 4 KiB pages only, through tables this module made).
+const ENTRY_ADDR: u64 = 0x000f_ffff_ffff_f000;
+const ENTRY_PRESENT: u64 = 1;
+const ENTRY_WRITABLE: u64 = 1 << 1;
+const ENTRY_USER: u64 = 1 << 2;
+const ENTRY_NO_CACHE: u64 = 1 << 4;
+const ENTRY_HUGE: u64 = 1 << 7;
+const ENTRY_NO_EXECUTE: u64 = 1 << 63;
+
+/// The entries of a page table of a user address space, through the direct map.
+fn entries(table: u64) -> &'static [u64; 512] {
+    // SAFETY: `table` is a page-table frame of an address space, in the direct map.
+    unsafe { &*(phys_to_virt(PhysAddr(table)) as *const [u64; 512]) }
+}
+
+/// What the leaf entry `l1` of a user page allows.
+fn leaf_access(l1: u64) -> Access {
+    Access {
+        write: l1 & ENTRY_WRITABLE != 0,
+        execute: l1 & ENTRY_NO_EXECUTE == 0,
+        device: l1 & ENTRY_NO_CACHE != 0,
+        none: l1 & ENTRY_USER == 0,
+    }
+}
 
 pub fn phys_to_virt(addr: PhysAddr) -> *mut u8 {
     (PHYS_OFFSET + addr.0) as *mut u8
@@ -427,39 +453,31 @@ impl AddressSpace {
         if !(USER_MIN..USER_END).contains(&va) {
             return None;
         }
-        // SAFETY: read-only walk of this address space's tables.
-        let mapper = unsafe { mapper_for(self.root) };
-        match mapper.translate(VirtAddr::new(va as u64)) {
-            TranslateResult::Mapped {
-                frame,
-                offset,
-                flags,
-            } if flags.contains(Flags::USER_ACCESSIBLE) => Some((
-                PhysAddr(frame.start_address().as_u64() + offset),
-                Access {
-                    write: flags.contains(Flags::WRITABLE),
-                    execute: !flags.contains(Flags::NO_EXECUTE),
-                    device: flags.contains(Flags::NO_CACHE),
-                    none: false,
-                },
-            )),
-            _ => None,
+        // Four loads on the message path: the user half has 4 KiB pages only (a larger
+        // page there is not one this module made, and is refused).
+        let mut entry = self.root | ENTRY_PRESENT;
+        for shift in [39, 30, 21, 12] {
+            let index = (va >> shift) & 511;
+            entry = *entries(entry & ENTRY_ADDR).get(index)?;
+            if entry & ENTRY_PRESENT == 0 || (shift != 12 && entry & ENTRY_HUGE != 0) {
+                return None;
+            }
         }
+        let access = leaf_access(entry);
+        if access.none {
+            return None;
+        }
+        Some((
+            PhysAddr((entry & ENTRY_ADDR) + (va as u64 & (SIZE_4K - 1))),
+            access,
+        ))
     }
 
     /// Calls `f` with every mapped user page in address order: its address, frame and
     /// rights (`none` for a page without user access); stops when `f` returns false.
     pub fn for_each_page(&self, mut f: impl FnMut(usize, PhysAddr, Access) -> bool) {
-        fn entries(table: u64) -> &'static [u64; 512] {
-            // SAFETY: `table` is a page-table frame of this address space, in the direct map.
-            unsafe { &*(phys_to_virt(PhysAddr(table)) as *const [u64; 512]) }
-        }
-        const ADDR: u64 = 0x000f_ffff_ffff_f000;
-        const PRESENT: u64 = 1;
-        const WRITABLE: u64 = 1 << 1;
-        const USER: u64 = 1 << 2;
-        const NO_CACHE: u64 = 1 << 4;
-        const NO_EXECUTE: u64 = 1 << 63;
+        const ADDR: u64 = ENTRY_ADDR;
+        const PRESENT: u64 = ENTRY_PRESENT;
         for (i4, &l4) in entries(self.root).iter().enumerate().take(256) {
             if l4 & PRESENT == 0 {
                 continue;
@@ -477,13 +495,7 @@ impl AddressSpace {
                             continue;
                         }
                         let va = (i4 << 39) | (i3 << 30) | (i2 << 21) | (i1 << 12);
-                        let access = Access {
-                            write: l1 & WRITABLE != 0,
-                            execute: l1 & NO_EXECUTE == 0,
-                            device: l1 & NO_CACHE != 0,
-                            none: l1 & USER == 0,
-                        };
-                        if !f(va, PhysAddr(l1 & ADDR), access) {
+                        if !f(va, PhysAddr(l1 & ADDR), leaf_access(l1)) {
                             return;
                         }
                     }
@@ -509,11 +521,7 @@ impl Drop for AddressSpace {
     /// Frees every user page, every user page table and the root. The address space must not
     /// be active on any CPU.
     fn drop(&mut self) {
-        fn entries(table: u64) -> &'static [u64; 512] {
-            // SAFETY: `table` is a page-table frame of this address space, in the direct map.
-            unsafe { &*(phys_to_virt(PhysAddr(table)) as *const [u64; 512]) }
-        }
-        const ADDR: u64 = 0x000f_ffff_ffff_f000;
+        const ADDR: u64 = ENTRY_ADDR;
         let present = |e: &&u64| **e & 1 != 0;
         for &l4 in entries(self.root).iter().take(256).filter(present) {
             for &l3 in entries(l4 & ADDR).iter().filter(present) {

@@ -24,7 +24,7 @@ use ostrog_ksm::{
     Verdict,
 };
 
-const CLASSES: [&str; 53] = [
+const CLASSES: [&str; 54] = [
     "kl.core.Core",
     "Einit",
     "ipctest.Client",
@@ -78,6 +78,7 @@ const CLASSES: [&str; 53] = [
     "kfuzz",
     "dcm-link",
     "kl.core.DCM",
+    "fastpath",
 ];
 
 const CORE: ClassId = 0;
