@@ -11,8 +11,11 @@
 //! linked channel is an ordinary channel: the same objects [`crate::ipc::connect`] makes,
 //! so every message on it is stamped and judged exactly as on a static one. What a client
 //! and a server can be made to hold is bounded here ([`LINK_MAX`], [`ENDPOINT_MAX`]) on
-//! top of the handle table's own bound; the kernel memory a link takes is charged to the
-//! manager's account (the core call's charge), and goes with the processes.
+//! top of the handle table's own bound, and the kernel memory a link takes is charged to
+//! the process it was made for (the channel to the client, a new endpoint to the server;
+//! [`crate::quota::ObjectCharge`]): `NoMemory` at its memory limit. The charge goes with
+//! the object: a linked channel when the last handle naming it is closed
+//! ([`crate::ipc::free_unnamed_channel`]), an endpoint when its server ends.
 //!
 //! `Notify` is a notice over channels that already exist: a server signals an event to all
 //! its clients (or a client to its server) without a blocking call, as a notification bit
@@ -37,17 +40,13 @@ use crate::task::{Tasks, TASKS};
 /// The one class whose processes may `Link`.
 pub const MANAGER_CLASS: &str = "kl.core.DCM";
 
-/// How many channels `process` holds handles to as a client, and how many endpoints.
+/// How many channels `process` is the client of, and how many endpoints it listens at:
+/// the objects, not the handles to them, so that a program cannot pass the bound by giving
+/// its handles away (a linked channel goes when its last handle is closed).
 fn held(tasks: &Tasks, process: ProcessId) -> (usize, usize) {
-    tasks.processes.get(&process).map_or((0, 0), |p| {
-        p.handles
-            .entries()
-            .fold((0, 0), |(c, e), entry| match entry.object {
-                Object::Channel(_) => (c + 1, e),
-                Object::Endpoint(_) => (c, e + 1),
-                _ => (c, e),
-            })
-    })
+    let channels = tasks.channels.values().filter(|c| c.owner == process);
+    let endpoints = tasks.endpoints.values().filter(|e| e.owner == process);
+    (channels.count(), endpoints.count())
 }
 
 /// Whether `process` exists and has not ended.
@@ -92,7 +91,7 @@ fn link(caller: ProcessId, r: &LinkRequest) -> Result<u32, Status> {
     if r.notice != 0 && crate::notify::mask_of(r.notice).is_none() {
         return Err(Status::InvalidArgument);
     }
-    crate::ipc::connect(&mut tasks, client, server, &r.name)?;
+    crate::ipc::connect(&mut tasks, client, server, &r.name, true)?;
     let channel = tasks
         .processes
         .get(&client)
@@ -157,7 +156,7 @@ impl ChannelServer for Caller {
             if request.name.is_empty() {
                 return Err(Status::InvalidArgument);
             }
-            crate::ipc::connect(&mut tasks, client, server, &request.name)
+            crate::ipc::connect(&mut tasks, client, server, &request.name, false)
         })();
         result
             .map(|()| ConnectResponse {})
