@@ -17,6 +17,8 @@
 //! the object: a linked channel when the last handle naming it is closed
 //! ([`crate::ipc::free_unnamed_channel`]), an endpoint when its server ends.
 //!
+//! `NotifyClient` is the same notice from a server to one client of its endpoint.
+//!
 //! `Notify` is a notice over channels that already exist: a server signals an event to all
 //! its clients (or a client to its server) without a blocking call, as a notification bit
 //! ([`crate::notify`]) the receiver waits for together with its IPC (`Recv`, too, ends with
@@ -31,7 +33,8 @@ use ostrog_abi::Status;
 use super::{code, Caller};
 use crate::idl::kl_core_channel::{
     ChannelServer, ConnectError, ConnectRequest, ConnectResponse, LinkError, LinkRequest,
-    LinkResponse, NotifyError, NotifyRequest, NotifyResponse, ENDPOINT_MAX, LINK_MAX,
+    LinkResponse, NotifyClientError, NotifyClientRequest, NotifyClientResponse, NotifyError,
+    NotifyRequest, NotifyResponse, ENDPOINT_MAX, LINK_MAX,
 };
 use crate::object::Object;
 use crate::sid::ProcessId;
@@ -139,6 +142,34 @@ fn notice_targets(caller: ProcessId, number: u32) -> Result<Vec<ProcessId>, Stat
     Ok(targets)
 }
 
+/// `channel.NotifyClient`: posts `bit` to `client` if it is a live client of the caller's
+/// listening endpoint `number`.
+fn notify_client(caller: ProcessId, number: u32, client: u64, bit: u32) -> Result<(), Status> {
+    crate::notify::mask_of(bit).ok_or(Status::InvalidArgument)?;
+    let mut tasks = TASKS.lock();
+    let entry = tasks
+        .processes
+        .get(&caller)
+        .ok_or(Status::NoSuchThread)?
+        .handles
+        .get(number)?;
+    let endpoint = match entry.object {
+        Object::Endpoint(endpoint) if entry.rights & RIGHT_RECV != 0 => endpoint,
+        Object::Endpoint(_) | Object::Channel(_) => return Err(Status::AccessDenied),
+        _ => return Err(Status::BadHandle),
+    };
+    let client = ProcessId::named(client);
+    let reaches = tasks
+        .channels
+        .values()
+        .any(|c| c.endpoint == endpoint && c.owner == client);
+    if client == caller || !reaches || !live(&tasks, client) {
+        return Err(Status::NotFound);
+    }
+    crate::notify::post(&mut tasks, client, bit, caller);
+    Ok(())
+}
+
 impl ChannelServer for Caller {
     fn connect(&mut self, request: ConnectRequest) -> Result<ConnectResponse, ConnectError> {
         let mut tasks = TASKS.lock();
@@ -183,5 +214,14 @@ impl ChannelServer for Caller {
         result
             .map(|count| NotifyResponse { count })
             .map_err(|s| NotifyError { status: code(s) })
+    }
+
+    fn notify_client(
+        &mut self,
+        request: NotifyClientRequest,
+    ) -> Result<NotifyClientResponse, NotifyClientError> {
+        notify_client(self.process, request.h.handle, request.client, request.bit)
+            .map(|()| NotifyClientResponse {})
+            .map_err(|s| NotifyClientError { status: code(s) })
     }
 }
