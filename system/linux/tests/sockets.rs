@@ -471,10 +471,10 @@ fn bad_descriptors_lengths_and_pointers() {
         call(&mut st, &mut k, Sys::Socket, &[10, SOCK_STREAM, 0]),
         -EAFNOSUPPORT
     );
-    // AF_UNIX is for the services of the connection manager: messages, not streams.
+    // AF_UNIX is for the services of the connection manager: messages, no streams.
     assert_eq!(
         call(&mut st, &mut k, Sys::Socket, &[1, SOCK_STREAM, 0]),
-        -EPROTONOSUPPORT
+        -EAFNOSUPPORT
     );
     assert_eq!(
         call(&mut st, &mut k, Sys::Socket, &[AF_INET, 3, 0]),

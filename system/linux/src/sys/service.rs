@@ -24,6 +24,7 @@ use crate::nr::Sys;
 
 /// `AF_UNIX` (`AF_LOCAL`).
 pub const AF_UNIX: u64 = 1;
+const SOCK_STREAM: u64 = 1;
 const SOCK_DGRAM: u64 = 2;
 const SOCK_SEQPACKET: u64 = 5;
 const SOCK_NONBLOCK: u64 = 0o4000;
@@ -75,6 +76,9 @@ impl State {
         match (ty & !flags, protocol as u32) {
             (SOCK_SEQPACKET | SOCK_DGRAM, 0) => {}
             (SOCK_SEQPACKET | SOCK_DGRAM, _) => return err(EPROTONOSUPPORT),
+            // No AF_UNIX streams: as before service sockets existed, the family is not
+            // supported for them (musl takes that to mean "no nscd" in `getpwnam`).
+            (SOCK_STREAM, _) => return err(EAFNOSUPPORT),
             (1..=10, _) => return err(EPROTONOSUPPORT),
             _ => return err(EINVAL),
         }
