@@ -393,23 +393,10 @@ impl Checker<'_> {
         Some(entity)
     }
 
-    /// What a Linux program (`linux: true`) may not be: a user of the dynamic connection
-    /// manager (the personality has no client of it), or the personality itself.
+    /// What a Linux program (`linux: true`) may not be: the personality itself.
     fn linux_rules(&mut self, entity: &Entity) {
-        let Some(linux) = entity.linux.filter(|f| f.value) else {
+        if !entity.linux.is_some_and(|f| f.value) {
             return;
-        };
-        if let Some(dcm) = entity.dynamic_connection_manager.filter(|f| f.value) {
-            let first = self.place(linux.key);
-            self.error(
-                dcm.key..dcm.key + "dynamic_connection_manager".len(),
-                "a Linux program cannot use the dynamic connection manager".to_string(),
-                "on a Linux program",
-                format!(
-                    "`linux: true` (at {first}) runs a Linux executable through the \
-                     personality, which has no client of the dynamic connection manager"
-                ),
-            );
         }
         if let Some(path) = entity
             .path

@@ -131,8 +131,7 @@ pub enum TableErrorKind {
     ReservedFlags,
     /// A priority above [`MAX_PRIORITY`].
     BadPriority,
-    /// A Linux program that is also the dynamic connection manager, or whose path is the
-    /// personality itself.
+    /// A Linux program whose path is the personality itself.
     BadLinux,
     /// A channel names a process index that does not exist.
     BadProcessIndex,
@@ -188,9 +187,7 @@ impl fmt::Display for TableError {
             TableErrorKind::BadPriority => {
                 write!(f, "a priority is above {MAX_PRIORITY}")
             }
-            TableErrorKind::BadLinux => f.write_str(
-                "a Linux program is the dynamic connection manager or the personality itself",
-            ),
+            TableErrorKind::BadLinux => f.write_str("a Linux program is the personality itself"),
             TableErrorKind::BadProcessIndex => {
                 f.write_str("a channel names a process that does not exist")
             }
@@ -505,9 +502,7 @@ fn read_process(
     let task = r.name(NameKind::Task)?;
     let class = r.name(NameKind::Class)?;
     let path = r.name(NameKind::Path)?;
-    if flags & FLAG_LINUX != 0
-        && (flags & FLAG_DYNAMIC_CONNECTION_MANAGER != 0 || path == LINUX_PERSONALITY)
-    {
+    if flags & FLAG_LINUX != 0 && path == LINUX_PERSONALITY {
         return Err(TableError {
             offset,
             kind: TableErrorKind::BadLinux,

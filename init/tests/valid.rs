@@ -213,6 +213,19 @@ fn a_linux_program_runs_through_the_personality() {
 }
 
 #[test]
+fn a_linux_program_may_use_the_dynamic_connection_manager() {
+    let options = Options {
+        executables: Some(vec!["linux".into(), "bin/hello".into(), "Manager".into()]),
+        classes: None,
+        ..Options::default()
+    };
+    let s = load("linux-dcm.yaml", &options);
+    let finder = &s.processes[1];
+    assert!(finder.linux && finder.dynamic_connection_manager);
+    round_trip(&s);
+}
+
+#[test]
 fn channel_ids_are_read_from_c_headers() {
     let options = Options {
         include_dirs: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/include")],

@@ -62,7 +62,7 @@ use ostrog_ksm::{HandleInfo, Verdict};
 use crate::judge::{judge, Judged, Party, Sent};
 use crate::object::{HandleTable, Object};
 use crate::probe::{self, Stage};
-use crate::quota::MessageBuf;
+use crate::quota::{MessageBuf, ObjectCharge};
 use crate::sched;
 use crate::security;
 use crate::sid::{ChannelId, EndpointId, ProcessId, ThreadId};
@@ -103,6 +103,10 @@ pub struct Channel {
     pub owner: ProcessId,
     /// The endpoint it reaches.
     pub endpoint: EndpointId,
+    /// A channel made at run time (`channel.Link`): its bytes charged to the client, and it
+    /// goes when the last handle naming it is closed ([`free_unnamed_channel`]). `None`:
+    /// a static channel (Einit's `channel.Connect`), which lasts as long as its client.
+    pub charge: Option<ObjectCharge>,
 }
 
 /// A server's listening endpoint.
@@ -115,6 +119,8 @@ pub struct Endpoint {
     /// Calls waiting to be received, oldest first. Each is charged to its caller, and a
     /// thread has at most one call in flight.
     pub queue: VecDeque<PendingCall>,
+    /// Made at run time (`channel.Link`): its bytes charged to the server until it ends.
+    pub charge: Option<ObjectCharge>,
 }
 
 /// A handle a message carries, as the kernel resolved it in the sender's table.
@@ -1067,13 +1073,15 @@ pub fn connect(
     client: ProcessId,
     server: ProcessId,
     name: &str,
+    run_time: bool,
 ) -> Result<(), Status> {
     if client == server {
         return Err(Status::InvalidArgument);
     }
-    if !tasks.processes.contains_key(&client) || !tasks.processes.contains_key(&server) {
+    let account = |p: ProcessId| tasks.processes.get(&p).map(|p| p.frames.id());
+    let (Some(client_account), Some(server_account)) = (account(client), account(server)) else {
         return Err(Status::NotFound);
-    }
+    };
     let named_taken = tasks
         .processes
         .get(&client)
@@ -1086,6 +1094,18 @@ pub fn connect(
         .values()
         .find(|e| e.owner == server && e.name == name)
         .map(|e| e.sid);
+    // A run-time channel's objects are charged before anything is made: the endpoint (if
+    // new) to the server, the channel to the client.
+    let charge = |account, bytes| {
+        run_time
+            .then(|| ObjectCharge::new(account, bytes))
+            .transpose()
+    };
+    let endpoint_charge = match existing {
+        Some(_) => None,
+        None => charge(server_account, object_bytes::<Endpoint>(name))?,
+    };
+    let channel_charge = charge(client_account, object_bytes::<Channel>(name))?;
     let endpoint = match existing {
         Some(sid) => sid,
         None => {
@@ -1103,6 +1123,7 @@ pub fn connect(
                     owner: server,
                     name: String::from(name),
                     queue: VecDeque::new(),
+                    charge: endpoint_charge,
                 },
             );
             sid
@@ -1125,16 +1146,52 @@ pub fn connect(
             sid: channel,
             owner: client,
             endpoint,
+            charge: channel_charge,
         },
     );
     Ok(())
 }
 
-/// A process has ended: its endpoints and channels go away; every caller waiting on its
-/// endpoints, or being served by one of its threads, gets [`Status::Disconnected`]; its own
-/// queued calls are withdrawn; servers it was the last client of stop waiting.
-pub fn process_ended(tasks: &mut Tasks, process: ProcessId) {
-    tasks.channels.retain(|_, c| c.owner != process);
+/// What a run-time channel or endpoint named `name` takes of the kernel heap: the object,
+/// its name and the handle that names it (the maps' own nodes are not counted).
+fn object_bytes<T>(name: &str) -> usize {
+    core::mem::size_of::<T>() + name.len() + core::mem::size_of::<crate::object::Entry>()
+}
+
+/// A handle to the run-time channel `channel` was closed: if no handle names it any more
+/// (in any table, moved by a message or carried by a queued one), it goes, and its charge
+/// with it; its server's receiving threads look again whether anyone can still call.
+/// Static channels stay until their client ends.
+pub fn free_unnamed_channel(tasks: &mut Tasks, channel: ChannelId) {
+    if tasks
+        .channels
+        .get(&channel)
+        .is_none_or(|c| c.charge.is_none())
+    {
+        return;
+    }
+    let object = Object::Channel(channel);
+    let named = tasks
+        .processes
+        .values()
+        .any(|p| p.handles.entries().any(|e| e.object == object))
+        || tasks.endpoints.values().any(|e| {
+            e.queue
+                .iter()
+                .any(|c| c.handles.iter().any(|h| h.object == object))
+        });
+    if !named {
+        if let Some(c) = tasks.channels.remove(&channel) {
+            if let Some(server) = tasks.endpoints.get(&c.endpoint).map(|e| e.owner) {
+                wake_receivers(tasks, server, c.endpoint);
+            }
+        }
+    }
+}
+
+/// Every thread waiting in `Recv` looks again (whether a call came, whether anyone can
+/// still reach it).
+fn wake_all_receivers(tasks: &mut Tasks) {
     let receivers: Vec<(ThreadId, u8)> = tasks
         .threads
         .values()
@@ -1142,12 +1199,19 @@ pub fn process_ended(tasks: &mut Tasks, process: ProcessId) {
         .map(|t| (t.sid, t.priority))
         .collect();
     for (sid, priority) in receivers {
-        // They re-check whether anyone can still reach them.
         if let Some(t) = tasks.threads.get_mut(&sid) {
             t.state = State::Ready;
             sched::make_ready(sid, priority);
         }
     }
+}
+
+/// A process has ended: its endpoints and channels go away; every caller waiting on its
+/// endpoints, or being served by one of its threads, gets [`Status::Disconnected`]; its own
+/// queued calls are withdrawn; servers it was the last client of stop waiting.
+pub fn process_ended(tasks: &mut Tasks, process: ProcessId) {
+    tasks.channels.retain(|_, c| c.owner != process);
+    wake_all_receivers(tasks);
     let owned: Vec<EndpointId> = tasks
         .endpoints
         .values()

@@ -10,7 +10,10 @@
 //! cancelled, or the thread ended while it waited).
 //!
 //! The physical frames a program makes the kernel allocate are charged to its frame account
-//! ([`crate::mm::frame`]), bounded by its memory limit.
+//! ([`crate::mm::frame`]), bounded by its memory limit. So are the kernel objects a program
+//! has another make for it at run time, a channel or an endpoint `channel.Link` creates
+//! ([`ObjectCharge`]): their bytes count against the limit in whole frames, until the object
+//! goes.
 //!
 //! Everything else a program can create is bounded by count instead, each bound in the
 //! module that owns the object: threads per process ([`crate::task`]), handles per table
@@ -23,6 +26,8 @@ use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use ostrog_abi::Status;
+
+use crate::mm::frame::{self, AccountId};
 
 /// Kernel memory a process may hold in message copies, in largest messages: enough for
 /// several threads in `Call` at once, small enough that dozens of processes cannot exhaust
@@ -131,5 +136,30 @@ impl Deref for MessageBuf {
 impl DerefMut for MessageBuf {
     fn deref_mut(&mut self) -> &mut [u8] {
         &mut self.bytes
+    }
+}
+
+/// Kernel heap bytes of an object made for a process at run time (a channel or endpoint
+/// `channel.Link` creates), charged to that process's frame account until dropped with the
+/// object ([`frame::charge_bytes`]).
+pub struct ObjectCharge {
+    account: AccountId,
+    bytes: u64,
+}
+
+impl ObjectCharge {
+    /// Charges `bytes` to `account`; `NoMemory` past its limit.
+    pub fn new(account: AccountId, bytes: usize) -> Result<ObjectCharge, Status> {
+        let bytes = bytes as u64;
+        if !frame::charge_bytes(account, bytes) {
+            return Err(Status::NoMemory);
+        }
+        Ok(ObjectCharge { account, bytes })
+    }
+}
+
+impl Drop for ObjectCharge {
+    fn drop(&mut self) {
+        frame::release_bytes(self.account, self.bytes);
     }
 }

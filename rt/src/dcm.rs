@@ -5,18 +5,21 @@
 //! A program whose `init.yaml` entry says `dynamic_connection_manager: true` has a channel
 //! named `kl.core.DCM`. A server [`publish`]es a service name and the endpoint it serves it
 //! at; a client [`connect`]s by name and gets a [`Channel`] to call with the server's proxy
-//! (the endpoint index comes from the server's EDL, as for a static channel). Every step is
-//! a request the policy judges; a refusal is [`Status::AccessDenied`].
+//! (the endpoint index comes from the server's EDL, as for a static channel). A client that
+//! must wait for a name [`subscribe`]s to it: at its publication the manager posts the
+//! client's notice, and [`read_pub_queue`] says what was published. Every step is a request
+//! the policy judges; a refusal is [`Status::AccessDenied`].
 //!
 //! Notices: a server [`notify`]s every client of its endpoint (or a client its server) with
 //! a notification bit; the receiving thread says which bits it [`accept`]s, and a wait it is
 //! in (`Recv`, `futex.Wait`, `time.Sleep`) ends with [`Status::Interrupted`]; [`take`] then
 //! reads and clears the pending bits, [`sender`] says who posted one.
 
-use crate::idl::kl_core_channel::{LinkError, NotifyError};
+use crate::idl::kl_core_channel::{LinkError, NotifyClientError, NotifyError};
 use crate::idl::kl_core_dcm::riid;
 use crate::idl::kl_core_service_directory::{
-    ConnectError, PublishError, ServiceDirectoryProxy, WithdrawError,
+    ConnectError, PublishError, ReadPubQueueError, ServiceDirectoryProxy, SetSubscriptionError,
+    WithdrawError,
 };
 use crate::idl::spec_rt;
 use crate::sys::{self, call_status, Channel, CoreError};
@@ -40,7 +43,22 @@ impl CoreError for ConnectError {
         self.status
     }
 }
+impl CoreError for SetSubscriptionError {
+    fn status(&self) -> i32 {
+        self.status
+    }
+}
+impl CoreError for ReadPubQueueError {
+    fn status(&self) -> i32 {
+        self.status
+    }
+}
 impl CoreError for LinkError {
+    fn status(&self) -> i32 {
+        self.status
+    }
+}
+impl CoreError for NotifyClientError {
     fn status(&self) -> i32 {
         self.status
     }
@@ -85,6 +103,26 @@ pub fn connect(name: &str, endpoint: &str) -> Result<(Channel, u64), Status> {
         .map_err(call_status)
 }
 
+/// Subscribes to the publication of `name`: each time a live process publishes it (and at
+/// once if one does already), the manager posts notification `notice` (1..=64) to this
+/// program and keeps the publication for [`read_pub_queue`]. `notice` 0 ends the
+/// subscription.
+pub fn subscribe(name: &str, notice: u32) -> Result<(), Status> {
+    manager()?
+        .set_subscription(name.into(), notice)
+        .map(|_| ())
+        .map_err(call_status)
+}
+
+/// A publication the manager kept for this program's subscriptions, oldest first: the
+/// service's name, its endpoint and its publisher's SID (`NotFound`: none kept).
+pub fn read_pub_queue() -> Result<(alloc::string::String, alloc::string::String, u64), Status> {
+    manager()?
+        .read_pub_queue()
+        .map(|r| (r.name, r.endpoint, r.server))
+        .map_err(call_status)
+}
+
 /// Posts notification `bit` (1..=64) over the handle `h`: to every client of the listening
 /// endpoint `h`, or to the server at the other end of the channel `h`. How many processes.
 pub fn notify(h: u32, bit: u32) -> Result<u32, Status> {
@@ -97,6 +135,23 @@ pub fn notify(h: u32, bit: u32) -> Result<u32, Status> {
             bit,
         )
         .map(|r| r.count)
+        .map_err(call_status)
+}
+
+/// Posts notification `bit` (1..=64) to one client, the process `client` (by SID) holding
+/// a channel to this program's listening endpoint `h` (`NotFound` if it holds none or has
+/// ended).
+pub fn notify_client(h: u32, client: u64, bit: u32) -> Result<(), Status> {
+    sys::channels()
+        .notify_client(
+            spec_rt::Handle {
+                handle: h,
+                rights_and_mode: 0,
+            },
+            client,
+            bit,
+        )
+        .map(|_| ())
         .map_err(call_status)
 }
 

@@ -11,8 +11,13 @@
 //! linked channel is an ordinary channel: the same objects [`crate::ipc::connect`] makes,
 //! so every message on it is stamped and judged exactly as on a static one. What a client
 //! and a server can be made to hold is bounded here ([`LINK_MAX`], [`ENDPOINT_MAX`]) on
-//! top of the handle table's own bound; the kernel memory a link takes is charged to the
-//! manager's account (the core call's charge), and goes with the processes.
+//! top of the handle table's own bound, and the kernel memory a link takes is charged to
+//! the process it was made for (the channel to the client, a new endpoint to the server;
+//! [`crate::quota::ObjectCharge`]): `NoMemory` at its memory limit. The charge goes with
+//! the object: a linked channel when the last handle naming it is closed
+//! ([`crate::ipc::free_unnamed_channel`]), an endpoint when its server ends.
+//!
+//! `NotifyClient` is the same notice from a server to one client of its endpoint.
 //!
 //! `Notify` is a notice over channels that already exist: a server signals an event to all
 //! its clients (or a client to its server) without a blocking call, as a notification bit
@@ -28,7 +33,8 @@ use ostrog_abi::Status;
 use super::{code, Caller};
 use crate::idl::kl_core_channel::{
     ChannelServer, ConnectError, ConnectRequest, ConnectResponse, LinkError, LinkRequest,
-    LinkResponse, NotifyError, NotifyRequest, NotifyResponse, ENDPOINT_MAX, LINK_MAX,
+    LinkResponse, NotifyClientError, NotifyClientRequest, NotifyClientResponse, NotifyError,
+    NotifyRequest, NotifyResponse, ENDPOINT_MAX, LINK_MAX,
 };
 use crate::object::Object;
 use crate::sid::ProcessId;
@@ -37,17 +43,13 @@ use crate::task::{Tasks, TASKS};
 /// The one class whose processes may `Link`.
 pub const MANAGER_CLASS: &str = "kl.core.DCM";
 
-/// How many channels `process` holds handles to as a client, and how many endpoints.
+/// How many channels `process` is the client of, and how many endpoints it listens at:
+/// the objects, not the handles to them, so that a program cannot pass the bound by giving
+/// its handles away (a linked channel goes when its last handle is closed).
 fn held(tasks: &Tasks, process: ProcessId) -> (usize, usize) {
-    tasks.processes.get(&process).map_or((0, 0), |p| {
-        p.handles
-            .entries()
-            .fold((0, 0), |(c, e), entry| match entry.object {
-                Object::Channel(_) => (c + 1, e),
-                Object::Endpoint(_) => (c, e + 1),
-                _ => (c, e),
-            })
-    })
+    let channels = tasks.channels.values().filter(|c| c.owner == process);
+    let endpoints = tasks.endpoints.values().filter(|e| e.owner == process);
+    (channels.count(), endpoints.count())
 }
 
 /// Whether `process` exists and has not ended.
@@ -92,7 +94,7 @@ fn link(caller: ProcessId, r: &LinkRequest) -> Result<u32, Status> {
     if r.notice != 0 && crate::notify::mask_of(r.notice).is_none() {
         return Err(Status::InvalidArgument);
     }
-    crate::ipc::connect(&mut tasks, client, server, &r.name)?;
+    crate::ipc::connect(&mut tasks, client, server, &r.name, true)?;
     let channel = tasks
         .processes
         .get(&client)
@@ -140,6 +142,34 @@ fn notice_targets(caller: ProcessId, number: u32) -> Result<Vec<ProcessId>, Stat
     Ok(targets)
 }
 
+/// `channel.NotifyClient`: posts `bit` to `client` if it is a live client of the caller's
+/// listening endpoint `number`.
+fn notify_client(caller: ProcessId, number: u32, client: u64, bit: u32) -> Result<(), Status> {
+    crate::notify::mask_of(bit).ok_or(Status::InvalidArgument)?;
+    let mut tasks = TASKS.lock();
+    let entry = tasks
+        .processes
+        .get(&caller)
+        .ok_or(Status::NoSuchThread)?
+        .handles
+        .get(number)?;
+    let endpoint = match entry.object {
+        Object::Endpoint(endpoint) if entry.rights & RIGHT_RECV != 0 => endpoint,
+        Object::Endpoint(_) | Object::Channel(_) => return Err(Status::AccessDenied),
+        _ => return Err(Status::BadHandle),
+    };
+    let client = ProcessId::named(client);
+    let reaches = tasks
+        .channels
+        .values()
+        .any(|c| c.endpoint == endpoint && c.owner == client);
+    if client == caller || !reaches || !live(&tasks, client) {
+        return Err(Status::NotFound);
+    }
+    crate::notify::post(&mut tasks, client, bit, caller);
+    Ok(())
+}
+
 impl ChannelServer for Caller {
     fn connect(&mut self, request: ConnectRequest) -> Result<ConnectResponse, ConnectError> {
         let mut tasks = TASKS.lock();
@@ -157,7 +187,7 @@ impl ChannelServer for Caller {
             if request.name.is_empty() {
                 return Err(Status::InvalidArgument);
             }
-            crate::ipc::connect(&mut tasks, client, server, &request.name)
+            crate::ipc::connect(&mut tasks, client, server, &request.name, false)
         })();
         result
             .map(|()| ConnectResponse {})
@@ -184,5 +214,14 @@ impl ChannelServer for Caller {
         result
             .map(|count| NotifyResponse { count })
             .map_err(|s| NotifyError { status: code(s) })
+    }
+
+    fn notify_client(
+        &mut self,
+        request: NotifyClientRequest,
+    ) -> Result<NotifyClientResponse, NotifyClientError> {
+        notify_client(self.process, request.h.handle, request.client, request.bit)
+            .map(|()| NotifyClientResponse {})
+            .map_err(|s| NotifyClientError { status: code(s) })
     }
 }

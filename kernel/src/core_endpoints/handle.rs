@@ -29,7 +29,7 @@ impl Caller {
 }
 
 /// Closes handle `number` of `process`, and frees what only it held: a region no one maps,
-/// a claimed interrupt line. The object it named.
+/// a claimed interrupt line, a run-time channel. The object it named.
 pub fn close_in(process: ProcessId, number: u32) -> Result<Object, Status> {
     let object = {
         let mut tasks = TASKS.lock();
@@ -42,6 +42,7 @@ pub fn close_in(process: ProcessId, number: u32) -> Result<Object, Status> {
         match closed.object {
             Object::Region(_) => super::vmm::free_unused_regions(&mut tasks),
             Object::Pipe { pipe, .. } => super::pipe::end_closed(&mut tasks, pipe),
+            Object::Channel(c) => crate::ipc::free_unnamed_channel(&mut tasks, c),
             // A created or forked process never started goes with the last handle to it.
             Object::Task(t) => tasks.end_unstarted_orphans(&[t]),
             _ => {}

@@ -51,6 +51,9 @@ struct Account {
     exists: bool,
     /// Its owner still lives (not yet [`close_account`]ed).
     open: bool,
+    /// Bytes of kernel objects charged to it ([`charge_bytes`]); counted in `used` as
+    /// whole frames (rounded up).
+    object_bytes: u64,
 }
 
 const NO_ACCOUNT: Account = Account {
@@ -60,6 +63,7 @@ const NO_ACCOUNT: Account = Account {
     children: 0,
     exists: false,
     open: false,
+    object_bytes: 0,
 };
 
 /// The account frames are charged to now (see [`charge_to`]).
@@ -155,6 +159,40 @@ impl Bitmap {
             self.retire(id);
             id = parent;
         }
+    }
+
+    /// Charges (`charge`) or releases `bytes` of kernel objects to `id`: its frames count
+    /// grows or shrinks by the whole frames the bytes round up to, against its limit and
+    /// those of the accounts it is nested in. False (nothing charged) past a limit, or for
+    /// an account that does not exist; [`KERNEL`] is never limited.
+    fn add_bytes(&mut self, id: AccountId, bytes: u64, charge: bool) -> bool {
+        if id == KERNEL {
+            return true;
+        }
+        let Some(a) = self.account(id) else {
+            return !charge;
+        };
+        let before = a.object_bytes;
+        let after = match charge {
+            true => match before.checked_add(bytes) {
+                Some(after) => after,
+                None => return false,
+            },
+            false => before.saturating_sub(bytes),
+        };
+        let (old, new) = (before.div_ceil(FRAME), after.div_ceil(FRAME));
+        if new > old && !self.may_charge(id, new - old) {
+            return false;
+        }
+        if let Some(a) = self.account(id) {
+            a.object_bytes = after;
+        }
+        match new.cmp(&old) {
+            core::cmp::Ordering::Greater => self.add(id, new - old, true),
+            core::cmp::Ordering::Less => self.add(id, old - new, false),
+            core::cmp::Ordering::Equal => {}
+        }
+        true
     }
 
     /// Removes account `id` if it is closed, empty and has no nested account left, then its
@@ -388,6 +426,7 @@ pub fn open_account(parent: AccountId, limit: u64) -> Option<AccountId> {
             children: 0,
             exists: true,
             open: true,
+            object_bytes: 0,
         };
     }
     if let Some(p) = bitmap.account(parent) {
@@ -420,6 +459,25 @@ pub fn usage(id: AccountId) -> (u64, u64) {
         .as_mut()
         .and_then(|b| b.account(id))
         .map_or((0, UNLIMITED), |a| (a.used, a.limit))
+}
+
+/// Charges `bytes` of kernel heap objects a process made the kernel create (run-time
+/// channels and endpoints, [`crate::quota::ObjectCharge`]) to account `id`, counted against
+/// its limit in whole frames: false, and nothing charged, past the limit of `id` or of an
+/// account it is nested in. The heap is not made of these frames; the charge bounds what
+/// the objects may take by the same limit as the process's memory.
+pub fn charge_bytes(id: AccountId, bytes: u64) -> bool {
+    FRAMES
+        .lock()
+        .as_mut()
+        .is_some_and(|b| b.add_bytes(id, bytes, true))
+}
+
+/// Returns a charge of [`charge_bytes`].
+pub fn release_bytes(id: AccountId, bytes: u64) {
+    if let Some(b) = FRAMES.lock().as_mut() {
+        b.add_bytes(id, bytes, false);
+    }
 }
 
 /// While the returned guard lives, frames are charged to account `id`; the account charged

@@ -1,6 +1,6 @@
-//! The table of kl.core.DCM (docs/services.md, "Dynamic channels"): which live process
-//! publishes which service name at which endpoint, apart from the IPC around it so that it
-//! is tested on the host.
+//! The tables of kl.core.DCM (docs/services.md, "Dynamic channels"): which live process
+//! publishes which service name at which endpoint, and which client waits for which name
+//! ([`Subscriptions`]), apart from the IPC around them so that they are tested on the host.
 //!
 //! The table is bounded twice: [`SERVICES_MAX`] services in all and [`PER_SERVER_MAX`] per
 //! server, so that no program can fill it for the others alone. Publishers are known by the
@@ -19,6 +19,10 @@ use alloc::vec::Vec;
 pub const SERVICES_MAX: usize = 16;
 /// Most services one server publishes (`PerServerMax`).
 pub const PER_SERVER_MAX: usize = 8;
+/// Most subscriptions at once (`SubscriptionsMax`), and of one client
+/// (`PerClientSubscriptionsMax`).
+pub const SUBSCRIPTIONS_MAX: usize = 32;
+pub const PER_CLIENT_SUBSCRIPTIONS_MAX: usize = 4;
 
 /// A published service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +117,14 @@ impl Directory {
         Ok(gone)
     }
 
+    /// The service `name` if a live process publishes it.
+    pub fn published(&self, name: &str, alive: &mut dyn FnMut(u64) -> bool) -> Option<Service> {
+        self.services
+            .iter()
+            .find(|s| s.name == name && alive(s.server))
+            .cloned()
+    }
+
     /// `server` withdraws its service `name`.
     pub fn withdraw(&mut self, server: u64, name: &str) -> Result<Service, Refusal> {
         let i = self
@@ -144,6 +156,125 @@ impl Directory {
             true => (Ok(s.clone()), None),
             false => (Err(Refusal::NotFound), None),
         }
+    }
+}
+
+/// A client waiting for the publication of a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// The subscriber's SID.
+    pub client: u64,
+    pub name: String,
+    /// The notification bit posted to the client at each publication (1..=64).
+    pub notice: u32,
+    /// The last publication not read yet, and when it came (for the oldest first).
+    pub pending: Option<(u64, Service)>,
+}
+
+/// The subscriptions, bounded by [`SUBSCRIPTIONS_MAX`] in all and
+/// [`PER_CLIENT_SUBSCRIPTIONS_MAX`] per client; each keeps at most one publication, so a
+/// client can make the manager hold no more than that.
+#[derive(Default)]
+pub struct Subscriptions {
+    list: Vec<Subscription>,
+    /// Counts publications, to read them oldest first.
+    clock: u64,
+}
+
+impl Subscriptions {
+    /// No subscription.
+    pub fn new() -> Self {
+        Subscriptions::default()
+    }
+
+    /// The subscriptions now.
+    pub fn list(&self) -> &[Subscription] {
+        &self.list
+    }
+
+    /// `client` subscribes to `name` with `notice` (0: ends its subscription to `name`).
+    /// Subscriptions of ended clients are dropped when the table is full.
+    pub fn set(
+        &mut self,
+        client: u64,
+        name: &str,
+        notice: u32,
+        alive: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<(), Refusal> {
+        if name.is_empty() || notice > 64 {
+            return Err(Refusal::Invalid);
+        }
+        let mine = self
+            .list
+            .iter()
+            .position(|s| s.client == client && s.name == name);
+        match (mine, notice) {
+            (Some(i), 0) => {
+                self.list.swap_remove(i);
+                return Ok(());
+            }
+            (None, 0) => return Err(Refusal::NotFound),
+            (Some(i), _) => {
+                if let Some(s) = self.list.get_mut(i) {
+                    s.notice = notice;
+                }
+                return Ok(());
+            }
+            (None, _) => {}
+        }
+        if self.list.len() >= SUBSCRIPTIONS_MAX {
+            self.list.retain(|s| alive(s.client));
+        }
+        let own = self.list.iter().filter(|s| s.client == client).count();
+        if self.list.len() >= SUBSCRIPTIONS_MAX || own >= PER_CLIENT_SUBSCRIPTIONS_MAX {
+            return Err(Refusal::Full);
+        }
+        self.list.try_reserve(1).map_err(|_| Refusal::Full)?;
+        self.list.push(Subscription {
+            client,
+            name: String::from(name),
+            notice,
+            pending: None,
+        });
+        Ok(())
+    }
+
+    /// `service` was published: kept for each subscriber to its name (replacing what it
+    /// had not read). The subscribers to notify and their notices; only `client`'s, if
+    /// given (a subscription made while the name was already published).
+    pub fn published(&mut self, service: &Service, client: Option<u64>) -> Vec<(u64, u32)> {
+        let mut told = Vec::new();
+        for s in self
+            .list
+            .iter_mut()
+            .filter(|s| s.name == service.name && client.is_none_or(|c| c == s.client))
+        {
+            self.clock += 1;
+            s.pending = Some((self.clock, service.clone()));
+            if told.try_reserve(1).is_ok() {
+                told.push((s.client, s.notice));
+            }
+        }
+        told
+    }
+
+    /// `service` was withdrawn: publications of it not read yet are dropped.
+    pub fn withdrawn(&mut self, service: &Service) {
+        for s in &mut self.list {
+            if s.pending.as_ref().is_some_and(|(_, p)| p == service) {
+                s.pending = None;
+            }
+        }
+    }
+
+    /// The oldest publication kept for `client`, taken.
+    pub fn read(&mut self, client: u64) -> Option<Service> {
+        self.list
+            .iter_mut()
+            .filter(|s| s.client == client && s.pending.is_some())
+            .min_by_key(|s| s.pending.as_ref().map_or(0, |(t, _)| *t))
+            .and_then(|s| s.pending.take())
+            .map(|(_, service)| service)
     }
 }
 
@@ -266,5 +397,73 @@ mod tests {
             d.find("echo", "echo", &mut all_alive).0,
             Err(Refusal::NotFound)
         );
+    }
+
+    fn service(name: &str, server: u64) -> Service {
+        Service {
+            name: name.into(),
+            endpoint: "e".into(),
+            server,
+            notice: 0,
+        }
+    }
+
+    #[test]
+    fn subscribers_get_publications_oldest_first() {
+        let mut subs = Subscriptions::new();
+        subs.set(5, "b", 2, &mut all_alive).unwrap();
+        subs.set(5, "a", 3, &mut all_alive).unwrap();
+        subs.set(6, "a", 1, &mut all_alive).unwrap();
+        assert_eq!(subs.read(5), None);
+        assert_eq!(subs.published(&service("a", 7), None), vec![(5, 3), (6, 1)]);
+        assert_eq!(subs.published(&service("b", 8), None), vec![(5, 2)]);
+        assert_eq!(subs.published(&service("c", 8), None), vec![]);
+        assert_eq!(subs.read(5).map(|s| s.name), Some("a".into()));
+        assert_eq!(subs.read(5).map(|s| s.name), Some("b".into()));
+        assert_eq!(subs.read(5), None);
+        // Only the named client, for a subscription to a name published already.
+        assert_eq!(subs.published(&service("a", 7), Some(6)), vec![(6, 1)]);
+        assert_eq!(subs.read(5), None);
+        // A withdrawn service is not reported.
+        subs.withdrawn(&service("a", 7));
+        assert_eq!(subs.read(6), None);
+    }
+
+    #[test]
+    fn a_later_publication_replaces_an_unread_one() {
+        let mut subs = Subscriptions::new();
+        subs.set(5, "a", 3, &mut all_alive).unwrap();
+        subs.published(&service("a", 7), None);
+        subs.published(&service("a", 9), None);
+        assert_eq!(subs.read(5).map(|s| s.server), Some(9));
+        assert_eq!(subs.read(5), None);
+    }
+
+    #[test]
+    fn subscriptions_are_bounded_and_checked() {
+        let mut subs = Subscriptions::new();
+        assert_eq!(subs.set(5, "", 3, &mut all_alive), Err(Refusal::Invalid));
+        assert_eq!(subs.set(5, "a", 65, &mut all_alive), Err(Refusal::Invalid));
+        assert_eq!(subs.set(5, "a", 0, &mut all_alive), Err(Refusal::NotFound));
+        for i in 0..PER_CLIENT_SUBSCRIPTIONS_MAX {
+            subs.set(5, &format!("n{i}"), 1, &mut all_alive).unwrap();
+        }
+        assert_eq!(subs.set(5, "more", 1, &mut all_alive), Err(Refusal::Full));
+        // Again to the same name: its notice changes, nothing is added.
+        subs.set(5, "n0", 4, &mut all_alive).unwrap();
+        assert_eq!(subs.list().len(), PER_CLIENT_SUBSCRIPTIONS_MAX);
+        // Ending one makes room.
+        subs.set(5, "n0", 0, &mut all_alive).unwrap();
+        subs.set(5, "more", 1, &mut all_alive).unwrap();
+        // The whole table: full, until the subscriptions of ended clients are dropped.
+        let mut client = 100;
+        while subs.list().len() < SUBSCRIPTIONS_MAX {
+            subs.set(client, "x", 1, &mut all_alive).unwrap();
+            client += 1;
+        }
+        assert_eq!(subs.set(99, "x", 1, &mut all_alive), Err(Refusal::Full));
+        let mut alive = |sid: u64| sid != 100;
+        assert_eq!(subs.set(99, "x", 1, &mut alive), Ok(()));
+        assert!(subs.list().iter().all(|s| s.client != 100));
     }
 }

@@ -4,7 +4,9 @@
 //! the kernel make the channel (`channel.Link`, which the kernel admits from this class
 //! only). Each request is judged by the policy before it gets here (who may publish which
 //! name, who may connect to which service); what ended processes published is withdrawn
-//! (`task.Alive`). Runs until no program can reach it. See docs/services.md.
+//! (`task.Alive`). A client may subscribe to a name: at its publication the manager keeps
+//! it for the client's `ReadPubQueue` and posts the client's notice to it over its channel
+//! (`channel.NotifyClient`). Runs until no program can reach it. See docs/services.md.
 
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
@@ -21,15 +23,21 @@ mod idl {
 
 #[cfg(target_os = "none")]
 mod server {
-    use dcm::{Directory, Refusal, Service, PER_SERVER_MAX, SERVICES_MAX};
+    use dcm::{
+        Directory, Refusal, Service, Subscriptions, PER_CLIENT_SUBSCRIPTIONS_MAX, PER_SERVER_MAX,
+        SERVICES_MAX, SUBSCRIPTIONS_MAX,
+    };
     use ostrog_rt::println;
     use ostrog_rt::sys::{self as rt, call_status};
     use ostrog_rt::Status;
 
     use crate::idl::kl_core_dcm::{dispatch, DcmEndpoints};
+    use crate::idl::kl_core_service_directory as sd;
     use crate::idl::kl_core_service_directory::{
         ConnectError, ConnectRequest, ConnectResponse, PublishError, PublishRequest,
-        PublishResponse, ServiceDirectoryServer, WithdrawError, WithdrawRequest, WithdrawResponse,
+        PublishResponse, ReadPubQueueError, ReadPubQueueRequest, ReadPubQueueResponse,
+        ServiceDirectoryServer, SetSubscriptionError, SetSubscriptionRequest,
+        SetSubscriptionResponse, WithdrawError, WithdrawRequest, WithdrawResponse,
     };
 
     // The library's bounds are the interface's.
@@ -37,11 +45,18 @@ mod server {
         assert!(SERVICES_MAX == crate::idl::kl_core_service_directory::SERVICES_MAX as usize);
     const _: () =
         assert!(PER_SERVER_MAX == crate::idl::kl_core_service_directory::PER_SERVER_MAX as usize);
+    const _: () = assert!(SUBSCRIPTIONS_MAX == sd::SUBSCRIPTIONS_MAX as usize);
+    const _: () =
+        assert!(PER_CLIENT_SUBSCRIPTIONS_MAX == sd::PER_CLIENT_SUBSCRIPTIONS_MAX as usize);
+
+    /// The name of the manager's endpoint: the channel name Einit gives its clients.
+    const ENDPOINT: &str = "kl.core.DCM";
 
     ostrog_rt::main!(main);
 
     struct Server {
         directory: Directory,
+        subscriptions: Subscriptions,
         /// The SID the kernel stamped on the request being served.
         caller: u64,
     }
@@ -61,12 +76,37 @@ mod server {
         }) as i32
     }
 
-    fn report(gone: &[Service]) {
-        for s in gone {
-            println!(
-                "DCM: withdrew {} (endpoint {}) of ended sid {}",
-                s.name, s.endpoint, s.server
-            );
+    impl Server {
+        /// Services of ended publishers were withdrawn: said on the console, and dropped
+        /// from what subscribers have not read.
+        fn report(&mut self, gone: &[Service]) {
+            for s in gone {
+                self.subscriptions.withdrawn(s);
+                println!(
+                    "DCM: withdrew {} (endpoint {}) of ended sid {}",
+                    s.name, s.endpoint, s.server
+                );
+            }
+        }
+
+        /// `service` was published: its subscribers (only `client`, if given) are told.
+        fn tell(&mut self, service: &Service, client: Option<u64>) {
+            let told = self.subscriptions.published(service, client);
+            let Ok(endpoint) = rt::Channel::lookup(ENDPOINT) else {
+                return;
+            };
+            for (client, notice) in told {
+                // A subscriber that ended, or reaches the manager by no channel, is not told
+                // (it keeps the publication until its subscription is dropped).
+                let posted = ostrog_rt::dcm::notify_client(endpoint.handle, client, notice);
+                if let Err(e) = posted {
+                    println!(
+                        "DCM: sid {client} not told of {}: {}",
+                        service.name,
+                        e.name()
+                    );
+                }
+            }
         }
     }
 
@@ -78,11 +118,18 @@ mod server {
                 .publish(caller, &r.name, &r.endpoint, r.notice, &mut alive)
             {
                 Ok(gone) => {
-                    report(&gone);
+                    self.report(&gone);
                     println!(
                         "DCM: sid {caller} publishes {} at endpoint {}",
                         r.name, r.endpoint
                     );
+                    let service = Service {
+                        name: r.name,
+                        endpoint: r.endpoint,
+                        server: caller,
+                        notice: r.notice,
+                    };
+                    self.tell(&service, None);
                     Ok(PublishResponse {})
                 }
                 Err(e) => Err(PublishError { status: status(e) }),
@@ -90,15 +137,51 @@ mod server {
         }
 
         fn withdraw(&mut self, r: WithdrawRequest) -> Result<WithdrawResponse, WithdrawError> {
-            self.directory
+            let service = self
+                .directory
                 .withdraw(self.caller, &r.name)
-                .map(|_| WithdrawResponse {})
-                .map_err(|e| WithdrawError { status: status(e) })
+                .map_err(|e| WithdrawError { status: status(e) })?;
+            self.subscriptions.withdrawn(&service);
+            Ok(WithdrawResponse {})
+        }
+
+        fn set_subscription(
+            &mut self,
+            r: SetSubscriptionRequest,
+        ) -> Result<SetSubscriptionResponse, SetSubscriptionError> {
+            let caller = self.caller;
+            self.subscriptions
+                .set(caller, &r.name, r.notice, &mut alive)
+                .map_err(|e| SetSubscriptionError { status: status(e) })?;
+            if r.notice != 0 {
+                println!("DCM: sid {caller} subscribes to {}", r.name);
+                if let Some(service) = self.directory.published(&r.name, &mut alive) {
+                    self.tell(&service, Some(caller));
+                }
+            }
+            Ok(SetSubscriptionResponse {})
+        }
+
+        fn read_pub_queue(
+            &mut self,
+            _: ReadPubQueueRequest,
+        ) -> Result<ReadPubQueueResponse, ReadPubQueueError> {
+            let service = self
+                .subscriptions
+                .read(self.caller)
+                .ok_or(ReadPubQueueError {
+                    status: Status::NotFound as i32,
+                })?;
+            Ok(ReadPubQueueResponse {
+                name: service.name,
+                endpoint: service.endpoint,
+                server: service.server,
+            })
         }
 
         fn connect(&mut self, r: ConnectRequest) -> Result<ConnectResponse, ConnectError> {
             let (found, gone) = self.directory.find(&r.name, &r.endpoint, &mut alive);
-            report(gone.as_slice());
+            self.report(gone.as_slice());
             let service = found.map_err(|e| ConnectError { status: status(e) })?;
             let server = service.server;
             let linked = rt::channels()
@@ -120,7 +203,7 @@ mod server {
                     if e == Status::NotFound && !alive(server) {
                         let mut none = |_| false;
                         let (_, gone) = self.directory.find(&r.name, &r.endpoint, &mut none);
-                        report(gone.as_slice());
+                        self.report(gone.as_slice());
                     }
                     Err(ConnectError { status: e as i32 })
                 }
@@ -137,6 +220,7 @@ mod server {
     fn main() -> i32 {
         let mut server = Server {
             directory: Directory::new(),
+            subscriptions: Subscriptions::new(),
             caller: 0,
         };
         ostrog_rt::server::serve("DCM", |header, request| {

@@ -22,6 +22,7 @@ pub mod epoll;
 pub mod file;
 pub mod proc;
 mod select;
+pub mod service;
 pub mod socket;
 
 /// What the personality needs from the kernel besides memory. Errors are Linux errnos.
@@ -173,6 +174,21 @@ pub trait Kernel: Memory {
     /// A request to the network server (`kl.VfsNet`, docs/net.md); `Err(errno)`:
     /// `EAFNOSUPPORT` when the process has no channel `net`, `EACCES` when the policy
     /// denies the request, the server's errno otherwise (`EAGAIN`, `EINPROGRESS`, ...).
+    /// A channel to the service `name` published at the server's endpoint `endpoint`, from
+    /// the dynamic connection manager (`kl.core.DCM`): its handle ([`service`]).
+    /// `ECONNREFUSED`: the program has no channel to the manager.
+    fn dcm_connect(&mut self, _name: &str, _endpoint: &str) -> Result<u32, i64> {
+        Err(crate::errno::ECONNREFUSED)
+    }
+    /// One native call on the channel `handle`: the answer's length in `answer`.
+    fn channel_call(
+        &mut self,
+        _handle: u32,
+        _request: &[u8],
+        _answer: &mut [u8],
+    ) -> Result<usize, i64> {
+        Err(crate::errno::ENOTCONN)
+    }
     fn net(&mut self, _request: socket::NetRequest<'_>) -> Result<socket::NetReply, i64> {
         Err(EAFNOSUPPORT)
     }

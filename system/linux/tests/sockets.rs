@@ -47,6 +47,9 @@ struct Net {
 struct Fake {
     pages: BTreeMap<u64, Vec<u8>>,
     net: Option<Net>,
+    /// The channels the manager made (service sockets), and those closed.
+    services: Vec<u32>,
+    closed: Vec<u32>,
 }
 
 impl Memory for Fake {
@@ -116,6 +119,38 @@ impl Kernel for Fake {
     }
     fn random(&mut self, _: &mut [u8]) -> Result<(), i64> {
         Ok(())
+    }
+    /// The manager knows `echo` at endpoint `echo`; the policy refuses `secret`; a
+    /// program without the manager (no network either, in these tests) is refused.
+    fn dcm_connect(&mut self, name: &str, endpoint: &str) -> Result<u32, i64> {
+        match (name, endpoint, self.net.is_some()) {
+            (_, _, false) => Err(ECONNREFUSED),
+            ("echo", "echo", _) => {
+                let handle = 70 + self.services.len() as u32;
+                self.services.push(handle);
+                Ok(handle)
+            }
+            ("secret", _, _) => Err(EACCES),
+            _ => Err(ENOENT),
+        }
+    }
+    /// The service answers a request with its bytes reversed.
+    fn channel_call(
+        &mut self,
+        handle: u32,
+        request: &[u8],
+        answer: &mut [u8],
+    ) -> Result<usize, i64> {
+        if !self.services.contains(&handle) || self.closed.contains(&handle) {
+            return Err(ENOTCONN);
+        }
+        for (a, r) in answer.iter_mut().zip(request.iter().rev()) {
+            *a = *r;
+        }
+        Ok(request.len())
+    }
+    fn close_handle(&mut self, handle: u32) {
+        self.closed.push(handle);
     }
     fn net(&mut self, r: NetRequest<'_>) -> Result<NetReply, i64> {
         let Some(net) = self.net.as_mut() else {
@@ -243,6 +278,8 @@ fn setup(arch: Arch, with_net: bool) -> (State, Fake) {
     let mut fake = Fake {
         pages: BTreeMap::new(),
         net: with_net.then(Net::default),
+        services: Vec::new(),
+        closed: Vec::new(),
     };
     let mut space = Space::new();
     space.reserve(0, 0x10000);
@@ -434,6 +471,7 @@ fn bad_descriptors_lengths_and_pointers() {
         call(&mut st, &mut k, Sys::Socket, &[10, SOCK_STREAM, 0]),
         -EAFNOSUPPORT
     );
+    // AF_UNIX is for the services of the connection manager: messages, no streams.
     assert_eq!(
         call(&mut st, &mut k, Sys::Socket, &[1, SOCK_STREAM, 0]),
         -EAFNOSUPPORT
@@ -793,4 +831,85 @@ fn epoll_watches_sockets() {
         assert_eq!(call(&mut st, &mut k, Sys::Close, &[ep]), 0);
         assert_eq!(call(&mut st, &mut k, Sys::Close, &[ep]), -EBADF);
     }
+}
+
+const AF_UNIX: u64 = 1;
+const SOCK_SEQPACKET: u64 = 5;
+
+/// A `sockaddr_un` of `path` at [`ADDR`]; its length.
+fn sockaddr_un(k: &mut Fake, path: &str) -> u64 {
+    let mut b = vec![1u8, 0];
+    b.extend_from_slice(path.as_bytes());
+    b.push(0);
+    k.write_user(ADDR, &b);
+    b.len() as u64
+}
+
+#[test]
+fn service_sockets_reach_the_services_of_the_manager() {
+    let (mut st, mut k) = setup(Arch::X86_64, true);
+    let fd = call(&mut st, &mut k, Sys::Socket, &[AF_UNIX, SOCK_SEQPACKET, 0]) as u64;
+    assert_eq!(fd, 3);
+    // Not connected yet; no address but the manager's; the policy's refusal.
+    assert_eq!(call(&mut st, &mut k, Sys::Write, &[fd, BUF, 4]), -ENOTCONN);
+    let len = sockaddr_un(&mut k, "/tmp/socket");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Connect, &[fd, ADDR, len]),
+        -ENOENT
+    );
+    let len = sockaddr_un(&mut k, "/kl.core.DCM/secret/echo");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Connect, &[fd, ADDR, len]),
+        -EACCES
+    );
+    let len = sockaddr_un(&mut k, "/kl.core.DCM/nothing/echo");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Connect, &[fd, ADDR, len]),
+        -ENOENT
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Bind, &[fd, ADDR, len]),
+        -EOPNOTSUPP
+    );
+    let len = sockaddr_un(&mut k, "/kl.core.DCM/echo/echo");
+    assert_eq!(call(&mut st, &mut k, Sys::Connect, &[fd, ADDR, len]), 0);
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Connect, &[fd, ADDR, len]),
+        -EISCONN
+    );
+    // A request is a call; its answer is the next message read, once.
+    assert_eq!(call(&mut st, &mut k, Sys::Read, &[fd, BUF, 16]), -EAGAIN);
+    k.write_user(BUF, b"abcd");
+    assert_eq!(call(&mut st, &mut k, Sys::Write, &[fd, BUF, 4]), 4);
+    assert_eq!(call(&mut st, &mut k, Sys::Read, &[fd, BUF + 0x100, 2]), 2);
+    let mut got = [0u8; 2];
+    k.read_user(BUF + 0x100, &mut got);
+    assert_eq!(&got, b"dc");
+    assert_eq!(call(&mut st, &mut k, Sys::Read, &[fd, BUF, 16]), -EAGAIN);
+    // A request past the largest message is refused before any call.
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Write, &[fd, BUF, 64 * 1024 + 1]),
+        -EMSGSIZE
+    );
+    // A copy shares the channel; it closes with the last descriptor.
+    let copy = call(&mut st, &mut k, Sys::Dup, &[fd]) as u64;
+    assert_eq!(call(&mut st, &mut k, Sys::Close, &[fd]), 0);
+    assert!(k.closed.is_empty());
+    assert_eq!(call(&mut st, &mut k, Sys::Close, &[copy]), 0);
+    assert_eq!(k.closed, vec![70]);
+}
+
+#[test]
+fn service_sockets_need_the_manager() {
+    let (mut st, mut k) = setup(Arch::Aarch64, false);
+    let fd = call(&mut st, &mut k, Sys::Socket, &[AF_UNIX, SOCK_DGRAM, 0]) as u64;
+    let len = sockaddr_un(&mut k, "/kl.core.DCM/echo/echo");
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Connect, &[fd, ADDR, len]),
+        -ECONNREFUSED
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Socket, &[AF_UNIX, SOCK_SEQPACKET, 7]),
+        -EPROTONOSUPPORT
+    );
 }

@@ -477,6 +477,19 @@ impl Kernel for Native<'_> {
     fn vfs(&mut self, request: sys::file::VfsRequest<'_>) -> Result<sys::file::VfsReply, i64> {
         vfs::request(request)
     }
+    fn dcm_connect(&mut self, name: &str, endpoint: &str) -> Result<u32, i64> {
+        services::dcm_connect(name, endpoint)
+    }
+
+    fn channel_call(
+        &mut self,
+        handle: u32,
+        request: &[u8],
+        answer: &mut [u8],
+    ) -> Result<usize, i64> {
+        services::channel_call(handle, request, answer)
+    }
+
     fn net(&mut self, request: sys::socket::NetRequest<'_>) -> Result<sys::socket::NetReply, i64> {
         net::request(request)
     }

@@ -3,7 +3,9 @@
 //! (for `CLOCK_REALTIME`, `gettimeofday`, `time`), each found on first use
 //! (`handle.Lookup`). A channel `log` (logrr.Server) takes standard error, a record per line. Without the channel the kernel's generator and time since boot serve
 //! instead; with it, the service answers, and a refusal (the policy's, audited) is the
-//! program's error, not a silent fallback.
+//! program's error, not a silent fallback. A program marked `dynamic_connection_manager`
+//! reaches the services published through kl.core.DCM with service sockets
+//! (`linux::sys::service`): [`dcm_connect`] and [`channel_call`].
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -132,4 +134,37 @@ pub fn log_line(line: &[u8]) -> Result<(), i64> {
         }
     }
     Ok(())
+}
+
+/// A channel to the service `name` at `endpoint` from kl.core.DCM (`linux::sys::service`).
+/// A second socket to the same service shares the channel the first got (the manager
+/// makes one channel of a name per client: `Busy`).
+pub fn dcm_connect(name: &str, endpoint: &str) -> Result<u32, i64> {
+    if rt::Channel::lookup(ostrog_rt::dcm::CHANNEL).is_err() {
+        return Err(ECONNREFUSED);
+    }
+    match ostrog_rt::dcm::connect(name, endpoint) {
+        Ok((channel, _)) => Ok(channel.handle),
+        Err(Status::Busy) => rt::Channel::lookup(name)
+            .map(|c| c.handle)
+            .map_err(|_| EADDRINUSE),
+        Err(Status::AccessDenied) => Err(EACCES),
+        Err(Status::NotFound) => Err(ENOENT),
+        Err(Status::NoMemory) => Err(ENOMEM),
+        Err(_) => Err(EIO),
+    }
+}
+
+/// One native call on channel `handle`: the request's verdict is the policy's (`EACCES`,
+/// audited); a server that ended is `ECONNRESET`.
+pub fn channel_call(handle: u32, request: &[u8], answer: &mut [u8]) -> Result<usize, i64> {
+    rt::call(handle, request, answer, ostrog_abi::TIMEOUT_FOREVER).map_err(|s| match s {
+        Status::AccessDenied => EACCES,
+        Status::Disconnected => ECONNRESET,
+        Status::InvalidArgument => EINVAL,
+        Status::BadAddress => EFAULT,
+        Status::NoMemory => ENOBUFS,
+        Status::BadHandle => ENOTCONN,
+        _ => EIO,
+    })
 }

@@ -37,6 +37,9 @@ pub const BACKLOG_MAX: u64 = 4;
 /// Socket kinds of kl.Net.
 pub const TCP: u32 = 1;
 pub const UDP: u32 = 2;
+/// Not the network server's: an `AF_UNIX` socket connected to a service through the
+/// dynamic connection manager ([`super::service`]).
+pub const SERVICE: u32 = 3;
 
 const AF_INET: u64 = 2;
 const SOCK_STREAM: u64 = 1;
@@ -181,6 +184,10 @@ pub struct Sock {
     pub reuseaddr: bool,
     pub keepalive: bool,
     pub nodelay: bool,
+    /// A [`SERVICE`] socket's channel to its service, once connected.
+    pub channel: Option<u32>,
+    /// A [`SERVICE`] socket's answer to its last request, not read yet.
+    pub answer: Option<Vec<u8>>,
 }
 
 /// A socket descriptor: the server's socket number and close-on-exec.
@@ -194,7 +201,9 @@ pub struct SockFd {
 #[derive(Clone, Debug, Default)]
 pub struct Sockets {
     fds: Vec<Option<SockFd>>,
-    socks: BTreeMap<u32, Sock>,
+    /// By the server's socket number, or a number of [`super::service`] (`SERVICE_KEYS`
+    /// up) for a service socket.
+    pub(super) socks: BTreeMap<u32, Sock>,
     /// The deadlines of `poll`/`select` calls over sockets being made again (keyed by the
     /// address of their entries; at most [`WAITS_MAX`]).
     waits: Vec<(u64, u64)>,
@@ -221,12 +230,12 @@ impl Sockets {
         self.socks.get(&self.get(fd)?.sock)
     }
 
-    fn sock_mut(&mut self, fd: u64) -> Option<&mut Sock> {
+    pub(super) fn sock_mut(&mut self, fd: u64) -> Option<&mut Sock> {
         let s = self.get(fd)?.sock;
         self.socks.get_mut(&s)
     }
 
-    fn place(&mut self, fd: u64, f: SockFd) {
+    pub(super) fn place(&mut self, fd: u64, f: SockFd) {
         let i = fd as usize;
         while self.fds.len() <= i {
             self.fds.push(None);
@@ -236,7 +245,7 @@ impl Sockets {
 
     /// Takes `fd` out of the table; the server socket to close (and a connection accepted
     /// ahead of it) if no descriptor names it any more.
-    fn take(&mut self, fd: u64) -> Option<(u32, Option<u32>)> {
+    pub(super) fn take(&mut self, fd: u64) -> Option<(u32, Option<u32>)> {
         let f = self.fds.get_mut(fd as usize).and_then(Option::take)?;
         while self.fds.last().is_some_and(Option::is_none) {
             self.fds.pop();
@@ -321,6 +330,7 @@ impl State {
             Sys::Read | Sys::Write | Sys::Readv | Sys::Writev if is_epoll => err(EINVAL),
             Sys::Socket => self.sys_socket(k, a[0], a[1], a[2]),
             Sys::Socketpair => err(EOPNOTSUPP),
+            s if is_sock && self.is_service(fd) && s.is_socket() => self.service_call(k, s, fd, a),
             s if s.is_socket() && !is_sock => match self.fd_open(fd) {
                 true => err(ENOTSOCK),
                 false => err(EBADF),
@@ -394,7 +404,7 @@ impl State {
     }
 
     /// The lowest free descriptor.
-    fn free_socket_fd(&self) -> Result<u64, i64> {
+    pub(super) fn free_socket_fd(&self) -> Result<u64, i64> {
         let limit = self.limits[RLIMIT_NOFILE].0.min(1024);
         (0..limit).find(|&n| !self.fd_open(n)).ok_or(EMFILE)
     }
@@ -402,6 +412,9 @@ impl State {
     /// Closes `fd` if it is a socket (`close`, `dup2` onto it); the server's socket goes
     /// with the last descriptor naming it.
     pub(super) fn close_socket_fd<K: Kernel>(&mut self, k: &mut K, fd: u64) {
+        if self.is_service(fd) {
+            return self.close_service_fd(k, fd);
+        }
         let Some((sock, pending)) = self.sockets.take(fd) else {
             return;
         };
@@ -414,6 +427,7 @@ impl State {
     /// The process ends: every server socket it holds is closed (the server does not learn
     /// of a client's end by itself). How many were closed.
     pub fn close_all_sockets<K: Kernel>(&mut self, k: &mut K) -> usize {
+        self.close_all_services(k);
         let all = self.sockets.take_all();
         for &sock in &all {
             let _ = k.net(NetRequest::Close { sock });
@@ -435,6 +449,9 @@ impl State {
     }
 
     fn sys_socket<K: Kernel>(&mut self, k: &mut K, domain: u64, ty: u64, protocol: u64) -> Outcome {
+        if domain as u32 as u64 == super::service::AF_UNIX {
+            return self.service_socket(ty, protocol);
+        }
         if domain as u32 as u64 != AF_INET {
             return err(EAFNOSUPPORT);
         }
@@ -706,7 +723,7 @@ impl State {
 
     /// `sendto` (and `write`, `writev`, `sendmsg`) of the buffers `vectors` on `fd`, to
     /// `at` (`alen` bytes) if given.
-    fn sys_sendto<K: Kernel>(
+    pub(super) fn sys_sendto<K: Kernel>(
         &mut self,
         k: &mut K,
         fd: u64,
@@ -715,6 +732,9 @@ impl State {
         at: u64,
         alen: u64,
     ) -> Outcome {
+        if self.is_service(fd) {
+            return self.service_send(k, fd, vectors);
+        }
         let Some(f) = self.sockets.get(fd) else {
             return err(EBADF);
         };
@@ -838,7 +858,7 @@ impl State {
 
     /// `recvfrom` (and `read`, `readv`, `recvmsg`) into the buffers `vectors` of `fd`; the
     /// sender to `at` (room at `alenp`) for UDP.
-    fn sys_recvfrom<K: Kernel>(
+    pub(super) fn sys_recvfrom<K: Kernel>(
         &mut self,
         k: &mut K,
         fd: u64,
@@ -847,6 +867,9 @@ impl State {
         at: u64,
         alenp: u64,
     ) -> Outcome {
+        if self.is_service(fd) {
+            return self.service_recv(k, fd, vectors, flags & MSG_PEEK != 0, alenp);
+        }
         let Some(s) = self.sockets.sock(fd) else {
             return err(EBADF);
         };
@@ -915,7 +938,7 @@ impl State {
     /// `sendmsg`/`recvmsg`: the `struct msghdr` at `at` (name, its length, the iovecs);
     /// no control data (ancillary messages are not supported: `msg_controllen` comes back
     /// 0).
-    fn sys_msg<K: Kernel>(
+    pub(super) fn sys_msg<K: Kernel>(
         &mut self,
         k: &mut K,
         fd: u64,
@@ -1185,6 +1208,11 @@ impl State {
         };
         let want_in = events & (POLLIN | POLLRDNORM);
         let want_out = events & (POLLOUT | POLLWRNORM);
+        if s.kind == SERVICE {
+            // Writable once connected (a request is a call), readable with an answer.
+            let out = if s.channel.is_some() { want_out } else { 0 };
+            return out | if s.answer.is_some() { want_in } else { 0 };
+        }
         if s.listening {
             if want_in == 0 || s.pending.is_some() {
                 return if s.pending.is_some() { want_in } else { 0 };

@@ -157,7 +157,7 @@ const CORE_METHODS: [(&str, &[&str]); 13] = [
         ],
     ),
     ("thread", &["Create", "Exit", "Join", "Yield"]),
-    ("channel", &["Connect", "Link", "Notify"]),
+    ("channel", &["Connect", "Link", "Notify", "NotifyClient"]),
     ("handle", &["Lookup", "Close", "Duplicate", "Sid"]),
     (
         "vmm",

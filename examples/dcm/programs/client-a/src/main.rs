@@ -1,13 +1,16 @@
 //! Client A of the dcm example (class dcm.ClientA): finds the server through kl.core.DCM
 //! (after malformed requests refused by the kernel, the manager's refusals of an unknown name, a wrong endpoint, a second channel of
 //! one name, a name not yet published), calls it, waits for its notice and connects to the
-//! name it published meanwhile; takes over the name `temp` once the program that published
+//! name it published meanwhile, which it subscribed to (woken by the manager's notice, it
+//! reads the publication); subscribes to a name already published (told at once), meets
+//! the bound of subscriptions; takes over the name `temp` once the program that published
 //! it has ended (the manager reclaims it); says goodbye with a notice and waits for the answer.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+use alloc::format;
 use alloc::vec::Vec;
 
 use ostrog_abi::message::{Header, HEADER_SIZE};
@@ -29,21 +32,32 @@ ostrog_rt::main!(main);
 const EVENT: u32 = 1;
 /// This client's goodbye to the server.
 const GOODBYE: u32 = 4;
+/// The manager's notice of a publication this client subscribed to.
+const PUBLISHED: u32 = 5;
+
+const fn bit(n: u32) -> u64 {
+    1 << (n - 1)
+}
+
+/// Waits up to 10 s until every notification of `want` came; those that did.
+fn wait_bits(want: u64) -> u64 {
+    let mut got = 0;
+    for _ in 0..100 {
+        if got & want == want {
+            break;
+        }
+        if sys::sleep_ms(100) == Err(Status::Interrupted) {
+            got |= dcm::take().unwrap_or(0);
+        }
+    }
+    got & want
+}
 
 /// Waits up to 10 s for the server's notice; its sender.
 fn wait_notice() -> Option<u64> {
-    for _ in 0..10 {
-        match sys::sleep_ms(1000) {
-            Err(Status::Interrupted) => {
-                let bits = dcm::take().unwrap_or(0);
-                if bits & (1 << (EVENT - 1)) != 0 {
-                    return dcm::sender(EVENT).ok();
-                }
-            }
-            _ => continue,
-        }
-    }
-    None
+    (wait_bits(bit(EVENT)) != 0)
+        .then(|| dcm::sender(EVENT).ok())
+        .flatten()
 }
 
 /// A request to the manager by hand: header and fixed part, nothing else.
@@ -71,18 +85,18 @@ fn ping(channel: Channel, value: u32) -> Result<u32, Status> {
 }
 
 fn main() -> i32 {
-    let mut failed = 0;
-    let mut expect = |what: &str, got: Result<(), Status>, want: Status| match got {
+    let failed = core::cell::Cell::new(0);
+    let expect = |what: &str, got: Result<(), Status>, want: Status| match got {
         Err(s) if s == want => println!("clientA: {what}: {}", s.name()),
         other => {
             println!(
                 "clientA: FAILED: {what} gave {other:?}, expected {}",
                 want.name()
             );
-            failed += 1;
+            failed.set(failed.get() + 1);
         }
     };
-    if let Err(e) = dcm::accept(1 << (EVENT - 1)) {
+    if let Err(e) = dcm::accept(bit(EVENT) | bit(PUBLISHED)) {
         println!("clientA: FAILED: cannot accept notices: {}", e.name());
         return 1;
     }
@@ -140,20 +154,65 @@ fn main() -> i32 {
         dcm::connect("echo2", "echo").map(|_| ()),
         Status::NotFound,
     );
+    // Instead of asking again and again, it subscribes to echo2 (the manager keeps no
+    // publication for it yet), within the bound of subscriptions.
+    expect(
+        "reading publications before any",
+        dcm::read_pub_queue().map(|_| ()),
+        Status::NotFound,
+    );
+    expect(
+        "subscribing with notice 65",
+        dcm::subscribe("echo2", 65),
+        Status::InvalidArgument,
+    );
+    expect(
+        "ending a subscription it does not have",
+        dcm::subscribe("echo2", 0),
+        Status::NotFound,
+    );
+    let subscribed = dcm::subscribe("echo2", PUBLISHED);
+    let spares = (0..3).map(|i| dcm::subscribe(&format!("spare{i}"), PUBLISHED));
+    match spares.fold(subscribed, Result::and) {
+        Ok(()) => println!("clientA: subscribed to echo2 and 3 more names"),
+        Err(e) => {
+            println!("clientA: FAILED: subscribing: {}", e.name());
+            failed.set(failed.get() + 1);
+        }
+    }
+    expect(
+        "a fifth subscription",
+        dcm::subscribe("spare3", PUBLISHED),
+        Status::NoMemory,
+    );
+    for i in 0..3 {
+        let _ = dcm::subscribe(&format!("spare{i}"), 0);
+    }
     match ping(echo, 41) {
         Ok(n) => println!("clientA: echo.Ping(41) = {n}"),
         Err(e) => {
             println!("clientA: FAILED: echo.Ping: {}", e.name());
-            failed += 1;
+            failed.set(failed.get() + 1);
         }
     }
-    match wait_notice() {
-        Some(sid) if sid == server => {
+    // The server publishes echo2, then notices its clients: both wake this client.
+    let got = wait_bits(bit(EVENT) | bit(PUBLISHED));
+    match dcm::sender(EVENT) {
+        Ok(sid) if sid == server && got & bit(EVENT) != 0 => {
             println!("clientA: notice {EVENT} from the server while waiting")
         }
         other => {
             println!("clientA: FAILED: no notice from the server ({other:?})");
-            failed += 1;
+            failed.set(failed.get() + 1);
+        }
+    }
+    match (got & bit(PUBLISHED) != 0, dcm::read_pub_queue()) {
+        (true, Ok((name, endpoint, sid))) if sid == server => {
+            println!("clientA: woken by its subscription: {name} published at endpoint {endpoint} by the server")
+        }
+        other => {
+            println!("clientA: FAILED: no publication of echo2 ({other:?})");
+            failed.set(failed.get() + 1);
         }
     }
     // Timed: a connection through the manager (two judged requests, the kernel's link) and
@@ -173,7 +232,20 @@ fn main() -> i32 {
         }
         Err(e) => {
             println!("clientA: FAILED: echo2: {}", e.name());
-            failed += 1;
+            failed.set(failed.get() + 1);
+        }
+    }
+    // A subscription to a name published already is told at once.
+    match dcm::subscribe("echo", PUBLISHED).map(|()| wait_bits(bit(PUBLISHED))) {
+        Ok(b)
+            if b != 0
+                && dcm::read_pub_queue().is_ok_and(|(n, _, s)| n == "echo" && s == server) =>
+        {
+            println!("clientA: subscribed to echo, published already: told at once")
+        }
+        other => {
+            println!("clientA: FAILED: subscribing to echo: {other:?}");
+            failed.set(failed.get() + 1);
         }
     }
     // `temp` is the transient program's until it ends; then the manager reclaims it.
@@ -198,16 +270,16 @@ fn main() -> i32 {
         Ok(1) => println!("clientA: said goodbye"),
         other => {
             println!("clientA: FAILED: goodbye: {other:?}");
-            failed += 1;
+            failed.set(failed.get() + 1);
         }
     }
     match wait_notice() {
         Some(sid) if sid == server => println!("clientA: the server answered the goodbye"),
         other => {
             println!("clientA: FAILED: no answer to the goodbye ({other:?})");
-            failed += 1;
+            failed.set(failed.get() + 1);
         }
     }
-    println!("clientA: done, {failed} failed");
+    println!("clientA: done, {} failed", failed.get());
     0
 }

@@ -1,6 +1,6 @@
 //! Client B of the dcm example (class dcm.ClientB): the policy lets it do nothing with
-//! kl.core.DCM, so connecting and publishing are refused (audited) before the manager sees
-//! them. It may make every core call, yet the kernel refuses it `channel.Link`, which only
+//! kl.core.DCM, so connecting, publishing and subscribing are refused (audited) before the
+//! manager sees them. It may make every core call, yet the kernel refuses it `channel.Link`, which only
 //! the manager's class may make, and notices with a forged handle or a bit out of range.
 #![no_std]
 #![no_main]
@@ -25,6 +25,7 @@ fn main() -> i32 {
         dcm::connect("echo", "echo").map(|_| ()),
     );
     expect("publishing echo", dcm::publish("echo", "echo", 0));
+    expect("subscribing to echo2", dcm::subscribe("echo2", 1));
     let me = sys::task_info().map(|(sid, _)| sid).unwrap_or(0);
     expect(
         "channel.Link from another class",
@@ -64,6 +65,12 @@ fn main() -> i32 {
         "notice on the core handle",
         dcm::notify(0, 1),
         Status::BadHandle,
+    );
+    // A notice to one client goes from a server's endpoint only, never over a channel.
+    refused(
+        "notice to one client over a channel",
+        dcm::notify_client(manager, me, 1).map(|()| 0),
+        Status::AccessDenied,
     );
     println!("clientB: done, {failed} failed");
     0

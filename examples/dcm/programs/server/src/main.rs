@@ -159,10 +159,13 @@ fn main() -> i32 {
                     println!("server: Recv interrupted: a client was connected (sid {who})");
                 }
                 if bits & mask(GOODBYE) != 0 {
+                    // The answer goes to the one who said goodbye, not to every client.
                     let who = dcm::sender(GOODBYE).unwrap_or(0);
-                    match tell_clients() {
-                        Ok(n) => println!(
-                            "server: Recv interrupted: goodbye from sid {who}; told {n} live client(s)"
+                    let answer = Channel::lookup("echo")
+                        .and_then(|e| dcm::notify_client(e.handle, who, EVENT));
+                    match answer {
+                        Ok(()) => println!(
+                            "server: Recv interrupted: goodbye from sid {who}; answered it alone"
                         ),
                         Err(e) => {
                             println!("server: FAILED: notice: {}", e.name());

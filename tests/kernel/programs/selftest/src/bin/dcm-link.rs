@@ -4,13 +4,18 @@
 //! (`dcm-link manager`), which links the parent to itself: an empty name, the same process
 //! twice, SIDs of no process and a notice out of range are refused; a name twice is `Busy`;
 //! linking goes on until the parent's bound of channels (`LinkMax`) is `NoMemory`. The
-//! manager's notice over one of its endpoints reaches the parent, which reads it after the
-//! manager's end, with the manager as its sender.
+//! manager's notice over one of its endpoints reaches the parent, with the manager as its
+//! sender. Then the charge: the parent closes its linked channels (they go, and the kernel
+//! memory they were charged returns to its account), fills its memory to the limit (a link
+//! to it is `NoMemory`, not made at the kernel's expense), frees it, and is linked again.
+//! The two take turns with notices: `PARENT_TURN` to the parent, `MANAGER_TURN` back.
 #![no_std]
 #![no_main]
 
 use alloc::format;
+use alloc::vec::Vec;
 use ostrog_abi::Status;
+use ostrog_rt::idl::spec_rt::Handle;
 use ostrog_rt::println;
 use ostrog_rt::sys::{self as rt, call_status, Channel};
 
@@ -21,6 +26,34 @@ ostrog_rt::main!(main);
 /// The manager's notice to the parent, and the parent's bound of linked channels.
 const NOTICE: u32 = 9;
 const LINK_MAX: u32 = 32;
+/// The turns of the charge test.
+const PARENT_TURN: u32 = 10;
+const MANAGER_TURN: u32 = 11;
+
+fn handle(number: u32) -> Handle {
+    Handle {
+        handle: number,
+        rights_and_mode: 0,
+    }
+}
+
+/// Waits (at most 20 s) for notification `bit`; the bits pending then, taken.
+fn wait_for(bit: u32) -> u64 {
+    let _ = rt::tasks().accept_notify(1 << (bit - 1));
+    for _ in 0..400 {
+        if rt::sleep_ms(50) == Err(Status::Interrupted) {
+            break;
+        }
+    }
+    rt::tasks().pending().map_or(0, |r| r.bits)
+}
+
+/// Posts `bit` to the process of task handle `task`.
+fn signal(task: Handle, bit: u32) {
+    if let Err(e) = rt::tasks().signal(task, bit) {
+        println!("dcm-link: signal {bit}: {}", call_status(e).name());
+    }
+}
 
 fn link(client: u64, server: u64, name: &str, notice: u32) -> Result<u32, Status> {
     rt::channels()
@@ -92,17 +125,74 @@ fn manager() -> i32 {
         refusal.name()
     );
     let endpoint = Channel::lookup("a").map_or(0, |c| c.handle);
-    match rt::channels().notify(
-        ostrog_rt::idl::spec_rt::Handle {
-            handle: endpoint,
-            rights_and_mode: 0,
-        },
-        NOTICE,
-    ) {
+    match rt::channels().notify(handle(endpoint), NOTICE) {
         Ok(r) => println!("dcm-link: manager: notice to the clients of a: {}", r.count),
         Err(e) => println!("dcm-link: manager: notice: {}", call_status(e).name()),
     }
+    // The parent closes its channels and fills its memory; a link to it then is refused.
+    // The name `a` again: the manager's endpoint `a` exists (endpoints stay until their
+    // server ends; it listens at EndpointMax of them now), so the parent's charge decides.
+    let Ok(parent_task) = rt::tasks().parent().map(|r| r.parent) else {
+        return 1;
+    };
+    signal(parent_task, PARENT_TURN);
+    wait_for(MANAGER_TURN);
+    println!(
+        "dcm-link: manager: to the parent at its memory limit: {}",
+        outcome(link(parent, me, "a", 0))
+    );
+    signal(parent_task, PARENT_TURN);
+    wait_for(MANAGER_TURN);
+    println!(
+        "dcm-link: manager: to the parent with memory again: {}",
+        outcome(link(parent, me, "a", 0))
+    );
     0
+}
+
+/// Allocates private memory until the process's account refuses a page; the ranges.
+fn fill_memory() -> Vec<(u64, u64)> {
+    let mut held = Vec::new();
+    let mut size: u64 = 64 << 20;
+    while size >= 4096 {
+        match rt::vmm().allocate(size, rt::VMM_WRITE) {
+            Ok(r) => held.push((r.addr, size)),
+            Err(_) => size /= 2,
+        }
+    }
+    held
+}
+
+/// The parent's turns: closes its linked channels (their charge returns), fills its memory,
+/// frees it. The notification bits pending besides the turns.
+fn parent_turns(manager: Handle) -> u64 {
+    let mut other = wait_for(PARENT_TURN);
+    let before = rt::memory_usage().map_or(0, |(used, _)| used);
+    let closed = ["a".into()]
+        .into_iter()
+        .chain((1..LINK_MAX).map(|i| format!("l{i}")))
+        .filter_map(|name: alloc::string::String| Channel::lookup(&name).ok())
+        .filter(|c| rt::handles().close(handle(c.handle)).is_ok())
+        .count();
+    let after = rt::memory_usage().map_or(0, |(used, _)| used);
+    println!(
+        "dcm-link: closed {closed} linked channels, their charge returned: {} ({} bytes)",
+        after < before,
+        before.saturating_sub(after)
+    );
+    let held = fill_memory();
+    let (used, limit) = rt::memory_usage().unwrap_or((0, 0));
+    println!(
+        "dcm-link: memory filled to the limit: {}",
+        limit.saturating_sub(used) < 4096
+    );
+    signal(manager, MANAGER_TURN);
+    other |= wait_for(PARENT_TURN);
+    for (start, size) in held {
+        let _ = rt::free(start as usize, size as usize);
+    }
+    signal(manager, MANAGER_TURN);
+    other & !(1 << (PARENT_TURN - 1))
 }
 
 fn main() -> i32 {
@@ -136,11 +226,11 @@ fn main() -> i32 {
         println!("dcm-link: start failed: {}", e.name());
         return 1;
     }
+    let pending = parent_turns(child);
     match rt::tasks().wait(child) {
         Ok(r) => println!("dcm-link: the manager ended with status {}", r.code),
         Err(e) => println!("dcm-link: wait failed: {}", call_status(e).name()),
     }
-    let pending = rt::tasks().pending().map_or(0, |r| r.bits);
     let sender = rt::tasks().sender(NOTICE).map_or(0, |r| r.sid);
     println!(
         "dcm-link: pending {pending:#x}, from the manager: {}",
