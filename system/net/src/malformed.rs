@@ -31,10 +31,7 @@ pub struct Malformed {
 
 /// The count given by `--malformed-frames N` in the server's arguments (init.yaml).
 pub fn requested() -> u32 {
-    let args = ostrog_rt::sys::tasks()
-        .args()
-        .map(|a| a.args)
-        .unwrap_or_default();
+    let args = crate::args();
     let mut words = args.split(|&b| b == 0);
     while let Some(w) = words.next() {
         if w == b"--malformed-frames" {

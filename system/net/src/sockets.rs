@@ -39,9 +39,6 @@ const UDP_BUFFER: usize = 8192;
 const UDP_PAYLOAD_MAX: usize = 1472;
 const EPHEMERAL_FIRST: u16 = 49152;
 
-/// The server's own address.
-pub const ADDRESS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
-
 pub type Errno = i32;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,6 +81,8 @@ pub struct Sockets {
     lingering: Vec<SocketHandle>,
     next_port: u16,
     reclaimed: u64,
+    /// The interface's address (none while a DHCP lease is awaited).
+    pub address: Option<Ipv4Address>,
 }
 
 /// Whether the process with SID `sid` has not ended (`task.Alive`, granted by
@@ -133,6 +132,7 @@ impl Sockets {
             lingering: Vec::new(),
             next_port: EPHEMERAL_FIRST,
             reclaimed: 0,
+            address: None,
         }
     }
 
@@ -293,7 +293,7 @@ impl Sockets {
         if bound {
             return Err(api::INVALID);
         }
-        if addr != 0 && Ipv4Address::from(addr) != ADDRESS {
+        if addr != 0 && Some(Ipv4Address::from(addr)) != self.address {
             return Err(api::ADDRESS_NOT_AVAILABLE);
         }
         let port = match port {
@@ -428,6 +428,9 @@ impl Sockets {
             Some(p) => p,
             None => self.ephemeral(Kind::Tcp)?,
         };
+        if self.address.is_none() {
+            return Err(api::NETWORK_UNREACHABLE);
+        }
         self.set
             .get_mut::<tcp::Socket>(handle)
             .connect(iface.context(), (v4(addr), port), local)
@@ -507,6 +510,9 @@ impl Sockets {
         }
         if addr == 0 || port == 0 {
             return Err(api::INVALID);
+        }
+        if self.address.is_none() {
+            return Err(api::NETWORK_UNREACHABLE);
         }
         if self.socket(sid, sock)?.port.is_none() {
             self.bind(sid, sock, 0, 0)?;
@@ -594,7 +600,7 @@ impl Sockets {
         };
         match (local, port) {
             (Some(e), _) => Ok(endpoint_parts(Some(e))),
-            (None, Some(p)) => Ok((u32::from(ADDRESS), p)),
+            (None, Some(p)) => Ok((self.address.map_or(0, u32::from), p)),
             (None, None) => Ok((0, 0)),
         }
     }

@@ -1,10 +1,12 @@
 //! An HTTP client written for Linux with nothing but Rust's std: fetches `/` from
-//! HOST:PORT (default 10.0.2.100:80, where QEMU's guestfwd puts a server of the host's
-//! loopback) and prints the status line and the body. Run as `denied`, it shows a program
+//! HOST:PORT (default hostweb.test:80, which the solution's /etc/hosts names 10.0.2.100,
+//! where QEMU's guestfwd puts a server of the host's loopback) and prints the status line
+//! and the body. First it resolves `localhost` (getaddrinfo, through /etc/hosts) and shows
+//! the name server /etc/resolv.conf names. Run as `denied`, it shows a program
 //! the policy keeps off the network: every socket it tries is refused (EACCES).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 
 fn denied() -> i32 {
     let tries: [(&str, std::io::Result<()>); 3] = [
@@ -51,12 +53,31 @@ fn fetch(to: &str) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
+/// What getaddrinfo makes of `name` (through /etc/hosts, then DNS).
+fn resolve(name: &str, port: u16) -> String {
+    match (name, port).to_socket_addrs() {
+        Ok(addrs) => addrs
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(e) => format!("not resolved ({e})"),
+    }
+}
+
 fn main() {
     let arg = std::env::args().nth(1);
     if arg.as_deref() == Some("denied") {
         std::process::exit(denied());
     }
-    let to = arg.unwrap_or_else(|| "10.0.2.100:80".into());
+    println!("client: localhost resolves to {}", resolve("localhost", 8080));
+    match std::fs::read_to_string("/etc/resolv.conf") {
+        Ok(text) => match text.lines().find(|l| l.starts_with("nameserver")) {
+            Some(line) => println!("client: /etc/resolv.conf: {line}"),
+            None => println!("client: /etc/resolv.conf names no name server"),
+        },
+        Err(e) => println!("client: FAILED: /etc/resolv.conf: {e}"),
+    }
+    let to = arg.unwrap_or_else(|| "hostweb.test:80".into());
     match fetch(&to) {
         Ok(r) => {
             let status = r.lines().next().unwrap_or("");
