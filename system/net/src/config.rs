@@ -1,9 +1,9 @@
 //! The server's IPv4 configuration: static (10.0.2.15/24, gateway 10.0.2.2, DNS server
 //! 10.0.2.3: QEMU user networking's plan), or leased by DHCP when the server's arguments
 //! (init.yaml `args: [--dhcp]`) ask for it, with smoltcp's DHCPv4 client socket. While no
-//! lease is held the interface has no address: a socket can be bound (to 0) and listen, but
-//! a connection or datagram has no source address (ENETUNREACH) and nothing reaches the
-//! server. A lease lost (not renewed) takes the address away again.
+//! lease is held the interface has no address but the loopback one: a socket can be bound
+//! (to 0) and listen, but a connection or datagram to another host has no source address
+//! (ENETUNREACH) and nothing reaches the server from outside. A lease lost (not renewed) takes the address away again.
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::dhcpv4;
@@ -16,6 +16,8 @@ pub const STATIC_ADDRESS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
 pub const STATIC_PREFIX: u8 = 24;
 pub const STATIC_GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
 pub const STATIC_DNS: Ipv4Address = Ipv4Address::new(10, 0, 2, 3);
+/// The loopback address (127.0.0.0/8 is the interface's too).
+pub const LOOPBACK: Ipv4Address = Ipv4Address::new(127, 0, 0, 1);
 
 /// What the interface is configured with now.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
@@ -39,13 +41,16 @@ impl Ipv4Config {
         self.cidr.map(|c| c.address())
     }
 
-    /// Gives the interface this configuration.
+    /// Gives the interface this configuration, and the loopback network 127.0.0.0/8
+    /// (after it, so that the configured address is the source of other traffic; the card
+    /// device keeps frames to the stack itself off the wire, see [`crate::nic`]).
     pub fn apply(&self, iface: &mut Interface) {
         iface.update_ip_addrs(|addrs| {
             addrs.clear();
             if let Some(cidr) = self.cidr {
                 let _ = addrs.push(IpCidr::Ipv4(cidr));
             }
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(LOOPBACK, 8)));
         });
         match self.gateway {
             Some(g) => {

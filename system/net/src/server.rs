@@ -130,6 +130,7 @@ impl Server {
         }
         let _ = self.poll();
         self.sockets.compact();
+        self.nic.compact();
     }
 
     /// How long to wait for a request before the stack must be polled again (ms).
@@ -396,6 +397,10 @@ pub fn main() -> i32 {
                     server.nic.sent,
                     server.nic.dropped,
                     server.sockets.reclaimed()
+                );
+                println!(
+                    "VfsNet: {} frames looped back to the stack; {} frames claiming a loopback address dropped",
+                    server.nic.looped_count, server.nic.martians
                 );
                 println!("VfsNet: heap in use at the end: {end} bytes (at start {baseline})");
                 return 0;

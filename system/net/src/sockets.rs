@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
-use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
 use crate::idl::kl_net as api;
 
@@ -52,6 +52,8 @@ struct Socket {
     handle: SocketHandle,
     /// The local port, once bound or connected.
     port: Option<u16>,
+    /// The local address it was bound to (none: any of the server's).
+    addr: Option<Ipv4Address>,
     /// Listeners of the backlog besides `handle` (TCP, listening).
     backlog: Vec<SocketHandle>,
     listening: bool,
@@ -95,6 +97,15 @@ fn alive(sid: u64) -> bool {
 
 fn v4(addr: u32) -> IpAddress {
     IpAddress::Ipv4(Ipv4Address::from(addr))
+}
+
+/// Where a socket bound to `addr` (none: any of the server's addresses) and `port` takes
+/// datagrams or connections.
+fn listen_endpoint(addr: Option<Ipv4Address>, port: u16) -> IpListenEndpoint {
+    IpListenEndpoint {
+        addr: addr.map(IpAddress::Ipv4),
+        port,
+    }
 }
 
 fn endpoint_parts(e: Option<IpEndpoint>) -> (u32, u16) {
@@ -277,6 +288,7 @@ impl Sockets {
                 kind,
                 handle,
                 port: None,
+                addr: None,
                 backlog: Vec::new(),
                 listening: false,
                 connecting: false,
@@ -293,7 +305,8 @@ impl Sockets {
         if bound {
             return Err(api::INVALID);
         }
-        if addr != 0 && Some(Ipv4Address::from(addr)) != self.address {
+        let local = Ipv4Address::from(addr);
+        if addr != 0 && Some(local) != self.address && !local.is_loopback() {
             return Err(api::ADDRESS_NOT_AVAILABLE);
         }
         let port = match port {
@@ -303,11 +316,12 @@ impl Sockets {
         };
         let s = self.socket(sid, sock)?;
         s.port = Some(port);
-        let handle = s.handle;
+        s.addr = (addr != 0).then_some(local);
+        let (handle, endpoint) = (s.handle, listen_endpoint(s.addr, port));
         if kind == Kind::Udp {
             self.set
                 .get_mut::<udp::Socket>(handle)
-                .bind(port)
+                .bind(endpoint)
                 .map_err(|_| api::INVALID)?;
         }
         Ok(())
@@ -319,7 +333,7 @@ impl Sockets {
         else {
             return Err(api::INVALID);
         };
-        let handle = s.handle;
+        let (handle, port) = (s.handle, listen_endpoint(s.addr, port));
         if !self.set.get::<tcp::Socket>(handle).is_open() {
             self.set
                 .get_mut::<tcp::Socket>(handle)
@@ -346,7 +360,7 @@ impl Sockets {
         if !s.listening {
             return Err(api::INVALID);
         }
-        let port = s.port.unwrap_or(0);
+        let port = listen_endpoint(s.addr, s.port.unwrap_or(0));
         let candidates: Vec<SocketHandle> = core::iter::once(s.handle)
             .chain(s.backlog.iter().copied())
             .collect();
@@ -392,6 +406,7 @@ impl Sockets {
                 kind: Kind::Tcp,
                 handle: ready,
                 port: None,
+                addr: None,
                 backlog: Vec::new(),
                 listening: false,
                 connecting: false,
@@ -428,7 +443,7 @@ impl Sockets {
             Some(p) => p,
             None => self.ephemeral(Kind::Tcp)?,
         };
-        if self.address.is_none() {
+        if self.address.is_none() && !Ipv4Address::from(addr).is_loopback() {
             return Err(api::NETWORK_UNREACHABLE);
         }
         self.set
@@ -511,7 +526,7 @@ impl Sockets {
         if addr == 0 || port == 0 {
             return Err(api::INVALID);
         }
-        if self.address.is_none() {
+        if self.address.is_none() && !Ipv4Address::from(addr).is_loopback() {
             return Err(api::NETWORK_UNREACHABLE);
         }
         if self.socket(sid, sock)?.port.is_none() {
@@ -592,7 +607,7 @@ impl Sockets {
 
     pub fn sock_name(&mut self, sid: u64, sock: u32) -> Result<(u32, u16), Errno> {
         let s = self.socket(sid, sock)?;
-        let port = s.port;
+        let (port, s_addr) = (s.port, s.addr);
         let (kind, h) = (s.kind, s.handle);
         let local = match kind {
             Kind::Tcp => self.set.get::<tcp::Socket>(h).local_endpoint(),
@@ -600,7 +615,7 @@ impl Sockets {
         };
         match (local, port) {
             (Some(e), _) => Ok(endpoint_parts(Some(e))),
-            (None, Some(p)) => Ok((self.address.map_or(0, u32::from), p)),
+            (None, Some(p)) => Ok((s_addr.or(self.address).map_or(0, u32::from), p)),
             (None, None) => Ok((0, 0)),
         }
     }
