@@ -297,6 +297,9 @@ const LINUX_EXPECTED: &[&str] = &[
     "server: listening on 10.0.2.50:8080",
     "client: localhost resolves to 127.0.0.1:8080",
     "client: /etc/resolv.conf names no name server",
+    // musl's resolver over UDP on the loopback address, to the client's own DNS server.
+    "client: web.dns.test resolves to 10.0.2.100:80 (DNS)",
+    "client: nosuch.dns.test resolves to nothing",
     "denied: connect: EACCES",
     "denied: listen: EACCES",
     "denied: udp: EACCES",
