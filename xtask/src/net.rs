@@ -308,6 +308,8 @@ const LINUX_EXPECTED: &[&str] = &[
     "client: HTTP/1.0 200 OK; ",
     "Hello from the host's loopback",
     "server: served 4 requests, 0 failed",
+    // The card's interrupt works with DHCP too (its thread starts before the lease).
+    " fires for the card",
 ];
 
 /// A server on the host's loopback for the guest's client (through QEMU's guestfwd,
@@ -420,6 +422,9 @@ fn run_linux_arch(arch: Arch) -> Result<String> {
     }
     if run.ending != Ending::PoweredOff(0) {
         errors.push(format!("the machine {} (expected status 0)", run.ending));
+    }
+    if let Err(e) = check_heap(&run.console) {
+        errors.push(format!("{e:#}"));
     }
     let sockets = match sockets_reference(&solution, arch) {
         Ok(host) => crate::conformance::compare("sockets", &host, &run.console, &[], &[])

@@ -118,8 +118,8 @@ impl Server {
     }
 
     /// Closes what the clients left open, lets the connections closed by their clients
-    /// finish (their last data and FIN sent), for at most [`DRAIN_MS`], and gives the
-    /// tables' memory back, before the server ends.
+    /// finish (their last data and FIN sent), for at most [`DRAIN_MS`] (then resets those
+    /// left), and gives the tables' memory back, before the server ends.
     fn drain(&mut self) {
         self.sockets.drop_all();
         let mut waited = 0;
@@ -128,7 +128,15 @@ impl Server {
             let _ = sys::sleep_ms(1);
             waited += 1;
         }
+        // Connections that did not finish in time (a peer that neither reads nor closes:
+        // over the loopback address, another client that has gone) are reset.
+        let aborted = self.sockets.abort_lingering();
+        if aborted > 0 {
+            println!("VfsNet: {aborted} closed connections reset at the end");
+        }
         let _ = self.poll();
+        // The DHCP client's socket goes with the socket set: nothing polls after this.
+        self.dhcp = None;
         self.sockets.compact();
         self.nic.compact();
     }
@@ -363,14 +371,16 @@ pub fn main() -> i32 {
         }
     );
     let shared = Arc::new(Shared::new(server));
-    if shared.lock().dhcp.is_some() {
-        wait_for_lease(&shared);
-    }
     let mut buffer = alloc::vec![0u8; ostrog_rt::server::MAX_REQUEST];
     // The heap before any client: what it must come back to once every client has gone.
     let baseline = ostrog_rt::heap_used();
     println!("VfsNet: heap in use at start: {baseline} bytes");
     let irq = Irq::start(place, &shared);
+    // The interrupt thread runs meanwhile, so the card's line is acknowledged from the
+    // first frame on.
+    if shared.lock().dhcp.is_some() {
+        wait_for_lease(&shared);
+    }
     loop {
         let interrupts = irq
             .as_ref()

@@ -238,6 +238,15 @@ impl Sockets {
         }
     }
 
+    /// Resets the closed connections still finishing; how many. The resets go out with the
+    /// next poll, which frees them ([`Sockets::reap`]: they are closed).
+    pub fn abort_lingering(&mut self) -> usize {
+        for &h in &self.lingering {
+            self.set.get_mut::<tcp::Socket>(h).abort();
+        }
+        self.lingering.len()
+    }
+
     /// Closed connections still finishing.
     pub fn lingering(&self) -> usize {
         self.lingering.len()
