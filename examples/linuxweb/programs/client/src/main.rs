@@ -113,10 +113,7 @@ fn start_dns_server() -> std::io::Result<()> {
 /// What getaddrinfo makes of `name` (through /etc/hosts, then DNS).
 fn resolve(name: &str, port: u16) -> String {
     match (name, port).to_socket_addrs() {
-        Ok(addrs) => addrs
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(" "),
+        Ok(addrs) => addrs.map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
         Err(e) => format!("not resolved ({e})"),
     }
 }
@@ -126,7 +123,10 @@ fn main() {
     if arg.as_deref() == Some("denied") {
         std::process::exit(denied());
     }
-    println!("client: localhost resolves to {}", resolve("localhost", 8080));
+    println!(
+        "client: localhost resolves to {}",
+        resolve("localhost", 8080)
+    );
     match std::fs::read_to_string("/etc/resolv.conf") {
         Ok(text) => match text.lines().find(|l| l.starts_with("nameserver")) {
             Some(line) => println!("client: /etc/resolv.conf: {line}"),
@@ -136,11 +136,17 @@ fn main() {
     }
     match start_dns_server() {
         Ok(()) => {
-            println!("client: {DNS_NAME} resolves to {} (DNS)", resolve(DNS_NAME, 80));
-            println!("client: nosuch.dns.test resolves to {}", match ("nosuch.dns.test", 80).to_socket_addrs() {
-                Ok(_) => "something",
-                Err(_) => "nothing",
-            });
+            println!(
+                "client: {DNS_NAME} resolves to {} (DNS)",
+                resolve(DNS_NAME, 80)
+            );
+            println!(
+                "client: nosuch.dns.test resolves to {}",
+                match ("nosuch.dns.test", 80).to_socket_addrs() {
+                    Ok(_) => "something",
+                    Err(_) => "nothing",
+                }
+            );
         }
         Err(e) => println!("client: FAILED: a DNS server on 127.0.0.1:53: {e}"),
     }

@@ -56,7 +56,7 @@ fn tcp_pair(listener: &TcpListener) -> std::io::Result<(TcpStream, TcpStream)> {
 fn timeval(usec: i64) -> libc::timeval {
     libc::timeval {
         tv_sec: usec / 1_000_000,
-        tv_usec: (usec % 1_000_000) as libc::suseconds_t,
+        tv_usec: (usec % 1_000_000) as _,
     }
 }
 
@@ -79,35 +79,51 @@ fn main() {
     // UDP over the loopback address, and a receive time-out.
     let a = UdpSocket::bind("127.0.0.1:0").expect("UDP socket");
     let b = UdpSocket::bind("127.0.0.1:0").expect("UDP socket");
-    c.check("udp_loopback", (|| {
-        a.send_to(b"ping", b.local_addr().map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
-        let mut buf = [0u8; 16];
-        let (n, from) = b.recv_from(&mut buf).map_err(|e| e.to_string())?;
-        match (&buf[..n], Some(from) == a.local_addr().ok()) {
-            (b"ping", true) => Ok(()),
-            other => Err(format!("received {other:?}")),
-        }
-    })());
+    c.check(
+        "udp_loopback",
+        (|| {
+            a.send_to(b"ping", b.local_addr().map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+            let mut buf = [0u8; 16];
+            let (n, from) = b.recv_from(&mut buf).map_err(|e| e.to_string())?;
+            match (&buf[..n], Some(from) == a.local_addr().ok()) {
+                (b"ping", true) => Ok(()),
+                other => Err(format!("received {other:?}")),
+            }
+        })(),
+    );
     let wait = Duration::from_millis(300);
-    c.check("rcvtimeo_reads_back", (|| {
-        b.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
-        match b.read_timeout() {
-            Ok(Some(t)) if t == wait => Ok(()),
-            other => Err(format!("read back {other:?}")),
-        }
-    })());
-    c.check("rcvtimeo_eagain", (|| {
-        let start = Instant::now();
-        let mut buf = [0u8; 16];
-        errno_of(b.recv_from(&mut buf), libc::EAGAIN)?;
-        match start.elapsed() {
-            t if t >= wait - Duration::from_millis(20) => Ok(()),
-            t => Err(format!("gave up after {t:?}")),
-        }
-    })());
+    c.check(
+        "rcvtimeo_reads_back",
+        (|| {
+            b.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
+            match b.read_timeout() {
+                Ok(Some(t)) if t == wait => Ok(()),
+                other => Err(format!("read back {other:?}")),
+            }
+        })(),
+    );
+    c.check(
+        "rcvtimeo_eagain",
+        (|| {
+            let start = Instant::now();
+            let mut buf = [0u8; 16];
+            errno_of(b.recv_from(&mut buf), libc::EAGAIN)?;
+            match start.elapsed() {
+                t if t >= wait - Duration::from_millis(20) => Ok(()),
+                t => Err(format!("gave up after {t:?}")),
+            }
+        })(),
+    );
     c.check("rcvtimeo_bad_usec_edom", {
-        let r = set_timeval(b.as_raw_fd(), libc::SO_RCVTIMEO, &libc::timeval { tv_sec: 0, tv_usec: 1_000_000 });
+        let r = set_timeval(
+            b.as_raw_fd(),
+            libc::SO_RCVTIMEO,
+            &libc::timeval {
+                tv_sec: 0,
+                tv_usec: 1_000_000,
+            },
+        );
         match (r, last_errno()) {
             (-1, libc::EDOM) => Ok(()),
             other => Err(format!("got {other:?}")),
@@ -116,19 +132,22 @@ fn main() {
 
     // TCP over the loopback address.
     let listener = TcpListener::bind("127.0.0.1:0").expect("listening socket");
-    c.check("tcp_loopback", (|| {
-        let (mut client, mut server) = tcp_pair(&listener).map_err(|e| e.to_string())?;
-        client.write_all(b"hello").map_err(|e| e.to_string())?;
-        let mut buf = [0u8; 5];
-        server.read_exact(&mut buf).map_err(|e| e.to_string())?;
-        server.write_all(b"back").map_err(|e| e.to_string())?;
-        let mut back = [0u8; 4];
-        client.read_exact(&mut back).map_err(|e| e.to_string())?;
-        match (&buf, &back) {
-            (b"hello", b"back") => Ok(()),
-            other => Err(format!("received {other:?}")),
-        }
-    })());
+    c.check(
+        "tcp_loopback",
+        (|| {
+            let (mut client, mut server) = tcp_pair(&listener).map_err(|e| e.to_string())?;
+            client.write_all(b"hello").map_err(|e| e.to_string())?;
+            let mut buf = [0u8; 5];
+            server.read_exact(&mut buf).map_err(|e| e.to_string())?;
+            server.write_all(b"back").map_err(|e| e.to_string())?;
+            let mut back = [0u8; 4];
+            client.read_exact(&mut back).map_err(|e| e.to_string())?;
+            match (&buf, &back) {
+                (b"hello", b"back") => Ok(()),
+                other => Err(format!("received {other:?}")),
+            }
+        })(),
+    );
     c.check("accept_rcvtimeo_eagain", {
         let r = set_timeval(listener.as_raw_fd(), libc::SO_RCVTIMEO, &timeval(200_000));
         match r {
@@ -137,22 +156,25 @@ fn main() {
         }
     });
     let _ = set_timeval(listener.as_raw_fd(), libc::SO_RCVTIMEO, &timeval(0));
-    c.check("sndtimeo_eagain", (|| {
-        let (mut client, _server) = tcp_pair(&listener).map_err(|e| e.to_string())?;
-        client
-            .set_write_timeout(Some(Duration::from_millis(200)))
-            .map_err(|e| e.to_string())?;
-        // The peer reads nothing: the buffers fill, then a write times out.
-        let chunk = vec![7u8; 64 * 1024];
-        for _ in 0..4096 {
-            match client.write(&chunk) {
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e.to_string()),
+    c.check(
+        "sndtimeo_eagain",
+        (|| {
+            let (mut client, _server) = tcp_pair(&listener).map_err(|e| e.to_string())?;
+            client
+                .set_write_timeout(Some(Duration::from_millis(200)))
+                .map_err(|e| e.to_string())?;
+            // The peer reads nothing: the buffers fill, then a write times out.
+            let chunk = vec![7u8; 64 * 1024];
+            for _ in 0..4096 {
+                match client.write(&chunk) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) => return Err(e.to_string()),
+                }
             }
-        }
-        Err("256 MiB written without a time-out".into())
-    })());
+            Err("256 MiB written without a time-out".into())
+        })(),
+    );
 
     // A send on a connection shut for writing: EPIPE, and SIGPIPE unless MSG_NOSIGNAL.
     // SAFETY: the handler only adds to an atomic counter.
@@ -164,30 +186,30 @@ fn main() {
             c.check("shutdown_write", shut.map_err(|e| e.to_string()));
             // std's TcpStream sends with MSG_NOSIGNAL.
             c.check("epipe_std_write", errno_of(client.write(b"x"), libc::EPIPE));
-            c.check("no_sigpipe_with_msg_nosignal", (|| {
+            c.check("no_sigpipe_with_msg_nosignal", {
                 // SAFETY: one byte from a live buffer.
                 let r = unsafe { libc::send(fd, b"x".as_ptr().cast(), 1, libc::MSG_NOSIGNAL) };
                 match (r, last_errno(), SIGPIPES.load(Ordering::SeqCst)) {
                     (-1, libc::EPIPE, 0) => Ok(()),
                     other => Err(format!("got (result, errno, SIGPIPEs) {other:?}")),
                 }
-            })());
-            c.check("sigpipe_on_send", (|| {
+            });
+            c.check("sigpipe_on_send", {
                 // SAFETY: as above.
                 let r = unsafe { libc::send(fd, b"x".as_ptr().cast(), 1, 0) };
                 match (r, last_errno(), SIGPIPES.load(Ordering::SeqCst)) {
                     (-1, libc::EPIPE, 1) => Ok(()),
                     other => Err(format!("got (result, errno, SIGPIPEs) {other:?}")),
                 }
-            })());
-            c.check("sigpipe_on_write", (|| {
+            });
+            c.check("sigpipe_on_write", {
                 // SAFETY: as above.
                 let r = unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) };
                 match (r, last_errno(), SIGPIPES.load(Ordering::SeqCst)) {
                     (-1, libc::EPIPE, 2) => Ok(()),
                     other => Err(format!("got (result, errno, SIGPIPEs) {other:?}")),
                 }
-            })());
+            });
         }
         Err(e) => c.check("shutdown_write", Err(format!("no connection: {e}"))),
     }
