@@ -130,6 +130,33 @@ fn main() {
         }
     });
 
+    // A burst of datagrams to a socket that does not read: what does not fit is dropped
+    // (bounded buffers), and the socket still works after.
+    c.check(
+        "udp_burst_bounded_then_served",
+        (|| {
+            let to = b.local_addr().map_err(|e| e.to_string())?;
+            for i in 0..100u8 {
+                a.send_to(&[i; 1000], to).map_err(|e| e.to_string())?;
+            }
+            // What is still on its way arrives or is dropped meanwhile.
+            std::thread::sleep(Duration::from_millis(200));
+            b.set_nonblocking(true).map_err(|e| e.to_string())?;
+            let mut buf = [0u8; 1500];
+            let mut got = 0;
+            while let Ok((n, _)) = b.recv_from(&mut buf) {
+                got += usize::from(n == 1000);
+            }
+            b.set_nonblocking(false).map_err(|e| e.to_string())?;
+            a.send_to(b"after", to).map_err(|e| e.to_string())?;
+            let (n, _) = b.recv_from(&mut buf).map_err(|e| e.to_string())?;
+            match (got > 0, &buf[..n]) {
+                (true, b"after") => Ok(()),
+                other => Err(format!("{got} of the burst, then {other:?}")),
+            }
+        })(),
+    );
+
     // TCP over the loopback address.
     let listener = TcpListener::bind("127.0.0.1:0").expect("listening socket");
     c.check(
