@@ -207,6 +207,7 @@ fn run(cli: Cli) -> Result<u8> {
                 cargo_ostrog::qemu::Net {
                     forwards: forward,
                     guest_forwards: guest_forward,
+                    dhcp_start: None,
                 },
             );
             setup::ensure_rust_targets(&[arch])?;

@@ -318,6 +318,10 @@ pub struct Net {
     pub forwards: Vec<Forward>,
     /// Ports of 127.0.0.1 on the host the guest reaches at [`GUEST_FORWARD_ADDR`].
     pub guest_forwards: Vec<GuestForward>,
+    /// The first address QEMU's DHCP server leases (`dhcpstart`; default 10.0.2.15). The
+    /// forwards go to it, so a guest that does not use the address it leased is not
+    /// reached.
+    pub dhcp_start: Option<[u8; 4]>,
 }
 
 /// The address at which the guest reaches a [`GuestForward`] (10.0.2.100, inside QEMU's
@@ -386,6 +390,9 @@ pub fn net_args(arch: Arch, net: Option<&Net>, has_disk: bool) -> Vec<String> {
         return Vec::new();
     };
     let mut netdev = String::from("user,id=n0,restrict=on");
+    if let Some([a, b, c, d]) = net.dhcp_start {
+        netdev.push_str(&format!(",dhcpstart={a}.{b}.{c}.{d}"));
+    }
     for f in &net.forwards {
         netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{}-:{}", f.host, f.guest));
     }
@@ -806,6 +813,19 @@ mod tests {
         for bad in ["80", "0:80", "80:0", "x:80"] {
             assert!(bad.parse::<GuestForward>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_dhcp_start_moves_the_leased_address_and_the_forwards() {
+        let net = Net {
+            forwards: vec!["8080:80".parse().unwrap()],
+            dhcp_start: Some([10, 0, 2, 50]),
+            ..Net::default()
+        };
+        assert_eq!(
+            net_args(Arch::X86_64, Some(&net), false)[1],
+            "user,id=n0,restrict=on,dhcpstart=10.0.2.50,hostfwd=tcp:127.0.0.1:8080-:80"
+        );
     }
 
     #[test]

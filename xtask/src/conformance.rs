@@ -37,7 +37,7 @@ struct Program {
     c_source: Option<&'static str>,
 }
 
-const PROGRAMS: [Program; 13] = [
+const PROGRAMS: [Program; 14] = [
     Program {
         task: "cf.CIo",
         path: "c-io",
@@ -85,6 +85,12 @@ const PROGRAMS: [Program; 13] = [
         task: "cf.CFork",
         path: "c-fork",
         c_source: Some("fork.c"),
+    },
+    // getaddrinfo and getnameinfo through /etc/hosts (docs/linux.md, "Names").
+    Program {
+        task: "cf.CNames",
+        path: "c-names",
+        c_source: Some("names.c"),
     },
     Program {
         task: "cf.RsIo",

@@ -106,22 +106,7 @@ fn run_arch(arch: Arch) -> Vec<(String, bool, String)> {
     let label = format!("linux::{arch}::files: std::fs and stdio on the VFS as on Linux, the policy's denials EACCES and audited");
     let outcome = (|| -> Result<String> {
         let solution = Solution::open(&root().join("solution"))?;
-        let target = cargo_ostrog::kernel::target_dir()?
-            .join("ostrog")
-            .join("solutions-target");
-        let std_elf = {
-            let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-            cargo_ostrog::linux::build_binaries(
-                &solution.dir.join("Cargo.toml"),
-                &target,
-                &["files-std".to_string()],
-                arch,
-            )?
-            .into_iter()
-            .next()
-            .map(|(_, d)| d)
-            .context("the build of files-std produced nothing")?
-        };
+        let std_elf = crate::linux::build_one(&solution, arch, "files-std")?;
         let c_elf = crate::conformance::build_c(arch, &root().join("files-c/files.c"), "files-c")?;
         let redirect = root().join("redirect-c/redirect.c");
         let redirect_elf = crate::conformance::build_c(arch, &redirect, "redirect-c")?;

@@ -369,6 +369,25 @@ fn build_rust(solution: &Solution, arch: Arch) -> Result<Vec<(String, Vec<u8>)>>
     Ok(built)
 }
 
+/// Builds the one Linux program `bin` of `solution`'s Cargo workspace for `arch`, in the
+/// target folder `cargo ostrog build` uses (so an image built before leaves nothing to do).
+pub(crate) fn build_one(solution: &Solution, arch: Arch, bin: &str) -> Result<Vec<u8>> {
+    let target = cargo_ostrog::kernel::target_dir()?
+        .join("ostrog")
+        .join("solutions-target");
+    let _lock = cargo_ostrog::kernel::lock_target(&target)?;
+    cargo_ostrog::linux::build_binaries(
+        &solution.dir.join("Cargo.toml"),
+        &target,
+        &[bin.to_string()],
+        arch,
+    )?
+    .into_iter()
+    .next()
+    .map(|(_, d)| d)
+    .with_context(|| format!("the build of {bin} produced nothing"))
+}
+
 /// Builds the Rust program `bin` for `arch` exactly as `cargo ostrog build` does.
 fn build_std(solution: &Solution, arch: Arch, bin: &str) -> Result<Vec<u8>> {
     build_rust(solution, arch)?

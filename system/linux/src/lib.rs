@@ -13,6 +13,7 @@ pub mod elf;
 pub mod errno;
 pub mod load;
 pub mod mm;
+pub mod netconf;
 pub mod nr;
 pub mod signal;
 pub mod stack;

@@ -858,6 +858,9 @@ impl State {
             return outcome;
         }
         if let Some(outcome) = self.socket_call(k, sys, a) {
+            if outcome == Outcome::Return(-EPIPE) && self.socket_sigpipe(sys, a) {
+                self.broken_pipe(call.sp);
+            }
             return outcome;
         }
         if let Some(outcome) = self.file_call(k, sys, a) {

@@ -50,6 +50,8 @@ struct Fake {
     /// The channels the manager made (service sockets), and those closed.
     services: Vec<u32>,
     closed: Vec<u32>,
+    /// The clock (ns since boot).
+    now: u64,
 }
 
 impl Memory for Fake {
@@ -99,7 +101,7 @@ impl Kernel for Fake {
         }
     }
     fn now_ns(&mut self) -> u64 {
-        1_000_000_000
+        self.now
     }
     fn sleep_ns(&mut self, _: u64) {}
     fn yield_now(&mut self) {}
@@ -280,6 +282,7 @@ fn setup(arch: Arch, with_net: bool) -> (State, Fake) {
         net: with_net.then(Net::default),
         services: Vec::new(),
         closed: Vec::new(),
+        now: 1_000_000_000,
     };
     let mut space = Space::new();
     space.reserve(0, 0x10000);
@@ -640,6 +643,57 @@ fn nonblocking_calls_answer_eagain_and_einprogress() {
     assert_eq!(
         call(&mut st, &mut k, Sys::Recvfrom, &[c, BUF, 10, 0x40, 0, 0]),
         -EAGAIN
+    );
+}
+
+#[test]
+fn socket_time_outs_end_blocking_calls_with_eagain() {
+    let (mut st, mut k) = setup(Arch::X86_64, true);
+    let (fd, _) = listener(&mut st, &mut k, false);
+    // SO_RCVTIMEO of 0.3 s (a struct timeval), read back as set.
+    let tv = |sec: i64, usec: i64| [sec.to_le_bytes(), usec.to_le_bytes()].concat();
+    k.write_user(VAL, &tv(0, 300_000));
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Setsockopt, &[fd, 1, 20, VAL, 16]),
+        0
+    );
+    k.write_user(VAL, &[0xff; 16]);
+    k.write_user(LEN, &16u32.to_le_bytes());
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Getsockopt, &[fd, 1, 20, VAL, LEN]),
+        0
+    );
+    let mut back = [0u8; 16];
+    k.read_user(VAL, &mut back);
+    assert_eq!(back.to_vec(), tv(0, 300_000));
+    // A blocking accept waits in slices, then answers EAGAIN once 0.3 s have passed.
+    for _ in 0..3 {
+        assert!(matches!(
+            outcome(&mut st, &mut k, Sys::Accept4, &[fd, 0, 0, 0]),
+            Outcome::WaitEventUntil(at) if at <= k.now + 300_000_000
+        ));
+        k.now += 100_000_000;
+    }
+    k.now += 1;
+    assert_eq!(call(&mut st, &mut k, Sys::Accept4, &[fd, 0, 0, 0]), -EAGAIN);
+    // The next call's time-out starts afresh.
+    assert!(matches!(
+        outcome(&mut st, &mut k, Sys::Accept4, &[fd, 0, 0, 0]),
+        Outcome::WaitEventUntil(_)
+    ));
+    // Bad time-outs: microseconds out of range, a short value, a bad pointer.
+    k.write_user(VAL, &tv(1, 1_000_000));
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Setsockopt, &[fd, 1, 21, VAL, 16]),
+        -EDOM
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Setsockopt, &[fd, 1, 21, VAL, 8]),
+        -EINVAL
+    );
+    assert_eq!(
+        call(&mut st, &mut k, Sys::Setsockopt, &[fd, 1, 21, UNMAPPED, 16]),
+        -EFAULT
     );
 }
 

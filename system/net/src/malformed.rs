@@ -7,9 +7,12 @@
 //! same receive tokens. Each is a frame a peer could send, mangled: a TCP SYN from the
 //! gateway to port 80 cut short, with bytes flipped, with a lying IPv4 length, header length
 //! or version (its checksum made right again, so that the stack reads further), with a
-//! lying TCP data offset and flags (checksum right), an ARP packet of garbage, or random
-//! bytes. The stack must drop or answer each without ending the server, and the server's
-//! heap must come back to its baseline (the example's test checks both).
+//! lying TCP data offset and flags (checksum right), an ARP packet of garbage, random
+//! bytes, or a "martian": a well-formed SYN from or to 127.0.0.1 or an ARP answer claiming
+//! 127.0.0.1, which the card device drops (the wire may not reach or pose as the loopback
+//! addresses, see [`crate::nic`]). The stack must drop or answer each without ending the
+//! server, and the server's heap must come back to its baseline (the example's test checks
+//! both, and that martians were dropped).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -31,10 +34,7 @@ pub struct Malformed {
 
 /// The count given by `--malformed-frames N` in the server's arguments (init.yaml).
 pub fn requested() -> u32 {
-    let args = ostrog_rt::sys::tasks()
-        .args()
-        .map(|a| a.args)
-        .unwrap_or_default();
+    let args = crate::args();
     let mut words = args.split(|&b| b == 0);
     while let Some(w) = words.next() {
         if w == b"--malformed-frames" {
@@ -113,7 +113,7 @@ impl Malformed {
         self.left -= 1;
         self.made += 1;
         let mut f = self.syn();
-        match self.made % 7 {
+        match self.made % 8 {
             0 => {
                 let len = self.below(f.len());
                 f.truncate(len);
@@ -152,6 +152,30 @@ impl Malformed {
                 for b in f.iter_mut().skip(14) {
                     *b = self.state as u8;
                     self.state = self.state.rotate_left(8);
+                }
+            }
+            6 => {
+                // A martian: a well-formed SYN from or to the loopback network, or an ARP
+                // answer claiming 127.0.0.1, which the card device must drop.
+                match self.below(3) {
+                    0 => {
+                        f[26..30].copy_from_slice(&[127, 0, 0, 1]);
+                        fix_checksums(&mut f);
+                    }
+                    1 => {
+                        f[30..34].copy_from_slice(&[127, 0, 0, 1]);
+                        fix_checksums(&mut f);
+                    }
+                    _ => {
+                        f.truncate(14 + 28);
+                        f[12..14].copy_from_slice(&[0x08, 0x06]);
+                        let arp = &mut f[14..];
+                        arp[..8].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 2]);
+                        arp[8..14].copy_from_slice(&[0x52, 0x55, 0x0a, 0x00, 0x02, 0x02]);
+                        arp[14..18].copy_from_slice(&[127, 0, 0, 1]);
+                        arp[18..24].copy_from_slice(&self.mac);
+                        arp[24..28].copy_from_slice(&[10, 0, 2, 15]);
+                    }
                 }
             }
             _ => {

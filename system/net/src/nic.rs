@@ -9,7 +9,17 @@
 //!
 //! Nothing here waits for the card: the server polls it, from its loop and from the thread
 //! that waits on the card's interrupt (see [`crate::server`], [`crate::irq`]).
+//!
+//! **Loopback.** A frame the stack sends to its own hardware address (traffic to its own
+//! IPv4 address or to 127.0.0.0/8, which the interface also holds) never reaches the card:
+//! it is kept ([`LOOPED_MAX`] frames at most, then dropped and counted) and handed back to
+//! the stack as received. A broadcast ARP frame goes to the card and is also kept, so the
+//! stack answers its own question for its own addresses and learns its own hardware
+//! address. Frames from the card that claim a 127.0.0.0/8 address (IPv4 source or
+//! destination, ARP sender) are dropped, as Linux drops such "martians": the wire cannot
+//! reach or pose as the loopback addresses.
 
+use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -30,6 +40,13 @@ const RX_BUFFERS: usize = QUEUE;
 const TX_BUFFERS: usize = 8;
 /// The largest Ethernet frame (without its checksum) the stack makes or takes.
 const MTU: usize = 1514;
+/// Most frames sent to the stack itself waiting to be taken.
+const LOOPED_MAX: usize = 32;
+const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
+const ETHERTYPE_ARP: [u8; 2] = [0x08, 0x06];
+const BROADCAST: [u8; 6] = [0xff; 6];
+/// The first byte of the loopback network 127.0.0.0/8.
+const LOOPBACK_NET: u8 = 127;
 
 type Raw = VirtIONetRaw<OstrogHal, SomeTransport<'static>, QUEUE>;
 
@@ -51,6 +68,25 @@ pub struct Nic {
     /// The test mode's made-up frames, handed out before the card's
     /// ([`crate::malformed`]).
     malformed: Option<Malformed>,
+    /// The card's hardware address.
+    mac: [u8; 6],
+    /// Frames the stack sent to itself, to be taken as received (loopback).
+    looped: VecDeque<Vec<u8>>,
+    /// Frames sent to the stack itself, frames from the card dropped as martians.
+    pub looped_count: u64,
+    pub martians: u64,
+}
+
+/// Whether a frame from the wire claims a loopback address (IPv4 source or destination,
+/// ARP sender): such a frame is dropped.
+fn martian(frame: &[u8]) -> bool {
+    match frame.get(12..14) {
+        Some(t) if t == ETHERTYPE_IPV4 => {
+            frame.get(26) == Some(&LOOPBACK_NET) || frame.get(30) == Some(&LOOPBACK_NET)
+        }
+        Some(t) if t == ETHERTYPE_ARP => frame.get(28) == Some(&LOOPBACK_NET),
+        _ => false,
+    }
 }
 
 // SAFETY: the card's registers and the DMA memory of its queues and buffers are mapped in
@@ -86,8 +122,13 @@ impl Nic {
             .map_err(|_| String::from("the virtio network card did not initialise"))?;
         let base = hal::alloc_region(FRAME * (RX_BUFFERS + TX_BUFFERS))
             .map_err(|_| String::from("no DMA memory for the frame buffers"))?;
+        let mac = raw.mac_address();
         let mut nic = Nic {
             raw,
+            mac,
+            looped: VecDeque::new(),
+            looped_count: 0,
+            martians: 0,
             base,
             rx_posted: Vec::with_capacity(RX_BUFFERS),
             tx_flight: Vec::with_capacity(TX_BUFFERS),
@@ -104,7 +145,7 @@ impl Nic {
     }
 
     pub fn mac(&self) -> [u8; 6] {
-        self.raw.mac_address()
+        self.mac
     }
 
     /// Buffer `i`.
@@ -157,6 +198,7 @@ impl Nic {
                 self.dropped += 1;
             }
             match frame {
+                Some(f) if martian(&f) => self.martians += 1,
                 Some(f) => {
                     self.received += 1;
                     return Some(f);
@@ -166,9 +208,36 @@ impl Nic {
         }
     }
 
+    /// Gives back the memory of the loopback queue once it is empty (the server ends, and
+    /// its heap must come back to its figure before the first client).
+    pub fn compact(&mut self) {
+        if self.looped.is_empty() {
+            self.looped = VecDeque::new();
+        }
+    }
+
     /// Whether a frame waits to be taken.
     pub fn has_frame(&self) -> bool {
-        self.malformed.as_ref().is_some_and(|m| !m.done()) || self.raw.poll_receive().is_some()
+        self.malformed.as_ref().is_some_and(|m| !m.done())
+            || !self.looped.is_empty()
+            || self.raw.poll_receive().is_some()
+    }
+
+    /// Keeps a copy of `frame` for the stack if it is for the stack itself; whether it
+    /// must still go to the card (not when it is for this card alone).
+    fn loop_back(&mut self, frame: &[u8]) -> bool {
+        let to = frame.get(..6);
+        let to_self = to == Some(&self.mac[..]);
+        let arp_broadcast = to == Some(&BROADCAST[..]) && frame.get(12..14) == Some(&ETHERTYPE_ARP);
+        if to_self || arp_broadcast {
+            if self.looped.len() < LOOPED_MAX {
+                self.looped.push_back(frame.to_vec());
+                self.looped_count += 1;
+            } else {
+                self.dropped += 1;
+            }
+        }
+        !to_self
     }
 
     /// Sends `len` bytes that `fill` writes.
@@ -182,6 +251,10 @@ impl Nic {
         let header = self.raw.fill_buffer_header(buf).unwrap_or(0);
         let end = (header + len).min(FRAME);
         let result = fill(buf.get_mut(header..end).unwrap_or(&mut []));
+        if !self.loop_back(buf.get(header..end).unwrap_or(&[])) {
+            self.tx_free.push(i);
+            return result;
+        }
         // SAFETY: the buffer is left alone until `reap` takes it back with this token.
         match unsafe { self.raw.transmit_begin(buf.get(..end).unwrap_or(&[])) } {
             Ok(token) => {
@@ -223,6 +296,14 @@ impl Device for Nic {
             return None;
         }
         if let Some(frame) = self.malformed.as_mut().and_then(Malformed::next_frame) {
+            // They stand for frames from the wire: martians among them are dropped too.
+            if martian(&frame) {
+                self.martians += 1;
+                return None;
+            }
+            return Some((Rx(frame), Tx(self)));
+        }
+        if let Some(frame) = self.looped.pop_front() {
             return Some((Rx(frame), Tx(self)));
         }
         let frame = self.take_frame()?;

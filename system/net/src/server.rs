@@ -21,12 +21,13 @@ use ostrog_rt::println;
 use ostrog_rt::sys::{self, CoreTransport};
 use smoltcp::iface::{Config, Interface};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
+use smoltcp::wire::{EthernetAddress, HardwareAddress};
 
+use crate::config::{has_arg, Dhcp, Ipv4Config};
 use crate::idl::kl_net::*;
 use crate::irq::Irq;
 use crate::nic::Nic;
-use crate::sockets::{self, Sockets};
+use crate::sockets::Sockets;
 
 /// Longest wait for a request when the stack has nothing due, while the loop polls the card.
 const IDLE_MS: u64 = 10;
@@ -35,7 +36,10 @@ const IDLE_IRQ_MS: u64 = 100;
 /// Longest wait for closed connections to finish once every client has gone (ms, counted
 /// in sleeps of at least 1 ms).
 const DRAIN_MS: u32 = 2000;
-const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+/// Longest wait for a DHCP lease before the server serves its clients (ms): a solution's
+/// programs start with the server, and a connection made before the lease has no source
+/// address (ENETUNREACH), so their first requests wait (queued by the kernel) for it.
+const DHCP_WAIT_MS: u64 = 10_000;
 /// How often the server looks for clients that ended (ms).
 const RECLAIM_MS: u64 = 1000;
 
@@ -59,6 +63,10 @@ pub struct Server {
     sid: u64,
     /// When the server last looked for clients that ended.
     reclaimed_at: Instant,
+    /// The interface's configuration now.
+    config: Ipv4Config,
+    /// The DHCP client, when the arguments ask for one.
+    dhcp: Option<Dhcp>,
 }
 
 fn now() -> Instant {
@@ -81,6 +89,13 @@ impl Server {
         let now = now();
         let before = self.nic.received;
         self.iface.poll(now, &mut self.nic, &mut self.sockets.set);
+        if let Some(config) = self
+            .dhcp
+            .as_mut()
+            .and_then(|d| d.update(&mut self.sockets.set))
+        {
+            self.configure(config);
+        }
         if let Some(count) = self.nic.injected() {
             println!(
                 "VfsNet: {count} malformed frames taken by the stack, heap in use {} bytes",
@@ -95,9 +110,16 @@ impl Server {
         self.nic.received - before
     }
 
+    /// Gives the interface (and the sockets' checks) a new configuration.
+    fn configure(&mut self, config: Ipv4Config) {
+        config.apply(&mut self.iface);
+        self.sockets.address = config.address();
+        self.config = config;
+    }
+
     /// Closes what the clients left open, lets the connections closed by their clients
-    /// finish (their last data and FIN sent), for at most [`DRAIN_MS`], and gives the
-    /// tables' memory back, before the server ends.
+    /// finish (their last data and FIN sent), for at most [`DRAIN_MS`] (then resets those
+    /// left), and gives the tables' memory back, before the server ends.
     fn drain(&mut self) {
         self.sockets.drop_all();
         let mut waited = 0;
@@ -106,8 +128,17 @@ impl Server {
             let _ = sys::sleep_ms(1);
             waited += 1;
         }
+        // Connections that did not finish in time (a peer that neither reads nor closes:
+        // over the loopback address, another client that has gone) are reset.
+        let aborted = self.sockets.abort_lingering();
+        if aborted > 0 {
+            println!("VfsNet: {aborted} closed connections reset at the end");
+        }
         let _ = self.poll();
+        // The DHCP client's socket goes with the socket set: nothing polls after this.
+        self.dhcp = None;
         self.sockets.compact();
+        self.nic.compact();
     }
 
     /// How long to wait for a request before the stack must be polled again (ms).
@@ -228,6 +259,16 @@ impl NetServer for Server {
             .map_err(|status| GetPeerNameError { status })?;
         Ok(GetPeerNameResponse { addr, port })
     }
+
+    fn config(&mut self, _r: ConfigRequest) -> Result<ConfigResponse, ConfigError> {
+        let c = self.config;
+        Ok(ConfigResponse {
+            addr: c.address().map_or(0, u32::from),
+            prefix: c.cidr.map_or(0, |c| u32::from(c.prefix_len())),
+            gateway: c.gateway.map_or(0, u32::from),
+            dns: c.dns.map_or(0, u32::from),
+        })
+    }
 }
 
 impl crate::idl::kl_vfs_net::VfsNetEndpoints for Server {
@@ -247,6 +288,28 @@ fn rejection(header: &Header) -> Vec<u8> {
     }
     .write(&mut empty);
     empty
+}
+
+/// Polls the stack until the DHCP client holds a lease, at most [`DHCP_WAIT_MS`].
+fn wait_for_lease(shared: &Shared) {
+    let start = now();
+    loop {
+        let wait = {
+            let mut server = shared.lock();
+            let _ = server.poll();
+            if server.config.cidr.is_some() {
+                return;
+            }
+            if (now() - start).total_millis() >= DHCP_WAIT_MS {
+                println!(
+                    "VfsNet: DHCP: no lease after {DHCP_WAIT_MS} ms; serving without an address"
+                );
+                return;
+            }
+            server.wait_ms(false)
+        };
+        let _ = sys::sleep_ms(wait);
+    }
 }
 
 pub fn main() -> i32 {
@@ -274,35 +337,50 @@ pub fn main() -> i32 {
     let mut seed = [0u8; 8];
     let _ = sys::random_bytes(&mut seed);
     config.random_seed = u64::from_le_bytes(seed);
-    let mut iface = Interface::new(config, &mut nic, now());
-    iface.update_ip_addrs(|addrs| {
-        let _ = addrs.push(IpCidr::new(sockets::ADDRESS.into(), 24));
-    });
-    let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
-    let server = Server {
+    let iface = Interface::new(config, &mut nic, now());
+    let mut sockets = Sockets::new();
+    let dhcp = has_arg(b"--dhcp").then(|| Dhcp::start(&mut sockets.set));
+    let mut server = Server {
         nic,
         iface,
-        sockets: Sockets::new(),
+        sockets,
         sid: 0,
         reclaimed_at: now(),
+        config: Ipv4Config::default(),
+        dhcp: None,
     };
-    let shared = Arc::new(Shared::new(server));
+    let config = match dhcp {
+        Some(d) => {
+            server.dhcp = Some(d);
+            Ipv4Config::default()
+        }
+        None => Ipv4Config::fixed(),
+    };
+    server.configure(config);
     println!(
-        "VfsNet: {} on {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, gateway {}",
-        sockets::ADDRESS,
+        "VfsNet: card {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {}",
         mac[0],
         mac[1],
         mac[2],
         mac[3],
         mac[4],
         mac[5],
-        GATEWAY
+        match server.dhcp {
+            Some(_) => alloc::string::String::from("asking DHCP for an address"),
+            None => alloc::format!("static {config}"),
+        }
     );
+    let shared = Arc::new(Shared::new(server));
     let mut buffer = alloc::vec![0u8; ostrog_rt::server::MAX_REQUEST];
     // The heap before any client: what it must come back to once every client has gone.
     let baseline = ostrog_rt::heap_used();
     println!("VfsNet: heap in use at start: {baseline} bytes");
     let irq = Irq::start(place, &shared);
+    // The interrupt thread runs meanwhile, so the card's line is acknowledged from the
+    // first frame on.
+    if shared.lock().dhcp.is_some() {
+        wait_for_lease(&shared);
+    }
     loop {
         let interrupts = irq
             .as_ref()
@@ -329,6 +407,10 @@ pub fn main() -> i32 {
                     server.nic.sent,
                     server.nic.dropped,
                     server.sockets.reclaimed()
+                );
+                println!(
+                    "VfsNet: {} frames looped back to the stack; {} frames claiming a loopback address dropped",
+                    server.nic.looped_count, server.nic.martians
                 );
                 println!("VfsNet: heap in use at the end: {end} bytes (at start {baseline})");
                 return 0;

@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
-use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
 use crate::idl::kl_net as api;
 
@@ -39,9 +39,6 @@ const UDP_BUFFER: usize = 8192;
 const UDP_PAYLOAD_MAX: usize = 1472;
 const EPHEMERAL_FIRST: u16 = 49152;
 
-/// The server's own address.
-pub const ADDRESS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
-
 pub type Errno = i32;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,6 +52,8 @@ struct Socket {
     handle: SocketHandle,
     /// The local port, once bound or connected.
     port: Option<u16>,
+    /// The local address it was bound to (none: any of the server's).
+    addr: Option<Ipv4Address>,
     /// Listeners of the backlog besides `handle` (TCP, listening).
     backlog: Vec<SocketHandle>,
     listening: bool,
@@ -84,6 +83,8 @@ pub struct Sockets {
     lingering: Vec<SocketHandle>,
     next_port: u16,
     reclaimed: u64,
+    /// The interface's address (none while a DHCP lease is awaited).
+    pub address: Option<Ipv4Address>,
 }
 
 /// Whether the process with SID `sid` has not ended (`task.Alive`, granted by
@@ -96,6 +97,15 @@ fn alive(sid: u64) -> bool {
 
 fn v4(addr: u32) -> IpAddress {
     IpAddress::Ipv4(Ipv4Address::from(addr))
+}
+
+/// Where a socket bound to `addr` (none: any of the server's addresses) and `port` takes
+/// datagrams or connections.
+fn listen_endpoint(addr: Option<Ipv4Address>, port: u16) -> IpListenEndpoint {
+    IpListenEndpoint {
+        addr: addr.map(IpAddress::Ipv4),
+        port,
+    }
 }
 
 fn endpoint_parts(e: Option<IpEndpoint>) -> (u32, u16) {
@@ -133,6 +143,7 @@ impl Sockets {
             lingering: Vec::new(),
             next_port: EPHEMERAL_FIRST,
             reclaimed: 0,
+            address: None,
         }
     }
 
@@ -227,6 +238,15 @@ impl Sockets {
         }
     }
 
+    /// Resets the closed connections still finishing; how many. The resets go out with the
+    /// next poll, which frees them ([`Sockets::reap`]: they are closed).
+    pub fn abort_lingering(&mut self) -> usize {
+        for &h in &self.lingering {
+            self.set.get_mut::<tcp::Socket>(h).abort();
+        }
+        self.lingering.len()
+    }
+
     /// Closed connections still finishing.
     pub fn lingering(&self) -> usize {
         self.lingering.len()
@@ -277,6 +297,7 @@ impl Sockets {
                 kind,
                 handle,
                 port: None,
+                addr: None,
                 backlog: Vec::new(),
                 listening: false,
                 connecting: false,
@@ -293,7 +314,8 @@ impl Sockets {
         if bound {
             return Err(api::INVALID);
         }
-        if addr != 0 && Ipv4Address::from(addr) != ADDRESS {
+        let local = Ipv4Address::from(addr);
+        if addr != 0 && Some(local) != self.address && !local.is_loopback() {
             return Err(api::ADDRESS_NOT_AVAILABLE);
         }
         let port = match port {
@@ -303,11 +325,12 @@ impl Sockets {
         };
         let s = self.socket(sid, sock)?;
         s.port = Some(port);
-        let handle = s.handle;
+        s.addr = (addr != 0).then_some(local);
+        let (handle, endpoint) = (s.handle, listen_endpoint(s.addr, port));
         if kind == Kind::Udp {
             self.set
                 .get_mut::<udp::Socket>(handle)
-                .bind(port)
+                .bind(endpoint)
                 .map_err(|_| api::INVALID)?;
         }
         Ok(())
@@ -319,7 +342,7 @@ impl Sockets {
         else {
             return Err(api::INVALID);
         };
-        let handle = s.handle;
+        let (handle, port) = (s.handle, listen_endpoint(s.addr, port));
         if !self.set.get::<tcp::Socket>(handle).is_open() {
             self.set
                 .get_mut::<tcp::Socket>(handle)
@@ -346,7 +369,7 @@ impl Sockets {
         if !s.listening {
             return Err(api::INVALID);
         }
-        let port = s.port.unwrap_or(0);
+        let port = listen_endpoint(s.addr, s.port.unwrap_or(0));
         let candidates: Vec<SocketHandle> = core::iter::once(s.handle)
             .chain(s.backlog.iter().copied())
             .collect();
@@ -392,6 +415,7 @@ impl Sockets {
                 kind: Kind::Tcp,
                 handle: ready,
                 port: None,
+                addr: None,
                 backlog: Vec::new(),
                 listening: false,
                 connecting: false,
@@ -428,6 +452,9 @@ impl Sockets {
             Some(p) => p,
             None => self.ephemeral(Kind::Tcp)?,
         };
+        if self.address.is_none() && !Ipv4Address::from(addr).is_loopback() {
+            return Err(api::NETWORK_UNREACHABLE);
+        }
         self.set
             .get_mut::<tcp::Socket>(handle)
             .connect(iface.context(), (v4(addr), port), local)
@@ -508,6 +535,9 @@ impl Sockets {
         if addr == 0 || port == 0 {
             return Err(api::INVALID);
         }
+        if self.address.is_none() && !Ipv4Address::from(addr).is_loopback() {
+            return Err(api::NETWORK_UNREACHABLE);
+        }
         if self.socket(sid, sock)?.port.is_none() {
             self.bind(sid, sock, 0, 0)?;
         }
@@ -586,7 +616,7 @@ impl Sockets {
 
     pub fn sock_name(&mut self, sid: u64, sock: u32) -> Result<(u32, u16), Errno> {
         let s = self.socket(sid, sock)?;
-        let port = s.port;
+        let (port, s_addr) = (s.port, s.addr);
         let (kind, h) = (s.kind, s.handle);
         let local = match kind {
             Kind::Tcp => self.set.get::<tcp::Socket>(h).local_endpoint(),
@@ -594,7 +624,7 @@ impl Sockets {
         };
         match (local, port) {
             (Some(e), _) => Ok(endpoint_parts(Some(e))),
-            (None, Some(p)) => Ok((u32::from(ADDRESS), p)),
+            (None, Some(p)) => Ok((s_addr.or(self.address).map_or(0, u32::from), p)),
             (None, None) => Ok((0, 0)),
         }
     }

@@ -57,19 +57,7 @@ fn figures(output: &str) -> Vec<(String, f64, String)> {
 
 /// fsbench for x86_64, built as `cargo ostrog` builds the solution's programs.
 fn host_binary(solution: &Solution) -> Result<Vec<u8>> {
-    let target = cargo_ostrog::kernel::target_dir()?
-        .join("ostrog")
-        .join("solutions-target");
-    let _lock = cargo_ostrog::kernel::lock_target(&target)?;
-    cargo_ostrog::linux::build_binaries(
-        &solution.dir.join("Cargo.toml"),
-        &target,
-        &["fsbench".to_string()],
-        Arch::X86_64,
-    )?
-    .pop()
-    .map(|(_, d)| d)
-    .context("the build of fsbench produced nothing")
+    crate::linux::build_one(solution, Arch::X86_64, "fsbench")
 }
 
 /// Runs fsbench on the host in a fresh folder under the temporary directory; its output.

@@ -4,6 +4,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux::errno::*;
+use linux::netconf::NetConfig;
 use linux::sys::socket::{NetReply, NetRequest};
 use ostrog_abi::Status;
 use ostrog_rt::idl::spec_rt::CallError;
@@ -46,6 +47,18 @@ fn errno<E>(e: CallError<E>, status: impl Fn(&E) -> i32) -> i64 {
         CallError::Encode(_) => EMSGSIZE,
         CallError::Decode(_) => EIO,
     }
+}
+
+/// The network server's configuration (`Config`), for `/etc/resolv.conf`; `None` without
+/// a network or when the request fails (denied by the policy, say).
+pub fn config() -> Option<NetConfig> {
+    let r = proxy().ok()?.config().ok()?;
+    Some(NetConfig {
+        addr: r.addr,
+        prefix: u8::try_from(r.prefix).unwrap_or(0),
+        gateway: r.gateway,
+        dns: r.dns,
+    })
 }
 
 /// One request.

@@ -2,9 +2,11 @@
 //! channel `vfs` that init.yaml gives the program, found on first use (`handle.Lookup`).
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux::errno::*;
+use linux::netconf::{self, Overlay, Source};
 use linux::sys::file::{FileStat, VfsReply, VfsRequest};
 use ostrog_abi::Status;
 use ostrog_rt::idl::spec_rt::CallError;
@@ -84,8 +86,63 @@ macro_rules! stat {
     };
 }
 
-/// One request.
+/// The network configuration files served from memory (`linux::netconf`), open in this
+/// process.
+static NETCONF: spin::Mutex<Option<Overlay>> = spin::Mutex::new(None);
+
+/// Where served files' text comes from: the solution's ROMFS file (`etc/hosts`,
+/// `etc/resolv.conf`), else the defaults.
+struct Texts;
+
+impl Source for Texts {
+    fn text(&mut self, path: &[u8]) -> Result<Vec<u8>, i64> {
+        let rom = path.strip_prefix(b"/").unwrap_or(path);
+        match romfs_bytes(rom) {
+            Err(ENOENT) => {}
+            other => return other,
+        }
+        Ok(match path {
+            netconf::HOSTS => netconf::DEFAULT_HOSTS.to_vec(),
+            _ => netconf::resolv_conf(super::net::config()),
+        })
+    }
+}
+
+/// The bytes of the ROMFS file `name`: `ENOENT` when there is none, `EACCES` when the
+/// policy refuses it, `EFBIG` above `netconf::FILE_MAX`.
+fn romfs_bytes(name: &[u8]) -> Result<Vec<u8>, i64> {
+    let name = core::str::from_utf8(name).map_err(|_| ENOENT)?;
+    let (region, size) = rt::romfs_read(name).map_err(|s| match s {
+        Status::NotFound => ENOENT,
+        Status::AccessDenied => EACCES,
+        _ => EIO,
+    })?;
+    let bytes = if size > netconf::FILE_MAX {
+        Err(EFBIG)
+    } else {
+        rt::vmm().map(region, 0).map_err(|_| ENOMEM).map(|m| {
+            // SAFETY: the kernel mapped `m.size` readable bytes at `m.addr` (`vmm.Map`
+            // of the file's region, at least `size` long); they are copied before the
+            // mapping is freed just below.
+            let copy = unsafe { core::slice::from_raw_parts(m.addr as *const u8, size) }.to_vec();
+            let _ = rt::vmm().free(m.addr, m.size);
+            copy
+        })
+    };
+    let _ = rt::handles().close(region);
+    bytes
+}
+
+/// One request: the network configuration files when the VFS has none
+/// (`linux::netconf`), everything else the VFS server's.
 pub fn request(r: VfsRequest<'_>) -> Result<VfsReply, i64> {
+    let mut guard = NETCONF.lock();
+    let overlay = guard.get_or_insert_with(Overlay::default);
+    overlay.request(r, &mut server_request, &mut Texts)
+}
+
+/// One request to the VFS server.
+fn server_request(r: VfsRequest<'_>) -> Result<VfsReply, i64> {
     let mut p = proxy()?;
     Ok(match r {
         VfsRequest::Open { path, flags, mode } => {

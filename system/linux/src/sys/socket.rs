@@ -56,6 +56,15 @@ const SO_SNDBUF: u64 = 7;
 const SO_RCVBUF: u64 = 8;
 const SO_KEEPALIVE: u64 = 9;
 const TCP_NODELAY: u64 = 1;
+/// `SO_RCVTIMEO`, `SO_SNDTIMEO` (`_OLD` and `_NEW`: on 64-bit Linux both take a
+/// `struct timeval` of two 64-bit words).
+const SO_RCVTIMEO: u64 = 20;
+const SO_SNDTIMEO: u64 = 21;
+const SO_RCVTIMEO_NEW: u64 = 66;
+const SO_SNDTIMEO_NEW: u64 = 67;
+const TIMEVAL: usize = 16;
+/// `send` flag: no `SIGPIPE` for a broken connection.
+pub const MSG_NOSIGNAL: u64 = 0x4000;
 const MSG_PEEK: u64 = 2;
 const MSG_DONTWAIT: u64 = 0x40;
 const MSG_OOB: u64 = 1;
@@ -188,6 +197,10 @@ pub struct Sock {
     pub channel: Option<u32>,
     /// A [`SERVICE`] socket's answer to its last request, not read yet.
     pub answer: Option<Vec<u8>>,
+    /// `SO_RCVTIMEO`, `SO_SNDTIMEO`: how long a blocking receive (`accept`) or send
+    /// (`connect`) waits before `EAGAIN` (`EINPROGRESS`); `None` for ever.
+    pub rcvtimeo: Option<u64>,
+    pub sndtimeo: Option<u64>,
 }
 
 /// A socket descriptor: the server's socket number and close-on-exec.
@@ -299,6 +312,40 @@ fn kind_of(ty: u64, protocol: u64) -> Result<u32, i64> {
     }
 }
 
+/// The keys of a blocking receive or send on `fd` among [`Sockets::waits`]: above every
+/// user address (the keys of `poll`/`select`), one per descriptor and direction.
+fn wait_key(fd: u64, send: bool) -> u64 {
+    (1 << 63) | (fd << 1) | u64::from(send)
+}
+
+/// A `struct timeval` as a socket time-out: `None` (for ever) for zero, as Linux; a
+/// negative one does not wait; microseconds out of range are `EDOM`.
+fn timeout_of(b: &[u8; TIMEVAL]) -> Result<Option<u64>, i64> {
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+    let usec = i64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
+    if !(0..1_000_000).contains(&usec) {
+        return Err(EDOM);
+    }
+    Ok(match (sec, usec) {
+        (s, _) if s < 0 => Some(0),
+        (0, 0) => None,
+        (s, u) => Some(
+            (s as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(u as u64 * 1000),
+        ),
+    })
+}
+
+/// A socket time-out as a `struct timeval` (zero for none).
+fn timeval_of(t: Option<u64>) -> [u8; TIMEVAL] {
+    let ns = t.unwrap_or(0);
+    let mut b = [0u8; TIMEVAL];
+    b[..8].copy_from_slice(&((ns / 1_000_000_000) as i64).to_le_bytes());
+    b[8..].copy_from_slice(&((ns % 1_000_000_000 / 1000) as i64).to_le_bytes());
+    b
+}
+
 /// Whether an errno means "try again" for a blocking call.
 fn would_block(e: i64) -> bool {
     e == EAGAIN
@@ -400,7 +447,24 @@ impl State {
             Sys::Fsync | Sys::Fdatasync | Sys::Ftruncate => err(EINVAL),
             _ => return None,
         };
+        if is_sock && matches!(outcome, Outcome::Return(_)) {
+            // A blocking call that ended: its time-out starts afresh next time.
+            self.end_socket_wait(wait_key(fd, false));
+            self.end_socket_wait(wait_key(fd, true));
+        }
         Some(outcome)
+    }
+
+    /// Whether a socket call that answered `EPIPE` raises `SIGPIPE` (as Linux: a send
+    /// without `MSG_NOSIGNAL`, or `write`).
+    pub(super) fn socket_sigpipe(&self, sys: Sys, a: [u64; 6]) -> bool {
+        let flags = match sys {
+            Sys::Sendto => a[3],
+            Sys::Sendmsg => a[2],
+            Sys::Write | Sys::Writev => 0,
+            _ => return false,
+        };
+        self.sockets.is_open(a[0] as u32 as u64) && flags & MSG_NOSIGNAL == 0
     }
 
     /// The lowest free descriptor.
@@ -446,6 +510,23 @@ impl State {
     /// the lock.
     fn retry<K: Kernel>(&self, k: &mut K) -> Outcome {
         Outcome::WaitEventUntil(k.now_ns().saturating_add(RETRY_NS))
+    }
+
+    /// A blocking receive (`send`: send) on `fd` that found nothing to do: made again
+    /// until the socket's time-out (`SO_RCVTIMEO`, `SO_SNDTIMEO`) from its first making
+    /// has passed, then `expired` (`EAGAIN`; `EINPROGRESS` for `connect`).
+    fn block<K: Kernel>(&mut self, k: &mut K, fd: u64, send: bool, expired: i64) -> Outcome {
+        let timeout = self
+            .sockets
+            .sock(fd)
+            .and_then(|s| if send { s.sndtimeo } else { s.rcvtimeo });
+        if timeout.is_none() {
+            return self.retry(k);
+        }
+        match self.socket_wait(k, wait_key(fd, send), timeout) {
+            Some(wait) => wait,
+            None => err(expired),
+        }
     }
 
     fn sys_socket<K: Kernel>(&mut self, k: &mut K, domain: u64, ty: u64, protocol: u64) -> Outcome {
@@ -620,7 +701,7 @@ impl State {
         };
         let (conn, addr, port) = match self.take_connection(k, fd) {
             Ok(c) => c,
-            Err(e) if would_block(e) && !nonblock => return self.retry(k),
+            Err(e) if would_block(e) && !nonblock => return self.block(k, fd, false, EAGAIN),
             Err(e) => return err(e),
         };
         self.sockets.socks.insert(
@@ -691,7 +772,7 @@ impl State {
             }
             Err(EINPROGRESS) => {
                 s.connecting = true;
-                self.retry(k)
+                self.block(k, fd, true, EINPROGRESS)
             }
             Err(e) => {
                 s.connecting = false;
@@ -778,7 +859,7 @@ impl State {
                 data: &data,
             }) {
                 Ok(_) => ok(want as i64),
-                Err(e) if would_block(e) && !nonblock => self.retry(k),
+                Err(e) if would_block(e) && !nonblock => self.block(k, fd, true, EAGAIN),
                 Err(e) => err(e),
             };
         }
@@ -799,12 +880,12 @@ impl State {
                     let _ = e;
                     break;
                 }
-                Err(e) if would_block(e) && !nonblock => return self.retry(k),
+                Err(e) if would_block(e) && !nonblock => return self.block(k, fd, true, EAGAIN),
                 Err(e) => return err(e),
             }
         }
         if done == 0 && !nonblock {
-            return self.retry(k);
+            return self.block(k, fd, true, EAGAIN);
         }
         match done {
             0 => err(EAGAIN),
@@ -890,7 +971,7 @@ impl State {
         }
         match self.fill(k, fd, total.min(DATA_MAX as u64) as usize) {
             Ok(_) => {}
-            Err(e) if would_block(e) && !nonblock => return self.retry(k),
+            Err(e) if would_block(e) && !nonblock => return self.block(k, fd, false, EAGAIN),
             Err(e) => return err(e),
         }
         let peek = flags & MSG_PEEK != 0;
@@ -1018,6 +1099,14 @@ impl State {
         len: u64,
     ) -> Outcome {
         let (level, name) = (level as u32 as u64, name as u32 as u64);
+        if level == SOL_SOCKET
+            && matches!(
+                name,
+                SO_RCVTIMEO | SO_SNDTIMEO | SO_RCVTIMEO_NEW | SO_SNDTIMEO_NEW
+            )
+        {
+            return self.set_timeout(k, fd, name, at, len);
+        }
         let known = matches!(
             (level, name),
             (
@@ -1063,6 +1152,14 @@ impl State {
         let Some(s) = self.sockets.sock(fd).cloned() else {
             return err(EBADF);
         };
+        let timeout = match (level, name) {
+            (SOL_SOCKET, SO_RCVTIMEO | SO_RCVTIMEO_NEW) => Some(s.rcvtimeo),
+            (SOL_SOCKET, SO_SNDTIMEO | SO_SNDTIMEO_NEW) => Some(s.sndtimeo),
+            _ => None,
+        };
+        if let Some(t) = timeout {
+            return self.put_option(k, at, lenp, &timeval_of(t));
+        }
         let value: u32 = match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) => s.reuseaddr.into(),
             (SOL_SOCKET, SO_KEEPALIVE) => s.keepalive.into(),
@@ -1076,6 +1173,52 @@ impl State {
             (IPPROTO_TCP, TCP_NODELAY) => return err(EOPNOTSUPP),
             _ => return err(ENOPROTOOPT),
         };
+        if let Outcome::Return(e) = self.put_option(k, at, lenp, &value.to_le_bytes()) {
+            if e < 0 {
+                return Outcome::Return(e);
+            }
+        }
+        if name == SO_ERROR && level == SOL_SOCKET {
+            if let Some(s) = self.sockets.sock_mut(fd) {
+                s.error = 0;
+            }
+        }
+        ok(0)
+    }
+
+    /// `setsockopt` of `SO_RCVTIMEO`/`SO_SNDTIMEO` (`name`): a `struct timeval` at `at`.
+    fn set_timeout<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        fd: u64,
+        name: u64,
+        at: u64,
+        len: u64,
+    ) -> Outcome {
+        if (len as u32 as usize) < TIMEVAL {
+            return err(EINVAL);
+        }
+        let mut b = [0u8; TIMEVAL];
+        if let Err(e) = self.read(k, at, &mut b) {
+            return err(e);
+        }
+        let t = match timeout_of(&b) {
+            Ok(t) => t,
+            Err(e) => return err(e),
+        };
+        let Some(s) = self.sockets.sock_mut(fd) else {
+            return err(EBADF);
+        };
+        match name {
+            SO_RCVTIMEO | SO_RCVTIMEO_NEW => s.rcvtimeo = t,
+            _ => s.sndtimeo = t,
+        }
+        ok(0)
+    }
+
+    /// `getsockopt`'s answer: `value` to `at`, cut to the room the `socklen_t` at `lenp`
+    /// gives, and the length written there.
+    fn put_option<K: Kernel>(&mut self, k: &mut K, at: u64, lenp: u64, value: &[u8]) -> Outcome {
         let mut l = [0u8; 4];
         if let Err(e) = self.read(k, lenp, &mut l) {
             return err(e);
@@ -1084,19 +1227,11 @@ impl State {
         if room < 0 {
             return err(EINVAL);
         }
-        let n = (room as usize).min(4);
-        if let Err(e) = self.write(k, at, &value.to_le_bytes()[..n]) {
+        let n = (room as usize).min(value.len());
+        if let Err(e) = self.write(k, at, &value[..n]) {
             return err(e);
         }
-        if let Err(e) = self.write(k, lenp, &(n as u32).to_le_bytes()) {
-            return err(e);
-        }
-        if name == SO_ERROR && level == SOL_SOCKET {
-            if let Some(s) = self.sockets.sock_mut(fd) {
-                s.error = 0;
-            }
-        }
-        ok(0)
+        self.result(self.write(k, lenp, &(n as u32).to_le_bytes()))
     }
 
     fn socket_fcntl<K: Kernel>(&mut self, k: &mut K, fd: u64, cmd: u64, arg: u64) -> Outcome {
@@ -1268,5 +1403,30 @@ impl State {
             }
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tv(sec: i64, usec: i64) -> [u8; TIMEVAL] {
+        let mut b = [0u8; TIMEVAL];
+        b[..8].copy_from_slice(&sec.to_le_bytes());
+        b[8..].copy_from_slice(&usec.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn socket_time_outs_are_timevals_as_linux_reads_them() {
+        assert_eq!(timeout_of(&tv(0, 0)), Ok(None));
+        assert_eq!(timeout_of(&tv(1, 500_000)), Ok(Some(1_500_000_000)));
+        assert_eq!(timeout_of(&tv(-1, 0)), Ok(Some(0)));
+        assert_eq!(timeout_of(&tv(0, 1_000_000)), Err(EDOM));
+        assert_eq!(timeout_of(&tv(0, -1)), Err(EDOM));
+        assert_eq!(timeout_of(&tv(i64::MAX, 0)), Ok(Some(u64::MAX)));
+        assert_eq!(timeval_of(Some(1_500_000_000)), tv(1, 500_000));
+        assert_eq!(timeval_of(None), tv(0, 0));
+        assert!(wait_key(63, true) > 1 << 63 && wait_key(63, true) != wait_key(63, false));
     }
 }
