@@ -560,6 +560,8 @@ pub fn build_with(solution: &Solution, arch: Arch, options: &BuildOptions) -> Re
 /// * `boot: iso`: boot a GRUB ISO through Multiboot2 (x86_64 only) instead of the kernel ELF
 ///   (`boot: kernel`, the default);
 /// * `accel: tcg`: the scenario runs user programs ([`crate::qemu::Accel::for_user_programs`]);
+///   `accel: icount`: under TCG with the guest's clock counting instructions
+///   (`-icount shift=0`), for a scenario whose console depends on timing;
 /// * `arch: x86_64` or `arch: aarch64`: run on that architecture only;
 /// * `check: NAME`: a further check of the console by a named function of the runner (the
 ///   names the runner knows are given to [`ScenarioTest::parse_with_checks`]; a solution's are
@@ -583,8 +585,12 @@ pub struct ScenarioTest {
     pub reject: Vec<String>,
     /// `boot: iso`.
     pub iso: bool,
-    /// `accel: tcg`.
+    /// `accel: tcg`, or `accel: icount`.
     pub tcg: bool,
+    /// `accel: icount`: TCG counting instructions (`-icount shift=0`): the guest's clock
+    /// advances one nanosecond per instruction, so what the console shows about timing
+    /// (how threads interleave, when a time-out ends) does not depend on how busy the host is.
+    pub icount: bool,
     /// `arch: NAME`; `None`: every architecture.
     pub arch: Option<Arch>,
     /// `check: NAME`, in file order.
@@ -742,9 +748,10 @@ impl ScenarioTest {
                 },
                 "accel" => match value.trim() {
                     "tcg" => test.tcg = true,
+                    "icount" => (test.tcg, test.icount) = (true, true),
                     other => bail!(
                         "{at}: unknown accel `{other}`; expected tcg (the scenario runs user \
-                         programs)"
+                         programs) or icount (TCG, the clock counting instructions)"
                     ),
                 },
                 "arch" => {
@@ -784,13 +791,14 @@ impl ScenarioTest {
     }
 
     /// The accelerator to boot with: TCG for an ISO (the firmware and GRUB run first, and
-    /// nested KVM hosts have been seen to stall in SeaBIOS), [`Accel::for_user_programs`]
+    /// nested KVM hosts have been seen to stall in SeaBIOS) and for `accel: icount`,
+    /// [`Accel::for_user_programs`]
     /// for `accel: tcg`, else `default`.
     ///
     /// [`Accel::for_user_programs`]: crate::qemu::Accel::for_user_programs
     pub fn accel(&self, arch: Arch, default: crate::qemu::Accel) -> crate::qemu::Accel {
         use crate::qemu::Accel;
-        if self.iso {
+        if self.iso || self.icount {
             Accel::Tcg
         } else if self.tcg {
             Accel::for_user_programs(arch)
@@ -812,6 +820,11 @@ impl ScenarioTest {
         machine.cmdline = self.cmdline.clone();
         machine.input = self.input.clone();
         machine.rng = self.rng;
+        if self.icount {
+            machine
+                .extra_args
+                .extend(["-icount".to_string(), "shift=0".to_string()]);
+        }
         machine.disk = match self.disk {
             None => None,
             Some(ScenarioDisk::Fresh(size)) => {
@@ -1091,6 +1104,7 @@ mod tests {
                 reject: vec!["KERNEL".into()],
                 iso: true,
                 tcg: true,
+                icount: false,
                 arch: Some(Arch::X86_64),
                 checks: vec!["memory-baseline".into(), "interleaved".into()],
                 input: Vec::new(),
@@ -1181,6 +1195,24 @@ mod tests {
         assert!(parse("device: rng\n").unwrap().rng);
         assert!(!parse("expect: a\n").unwrap().rng);
         assert!(error("device: gpu\n", 1).contains("unknown device `gpu`; expected rng"));
+    }
+
+    #[test]
+    fn a_scenario_may_count_instructions_for_its_clock() {
+        use crate::qemu::Accel;
+        let test = parse("accel: icount\n").unwrap();
+        assert!(test.tcg && test.icount);
+        assert_eq!(test.accel(Arch::X86_64, Accel::Kvm), Accel::Tcg);
+        let machine = test
+            .machine(Arch::Aarch64, Accel::Tcg, Path::new("/nonexistent/kernel"))
+            .unwrap();
+        assert!(machine
+            .extra_args
+            .windows(2)
+            .any(|w| w == ["-icount", "shift=0"]));
+        let plain = parse("accel: tcg\n").unwrap();
+        assert!(!plain.icount);
+        assert!(error("accel: fast\n", 1).contains("expected tcg"));
     }
 
     #[test]
