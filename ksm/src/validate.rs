@@ -21,7 +21,8 @@
 //!   8-aligned in the arena; strings are UTF-8;
 //! * nothing is carried that the policy cannot see: every handle slot is named by exactly
 //!   one `Handle` parameter (a slot no parameter names would reach the receiver unjudged),
-//!   and the arena holds exactly the parameters' data, in the order the generated encoders
+//!   the parameters naming slots 0, 1, 2, ... in the order they are checked (as the
+//!   generated encoders number them), and the arena holds exactly the parameters' data, in the order the generated encoders
 //!   write it (each reference starts where the previous one ended, sequences rounded up to
 //!   8 bytes, and the arena ends where the last one does). A message is therefore exactly as
 //!   long as its parameters need, and a method without variable-size parameters has an empty
@@ -87,6 +88,9 @@ pub enum Malformed {
     /// A handle slot that no `Handle` parameter names (the policy would never see it), or
     /// one that two parameters name.
     UnnamedHandle,
+    /// The `Handle` parameters do not name the slots in order (the first slot 0, the next
+    /// slot 1, ...), which is how the generated encoder writes them: a message has one form.
+    HandlesOutOfOrder,
     /// Arena bytes that no parameter uses: data not where the previous parameter's ended
     /// (after alignment), or bytes after the last parameter's data.
     UnusedArena,
@@ -389,6 +393,9 @@ impl Checker<'_, '_> {
                 let bit = 1u32.checked_shl(index).ok_or(Malformed::BadHandleIndex)?;
                 if self.named.get() & bit != 0 {
                     return Err(Malformed::UnnamedHandle);
+                }
+                if index != self.named.get().count_ones() {
+                    return Err(Malformed::HandlesOutOfOrder);
                 }
                 self.named.set(self.named.get() | bit);
                 Ok(())

@@ -354,6 +354,20 @@ fn parameter_violations() {
 }
 
 #[test]
+fn handle_parameters_name_the_slots_in_order() {
+    // Found by the `validate` differential fuzzer (2026-12-06): slots named 1, 0 were
+    // accepted, though the generated encoder writes 0, 1 and a message has one form.
+    let mut m = valid();
+    m.put_u32(56 + 16, 1);
+    m.put_u32(56 + 28, 0);
+    assert_eq!(check(&m), Err(Malformed::HandlesOutOfOrder));
+    let mut m = valid();
+    m.put_u32(56 + 28, 2);
+    m.put_u32(48, 1);
+    assert_eq!(check(&m), Err(Malformed::HandlesOutOfOrder));
+}
+
+#[test]
 fn every_handle_slot_is_named_by_exactly_one_parameter() {
     // A fourth slot that no parameter names would reach the receiver unjudged.
     let mut m = valid();
